@@ -1,0 +1,25 @@
+export type {
+  CallOptions,
+  ChatBackend,
+  ChatMessage,
+  ChatRequest,
+  FinishReason,
+  GenerateResult,
+  StreamPart,
+  Usage,
+} from "./types.ts";
+export {
+  BackendClosedError,
+  ContextOverflowError,
+  GenerationError,
+  InferenceError,
+  InvalidRequestError,
+  MissingUsageError,
+  ModelLoadError,
+  UnsupportedModelError,
+  UpstreamBadResponseError,
+  UpstreamHttpError,
+  UpstreamTimeoutError,
+  UpstreamUnreachableError,
+  type InferenceErrorCode,
+} from "./errors.ts";
