@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title IHostEarnings
+/// @notice Holds hosts' shares of session payments until they withdraw them. Only the marketplace
+///         credits; it sends the funds with the credit (ETH as `msg.value`, ERC-20 transferred to
+///         this contract just before), so the balance of each asset always covers what is owed.
+interface IHostEarnings {
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The caller is not the marketplace.
+    error OnlyMarketplace(address caller);
+    /// @notice ETH sent does not match the credited amount (or ETH sent with an ERC-20 credit).
+    error ValueMismatch(uint256 sent, uint256 expected);
+    /// @notice The withdrawal exceeds the caller's balance.
+    error InsufficientEarnings(address token, uint256 requested, uint256 available);
+    /// @notice Sending ETH to the host failed.
+    error EthTransferFailed(address to, uint256 amount);
+    /// @notice A zero address where an address is required.
+    error ZeroAddress();
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice A host was credited.
+    event EarningsCredited(address indexed host, address indexed token, uint256 amount);
+    /// @notice A host withdrew.
+    event EarningsWithdrawn(address indexed host, address indexed token, uint256 amount);
+    /// @notice The owner set the marketplace allowed to credit.
+    event MarketplaceUpdated(address indexed previousMarketplace, address indexed newMarketplace);
+
+    /*//////////////////////////////////////////////////////////////
+                                FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Credits a host (marketplace only). For ETH (`token == address(0)`) send exactly
+    ///         `amount` as value; for an ERC-20 transfer `amount` to this contract first and send no value.
+    /// @param host The host credited.
+    /// @param token The asset (address(0) = ETH).
+    /// @param amount The amount credited.
+    function creditEarnings(address host, address token, uint256 amount) external payable;
+
+    /// @notice Withdraws part of the caller's balance of one asset.
+    /// @param token The asset (address(0) = ETH).
+    /// @param amount The amount to withdraw.
+    function withdraw(address token, uint256 amount) external;
+
+    /// @notice Withdraws the caller's whole balance of one asset (no-op when zero).
+    /// @param token The asset (address(0) = ETH).
+    function withdrawAll(address token) external;
+
+    /// @notice Withdraws the caller's whole balance of several assets (zero balances are skipped).
+    /// @param tokens The assets (address(0) = ETH).
+    function withdrawMultiple(address[] calldata tokens) external;
+
+    /// @notice Sets the marketplace allowed to credit (owner only).
+    /// @param marketplace The JobMarketplaceWithModels.
+    function setMarketplace(address marketplace) external;
+
+    /// @notice A host's withdrawable balance of one asset.
+    /// @param host The host.
+    /// @param token The asset (address(0) = ETH).
+    /// @return The balance.
+    function getBalance(address host, address token) external view returns (uint256);
+
+    /// @notice A host's withdrawable balances of several assets.
+    /// @param host The host.
+    /// @param tokens The assets (address(0) = ETH).
+    /// @return balances The balances, in the order of `tokens`.
+    function getBalances(address host, address[] calldata tokens) external view returns (uint256[] memory balances);
+
+    /// @notice Sum of all hosts' balances of one asset (what this contract owes in it).
+    /// @param token The asset (address(0) = ETH).
+    /// @return The total.
+    function totalOwed(address token) external view returns (uint256);
+
+    /// @notice The marketplace allowed to credit.
+    /// @return The marketplace address.
+    function marketplace() external view returns (address);
+}

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @title INodeRegistryWithModels
+/// @notice Hosts register with an API URL, the approved models they serve and their minimum prices.
+///         Two minimums: the stable one (`minPricePerToken`, base units of a 6-decimal USD stablecoin
+///         per token, 100..100,000 as in the seed) applies to every accepted ERC-20; the native one
+///         (`minPricePerTokenNative`, wei per token) applies to ETH sessions and has its own bounds.
+/// @dev Revert strings from the seed ("Host not registered") are public interface; other checks use
+///      custom errors.
+interface INodeRegistryWithModels {
+    /*//////////////////////////////////////////////////////////////
+                                 TYPES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice A host's registration.
+    struct Node {
+        // slot 0: everything the marketplace reads when a session opens
+        bool active;
+        uint40 registeredAt;
+        uint32 minPricePerToken; // stable, 100..100,000
+        uint96 minPricePerTokenNative; // wei per token
+        // slots 1.. (dynamic)
+        string metadata; // free-form JSON (hardware, region, ...)
+        string apiUrl; // base URL of the host's OpenAI-compatible endpoint
+        bytes32[] modelIds; // approved models served
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The caller is already registered.
+    error NodeAlreadyRegistered(address host);
+    /// @notice A stable minimum outside MIN_PRICE_PER_TOKEN..MAX_PRICE_PER_TOKEN.
+    error PriceOutOfRange(uint256 price, uint256 min, uint256 max);
+    /// @notice A native minimum outside MIN_PRICE_PER_TOKEN_NATIVE..MAX_PRICE_PER_TOKEN_NATIVE.
+    error NativePriceOutOfRange(uint256 price, uint256 min, uint256 max);
+    /// @notice The model list is empty or longer than MAX_MODELS_PER_NODE.
+    error InvalidModelCount(uint256 count, uint256 max);
+    /// @notice A listed model is not approved in the ModelRegistry.
+    error ModelNotApproved(bytes32 modelId);
+    /// @notice A model appears twice in the list.
+    error DuplicateModel(bytes32 modelId);
+    /// @notice The API URL is empty.
+    error EmptyApiUrl();
+
+    /*//////////////////////////////////////////////////////////////
+                                 EVENTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice A host registered.
+    event NodeRegistered(address indexed host, string apiUrl, bytes32[] modelIds, uint256 minPricePerToken);
+    /// @notice A host unregistered.
+    event NodeUnregistered(address indexed host);
+    /// @notice A host changed its stable minimum price.
+    event PricingUpdated(address indexed host, uint256 newMinPrice);
+    /// @notice A host changed its native (wei) minimum price.
+    event NativePricingUpdated(address indexed host, uint256 newMinPrice);
+    /// @notice A host changed its metadata.
+    event MetadataUpdated(address indexed host, string metadata);
+    /// @notice A host changed its API URL.
+    event ApiUrlUpdated(address indexed host, string apiUrl);
+    /// @notice A host changed the models it serves.
+    event ModelsUpdated(address indexed host, bytes32[] modelIds);
+
+    /*//////////////////////////////////////////////////////////////
+                           HOST FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Registers the caller as a host. The native minimum starts at
+    ///         MIN_PRICE_PER_TOKEN_NATIVE; set it with `updatePricingNative`.
+    /// @param metadata Free-form JSON describing the host.
+    /// @param apiUrl Base URL of the host's endpoint (non-empty).
+    /// @param modelIds Approved models served (1..MAX_MODELS_PER_NODE, no duplicates).
+    /// @param minPricePerToken Stable minimum price per token, 100..100,000.
+    function registerNode(
+        string calldata metadata,
+        string calldata apiUrl,
+        bytes32[] calldata modelIds,
+        uint256 minPricePerToken
+    ) external;
+
+    /// @notice Removes the caller's registration; open sessions continue and settle normally.
+    function unregisterNode() external;
+
+    /// @notice Sets the caller's stable minimum price per token (100..100,000).
+    /// @param newMinPrice The new minimum.
+    function updatePricing(uint256 newMinPrice) external;
+
+    /// @notice Sets the caller's native minimum price in wei per token
+    ///         (MIN_PRICE_PER_TOKEN_NATIVE..MAX_PRICE_PER_TOKEN_NATIVE).
+    /// @param newMinPrice The new minimum in wei per token.
+    function updatePricingNative(uint256 newMinPrice) external;
+
+    /// @notice Replaces the caller's metadata.
+    /// @param metadata The new metadata.
+    function updateMetadata(string calldata metadata) external;
+
+    /// @notice Replaces the caller's API URL.
+    /// @param apiUrl The new URL (non-empty).
+    function updateApiUrl(string calldata apiUrl) external;
+
+    /// @notice Replaces the caller's model list (same rules as at registration).
+    /// @param modelIds The new list.
+    function updateSupportedModels(bytes32[] calldata modelIds) external;
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Lowest stable minimum price a host may set: 100 (0.0001 USDC per token).
+    /// @return The bound.
+    function MIN_PRICE_PER_TOKEN() external view returns (uint256);
+
+    /// @notice Highest stable minimum price a host may set: 100,000 (0.1 USDC per token).
+    /// @return The bound.
+    function MAX_PRICE_PER_TOKEN() external view returns (uint256);
+
+    /// @notice Lowest native minimum a host may set, in wei per token; also the native minimum of a
+    ///         host that never called `updatePricingNative`.
+    /// @return The bound.
+    function MIN_PRICE_PER_TOKEN_NATIVE() external view returns (uint256);
+
+    /// @notice Highest native minimum a host may set, in wei per token.
+    /// @return The bound.
+    function MAX_PRICE_PER_TOKEN_NATIVE() external view returns (uint256);
+
+    /// @notice Most models one host may list.
+    /// @return The bound.
+    function MAX_MODELS_PER_NODE() external view returns (uint256);
+
+    /// @notice The host's stable minimum price per token (the seed's pricing query); 0 if not registered.
+    /// @param host The host.
+    /// @return The stable minimum.
+    function getNodePricing(address host) external view returns (uint256);
+
+    /// @notice The host's minimum price per token for a payment asset: the native minimum for
+    ///         `token == address(0)` (ETH), the stable minimum for any ERC-20. 0 if not registered.
+    /// @param host The host.
+    /// @param token The payment asset (address(0) = ETH).
+    /// @return The minimum in the asset's base units per token.
+    function getNodePricingFor(address host, address token) external view returns (uint256);
+
+    /// @notice The seed's 7-field view of a host.
+    /// @param host The host.
+    /// @return operator The host address (zero if never registered).
+    /// @return registeredAt Registration timestamp.
+    /// @return active Whether registered now.
+    /// @return metadata Free-form JSON.
+    /// @return apiUrl Endpoint URL.
+    /// @return modelIds Models served.
+    /// @return minPricePerToken Stable minimum price per token.
+    function getNodeFullInfo(address host)
+        external
+        view
+        returns (
+            address operator,
+            uint256 registeredAt,
+            bool active,
+            string memory metadata,
+            string memory apiUrl,
+            bytes32[] memory modelIds,
+            uint256 minPricePerToken
+        );
+
+    /// @notice The full registration record, including the native minimum.
+    /// @param host The host.
+    /// @return The record (all zero if never registered).
+    function getNode(address host) external view returns (Node memory);
+
+    /// @notice What the marketplace checks when a session opens, in one call.
+    /// @param host The host.
+    /// @param token The payment asset (address(0) = ETH).
+    /// @param modelId The model (0 = any).
+    /// @return active Whether the host is registered.
+    /// @return minPricePerToken The host's minimum for `token`.
+    /// @return servesModel Whether the host lists `modelId` and it is approved (true for 0).
+    function getHostTerms(address host, address token, bytes32 modelId)
+        external
+        view
+        returns (bool active, uint256 minPricePerToken, bool servesModel);
+
+    /// @notice Whether the host is registered.
+    /// @param host The host.
+    /// @return True when registered.
+    function isNodeActive(address host) external view returns (bool);
+
+    /// @notice Whether the host is registered, lists the model, and the model is approved.
+    /// @param host The host.
+    /// @param modelId The model.
+    /// @return True when all three hold.
+    function nodeSupportsModel(address host, bytes32 modelId) external view returns (bool);
+
+    /// @notice Registered hosts that list a model (whether or not it is still approved).
+    /// @param modelId The model.
+    /// @return The hosts.
+    function getNodesForModel(bytes32 modelId) external view returns (address[] memory);
+
+    /// @notice All registered hosts.
+    /// @return The hosts.
+    function getAllActiveNodes() external view returns (address[] memory);
+
+    /// @notice The ModelRegistry whose approvals this registry enforces.
+    /// @return The registry address.
+    function modelRegistry() external view returns (address);
+}
