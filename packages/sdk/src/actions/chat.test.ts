@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { generatePrivateKey } from "viem/accounts";
+import { SessionBadSignatureError, SessionReplayedError } from "../errors/host.ts";
+import { SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
+import { deserializeSession, serializeSession } from "../session/serialization.ts";
+import type { Session } from "../session/types.ts";
+import { startOffChainSession } from "../test-utils/offChainSession.ts";
+import { countPromptTokens, generateWords, type TestHost } from "../test-utils/testHost.ts";
+import { chat } from "./chat.ts";
+
+let session: Session;
+let host: TestHost;
+beforeEach(async () => ({ session, host } = await startOffChainSession()));
+afterEach(() => host.stop());
+
+const messages = [{ role: "user" as const, content: "In the beginning" }];
+
+describe("chat", () => {
+  it("returns the answer and leaves the host a receipt for exactly what it served", async () => {
+    const result = await chat(session, { messages, maxTokens: 8 });
+    expect(result.text).toBe(generateWords("In the beginning", 8).join(""));
+    expect(result.promptTokens).toBe(countPromptTokens(messages));
+    expect(result.completionTokens).toBe(8);
+    expect(result.cumulativeTokens).toBe(BigInt(result.promptTokens + 8));
+    expect(host.receipts.get(1n)).toEqual({
+      cumulativeTokens: result.cumulativeTokens,
+      transcriptHash: result.transcriptHash,
+      signature: result.receipt.signature,
+    });
+    expect(session.receipt?.delivered).toBe(true);
+
+    const second = await chat(session, { messages: [...messages, { role: "assistant", content: result.text }, { role: "user", content: "Go on" }] });
+    expect(second.cumulativeTokens).toBe(result.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(second.cumulativeTokens);
+  });
+
+  it("signs no receipt for an overclaiming host and refuses to go on with the session", async () => {
+    await chat(session, { messages, maxTokens: 4 });
+    const signedBefore = host.receipts.get(1n);
+    host.behaviour.overclaimTokens = 500;
+    const error = await chat(session, { messages, maxTokens: 4 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TokenCountMismatchError);
+    expect((error as TokenCountMismatchError).violations.map((violation) => violation.field)).toContain("completionTokens");
+    expect(host.receipts.get(1n)).toEqual(signedBefore);
+    expect(session.cumulativeTokens).toBe(signedBefore?.cumulativeTokens);
+    await expect(chat(session, { messages })).rejects.toBeInstanceOf(SessionDisputedError);
+  });
+
+  it("bounds completion tokens by max_tokens", async () => {
+    host.behaviour.overclaimTokens = 1;
+    const error = await chat(session, { messages: [{ role: "user", content: "x".repeat(400) }], maxTokens: 30 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TokenCountMismatchError);
+    expect((error as TokenCountMismatchError).violations).toEqual([
+      expect.objectContaining({ field: "completionTokens", claimed: 31n, limit: 30n }),
+    ]);
+  });
+
+  it("is refused by the host when signed with a key that is not the session signer", async () => {
+    const impostor = { ...session, sessionKey: generatePrivateKey() };
+    await expect(chat(impostor, { messages })).rejects.toBeInstanceOf(SessionBadSignatureError);
+    expect(host.refusals).toEqual(["session_bad_signature"]);
+    expect(host.receipts.size).toBe(0);
+  });
+
+  it("is refused when a sequence number is reused", async () => {
+    await chat(session, { messages });
+    session.sequence = 0n;
+    await expect(chat(session, { messages })).rejects.toBeInstanceOf(SessionReplayedError);
+  });
+
+  it("resumes from serialised state", async () => {
+    const first = await chat(session, { messages });
+    const resumed = deserializeSession(serializeSession(session));
+    expect(resumed).toEqual(session);
+    const second = await chat(resumed, { messages });
+    expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
+  });
+
+  it("keeps a receipt the host did not get and sends it before the next request", async () => {
+    const unreachableForReceipts: typeof fetch = (input, init) =>
+      String(input).endsWith("/v1/session/receipt") ? Promise.reject(new TypeError("fetch failed")) : fetch(input, init);
+    const first = await chat(session, { messages, fetch: unreachableForReceipts });
+    expect(first.receipt.delivered).toBe(false);
+    expect(host.receipts.size).toBe(0);
+    await chat(session, { messages });
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+  });
+
+  it("serialises concurrent requests so sequence numbers and receipts stay in order", async () => {
+    const results = await Promise.all([1, 2, 3].map((n) => chat(session, { messages: [{ role: "user", content: `prompt ${n}` }] })));
+    expect(results.map((result) => result.cumulativeTokens)).toEqual([...results.map((result) => result.cumulativeTokens)].sort((a, b) => Number(a - b)));
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(results[2]!.cumulativeTokens);
+  });
+});

@@ -1,0 +1,81 @@
+import type { BaseError } from "../errors/base.ts";
+import type { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
+import type {
+  SessionDisputedError,
+  SessionProtocolError,
+  TokenCountMismatchError,
+  TranscriptMismatchError,
+} from "../errors/session.ts";
+import { jsonExchange, type ExchangeResult, type HostRequestOptions } from "../session/exchange.ts";
+import type { CountCheckOptions, Session } from "../session/types.ts";
+
+/** A chat message as the OpenAI API takes it. */
+export type ChatMessage = {
+  role: "system" | "user" | "assistant" | "tool" | "developer";
+  content: string | unknown[] | null;
+  [field: string]: unknown;
+};
+
+export type ChatParameters = HostRequestOptions & {
+  messages: ChatMessage[];
+  /** The `model` field; default the session's model. */
+  model?: string | undefined;
+  /** Most completion tokens; also a bound of the count check. */
+  maxTokens?: number | undefined;
+  /** Further OpenAI request fields (`temperature`, `stop`, …), sent as given. */
+  body?: Record<string, unknown> | undefined;
+  /** Overrides the session's count-check bounds for this request. */
+  countCheck?: CountCheckOptions | undefined;
+};
+
+export type ChatReturnType = ExchangeResult & {
+  /** The host's chat completion JSON, `session` object included. */
+  response: Record<string, unknown>;
+};
+
+export type ChatErrorType =
+  | SessionHostError
+  | HostResponseError
+  | HostUnreachableError
+  | TokenCountMismatchError
+  | TranscriptMismatchError
+  | SessionDisputedError
+  | SessionProtocolError
+  | BaseError;
+
+/**
+ * Sends one chat request through the session and waits for the whole answer. The request is
+ * signed by the session key; the host's token counts are checked against what arrived, the
+ * transcript hash is recomputed and compared, and only then is a cumulative receipt signed and
+ * sent to the host.
+ *
+ * @example
+ * const { text, cumulativeTokens } = await chat(session, {
+ *   messages: [{ role: "user", content: "In the beginning" }],
+ *   maxTokens: 64,
+ * });
+ */
+export function chat(session: Session, parameters: ChatParameters): Promise<ChatReturnType> {
+  return jsonExchange(session, {
+    signal: parameters.signal,
+    fetch: parameters.fetch,
+    countCheck: parameters.countCheck,
+    request: buildChatRequest(session, parameters, false),
+  });
+}
+
+/** The request body of a chat: caller's extra fields, then the fields this SDK owns. */
+export function buildChatRequest(
+  session: Session,
+  parameters: Pick<ChatParameters, "messages" | "model" | "maxTokens" | "body">,
+  stream: boolean,
+): { messages: ChatMessage[]; stream: boolean; [field: string]: unknown } {
+  return {
+    ...parameters.body,
+    model: parameters.model ?? session.model,
+    messages: parameters.messages,
+    ...(parameters.maxTokens === undefined ? {} : { max_tokens: parameters.maxTokens }),
+    stream,
+    ...(stream ? { stream_options: { include_usage: true } } : {}),
+  };
+}

@@ -1,0 +1,78 @@
+import { streamExchange, type ExchangeResult } from "../session/exchange.ts";
+import type { Session } from "../session/types.ts";
+import { buildChatRequest, type ChatErrorType, type ChatParameters } from "./chat.ts";
+
+export type StreamChatParameters = ChatParameters;
+
+/** Text deltas as they arrive; `result` settles once the stream ended and the receipt is signed. */
+export type StreamChatReturnType = AsyncIterable<string> & {
+  /** The accepted exchange; rejects with the same error the iteration throws. */
+  result: Promise<ExchangeResult>;
+};
+
+export type StreamChatErrorType = ChatErrorType;
+
+/**
+ * Streams one chat answer through the session (SSE). Iterate it for the text deltas; `result`
+ * gives the token counts and the receipt once the host's `session` usage arrived and checked out.
+ * Leaving the loop early still reads the rest of the stream, so the receipt covers what the host
+ * produced. Not iterating at all also works: awaiting `result` consumes the stream.
+ *
+ * @example
+ * const stream = streamChat(session, { messages: [{ role: "user", content: "Tell me a story" }] });
+ * for await (const delta of stream) process.stdout.write(delta);
+ * const { cumulativeTokens, receipt } = await stream.result;
+ */
+export function streamChat(session: Session, parameters: StreamChatParameters): StreamChatReturnType {
+  const chunks = streamExchange(session, {
+    signal: parameters.signal,
+    fetch: parameters.fetch,
+    countCheck: parameters.countCheck,
+    request: buildChatRequest(session, parameters, true),
+  });
+
+  const deltas: string[] = [];
+  const waiters: (() => void)[] = [];
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  const wake = () => waiters.splice(0).forEach((resolve) => resolve());
+
+  // The exchange runs on its own so that `result` settles whether or not anyone iterates.
+  const result = (async () => {
+    try {
+      while (true) {
+        const next = await chunks.next();
+        if (next.done) return next.value;
+        const content = next.value.choices?.find((choice) => (choice.index ?? 0) === 0)?.delta?.content;
+        if (content) {
+          deltas.push(content);
+          wake();
+        }
+      }
+    } catch (error) {
+      failure = { error };
+      throw error;
+    } finally {
+      finished = true;
+      wake();
+    }
+  })();
+  // Callers who only iterate get the error from the iteration; do not report it twice as unhandled.
+  result.catch(() => undefined);
+
+  return {
+    result,
+    async *[Symbol.asyncIterator]() {
+      let index = 0;
+      while (true) {
+        if (index < deltas.length) {
+          yield deltas[index++]!;
+          continue;
+        }
+        if (failure) throw failure.error;
+        if (finished) return;
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import OpenAI from "openai";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { generatePrivateKey } from "viem/accounts";
+import { TokenCountMismatchError } from "../errors/session.ts";
+import type { Session } from "../session/types.ts";
+import { startOffChainSession } from "../test-utils/offChainSession.ts";
+import { generateWords, type TestHost } from "../test-utils/testHost.ts";
+import { createSessionFetch } from "./createSessionFetch.ts";
+
+let session: Session;
+let host: TestHost;
+let openai: OpenAI;
+beforeEach(async () => {
+  ({ session, host } = await startOffChainSession());
+  openai = new OpenAI({ baseURL: `${host.url}/v1`, apiKey: "unused", fetch: createSessionFetch(session), maxRetries: 0 });
+});
+afterEach(() => host.stop());
+
+const messages = [{ role: "user" as const, content: "Let there be light" }];
+
+describe("createSessionFetch with the official openai client", () => {
+  it("runs a chat completion through the session and leaves a receipt", async () => {
+    const completion = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 7 });
+    expect(completion.choices[0]?.message.content).toBe(generateWords("Let there be light", 7).join(""));
+    expect(completion.usage?.completion_tokens).toBe(7);
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(BigInt(completion.usage!.total_tokens));
+    expect(session.cumulativeTokens).toBe(BigInt(completion.usage!.total_tokens));
+  });
+
+  it("streams, hiding the usage chunk the caller did not ask for, and receipts the stream", async () => {
+    const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 5, stream: true });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toBe(generateWords("Let there be light", 5).join(""));
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+    expect(session.cumulativeTokens).toBeGreaterThan(5n);
+  });
+
+  it("passes the usage chunk through when the caller asks for it", async () => {
+    const stream = await openai.chat.completions.create({
+      model: "test-model",
+      messages,
+      max_tokens: 5,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let totalTokens: number | undefined;
+    for await (const chunk of stream) totalTokens = chunk.usage?.total_tokens ?? totalTokens;
+    expect(BigInt(totalTokens!)).toBe(session.cumulativeTokens);
+  });
+
+  it("lists models unsigned", async () => {
+    const models = await openai.models.list();
+    expect(models.data.map((model) => model.id)).toEqual(["test-model"]);
+  });
+
+  it("surfaces a host refusal as openai's APIError with the protocol code", async () => {
+    const impostor = new OpenAI({
+      baseURL: `${host.url}/v1`,
+      apiKey: "unused",
+      fetch: createSessionFetch({ ...session, sessionKey: generatePrivateKey() }),
+    });
+    const error = await impostor.chat.completions.create({ model: "test-model", messages }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("session_bad_signature");
+    expect(host.refusals).toEqual(["session_bad_signature"]);
+  });
+
+  it("throws TokenCountMismatchError itself, streamed or not, when the host overclaims", async () => {
+    host.behaviour.overclaimTokens = 100;
+    await expect(openai.chat.completions.create({ model: "test-model", messages, max_tokens: 3 })).rejects.toBeInstanceOf(
+      TokenCountMismatchError,
+    );
+    expect(host.receipts.size).toBe(0);
+  });
+
+  it("throws TokenCountMismatchError from a stream when the host overclaims", async () => {
+    host.behaviour.overclaimTokens = 100;
+    const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 3, stream: true });
+    const consume = async () => {
+      for await (const _chunk of stream);
+    };
+    await expect(consume()).rejects.toBeInstanceOf(TokenCountMismatchError);
+    expect(host.receipts.size).toBe(0);
+  });
+});
+
+describe("createSessionFetch when the reader leaves a stream early", () => {
+  it("still reads the rest and receipts it, so the session goes on", async () => {
+    host.behaviour.wordDelayMs = 20;
+    const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 9, stream: true });
+    for await (const _chunk of stream) break;
+    expect(session.dispute).toBeUndefined();
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+  });
+
+  it("keeps reading when a client aborts its signal after the answer started", async () => {
+    host.behaviour.wordDelayMs = 20;
+    const controller = new AbortController();
+    const sessionFetch = createSessionFetch(session);
+    const body = JSON.stringify({ model: "test-model", messages, max_tokens: 9, stream: true });
+    const response = await sessionFetch(`${host.url}/v1/chat/completions`, { method: "POST", body, signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.cancel();
+    expect(session.dispute).toBeUndefined();
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+    const afterStream = session.cumulativeTokens;
+    const completion = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 2 });
+    expect(session.cumulativeTokens).toBe(afterStream + BigInt(completion.usage!.total_tokens));
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+  });
+});

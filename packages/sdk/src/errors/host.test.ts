@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { sessionErrorCodes } from "../protocol/headers.ts";
+import { HostResponseError, parseHostError, SessionHostError, SessionReceiptOverdueError } from "./host.ts";
+import { BaseError } from "./base.ts";
+
+describe("parseHostError", () => {
+  it("gives every protocol code its own error class", () => {
+    const classes = sessionErrorCodes.map((code) => {
+      const error = parseHostError({ status: 409, url: "http://h/v1/chat/completions", body: JSON.stringify({ error: { message: "no", code } }) });
+      expect(error).toBeInstanceOf(SessionHostError);
+      expect(error).toBeInstanceOf(BaseError);
+      expect(error.code).toBe(code);
+      expect(error.details).toBe("no");
+      return error.name;
+    });
+    expect(new Set(classes).size).toBe(sessionErrorCodes.length);
+  });
+
+  it("keeps status and code on a typed error", () => {
+    const error = parseHostError({ status: 402, url: "u", body: '{"error":{"message":"sign first","code":"session_receipt_overdue"}}' });
+    expect(error).toBeInstanceOf(SessionReceiptOverdueError);
+    expect(error.status).toBe(402);
+    expect(error.shortMessage).toMatch(/checkpoint interval/);
+  });
+
+  it("falls back to HostResponseError for unknown codes and non-JSON bodies", () => {
+    const unknown = parseHostError({ status: 503, url: "u", body: '{"error":{"message":"later","code":"chain_unavailable"}}' });
+    expect(unknown).toBeInstanceOf(HostResponseError);
+    expect(unknown.code).toBe("chain_unavailable");
+    const html = parseHostError({ status: 502, url: "u", body: "<html>Bad gateway</html>" });
+    expect(html).toBeInstanceOf(HostResponseError);
+    expect(html.details).toBe("<html>Bad gateway</html>");
+  });
+});

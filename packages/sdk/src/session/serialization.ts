@@ -1,0 +1,29 @@
+import type { Session } from "./types.ts";
+
+const bigintFields = ["jobId", "deposit", "pricePerToken", "proofInterval", "sequence", "cumulativeTokens"] as const;
+
+/**
+ * Writes a session as JSON (bigints as decimal strings) so an app can store it and resume.
+ * The JSON holds the session key.
+ *
+ * @example
+ * localStorage.setItem("session", serializeSession(session));
+ */
+export function serializeSession(session: Session): string {
+  return JSON.stringify(session, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
+}
+
+/**
+ * Reads a session written by {@link serializeSession}.
+ *
+ * @example
+ * const session = deserializeSession(localStorage.getItem("session")!);
+ * await chat(session, { messages: [{ role: "user", content: "Go on." }] });
+ */
+export function deserializeSession(json: string): Session {
+  const raw = JSON.parse(json) as Record<string, unknown>;
+  for (const field of bigintFields) raw[field] = BigInt(raw[field] as string);
+  const receipt = raw.receipt as Record<string, unknown> | undefined;
+  if (receipt) receipt.cumulativeTokens = BigInt(receipt.cumulativeTokens as string);
+  return raw as unknown as Session;
+}

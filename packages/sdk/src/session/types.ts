@@ -1,0 +1,55 @@
+import type { Address, Hex } from "viem";
+
+/** Bounds of the client-side count check (docs/design.md, "Client-side count check"). */
+export type CountCheckOptions = {
+  /** Prompt tokens a chat template may add per message (role markers, separators). Default 32. */
+  promptOverheadPerMessage?: number;
+  /** Prompt tokens a chat template may add once per request (the assistant turn). Default 32. */
+  promptOverheadPerRequest?: number;
+};
+
+/** The newest receipt the session key signed: cumulative, so it supersedes every earlier one. */
+export type SessionReceipt = {
+  cumulativeTokens: bigint;
+  transcriptHash: Hex;
+  /** EIP-712 `Checkpoint` signature by the session key. */
+  signature: Hex;
+  /** Whether the host acknowledged it (`200 { stored: true }`); undelivered receipts are resent. */
+  delivered: boolean;
+};
+
+/**
+ * Everything a client needs to go on with a session: plain data, so an app can persist it
+ * ({@link serializeSession}) and resume after a restart ({@link deserializeSession}).
+ * Actions update it in place. It holds the session key: store it like a secret, since that key
+ * can sign receipts up to the deposit.
+ */
+export type Session = {
+  chainId: number;
+  /** The `JobMarketplaceWithModels` contract: the EIP-712 `verifyingContract`. */
+  marketplace: Address;
+  jobId: bigint;
+  host: Address;
+  /** Base URL of the host's API, without `/v1`. */
+  hostUrl: string;
+  /** Private key of the session signer registered in `createSession`. */
+  sessionKey: Hex;
+  /** Payment asset: the zero address for ETH. */
+  token: Address;
+  deposit: bigint;
+  pricePerToken: bigint;
+  proofInterval: bigint;
+  modelId: Hex;
+  /** The `model` field sent in chat requests when the caller gives none. */
+  model: string;
+  /** The last `X-Session-Sequence` used; the next request uses one more. */
+  sequence: bigint;
+  /** Transcript hash after the last exchange the client accepted. */
+  transcriptHash: Hex;
+  /** Tokens covered by the newest receipt. */
+  cumulativeTokens: bigint;
+  receipt?: SessionReceipt | undefined;
+  /** Set once the client refused to sign for an exchange; the session can then only be closed. */
+  dispute?: string | undefined;
+  countCheck?: CountCheckOptions | undefined;
+};
