@@ -72,11 +72,6 @@ interface IHostEarnings {
     /// @return balances The balances, in the order of `tokens`.
     function getBalances(address host, address[] calldata tokens) external view returns (uint256[] memory balances);
 
-    /// @notice Sum of all hosts' balances of one asset (what this contract owes in it).
-    /// @param token The asset (address(0) = ETH).
-    /// @return The total.
-    function totalOwed(address token) external view returns (uint256);
-
     /// @notice The marketplace allowed to credit.
     /// @return The marketplace address.
     function marketplace() external view returns (address);

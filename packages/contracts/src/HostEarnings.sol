@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IHostEarnings} from "./interfaces/IHostEarnings.sol";
+
+/// @title HostEarnings
+/// @notice Hosts' accumulated shares of session payments, per asset; see IHostEarnings.
+contract HostEarnings is IHostEarnings, Ownable2Step, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /*//////////////////////////////////////////////////////////////
+                                STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IHostEarnings
+    address public marketplace;
+
+    mapping(address host => mapping(address token => uint256 amount)) private _balances;
+
+    /*//////////////////////////////////////////////////////////////
+                              CONSTRUCTOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @param initialOwner The account that sets the marketplace.
+    constructor(address initialOwner) Ownable(initialOwner) {}
+
+    /*//////////////////////////////////////////////////////////////
+                               FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IHostEarnings
+    function creditEarnings(address host, address token, uint256 amount) external payable {
+        if (msg.sender != marketplace) revert OnlyMarketplace(msg.sender);
+        uint256 expectedValue = token == address(0) ? amount : 0;
+        if (msg.value != expectedValue) revert ValueMismatch(msg.value, expectedValue);
+        _balances[host][token] += amount;
+        emit EarningsCredited(host, token, amount);
+    }
+
+    /// @inheritdoc IHostEarnings
+    function withdraw(address token, uint256 amount) external nonReentrant {
+        uint256 available = _balances[msg.sender][token];
+        if (amount > available) revert InsufficientEarnings(token, amount, available);
+        _withdraw(token, amount);
+    }
+
+    /// @inheritdoc IHostEarnings
+    function withdrawAll(address token) external nonReentrant {
+        _withdraw(token, _balances[msg.sender][token]);
+    }
+
+    /// @inheritdoc IHostEarnings
+    function withdrawMultiple(address[] calldata tokens) external nonReentrant {
+        for (uint256 i; i < tokens.length; ++i) {
+            _withdraw(tokens[i], _balances[msg.sender][tokens[i]]);
+        }
+    }
+
+    /// @inheritdoc IHostEarnings
+    function setMarketplace(address marketplace_) external onlyOwner {
+        if (marketplace_ == address(0)) revert ZeroAddress();
+        emit MarketplaceUpdated(marketplace, marketplace_);
+        marketplace = marketplace_;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IHostEarnings
+    function getBalance(address host, address token) external view returns (uint256) {
+        return _balances[host][token];
+    }
+
+    /// @inheritdoc IHostEarnings
+    function getBalances(address host, address[] calldata tokens) external view returns (uint256[] memory balances) {
+        balances = new uint256[](tokens.length);
+        for (uint256 i; i < tokens.length; ++i) {
+            balances[i] = _balances[host][tokens[i]];
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               INTERNAL
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Pays `amount` of `token` to the caller; zero is a no-op so batch withdrawals skip empties.
+    function _withdraw(address token, uint256 amount) private {
+        if (amount == 0) return;
+        _balances[msg.sender][token] -= amount;
+        emit EarningsWithdrawn(msg.sender, token, amount);
+        if (token == address(0)) {
+            (bool sent,) = payable(msg.sender).call{value: amount}("");
+            if (!sent) revert EthTransferFailed(msg.sender, amount);
+        } else {
+            IERC20(token).safeTransfer(msg.sender, amount);
+        }
+    }
+}

@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {IHostEarnings} from "./interfaces/IHostEarnings.sol";
+import {IJobMarketplaceWithModels} from "./interfaces/IJobMarketplaceWithModels.sol";
+import {INodeRegistryWithModels} from "./interfaces/INodeRegistryWithModels.sol";
+import {IProofSystem} from "./interfaces/IProofSystem.sol";
+
+/// @title JobMarketplaceWithModels
+/// @notice Session escrow with cumulative signed receipts; see IJobMarketplaceWithModels.
+/// @dev Gas design (docs/design.md, "Contracts"): a plain session is three storage slots written once;
+///      a proof reads slots 0-1 and the aggregate hash and writes slot 0 and the aggregate; 65-byte
+///      ECDSA receipts are checked inline, anything else (ERC-1271, model verifiers) in ProofSystem.
+///      Proof functions make only static calls, so they need no reentrancy guard; every function that
+///      moves funds is `nonReentrant`.
+contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /*//////////////////////////////////////////////////////////////
+                               CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    bytes32 public constant CHECKPOINT_TYPEHASH =
+        keccak256("Checkpoint(uint256 jobId,uint256 cumulativeTokens,bytes32 transcriptHash)");
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public constant ABANDONMENT_TIMEOUT = 24 hours;
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public constant TREASURY_FEE_BPS = 1000;
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public constant MIN_PROOF_INTERVAL = 100;
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public constant MAX_PROOF_INTERVAL = 1_000_000;
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public constant MIN_SESSION_DURATION = 60;
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public constant MAX_SESSION_DURATION = 365 days;
+
+    uint256 private constant BPS = 10_000;
+    /// @dev Gas forwarded when pushing an ETH refund: enough for a smart wallet's receive hook, small
+    ///      enough that a depositor contract cannot make the caller of a settlement burn much gas.
+    ///      A push that fails for any reason is credited to `pendingRefunds` instead.
+    uint256 private constant REFUND_PUSH_GAS = 50_000;
+    uint8 private constant FLAG_SESSION_SIGNER = 1;
+    uint8 private constant FLAG_MODEL_VERIFIER = 2;
+
+    /*//////////////////////////////////////////////////////////////
+                               IMMUTABLES
+    //////////////////////////////////////////////////////////////*/
+
+    INodeRegistryWithModels private immutable _nodeRegistry;
+    IHostEarnings private immutable _hostEarnings;
+    IProofSystem private immutable _proofSystem;
+
+    /*//////////////////////////////////////////////////////////////
+                                STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public nextJobId;
+    /// @inheritdoc IJobMarketplaceWithModels
+    address public treasury;
+    /// @inheritdoc IJobMarketplaceWithModels
+    uint256 public accumulatedTreasuryETH;
+    /// @inheritdoc IJobMarketplaceWithModels
+    mapping(address token => uint256 amount) public accumulatedTreasuryTokens;
+    /// @inheritdoc IJobMarketplaceWithModels
+    mapping(address depositor => mapping(address token => uint256 amount)) public pendingRefunds;
+
+    mapping(uint256 jobId => SessionJob job) private _sessionJobs;
+    mapping(address token => AssetConfig config) private _assetConfigs;
+    /// @dev Index = asset id; entry 0 is ETH (address(0)). Append-only, so ids stay valid forever.
+    address[] private _assetTokens;
+
+    /*//////////////////////////////////////////////////////////////
+                              CONSTRUCTOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @param nodeRegistry_ Prices and admits hosts.
+    /// @param hostEarnings_ Receives hosts' shares.
+    /// @param proofSystem_ Verifies ERC-1271 receipts and consults model verifiers.
+    /// @param treasury_ Receives the 10% fee.
+    /// @param initialOwner Keeps the asset list and the treasury address.
+    constructor(
+        INodeRegistryWithModels nodeRegistry_,
+        IHostEarnings hostEarnings_,
+        IProofSystem proofSystem_,
+        address treasury_,
+        address initialOwner
+    ) Ownable(initialOwner) EIP712("SessionJobs", "1") {
+        if (
+            address(nodeRegistry_) == address(0) || address(hostEarnings_) == address(0)
+                || address(proofSystem_) == address(0) || treasury_ == address(0)
+        ) revert ZeroAddress();
+        _nodeRegistry = nodeRegistry_;
+        _hostEarnings = hostEarnings_;
+        _proofSystem = proofSystem_;
+        treasury = treasury_;
+        emit TreasuryUpdated(address(0), treasury_);
+
+        // Ids start at 1 (0 means "no session"), which also makes every creation a warm-value write.
+        nextJobId = 1;
+        _assetTokens.push(address(0));
+        _configureAsset(address(0), 0.0002 ether, 1 gwei, 1e15);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                           SESSION CREATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function createSessionJob(address host, uint256 pricePerToken, uint256 maxDuration, uint256 proofInterval)
+        external
+        payable
+        nonReentrant
+        returns (uint256 jobId)
+    {
+        return _open(
+            SessionParams({
+                host: host,
+                token: address(0),
+                deposit: msg.value,
+                pricePerToken: pricePerToken,
+                maxDuration: maxDuration,
+                proofInterval: proofInterval,
+                modelId: bytes32(0),
+                signer: address(0)
+            })
+        );
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function createSessionJobWithToken(
+        address host,
+        address token,
+        uint256 deposit,
+        uint256 pricePerToken,
+        uint256 maxDuration,
+        uint256 proofInterval
+    ) external nonReentrant returns (uint256 jobId) {
+        if (token == address(0)) revert TokenNotAccepted(token);
+        jobId = _open(
+            SessionParams({
+                host: host,
+                token: token,
+                deposit: deposit,
+                pricePerToken: pricePerToken,
+                maxDuration: maxDuration,
+                proofInterval: proofInterval,
+                modelId: bytes32(0),
+                signer: address(0)
+            })
+        );
+        _pullDeposit(token, deposit);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function createSession(SessionParams calldata params) external payable nonReentrant returns (uint256 jobId) {
+        bool isEth = params.token == address(0);
+        uint256 expectedValue = isEth ? params.deposit : 0;
+        if (msg.value != expectedValue) revert ValueMismatch(msg.value, expectedValue);
+        jobId = _open(params);
+        if (!isEth) _pullDeposit(params.token, params.deposit);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function createSessionWithPermit(
+        SessionParams calldata params,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 jobId) {
+        address token = params.token;
+        if (token == address(0)) revert TokenNotAccepted(token);
+        jobId = _open(params);
+        // A permit can be front-run (its signature is public once in the mempool); what matters is
+        // that the allowance covers the deposit afterwards.
+        try IERC20Permit(token).permit(msg.sender, address(this), params.deposit, permitDeadline, v, r, s) {}
+        catch {
+            uint256 allowance = IERC20(token).allowance(msg.sender, address(this));
+            if (allowance < params.deposit) revert PermitFailed(token, allowance, params.deposit);
+        }
+        _pullDeposit(token, params.deposit);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 PROOFS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function submitProofOfWork(uint256 jobId, bytes calldata proof, uint256 tokensInBatch)
+        external
+        returns (bool verified)
+    {
+        _prove(jobId, _sessionJobs[jobId], proof, tokensInBatch);
+        return true;
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function submitProofsBatch(uint256[] calldata jobIds, bytes[] calldata proofs, uint256[] calldata tokensInBatch)
+        external
+    {
+        uint256 count = jobIds.length;
+        if (proofs.length != count || tokensInBatch.length != count) revert LengthMismatch();
+        for (uint256 i; i < count; ++i) {
+            uint256 jobId = jobIds[i];
+            _prove(jobId, _sessionJobs[jobId], proofs[i], tokensInBatch[i]);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               ENDINGS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function completeSessionJob(uint256 jobId) external nonReentrant {
+        SessionJob storage job = _activeSession(jobId);
+        if (msg.sender != job.depositor && msg.sender != job.host) revert NotAuthorized(jobId, msg.sender);
+        _settle(jobId, job, SessionStatus.Completed);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function submitProofAndComplete(uint256 jobId, bytes calldata proof, uint256 tokensInBatch)
+        external
+        nonReentrant
+    {
+        SessionJob storage job = _sessionJobs[jobId];
+        _prove(jobId, job, proof, tokensInBatch);
+        _settle(jobId, job, SessionStatus.Completed);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function triggerSessionTimeout(uint256 jobId) external nonReentrant {
+        SessionJob storage job = _activeSession(jobId);
+        uint256 expiresAt = uint256(job.createdAt) + job.maxDuration;
+        if (block.timestamp < expiresAt) revert SessionNotExpired(jobId, expiresAt);
+        emit SessionTimedOut(jobId, msg.sender);
+        _settle(jobId, job, SessionStatus.TimedOut);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function claimAbandonedSession(uint256 jobId) external nonReentrant {
+        SessionJob storage job = _activeSession(jobId);
+        if (msg.sender != job.host) revert NotAuthorized(jobId, msg.sender);
+        uint256 claimableAt = uint256(job.lastActivity) + ABANDONMENT_TIMEOUT;
+        if (block.timestamp < claimableAt) revert SessionNotAbandoned(jobId, claimableAt);
+        emit SessionAbandoned(jobId, msg.sender);
+        _settle(jobId, job, SessionStatus.Abandoned);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                          REFUNDS AND TREASURY
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function withdrawRefund(address token) external nonReentrant {
+        _withdrawRefund(token, msg.sender);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function withdrawRefundTo(address token, address to) external nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        _withdrawRefund(token, to);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function withdrawTreasuryFees(address[] calldata tokens) external nonReentrant {
+        address treasury_ = treasury;
+        if (msg.sender != treasury_) revert OnlyTreasury(msg.sender);
+        for (uint256 i; i < tokens.length; ++i) {
+            address token = tokens[i];
+            uint256 amount;
+            if (token == address(0)) {
+                amount = accumulatedTreasuryETH;
+                accumulatedTreasuryETH = 0;
+            } else {
+                amount = accumulatedTreasuryTokens[token];
+                accumulatedTreasuryTokens[token] = 0;
+            }
+            if (amount == 0) continue;
+            emit TreasuryFeesWithdrawn(treasury_, token, amount);
+            _send(token, treasury_, amount);
+        }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ADMIN
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function configureAsset(address token, uint256 minDeposit, uint256 minPricePerToken, uint256 maxPricePerToken)
+        external
+        onlyOwner
+    {
+        if (token != address(0) && token.code.length == 0) revert InvalidAssetConfig();
+        _configureAsset(token, minDeposit, minPricePerToken, maxPricePerToken);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function removeAsset(address token) external onlyOwner {
+        AssetConfig storage config = _assetConfigs[token];
+        if (!config.accepted) revert TokenNotAccepted(token);
+        config.accepted = false;
+        emit AssetRemoved(token);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function setTreasury(address treasury_) external onlyOwner {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        emit TreasuryUpdated(treasury, treasury_);
+        treasury = treasury_;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function sessionJobs(uint256 jobId) external view returns (SessionJob memory) {
+        return _sessionJobs[jobId];
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function getSession(uint256 jobId) external view returns (SessionInfo memory info) {
+        SessionJob storage job = _sessionJobs[jobId];
+        info.depositor = job.depositor;
+        info.host = job.host;
+        info.token = _assetTokens[job.assetId];
+        info.signer = job.flags & FLAG_SESSION_SIGNER != 0 ? job.sessionSigner : job.depositor;
+        info.modelId = job.modelId;
+        info.depositAmount = job.depositAmount;
+        info.pricePerToken = job.pricePerToken;
+        info.provenTokens = job.provenTokens;
+        info.maxTokens = job.maxTokens;
+        info.checkpointInterval = job.checkpointInterval;
+        info.maxDuration = job.maxDuration;
+        info.createdAt = job.createdAt;
+        info.lastActivity = job.lastActivity;
+        info.status = job.status;
+        info.aggregateProofHash = job.aggregateProofHash;
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function hashCheckpoint(uint256 jobId, uint256 cumulativeTokens, bytes32 transcriptHash)
+        external
+        view
+        returns (bytes32)
+    {
+        return _hashCheckpoint(jobId, cumulativeTokens, transcriptHash);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function getAssetConfig(address token) external view returns (AssetConfig memory) {
+        return _assetConfigs[token];
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function assetTokens(uint8 assetId) external view returns (address) {
+        return _assetTokens[assetId];
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function getAcceptedTokens() external view returns (address[] memory tokens) {
+        uint256 total = _assetTokens.length;
+        tokens = new address[](total - 1);
+        uint256 count;
+        for (uint256 id = 1; id < total; ++id) {
+            address token = _assetTokens[id];
+            if (_assetConfigs[token].accepted) tokens[count++] = token;
+        }
+        assembly ("memory-safe") {
+            mstore(tokens, count) // shrink to the accepted ones
+        }
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function nodeRegistry() external view returns (address) {
+        return address(_nodeRegistry);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function hostEarnings() external view returns (address) {
+        return address(_hostEarnings);
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function proofSystem() external view returns (address) {
+        return address(_proofSystem);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                           INTERNAL: CREATION
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Validates the terms and stores the session; the caller collects the deposit afterwards.
+    function _open(SessionParams memory p) private returns (uint256 jobId) {
+        AssetConfig memory asset = _assetConfigs[p.token];
+        if (!asset.accepted) revert TokenNotAccepted(p.token);
+
+        (bool active, uint256 hostMinPrice, bool servesModel) =
+            _nodeRegistry.getHostTerms(p.host, p.token, p.modelId);
+        require(active, "Host not registered");
+        if (!servesModel) revert ModelNotServed(p.host, p.modelId);
+        require(p.pricePerToken >= hostMinPrice, "Price below host minimum");
+        if (p.pricePerToken < asset.minPricePerToken || p.pricePerToken > asset.maxPricePerToken) {
+            revert PriceOutOfRange(p.pricePerToken, asset.minPricePerToken, asset.maxPricePerToken);
+        }
+        if (p.proofInterval < MIN_PROOF_INTERVAL || p.proofInterval > MAX_PROOF_INTERVAL) {
+            revert InvalidProofInterval(p.proofInterval, MIN_PROOF_INTERVAL, MAX_PROOF_INTERVAL);
+        }
+        if (p.maxDuration < MIN_SESSION_DURATION || p.maxDuration > MAX_SESSION_DURATION) {
+            revert InvalidDuration(p.maxDuration, MIN_SESSION_DURATION, MAX_SESSION_DURATION);
+        }
+        // A deposit must meet the asset's minimum and pay for at least one token.
+        require(p.deposit >= asset.minDeposit && p.deposit >= p.pricePerToken, "Insufficient deposit");
+        if (p.deposit > type(uint96).max) revert DepositTooLarge(p.deposit);
+
+        address signer = p.signer == address(0) ? msg.sender : p.signer;
+        if (signer == p.host) revert SignerIsHost(signer);
+
+        uint256 maxTokens = p.deposit / p.pricePerToken;
+        if (maxTokens > type(uint48).max) maxTokens = type(uint48).max;
+
+        jobId = nextJobId++;
+        SessionJob storage job = _sessionJobs[jobId];
+        uint8 flags;
+        if (signer != msg.sender) {
+            flags = FLAG_SESSION_SIGNER;
+            job.sessionSigner = signer;
+        }
+        if (p.modelId != bytes32(0)) {
+            job.modelId = p.modelId;
+            if (_proofSystem.modelVerifiers(p.modelId) != address(0)) flags |= FLAG_MODEL_VERIFIER;
+        }
+        // Casts below are bounded by the checks above (prices by uint72 asset bounds, interval by
+        // MAX_PROOF_INTERVAL < 2^24, duration by MAX_SESSION_DURATION < 2^32, deposit by uint96).
+        // slot 0
+        job.host = p.host;
+        job.lastActivity = uint40(block.timestamp);
+        job.status = SessionStatus.Active;
+        // slot 1
+        job.depositor = msg.sender;
+        job.maxTokens = uint48(maxTokens);
+        job.maxDuration = uint32(p.maxDuration);
+        job.assetId = asset.assetId;
+        job.flags = flags;
+        // slot 2
+        job.depositAmount = uint96(p.deposit);
+        job.pricePerToken = uint96(p.pricePerToken);
+        job.createdAt = uint40(block.timestamp);
+        job.checkpointInterval = uint24(p.proofInterval);
+
+        _emitCreated(jobId, p, signer);
+    }
+
+    /// @dev Separate frame: the event's ten fields do not fit beside `_open`'s locals.
+    function _emitCreated(uint256 jobId, SessionParams memory p, address signer) private {
+        emit SessionJobCreated(
+            jobId, msg.sender, p.host, p.token, p.deposit, p.pricePerToken, p.maxDuration, p.proofInterval, p.modelId, signer
+        );
+    }
+
+    /// @dev Pulls an ERC-20 deposit and refuses tokens that deliver a different amount.
+    function _pullDeposit(address token, uint256 deposit) private {
+        IERC20 erc20 = IERC20(token);
+        uint256 balanceBefore = erc20.balanceOf(address(this));
+        erc20.safeTransferFrom(msg.sender, address(this), deposit);
+        uint256 received = erc20.balanceOf(address(this)) - balanceBefore;
+        if (received != deposit) revert DepositNotReceived(deposit, received);
+    }
+
+    function _configureAsset(address token, uint256 minDeposit, uint256 minPricePerToken, uint256 maxPricePerToken)
+        private
+    {
+        if (
+            minPricePerToken == 0 || minPricePerToken > maxPricePerToken || maxPricePerToken > type(uint72).max
+                || minDeposit > type(uint96).max
+        ) revert InvalidAssetConfig();
+        AssetConfig storage config = _assetConfigs[token];
+        uint8 assetId = config.assetId;
+        if (token != address(0) && assetId == 0) {
+            if (_assetTokens.length > type(uint8).max) revert TooManyAssets();
+            assetId = uint8(_assetTokens.length);
+            _assetTokens.push(token);
+        }
+        config.accepted = true;
+        config.assetId = assetId;
+        config.minDeposit = uint96(minDeposit);
+        config.minPricePerToken = uint72(minPricePerToken);
+        config.maxPricePerToken = uint72(maxPricePerToken);
+        emit AssetConfigured(token, assetId, minDeposit, minPricePerToken, maxPricePerToken);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            INTERNAL: PROOFS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Verifies a cumulative receipt and records it. Checks are ordered cheapest first.
+    function _prove(uint256 jobId, SessionJob storage job, bytes calldata proof, uint256 tokensInBatch) private {
+        SessionStatus status = job.status;
+        if (status != SessionStatus.Active) revert SessionNotActive(jobId, status);
+        address host = job.host;
+        require(msg.sender == host, "Only host can submit proof");
+        if (tokensInBatch == 0) revert ZeroTokens(jobId);
+        uint256 proven = job.provenTokens;
+        // maxTokens = deposit / price (floored), so this is exactly `(proven + batch) * price <= deposit`.
+        require(tokensInBatch <= job.maxTokens - proven, "Exceeds deposit");
+        if (proof.length <= 32) revert InvalidProofLength(proof.length);
+
+        uint256 cumulativeTokens = proven + tokensInBatch;
+        bytes32 transcriptHash = bytes32(proof[:32]);
+        bytes32 proofHash = _hashCheckpoint(jobId, cumulativeTokens, transcriptHash);
+        uint8 flags = job.flags;
+        address signer = flags & FLAG_SESSION_SIGNER != 0 ? job.sessionSigner : job.depositor;
+        if (!_isValidReceipt(signer, proofHash, proof[32:])) revert InvalidProof(jobId, signer);
+        if (
+            flags & FLAG_MODEL_VERIFIER != 0
+                && !_proofSystem.verifyModelCheckpoint(jobId, job.modelId, host, cumulativeTokens, transcriptHash)
+        ) revert InvalidProof(jobId, signer);
+
+        job.provenTokens = uint48(cumulativeTokens);
+        job.lastActivity = uint40(block.timestamp);
+        job.aggregateProofHash = keccak256(abi.encode(job.aggregateProofHash, proofHash));
+        emit ProofSubmitted(jobId, host, tokensInBatch, proofHash, true);
+    }
+
+    /// @dev 65-byte low-s ECDSA inline (the common case, no external call); anything else, or a
+    ///      signature that does not recover to the signer, is decided by the ProofSystem (ERC-1271).
+    function _isValidReceipt(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        if (signature.length == 65) {
+            (address recovered, ECDSA.RecoverError error,) = ECDSA.tryRecoverCalldata(digest, signature);
+            if (error == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        }
+        return _proofSystem.isValidReceiptSignature(signer, digest, signature);
+    }
+
+    function _hashCheckpoint(uint256 jobId, uint256 cumulativeTokens, bytes32 transcriptHash)
+        private
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(keccak256(abi.encode(CHECKPOINT_TYPEHASH, jobId, cumulativeTokens, transcriptHash)));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                          INTERNAL: SETTLEMENT
+    //////////////////////////////////////////////////////////////*/
+
+    function _activeSession(uint256 jobId) private view returns (SessionJob storage job) {
+        job = _sessionJobs[jobId];
+        SessionStatus status = job.status;
+        if (status != SessionStatus.Active) revert SessionNotActive(jobId, status);
+    }
+
+    /// @dev Ends an active session: pays proven work (fee to the treasury, the rest to the host's
+    ///      earnings) and refunds the remainder. Never loses a wei: host share = payment - fee.
+    function _settle(uint256 jobId, SessionJob storage job, SessionStatus endStatus) private {
+        job.status = endStatus;
+        uint256 provenTokens = job.provenTokens;
+        uint256 payment = provenTokens * job.pricePerToken;
+        uint256 fee = payment * TREASURY_FEE_BPS / BPS;
+        uint256 hostShare = payment - fee;
+        uint256 refund = job.depositAmount - payment;
+        address host = job.host;
+        address depositor = job.depositor;
+        uint8 assetId = job.assetId;
+        emit SessionCompleted(jobId, msg.sender, provenTokens, payment, fee, hostShare, refund);
+
+        if (assetId == 0) {
+            if (fee != 0) accumulatedTreasuryETH += fee;
+            if (hostShare != 0) _hostEarnings.creditEarnings{value: hostShare}(host, address(0), hostShare);
+            if (refund != 0) _pushEthRefund(depositor, refund);
+        } else {
+            address token = _assetTokens[assetId];
+            if (fee != 0) accumulatedTreasuryTokens[token] += fee;
+            if (hostShare != 0) {
+                IERC20(token).safeTransfer(address(_hostEarnings), hostShare);
+                _hostEarnings.creditEarnings(host, token, hostShare);
+            }
+            if (refund != 0 && !IERC20(token).trySafeTransfer(depositor, refund)) {
+                _creditRefund(depositor, token, refund);
+            }
+        }
+    }
+
+    function _pushEthRefund(address depositor, uint256 amount) private {
+        bool sent;
+        // No return data is copied: a depositor cannot grief the caller with a huge revert reason.
+        assembly ("memory-safe") {
+            sent := call(REFUND_PUSH_GAS, depositor, amount, 0, 0, 0, 0)
+        }
+        if (!sent) _creditRefund(depositor, address(0), amount);
+    }
+
+    function _creditRefund(address depositor, address token, uint256 amount) private {
+        pendingRefunds[depositor][token] += amount;
+        emit RefundCredited(depositor, token, amount);
+    }
+
+    function _withdrawRefund(address token, address to) private {
+        uint256 amount = pendingRefunds[msg.sender][token];
+        if (amount == 0) revert NothingToWithdraw(token);
+        pendingRefunds[msg.sender][token] = 0;
+        emit RefundWithdrawn(msg.sender, token, to, amount);
+        _send(token, to, amount);
+    }
+
+    /// @dev Sends ETH (all gas, reverting on failure) or an ERC-20 (SafeERC20).
+    function _send(address token, address to, uint256 amount) private {
+        if (token == address(0)) {
+            (bool sent,) = payable(to).call{value: amount}("");
+            if (!sent) revert EthTransferFailed(to, amount);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+}

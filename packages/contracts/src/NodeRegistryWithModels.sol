@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IModelRegistry} from "./interfaces/IModelRegistry.sol";
+import {INodeRegistryWithModels} from "./interfaces/INodeRegistryWithModels.sol";
+
+/// @title NodeRegistryWithModels
+/// @notice Host registration, pricing and model discovery; see INodeRegistryWithModels.
+/// @dev No owner: hosts manage only their own entry, and model approval lives in ModelRegistry.
+contract NodeRegistryWithModels is INodeRegistryWithModels {
+    /*//////////////////////////////////////////////////////////////
+                               CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc INodeRegistryWithModels
+    uint256 public constant MIN_PRICE_PER_TOKEN = 100;
+    /// @inheritdoc INodeRegistryWithModels
+    uint256 public constant MAX_PRICE_PER_TOKEN = 100_000;
+    /// @inheritdoc INodeRegistryWithModels
+    /// @dev 1 gwei per token: about 30x below the stable floor at an ETH price of $3,000, leaving
+    ///      room for ETH to move either way.
+    uint256 public constant MIN_PRICE_PER_TOKEN_NATIVE = 1 gwei;
+    /// @inheritdoc INodeRegistryWithModels
+    uint256 public constant MAX_PRICE_PER_TOKEN_NATIVE = 1e15;
+    /// @inheritdoc INodeRegistryWithModels
+    uint256 public constant MAX_MODELS_PER_NODE = 32;
+
+    /*//////////////////////////////////////////////////////////////
+                                STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    IModelRegistry private immutable _modelRegistry;
+
+    mapping(address host => Node node) private _nodes;
+    mapping(address host => mapping(bytes32 modelId => bool listed)) private _listsModel;
+
+    /// @dev Registered hosts; `_activeIndexPlusOne[host]` is the position + 1 (0 = not listed).
+    address[] private _activeNodes;
+    mapping(address host => uint256 indexPlusOne) private _activeIndexPlusOne;
+
+    /// @dev Hosts per model, with the same position + 1 bookkeeping.
+    mapping(bytes32 modelId => address[] hosts) private _modelHosts;
+    mapping(bytes32 modelId => mapping(address host => uint256 indexPlusOne)) private _modelHostIndexPlusOne;
+
+    /*//////////////////////////////////////////////////////////////
+                               MODIFIERS
+    //////////////////////////////////////////////////////////////*/
+
+    modifier onlyRegistered() {
+        require(_nodes[msg.sender].active, "Host not registered");
+        _;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              CONSTRUCTOR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @param modelRegistry_ The ModelRegistry whose approvals are enforced.
+    constructor(IModelRegistry modelRegistry_) {
+        _modelRegistry = modelRegistry_;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                            HOST FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc INodeRegistryWithModels
+    function registerNode(
+        string calldata metadata,
+        string calldata apiUrl,
+        bytes32[] calldata modelIds,
+        uint256 minPricePerToken
+    ) external {
+        Node storage node = _nodes[msg.sender];
+        if (node.active) revert NodeAlreadyRegistered(msg.sender);
+        if (bytes(apiUrl).length == 0) revert EmptyApiUrl();
+        _checkStablePrice(minPricePerToken);
+
+        node.active = true;
+        node.registeredAt = uint40(block.timestamp);
+        node.minPricePerToken = uint32(minPricePerToken);
+        node.minPricePerTokenNative = uint96(MIN_PRICE_PER_TOKEN_NATIVE);
+        node.metadata = metadata;
+        node.apiUrl = apiUrl;
+        _setModels(node, modelIds);
+
+        _activeNodes.push(msg.sender);
+        _activeIndexPlusOne[msg.sender] = _activeNodes.length;
+
+        emit NodeRegistered(msg.sender, apiUrl, modelIds, minPricePerToken);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function unregisterNode() external onlyRegistered {
+        Node storage node = _nodes[msg.sender];
+        _clearModels(node);
+        delete _nodes[msg.sender];
+
+        uint256 index = _activeIndexPlusOne[msg.sender] - 1;
+        address last = _activeNodes[_activeNodes.length - 1];
+        _activeNodes[index] = last;
+        _activeIndexPlusOne[last] = index + 1;
+        _activeNodes.pop();
+        delete _activeIndexPlusOne[msg.sender];
+
+        emit NodeUnregistered(msg.sender);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function updatePricing(uint256 newMinPrice) external onlyRegistered {
+        _checkStablePrice(newMinPrice);
+        _nodes[msg.sender].minPricePerToken = uint32(newMinPrice);
+        emit PricingUpdated(msg.sender, newMinPrice);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function updatePricingNative(uint256 newMinPrice) external onlyRegistered {
+        if (newMinPrice < MIN_PRICE_PER_TOKEN_NATIVE || newMinPrice > MAX_PRICE_PER_TOKEN_NATIVE) {
+            revert NativePriceOutOfRange(newMinPrice, MIN_PRICE_PER_TOKEN_NATIVE, MAX_PRICE_PER_TOKEN_NATIVE);
+        }
+        _nodes[msg.sender].minPricePerTokenNative = uint96(newMinPrice);
+        emit NativePricingUpdated(msg.sender, newMinPrice);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function updateMetadata(string calldata metadata) external onlyRegistered {
+        _nodes[msg.sender].metadata = metadata;
+        emit MetadataUpdated(msg.sender, metadata);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function updateApiUrl(string calldata apiUrl) external onlyRegistered {
+        if (bytes(apiUrl).length == 0) revert EmptyApiUrl();
+        _nodes[msg.sender].apiUrl = apiUrl;
+        emit ApiUrlUpdated(msg.sender, apiUrl);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function updateSupportedModels(bytes32[] calldata modelIds) external onlyRegistered {
+        Node storage node = _nodes[msg.sender];
+        _clearModels(node);
+        _setModels(node, modelIds);
+        emit ModelsUpdated(msg.sender, modelIds);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @inheritdoc INodeRegistryWithModels
+    function getNodePricing(address host) external view returns (uint256) {
+        return _nodes[host].minPricePerToken;
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function getNodePricingFor(address host, address token) external view returns (uint256) {
+        Node storage node = _nodes[host];
+        return token == address(0) ? node.minPricePerTokenNative : node.minPricePerToken;
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function getNodeFullInfo(address host)
+        external
+        view
+        returns (
+            address operator,
+            uint256 registeredAt,
+            bool active,
+            string memory metadata,
+            string memory apiUrl,
+            bytes32[] memory modelIds,
+            uint256 minPricePerToken
+        )
+    {
+        Node storage node = _nodes[host];
+        operator = node.active ? host : address(0);
+        return (
+            operator, node.registeredAt, node.active, node.metadata, node.apiUrl, node.modelIds, node.minPricePerToken
+        );
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function getNode(address host) external view returns (Node memory) {
+        return _nodes[host];
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function getHostTerms(address host, address token, bytes32 modelId)
+        external
+        view
+        returns (bool active, uint256 minPricePerToken, bool servesModel)
+    {
+        Node storage node = _nodes[host];
+        active = node.active;
+        minPricePerToken = token == address(0) ? node.minPricePerTokenNative : node.minPricePerToken;
+        servesModel = modelId == bytes32(0) || _servesApproved(host, modelId);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function isNodeActive(address host) external view returns (bool) {
+        return _nodes[host].active;
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function nodeSupportsModel(address host, bytes32 modelId) external view returns (bool) {
+        return _nodes[host].active && _servesApproved(host, modelId);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function getNodesForModel(bytes32 modelId) external view returns (address[] memory) {
+        return _modelHosts[modelId];
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function getAllActiveNodes() external view returns (address[] memory) {
+        return _activeNodes;
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function modelRegistry() external view returns (address) {
+        return address(_modelRegistry);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               INTERNAL
+    //////////////////////////////////////////////////////////////*/
+
+    function _checkStablePrice(uint256 price) private pure {
+        if (price < MIN_PRICE_PER_TOKEN || price > MAX_PRICE_PER_TOKEN) {
+            revert PriceOutOfRange(price, MIN_PRICE_PER_TOKEN, MAX_PRICE_PER_TOKEN);
+        }
+    }
+
+    function _servesApproved(address host, bytes32 modelId) private view returns (bool) {
+        return _listsModel[host][modelId] && _modelRegistry.isModelApproved(modelId);
+    }
+
+    /// @dev Lists the caller under each model; the caller's current list must be empty.
+    function _setModels(Node storage node, bytes32[] calldata modelIds) private {
+        uint256 count = modelIds.length;
+        if (count == 0 || count > MAX_MODELS_PER_NODE) revert InvalidModelCount(count, MAX_MODELS_PER_NODE);
+        for (uint256 i; i < count; ++i) {
+            bytes32 modelId = modelIds[i];
+            if (!_modelRegistry.isModelApproved(modelId)) revert ModelNotApproved(modelId);
+            if (_listsModel[msg.sender][modelId]) revert DuplicateModel(modelId);
+            _listsModel[msg.sender][modelId] = true;
+            address[] storage hosts = _modelHosts[modelId];
+            hosts.push(msg.sender);
+            _modelHostIndexPlusOne[modelId][msg.sender] = hosts.length;
+        }
+        node.modelIds = modelIds;
+    }
+
+    /// @dev Removes the caller from every model it lists.
+    function _clearModels(Node storage node) private {
+        bytes32[] storage modelIds = node.modelIds;
+        uint256 count = modelIds.length;
+        for (uint256 i; i < count; ++i) {
+            bytes32 modelId = modelIds[i];
+            delete _listsModel[msg.sender][modelId];
+            address[] storage hosts = _modelHosts[modelId];
+            uint256 index = _modelHostIndexPlusOne[modelId][msg.sender] - 1;
+            address last = hosts[hosts.length - 1];
+            hosts[index] = last;
+            _modelHostIndexPlusOne[modelId][last] = index + 1;
+            hosts.pop();
+            delete _modelHostIndexPlusOne[modelId][msg.sender];
+        }
+        delete node.modelIds;
+    }
+}
