@@ -1,0 +1,31 @@
+import { BaseError as ViemBaseError } from "viem";
+
+/** An error the user can act on: printed as its message alone, never with a stack trace. */
+export class CliError extends Error {
+  override name = "CliError";
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+type ErrorWithShortMessage = Error & { shortMessage?: string; details?: string; cause?: unknown };
+
+/** Renders any thrown value as one or two human lines; the stack only with `--debug`. */
+export function formatError(error: unknown, debug: boolean): string {
+  if (debug && error instanceof Error && error.stack) return error.stack;
+  if (error instanceof CliError) return error.hint ? `${error.message}\n  hint: ${error.hint}` : error.message;
+  if (error instanceof ViemBaseError) {
+    const named = error.walk((cause) => cause instanceof Error && (cause as ErrorWithShortMessage).shortMessage !== undefined && !(cause instanceof ViemBaseError));
+    const source = (named ?? error) as ErrorWithShortMessage;
+    return source.shortMessage ?? source.message;
+  }
+  if (error instanceof Error) {
+    const withShort = error as ErrorWithShortMessage;
+    const detail = withShort.details && withShort.details !== withShort.shortMessage ? `\n  ${withShort.details}` : "";
+    return `${withShort.shortMessage ?? error.message}${detail}`;
+  }
+  return String(error);
+}
