@@ -1,0 +1,60 @@
+import { createLogger, type LogLevel, type Logger } from "./logger.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+
+/** Process-wide options that are not part of the node's configuration. */
+export type CommonOptions = {
+  logLevel: LogLevel;
+};
+
+/**
+ * Shutdown through one AbortController: `signal` aborts when shutdown begins, and the registered
+ * callbacks then run in reverse order of registration (last started, first stopped).
+ */
+export type Shutdown = {
+  signal: AbortSignal;
+  readonly isKilled: boolean;
+  add(callback: () => unknown | Promise<unknown>): void;
+  kill(): Promise<void>;
+};
+
+/** What every subsystem receives: `createX({ common, … })`. */
+export type Common = {
+  options: CommonOptions;
+  logger: Logger;
+  metrics: Metrics;
+  shutdown: Shutdown;
+};
+
+export function createShutdown(logger?: Logger): Shutdown {
+  const controller = new AbortController();
+  const callbacks: (() => unknown | Promise<unknown>)[] = [];
+  let killing: Promise<void> | undefined;
+  return {
+    signal: controller.signal,
+    get isKilled() {
+      return controller.signal.aborted;
+    },
+    add(callback) {
+      callbacks.push(callback);
+    },
+    kill() {
+      killing ??= (async () => {
+        controller.abort();
+        for (const callback of callbacks.reverse()) {
+          try {
+            await callback();
+          } catch (error) {
+            logger?.error("shutdown step failed", { error });
+          }
+        }
+      })();
+      return killing;
+    },
+  };
+}
+
+export function createCommon(options: Partial<CommonOptions> = {}): Common {
+  const resolved: CommonOptions = { logLevel: options.logLevel ?? "info" };
+  const logger = createLogger({ level: resolved.logLevel });
+  return { options: resolved, logger, metrics: createMetrics(), shutdown: createShutdown(logger) };
+}

@@ -1,0 +1,143 @@
+import { createCipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bytesToHex, concatBytes, hexToBytes, keccak256 } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { describe, expect, it } from "vitest";
+import { describeHostConfig, loadHostConfig, resolveHostConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+
+const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const address = privateKeyToAccount(key).address;
+const model = `0x${"ab".repeat(32)}`;
+const minimal = {
+  rpcUrl: "http://127.0.0.1:8545",
+  privateKey: key,
+  contracts: { jobMarketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", nodeRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" },
+  models: [model],
+  pricing: { minPricePerToken: 2000 },
+};
+
+function tempDir() {
+  return mkdtempSync(join(tmpdir(), "host-config-"));
+}
+
+describe("resolveHostConfig", () => {
+  it("fills defaults and holds the key only as an account", () => {
+    const config = resolveHostConfig(minimal);
+    expect(config.account.address).toBe(address);
+    expect(config.pricing.minPricePerToken).toBe(2000n);
+    expect(config.backend).toEqual({ type: "embedded" });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, maxBodyBytes: 1048576 });
+    expect(JSON.stringify(describeHostConfig(config))).not.toContain(key.slice(2));
+    expect(JSON.stringify(config, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(key.slice(2));
+  });
+
+  it("lists every problem at once and never echoes a key", () => {
+    const badKey = `0x${"zz".repeat(32)}`;
+    let error: unknown;
+    try {
+      resolveHostConfig({ rpcUrl: "localhost:8545", privateKey: badKey, contracts: { jobMarketplace: "0x1234" }, models: ["0x12"], pricing: { minPricePerToken: 5 }, server: { port: 70000 } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { issues, message } = error as ConfigError;
+    expect(issues).toEqual([
+      "rpcUrl: required, an http(s) or ws(s) URL",
+      "privateKey: must be 32 bytes of hex (value not shown)",
+      "contracts.jobMarketplace: not an address: 0x1234",
+      "contracts.nodeRegistry: required (or give a deployments file)",
+      "models: not a bytes32 model id: 0x12",
+      "pricing.minPricePerToken: 5 is outside 100..100000",
+      'server.port: must be an integer in 0..65535, got 70000',
+    ]);
+    expect(message).not.toContain("zz".repeat(32));
+  });
+
+  it("reads contract addresses and the chain id from a deployments file", () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "deployments.json"),
+      JSON.stringify({ chainId: 31337, jobMarketplace: minimal.contracts.jobMarketplace, nodeRegistry: minimal.contracts.nodeRegistry, hostEarnings: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" }),
+    );
+    const { contracts: _contracts, ...rest } = minimal;
+    const config = resolveHostConfig({ ...rest, deployments: "deployments.json" }, { baseDir: dir });
+    expect(config.chainId).toBe(31337);
+    expect(config.contracts.hostEarnings).toBe("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0");
+  });
+});
+
+describe("loadHostConfig", () => {
+  it("reads a TOML file and lets the environment override it", () => {
+    const dir = tempDir();
+    const path = join(dir, "host.toml");
+    writeFileSync(
+      path,
+      `# host node
+rpcUrl = "http://127.0.0.1:8545"
+models = ["${model}"]
+dbPath = "state/host.sqlite"
+
+[contracts]
+jobMarketplace = "${minimal.contracts.jobMarketplace}"
+nodeRegistry = "${minimal.contracts.nodeRegistry}"
+
+[pricing]
+minPricePerToken = 2_000
+
+[backend]
+type = "upstream"
+url = "http://127.0.0.1:11434/v1" # ollama
+
+[batch]
+maxJobs = 10
+`,
+    );
+    const config = loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_HOST_PORT: "9090", SESSION_JOBS_HOST_MIN_PRICE: "3000" } });
+    expect(config.account.address).toBe(address);
+    expect(config.server.port).toBe(9090);
+    expect(config.pricing.minPricePerToken).toBe(3000n);
+    expect(config.dbPath).toBe(join(dir, "state/host.sqlite"));
+    expect(config.backend).toEqual({ type: "upstream", url: "http://127.0.0.1:11434/v1" });
+    expect(config.batch.maxJobs).toBe(10);
+  });
+
+  it("decrypts a v3 keystore with the password from the environment", () => {
+    const dir = tempDir();
+    const path = join(dir, "host.json");
+    writeFileSync(join(dir, "keystore.json"), JSON.stringify(encryptKeystore(key, "correct horse")));
+    writeFileSync(path, JSON.stringify({ ...minimal, privateKey: undefined, keystore: { path: "keystore.json" } }));
+    expect(loadHostConfig({ path, env: { SESSION_JOBS_HOST_KEYSTORE_PASSWORD: "correct horse" } }).account.address).toBe(address);
+    expect(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_KEYSTORE_PASSWORD: "wrong" } })).toThrow(/keystore password is wrong/);
+  });
+
+  it("names the file when it cannot be parsed", () => {
+    const dir = tempDir();
+    const path = join(dir, "host.toml");
+    writeFileSync(path, "rpcUrl = http://no-quotes\n");
+    expect(() => loadHostConfig({ path, env: {} })).toThrow(/host\.toml is malformed: line 1: cannot read value/);
+  });
+});
+
+/** Writes a v3 keystore (pbkdf2, few rounds to keep the test fast) the way wallets do. */
+function encryptKeystore(privateKey: `0x${string}`, password: string) {
+  const salt = randomBytes(32);
+  const iv = randomBytes(16);
+  const derivedKey = pbkdf2Sync(password, salt, 1024, 32, "sha256");
+  const cipher = createCipheriv("aes-128-ctr", derivedKey.subarray(0, 16), iv);
+  const ciphertext = concatBytes([cipher.update(hexToBytes(privateKey)), cipher.final()]);
+  return {
+    version: 3,
+    id: "00000000-0000-4000-8000-000000000000",
+    crypto: {
+      cipher: "aes-128-ctr",
+      ciphertext: bytesToHex(ciphertext).slice(2),
+      cipherparams: { iv: iv.toString("hex") },
+      kdf: "pbkdf2",
+      kdfparams: { c: 1024, dklen: 32, prf: "hmac-sha256", salt: salt.toString("hex") },
+      mac: keccak256(concatBytes([derivedKey.subarray(16, 32), ciphertext])).slice(2),
+    },
+  };
+}

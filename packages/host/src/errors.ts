@@ -1,0 +1,52 @@
+import type { SessionErrorCode } from "@session-jobs/sdk/protocol";
+
+/** Error codes the host answers with beyond the protocol's own (docs/design.md). */
+export type HostErrorCode = SessionErrorCode | "not_found" | "method_not_allowed" | "chain_unavailable" | "backend_error" | "not_ready" | "internal_error";
+
+const statusByCode: Record<HostErrorCode, number> = {
+  invalid_request: 400,
+  session_bad_signature: 401,
+  session_receipt_overdue: 402,
+  session_deposit_exhausted: 402,
+  session_wrong_host: 403,
+  session_unknown: 404,
+  model_not_served: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  session_not_active: 409,
+  session_replayed: 409,
+  session_receipt_mismatch: 409,
+  internal_error: 500,
+  backend_error: 502,
+  chain_unavailable: 503,
+  not_ready: 503,
+};
+
+/**
+ * An error a client caused or may retry, answered as
+ * `{ "error": { "message", "type", "code" } }` with the status its code maps to.
+ */
+export class HostError extends Error {
+  override readonly name = "HostError";
+  readonly status: number;
+  constructor(
+    readonly code: HostErrorCode,
+    message: string,
+    options: { status?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = options.status ?? statusByCode[code];
+  }
+
+  toJSON() {
+    return { error: { message: this.message, type: this.status >= 500 ? "server_error" : "invalid_request_error", code: this.code } };
+  }
+}
+
+/** Thrown when the node's configuration is unusable; lists every problem found. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly issues: string[]) {
+    super(`invalid host configuration:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+  }
+}

@@ -1,0 +1,252 @@
+import type { Abi, Address, Hex } from "viem";
+import { encodeCheckpointProof } from "@session-jobs/sdk/protocol";
+import type { SessionCache } from "./chain-session.ts";
+import type { Common } from "./common.ts";
+import type { BatchPolicy } from "./config.ts";
+import { HostError } from "./errors.ts";
+import type { Store, SubmissionEntry } from "./store.ts";
+import { CallRevertedError, type ContractCall, type TransactionSender } from "./transaction-sender.ts";
+
+export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
+
+export type SettleResult = { transactionHash: Hex; provenTokens: string; mined: boolean };
+
+type ProofEntry = SubmissionEntry & { proof: Hex };
+
+/**
+ * Turns stored receipts into on-chain proofs: a session is due once its signed-but-unproven tokens
+ * reach one checkpoint interval; due sessions wait `delayMs` for company and go out together
+ * through `submitProofsBatch`. Idle sessions and sessions near their deadline are flushed too, and
+ * on start everything signed but unproven is submitted. `settle` proves the final receipt and
+ * completes the session in one call. Every chain write goes through the one transaction sender.
+ */
+export function createProofSubmitter(parameters: {
+  common: Common;
+  store: Store;
+  sender: TransactionSender;
+  sessions: SessionCache;
+  marketplace: { address: Address; abi: Abi };
+  policy: BatchPolicy;
+  /** How often idle sessions, deadlines and pending transactions are looked at (ms). */
+  tickMs?: number;
+  now?: () => number;
+}) {
+  const { common, store, sender, sessions, marketplace, policy } = parameters;
+  const now = parameters.now ?? Date.now;
+  const due = new Set<bigint>();
+  /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
+  const refused = new Map<bigint, number>();
+  let flushTimer: NodeJS.Timeout | undefined;
+  let tickTimer: NodeJS.Timeout | undefined;
+  let running = false;
+
+  const call = (functionName: string, args: readonly unknown[]): ContractCall => ({ address: marketplace.address, abi: marketplace.abi, functionName, args });
+
+  const pendingCoverage = (jobId: bigint): number | undefined => {
+    const pending = store.submissionsOfJob(jobId).filter((submission) => submission.status === "signed" || submission.status === "sent");
+    if (pending.length === 0) return undefined;
+    return Math.max(...pending.flatMap((submission) => submission.entries.filter((entry) => entry.jobId === jobId).map((entry) => entry.cumulativeTokens)));
+  };
+
+  const reportUnproven = () => common.metrics.tokensSignedUnproven.set(store.unprovenSignedTokens());
+
+  /** Reads the session fresh and builds its proof entry, or explains why there is none. */
+  async function proofEntry(jobId: bigint): Promise<ProofEntry | undefined> {
+    if (pendingCoverage(jobId) !== undefined) return undefined;
+    const session = await sessions.get(jobId, { fresh: true });
+    const provenTokens = Number(session.provenTokens);
+    store.setProvenTokens(jobId, provenTokens);
+    const receipt = store.newestReceipt(jobId);
+    if (session.status !== "active") {
+      store.markClosed(jobId);
+      if (receipt && receipt.cumulativeTokens > provenTokens)
+        common.logger.warn("session ended before its receipts were proven", { jobId, status: session.status, unprovenTokens: receipt.cumulativeTokens - provenTokens });
+      return undefined;
+    }
+    if (!receipt || receipt.cumulativeTokens <= provenTokens || refused.get(jobId) === receipt.cumulativeTokens) return undefined;
+    return {
+      jobId,
+      cumulativeTokens: receipt.cumulativeTokens,
+      tokensInBatch: receipt.cumulativeTokens - provenTokens,
+      proof: encodeCheckpointProof({ transcriptHash: receipt.transcriptHash, signature: receipt.signature }),
+    };
+  }
+
+  const proofCall = (entries: ProofEntry[]): ContractCall =>
+    entries.length === 1
+      ? call("submitProofOfWork", [entries[0]!.jobId, entries[0]!.proof, BigInt(entries[0]!.tokensInBatch)])
+      : call("submitProofsBatch", [entries.map((entry) => entry.jobId), entries.map((entry) => entry.proof), entries.map((entry) => BigInt(entry.tokensInBatch))]);
+
+  /** Drops entries the chain would refuse on their own, so that one bad receipt cannot sink a batch. */
+  async function withoutRefused(entries: ProofEntry[]): Promise<ProofEntry[]> {
+    const kept: ProofEntry[] = [];
+    for (const entry of entries) {
+      try {
+        await sender.simulate(proofCall([entry]));
+        kept.push(entry);
+      } catch (error) {
+        if (!(error instanceof CallRevertedError)) throw error;
+        refused.set(entry.jobId, entry.cumulativeTokens);
+        common.logger.error("chain refuses a stored receipt", { jobId: entry.jobId, cumulativeTokens: entry.cumulativeTokens, reason: error.reason });
+      }
+    }
+    return kept;
+  }
+
+  async function submitEntries(entries: ProofEntry[]): Promise<void> {
+    let batch = entries;
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      try {
+        const { submission, receipt } = await sender.send(proofCall(batch), {
+          kind: batch.length === 1 ? "checkpoint" : "batch",
+          entries: batch.map(({ jobId, cumulativeTokens, tokensInBatch }) => ({ jobId, cumulativeTokens, tokensInBatch })),
+        });
+        if (receipt?.status === "success") {
+          for (const entry of batch) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
+          common.metrics.tokensProven.inc({}, batch.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
+          common.logger.info("proofs confirmed", { hash: submission.txHash, jobs: batch.map((entry) => entry.jobId), gasUsed: receipt.gasUsed });
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof CallRevertedError) || attempt > 0) throw error;
+        batch = await withoutRefused(batch);
+      }
+    }
+  }
+
+  /** Submits the newest receipts of these sessions now, in batches of at most `maxJobs`. */
+  function submit(jobIds: readonly bigint[]): Promise<void> {
+    return sender.exclusive(async () => {
+      const entries: ProofEntry[] = [];
+      for (const jobId of jobIds) {
+        try {
+          const entry = await proofEntry(jobId);
+          if (entry) entries.push(entry);
+        } catch (error) {
+          common.logger.warn("cannot prepare a proof now", { jobId, error });
+        }
+      }
+      for (let start = 0; start < entries.length; start += policy.maxJobs) {
+        try {
+          await submitEntries(entries.slice(start, start + policy.maxJobs));
+        } catch (error) {
+          common.logger.error("proof submission failed; will retry", { error });
+          for (const entry of entries.slice(start, start + policy.maxJobs)) if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
+        }
+      }
+      reportUnproven();
+    });
+  }
+
+  function flushDue(): Promise<void> {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const jobIds = [...due];
+    due.clear();
+    return jobIds.length === 0 ? Promise.resolve() : submit(jobIds);
+  }
+
+  function schedule(jobId: bigint): void {
+    due.add(jobId);
+    if (!running) return;
+    if (due.size >= policy.maxJobs) void flushDue();
+    else flushTimer ??= setTimeout(() => void flushDue(), policy.delayMs);
+  }
+
+  /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
+  async function tick(): Promise<void> {
+    if (store.pendingSubmissions().length > 0) await sender.exclusive(() => sender.reconcile()).catch((error: unknown) => common.logger.warn("reconcile failed", { error }));
+    const nowSeconds = BigInt(Math.floor(now() / 1000));
+    for (const state of store.sessionsWithUnprovenReceipts()) {
+      if (due.has(state.jobId) || pendingCoverage(state.jobId) !== undefined) continue;
+      const idle = now() - state.lastActivityMs >= policy.idleFlushSeconds * 1000;
+      let nearDeadline = false;
+      try {
+        const session = await sessions.get(state.jobId);
+        nearDeadline = session.createdAt + session.maxDuration - nowSeconds <= BigInt(policy.deadlineMarginSeconds);
+      } catch (error) {
+        common.logger.warn("cannot read session", { jobId: state.jobId, error });
+      }
+      if (idle || nearDeadline) schedule(state.jobId);
+    }
+  }
+
+  return {
+    /**
+     * Re-broadcasts or settles transactions a previous run left pending, submits every
+     * signed-but-unproven receipt found in the store, then starts the timers.
+     */
+    async start(): Promise<void> {
+      await sender.exclusive(() => sender.reconcile());
+      const unproven = store.sessionsWithUnprovenReceipts().map((session) => session.jobId);
+      if (unproven.length > 0) common.logger.info("recovering signed receipts", { sessions: unproven.length });
+      await submit(unproven);
+      running = true;
+      tickTimer = setInterval(() => void tick(), parameters.tickMs ?? 15_000);
+      tickTimer.unref();
+      if (due.size > 0) void flushDue();
+    },
+
+    /** A receipt was stored: schedules the session once a checkpoint interval is signed but unproven. */
+    notify(jobId: bigint): void {
+      const state = store.session(jobId);
+      if (!state || state.closed) return;
+      const covered = Math.max(state.provenTokens, pendingCoverage(jobId) ?? 0);
+      if (state.signedTokens - covered >= state.checkpointInterval) schedule(jobId);
+    },
+
+    /** Submits every due session now instead of after the batch delay. */
+    flush: flushDue,
+
+    /** Submits every signed-but-unproven receipt now, due or not. */
+    flushAll(): Promise<void> {
+      return submit(store.sessionsWithUnprovenReceipts().map((session) => session.jobId));
+    },
+
+    /**
+     * Ends a session: proves the newest receipt and completes in one call
+     * (`submitProofAndComplete`), or completes with `completeSessionJob` when nothing is unproven.
+     */
+    settle(jobId: bigint): Promise<SettleResult> {
+      due.delete(jobId);
+      return sender.exclusive(async () => {
+        if (pendingCoverage(jobId) !== undefined) await sender.reconcile();
+        const session = await sessions.get(jobId, { fresh: true });
+        if (session.status !== "active") {
+          store.markClosed(jobId);
+          throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
+        }
+        const provenTokens = Number(session.provenTokens);
+        store.setProvenTokens(jobId, provenTokens);
+        const receipt = store.newestReceipt(jobId);
+        const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
+        const settlement = final
+          ? call("submitProofAndComplete", [jobId, encodeCheckpointProof({ transcriptHash: final.transcriptHash, signature: final.signature }), BigInt(final.cumulativeTokens - provenTokens)])
+          : call("completeSessionJob", [jobId]);
+        const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
+        let sent;
+        try {
+          sent = await sender.send(settlement, { kind: final ? "final" : "complete", entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }] });
+        } catch (error) {
+          if (error instanceof CallRevertedError) throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
+          throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
+        }
+        if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
+        if (sent.receipt) {
+          sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
+          if (final) common.metrics.tokensProven.inc({}, cumulativeTokens - provenTokens);
+        }
+        reportUnproven();
+        return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
+      });
+    },
+
+    /** Stops the timers and waits for the transaction in flight. */
+    async stop(): Promise<void> {
+      running = false;
+      clearTimeout(flushTimer);
+      clearInterval(tickTimer);
+      await sender.exclusive(async () => undefined);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Common } from "./common.ts";
+import { HostError } from "./errors.ts";
+import { sendError } from "./http-io.ts";
+
+/** A route handler; `params` holds the path's `:name` segments. */
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse, params: Record<string, string>) => Promise<void> | void;
+
+export type Route = { method: "GET" | "POST"; path: string; handler: RouteHandler };
+
+export type HttpServer = {
+  /** `http://host:port` once listening. */
+  readonly url: string;
+  listen(): Promise<string>;
+  /**
+   * Stops accepting connections and waits for open responses up to `graceMs`; then calls
+   * `onGraceExpired` (abort generations) and closes what is left.
+   */
+  close(parameters: { graceMs: number; onGraceExpired?: () => void }): Promise<void>;
+};
+
+type CompiledRoute = Route & { pattern: RegExp; names: string[] };
+
+/**
+ * A node:http server with a small router, per-route metrics and error answers that never carry a
+ * stack trace: {@link HostError}s become their JSON and status, anything else a logged 500.
+ */
+export function createHttpServer(parameters: { common: Common; host: string; port: number; routes: Route[] }): HttpServer {
+  const { common } = parameters;
+  const routes: CompiledRoute[] = parameters.routes.map((route) => {
+    const names: string[] = [];
+    const source = route.path.replace(/:([a-zA-Z]+)/g, (_match, name: string) => {
+      names.push(name);
+      return "([^/]+)";
+    });
+    return { ...route, pattern: new RegExp(`^${source}/?$`), names };
+  });
+  let active = 0;
+  let idle: (() => void) | undefined;
+
+  const server: Server = createServer((request, response) => {
+    const started = performance.now();
+    active += 1;
+    let route = "unmatched";
+    response.on("close", () => {
+      active -= 1;
+      common.metrics.httpRequests.inc({ route, status: String(response.statusCode) });
+      common.metrics.httpRequestDuration.observe((performance.now() - started) / 1000, { route });
+      if (active === 0) idle?.();
+    });
+    const path = (request.url ?? "/").split("?")[0]!;
+    const candidates = routes.filter((candidate) => candidate.pattern.test(path));
+    const match = candidates.find((candidate) => candidate.method === request.method);
+    if (!match) {
+      request.resume();
+      sendError(response, candidates.length > 0 ? new HostError("method_not_allowed", `${request.method} is not allowed on ${path}`) : new HostError("not_found", `no route ${path}`));
+      return;
+    }
+    route = match.path;
+    const values = match.pattern.exec(path)!.slice(1);
+    const params = Object.fromEntries(match.names.map((name, index) => [name, decodeURIComponent(values[index]!)]));
+    Promise.resolve()
+      .then(() => match.handler(request, response, params))
+      .catch((error: unknown) => {
+        if (!(error instanceof HostError) || error.status >= 500) common.logger[error instanceof HostError ? "warn" : "error"]("request failed", { route, error });
+        sendError(response, error);
+      });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  let url = "";
+  return {
+    get url() {
+      return url;
+    },
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(parameters.port, parameters.host, () => {
+          server.off("error", reject);
+          const address = server.address() as AddressInfo;
+          const hostname = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          url = `http://${hostname}:${address.port}`;
+          resolve(url);
+        });
+      });
+    },
+    async close({ graceMs, onGraceExpired }) {
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (active > 0) {
+        const drained = new Promise<void>((resolve) => (idle = resolve));
+        const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref());
+        const expired = await Promise.race([drained.then(() => false), timer]);
+        if (expired) {
+          onGraceExpired?.();
+          await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+        }
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

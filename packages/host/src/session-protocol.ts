@@ -1,0 +1,309 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { isHex, parseSignature, type Address, type Hex } from "viem";
+import {
+  nextTranscriptHash,
+  recoverCheckpointSigner,
+  recoverSessionRequestSigner,
+  sessionHeaders,
+  type Checkpoint,
+  type SessionDomainParameters,
+  type SessionUsage,
+} from "@session-jobs/sdk/protocol";
+import type { OnChainSession, SessionCache } from "./chain-session.ts";
+import type { Common } from "./common.ts";
+import type { HostConfig } from "./config.ts";
+import { HostError } from "./errors.ts";
+import { createKeyedMutex } from "./mutex.ts";
+import type { Exchange, Store } from "./store.ts";
+
+/** The session headers of a request (docs/design.md, "HTTP session protocol"). */
+export type SignedRequest = { jobId: bigint; sequence: bigint; signature: Hex; body: Uint8Array };
+
+/** A request whose signature and session checked out. */
+export type AuthenticatedRequest = { jobId: bigint; sequence: bigint; session: OnChainSession };
+
+/** What one served exchange consists of, as the host delivered it. */
+export type ServedExchange = {
+  requestBody: Uint8Array;
+  responseText: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** The client went away before the response ended. */
+  aborted: boolean;
+};
+
+/** Held while one exchange runs; the session serves nothing else meanwhile. */
+export type ExchangeLease = {
+  /** Records the exchange durably and returns the `session` object for the response. */
+  complete(exchange: ServedExchange): SessionUsage;
+  release(): void;
+};
+
+/** `GET /v1/session/:jobId`. */
+export type SessionView = {
+  jobId: string;
+  servedTokens: string;
+  signedTokens: string;
+  provenTokens: string;
+  unsignedTokens: string;
+  checkpointInterval: string;
+  transcriptHash: Hex;
+  lastSequence: string;
+  closed: boolean;
+  lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; transcriptHash: Hex; aborted: boolean } | null;
+};
+
+export type CreateSessionProtocolParameters = {
+  common: Common;
+  store: Store;
+  sessions: SessionCache;
+  domain: SessionDomainParameters;
+  host: Address;
+  /** On-chain model ids served; a session naming another model is refused. */
+  models: readonly Hex[];
+  limits: HostConfig["limits"];
+  /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
+  isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
+  /** Called after a receipt is stored, so that proofs can be scheduled. */
+  onReceiptStored?: (jobId: bigint) => void;
+  now?: () => number;
+};
+
+const zeroModel: Hex = `0x${"00".repeat(32)}`;
+const secp256k1HalfOrder = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+/** Reads the session headers; absent or malformed ones are a client error. */
+export function parseSessionHeaders(headers: IncomingHttpHeaders, body: Uint8Array): SignedRequest {
+  const header = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const jobId = header(sessionHeaders.jobId);
+  const sequence = header(sessionHeaders.sequence);
+  const signature = header(sessionHeaders.signature);
+  if (jobId === undefined || !/^\d{1,78}$/.test(jobId)) throw new HostError("invalid_request", "X-Session-Job-Id must be a decimal job id");
+  if (sequence === undefined || !/^\d{1,78}$/.test(sequence) || BigInt(sequence) === 0n)
+    throw new HostError("invalid_request", "X-Session-Sequence must be a decimal number of at least 1");
+  if (signature === undefined || !isHex(signature) || signature.length < 132)
+    throw new HostError("session_bad_signature", "X-Session-Signature must hold the session signer's EIP-712 SessionRequest signature");
+  return { jobId: BigInt(jobId), sequence: BigInt(sequence), signature, body };
+}
+
+/**
+ * The session rules of the host: who may spend, how much, in which order, and which receipts
+ * count. Chain reads go through the session cache; every decision that moves money is recorded
+ * in the store before the caller answers.
+ */
+export function createSessionProtocol(parameters: CreateSessionProtocolParameters) {
+  const { common, store, sessions, domain, limits } = parameters;
+  const now = parameters.now ?? Date.now;
+  const models = new Set(parameters.models.map((model) => model.toLowerCase()));
+  const locks = createKeyedMutex<bigint>();
+  const closing = new Set<bigint>();
+
+  const refuse = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
+    common.metrics.requestsRefused.inc({ code });
+    throw new HostError(code, message);
+  };
+
+  const checkServable = (jobId: bigint, session: OnChainSession) => {
+    if (session.status === "none") refuse("session_unknown", `session ${jobId} does not exist`);
+    if (session.status !== "active" || closing.has(jobId) || store.session(jobId)?.closed)
+      refuse("session_not_active", `session ${jobId} is ${closing.has(jobId) ? "closing" : session.status === "active" ? "closed" : session.status}`);
+    if (session.host.toLowerCase() !== parameters.host.toLowerCase()) refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
+    if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase())) refuse("model_not_served", `session ${jobId} names model ${session.modelId}, which this host does not serve`);
+    if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration) refuse("session_not_active", `session ${jobId} passed its maximum duration`);
+  };
+
+  const readSession = async (jobId: bigint, fresh = false): Promise<OnChainSession> => {
+    try {
+      return await sessions.get(jobId, { fresh });
+    } catch (error) {
+      common.logger.warn("session read failed", { jobId, error });
+      throw new HostError("chain_unavailable", "cannot read the session from chain right now; retry later", { cause: error });
+    }
+  };
+
+  const protocol = {
+    /** Checks the request's signature against the session signer and that the session may be served here. */
+    async authenticate(request: SignedRequest): Promise<AuthenticatedRequest> {
+      const session = await readSession(request.jobId);
+      checkServable(request.jobId, session);
+      let signer: Address;
+      try {
+        signer = await recoverSessionRequestSigner(domain, request, request.signature);
+      } catch {
+        return refuse("session_bad_signature", "X-Session-Signature is not a valid signature");
+      }
+      if (signer.toLowerCase() !== session.signer.toLowerCase())
+        refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
+      return { jobId: request.jobId, sequence: request.sequence, session };
+    },
+
+    /**
+     * Takes the session's turn for one exchange: refuses a replayed sequence, a session whose
+     * unsigned tokens reached one checkpoint interval, and work the deposit cannot pay for; then
+     * consumes the sequence. Hold the lease until the response is written.
+     */
+    async beginExchange(request: AuthenticatedRequest, budget: { promptTokensEstimate: number; maxTokens: number }): Promise<ExchangeLease> {
+      const release = await locks.acquire(request.jobId);
+      try {
+        const session = await readSession(request.jobId);
+        checkServable(request.jobId, session);
+        const state = store.ensureSession(request.jobId, Number(session.checkpointInterval));
+        if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
+        const unsigned = state.servedTokens - Math.max(state.signedTokens, Number(session.provenTokens));
+        if (unsigned >= state.checkpointInterval)
+          refuse("session_receipt_overdue", `${unsigned} tokens served without a receipt (checkpoint interval ${state.checkpointInterval}); sign a receipt for ${state.servedTokens} tokens first`);
+        const worstCase = BigInt(state.servedTokens + budget.promptTokensEstimate + budget.maxTokens);
+        if (worstCase * session.pricePerToken > session.depositAmount)
+          refuse(
+            "session_deposit_exhausted",
+            `the deposit pays for ${session.maxTokens} tokens; ${state.servedTokens} served, this request may use up to ${budget.promptTokensEstimate + budget.maxTokens}`,
+          );
+        if (!store.claimSequence(request.jobId, request.sequence)) refuse("session_replayed", `sequence ${request.sequence} was already used`);
+      } catch (error) {
+        release();
+        throw error;
+      }
+
+      return {
+        complete(exchange) {
+          const state = store.session(request.jobId)!;
+          const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
+          const transcriptHash = nextTranscriptHash(state.transcriptHash, exchange);
+          const record: Exchange = {
+            jobId: request.jobId,
+            sequence: request.sequence,
+            promptTokens: exchange.promptTokens,
+            completionTokens: exchange.completionTokens,
+            cumulativeTokens,
+            transcriptHash,
+            aborted: exchange.aborted,
+          };
+          store.appendExchange(record);
+          common.metrics.tokensServed.inc({ kind: "prompt" }, exchange.promptTokens);
+          common.metrics.tokensServed.inc({ kind: "completion" }, exchange.completionTokens);
+          return {
+            jobId: request.jobId.toString(),
+            promptTokens: exchange.promptTokens,
+            completionTokens: exchange.completionTokens,
+            cumulativeTokens: cumulativeTokens.toString(),
+            transcriptHash,
+          };
+        },
+        release,
+      };
+    },
+
+    /** Takes the session's turn to close it; new work is refused from here on. */
+    async beginClose(request: AuthenticatedRequest): Promise<{ release(): void; abandon(): void }> {
+      const release = await locks.acquire(request.jobId);
+      try {
+        const state = store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
+        if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
+        store.claimSequence(request.jobId, request.sequence);
+        closing.add(request.jobId);
+      } catch (error) {
+        release();
+        throw error;
+      }
+      return {
+        release,
+        /** The close failed before anything settled: the session may be served again. */
+        abandon: () => closing.delete(request.jobId),
+      };
+    },
+
+    /** Verifies a signed receipt against the host's own record and stores it durably. */
+    async acceptReceipt(input: unknown): Promise<{ stored: true; cumulativeTokens: string }> {
+      const receipt = parseReceipt(input);
+      const rejected = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
+        common.metrics.receiptsRejected.inc({ code });
+        throw new HostError(code, message);
+      };
+      const state = store.session(receipt.jobId);
+      if (!state) return rejected("session_unknown", `this host has served nothing for session ${receipt.jobId}`);
+      if (receipt.cumulativeTokens > BigInt(state.servedTokens))
+        rejected("session_receipt_mismatch", `receipt covers ${receipt.cumulativeTokens} tokens; ${state.servedTokens} were served`);
+      const exchange = store.exchangeAt(receipt.jobId, Number(receipt.cumulativeTokens));
+      if (!exchange) return rejected("session_receipt_mismatch", `no exchange of session ${receipt.jobId} ends at ${receipt.cumulativeTokens} tokens`);
+      if (exchange.transcriptHash !== receipt.transcriptHash.toLowerCase())
+        rejected("session_receipt_mismatch", `transcript hash at ${receipt.cumulativeTokens} tokens is ${exchange.transcriptHash}, not ${receipt.transcriptHash}`);
+
+      const session = await readSession(receipt.jobId);
+      const checkpoint: Checkpoint = { jobId: receipt.jobId, cumulativeTokens: receipt.cumulativeTokens, transcriptHash: exchange.transcriptHash };
+      if (!(await isSignedBy(session.signer, checkpoint, receipt.signature))) rejected("session_bad_signature", "receipt is not signed by the session signer");
+
+      const isNew = store.storeReceipt({ jobId: receipt.jobId, cumulativeTokens: Number(receipt.cumulativeTokens), transcriptHash: exchange.transcriptHash, signature: receipt.signature });
+      if (isNew) {
+        common.metrics.receiptsStored.inc();
+        common.metrics.tokensSignedUnproven.set(store.unprovenSignedTokens());
+        parameters.onReceiptStored?.(receipt.jobId);
+      }
+      return { stored: true, cumulativeTokens: receipt.cumulativeTokens.toString() };
+    },
+
+    /** What the host knows about a session. */
+    describe(jobId: bigint): SessionView | undefined {
+      const state = store.session(jobId);
+      if (!state) return undefined;
+      const last = store.lastExchange(jobId);
+      return {
+        jobId: jobId.toString(),
+        servedTokens: String(state.servedTokens),
+        signedTokens: String(state.signedTokens),
+        provenTokens: String(state.provenTokens),
+        unsignedTokens: String(Math.max(0, state.servedTokens - state.signedTokens)),
+        checkpointInterval: String(state.checkpointInterval),
+        transcriptHash: state.transcriptHash,
+        lastSequence: state.lastSequence.toString(),
+        closed: state.closed,
+        lastExchange: last
+          ? {
+              sequence: last.sequence.toString(),
+              promptTokens: last.promptTokens,
+              completionTokens: last.completionTokens,
+              cumulativeTokens: String(last.cumulativeTokens),
+              transcriptHash: last.transcriptHash,
+              aborted: last.aborted,
+            }
+          : null,
+      };
+    },
+  };
+
+  async function isSignedBy(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
+    if (signature.length === 132) {
+      // The contract accepts only low-s ECDSA signatures; a high-s one would revert on chain.
+      let s: bigint;
+      try {
+        s = BigInt(parseSignature(signature).s);
+      } catch {
+        return false;
+      }
+      if (s > secp256k1HalfOrder) return false;
+      try {
+        if ((await recoverCheckpointSigner(domain, checkpoint, signature)).toLowerCase() === signer.toLowerCase()) return true;
+      } catch {
+        // Not an ECDSA signature: a contract signer may still accept it.
+      }
+    }
+    return parameters.isValidContractSignature ? parameters.isValidContractSignature(signer, checkpoint, signature) : false;
+  }
+
+  return protocol;
+}
+
+export type SessionProtocol = ReturnType<typeof createSessionProtocol>;
+
+function parseReceipt(input: unknown): { jobId: bigint; cumulativeTokens: bigint; transcriptHash: Hex; signature: Hex } {
+  if (typeof input !== "object" || input === null) throw new HostError("invalid_request", "receipt must be a JSON object");
+  const { jobId, cumulativeTokens, transcriptHash, signature } = input as Record<string, unknown>;
+  const decimal = (value: unknown) => (typeof value === "string" && /^\d{1,78}$/.test(value)) || (typeof value === "number" && Number.isSafeInteger(value) && value >= 0);
+  if (!decimal(jobId)) throw new HostError("invalid_request", "jobId must be a decimal string");
+  if (!decimal(cumulativeTokens) || BigInt(cumulativeTokens as string) === 0n) throw new HostError("invalid_request", "cumulativeTokens must be a positive decimal string");
+  if (typeof transcriptHash !== "string" || !isHex(transcriptHash) || transcriptHash.length !== 66) throw new HostError("invalid_request", "transcriptHash must be 32 bytes of hex");
+  if (typeof signature !== "string" || !isHex(signature) || signature.length < 4) throw new HostError("invalid_request", "signature must be hex");
+  return { jobId: BigInt(jobId as string), cumulativeTokens: BigInt(cumulativeTokens as string), transcriptHash, signature };
+}

@@ -1,0 +1,48 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Common } from "./common.ts";
+import { HostError } from "./errors.ts";
+import { parseJsonBody, readBody, sendJson } from "./http-io.ts";
+import type { ProofSubmitter } from "./proof-submitter.ts";
+import { parseSessionHeaders, type SessionProtocol } from "./session-protocol.ts";
+
+/** `POST /v1/session/receipt`, `POST /v1/session/close` and `GET /v1/session/:jobId`. */
+export function createSessionRoutes(parameters: { common: Common; protocol: SessionProtocol; submitter: ProofSubmitter; maxBodyBytes: number }) {
+  const { common, protocol, submitter, maxBodyBytes } = parameters;
+
+  return {
+    /** Verifies a receipt against the host's records and stores it before answering. */
+    async receipt(request: IncomingMessage, response: ServerResponse): Promise<void> {
+      const body = parseJsonBody(request, await readBody(request, maxBodyBytes));
+      sendJson(response, 200, await protocol.acceptReceipt(body));
+    },
+
+    /** Settles a session on chain at its signer's request and answers with the transaction hash. */
+    async close(request: IncomingMessage, response: ServerResponse): Promise<void> {
+      const raw = await readBody(request, maxBodyBytes);
+      const body = parseJsonBody(request, raw);
+      const signed = parseSessionHeaders(request.headers, raw);
+      if (String(body.jobId) !== signed.jobId.toString()) throw new HostError("invalid_request", "body jobId differs from X-Session-Job-Id");
+      const authenticated = await protocol.authenticate(signed);
+      const turn = await protocol.beginClose(authenticated);
+      try {
+        const settled = await submitter.settle(signed.jobId);
+        common.logger.info("session closed", { jobId: signed.jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
+        sendJson(response, 200, { jobId: signed.jobId.toString(), ...settled });
+      } catch (error) {
+        turn.abandon();
+        throw error;
+      } finally {
+        turn.release();
+      }
+    },
+
+    /** What the host knows about a session: served, signed and proven token counts. */
+    describe(_request: IncomingMessage, response: ServerResponse, params: Record<string, string>): void {
+      const jobId = params.jobId ?? "";
+      if (!/^\d{1,78}$/.test(jobId)) throw new HostError("invalid_request", "job id must be decimal");
+      const view = protocol.describe(BigInt(jobId));
+      if (!view) throw new HostError("session_unknown", `this host has served nothing for session ${jobId}`);
+      sendJson(response, 200, view);
+    },
+  };
+}
