@@ -6,7 +6,7 @@ import type { ProofSubmitter } from "./proof-submitter.ts";
 import { parseSessionHeaders, type SessionProtocol } from "./session-protocol.ts";
 
 /** `POST /v1/session/receipt`, `POST /v1/session/close` and `GET /v1/session/:jobId`. */
-export function createSessionRoutes(parameters: { common: Common; protocol: SessionProtocol; submitter: ProofSubmitter; maxBodyBytes: number }) {
+export function createSessionRoutes(parameters: { common: Common; protocol: SessionProtocol; submitter: Pick<ProofSubmitter, "settle">; maxBodyBytes: number }) {
   const { common, protocol, submitter, maxBodyBytes } = parameters;
 
   return {

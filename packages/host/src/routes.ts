@@ -1,0 +1,55 @@
+import type { ChatBackend } from "@session-jobs/inference";
+import type { Address, Hex } from "viem";
+import { createChatHandler } from "./chat.ts";
+import type { Common } from "./common.ts";
+import type { HostConfig } from "./config.ts";
+import { HostError } from "./errors.ts";
+import { readBody, sendJson, sendText } from "./http-io.ts";
+import { prometheusContentType } from "./metrics.ts";
+import type { ProofSubmitter } from "./proof-submitter.ts";
+import type { Route } from "./server.ts";
+import type { SessionProtocol } from "./session-protocol.ts";
+import { createSessionRoutes } from "./session-routes.ts";
+
+export type CreateHostRoutesParameters = {
+  common: Common;
+  config: Pick<HostConfig, "limits" | "server" | "models">;
+  backend: ChatBackend;
+  protocol: SessionProtocol;
+  submitter: Pick<ProofSubmitter, "settle">;
+  identity: { host: Address; chainId: number; marketplace: Address };
+  /** Why the node is not ready, or undefined when it is. */
+  notReadyReason: () => string | undefined;
+  /** Aborts every generation (shutdown after the grace period). */
+  stopGenerations: AbortSignal;
+};
+
+/** Every endpoint of the host node (docs/design.md, "HTTP session protocol"). */
+export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[] {
+  const { common, config, backend, protocol, identity } = parameters;
+  const handleChat = createChatHandler({ common, backend, protocol, limits: config.limits, stopGenerations: parameters.stopGenerations });
+  const session = createSessionRoutes({ common, protocol, submitter: parameters.submitter, maxBodyBytes: config.server.maxBodyBytes });
+  const models: Hex[] = config.models;
+  return [
+    { method: "POST", path: "/v1/chat/completions", handler: async (request, response) => handleChat(request, response, await readBody(request, config.server.maxBodyBytes)) },
+    {
+      method: "GET",
+      path: "/v1/models",
+      handler: (_request, response) => sendJson(response, 200, { object: "list", data: [{ id: backend.modelId, object: "model", created: 0, owned_by: identity.host, model_ids: models }] }),
+    },
+    { method: "POST", path: "/v1/session/receipt", handler: session.receipt },
+    { method: "POST", path: "/v1/session/close", handler: session.close },
+    { method: "GET", path: "/v1/session/:jobId", handler: session.describe },
+    { method: "GET", path: "/health", handler: (_request, response) => sendJson(response, 200, { status: "ok" }) },
+    {
+      method: "GET",
+      path: "/ready",
+      handler: (_request, response) => {
+        const reason = parameters.notReadyReason();
+        if (reason) throw new HostError("not_ready", reason);
+        sendJson(response, 200, { status: "ready", ...identity });
+      },
+    },
+    { method: "GET", path: "/metrics", handler: (_request, response) => sendText(response, 200, common.metrics.render(), prometheusContentType) },
+  ];
+}
