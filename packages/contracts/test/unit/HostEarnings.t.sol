@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Test} from "forge-std/Test.sol";
+import {HostEarnings} from "../../src/HostEarnings.sol";
+import {IHostEarnings} from "../../src/interfaces/IHostEarnings.sol";
+import {TestUSDC} from "../../src/testing/TestUSDC.sol";
+import {ReentrantHost} from "../utils/mocks/Actors.sol";
+
+contract HostEarningsTest is Test {
+    HostEarnings internal earnings;
+    TestUSDC internal usdc;
+    address internal owner = makeAddr("owner");
+    address internal marketplace = makeAddr("marketplace");
+    address internal host = makeAddr("host");
+
+    function setUp() public {
+        earnings = new HostEarnings(owner);
+        vm.prank(owner);
+        earnings.setMarketplace(marketplace);
+        usdc = new TestUSDC();
+        vm.deal(marketplace, 100 ether);
+    }
+
+    function _creditEth(address to, uint256 amount) internal {
+        vm.prank(marketplace);
+        earnings.creditEarnings{value: amount}(to, address(0), amount);
+    }
+
+    function _creditUsdc(address to, uint256 amount) internal {
+        usdc.mint(address(earnings), amount);
+        vm.prank(marketplace);
+        earnings.creditEarnings(to, address(usdc), amount);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                             creditEarnings
+    //////////////////////////////////////////////////////////////*/
+
+    function test_creditEarnings_eth() public {
+        vm.expectEmit(address(earnings));
+        emit IHostEarnings.EarningsCredited(host, address(0), 1 ether);
+        _creditEth(host, 1 ether);
+        assertEq(earnings.getBalance(host, address(0)), 1 ether);
+        assertEq(address(earnings).balance, 1 ether);
+    }
+
+    function test_creditEarnings_token() public {
+        _creditUsdc(host, 5e6);
+        _creditUsdc(host, 1e6);
+        assertEq(earnings.getBalance(host, address(usdc)), 6e6);
+    }
+
+    function test_RevertWhen_creditEarnings_callerNotMarketplace() public {
+        vm.deal(address(this), 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(IHostEarnings.OnlyMarketplace.selector, address(this)));
+        earnings.creditEarnings{value: 1 ether}(host, address(0), 1 ether);
+    }
+
+    function test_RevertWhen_creditEarnings_ethValueMismatch() public {
+        vm.prank(marketplace);
+        vm.expectRevert(abi.encodeWithSelector(IHostEarnings.ValueMismatch.selector, 1, 2));
+        earnings.creditEarnings{value: 1}(host, address(0), 2);
+    }
+
+    function test_RevertWhen_creditEarnings_ethSentWithToken() public {
+        vm.prank(marketplace);
+        vm.expectRevert(abi.encodeWithSelector(IHostEarnings.ValueMismatch.selector, 1, 0));
+        earnings.creditEarnings{value: 1}(host, address(usdc), 1);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               withdrawals
+    //////////////////////////////////////////////////////////////*/
+
+    function test_withdraw_partialEth() public {
+        _creditEth(host, 1 ether);
+        vm.expectEmit(address(earnings));
+        emit IHostEarnings.EarningsWithdrawn(host, address(0), 0.4 ether);
+        vm.prank(host);
+        earnings.withdraw(address(0), 0.4 ether);
+        assertEq(host.balance, 0.4 ether);
+        assertEq(earnings.getBalance(host, address(0)), 0.6 ether);
+    }
+
+    function test_withdraw_partialToken() public {
+        _creditUsdc(host, 5e6);
+        vm.prank(host);
+        earnings.withdraw(address(usdc), 2e6);
+        assertEq(usdc.balanceOf(host), 2e6);
+        assertEq(earnings.getBalance(host, address(usdc)), 3e6);
+    }
+
+    function test_RevertWhen_withdraw_exceedsBalance() public {
+        _creditEth(host, 1 ether);
+        vm.prank(host);
+        vm.expectRevert(
+            abi.encodeWithSelector(IHostEarnings.InsufficientEarnings.selector, address(0), 2 ether, 1 ether)
+        );
+        earnings.withdraw(address(0), 2 ether);
+    }
+
+    function test_withdrawAll_oneAsset() public {
+        _creditEth(host, 1 ether);
+        _creditUsdc(host, 5e6);
+        vm.prank(host);
+        earnings.withdrawAll(address(usdc));
+        assertEq(usdc.balanceOf(host), 5e6);
+        assertEq(earnings.getBalance(host, address(usdc)), 0);
+        assertEq(earnings.getBalance(host, address(0)), 1 ether, "other asset untouched");
+    }
+
+    function test_withdrawAll_zeroIsNoop() public {
+        vm.recordLogs();
+        vm.prank(host);
+        earnings.withdrawAll(address(0));
+        assertEq(vm.getRecordedLogs().length, 0);
+    }
+
+    function test_withdrawMultiple_allAssetsSkippingEmpty() public {
+        _creditEth(host, 1 ether);
+        _creditUsdc(host, 5e6);
+        address[] memory tokens = new address[](3);
+        tokens[0] = address(0);
+        tokens[1] = address(usdc);
+        tokens[2] = makeAddr("emptyAsset");
+        vm.prank(host);
+        earnings.withdrawMultiple(tokens);
+        assertEq(host.balance, 1 ether);
+        assertEq(usdc.balanceOf(host), 5e6);
+        uint256[] memory balances = earnings.getBalances(host, tokens);
+        assertEq(balances[0] + balances[1] + balances[2], 0);
+    }
+
+    function test_RevertWhen_withdraw_hostRejectsEth() public {
+        _creditEth(address(this), 1 ether); // this test contract has no receive()
+        vm.expectRevert(abi.encodeWithSelector(IHostEarnings.EthTransferFailed.selector, address(this), 1 ether));
+        earnings.withdrawAll(address(0));
+        assertEq(earnings.getBalance(address(this), address(0)), 1 ether, "balance kept");
+    }
+
+    function test_withdraw_reentrantHostCannotDrain() public {
+        ReentrantHost attacker = new ReentrantHost(earnings);
+        _creditEth(address(attacker), 1 ether);
+        _creditEth(host, 5 ether); // someone else's money in the contract
+        attacker.withdrawAll();
+        assertFalse(attacker.reentrySucceeded());
+        assertEq(attacker.receivedTotal(), 1 ether);
+        assertEq(address(earnings).balance, 5 ether);
+        assertEq(earnings.getBalance(host, address(0)), 5 ether);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 admin
+    //////////////////////////////////////////////////////////////*/
+
+    function test_setMarketplace_emitsAndSets() public {
+        address next = makeAddr("next");
+        vm.expectEmit(address(earnings));
+        emit IHostEarnings.MarketplaceUpdated(marketplace, next);
+        vm.prank(owner);
+        earnings.setMarketplace(next);
+        assertEq(earnings.marketplace(), next);
+    }
+
+    function test_RevertWhen_setMarketplace_callerNotOwner() public {
+        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
+        earnings.setMarketplace(address(1));
+    }
+
+    function test_RevertWhen_setMarketplace_zero() public {
+        vm.prank(owner);
+        vm.expectRevert(IHostEarnings.ZeroAddress.selector);
+        earnings.setMarketplace(address(0));
+    }
+}

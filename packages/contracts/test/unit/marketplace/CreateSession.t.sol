@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+import {IJobMarketplaceWithModels as IJM} from "../../../src/interfaces/IJobMarketplaceWithModels.sol";
+import {Base} from "../../utils/Base.t.sol";
+import {ToggleModelVerifier} from "../../utils/mocks/Actors.sol";
+
+contract CreateSessionTest is Base {
+    /*//////////////////////////////////////////////////////////////
+                            createSessionJob
+    //////////////////////////////////////////////////////////////*/
+
+    function test_createSessionJob_storesPackedSession() public {
+        vm.warp(1_700_000_000);
+        vm.expectEmit(address(marketplace));
+        emit IJM.SessionJobCreated(
+            1, depositor, host, address(0), ETH_DEPOSIT, ETH_PRICE, DURATION, INTERVAL, bytes32(0), depositor
+        );
+        uint256 jobId = _openEth();
+
+        assertEq(jobId, 1);
+        assertEq(marketplace.nextJobId(), 2);
+        assertEq(address(marketplace).balance, ETH_DEPOSIT);
+        IJM.SessionJob memory job = marketplace.sessionJobs(jobId);
+        assertEq(job.host, host);
+        assertEq(job.provenTokens, 0);
+        assertEq(job.lastActivity, 1_700_000_000);
+        assertEq(uint8(job.status), uint8(IJM.SessionStatus.Active));
+        assertEq(job.depositor, depositor);
+        assertEq(job.maxTokens, ETH_DEPOSIT / ETH_PRICE);
+        assertEq(job.maxDuration, DURATION);
+        assertEq(job.assetId, 0);
+        assertEq(job.flags, 0);
+        assertEq(job.depositAmount, ETH_DEPOSIT);
+        assertEq(job.pricePerToken, ETH_PRICE);
+        assertEq(job.createdAt, 1_700_000_000);
+        assertEq(job.checkpointInterval, INTERVAL);
+        assertEq(job.sessionSigner, address(0));
+        assertEq(job.modelId, bytes32(0));
+        assertEq(job.aggregateProofHash, bytes32(0));
+
+        IJM.SessionInfo memory info = marketplace.getSession(jobId);
+        assertEq(info.token, address(0));
+        assertEq(info.signer, depositor, "the depositor signs when no session key is named");
+    }
+
+    function test_RevertWhen_createSessionJob_hostNotRegistered() public {
+        vm.prank(depositor);
+        vm.expectRevert("Host not registered");
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(stranger, ETH_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_hostUnregistered() public {
+        vm.prank(host);
+        nodeRegistry.unregisterNode();
+        vm.prank(depositor);
+        vm.expectRevert("Host not registered");
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_priceBelowHostNativeMinimum() public {
+        vm.prank(host);
+        nodeRegistry.updatePricingNative(3 gwei);
+        vm.prank(depositor);
+        vm.expectRevert("Price below host minimum");
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, 3 gwei - 1, DURATION, INTERVAL);
+    }
+
+    function test_createSessionJob_priceEqualToHostMinimum() public {
+        vm.prank(host);
+        nodeRegistry.updatePricingNative(3 gwei);
+        vm.prank(depositor);
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, 3 gwei, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_priceAboveAssetMaximum() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.PriceOutOfRange.selector, 1e15 + 1, 1 gwei, 1e15));
+        marketplace.createSessionJob{value: 1 ether}(host, 1e15 + 1, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_intervalTooSmall() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.InvalidProofInterval.selector, 99, 100, 1_000_000));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 99);
+    }
+
+    function test_RevertWhen_createSessionJob_intervalTooLarge() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.InvalidProofInterval.selector, 1_000_001, 100, 1_000_000));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 1_000_001);
+    }
+
+    function test_createSessionJob_intervalBoundsInclusive() public {
+        vm.startPrank(depositor);
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 100);
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 1_000_000);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_createSessionJob_durationTooShort() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.InvalidDuration.selector, 59, 60, 365 days));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, 59, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_durationTooLong() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.InvalidDuration.selector, 365 days + 1, 60, 365 days));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, 365 days + 1, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_depositBelowMinimum() public {
+        vm.prank(depositor);
+        vm.expectRevert("Insufficient deposit");
+        marketplace.createSessionJob{value: 0.0002 ether - 1}(host, ETH_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_createSessionJob_minimumDepositAccepted() public {
+        vm.prank(depositor);
+        marketplace.createSessionJob{value: 0.0002 ether}(host, ETH_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_depositBelowOneToken() public {
+        vm.prank(depositor);
+        vm.expectRevert("Insufficient deposit");
+        marketplace.createSessionJob{value: 0.0002 ether}(host, 0.0002 ether + 1, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_depositorIsHost() public {
+        vm.deal(host, 1 ether);
+        vm.prank(host);
+        vm.expectRevert(abi.encodeWithSelector(IJM.SignerIsHost.selector, host));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJob_ethNotAccepted() public {
+        vm.prank(owner);
+        marketplace.removeAsset(address(0));
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.TokenNotAccepted.selector, address(0)));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_createSessionJob_maxTokensCappedAtUint48() public {
+        vm.deal(depositor, 1e30);
+        vm.prank(owner);
+        marketplace.configureAsset(address(0), 0.0002 ether, 1, 1e15);
+        // The registry floor (1 gwei) still applies; at 1 gwei, 1e27 wei buys 1e18 tokens > 2^48.
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSessionJob{value: 1e27}(host, 1 gwei, DURATION, INTERVAL);
+        assertEq(marketplace.sessionJobs(jobId).maxTokens, type(uint48).max);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                        createSessionJobWithToken
+    //////////////////////////////////////////////////////////////*/
+
+    function test_createSessionJobWithToken_pullsDeposit() public {
+        uint256 before = usdc.balanceOf(depositor);
+        vm.expectEmit(address(marketplace));
+        emit IJM.SessionJobCreated(
+            1, depositor, host, address(usdc), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL, bytes32(0), depositor
+        );
+        uint256 jobId = _openUsdc();
+        assertEq(usdc.balanceOf(address(marketplace)), USDC_DEPOSIT);
+        assertEq(usdc.balanceOf(depositor), before - USDC_DEPOSIT);
+        IJM.SessionJob memory job = marketplace.sessionJobs(jobId);
+        assertEq(job.assetId, 1);
+        assertEq(job.maxTokens, USDC_DEPOSIT / USDC_PRICE);
+        assertEq(marketplace.getSession(jobId).token, address(usdc));
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_priceBelowHostMinimum() public {
+        vm.prank(depositor);
+        vm.expectRevert("Price below host minimum");
+        marketplace.createSessionJobWithToken(host, address(usdc), USDC_DEPOSIT, 1499, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_depositBelowUsdcMinimum() public {
+        vm.prank(depositor);
+        vm.expectRevert("Insufficient deposit");
+        marketplace.createSessionJobWithToken(host, address(usdc), 799_999, USDC_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_tokenNotAccepted() public {
+        address other = makeAddr("other");
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.TokenNotAccepted.selector, other));
+        marketplace.createSessionJobWithToken(host, other, USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_tokenIsEth() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.TokenNotAccepted.selector, address(0)));
+        marketplace.createSessionJobWithToken(host, address(0), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_priceAboveAssetMaximum() public {
+        vm.prank(owner);
+        marketplace.configureAsset(address(usdc), 800_000, 100, 50_000);
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.PriceOutOfRange.selector, 50_001, 100, 50_000));
+        marketplace.createSessionJobWithToken(host, address(usdc), USDC_DEPOSIT, 50_001, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_depositTooLarge() public {
+        uint256 huge = uint256(type(uint96).max) + 1;
+        usdc.mint(depositor, huge);
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.DepositTooLarge.selector, huge));
+        marketplace.createSessionJobWithToken(host, address(usdc), huge, USDC_PRICE, DURATION, INTERVAL);
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_noAllowance() public {
+        vm.prank(depositor);
+        usdc.approve(address(marketplace), 0);
+        vm.prank(depositor);
+        vm.expectRevert();
+        marketplace.createSessionJobWithToken(host, address(usdc), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              createSession
+    //////////////////////////////////////////////////////////////*/
+
+    function test_createSession_withSessionKeyAndModel() public {
+        vm.expectEmit(address(marketplace));
+        emit IJM.SessionJobCreated(
+            1, depositor, host, address(usdc), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL, modelId, sessionKey
+        );
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+        IJM.SessionJob memory job = marketplace.sessionJobs(jobId);
+        assertEq(job.sessionSigner, sessionKey);
+        assertEq(job.modelId, modelId);
+        assertEq(job.flags, 1);
+        IJM.SessionInfo memory info = marketplace.getSession(jobId);
+        assertEq(info.signer, sessionKey);
+        assertEq(info.depositor, depositor);
+        assertEq(info.modelId, modelId);
+    }
+
+    function test_createSession_eth() public {
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSession{value: ETH_DEPOSIT}(_params(address(0), ETH_DEPOSIT, ETH_PRICE));
+        assertEq(marketplace.getSession(jobId).depositAmount, ETH_DEPOSIT);
+        assertEq(address(marketplace).balance, ETH_DEPOSIT);
+    }
+
+    function test_createSession_zeroSignerMeansCaller() public {
+        IJM.SessionParams memory p = _params(address(0), ETH_DEPOSIT, ETH_PRICE);
+        p.signer = address(0);
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSession{value: ETH_DEPOSIT}(p);
+        assertEq(marketplace.sessionJobs(jobId).flags, 0);
+        assertEq(marketplace.getSession(jobId).signer, depositor);
+    }
+
+    function test_createSession_modelWithVerifierSetsFlag() public {
+        ToggleModelVerifier verifier = new ToggleModelVerifier();
+        vm.prank(owner);
+        proofSystem.setModelVerifier(modelId, address(verifier));
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+        assertEq(marketplace.sessionJobs(jobId).flags, 3);
+    }
+
+    function test_RevertWhen_createSession_ethValueMismatch() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.ValueMismatch.selector, ETH_DEPOSIT - 1, ETH_DEPOSIT));
+        marketplace.createSession{value: ETH_DEPOSIT - 1}(_params(address(0), ETH_DEPOSIT, ETH_PRICE));
+    }
+
+    function test_RevertWhen_createSession_ethSentWithToken() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.ValueMismatch.selector, 1, 0));
+        marketplace.createSession{value: 1}(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+    }
+
+    function test_RevertWhen_createSession_modelNotServed() public {
+        IJM.SessionParams memory p = _params(address(usdc), USDC_DEPOSIT, USDC_PRICE);
+        p.modelId = keccak256("not served");
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.ModelNotServed.selector, host, p.modelId));
+        marketplace.createSession(p);
+    }
+
+    function test_RevertWhen_createSession_modelRemovedFromRegistry() public {
+        vm.prank(owner);
+        modelRegistry.removeModel(modelId);
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.ModelNotServed.selector, host, modelId));
+        marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+    }
+
+    function test_RevertWhen_createSession_signerIsHost() public {
+        IJM.SessionParams memory p = _params(address(usdc), USDC_DEPOSIT, USDC_PRICE);
+        p.signer = host;
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.SignerIsHost.selector, host));
+        marketplace.createSession(p);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                         createSessionWithPermit
+    //////////////////////////////////////////////////////////////*/
+
+    function _permitSignature(address spender, uint256 value, uint256 deadline)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
+                depositor,
+                spender,
+                value,
+                usdc.nonces(depositor),
+                deadline
+            )
+        );
+        return vm.sign(depositorKey, keccak256(abi.encodePacked("\x19\x01", usdc.DOMAIN_SEPARATOR(), structHash)));
+    }
+
+    function test_createSessionWithPermit_oneTransaction() public {
+        vm.prank(depositor);
+        usdc.approve(address(marketplace), 0);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSignature(address(marketplace), USDC_DEPOSIT, block.timestamp);
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSessionWithPermit(
+            _params(address(usdc), USDC_DEPOSIT, USDC_PRICE), block.timestamp, v, r, s
+        );
+        assertEq(usdc.balanceOf(address(marketplace)), USDC_DEPOSIT);
+        assertEq(usdc.allowance(depositor, address(marketplace)), 0);
+        assertEq(marketplace.getSession(jobId).depositAmount, USDC_DEPOSIT);
+    }
+
+    function test_createSessionWithPermit_toleratesFrontRunPermit() public {
+        vm.prank(depositor);
+        usdc.approve(address(marketplace), 0);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSignature(address(marketplace), USDC_DEPOSIT, block.timestamp);
+        // Someone copies the permit from the mempool and submits it first.
+        vm.prank(stranger);
+        usdc.permit(depositor, address(marketplace), USDC_DEPOSIT, block.timestamp, v, r, s);
+        vm.prank(depositor);
+        marketplace.createSessionWithPermit(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE), block.timestamp, v, r, s);
+        assertEq(usdc.balanceOf(address(marketplace)), USDC_DEPOSIT);
+    }
+
+    function test_RevertWhen_createSessionWithPermit_badPermitAndNoAllowance() public {
+        vm.prank(depositor);
+        usdc.approve(address(marketplace), 0);
+        (uint8 v, bytes32 r, bytes32 s) = _permitSignature(address(marketplace), USDC_DEPOSIT - 1, block.timestamp);
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.PermitFailed.selector, address(usdc), 0, USDC_DEPOSIT));
+        marketplace.createSessionWithPermit(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE), block.timestamp, v, r, s);
+    }
+
+    function test_RevertWhen_createSessionWithPermit_eth() public {
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.TokenNotAccepted.selector, address(0)));
+        marketplace.createSessionWithPermit(_params(address(0), ETH_DEPOSIT, ETH_PRICE), 0, 0, 0, 0);
+    }
+
+    function test_RevertWhen_createSessionWithPermit_hostNotRegistered() public {
+        IJM.SessionParams memory p = _params(address(usdc), USDC_DEPOSIT, USDC_PRICE);
+        p.host = stranger;
+        vm.prank(depositor);
+        vm.expectRevert("Host not registered");
+        marketplace.createSessionWithPermit(p, 0, 0, 0, 0);
+    }
+}

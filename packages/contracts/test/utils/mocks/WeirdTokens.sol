@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.30;
+
+/// @dev Minimal hostile ERC-20s (Solady/OZ style test doubles). Each overrides one behaviour.
+abstract contract MiniToken {
+    mapping(address => uint256) public balanceOf;
+    mapping(address => mapping(address => uint256)) public allowance;
+    uint256 public totalSupply;
+
+    function decimals() external pure returns (uint8) {
+        return 6;
+    }
+
+    function mint(address to, uint256 amount) external {
+        balanceOf[to] += amount;
+        totalSupply += amount;
+    }
+
+    function approve(address spender, uint256 amount) external returns (bool) {
+        allowance[msg.sender][spender] = amount;
+        return true;
+    }
+
+    function _move(address from, address to, uint256 amount) internal virtual {
+        require(balanceOf[from] >= amount, "balance");
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount;
+    }
+
+    function _spend(address from, uint256 amount) internal {
+        require(allowance[from][msg.sender] >= amount, "allowance");
+        allowance[from][msg.sender] -= amount;
+    }
+}
+
+/// @dev USDT-style: transfer and transferFrom return nothing.
+contract NoReturnToken is MiniToken {
+    function transfer(address to, uint256 amount) external {
+        _move(msg.sender, to, amount);
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external {
+        _spend(from, amount);
+        _move(from, to, amount);
+    }
+}
+
+/// @dev Returns false instead of reverting, and moves nothing.
+contract ReturnsFalseToken is MiniToken {
+    function transfer(address, uint256) external pure returns (bool) {
+        return false;
+    }
+
+    function transferFrom(address, address, uint256) external pure returns (bool) {
+        return false;
+    }
+}
+
+/// @dev Burns 1% of every transfer.
+contract FeeOnTransferToken is MiniToken {
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        _spend(from, amount);
+        _move(from, to, amount);
+        return true;
+    }
+
+    function _move(address from, address to, uint256 amount) internal override {
+        uint256 fee = amount / 100;
+        require(balanceOf[from] >= amount, "balance");
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount - fee;
+        totalSupply -= fee;
+    }
+}
+
+/// @dev A standard token that can be told to revert transfers to one address (a USDC-style blocklist).
+contract BlocklistToken is MiniToken {
+    mapping(address => bool) public blocked;
+
+    function setBlocked(address who, bool isBlocked) external {
+        blocked[who] = isBlocked;
+    }
+
+    function transfer(address to, uint256 amount) external returns (bool) {
+        require(!blocked[to], "blocked");
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        require(!blocked[to], "blocked");
+        _spend(from, amount);
+        _move(from, to, amount);
+        return true;
+    }
+}
+
+/// @dev Calls back into a target with prepared calldata on every transfer, then transfers.
+contract ReentrantToken is MiniToken {
+    address public target;
+    bytes public payload;
+    bool public reentrySucceeded;
+    bytes public reentryError;
+
+    function arm(address target_, bytes calldata payload_) external {
+        target = target_;
+        payload = payload_;
+    }
+
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _reenter();
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        _reenter();
+        _spend(from, amount);
+        _move(from, to, amount);
+        return true;
+    }
+
+    function _reenter() private {
+        if (target == address(0)) return;
+        address t = target;
+        target = address(0); // once
+        (bool ok, bytes memory err) = t.call(payload);
+        reentrySucceeded = ok;
+        reentryError = err;
+    }
+}
