@@ -1,3 +1,5 @@
+import type { FinishReason } from "./types.ts";
+
 /** Machine-readable reason of an {@link InferenceError}. */
 export type InferenceErrorCode =
   | "invalid_request"
@@ -133,18 +135,29 @@ export class UpstreamBadResponseError extends InferenceError {
 }
 
 /**
- * The upstream server finished without reporting token usage. Nothing is billed on a guess: the
- * server must support `stream_options.include_usage` (vLLM, llama.cpp server, Ollama ≥ 0.5 and
- * OpenAI do).
+ * The upstream server's response has no token usage, so it cannot be billed: the server does not
+ * support `stream_options.include_usage` (vLLM, llama.cpp server, Ollama ≥ 0.5.2 and OpenAI do),
+ * or the caller aborted a stream whose server reports usage only at the end. Nothing is billed on
+ * a guess; `text` is what was delivered.
  */
 export class MissingUsageError extends InferenceError {
   override name = "MissingUsageError";
   readonly text: string;
-  constructor(text: string) {
-    super("upstream_missing_usage", "The inference server reported no token usage, so the response cannot be billed.", {
-      details: "Enable usage reporting on the server (OpenAI API: stream_options.include_usage).",
-    });
+  readonly finishReason: FinishReason;
+  constructor(text: string, finishReason: FinishReason) {
+    super(
+      "upstream_missing_usage",
+      finishReason === "abort"
+        ? "The stream was aborted before the inference server reported token usage, so it cannot be billed."
+        : "The inference server reported no token usage, so the response cannot be billed.",
+      {
+        details: finishReason === "abort"
+          ? "Servers that report usage in every chunk (vLLM: continuousUsage) keep aborted streams billable."
+          : "Enable usage reporting on the server (OpenAI API: stream_options.include_usage).",
+      },
+    );
     this.text = text;
+    this.finishReason = finishReason;
   }
 }
 

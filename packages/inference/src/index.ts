@@ -23,3 +23,9 @@ export {
   UpstreamUnreachableError,
   type InferenceErrorCode,
 } from "./errors.ts";
+export { createEmbeddedBackend, type CreateEmbeddedBackendParameters } from "./embedded/createEmbeddedBackend.ts";
+export { embeddedModelInfo } from "./embedded/embeddedModelInfo.ts";
+export {
+  createOpenAICompatibleBackend,
+  type CreateOpenAICompatibleBackendParameters,
+} from "./openai/createOpenAICompatibleBackend.ts";

@@ -10,6 +10,8 @@ export type ChatRequest = {
   maxTokens?: number;
   /** Sampling temperature; 0 is greedy. Default 1, as in OpenAI's API. */
   temperature?: number;
+  /** Nucleus sampling: sample from the smallest set of tokens whose probability reaches `topP`. Default 1 (off). */
+  topP?: number;
   /** Generation stops before the first occurrence of any of these strings; the string is not returned. */
   stop?: string[];
   /** Seed for sampling, for reproducible output at temperature > 0. */

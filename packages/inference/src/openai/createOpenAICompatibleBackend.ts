@@ -1,0 +1,257 @@
+import { collectStream } from "../collectStream.ts";
+import {
+  BackendClosedError, InferenceError, InvalidRequestError, MissingUsageError, UpstreamBadResponseError, UpstreamHttpError,
+  UpstreamTimeoutError, UpstreamUnreachableError,
+} from "../errors.ts";
+import type { CallOptions, ChatBackend, ChatRequest, FinishReason, StreamPart, Usage } from "../types.ts";
+import { validateRequest } from "../validateRequest.ts";
+import { parseChatCompletionChunk } from "./chatCompletionChunk.ts";
+import { serverSentEventData } from "./serverSentEvents.ts";
+
+export type CreateOpenAICompatibleBackendParameters = {
+  /** Base URL of the API, including its version path, e.g. `http://127.0.0.1:8000/v1`. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <apiKey>`. */
+  apiKey?: string;
+  /** Model name sent to the server. */
+  model: string;
+  /** Name served in `/v1/models`. Default: `model`. */
+  modelId?: string;
+  /**
+   * Longest wait, in milliseconds, for the response to start and between two chunks of it.
+   * Default 60000.
+   */
+  timeoutMs?: number;
+  /** Retries of a request that got no response bytes (connection errors, HTTP 429 and 503). Default 2. */
+  maxRetries?: number;
+  /** First retry delay in milliseconds, doubled each retry; `Retry-After` wins when longer. Default 500. */
+  retryDelayMs?: number;
+  /**
+   * Ask for usage in every chunk (vLLM's `stream_options.continuous_usage_stats`), so that an
+   * aborted stream still has an exact count. Only for servers that accept it. Default false.
+   */
+  continuousUsage?: boolean;
+  /** A fetch implementation. Default: the global fetch. */
+  fetch?: typeof globalThis.fetch;
+};
+
+/**
+ * A {@link ChatBackend} in front of an OpenAI-compatible server (vLLM, llama.cpp server, Ollama,
+ * hosted APIs). It always streams with `stream_options.include_usage`, and bills only what the
+ * server counts: a response without usage fails with {@link MissingUsageError} rather than
+ * being estimated.
+ *
+ * Retries happen only while nothing of the response has arrived and only for failures that
+ * cannot have started a generation (connection errors, 429, 503), so a retry never runs a
+ * prompt twice. A timeout is not retried: the server may be working.
+ *
+ * @example
+ * const backend = createOpenAICompatibleBackend({ baseUrl: "http://127.0.0.1:8000/v1", model: "meta-llama/Llama-3.1-8B-Instruct" });
+ * const { text, usage } = await backend.generate({ messages: [{ role: "user", content: "Hi" }] });
+ */
+export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatibleBackendParameters): ChatBackend {
+  const endpoint = `${parameters.baseUrl.replace(/\/+$/, "")}/chat/completions`;
+  const fetchImpl = parameters.fetch ?? globalThis.fetch;
+  const timeoutMs = parameters.timeoutMs ?? 60_000;
+  const maxRetries = parameters.maxRetries ?? 2;
+  const retryDelayMs = parameters.retryDelayMs ?? 500;
+  if (!parameters.model) throw new InvalidRequestError("`model` is required.");
+  const closing = new AbortController();
+
+  function requestBody(request: ChatRequest): string {
+    return JSON.stringify({
+      model: parameters.model,
+      messages: request.messages.map(({ role, content }) => ({ role, content })),
+      stream: true,
+      stream_options: parameters.continuousUsage ? { include_usage: true, continuous_usage_stats: true } : { include_usage: true },
+      ...(request.maxTokens === undefined ? {} : { max_tokens: request.maxTokens }),
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.topP === undefined ? {} : { top_p: request.topP }),
+      ...(request.stop === undefined || request.stop.length === 0 ? {} : { stop: request.stop }),
+      ...(request.seed === undefined ? {} : { seed: request.seed }),
+    });
+  }
+
+  /** POSTs with retries; resolves with a 2xx response whose body has not been read. */
+  async function post(body: string, signal: AbortSignal, deadline: Deadline): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        deadline.arm();
+        deadline.requestInFlight = true;
+        response = await fetchImpl(endpoint, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "text/event-stream",
+            ...(parameters.apiKey ? { authorization: `Bearer ${parameters.apiKey}` } : {}),
+          },
+          body,
+          signal: deadline.signal,
+        });
+      } catch (cause) {
+        if (deadline.timedOut) throw new UpstreamTimeoutError(endpoint, timeoutMs);
+        if (signal.aborted) throw cause;
+        deadline.requestInFlight = false;
+        if (attempt >= maxRetries) throw new UpstreamUnreachableError(endpoint, cause);
+        await sleep(retryDelayMs * 2 ** attempt, signal);
+        continue;
+      }
+      if (response.ok) return response;
+      const text = await response.text().catch(() => "");
+      const error = new UpstreamHttpError(endpoint, response.status, text);
+      deadline.requestInFlight = false;
+      if (!error.retryable || attempt >= maxRetries) throw error;
+      const retryAfterMs = Number(response.headers.get("retry-after")) * 1000;
+      await sleep(Math.max(retryDelayMs * 2 ** attempt, Number.isFinite(retryAfterMs) ? Math.min(retryAfterMs, 30_000) : 0), signal);
+    }
+  }
+
+  async function* streamParts(request: ChatRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
+    validateRequest(request);
+    if (closing.signal.aborted) throw new BackendClosedError();
+    const deadline = new Deadline(timeoutMs, signal);
+    let text = "";
+    let finishReason: FinishReason | undefined;
+    let usage: Usage | undefined;
+    try {
+      const response = await post(requestBody(request), signal, deadline);
+      const contentType = response.headers.get("content-type") ?? "";
+      if (contentType.includes("application/json")) {
+        // A server that ignored `stream: true` and answered one completion.
+        deadline.arm();
+        const chunk = parseChatCompletionChunk(await readJson(response));
+        text = chunk.text;
+        if (text) yield { type: "text-delta", text };
+        finishReason = chunk.finishReason;
+        usage = chunk.usage;
+      } else if (contentType.includes("text/event-stream")) {
+        if (!response.body) throw new UpstreamBadResponseError("The inference server sent an empty stream.");
+        deadline.arm();
+        for await (const data of serverSentEventData(deadline.watch(response.body))) {
+          if (signal.aborted) throw signal.reason;
+          if (data.trim() === "[DONE]") break;
+          const chunk = parseChatCompletionChunk(parseJson(data));
+          if (chunk.text) {
+            text += chunk.text;
+            yield { type: "text-delta", text: chunk.text };
+          }
+          finishReason = chunk.finishReason ?? finishReason;
+          usage = chunk.usage ?? usage;
+        }
+      } else {
+        const body = await response.text().catch(() => "");
+        throw new UpstreamBadResponseError(`The inference server answered ${contentType || "no content type"}, not an event stream.`, body);
+      }
+    } catch (cause) {
+      if (deadline.timedOut) throw new UpstreamTimeoutError(endpoint, timeoutMs);
+      if (!signal.aborted) throw cause;
+      // Aborted by the caller: an exact count exists only if no request was being served, or
+      // if the server sent one per chunk.
+      if (!deadline.requestInFlight) usage = { promptTokens: 0, completionTokens: 0 };
+      if (usage) {
+        yield { type: "finish", finishReason: "abort", usage };
+        return;
+      }
+      throw new MissingUsageError(text, "abort");
+    } finally {
+      deadline.clear();
+    }
+    if (finishReason === undefined) throw new UpstreamBadResponseError("The inference server's stream ended before the response finished.");
+    if (!usage) throw new MissingUsageError(text, finishReason);
+    yield { type: "finish", finishReason, usage };
+  }
+
+  async function* stream(request: ChatRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+    const signal = options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal;
+    try {
+      yield* streamParts(request, signal);
+    } catch (cause) {
+      yield {
+        type: "error",
+        error: cause instanceof InferenceError ? cause : new UpstreamBadResponseError("The inference server's response could not be read.", String(cause)),
+      };
+    }
+  }
+
+  return {
+    specificationVersion: "v1",
+    provider: "openai-compatible",
+    modelId: parameters.modelId ?? parameters.model,
+    generate: (request, options) => collectStream(stream(request, options)),
+    stream,
+    async close() {
+      closing.abort();
+    },
+  };
+}
+
+/**
+ * One request's time limit: fires `timeoutMs` after the last `arm()` or received chunk, and
+ * also follows the caller's signal.
+ */
+class Deadline {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  /** True from sending a request until it failed in a way that cannot have started a generation. */
+  requestInFlight = false;
+  private readonly onCallerAbort = () => this.controller.abort(this.caller.reason);
+  timedOut = false;
+
+  constructor(private readonly timeoutMs: number, private readonly caller: AbortSignal) {
+    if (caller.aborted) this.controller.abort(caller.reason);
+    else caller.addEventListener("abort", this.onCallerAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  arm(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort(new Error("timeout"));
+    }, this.timeoutMs);
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.caller.removeEventListener("abort", this.onCallerAbort);
+  }
+
+  /** Re-arms on every chunk of `body`, so that `timeoutMs` bounds the gap between chunks. */
+  async *watch(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of body) {
+      this.arm();
+      yield chunk;
+    }
+  }
+}
+
+function parseJson(data: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw new UpstreamBadResponseError("The inference server sent an event that is not JSON.", data);
+  }
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  return parseJson(await response.text());
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
