@@ -29,6 +29,12 @@ export function createProofSubmitter(parameters: {
   policy: BatchPolicy;
   /** How often idle sessions, deadlines and pending transactions are looked at (ms). */
   tickMs?: number;
+  /**
+   * The marketplace's ABANDONMENT_TIMEOUT in seconds. A session whose client has been silent this
+   * long is ended by the host so that its proven work gets paid: `claimAbandonedSession` once the
+   * chain allows it, or `submitProofAndComplete` when signed tokens are still unproven.
+   */
+  abandonmentTimeoutSeconds?: number;
   now?: () => number;
 }) {
   const { common, store, sender, sessions, marketplace, policy } = parameters;
@@ -153,6 +159,60 @@ export function createProofSubmitter(parameters: {
     else flushTimer ??= setTimeout(() => void flushDue(), policy.delayMs);
   }
 
+  /** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
+  async function settleNow(jobId: bigint): Promise<SettleResult> {
+    if (pendingCoverage(jobId) !== undefined) await sender.reconcile();
+    const session = await sessions.get(jobId, { fresh: true });
+    if (session.status !== "active") {
+      store.markClosed(jobId);
+      throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
+    }
+    const provenTokens = Number(session.provenTokens);
+    store.setProvenTokens(jobId, provenTokens);
+    const receipt = store.newestReceipt(jobId);
+    const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
+    const settlement = final
+      ? call("submitProofAndComplete", [jobId, encodeCheckpointProof({ transcriptHash: final.transcriptHash, signature: final.signature }), BigInt(final.cumulativeTokens - provenTokens)])
+      : call("completeSessionJob", [jobId]);
+    const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
+    let sent;
+    try {
+      sent = await sender.send(settlement, { kind: final ? "final" : "complete", entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }] });
+    } catch (error) {
+      if (error instanceof CallRevertedError) throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
+      throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
+    }
+    if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
+    if (sent.receipt) {
+      sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
+      if (final) common.metrics.tokensProven.inc({}, cumulativeTokens - provenTokens);
+    }
+    reportUnproven();
+    return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
+  }
+
+  /** Ends a session whose client went silent, so that the host's proven work is paid. Inside the queue. */
+  async function retireAbandoned(jobId: bigint, timeoutSeconds: number): Promise<void> {
+    const session = await sessions.get(jobId, { fresh: true });
+    if (session.status !== "active") {
+      store.markClosed(jobId);
+      return;
+    }
+    const receipt = store.newestReceipt(jobId);
+    if (receipt && receipt.cumulativeTokens > Number(session.provenTokens)) {
+      const settled = await settleNow(jobId);
+      common.logger.info("settled a silent session", { jobId, hash: settled.transactionHash });
+      return;
+    }
+    if (session.lastActivity + BigInt(timeoutSeconds) > BigInt(Math.floor(now() / 1000))) return;
+    const { submission, receipt: mined } = await sender.send(call("claimAbandonedSession", [jobId]), {
+      kind: "claim",
+      entries: [{ jobId, cumulativeTokens: Number(session.provenTokens), tokensInBatch: 0 }],
+    });
+    if (mined?.status === "success") sessions.update(jobId, { status: "abandoned" });
+    common.logger.info("claimed an abandoned session", { jobId, hash: submission.txHash });
+  }
+
   /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
   async function tick(): Promise<void> {
     if (store.pendingSubmissions().length > 0) await sender.exclusive(() => sender.reconcile()).catch((error: unknown) => common.logger.warn("reconcile failed", { error }));
@@ -169,6 +229,14 @@ export function createProofSubmitter(parameters: {
       }
       if (idle || nearDeadline) schedule(state.jobId);
     }
+    const abandonment = parameters.abandonmentTimeoutSeconds;
+    if (abandonment === undefined) return;
+    for (const state of store.openSessions()) {
+      if (now() - state.lastActivityMs < abandonment * 1000 || due.has(state.jobId)) continue;
+      await sender
+        .exclusive(() => retireAbandoned(state.jobId, abandonment))
+        .catch((error: unknown) => common.logger.warn("cannot end a silent session yet", { jobId: state.jobId, error }));
+    }
   }
 
   return {
@@ -182,7 +250,12 @@ export function createProofSubmitter(parameters: {
       if (unproven.length > 0) common.logger.info("recovering signed receipts", { sessions: unproven.length });
       await submit(unproven);
       running = true;
-      tickTimer = setInterval(() => void tick(), parameters.tickMs ?? 15_000);
+      let ticking = false;
+      tickTimer = setInterval(() => {
+        if (ticking) return;
+        ticking = true;
+        void tick().finally(() => (ticking = false));
+      }, parameters.tickMs ?? 15_000);
       tickTimer.unref();
       if (due.size > 0) void flushDue();
     },
@@ -209,36 +282,7 @@ export function createProofSubmitter(parameters: {
      */
     settle(jobId: bigint): Promise<SettleResult> {
       due.delete(jobId);
-      return sender.exclusive(async () => {
-        if (pendingCoverage(jobId) !== undefined) await sender.reconcile();
-        const session = await sessions.get(jobId, { fresh: true });
-        if (session.status !== "active") {
-          store.markClosed(jobId);
-          throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
-        }
-        const provenTokens = Number(session.provenTokens);
-        store.setProvenTokens(jobId, provenTokens);
-        const receipt = store.newestReceipt(jobId);
-        const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
-        const settlement = final
-          ? call("submitProofAndComplete", [jobId, encodeCheckpointProof({ transcriptHash: final.transcriptHash, signature: final.signature }), BigInt(final.cumulativeTokens - provenTokens)])
-          : call("completeSessionJob", [jobId]);
-        const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
-        let sent;
-        try {
-          sent = await sender.send(settlement, { kind: final ? "final" : "complete", entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }] });
-        } catch (error) {
-          if (error instanceof CallRevertedError) throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
-          throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
-        }
-        if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
-        if (sent.receipt) {
-          sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
-          if (final) common.metrics.tokensProven.inc({}, cumulativeTokens - provenTokens);
-        }
-        reportUnproven();
-        return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
-      });
+      return sender.exclusive(() => settleNow(jobId));
     },
 
     /** Stops the timers and waits for the transaction in flight. */

@@ -13,7 +13,7 @@ import {
   type TransactionReceipt,
 } from "viem";
 import type { Common } from "./common.ts";
-import { isRetryableError, withRetry } from "./retry.ts";
+import { isRetryableError, withRetry, type RetryParameters } from "./retry.ts";
 import type { Store, Submission, SubmissionEntry, SubmissionKind } from "./store.ts";
 
 /** A contract call to send: simulated first, so that a revert costs no gas and reads as a named error. */
@@ -54,12 +54,15 @@ export function createTransactionSender(parameters: {
   chainId: number;
   pollingIntervalMs: number;
   receiptTimeoutMs: number;
+  /** Back-off for transient RPC failures; default five retries from 250 ms. */
+  retry?: Pick<RetryParameters, "retries" | "baseDelayMs" | "maxDelayMs">;
 }) {
   const { common, store, publicClient, account, chainId } = parameters;
   let queue: Promise<unknown> = Promise.resolve();
   let nextNonce: number | undefined;
   const retry = <T>(task: () => Promise<T>) =>
     withRetry(task, {
+      ...parameters.retry,
       signal: common.shutdown.signal,
       onRetry: (error, attempt) => {
         common.metrics.rpcRetries.inc();

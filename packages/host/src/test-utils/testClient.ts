@@ -26,8 +26,10 @@ export type ChatAnswer = {
 };
 
 export function createTestClient(parameters: { url: string; jobId: bigint; sessionKey: LocalAccount; domain: SessionDomainParameters }) {
-  const { url, jobId, sessionKey, domain } = parameters;
+  const { jobId, sessionKey, domain } = parameters;
   const client = {
+    /** The host's base URL (a test may point it at a restarted node). */
+    url: parameters.url,
     sequence: 0n,
     transcriptHash: emptyTranscriptHash,
     cumulativeTokens: 0n,
@@ -37,7 +39,7 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
       const body = new TextEncoder().encode(JSON.stringify(payload));
       const sequence = options.sequence ?? ++client.sequence;
       const signature = await signSessionRequest(options.signer ?? sessionKey, domain, { jobId, sequence, body });
-      return fetch(`${url}${path}`, {
+      return fetch(`${client.url}${path}`, {
         method: "POST",
         headers: {
           "content-type": "application/json",
@@ -82,7 +84,7 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
       const cumulativeTokens = overrides.cumulativeTokens ?? client.cumulativeTokens;
       const transcriptHash = overrides.transcriptHash ?? client.transcriptHash;
       const signature = await signCheckpoint(overrides.signer ?? sessionKey, domain, { jobId, cumulativeTokens, transcriptHash });
-      return fetch(`${url}/v1/session/receipt`, {
+      return fetch(`${client.url}/v1/session/receipt`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ jobId: jobId.toString(), cumulativeTokens: cumulativeTokens.toString(), transcriptHash, signature }),
