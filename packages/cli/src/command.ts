@@ -18,7 +18,7 @@ export type Command = {
 /** Parses `argv` for `command`, filling unset options from their environment variables. */
 export function parseCommandOptions(command: Command, argv: string[], env: NodeJS.ProcessEnv): OptionValues {
   const options = Object.fromEntries(
-    Object.entries(command.options).map(([name, spec]) => [name, { type: spec.type, short: spec.short, multiple: spec.multiple }]),
+    Object.entries(command.options).map(([name, { description: _description, env: _env, ...parseSpec }]) => [name, parseSpec]),
   ) as ParseArgsConfig["options"];
   let values: OptionValues;
   try {

@@ -1,4 +1,4 @@
-import { BaseError as ViemBaseError } from "viem";
+import { BaseError as ViemBaseError, ContractFunctionRevertedError } from "viem";
 
 /** An error the user can act on: printed as its message alone, never with a stack trace. */
 export class CliError extends Error {
@@ -18,6 +18,11 @@ export function formatError(error: unknown, debug: boolean): string {
   if (debug && error instanceof Error && error.stack) return error.stack;
   if (error instanceof CliError) return error.hint ? `${error.message}\n  hint: ${error.hint}` : error.message;
   if (error instanceof ViemBaseError) {
+    const revert = error.walk((cause) => cause instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+    if (revert) {
+      const decoded = revert.data ? `${revert.data.errorName}(${(revert.data.args ?? []).map(String).join(", ")})` : undefined;
+      return `${revert.shortMessage.replace(/\.$/, "")}: ${revert.reason ?? decoded ?? "no reason given"}`;
+    }
     const named = error.walk((cause) => cause instanceof Error && (cause as ErrorWithShortMessage).shortMessage !== undefined && !(cause instanceof ViemBaseError));
     const source = (named ?? error) as ErrorWithShortMessage;
     return source.shortMessage ?? source.message;

@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCommon, createHostNode, registerHost, resolveHostConfig, type HostNode } from "@session-jobs/host";
+import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
+import type { Common } from "../common.ts";
+import type { GasLedger } from "../gasLedger.ts";
+import { demoKeys, localPollingIntervalMs, type LocalNetwork } from "./localNetwork.ts";
+
+/** The demo host's minimum prices: USDC base units per token, and wei per token for ETH. */
+export const demoHostPricing = { minPricePerToken: 1500n, minPricePerTokenNative: 10_000_000_000n } as const;
+
+export type DemoHost = { node: HostNode; backend: ChatBackend; stop: () => Promise<void> };
+
+/** Loads the embedded model, starts a host node in front of it and registers the host on chain. */
+export async function startDemoHost(common: Common, network: LocalNetwork, ledger: GasLedger): Promise<DemoHost> {
+  const backend = await common.logger.progress("loading the embedded model", () => createEmbeddedBackend());
+  const dataDir = mkdtempSync(join(tmpdir(), "session-jobs-demo-host-"));
+  const config = resolveHostConfig({
+    rpcUrl: network.anvil.rpcUrl,
+    chainId: network.anvil.chainId,
+    privateKey: demoKeys.host,
+    contracts: {
+      jobMarketplace: network.deployment.jobMarketplace,
+      nodeRegistry: network.deployment.nodeRegistry,
+      modelRegistry: network.deployment.modelRegistry,
+      hostEarnings: network.deployment.hostEarnings,
+    },
+    backend: { type: "embedded" },
+    models: [network.modelId],
+    pricing: {
+      minPricePerToken: demoHostPricing.minPricePerToken.toString(),
+      minPricePerTokenNative: demoHostPricing.minPricePerTokenNative.toString(),
+    },
+    metadata: { hardware: { cpu: "embedded" }, capabilities: ["inference", "streaming"], location: "localhost" },
+    dbPath: join(dataDir, "host.sqlite"),
+    server: { host: "127.0.0.1", port: 0 },
+    chain: { pollingIntervalMs: localPollingIntervalMs },
+  });
+  const node = createHostNode({ common: createCommon({ logLevel: common.debug ? "debug" : "warn" }), config, backend });
+  const stop = async () => {
+    await node.stop();
+    await backend.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const url = await common.logger.progress("starting the host node", () => node.start());
+    await common.logger.progress(`registering the host at ${url}`, async () => {
+      const { transactions } = await registerHost({ config: { ...config, publicUrl: url } });
+      for (const { step, hash } of transactions) ledger.record({ label: `NodeRegistry.${step}`, hash, payer: "host" });
+    });
+    return { node, backend, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
