@@ -17,6 +17,20 @@ export {
   type HostErrorParameters,
 } from "./errors/host.ts";
 export {
+  ContractCallError,
+  ContractRevertError,
+  decodeContractError,
+  ExceedsDepositError,
+  HostNotRegisteredError,
+  InsufficientDepositError,
+  OnlyHostCanSubmitProofError,
+  PriceBelowHostMinimumError,
+  TransactionRevertedError,
+  UnknownContractRevertError,
+  type ContractRevertErrorParameters,
+  type SessionJobsErrorName,
+} from "./errors/contract.ts";
+export {
   SessionDisputedError,
   SessionProtocolError,
   TokenCountMismatchError,
@@ -30,6 +44,78 @@ export { checkTokenCounts, defaultCountCheck, type CheckTokenCountsParameters } 
 export { parseServerSentEvents, type ServerSentEvent } from "./session/sse.ts";
 export type { ChatCompletionChunk, ExchangeResult, HostRequestOptions } from "./session/exchange.ts";
 
+export type { SessionJobsContracts } from "./contracts.ts";
+export {
+  erc20ErrorAbi,
+  hostEarningsAbi,
+  jobMarketplaceWithModelsAbi,
+  marketplaceAbi,
+  modelRegistryAbi,
+  nodeRegistryWithModelsAbi,
+  proofSystemAbi,
+  sessionJobsErrorAbi,
+} from "./abis.ts";
+
+export {
+  getNodePricing,
+  type GetNodePricingErrorType,
+  type GetNodePricingParameters,
+  type GetNodePricingReturnType,
+} from "./actions/getNodePricing.ts";
+export {
+  getHostInfo,
+  type GetHostInfoErrorType,
+  type GetHostInfoParameters,
+  type GetHostInfoReturnType,
+  type HostInfo,
+} from "./actions/getHostInfo.ts";
+export {
+  getHostsForModel,
+  type GetHostsForModelErrorType,
+  type GetHostsForModelParameters,
+  type GetHostsForModelReturnType,
+} from "./actions/getHostsForModel.ts";
+export {
+  openSession,
+  type OpenSessionErrorType,
+  type OpenSessionParameters,
+  type OpenSessionReturnType,
+} from "./actions/openSession.ts";
+export {
+  closeSession,
+  type CloseSessionErrorType,
+  type CloseSessionParameters,
+  type CloseSessionReturnType,
+} from "./actions/closeSession.ts";
+export {
+  getSession,
+  type GetSessionErrorType,
+  type GetSessionParameters,
+  type GetSessionReturnType,
+  type OnChainSession,
+  type SessionStatus,
+} from "./actions/getSession.ts";
+export {
+  getSettlement,
+  type GetSettlementErrorType,
+  type GetSettlementParameters,
+  type GetSettlementReturnType,
+  type Settlement,
+} from "./actions/getSettlement.ts";
+export {
+  watchProofs,
+  type ProofSubmission,
+  type WatchProofsErrorType,
+  type WatchProofsParameters,
+  type WatchProofsReturnType,
+} from "./actions/watchProofs.ts";
+export {
+  watchSettlement,
+  type WatchSettlementErrorType,
+  type WatchSettlementParameters,
+  type WatchSettlementReturnType,
+} from "./actions/watchSettlement.ts";
+
 export { chat, type ChatErrorType, type ChatMessage, type ChatParameters, type ChatReturnType } from "./actions/chat.ts";
 export {
   streamChat,
@@ -40,6 +126,7 @@ export {
 
 export {
   createSessionFetch,
+  type CreateSessionFetchErrorType,
   type CreateSessionFetchParameters,
   type CreateSessionFetchReturnType,
 } from "./adapters/createSessionFetch.ts";

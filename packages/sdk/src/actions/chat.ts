@@ -18,7 +18,7 @@ export type ChatMessage = {
 
 export type ChatParameters = HostRequestOptions & {
   messages: ChatMessage[];
-  /** The `model` field; default the session's model. */
+  /** The `model` field; default the session's model, else none (the host serves its one model). */
   model?: string | undefined;
   /** Most completion tokens; also a bound of the count check. */
   maxTokens?: number | undefined;
@@ -72,7 +72,7 @@ export function buildChatRequest(
 ): { messages: ChatMessage[]; stream: boolean; [field: string]: unknown } {
   return {
     ...parameters.body,
-    model: parameters.model ?? session.model,
+    ...((parameters.model ?? session.model) === undefined ? {} : { model: parameters.model ?? session.model }),
     messages: parameters.messages,
     ...(parameters.maxTokens === undefined ? {} : { max_tokens: parameters.maxTokens }),
     stream,

@@ -1,4 +1,5 @@
 import { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
+import type { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { jsonExchange, streamExchange, type ChatRequestBody, type ExchangeParameters } from "../session/exchange.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 
@@ -10,6 +11,14 @@ export type CreateSessionFetchParameters = {
 };
 
 export type CreateSessionFetchReturnType = typeof globalThis.fetch;
+
+/** What the returned `fetch` throws itself (host refusals become HTTP answers instead). */
+export type CreateSessionFetchErrorType =
+  | HostUnreachableError
+  | TokenCountMismatchError
+  | TranscriptMismatchError
+  | SessionDisputedError
+  | SessionProtocolError;
 
 /**
  * A `fetch` for the official `openai` client (or any OpenAI-style client) that runs chat

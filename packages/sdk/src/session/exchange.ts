@@ -228,6 +228,19 @@ export type ExchangeParameters = HostRequestOptions & {
   headers?: Record<string, string> | undefined;
 };
 
+/**
+ * Sends a chat request once the session may go on: undisputed, and the host holding the newest
+ * receipt. The body is encoded once; those bytes are signed, sent and later hashed.
+ */
+async function sendChatRequest(session: Session, parameters: ExchangeParameters, accept: string) {
+  assertUndisputed(session);
+  await deliverReceipt(session, parameters);
+  const requestBytes = encodeRequest(parameters.request);
+  const url = parameters.url ?? hostEndpoint(session, "/v1/chat/completions");
+  const response = await postSigned(session, { ...parameters, url, body: requestBytes, accept });
+  return { requestBytes, url, response };
+}
+
 /** Runs one non-streamed chat exchange: signed request, JSON answer, checked and receipted. */
 export async function jsonExchange(
   session: Session,
@@ -235,11 +248,7 @@ export async function jsonExchange(
 ): Promise<ExchangeResult & { response: Record<string, unknown> }> {
   const release = await acquireSessionLock(session);
   try {
-    assertUndisputed(session);
-    await deliverReceipt(session, parameters);
-    const requestBytes = encodeRequest(parameters.request);
-    const url = parameters.url ?? hostEndpoint(session, "/v1/chat/completions");
-    const response = await postSigned(session, { ...parameters, url, body: requestBytes });
+    const { requestBytes, response } = await sendChatRequest(session, parameters, "application/json");
     let completion: { choices?: { message?: { content?: string | null } }[]; session?: SessionUsage };
     try {
       completion = (await response.json()) as typeof completion;
@@ -270,11 +279,7 @@ export async function* streamExchange(
 ): AsyncGenerator<ChatCompletionChunk, ExchangeResult, undefined> {
   const release = await acquireSessionLock(session);
   try {
-    assertUndisputed(session);
-    await deliverReceipt(session, parameters);
-    const requestBytes = encodeRequest(parameters.request);
-    const url = parameters.url ?? hostEndpoint(session, "/v1/chat/completions");
-    const response = await postSigned(session, { ...parameters, url, body: requestBytes, accept: "text/event-stream" });
+    const { requestBytes, url, response } = await sendChatRequest(session, parameters, "text/event-stream");
     if (!response.body) throw dispute(session, new SessionProtocolError("The host's streamed answer has no body."));
 
     const events = parseServerSentEvents(response.body);

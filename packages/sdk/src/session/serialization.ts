@@ -1,6 +1,6 @@
 import type { Session } from "./types.ts";
 
-const bigintFields = ["jobId", "deposit", "pricePerToken", "proofInterval", "sequence", "cumulativeTokens"] as const;
+const bigintFields = ["jobId", "openedAtBlock", "deposit", "pricePerToken", "proofInterval", "sequence", "cumulativeTokens"] as const;
 
 /**
  * Writes a session as JSON (bigints as decimal strings) so an app can store it and resume.

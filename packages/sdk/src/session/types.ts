@@ -29,6 +29,8 @@ export type Session = {
   /** The `JobMarketplaceWithModels` contract: the EIP-712 `verifyingContract`. */
   marketplace: Address;
   jobId: bigint;
+  /** Block of the `createSession` transaction: where to start looking for the session's events. */
+  openedAtBlock: bigint;
   host: Address;
   /** Base URL of the host's API, without `/v1`. */
   hostUrl: string;
@@ -40,8 +42,8 @@ export type Session = {
   pricePerToken: bigint;
   proofInterval: bigint;
   modelId: Hex;
-  /** The `model` field sent in chat requests when the caller gives none. */
-  model: string;
+  /** The `model` field sent in chat requests when the caller gives none (the name the host serves it under). */
+  model?: string | undefined;
   /** The last `X-Session-Sequence` used; the next request uses one more. */
   sequence: bigint;
   /** Transcript hash after the last exchange the client accepted. */

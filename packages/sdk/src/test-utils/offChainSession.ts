@@ -15,6 +15,7 @@ export async function startOffChainSession(): Promise<{ session: Session; host: 
   const session: Session = {
     ...offChainDomain,
     jobId: 1n,
+    openedAtBlock: 0n,
     host: zeroAddress,
     hostUrl: host.url,
     sessionKey,

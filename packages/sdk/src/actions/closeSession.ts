@@ -1,0 +1,133 @@
+import { isHash, type Account, type Chain, type Client, type Transport } from "viem";
+import { waitForTransactionReceipt, writeContract } from "viem/actions";
+import { marketplaceAbi } from "../abis.ts";
+import { writeAndWait } from "../chain/writeAndWait.ts";
+import {
+  ContractRevertError,
+  decodeContractError,
+  TransactionRevertedError,
+  type ContractCallError,
+  type UnknownContractRevertError,
+} from "../errors/contract.ts";
+import { HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
+import { SessionProtocolError } from "../errors/session.ts";
+import { acquireSessionLock, deliverReceipt, hostEndpoint, postSigned, type HostRequestOptions } from "../session/exchange.ts";
+import type { Session } from "../session/types.ts";
+import { getSettlement, settlementFromLogs, type Settlement } from "./getSettlement.ts";
+
+export type CloseSessionParameters = HostRequestOptions & {
+  session: Session;
+  /** How long the host gets to settle (answer and mine its transaction), in ms. Default 60,000. */
+  hostTimeoutMs?: number | undefined;
+};
+
+export type CloseSessionReturnType = Settlement & {
+  /** `host`: the host proved its newest receipt and settled; `client`: the SDK called `completeSessionJob`. */
+  closedBy: "host" | "client";
+  /** Why the host's close did not settle, when the SDK had to. */
+  hostError?: unknown;
+};
+
+export type CloseSessionErrorType =
+  | SessionHostError
+  | HostResponseError
+  | HostUnreachableError
+  | ContractRevertError
+  | UnknownContractRevertError
+  | TransactionRevertedError
+  | ContractCallError;
+
+/**
+ * Ends a session and returns its settlement (tokens proven, payment, host share, treasury fee,
+ * refund). It asks the host to close (`POST /v1/session/close`): the host proves its newest
+ * receipt and settles in one transaction, at no cost to the user. If the host does not answer in
+ * time, refuses, or its transaction fails, the SDK calls `completeSessionJob` itself with the
+ * client's account (the depositor), which settles what was proven so far.
+ *
+ * @example
+ * const settlement = await closeSession(walletClient, { session });
+ * console.log(settlement.provenTokens, settlement.hostEarnings, settlement.treasuryFee, settlement.refund);
+ */
+export async function closeSession(
+  client: Client<Transport, Chain | undefined, Account | undefined>,
+  parameters: CloseSessionParameters,
+): Promise<CloseSessionReturnType> {
+  const { session } = parameters;
+  const target = { marketplace: session.marketplace, jobId: session.jobId };
+  const hostTimeoutMs = parameters.hostTimeoutMs ?? 60_000;
+  const release = await acquireSessionLock(session);
+  try {
+    let hostError: unknown;
+    try {
+      return { ...(await closeThroughHost(client, session, { ...parameters, hostTimeoutMs })), closedBy: "host" };
+    } catch (error) {
+      if (parameters.signal?.aborted) throw error;
+      hostError = error;
+    }
+
+    // The host's transaction may have landed after all (late answer, dropped connection).
+    const settled = await getSettlement(client, { ...target, fromBlock: session.openedAtBlock });
+    if (settled) return { ...settled, closedBy: settled.completedBy.toLowerCase() === session.host.toLowerCase() ? "host" : "client", hostError };
+    const account = client.account;
+    if (!account) throw hostError;
+    try {
+      const receipt = await writeAndWait(client, "completeSessionJob", () =>
+        writeContract(client, {
+          address: session.marketplace,
+          abi: marketplaceAbi,
+          functionName: "completeSessionJob",
+          args: [session.jobId],
+          account,
+          chain: client.chain ?? null,
+        }),
+      );
+      const settlement = settlementFromLogs(receipt.logs, target);
+      if (!settlement) throw new SessionProtocolError("completeSessionJob emitted no SessionCompleted event.");
+      return { ...settlement, closedBy: "client", hostError };
+    } catch (error) {
+      // Settled in between (the host, or a timeout): report that settlement.
+      if (error instanceof ContractRevertError && error.errorName === "SessionNotActive") {
+        const settlement = await getSettlement(client, { ...target, fromBlock: session.openedAtBlock });
+        if (settlement) return { ...settlement, closedBy: "host", hostError };
+      }
+      throw error;
+    }
+  } finally {
+    release();
+  }
+}
+
+async function closeThroughHost(
+  client: Client,
+  session: Session,
+  parameters: HostRequestOptions & { hostTimeoutMs: number },
+): Promise<Settlement> {
+  const startedAt = Date.now();
+  const deadline = AbortSignal.timeout(parameters.hostTimeoutMs);
+  const signal = parameters.signal ? AbortSignal.any([parameters.signal, deadline]) : deadline;
+  const url = hostEndpoint(session, "/v1/session/close");
+  try {
+    // The host settles with the newest receipt it holds: make sure it holds the client's newest.
+    await deliverReceipt(session, { signal, fetch: parameters.fetch });
+    const response = await postSigned(session, {
+      url,
+      body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
+      signal,
+      fetch: parameters.fetch,
+    });
+    const answer = (await response.json()) as { transactionHash?: unknown; txHash?: unknown; hash?: unknown };
+    const hash = answer.transactionHash ?? answer.txHash ?? answer.hash;
+    if (typeof hash !== "string" || !isHash(hash)) throw new SessionProtocolError("The host's close answer names no transaction hash.");
+    const remainingMs = Math.max(1, parameters.hostTimeoutMs - (Date.now() - startedAt));
+    const receipt = await waitForTransactionReceipt(client, { hash, timeout: remainingMs }).catch((error: unknown) =>
+      Promise.reject(decodeContractError(error, { functionName: "submitProofAndComplete" })),
+    );
+    if (receipt.status !== "success") throw new TransactionRevertedError({ transactionHash: hash, functionName: "submitProofAndComplete" });
+    const settlement = settlementFromLogs(receipt.logs, { marketplace: session.marketplace, jobId: session.jobId });
+    if (!settlement) throw new SessionProtocolError(`The host's transaction ${hash} did not settle job ${session.jobId}.`);
+    return settlement;
+  } catch (error) {
+    if (deadline.aborted && !parameters.signal?.aborted) throw new HostUnreachableError({ url, cause: error });
+    throw error;
+  }
+}

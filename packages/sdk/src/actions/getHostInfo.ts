@@ -1,0 +1,56 @@
+import type { Address, Client, Hex } from "viem";
+import { readContract } from "viem/actions";
+import { nodeRegistryWithModelsAbi } from "../abis.ts";
+import { decodeContractError, HostNotRegisteredError, type ContractCallError } from "../errors/contract.ts";
+
+export type GetHostInfoParameters = { nodeRegistry: Address; host: Address };
+
+/** A host's registration. */
+export type HostInfo = {
+  address: Address;
+  /** Whether the host is registered now (false after `unregisterNode`). */
+  active: boolean;
+  registeredAt: bigint;
+  /** Free-form JSON the host published (hardware, region, …). */
+  metadata: string;
+  /** Base URL of the host's OpenAI-compatible API. */
+  apiUrl: string;
+  modelIds: readonly Hex[];
+  /** Stable minimum: USDC base units per token (applies to every accepted ERC-20). */
+  minPricePerToken: bigint;
+  /** Native minimum: wei per token (applies to ETH sessions). */
+  minPricePerTokenNative: bigint;
+};
+
+export type GetHostInfoReturnType = HostInfo;
+
+export type GetHostInfoErrorType = HostNotRegisteredError | ContractCallError;
+
+/**
+ * Reads everything the registry knows about a host: URL, models, both minimum prices, metadata.
+ * Throws {@link HostNotRegisteredError} for an address that never registered.
+ *
+ * @example
+ * const info = await getHostInfo(client, { nodeRegistry, host });
+ * console.log(info.apiUrl, info.minPricePerToken, info.modelIds);
+ */
+export async function getHostInfo(client: Client, parameters: GetHostInfoParameters): Promise<GetHostInfoReturnType> {
+  const { nodeRegistry, host } = parameters;
+  let node;
+  try {
+    node = await readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNode", args: [host] });
+  } catch (error) {
+    throw decodeContractError(error, { functionName: "getNode" });
+  }
+  if (node.registeredAt === 0) throw new HostNotRegisteredError({ host });
+  return {
+    address: host,
+    active: node.active,
+    registeredAt: BigInt(node.registeredAt),
+    metadata: node.metadata,
+    apiUrl: node.apiUrl,
+    modelIds: node.modelIds,
+    minPricePerToken: BigInt(node.minPricePerToken),
+    minPricePerTokenNative: node.minPricePerTokenNative,
+  };
+}

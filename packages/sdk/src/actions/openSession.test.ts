@@ -1,0 +1,123 @@
+import { parseEther, zeroAddress, zeroHash } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { getTransactionCount } from "viem/actions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HostNotRegisteredError, InsufficientDepositError, PriceBelowHostMinimumError } from "../errors/contract.ts";
+import { HostUnreachableError } from "../errors/host.ts";
+import { hostPrices, startTestChain, type TestChain } from "../test-utils/chain.ts";
+import { getSession } from "./getSession.ts";
+import { openSession } from "./openSession.ts";
+
+let t: TestChain;
+beforeAll(async () => {
+  t = await startTestChain();
+});
+afterAll(() => t?.stop());
+
+const nonceOf = (address: `0x${string}`) => getTransactionCount(t.publicClient, { address });
+
+describe("openSession", () => {
+  it("opens an ETH session at the host's native minimum with a fresh session key, in one transaction", async () => {
+    const user = t.userWallet.account.address;
+    const noncesBefore = await nonceOf(user);
+    const { session } = await openSession(t.userWallet, {
+      contracts: t.contracts,
+      host: t.hostWallet.account.address,
+      modelId: t.modelId,
+      deposit: parseEther("0.001"),
+    });
+    expect(await nonceOf(user)).toBe(noncesBefore + 1);
+    expect(session.pricePerToken).toBe(hostPrices.native);
+    expect(session.token).toBe(zeroAddress);
+    expect(session.hostUrl).toBe(t.host.url);
+    expect(session.chainId).toBe(t.anvil.chainId);
+    const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
+    expect(onChain).toMatchObject({
+      status: "active",
+      depositor: user,
+      host: t.hostWallet.account.address,
+      token: zeroAddress,
+      signer: privateKeyToAccount(session.sessionKey).address,
+      modelId: t.modelId,
+      depositAmount: parseEther("0.001"),
+      pricePerToken: hostPrices.native,
+      checkpointInterval: 1000n,
+      provenTokens: 0n,
+    });
+    expect(onChain.signer).not.toBe(user);
+  });
+
+  it("opens a USDC session with a permit in one transaction", async () => {
+    const user = t.userWallet.account.address;
+    const noncesBefore = await nonceOf(user);
+    const balanceBefore = await t.usdcBalance(user);
+    const { session, approvalTransactionHash } = await openSession(t.userWallet, {
+      contracts: t.contracts,
+      host: t.hostWallet.account.address,
+      token: t.contracts.usdc,
+      deposit: 5_000_000n,
+    });
+    expect(approvalTransactionHash).toBeUndefined();
+    expect(await nonceOf(user)).toBe(noncesBefore + 1);
+    expect(await t.usdcBalance(user)).toBe(balanceBefore - 5_000_000n);
+    expect(session.pricePerToken).toBe(hostPrices.stable);
+    expect(session.modelId).toBe(zeroHash);
+    expect(session.model).toBe("test-model");
+    const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
+    expect(onChain).toMatchObject({ status: "active", token: t.contracts.usdc, depositAmount: 5_000_000n });
+  });
+
+  it("opens a USDC session with approve then create", async () => {
+    const { session, approvalTransactionHash } = await openSession(t.userWallet, {
+      contracts: t.contracts,
+      host: t.hostWallet.account.address,
+      token: t.contracts.usdc,
+      deposit: 1_000_000n,
+      approval: "approve",
+      pricePerToken: hostPrices.stable + 500n,
+    });
+    expect(approvalTransactionHash).toMatch(/^0x[0-9a-f]{64}$/);
+    const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
+    expect(onChain).toMatchObject({ status: "active", token: t.contracts.usdc, pricePerToken: hostPrices.stable + 500n });
+  });
+
+  it("refuses a price below the host's minimum before sending anything", async () => {
+    const user = t.userWallet.account.address;
+    const noncesBefore = await nonceOf(user);
+    const error = await openSession(t.userWallet, {
+      contracts: t.contracts,
+      host: t.hostWallet.account.address,
+      deposit: parseEther("0.001"),
+      pricePerToken: hostPrices.native - 1n,
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(PriceBelowHostMinimumError);
+    expect((error as PriceBelowHostMinimumError).metaMessages).toContain(`Host minimum: ${hostPrices.native} per token`);
+    expect(await nonceOf(user)).toBe(noncesBefore);
+  });
+
+  it("refuses to deposit with a host that does not answer", async () => {
+    const user = t.userWallet.account.address;
+    const noncesBefore = await nonceOf(user);
+    await expect(
+      openSession(t.userWallet, {
+        contracts: t.contracts,
+        host: t.hostWallet.account.address,
+        hostUrl: "http://127.0.0.1:9",
+        deposit: parseEther("0.001"),
+      }),
+    ).rejects.toBeInstanceOf(HostUnreachableError);
+    expect(await nonceOf(user)).toBe(noncesBefore);
+  });
+
+  it("refuses an unregistered host before sending anything", async () => {
+    await expect(
+      openSession(t.userWallet, { contracts: t.contracts, host: t.strangerWallet.account.address, deposit: parseEther("0.001") }),
+    ).rejects.toBeInstanceOf(HostNotRegisteredError);
+  });
+
+  it("decodes the contract's \"Insufficient deposit\" revert", async () => {
+    await expect(
+      openSession(t.userWallet, { contracts: t.contracts, host: t.hostWallet.account.address, deposit: parseEther("0.0001") }),
+    ).rejects.toBeInstanceOf(InsufficientDepositError);
+  });
+});

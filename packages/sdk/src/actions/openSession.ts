@@ -1,0 +1,274 @@
+import {
+  erc20Abi,
+  parseEventLogs,
+  parseSignature,
+  zeroAddress,
+  zeroHash,
+  type Account,
+  type Address,
+  type Chain,
+  type Client,
+  type Hash,
+  type Hex,
+  type Transport,
+} from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { getChainId, readContract, signTypedData, writeContract } from "viem/actions";
+import { erc20PermitAbi, jobMarketplaceWithModelsAbi, marketplaceAbi, nodeRegistryWithModelsAbi } from "../abis.ts";
+import { writeAndWait } from "../chain/writeAndWait.ts";
+import type { SessionJobsContracts } from "../contracts.ts";
+import {
+  ContractRevertError,
+  decodeContractError,
+  HostNotRegisteredError,
+  PriceBelowHostMinimumError,
+  type ContractCallError,
+  type InsufficientDepositError,
+  type TransactionRevertedError,
+  type UnknownContractRevertError,
+} from "../errors/contract.ts";
+import { HostUnreachableError, parseHostError } from "../errors/host.ts";
+import { SessionProtocolError } from "../errors/session.ts";
+import { hostEndpoint } from "../session/exchange.ts";
+import { emptyTranscriptHash } from "../protocol/transcript.ts";
+import type { CountCheckOptions, Session } from "../session/types.ts";
+import { getHostInfo } from "./getHostInfo.ts";
+
+export type OpenSessionParameters = {
+  contracts: Pick<SessionJobsContracts, "jobMarketplace" | "nodeRegistry">;
+  host: Address;
+  /** Amount escrowed, in the asset's base units (wei for ETH). */
+  deposit: bigint;
+  /** Payment asset: left out or the zero address for ETH, else an accepted ERC-20 (USDC). */
+  token?: Address | undefined;
+  /**
+   * How an ERC-20 deposit moves: `permit` signs an ERC-2612 permit and opens in one transaction;
+   * `approve` sends `approve` first when the allowance is short. Default `permit`.
+   */
+  approval?: "permit" | "approve" | undefined;
+  /**
+   * Price per token in the asset's base units. Default: the host's minimum for the asset, read
+   * first. A price below that minimum throws before anything is sent.
+   */
+  pricePerToken?: bigint | undefined;
+  /** Seconds after which anyone may end the session by timeout. Default 3600. */
+  maxDuration?: bigint | undefined;
+  /** Tokens between checkpoint proofs (100..1,000,000). Default 1000, the seed's production value. */
+  proofInterval?: bigint | undefined;
+  /** The model the session is for; it must be approved and served by the host. Default: any the host serves. */
+  modelId?: Hex | undefined;
+  /** The `model` field of chat requests. Default: the first model the host lists in `GET /v1/models`. */
+  model?: string | undefined;
+  /** Base URL of the host's API. Default: the `apiUrl` the host registered. */
+  hostUrl?: string | undefined;
+  /**
+   * Ask the host (`GET /v1/models`) before depositing, so no money goes to a host that is down:
+   * an unreachable host throws {@link HostUnreachableError}. Default true; `false` skips it.
+   */
+  checkHost?: boolean | undefined;
+  /** How long the host check waits, in ms. Default 10,000. */
+  hostTimeoutMs?: number | undefined;
+  /** A `fetch` for the host check; default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** Session key (private key). Default: a fresh one from `generatePrivateKey()`. */
+  sessionKey?: Hex | undefined;
+  /** Permit deadline (unix seconds). Default: one hour from now. */
+  permitDeadline?: bigint | undefined;
+  countCheck?: CountCheckOptions | undefined;
+};
+
+export type OpenSessionReturnType = {
+  session: Session;
+  /** The `createSession` (or `createSessionWithPermit`) transaction. */
+  transactionHash: Hash;
+  /** The `approve` transaction, when one was needed. */
+  approvalTransactionHash?: Hash | undefined;
+};
+
+export type OpenSessionErrorType =
+  | HostUnreachableError
+  | HostNotRegisteredError
+  | PriceBelowHostMinimumError
+  | InsufficientDepositError
+  | ContractRevertError
+  | UnknownContractRevertError
+  | TransactionRevertedError
+  | ContractCallError;
+
+/**
+ * Opens a session: reads the host's terms (registered, serves the model, minimum price for the
+ * asset) and checks that the host answers; generates a fresh session key and registers it as
+ * the session's `signer` in `createSession`, so that every later request and receipt is signed
+ * without the wallet. The
+ * wallet signs once: the `createSession` transaction for ETH, or a permit plus the transaction
+ * for USDC (`approval: "approve"` adds an `approve` transaction when the allowance is short).
+ *
+ * @example
+ * const { session } = await openSession(walletClient, {
+ *   contracts,                         // { jobMarketplace, nodeRegistry }
+ *   host: "0x…",
+ *   deposit: parseEther("0.01"),       // ETH; or token: usdc, deposit: 5_000_000n
+ * });
+ * localStorage.setItem("session", serializeSession(session));
+ */
+export async function openSession(
+  client: Client<Transport, Chain | undefined, Account>,
+  parameters: OpenSessionParameters,
+): Promise<OpenSessionReturnType> {
+  const { contracts, host, deposit } = parameters;
+  const marketplace = contracts.jobMarketplace;
+  const token = parameters.token ?? zeroAddress;
+  const modelId = parameters.modelId ?? zeroHash;
+  const account = client.account;
+
+  // The seed demands it: query the host's minimum before creating the session.
+  const [terms, info, chainId] = await Promise.all([
+    readContract(client, {
+      address: contracts.nodeRegistry,
+      abi: nodeRegistryWithModelsAbi,
+      functionName: "getHostTerms",
+      args: [host, token, modelId],
+    }).catch((error: unknown) => Promise.reject(decodeContractError(error, { functionName: "getHostTerms" }))),
+    getHostInfo(client, { nodeRegistry: contracts.nodeRegistry, host }),
+    client.chain?.id ?? getChainId(client),
+  ]);
+  const [active, minimum, servesModel] = terms;
+  if (!active) throw new HostNotRegisteredError({ host });
+  if (!servesModel)
+    throw new ContractRevertError(`Host ${host} does not serve model ${modelId} (or it is not approved).`, {
+      errorName: "ModelNotServed",
+      args: [host, modelId],
+    });
+  const pricePerToken = parameters.pricePerToken ?? minimum;
+  if (pricePerToken < minimum) throw new PriceBelowHostMinimumError({ pricePerToken, minimum });
+  const hostUrl = parameters.hostUrl ?? info.apiUrl;
+  const servedModels = parameters.checkHost === false ? [] : await listHostModels(hostUrl, parameters);
+
+  const sessionKey = parameters.sessionKey ?? generatePrivateKey();
+  const sessionParams = {
+    host,
+    token,
+    deposit,
+    pricePerToken,
+    maxDuration: parameters.maxDuration ?? 3600n,
+    proofInterval: parameters.proofInterval ?? 1000n,
+    modelId,
+    signer: privateKeyToAccount(sessionKey).address,
+  };
+  const chain = client.chain ?? null;
+
+  let approvalTransactionHash: Hash | undefined;
+  let receipt;
+  if (token === zeroAddress) {
+    receipt = await writeAndWait(client, "createSession", () =>
+      writeContract(client, { address: marketplace, abi: marketplaceAbi, functionName: "createSession", args: [sessionParams], value: deposit, account, chain }),
+    );
+  } else if ((parameters.approval ?? "permit") === "permit") {
+    const deadline = parameters.permitDeadline ?? BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const { v, r, s } = await signPermit(client, { token, spender: marketplace, value: deposit, deadline, chainId });
+    receipt = await writeAndWait(client, "createSessionWithPermit", () =>
+      writeContract(client, {
+        address: marketplace,
+        abi: marketplaceAbi,
+        functionName: "createSessionWithPermit",
+        args: [sessionParams, deadline, v, r, s],
+        account,
+        chain,
+      }),
+    );
+  } else {
+    const allowance = await readContract(client, { address: token, abi: erc20Abi, functionName: "allowance", args: [account.address, marketplace] }).catch(
+      (error: unknown) => Promise.reject(decodeContractError(error, { functionName: "allowance" })),
+    );
+    if (allowance < deposit) {
+      const approval = await writeAndWait(client, "approve", () =>
+        writeContract(client, { address: token, abi: erc20Abi, functionName: "approve", args: [marketplace, deposit], account, chain }),
+      );
+      approvalTransactionHash = approval.transactionHash;
+    }
+    receipt = await writeAndWait(client, "createSession", () =>
+      writeContract(client, { address: marketplace, abi: marketplaceAbi, functionName: "createSession", args: [sessionParams], account, chain }),
+    );
+  }
+
+  const [created] = parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "SessionJobCreated" }).filter(
+    (log) => log.address.toLowerCase() === marketplace.toLowerCase(),
+  );
+  if (!created) throw new SessionProtocolError("The createSession transaction emitted no SessionJobCreated event.");
+
+  const session: Session = {
+    chainId,
+    marketplace,
+    jobId: created.args.jobId,
+    openedAtBlock: receipt.blockNumber,
+    host,
+    hostUrl,
+    sessionKey,
+    token,
+    deposit,
+    pricePerToken,
+    proofInterval: sessionParams.proofInterval,
+    modelId,
+    model: parameters.model ?? servedModels[0],
+    sequence: 0n,
+    transcriptHash: emptyTranscriptHash,
+    cumulativeTokens: 0n,
+    ...(parameters.countCheck && { countCheck: parameters.countCheck }),
+  };
+  return { session, transactionHash: receipt.transactionHash, approvalTransactionHash };
+}
+
+/** The model names a host serves (`GET /v1/models`); throws if the host does not answer. */
+async function listHostModels(
+  hostUrl: string,
+  parameters: Pick<OpenSessionParameters, "hostTimeoutMs" | "fetch">,
+): Promise<string[]> {
+  const url = hostEndpoint({ hostUrl }, "/v1/models");
+  let response: Response;
+  try {
+    response = await (parameters.fetch ?? globalThis.fetch)(url, { signal: AbortSignal.timeout(parameters.hostTimeoutMs ?? 10_000) });
+  } catch (cause) {
+    throw new HostUnreachableError({ url, cause });
+  }
+  if (!response.ok) throw parseHostError({ status: response.status, url, body: await response.text() });
+  const listing = (await response.json().catch(() => ({}))) as { data?: { id?: unknown }[] };
+  return (listing.data ?? []).flatMap((model) => (typeof model.id === "string" ? [model.id] : []));
+}
+
+/** Signs an ERC-2612 permit, reading the token's EIP-712 domain (ERC-5267, else `name` and `version`). */
+async function signPermit(
+  client: Client<Transport, Chain | undefined, Account>,
+  parameters: { token: Address; spender: Address; value: bigint; deadline: bigint; chainId: number },
+): Promise<{ v: number; r: Hex; s: Hex }> {
+  const { token, spender, value, deadline, chainId } = parameters;
+  const owner = client.account.address;
+  const read = <T>(promise: Promise<T>, functionName: string) =>
+    promise.catch((error: unknown) => Promise.reject(decodeContractError(error, { functionName })));
+  const [nonce, domain] = await Promise.all([
+    read(readContract(client, { address: token, abi: erc20PermitAbi, functionName: "nonces", args: [owner] }), "nonces"),
+    readContract(client, { address: token, abi: erc20PermitAbi, functionName: "eip712Domain" }).then(
+      ([, name, version]) => ({ name, version }),
+      async () => ({
+        name: await read(readContract(client, { address: token, abi: erc20PermitAbi, functionName: "name" }), "name"),
+        version: await readContract(client, { address: token, abi: erc20PermitAbi, functionName: "version" }).catch(() => "1"),
+      }),
+    ),
+  ]);
+  const signature = await signTypedData(client, {
+    account: client.account,
+    domain: { ...domain, chainId, verifyingContract: token },
+    types: {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    },
+    primaryType: "Permit",
+    message: { owner, spender, value, nonce, deadline },
+  });
+  const { r, s, yParity } = parseSignature(signature);
+  return { v: yParity + 27, r, s };
+}

@@ -1,0 +1,148 @@
+/**
+ * TEST HELPER: one anvil with the Session Jobs contracts deployed, an approved model, funded
+ * accounts (deployer, host, user, stranger), and the test double host registered on chain.
+ */
+import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
+import { deploySessionJobs } from "@session-jobs/contracts/deploy";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  getAddress,
+  http,
+  keccak256,
+  stringToHex,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { readContract, writeContract } from "viem/actions";
+import { erc20Abi } from "viem";
+import { testUsdcAbi } from "@session-jobs/contracts/abis";
+import { jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi } from "../abis.ts";
+import { writeAndWait } from "../chain/writeAndWait.ts";
+import { encodeCheckpointProof } from "../protocol/proof.ts";
+import { startTestHost, type StoredReceipt, type TestHost } from "./testHost.ts";
+
+/** The test host's prices: stable (USDC base units per token) and native (wei per token). */
+export const hostPrices = { stable: 2_000n, native: 2_000_000_000n } as const;
+
+export type TestChain = Awaited<ReturnType<typeof startTestChain>>;
+
+export async function startTestChain() {
+  const anvil: Anvil = await startAnvil();
+  const chain = defineChain({
+    id: anvil.chainId,
+    name: "anvil",
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [anvil.rpcUrl] } },
+  });
+  const transport = http(anvil.rpcUrl);
+  const publicClient: PublicClient = createPublicClient({ chain, transport, pollingInterval: 50 });
+  const wallet = (index: 0 | 1 | 2 | 3) =>
+    createWalletClient({ account: privateKeyToAccount(anvilPrivateKeys[index]), chain, transport, pollingInterval: 50 });
+  const deployer = wallet(0);
+  const hostWallet = wallet(1);
+  const userWallet = wallet(2);
+  const strangerWallet = wallet(3);
+
+  const deployed = await deploySessionJobs({ walletClient: deployer, publicClient, deployTestUsdc: true });
+  const usdc = getAddress(deployed.usdc as Address);
+  const contracts = {
+    jobMarketplace: getAddress(deployed.jobMarketplace),
+    nodeRegistry: getAddress(deployed.nodeRegistry),
+    modelRegistry: getAddress(deployed.modelRegistry),
+    hostEarnings: getAddress(deployed.hostEarnings),
+    usdc,
+  };
+
+  const repo = "session-jobs/test";
+  const fileName = "deterministic.gguf";
+  const modelId = await readContract(publicClient, { address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "getModelId", args: [repo, fileName] });
+  await writeAndWait(publicClient, "addModel", () =>
+    writeContract(deployer, { address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "addModel", args: [repo, fileName, keccak256(stringToHex(fileName))] }),
+  );
+  await writeAndWait(publicClient, "mint", () =>
+    writeContract(deployer, { address: usdc, abi: testUsdcAbi, functionName: "mint", args: [userWallet.account.address, 1_000_000_000n] }),
+  );
+
+  const host = await startTestHost({
+    domain: { chainId: anvil.chainId, marketplace: contracts.jobMarketplace },
+    signerOf: async (jobId) => {
+      const session = await readContract(publicClient, { address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
+      return session.status === 1 && session.host === hostWallet.account.address ? session.signer : undefined;
+    },
+    settle: (jobId, receipt) => settleAsHost(jobId, receipt),
+  });
+  await writeAndWait(publicClient, "registerNode", () =>
+    writeContract(hostWallet, {
+      address: contracts.nodeRegistry,
+      abi: nodeRegistryWithModelsAbi,
+      functionName: "registerNode",
+      args: ['{"test":true}', host.url, [modelId], hostPrices.stable],
+    }),
+  );
+  await writeAndWait(publicClient, "updatePricingNative", () =>
+    writeContract(hostWallet, { address: contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updatePricingNative", args: [hostPrices.native] }),
+  );
+
+  /** The host proves everything a receipt covers beyond what is proven (submitProofOfWork). */
+  async function proveAsHost(jobId: bigint, receipt: StoredReceipt) {
+    const proven = await provenTokens(jobId);
+    return writeAndWait(publicClient, "submitProofOfWork", () =>
+      writeContract(hostWallet, {
+        address: contracts.jobMarketplace,
+        abi: jobMarketplaceWithModelsAbi,
+        functionName: "submitProofOfWork",
+        args: [jobId, encodeCheckpointProof(receipt), receipt.cumulativeTokens - proven],
+      }),
+    );
+  }
+
+  /** What the host node does on close: prove the newest receipt and settle in one call. */
+  async function settleAsHost(jobId: bigint, receipt: StoredReceipt | undefined): Promise<Hex> {
+    const proven = await provenTokens(jobId);
+    const { transactionHash } =
+      receipt && receipt.cumulativeTokens > proven
+        ? await writeAndWait(publicClient, "submitProofAndComplete", () =>
+            writeContract(hostWallet, {
+              address: contracts.jobMarketplace,
+              abi: jobMarketplaceWithModelsAbi,
+              functionName: "submitProofAndComplete",
+              args: [jobId, encodeCheckpointProof(receipt), receipt.cumulativeTokens - proven],
+            }),
+          )
+        : await writeAndWait(publicClient, "completeSessionJob", () =>
+            writeContract(hostWallet, { address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "completeSessionJob", args: [jobId] }),
+          );
+    return transactionHash;
+  }
+
+  async function provenTokens(jobId: bigint) {
+    const session = await readContract(publicClient, { address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
+    return session.provenTokens;
+  }
+
+  const usdcBalance = (address: Address) => readContract(publicClient, { address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [address] });
+
+  return {
+    anvil,
+    chain,
+    publicClient,
+    deployer,
+    hostWallet,
+    userWallet,
+    strangerWallet,
+    contracts,
+    modelId,
+    host: host as TestHost,
+    proveAsHost,
+    provenTokens,
+    usdcBalance,
+    stop: async () => {
+      await host.stop();
+      await anvil.stop();
+    },
+  };
+}
