@@ -36,6 +36,8 @@ export async function startDemoHost(common: Common, network: LocalNetwork, ledge
     dbPath: join(dataDir, "host.sqlite"),
     server: { host: "127.0.0.1", port: 0 },
     chain: { pollingIntervalMs: localPollingIntervalMs },
+    // One session: nothing to batch with, so a due proof goes out at once.
+    batch: { delayMs: 0 },
   });
   const node = createHostNode({ common: createCommon({ logLevel: common.debug ? "debug" : "warn" }), config, backend });
   const stop = async () => {
