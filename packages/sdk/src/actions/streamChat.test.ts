@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { TokenCountMismatchError } from "../errors/session.ts";
+import { HostResponseError } from "../errors/host.ts";
+import { SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../test-utils/offChainSession.ts";
 import { generateWords, type TestHost } from "../test-utils/testHost.ts";
@@ -34,6 +35,36 @@ describe("streamChat", () => {
     const result = await stream.result;
     expect(result.completionTokens).toBe(10);
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(result.cumulativeTokens);
+  });
+
+  it("throws the host's error event, and the session goes on since that exchange is not billed", async () => {
+    host.behaviour.failStreamAfterWords = 2;
+    const failing = streamChat(session, { messages, maxTokens: 5 });
+    const deltas: string[] = [];
+    const consume = async () => {
+      for await (const delta of failing) deltas.push(delta);
+    };
+    const error = await consume().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostResponseError);
+    expect((error as HostResponseError).code).toBe("backend_error");
+    expect(deltas).toHaveLength(2);
+    expect(session.dispute).toBeUndefined();
+
+    host.behaviour.failStreamAfterWords = undefined;
+    const result = await streamChat(session, { messages, maxTokens: 5 }).result;
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(result.cumulativeTokens);
+  });
+
+  it("disputes the session when the connection breaks mid-answer", async () => {
+    host.behaviour.wordDelayMs = 20;
+    const controller = new AbortController();
+    const stream = streamChat(session, { messages, maxTokens: 10, signal: controller.signal });
+    const consume = async () => {
+      for await (const _delta of stream) controller.abort();
+    };
+    await expect(consume()).rejects.toThrow();
+    expect(session.dispute).toBeDefined();
+    await expect(streamChat(session, { messages }).result).rejects.toBeInstanceOf(SessionDisputedError);
   });
 
   it("throws TokenCountMismatchError from the iteration when the host overclaims", async () => {

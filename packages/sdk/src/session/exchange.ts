@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { HostUnreachableError, parseHostError } from "../errors/host.ts";
+import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError } from "../errors/host.ts";
 import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { sessionHeaders, type ReceiptSubmission, type SessionUsage } from "../protocol/headers.ts";
 import { signCheckpoint, signSessionRequest } from "../protocol/signatures.ts";
@@ -306,7 +306,11 @@ export async function* streamExchange(
       consumerLeft = false;
     } catch (error) {
       consumerLeft = false;
-      if (session.dispute === undefined) dispute(session, new SessionProtocolError("The stream broke before the host's usage arrived."));
+      // A host's error event ends an exchange that is neither billed nor in its transcript. Anything
+      // else (a broken connection, an abort) leaves unknown what the host counted.
+      const hostFailed = error instanceof SessionHostError || error instanceof HostResponseError;
+      if (!hostFailed && session.dispute === undefined)
+        dispute(session, new SessionProtocolError("The stream broke before the host's usage arrived."));
       throw error;
     } finally {
       if (consumerLeft) {

@@ -29,6 +29,8 @@ export type TestHostBehaviour = {
   closeHangs: boolean;
   /** Pause between streamed words, as a model generating in real time. */
   wordDelayMs: number;
+  /** A streamed answer fails with an error event after this many words (not billed, not in the transcript). */
+  failStreamAfterWords: number | undefined;
 };
 
 export type TestHost = {
@@ -78,7 +80,7 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
   const jobs = new Map<bigint, JobState>();
   const receipts = new Map<bigint, StoredReceipt>();
   const refusals: SessionErrorCode[] = [];
-  const behaviour: TestHostBehaviour = { overclaimTokens: 0, closeHangs: false, wordDelayMs: 0 };
+  const behaviour: TestHostBehaviour = { overclaimTokens: 0, closeHangs: false, wordDelayMs: 0, failStreamAfterWords: undefined };
 
   const authenticate = async (request: IncomingMessage, body: Uint8Array<ArrayBuffer>) => {
     const jobIdHeader = request.headers[sessionHeaders.jobId];
@@ -112,8 +114,11 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const text = words.join("");
     const promptTokens = countPromptTokens(chatRequest.messages);
     const completionTokens = words.length + behaviour.overclaimTokens;
-    job.transcriptHash = nextTranscriptHash(job.transcriptHash, { requestBody: body, responseText: text, promptTokens, completionTokens });
-    job.cumulativeTokens += BigInt(promptTokens + completionTokens);
+    const failAfter = chatRequest.stream ? behaviour.failStreamAfterWords : undefined;
+    if (failAfter === undefined) {
+      job.transcriptHash = nextTranscriptHash(job.transcriptHash, { requestBody: body, responseText: text, promptTokens, completionTokens });
+      job.cumulativeTokens += BigInt(promptTokens + completionTokens);
+    }
     const session: SessionUsage = {
       jobId: jobId.toString(),
       promptTokens,
@@ -136,7 +141,11 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
       choices: [{ index: 0, delta, finish_reason: finishReason }],
     });
     send(chunk({ role: "assistant", content: "" }, null));
-    for (const word of words) {
+    for (const [index, word] of words.entries()) {
+      if (index === failAfter) {
+        send({ error: { message: "the model failed", type: "server_error", code: "backend_error" } });
+        return response.end();
+      }
       if (behaviour.wordDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, behaviour.wordDelayMs));
       send(chunk({ content: word }, null));
     }
