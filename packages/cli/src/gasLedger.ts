@@ -14,8 +14,12 @@ export type GasLedger = {
 export function createGasLedger(): GasLedger {
   const entries: LedgerEntry[] = [];
   return {
+    // A transaction seen twice (a proof event, then the settlement it was part of) keeps its place
+    // and takes the later, more specific label.
     record: (entry) => {
-      if (!entries.some((known) => known.hash === entry.hash)) entries.push(entry);
+      const known = entries.findIndex((existing) => existing.hash === entry.hash);
+      if (known === -1) entries.push(entry);
+      else entries[known] = entry;
     },
     entries: () => entries,
     resolve: (client) =>

@@ -30,7 +30,7 @@ export type ConversationParameters = {
   ledger: GasLedger;
 };
 
-export type ConversationResult = { session: Session; settlement: CloseSessionReturnType; proofs: number };
+export type ConversationResult = { session: Session; settlement: CloseSessionReturnType };
 
 /**
  * The user's side of the demo: open a session (one wallet signature), chat with streamed answers
@@ -60,16 +60,24 @@ export async function runConversation(common: Common, parameters: ConversationPa
       `checkpoint every ${session.proofInterval} tokens, session key ${walletFor(network, session.sessionKey).account.address}`,
   );
 
+  // Proofs land while an answer streams; their notices wait for the answer's end to print.
   let proofs = 0;
+  const notices: Promise<string>[] = [];
+  const printNotices = async () => {
+    for (const line of await Promise.all(notices.splice(0))) logger.info(line);
+  };
   const unwatch = watchProofs(network.publicClient, {
     marketplace: network.deployment.jobMarketplace,
     jobId: session.jobId,
     fromBlock: session.openedAtBlock,
     onProof: (proof) => {
       proofs += 1;
-      ledger.record({ label: `checkpoint proof ${proofs}`, hash: proof.transactionHash, payer: "host" });
-      void getTransactionReceipt(network.publicClient, { hash: proof.transactionHash }).then((receipt) =>
-        logger.info(`\n  ⛓  checkpoint proof ${proofs}: +${proof.tokens} tokens, verified=${proof.verified}, gas ${receipt.gasUsed} (${proof.transactionHash.slice(0, 10)}…)`),
+      const label = `checkpoint proof ${proofs}`;
+      ledger.record({ label, hash: proof.transactionHash, payer: "host" });
+      notices.push(
+        getTransactionReceipt(network.publicClient, { hash: proof.transactionHash }).then(
+          (receipt) => `    ⛓  ${label}: +${proof.tokens} tokens, verified=${proof.verified}, gas ${receipt.gasUsed} (${proof.transactionHash.slice(0, 10)}…)`,
+        ),
       );
     },
   });
@@ -86,12 +94,18 @@ export async function runConversation(common: Common, parameters: ConversationPa
         `\n    ${result.promptTokens} prompt + ${result.completionTokens} completion tokens; ` +
           `receipt signed for ${result.cumulativeTokens} tokens in total`,
       );
+      await printNotices();
     }
     const settlement = await logger.progress("closing: the host proves the last receipt and settles", () =>
       closeSession(wallet, { session }),
     );
-    ledger.record({ label: settlement.closedBy === "host" ? "submitProofAndComplete" : "completeSessionJob", hash: settlement.transactionHash, payer: settlement.closedBy });
-    return { session, settlement, proofs };
+    ledger.record({
+      label: settlement.closedBy === "host" ? "submitProofAndComplete (final proof + settle)" : "completeSessionJob",
+      hash: settlement.transactionHash,
+      payer: settlement.closedBy === "host" ? "host" : "user",
+    });
+    await printNotices();
+    return { session, settlement };
   } finally {
     unwatch();
   }

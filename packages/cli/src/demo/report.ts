@@ -52,9 +52,10 @@ export async function printReport(common: Common, parameters: { network: LocalNe
   logger.info("\nTransactions and gas");
   logger.info(table([["transaction", "sent by", "gas used"], ...entries.map((entry) => [entry.label, entry.payer, entry.gasUsed.toString()])]));
   const userSigned = entries.filter((entry) => entry.payer === "user").length;
+  const checkpoints = entries.filter((entry) => entry.label.startsWith("checkpoint proof")).length;
   logger.info(
     `\nThe user's wallet signed ${userSigned} transaction${userSigned === 1 ? "" : "s"}; every request and receipt was signed by the session key. ` +
-      `${result.proofs} checkpoint proof${result.proofs === 1 ? "" : "s"} landed during the conversation.`,
+      `${checkpoints} checkpoint proof${checkpoints === 1 ? "" : "s"} landed during the conversation, the last receipt at close.`,
   );
   logger.info("A checkpoint proves the payer's consent to pay for N tokens of a given transcript, not that a model ran.");
   if (!exact) throw new Error("settlement does not match the chain");
