@@ -90,6 +90,7 @@ minPricePerToken = 2_000
 [backend]
 type = "upstream"
 url = "http://127.0.0.1:11434/v1" # ollama
+model = "llama3.2"
 
 [batch]
 maxJobs = 10
@@ -100,7 +101,7 @@ maxJobs = 10
     expect(config.server.port).toBe(9090);
     expect(config.pricing.minPricePerToken).toBe(3000n);
     expect(config.dbPath).toBe(join(dir, "state/host.sqlite"));
-    expect(config.backend).toEqual({ type: "upstream", url: "http://127.0.0.1:11434/v1" });
+    expect(config.backend).toEqual({ type: "upstream", url: "http://127.0.0.1:11434/v1", model: "llama3.2" });
     expect(config.batch.maxJobs).toBe(10);
   });
 

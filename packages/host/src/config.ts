@@ -9,7 +9,7 @@ import { parseTomlSubset } from "./toml.ts";
 /** Where inference runs: the embedded model, or any OpenAI-compatible server. */
 export type BackendConfig =
   | { type: "embedded"; modelPath?: string; threads?: number }
-  | { type: "upstream"; url: string; model?: string; apiKey?: string };
+  | { type: "upstream"; url: string; model: string; apiKey?: string };
 
 /** When and how proofs go on chain. */
 export type BatchPolicy = {
@@ -338,7 +338,11 @@ function resolveBackend(input: HostConfigInput["backend"], baseDir: string, issu
       issues.push("backend.url: required for an upstream backend, an http(s) URL of an OpenAI-compatible server");
       return undefined;
     }
-    return { type, url: input.url, ...(input.model !== undefined && { model: input.model }), ...(input.apiKey !== undefined && { apiKey: input.apiKey }) };
+    if (typeof input.model !== "string" || input.model === "") {
+      issues.push("backend.model: required for an upstream backend, the model name the server knows");
+      return undefined;
+    }
+    return { type, url: input.url, model: input.model, ...(input.apiKey !== undefined && { apiKey: input.apiKey }) };
   }
   issues.push(`backend.type: "${type}" is neither "embedded" nor "upstream"`);
   return undefined;

@@ -42,6 +42,9 @@ export function createProofSubmitter(parameters: {
   const due = new Set<bigint>();
   /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
   const refused = new Map<bigint, number>();
+  /** When each silent session was last looked at; they are re-read at most every `silentRecheckMs`. */
+  const silentChecked = new Map<bigint, number>();
+  const silentRecheckMs = 10 * 60_000;
   let flushTimer: NodeJS.Timeout | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
   let running = false;
@@ -204,7 +207,8 @@ export function createProofSubmitter(parameters: {
       common.logger.info("settled a silent session", { jobId, hash: settled.transactionHash });
       return;
     }
-    if (session.lastActivity + BigInt(timeoutSeconds) > BigInt(Math.floor(now() / 1000))) return;
+    // Nothing proven means nothing to be paid: not worth a transaction.
+    if (session.provenTokens === 0n || session.lastActivity + BigInt(timeoutSeconds) > BigInt(Math.floor(now() / 1000))) return;
     const { submission, receipt: mined } = await sender.send(call("claimAbandonedSession", [jobId]), {
       kind: "claim",
       entries: [{ jobId, cumulativeTokens: Number(session.provenTokens), tokensInBatch: 0 }],
@@ -233,6 +237,8 @@ export function createProofSubmitter(parameters: {
     if (abandonment === undefined) return;
     for (const state of store.openSessions()) {
       if (now() - state.lastActivityMs < abandonment * 1000 || due.has(state.jobId)) continue;
+      if (now() - (silentChecked.get(state.jobId) ?? 0) < silentRecheckMs) continue;
+      silentChecked.set(state.jobId, now());
       await sender
         .exclusive(() => retireAbandoned(state.jobId, abandonment))
         .catch((error: unknown) => common.logger.warn("cannot end a silent session yet", { jobId: state.jobId, error }));

@@ -1,0 +1,63 @@
+import { createPublicClient, hashTypedData, http, webSocket, type Address, type Hex, type PublicClient } from "viem";
+import { jobMarketplaceWithModelsAbi, proofSystemAbi } from "@session-jobs/contracts/abis";
+import { checkpointTypes, sessionJobsDomain, type Checkpoint } from "@session-jobs/sdk/protocol";
+import { sessionStatuses, type OnChainSession } from "./chain-session.ts";
+import type { HostConfig } from "./config.ts";
+import { withRetry } from "./retry.ts";
+
+export type Chain = {
+  publicClient: PublicClient;
+  chainId: number;
+  marketplace: Address;
+  readSession(jobId: bigint): Promise<OnChainSession>;
+  /** The marketplace's ABANDONMENT_TIMEOUT. */
+  abandonmentTimeoutSeconds(): Promise<number>;
+  /** Asks the ProofSystem whether `signer` (a contract, ERC-1271) accepts a checkpoint signature. */
+  isValidContractSignature(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean>;
+};
+
+/** Connects to the RPC, checks the chain id against the configuration, and reads sessions. */
+export async function connectChain(parameters: { config: Pick<HostConfig, "rpcUrl" | "chainId" | "contracts" | "chain">; signal?: AbortSignal }): Promise<Chain> {
+  const { config } = parameters;
+  const transport = config.rpcUrl.startsWith("ws") ? webSocket(config.rpcUrl) : http(config.rpcUrl);
+  const publicClient = createPublicClient({ transport, pollingInterval: config.chain.pollingIntervalMs }) as PublicClient;
+  const chainId = await withRetry(() => publicClient.getChainId(), { signal: parameters.signal });
+  if (config.chainId !== undefined && config.chainId !== chainId) throw new Error(`RPC ${config.rpcUrl} serves chain ${chainId}, the configuration says chain ${config.chainId}`);
+  const marketplace = config.contracts.jobMarketplace;
+  let proofSystem: Promise<Address> | undefined;
+
+  return {
+    publicClient,
+    chainId,
+    marketplace,
+    async readSession(jobId) {
+      const info = await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
+      return {
+        jobId,
+        depositor: info.depositor,
+        host: info.host,
+        token: info.token,
+        signer: info.signer,
+        modelId: info.modelId,
+        depositAmount: info.depositAmount,
+        pricePerToken: info.pricePerToken,
+        provenTokens: info.provenTokens,
+        maxTokens: info.maxTokens,
+        checkpointInterval: info.checkpointInterval,
+        maxDuration: info.maxDuration,
+        createdAt: info.createdAt,
+        lastActivity: info.lastActivity,
+        status: sessionStatuses[info.status] ?? "none",
+        aggregateProofHash: info.aggregateProofHash,
+      };
+    },
+    async abandonmentTimeoutSeconds() {
+      return Number(await withRetry(() => publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }), { signal: parameters.signal }));
+    },
+    async isValidContractSignature(signer, checkpoint, signature) {
+      proofSystem ??= publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "proofSystem" });
+      const digest = hashTypedData({ domain: sessionJobsDomain({ chainId, marketplace }), types: checkpointTypes, primaryType: "Checkpoint", message: checkpoint });
+      return publicClient.readContract({ address: await proofSystem, abi: proofSystemAbi, functionName: "isValidReceiptSignature", args: [signer, digest, signature] });
+    },
+  };
+}

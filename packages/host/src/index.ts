@@ -1,0 +1,19 @@
+export { createHostNode, type CreateHostNodeParameters, type HostNode } from "./node.ts";
+export { createBackend } from "./backend.ts";
+export { registerHost, type RegisterHostParameters, type RegisterHostReturnType } from "./register.ts";
+export {
+  describeHostConfig,
+  hostConfigEnv,
+  loadHostConfig,
+  resolveHostConfig,
+  type BackendConfig,
+  type BatchPolicy,
+  type HostConfig,
+  type HostConfigInput,
+  type LoadHostConfigParameters,
+} from "./config.ts";
+export { createCommon, createShutdown, type Common, type CommonOptions, type Shutdown } from "./common.ts";
+export { createLogger, type LogLevel, type Logger } from "./logger.ts";
+export { createMetrics, type Metrics } from "./metrics.ts";
+export { ConfigError, HostError, type HostErrorCode } from "./errors.ts";
+export { decryptKeystore } from "./keystore.ts";

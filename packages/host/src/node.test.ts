@@ -1,0 +1,194 @@
+/**
+ * The host node against anvil with the deployed contracts: receipts become on-chain proofs,
+ * batches, settlement at close, the overdue cut-off, and recovery after a restart.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
+import { createCommon } from "./common.ts";
+import { resolveHostConfig, type HostConfig } from "./config.ts";
+import { createHostNode, type HostNode } from "./node.ts";
+import { registerHost } from "./register.ts";
+import { createTestBackend } from "./test-utils/testBackend.ts";
+import { startTestChain, type TestChain } from "./test-utils/testChain.ts";
+import { createTestClient } from "./test-utils/testClient.ts";
+
+const price = 2_000_000_000n; // 2 gwei per token
+const interval = 100n;
+let chain: TestChain;
+let config: HostConfig;
+let node: HostNode;
+const backend = createTestBackend();
+const dbPath = join(mkdtempSync(join(tmpdir(), "host-node-")), "host.sqlite");
+
+/** How far the node's clock runs ahead of the wall clock (a test of silent sessions moves it). */
+let clockOffsetMs = 0;
+
+function startNode() {
+  node = createHostNode({ common: createCommon({ logLevel: "silent" }), config, backend, shutdownGraceMs: 500, submitterTickMs: 200, now: () => Date.now() + clockOffsetMs });
+  return node.start();
+}
+
+beforeAll(async () => {
+  chain = await startTestChain();
+  config = resolveHostConfig({
+    rpcUrl: chain.anvil.rpcUrl,
+    privateKey: chain.hostPrivateKey,
+    contracts: { jobMarketplace: chain.contracts.jobMarketplace, nodeRegistry: chain.contracts.nodeRegistry },
+    models: [chain.modelId],
+    pricing: { minPricePerToken: 2000, minPricePerTokenNative: price.toString() },
+    publicUrl: "http://127.0.0.1:8080",
+    dbPath,
+    server: { port: 0 },
+    batch: { delayMs: 300, maxJobs: 10 },
+    chain: { pollingIntervalMs: 50, receiptTimeoutMs: 10_000 },
+    limits: { sessionCacheMs: 0 },
+  });
+  expect((await registerHost({ config })).action).toBe("registered");
+  await startNode();
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+  await chain?.stop();
+});
+
+async function openSession(deposit = 10n ** 15n) {
+  const session = await chain.openSession({ host: config.account.address, pricePerToken: price, deposit, proofInterval: interval });
+  return { ...session, client: createTestClient({ url: node.url, jobId: session.jobId, sessionKey: session.sessionKey, domain: chain.domain }) };
+}
+
+const ask = (content: string, maxTokens = 30) => ({ messages: [{ role: "user", content }], max_tokens: maxTokens, stream: true });
+
+describe("host node on chain", () => {
+  it("registers idempotently", async () => {
+    expect((await registerHost({ config })).action).toBe("unchanged");
+  });
+
+  it("proves signed receipts at each checkpoint and settles everything signed at close", async () => {
+    const { jobId, client } = await openSession();
+    const earningsBefore = await chain.hostEarnings(config.account.address);
+    for (const prompt of ["In the beginning", "God created", "the heaven", "and the earth"]) {
+      const answer = await client.chat(ask(prompt));
+      expect(answer.status).toBe(200);
+      expect((await client.sendReceipt()).status).toBe(200);
+    }
+    const signedAtCheckpoint = client.cumulativeTokens;
+    expect(signedAtCheckpoint).toBeGreaterThanOrEqual(interval);
+    await expect.poll(async () => (await chain.session(jobId)).provenTokens, { timeout: 5000 }).toBe(signedAtCheckpoint);
+
+    await client.chat(ask("and the earth was without form"));
+    expect((await client.sendReceipt()).status).toBe(200);
+    const signed = client.cumulativeTokens;
+
+    const closed = await client.post("/v1/session/close", { jobId: jobId.toString() });
+    expect(closed.status).toBe(200);
+    const { transactionHash, provenTokens, mined } = await closed.json();
+    expect(mined).toBe(true);
+    expect(provenTokens).toBe(signed.toString());
+    const settlement = await chain.settlement(transactionHash);
+    expect(settlement).toMatchObject({ jobId, provenTokens: signed, payment: signed * price, treasuryFee: (signed * price) / 10n });
+    expect(settlement!.hostEarnings).toBe(signed * price - (signed * price) / 10n);
+    expect(await chain.hostEarnings(config.account.address)).toBe(earningsBefore + settlement!.hostEarnings);
+    expect((await chain.session(jobId)).status).toBe(2);
+    expect((await client.chat(ask("more"))).body.error.code).toBe("session_not_active");
+  });
+
+  it("refuses a replayed sequence, a request signed by another key and a receipt for another transcript", async () => {
+    const { client } = await openSession();
+    expect((await client.chat(ask("first"))).status).toBe(200);
+    expect((await client.chat(ask("replayed"), { sequence: 1n })).body.error.code).toBe("session_replayed");
+    expect((await client.chat(ask("forged"), { signer: privateKeyToAccount(generatePrivateKey()) })).body.error.code).toBe("session_bad_signature");
+    const mismatch = await client.sendReceipt({ transcriptHash: `0x${"12".repeat(32)}` });
+    expect(mismatch.status).toBe(409);
+    expect((await mismatch.json()).error.code).toBe("session_receipt_mismatch");
+    expect((await client.sendReceipt()).status).toBe(200);
+  });
+
+  it("cuts off a client that stops signing after one interval and is paid for everything signed", async () => {
+    const { jobId, client } = await openSession();
+    await client.chat(ask("In the beginning"));
+    expect((await client.sendReceipt()).status).toBe(200);
+    const signed = client.cumulativeTokens;
+
+    let refusal;
+    for (let exchange = 0; exchange < 20 && !refusal; exchange++) {
+      const answer = await client.chat(ask("keep talking"));
+      if (answer.status !== 200) refusal = answer;
+    }
+    expect(refusal?.status).toBe(402);
+    expect(refusal?.body.error.code).toBe("session_receipt_overdue");
+    const unsigned = client.cumulativeTokens - signed;
+    expect(unsigned).toBeGreaterThanOrEqual(interval);
+    expect(unsigned).toBeLessThan(interval + 30n + 10n);
+
+    const closed = await client.post("/v1/session/close", { jobId: jobId.toString() });
+    expect(closed.status).toBe(200);
+    const settlement = await chain.settlement((await closed.json()).transactionHash);
+    expect(settlement).toMatchObject({ provenTokens: signed, payment: signed * price });
+  });
+
+  it("batches due proofs of several sessions into one transaction", async () => {
+    const sessions = [await openSession(), await openSession()];
+    for (const { client } of sessions) for (const prompt of ["one", "two", "three", "four"]) await client.chat(ask(prompt));
+    const fromBlock = await chain.publicClient.getBlockNumber();
+    await Promise.all(sessions.map(({ client }) => client.sendReceipt()));
+    for (const { jobId, client } of sessions) await expect.poll(async () => (await chain.session(jobId)).provenTokens, { timeout: 5000 }).toBe(client.cumulativeTokens);
+    const events = await chain.publicClient.getContractEvents({ address: chain.contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, eventName: "ProofSubmitted", fromBlock });
+    const proved = events.filter((event) => sessions.some(({ jobId }) => (event.args as { jobId: bigint }).jobId === jobId));
+    expect(proved).toHaveLength(2);
+    expect(proved[0]!.transactionHash).toBe(proved[1]!.transactionHash);
+  });
+
+  it("reports proofs in /metrics", async () => {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    expect(text).toMatch(/^session_jobs_proof_transactions_total\{kind="batch",outcome="confirmed"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^session_jobs_tokens_proven_total [1-9]\d*$/m);
+    expect(text).toMatch(/^session_jobs_requests_refused_total\{code="session_receipt_overdue"\} [1-9]\d*$/m);
+  });
+
+  it("claims a session whose client went silent for the abandonment timeout", async () => {
+    const { jobId, client } = await openSession();
+    await client.chat(ask("a few words", 20));
+    expect((await client.sendReceipt()).status).toBe(200);
+    await node.flushProofs();
+    const proven = (await chain.session(jobId)).provenTokens;
+    expect(proven).toBe(client.cumulativeTokens);
+
+    const day = 24 * 60 * 60;
+    await chain.publicClient.request({ method: "evm_increaseTime" as never, params: [day + 60] as never });
+    await chain.publicClient.request({ method: "evm_mine" as never });
+    clockOffsetMs = (day + 120) * 1000;
+    try {
+      await expect.poll(async () => (await chain.session(jobId)).status, { timeout: 5000 }).toBe(4);
+    } finally {
+      clockOffsetMs = 0;
+    }
+    const [claimed] = await chain.publicClient.getContractEvents({ address: chain.contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, eventName: "SessionCompleted", args: { jobId } });
+    expect(claimed!.args).toMatchObject({ provenTokens: proven, payment: proven * price });
+  });
+
+  it("recovers signed receipts from SQLite after a restart and proves them", async () => {
+    const { jobId, client } = await openSession();
+    await client.chat(ask("a short talk", 20));
+    expect((await client.sendReceipt()).status).toBe(200);
+    const signed = client.cumulativeTokens;
+    expect(signed).toBeLessThan(interval);
+    await node.stop();
+    expect((await chain.session(jobId)).provenTokens).toBe(0n);
+
+    await startNode();
+    await expect.poll(async () => (await chain.session(jobId)).provenTokens, { timeout: 5000 }).toBe(signed);
+    const view = await (await fetch(`${node.url}/v1/session/${jobId}`)).json();
+    expect(view).toMatchObject({ servedTokens: signed.toString(), signedTokens: signed.toString(), provenTokens: signed.toString() });
+
+    // The client goes on where it was: the sequence it used is still taken, the transcript continues.
+    client.url = node.url;
+    expect((await client.chat(ask("replayed after restart"), { sequence: client.sequence })).body.error.code).toBe("session_replayed");
+    expect((await client.chat(ask("and on"))).status).toBe(200);
+    expect((await client.sendReceipt()).status).toBe(200);
+  });
+});

@@ -1,0 +1,142 @@
+import type { ChatBackend } from "@session-jobs/inference";
+import type { Address } from "viem";
+import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
+import { connectChain } from "./chain.ts";
+import { createSessionCache } from "./chain-session.ts";
+import type { Common } from "./common.ts";
+import type { HostConfig } from "./config.ts";
+import { createProofSubmitter, type ProofSubmitter } from "./proof-submitter.ts";
+import { createHostRoutes } from "./routes.ts";
+import { createHttpServer, type HttpServer } from "./server.ts";
+import { createSessionProtocol } from "./session-protocol.ts";
+import { createStore, type Store } from "./store.ts";
+import { createTransactionSender } from "./transaction-sender.ts";
+
+export type HostNode = {
+  /** Connects to chain, opens the store, recovers unproven receipts and starts serving. Resolves with the URL. */
+  start(): Promise<string>;
+  /** Stops serving (open responses get a grace period), stops the submitter and closes the store. */
+  stop(): Promise<void>;
+  /** `http://host:port` once started. */
+  readonly url: string;
+  /** The host's address (the account that submits proofs). */
+  readonly address: Address;
+  /** Submits every signed-but-unproven receipt now (operators, tests). */
+  flushProofs(): Promise<void>;
+};
+
+export type CreateHostNodeParameters = {
+  common: Common;
+  config: HostConfig;
+  /** The model this node serves; the caller owns it (and closes it after `stop`). */
+  backend: ChatBackend;
+  /** How long open responses may finish when stopping, in milliseconds. Default 10000. */
+  shutdownGraceMs?: number;
+  /** Period of the submitter's housekeeping (idle sessions, deadlines, pending transactions). */
+  submitterTickMs?: number;
+  /** The clock in milliseconds (tests move it forward). Default `Date.now`. */
+  now?: () => number;
+};
+
+/**
+ * The host node: an OpenAI-compatible HTTP server in front of `backend`, the session protocol,
+ * the receipt store and the proof submitter.
+ *
+ * @example
+ * const node = createHostNode({ common: createCommon(), config: loadHostConfig(), backend });
+ * const url = await node.start();
+ */
+export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
+  const { common, config, backend } = parameters;
+  let server: HttpServer | undefined;
+  let store: Store | undefined;
+  let submitter: ProofSubmitter | undefined;
+  let ready = false;
+  let stopping: Promise<void> | undefined;
+  const generations = new AbortController();
+
+  async function start(): Promise<string> {
+    const chain = await connectChain({ config, signal: common.shutdown.signal });
+    const now = parameters.now ?? Date.now;
+    store = createStore({ path: config.dbPath, deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address }, now });
+    const sessions = createSessionCache({ read: chain.readSession, maxAgeMs: config.limits.sessionCacheMs, now });
+    const sender = createTransactionSender({
+      common,
+      store,
+      publicClient: chain.publicClient,
+      account: config.account,
+      chainId: chain.chainId,
+      pollingIntervalMs: config.chain.pollingIntervalMs,
+      receiptTimeoutMs: config.chain.receiptTimeoutMs,
+    });
+    const proofSubmitter = createProofSubmitter({
+      common,
+      store,
+      sender,
+      sessions,
+      marketplace: { address: chain.marketplace, abi: jobMarketplaceWithModelsAbi },
+      policy: config.batch,
+      abandonmentTimeoutSeconds: await chain.abandonmentTimeoutSeconds(),
+      ...(parameters.submitterTickMs !== undefined && { tickMs: parameters.submitterTickMs }),
+      now,
+    });
+    submitter = proofSubmitter;
+    const protocol = createSessionProtocol({
+      common,
+      store,
+      sessions,
+      domain: { chainId: chain.chainId, marketplace: chain.marketplace },
+      host: config.account.address,
+      models: config.models,
+      limits: config.limits,
+      isValidContractSignature: chain.isValidContractSignature,
+      onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
+      now,
+    });
+    server = createHttpServer({
+      common,
+      host: config.server.host,
+      port: config.server.port,
+      routes: createHostRoutes({
+        common,
+        config,
+        backend,
+        protocol,
+        submitter: proofSubmitter,
+        identity: { host: config.account.address, chainId: chain.chainId, marketplace: chain.marketplace },
+        notReadyReason: () => (stopping ? "shutting down" : ready ? undefined : "starting: recovering receipts"),
+        stopGenerations: generations.signal,
+      }),
+    });
+    const url = await server.listen();
+    common.shutdown.add(stop);
+    await proofSubmitter.start();
+    ready = true;
+    common.logger.info("host node ready", { url, host: config.account.address, chainId: chain.chainId, model: backend.modelId });
+    return url;
+  }
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      ready = false;
+      await server?.close({ graceMs: parameters.shutdownGraceMs ?? 10_000, onGraceExpired: () => generations.abort() });
+      await submitter?.stop();
+      store?.close();
+      common.logger.info("host node stopped");
+    })();
+    return stopping;
+  }
+
+  return {
+    start,
+    stop,
+    get url() {
+      return server?.url ?? "";
+    },
+    address: config.account.address,
+    flushProofs: () => {
+      if (!submitter) throw new Error("host node is not started");
+      return submitter.flushAll();
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * TEST HELPER: one anvil with the Session Jobs contracts deployed, a model approved, and helpers
+ * to open sessions as a user with a fresh session key. Accounts: 0 deployer, 1 host, 2 user.
+ */
+import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
+import { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi } from "@session-jobs/contracts/abis";
+import { deploySessionJobs } from "@session-jobs/contracts/deploy";
+import { createPublicClient, createWalletClient, defineChain, getAddress, http, keccak256, parseEventLogs, stringToHex, type Address, type Hex, type PublicClient } from "viem";
+import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+
+export type TestChain = Awaited<ReturnType<typeof startTestChain>>;
+
+export async function startTestChain() {
+  const anvil: Anvil = await startAnvil();
+  const chain = defineChain({ id: anvil.chainId, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [anvil.rpcUrl] } } });
+  const transport = http(anvil.rpcUrl);
+  const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient;
+  const wallet = (index: number) => createWalletClient({ account: privateKeyToAccount(anvilPrivateKeys[index]!), chain, transport, pollingInterval: 50 });
+  const deployer = wallet(0);
+  const user = wallet(2);
+  const deployed = await deploySessionJobs({ walletClient: deployer, publicClient });
+  const contracts = {
+    jobMarketplace: getAddress(deployed.jobMarketplace),
+    nodeRegistry: getAddress(deployed.nodeRegistry),
+    modelRegistry: getAddress(deployed.modelRegistry),
+    hostEarnings: getAddress(deployed.hostEarnings),
+  };
+
+  const mined = async (hash: Hex) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
+    return receipt;
+  };
+
+  const repo = "session-jobs/host-test";
+  const fileName = "test-double.gguf";
+  await mined(await deployer.writeContract({ address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "addModel", args: [repo, fileName, keccak256(stringToHex(fileName))] }));
+  const modelId = (await publicClient.readContract({ address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "getModelId", args: [repo, fileName] })) as Hex;
+
+  return {
+    anvil,
+    publicClient,
+    contracts,
+    modelId,
+    hostPrivateKey: anvilPrivateKeys[1] as Hex,
+    domain: { chainId: anvil.chainId, marketplace: contracts.jobMarketplace },
+
+    /** Opens an ETH session as the user, naming the model and a fresh session key. */
+    async openSession(parameters: { host: Address; pricePerToken: bigint; deposit: bigint; proofInterval: bigint; maxDuration?: bigint }) {
+      const sessionKey: PrivateKeyAccount = privateKeyToAccount(generatePrivateKey());
+      const hash = await user.writeContract({
+        address: contracts.jobMarketplace,
+        abi: jobMarketplaceWithModelsAbi,
+        functionName: "createSession",
+        args: [
+          {
+            host: parameters.host,
+            token: "0x0000000000000000000000000000000000000000",
+            deposit: parameters.deposit,
+            pricePerToken: parameters.pricePerToken,
+            maxDuration: parameters.maxDuration ?? 3600n,
+            proofInterval: parameters.proofInterval,
+            modelId,
+            signer: sessionKey.address,
+          },
+        ],
+        value: parameters.deposit,
+      });
+      const receipt = await mined(hash);
+      const [created] = parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "SessionJobCreated" });
+      return { jobId: (created!.args as { jobId: bigint }).jobId, sessionKey, depositor: user.account.address };
+    },
+
+    async session(jobId: bigint) {
+      return publicClient.readContract({ address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
+    },
+
+    async hostEarnings(host: Address): Promise<bigint> {
+      return (await publicClient.readContract({ address: contracts.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, "0x0000000000000000000000000000000000000000"] })) as bigint;
+    },
+
+    /** Settlement events of a transaction. */
+    async settlement(hash: Hex) {
+      const receipt = await publicClient.getTransactionReceipt({ hash });
+      return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "SessionCompleted" })[0]?.args as
+        | { jobId: bigint; provenTokens: bigint; payment: bigint; treasuryFee: bigint; hostEarnings: bigint; refund: bigint }
+        | undefined;
+    },
+
+    /** Proof events of a transaction, by job. */
+    async proofs(hash: Hex) {
+      const receipt = await publicClient.getTransactionReceipt({ hash });
+      return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "ProofSubmitted" }).map((log) => log.args as { jobId: bigint; tokens: bigint });
+    },
+
+    stop: () => anvil.stop(),
+  };
+}
