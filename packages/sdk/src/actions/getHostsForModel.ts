@@ -1,4 +1,4 @@
-import type { Address, Client, Hex } from "viem";
+import { isAddressEqual, zeroAddress, type Address, type Client, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import { nodeRegistryWithModelsAbi } from "../abis.ts";
 import { decodeContractError, type ContractCallError } from "../errors/contract.ts";
@@ -34,6 +34,6 @@ export async function getHostsForModel(client: Client, parameters: GetHostsForMo
   // The registry lists hosts that named the model; keep those that are registered and still list it.
   const serving = hosts.filter((host) => host.active && host.modelIds.some((id) => id.toLowerCase() === modelId.toLowerCase()));
   if (sortByPriceFor === undefined) return serving;
-  const price = (host: HostInfo) => (BigInt(sortByPriceFor) === 0n ? host.minPricePerTokenNative : host.minPricePerToken);
+  const price = (host: HostInfo) => (isAddressEqual(sortByPriceFor, zeroAddress) ? host.minPricePerTokenNative : host.minPricePerToken);
   return serving.sort((a, b) => (price(a) < price(b) ? -1 : price(a) > price(b) ? 1 : 0));
 }
