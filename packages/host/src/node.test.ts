@@ -9,14 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { createCommon } from "./common.ts";
-import { resolveHostConfig, type HostConfig } from "./config.ts";
+import type { HostConfig } from "./config.ts";
 import { createHostNode, type HostNode } from "./node.ts";
 import { registerHost } from "./register.ts";
 import { createTestBackend } from "./test-utils/testBackend.ts";
 import { startTestChain, type TestChain } from "./test-utils/testChain.ts";
 import { createTestClient } from "./test-utils/testClient.ts";
 
-const price = 2_000_000_000n; // 2 gwei per token
+const price = 2_000_000_000n; // 2 gwei per token, the test host's native minimum
 const interval = 100n;
 let chain: TestChain;
 let config: HostConfig;
@@ -34,19 +34,7 @@ function startNode() {
 
 beforeAll(async () => {
   chain = await startTestChain();
-  config = resolveHostConfig({
-    rpcUrl: chain.anvil.rpcUrl,
-    privateKey: chain.hostPrivateKey,
-    contracts: { jobMarketplace: chain.contracts.jobMarketplace, nodeRegistry: chain.contracts.nodeRegistry },
-    models: [chain.modelId],
-    pricing: { minPricePerToken: 2000, minPricePerTokenNative: price.toString() },
-    publicUrl: "http://127.0.0.1:8080",
-    dbPath,
-    server: { port: 0 },
-    batch: { delayMs: 300, maxJobs: 10 },
-    chain: { pollingIntervalMs: 50, receiptTimeoutMs: 10_000 },
-    limits: { sessionCacheMs: 0 },
-  });
+  config = chain.hostConfig({ dbPath, batch: { delayMs: 300, maxJobs: 10 } });
   expect((await registerHost({ config })).action).toBe("registered");
   await startNode();
 }, 60_000);

@@ -7,6 +7,7 @@ import { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi } from "
 import { deploySessionJobs } from "@session-jobs/contracts/deploy";
 import { createPublicClient, createWalletClient, defineChain, getAddress, http, keccak256, parseEventLogs, stringToHex, type Address, type Hex, type PublicClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { resolveHostConfig, type HostConfig, type HostConfigInput } from "../config.ts";
 
 export type TestChain = Awaited<ReturnType<typeof startTestChain>>;
 
@@ -42,7 +43,6 @@ export async function startTestChain() {
     publicClient,
     contracts,
     modelId,
-    hostPrivateKey: anvilPrivateKeys[1] as Hex,
     domain: { chainId: anvil.chainId, marketplace: contracts.jobMarketplace },
 
     /** Opens an ETH session as the user, naming the model and a fresh session key. */
@@ -91,6 +91,22 @@ export async function startTestChain() {
     async proofs(hash: Hex) {
       const receipt = await publicClient.getTransactionReceipt({ hash });
       return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "ProofSubmitted" }).map((log) => log.args as { jobId: bigint; tokens: bigint });
+    },
+
+    /** A host configuration for this chain: host key, contracts, the model, fast polling, a fresh database. */
+    hostConfig(input: HostConfigInput & { dbPath: string }): HostConfig {
+      return resolveHostConfig({
+        rpcUrl: anvil.rpcUrl,
+        privateKey: anvilPrivateKeys[1],
+        contracts: { jobMarketplace: contracts.jobMarketplace, nodeRegistry: contracts.nodeRegistry },
+        models: [modelId],
+        pricing: { minPricePerToken: 2000, minPricePerTokenNative: "2000000000" },
+        publicUrl: "http://127.0.0.1:8080",
+        server: { port: 0 },
+        chain: { pollingIntervalMs: 50, receiptTimeoutMs: 10_000 },
+        limits: { sessionCacheMs: 0 },
+        ...input,
+      });
     },
 
     stop: () => anvil.stop(),
