@@ -7,13 +7,16 @@ import {Base} from "../utils/Base.t.sol";
 /// @dev Committed gas snapshots (snapshots/MarketplaceGas.json) of the marketplace's hot paths,
 ///      execution gas of the call only (no 21,000 intrinsic or calldata; scripts/gas-benchmark.ts
 ///      reports full transaction gas on anvil). `npm test` fails if they change: re-run
-///      `npm run snapshot` and commit the diff when a change is intended.
+///      `npm run snapshot` and commit the diff when a change is intended. Runs only in the `gas`
+///      profile (isolated calls), so that the numbers are per transaction with cold storage.
 ///      Every measurement is in steady state: the treasury, host balance and a previous session
 ///      already exist, as on a live deployment.
 contract MarketplaceGasTest is Base {
     uint256 internal warmJob;
 
     function setUp() public override {
+        // Only meaningful with per-call transactions (isolate = true in the gas profile).
+        vm.skip(keccak256(bytes(vm.envOr("FOUNDRY_PROFILE", string("")))) != keccak256("gas"));
         super.setUp();
         // Warm the per-asset accumulators (treasury, host earnings) the way any live deployment is.
         uint256 ethJob = _openEth();
