@@ -1,0 +1,36 @@
+import { streamChat, type ChatMessage } from "@session-jobs/sdk";
+import { requireString, type Command } from "../command.ts";
+import { loadDeployment } from "../connection.ts";
+import { parseIntegerOption } from "../parse.ts";
+import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.ts";
+
+export const clientChatCommand: Command = {
+  path: ["client", "chat"],
+  summary: "send a prompt through a saved session, stream the answer and sign a receipt for it",
+  options: {
+    deployment: { type: "string", description: "deployment JSON written by `session-jobs deploy` (for its chain id)", env: "SESSION_JOBS_DEPLOYMENT" },
+    ...savedSessionOptions,
+    prompt: { type: "string", description: "the user message" },
+    system: { type: "string", description: "a system message sent before it" },
+    "max-tokens": { type: "string", description: "most completion tokens (default: the host's)" },
+  },
+  async run(common, values) {
+    const prompt = requireString(clientChatCommand, values, "prompt");
+    const maxTokens = typeof values["max-tokens"] === "string" ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n })) : undefined;
+    const { chainId } = loadDeployment(requireString(clientChatCommand, values, "deployment"));
+    const { session } = loadSession(clientChatCommand, values, chainId);
+    const messages: ChatMessage[] = [...(typeof values.system === "string" ? [{ role: "system" as const, content: values.system }] : []), { role: "user", content: prompt }];
+    try {
+      const stream = streamChat(session, { messages, maxTokens, signal: common.signal });
+      for await (const delta of stream) common.logger.write(delta);
+      const result = await stream.result;
+      common.logger.info(
+        `\n\n${result.promptTokens} prompt + ${result.completionTokens} completion tokens; receipt signed for ${result.cumulativeTokens} tokens in total ` +
+          `(${session.cumulativeTokens * session.pricePerToken} of ${session.deposit} base units of the deposit)`,
+      );
+    } finally {
+      // The sequence, transcript hash and newest receipt move even when an exchange fails part way.
+      saveSession(values, session);
+    }
+  },
+};

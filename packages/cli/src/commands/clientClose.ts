@@ -1,0 +1,35 @@
+import { closeSession } from "@session-jobs/sdk";
+import type { Command } from "../command.ts";
+import { readAssetDisplay } from "../assets.ts";
+import { connectDeployment, connectionOptions, signingWallet } from "../connection.ts";
+import { formatAmount, table } from "../format.ts";
+import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.ts";
+
+export const clientCloseCommand: Command = {
+  path: ["client", "close"],
+  summary: "close a saved session: the host proves the last receipt and settles (else the client does)",
+  options: { ...connectionOptions, ...savedSessionOptions },
+  async run(common, values) {
+    const connection = await connectDeployment(common, clientCloseCommand, values);
+    const { session } = loadSession(clientCloseCommand, values, connection.chainId);
+    const wallet = signingWallet(common, connection);
+    const asset = await readAssetDisplay(connection.publicClient, session.token, connection.deployment);
+    try {
+      const settlement = await common.logger.progress(`closing session ${session.jobId}`, () => closeSession(wallet, { session, signal: common.signal }));
+      common.logger.info(`session ${session.jobId} settled in transaction ${settlement.transactionHash}`);
+      common.logger.info(
+        table([
+          ["tokens signed for", session.cumulativeTokens.toString()],
+          ["tokens proven on chain", settlement.provenTokens.toString()],
+          ["payment", formatAmount(settlement.payment, asset)],
+          ["host, 90%", formatAmount(settlement.hostEarnings, asset)],
+          ["treasury, 10%", formatAmount(settlement.treasuryFee, asset)],
+          ["refund", formatAmount(settlement.refund, asset)],
+          ["closed by", settlement.closedBy],
+        ]),
+      );
+    } finally {
+      saveSession(values, session);
+    }
+  },
+};

@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { getSession } from "@session-jobs/sdk";
+import type { Command } from "../command.ts";
+import { readAssetDisplay } from "../assets.ts";
+import { connectDeployment, connectionOptions } from "../connection.ts";
+import { formatAmount, table } from "../format.ts";
+import { parseIntegerOption } from "../parse.ts";
+import { loadSession, savedSessionOptions, sessionPath } from "../sessionStore.ts";
+import { requireString } from "../command.ts";
+
+export const clientStatusCommand: Command = {
+  path: ["client", "status"],
+  summary: "show a session's state on chain and, when saved here, what the client signed",
+  options: { ...connectionOptions, ...savedSessionOptions },
+  async run(common, values) {
+    const jobId = parseIntegerOption("job", requireString(clientStatusCommand, values, "job"));
+    const connection = await connectDeployment(common, clientStatusCommand, values);
+    const { deployment } = connection;
+    const onChain = await getSession(connection.publicClient, { marketplace: deployment.jobMarketplace, jobId });
+    if (onChain.status === "none") {
+      common.logger.info(`no session ${jobId} on chain ${connection.chainId}`);
+      return;
+    }
+    const asset = await readAssetDisplay(connection.publicClient, onChain.token, deployment);
+    const rows: string[][] = [
+      ["status", onChain.status],
+      ["depositor", onChain.depositor],
+      ["host", onChain.host],
+      ["model", onChain.modelId],
+      ["deposit", formatAmount(onChain.depositAmount, asset)],
+      ["price per token", `${onChain.pricePerToken} base units`],
+      ["tokens proven", `${onChain.provenTokens} of at most ${onChain.maxTokens}`],
+      ["checkpoint interval", onChain.checkpointInterval.toString()],
+    ];
+    if (existsSync(sessionPath(values, connection.chainId, jobId))) {
+      const { session, path } = loadSession(clientStatusCommand, values, connection.chainId);
+      rows.push(
+        ["tokens signed for (local)", session.cumulativeTokens.toString()],
+        ["requests sent (local)", session.sequence.toString()],
+        ["newest receipt delivered", session.receipt ? String(session.receipt.delivered) : "no receipt yet"],
+        ["host url (local)", session.hostUrl],
+        ["saved at", path],
+      );
+      if (session.dispute) rows.push(["dispute", session.dispute]);
+    }
+    common.logger.info(`session ${jobId} on chain ${connection.chainId}`);
+    common.logger.info(table(rows));
+  },
+};

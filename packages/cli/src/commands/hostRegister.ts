@@ -1,0 +1,37 @@
+import { registerHost } from "@session-jobs/host";
+import type { Command } from "../command.ts";
+import { CliError } from "../errors.ts";
+import { hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
+
+export const hostRegisterCommand: Command = {
+  path: ["host", "register"],
+  summary: "register the host in the NodeRegistry, or bring its registration in line with the config",
+  options: {
+    ...hostConfigOptions,
+    "public-url": { type: "string", description: "URL clients reach this host at (overrides the config)", env: "SESSION_JOBS_HOST_PUBLIC_URL" },
+    models: { type: "string", description: "comma-separated model ids served (overrides the config)" },
+    price: { type: "string", description: "minimum USDC base units per token, 100..100000 (overrides the config)" },
+    "price-native": { type: "string", description: "minimum wei per token for ETH sessions (overrides the config)" },
+  },
+  async run(common, values) {
+    const config = loadHostConfigFromOptions(common, values, {
+      ...(typeof values["public-url"] === "string" && { publicUrl: values["public-url"] }),
+      ...(typeof values.models === "string" && { models: values.models.split(",").map((model) => model.trim()) }),
+      ...((typeof values.price === "string" || typeof values["price-native"] === "string") && {
+        pricing: {
+          ...(typeof values.price === "string" && { minPricePerToken: values.price }),
+          ...(typeof values["price-native"] === "string" && { minPricePerTokenNative: values["price-native"] }),
+        },
+      }),
+    });
+    if (!config.publicUrl) throw new CliError("missing the host's public URL", "give --public-url (or publicUrl in the config)");
+    const { action, transactions } = await common.logger.progress(`registering ${config.account.address} at ${config.publicUrl}`, () =>
+      registerHost({ config, onTransaction: (step, hash) => common.logger.info(`  ${step.padEnd(24)} ${hash}`) }),
+    );
+    common.logger.info(
+      `host ${config.account.address} ${action}${transactions.length === 0 ? " (already matches the config)" : ""}: ` +
+        `${config.models.length} model${config.models.length === 1 ? "" : "s"}, minimum ${config.pricing.minPricePerToken} USDC units/token` +
+        (config.pricing.minPricePerTokenNative === undefined ? "" : `, ${config.pricing.minPricePerTokenNative} wei/token`),
+    );
+  },
+};

@@ -1,0 +1,43 @@
+import { createBackend, createCommon, createHostNode } from "@session-jobs/host";
+import type { Command } from "../command.ts";
+import { CliError } from "../errors.ts";
+import { hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
+import { parseIntegerOption } from "../parse.ts";
+
+const logLevels = ["debug", "info", "warn", "error"] as const;
+const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logLevels.includes(value as (typeof logLevels)[number]);
+
+export const hostStartCommand: Command = {
+  path: ["host", "start"],
+  summary: "run the host node (OpenAI-compatible API, receipts, proofs) until Ctrl-C",
+  options: {
+    ...hostConfigOptions,
+    listen: { type: "string", description: "interface to listen on (overrides the config)" },
+    port: { type: "string", description: "port to listen on, 0 for any (overrides the config)" },
+    "log-level": { type: "string", description: "node log level: debug, info, warn or error (default info)" },
+  },
+  async run(common, values) {
+    const port = typeof values.port === "string" ? Number(parseIntegerOption("port", values.port, { max: 65535n })) : undefined;
+    const config = loadHostConfigFromOptions(common, values, {
+      ...((typeof values.listen === "string" || port !== undefined) && {
+        server: { ...(typeof values.listen === "string" && { host: values.listen }), ...(port !== undefined && { port }) },
+      }),
+    });
+    const logLevel = values["log-level"] ?? (common.debug ? "debug" : "info");
+    if (!isLogLevel(logLevel)) throw new CliError(`--log-level: "${String(logLevel)}" is not one of ${logLevels.join(", ")}`);
+    const backend = await common.logger.progress(`loading the ${config.backend.type} backend`, () => createBackend(config.backend));
+    try {
+      const node = createHostNode({ common: createCommon({ logLevel }), config, backend });
+      const url = await common.logger.progress(`starting host ${node.address}`, () => node.start());
+      try {
+        common.logger.info(`host ${node.address} serving at ${url} (Ctrl-C stops it)`);
+        if (!common.signal.aborted) await new Promise<void>((resolve) => common.signal.addEventListener("abort", () => resolve(), { once: true }));
+      } finally {
+        await common.logger.progress("stopping: finishing open responses and submitting signed receipts", () => node.stop());
+      }
+    } finally {
+      await backend.close();
+    }
+    common.logger.info("host stopped");
+  },
+};

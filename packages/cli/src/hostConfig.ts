@@ -1,0 +1,43 @@
+import { ConfigError, hostConfigEnv, loadHostConfig, type HostConfig, type HostConfigInput } from "@session-jobs/host";
+import type { Address } from "viem";
+import type { Command, OptionValues } from "./command.ts";
+import type { Common } from "./common.ts";
+import { connectToRpc, type ChainConnection } from "./connection.ts";
+import { CliError } from "./errors.ts";
+
+/** Options of every `host` command: the node's config file, and the connection flags that override it. */
+export const hostConfigOptions = {
+  config: { type: "string", description: "host config file (.json or .toml)", env: hostConfigEnv.config },
+  "rpc-url": { type: "string", description: "JSON-RPC endpoint, overrides the config", env: "SESSION_JOBS_RPC_URL" },
+  deployment: { type: "string", description: "deployment JSON written by `session-jobs deploy`, overrides the config", env: "SESSION_JOBS_DEPLOYMENT" },
+} as const satisfies Command["options"];
+
+/**
+ * Loads the host's configuration (file, then `SESSION_JOBS_HOST_*` environment, then flags). The
+ * host key comes from the config's own key handling (`SESSION_JOBS_HOST_PRIVATE_KEY` or a keystore).
+ */
+export function loadHostConfigFromOptions(common: { env: NodeJS.ProcessEnv }, values: OptionValues, overrides: HostConfigInput = {}): HostConfig {
+  const flags: HostConfigInput = { ...overrides };
+  if (typeof values["rpc-url"] === "string") flags.rpcUrl = values["rpc-url"];
+  if (typeof values.deployment === "string") flags.deployments = values.deployment;
+  try {
+    return loadHostConfig({ path: typeof values.config === "string" ? values.config : undefined, env: common.env, overrides: flags });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(`invalid host configuration: ${error.issues.join("; ")}`, "see packages/host/README.md for the config file");
+    throw error;
+  }
+}
+
+/** Connects to the host config's RPC, checking its chain id when the config names one. */
+export async function connectHostChain(common: Common, config: HostConfig): Promise<ChainConnection> {
+  const connection = await connectToRpc(common, config.rpcUrl);
+  if (config.chainId !== undefined && config.chainId !== connection.chainId)
+    throw new CliError(`the host config is for chain ${config.chainId}, but ${config.rpcUrl} serves chain ${connection.chainId}`);
+  return connection;
+}
+
+/** The HostEarnings contract of the host's deployment. */
+export function requireHostEarnings(config: HostConfig): Address {
+  if (!config.contracts.hostEarnings) throw new CliError("the host config names no hostEarnings contract", "give --deployment (or contracts.hostEarnings in the config)");
+  return config.contracts.hostEarnings;
+}
