@@ -148,7 +148,8 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     async beginExchange(request: AuthenticatedRequest, budget: { promptTokensEstimate: number; maxTokens: number }): Promise<ExchangeLease> {
       const release = await locks.acquire(request.jobId);
       try {
-        const session = await readSession(request.jobId);
+        // The session as authenticate() read it; a close that won the lock meanwhile shows here.
+        const { session } = request;
         checkServable(request.jobId, session);
         const state = store.ensureSession(request.jobId, Number(session.checkpointInterval));
         if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
