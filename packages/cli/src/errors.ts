@@ -11,7 +11,18 @@ export class CliError extends Error {
   }
 }
 
-type ErrorWithShortMessage = Error & { shortMessage?: string; details?: string; cause?: unknown };
+type ErrorWithShortMessage = Error & { shortMessage?: string; details?: string; metaMessages?: string[]; cause?: unknown };
+
+/**
+ * The values that matter (an SDK error's `metaMessages`, else a one-line `details`) in parentheses
+ * on the same line, so every error stays one line; multi-line details (raw RPC text) need --debug.
+ */
+function inlineDetail(error: ErrorWithShortMessage): string {
+  const meta = (error.metaMessages ?? []).filter((line) => line.trim() !== "");
+  if (meta.length > 0) return ` (${meta.map((line) => line.trim()).join("; ")})`;
+  if (error.details && error.details !== error.shortMessage && !error.details.includes("\n")) return ` (${error.details})`;
+  return "";
+}
 
 /** Renders any thrown value as one or two human lines; the stack only with `--debug`. */
 export function formatError(error: unknown, debug: boolean): string {
@@ -29,8 +40,7 @@ export function formatError(error: unknown, debug: boolean): string {
   }
   if (error instanceof Error) {
     const withShort = error as ErrorWithShortMessage;
-    const detail = withShort.details && withShort.details !== withShort.shortMessage ? `\n  ${withShort.details}` : "";
-    return `${withShort.shortMessage ?? error.message}${detail}`;
+    return `${withShort.shortMessage ?? error.message}${inlineDetail(withShort)}`;
   }
   return String(error);
 }

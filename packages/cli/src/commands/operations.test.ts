@@ -1,0 +1,235 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatEther, keccak256, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
+import { createCommon, createHostNode, loadHostConfig, type HostNode } from "@session-jobs/host";
+import { createEmbeddedBackend, embeddedModelInfo, type ChatBackend } from "@session-jobs/inference";
+import { runCli } from "../cli.ts";
+
+const keys = { owner: anvilPrivateKeys[0], host: anvilPrivateKeys[1], user: anvilPrivateKeys[2], treasury: anvilPrivateKeys[3] } as const;
+const address = (key: `0x${string}`) => privateKeyToAccount(key).address;
+const modelId = keccak256(stringToHex(`${embeddedModelInfo.repo}/${embeddedModelInfo.fileName}`));
+
+/** Runs the CLI with in-memory streams; `env` replaces the process environment entirely. */
+async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const capture = () => {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, callback) {
+        chunks.push(String(chunk));
+        callback();
+      },
+    });
+    return { stream, text: () => chunks.join("") };
+  };
+  const stdout = capture();
+  const stderr = capture();
+  const code = await runCli(argv, { stdout: stdout.stream, stderr: stderr.stream, env: { CI: "true", ...env } });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** Asserts a run failed with exactly one `error:` line (plus an optional hint) and no stack trace. */
+function expectOneLineError(result: Awaited<ReturnType<typeof cli>>, pattern: RegExp) {
+  expect(result.code, result.stdout + result.stderr).toBe(1);
+  const lines = result.stderr.split("\n").filter((line) => line.startsWith("error:") || line.startsWith("  "));
+  const errorLines = lines.filter((line) => !line.startsWith("  hint:"));
+  expect(errorLines, result.stderr).toHaveLength(1);
+  expect(errorLines[0]).toMatch(pattern);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe("session-jobs operations against anvil", () => {
+  let anvil: Anvil;
+  let dir: string;
+  let deploymentPath: string;
+  let hostConfigPath: string;
+  let sessionsDir: string;
+  let backend: ChatBackend;
+  let node: HostNode | undefined;
+  let jobId: string;
+  let hostEarned: string;
+  const env = () => ({ SESSION_JOBS_RPC_URL: anvil.rpcUrl, SESSION_JOBS_DEPLOYMENT: deploymentPath });
+  const hostEnv = () => ({ ...env(), SESSION_JOBS_HOST_PRIVATE_KEY: keys.host, SESSION_JOBS_HOST_CONFIG: hostConfigPath });
+  const userEnv = () => ({ ...env(), SESSION_JOBS_PRIVATE_KEY: keys.user, SESSION_JOBS_SESSIONS_DIR: sessionsDir });
+
+  beforeAll(async () => {
+    [anvil, backend] = await Promise.all([startAnvil(), createEmbeddedBackend()]);
+    dir = mkdtempSync(join(tmpdir(), "session-jobs-cli-"));
+    deploymentPath = join(dir, "deployment.json");
+    hostConfigPath = join(dir, "host.json");
+    sessionsDir = join(dir, "sessions");
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await backend?.close();
+    await anvil?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("deploy writes the deployment file", async () => {
+    const result = await cli(["deploy", "--test-usdc", "--treasury", address(keys.treasury), "--out", deploymentPath], {
+      SESSION_JOBS_RPC_URL: anvil.rpcUrl,
+      SESSION_JOBS_PRIVATE_KEY: keys.owner,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const deployment = JSON.parse(readFileSync(deploymentPath, "utf8"));
+    expect(deployment).toMatchObject({ chainId: anvil.chainId, treasury: address(keys.treasury), owner: address(keys.owner) });
+    expect(deployment.usdc).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(result.stdout).toContain(`deployment written to ${deploymentPath}`);
+  });
+
+  it("model add hashes the weights and prints the model id", async () => {
+    const result = await cli(["model", "add", "--repo", embeddedModelInfo.repo, "--file", embeddedModelInfo.fileName, "--weights", embeddedModelInfo.path], {
+      ...env(),
+      SESSION_JOBS_PRIVATE_KEY: keys.owner,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`modelId ${modelId}`);
+    const again = await cli(["model", "add", "--repo", embeddedModelInfo.repo, "--file", embeddedModelInfo.fileName, "--sha256", `0x${"11".repeat(32)}`], {
+      ...env(),
+      SESSION_JOBS_PRIVATE_KEY: keys.owner,
+    });
+    expectOneLineError(again, /ModelAlreadyApproved/);
+  });
+
+  it("host register puts a running host node on chain", async () => {
+    writeFileSync(
+      hostConfigPath,
+      JSON.stringify({
+        deployments: deploymentPath,
+        backend: { type: "embedded" },
+        models: [modelId],
+        pricing: { minPricePerToken: "1500", minPricePerTokenNative: "10000000000" },
+        dbPath: join(dir, "host.sqlite"),
+        server: { host: "127.0.0.1", port: 0 },
+        chain: { pollingIntervalMs: 50 },
+      }),
+    );
+    const config = loadHostConfig({ path: hostConfigPath, env: { SESSION_JOBS_RPC_URL: anvil.rpcUrl, SESSION_JOBS_HOST_PRIVATE_KEY: keys.host } });
+    node = createHostNode({ common: createCommon({ logLevel: "silent" }), config, backend });
+    const url = await node.start();
+    const result = await cli(["host", "register", "--public-url", url], hostEnv());
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`host ${address(keys.host)} registered`);
+    const again = await cli(["host", "register", "--public-url", url], hostEnv());
+    expect(again.stdout).toContain("unchanged");
+  });
+
+  it("client hosts and client pricing read the registration", async () => {
+    const hosts = await cli(["client", "hosts", "--repo", embeddedModelInfo.repo, "--file", embeddedModelInfo.fileName], env());
+    expect(hosts.code, hosts.stderr).toBe(0);
+    expect(hosts.stdout).toMatch(new RegExp(`${address(keys.host)}\\s+http://127\\.0\\.0\\.1:\\d+\\s+1500\\s+10000000000`));
+    const pricing = await cli(["client", "pricing", "--host", address(keys.host)], env());
+    expect(pricing.code, pricing.stderr).toBe(0);
+    expect(pricing.stdout).toContain("stable minimum (getNodePricing): 1500 base units/token");
+    expect(pricing.stdout).toMatch(/ETH\s+0\.00000001 ETH\s+10000000000/);
+    expect(pricing.stdout).toMatch(/USDC\s+0\.0015 USDC\s+1500/);
+  });
+
+  it("client open refuses a price below the host minimum and too small a deposit", async () => {
+    const lowPrice = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--price", "5"], userEnv());
+    expectOneLineError(lowPrice, /^error: Price below host minimum\..*Offered: 5 per token; Host minimum: 10000000000 per token/);
+    const smallDeposit = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.000001"], userEnv());
+    expectOneLineError(smallDeposit, /^error: Insufficient deposit\./);
+  });
+
+  it("client open, chat, status and close run a whole ETH session", async () => {
+    const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--proof-interval", "100"], userEnv());
+    expect(opened.code, opened.stderr).toBe(0);
+    jobId = /session (\d+) open/.exec(opened.stdout)![1]!;
+    const file = join(sessionsDir, `${anvil.chainId}-${jobId}.json`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const chat = await cli(["client", "chat", "--job", jobId, "--prompt", "Genesis 1:1", "--max-tokens", "40"], userEnv());
+    expect(chat.code, chat.stderr).toBe(0);
+    const signed = Number(/receipt signed for (\d+) tokens in total/.exec(chat.stdout)![1]);
+    expect(signed).toBeGreaterThan(0);
+    expect(JSON.parse(readFileSync(file, "utf8")).cumulativeTokens).toBe(String(signed));
+
+    const status = await cli(["client", "status", "--job", jobId], userEnv());
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/status\s+active/);
+    expect(status.stdout).toMatch(new RegExp(`tokens signed for \\(local\\)\\s+${signed}`));
+
+    const closed = await cli(["client", "close", "--job", jobId], userEnv());
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(closed.stdout).toMatch(new RegExp(`tokens proven on chain\\s+${signed}`));
+    expect(closed.stdout).toMatch(/closed by\s+host/);
+    const payment = BigInt(signed) * 10_000_000_000n;
+    const host = (payment * 9n) / 10n;
+    hostEarned = formatEther(host);
+    expect(closed.stdout).toMatch(new RegExp(`host, 90%\\s+${hostEarned.replace(".", "\\.")} ETH`));
+
+    const after = await cli(["client", "status", "--job", jobId], userEnv());
+    expect(after.stdout).toMatch(/status\s+completed/);
+  }, 30_000);
+
+  it("host earnings and host withdraw pay out the host's 90%", async () => {
+    const earnings = await cli(["host", "earnings", "--assets", "eth"], hostEnv());
+    expect(earnings.code, earnings.stderr).toBe(0);
+    expect(earnings.stdout).toMatch(new RegExp(`ETH\\s+${hostEarned.replace(".", "\\.")} ETH`));
+    const withdrawn = await cli(["host", "withdraw"], hostEnv());
+    expect(withdrawn.code, withdrawn.stderr).toBe(0);
+    expect(withdrawn.stdout).toContain(`withdrew ${hostEarned} ETH`);
+    const empty = await cli(["host", "earnings"], hostEnv());
+    expect(empty.stdout).toMatch(/ETH\s+0 ETH/);
+    expect(empty.stdout).toMatch(/USDC\s+0 USDC/);
+  });
+
+  it("treasury withdraw takes the fees, signed by the treasury only", async () => {
+    const wrongKey = await cli(["treasury", "withdraw"], { ...env(), SESSION_JOBS_PRIVATE_KEY: keys.user });
+    expectOneLineError(wrongKey, /not of the treasury/);
+    const withdrawn = await cli(["treasury", "withdraw", "--assets", "eth,usdc"], { ...env(), SESSION_JOBS_PRIVATE_KEY: keys.treasury });
+    expect(withdrawn.code, withdrawn.stderr).toBe(0);
+    expect(withdrawn.stdout).toMatch(/withdrew 0\.\d+ ETH/);
+  });
+
+  it("host update-pricing changes the minimum clients read", async () => {
+    const updated = await cli(["host", "update-pricing", "--price", "2000"], hostEnv());
+    expect(updated.code, updated.stderr).toBe(0);
+    const pricing = await cli(["client", "pricing", "--host", address(keys.host), "--assets", "usdc"], env());
+    expect(pricing.stdout).toContain("stable minimum (getNodePricing): 2000 base units/token");
+    const tooLow = await cli(["host", "update-pricing", "--price", "50"], hostEnv());
+    expectOneLineError(tooLow, /"updatePricing" reverted: PriceOutOfRange\(50, 100, 100000\)/);
+  });
+
+  describe("bad input is one line, never a stack trace", () => {
+    it("a bad address", async () => {
+      expectOneLineError(await cli(["client", "pricing", "--host", "0x1234"], env()), /^error: --host: "0x1234" is not an address/);
+    });
+
+    it("an unreachable RPC", async () => {
+      expectOneLineError(await cli(["client", "pricing", "--host", address(keys.host)], { ...env(), SESSION_JOBS_RPC_URL: "http://127.0.0.1:1" }), /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/);
+    });
+
+    it("a missing key", async () => {
+      expectOneLineError(await cli(["deploy"], { SESSION_JOBS_RPC_URL: anvil.rpcUrl }), /^error: missing SESSION_JOBS_PRIVATE_KEY$/);
+    });
+
+    it("a missing deployment file", async () => {
+      expectOneLineError(await cli(["client", "hosts", "--model-id", modelId], { ...env(), SESSION_JOBS_DEPLOYMENT: join(dir, "nope.json") }), /^error: cannot read deployment file .*nope\.json \(ENOENT\)$/);
+    });
+
+    it("an unreachable host", async () => {
+      const deadHost = address(anvilPrivateKeys[5]);
+      const config = join(dir, "dead-host.json");
+      writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(hostConfigPath, "utf8")), publicUrl: "http://127.0.0.1:1" }));
+      const registered = await cli(["host", "register", "--config", config], { ...env(), SESSION_JOBS_HOST_PRIVATE_KEY: anvilPrivateKeys[5] });
+      expect(registered.code, registered.stderr).toBe(0);
+      expectOneLineError(await cli(["client", "open", "--host", deadHost, "--deposit", "0.01"], userEnv()), /^error: The host did not answer\. \(URL: http:\/\/127\.0\.0\.1:1\/v1\/models\)$/);
+    });
+
+    it("an invalid host config", async () => {
+      expectOneLineError(await cli(["host", "earnings"], { ...env(), SESSION_JOBS_HOST_CONFIG: hostConfigPath }), /^error: invalid host configuration: host key: required/);
+    });
+
+    it("a session that was never saved", async () => {
+      expectOneLineError(await cli(["client", "chat", "--job", "999", "--prompt", "hi"], userEnv()), /^error: no saved session 999 on chain/);
+    });
+  });
+});
