@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatEther, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -197,6 +199,30 @@ describe("session-jobs operations against anvil", () => {
     const tooLow = await cli(["host", "update-pricing", "--price", "50"], hostEnv());
     expectOneLineError(tooLow, /"updatePricing" reverted: PriceOutOfRange\(50, 100, 100000\)/);
   });
+
+  it("host start serves until Ctrl-C and then stops cleanly", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "host", "start", "--port", "0", "--log-level", "warn"], {
+      env: { ...process.env, ...hostEnv(), CI: "true", SESSION_JOBS_HOST_DB: join(dir, "started.sqlite") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += String(chunk)));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (chunk) => {
+        stdout += String(chunk);
+        const match = /serving at (http:\/\/\S+)/.exec(stdout);
+        if (match) resolve(match[1]!);
+      });
+      void exited.then((code) => reject(new Error(`host start exited with ${code}:\n${stdout}\n${stderr}`)));
+    });
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(200);
+    child.kill("SIGINT");
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toContain("host stopped");
+  }, 30_000);
 
   describe("bad input is one line, never a stack trace", () => {
     it("a bad address", async () => {
