@@ -1,5 +1,4 @@
 import { ConfigError, hostConfigEnv, loadHostConfig, type HostConfig, type HostConfigInput } from "@session-jobs/host";
-import type { Address } from "viem";
 import type { Command, OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
 import { connectToRpc, type ChainConnection } from "./connection.ts";
@@ -34,10 +33,4 @@ export async function connectHostChain(common: Common, config: HostConfig): Prom
   if (config.chainId !== undefined && config.chainId !== connection.chainId)
     throw new CliError(`the host config is for chain ${config.chainId}, but ${config.rpcUrl} serves chain ${connection.chainId}`);
   return connection;
-}
-
-/** The HostEarnings contract of the host's deployment. */
-export function requireHostEarnings(config: HostConfig): Address {
-  if (!config.contracts.hostEarnings) throw new CliError("the host config names no hostEarnings contract", "give --deployment (or contracts.hostEarnings in the config)");
-  return config.contracts.hostEarnings;
 }

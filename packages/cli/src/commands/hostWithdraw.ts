@@ -3,19 +3,14 @@ import { hostEarningsAbi } from "@session-jobs/contracts/abis";
 import type { Command } from "../command.ts";
 import { sendContractCall, walletFor } from "../connection.ts";
 import { assetDisplay, formatAmount } from "../format.ts";
-import { hostAssets } from "../hostAssets.ts";
-import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions, requireHostEarnings } from "../hostConfig.ts";
-import { hostAssetsOption } from "./hostEarnings.ts";
+import { connectHostEarnings, hostEarningsOptions } from "../hostEarningsContext.ts";
 
 export const hostWithdrawCommand: Command = {
   path: ["host", "withdraw"],
   summary: "withdraw the host's whole balance of each asset from HostEarnings",
-  options: { ...hostConfigOptions, ...hostAssetsOption },
+  options: hostEarningsOptions,
   async run(common, values) {
-    const config = loadHostConfigFromOptions(common, values);
-    const { assets, usdc } = hostAssets(values);
-    const hostEarnings = requireHostEarnings(config);
-    const connection = await connectHostChain(common, config);
+    const { config, connection, hostEarnings, assets, usdc } = await connectHostEarnings(common, values);
     const wallet = walletFor(connection, config.account);
     const call =
       assets.length === 1

@@ -2,7 +2,6 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatEther, keccak256, stringToHex } from "viem";
@@ -11,6 +10,7 @@ import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contract
 import { createCommon, createHostNode, loadHostConfig, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, embeddedModelInfo, type ChatBackend } from "@session-jobs/inference";
 import { runCli } from "../cli.ts";
+import { captureStreams } from "../../test/captureStreams.ts";
 
 const keys = { owner: anvilPrivateKeys[0], host: anvilPrivateKeys[1], user: anvilPrivateKeys[2], treasury: anvilPrivateKeys[3] } as const;
 const address = (key: `0x${string}`) => privateKeyToAccount(key).address;
@@ -18,19 +18,8 @@ const modelId = keccak256(stringToHex(`${embeddedModelInfo.repo}/${embeddedModel
 
 /** Runs the CLI with in-memory streams; `env` replaces the process environment entirely. */
 async function cli(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const capture = () => {
-    const chunks: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, callback) {
-        chunks.push(String(chunk));
-        callback();
-      },
-    });
-    return { stream, text: () => chunks.join("") };
-  };
-  const stdout = capture();
-  const stderr = capture();
-  const code = await runCli(argv, { stdout: stdout.stream, stderr: stderr.stream, env: { CI: "true", ...env } });
+  const { stdout, stderr, streams } = captureStreams();
+  const code = await runCli(argv, { ...streams, env: { CI: "true", ...env } });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
