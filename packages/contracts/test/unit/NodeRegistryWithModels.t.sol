@@ -296,7 +296,7 @@ contract NodeRegistryWithModelsTest is Base {
         assertFalse(serves);
     }
 
-    function test_getHostTerms_anyModelAndPerAssetMinimum() public {
+    function test_getHostTerms_anyModelAndPerAssetMinimum() public view {
         (bool active, uint256 minEth, bool servesAny) = nodeRegistry.getHostTerms(host, address(0), bytes32(0));
         assertTrue(active);
         assertEq(minEth, 1 gwei);
