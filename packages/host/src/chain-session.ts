@@ -1,31 +1,6 @@
-import type { Address, Hex } from "viem";
+import type { OnChainSession } from "@session-jobs/sdk";
 
-/** `IJobMarketplaceWithModels.SessionStatus`. */
-export const sessionStatuses = ["none", "active", "completed", "timedOut", "abandoned"] as const;
-export type SessionStatus = (typeof sessionStatuses)[number];
-
-/** A session as the marketplace's `getSession(jobId)` decodes it. */
-export type OnChainSession = {
-  jobId: bigint;
-  depositor: Address;
-  host: Address;
-  /** Payment asset; the zero address is ETH. */
-  token: Address;
-  /** Resolved session signer (the depositor when no session key was named). */
-  signer: Address;
-  /** The model named at creation; zero means any model the host serves. */
-  modelId: Hex;
-  depositAmount: bigint;
-  pricePerToken: bigint;
-  provenTokens: bigint;
-  maxTokens: bigint;
-  checkpointInterval: bigint;
-  maxDuration: bigint;
-  createdAt: bigint;
-  lastActivity: bigint;
-  status: SessionStatus;
-  aggregateProofHash: Hex;
-};
+export type { OnChainSession };
 
 /** Reads one session from chain. */
 export type SessionReader = (jobId: bigint) => Promise<OnChainSession>;

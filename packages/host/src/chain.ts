@@ -1,7 +1,8 @@
 import { createPublicClient, hashTypedData, http, webSocket, type Address, type Hex, type PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi, proofSystemAbi } from "@session-jobs/contracts/abis";
+import { getSession } from "@session-jobs/sdk";
 import { checkpointTypes, sessionJobsDomain, type Checkpoint } from "@session-jobs/sdk/protocol";
-import { sessionStatuses, type OnChainSession } from "./chain-session.ts";
+import type { OnChainSession } from "./chain-session.ts";
 import type { HostConfig } from "./config.ts";
 import { withRetry } from "./retry.ts";
 
@@ -30,27 +31,7 @@ export async function connectChain(parameters: { config: Pick<HostConfig, "rpcUr
     publicClient,
     chainId,
     marketplace,
-    async readSession(jobId) {
-      const info = await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
-      return {
-        jobId,
-        depositor: info.depositor,
-        host: info.host,
-        token: info.token,
-        signer: info.signer,
-        modelId: info.modelId,
-        depositAmount: info.depositAmount,
-        pricePerToken: info.pricePerToken,
-        provenTokens: info.provenTokens,
-        maxTokens: info.maxTokens,
-        checkpointInterval: info.checkpointInterval,
-        maxDuration: info.maxDuration,
-        createdAt: info.createdAt,
-        lastActivity: info.lastActivity,
-        status: sessionStatuses[info.status] ?? "none",
-        aggregateProofHash: info.aggregateProofHash,
-      };
-    },
+    readSession: (jobId) => getSession(publicClient, { marketplace, jobId }),
     async abandonmentTimeoutSeconds() {
       return Number(await withRetry(() => publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }), { signal: parameters.signal }));
     },
