@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatEther, keccak256, stringToHex } from "viem";
+import { createPublicClient, createWalletClient, formatEther, http, keccak256, stringToHex } from "viem";
+import { foundry } from "viem/chains";
+import { testUsdcAbi } from "@session-jobs/contracts/abis";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
 import { createCommon, createHostNode, loadHostConfig, type HostNode } from "@session-jobs/host";
@@ -158,6 +160,20 @@ describe("session-jobs operations against anvil", () => {
 
     const after = await cli(["client", "status", "--job", jobId], userEnv());
     expect(after.stdout).toMatch(/status\s+completed/);
+  }, 30_000);
+
+  it("client open pays in USDC with a permit and client close refunds what was not used", async () => {
+    const deployment = JSON.parse(readFileSync(deploymentPath, "utf8")) as { usdc: `0x${string}` };
+    const owner = createWalletClient({ account: privateKeyToAccount(keys.owner), chain: { ...foundry, id: anvil.chainId }, transport: http(anvil.rpcUrl) });
+    const hash = await owner.writeContract({ address: deployment.usdc, abi: testUsdcAbi, functionName: "mint", args: [address(keys.user), 10_000_000n] });
+    await createPublicClient({ transport: http(anvil.rpcUrl) }).waitForTransactionReceipt({ hash });
+    const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "2.5", "--asset", "usdc", "--model-id", modelId], userEnv());
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(opened.stdout).toContain("price 1500 base units/token, deposit 2.5 USDC");
+    const usdcJob = /session (\d+) open/.exec(opened.stdout)![1]!;
+    const closed = await cli(["client", "close", "--job", usdcJob], userEnv());
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(closed.stdout).toMatch(/refund\s+2\.5 USDC/);
   }, 30_000);
 
   it("host earnings and host withdraw pay out the host's 90%", async () => {
