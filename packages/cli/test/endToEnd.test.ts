@@ -26,12 +26,13 @@ async function open(proofInterval = 100n): Promise<Session> {
 
 /** Sends a chat request signed by `key` for `session`, bypassing the SDK (and so never signing receipts). */
 async function rawChat(session: Session, key: `0x${string}`, sequence: bigint) {
-  const body = stringToBytes(JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 60 }));
+  const text = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 60 });
+  const body = stringToBytes(text);
   const signature = await signSessionRequest(privateKeyToAccount(key), { chainId: session.chainId, marketplace: session.marketplace }, { jobId: session.jobId, sequence, body });
   const response = await fetch(`${session.hostUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", [sessionHeaders.jobId]: String(session.jobId), [sessionHeaders.sequence]: String(sequence), [sessionHeaders.signature]: signature },
-    body,
+    body: text,
   });
   return { status: response.status, json: (await response.json()) as { error?: { code: string }; usage?: { total_tokens: number } } };
 }
