@@ -88,7 +88,6 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       domain: { chainId: chain.chainId, marketplace: chain.marketplace },
       host: config.account.address,
       models: config.models,
-      limits: config.limits,
       isValidContractSignature: chain.isValidContractSignature,
       onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
       now,

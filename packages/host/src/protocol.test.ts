@@ -69,7 +69,7 @@ beforeAll(async () => {
   backend = createTestBackend();
   store = createStore({ path: ":memory:", deployment: { ...domain, host: host.address } });
   const sessions = createSessionCache({ read: async (jobId) => chain.get(jobId) ?? nonexistent(jobId), maxAgeMs: 0 });
-  const protocol = createSessionProtocol({ common, store, sessions, domain, host: host.address, models: [servedModel], limits });
+  const protocol = createSessionProtocol({ common, store, sessions, domain, host: host.address, models: [servedModel] });
   server = createHttpServer({
     common,
     host: "127.0.0.1",

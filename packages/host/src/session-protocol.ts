@@ -11,7 +11,6 @@ import {
 } from "@session-jobs/sdk/protocol";
 import type { OnChainSession, SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
-import type { HostConfig } from "./config.ts";
 import { HostError } from "./errors.ts";
 import { createKeyedMutex } from "./mutex.ts";
 import type { Exchange, Store } from "./store.ts";
@@ -61,7 +60,6 @@ export type CreateSessionProtocolParameters = {
   host: Address;
   /** On-chain model ids served; a session naming another model is refused. */
   models: readonly Hex[];
-  limits: HostConfig["limits"];
   /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
   isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
   /** Called after a receipt is stored, so that proofs can be scheduled. */
@@ -95,7 +93,7 @@ export function parseSessionHeaders(headers: IncomingHttpHeaders, body: Uint8Arr
  * in the store before the caller answers.
  */
 export function createSessionProtocol(parameters: CreateSessionProtocolParameters) {
-  const { common, store, sessions, domain, limits } = parameters;
+  const { common, store, sessions, domain } = parameters;
   const now = parameters.now ?? Date.now;
   const models = new Set(parameters.models.map((model) => model.toLowerCase()));
   const locks = createKeyedMutex<bigint>();
@@ -115,9 +113,9 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration) refuse("session_not_active", `session ${jobId} passed its maximum duration`);
   };
 
-  const readSession = async (jobId: bigint, fresh = false): Promise<OnChainSession> => {
+  const readSession = async (jobId: bigint): Promise<OnChainSession> => {
     try {
-      return await sessions.get(jobId, { fresh });
+      return await sessions.get(jobId);
     } catch (error) {
       common.logger.warn("session read failed", { jobId, error });
       throw new HostError("chain_unavailable", "cannot read the session from chain right now; retry later", { cause: error });
@@ -227,10 +225,11 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       if (!state) return rejected("session_unknown", `this host has served nothing for session ${receipt.jobId}`);
       if (receipt.cumulativeTokens > BigInt(state.servedTokens))
         rejected("session_receipt_mismatch", `receipt covers ${receipt.cumulativeTokens} tokens; ${state.servedTokens} were served`);
-      const exchange = store.exchangeAt(receipt.jobId, Number(receipt.cumulativeTokens));
-      if (!exchange) return rejected("session_receipt_mismatch", `no exchange of session ${receipt.jobId} ends at ${receipt.cumulativeTokens} tokens`);
-      if (exchange.transcriptHash !== receipt.transcriptHash.toLowerCase())
-        rejected("session_receipt_mismatch", `transcript hash at ${receipt.cumulativeTokens} tokens is ${exchange.transcriptHash}, not ${receipt.transcriptHash}`);
+      const candidates = store.exchangesAt(receipt.jobId, Number(receipt.cumulativeTokens));
+      if (candidates.length === 0) return rejected("session_receipt_mismatch", `no exchange of session ${receipt.jobId} ends at ${receipt.cumulativeTokens} tokens`);
+      const exchange = candidates.find((candidate) => candidate.transcriptHash === receipt.transcriptHash.toLowerCase());
+      if (!exchange)
+        return rejected("session_receipt_mismatch", `transcript hash at ${receipt.cumulativeTokens} tokens is ${candidates.at(-1)!.transcriptHash}, not ${receipt.transcriptHash}`);
 
       const session = await readSession(receipt.jobId);
       const checkpoint: Checkpoint = { jobId: receipt.jobId, cumulativeTokens: receipt.cumulativeTokens, transcriptHash: exchange.transcriptHash };

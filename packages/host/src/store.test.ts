@@ -23,7 +23,7 @@ describe("store", () => {
 
     const reopened = createStore({ path, deployment });
     expect(reopened.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, signedTokens: 40, provenTokens: 0, transcriptHash: hash("aa") });
-    expect(reopened.exchangeAt(1n, 40)?.transcriptHash).toBe(hash("aa"));
+    expect(reopened.exchangesAt(1n, 40).map((exchange) => exchange.transcriptHash)).toEqual([hash("aa")]);
     expect(reopened.sessionsWithUnprovenReceipts().map((session) => session.jobId)).toEqual([1n]);
     expect(reopened.pendingSubmissions()).toMatchObject([{ id, status: "signed", entries: [{ jobId: 1n, cumulativeTokens: 40 }] }]);
     reopened.setSubmissionStatus(id, "confirmed");

@@ -72,8 +72,9 @@ CREATE TABLE IF NOT EXISTS exchanges (
   transcript_hash TEXT NOT NULL,
   aborted INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
-  PRIMARY KEY (job_id, cumulative_tokens)
+  PRIMARY KEY (job_id, sequence)
 );
+CREATE INDEX IF NOT EXISTS exchanges_by_count ON exchanges(job_id, cumulative_tokens);
 CREATE TABLE IF NOT EXISTS receipts (
   job_id TEXT NOT NULL,
   cumulative_tokens INTEGER NOT NULL,
@@ -142,8 +143,8 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       "INSERT INTO exchanges (job_id, sequence, prompt_tokens, completion_tokens, cumulative_tokens, transcript_hash, aborted, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     setServed: db.prepare<[number, Hex, number, string]>("UPDATE sessions SET served_tokens = ?, transcript_hash = ?, last_activity_ms = ? WHERE job_id = ?"),
-    exchangeAt: db.prepare<[string, number], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? AND cumulative_tokens = ?"),
-    lastExchange: db.prepare<[string], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
+    exchangesAt: db.prepare<[string, number], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? ORDER BY rowid"),
+    lastExchange: db.prepare<[string], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? ORDER BY rowid DESC LIMIT 1"),
     insertReceipt: db.prepare<[string, number, Hex, Hex, number]>(
       "INSERT OR IGNORE INTO receipts (job_id, cumulative_tokens, transcript_hash, signature, received_ms) VALUES (?, ?, ?, ?, ?)",
     ),
@@ -244,10 +245,9 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
     }),
 
-    /** The exchange after which the session stood at exactly `cumulativeTokens`. */
-    exchangeAt(jobId: bigint, cumulativeTokens: number): Exchange | undefined {
-      const row = statements.exchangeAt.get(jobId.toString(), cumulativeTokens);
-      return row && toExchange(row);
+    /** The exchanges after which the session stood at exactly `cumulativeTokens` (more than one only after a zero-token exchange). */
+    exchangesAt(jobId: bigint, cumulativeTokens: number): Exchange[] {
+      return statements.exchangesAt.all(jobId.toString(), cumulativeTokens).map(toExchange);
     },
 
     lastExchange(jobId: bigint): Exchange | undefined {
