@@ -36,13 +36,12 @@ export function parseCommandOptions(command: Command, argv: string[], env: NodeJ
 
 /** Help text for one command. */
 export function commandHelp(command: Command): string {
-  const lines = [`session-jobs ${command.path.join(" ")}: ${command.summary}`, "", "options:"];
-  for (const [name, spec] of Object.entries(command.options)) {
-    const value = spec.type === "string" ? ` <${name}>` : "";
-    const env = spec.env ? ` [env ${spec.env}]` : "";
-    lines.push(`  --${name}${value}`.padEnd(30) + `${spec.description}${env}`);
-  }
-  return lines.join("\n");
+  const flags = Object.entries(command.options).map(([name, spec]) => ({
+    flag: `  --${name}${spec.type === "string" ? ` <${name}>` : ""}`,
+    text: `${spec.description}${spec.env ? ` [env ${spec.env}]` : ""}`,
+  }));
+  const width = Math.max(0, ...flags.map(({ flag }) => flag.length)) + 3;
+  return [`session-jobs ${command.path.join(" ")}: ${command.summary}`, "", "options:", ...flags.map(({ flag, text }) => flag.padEnd(width) + text)].join("\n");
 }
 
 /** Reads a required string option or explains which flag (or variable) is missing. */
