@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -9,7 +8,9 @@ import {IHostEarnings} from "./interfaces/IHostEarnings.sol";
 
 /// @title HostEarnings
 /// @notice Hosts' accumulated shares of session payments, per asset; see IHostEarnings.
-contract HostEarnings is IHostEarnings, Ownable2Step, ReentrancyGuardTransient {
+/// @dev Deployed by JobMarketplaceWithModels' constructor: `marketplace` is immutable, which also
+///      saves a storage read on every settlement.
+contract HostEarnings is IHostEarnings, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /*//////////////////////////////////////////////////////////////
@@ -17,7 +18,7 @@ contract HostEarnings is IHostEarnings, Ownable2Step, ReentrancyGuardTransient {
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IHostEarnings
-    address public marketplace;
+    address public immutable marketplace;
 
     mapping(address host => mapping(address token => uint256 amount)) private _balances;
 
@@ -25,8 +26,9 @@ contract HostEarnings is IHostEarnings, Ownable2Step, ReentrancyGuardTransient {
                               CONSTRUCTOR
     //////////////////////////////////////////////////////////////*/
 
-    /// @param initialOwner The account that sets the marketplace.
-    constructor(address initialOwner) Ownable(initialOwner) {}
+    constructor() {
+        marketplace = msg.sender;
+    }
 
     /*//////////////////////////////////////////////////////////////
                                FUNCTIONS
@@ -58,13 +60,6 @@ contract HostEarnings is IHostEarnings, Ownable2Step, ReentrancyGuardTransient {
         for (uint256 i; i < tokens.length; ++i) {
             _withdraw(tokens[i], _balances[msg.sender][tokens[i]]);
         }
-    }
-
-    /// @inheritdoc IHostEarnings
-    function setMarketplace(address marketplace_) external onlyOwner {
-        if (marketplace_ == address(0)) revert ZeroAddress();
-        emit MarketplaceUpdated(marketplace, marketplace_);
-        marketplace = marketplace_;
     }
 
     /*//////////////////////////////////////////////////////////////

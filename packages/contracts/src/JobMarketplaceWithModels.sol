@@ -8,6 +8,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {HostEarnings} from "./HostEarnings.sol";
 import {IHostEarnings} from "./interfaces/IHostEarnings.sol";
 import {IJobMarketplaceWithModels} from "./interfaces/IJobMarketplaceWithModels.sol";
 import {INodeRegistryWithModels} from "./interfaces/INodeRegistryWithModels.sol";
@@ -83,24 +84,22 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
                               CONSTRUCTOR
     //////////////////////////////////////////////////////////////*/
 
+    /// @notice Deploys the HostEarnings that only this marketplace can credit.
     /// @param nodeRegistry_ Prices and admits hosts.
-    /// @param hostEarnings_ Receives hosts' shares.
     /// @param proofSystem_ Verifies ERC-1271 receipts and consults model verifiers.
     /// @param treasury_ Receives the 10% fee.
     /// @param initialOwner Keeps the asset list and the treasury address.
     constructor(
         INodeRegistryWithModels nodeRegistry_,
-        IHostEarnings hostEarnings_,
         IProofSystem proofSystem_,
         address treasury_,
         address initialOwner
     ) Ownable(initialOwner) EIP712("SessionJobs", "1") {
-        if (
-            address(nodeRegistry_) == address(0) || address(hostEarnings_) == address(0)
-                || address(proofSystem_) == address(0) || treasury_ == address(0)
-        ) revert ZeroAddress();
+        if (address(nodeRegistry_) == address(0) || address(proofSystem_) == address(0) || treasury_ == address(0)) {
+            revert ZeroAddress();
+        }
         _nodeRegistry = nodeRegistry_;
-        _hostEarnings = hostEarnings_;
+        _hostEarnings = new HostEarnings();
         _proofSystem = proofSystem_;
         treasury = treasury_;
         emit TreasuryUpdated(address(0), treasury_);

@@ -1,6 +1,5 @@
-import type { Account, Address, Chain, Hash, Hex, PublicClient, Transport, WalletClient } from "viem";
+import { getAddress, type Account, type Address, type Chain, type Hash, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import {
-  hostEarningsAbi,
   jobMarketplaceWithModelsAbi,
   modelRegistryAbi,
   nodeRegistryWithModelsAbi,
@@ -8,7 +7,6 @@ import {
   testUsdcAbi,
 } from "../generated/abis.ts";
 import {
-  hostEarningsBytecode,
   jobMarketplaceWithModelsBytecode,
   modelRegistryBytecode,
   nodeRegistryWithModelsBytecode,
@@ -49,8 +47,9 @@ export type DeploySessionJobsParameters = {
 export const stableAssetLimits = { minDeposit: 800_000n, minPricePerToken: 100n, maxPricePerToken: 100_000n } as const;
 
 /**
- * Deploys and wires ModelRegistry, NodeRegistryWithModels, ProofSystem, HostEarnings and
- * JobMarketplaceWithModels (and TestUSDC when asked). The deployer owns every contract.
+ * Deploys and wires ModelRegistry, NodeRegistryWithModels, ProofSystem and JobMarketplaceWithModels,
+ * whose constructor deploys the HostEarnings only it can credit (and TestUSDC when asked). The
+ * deployer owns every contract that has an owner.
  *
  * @example
  * const deployment = await deploySessionJobs({ walletClient, publicClient, deployTestUsdc: true });
@@ -74,24 +73,19 @@ export async function deploySessionJobs(parameters: DeploySessionJobsParameters)
     const hash = await walletClient.deployContract({ abi, bytecode, args, chain, account: walletClient.account } as Parameters<typeof walletClient.deployContract>[0]);
     const receipt = await confirm(step, hash);
     if (!receipt.contractAddress) throw new Error(`deploy step "${step}" created no contract (transaction ${hash})`);
-    return receipt.contractAddress;
+    return getAddress(receipt.contractAddress);
   };
 
   const modelRegistry = await deploy("ModelRegistry", modelRegistryAbi, modelRegistryBytecode, [owner]);
   const nodeRegistry = await deploy("NodeRegistryWithModels", nodeRegistryWithModelsAbi, nodeRegistryWithModelsBytecode, [modelRegistry]);
   const proofSystem = await deploy("ProofSystem", proofSystemAbi, proofSystemBytecode, [owner]);
-  const hostEarnings = await deploy("HostEarnings", hostEarningsAbi, hostEarningsBytecode, [owner]);
   const jobMarketplace = await deploy("JobMarketplaceWithModels", jobMarketplaceWithModelsAbi, jobMarketplaceWithModelsBytecode, [
     nodeRegistry,
-    hostEarnings,
     proofSystem,
     treasury,
     owner,
   ]);
-  await confirm(
-    "HostEarnings.setMarketplace",
-    await walletClient.writeContract({ address: hostEarnings, abi: hostEarningsAbi, functionName: "setMarketplace", args: [jobMarketplace], chain, account: walletClient.account }),
-  );
+  const hostEarnings = await publicClient.readContract({ address: jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "hostEarnings" });
 
   const usdc = parameters.deployTestUsdc ? await deploy("TestUSDC", testUsdcAbi, testUsdcBytecode, []) : parameters.stableToken;
   if (usdc) {

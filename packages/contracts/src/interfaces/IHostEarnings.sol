@@ -2,9 +2,10 @@
 pragma solidity ^0.8.30;
 
 /// @title IHostEarnings
-/// @notice Holds hosts' shares of session payments until they withdraw them. Only the marketplace
-///         credits; it sends the funds with the credit (ETH as `msg.value`, ERC-20 transferred to
-///         this contract just before), so the balance of each asset always covers what is owed.
+/// @notice Holds hosts' shares of session payments until they withdraw them. The marketplace deploys
+///         it and is, immutably, the only account that can credit; it sends the funds with the credit
+///         (ETH as `msg.value`, ERC-20 transferred to this contract just before), so the balance of
+///         each asset always covers what is owed. No owner, no admin function.
 interface IHostEarnings {
     /*//////////////////////////////////////////////////////////////
                                  ERRORS
@@ -18,8 +19,6 @@ interface IHostEarnings {
     error InsufficientEarnings(address token, uint256 requested, uint256 available);
     /// @notice Sending ETH to the host failed.
     error EthTransferFailed(address to, uint256 amount);
-    /// @notice A zero address where an address is required.
-    error ZeroAddress();
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -29,8 +28,6 @@ interface IHostEarnings {
     event EarningsCredited(address indexed host, address indexed token, uint256 amount);
     /// @notice A host withdrew.
     event EarningsWithdrawn(address indexed host, address indexed token, uint256 amount);
-    /// @notice The owner set the marketplace allowed to credit.
-    event MarketplaceUpdated(address indexed previousMarketplace, address indexed newMarketplace);
 
     /*//////////////////////////////////////////////////////////////
                                 FUNCTIONS
@@ -56,10 +53,6 @@ interface IHostEarnings {
     /// @param tokens The assets (address(0) = ETH).
     function withdrawMultiple(address[] calldata tokens) external;
 
-    /// @notice Sets the marketplace allowed to credit (owner only).
-    /// @param marketplace The JobMarketplaceWithModels.
-    function setMarketplace(address marketplace) external;
-
     /// @notice A host's withdrawable balance of one asset.
     /// @param host The host.
     /// @param token The asset (address(0) = ETH).
@@ -72,7 +65,7 @@ interface IHostEarnings {
     /// @return balances The balances, in the order of `tokens`.
     function getBalances(address host, address[] calldata tokens) external view returns (uint256[] memory balances);
 
-    /// @notice The marketplace allowed to credit.
+    /// @notice The marketplace that deployed this contract, the only account allowed to credit.
     /// @return The marketplace address.
     function marketplace() external view returns (address);
 }

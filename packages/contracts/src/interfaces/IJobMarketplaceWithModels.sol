@@ -434,7 +434,7 @@ interface IJobMarketplaceWithModels {
     /// @return The address.
     function nodeRegistry() external view returns (address);
 
-    /// @notice The HostEarnings that hosts' shares are credited to.
+    /// @notice The HostEarnings that hosts' shares are credited to (deployed by this contract).
     /// @return The address.
     function hostEarnings() external view returns (address);
 

@@ -3,7 +3,6 @@ pragma solidity ^0.8.30;
 
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {HostEarnings} from "../../src/HostEarnings.sol";
 import {JobMarketplaceWithModels} from "../../src/JobMarketplaceWithModels.sol";
 import {IJobMarketplaceWithModels as IJM} from "../../src/interfaces/IJobMarketplaceWithModels.sol";
 import {Base} from "../utils/Base.t.sol";
@@ -96,9 +95,7 @@ contract SecurityTest is Base {
 
     function test_RevertWhen_receiptForAnotherContract() public {
         vm.prank(owner);
-        JobMarketplaceWithModels twin = new JobMarketplaceWithModels(
-            nodeRegistry, new HostEarnings(owner), proofSystem, treasury, owner
-        );
+        JobMarketplaceWithModels twin = new JobMarketplaceWithModels(nodeRegistry, proofSystem, treasury, owner);
         vm.prank(depositor);
         uint256 twinJob = twin.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, INTERVAL);
         assertEq(twinJob, jobId, "same job id on both contracts");

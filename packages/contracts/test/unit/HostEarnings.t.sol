@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.30;
 
-import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Test} from "forge-std/Test.sol";
 import {HostEarnings} from "../../src/HostEarnings.sol";
 import {IHostEarnings} from "../../src/interfaces/IHostEarnings.sol";
@@ -11,14 +10,12 @@ import {ReentrantHost} from "../utils/mocks/Actors.sol";
 contract HostEarningsTest is Test {
     HostEarnings internal earnings;
     TestUSDC internal usdc;
-    address internal owner = makeAddr("owner");
     address internal marketplace = makeAddr("marketplace");
     address internal host = makeAddr("host");
 
     function setUp() public {
-        earnings = new HostEarnings(owner);
-        vm.prank(owner);
-        earnings.setMarketplace(marketplace);
+        vm.prank(marketplace);
+        earnings = new HostEarnings();
         usdc = new TestUSDC();
         vm.deal(marketplace, 100 ether);
     }
@@ -152,26 +149,10 @@ contract HostEarningsTest is Test {
     }
 
     /*//////////////////////////////////////////////////////////////
-                                 admin
+                              construction
     //////////////////////////////////////////////////////////////*/
 
-    function test_setMarketplace_emitsAndSets() public {
-        address next = makeAddr("next");
-        vm.expectEmit(address(earnings));
-        emit IHostEarnings.MarketplaceUpdated(marketplace, next);
-        vm.prank(owner);
-        earnings.setMarketplace(next);
-        assertEq(earnings.marketplace(), next);
-    }
-
-    function test_RevertWhen_setMarketplace_callerNotOwner() public {
-        vm.expectRevert(abi.encodeWithSelector(Ownable.OwnableUnauthorizedAccount.selector, address(this)));
-        earnings.setMarketplace(address(1));
-    }
-
-    function test_RevertWhen_setMarketplace_zero() public {
-        vm.prank(owner);
-        vm.expectRevert(IHostEarnings.ZeroAddress.selector);
-        earnings.setMarketplace(address(0));
+    function test_constructor_deployerIsTheOnlyCreditor() public view {
+        assertEq(earnings.marketplace(), marketplace);
     }
 }

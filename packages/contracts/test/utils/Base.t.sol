@@ -52,9 +52,8 @@ abstract contract Base is Test {
         modelRegistry = new ModelRegistry(owner);
         nodeRegistry = new NodeRegistryWithModels(modelRegistry);
         proofSystem = new ProofSystem(owner);
-        hostEarnings = new HostEarnings(owner);
-        marketplace = new JobMarketplaceWithModels(nodeRegistry, hostEarnings, proofSystem, treasury, owner);
-        hostEarnings.setMarketplace(address(marketplace));
+        marketplace = new JobMarketplaceWithModels(nodeRegistry, proofSystem, treasury, owner);
+        hostEarnings = HostEarnings(marketplace.hostEarnings());
         usdc = new TestUSDC();
         marketplace.configureAsset(address(usdc), 800_000, 100, 100_000);
         modelId = modelRegistry.addModel("session-jobs/kjv-char", "kjv-char-142k.gguf", sha256("weights"));

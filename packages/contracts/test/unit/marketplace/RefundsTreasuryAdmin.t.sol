@@ -136,13 +136,14 @@ contract RefundsTreasuryAdminTest is Base {
         assertEq(marketplace.treasury(), treasury);
         assertEq(marketplace.nodeRegistry(), address(nodeRegistry));
         assertEq(marketplace.hostEarnings(), address(hostEarnings));
+        assertEq(hostEarnings.marketplace(), address(marketplace), "deployed by the marketplace");
         assertEq(marketplace.proofSystem(), address(proofSystem));
         assertEq(marketplace.owner(), owner);
     }
 
     function test_RevertWhen_constructor_zeroAddress() public {
         vm.expectRevert(IJM.ZeroAddress.selector);
-        new JobMarketplaceWithModels(nodeRegistry, hostEarnings, proofSystem, address(0), owner);
+        new JobMarketplaceWithModels(nodeRegistry, proofSystem, address(0), owner);
     }
 
     function test_eip712Domain_matchesSpec() public view {
@@ -273,8 +274,6 @@ contract RefundsTreasuryAdminTest is Base {
         marketplace.transferOwnership(stranger);
         vm.expectRevert(unauthorized);
         proofSystem.setModelVerifier(modelId, stranger);
-        vm.expectRevert(unauthorized);
-        hostEarnings.setMarketplace(stranger);
         vm.expectRevert(unauthorized);
         modelRegistry.addModel("a", "b", bytes32(uint256(1)));
         vm.expectRevert(unauthorized);
