@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chat, closeSession, getSession, openSession, type Session } from "@session-jobs/sdk";
+import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
+import { freePort, hostView, proofEvents, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
+
+// A host killed with SIGKILL after receipts were signed (and durably stored) but before any was
+// proven: the restarted process on the same SQLite file must get paid for every one, once.
+
+let network: LocalNetwork;
+beforeAll(async () => {
+  network = await startNetwork();
+}, 30_000);
+afterAll(() => network?.anvil.stop());
+
+const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the earth was", "Let there be light", "And God saw the light"];
+
+async function open(proofInterval: bigint): Promise<Session> {
+  const { session } = await openSession(walletFor(network, demoKeys.user), {
+    contracts: network.deployment,
+    host: (await import("viem/accounts")).privateKeyToAccount(demoKeys.host).address,
+    deposit: 10n ** 16n,
+    proofInterval,
+    maxDuration: 86_400n,
+    modelId: network.modelId,
+  });
+  return session;
+}
+
+describe("host crash (kill -9) before its receipts are proven", () => {
+  let host: HostProcess | undefined;
+  let cleanup: (() => void) | undefined;
+  afterAll(async () => {
+    await host?.kill9();
+    cleanup?.();
+  });
+
+  it("recovers every signed receipt from SQLite after restart and is paid for all of them exactly once", async () => {
+    const port = await freePort();
+    // Proofs wait 10 minutes for company and idle sessions an hour: nothing is proven before the kill.
+    const config = writeHostConfig(network, port, { batch: { delayMs: 600_000, idleFlushSeconds: 3_600 } });
+    cleanup = config.cleanup;
+    await register(config.input);
+    const url = `http://127.0.0.1:${port}`;
+
+    host = spawnHost(config.path);
+    await waitReady(url, 45_000, host.child);
+
+    const session = await open(100n);
+    expect(session.hostUrl).toBe(url);
+    // More than two checkpoint intervals signed: two proofs would have been due.
+    for (let i = 0; session.cumulativeTokens < 250n; i++) {
+      const { text } = await chat(session, { messages: [{ role: "user", content: prompts[i % prompts.length]! }], maxTokens: 40 });
+      expect(text.length).toBeGreaterThan(0);
+      expect(i).toBeLessThan(30);
+    }
+    const signedBeforeCrash = session.cumulativeTokens;
+    const before = await hostView(url, session.jobId);
+    expect(BigInt(before.signedTokens)).toBe(signedBeforeCrash);
+    expect(before.provenTokens).toBe("0");
+    expect((await getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId })).provenTokens).toBe(0n);
+
+    await host.kill9();
+    expect(host.child.signalCode).toBe("SIGKILL");
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+
+    // Same config, same database.
+    host = spawnHost(config.path);
+    await waitReady(url, 45_000, host.child);
+    const recovered = await hostView(url, session.jobId);
+    expect(BigInt(recovered.signedTokens)).toBe(signedBeforeCrash);
+    expect(recovered.lastSequence).toBe(before.lastSequence);
+
+    // The session goes on where it was: the next sequence is accepted, a replay would not be.
+    await chat(session, { messages: [{ role: "user", content: "And the evening" }], maxTokens: 30 });
+    const signedTotal = session.cumulativeTokens;
+    expect(signedTotal).toBeGreaterThan(signedBeforeCrash);
+
+    const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
+    expect(settlement.closedBy).toBe("host");
+    expect(settlement.provenTokens).toBe(signedTotal);
+    expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
+    expect(settlement.refund).toBe(session.deposit - settlement.payment);
+    const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
+    // Nothing submitted twice: the proofs' token counts add up to the signed total exactly.
+    expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
+    expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
+    const final = await hostView(url, session.jobId);
+    expect(BigInt(final.provenTokens)).toBe(signedTotal);
+    expect(host.child.exitCode).toBeNull();
+    expect(await host.sigint()).toBe(0);
+  }, 58_000);
+});

@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { parseEventLogs, type Hex, type PublicClient } from "viem";
+import { createCommon, createHostNode, registerHost, resolveHostConfig, type HostConfig, type HostConfigInput, type HostNode } from "@session-jobs/host";
+import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
+import { jobMarketplaceWithModelsAbi } from "@session-jobs/sdk";
+import { createLogger, type Common } from "../../src/common.ts";
+import { createGasLedger } from "../../src/gasLedger.ts";
+import { startLocalNetwork, demoKeys, localPollingIntervalMs, type LocalNetwork } from "../../src/demo/localNetwork.ts";
+import { demoHostPricing } from "../../src/demo/demoHost.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, "../../../..");
+const cliBin = resolve(here, "../../src/bin.ts");
+
+export const silentCommon = (): Common => {
+  const silent = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+  return { env: process.env, logger: createLogger(silent, silent), signal: new AbortController().signal, debug: false };
+};
+
+/** Anvil + deployed contracts + the embedded model approved (no host yet). */
+export async function startNetwork(): Promise<LocalNetwork> {
+  return startLocalNetwork(silentCommon(), createGasLedger());
+}
+
+/** A port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The host config (file form, without the key) for a host on `port` with its database in `dir`. */
+export function hostConfigInput(network: LocalNetwork, dir: string, port: number, extra: HostConfigInput = {}): HostConfigInput {
+  return {
+    rpcUrl: network.anvil.rpcUrl,
+    chainId: network.anvil.chainId,
+    contracts: {
+      jobMarketplace: network.deployment.jobMarketplace,
+      nodeRegistry: network.deployment.nodeRegistry,
+      modelRegistry: network.deployment.modelRegistry,
+      hostEarnings: network.deployment.hostEarnings,
+    },
+    backend: { type: "embedded" },
+    models: [network.modelId],
+    pricing: { minPricePerToken: demoHostPricing.minPricePerToken.toString(), minPricePerTokenNative: demoHostPricing.minPricePerTokenNative.toString() },
+    metadata: { hardware: { cpu: "embedded" }, capabilities: ["inference", "streaming"], location: "localhost" },
+    publicUrl: `http://127.0.0.1:${port}`,
+    dbPath: join(dir, "host.sqlite"),
+    server: { host: "127.0.0.1", port },
+    chain: { pollingIntervalMs: localPollingIntervalMs },
+    ...extra,
+  };
+}
+
+/** Registers the host key at the config's public URL. */
+export async function register(input: HostConfigInput): Promise<HostConfig> {
+  const config = resolveHostConfig({ ...input, privateKey: demoKeys.host });
+  await registerHost({ config });
+  return config;
+}
+
+export async function waitReady(url: string, timeoutMs = 45_000, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`host process exited with ${child.exitCode} before it was ready`);
+    try {
+      const response = await fetch(`${url}/ready`);
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`host at ${url} not ready after ${timeoutMs} ms`);
+}
+
+/** `session-jobs host start --config <file>` as a separate OS process (one node process, no npx/tsx wrapper, so SIGKILL hits it). */
+export type HostProcess = { child: ChildProcess; output: () => string; kill9: () => Promise<void>; sigint: () => Promise<number | null> };
+
+export function spawnHost(configPath: string): HostProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"], {
+    cwd: repoRoot,
+    env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += String(chunk)));
+  child.stderr!.on("data", (chunk) => (output += String(chunk)));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return {
+    child,
+    output: () => output,
+    kill9: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+    sigint: async () => {
+      child.kill("SIGINT");
+      return exited;
+    },
+  };
+}
+
+/** A temporary directory with a JSON host config in it. */
+export function writeHostConfig(network: LocalNetwork, port: number, extra: HostConfigInput = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "session-jobs-reliability-"));
+  const input = hostConfigInput(network, dir, port, extra);
+  const path = join(dir, "host.json");
+  writeFileSync(path, JSON.stringify(input, null, 2));
+  return { dir, path, input, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** An in-process host node (the caller can move its clock). */
+export async function startInProcessHost(
+  network: LocalNetwork,
+  options: { extra?: HostConfigInput; now?: () => number; submitterTickMs?: number; backend?: ChatBackend } = {},
+): Promise<{ node: HostNode; backend: ChatBackend; url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "session-jobs-reliability-"));
+  const config = await register(hostConfigInput(network, dir, port, options.extra));
+  const backend = options.backend ?? (await createEmbeddedBackend());
+  const node = createHostNode({ common: createCommon({ logLevel: "error" }), config, backend, now: options.now, submitterTickMs: options.submitterTickMs });
+  const url = await node.start();
+  return {
+    node,
+    backend,
+    url,
+    stop: async () => {
+      await node.stop();
+      if (!options.backend) await backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type HostSessionView = {
+  servedTokens: string;
+  signedTokens: string;
+  provenTokens: string;
+  unsignedTokens: string;
+  lastSequence: string;
+  closed: boolean;
+  lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; aborted: boolean } | null;
+};
+
+export async function hostView(url: string, jobId: bigint): Promise<HostSessionView> {
+  const response = await fetch(`${url}/v1/session/${jobId}`);
+  if (response.status !== 200) throw new Error(`GET /v1/session/${jobId}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as HostSessionView;
+}
+
+/** Every ProofSubmitted event of a job. */
+export async function proofEvents(client: PublicClient, marketplace: Hex, jobId: bigint) {
+  const logs = await client.getLogs({ address: marketplace, fromBlock: 0n, toBlock: "latest" });
+  return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs, eventName: "ProofSubmitted" }).filter((log) => log.args.jobId === jobId);
+}
+
+/** Moves anvil's clock forward and mines a block on it. */
+export async function timeTravel(network: LocalNetwork, seconds: number): Promise<void> {
+  const rpc = async (method: string, params: unknown[]) => {
+    const response = await fetch(network.anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+    const json = (await response.json()) as { error?: unknown };
+    if (json.error) throw new Error(`${method}: ${JSON.stringify(json.error)}`);
+  };
+  await rpc("evm_increaseTime", [seconds]);
+  await rpc("evm_mine", []);
+}
