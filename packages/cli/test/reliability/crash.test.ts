@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chat, closeSession, getSession, openSession, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { freePort, hostView, proofEvents, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
+import { privateKeyToAccount } from "viem/accounts";
+import { anvilRpc, freePort, hostView, proofEvents, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
 
 // A host killed with SIGKILL after receipts were signed (and durably stored) but before any was
 // proven: the restarted process on the same SQLite file must get paid for every one, once.
@@ -17,7 +18,7 @@ const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the ear
 async function open(proofInterval: bigint): Promise<Session> {
   const { session } = await openSession(walletFor(network, demoKeys.user), {
     contracts: network.deployment,
-    host: (await import("viem/accounts")).privateKeyToAccount(demoKeys.host).address,
+    host: privateKeyToAccount(demoKeys.host).address,
     deposit: 10n ** 16n,
     proofInterval,
     maxDuration: 86_400n,
@@ -88,5 +89,80 @@ describe("host crash (kill -9) before its receipts are proven", () => {
     expect(BigInt(final.provenTokens)).toBe(signedTotal);
     expect(host.child.exitCode).toBeNull();
     expect(await host.sigint()).toBe(0);
+  }, 58_000);
+});
+
+describe("host crash (kill -9) while its proof transaction is in flight", () => {
+  let host: HostProcess | undefined;
+  const cleanups: (() => void)[] = [];
+  afterAll(async () => {
+    await host?.kill9();
+    await anvilRpc(network, "evm_setAutomine", [true]).catch(() => undefined);
+    cleanups.forEach((cleanup) => cleanup());
+  });
+
+  const hostAddress = privateKeyToAccount(demoKeys.host).address;
+  const nonce = async (tag: "latest" | "pending") => network.publicClient.getTransactionCount({ address: hostAddress, blockTag: tag });
+
+  /** Starts a host that proves at once, signs > one interval, and kills it with its proof broadcast but not mined. */
+  async function crashWithProofInMempool() {
+    const port = await freePort();
+    const config = writeHostConfig(network, port, { batch: { delayMs: 0, idleFlushSeconds: 3_600 } });
+    cleanups.push(config.cleanup);
+    await register(config.input);
+    const url = `http://127.0.0.1:${port}`;
+    host = spawnHost(config.path);
+    await waitReady(url, 45_000, host.child);
+    const session = await open(100n);
+    await anvilRpc(network, "evm_setAutomine", [false]);
+    const mined = await nonce("latest");
+    for (let i = 0; session.cumulativeTokens < 100n; i++) {
+      await chat(session, { messages: [{ role: "user", content: prompts[i % prompts.length]! }], maxTokens: 40 });
+    }
+    // The proof is due: wait until the host's transaction sits in the mempool, then kill it.
+    const deadline = Date.now() + 15_000;
+    while ((await nonce("pending")) === mined) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await host.kill9();
+    expect(await nonce("pending")).toBe(mined + 1);
+    return { session, config, url, mined };
+  }
+
+  async function restartAndClose(session: Session, configPath: string, url: string) {
+    host = spawnHost(configPath);
+    await waitReady(url, 45_000, host.child);
+    const signedTotal = session.cumulativeTokens;
+    const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
+    expect(settlement.closedBy).toBe("host");
+    expect(settlement.provenTokens).toBe(signedTotal);
+    expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
+    const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
+    expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
+    expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
+    expect(await host.sigint()).toBe(0);
+    return proofs;
+  }
+
+  it("the transaction is mined while the host is down: the restarted host sees it and never proves it again", async () => {
+    const { session, config, url, mined } = await crashWithProofInMempool();
+    await anvilRpc(network, "evm_mine", []);
+    await anvilRpc(network, "evm_setAutomine", [true]);
+    expect(await nonce("latest")).toBe(mined + 1);
+    const provenWhileDown = (await getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId })).provenTokens;
+    expect(provenWhileDown).toBeGreaterThanOrEqual(100n);
+    const proofs = await restartAndClose(session, config.path, url);
+    // The first proof is the one broadcast before the crash; the close proves only the rest.
+    expect(proofs[0]!.args.tokens).toBe(provenWhileDown);
+  }, 58_000);
+
+  it("the transaction is dropped from the mempool while the host is down: the restarted host gets the receipt proven", async () => {
+    const { session, config, url, mined } = await crashWithProofInMempool();
+    await anvilRpc(network, "anvil_dropAllTransactions", []);
+    await anvilRpc(network, "evm_setAutomine", [true]);
+    expect(await nonce("pending")).toBe(mined);
+    expect((await getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId })).provenTokens).toBe(0n);
+    await restartAndClose(session, config.path, url);
   }, 58_000);
 });

@@ -167,13 +167,16 @@ export async function proofEvents(client: PublicClient, marketplace: Hex, jobId:
   return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs, eventName: "ProofSubmitted" }).filter((log) => log.args.jobId === jobId);
 }
 
+/** A raw JSON-RPC call to anvil (test methods viem's public client does not expose). */
+export async function anvilRpc(network: Pick<LocalNetwork, "anvil">, method: string, params: unknown[]): Promise<unknown> {
+  const response = await fetch(network.anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const json = (await response.json()) as { result?: unknown; error?: unknown };
+  if (json.error) throw new Error(`${method}: ${JSON.stringify(json.error)}`);
+  return json.result;
+}
+
 /** Moves anvil's clock forward and mines a block on it. */
-export async function timeTravel(network: LocalNetwork, seconds: number): Promise<void> {
-  const rpc = async (method: string, params: unknown[]) => {
-    const response = await fetch(network.anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
-    const json = (await response.json()) as { error?: unknown };
-    if (json.error) throw new Error(`${method}: ${JSON.stringify(json.error)}`);
-  };
-  await rpc("evm_increaseTime", [seconds]);
-  await rpc("evm_mine", []);
+export async function timeTravel(network: Pick<LocalNetwork, "anvil">, seconds: number): Promise<void> {
+  await anvilRpc(network, "evm_increaseTime", [seconds]);
+  await anvilRpc(network, "evm_mine", []);
 }
