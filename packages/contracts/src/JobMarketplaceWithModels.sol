@@ -227,10 +227,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
-    function submitProofAndComplete(uint256 jobId, bytes calldata proof, uint256 tokensInBatch)
-        external
-        nonReentrant
-    {
+    function submitProofAndComplete(uint256 jobId, bytes calldata proof, uint256 tokensInBatch) external nonReentrant {
         SessionJob storage job = _sessionJobs[jobId];
         _prove(jobId, job, proof, tokensInBatch);
         _settle(jobId, job, SessionStatus.Completed);
@@ -357,7 +354,6 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
-    // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
@@ -410,8 +406,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         AssetConfig memory asset = _assetConfigs[p.token];
         if (!asset.accepted) revert TokenNotAccepted(p.token);
 
-        (bool active, uint256 hostMinPrice, bool servesModel) =
-            _nodeRegistry.getHostTerms(p.host, p.token, p.modelId);
+        (bool active, uint256 hostMinPrice, bool servesModel) = _nodeRegistry.getHostTerms(p.host, p.token, p.modelId);
         require(active, "Host not registered");
         if (!servesModel) revert ModelNotServed(p.host, p.modelId);
         require(p.pricePerToken >= hostMinPrice, "Price below host minimum");
@@ -469,7 +464,16 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     /// @dev Separate frame: the event's ten fields do not fit beside `_open`'s locals.
     function _emitCreated(uint256 jobId, SessionParams memory p, address signer) private {
         emit SessionJobCreated(
-            jobId, msg.sender, p.host, p.token, p.deposit, p.pricePerToken, p.maxDuration, p.proofInterval, p.modelId, signer
+            jobId,
+            msg.sender,
+            p.host,
+            p.token,
+            p.deposit,
+            p.pricePerToken,
+            p.maxDuration,
+            p.proofInterval,
+            p.modelId,
+            signer
         );
     }
 

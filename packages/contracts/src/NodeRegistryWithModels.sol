@@ -174,9 +174,8 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
     {
         Node storage node = _nodes[host];
         operator = node.active ? host : address(0);
-        return (
-            operator, node.registeredAt, node.active, node.metadata, node.apiUrl, node.modelIds, node.minPricePerToken
-        );
+        return
+            (operator, node.registeredAt, node.active, node.metadata, node.apiUrl, node.modelIds, node.minPricePerToken);
     }
 
     /// @inheritdoc INodeRegistryWithModels

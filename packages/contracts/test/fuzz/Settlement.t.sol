@@ -33,7 +33,8 @@ contract SettlementFuzzTest is Base {
         vm.deal(depositor, t.deposit);
         vm.prank(depositor);
         if (t.usdc) {
-            jobId = marketplace.createSessionJobWithToken(host, address(usdc), t.deposit, t.price, t.duration, t.interval);
+            jobId =
+                marketplace.createSessionJobWithToken(host, address(usdc), t.deposit, t.price, t.duration, t.interval);
         } else {
             jobId = marketplace.createSessionJob{value: t.deposit}(host, t.price, t.duration, t.interval);
         }
@@ -74,7 +75,8 @@ contract SettlementFuzzTest is Base {
             marketplace.claimAbandonedSession(jobId);
         }
 
-        uint256 fee = t.usdc ? marketplace.accumulatedTreasuryTokens(address(usdc)) : marketplace.accumulatedTreasuryETH();
+        uint256 fee =
+            t.usdc ? marketplace.accumulatedTreasuryTokens(address(usdc)) : marketplace.accumulatedTreasuryETH();
         uint256 hostShare = hostEarnings.getBalance(host, asset);
         uint256 refund = _balance(t.usdc, depositor) - depositorBefore;
         assertEq(fee, payment * 1000 / 10_000, "10% fee, rounded down");

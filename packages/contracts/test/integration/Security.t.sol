@@ -7,12 +7,7 @@ import {JobMarketplaceWithModels} from "../../src/JobMarketplaceWithModels.sol";
 import {IJobMarketplaceWithModels as IJM} from "../../src/interfaces/IJobMarketplaceWithModels.sol";
 import {Base} from "../utils/Base.t.sol";
 import {CostlyReceiveDepositor, EthRejectingDepositor} from "../utils/mocks/Actors.sol";
-import {
-    FeeOnTransferToken,
-    NoReturnToken,
-    ReentrantToken,
-    ReturnsFalseToken
-} from "../utils/mocks/WeirdTokens.sol";
+import {FeeOnTransferToken, NoReturnToken, ReentrantToken, ReturnsFalseToken} from "../utils/mocks/WeirdTokens.sol";
 
 /// @dev The known failures of the system the seed describes, each shown impossible here.
 contract SecurityTest is Base {
@@ -182,9 +177,7 @@ contract SecurityTest is Base {
         vm.prank(depositor);
         marketplace.completeSessionJob(tokenJob);
         assertFalse(token.reentrySucceeded());
-        assertEq(
-            bytes4(token.reentryError()), ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector
-        );
+        assertEq(bytes4(token.reentryError()), ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
         assertEq(token.balanceOf(address(hostEarnings)), 1_800_000, "paid once");
         assertEq(token.balanceOf(address(marketplace)), 200_000, "only the fee stays");
         assertEq(token.balanceOf(depositor), USDC_DEPOSIT - 2_000_000);

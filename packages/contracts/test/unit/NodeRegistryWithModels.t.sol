@@ -80,9 +80,7 @@ contract NodeRegistryWithModelsTest is Base {
 
     function test_RevertWhen_registerNode_priceAboveRange() public {
         vm.prank(host2);
-        vm.expectRevert(
-            abi.encodeWithSelector(INodeRegistryWithModels.PriceOutOfRange.selector, 100_001, 100, 100_000)
-        );
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistryWithModels.PriceOutOfRange.selector, 100_001, 100, 100_000));
         nodeRegistry.registerNode("", "u", _models(modelId), 100_001);
     }
 
@@ -181,9 +179,7 @@ contract NodeRegistryWithModelsTest is Base {
         vm.startPrank(host);
         vm.expectRevert(abi.encodeWithSelector(INodeRegistryWithModels.PriceOutOfRange.selector, 99, 100, 100_000));
         nodeRegistry.updatePricing(99);
-        vm.expectRevert(
-            abi.encodeWithSelector(INodeRegistryWithModels.PriceOutOfRange.selector, 100_001, 100, 100_000)
-        );
+        vm.expectRevert(abi.encodeWithSelector(INodeRegistryWithModels.PriceOutOfRange.selector, 100_001, 100, 100_000));
         nodeRegistry.updatePricing(100_001);
         vm.stopPrank();
     }
@@ -207,9 +203,13 @@ contract NodeRegistryWithModelsTest is Base {
         uint256 min = nodeRegistry.MIN_PRICE_PER_TOKEN_NATIVE();
         uint256 max = nodeRegistry.MAX_PRICE_PER_TOKEN_NATIVE();
         vm.startPrank(host);
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistryWithModels.NativePriceOutOfRange.selector, min - 1, min, max));
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistryWithModels.NativePriceOutOfRange.selector, min - 1, min, max)
+        );
         nodeRegistry.updatePricingNative(min - 1);
-        vm.expectRevert(abi.encodeWithSelector(INodeRegistryWithModels.NativePriceOutOfRange.selector, max + 1, min, max));
+        vm.expectRevert(
+            abi.encodeWithSelector(INodeRegistryWithModels.NativePriceOutOfRange.selector, max + 1, min, max)
+        );
         nodeRegistry.updatePricingNative(max + 1);
         vm.stopPrank();
     }

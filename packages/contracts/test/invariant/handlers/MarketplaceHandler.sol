@@ -133,7 +133,9 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
             vm.prank(depositor);
             jobId = marketplace.createSession(p);
         }
-        _record(GhostJob(jobId, sessionKeyPk, depositor, host, address(usdc), deposit, price, 0, IJM.SessionStatus.Active));
+        _record(
+            GhostJob(jobId, sessionKeyPk, depositor, host, address(usdc), deposit, price, 0, IJM.SessionStatus.Active)
+        );
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -349,9 +351,8 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
                 block.timestamp
             )
         );
-        return vm.sign(
-            depositorKeys[actor], keccak256(abi.encodePacked("\x19\x01", usdc.DOMAIN_SEPARATOR(), structHash))
-        );
+        return
+            vm.sign(depositorKeys[actor], keccak256(abi.encodePacked("\x19\x01", usdc.DOMAIN_SEPARATOR(), structHash)));
     }
 
     function _record(GhostJob memory job) internal {

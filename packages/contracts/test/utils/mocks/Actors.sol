@@ -85,7 +85,8 @@ contract ERC1271Wallet is IERC1271 {
 
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(hash, signature);
-        return err == ECDSA.RecoverError.NoError && recovered == walletOwner ? this.isValidSignature.selector : bytes4(0);
+        return
+            err == ECDSA.RecoverError.NoError && recovered == walletOwner ? this.isValidSignature.selector : bytes4(0);
     }
 }
 
