@@ -131,7 +131,7 @@ export async function startInProcessHost(
   const dir = mkdtempSync(join(tmpdir(), "session-jobs-reliability-"));
   const config = await register(hostConfigInput(network, dir, port, options.extra));
   const backend = options.backend ?? (await createEmbeddedBackend());
-  const node = createHostNode({ common: createCommon({ logLevel: "error" }), config, backend, now: options.now, submitterTickMs: options.submitterTickMs });
+  const node = createHostNode({ common: createCommon({ logLevel: (process.env.RELIABILITY_LOG_LEVEL as "error" | undefined) ?? "error" }), config, backend, now: options.now, submitterTickMs: options.submitterTickMs });
   const url = await node.start();
   return {
     node,
