@@ -1,5 +1,4 @@
 import { basename } from "node:path";
-import { availableParallelism } from "node:os";
 import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from "node-llama-cpp";
 import { buildPrompt, chatTemplateTokenTexts, type ChatTemplateTokenIds } from "../chatTemplate.ts";
 import { collectStream } from "../collectStream.ts";
@@ -45,9 +44,7 @@ export async function createEmbeddedBackend(parameters: CreateEmbeddedBackendPar
   const modelPath = parameters.modelPath ?? embeddedModelInfo.path;
   const threads = parameters.threads ?? 1;
   const maxConcurrent = parameters.maxConcurrent ?? 4;
-  if (!Number.isInteger(threads) || threads < 1 || threads > availableParallelism() * 4) {
-    throw new InvalidRequestError("`threads` must be a positive integer.");
-  }
+  if (!Number.isInteger(threads) || threads < 1) throw new InvalidRequestError("`threads` must be a positive integer.");
   if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new InvalidRequestError("`maxConcurrent` must be a positive integer.");
 
   const llama = await getLlama({
@@ -113,22 +110,25 @@ export async function createEmbeddedBackend(parameters: CreateEmbeddedBackendPar
       return;
     }
     const sequence = sequences.pop() ?? context.getSequence();
-    const tokens = sequence.evaluate(prompt as Token[], {
-      temperature: request.temperature ?? 1,
-      topP: request.topP ?? 1,
-      topK: 0,
-      minP: 0,
-      ...(request.seed === undefined ? {} : { seed: request.seed }),
-      yieldEogToken: true,
-    });
+    let tokens: AsyncGenerator<Token, void, void | Token | Token[]> | undefined;
     try {
       await native(sequence.clearHistory());
+      // OpenAI semantics: plain temperature sampling (top-p only if asked), greedy at 0.
+      tokens = sequence.evaluate(prompt as Token[], {
+        temperature: request.temperature ?? 1,
+        topP: request.topP ?? 1,
+        topK: 0,
+        minP: 0,
+        ...(request.seed === undefined ? {} : { seed: request.seed }),
+        yieldEogToken: true,
+      });
       const completionLimit = Math.min(maxTokens, contextSize - prompt.length);
       const stops = new StopSequenceFilter(request.stop);
       const generated: Token[] = [];
       let delivered = 0; // characters of the decoded completion already handled
       let completionTokens = 0;
       let finishReason: FinishReason = "length";
+      let stoppedBySequence = false;
       while (completionTokens < completionLimit) {
         const next = await native(tokens.next());
         if (next.done) throw new Error("llama.cpp stopped generating unexpectedly");
@@ -145,6 +145,7 @@ export async function createEmbeddedBackend(parameters: CreateEmbeddedBackendPar
         if (deliver) yield { type: "text-delta", text: deliver };
         if (stopped) {
           finishReason = "stop";
+          stoppedBySequence = true;
           break;
         }
         if (signal.aborted) {
@@ -152,13 +153,14 @@ export async function createEmbeddedBackend(parameters: CreateEmbeddedBackendPar
           break;
         }
       }
-      if (finishReason !== "stop") {
-        const tail = stops.flush() + (finishReason === "length" ? model.detokenize(generated).slice(delivered) : "");
+      if (!stoppedBySequence) {
+        // Text held back as a possible stop sequence, and bytes of an unfinished character.
+        const tail = stops.flush() + model.detokenize(generated).slice(delivered);
         if (tail) yield { type: "text-delta", text: tail };
       }
       yield { type: "finish", finishReason, usage: { promptTokens: prompt.length, completionTokens } };
     } finally {
-      await native(tokens.return()).catch(() => undefined);
+      if (tokens) await native(tokens.return()).catch(() => undefined);
       sequences.push(sequence);
       release();
     }

@@ -9,7 +9,7 @@ export const embeddedModelInfo = {
   repo: "session-jobs/kjv-char-llama",
   fileName: "kjv-char-llama.gguf",
   /** sha256 of the GGUF file, hex. */
-  sha256: "0000000000000000000000000000000000000000000000000000000000000000",
+  sha256: "97bc6699f6e5b8cf14f8c6f48038792063f020b2ef42c3b71b3180c833643c9a",
   /** Absolute path of the GGUF file. */
   path: fileURLToPath(new URL("../../models/kjv-char-llama.gguf", import.meta.url)),
   /** Name served in `/v1/models`. */
