@@ -84,6 +84,7 @@ interface IJobMarketplaceWithModels {
 
     /// @notice Per-asset terms kept by the owner (`address(0)` = ETH).
     struct AssetConfig {
+        // slot 0 (the only one): read once per session creation
         bool accepted;
         uint8 assetId; // stable once assigned; sessions refer to their asset by it
         uint96 minDeposit;

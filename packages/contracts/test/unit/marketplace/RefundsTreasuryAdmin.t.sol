@@ -121,6 +121,17 @@ contract RefundsTreasuryAdminTest is Base {
         marketplace.withdrawTreasuryFees(new address[](1));
     }
 
+    function test_RevertWhen_withdrawTreasuryFees_treasuryRejectsEth() public {
+        _accumulateFees();
+        vm.prank(owner);
+        marketplace.setTreasury(address(this)); // this test contract has no receive()
+        address[] memory tokens = new address[](1);
+        uint256 fee = 1000 * ETH_PRICE / 10;
+        vm.expectRevert(abi.encodeWithSelector(IJM.EthTransferFailed.selector, address(this), fee));
+        marketplace.withdrawTreasuryFees(tokens);
+        assertEq(marketplace.accumulatedTreasuryETH(), fee, "fees stay accumulated");
+    }
+
     /*//////////////////////////////////////////////////////////////
                                  admin
     //////////////////////////////////////////////////////////////*/
