@@ -58,9 +58,9 @@ export function hostConfigInput(network: LocalNetwork, dir: string, port: number
     metadata: { hardware: { cpu: "embedded" }, capabilities: ["inference", "streaming"], location: "localhost" },
     publicUrl: `http://127.0.0.1:${port}`,
     dbPath: join(dir, "host.sqlite"),
-    server: { host: "127.0.0.1", port },
     chain: { pollingIntervalMs: localPollingIntervalMs },
     ...extra,
+    server: { ...extra.server, host: "127.0.0.1", port },
   };
 }
 
