@@ -51,13 +51,13 @@ export class InvalidRequestError extends InferenceError {
   }
 }
 
-/** The prompt does not fit in the model's context, even after dropping older turns. */
+/** The prompt does not fit in the model's context with room to generate (`contextOverflow: "error"`, or not even a cut turn fits). */
 export class ContextOverflowError extends InferenceError {
   override name = "ContextOverflowError";
   readonly promptTokens: number;
   readonly contextSize: number;
   constructor({ promptTokens, contextSize }: { promptTokens: number; contextSize: number }) {
-    super("context_overflow", `Prompt of ${promptTokens} tokens leaves no room to generate in a context of ${contextSize} tokens.`);
+    super("context_overflow", `A prompt of ${promptTokens} tokens does not fit in a context of ${contextSize} tokens with room to generate.`);
     this.promptTokens = promptTokens;
     this.contextSize = contextSize;
   }
