@@ -12,21 +12,12 @@ import {Base} from "../utils/Base.t.sol";
 ///      Every measurement is in steady state: the treasury, host balance and a previous session
 ///      already exist, as on a live deployment.
 contract MarketplaceGasTest is Base {
-    uint256 internal warmJob;
-
     function setUp() public override {
         // Only meaningful with per-call transactions (isolate = true in the gas profile).
         vm.skip(keccak256(bytes(vm.envOr("FOUNDRY_PROFILE", string("")))) != keccak256("gas"));
         super.setUp();
         // Warm the per-asset accumulators (treasury, host earnings) the way any live deployment is.
-        uint256 ethJob = _openEth();
-        _submit(ethJob, depositorKey, 1000);
-        vm.prank(depositor);
-        marketplace.completeSessionJob(ethJob);
-        uint256 usdcJob = _openUsdc();
-        _submit(usdcJob, depositorKey, 1000);
-        vm.prank(depositor);
-        marketplace.completeSessionJob(usdcJob);
+        _settleOneSessionPerAsset();
     }
 
     function test_gas_createSessionJob_eth() public {

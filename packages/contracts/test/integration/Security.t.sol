@@ -156,20 +156,10 @@ contract SecurityTest is Base {
                          reentrancy and weird tokens
     //////////////////////////////////////////////////////////////*/
 
-    function _acceptToken(address token) internal {
-        vm.prank(owner);
-        marketplace.configureAsset(token, 800_000, 100, 100_000);
-    }
-
     function test_reentrantTokenCannotReenterSettlement() public {
         ReentrantToken token = new ReentrantToken();
-        _acceptToken(address(token));
-        token.mint(depositor, USDC_DEPOSIT);
-        vm.prank(depositor);
-        token.approve(address(marketplace), USDC_DEPOSIT);
-        vm.prank(depositor);
-        uint256 tokenJob =
-            marketplace.createSessionJobWithToken(host, address(token), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+        _acceptAndFund(address(token), USDC_DEPOSIT);
+        uint256 tokenJob = _openWithToken(address(token));
         _submit(tokenJob, depositorKey, 1000);
 
         // During settlement the token tries to settle the same session again.
@@ -185,26 +175,17 @@ contract SecurityTest is Base {
 
     function test_reentrantTokenCannotReenterCreation() public {
         ReentrantToken token = new ReentrantToken();
-        _acceptToken(address(token));
-        token.mint(depositor, 2 * USDC_DEPOSIT);
-        vm.prank(depositor);
-        token.approve(address(marketplace), 2 * USDC_DEPOSIT);
+        _acceptAndFund(address(token), 2 * USDC_DEPOSIT);
         token.arm(address(marketplace), abi.encodeCall(IJM.withdrawRefund, (address(token))));
-        vm.prank(depositor);
-        marketplace.createSessionJobWithToken(host, address(token), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+        _openWithToken(address(token));
         assertFalse(token.reentrySucceeded());
         assertEq(token.balanceOf(address(marketplace)), USDC_DEPOSIT);
     }
 
     function test_noReturnValueTokenWorks() public {
         NoReturnToken token = new NoReturnToken();
-        _acceptToken(address(token));
-        token.mint(depositor, USDC_DEPOSIT);
-        vm.prank(depositor);
-        token.approve(address(marketplace), USDC_DEPOSIT);
-        vm.prank(depositor);
-        uint256 tokenJob =
-            marketplace.createSessionJobWithToken(host, address(token), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+        _acceptAndFund(address(token), USDC_DEPOSIT);
+        uint256 tokenJob = _openWithToken(address(token));
         _submit(tokenJob, depositorKey, 1000);
         vm.prank(depositor);
         marketplace.completeSessionJob(tokenJob);
@@ -216,21 +197,15 @@ contract SecurityTest is Base {
 
     function test_RevertWhen_tokenReturnsFalse() public {
         ReturnsFalseToken token = new ReturnsFalseToken();
-        _acceptToken(address(token));
-        token.mint(depositor, USDC_DEPOSIT);
-        vm.prank(depositor);
+        _acceptAndFund(address(token), USDC_DEPOSIT);
         vm.expectRevert(abi.encodeWithSelector(SafeERC20.SafeERC20FailedOperation.selector, address(token)));
-        marketplace.createSessionJobWithToken(host, address(token), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+        _openWithToken(address(token));
     }
 
     function test_RevertWhen_feeOnTransferToken() public {
         FeeOnTransferToken token = new FeeOnTransferToken();
-        _acceptToken(address(token));
-        token.mint(depositor, USDC_DEPOSIT);
-        vm.prank(depositor);
-        token.approve(address(marketplace), USDC_DEPOSIT);
-        vm.prank(depositor);
+        _acceptAndFund(address(token), USDC_DEPOSIT);
         vm.expectRevert(abi.encodeWithSelector(IJM.DepositNotReceived.selector, USDC_DEPOSIT, USDC_DEPOSIT * 99 / 100));
-        marketplace.createSessionJobWithToken(host, address(token), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+        _openWithToken(address(token));
     }
 }

@@ -10,6 +10,12 @@ import {ProofSystem} from "../../src/ProofSystem.sol";
 import {IJobMarketplaceWithModels} from "../../src/interfaces/IJobMarketplaceWithModels.sol";
 import {TestUSDC} from "../../src/testing/TestUSDC.sol";
 
+/// @dev What the hostile token mocks and TestUSDC have in common.
+interface IMintableToken {
+    function mint(address to, uint256 amount) external;
+    function approve(address spender, uint256 amount) external returns (bool);
+}
+
 /// @dev Deploys and wires the five contracts plus TestUSDC, registers one host serving one model,
 ///      and offers helpers that sign receipts the way the SDK does (EIP-712, computed independently
 ///      of the contract's own hashCheckpoint).
@@ -94,6 +100,33 @@ abstract contract Base is Test {
     function _openUsdc(uint256 deposit, uint256 price) internal returns (uint256 jobId) {
         vm.prank(depositor);
         jobId = marketplace.createSessionJobWithToken(host, address(usdc), deposit, price, DURATION, INTERVAL);
+    }
+
+    /// @dev Accepts `token` with the USDC terms and gives the depositor `amount` of it, approved.
+    function _acceptAndFund(address token, uint256 amount) internal {
+        vm.prank(owner);
+        marketplace.configureAsset(token, 800_000, 100, 100_000);
+        IMintableToken(token).mint(depositor, amount);
+        vm.prank(depositor);
+        IMintableToken(token).approve(address(marketplace), amount);
+    }
+
+    /// @dev Opens a session in an ERC-20 other than TestUSDC, on the USDC terms.
+    function _openWithToken(address token) internal returns (uint256 jobId) {
+        vm.prank(depositor);
+        jobId = marketplace.createSessionJobWithToken(host, token, USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+    }
+
+    /// @dev Settles one proven session per asset, so the treasury and host balances exist.
+    function _settleOneSessionPerAsset() internal {
+        uint256 ethJob = _openEth();
+        _submit(ethJob, depositorKey, 1000);
+        vm.prank(depositor);
+        marketplace.completeSessionJob(ethJob);
+        uint256 usdcJob = _openUsdc();
+        _submit(usdcJob, depositorKey, 1000);
+        vm.prank(depositor);
+        marketplace.completeSessionJob(usdcJob);
     }
 
     function _params(address token, uint256 deposit, uint256 price)

@@ -44,14 +44,8 @@ contract RefundsTreasuryAdminTest is Base {
 
     function test_withdrawRefund_tokenRefundBlockedThenWithdrawn() public {
         BlocklistToken token = new BlocklistToken();
-        vm.prank(owner);
-        marketplace.configureAsset(address(token), 800_000, 100, 100_000);
-        token.mint(depositor, USDC_DEPOSIT);
-        vm.prank(depositor);
-        token.approve(address(marketplace), USDC_DEPOSIT);
-        vm.prank(depositor);
-        uint256 jobId =
-            marketplace.createSessionJobWithToken(host, address(token), USDC_DEPOSIT, USDC_PRICE, DURATION, INTERVAL);
+        _acceptAndFund(address(token), USDC_DEPOSIT);
+        uint256 jobId = _openWithToken(address(token));
         _submit(jobId, depositorKey, 1000);
 
         token.setBlocked(depositor, true);
@@ -83,19 +77,8 @@ contract RefundsTreasuryAdminTest is Base {
                           withdrawTreasuryFees
     //////////////////////////////////////////////////////////////*/
 
-    function _accumulateFees() internal {
-        uint256 ethJob = _openEth();
-        _submit(ethJob, depositorKey, 1000);
-        vm.prank(depositor);
-        marketplace.completeSessionJob(ethJob);
-        uint256 usdcJob = _openUsdc();
-        _submit(usdcJob, depositorKey, 1000);
-        vm.prank(depositor);
-        marketplace.completeSessionJob(usdcJob);
-    }
-
     function test_withdrawTreasuryFees_allAssets() public {
-        _accumulateFees();
+        _settleOneSessionPerAsset();
         address[] memory tokens = new address[](3);
         tokens[0] = address(0);
         tokens[1] = address(usdc);
@@ -115,14 +98,14 @@ contract RefundsTreasuryAdminTest is Base {
     }
 
     function test_RevertWhen_withdrawTreasuryFees_callerNotTreasury() public {
-        _accumulateFees();
+        _settleOneSessionPerAsset();
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IJM.OnlyTreasury.selector, owner));
         marketplace.withdrawTreasuryFees(new address[](1));
     }
 
     function test_RevertWhen_withdrawTreasuryFees_treasuryRejectsEth() public {
-        _accumulateFees();
+        _settleOneSessionPerAsset();
         vm.prank(owner);
         marketplace.setTreasury(address(this)); // this test contract has no receive()
         address[] memory tokens = new address[](1);
@@ -254,7 +237,7 @@ contract RefundsTreasuryAdminTest is Base {
     }
 
     function test_setTreasury_feesFollowTheNewTreasury() public {
-        _accumulateFees();
+        _settleOneSessionPerAsset();
         address next = makeAddr("nextTreasury");
         vm.expectEmit(address(marketplace));
         emit IJM.TreasuryUpdated(treasury, next);
