@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { privateKeyToAccount } from "viem/accounts";
+import { chat, closeSession, openSession, streamChat, type Session } from "@session-jobs/sdk";
+import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
+import { hostView, startInProcessHost, startNetwork } from "./harness.ts";
+
+// A client that aborts a streamed answer: the host stops generating, bills at most what it wrote,
+// the SDK signs nothing for an answer it did not see end, and the settlement pays only receipts.
+
+let network: LocalNetwork;
+let host: Awaited<ReturnType<typeof startInProcessHost>>;
+beforeAll(async () => {
+  network = await startNetwork();
+  host = await startInProcessHost(network, { extra: { batch: { delayMs: 0 } } });
+}, 45_000);
+afterAll(async () => {
+  await host?.stop();
+  await network?.anvil.stop();
+});
+
+async function open(): Promise<Session> {
+  const { session } = await openSession(walletFor(network, demoKeys.user), {
+    contracts: network.deployment,
+    host: privateKeyToAccount(demoKeys.host).address,
+    deposit: 10n ** 16n,
+    proofInterval: 1000n,
+    maxDuration: 86_400n,
+    modelId: network.modelId,
+  });
+  return session;
+}
+
+describe("client aborts a stream mid-answer", () => {
+  it("the host stops generating and bills only what it wrote; the user pays only for receipted exchanges", async () => {
+    const session = await open();
+    await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
+    const signed = session.cumulativeTokens;
+    const before = await hostView(host.url, session.jobId);
+    expect(BigInt(before.signedTokens)).toBe(signed);
+
+    const maxTokens = 400;
+    const controller = new AbortController();
+    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens, signal: controller.signal });
+    let received = "";
+    let deltas = 0;
+    const started = Date.now();
+    await expect(
+      (async () => {
+        for await (const delta of stream) {
+          received += delta;
+          if (++deltas === 5) controller.abort();
+        }
+      })(),
+    ).rejects.toThrow();
+    await expect(stream.result).rejects.toThrow();
+    expect(deltas).toBeGreaterThanOrEqual(5);
+    // The SDK saw no usage for this answer: it disputes the session and signs nothing more.
+    expect(session.dispute).toBeDefined();
+    expect(session.cumulativeTokens).toBe(signed);
+
+    // The host records the exchange as aborted, well short of max_tokens, and bills it to the unsigned side.
+    let view = await hostView(host.url, session.jobId);
+    for (let i = 0; view.lastSequence === before.lastSequence || view.servedTokens === before.servedTokens; i++) {
+      expect(i).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 50));
+      view = await hostView(host.url, session.jobId);
+    }
+    const exchange = view.lastExchange!;
+    expect(exchange.aborted).toBe(true);
+    expect(exchange.completionTokens).toBeGreaterThan(0);
+    expect(exchange.completionTokens).toBeLessThan(maxTokens / 2);
+    // The embedded model writes one token per delta: the client received at most what was billed.
+    expect(exchange.completionTokens).toBeGreaterThanOrEqual(Buffer.byteLength(received) - 1);
+    expect(exchange.completionTokens).toBeLessThanOrEqual(deltas + 16);
+    expect(BigInt(view.servedTokens)).toBe(BigInt(before.servedTokens) + BigInt(exchange.promptTokens + exchange.completionTokens));
+    expect(view.signedTokens).toBe(before.signedTokens);
+    // Generation stopped: nothing more is served afterwards.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await hostView(host.url, session.jobId)).servedTokens).toBe(view.servedTokens);
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    // The model is free again: another session is served at once.
+    const other = await open();
+    const { text } = await chat(other, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 10 });
+    expect(text.length).toBeGreaterThan(0);
+
+    // Closing pays exactly the receipted tokens; the aborted answer is the host's loss (below one interval).
+    const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
+    expect(settlement.provenTokens).toBe(signed);
+    expect(settlement.payment).toBe(signed * session.pricePerToken);
+    expect(settlement.refund).toBe(session.deposit - signed * session.pricePerToken);
+    expect(BigInt(view.servedTokens) - signed).toBeLessThan(session.proofInterval);
+    await closeSession(walletFor(network, demoKeys.user), { session: other });
+  }, 55_000);
+
+});
