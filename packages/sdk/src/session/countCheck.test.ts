@@ -28,6 +28,15 @@ describe("checkTokenCounts", () => {
     ]);
   });
 
+  it("allows the tokens of a stop sequence that was generated but cut from the text", () => {
+    const stopped = { ...request, max_tokens: 20, stop: ["\n\n", "Amen."] };
+    // completion limit: 4 bytes + 1 + "Amen." (5) = 10
+    expect(checkTokenCounts({ request: stopped, responseText: "abcd", usage: usage(15, 10, 125n), previousCumulativeTokens: 100n, options })).toEqual([]);
+    expect(checkTokenCounts({ request: stopped, responseText: "abcd", usage: usage(15, 11, 126n), previousCumulativeTokens: 100n, options })).toEqual([
+      expect.objectContaining({ field: "completionTokens", claimed: 11n, limit: 10n }),
+    ]);
+  });
+
   it("applies max_tokens and max_completion_tokens", () => {
     const violations = checkTokenCounts({
       request: { ...request, max_tokens: undefined, max_completion_tokens: 2 },

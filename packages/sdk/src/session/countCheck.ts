@@ -10,7 +10,7 @@ export const defaultCountCheck: Required<CountCheckOptions> = {
 
 export type CheckTokenCountsParameters = {
   /** The chat request body as sent. */
-  request: { messages?: unknown; tools?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
+  request: { messages?: unknown; tools?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown; stop?: unknown };
   /** The assistant text delivered. */
   responseText: string;
   /** The host's claim. */
@@ -44,13 +44,14 @@ export function checkTokenCounts(parameters: CheckTokenCountsParameters): TokenC
   if (typeof maxTokens === "number" && completionTokens > BigInt(maxTokens))
     violations.push({ field: "completionTokens", claimed: completionTokens, limit: BigInt(maxTokens), reason: "more than max_tokens" });
 
-  const deliveredBytes = BigInt(stringToBytes(responseText).length);
-  if (completionTokens > deliveredBytes + 1n)
+  // A stop sequence is generated (and billed, as OpenAI and vLLM do) but cut from the text.
+  const completionLimit = BigInt(stringToBytes(responseText).length) + 1n + longestStopSequenceBytes(request.stop);
+  if (completionTokens > completionLimit)
     violations.push({
       field: "completionTokens",
       claimed: completionTokens,
-      limit: deliveredBytes + 1n,
-      reason: "more than the UTF-8 bytes delivered plus one end marker",
+      limit: completionLimit,
+      reason: "more than the UTF-8 bytes delivered plus one end marker and the longest stop sequence",
     });
 
   const messages = Array.isArray(request.messages) ? request.messages : [];
@@ -86,4 +87,9 @@ function textBytes(value: unknown): bigint {
   if (value !== null && typeof value === "object")
     return Object.values(value).reduce((sum: bigint, item) => sum + textBytes(item), 0n);
   return 0n;
+}
+
+function longestStopSequenceBytes(stop: unknown): bigint {
+  const sequences = typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop.filter((item): item is string => typeof item === "string") : [];
+  return BigInt(Math.max(0, ...sequences.map((sequence) => stringToBytes(sequence).length)));
 }
