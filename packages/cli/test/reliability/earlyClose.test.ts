@@ -87,7 +87,7 @@ describe("user ends the session itself, mid-interval", () => {
     expect(served - signed).toBeGreaterThanOrEqual(interval);
     expect(served - signed).toBeLessThan(interval + BigInt(largestResponse));
     expect(hostLoss).toBeLessThan(2n * interval + BigInt(largestResponse));
-    // So the loss can exceed one interval: docs/design.md's "at most one checkpoint interval" is short of this.
+    // So the loss can exceed one interval (docs/design.md: "up to about two checkpoint intervals").
     expect(hostLoss).toBeGreaterThan(interval);
   }, 55_000);
 });
