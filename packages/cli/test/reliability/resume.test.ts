@@ -1,0 +1,179 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { privateKeyToAccount } from "viem/accounts";
+import { createCommon, createHostNode, type HostConfig, type HostNode } from "@session-jobs/host";
+import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
+import { chat, closeSession, deserializeSession, getSession, openSession, serializeSession, type Session } from "@session-jobs/sdk";
+import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
+import { freePort, hostConfigInput, hostView, proofEvents, register, startNetwork, type HostSessionView } from "./harness.ts";
+
+// Client faults: the client process dies and a new one resumes the session from what it saved
+// (serializeSession); and a receipt the host never got (it was down at that moment) is resent
+// by the SDK on the next request, after the host came back on the same database and port.
+
+let network: LocalNetwork;
+let backend: ChatBackend;
+let config: HostConfig;
+let dir: string;
+let node: HostNode | undefined;
+let url: string;
+
+async function startNode(): Promise<void> {
+  node = createHostNode({ common: createCommon({ logLevel: (process.env.RELIABILITY_LOG_LEVEL as "error" | undefined) ?? "error" }), config, backend, shutdownGraceMs: 1_000 });
+  url = await node.start();
+}
+async function stopNode(): Promise<void> {
+  await node?.stop();
+  node = undefined;
+}
+
+beforeAll(async () => {
+  network = await startNetwork();
+  backend = await createEmbeddedBackend();
+  dir = mkdtempSync(join(tmpdir(), "session-jobs-resume-"));
+  const port = await freePort();
+  // Nothing is proven before close unless a full interval is due (no idle flush), so that close
+  // has to prove the newest receipt the host holds.
+  config = await register(hostConfigInput(network, dir, port, { batch: { delayMs: 0, idleFlushSeconds: 3_600 } }));
+  await startNode();
+}, 45_000);
+afterAll(async () => {
+  await stopNode();
+  await backend?.close();
+  await network?.anvil.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** GET /v1/session/:id also reports the host's transcript hash (README, Endpoints); the harness type leaves it out. */
+const hostTranscriptHash = (view: HostSessionView) => (view as HostSessionView & { transcriptHash: string }).transcriptHash;
+
+const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the earth was", "Let there be light"];
+
+async function open(): Promise<Session> {
+  const { session } = await openSession(walletFor(network, demoKeys.user), {
+    contracts: network.deployment,
+    host: privateKeyToAccount(demoKeys.host).address,
+    deposit: 10n ** 16n,
+    proofInterval: 1_000n,
+    maxDuration: 86_400n,
+    modelId: network.modelId,
+  });
+  return session;
+}
+
+/** Closes through the host; every signed token proven exactly once and paid to the wei. */
+async function closeExactly(session: Session): Promise<void> {
+  const signedTotal = session.cumulativeTokens;
+  const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
+  expect(settlement.closedBy).toBe("host");
+  expect(settlement.provenTokens).toBe(signedTotal);
+  expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
+  expect(settlement.refund).toBe(session.deposit - settlement.payment);
+  const onChain = await getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId });
+  expect(onChain.provenTokens).toBe(signedTotal);
+  const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
+  expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
+  expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
+}
+
+/** A fetch that records the paths it is asked for, and can run something before one of them. */
+function recordingFetch(before?: { path: string; run: () => Promise<void> }) {
+  const paths: string[] = [];
+  let fired = false;
+  const wrapped: typeof globalThis.fetch = async (input, init) => {
+    const path = new URL(typeof input === "string" ? input : input instanceof URL ? input.href : input.url).pathname;
+    paths.push(path);
+    if (before && !fired && path === before.path) {
+      fired = true;
+      await before.run();
+    }
+    return globalThis.fetch(input, init);
+  };
+  return { fetch: wrapped, paths };
+}
+
+/** One exchange whose receipt never reaches the host: the node is stopped just before the SDK posts it. */
+async function chatWithReceiptLost(session: Session) {
+  const lost = recordingFetch({ path: "/v1/session/receipt", run: stopNode });
+  const result = await chat(session, { messages: [{ role: "user", content: "And the evening and the morning" }], maxTokens: 30, fetch: lost.fetch });
+  expect(lost.paths).toEqual(["/v1/chat/completions", "/v1/session/receipt"]);
+  expect(result.receipt.delivered).toBe(false);
+  expect(session.receipt?.delivered).toBe(false);
+  expect(session.cumulativeTokens).toBe(result.cumulativeTokens);
+  return result;
+}
+
+describe("client reconnect and resume", () => {
+  it("a client that saved its session dies; a new one resumes from the last receipt, sequence and transcript continue, and settlement is exact", async () => {
+    let session: Session | undefined = await open();
+    for (const content of prompts.slice(0, 2)) await chat(session, { messages: [{ role: "user", content }], maxTokens: 30 });
+    const saved = serializeSession(session);
+    const before = { sequence: session.sequence, transcriptHash: session.transcriptHash, cumulativeTokens: session.cumulativeTokens, jobId: session.jobId };
+    expect(session.receipt?.delivered).toBe(true);
+    session = undefined; // the process dies: nothing survives but the saved JSON
+
+    const resumed = deserializeSession(saved);
+    expect(resumed).toMatchObject(before);
+    const view = await hostView(url, resumed.jobId);
+    // Receipt POSTs are signed with a sequence too (the host ignores it there), so the client's
+    // counter runs ahead of the last chat sequence the host recorded, never behind it.
+    expect(BigInt(view.lastSequence)).toBeGreaterThan(0n);
+    expect(BigInt(view.lastSequence)).toBeLessThanOrEqual(before.sequence);
+    expect(BigInt(view.signedTokens)).toBe(before.cumulativeTokens);
+    expect(hostTranscriptHash(view)).toBe(before.transcriptHash);
+
+    const next = await chat(resumed, { messages: [{ role: "user", content: prompts[2]! }], maxTokens: 30 });
+    expect(resumed.sequence).toBeGreaterThan(before.sequence);
+    expect(next.cumulativeTokens).toBe(before.cumulativeTokens + BigInt(next.promptTokens + next.completionTokens));
+    expect(next.receipt.delivered).toBe(true);
+    const after = await hostView(url, resumed.jobId);
+    // The host accepted the receipt: its own transcript hash chained from the same point.
+    expect(BigInt(after.signedTokens)).toBe(resumed.cumulativeTokens);
+    expect(BigInt(after.lastSequence)).toBeGreaterThan(before.sequence);
+    expect(BigInt(after.lastSequence)).toBeLessThanOrEqual(resumed.sequence);
+    expect(after.unsignedTokens).toBe("0");
+    expect(hostTranscriptHash(after)).toBe(resumed.transcriptHash);
+    await closeExactly(resumed);
+  }, 40_000);
+
+  it("a receipt the host never got (host down; restarted on the same database and port) is resent on the next chat and paid for", async () => {
+    const session = await open();
+    await chat(session, { messages: [{ role: "user", content: prompts[0]! }], maxTokens: 30 });
+    const deliveredTokens = session.cumulativeTokens;
+    await chatWithReceiptLost(session);
+    const undelivered = session.cumulativeTokens;
+    expect(undelivered).toBeGreaterThan(deliveredTokens);
+
+    // The client also dies and resumes from what it saved, undelivered receipt included.
+    const resumed = deserializeSession(serializeSession(session));
+    expect(resumed.receipt).toMatchObject({ cumulativeTokens: undelivered, delivered: false });
+
+    await startNode();
+    const recovered = await hostView(url, resumed.jobId);
+    expect(BigInt(recovered.servedTokens)).toBe(undelivered);
+    expect(BigInt(recovered.signedTokens)).toBe(deliveredTokens);
+
+    // The next request resends the pending receipt first; the host stores it, then serves.
+    const next = recordingFetch();
+    await chat(resumed, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 30, fetch: next.fetch });
+    expect(next.paths).toEqual(["/v1/session/receipt", "/v1/chat/completions", "/v1/session/receipt"]);
+    expect(BigInt((await hostView(url, resumed.jobId)).signedTokens)).toBe(resumed.cumulativeTokens);
+    await closeExactly(resumed);
+  }, 40_000);
+
+  it("a receipt the host never got is resent at close and the host is paid for it (it is the newest receipt)", async () => {
+    const session = await open();
+    await chat(session, { messages: [{ role: "user", content: prompts[3]! }], maxTokens: 30 });
+    const deliveredTokens = session.cumulativeTokens;
+    await chatWithReceiptLost(session);
+    await startNode();
+    expect(BigInt((await hostView(url, session.jobId)).signedTokens)).toBe(deliveredTokens);
+
+    // Nothing else is asked: the close resends the receipt, and the host proves it in the settlement.
+    await closeExactly(session);
+    expect(session.cumulativeTokens).toBeGreaterThan(deliveredTokens);
+    expect(BigInt((await hostView(url, session.jobId)).provenTokens)).toBe(session.cumulativeTokens);
+  }, 40_000);
+});
