@@ -145,14 +145,18 @@ export async function startInProcessHost(
   };
 }
 
+/** `GET /v1/session/:jobId` (packages/host/src/session-protocol.ts `describe`). */
 export type HostSessionView = {
+  jobId: string;
   servedTokens: string;
   signedTokens: string;
   provenTokens: string;
   unsignedTokens: string;
+  checkpointInterval: string;
+  transcriptHash: Hex;
   lastSequence: string;
   closed: boolean;
-  lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; aborted: boolean } | null;
+  lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; transcriptHash: Hex; aborted: boolean } | null;
 };
 
 export async function hostView(url: string, jobId: bigint): Promise<HostSessionView> {
