@@ -71,7 +71,8 @@ describe("client aborts a stream mid-answer", () => {
     expect(exchange.completionTokens).toBeLessThan(maxTokens / 2);
     // The embedded model writes one token per delta: the client received at most what was billed.
     expect(exchange.completionTokens).toBeGreaterThanOrEqual(Buffer.byteLength(received) - 1);
-    expect(exchange.completionTokens).toBeLessThanOrEqual(deltas + 16);
+    // Stopped promptly: at most a few dozen tokens were in flight when the host noticed (measured: none).
+    expect(exchange.completionTokens).toBeLessThanOrEqual(deltas + 64);
     expect(BigInt(view.servedTokens)).toBe(BigInt(before.servedTokens) + BigInt(exchange.promptTokens + exchange.completionTokens));
     expect(view.signedTokens).toBe(before.signedTokens);
     // Generation stopped: nothing more is served afterwards.
