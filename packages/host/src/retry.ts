@@ -6,7 +6,6 @@ import {
   ResourceUnavailableRpcError,
   SocketClosedError,
   TimeoutError,
-  WaitForTransactionReceiptTimeoutError,
   WebSocketRequestError,
 } from "viem";
 
@@ -25,7 +24,6 @@ export function isRetryableError(error: unknown): boolean {
       cause instanceof LimitExceededRpcError ||
       cause instanceof ResourceUnavailableRpcError ||
       cause instanceof InternalRpcError ||
-      cause instanceof WaitForTransactionReceiptTimeoutError ||
       (cause instanceof HttpRequestError && (cause.status === undefined || cause.status === 429 || cause.status >= 500)),
   );
   return found !== null && found !== undefined;

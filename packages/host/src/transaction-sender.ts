@@ -99,14 +99,31 @@ export function createTransactionSender(parameters: {
     }
   }
 
+  /** Marks a submission confirmed or reverted from its mined receipt. */
+  function recordReceipt(submission: Submission, receipt: TransactionReceipt): Submission {
+    const status = receipt.status === "success" ? "confirmed" : "reverted";
+    common.metrics.proofTransactions.inc({ kind: submission.kind, outcome: status });
+    return store.setSubmissionStatus(submission.id, status, status === "reverted" ? "reverted on chain" : undefined);
+  }
+
+  /** The receipt of a mined transaction, or undefined while it is not mined. */
+  function findReceipt(hash: Hex): Promise<TransactionReceipt | undefined> {
+    return retry(() => publicClient.getTransactionReceipt({ hash })).catch((error: unknown) => {
+      if (error instanceof TransactionReceiptNotFoundError) return undefined;
+      throw error;
+    });
+  }
+
   async function waitForReceipt(submission: Submission): Promise<TransactionReceipt | undefined> {
     try {
-      const receipt = await retry(() =>
-        publicClient.waitForTransactionReceipt({ hash: submission.txHash, pollingInterval: parameters.pollingIntervalMs, timeout: parameters.receiptTimeoutMs }),
-      );
-      const status = receipt.status === "success" ? "confirmed" : "reverted";
-      store.setSubmissionStatus(submission.id, status, status === "reverted" ? "reverted on chain" : undefined);
-      common.metrics.proofTransactions.inc({ kind: submission.kind, outcome: status });
+      // Not wrapped in retry(): viem polls and retries the receipt lookup itself, and a timeout
+      // must end the wait after receiptTimeoutMs — the queue behind this sender is waiting.
+      const receipt = await publicClient.waitForTransactionReceipt({
+        hash: submission.txHash,
+        pollingInterval: parameters.pollingIntervalMs,
+        timeout: parameters.receiptTimeoutMs,
+      });
+      recordReceipt(submission, receipt);
       return receipt;
     } catch (error) {
       if (error instanceof WaitForTransactionReceiptTimeoutError || isRetryableError(error)) {
@@ -156,6 +173,15 @@ export function createTransactionSender(parameters: {
           throw error;
         });
         if (outcome === "dropped") {
+          // "Nonce too low" also answers the retry of a broadcast whose first answer was lost
+          // after the transaction went through: then it is ours that used the nonce.
+          const mined = await findReceipt(keccak256(rawTx));
+          if (mined) {
+            nextNonce = nonce + 1;
+            const submission = recordReceipt(store.setSubmissionStatus(id, "sent"), mined);
+            common.logger.info("transaction found mined after a lost broadcast answer", { kind: intent.kind, hash: submission.txHash, nonce });
+            return { submission, receipt: mined };
+          }
           // Someone else used this nonce (another process with this key): resync and try again.
           store.setSubmissionStatus(id, "dropped", "nonce already used");
           nextNonce = undefined;
@@ -176,14 +202,9 @@ export function createTransactionSender(parameters: {
     async reconcile(): Promise<Submission[]> {
       const resolved: Submission[] = [];
       for (const submission of store.pendingSubmissions()) {
-        const receipt = await retry(() => publicClient.getTransactionReceipt({ hash: submission.txHash })).catch((error: unknown) => {
-          if (error instanceof TransactionReceiptNotFoundError) return undefined;
-          throw error;
-        });
+        const receipt = await findReceipt(submission.txHash);
         if (receipt) {
-          const status = receipt.status === "success" ? "confirmed" : "reverted";
-          resolved.push(store.setSubmissionStatus(submission.id, status));
-          common.metrics.proofTransactions.inc({ kind: submission.kind, outcome: status });
+          resolved.push(recordReceipt(submission, receipt));
           continue;
         }
         const minedNonce = await retry(() => publicClient.getTransactionCount({ address: account.address, blockTag: "latest" }));

@@ -122,17 +122,9 @@ describe("chain faults under a running host", () => {
     await closeExactly(session);
   }, 40_000);
 
-  // BUG (packages/host/src/transaction-sender.ts, send() -> broadcast()): when the answer to
-  // eth_sendRawTransaction is lost and the retried broadcast meets "nonce too low" because the
-  // host's *own* transaction was mined meanwhile, send() marks that submission "dropped"
-  // ("nonce already used") without looking for its receipt, then re-simulates the same receipt,
-  // which now reverts (InvalidProof: provenTokens moved), and logs the valid, already-paid receipt
-  // as "chain refuses a stored receipt". The node's records stay wrong: GET /v1/session/:id reports
-  // provenTokens 0 while the chain has the proof, the submission is recorded dropped though mined,
-  // and session_jobs_tokens_proven_total never counts it. Money is safe (settlement re-reads the
-  // chain; the contract refuses double use), but operators see a false refusal and a stale ledger.
-  // reconcile() already does the right thing (receipt first, then nonce); send() should too.
-  it.fails("after a lost broadcast answer, the host records its proof as mined (its own view catches up with the chain)", async () => {
+  // Regression: a retried broadcast meeting "nonce too low" because the host's own transaction was
+  // mined meanwhile used to be recorded as dropped, and the valid receipt then as refused.
+  it("after a lost broadcast answer, the host records its proof as mined (its own view catches up with the chain)", async () => {
     const session = await open();
     const cut = proxy.cutAfter("eth_sendRawTransaction", 2_000);
     await signOneInterval(session);
