@@ -51,6 +51,14 @@ contract HostEarnings is IHostEarnings, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IHostEarnings
+    function withdrawTo(address token, uint256 amount, address to) external nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        uint256 available = _balances[msg.sender][token];
+        if (amount > available) revert InsufficientEarnings(token, amount, available);
+        _withdraw(token, amount, to);
+    }
+
+    /// @inheritdoc IHostEarnings
     function withdrawAll(address token) external nonReentrant {
         _withdraw(token, _balances[msg.sender][token]);
     }
@@ -88,11 +96,25 @@ contract HostEarnings is IHostEarnings, ReentrancyGuardTransient {
         if (amount == 0) return;
         _balances[msg.sender][token] -= amount;
         emit EarningsWithdrawn(msg.sender, token, amount);
+        _pay(token, msg.sender, amount);
+    }
+
+    /// @dev Pays `amount` of the caller's `token` balance to `to` (`withdrawTo`).
+    function _withdraw(address token, uint256 amount, address to) private {
+        if (amount == 0) return;
+        _balances[msg.sender][token] -= amount;
+        emit EarningsWithdrawn(msg.sender, token, amount);
+        if (to != msg.sender) emit EarningsWithdrawnTo(msg.sender, token, to, amount);
+        _pay(token, to, amount);
+    }
+
+    /// @dev Sends ETH (all gas, reverting on failure) or an ERC-20 (SafeERC20).
+    function _pay(address token, address to, uint256 amount) private {
         if (token == address(0)) {
-            (bool sent,) = payable(msg.sender).call{value: amount}("");
-            if (!sent) revert EthTransferFailed(msg.sender, amount);
+            (bool sent,) = payable(to).call{value: amount}("");
+            if (!sent) revert EthTransferFailed(to, amount);
         } else {
-            IERC20(token).safeTransfer(msg.sender, amount);
+            IERC20(token).safeTransfer(to, amount);
         }
     }
 }

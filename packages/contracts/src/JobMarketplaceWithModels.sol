@@ -199,7 +199,8 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         external
         returns (bool verified)
     {
-        _prove(jobId, _sessionJobs[jobId], proof, tokensInBatch);
+        SessionJob storage job = _sessionJobs[jobId];
+        _prove(jobId, job, job.status, proof, tokensInBatch);
         return true;
     }
 
@@ -211,7 +212,17 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         if (proofs.length != count || tokensInBatch.length != count) revert LengthMismatch();
         for (uint256 i; i < count; ++i) {
             uint256 jobId = jobIds[i];
-            _prove(jobId, _sessionJobs[jobId], proofs[i], tokensInBatch[i]);
+            SessionJob storage job = _sessionJobs[jobId];
+            SessionStatus status = job.status;
+            // An ended session (e.g. completed by the depositor while the batch was pending) is skipped,
+            // so one front-run cannot revert the host's whole batch. Unknown ids, another host's
+            // sessions and invalid receipts still revert: those are the caller's own errors.
+            if (status > SessionStatus.Active) {
+                require(msg.sender == job.host, "Only host can submit proof");
+                emit ProofSkipped(jobId, status);
+                continue;
+            }
+            _prove(jobId, job, status, proofs[i], tokensInBatch[i]);
         }
     }
 
@@ -229,7 +240,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     /// @inheritdoc IJobMarketplaceWithModels
     function submitProofAndComplete(uint256 jobId, bytes calldata proof, uint256 tokensInBatch) external nonReentrant {
         SessionJob storage job = _sessionJobs[jobId];
-        _prove(jobId, job, proof, tokensInBatch);
+        _prove(jobId, job, job.status, proof, tokensInBatch);
         _settle(jobId, job, SessionStatus.Completed);
     }
 
@@ -513,8 +524,14 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Verifies a cumulative receipt and records it. Checks are ordered cheapest first.
-    function _prove(uint256 jobId, SessionJob storage job, bytes calldata proof, uint256 tokensInBatch) private {
-        SessionStatus status = job.status;
+    ///      `status` is `job.status`, read by the caller (the batch reads it once for its skip check).
+    function _prove(
+        uint256 jobId,
+        SessionJob storage job,
+        SessionStatus status,
+        bytes calldata proof,
+        uint256 tokensInBatch
+    ) private {
         if (status != SessionStatus.Active) revert SessionNotActive(jobId, status);
         address host = job.host;
         require(msg.sender == host, "Only host can submit proof");
@@ -571,6 +588,8 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
 
     /// @dev Ends an active session: pays proven work (fee to the treasury, the rest to the host's
     ///      earnings) and refunds the remainder. Never loses a wei: host share = payment - fee.
+    ///      Never reverts on a token's refusal: a refused refund or host share is credited to
+    ///      `pendingRefunds` of the depositor or the host.
     function _settle(uint256 jobId, SessionJob storage job, SessionStatus endStatus) private {
         job.status = endStatus;
         uint256 provenTokens = job.provenTokens;
@@ -591,8 +610,14 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
             address token = _assetTokens[assetId];
             if (fee != 0) accumulatedTreasuryTokens[token] += fee;
             if (hostShare != 0) {
-                IERC20(token).safeTransfer(address(_hostEarnings), hostShare);
-                _hostEarnings.creditEarnings(host, token, hostShare);
+                // The host leg must never block the ending: if the token refuses the transfer to
+                // HostEarnings (e.g. an issuer blocklist), the share waits here for the host to pull.
+                if (IERC20(token).trySafeTransfer(address(_hostEarnings), hostShare)) {
+                    _hostEarnings.creditEarnings(host, token, hostShare);
+                } else {
+                    pendingRefunds[host][token] += hostShare;
+                    emit HostShareCredited(jobId, host, token, hostShare);
+                }
             }
             if (refund != 0 && !IERC20(token).trySafeTransfer(depositor, refund)) {
                 _creditRefund(depositor, token, refund);

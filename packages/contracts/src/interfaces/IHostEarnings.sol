@@ -17,8 +17,10 @@ interface IHostEarnings {
     error ValueMismatch(uint256 sent, uint256 expected);
     /// @notice The withdrawal exceeds the caller's balance.
     error InsufficientEarnings(address token, uint256 requested, uint256 available);
-    /// @notice Sending ETH to the host failed.
+    /// @notice Sending ETH to the host (or the `withdrawTo` recipient) failed.
     error EthTransferFailed(address to, uint256 amount);
+    /// @notice `withdrawTo` was given the zero address as recipient.
+    error ZeroAddress();
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -28,6 +30,8 @@ interface IHostEarnings {
     event EarningsCredited(address indexed host, address indexed token, uint256 amount);
     /// @notice A host withdrew.
     event EarningsWithdrawn(address indexed host, address indexed token, uint256 amount);
+    /// @notice A host's `withdrawTo` paid another address (follows EarningsWithdrawn).
+    event EarningsWithdrawnTo(address indexed host, address indexed token, address to, uint256 amount);
 
     /*//////////////////////////////////////////////////////////////
                                 FUNCTIONS
@@ -44,6 +48,13 @@ interface IHostEarnings {
     /// @param token The asset (address(0) = ETH).
     /// @param amount The amount to withdraw.
     function withdraw(address token, uint256 amount) external;
+
+    /// @notice Withdraws part of the caller's balance of one asset to another address — for a host
+    ///         that is a contract without a payable `receive` (it cannot take ETH itself).
+    /// @param token The asset (address(0) = ETH).
+    /// @param amount The amount to withdraw (zero is a no-op).
+    /// @param to The recipient (not the zero address); it receives ETH with all remaining gas.
+    function withdrawTo(address token, uint256 amount, address to) external;
 
     /// @notice Withdraws the caller's whole balance of one asset (no-op when zero).
     /// @param token The asset (address(0) = ETH).

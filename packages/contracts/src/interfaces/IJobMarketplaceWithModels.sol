@@ -184,6 +184,14 @@ interface IJobMarketplaceWithModels {
     event SessionAbandoned(uint256 indexed jobId, address indexed host);
     /// @notice A refund could not be pushed and waits for `withdrawRefund`.
     event RefundCredited(address indexed depositor, address indexed token, uint256 amount);
+    /// @notice The host's share of an ERC-20 session could not be transferred to HostEarnings (the
+    ///         token refused it, e.g. an issuer blocklist), so the settlement credited it to
+    ///         `pendingRefunds[host][token]` instead; the host pulls it with `withdrawRefund` or
+    ///         `withdrawRefundTo`. The depositor's refund and the treasury fee are unaffected.
+    event HostShareCredited(uint256 indexed jobId, address indexed host, address indexed token, uint256 amount);
+    /// @notice A `submitProofsBatch` entry was skipped because its session had already ended
+    ///         (`status` is its final state); the other entries were recorded.
+    event ProofSkipped(uint256 indexed jobId, SessionStatus status);
     /// @notice A pending refund was withdrawn.
     event RefundWithdrawn(address indexed depositor, address indexed token, address to, uint256 amount);
     /// @notice The treasury withdrew accumulated fees.
@@ -267,7 +275,11 @@ interface IJobMarketplaceWithModels {
         external
         returns (bool verified);
 
-    /// @notice `submitProofOfWork` for many sessions in one transaction; all or nothing.
+    /// @notice `submitProofOfWork` for many sessions in one transaction. An entry whose session has
+    ///         already ended (Completed, TimedOut, Abandoned — e.g. the depositor completed it while the
+    ///         batch was pending) is skipped with `ProofSkipped`; any other failure (unknown session,
+    ///         caller not the host, invalid receipt, zero tokens, exceeding the deposit) reverts the
+    ///         whole batch, as `submitProofOfWork` would. `submitProofOfWork` itself stays strict.
     /// @param jobIds The sessions.
     /// @param proofs One proof per session.
     /// @param tokensInBatch One token count per session.
@@ -303,6 +315,7 @@ interface IJobMarketplaceWithModels {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Withdraws the caller's refund that could not be pushed at settlement, to the caller.
+    ///         A host whose share could not reach HostEarnings (`HostShareCredited`) withdraws it here too.
     /// @param token The asset (address(0) = ETH).
     function withdrawRefund(address token) external;
 
@@ -407,8 +420,9 @@ interface IJobMarketplaceWithModels {
     /// @return Base units.
     function accumulatedTreasuryTokens(address token) external view returns (uint256);
 
-    /// @notice A refund that could not be pushed, waiting for `withdrawRefund`.
-    /// @param depositor The depositor.
+    /// @notice A refund that could not be pushed, waiting for `withdrawRefund`; for a host, also its
+    ///         shares that HostEarnings could not receive (`HostShareCredited`).
+    /// @param depositor The depositor (or host).
     /// @param token The asset (address(0) = ETH).
     /// @return The amount.
     function pendingRefunds(address depositor, address token) external view returns (uint256);

@@ -36,9 +36,14 @@ contract MarketplaceInvariantTest is Base {
         targetContract(address(handler));
     }
 
+    /// @dev Depositors' unpushed refunds plus hosts' shares that HostEarnings could not receive
+    ///      (the two sets of addresses are disjoint).
     function _pendingRefunds(address token) internal view returns (uint256 total) {
         for (uint256 i; i < handler.depositorCount(); ++i) {
             total += marketplace.pendingRefunds(handler.depositors(i), token);
+        }
+        for (uint256 i; i < handler.hostCount(); ++i) {
+            total += marketplace.pendingRefunds(handler.hosts(i), token);
         }
     }
 

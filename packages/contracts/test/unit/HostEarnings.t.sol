@@ -137,6 +137,68 @@ contract HostEarningsTest is Test {
         assertEq(earnings.getBalance(address(this), address(0)), 1 ether, "balance kept");
     }
 
+    /// @dev I-4: a host contract without a payable receive() withdraws its ETH to another address.
+    function test_withdrawTo_hostWithoutReceiveWithdrawsEth() public {
+        _creditEth(address(this), 1 ether); // this test contract has no receive()
+        address payee = makeAddr("payee");
+        vm.expectEmit(address(earnings));
+        emit IHostEarnings.EarningsWithdrawn(address(this), address(0), 0.4 ether);
+        vm.expectEmit(address(earnings));
+        emit IHostEarnings.EarningsWithdrawnTo(address(this), address(0), payee, 0.4 ether);
+        earnings.withdrawTo(address(0), 0.4 ether, payee);
+        assertEq(payee.balance, 0.4 ether);
+        assertEq(earnings.getBalance(address(this), address(0)), 0.6 ether);
+        assertEq(address(earnings).balance, 0.6 ether);
+    }
+
+    function test_withdrawTo_token() public {
+        _creditUsdc(host, 5e6);
+        address payee = makeAddr("payee");
+        vm.prank(host);
+        earnings.withdrawTo(address(usdc), 5e6, payee);
+        assertEq(usdc.balanceOf(payee), 5e6);
+        assertEq(usdc.balanceOf(host), 0);
+        assertEq(earnings.getBalance(host, address(usdc)), 0);
+    }
+
+    function test_withdrawTo_zeroAmountIsNoop() public {
+        _creditEth(host, 1 ether);
+        vm.prank(host);
+        earnings.withdrawTo(address(0), 0, makeAddr("payee"));
+        assertEq(earnings.getBalance(host, address(0)), 1 ether);
+    }
+
+    function test_RevertWhen_withdrawTo_exceedsBalance() public {
+        _creditEth(host, 1 ether);
+        vm.prank(host);
+        vm.expectRevert(
+            abi.encodeWithSelector(IHostEarnings.InsufficientEarnings.selector, address(0), 2 ether, 1 ether)
+        );
+        earnings.withdrawTo(address(0), 2 ether, makeAddr("payee"));
+    }
+
+    function test_RevertWhen_withdrawTo_zeroRecipient() public {
+        _creditEth(host, 1 ether);
+        vm.prank(host);
+        vm.expectRevert(IHostEarnings.ZeroAddress.selector);
+        earnings.withdrawTo(address(0), 1 ether, address(0));
+    }
+
+    function test_RevertWhen_withdrawTo_recipientRejectsEth() public {
+        _creditEth(host, 1 ether);
+        vm.prank(host);
+        vm.expectRevert(abi.encodeWithSelector(IHostEarnings.EthTransferFailed.selector, address(this), 1 ether));
+        earnings.withdrawTo(address(0), 1 ether, address(this));
+        assertEq(earnings.getBalance(host, address(0)), 1 ether, "balance kept");
+    }
+
+    function test_RevertWhen_withdrawTo_strangerHasNoBalance() public {
+        _creditEth(host, 1 ether);
+        vm.prank(makeAddr("stranger"));
+        vm.expectRevert(abi.encodeWithSelector(IHostEarnings.InsufficientEarnings.selector, address(0), 1 ether, 0));
+        earnings.withdrawTo(address(0), 1 ether, makeAddr("stranger"));
+    }
+
     function test_withdraw_reentrantHostCannotDrain() public {
         ReentrantHost attacker = new ReentrantHost(earnings);
         _creditEth(address(attacker), 1 ether);

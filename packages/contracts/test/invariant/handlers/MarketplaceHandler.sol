@@ -233,11 +233,14 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
 
     function withdrawHostEarnings(uint256 hostSeed, uint256 mode, uint256 amount) external tracked("withdrawHost") {
         address host = hosts[bound(hostSeed, 0, hosts.length - 1)];
-        mode = bound(mode, 0, 2);
+        mode = bound(mode, 0, 3);
         vm.startPrank(host);
         if (mode == 0) {
             amount = bound(amount, 0, hostEarnings.getBalance(host, address(0)));
             hostEarnings.withdraw(address(0), amount);
+        } else if (mode == 3) {
+            amount = bound(amount, 0, hostEarnings.getBalance(host, address(usdc)));
+            hostEarnings.withdrawTo(address(usdc), amount, refundPayee);
         } else if (mode == 1) {
             hostEarnings.withdrawAll(address(usdc));
         } else {

@@ -61,6 +61,69 @@ contract RefundsTreasuryAdminTest is Base {
         assertEq(token.balanceOf(depositor), refund);
     }
 
+    /// @dev L-2: a token that refuses transfers to HostEarnings must not lock the session.
+    function test_completeSessionJob_hostEarningsBlockedCreditsHostShareToPullPath() public {
+        BlocklistToken token = new BlocklistToken();
+        _acceptAndFund(address(token), USDC_DEPOSIT);
+        uint256 jobId = _openWithToken(address(token));
+        _submit(jobId, depositorKey, 1000); // payment 2,000,000: fee 200,000, host 1,800,000
+
+        token.setBlocked(address(hostEarnings), true); // the issuer blocklists HostEarnings
+        uint256 refund = USDC_DEPOSIT - 2_000_000;
+        vm.expectEmit(address(marketplace));
+        emit IJM.HostShareCredited(jobId, host, address(token), 1_800_000);
+        vm.prank(depositor);
+        marketplace.completeSessionJob(jobId);
+
+        assertEq(uint8(_status(jobId)), uint8(IJM.SessionStatus.Completed));
+        assertEq(token.balanceOf(depositor), refund, "exact refund pushed");
+        assertEq(marketplace.pendingRefunds(depositor, address(token)), 0, "nothing pending for the depositor");
+        assertEq(marketplace.accumulatedTreasuryTokens(address(token)), 200_000, "treasury fee accrued");
+        assertEq(hostEarnings.getBalance(host, address(token)), 0, "nothing credited in HostEarnings");
+        assertEq(token.balanceOf(address(hostEarnings)), 0);
+        assertEq(marketplace.pendingRefunds(host, address(token)), 1_800_000, "host share on the pull path");
+        assertEq(token.balanceOf(address(marketplace)), 200_000 + 1_800_000, "escrow holds fee + host share");
+
+        vm.expectEmit(address(marketplace));
+        emit IJM.RefundWithdrawn(host, address(token), host, 1_800_000);
+        vm.prank(host);
+        marketplace.withdrawRefund(address(token));
+        assertEq(token.balanceOf(host), 1_800_000, "host withdrew its share");
+        assertEq(marketplace.pendingRefunds(host, address(token)), 0);
+
+        address[] memory tokens = new address[](1);
+        tokens[0] = address(token);
+        vm.prank(treasury);
+        marketplace.withdrawTreasuryFees(tokens);
+        assertEq(token.balanceOf(treasury), 200_000, "treasury withdrew its fee");
+        assertEq(token.balanceOf(address(marketplace)), 0, "escrow emptied, no wei lost");
+    }
+
+    /// @dev L-2 on the other endings: the timeout (anyone) and the host's proof at close.
+    function test_otherEndings_hostEarningsBlockedStillSettle() public {
+        BlocklistToken token = new BlocklistToken();
+        _acceptAndFund(address(token), 2 * USDC_DEPOSIT);
+        uint256 timedOut = _openWithToken(address(token));
+        uint256 closed = _openWithToken(address(token));
+        _submit(timedOut, depositorKey, 1000);
+        token.setBlocked(address(hostEarnings), true);
+
+        uint256 cumulative = 500;
+        bytes memory proof = _proof(depositorKey, closed, cumulative, _transcript(closed, cumulative));
+        vm.prank(host);
+        marketplace.submitProofAndComplete(closed, proof, cumulative);
+
+        vm.warp(block.timestamp + DURATION);
+        vm.prank(stranger);
+        marketplace.triggerSessionTimeout(timedOut);
+
+        assertEq(uint8(_status(timedOut)), uint8(IJM.SessionStatus.TimedOut));
+        assertEq(uint8(_status(closed)), uint8(IJM.SessionStatus.Completed));
+        assertEq(marketplace.pendingRefunds(host, address(token)), 1_800_000 + 900_000);
+        assertEq(token.balanceOf(depositor), 2 * USDC_DEPOSIT - 2_000_000 - 1_000_000, "both refunds pushed");
+        assertEq(marketplace.accumulatedTreasuryTokens(address(token)), 200_000 + 100_000);
+    }
+
     function test_RevertWhen_withdrawRefund_nothingOwed() public {
         vm.prank(depositor);
         vm.expectRevert(abi.encodeWithSelector(IJM.NothingToWithdraw.selector, address(0)));

@@ -222,6 +222,76 @@ contract SubmitProofTest is Base {
         assertEq(marketplace.getSession(ids[0]).provenTokens, 0);
     }
 
+    /// @dev L-1: the depositor completes one session while the host's batch is pending.
+    function test_submitProofsBatch_skipsSessionEndedBeforeTheBatch() public {
+        uint256[] memory ids = new uint256[](2);
+        ids[0] = jobId;
+        ids[1] = _openEth();
+        (bytes[] memory proofs, uint256[] memory counts) = _batch(ids, 700);
+        vm.prank(depositor);
+        marketplace.completeSessionJob(ids[0]); // front-runs the batch
+
+        vm.expectEmit(address(marketplace));
+        emit IJM.ProofSkipped(ids[0], IJM.SessionStatus.Completed);
+        vm.expectEmit(address(marketplace));
+        emit IJM.ProofSubmitted(
+            ids[1], host, 700, marketplace.hashCheckpoint(ids[1], 700, _transcript(ids[1], 700)), true
+        );
+        vm.prank(host);
+        marketplace.submitProofsBatch(ids, proofs, counts);
+        assertEq(marketplace.getSession(ids[0]).provenTokens, 0, "ended session untouched");
+        assertEq(uint8(_status(ids[0])), uint8(IJM.SessionStatus.Completed));
+        assertEq(marketplace.getSession(ids[1]).provenTokens, 700, "the other proof landed");
+    }
+
+    function test_submitProofsBatch_skipsTimedOutSession() public {
+        uint256[] memory ids = new uint256[](2);
+        ids[0] = jobId;
+        vm.warp(block.timestamp + DURATION);
+        marketplace.triggerSessionTimeout(jobId);
+        ids[1] = _openEth();
+        (bytes[] memory proofs, uint256[] memory counts) = _batch(ids, 700);
+        vm.expectEmit(address(marketplace));
+        emit IJM.ProofSkipped(ids[0], IJM.SessionStatus.TimedOut);
+        vm.prank(host);
+        marketplace.submitProofsBatch(ids, proofs, counts);
+        assertEq(marketplace.getSession(ids[1]).provenTokens, 700);
+    }
+
+    function test_RevertWhen_submitProofsBatch_endedSessionOfAnotherHost() public {
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = jobId;
+        (bytes[] memory proofs, uint256[] memory counts) = _batch(ids, 700);
+        vm.prank(depositor);
+        marketplace.completeSessionJob(jobId);
+        vm.prank(stranger);
+        vm.expectRevert("Only host can submit proof");
+        marketplace.submitProofsBatch(ids, proofs, counts);
+    }
+
+    function test_RevertWhen_submitProofsBatch_unknownSession() public {
+        uint256[] memory ids = new uint256[](2);
+        ids[0] = jobId;
+        ids[1] = 999;
+        (bytes[] memory proofs, uint256[] memory counts) = _batch(ids, 700);
+        vm.prank(host);
+        vm.expectRevert(abi.encodeWithSelector(IJM.SessionNotActive.selector, 999, IJM.SessionStatus.None));
+        marketplace.submitProofsBatch(ids, proofs, counts);
+    }
+
+    function test_RevertWhen_submitProofsBatch_invalidProofAfterSkippedEntry() public {
+        uint256[] memory ids = new uint256[](2);
+        ids[0] = jobId;
+        ids[1] = _openEth();
+        (bytes[] memory proofs, uint256[] memory counts) = _batch(ids, 700);
+        proofs[1] = proofs[0];
+        vm.prank(depositor);
+        marketplace.completeSessionJob(ids[0]);
+        vm.prank(host);
+        vm.expectRevert(abi.encodeWithSelector(IJM.InvalidProof.selector, ids[1], depositor));
+        marketplace.submitProofsBatch(ids, proofs, counts);
+    }
+
     function test_RevertWhen_submitProofsBatch_lengthMismatch() public {
         vm.startPrank(host);
         vm.expectRevert(IJM.LengthMismatch.selector);
