@@ -4,6 +4,7 @@ import type { SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import type { BatchPolicy } from "./config.ts";
 import { HostError } from "./errors.ts";
+import { isRetryableError } from "./retry.ts";
 import type { Store, SubmissionEntry } from "./store.ts";
 import { CallRevertedError, type ContractCall, type TransactionSender } from "./transaction-sender.ts";
 
@@ -45,6 +46,8 @@ export function createProofSubmitter(parameters: {
   /** When each silent session was last looked at; they are re-read at most every `silentRecheckMs`. */
   const silentChecked = new Map<bigint, number>();
   const silentRecheckMs = 10 * 60_000;
+  /** How soon a proof whose preparation hit an RPC failure is tried again. */
+  const prepareRetryMs = 1_000;
   let flushTimer: NodeJS.Timeout | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
   let running = false;
@@ -132,7 +135,11 @@ export function createProofSubmitter(parameters: {
           const entry = await proofEntry(jobId);
           if (entry) entries.push(entry);
         } catch (error) {
-          common.logger.warn("cannot prepare a proof now", { jobId, error });
+          // A chain read failed (RPC down): try again shortly, or the checkpoint would wait for
+          // the idle flush while the depositor is free to complete without paying for it.
+          const retrying = isRetryableError(error);
+          common.logger.warn(retrying ? "cannot prepare a proof now; will retry" : "cannot prepare a proof", { jobId, error });
+          if (retrying) setTimeout(() => schedule(jobId), prepareRetryMs).unref();
         }
       }
       for (let start = 0; start < entries.length; start += policy.maxJobs) {

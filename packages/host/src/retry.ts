@@ -15,7 +15,15 @@ import {
  * as they are cannot succeed.
  */
 export function isRetryableError(error: unknown): boolean {
-  if (!(error instanceof BaseError)) return error instanceof Error && isNetworkError(error);
+  // Errors of other layers (the SDK's ContractCallError, HostError) wrap viem's: look through them.
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (current instanceof BaseError) return isRetryableViemError(current);
+    if (isNetworkError(current)) return true;
+  }
+  return false;
+}
+
+function isRetryableViemError(error: BaseError): boolean {
   const found = error.walk(
     (cause) =>
       cause instanceof TimeoutError ||

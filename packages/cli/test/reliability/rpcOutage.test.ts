@@ -126,13 +126,9 @@ describe("the host's RPC goes away and comes back", () => {
     }
   }, 58_000);
 
-  // BUG (packages/host/src/proof-submitter.ts, submit()): when the chain read that prepares a due
-  // proof fails ("cannot prepare a proof now"), the job is logged and dropped from the queue without
-  // being rescheduled (a failed *send* is rescheduled; a failed *prepare* is not). If the client then
-  // goes quiet, the signed checkpoint stays unproven until idleFlushSeconds (default 1 h) or the
-  // session's deadline margin, even though the RPC came back seconds later; meanwhile a user who
-  // calls completeSessionJob pays nothing for it. Remove `.fails` once the submitter retries it.
-  it.fails("proves a checkpoint that fell due during the outage soon after the RPC returns, without further client activity", async () => {
+  // Regression: a due proof whose preparation failed on the chain read used to be dropped from the
+  // queue until the idle flush (1 h), leaving the depositor free to complete without paying for it.
+  it("proves a checkpoint that fell due during the outage soon after the RPC returns, without further client activity", async () => {
     const session = await signPastCheckpointWhileDown();
     const signed = session.cumulativeTokens;
     // An outage of ten seconds (the fresh session read that prepares the proof fails meanwhile).
