@@ -68,6 +68,17 @@ export function createHttpServer(parameters: { common: Common; host: string; por
       });
   });
   server.keepAliveTimeout = 5_000;
+  // Requests too malformed for Node's parser (stray CR or NUL in a header, conflicting
+  // Content-Length) never reach the router: answer them in the same JSON error shape.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || error.code === "ECONNRESET") return socket.destroy();
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify(new HostError("invalid_request", tooLarge ? "request headers too large" : "malformed HTTP request").toJSON());
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
 
   let url = "";
   return {
