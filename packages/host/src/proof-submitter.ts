@@ -226,7 +226,15 @@ export function createProofSubmitter(parameters: {
 
   /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
   async function tick(): Promise<void> {
-    if (store.pendingSubmissions().length > 0) await sender.exclusive(() => sender.reconcile()).catch((error: unknown) => common.logger.warn("reconcile failed", { error }));
+    if (store.pendingSubmissions().length > 0) {
+      const resolved = await sender.exclusive(() => sender.reconcile()).catch((error: unknown) => {
+        common.logger.warn("reconcile failed", { error });
+        return [];
+      });
+      // A proof transaction replaced or dropped for good leaves its receipts unproven: prove them
+      // again now rather than at the idle flush, while the depositor could still complete first.
+      for (const submission of resolved) if (submission.status === "dropped") for (const entry of submission.entries) schedule(entry.jobId);
+    }
     const nowSeconds = BigInt(Math.floor(now() / 1000));
     for (const state of store.sessionsWithUnprovenReceipts()) {
       if (due.has(state.jobId) || pendingCoverage(state.jobId) !== undefined) continue;

@@ -123,6 +123,14 @@ export function createTransactionSender(parameters: {
         pollingInterval: parameters.pollingIntervalMs,
         timeout: parameters.receiptTimeoutMs,
       });
+      if (receipt.transactionHash.toLowerCase() !== submission.txHash.toLowerCase()) {
+        // viem follows a replacement and answers with the replacing transaction's receipt: ours
+        // never ran, so its receipts are still unproven.
+        store.setSubmissionStatus(submission.id, "dropped", `replaced by ${receipt.transactionHash}`);
+        common.logger.warn("transaction replaced by another with the same nonce", { hash: submission.txHash, replacedBy: receipt.transactionHash });
+        nextNonce = undefined;
+        return undefined;
+      }
       recordReceipt(submission, receipt);
       return receipt;
     } catch (error) {
@@ -190,7 +198,10 @@ export function createTransactionSender(parameters: {
         nextNonce = nonce + 1;
         const submission = store.setSubmissionStatus(id, "sent");
         common.logger.info("transaction sent", { kind: intent.kind, hash: submission.txHash, nonce, jobs: intent.entries.map((entry) => entry.jobId) });
-        return { submission, receipt: await waitForReceipt(submission) };
+        const receipt = await waitForReceipt(submission);
+        // Replaced while we waited: simulate again (the call may no longer be due) and resend.
+        if (store.submission(id)!.status === "dropped") continue;
+        return { submission, receipt };
       }
     },
 
