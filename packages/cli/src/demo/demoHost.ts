@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCommon, createHostNode, registerHost, resolveHostConfig, type HostNode } from "@session-jobs/host";
+import { createCommon, createHostNode, registerHost, resolveHostConfig, type HostConfigInput, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import type { Common } from "../common.ts";
 import type { GasLedger } from "../gasLedger.ts";
@@ -10,16 +10,14 @@ import { demoKeys, localPollingIntervalMs, type LocalNetwork } from "./localNetw
 /** The demo host's minimum prices: USDC base units per token, and wei per token for ETH. */
 export const demoHostPricing = { minPricePerToken: 1500n, minPricePerTokenNative: 10_000_000_000n } as const;
 
-export type DemoHost = { node: HostNode; backend: ChatBackend; stop: () => Promise<void> };
-
-/** Loads the embedded model, starts a host node in front of it and registers the host on chain. */
-export async function startDemoHost(common: Common, network: LocalNetwork, ledger: GasLedger): Promise<DemoHost> {
-  const backend = await common.logger.progress("loading the embedded model", () => createEmbeddedBackend());
-  const dataDir = mkdtempSync(join(tmpdir(), "session-jobs-demo-host-"));
-  const config = resolveHostConfig({
+/**
+ * The demo host's config (file form) on `network`: its contracts, the embedded model at the demo
+ * prices, and the local chain's polling interval. `overrides` is spread last (key, database, server...).
+ */
+export function demoHostConfigInput(network: LocalNetwork, overrides: HostConfigInput = {}): HostConfigInput {
+  return {
     rpcUrl: network.anvil.rpcUrl,
     chainId: network.anvil.chainId,
-    privateKey: demoKeys.host,
     contracts: {
       jobMarketplace: network.deployment.jobMarketplace,
       nodeRegistry: network.deployment.nodeRegistry,
@@ -33,12 +31,26 @@ export async function startDemoHost(common: Common, network: LocalNetwork, ledge
       minPricePerTokenNative: demoHostPricing.minPricePerTokenNative.toString(),
     },
     metadata: { hardware: { cpu: "embedded" }, capabilities: ["inference", "streaming"], location: "localhost" },
-    dbPath: join(dataDir, "host.sqlite"),
-    server: { host: "127.0.0.1", port: 0 },
     chain: { pollingIntervalMs: localPollingIntervalMs },
-    // One session: nothing to batch with, so a due proof goes out at once.
-    batch: { delayMs: 0 },
-  });
+    ...overrides,
+  };
+}
+
+export type DemoHost = { node: HostNode; backend: ChatBackend; stop: () => Promise<void> };
+
+/** Loads the embedded model, starts a host node in front of it and registers the host on chain. */
+export async function startDemoHost(common: Common, network: LocalNetwork, ledger: GasLedger): Promise<DemoHost> {
+  const backend = await common.logger.progress("loading the embedded model", () => createEmbeddedBackend());
+  const dataDir = mkdtempSync(join(tmpdir(), "session-jobs-demo-host-"));
+  const config = resolveHostConfig(
+    demoHostConfigInput(network, {
+      privateKey: demoKeys.host,
+      dbPath: join(dataDir, "host.sqlite"),
+      server: { host: "127.0.0.1", port: 0 },
+      // One session: nothing to batch with, so a due proof goes out at once.
+      batch: { delayMs: 0 },
+    }),
+  );
   const node = createHostNode({ common: createCommon({ logLevel: common.debug ? "debug" : "warn" }), config, backend });
   const stop = async () => {
     await node.stop();

@@ -1,41 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { privateKeyToAccount } from "viem/accounts";
-import { chat, closeSession, openSession, streamChat, type Session } from "@session-jobs/sdk";
-import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { hostView, startInProcessHost, startNetwork } from "./harness.ts";
+import { chat, closeSession, streamChat } from "@session-jobs/sdk";
+import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
+import { hostView, openUserSession, useHostStack } from "./harness.ts";
 
 // A client that aborts a streamed answer: the host stops generating, bills at most what it wrote,
 // the SDK signs nothing for an answer it did not see end, and the settlement pays only receipts.
 
-let network: LocalNetwork;
-let host: Awaited<ReturnType<typeof startInProcessHost>>;
-beforeAll(async () => {
-  network = await startNetwork();
-  host = await startInProcessHost(network, { extra: { batch: { delayMs: 0 } } });
-}, 45_000);
-afterAll(async () => {
-  await host?.stop();
-  await network?.anvil.stop();
-});
-
-async function open(): Promise<Session> {
-  const { session } = await openSession(walletFor(network, demoKeys.user), {
-    contracts: network.deployment,
-    host: privateKeyToAccount(demoKeys.host).address,
-    deposit: 10n ** 16n,
-    proofInterval: 1000n,
-    maxDuration: 86_400n,
-    modelId: network.modelId,
-  });
-  return session;
-}
+const stack = useHostStack();
+const open = () => openUserSession(stack.network, 1000n);
 
 describe("client aborts a stream mid-answer", () => {
   it("the host stops generating and bills only what it wrote; the user pays only for receipted exchanges", async () => {
     const session = await open();
     await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
     const signed = session.cumulativeTokens;
-    const before = await hostView(host.url, session.jobId);
+    const before = await hostView(stack.host.url, session.jobId);
     expect(BigInt(before.signedTokens)).toBe(signed);
 
     const maxTokens = 400;
@@ -59,11 +38,11 @@ describe("client aborts a stream mid-answer", () => {
     expect(session.cumulativeTokens).toBe(signed);
 
     // The host records the exchange as aborted, well short of max_tokens, and bills it to the unsigned side.
-    let view = await hostView(host.url, session.jobId);
+    let view = await hostView(stack.host.url, session.jobId);
     for (let i = 0; view.lastSequence === before.lastSequence || view.servedTokens === before.servedTokens; i++) {
       expect(i).toBeLessThan(100);
       await new Promise((r) => setTimeout(r, 50));
-      view = await hostView(host.url, session.jobId);
+      view = await hostView(stack.host.url, session.jobId);
     }
     const exchange = view.lastExchange!;
     expect(exchange.aborted).toBe(true);
@@ -77,7 +56,7 @@ describe("client aborts a stream mid-answer", () => {
     expect(view.signedTokens).toBe(before.signedTokens);
     // Generation stopped: nothing more is served afterwards.
     await new Promise((r) => setTimeout(r, 500));
-    expect((await hostView(host.url, session.jobId)).servedTokens).toBe(view.servedTokens);
+    expect((await hostView(stack.host.url, session.jobId)).servedTokens).toBe(view.servedTokens);
     expect(Date.now() - started).toBeLessThan(10_000);
 
     // The model is free again: another session is served at once.
@@ -86,12 +65,12 @@ describe("client aborts a stream mid-answer", () => {
     expect(text.length).toBeGreaterThan(0);
 
     // Closing pays exactly the receipted tokens; the aborted answer is the host's loss (below one interval).
-    const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
+    const settlement = await closeSession(walletFor(stack.network, demoKeys.user), { session });
     expect(settlement.provenTokens).toBe(signed);
     expect(settlement.payment).toBe(signed * session.pricePerToken);
     expect(settlement.refund).toBe(session.deposit - signed * session.pricePerToken);
     expect(BigInt(view.servedTokens) - signed).toBeLessThan(session.proofInterval);
-    await closeSession(walletFor(network, demoKeys.user), { session: other });
+    await closeSession(walletFor(stack.network, demoKeys.user), { session: other });
   }, 55_000);
 
 });

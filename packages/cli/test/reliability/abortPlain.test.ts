@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { privateKeyToAccount } from "viem/accounts";
+import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
-import { chat, closeSession, openSession } from "@session-jobs/sdk";
-import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { hostView, startInProcessHost, startNetwork } from "./harness.ts";
+import { chat, closeSession } from "@session-jobs/sdk";
+import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
+import { hostView, openUserSession, useHostStack } from "./harness.ts";
 
 // A non-streamed request whose client leaves before the answer: the host passes the disconnect on
 // to the model (generation stops) and bills nothing, since nothing reached the client. The embedded
@@ -11,10 +10,8 @@ import { hostView, startInProcessHost, startNetwork } from "./harness.ts";
 // honours the abort signal, long enough to leave during it.
 
 const thinkMs = 3_000;
-let network: LocalNetwork;
 let model: ChatBackend;
 const observed: { abortedAfterMs?: number; completed: number } = { completed: 0 };
-let host: Awaited<ReturnType<typeof startInProcessHost>>;
 
 function slowed(inner: ChatBackend): ChatBackend {
   return {
@@ -40,29 +37,19 @@ function slowed(inner: ChatBackend): ChatBackend {
   };
 }
 
-beforeAll(async () => {
-  network = await startNetwork();
-  model = await createEmbeddedBackend();
-  host = await startInProcessHost(network, { backend: slowed(model), extra: { batch: { delayMs: 0 } } });
-}, 45_000);
-afterAll(async () => {
-  await host?.stop();
-  await model?.close();
-  await network?.anvil.stop();
-});
+const stack = useHostStack(
+  async () => {
+    model = await createEmbeddedBackend();
+    return { backend: slowed(model), extra: { batch: { delayMs: 0 } } };
+  },
+  { afterStop: () => model?.close() },
+);
 
 describe("client leaves a non-streamed request before its answer", () => {
   it("stops the generation and bills nothing; the session settles at its last receipt", async () => {
-    const { session } = await openSession(walletFor(network, demoKeys.user), {
-      contracts: network.deployment,
-      host: privateKeyToAccount(demoKeys.host).address,
-      deposit: 10n ** 16n,
-      proofInterval: 100n,
-      maxDuration: 86_400n,
-      modelId: network.modelId,
-    });
+    const session = await openUserSession(stack.network, 100n);
     await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
-    const before = await hostView(host.url, session.jobId);
+    const before = await hostView(stack.host.url, session.jobId);
     expect(observed.completed).toBe(1);
 
     const controller = new AbortController();
@@ -77,12 +64,12 @@ describe("client leaves a non-streamed request before its answer", () => {
     }
     expect(observed.abortedAfterMs).toBeLessThan(thinkMs / 2);
     await new Promise((r) => setTimeout(r, 300));
-    const after = await hostView(host.url, session.jobId);
+    const after = await hostView(stack.host.url, session.jobId);
     expect(after.servedTokens).toBe(before.servedTokens);
     expect(after.signedTokens).toBe(before.signedTokens);
     expect(after.lastExchange?.sequence).toBe(before.lastExchange?.sequence);
 
-    const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
+    const settlement = await closeSession(walletFor(stack.network, demoKeys.user), { session });
     expect(settlement.provenTokens).toBe(BigInt(before.signedTokens));
     expect(settlement.refund).toBe(session.deposit - BigInt(before.signedTokens) * session.pricePerToken);
   }, 40_000);

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringToBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { chat, getSession, getSettlement, jobMarketplaceWithModelsAbi, openSession, sessionHeaders, signSessionRequest, type Session } from "@session-jobs/sdk";
-import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { hostView, startInProcessHost, startNetwork } from "./harness.ts";
+import { chat, getSession, getSettlement, jobMarketplaceWithModelsAbi, sessionHeaders, signSessionRequest } from "@session-jobs/sdk";
+import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
+import { hostView, openUserSession, useHostStack } from "./harness.ts";
 
 // The worst a user can do to the host: sign receipts up to just below a checkpoint, stop signing
 // and take one more interval unsigned, then end the session itself with completeSessionJob before
@@ -12,29 +12,13 @@ import { hostView, startInProcessHost, startNetwork } from "./harness.ts";
 
 const interval = 100n;
 const maxTokens = 40;
-let network: LocalNetwork;
-let host: Awaited<ReturnType<typeof startInProcessHost>>;
-beforeAll(async () => {
-  network = await startNetwork();
-  host = await startInProcessHost(network, { extra: { batch: { delayMs: 0 } } });
-}, 45_000);
-afterAll(async () => {
-  await host?.stop();
-  await network?.anvil.stop();
-});
+const stack = useHostStack();
 
 describe("user ends the session itself, mid-interval", () => {
   it("the host loses less than two checkpoint intervals plus one response; the user pays exactly what was proven", async () => {
-    const { session } = (await openSession(walletFor(network, demoKeys.user), {
-      contracts: network.deployment,
-      host: privateKeyToAccount(demoKeys.host).address,
-      deposit: 10n ** 16n,
-      proofInterval: interval,
-      maxDuration: 86_400n,
-      modelId: network.modelId,
-    })) as { session: Session };
-    const marketplace = network.deployment.jobMarketplace;
-    const provenOnChain = async () => (await getSession(network.publicClient, { marketplace, jobId: session.jobId })).provenTokens;
+    const session = await openUserSession(stack.network, interval);
+    const marketplace = stack.network.deployment.jobMarketplace;
+    const provenOnChain = async () => (await getSession(stack.network.publicClient, { marketplace, jobId: session.jobId })).provenTokens;
 
     // Signed past one checkpoint: the host proves it.
     while (session.cumulativeTokens < interval) await chat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens });
@@ -58,7 +42,7 @@ describe("user ends the session itself, mid-interval", () => {
       sequence += 1n;
       const body = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: maxTokens });
       const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace }, { jobId: session.jobId, sequence, body: stringToBytes(body) });
-      const response = await fetch(`${host.url}/v1/chat/completions`, {
+      const response = await fetch(`${stack.host.url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", [sessionHeaders.jobId]: String(session.jobId), [sessionHeaders.sequence]: String(sequence), [sessionHeaders.signature]: signature },
         body,
@@ -68,15 +52,15 @@ describe("user ends the session itself, mid-interval", () => {
       else refusal = json.error?.code;
     }
     expect(refusal).toBe("session_receipt_overdue");
-    const view = await hostView(host.url, session.jobId);
+    const view = await hostView(stack.host.url, session.jobId);
     expect(BigInt(view.signedTokens)).toBe(signed);
     const served = BigInt(view.servedTokens);
 
     // The user ends the session before the host proves the rest.
-    const user = walletFor(network, demoKeys.user);
+    const user = walletFor(stack.network, demoKeys.user);
     const hash = await user.writeContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "completeSessionJob", args: [session.jobId] });
-    expect((await network.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
-    const settlement = await getSettlement(network.publicClient, { marketplace, jobId: session.jobId, fromBlock: session.openedAtBlock });
+    expect((await stack.network.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
+    const settlement = await getSettlement(stack.network.publicClient, { marketplace, jobId: session.jobId, fromBlock: session.openedAtBlock });
     expect(settlement?.provenTokens).toBe(proven);
     expect(settlement?.payment).toBe(proven * session.pricePerToken);
     expect(settlement?.refund).toBe(session.deposit - proven * session.pricePerToken);

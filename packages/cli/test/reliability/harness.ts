@@ -8,11 +8,13 @@ import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Hex, type PublicClient } from "viem";
 import { createCommon, createHostNode, registerHost, resolveHostConfig, type HostConfig, type HostConfigInput, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
-import { jobMarketplaceWithModelsAbi } from "@session-jobs/sdk";
+import { closeSession, getSession, jobMarketplaceWithModelsAbi, openSession, type Session } from "@session-jobs/sdk";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, expect } from "vitest";
 import { createLogger, type Common } from "../../src/common.ts";
 import { createGasLedger } from "../../src/gasLedger.ts";
-import { startLocalNetwork, demoKeys, localPollingIntervalMs, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { demoHostPricing } from "../../src/demo/demoHost.ts";
+import { startLocalNetwork, demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
+import { demoHostConfigInput } from "../../src/demo/demoHost.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../../..");
@@ -43,25 +45,12 @@ export async function freePort(): Promise<number> {
 
 /** The host config (file form, without the key) for a host on `port` with its database in `dir`. */
 export function hostConfigInput(network: LocalNetwork, dir: string, port: number, extra: HostConfigInput = {}): HostConfigInput {
-  return {
-    rpcUrl: network.anvil.rpcUrl,
-    chainId: network.anvil.chainId,
-    contracts: {
-      jobMarketplace: network.deployment.jobMarketplace,
-      nodeRegistry: network.deployment.nodeRegistry,
-      modelRegistry: network.deployment.modelRegistry,
-      hostEarnings: network.deployment.hostEarnings,
-    },
-    backend: { type: "embedded" },
-    models: [network.modelId],
-    pricing: { minPricePerToken: demoHostPricing.minPricePerToken.toString(), minPricePerTokenNative: demoHostPricing.minPricePerTokenNative.toString() },
-    metadata: { hardware: { cpu: "embedded" }, capabilities: ["inference", "streaming"], location: "localhost" },
+  return demoHostConfigInput(network, {
     publicUrl: `http://127.0.0.1:${port}`,
     dbPath: join(dir, "host.sqlite"),
-    chain: { pollingIntervalMs: localPollingIntervalMs },
     ...extra,
     server: { ...extra.server, host: "127.0.0.1", port },
-  };
+  });
 }
 
 /** Registers the host key at the config's public URL. */
@@ -122,11 +111,12 @@ export function writeHostConfig(network: LocalNetwork, port: number, extra: Host
   return { dir, path, input, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Options of `startInProcessHost`. */
+export type InProcessHostOptions = { extra?: HostConfigInput; now?: () => number; submitterTickMs?: number; backend?: ChatBackend };
+export type InProcessHost = { node: HostNode; backend: ChatBackend; url: string; stop: () => Promise<void> };
+
 /** An in-process host node (the caller can move its clock). */
-export async function startInProcessHost(
-  network: LocalNetwork,
-  options: { extra?: HostConfigInput; now?: () => number; submitterTickMs?: number; backend?: ChatBackend } = {},
-): Promise<{ node: HostNode; backend: ChatBackend; url: string; stop: () => Promise<void> }> {
+export async function startInProcessHost(network: LocalNetwork, options: InProcessHostOptions = {}): Promise<InProcessHost> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "session-jobs-reliability-"));
   const config = await register(hostConfigInput(network, dir, port, options.extra));
@@ -145,7 +135,11 @@ export async function startInProcessHost(
   };
 }
 
-/** `GET /v1/session/:jobId` (packages/host/src/session-protocol.ts `describe`). */
+/**
+ * `GET /v1/session/:jobId` (packages/host/src/session-protocol.ts `SessionView`). A copy of that
+ * type, not an import: @session-jobs/host exports only its index, which does not export SessionView,
+ * and the tests read the view over HTTP as a client would (the shape is the wire format).
+ */
 export type HostSessionView = {
   jobId: string;
   servedTokens: string;
@@ -183,4 +177,60 @@ export async function anvilRpc(network: Pick<LocalNetwork, "anvil">, method: str
 export async function timeTravel(network: Pick<LocalNetwork, "anvil">, seconds: number): Promise<void> {
   await anvilRpc(network, "evm_increaseTime", [seconds]);
   await anvilRpc(network, "evm_mine", []);
+}
+
+/** The network and in-process host of one test file; set by the `beforeAll` that `useHostStack` registers. */
+export type HostStack = { network: LocalNetwork; host: InProcessHost };
+
+/**
+ * Registers the `beforeAll`/`afterAll` pair that starts anvil and an in-process host for a test
+ * file and stops them after it. `setup` may start more (a proxy, a backend) and returns the host
+ * options; `teardown.beforeStop`/`afterStop` run before the host stops / after it, before anvil.
+ * By default the host proves a due checkpoint at once (`batch.delayMs: 0`).
+ */
+export function useHostStack(
+  setup: (network: LocalNetwork) => InProcessHostOptions | Promise<InProcessHostOptions> = () => ({ extra: { batch: { delayMs: 0 } } }),
+  teardown: { beforeStop?: () => unknown; afterStop?: () => unknown } = {},
+): HostStack {
+  const stack = {} as HostStack;
+  beforeAll(async () => {
+    stack.network = await startNetwork();
+    stack.host = await startInProcessHost(stack.network, await setup(stack.network));
+  }, 45_000);
+  afterAll(async () => {
+    if (stack.network) await teardown.beforeStop?.();
+    await stack.host?.stop();
+    if (stack.network) await teardown.afterStop?.();
+    await stack.network?.anvil.stop();
+  });
+  return stack;
+}
+
+/** Opens a session of the demo user with the demo host: 0.01 (USDC) deposit, one day, the embedded model. */
+export async function openUserSession(network: LocalNetwork, proofInterval: bigint): Promise<Session> {
+  const { session } = await openSession(walletFor(network, demoKeys.user), {
+    contracts: network.deployment,
+    host: privateKeyToAccount(demoKeys.host).address,
+    deposit: 10n ** 16n,
+    proofInterval,
+    maxDuration: 86_400n,
+    modelId: network.modelId,
+  });
+  return session;
+}
+
+/** Closes through the host; every signed token proven exactly once and paid to the wei. Returns the signed total. */
+export async function closeExactly(network: LocalNetwork, session: Session): Promise<bigint> {
+  const signedTotal = session.cumulativeTokens;
+  const marketplace = network.deployment.jobMarketplace;
+  const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
+  expect(settlement.closedBy).toBe("host");
+  expect(settlement.provenTokens).toBe(signedTotal);
+  expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
+  expect(settlement.refund).toBe(session.deposit - settlement.payment);
+  expect((await getSession(network.publicClient, { marketplace, jobId: session.jobId })).provenTokens).toBe(signedTotal);
+  const proofs = await proofEvents(network.publicClient, marketplace, session.jobId);
+  expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
+  expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
+  return signedTotal;
 }
