@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
-import { chat, closeSession, getSession, openSession, type Session } from "@session-jobs/sdk";
+import { chat, getSession, type Session } from "@session-jobs/sdk";
 import { demoKeys, localPollingIntervalMs, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { anvilRpc, hostView, proofEvents, startInProcessHost, startNetwork } from "./harness.ts";
+import { anvilRpc, closeExactly as closeSettledExactly, hostView, openUserSession, startInProcessHost, startNetwork } from "./harness.ts";
 import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
 // Chain faults under a running host node whose RPC goes through a TCP proxy (127.0.0.1):
@@ -51,17 +51,7 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs:
   }
 }
 
-async function open(): Promise<Session> {
-  const { session } = await openSession(walletFor(network, demoKeys.user), {
-    contracts: network.deployment,
-    host: hostAddress,
-    deposit: 10n ** 16n,
-    proofInterval: 100n,
-    maxDuration: 86_400n,
-    modelId: network.modelId,
-  });
-  return session;
-}
+const open = () => openUserSession(network, 100n);
 
 /** Chats until at least one checkpoint interval is signed (a proof falls due). */
 async function signOneInterval(session: Session): Promise<void> {
@@ -71,18 +61,9 @@ async function signOneInterval(session: Session): Promise<void> {
   }
 }
 
-/** Closes through the host and checks that every signed token was proven exactly once. */
+/** Closes through the host and checks that every signed token was proven exactly once (the host's view too). */
 async function closeExactly(session: Session): Promise<void> {
-  const signedTotal = session.cumulativeTokens;
-  const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
-  expect(settlement.closedBy).toBe("host");
-  expect(settlement.provenTokens).toBe(signedTotal);
-  expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
-  expect(settlement.refund).toBe(session.deposit - settlement.payment);
-  expect(await proven(session)).toBe(signedTotal);
-  const proofs = await proofEvents(network.publicClient, marketplace(), session.jobId);
-  expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
-  expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
+  const signedTotal = await closeSettledExactly(network, session);
   expect(BigInt((await hostView(host.url, session.jobId)).provenTokens)).toBe(signedTotal);
 }
 

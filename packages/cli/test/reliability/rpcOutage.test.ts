@@ -1,75 +1,27 @@
-import { createServer, connect, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stringToBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { chat, closeSession, getSession, openSession, sessionHeaders, signSessionRequest, type Session } from "@session-jobs/sdk";
-import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { proofEvents, startInProcessHost, startNetwork } from "./harness.ts";
+import { chat, closeSession, getSession, sessionHeaders, signSessionRequest, type Session } from "@session-jobs/sdk";
+import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
+import { openUserSession, proofEvents, useHostStack } from "./harness.ts";
+import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
 // The host's RPC goes away (every connection dropped) and comes back: the node keeps serving
 // sessions it knows, refuses what needs the chain with 503 chain_unavailable, retries its due
 // proof, and lands it exactly once when the RPC returns.
 
-/** A TCP proxy to anvil that can drop every connection and refuse new ones. */
-async function startFlakyProxy(target: URL) {
-  const sockets = new Set<Socket>();
-  let down = false;
-  const server = createServer((client) => {
-    if (down) return void client.destroy();
-    const upstream = connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on("error", drop).on("close", drop);
-    upstream.on("error", drop).on("close", drop);
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    setDown(value: boolean) {
-      down = value;
-      if (value) for (const socket of sockets) socket.destroy();
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+let proxy: TcpProxy;
+const stack = useHostStack(
+  async (network) => {
+    proxy = await startTcpProxy(new URL(network.anvil.rpcUrl));
+    return { extra: { rpcUrl: proxy.url, batch: { delayMs: 0 }, limits: { sessionCacheMs: 30_000 } }, submitterTickMs: 500 };
+  },
+  { beforeStop: () => proxy?.setDown(false), afterStop: () => proxy?.close() },
+);
+const open = () => openUserSession(stack.network, 100n);
 
-let network: LocalNetwork;
-let proxy: Awaited<ReturnType<typeof startFlakyProxy>>;
-let host: Awaited<ReturnType<typeof startInProcessHost>>;
-beforeAll(async () => {
-  network = await startNetwork();
-  proxy = await startFlakyProxy(new URL(network.anvil.rpcUrl));
-  host = await startInProcessHost(network, { extra: { rpcUrl: proxy.url, batch: { delayMs: 0 }, limits: { sessionCacheMs: 30_000 } }, submitterTickMs: 500 });
-}, 45_000);
-afterAll(async () => {
-  proxy?.setDown(false);
-  await host?.stop();
-  await proxy?.close();
-  await network?.anvil.stop();
-});
-
-async function open(): Promise<Session> {
-  const { session } = await openSession(walletFor(network, demoKeys.user), {
-    contracts: network.deployment,
-    host: privateKeyToAccount(demoKeys.host).address,
-    deposit: 10n ** 16n,
-    proofInterval: 100n,
-    maxDuration: 86_400n,
-    modelId: network.modelId,
-  });
-  return session;
-}
-
-const marketplace = () => network.deployment.jobMarketplace;
-const proven = async (session: Session) => (await getSession(network.publicClient, { marketplace: marketplace(), jobId: session.jobId })).provenTokens;
+const marketplace = () => stack.network.deployment.jobMarketplace;
+const proven = async (session: Session) => (await getSession(stack.network.publicClient, { marketplace: marketplace(), jobId: session.jobId })).provenTokens;
 async function waitProven(session: Session, tokens: bigint, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
   while ((await proven(session)) < tokens) {
@@ -89,7 +41,7 @@ async function signPastCheckpointWhileDown(): Promise<Session> {
   }
   await new Promise((r) => setTimeout(r, 1_000));
   expect(await proven(session)).toBe(0n);
-  expect((await fetch(`${host.url}/health`)).status).toBe(200);
+  expect((await fetch(`${stack.host.url}/health`)).status).toBe(200);
   return session;
 }
 
@@ -101,14 +53,14 @@ describe("the host's RPC goes away and comes back", () => {
     const fresh = await open();
     const body = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 10 });
     const signature = await signSessionRequest(privateKeyToAccount(fresh.sessionKey), { chainId: fresh.chainId, marketplace: fresh.marketplace }, { jobId: fresh.jobId, sequence: 1n, body: stringToBytes(body) });
-    const refused = await fetch(`${host.url}/v1/chat/completions`, {
+    const refused = await fetch(`${stack.host.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", [sessionHeaders.jobId]: String(fresh.jobId), [sessionHeaders.sequence]: "1", [sessionHeaders.signature]: signature },
       body,
     });
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("chain_unavailable");
-    expect((await fetch(`${host.url}/v1/session/${fresh.jobId}`)).status).toBe(404);
+    expect((await fetch(`${stack.host.url}/v1/session/${fresh.jobId}`)).status).toBe(404);
 
     proxy.setDown(false);
     // The client's next exchange (and receipt) puts the due proof back in the queue.
@@ -118,10 +70,10 @@ describe("the host's RPC goes away and comes back", () => {
     // The fresh session works now, and both settle exactly, every token proven once.
     await chat(fresh, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 10 });
     for (const s of [session, fresh]) {
-      const settlement = await closeSession(walletFor(network, demoKeys.user), { session: s });
+      const settlement = await closeSession(walletFor(stack.network, demoKeys.user), { session: s });
       expect(settlement.closedBy).toBe("host");
       expect(settlement.provenTokens).toBe(s.cumulativeTokens);
-      const proofs = await proofEvents(network.publicClient, marketplace(), s.jobId);
+      const proofs = await proofEvents(stack.network.publicClient, marketplace(), s.jobId);
       expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(s.cumulativeTokens);
     }
   }, 58_000);
