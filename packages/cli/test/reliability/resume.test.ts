@@ -2,15 +2,24 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { privateKeyToAccount } from "viem/accounts";
 import { createCommon, createHostNode, type HostConfig, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
-import { chat, closeSession, deserializeSession, getSession, openSession, serializeSession, type Session } from "@session-jobs/sdk";
+import {
+  chat,
+  closeSession,
+  deserializeSession,
+  serializeSession,
+  SessionDisputedError,
+  SessionReplayedError,
+  streamChat,
+  TokenCountMismatchError,
+  type Session,
+} from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { freePort, hostConfigInput, hostView, proofEvents, register, startNetwork, type HostSessionView } from "./harness.ts";
+import { closeExactly as closeSettledExactly, freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, type HostSessionView } from "./harness.ts";
 
 // Client faults: the client process dies and a new one resumes the session from what it saved
-// (serializeSession); and a receipt the host never got (it was down at that moment) is resent
+// (serializeSession), between exchanges or in the middle of a stream; and a receipt the host never got (it was down at that moment) is resent
 // by the SDK on the next request, after the host came back on the same database and port.
 
 let network: LocalNetwork;
@@ -51,32 +60,9 @@ const hostTranscriptHash = (view: HostSessionView) => (view as HostSessionView &
 
 const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the earth was", "Let there be light"];
 
-async function open(): Promise<Session> {
-  const { session } = await openSession(walletFor(network, demoKeys.user), {
-    contracts: network.deployment,
-    host: privateKeyToAccount(demoKeys.host).address,
-    deposit: 10n ** 16n,
-    proofInterval: 1_000n,
-    maxDuration: 86_400n,
-    modelId: network.modelId,
-  });
-  return session;
-}
+const open = (proofInterval = 1_000n) => openUserSession(network, proofInterval);
 
-/** Closes through the host; every signed token proven exactly once and paid to the wei. */
-async function closeExactly(session: Session): Promise<void> {
-  const signedTotal = session.cumulativeTokens;
-  const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
-  expect(settlement.closedBy).toBe("host");
-  expect(settlement.provenTokens).toBe(signedTotal);
-  expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
-  expect(settlement.refund).toBe(session.deposit - settlement.payment);
-  const onChain = await getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId });
-  expect(onChain.provenTokens).toBe(signedTotal);
-  const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
-  expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
-  expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
-}
+const closeExactly = (session: Session) => closeSettledExactly(network, session);
 
 /** A fetch that records the paths it is asked for, and can run something before one of them. */
 function recordingFetch(before?: { path: string; run: () => Promise<void> }) {
@@ -106,8 +92,10 @@ async function chatWithReceiptLost(session: Session) {
 }
 
 describe("client reconnect and resume", () => {
-  it("a client that saved its session dies; a new one resumes from the last receipt, sequence and transcript continue, and settlement is exact", async () => {
-    let session: Session | undefined = await open();
+  // (Merged with clientResume.test.ts "between exchanges": a checkpoint interval of 100 so that the
+  // resumed client goes on past a checkpoint proof, and signs on without a dispute.)
+  it("a client that saved its session dies between exchanges; a new one resumes from the last receipt, sequence and transcript continue, and settlement is exact", async () => {
+    let session: Session | undefined = await open(100n);
     for (const content of prompts.slice(0, 2)) await chat(session, { messages: [{ role: "user", content }], maxTokens: 30 });
     const saved = serializeSession(session);
     const before = { sequence: session.sequence, transcriptHash: session.transcriptHash, cumulativeTokens: session.cumulativeTokens, jobId: session.jobId };
@@ -135,7 +123,53 @@ describe("client reconnect and resume", () => {
     expect(BigInt(after.lastSequence)).toBeLessThanOrEqual(resumed.sequence);
     expect(after.unsignedTokens).toBe("0");
     expect(hostTranscriptHash(after)).toBe(resumed.transcriptHash);
+    for (let i = 0; resumed.cumulativeTokens < 150n; i++) {
+      expect(i).toBeLessThan(10);
+      await chat(resumed, { messages: [{ role: "user", content: prompts[i % prompts.length]! }], maxTokens: 30 });
+    }
+    expect(resumed.dispute).toBeUndefined();
+    expect(BigInt((await hostView(url, resumed.jobId)).signedTokens)).toBe(resumed.cumulativeTokens);
     await closeExactly(resumed);
+  }, 40_000);
+
+  // The host counts a stream the client broke off (it was written, so it is billed and in the
+  // transcript), but the client never saw it end and has no receipt for it. A client that comes
+  // back from its saved state cannot reconcile: the protocol has no way to take the aborted
+  // exchange into the client's transcript. What must hold is that it is never made to pay for it.
+  it("after dying mid-stream: cannot sign again (the session can only be closed), and pays exactly its last receipt", async () => {
+    const first = await open(100n);
+    await chat(first, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
+    const saved = serializeSession(first);
+    const signed = first.cumulativeTokens;
+    const controller = new AbortController();
+    const stream = streamChat(first, { messages: [{ role: "user", content: "And God said" }], maxTokens: 300, signal: controller.signal });
+    let deltas = 0;
+    await expect(
+      (async () => {
+        for await (const _delta of stream) if (++deltas === 5) controller.abort();
+      })(),
+    ).rejects.toThrow();
+    await stream.result.catch(() => undefined);
+    for (let i = 0; (await hostView(url, first.jobId)).lastExchange?.aborted !== true; i++) {
+      expect(i).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+
+    const resumed = deserializeSession(saved);
+    // Its saved sequence is the one the broken request used.
+    await expect(chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20 })).rejects.toBeInstanceOf(SessionReplayedError);
+    // The next answer's cumulative count includes the aborted exchange: the SDK refuses to sign it.
+    await expect(chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20 })).rejects.toBeInstanceOf(TokenCountMismatchError);
+    await expect(chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20 })).rejects.toBeInstanceOf(SessionDisputedError);
+    const view = await hostView(url, first.jobId);
+    expect(BigInt(view.signedTokens)).toBe(signed);
+    // The host's loss (served, never signed) stays below one interval.
+    expect(BigInt(view.unsignedTokens)).toBeLessThan(first.proofInterval);
+
+    const settlement = await closeSession(walletFor(network, demoKeys.user), { session: resumed });
+    expect(settlement.closedBy).toBe("host");
+    expect(settlement.provenTokens).toBe(signed);
+    expect(settlement.refund).toBe(first.deposit - signed * first.pricePerToken);
   }, 40_000);
 
   it("a receipt the host never got (host down; restarted on the same database and port) is resent on the next chat and paid for", async () => {
