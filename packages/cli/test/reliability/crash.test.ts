@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chat, closeSession, getSession, openSession, type Session } from "@session-jobs/sdk";
+import { chat, closeSession, getSession, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { privateKeyToAccount } from "viem/accounts";
-import { anvilRpc, freePort, hostView, proofEvents, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
+import { anvilRpc, freePort, hostView, openUserSession, proofEvents, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
 
 // A host killed with SIGKILL after receipts were signed (and durably stored) but before any was
 // proven: the restarted process on the same SQLite file must get paid for every one, once.
@@ -15,17 +15,7 @@ afterAll(() => network?.anvil.stop());
 
 const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the earth was", "Let there be light", "And God saw the light"];
 
-async function open(proofInterval: bigint): Promise<Session> {
-  const { session } = await openSession(walletFor(network, demoKeys.user), {
-    contracts: network.deployment,
-    host: privateKeyToAccount(demoKeys.host).address,
-    deposit: 10n ** 16n,
-    proofInterval,
-    maxDuration: 86_400n,
-    modelId: network.modelId,
-  });
-  return session;
-}
+const open = (proofInterval: bigint) => openUserSession(network, proofInterval);
 
 describe("host crash (kill -9) before its receipts are proven", () => {
   let host: HostProcess | undefined;
