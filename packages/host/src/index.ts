@@ -17,3 +17,4 @@ export { createLogger, type LogLevel, type Logger } from "./logger.ts";
 export { createMetrics, type Metrics } from "./metrics.ts";
 export { ConfigError, HostError, type HostErrorCode } from "./errors.ts";
 export { decryptKeystore } from "./keystore.ts";
+export type { SessionView } from "./session-protocol.ts";

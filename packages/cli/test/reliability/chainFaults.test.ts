@@ -8,8 +8,10 @@ import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 // Chain faults under a running host node whose RPC goes through a TCP proxy (127.0.0.1):
 // 1. the connection drops right after the host broadcast its proof transaction (the node got
 //    it, the host never heard back) and the RPC stays away for a few seconds;
-// 2. the host's pending proof transaction is dropped from anvil's pool (automine off).
-// In both, everything the client signed ends up proven exactly once.
+// 2. the host's pending proof transaction is dropped from anvil's pool (automine off);
+// 3. it is replaced in the pool by another transaction with the same nonce;
+// 4. a transaction sent with the host's key behind the node's back leaves its nonce stale.
+// In all, everything the client signed ends up proven exactly once.
 
 let network: LocalNetwork;
 let proxy: TcpProxy;
@@ -53,9 +55,10 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs:
 
 const open = () => openUserSession(network, 100n);
 
-/** Chats until at least one checkpoint interval is signed (a proof falls due). */
+/** Chats until one more checkpoint interval is signed (a proof falls due). */
 async function signOneInterval(session: Session): Promise<void> {
-  for (let i = 0; session.cumulativeTokens < session.proofInterval; i++) {
+  const target = session.cumulativeTokens + session.proofInterval;
+  for (let i = 0; session.cumulativeTokens < target; i++) {
     expect(i).toBeLessThan(10);
     await chat(session, { messages: [{ role: "user", content: prompts[i % prompts.length]! }], maxTokens: 40 });
   }
@@ -142,5 +145,47 @@ describe("chain faults under a running host", () => {
     } finally {
       await anvilRpc(network, "evm_setAutomine", [true]);
     }
+  }, 55_000);
+
+  it("a proof transaction replaced in the pool by another with its nonce is proven again at once, exactly once", async () => {
+    const session = await open();
+    await anvilRpc(network, "evm_setAutomine", [false]);
+    try {
+      const minedBefore = await nonce("latest");
+      await signOneInterval(session);
+      const signedAtDue = session.cumulativeTokens;
+      await until("the host's proof transaction is in the pool", async () => (await nonce("pending")) > minedBefore, 10_000);
+      const fees = await network.publicClient.estimateFeesPerGas();
+      await walletFor(network, demoKeys.host).sendTransaction({
+        to: hostAddress,
+        value: 0n,
+        nonce: minedBefore,
+        maxFeePerGas: fees.maxFeePerGas * 10n,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas * 10n + 10n ** 9n,
+      });
+      await anvilRpc(network, "evm_mine", []);
+      expect(await nonce("latest")).toBe(minedBefore + 1);
+      expect(await proven(session)).toBe(0n);
+
+      // No further client activity: the host notices the replacement and proves the receipt again.
+      await anvilRpc(network, "evm_setAutomine", [true]);
+      await until("the replaced proof is proven again", async () => (await proven(session)) === signedAtDue, 20_000);
+      await closeExactly(session);
+    } finally {
+      await anvilRpc(network, "evm_setAutomine", [true]);
+    }
+  }, 55_000);
+
+  it("a transaction sent with the host's key behind the node's back (a nonce gap) does not stop the next proof", async () => {
+    const session = await open();
+    await signOneInterval(session);
+    const first = session.cumulativeTokens;
+    await until("the first proof lands", async () => (await proven(session)) === first, 10_000);
+    const hash = await walletFor(network, demoKeys.host).sendTransaction({ to: hostAddress, value: 0n });
+    await network.publicClient.waitForTransactionReceipt({ hash });
+    await signOneInterval(session);
+    const second = session.cumulativeTokens;
+    await until("the next proof lands despite the used nonce", async () => (await proven(session)) === second, 15_000);
+    await closeExactly(session);
   }, 55_000);
 });

@@ -15,6 +15,7 @@ import { createLogger, type Common } from "../../src/common.ts";
 import { createGasLedger } from "../../src/gasLedger.ts";
 import { startLocalNetwork, demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { demoHostConfigInput } from "../../src/demo/demoHost.ts";
+import type { SessionView } from "@session-jobs/host";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../../..");
@@ -135,23 +136,8 @@ export async function startInProcessHost(network: LocalNetwork, options: InProce
   };
 }
 
-/**
- * `GET /v1/session/:jobId` (packages/host/src/session-protocol.ts `SessionView`). A copy of that
- * type, not an import: @session-jobs/host exports only its index, which does not export SessionView,
- * and the tests read the view over HTTP as a client would (the shape is the wire format).
- */
-export type HostSessionView = {
-  jobId: string;
-  servedTokens: string;
-  signedTokens: string;
-  provenTokens: string;
-  unsignedTokens: string;
-  checkpointInterval: string;
-  transcriptHash: Hex;
-  lastSequence: string;
-  closed: boolean;
-  lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; transcriptHash: Hex; aborted: boolean } | null;
-};
+/** What the host reports at `GET /v1/session/:jobId`: the wire format, typed by the host package. */
+export type HostSessionView = SessionView;
 
 export async function hostView(url: string, jobId: bigint): Promise<HostSessionView> {
   const response = await fetch(`${url}/v1/session/${jobId}`);
