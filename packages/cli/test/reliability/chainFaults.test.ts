@@ -70,6 +70,23 @@ async function closeExactly(session: Session): Promise<void> {
   expect(BigInt((await hostView(host.url, session.jobId)).provenTokens)).toBe(signedTotal);
 }
 
+type ProofInPool = { session: Session; minedBefore: number; signedAtDue: bigint };
+
+/** With automine off: opens a session, signs one interval and waits until the host's proof transaction sits in the pool. */
+async function withProofInPool(run: (context: ProofInPool) => Promise<void>): Promise<void> {
+  const session = await open();
+  await anvilRpc(network, "evm_setAutomine", [false]);
+  try {
+    const minedBefore = await nonce("latest");
+    await signOneInterval(session);
+    const signedAtDue = session.cumulativeTokens;
+    await until("the host's proof transaction is in the pool", async () => (await nonce("pending")) > minedBefore, 10_000);
+    await run({ session, minedBefore, signedAtDue });
+  } finally {
+    await anvilRpc(network, "evm_setAutomine", [true]);
+  }
+}
+
 describe("chain faults under a running host", () => {
   it("the RPC drops right after the proof transaction is broadcast and stays away 3 s: the host keeps serving, and every signed token is proven exactly once", async () => {
     const session = await open();
@@ -118,14 +135,8 @@ describe("chain faults under a running host", () => {
     await until("the host's own view shows the proof", async () => BigInt((await hostView(host.url, session.jobId)).provenTokens) === signedAtDue, 10_000);
   }, 30_000);
 
-  it("a proof transaction dropped from the pool (automine off) is broadcast again after the receipt timeout and proven exactly once", async () => {
-    const session = await open();
-    await anvilRpc(network, "evm_setAutomine", [false]);
-    try {
-      const minedBefore = await nonce("latest");
-      await signOneInterval(session);
-      const signedAtDue = session.cumulativeTokens;
-      await until("the host's proof transaction is in the pool", async () => (await nonce("pending")) > minedBefore, 10_000);
+  it("a proof transaction dropped from the pool (automine off) is broadcast again after the receipt timeout and proven exactly once", () =>
+    withProofInPool(async ({ session, minedBefore, signedAtDue }) => {
       const [pendingBefore] = (await anvilRpc(network, "eth_getBlockByNumber", ["pending", false]) as { transactions: string[] }).transactions;
       await anvilRpc(network, "anvil_dropAllTransactions", []);
       expect(await nonce("pending")).toBe(minedBefore);
@@ -142,19 +153,10 @@ describe("chain faults under a running host", () => {
       await until("the host sees its proof mined", async () => BigInt((await hostView(host.url, session.jobId)).provenTokens) === signedAtDue, 10_000);
       expect(await nonce("latest")).toBe(minedBefore + 1);
       await closeExactly(session);
-    } finally {
-      await anvilRpc(network, "evm_setAutomine", [true]);
-    }
-  }, 55_000);
+    }), 55_000);
 
-  it("a proof transaction replaced in the pool by another with its nonce is proven again at once, exactly once", async () => {
-    const session = await open();
-    await anvilRpc(network, "evm_setAutomine", [false]);
-    try {
-      const minedBefore = await nonce("latest");
-      await signOneInterval(session);
-      const signedAtDue = session.cumulativeTokens;
-      await until("the host's proof transaction is in the pool", async () => (await nonce("pending")) > minedBefore, 10_000);
+  it("a proof transaction replaced in the pool by another with its nonce is proven again at once, exactly once", () =>
+    withProofInPool(async ({ session, minedBefore, signedAtDue }) => {
       const fees = await network.publicClient.estimateFeesPerGas();
       await walletFor(network, demoKeys.host).sendTransaction({
         to: hostAddress,
@@ -171,10 +173,7 @@ describe("chain faults under a running host", () => {
       await anvilRpc(network, "evm_setAutomine", [true]);
       await until("the replaced proof is proven again", async () => (await proven(session)) === signedAtDue, 20_000);
       await closeExactly(session);
-    } finally {
-      await anvilRpc(network, "evm_setAutomine", [true]);
-    }
-  }, 55_000);
+    }), 55_000);
 
   it("a transaction sent with the host's key behind the node's back (a nonce gap) does not stop the next proof", async () => {
     const session = await open();
