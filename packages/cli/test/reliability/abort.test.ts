@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, closeSession, streamChat } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
 import { hostView, openUserSession, useHostStack } from "./harness.ts";
@@ -6,7 +7,35 @@ import { hostView, openUserSession, useHostStack } from "./harness.ts";
 // A client that aborts a streamed answer: the host stops generating, bills at most what it wrote,
 // the SDK signs nothing for an answer it did not see end, and the settlement pays only receipts.
 
-const stack = useHostStack();
+// The embedded model writes ~2,000 tokens/s: a whole answer can reach the client before it has
+// read five deltas, and at temperature 1 it may end after a few. So the answer is greedy (which
+// this model never ends early) and its deltas are paced, so that the abort lands mid-stream.
+const deltaPaceMs = 5;
+let model: ChatBackend;
+
+function paced(inner: ChatBackend): ChatBackend {
+  return {
+    specificationVersion: inner.specificationVersion,
+    provider: inner.provider,
+    modelId: inner.modelId,
+    generate: (request, options) => inner.generate(request, options),
+    async *stream(request, options) {
+      for await (const part of inner.stream(request, options)) {
+        if (part.type === "text-delta") await new Promise((resolve) => setTimeout(resolve, deltaPaceMs));
+        yield part;
+      }
+    },
+    close: () => inner.close(),
+  };
+}
+
+const stack = useHostStack(
+  async () => {
+    model = await createEmbeddedBackend();
+    return { backend: paced(model), extra: { batch: { delayMs: 0 } } };
+  },
+  { afterStop: () => model?.close() },
+);
 const open = () => openUserSession(stack.network, 1000n);
 
 describe("client aborts a stream mid-answer", () => {
@@ -19,7 +48,7 @@ describe("client aborts a stream mid-answer", () => {
 
     const maxTokens = 400;
     const controller = new AbortController();
-    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens, signal: controller.signal });
+    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens, body: { temperature: 0 }, signal: controller.signal });
     let received = "";
     let deltas = 0;
     const started = Date.now();
