@@ -6,6 +6,7 @@ import { foundry } from "viem/chains";
 import { startAnvil, anvilPrivateKeys, type Anvil } from "@session-jobs/contracts/anvil";
 import { modelRegistryAbi } from "@session-jobs/contracts/abis";
 import { deploySessionJobs, type SessionJobsDeployment } from "@session-jobs/contracts/deploy";
+import { localPollingIntervalMs } from "@session-jobs/contracts/local-chain";
 import { embeddedModelInfo } from "@session-jobs/inference";
 import type { Common } from "../common.ts";
 import type { GasLedger } from "../gasLedger.ts";
@@ -18,8 +19,7 @@ export const demoKeys = {
   treasury: anvilPrivateKeys[3],
 } as const;
 
-/** Receipts are awaited by polling: anvil mines at once, so poll fast (viem's default is 4 s). */
-export const localPollingIntervalMs = 50;
+export { localPollingIntervalMs };
 
 export type LocalNetwork = {
   anvil: Anvil;

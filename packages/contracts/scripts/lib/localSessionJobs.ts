@@ -5,11 +5,7 @@
  */
 import {
   concat,
-  createPublicClient,
   createTestClient,
-  createWalletClient,
-  defineChain,
-  http,
   type Abi,
   type Account,
   type Address,
@@ -18,10 +14,8 @@ import {
   type Hex,
   type TransactionReceipt,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi, testUsdcAbi } from "../../generated/abis.ts";
-import { anvilPrivateKeys, startAnvil } from "../../ts/anvil.ts";
-import { deploySessionJobs } from "../../ts/deploy.ts";
+import { startLocalChain } from "../../ts/localChain.ts";
 
 /** The seed's host minimum (stable units per token). */
 export const hostMinPrice = 1500n;
@@ -38,27 +32,13 @@ export const checkpointTypes = {
 export type LocalSessionJobs = Awaited<ReturnType<typeof startLocalSessionJobs>>;
 
 export async function startLocalSessionJobs() {
-  const anvil = await startAnvil();
-  const chain = defineChain({
-    id: anvil.chainId,
-    name: "anvil",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [anvil.rpcUrl] } },
-  });
-  const transport = http(anvil.rpcUrl);
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 });
+  const local = await startLocalChain({ deployTestUsdc: true });
+  const { anvil, chain, transport, publicClient, wallet, deployment } = local;
   const testClient = createTestClient({ chain, transport, mode: "anvil" });
-  const wallet = (index: number) => {
-    const key = anvilPrivateKeys[index];
-    if (!key) throw new Error(`no anvil key ${index}`);
-    return createWalletClient({ account: privateKeyToAccount(key), chain, transport, pollingInterval: 50 });
-  };
   const deployer = wallet(0);
   const host = wallet(1);
   const user = wallet(2);
   const stranger = wallet(3);
-
-  const deployment = await deploySessionJobs({ walletClient: deployer, publicClient, deployTestUsdc: true });
   const usdc = deployment.usdc;
   if (!usdc) throw new Error("TestUSDC was not deployed");
 
@@ -130,6 +110,6 @@ export async function startLocalSessionJobs() {
     send,
     signCheckpoint,
     nextJobId,
-    stop: () => anvil.stop(),
+    stop: local.stop,
   };
 }

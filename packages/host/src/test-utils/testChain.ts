@@ -2,24 +2,20 @@
  * TEST HELPER: one anvil with the Session Jobs contracts deployed, a model approved, and helpers
  * to open sessions as a user with a fresh session key. Accounts: 0 deployer, 1 host, 2 user.
  */
-import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
+import { anvilPrivateKeys } from "@session-jobs/contracts/anvil";
 import { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi } from "@session-jobs/contracts/abis";
-import { deploySessionJobs } from "@session-jobs/contracts/deploy";
-import { createPublicClient, createWalletClient, defineChain, getAddress, http, keccak256, parseEventLogs, stringToHex, type Address, type Hex, type PublicClient } from "viem";
+import { startLocalChain } from "@session-jobs/contracts/local-chain";
+import { getAddress, keccak256, parseEventLogs, stringToHex, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { resolveHostConfig, type HostConfig, type HostConfigInput } from "../config.ts";
 
 export type TestChain = Awaited<ReturnType<typeof startTestChain>>;
 
 export async function startTestChain() {
-  const anvil: Anvil = await startAnvil();
-  const chain = defineChain({ id: anvil.chainId, name: "anvil", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [anvil.rpcUrl] } } });
-  const transport = http(anvil.rpcUrl);
-  const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient;
-  const wallet = (index: number) => createWalletClient({ account: privateKeyToAccount(anvilPrivateKeys[index]!), chain, transport, pollingInterval: 50 });
+  const local = await startLocalChain();
+  const { anvil, publicClient, wallet, deployment: deployed } = local;
   const deployer = wallet(0);
   const user = wallet(2);
-  const deployed = await deploySessionJobs({ walletClient: deployer, publicClient });
   const contracts = {
     jobMarketplace: getAddress(deployed.jobMarketplace),
     nodeRegistry: getAddress(deployed.nodeRegistry),
@@ -109,6 +105,6 @@ export async function startTestChain() {
       });
     },
 
-    stop: () => anvil.stop(),
+    stop: local.stop,
   };
 }

@@ -2,21 +2,8 @@
  * TEST HELPER: one anvil with the Session Jobs contracts deployed, an approved model, funded
  * accounts (deployer, host, user, stranger), and the test double host registered on chain.
  */
-import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
-import { deploySessionJobs } from "@session-jobs/contracts/deploy";
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  getAddress,
-  http,
-  keccak256,
-  stringToHex,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { startLocalChain } from "@session-jobs/contracts/local-chain";
+import { getAddress, keccak256, stringToHex, type Address, type Hex } from "viem";
 import { readContract, writeContract } from "viem/actions";
 import { erc20Abi } from "viem";
 import { testUsdcAbi } from "@session-jobs/contracts/abis";
@@ -31,23 +18,13 @@ export const hostPrices = { stable: 2_000n, native: 2_000_000_000n } as const;
 export type TestChain = Awaited<ReturnType<typeof startTestChain>>;
 
 export async function startTestChain() {
-  const anvil: Anvil = await startAnvil();
-  const chain = defineChain({
-    id: anvil.chainId,
-    name: "anvil",
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [anvil.rpcUrl] } },
-  });
-  const transport = http(anvil.rpcUrl);
-  const publicClient: PublicClient = createPublicClient({ chain, transport, pollingInterval: 50 });
-  const wallet = (index: 0 | 1 | 2 | 3) =>
-    createWalletClient({ account: privateKeyToAccount(anvilPrivateKeys[index]), chain, transport, pollingInterval: 50 });
+  const local = await startLocalChain({ deployTestUsdc: true });
+  const { anvil, chain, publicClient, wallet, deployment: deployed } = local;
   const deployer = wallet(0);
   const hostWallet = wallet(1);
   const userWallet = wallet(2);
   const strangerWallet = wallet(3);
 
-  const deployed = await deploySessionJobs({ walletClient: deployer, publicClient, deployTestUsdc: true });
   const usdc = getAddress(deployed.usdc as Address);
   const contracts = {
     jobMarketplace: getAddress(deployed.jobMarketplace),
@@ -142,7 +119,7 @@ export async function startTestChain() {
     usdcBalance,
     stop: async () => {
       await host.stop();
-      await anvil.stop();
+      await local.stop();
     },
   };
 }
