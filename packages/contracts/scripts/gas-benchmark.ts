@@ -7,6 +7,7 @@
  */
 import { keccak256, parseEther, stringToHex, type Hex, type TransactionReceipt } from "viem";
 import { jobMarketplaceWithModelsAbi, testUsdcAbi } from "../generated/abis.ts";
+import { permitTypes } from "../ts/eip712.ts";
 import { startLocalSessionJobs } from "./lib/localSessionJobs.ts";
 
 type Row = { operation: string; gas: bigint; target?: bigint };
@@ -94,15 +95,7 @@ try {
   const nonce = await publicClient.readContract({ address: usdc, abi: testUsdcAbi, functionName: "nonces", args: [user.account.address] });
   const permit = await user.account.signTypedData({
     domain: { name: "Test USD Coin", version: "1", chainId: local.anvil.chainId, verifyingContract: usdc },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    types: permitTypes,
     primaryType: "Permit",
     message: { owner: user.account.address, spender: deployment.jobMarketplace, value: usdcDeposit, nonce, deadline },
   });

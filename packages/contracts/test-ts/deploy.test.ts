@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashTypedData, keccak256, parseEther, stringToHex, type Hex } from "viem";
 import { hostEarningsAbi, jobMarketplaceWithModelsAbi, nodeRegistryWithModelsAbi, testUsdcAbi } from "../generated/abis.ts";
-import { checkpointTypes, hostMinPrice, startLocalSessionJobs, type LocalSessionJobs } from "../scripts/lib/localSessionJobs.ts";
+import { checkpointTypes } from "../ts/eip712.ts";
+import { hostMinPrice, startLocalSessionJobs, type LocalSessionJobs } from "../scripts/lib/localSessionJobs.ts";
 
 describe("deploySessionJobs on anvil", () => {
   let local: LocalSessionJobs;

@@ -15,19 +15,11 @@ import {
   type TransactionReceipt,
 } from "viem";
 import { jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi, testUsdcAbi } from "../../generated/abis.ts";
+import { checkpointTypes, sessionJobsDomainName, sessionJobsDomainVersion } from "../../ts/eip712.ts";
 import { startLocalChain } from "../../ts/localChain.ts";
 
 /** The seed's host minimum (stable units per token). */
 export const hostMinPrice = 1500n;
-
-/** The EIP-712 `Checkpoint` type of docs/design.md. */
-export const checkpointTypes = {
-  Checkpoint: [
-    { name: "jobId", type: "uint256" },
-    { name: "cumulativeTokens", type: "uint256" },
-    { name: "transcriptHash", type: "bytes32" },
-  ],
-} as const;
 
 export type LocalSessionJobs = Awaited<ReturnType<typeof startLocalSessionJobs>>;
 
@@ -86,7 +78,7 @@ export async function startLocalSessionJobs() {
   async function signCheckpoint(signer: Account, jobId: bigint, cumulativeTokens: bigint, transcriptHash: Hex): Promise<Hex> {
     if (!signer.signTypedData) throw new Error("signer cannot sign typed data");
     const signature = await signer.signTypedData({
-      domain: { name: "SessionJobs", version: "1", chainId: anvil.chainId, verifyingContract: deployment.jobMarketplace },
+      domain: { name: sessionJobsDomainName, version: sessionJobsDomainVersion, chainId: anvil.chainId, verifyingContract: deployment.jobMarketplace },
       types: checkpointTypes,
       primaryType: "Checkpoint",
       message: { jobId, cumulativeTokens, transcriptHash },

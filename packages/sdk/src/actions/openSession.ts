@@ -33,6 +33,7 @@ import { hostEndpoint } from "../session/exchange.ts";
 import { emptyTranscriptHash } from "../protocol/transcript.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 import { getHostInfo } from "./getHostInfo.ts";
+import { permitTypes } from "@session-jobs/contracts/eip712";
 
 export type OpenSessionParameters = {
   contracts: Pick<SessionJobsContracts, "jobMarketplace" | "nodeRegistry">;
@@ -257,15 +258,7 @@ async function signPermit(
   const signature = await signTypedData(client, {
     account: client.account,
     domain: { ...domain, chainId, verifyingContract: token },
-    types: {
-      Permit: [
-        { name: "owner", type: "address" },
-        { name: "spender", type: "address" },
-        { name: "value", type: "uint256" },
-        { name: "nonce", type: "uint256" },
-        { name: "deadline", type: "uint256" },
-      ],
-    },
+    types: permitTypes,
     primaryType: "Permit",
     message: { owner, spender, value, nonce, deadline },
   });

@@ -1,8 +1,8 @@
 import type { Address, TypedDataDomain } from "viem";
+import { checkpointTypes, sessionJobsDomainName, sessionJobsDomainVersion } from "@session-jobs/contracts/eip712";
 
-/** EIP-712 domain name and version shared by receipts and request signatures. */
-export const sessionJobsDomainName = "SessionJobs";
-export const sessionJobsDomainVersion = "1";
+/** The domain name and version and the `Checkpoint` type are the contract's: declared beside it. */
+export { checkpointTypes, sessionJobsDomainName, sessionJobsDomainVersion };
 
 /** The EIP-712 domain: bound to one chain and one `JobMarketplaceWithModels` deployment. */
 export function sessionJobsDomain(parameters: { chainId: number; marketplace: Address }): TypedDataDomain {
@@ -13,15 +13,6 @@ export function sessionJobsDomain(parameters: { chainId: number; marketplace: Ad
     verifyingContract: parameters.marketplace,
   };
 }
-
-/** `Checkpoint`: the payer's consent to pay for `cumulativeTokens` in total (see docs/design.md). */
-export const checkpointTypes = {
-  Checkpoint: [
-    { name: "jobId", type: "uint256" },
-    { name: "cumulativeTokens", type: "uint256" },
-    { name: "transcriptHash", type: "bytes32" },
-  ],
-} as const;
 
 /** `SessionRequest`: authenticates one HTTP request body for a job, at a given sequence number. */
 export const sessionRequestTypes = {
