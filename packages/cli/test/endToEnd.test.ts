@@ -2,7 +2,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringToBytes } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { closeSession, createSessionFetch, openSession, sessionHeaders, signSessionRequest, type Session } from "@session-jobs/sdk";
+import { closeSession, createSessionFetch, openSession, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../src/demo/localNetwork.ts";
 import { startLocalStack } from "./localStack.ts";
 
@@ -25,16 +25,16 @@ async function open(proofInterval = 100n): Promise<Session> {
 }
 
 /** Sends a chat request signed by `key` for `session`, bypassing the SDK (and so never signing receipts). */
-async function rawChat(session: Session, key: `0x${string}`, sequence: bigint) {
+async function rawChat(session: Session, key: `0x${string}`, sequence: bigint, transcriptHash = session.transcriptHash) {
   const text = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 60 });
   const body = stringToBytes(text);
-  const signature = await signSessionRequest(privateKeyToAccount(key), { chainId: session.chainId, marketplace: session.marketplace }, { jobId: session.jobId, sequence, body });
+  const signed = await signSessionRequestHeaders(privateKeyToAccount(key), session, { jobId: session.jobId, sequence, transcriptHash, body });
   const response = await fetch(`${session.hostUrl}/v1/chat/completions`, {
     method: "POST",
-    headers: { "content-type": "application/json", [sessionHeaders.jobId]: String(session.jobId), [sessionHeaders.sequence]: String(sequence), [sessionHeaders.signature]: signature },
+    headers: { "content-type": "application/json", ...signed },
     body: text,
   });
-  return { status: response.status, json: (await response.json()) as { error?: { code: string }; usage?: { total_tokens: number } } };
+  return { status: response.status, json: (await response.json()) as { error?: { code: string }; usage?: { total_tokens: number }; session?: { transcriptHash: `0x${string}` } } };
 }
 
 describe("end to end: SDK, host node, embedded model, contracts", () => {
@@ -84,13 +84,16 @@ describe("end to end: SDK, host node, embedded model, contracts", () => {
   it("cuts off a client that stops signing receipts after one checkpoint interval", async () => {
     const session = await open(100n);
     let sequence = 0n;
+    let transcriptHash = session.transcriptHash;
     let served = 0;
     let refusal: { status: number; code?: string } | undefined;
     while (!refusal && sequence < 20n) {
       sequence += 1n;
-      const { status, json } = await rawChat(session, session.sessionKey, sequence);
-      if (status === 200) served += json.usage!.total_tokens;
-      else refusal = { status, code: json.error?.code };
+      const { status, json } = await rawChat(session, session.sessionKey, sequence, transcriptHash);
+      if (status === 200) {
+        served += json.usage!.total_tokens;
+        transcriptHash = json.session!.transcriptHash;
+      } else refusal = { status, code: json.error?.code };
     }
     expect(refusal?.code).toBe("session_receipt_overdue");
     // It served at least one interval unsigned and refused before two.

@@ -15,6 +15,7 @@ const statusByCode: Record<HostErrorCode, number> = {
   method_not_allowed: 405,
   session_not_active: 409,
   session_replayed: 409,
+  session_out_of_sync: 409,
   session_receipt_mismatch: 409,
   internal_error: 500,
   backend_error: 502,

@@ -110,6 +110,7 @@ export function createMetrics() {
     generationsActive: new Gauge("session_jobs_generations_active", "Generations running now."),
     generationsAborted: new Counter("session_jobs_generations_aborted_total", "Generations stopped because the client went away."),
     tokensServed: new Counter("session_jobs_tokens_served_total", "Tokens billed to sessions, by kind (prompt, completion)."),
+    sessionSyncs: new Counter("session_jobs_session_syncs_total", "Syncs answered: clients that missed the end of an exchange and asked for what they had not signed."),
     receiptsStored: new Counter("session_jobs_receipts_stored_total", "Signed receipts verified and stored."),
     receiptsRejected: new Counter("session_jobs_receipts_rejected_total", "Receipts refused, by error code."),
     tokensSignedUnproven: new Gauge("session_jobs_tokens_signed_unproven", "Tokens covered by signed receipts but not yet proven on chain."),

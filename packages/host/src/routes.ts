@@ -39,6 +39,7 @@ export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[
     },
     { method: "POST", path: "/v1/session/receipt", handler: session.receipt },
     { method: "POST", path: "/v1/session/close", handler: session.close },
+    { method: "POST", path: "/v1/session/sync", handler: session.sync },
     { method: "GET", path: "/v1/session/:jobId", handler: session.describe },
     { method: "GET", path: "/health", handler: (_request, response) => sendJson(response, 200, { status: "ok" }) },
     {

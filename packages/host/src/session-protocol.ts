@@ -13,13 +13,13 @@ import type { OnChainSession, SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import { HostError } from "./errors.ts";
 import { createKeyedMutex } from "./mutex.ts";
-import type { Exchange, Store } from "./store.ts";
+import type { RecordedExchange, Store } from "./store.ts";
 
 /** The session headers of a request (docs/design.md, "HTTP session protocol"). */
-export type SignedRequest = { jobId: bigint; sequence: bigint; signature: Hex; body: Uint8Array };
+export type SignedRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; signature: Hex; body: Uint8Array };
 
 /** A request whose signature and session checked out. */
-export type AuthenticatedRequest = { jobId: bigint; sequence: bigint; session: OnChainSession };
+export type AuthenticatedRequest = SignedRequest & { session: OnChainSession };
 
 /** What one served exchange consists of, as the host delivered it. */
 export type ServedExchange = {
@@ -52,6 +52,27 @@ export type SessionView = {
   lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; transcriptHash: Hex; aborted: boolean } | null;
 };
 
+/** `POST /v1/session/sync` (the SDK's `SyncResponse`). */
+export type SyncView = {
+  jobId: string;
+  lastSequence: string;
+  servedTokens: string;
+  transcriptHash: Hex;
+  receipt: { jobId: string; cumulativeTokens: string; transcriptHash: Hex; signature: Hex } | null;
+  exchanges: {
+    sequence: string;
+    requestBody: string;
+    requestSignature: Hex;
+    previousTranscriptHash: Hex;
+    responseText: string;
+    promptTokens: number;
+    completionTokens: number;
+    cumulativeTokens: string;
+    transcriptHash: Hex;
+    aborted: boolean;
+  }[];
+};
+
 export type CreateSessionProtocolParameters = {
   common: Common;
   store: Store;
@@ -79,12 +100,15 @@ export function parseSessionHeaders(headers: IncomingHttpHeaders, body: Uint8Arr
   const jobId = header(sessionHeaders.jobId);
   const sequence = header(sessionHeaders.sequence);
   const signature = header(sessionHeaders.signature);
+  const transcriptHash = header(sessionHeaders.transcript);
   if (jobId === undefined || !/^\d{1,78}$/.test(jobId)) throw new HostError("invalid_request", "X-Session-Job-Id must be a decimal job id");
   if (sequence === undefined || !/^\d{1,78}$/.test(sequence) || BigInt(sequence) === 0n)
     throw new HostError("invalid_request", "X-Session-Sequence must be a decimal number of at least 1");
   if (signature === undefined || !isHex(signature) || signature.length < 132)
     throw new HostError("session_bad_signature", "X-Session-Signature must hold the session signer's EIP-712 SessionRequest signature");
-  return { jobId: BigInt(jobId), sequence: BigInt(sequence), signature, body };
+  if (transcriptHash === undefined || !isHex(transcriptHash) || transcriptHash.length !== 66)
+    throw new HostError("invalid_request", "X-Session-Transcript must be the 32-byte transcript hash the request builds on");
+  return { jobId: BigInt(jobId), sequence: BigInt(sequence), transcriptHash: transcriptHash.toLowerCase() as Hex, signature, body };
 }
 
 /**
@@ -98,6 +122,12 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   const models = new Set(parameters.models.map((model) => model.toLowerCase()));
   const locks = createKeyedMutex<bigint>();
   const closing = new Set<bigint>();
+
+  const claimTurn = (request: AuthenticatedRequest) => {
+    const state = store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
+    if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
+    return state;
+  };
 
   const refuse = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
     common.metrics.requestsRefused.inc({ code });
@@ -135,13 +165,14 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       }
       if (signer.toLowerCase() !== session.signer.toLowerCase())
         refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
-      return { jobId: request.jobId, sequence: request.sequence, session };
+      return { ...request, session };
     },
 
     /**
-     * Takes the session's turn for one exchange: refuses a replayed sequence, a session whose
-     * unsigned tokens reached one checkpoint interval, and work the deposit cannot pay for; then
-     * consumes the sequence. Hold the lease until the response is written.
+     * Takes the session's turn for one exchange: refuses a replayed sequence, a request built on
+     * another transcript than the session's, a session whose unsigned tokens reached one
+     * checkpoint interval, and work the deposit cannot pay for; then consumes the sequence. Hold
+     * the lease until the response is written.
      */
     async beginExchange(request: AuthenticatedRequest, budget: { promptTokensEstimate: number; maxTokens: number }): Promise<ExchangeLease> {
       const release = await locks.acquire(request.jobId);
@@ -149,8 +180,12 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         // The session as authenticate() read it; a close that won the lock meanwhile shows here.
         const { session } = request;
         checkServable(request.jobId, session);
-        const state = store.ensureSession(request.jobId, Number(session.checkpointInterval));
-        if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
+        const state = claimTurn(request);
+        if (request.transcriptHash !== state.transcriptHash.toLowerCase())
+          refuse(
+            "session_out_of_sync",
+            `the request builds on transcript ${request.transcriptHash}, but the session's is ${state.transcriptHash} after ${state.servedTokens} tokens; POST /v1/session/sync to recover the exchanges you missed`,
+          );
         const unsigned = state.servedTokens - Math.max(state.signedTokens, Number(session.provenTokens));
         if (unsigned >= state.checkpointInterval)
           refuse("session_receipt_overdue", `${unsigned} tokens served without a receipt (checkpoint interval ${state.checkpointInterval}); sign a receipt for ${state.servedTokens} tokens first`);
@@ -171,7 +206,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
           const state = store.session(request.jobId)!;
           const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
           const transcriptHash = nextTranscriptHash(state.transcriptHash, exchange);
-          const record: Exchange = {
+          const record: RecordedExchange = {
             jobId: request.jobId,
             sequence: request.sequence,
             promptTokens: exchange.promptTokens,
@@ -179,6 +214,10 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
             cumulativeTokens,
             transcriptHash,
             aborted: exchange.aborted,
+            previousTranscriptHash: state.transcriptHash,
+            requestBody: exchange.requestBody,
+            requestSignature: request.signature,
+            responseText: exchange.responseText,
           };
           store.appendExchange(record);
           common.metrics.tokensServed.inc({ kind: "prompt" }, exchange.promptTokens);
@@ -199,8 +238,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     async beginClose(request: AuthenticatedRequest): Promise<{ release(): void; abandon(): void }> {
       const release = await locks.acquire(request.jobId);
       try {
-        const state = store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
-        if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
+        claimTurn(request);
         store.claimSequence(request.jobId, request.sequence);
         closing.add(request.jobId);
       } catch (error) {
@@ -242,6 +280,46 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         parameters.onReceiptStored?.(receipt.jobId);
       }
       return { stored: true, cumulativeTokens: receipt.cumulativeTokens.toString() };
+    },
+
+    /**
+     * `POST /v1/session/sync`: consumes the request's sequence and answers with the newest
+     * receipt and every exchange after it, each with the client's signed request and the text
+     * delivered, so that a client that missed the end of an exchange can check and sign for it.
+     */
+    async sync(request: AuthenticatedRequest): Promise<SyncView> {
+      const release = await locks.acquire(request.jobId);
+      try {
+        claimTurn(request);
+        store.claimSequence(request.jobId, request.sequence);
+        const state = store.session(request.jobId)!;
+        const receipt = store.newestReceipt(request.jobId);
+        const exchanges = store.exchangesAfter(request.jobId, receipt);
+        common.metrics.sessionSyncs.inc();
+        return {
+          jobId: request.jobId.toString(),
+          lastSequence: state.lastSequence.toString(),
+          servedTokens: String(state.servedTokens),
+          transcriptHash: state.transcriptHash,
+          receipt: receipt
+            ? { jobId: request.jobId.toString(), cumulativeTokens: String(receipt.cumulativeTokens), transcriptHash: receipt.transcriptHash, signature: receipt.signature }
+            : null,
+          exchanges: exchanges.map((exchange) => ({
+            sequence: exchange.sequence.toString(),
+            requestBody: Buffer.from(exchange.requestBody).toString("base64"),
+            requestSignature: exchange.requestSignature,
+            previousTranscriptHash: exchange.previousTranscriptHash,
+            responseText: exchange.responseText,
+            promptTokens: exchange.promptTokens,
+            completionTokens: exchange.completionTokens,
+            cumulativeTokens: String(exchange.cumulativeTokens),
+            transcriptHash: exchange.transcriptHash,
+            aborted: exchange.aborted,
+          })),
+        };
+      } finally {
+        release();
+      }
     },
 
     /** What the host knows about a session. */

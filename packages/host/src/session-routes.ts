@@ -5,9 +5,18 @@ import { parseJsonBody, readBody, sendJson } from "./http-io.ts";
 import type { ProofSubmitter } from "./proof-submitter.ts";
 import { parseSessionHeaders, type SessionProtocol } from "./session-protocol.ts";
 
-/** `POST /v1/session/receipt`, `POST /v1/session/close` and `GET /v1/session/:jobId`. */
+/** `POST /v1/session/receipt`, `POST /v1/session/close`, `POST /v1/session/sync` and `GET /v1/session/:jobId`. */
 export function createSessionRoutes(parameters: { common: Common; protocol: SessionProtocol; submitter: Pick<ProofSubmitter, "settle">; maxBodyBytes: number }) {
   const { common, protocol, submitter, maxBodyBytes } = parameters;
+
+  /** A signed request whose body is `{ "jobId": … }` for the job its headers name. */
+  async function authenticateJobRequest(request: IncomingMessage) {
+    const raw = await readBody(request, maxBodyBytes);
+    const body = parseJsonBody(request, raw);
+    const signed = parseSessionHeaders(request.headers, raw);
+    if (String(body.jobId) !== signed.jobId.toString()) throw new HostError("invalid_request", "body jobId differs from X-Session-Job-Id");
+    return protocol.authenticate(signed);
+  }
 
   return {
     /** Verifies a receipt against the host's records and stores it before answering. */
@@ -18,22 +27,24 @@ export function createSessionRoutes(parameters: { common: Common; protocol: Sess
 
     /** Settles a session on chain at its signer's request and answers with the transaction hash. */
     async close(request: IncomingMessage, response: ServerResponse): Promise<void> {
-      const raw = await readBody(request, maxBodyBytes);
-      const body = parseJsonBody(request, raw);
-      const signed = parseSessionHeaders(request.headers, raw);
-      if (String(body.jobId) !== signed.jobId.toString()) throw new HostError("invalid_request", "body jobId differs from X-Session-Job-Id");
-      const authenticated = await protocol.authenticate(signed);
+      const authenticated = await authenticateJobRequest(request);
+      const { jobId } = authenticated;
       const turn = await protocol.beginClose(authenticated);
       try {
-        const settled = await submitter.settle(signed.jobId);
-        common.logger.info("session closed", { jobId: signed.jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
-        sendJson(response, 200, { jobId: signed.jobId.toString(), ...settled });
+        const settled = await submitter.settle(jobId);
+        common.logger.info("session closed", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
+        sendJson(response, 200, { jobId: jobId.toString(), ...settled });
       } catch (error) {
         turn.abandon();
         throw error;
       } finally {
         turn.release();
       }
+    },
+
+    /** Answers a signed request with the newest receipt and the exchanges the client has not signed for. */
+    async sync(request: IncomingMessage, response: ServerResponse): Promise<void> {
+      sendJson(response, 200, await protocol.sync(await authenticateJobRequest(request)));
     },
 
     /** What the host knows about a session: served, signed and proven token counts. */

@@ -29,6 +29,17 @@ export type Exchange = {
   aborted: boolean;
 };
 
+/**
+ * An exchange with what the client needs to sign for it later (`POST /v1/session/sync`): its
+ * signed request and the text delivered. Kept until a receipt covers the exchange.
+ */
+export type RecordedExchange = Exchange & {
+  previousTranscriptHash: Hex;
+  requestBody: Uint8Array;
+  requestSignature: Hex;
+  responseText: string;
+};
+
 export type StoredReceipt = { jobId: bigint; cumulativeTokens: number; transcriptHash: Hex; signature: Hex; receivedMs: number };
 
 export type SubmissionKind = "checkpoint" | "batch" | "final" | "complete" | "claim";
@@ -72,6 +83,10 @@ CREATE TABLE IF NOT EXISTS exchanges (
   transcript_hash TEXT NOT NULL,
   aborted INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
+  previous_transcript_hash TEXT,
+  request_body BLOB,
+  request_signature TEXT,
+  response_text TEXT,
   PRIMARY KEY (job_id, sequence)
 );
 CREATE INDEX IF NOT EXISTS exchanges_by_count ON exchanges(job_id, cumulative_tokens);
@@ -130,6 +145,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   db.exec(schema);
+  migrate(db);
   checkDeployment(db, parameters.deployment);
 
   const statements = {
@@ -139,8 +155,18 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     ),
     setInterval: db.prepare<[number, string]>("UPDATE sessions SET checkpoint_interval = ? WHERE job_id = ?"),
     setSequence: db.prepare<[string, number, string]>("UPDATE sessions SET last_sequence = ?, last_activity_ms = ? WHERE job_id = ?"),
-    insertExchange: db.prepare<[string, string, number, number, number, Hex, number, number]>(
-      "INSERT INTO exchanges (job_id, sequence, prompt_tokens, completion_tokens, cumulative_tokens, transcript_hash, aborted, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    insertExchange: db.prepare<[string, string, number, number, number, Hex, number, number, Hex, Uint8Array, Hex, string]>(
+      `INSERT INTO exchanges (job_id, sequence, prompt_tokens, completion_tokens, cumulative_tokens, transcript_hash, aborted, created_ms,
+         previous_transcript_hash, request_body, request_signature, response_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    exchangeRowid: db.prepare<[string, number, Hex], { rowid: number }>(
+      "SELECT rowid FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? AND transcript_hash = ? ORDER BY rowid DESC LIMIT 1",
+    ),
+    exchangesAfter: db.prepare<[string, number], RecordedExchangeRow>(
+      "SELECT * FROM exchanges WHERE job_id = ? AND rowid > ? AND request_body IS NOT NULL ORDER BY rowid",
+    ),
+    forgetRequests: db.prepare<[string, number]>(
+      "UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = ? AND rowid <= ? AND request_body IS NOT NULL",
     ),
     setServed: db.prepare<[number, Hex, number, string]>("UPDATE sessions SET served_tokens = ?, transcript_hash = ?, last_activity_ms = ? WHERE job_id = ?"),
     exchangesAt: db.prepare<[string, number], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? ORDER BY rowid"),
@@ -230,7 +256,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Appends a served exchange; the session's count and transcript hash move with it. */
-    appendExchange: db.transaction((exchange: Exchange): void => {
+    appendExchange: db.transaction((exchange: RecordedExchange): void => {
       const jobId = exchange.jobId.toString();
       statements.insertExchange.run(
         jobId,
@@ -241,6 +267,10 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
         exchange.transcriptHash,
         exchange.aborted ? 1 : 0,
         now(),
+        exchange.previousTranscriptHash,
+        exchange.requestBody,
+        exchange.requestSignature,
+        exchange.responseText,
       );
       statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
     }),
@@ -255,13 +285,33 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       return row && toExchange(row);
     },
 
-    /** Stores a verified receipt durably; `false` if the same count was stored before. */
+    /**
+     * Stores a verified receipt durably; `false` if the same count was stored before. The requests
+     * and answers of the exchanges it covers are no longer needed for a sync and are dropped.
+     */
     storeReceipt: db.transaction((receipt: Omit<StoredReceipt, "receivedMs">): boolean => {
       const jobId = receipt.jobId.toString();
       const inserted = statements.insertReceipt.run(jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()).changes === 1;
       statements.setSigned.run(receipt.cumulativeTokens, jobId);
+      const covered = statements.exchangeRowid.get(jobId, receipt.cumulativeTokens, receipt.transcriptHash);
+      if (covered) statements.forgetRequests.run(jobId, covered.rowid);
       return inserted;
     }),
+
+    /**
+     * The exchanges after the one ending at `after` (all of them when `after` is undefined), with
+     * their requests and answers, oldest first: what a client has not signed for.
+     */
+    exchangesAfter(jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): RecordedExchange[] {
+      const from = after ? (statements.exchangeRowid.get(jobId.toString(), after.cumulativeTokens, after.transcriptHash)?.rowid ?? 0) : 0;
+      return statements.exchangesAfter.all(jobId.toString(), from).map((row) => ({
+        ...toExchange(row),
+        previousTranscriptHash: row.previous_transcript_hash,
+        requestBody: new Uint8Array(row.request_body),
+        requestSignature: row.request_signature,
+        responseText: row.response_text,
+      }));
+    },
 
     newestReceipt(jobId: bigint): StoredReceipt | undefined {
       const row = statements.newestReceipt.get(jobId.toString());
@@ -338,6 +388,7 @@ type ExchangeRow = {
   transcript_hash: Hex;
   aborted: number;
 };
+type RecordedExchangeRow = ExchangeRow & { previous_transcript_hash: Hex; request_body: Buffer; request_signature: Hex; response_text: string };
 type ReceiptRow = { job_id: string; cumulative_tokens: number; transcript_hash: Hex; signature: Hex; received_ms: number };
 type EntryRow = { submission_id: number; job_id: string; cumulative_tokens: number; tokens_in_batch: number };
 
@@ -351,6 +402,13 @@ function toExchange(row: ExchangeRow): Exchange {
     transcriptHash: row.transcript_hash,
     aborted: row.aborted === 1,
   };
+}
+
+/** Brings a database written by an older node up to this schema. */
+function migrate(db: Database.Database): void {
+  const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('exchanges')").all().map((column) => column.name));
+  for (const [column, type] of [["previous_transcript_hash", "TEXT"], ["request_body", "BLOB"], ["request_signature", "TEXT"], ["response_text", "TEXT"]] as const)
+    if (!columns.has(column)) db.exec(`ALTER TABLE exchanges ADD COLUMN ${column} ${type}`);
 }
 
 function checkDeployment(db: Database.Database, deployment: StoreDeployment): void {

@@ -9,6 +9,7 @@ export {
   SessionDepositExhaustedError,
   SessionHostError,
   SessionNotActiveError,
+  SessionOutOfSyncError,
   SessionReceiptMismatchError,
   SessionReceiptOverdueError,
   SessionReplayedError,
@@ -42,7 +43,9 @@ export type { CountCheckOptions, Session, SessionReceipt } from "./session/types
 export { deserializeSession, serializeSession } from "./session/serialization.ts";
 export { checkTokenCounts, defaultCountCheck, type CheckTokenCountsParameters } from "./session/countCheck.ts";
 export { parseServerSentEvents, type ServerSentEvent } from "./session/sse.ts";
-export type { ChatCompletionChunk, ExchangeResult, HostRequestOptions } from "./session/exchange.ts";
+export type { ChatCompletionChunk, ExchangeResult } from "./session/exchange.ts";
+export type { HostRequestOptions } from "./session/transport.ts";
+export { parseSyncResponse, reconcile, type Reconciliation, type ReconcileParameters, type RecoveredExchange } from "./session/reconcile.ts";
 
 export type { SessionJobsContracts } from "./contracts.ts";
 export {
@@ -116,6 +119,12 @@ export {
   type WatchSettlementReturnType,
 } from "./actions/watchSettlement.ts";
 
+export {
+  syncSession,
+  type SyncSessionErrorType,
+  type SyncSessionParameters,
+  type SyncSessionReturnType,
+} from "./actions/syncSession.ts";
 export { chat, type ChatErrorType, type ChatMessage, type ChatParameters, type ChatReturnType } from "./actions/chat.ts";
 export {
   streamChat,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
 import { stringToBytes, zeroAddress } from "viem";
-import { chat, getSession, getSettlement, hostEarningsAbi, jobMarketplaceWithModelsAbi, openSession, sessionHeaders, signSessionRequest, type Session } from "@session-jobs/sdk";
+import { chat, getSession, getSettlement, hostEarningsAbi, jobMarketplaceWithModelsAbi, openSession, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { freePort, hostView, register, spawnHost, startInProcessHost, startNetwork, timeTravel, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
 
@@ -139,10 +139,10 @@ describe("user disappears: the host claims the session after ABANDONMENT_TIMEOUT
     // The user's last act: a request it never signs a receipt for. The host served it and is not paid for it.
     const text = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 20 });
     const sequence = session.sequence + 1n;
-    const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace: session.marketplace }, { jobId: session.jobId, sequence, body: stringToBytes(text) });
+    const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence, transcriptHash: session.transcriptHash, body: stringToBytes(text) });
     const response = await fetch(`${host.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", [sessionHeaders.jobId]: String(session.jobId), [sessionHeaders.sequence]: String(sequence), [sessionHeaders.signature]: signature },
+      headers: { "content-type": "application/json", ...headers },
       body: text,
     });
     expect(response.status).toBe(200);

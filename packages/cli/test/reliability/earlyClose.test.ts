@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringToBytes } from "viem";
+import { stringToBytes, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { chat, getSession, getSettlement, jobMarketplaceWithModelsAbi, sessionHeaders, signSessionRequest } from "@session-jobs/sdk";
+import { chat, getSession, getSettlement, jobMarketplaceWithModelsAbi, signSessionRequestHeaders } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
 import { hostView, openUserSession, useHostStack } from "./harness.ts";
 
@@ -35,21 +35,25 @@ describe("user ends the session itself, mid-interval", () => {
 
     // Stop signing: the host serves until one interval is unsigned, then refuses.
     let sequence = session.sequence;
+    // Each request builds on the transcript the host's last answer ended at.
+    let transcriptHash = session.transcriptHash;
     let refusal: string | undefined;
     let largestResponse = 0;
     for (let i = 0; !refusal; i++) {
       expect(i).toBeLessThan(20);
       sequence += 1n;
       const body = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: maxTokens });
-      const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace }, { jobId: session.jobId, sequence, body: stringToBytes(body) });
+      const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace }, { jobId: session.jobId, sequence, transcriptHash, body: stringToBytes(body) });
       const response = await fetch(`${stack.host.url}/v1/chat/completions`, {
         method: "POST",
-        headers: { "content-type": "application/json", [sessionHeaders.jobId]: String(session.jobId), [sessionHeaders.sequence]: String(sequence), [sessionHeaders.signature]: signature },
+        headers: { "content-type": "application/json", ...headers },
         body,
       });
-      const json = (await response.json()) as { usage?: { total_tokens: number }; error?: { code: string } };
-      if (response.status === 200) largestResponse = Math.max(largestResponse, json.usage!.total_tokens);
-      else refusal = json.error?.code;
+      const json = (await response.json()) as { usage?: { total_tokens: number }; session?: { transcriptHash: Hex }; error?: { code: string } };
+      if (response.status === 200) {
+        largestResponse = Math.max(largestResponse, json.usage!.total_tokens);
+        transcriptHash = json.session!.transcriptHash;
+      } else refusal = json.error?.code;
     }
     expect(refusal).toBe("session_receipt_overdue");
     const view = await hostView(stack.host.url, session.jobId);

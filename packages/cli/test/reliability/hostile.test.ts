@@ -59,7 +59,8 @@ async function post(path: string, body: string | Uint8Array, options: { session?
     const signed = typeof options.signBody === "string" ? stringToBytes(options.signBody) : typeof body === "string" ? stringToBytes(body) : body;
     headers[sessionHeaders.jobId] = String(session.jobId);
     headers[sessionHeaders.sequence] = String(options.sequence);
-    headers[sessionHeaders.signature] = await signSessionRequest(privateKeyToAccount(options.key ?? session.sessionKey), { chainId: session.chainId, marketplace: session.marketplace }, { jobId: session.jobId, sequence: options.sequence, body: signed as Uint8Array<ArrayBuffer> });
+    headers[sessionHeaders.transcript] = session.transcriptHash;
+    headers[sessionHeaders.signature] = await signSessionRequest(privateKeyToAccount(options.key ?? session.sessionKey), session, { jobId: session.jobId, sequence: options.sequence, transcriptHash: session.transcriptHash, body: signed });
   }
   Object.assign(headers, options.headers);
   for (const [name, value] of Object.entries(headers)) if (value === "") delete headers[name];
@@ -171,10 +172,10 @@ describe("hostile requests against a running host", () => {
         socket.on("error", reject);
       });
     const body = chatBody();
-    const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace: session.marketplace }, { jobId: session.jobId, sequence: next(), body: stringToBytes(body) });
+    const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence: next(), transcriptHash: session.transcriptHash, body: stringToBytes(body) });
     const request = (headerLines: string[]) =>
       ["POST /v1/chat/completions HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close", ...headerLines, "", body].join("\r\n");
-    const good = [`X-Session-Sequence: ${next()}`, `X-Session-Signature: ${signature}`];
+    const good = [`X-Session-Sequence: ${next()}`, `X-Session-Transcript: ${session.transcriptHash}`, `X-Session-Signature: ${signature}`];
     const statusOf = (reply: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1]);
     const codeOf = (reply: string) => (JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)) as { error: { code: string } }).error.code;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { stringToBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { chat, closeSession, getSession, sessionHeaders, signSessionRequest, type Session } from "@session-jobs/sdk";
+import { chat, closeSession, getSession, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
 import { openUserSession, proofEvents, useHostStack } from "./harness.ts";
 import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
@@ -52,10 +52,10 @@ describe("the host's RPC goes away and comes back", () => {
     // A session the host has never read cannot be checked: 503 with a code, and nothing recorded.
     const fresh = await open();
     const body = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 10 });
-    const signature = await signSessionRequest(privateKeyToAccount(fresh.sessionKey), { chainId: fresh.chainId, marketplace: fresh.marketplace }, { jobId: fresh.jobId, sequence: 1n, body: stringToBytes(body) });
+    const signed = await signSessionRequestHeaders(privateKeyToAccount(fresh.sessionKey), fresh, { jobId: fresh.jobId, sequence: 1n, transcriptHash: fresh.transcriptHash, body: stringToBytes(body) });
     const refused = await fetch(`${stack.host.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json", [sessionHeaders.jobId]: String(fresh.jobId), [sessionHeaders.sequence]: "1", [sessionHeaders.signature]: signature },
+      headers: { "content-type": "application/json", ...signed },
       body,
     });
     expect(refused.status).toBe(503);

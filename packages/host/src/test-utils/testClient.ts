@@ -7,9 +7,8 @@ import type { Hex, LocalAccount } from "viem";
 import {
   emptyTranscriptHash,
   nextTranscriptHash,
-  sessionHeaders,
   signCheckpoint,
-  signSessionRequest,
+  signSessionRequestHeaders,
   type SessionDomainParameters,
   type SessionUsage,
 } from "@session-jobs/sdk/protocol";
@@ -34,26 +33,22 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
     transcriptHash: emptyTranscriptHash,
     cumulativeTokens: 0n,
 
-    /** Sends a signed POST; `sequence` and `signer` override the honest defaults. */
-    async post(path: string, payload: unknown, options: { sequence?: bigint; signer?: LocalAccount; signal?: AbortSignal } = {}): Promise<Response> {
+    /** Sends a signed POST; `sequence`, `transcriptHash` and `signer` override the honest defaults. */
+    async post(path: string, payload: unknown, options: { sequence?: bigint; transcriptHash?: Hex; signer?: LocalAccount; signal?: AbortSignal } = {}): Promise<Response> {
       const body = new TextEncoder().encode(JSON.stringify(payload));
       const sequence = options.sequence ?? ++client.sequence;
-      const signature = await signSessionRequest(options.signer ?? sessionKey, domain, { jobId, sequence, body });
+      const transcriptHash = options.transcriptHash ?? client.transcriptHash;
+      const headers = await signSessionRequestHeaders(options.signer ?? sessionKey, domain, { jobId, sequence, transcriptHash, body });
       return fetch(`${client.url}${path}`, {
         method: "POST",
-        headers: {
-          "content-type": "application/json",
-          [sessionHeaders.jobId]: jobId.toString(),
-          [sessionHeaders.sequence]: sequence.toString(),
-          [sessionHeaders.signature]: signature,
-        },
+        headers: { "content-type": "application/json", ...headers },
         body,
         ...(options.signal && { signal: options.signal }),
       });
     },
 
     /** One chat exchange; on success the client's transcript follows the host's answer. */
-    async chat(request: Record<string, unknown>, options: { sequence?: bigint; signer?: LocalAccount } = {}): Promise<ChatAnswer> {
+    async chat(request: Record<string, unknown>, options: { sequence?: bigint; transcriptHash?: Hex; signer?: LocalAccount } = {}): Promise<ChatAnswer> {
       const requestBody = new TextEncoder().encode(JSON.stringify(request));
       const response = await client.post("/v1/chat/completions", request, options);
       let answer: ChatAnswer;

@@ -6,7 +6,8 @@ import type {
   TokenCountMismatchError,
   TranscriptMismatchError,
 } from "../errors/session.ts";
-import { jsonExchange, type ExchangeResult, type HostRequestOptions } from "../session/exchange.ts";
+import { jsonExchange, type ExchangeResult } from "../session/exchange.ts";
+import type { HostRequestOptions } from "../session/transport.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 
 /** A chat message as the OpenAI API takes it. */

@@ -11,7 +11,8 @@ import {
 } from "../errors/contract.ts";
 import { HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
-import { acquireSessionLock, deliverReceipt, hostEndpoint, postSigned, type HostRequestOptions } from "../session/exchange.ts";
+import { syncWithHost } from "../session/sync.ts";
+import { acquireSessionLock, deliverReceipt, hostEndpoint, postSigned, type HostRequestOptions } from "../session/transport.ts";
 import type { Session } from "../session/types.ts";
 import { getSettlement, settlementFromLogs, type Settlement } from "./getSettlement.ts";
 
@@ -107,8 +108,9 @@ async function closeThroughHost(
   const signal = parameters.signal ? AbortSignal.any([parameters.signal, deadline]) : deadline;
   const url = hostEndpoint(session, "/v1/session/close");
   try {
-    // The host settles with the newest receipt it holds: make sure it holds the client's newest.
-    await deliverReceipt(session, { signal, fetch: parameters.fetch });
+    // The host settles with the newest receipt it holds: make sure it holds the client's newest,
+    // covering an answer that broke off if the host's record of it checks out (it was delivered).
+    await deliverPaymentForDelivered(session, { signal, fetch: parameters.fetch });
     const response = await postSigned(session, {
       url,
       body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
@@ -130,4 +132,21 @@ async function closeThroughHost(
     if (deadline.aborted && !parameters.signal?.aborted) throw new HostUnreachableError({ url, cause: error });
     throw error;
   }
+}
+
+/**
+ * Before a close: a session that missed the end of an exchange first syncs, so the host is paid
+ * for what it delivered and the client checked. If the sync fails (the host is unreachable or its
+ * records do not check out, which disputes the session), the newest receipt is what settles.
+ */
+async function deliverPaymentForDelivered(session: Session, options: HostRequestOptions): Promise<void> {
+  if (session.resync && session.dispute === undefined) {
+    try {
+      await syncWithHost(session, options);
+      return;
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+    }
+  }
+  await deliverReceipt(session, options);
 }

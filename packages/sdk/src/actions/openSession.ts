@@ -29,7 +29,7 @@ import {
 } from "../errors/contract.ts";
 import { HostUnreachableError, parseHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
-import { hostEndpoint } from "../session/exchange.ts";
+import { hostEndpoint } from "../session/transport.ts";
 import { emptyTranscriptHash } from "../protocol/transcript.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 import { getHostInfo } from "./getHostInfo.ts";

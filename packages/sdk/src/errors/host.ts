@@ -67,6 +67,13 @@ export class SessionReplayedError extends SessionHostError {
   }
 }
 
+export class SessionOutOfSyncError extends SessionHostError {
+  override name = "SessionOutOfSyncError";
+  constructor(parameters: HostErrorParameters) {
+    super("session_out_of_sync", "The request builds on a transcript the host has moved past: the client missed the end of an exchange.", parameters);
+  }
+}
+
 export class SessionReceiptOverdueError extends SessionHostError {
   override name = "SessionReceiptOverdueError";
   constructor(parameters: HostErrorParameters) {
@@ -108,6 +115,7 @@ const hostErrorClasses: Record<SessionErrorCode, new (parameters: HostErrorParam
   session_wrong_host: SessionWrongHostError,
   session_bad_signature: SessionBadSignatureError,
   session_replayed: SessionReplayedError,
+  session_out_of_sync: SessionOutOfSyncError,
   session_receipt_overdue: SessionReceiptOverdueError,
   session_deposit_exhausted: SessionDepositExhaustedError,
   session_receipt_mismatch: SessionReceiptMismatchError,

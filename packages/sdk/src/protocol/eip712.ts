@@ -14,11 +14,17 @@ export function sessionJobsDomain(parameters: { chainId: number; marketplace: Ad
   };
 }
 
-/** `SessionRequest`: authenticates one HTTP request body for a job, at a given sequence number. */
+/**
+ * `SessionRequest`: authenticates one HTTP request body for a job, at a given sequence number,
+ * building on a given transcript hash (the one after the last exchange the client saw end). The
+ * transcript binding lets a host refuse a request from a client that missed an exchange, and lets
+ * a client recognise which recorded exchanges it asked for and where (`POST /v1/session/sync`).
+ */
 export const sessionRequestTypes = {
   SessionRequest: [
     { name: "jobId", type: "uint256" },
     { name: "sequence", type: "uint256" },
+    { name: "transcriptHash", type: "bytes32" },
     { name: "bodyHash", type: "bytes32" },
   ],
 } as const;

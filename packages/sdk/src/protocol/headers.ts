@@ -3,6 +3,8 @@ export const sessionHeaders = {
   jobId: "x-session-job-id",
   sequence: "x-session-sequence",
   signature: "x-session-signature",
+  /** The transcript hash the request builds on (signed with it). */
+  transcript: "x-session-transcript",
 } as const;
 
 /** Machine-readable error codes a host answers with (JSON `error.code`). */
@@ -12,6 +14,7 @@ export const sessionErrorCodes = [
   "session_wrong_host",
   "session_bad_signature",
   "session_replayed",
+  "session_out_of_sync",
   "session_receipt_overdue",
   "session_deposit_exhausted",
   "session_receipt_mismatch",
@@ -36,4 +39,42 @@ export type ReceiptSubmission = {
   cumulativeTokens: string;
   transcriptHash: `0x${string}`;
   signature: `0x${string}`;
+};
+
+/** Body of `POST /v1/session/sync`. */
+export type SyncRequest = { jobId: string };
+
+/**
+ * One exchange the host recorded after its newest receipt, as `POST /v1/session/sync` returns it:
+ * the client's own signed request (so the client can tell it asked for it, and where in the
+ * transcript), what the host delivered, and the counts and transcript hash it billed.
+ */
+export type RecordedExchange = {
+  sequence: string;
+  /** The exact request body bytes, base64. */
+  requestBody: string;
+  /** The request's `X-Session-Signature`. */
+  requestSignature: `0x${string}`;
+  /** The transcript hash the request built on (its `X-Session-Transcript`). */
+  previousTranscriptHash: `0x${string}`;
+  /** The assistant text the host wrote to the client (for a broken-off stream, what it wrote before the client left). */
+  responseText: string;
+  promptTokens: number;
+  completionTokens: number;
+  cumulativeTokens: string;
+  transcriptHash: `0x${string}`;
+  /** The client left before the answer ended. */
+  aborted: boolean;
+};
+
+/** Answer of `POST /v1/session/sync`: where the host stands, and what the client has not signed for. */
+export type SyncResponse = {
+  jobId: string;
+  lastSequence: string;
+  servedTokens: string;
+  transcriptHash: `0x${string}`;
+  /** The newest receipt the host holds (signed by the session key), or null. */
+  receipt: ReceiptSubmission | null;
+  /** The exchanges after that receipt, oldest first. */
+  exchanges: RecordedExchange[];
 };

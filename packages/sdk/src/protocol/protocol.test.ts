@@ -24,13 +24,14 @@ describe("protocol", () => {
     expect(await recoverCheckpointSigner({ ...domain, chainId: 1 }, checkpoint, signature)).not.toBe(account.address);
   });
 
-  it("binds a request signature to the body and sequence", async () => {
+  it("binds a request signature to the body, sequence and the transcript it builds on", async () => {
     const account = privateKeyToAccount(generatePrivateKey());
-    const request = { jobId: 1n, sequence: 1n, body: stringToBytes('{"messages":[]}') };
+    const request = { jobId: 1n, sequence: 1n, transcriptHash: emptyTranscriptHash, body: stringToBytes('{"messages":[]}') };
     const signature = await signSessionRequest(account, domain, request);
     expect(await recoverSessionRequestSigner(domain, request, signature)).toBe(account.address);
     expect(await recoverSessionRequestSigner(domain, { ...request, sequence: 2n }, signature)).not.toBe(account.address);
     expect(await recoverSessionRequestSigner(domain, { ...request, body: stringToBytes("{}") }, signature)).not.toBe(account.address);
+    expect(await recoverSessionRequestSigner(domain, { ...request, transcriptHash: `0x${"11".repeat(32)}` }, signature)).not.toBe(account.address);
   });
 
   it("chains transcript hashes so any changed exchange changes the result", () => {

@@ -6,6 +6,7 @@ import {
   type LocalAccount,
 } from "viem";
 import { checkpointTypes, sessionJobsDomain, sessionRequestTypes } from "./eip712.ts";
+import { sessionHeaders } from "./headers.ts";
 
 /** Where a signature is valid: one chain, one marketplace deployment. */
 export type SessionDomainParameters = { chainId: number; marketplace: Address };
@@ -34,31 +35,50 @@ export function recoverCheckpointSigner(domain: SessionDomainParameters, checkpo
   });
 }
 
-/** Signs one HTTP request body for a job at a sequence number. */
-export function signSessionRequest(
-  account: LocalAccount,
-  domain: SessionDomainParameters,
-  request: { jobId: bigint; sequence: bigint; body: Uint8Array },
-): Promise<Hex> {
+/** One signed HTTP request: its body, for a job, at a sequence number, building on a transcript hash. */
+export type SessionRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; body: Uint8Array };
+
+const sessionRequestMessage = (request: SessionRequest) => ({
+  jobId: request.jobId,
+  sequence: request.sequence,
+  transcriptHash: request.transcriptHash,
+  bodyHash: keccak256(request.body),
+});
+
+/** Signs one HTTP request body for a job at a sequence number and transcript hash. */
+export function signSessionRequest(account: LocalAccount, domain: SessionDomainParameters, request: SessionRequest): Promise<Hex> {
   return account.signTypedData({
     domain: sessionJobsDomain(domain),
     types: sessionRequestTypes,
     primaryType: "SessionRequest",
-    message: { jobId: request.jobId, sequence: request.sequence, bodyHash: keccak256(request.body) },
+    message: sessionRequestMessage(request),
   });
 }
 
 /** Recovers the signer of an HTTP request body. */
-export function recoverSessionRequestSigner(
-  domain: SessionDomainParameters,
-  request: { jobId: bigint; sequence: bigint; body: Uint8Array },
-  signature: Hex,
-): Promise<Address> {
+export function recoverSessionRequestSigner(domain: SessionDomainParameters, request: SessionRequest, signature: Hex): Promise<Address> {
   return recoverTypedDataAddress({
     domain: sessionJobsDomain(domain),
     types: sessionRequestTypes,
     primaryType: "SessionRequest",
-    message: { jobId: request.jobId, sequence: request.sequence, bodyHash: keccak256(request.body) },
+    message: sessionRequestMessage(request),
     signature,
   });
+}
+
+/**
+ * The session headers of one signed request (job id, sequence, transcript hash, signature), for
+ * clients that speak the protocol without the SDK's actions.
+ *
+ * @example
+ * const headers = await signSessionRequestHeaders(account, domain, { jobId, sequence: 1n, transcriptHash: emptyTranscriptHash, body });
+ * await fetch(`${hostUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+ */
+export async function signSessionRequestHeaders(account: LocalAccount, domain: SessionDomainParameters, request: SessionRequest): Promise<Record<string, string>> {
+  return {
+    [sessionHeaders.jobId]: request.jobId.toString(),
+    [sessionHeaders.sequence]: request.sequence.toString(),
+    [sessionHeaders.transcript]: request.transcriptHash,
+    [sessionHeaders.signature]: await signSessionRequest(account, domain, request),
+  };
 }

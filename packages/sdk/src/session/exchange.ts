@@ -1,21 +1,24 @@
 import type { Hex } from "viem";
-import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError } from "../errors/host.ts";
-import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { sessionHeaders, type ReceiptSubmission, type SessionUsage } from "../protocol/headers.ts";
-import { signCheckpoint, signSessionRequest } from "../protocol/signatures.ts";
+import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError, SessionOutOfSyncError, SessionReplayedError } from "../errors/host.ts";
+import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import type { SessionUsage } from "../protocol/headers.ts";
+import { signCheckpoint } from "../protocol/signatures.ts";
 import { nextTranscriptHash } from "../protocol/transcript.ts";
 import { checkTokenCounts } from "./countCheck.ts";
 import { parseServerSentEvents } from "./sse.ts";
+import { syncWithHost } from "./sync.ts";
+import {
+  acquireSessionLock,
+  assertUndisputed,
+  deliverReceipt,
+  dispute,
+  hostEndpoint,
+  postSigned,
+  sessionAccount,
+  sessionDomain,
+  type HostRequestOptions,
+} from "./transport.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
-
-/** Transport options every action that talks to a host accepts. */
-export type HostRequestOptions = {
-  /** Aborts the request. An exchange aborted after the host began answering disputes the session. */
-  signal?: AbortSignal | undefined;
-  /** A `fetch` implementation; default `globalThis.fetch`. */
-  fetch?: typeof globalThis.fetch | undefined;
-};
 
 /** A chat request body (OpenAI `chat.completions.create` fields). */
 export type ChatRequestBody = { messages: unknown[]; stream?: boolean; [field: string]: unknown };
@@ -40,115 +43,6 @@ export type ExchangeResult = {
   /** The receipt signed for this exchange (`delivered: false` if the host could not be reached; it is resent first thing next time). */
   receipt: SessionReceipt;
 };
-
-const accounts = new WeakMap<Session, PrivateKeyAccount>();
-/** The session key as a viem account. */
-export function sessionAccount(session: Session): PrivateKeyAccount {
-  let account = accounts.get(session);
-  if (!account) {
-    account = privateKeyToAccount(session.sessionKey);
-    accounts.set(session, account);
-  }
-  return account;
-}
-
-const locks = new WeakMap<Session, Promise<void>>();
-/**
- * Serialises exchanges of one session: sequence numbers, the transcript hash and cumulative
- * receipts all assume the host sees one exchange after another. Resolves with a release function.
- */
-export async function acquireSessionLock(session: Session): Promise<() => void> {
-  const previous = locks.get(session) ?? Promise.resolve();
-  let release!: () => void;
-  const current = new Promise<void>((resolve) => (release = resolve));
-  const tail = previous.then(() => current);
-  locks.set(session, tail);
-  await previous;
-  return () => {
-    release();
-    if (locks.get(session) === tail) locks.delete(session);
-  };
-}
-
-/** `hostUrl` + path, tolerating a trailing slash on the base URL. */
-export function hostEndpoint(session: Pick<Session, "hostUrl">, path: string): string {
-  return `${session.hostUrl.replace(/\/+$/, "")}${path}`;
-}
-
-/** Headers that authenticate one request body: job id, next sequence number, session-key signature. */
-export async function signRequestHeaders(session: Session, body: Uint8Array<ArrayBuffer>): Promise<Record<string, string>> {
-  session.sequence += 1n;
-  const signature = await signSessionRequest(
-    sessionAccount(session),
-    { chainId: session.chainId, marketplace: session.marketplace },
-    { jobId: session.jobId, sequence: session.sequence, body },
-  );
-  return {
-    [sessionHeaders.jobId]: session.jobId.toString(),
-    [sessionHeaders.sequence]: session.sequence.toString(),
-    [sessionHeaders.signature]: signature,
-  };
-}
-
-/** POSTs a signed JSON body to the host; a refusal becomes the typed error for its code. */
-export async function postSigned(
-  session: Session,
-  parameters: HostRequestOptions & { url: string; body: Uint8Array<ArrayBuffer>; accept?: string; headers?: Record<string, string> | undefined },
-): Promise<Response> {
-  const { url, body, signal } = parameters;
-  const headers = {
-    ...parameters.headers,
-    "content-type": "application/json",
-    accept: parameters.accept ?? "application/json",
-    ...(await signRequestHeaders(session, body)),
-  };
-  let response: Response;
-  try {
-    response = await (parameters.fetch ?? globalThis.fetch)(url, { method: "POST", headers, body, signal });
-  } catch (cause) {
-    if (signal?.aborted) throw cause;
-    throw new HostUnreachableError({ url, cause });
-  }
-  if (!response.ok) throw parseHostError({ status: response.status, url, body: await response.text() });
-  return response;
-}
-
-/** Refuses to go on with a disputed session. */
-export function assertUndisputed(session: Session): void {
-  if (session.dispute !== undefined) throw new SessionDisputedError({ jobId: session.jobId, reason: session.dispute });
-}
-
-/**
- * Sends the newest receipt to the host if it has not acknowledged it yet. An unreachable host
- * leaves it pending (returns false); any refusal is thrown.
- */
-export async function deliverReceipt(
-  session: Session,
-  options: HostRequestOptions & { headers?: Record<string, string> | undefined } = {},
-): Promise<boolean> {
-  const receipt = session.receipt;
-  if (!receipt || receipt.delivered) return true;
-  const submission: ReceiptSubmission = {
-    jobId: session.jobId.toString(),
-    cumulativeTokens: receipt.cumulativeTokens.toString(),
-    transcriptHash: receipt.transcriptHash,
-    signature: receipt.signature,
-  };
-  try {
-    await postSigned(session, {
-      signal: options.signal,
-      fetch: options.fetch,
-      headers: options.headers,
-      url: hostEndpoint(session, "/v1/session/receipt"),
-      body: new TextEncoder().encode(JSON.stringify(submission)),
-    });
-  } catch (error) {
-    if (error instanceof HostUnreachableError) return false;
-    throw error;
-  }
-  receipt.delivered = true;
-  return true;
-}
 
 /**
  * Checks the host's claim for one exchange, signs the cumulative receipt and delivers it.
@@ -189,14 +83,11 @@ export async function acceptExchange(
     throw dispute(session, new TranscriptMismatchError({ expected: transcriptHash, claimed: usage.transcriptHash }));
 
   const cumulativeTokens = BigInt(usage.cumulativeTokens);
-  const signature = await signCheckpoint(
-    sessionAccount(session),
-    { chainId: session.chainId, marketplace: session.marketplace },
-    { jobId: session.jobId, cumulativeTokens, transcriptHash },
-  );
+  const signature = await signCheckpoint(sessionAccount(session), sessionDomain(session), { jobId: session.jobId, cumulativeTokens, transcriptHash });
   session.transcriptHash = transcriptHash;
   session.cumulativeTokens = cumulativeTokens;
   session.receipt = { cumulativeTokens, transcriptHash, signature, delivered: false };
+  session.resync = false;
   await deliverReceipt(session, parameters);
   return {
     text: responseText,
@@ -208,10 +99,6 @@ export async function acceptExchange(
   };
 }
 
-function dispute<T extends Error>(session: Session, error: T): T {
-  session.dispute = "shortMessage" in error && typeof error.shortMessage === "string" ? error.shortMessage : error.message;
-  return error;
-}
 
 /** Encodes a request body once: these exact bytes are signed, sent and hashed into the transcript. */
 export function encodeRequest(request: ChatRequestBody): Uint8Array<ArrayBuffer> {
@@ -229,16 +116,42 @@ export type ExchangeParameters = HostRequestOptions & {
 };
 
 /**
- * Sends a chat request once the session may go on: undisputed, and the host holding the newest
- * receipt. The body is encoded once; those bytes are signed, sent and later hashed.
+ * Sends a chat request once the session may go on: undisputed, in step with the host (a session
+ * that missed the end of an exchange syncs first), and the host holding the newest receipt. The
+ * body is encoded once; those bytes are signed, sent and later hashed. A host that refuses the
+ * request as replayed or out of sync has seen exchanges this client has not (it resumed from
+ * older saved state): the session syncs and sends the request once more.
  */
 async function sendChatRequest(session: Session, parameters: ExchangeParameters, accept: string) {
   assertUndisputed(session);
-  await deliverReceipt(session, parameters);
+  if (session.resync) await syncWithHost(session, parameters);
+  else await deliverReceipt(session, parameters);
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, "/v1/chat/completions");
-  const response = await postSigned(session, { ...parameters, url, body: requestBytes, accept });
+  const send = () => postChatRequest(session, { ...parameters, url, body: requestBytes, accept });
+  let response: Response;
+  try {
+    response = await send();
+  } catch (error) {
+    if (!(error instanceof SessionReplayedError || error instanceof SessionOutOfSyncError)) throw error;
+    await syncWithHost(session, parameters);
+    response = await send();
+  }
   return { requestBytes, url, response };
+}
+
+/**
+ * POSTs a chat request. Until its answer is accepted the client cannot know what the host
+ * recorded, so the session is marked for a sync; a refusal (the host changed nothing) clears it.
+ */
+async function postChatRequest(session: Session, parameters: Parameters<typeof postSigned>[1]): Promise<Response> {
+  session.resync = true;
+  try {
+    return await postSigned(session, parameters);
+  } catch (error) {
+    if (error instanceof SessionHostError || error instanceof HostResponseError) session.resync = false;
+    throw error;
+  }
 }
 
 /** Runs one non-streamed chat exchange: signed request, JSON answer, checked and receipted. */
@@ -249,11 +162,18 @@ export async function jsonExchange(
   const release = await acquireSessionLock(session);
   try {
     const { requestBytes, response } = await sendChatRequest(session, parameters, "application/json");
+    let body: string;
+    try {
+      body = await response.text();
+    } catch (cause) {
+      // The connection broke during the answer: the next request recovers it from the host.
+      throw new HostUnreachableError({ url: response.url, cause });
+    }
     let completion: { choices?: { message?: { content?: string | null } }[]; session?: SessionUsage };
     try {
-      completion = (await response.json()) as typeof completion;
+      completion = JSON.parse(body) as typeof completion;
     } catch (cause) {
-      throw dispute(session, new SessionProtocolError("The host's chat completion is not JSON.", { cause }));
+      throw dispute(session, new SessionProtocolError("The host's chat completion is not JSON.", { details: body.slice(0, 200), cause }));
     }
     const responseText = completion.choices?.[0]?.message?.content ?? "";
     const result = await acceptExchange(session, {
@@ -271,7 +191,9 @@ export async function jsonExchange(
 /**
  * Runs one streamed chat exchange, yielding the host's SSE chunks as they arrive and returning
  * the accepted exchange once the stream ends. If the consumer stops early, the rest of the stream
- * is still read and receipted, so the client's transcript stays in step with the host's.
+ * is still read and receipted, so the client's transcript stays in step with the host's. If the
+ * stream breaks (an abort, a lost connection), the session stays marked for a sync: the next
+ * request recovers from the host what it delivered and signs for it after the usual checks.
  */
 export async function* streamExchange(
   session: Session,
@@ -286,10 +208,12 @@ export async function* streamExchange(
     let text = "";
     let usage: SessionUsage | undefined;
     let ended = false;
+    let done = false;
     const nextChunk = async (): Promise<ChatCompletionChunk | undefined> => {
       const next = await events.next();
       if (next.done || next.value.data.trim() === "[DONE]") {
         ended = true;
+        done = !next.done;
         await events.return(undefined);
         return undefined;
       }
@@ -298,7 +222,11 @@ export async function* streamExchange(
       if (chunk.session) usage = chunk.session;
       return chunk;
     };
-    const accept = () => acceptExchange(session, { ...parameters, requestBytes, request: parameters.request, responseText: text, usage });
+    const accept = () => {
+      // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
+      if (!usage && !done) throw new SessionProtocolError("The stream ended before the host's usage arrived; the next request recovers the exchange from the host.");
+      return acceptExchange(session, { ...parameters, requestBytes, request: parameters.request, responseText: text, usage });
+    };
 
     let consumerLeft = true;
     try {
@@ -307,10 +235,8 @@ export async function* streamExchange(
     } catch (error) {
       consumerLeft = false;
       // A host's error event ends an exchange that is neither billed nor in its transcript. Anything
-      // else (a broken connection, an abort) leaves unknown what the host counted.
-      const hostFailed = error instanceof SessionHostError || error instanceof HostResponseError;
-      if (!hostFailed && session.dispute === undefined)
-        dispute(session, new SessionProtocolError("The stream broke before the host's usage arrived."));
+      // else (a broken connection, an abort) leaves the session marked for a sync.
+      if (error instanceof SessionHostError || error instanceof HostResponseError) session.resync = false;
       throw error;
     } finally {
       if (consumerLeft) {

@@ -51,6 +51,11 @@ export type Session = {
   /** Tokens covered by the newest receipt. */
   cumulativeTokens: bigint;
   receipt?: SessionReceipt | undefined;
+  /**
+   * Set while the client may have missed the end of an exchange (a request whose answer broke off
+   * or never arrived): the next request first asks the host what it recorded (`syncSession`).
+   */
+  resync?: boolean | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
   dispute?: string | undefined;
   countCheck?: CountCheckOptions | undefined;

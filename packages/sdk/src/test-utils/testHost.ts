@@ -86,13 +86,14 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const jobIdHeader = request.headers[sessionHeaders.jobId];
     const sequenceHeader = request.headers[sessionHeaders.sequence];
     const signature = request.headers[sessionHeaders.signature];
-    if (typeof jobIdHeader !== "string" || typeof sequenceHeader !== "string" || typeof signature !== "string")
+    const transcriptHash = request.headers[sessionHeaders.transcript];
+    if (typeof jobIdHeader !== "string" || typeof sequenceHeader !== "string" || typeof signature !== "string" || typeof transcriptHash !== "string")
       throw new Refusal("invalid_request", "missing session headers");
     const jobId = BigInt(jobIdHeader);
     const sequence = BigInt(sequenceHeader);
     const signer = await parameters.signerOf(jobId);
     if (!signer) throw new Refusal("session_unknown", `job ${jobId} is unknown`);
-    const recovered = await recoverSessionRequestSigner(parameters.domain, { jobId, sequence, body }, signature as Hex);
+    const recovered = await recoverSessionRequestSigner(parameters.domain, { jobId, sequence, transcriptHash: transcriptHash as Hex, body }, signature as Hex);
     if (recovered !== signer) throw new Refusal("session_bad_signature", "request not signed by the session signer");
     const job = jobs.get(jobId) ?? { lastSequence: 0n, cumulativeTokens: 0n, transcriptHash: emptyTranscriptHash };
     if (sequence <= job.lastSequence) throw new Refusal("session_replayed", `sequence ${sequence} already seen`);

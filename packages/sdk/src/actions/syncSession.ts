@@ -1,0 +1,46 @@
+import type { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
+import type { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import { syncWithHost, type SyncResult } from "../session/sync.ts";
+import { acquireSessionLock, type HostRequestOptions } from "../session/transport.ts";
+import type { CountCheckOptions, Session } from "../session/types.ts";
+
+export type SyncSessionParameters = HostRequestOptions & {
+  /** Overrides the session's count-check bounds for the recovered exchanges. */
+  countCheck?: CountCheckOptions | undefined;
+};
+
+export type SyncSessionReturnType = SyncResult;
+
+export type SyncSessionErrorType =
+  | SessionHostError
+  | HostResponseError
+  | HostUnreachableError
+  | TokenCountMismatchError
+  | TranscriptMismatchError
+  | SessionDisputedError
+  | SessionProtocolError;
+
+/**
+ * Brings a session back in step with its host after the client missed the end of an exchange: a
+ * stream that broke off or was aborted, or a process that died and resumed from saved state
+ * ({@link deserializeSession}). The host answers (`POST /v1/session/sync`) with its newest receipt
+ * and the exchanges after it; each must carry the session key's signature over its request at
+ * that point of the transcript and pass the same count check as a live answer. The client then
+ * signs one receipt covering them and returns their text, so an app can show what it missed.
+ *
+ * `chat` and `streamChat` call this by themselves when needed (after a broken exchange, or when the
+ * host answers that the client is behind); call it directly to recover the text right away.
+ *
+ * @example
+ * const session = deserializeSession(saved);
+ * const { recovered } = await syncSession(session);
+ * for (const exchange of recovered) console.log(exchange.aborted ? "(cut off) " : "", exchange.text);
+ */
+export async function syncSession(session: Session, parameters: SyncSessionParameters = {}): Promise<SyncSessionReturnType> {
+  const release = await acquireSessionLock(session);
+  try {
+    return await syncWithHost(session, parameters);
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,203 @@
+import { isHex, type Address, type Hex } from "viem";
+import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import type { ReceiptSubmission, RecordedExchange, SyncResponse } from "../protocol/headers.ts";
+import { recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters } from "../protocol/signatures.ts";
+import { nextTranscriptHash } from "../protocol/transcript.ts";
+import { checkTokenCounts } from "./countCheck.ts";
+import type { CountCheckOptions, SessionReceipt } from "./types.ts";
+
+/** An exchange the client missed the end of, recovered from the host's records and checked. */
+export type RecoveredExchange = {
+  sequence: bigint;
+  /** The chat request body the client sent (and signed). */
+  request: Record<string, unknown>;
+  /** The assistant text the host delivered; for a broken-off answer, what it wrote before the client left. */
+  text: string;
+  promptTokens: number;
+  completionTokens: number;
+  cumulativeTokens: bigint;
+  transcriptHash: Hex;
+  /** The client left before the answer ended. */
+  aborted: boolean;
+};
+
+/** Where client and host agree to stand after a sync. */
+export type Reconciliation = {
+  /** The host's newest receipt, when it is newer than the client's: signed by this session's key, so the client adopts it. */
+  adoptedReceipt: SessionReceipt | undefined;
+  /** The exchanges after the client's (or adopted) receipt, each checked; oldest first. */
+  exchanges: RecoveredExchange[];
+  cumulativeTokens: bigint;
+  transcriptHash: Hex;
+  lastSequence: bigint;
+};
+
+export type ReconcileParameters = {
+  domain: SessionDomainParameters;
+  jobId: bigint;
+  /** The session key's address: every request and receipt the client accepts must be signed by it. */
+  signer: Address;
+  /** The client's own position: its newest receipt's count and transcript hash. */
+  cumulativeTokens: bigint;
+  transcriptHash: Hex;
+  countCheck?: CountCheckOptions | undefined;
+  answer: SyncResponse;
+};
+
+/**
+ * Checks the host's answer to `POST /v1/session/sync` and works out what the client may sign for.
+ * Nothing the host says is taken on trust: a newer receipt must carry the session key's own
+ * signature; each recorded exchange must carry the session key's signature over its request,
+ * sequence and the transcript hash it built on (so the host cannot bill a request twice or move it),
+ * pass the same count check as a live answer, and chain to the transcript hash the host claims;
+ * and the chain must end where the host says the session stands. Throws on the first failure.
+ */
+export async function reconcile(parameters: ReconcileParameters): Promise<Reconciliation> {
+  const { answer, domain, jobId } = parameters;
+  const fail = (message: string, details?: string): never => {
+    throw new SessionProtocolError(message, details === undefined ? {} : { details });
+  };
+  if (answer.jobId !== jobId.toString()) fail(`The host's sync answer is for job ${answer.jobId}, not ${jobId}.`);
+  const signedBySession = (address: Address) => address.toLowerCase() === parameters.signer.toLowerCase();
+
+  let position = { cumulativeTokens: parameters.cumulativeTokens, transcriptHash: parameters.transcriptHash };
+  let adoptedReceipt: SessionReceipt | undefined;
+  if (answer.receipt && BigInt(answer.receipt.cumulativeTokens) > position.cumulativeTokens) {
+    const receipt = answer.receipt;
+    const checkpoint = { jobId, cumulativeTokens: BigInt(receipt.cumulativeTokens), transcriptHash: receipt.transcriptHash };
+    const signer = await recoverCheckpointSigner(domain, checkpoint, receipt.signature).catch(() => undefined);
+    if (!signer || !signedBySession(signer)) fail("The host's newest receipt is not signed by this session's key.");
+    adoptedReceipt = { ...checkpoint, signature: receipt.signature, delivered: true };
+    position = checkpoint;
+  }
+
+  const hostPosition = { cumulativeTokens: BigInt(answer.servedTokens), transcriptHash: answer.transcriptHash.toLowerCase() as Hex };
+  const exchanges: RecoveredExchange[] = [];
+  // An honest host lists exactly the exchanges after its newest receipt; if it holds an older
+  // receipt than the client's (it lost one), the client's position is further down that list.
+  const start = answer.exchanges.findIndex((exchange) => exchange.previousTranscriptHash.toLowerCase() === position.transcriptHash.toLowerCase());
+  const pending = start === -1 ? [] : answer.exchanges.slice(start);
+  let previousSequence = 0n;
+  for (const recorded of pending) {
+    const exchange = await checkRecordedExchange(parameters, recorded, position, previousSequence);
+    exchanges.push(exchange);
+    previousSequence = exchange.sequence;
+    position = { cumulativeTokens: exchange.cumulativeTokens, transcriptHash: exchange.transcriptHash };
+  }
+  if (position.cumulativeTokens !== hostPosition.cumulativeTokens || position.transcriptHash.toLowerCase() !== hostPosition.transcriptHash)
+    fail(
+      "The host's records do not lead from the client's last receipt to where the host says the session stands.",
+      `client reaches ${position.cumulativeTokens} tokens, ${position.transcriptHash}; host stands at ${hostPosition.cumulativeTokens}, ${hostPosition.transcriptHash}`,
+    );
+  return { adoptedReceipt, exchanges, ...position, lastSequence: BigInt(answer.lastSequence) };
+}
+
+async function checkRecordedExchange(
+  parameters: ReconcileParameters,
+  recorded: RecordedExchange,
+  position: { cumulativeTokens: bigint; transcriptHash: Hex },
+  previousSequence: bigint,
+): Promise<RecoveredExchange> {
+  const { domain, jobId } = parameters;
+  const sequence = BigInt(recorded.sequence);
+  if (sequence <= previousSequence) throw new SessionProtocolError(`The host lists request ${sequence} after request ${previousSequence}.`);
+  const requestBody = base64ToBytes(recorded.requestBody);
+  const signer = await recoverSessionRequestSigner(domain, { jobId, sequence, transcriptHash: position.transcriptHash, body: requestBody }, recorded.requestSignature).catch(
+    () => undefined,
+  );
+  if (!signer || signer.toLowerCase() !== parameters.signer.toLowerCase())
+    throw new SessionProtocolError(`The host presents request ${sequence} as this session's, but the session key did not sign it at this point of the transcript.`);
+
+  const request = JSON.parse(new TextDecoder().decode(requestBody)) as Record<string, unknown>;
+  const usage = {
+    jobId: jobId.toString(),
+    promptTokens: recorded.promptTokens,
+    completionTokens: recorded.completionTokens,
+    cumulativeTokens: recorded.cumulativeTokens,
+    transcriptHash: recorded.transcriptHash,
+  };
+  const violations = checkTokenCounts({
+    request,
+    responseText: recorded.responseText,
+    usage,
+    previousCumulativeTokens: position.cumulativeTokens,
+    options: parameters.countCheck,
+  });
+  if (violations.length > 0) throw new TokenCountMismatchError({ violations });
+
+  const transcriptHash = nextTranscriptHash(position.transcriptHash, {
+    requestBody,
+    responseText: recorded.responseText,
+    promptTokens: recorded.promptTokens,
+    completionTokens: recorded.completionTokens,
+  });
+  if (transcriptHash !== recorded.transcriptHash.toLowerCase()) throw new TranscriptMismatchError({ expected: transcriptHash, claimed: recorded.transcriptHash });
+  return {
+    sequence,
+    request,
+    text: recorded.responseText,
+    promptTokens: recorded.promptTokens,
+    completionTokens: recorded.completionTokens,
+    cumulativeTokens: BigInt(recorded.cumulativeTokens),
+    transcriptHash,
+    aborted: recorded.aborted === true,
+  };
+}
+
+/**
+ * Reads the host's JSON answer to `POST /v1/session/sync`, refusing anything malformed (every
+ * field is checked before the answer is reconciled).
+ */
+export function parseSyncResponse(json: unknown): SyncResponse {
+  const fail = (field: string): never => {
+    throw new SessionProtocolError(`The host's sync answer has no valid \`${field}\`.`);
+  };
+  const object = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+  const decimal = (value: unknown, field: string) => (typeof value === "string" && /^\d{1,78}$/.test(value) ? value : fail(field));
+  const count = (value: unknown, field: string) => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : fail(field));
+  const hash = (value: unknown, field: string) => (typeof value === "string" && isHex(value) && value.length === 66 ? value : fail(field));
+  const hex = (value: unknown, field: string) => (typeof value === "string" && isHex(value) ? value : fail(field));
+  const text = (value: unknown, field: string) => (typeof value === "string" ? value : fail(field));
+
+  const answer = object(json);
+  const receipt = answer.receipt === null ? null : object(answer.receipt);
+  if (!Array.isArray(answer.exchanges)) fail("exchanges");
+  return {
+    jobId: decimal(answer.jobId, "jobId"),
+    lastSequence: decimal(answer.lastSequence, "lastSequence"),
+    servedTokens: decimal(answer.servedTokens, "servedTokens"),
+    transcriptHash: hash(answer.transcriptHash, "transcriptHash"),
+    receipt:
+      receipt === null
+        ? null
+        : ({
+            jobId: decimal(receipt.jobId, "receipt.jobId"),
+            cumulativeTokens: decimal(receipt.cumulativeTokens, "receipt.cumulativeTokens"),
+            transcriptHash: hash(receipt.transcriptHash, "receipt.transcriptHash"),
+            signature: hex(receipt.signature, "receipt.signature"),
+          } satisfies ReceiptSubmission),
+    exchanges: (answer.exchanges as unknown[]).map((item, index) => {
+      const exchange = object(item);
+      const field = (name: string) => `exchanges[${index}].${name}`;
+      const requestBody = text(exchange.requestBody, field("requestBody"));
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(requestBody)) fail(field("requestBody"));
+      return {
+        sequence: decimal(exchange.sequence, field("sequence")),
+        requestBody,
+        requestSignature: hex(exchange.requestSignature, field("requestSignature")),
+        previousTranscriptHash: hash(exchange.previousTranscriptHash, field("previousTranscriptHash")),
+        responseText: text(exchange.responseText, field("responseText")),
+        promptTokens: count(exchange.promptTokens, field("promptTokens")),
+        completionTokens: count(exchange.completionTokens, field("completionTokens")),
+        cumulativeTokens: decimal(exchange.cumulativeTokens, field("cumulativeTokens")),
+        transcriptHash: hash(exchange.transcriptHash, field("transcriptHash")),
+        aborted: exchange.aborted === true,
+      };
+    }),
+  };
+}
+
+function base64ToBytes(base64: string): Uint8Array {
+  const binary = atob(base64);
+  return Uint8Array.from(binary, (character) => character.charCodeAt(0));
+}

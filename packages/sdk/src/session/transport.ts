@@ -1,0 +1,133 @@
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { HostUnreachableError, parseHostError } from "../errors/host.ts";
+import { SessionDisputedError } from "../errors/session.ts";
+import type { ReceiptSubmission } from "../protocol/headers.ts";
+import { signSessionRequestHeaders } from "../protocol/signatures.ts";
+import type { Session } from "./types.ts";
+
+/** Transport options every action that talks to a host accepts. */
+export type HostRequestOptions = {
+  /** Aborts the request. An exchange aborted after it was sent is recovered from the host before the next request (`syncSession`). */
+  signal?: AbortSignal | undefined;
+  /** A `fetch` implementation; default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch | undefined;
+};
+
+const accounts = new WeakMap<Session, PrivateKeyAccount>();
+/** The session key as a viem account. */
+export function sessionAccount(session: Session): PrivateKeyAccount {
+  let account = accounts.get(session);
+  if (!account) {
+    account = privateKeyToAccount(session.sessionKey);
+    accounts.set(session, account);
+  }
+  return account;
+}
+
+const locks = new WeakMap<Session, Promise<void>>();
+/**
+ * Serialises exchanges of one session: sequence numbers, the transcript hash and cumulative
+ * receipts all assume the host sees one exchange after another. Resolves with a release function.
+ */
+export async function acquireSessionLock(session: Session): Promise<() => void> {
+  const previous = locks.get(session) ?? Promise.resolve();
+  let release!: () => void;
+  const current = new Promise<void>((resolve) => (release = resolve));
+  const tail = previous.then(() => current);
+  locks.set(session, tail);
+  await previous;
+  return () => {
+    release();
+    if (locks.get(session) === tail) locks.delete(session);
+  };
+}
+
+/** `hostUrl` + path, tolerating a trailing slash on the base URL. */
+export function hostEndpoint(session: Pick<Session, "hostUrl">, path: string): string {
+  return `${session.hostUrl.replace(/\/+$/, "")}${path}`;
+}
+
+/** The EIP-712 domain the session's signatures live in. */
+export function sessionDomain(session: Pick<Session, "chainId" | "marketplace">) {
+  return { chainId: session.chainId, marketplace: session.marketplace };
+}
+
+/**
+ * Headers that authenticate one request body: job id, next sequence number, the transcript hash
+ * the request builds on, and the session key's signature over all of them.
+ */
+export function signRequestHeaders(session: Session, body: Uint8Array<ArrayBuffer>): Promise<Record<string, string>> {
+  session.sequence += 1n;
+  const request = { jobId: session.jobId, sequence: session.sequence, transcriptHash: session.transcriptHash, body };
+  return signSessionRequestHeaders(sessionAccount(session), sessionDomain(session), request);
+}
+
+/** POSTs a signed JSON body to the host; a refusal becomes the typed error for its code. */
+export async function postSigned(
+  session: Session,
+  parameters: HostRequestOptions & { url: string; body: Uint8Array<ArrayBuffer>; accept?: string; headers?: Record<string, string> | undefined },
+): Promise<Response> {
+  const { url, body, signal } = parameters;
+  const headers = {
+    ...parameters.headers,
+    "content-type": "application/json",
+    accept: parameters.accept ?? "application/json",
+    ...(await signRequestHeaders(session, body)),
+  };
+  let response: Response;
+  try {
+    response = await (parameters.fetch ?? globalThis.fetch)(url, { method: "POST", headers, body, signal });
+  } catch (cause) {
+    if (signal?.aborted) throw cause;
+    throw new HostUnreachableError({ url, cause });
+  }
+  if (!response.ok) throw parseHostError({ status: response.status, url, body: await response.text() });
+  return response;
+}
+
+/** Refuses to go on with a disputed session. */
+export function assertUndisputed(session: Session): void {
+  if (session.dispute !== undefined) throw new SessionDisputedError({ jobId: session.jobId, reason: session.dispute });
+}
+
+/**
+ * Sends the newest receipt to the host if it has not acknowledged it yet. An unreachable host
+ * leaves it pending (returns false); any refusal is thrown.
+ */
+export async function deliverReceipt(
+  session: Session,
+  options: HostRequestOptions & { headers?: Record<string, string> | undefined } = {},
+): Promise<boolean> {
+  const receipt = session.receipt;
+  if (!receipt || receipt.delivered) return true;
+  const submission: ReceiptSubmission = {
+    jobId: session.jobId.toString(),
+    cumulativeTokens: receipt.cumulativeTokens.toString(),
+    transcriptHash: receipt.transcriptHash,
+    signature: receipt.signature,
+  };
+  try {
+    await postSigned(session, {
+      signal: options.signal,
+      fetch: options.fetch,
+      headers: options.headers,
+      url: hostEndpoint(session, "/v1/session/receipt"),
+      body: new TextEncoder().encode(JSON.stringify(submission)),
+    });
+  } catch (error) {
+    if (error instanceof HostUnreachableError) return false;
+    throw error;
+  }
+  receipt.delivered = true;
+  return true;
+}
+
+/**
+ * Checks the host's claim for one exchange, signs the cumulative receipt and delivers it.
+ * A claim that fails the count check or the transcript comparison gets no receipt and disputes
+ * the session.
+/** Records why the client refused to go on, and hands the error back for throwing. */
+export function dispute<T extends Error>(session: Session, error: T): T {
+  session.dispute = "shortMessage" in error && typeof error.shortMessage === "string" ? error.shortMessage : error.message;
+  return error;
+}
