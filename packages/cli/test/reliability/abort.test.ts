@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
-import { chat, closeSession, streamChat } from "@session-jobs/sdk";
+import { chat, closeSession, streamChat, syncSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
 import { hostView, openUserSession, useHostStack } from "./harness.ts";
 
-// A client that aborts a streamed answer: the host stops generating, bills at most what it wrote,
-// the SDK signs nothing for an answer it did not see end, and the settlement pays only receipts.
+// A client that aborts a streamed answer: the host stops generating and bills at most one token per
+// delta it wrote; the SDK signs nothing until it has recovered the host's record of the answer
+// (POST /v1/session/sync) and checked it; the settlement pays exactly the receipts.
 
 // The embedded model writes ~2,000 tokens/s: a whole answer can reach the client before it has
 // read five deltas, and at temperature 1 it may end after a few. So the answer is greedy (which
@@ -39,7 +40,7 @@ const stack = useHostStack(
 const open = () => openUserSession(stack.network, 1000n);
 
 describe("client aborts a stream mid-answer", () => {
-  it("the host stops generating and bills only what it wrote; the user pays only for receipted exchanges", async () => {
+  it("the host stops generating and bills only what it wrote; the client recovers and signs for that, and pays exactly its receipts", async () => {
     const session = await open();
     await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
     const signed = session.cumulativeTokens;
@@ -62,8 +63,9 @@ describe("client aborts a stream mid-answer", () => {
     ).rejects.toThrow();
     await expect(stream.result).rejects.toThrow();
     expect(deltas).toBeGreaterThanOrEqual(5);
-    // The SDK saw no usage for this answer: it disputes the session and signs nothing more.
-    expect(session.dispute).toBeDefined();
+    // The SDK saw no usage for this answer: it signs nothing for it yet and marks the session for a sync.
+    expect(session.dispute).toBeUndefined();
+    expect(session.resync).toBe(true);
     expect(session.cumulativeTokens).toBe(signed);
 
     // The host records the exchange as aborted, well short of max_tokens, and bills it to the unsigned side.
@@ -93,13 +95,58 @@ describe("client aborts a stream mid-answer", () => {
     const { text } = await chat(other, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 10 });
     expect(text.length).toBeGreaterThan(0);
 
-    // Closing pays exactly the receipted tokens; the aborted answer is the host's loss (below one interval).
+    // The client recovers the host's record of the broken-off answer: what it received, plus at most
+    // what was in flight, billed as recorded; it checks it and signs one receipt covering it.
+    const { recovered, receipt } = await syncSession(session);
+    expect(recovered).toHaveLength(1);
+    expect(recovered[0]).toMatchObject({ aborted: true, promptTokens: exchange.promptTokens, completionTokens: exchange.completionTokens, cumulativeTokens: BigInt(view.servedTokens) });
+    expect(recovered[0]!.text.startsWith(received)).toBe(true);
+    expect(session.resync).toBe(false);
+    expect(session.cumulativeTokens).toBe(BigInt(view.servedTokens));
+    expect(receipt).toMatchObject({ cumulativeTokens: BigInt(view.servedTokens), delivered: true });
+    const synced = await hostView(stack.host.url, session.jobId);
+    expect(synced.signedTokens).toBe(view.servedTokens);
+    expect(synced.transcriptHash).toBe(session.transcriptHash);
+
+    // The session goes on as if nothing happened.
+    const next = await chat(session, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 10 });
+    expect(next.cumulativeTokens).toBe(BigInt(view.servedTokens) + BigInt(next.promptTokens + next.completionTokens));
+
+    // Closing pays exactly the receipted tokens: the aborted answer as billed, and nothing unsigned.
     const settlement = await closeSession(walletFor(stack.network, demoKeys.user), { session });
-    expect(settlement.provenTokens).toBe(signed);
-    expect(settlement.payment).toBe(signed * session.pricePerToken);
-    expect(settlement.refund).toBe(session.deposit - signed * session.pricePerToken);
-    expect(BigInt(view.servedTokens) - signed).toBeLessThan(session.proofInterval);
+    expect(settlement.provenTokens).toBe(session.cumulativeTokens);
+    expect(settlement.payment).toBe(session.cumulativeTokens * session.pricePerToken);
+    expect(settlement.refund).toBe(session.deposit - session.cumulativeTokens * session.pricePerToken);
     await closeSession(walletFor(stack.network, demoKeys.user), { session: other });
   }, 55_000);
 
+  it("a client that aborts and closes at once pays for what the host wrote, after checking it, and nothing more", async () => {
+    const session = await open();
+    await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
+    const signed = session.cumulativeTokens;
+    const controller = new AbortController();
+    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 400, body: { temperature: 0 }, signal: controller.signal });
+    let deltas = 0;
+    await expect(
+      (async () => {
+        for await (const _delta of stream) if (++deltas === 3) controller.abort();
+      })(),
+    ).rejects.toThrow();
+    for (let i = 0; (await hostView(stack.host.url, session.jobId)).lastExchange?.aborted !== true; i++) {
+      expect(i).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const view = await hostView(stack.host.url, session.jobId);
+    const billed = BigInt(view.servedTokens) - signed;
+    expect(billed).toBeGreaterThan(0n);
+    expect(view.lastExchange!.completionTokens).toBeLessThan(200);
+
+    // closeSession syncs first: the receipt it leaves the host covers the aborted answer.
+    const settlement = await closeSession(walletFor(stack.network, demoKeys.user), { session });
+    expect(settlement.closedBy).toBe("host");
+    expect(settlement.provenTokens).toBe(signed + billed);
+    expect(settlement.payment).toBe((signed + billed) * session.pricePerToken);
+    expect(settlement.refund).toBe(session.deposit - (signed + billed) * session.pricePerToken);
+    expect(session.resync).toBe(false);
+  }, 55_000);
 });

@@ -4,22 +4,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommon, createHostNode, type HostConfig, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
-import {
-  chat,
-  closeSession,
-  deserializeSession,
-  serializeSession,
-  SessionDisputedError,
-  SessionReplayedError,
-  streamChat,
-  TokenCountMismatchError,
-  type Session,
-} from "@session-jobs/sdk";
-import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
+import { chat, deserializeSession, serializeSession, streamChat, syncSession, type Session } from "@session-jobs/sdk";
+import type { LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { closeExactly as closeSettledExactly, freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, type HostSessionView } from "./harness.ts";
 
 // Client faults: the client process dies and a new one resumes the session from what it saved
-// (serializeSession), between exchanges or in the middle of a stream; and a receipt the host never got (it was down at that moment) is resent
+// (serializeSession), between exchanges or in the middle of a stream (it syncs with the host:
+// POST /v1/session/sync); and a receipt the host never got (it was down at that moment) is resent
 // by the SDK on the next request, after the host came back on the same database and port.
 
 let network: LocalNetwork;
@@ -133,43 +124,103 @@ describe("client reconnect and resume", () => {
   }, 40_000);
 
   // The host counts a stream the client broke off (it was written, so it is billed and in the
-  // transcript), but the client never saw it end and has no receipt for it. A client that comes
-  // back from its saved state cannot reconcile: the protocol has no way to take the aborted
-  // exchange into the client's transcript. What must hold is that it is never made to pay for it.
-  it("after dying mid-stream: cannot sign again (the session can only be closed), and pays exactly its last receipt", async () => {
+  // transcript), but the client died before it saw it end and has no receipt for it. The process
+  // that comes back from saved state syncs: the host shows its record of the answer, the client
+  // checks it was its own request at that point of the transcript and that the count is within
+  // bounds, signs for it, and goes on.
+  async function dieMidStream(session: Session, onFirstDelta?: () => void) {
+    const controller = new AbortController();
+    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 300, signal: controller.signal });
+    let deltas = 0;
+    await expect(
+      (async () => {
+        for await (const _delta of stream) {
+          if (++deltas === 1) onFirstDelta?.();
+          if (deltas === 5) controller.abort();
+        }
+      })(),
+    ).rejects.toThrow();
+    await stream.result.catch(() => undefined);
+    for (let i = 0; (await hostView(url, session.jobId)).lastExchange?.aborted !== true; i++) {
+      expect(i).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return hostView(url, session.jobId);
+  }
+
+  it("a client that dies mid-stream and resumes from state saved before that request catches up and goes on; settlement is exact", async () => {
     const first = await open(100n);
     await chat(first, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
     const saved = serializeSession(first);
     const signed = first.cumulativeTokens;
-    const controller = new AbortController();
-    const stream = streamChat(first, { messages: [{ role: "user", content: "And God said" }], maxTokens: 300, signal: controller.signal });
-    let deltas = 0;
-    await expect(
-      (async () => {
-        for await (const _delta of stream) if (++deltas === 5) controller.abort();
-      })(),
-    ).rejects.toThrow();
-    await stream.result.catch(() => undefined);
-    for (let i = 0; (await hostView(url, first.jobId)).lastExchange?.aborted !== true; i++) {
-      expect(i).toBeLessThan(100);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const broken = await dieMidStream(first);
+    const billed = BigInt(broken.servedTokens) - signed;
+    expect(billed).toBeGreaterThan(0n);
+    expect(broken.signedTokens).toBe(signed.toString());
 
+    // The saved state reuses the sequence the broken request took: the host answers
+    // session_replayed, the SDK syncs, signs for the broken-off answer and sends the request again.
     const resumed = deserializeSession(saved);
-    // Its saved sequence is the one the broken request used.
-    await expect(chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20 })).rejects.toBeInstanceOf(SessionReplayedError);
-    // The next answer's cumulative count includes the aborted exchange: the SDK refuses to sign it.
-    await expect(chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20 })).rejects.toBeInstanceOf(TokenCountMismatchError);
-    await expect(chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20 })).rejects.toBeInstanceOf(SessionDisputedError);
-    const view = await hostView(url, first.jobId);
-    expect(BigInt(view.signedTokens)).toBe(signed);
-    // The host's loss (served, never signed) stays below one interval.
-    expect(BigInt(view.unsignedTokens)).toBeLessThan(first.proofInterval);
+    const seen = recordingFetch();
+    const next = await chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20, fetch: seen.fetch });
+    expect(seen.paths).toEqual([
+      "/v1/chat/completions",
+      `/v1/session/${resumed.jobId}`,
+      "/v1/session/sync",
+      "/v1/session/receipt",
+      "/v1/chat/completions",
+      "/v1/session/receipt",
+    ]);
+    expect(next.cumulativeTokens).toBe(signed + billed + BigInt(next.promptTokens + next.completionTokens));
+    expect(resumed.dispute).toBeUndefined();
+    const view = await hostView(url, resumed.jobId);
+    expect(BigInt(view.signedTokens)).toBe(resumed.cumulativeTokens);
+    expect(view.unsignedTokens).toBe("0");
+    expect(hostTranscriptHash(view)).toBe(resumed.transcriptHash);
 
-    const settlement = await closeSession(walletFor(network, demoKeys.user), { session: resumed });
-    expect(settlement.closedBy).toBe("host");
-    expect(settlement.provenTokens).toBe(signed);
-    expect(settlement.refund).toBe(first.deposit - signed * first.pricePerToken);
+    // It keeps going past a checkpoint proof, then settles exactly what it signed.
+    for (let i = 0; resumed.cumulativeTokens < 150n; i++) {
+      expect(i).toBeLessThan(10);
+      await chat(resumed, { messages: [{ role: "user", content: prompts[i % prompts.length]! }], maxTokens: 30 });
+    }
+    await closeExactly(resumed);
+  }, 40_000);
+
+  it("a client that saved its state during the stream (its sequence already spent) is told it is out of sync, catches up and goes on", async () => {
+    const first = await open(100n);
+    await chat(first, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
+    let saved = "";
+    const broken = await dieMidStream(first, () => (saved = serializeSession(first)));
+    const resumed = deserializeSession(saved);
+    expect(resumed.sequence).toBe(BigInt(broken.lastSequence));
+
+    // A fresh sequence, but built on the transcript before the broken answer: 409 session_out_of_sync, then the same recovery.
+    const seen = recordingFetch();
+    const next = await chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20, fetch: seen.fetch });
+    expect(seen.paths.filter((path) => path === "/v1/session/sync")).toHaveLength(1);
+    expect(next.cumulativeTokens).toBe(BigInt(broken.servedTokens) + BigInt(next.promptTokens + next.completionTokens));
+    expect(BigInt((await hostView(url, resumed.jobId)).signedTokens)).toBe(resumed.cumulativeTokens);
+    await closeExactly(resumed);
+  }, 40_000);
+
+  it("a client that resumes from state older than its newest delivered receipt adopts that receipt (its own signature) and goes on", async () => {
+    const session = await open(1_000n);
+    await chat(session, { messages: [{ role: "user", content: prompts[0]! }], maxTokens: 20 });
+    const stale = serializeSession(session);
+    await chat(session, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 20 });
+    await chat(session, { messages: [{ role: "user", content: prompts[2]! }], maxTokens: 20 });
+    const newest = session.receipt!;
+
+    const resumed = deserializeSession(stale);
+    const { recovered, receipt } = await syncSession(resumed);
+    expect(recovered).toEqual([]);
+    expect(receipt).toMatchObject({ cumulativeTokens: newest.cumulativeTokens, transcriptHash: newest.transcriptHash, signature: newest.signature });
+    expect(resumed.cumulativeTokens).toBe(session.cumulativeTokens);
+    expect(resumed.transcriptHash).toBe(session.transcriptHash);
+    expect(resumed.sequence).toBeGreaterThanOrEqual(session.sequence);
+    await chat(resumed, { messages: [{ role: "user", content: prompts[3]! }], maxTokens: 20 });
+    expect(BigInt((await hostView(url, resumed.jobId)).signedTokens)).toBe(resumed.cumulativeTokens);
+    await closeExactly(resumed);
   }, 40_000);
 
   it("a receipt the host never got (host down; restarted on the same database and port) is resent on the next chat and paid for", async () => {
