@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keccak256, stringToBytes, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anvilPrivateKeys } from "@session-jobs/contracts/anvil";
-import { chat, closeSession, getSession, openSession, sessionHeaders, signCheckpoint, signSessionRequest, type Session } from "@session-jobs/sdk";
+import { chat, closeSession, emptyTranscriptHash, getSession, openSession, sessionHeaders, signCheckpoint, signSessionRequest, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { hostConfigInput, hostView, startInProcessHost, startNetwork, timeTravel, type HostSessionView } from "./harness.ts";
 import { registerHost, resolveHostConfig } from "@session-jobs/host";
@@ -52,15 +52,20 @@ async function open(parameters: { host?: Hex; maxDuration?: bigint } = {}): Prom
 type Reply = { status: number; json: { error?: { code?: string; message?: string } } & Record<string, unknown>; contentType: string };
 
 /** A POST with the body exactly as given; `sign` signs it for the session (with the session key unless `key`). */
-async function post(path: string, body: string | Uint8Array, options: { session?: Session; sequence?: bigint; key?: Hex; headers?: Record<string, string>; signBody?: string } = {}): Promise<Reply> {
+async function post(
+  path: string,
+  body: string | Uint8Array,
+  options: { session?: Session; sequence?: bigint; key?: Hex; headers?: Record<string, string>; signBody?: string; transcriptHash?: Hex } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const { session } = options;
   if (session && options.sequence !== undefined) {
     const signed = typeof options.signBody === "string" ? stringToBytes(options.signBody) : typeof body === "string" ? stringToBytes(body) : body;
     headers[sessionHeaders.jobId] = String(session.jobId);
     headers[sessionHeaders.sequence] = String(options.sequence);
-    headers[sessionHeaders.transcript] = session.transcriptHash;
-    headers[sessionHeaders.signature] = await signSessionRequest(privateKeyToAccount(options.key ?? session.sessionKey), session, { jobId: session.jobId, sequence: options.sequence, transcriptHash: session.transcriptHash, body: signed });
+    const transcriptHash = options.transcriptHash ?? session.transcriptHash;
+    headers[sessionHeaders.transcript] = transcriptHash;
+    headers[sessionHeaders.signature] = await signSessionRequest(privateKeyToAccount(options.key ?? session.sessionKey), session, { jobId: session.jobId, sequence: options.sequence, transcriptHash, body: signed });
   }
   Object.assign(headers, options.headers);
   for (const [name, value] of Object.entries(headers)) if (value === "") delete headers[name];
@@ -147,6 +152,15 @@ describe("hostile requests against a running host", () => {
     }, 401, "session_bad_signature"],
     ["a receipt with junk fields", () => post("/v1/session/receipt", JSON.stringify({ jobId: "1e3", cumulativeTokens: -1, transcriptHash: "0x12", signature: {} })), 400, "invalid_request"],
     ["a close signed by another key", () => post("/v1/session/close", JSON.stringify({ jobId: String(session.jobId) }), { session, sequence: next(), key: generatePrivateKey() }), 401, "session_bad_signature"],
+    ["a request built on an older transcript (validly signed)", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), transcriptHash: emptyTranscriptHash }), 409, "session_out_of_sync"],
+    ["a request built on a made-up transcript (validly signed)", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), transcriptHash: keccak256(stringToBytes("elsewhere")) }), 409, "session_out_of_sync"],
+    ["a missing transcript header", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), headers: { [sessionHeaders.transcript]: "" } }), 400, "invalid_request"],
+    ["a short transcript header", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), headers: { [sessionHeaders.transcript]: "0x1234" } }), 400, "invalid_request"],
+    ["a signature over another transcript than the header", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), headers: { [sessionHeaders.transcript]: emptyTranscriptHash } }), 401, "session_bad_signature"],
+    ["a sync signed by another key", () => post("/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) }), { session, sequence: next(), key: generatePrivateKey() }), 401, "session_bad_signature"],
+    ["a replayed sync (validly signed)", () => post("/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) }), { session, sequence: BigInt(before.lastSequence) }), 409, "session_replayed"],
+    ["a sync whose body names another job", () => post("/v1/session/sync", JSON.stringify({ jobId: "999999" }), { session, sequence: next() }), 400, "invalid_request"],
+    ["a sync without session headers", () => post("/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) })), 400, "invalid_request"],
   ] as const)("%s", async (_name, send, status, code) => {
     expectRefused(await send(), status, code);
     expect(await snapshot(session)).toEqual(before);
@@ -245,13 +259,14 @@ describe("fuzz: 300 random bodies and headers", () => {
     let servedBy200 = 0n;
     const statuses = new Map<number, number>();
     for (let i = 0; i < 300; i++) {
-      const path = pick(["/v1/chat/completions", "/v1/chat/completions", "/v1/chat/completions", "/v1/session/receipt", "/v1/session/close"]);
+      const path = pick(["/v1/chat/completions", "/v1/chat/completions", "/v1/chat/completions", "/v1/session/receipt", "/v1/session/close", "/v1/session/sync"]);
       const body = mutateBody();
       const signIt = random() < 0.5;
       const headers: Record<string, string> = {};
       if (random() < 0.2) headers["content-type"] = pick(["text/plain", "application/jsonx", "multipart/form-data", "", "application/json; charset=latin1"]);
       if (random() < 0.2) headers[sessionHeaders.jobId] = pick([String(session.jobId), "", "0", "-1", "1e2", "99999999999999999999999999999999", " 1", "1\t", "1 "]);
       if (random() < 0.2) headers[sessionHeaders.sequence] = pick(["0", "1", "-1", "18446744073709551616", "abc", "", String(session.sequence)]);
+      if (random() < 0.1) headers[sessionHeaders.transcript] = pick(["", "0x", "0x00", emptyTranscriptHash, "0x" + "zz".repeat(32), "0x" + "ab".repeat(33)]);
       if (random() < 0.2) headers[sessionHeaders.signature] = pick(["", "0x", "0x00", toHex(crypto.getRandomValues(new Uint8Array(65))), "0x" + "f".repeat(130)]);
       const sequence = signIt ? session.sequence + 1n + BigInt(int(3)) : undefined;
       const reply = await post(path, body, signIt ? { session, sequence, headers } : { headers });
@@ -264,6 +279,11 @@ describe("fuzz: 300 random bodies and headers", () => {
           ? [...String(reply.json.raw).matchAll(/"total_tokens":(\d+)/g)].map((m) => BigInt(m[1]!)).pop()
           : BigInt((reply.json.usage as { total_tokens: number }).total_tokens);
         servedBy200 += usage ?? 0n;
+        // The next signed request builds on the transcript this answer ended at.
+        const transcript = reply.contentType.startsWith("text/event-stream")
+          ? [...String(reply.json.raw).matchAll(/"transcriptHash":"(0x[0-9a-f]{64})"/g)].map((m) => m[1] as Hex).pop()
+          : (reply.json.session as { transcriptHash: Hex } | undefined)?.transcriptHash;
+        if (transcript) session.transcriptHash = transcript;
       }
     }
     expect((await fetch(`${host.url}/health`)).status).toBe(200);
