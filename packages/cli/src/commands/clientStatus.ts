@@ -41,6 +41,7 @@ export const clientStatusCommand: Command = {
         ["host url (local)", session.hostUrl],
         ["saved at", path],
       );
+      if (session.resync) rows.push(["last answer", "broke off: the next `client chat` recovers it from the host and signs for it"]);
       if (session.dispute) rows.push(["dispute", session.dispute]);
     }
     common.logger.info(`session ${jobId} on chain ${connection.chainId}`);

@@ -11,6 +11,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
 import { createCommon, createHostNode, loadHostConfig, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, embeddedModelInfo, type ChatBackend } from "@session-jobs/inference";
+import { deserializeSession, serializeSession, signSessionRequestHeaders } from "@session-jobs/sdk";
 import { runCli } from "../cli.ts";
 import { captureStreams } from "../../test/captureStreams.ts";
 
@@ -204,6 +205,37 @@ describe("session-jobs operations against anvil", () => {
     const tooLow = await cli(["host", "update-pricing", "--price", "50"], hostEnv());
     expectOneLineError(tooLow, /"updatePricing" reverted: PriceOutOfRange\(50, 100, 100000\)/);
   });
+
+  it("client chat after an answer broke off shows what the host recorded of it, signs for it, and goes on", async () => {
+    const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--proof-interval", "1000"], userEnv());
+    expect(opened.code, opened.stderr).toBe(0);
+    const job = /session (\d+) open/.exec(opened.stdout)![1]!;
+    const file = join(sessionsDir, `${anvil.chainId}-${job}.json`);
+    // The process sent a request, the host answered, and the process died before it saw the end
+    // (Ctrl-C): the saved state says so (resync) and has no receipt for that answer.
+    const saved = deserializeSession(readFileSync(file, "utf8"));
+    const body = new TextEncoder().encode(JSON.stringify({ messages: [{ role: "user", content: "And God said" }], max_tokens: 30 }));
+    const headers = await signSessionRequestHeaders(privateKeyToAccount(saved.sessionKey), saved, { jobId: saved.jobId, sequence: saved.sequence + 1n, transcriptHash: saved.transcriptHash, body });
+    const lost = await fetch(`${saved.hostUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+    const lostAnswer = (await lost.json()) as { choices: { message: { content: string } }[]; session: { cumulativeTokens: string } };
+    expect(lost.status).toBe(200);
+    writeFileSync(file, serializeSession({ ...saved, sequence: saved.sequence + 1n, resync: true }));
+    expect((await cli(["client", "status", "--job", job], userEnv())).stdout).toMatch(/last answer\s+broke off/);
+
+    const chat = await cli(["client", "chat", "--job", job, "--prompt", "Genesis 1:1", "--max-tokens", "20"], userEnv());
+    expect(chat.code, chat.stderr).toBe(0);
+    expect(chat.stdout).toContain(`recovered the answer to request ${saved.sequence + 1n}`);
+    expect(chat.stdout).toContain(lostAnswer.choices[0]!.message.content);
+    const signed = BigInt(/receipt signed for (\d+) tokens in total/.exec(chat.stdout)![1]!);
+    expect(signed).toBeGreaterThan(BigInt(lostAnswer.session.cumulativeTokens));
+    const after = deserializeSession(readFileSync(file, "utf8"));
+    expect(after).toMatchObject({ cumulativeTokens: signed, resync: false });
+    expect(after.dispute).toBeUndefined();
+
+    const closed = await cli(["client", "close", "--job", job], userEnv());
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(closed.stdout).toMatch(new RegExp(`tokens proven on chain\\s+${signed}`));
+  }, 30_000);
 
   it("host start serves until Ctrl-C and then stops cleanly", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "host", "start", "--port", "0", "--log-level", "warn"], {
