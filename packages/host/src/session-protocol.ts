@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isHex, parseSignature, type Address, type Hex } from "viem";
 import {
+  encodeRecordedExchange,
   nextTranscriptHash,
   recoverCheckpointSigner,
   recoverSessionRequestSigner,
@@ -8,6 +9,7 @@ import {
   type Checkpoint,
   type SessionDomainParameters,
   type SessionUsage,
+  type SyncResponse,
 } from "@session-jobs/sdk/protocol";
 import type { OnChainSession, SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
@@ -52,26 +54,7 @@ export type SessionView = {
   lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; transcriptHash: Hex; aborted: boolean } | null;
 };
 
-/** `POST /v1/session/sync` (the SDK's `SyncResponse`). */
-export type SyncView = {
-  jobId: string;
-  lastSequence: string;
-  servedTokens: string;
-  transcriptHash: Hex;
-  receipt: { jobId: string; cumulativeTokens: string; transcriptHash: Hex; signature: Hex } | null;
-  exchanges: {
-    sequence: string;
-    requestBody: string;
-    requestSignature: Hex;
-    previousTranscriptHash: Hex;
-    responseText: string;
-    promptTokens: number;
-    completionTokens: number;
-    cumulativeTokens: string;
-    transcriptHash: Hex;
-    aborted: boolean;
-  }[];
-};
+
 
 export type CreateSessionProtocolParameters = {
   common: Common;
@@ -287,7 +270,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
      * receipt and every exchange after it, each with the client's signed request and the text
      * delivered, so that a client that missed the end of an exchange can check and sign for it.
      */
-    async sync(request: AuthenticatedRequest): Promise<SyncView> {
+    async sync(request: AuthenticatedRequest): Promise<SyncResponse> {
       const release = await locks.acquire(request.jobId);
       try {
         claimTurn(request);
@@ -304,18 +287,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
           receipt: receipt
             ? { jobId: request.jobId.toString(), cumulativeTokens: String(receipt.cumulativeTokens), transcriptHash: receipt.transcriptHash, signature: receipt.signature }
             : null,
-          exchanges: exchanges.map((exchange) => ({
-            sequence: exchange.sequence.toString(),
-            requestBody: Buffer.from(exchange.requestBody).toString("base64"),
-            requestSignature: exchange.requestSignature,
-            previousTranscriptHash: exchange.previousTranscriptHash,
-            responseText: exchange.responseText,
-            promptTokens: exchange.promptTokens,
-            completionTokens: exchange.completionTokens,
-            cumulativeTokens: String(exchange.cumulativeTokens),
-            transcriptHash: exchange.transcriptHash,
-            aborted: exchange.aborted,
-          })),
+          exchanges: exchanges.map(encodeRecordedExchange),
         };
       } finally {
         release();

@@ -3,3 +3,4 @@ export * from "./transcript.ts";
 export * from "./proof.ts";
 export * from "./headers.ts";
 export * from "./signatures.ts";
+export * from "./sync.ts";

@@ -2,6 +2,7 @@ import { isHex, type Address, type Hex } from "viem";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import type { ReceiptSubmission, RecordedExchange, SyncResponse } from "../protocol/headers.ts";
 import { recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters } from "../protocol/signatures.ts";
+import { base64ToBytes } from "../protocol/sync.ts";
 import { nextTranscriptHash } from "../protocol/transcript.ts";
 import { checkTokenCounts } from "./countCheck.ts";
 import type { CountCheckOptions, SessionReceipt } from "./types.ts";
@@ -108,7 +109,12 @@ async function checkRecordedExchange(
   if (!signer || signer.toLowerCase() !== parameters.signer.toLowerCase())
     throw new SessionProtocolError(`The host presents request ${sequence} as this session's, but the session key did not sign it at this point of the transcript.`);
 
-  const request = JSON.parse(new TextDecoder().decode(requestBody)) as Record<string, unknown>;
+  let request: Record<string, unknown>;
+  try {
+    request = JSON.parse(new TextDecoder().decode(requestBody)) as Record<string, unknown>;
+  } catch (cause) {
+    throw new SessionProtocolError(`Request ${sequence}, though signed by this session, is not a JSON chat request.`, { cause });
+  }
   const usage = {
     jobId: jobId.toString(),
     promptTokens: recorded.promptTokens,
@@ -195,9 +201,4 @@ export function parseSyncResponse(json: unknown): SyncResponse {
       };
     }),
   };
-}
-
-function base64ToBytes(base64: string): Uint8Array {
-  const binary = atob(base64);
-  return Uint8Array.from(binary, (character) => character.charCodeAt(0));
 }
