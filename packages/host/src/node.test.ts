@@ -1,6 +1,7 @@
 /**
  * The host node against anvil with the deployed contracts: receipts become on-chain proofs,
- * batches, settlement at close, the overdue cut-off, and recovery after a restart.
+ * batches, settlement at close, the overdue cut-off, and recovery after a restart (the node's
+ * receipts, and a client's lost answer through sync).
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
+import type { SyncResponse } from "@session-jobs/sdk/protocol";
 import { createCommon } from "./common.ts";
 import type { HostConfig } from "./config.ts";
 import { createHostNode, type HostNode } from "./node.ts";
@@ -179,5 +181,36 @@ describe("host node on chain", () => {
     expect((await client.chat(ask("replayed after restart"), { sequence: client.sequence })).body.error.code).toBe("session_replayed");
     expect((await client.chat(ask("and on"))).status).toBe(200);
     expect((await client.sendReceipt()).status).toBe(200);
+  });
+
+  it("hands a client the answer it lost through sync after a restart, and is paid for it at close", async () => {
+    const { jobId, client } = await openSession();
+    expect((await client.chat(ask("In the beginning", 20))).status).toBe(200);
+    expect((await client.sendReceipt()).status).toBe(200);
+    const saved = { transcriptHash: client.transcriptHash, cumulativeTokens: client.cumulativeTokens };
+    const lost = await client.chat(ask("God created the heaven", 20));
+    expect(lost.status).toBe(200);
+    // The client comes back from state saved before that answer arrived; the node restarted meanwhile.
+    Object.assign(client, saved);
+    await node.stop();
+    await startNode();
+    client.url = node.url;
+
+    const refused = await client.chat(ask("and the earth", 20));
+    expect([refused.status, refused.body.error?.code]).toEqual([409, "session_out_of_sync"]);
+    const synced = (await (await client.sync()).json()) as SyncResponse;
+    expect(synced.receipt).toMatchObject({ cumulativeTokens: saved.cumulativeTokens.toString(), transcriptHash: saved.transcriptHash });
+    expect(synced.exchanges).toMatchObject([{ sequence: "2", requestSignature: lost.requestSignature, responseText: lost.text, aborted: false }]);
+    client.followSync(synced);
+    expect(client.transcriptHash).toBe(lost.session!.transcriptHash);
+    expect((await client.sendReceipt()).status).toBe(200);
+
+    expect((await client.chat(ask("and the earth", 20))).status).toBe(200);
+    expect((await client.sendReceipt()).status).toBe(200);
+    const closed = await client.post("/v1/session/close", { jobId: jobId.toString() });
+    expect(closed.status).toBe(200);
+    const { transactionHash, provenTokens } = await closed.json();
+    expect(provenTokens).toBe(client.cumulativeTokens.toString());
+    expect(await chain.settlement(transactionHash)).toMatchObject({ jobId, provenTokens: client.cumulativeTokens, payment: client.cumulativeTokens * price });
   });
 });

@@ -1,11 +1,13 @@
 /**
  * The session protocol over HTTP against an in-memory chain (no anvil): signatures, sequences,
- * receipts, the overdue and deposit rules, client aborts, error answers and /metrics. The same
+ * the transcript binding, receipts, sync, the overdue and deposit rules, client aborts, error
+ * answers and /metrics. The same
  * flows run against real contracts in node.test.ts.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
+import { emptyTranscriptHash, sessionHeaders, signCheckpoint, type SyncResponse } from "@session-jobs/sdk/protocol";
 import type { OnChainSession } from "./chain-session.ts";
 import { createSessionCache } from "./chain-session.ts";
 import { createCommon } from "./common.ts";
@@ -14,7 +16,7 @@ import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
 import { createStore, type Store } from "./store.ts";
 import { createTestBackend, type TestBackend } from "./test-utils/testBackend.ts";
-import { createTestClient } from "./test-utils/testClient.ts";
+import { createTestClient, parseSse } from "./test-utils/testClient.ts";
 
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
@@ -104,6 +106,32 @@ beforeEach(() => {
 });
 
 const chatBody = (content: string, extra: Record<string, unknown> = {}) => ({ model: "test-genesis", messages: [{ role: "user", content }], max_tokens: 8, ...extra });
+const otherHash: Hex = `0x${"ab".repeat(32)}`;
+const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+
+async function view(jobId: bigint) {
+  return (await fetch(`${url}/v1/session/${jobId}`)).json();
+}
+
+/**
+ * Reads a streamed answer until `count` content deltas arrived whole; returns their text. What
+ * was read past them (the host may have written more) is left unparsed.
+ */
+async function readDeltas(response: Response, count: number): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let received = "";
+  for (;;) {
+    const complete = received.split("\n\n").slice(0, -1);
+    const deltas = parseSse(complete.join("\n\n"))
+      .map((data) => JSON.parse(data).choices?.[0]?.delta?.content ?? "")
+      .filter((content: string) => content.length > 0);
+    if (deltas.length >= count) return deltas.join("");
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the stream ended after ${deltas.length} deltas`);
+    received += decoder.decode(value, { stream: true });
+  }
+}
 
 describe("chat completions", () => {
   it("streams OpenAI chunks, ends with usage and the session object, and accepts the receipt", async () => {
@@ -208,13 +236,11 @@ describe("chat completions", () => {
     const abortedBefore = backend.aborted;
     const controller = new AbortController();
     const response = await client.post("/v1/chat/completions", chatBody("a long answer", { stream: true, max_tokens: 200 }), { signal: controller.signal });
-    const reader = response.body!.getReader();
-    let received = "";
-    while ((received.match(/"content":"[^"]+"/g) ?? []).length < 3) received += new TextDecoder().decode((await reader.read()).value);
+    await readDeltas(response, 3);
     controller.abort();
     await expect.poll(() => backend.aborted, { timeout: 2000 }).toBe(abortedBefore + 1);
-    await expect.poll(async () => (await (await fetch(`${url}/v1/session/${jobId}`)).json()).lastExchange?.aborted, { timeout: 2000 }).toBe(true);
-    const state = await (await fetch(`${url}/v1/session/${jobId}`)).json();
+    await expect.poll(async () => (await view(jobId)).lastExchange?.aborted, { timeout: 2000 }).toBe(true);
+    const state = await view(jobId);
     // At least the three deltas the client read; far fewer than the 200 asked for.
     expect(state.lastExchange.completionTokens).toBeGreaterThanOrEqual(3);
     expect(state.lastExchange.completionTokens).toBeLessThan(20);
@@ -272,6 +298,176 @@ describe("receipts", () => {
   });
 });
 
+describe("transcript binding", () => {
+  it("refuses a request built on another transcript, bills nothing and leaves its sequence unused", async () => {
+    const { client, jobId } = openSession();
+    expect((await client.chat(chatBody("In the beginning"))).status).toBe(200);
+    const before = await view(jobId);
+    const refusedBefore = common.metrics.requestsRefused.get({ code: "session_out_of_sync" });
+
+    for (const transcriptHash of [emptyTranscriptHash, otherHash]) {
+      const stale = await client.chat(chatBody("and the earth"), { sequence: 2n, transcriptHash });
+      expect(stale.status).toBe(409);
+      expect(stale.body.error).toMatchObject({ code: "session_out_of_sync", type: "invalid_request_error" });
+    }
+    expect(await view(jobId)).toEqual(before);
+    expect(common.metrics.requestsRefused.get({ code: "session_out_of_sync" })).toBe(refusedBefore + 2);
+
+    const served = await client.chat(chatBody("and the earth"), { sequence: 2n });
+    expect(served.status).toBe(200);
+    expect(await view(jobId)).toMatchObject({ lastSequence: "2", servedTokens: served.session!.cumulativeTokens, transcriptHash: client.transcriptHash });
+  });
+
+  it("refuses a missing or malformed X-Session-Transcript, and a signature over another transcript", async () => {
+    const { client } = openSession();
+    for (const transcript of [undefined, "0x1234", `0x${"zz".repeat(32)}`, "ab".repeat(32), `${emptyTranscriptHash}00`]) {
+      const answer = await client.chat(chatBody("x"), { headers: { [sessionHeaders.transcript]: transcript } });
+      expect([transcript, answer.status, answer.body.error.code]).toEqual([transcript, 400, "invalid_request"]);
+    }
+    const missingOnSync = await client.sync({ headers: { [sessionHeaders.transcript]: undefined } });
+    expect([missingOnSync.status, (await missingOnSync.json()).error.code]).toEqual([400, "invalid_request"]);
+
+    const resigned = await client.chat(chatBody("x"), { transcriptHash: otherHash, headers: { [sessionHeaders.transcript]: emptyTranscriptHash } });
+    expect([resigned.status, resigned.body.error.code]).toEqual([401, "session_bad_signature"]);
+
+    // None of the refusals took the session's turn.
+    const served = await client.chat(chatBody("x"));
+    expect(served.status).toBe(200);
+    expect(served.session!.cumulativeTokens).toBe(String(served.session!.promptTokens + served.session!.completionTokens));
+  });
+});
+
+describe("sync", () => {
+  it("answers with the newest receipt and exactly the exchanges after it, as they were signed and delivered", async () => {
+    const { client, jobId, sessionKey } = openSession();
+    expect((await client.chat(chatBody("In the beginning"))).status).toBe(200);
+    const afterFirst = { jobId, cumulativeTokens: client.cumulativeTokens, transcriptHash: client.transcriptHash };
+    expect((await client.sendReceipt()).status).toBe(200);
+    const second = await client.chat(chatBody("God created the heaven", { stream: true, max_tokens: 12 }));
+    expect(second.status).toBe(200);
+
+    const response = await client.sync();
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      jobId: jobId.toString(),
+      lastSequence: "3",
+      servedTokens: second.session!.cumulativeTokens,
+      transcriptHash: client.transcriptHash,
+      receipt: {
+        jobId: jobId.toString(),
+        cumulativeTokens: afterFirst.cumulativeTokens.toString(),
+        transcriptHash: afterFirst.transcriptHash,
+        signature: await signCheckpoint(sessionKey, domain, afterFirst),
+      },
+      exchanges: [
+        {
+          sequence: "2",
+          requestBody: base64(second.requestBody),
+          requestSignature: second.requestSignature,
+          previousTranscriptHash: afterFirst.transcriptHash,
+          responseText: second.text,
+          promptTokens: second.session!.promptTokens,
+          completionTokens: second.session!.completionTokens,
+          cumulativeTokens: second.session!.cumulativeTokens,
+          transcriptHash: second.session!.transcriptHash,
+          aborted: false,
+        },
+      ],
+    } satisfies SyncResponse);
+
+    expect((await client.sendReceipt()).status).toBe(200);
+    const synced = (await (await client.sync()).json()) as SyncResponse;
+    expect(synced).toMatchObject({ lastSequence: "4", receipt: { cumulativeTokens: second.session!.cumulativeTokens, transcriptHash: client.transcriptHash }, exchanges: [] });
+  });
+
+  it("consumes its sequence and refuses a replayed one", async () => {
+    const { client } = openSession();
+    expect((await client.chat(chatBody("one"))).status).toBe(200);
+    expect((await client.sync()).status).toBe(200);
+    for (const sequence of [1n, 2n]) {
+      const replayed = await client.sync({ sequence });
+      expect([replayed.status, (await replayed.json()).error.code]).toEqual([409, "session_replayed"]);
+    }
+    expect((await client.chat(chatBody("two"), { sequence: 2n })).body.error.code).toBe("session_replayed");
+    expect((await client.chat(chatBody("two"))).status).toBe(200);
+  });
+
+  it("refuses a sync signed by another key or naming another job in its body", async () => {
+    const { client, jobId } = openSession();
+    const forged = await client.sync({ signer: privateKeyToAccount(generatePrivateKey()) });
+    expect([forged.status, (await forged.json()).error.code]).toEqual([401, "session_bad_signature"]);
+    const elsewhere = await client.post("/v1/session/sync", { jobId: (jobId + 1n).toString() });
+    expect([elsewhere.status, (await elsewhere.json()).error.code]).toEqual([400, "invalid_request"]);
+  });
+
+  it("answers a sync for a session it has served nothing for with nothing to sign", async () => {
+    const { client, jobId } = openSession();
+    const response = await client.sync();
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ jobId: jobId.toString(), lastSequence: "1", servedTokens: "0", transcriptHash: emptyTranscriptHash, receipt: null, exchanges: [] });
+    expect((await client.chat(chatBody("first"), { sequence: 1n })).body.error.code).toBe("session_replayed");
+    expect((await client.chat(chatBody("first"))).status).toBe(200);
+
+    const unknown = createTestClient({ url, jobId: 999n, sessionKey: privateKeyToAccount(generatePrivateKey()), domain });
+    const refused = await unknown.sync();
+    expect([refused.status, (await refused.json()).error.code]).toEqual([404, "session_unknown"]);
+  });
+
+  it("lists an exchange the client broke off as written, and the client signs for it and goes on", async () => {
+    backend.behaviour.tokenDelayMs = 20;
+    const { client, jobId } = openSession();
+    const request = chatBody("a long answer", { stream: true, max_tokens: 200 });
+    const controller = new AbortController();
+    const response = await client.post("/v1/chat/completions", request, { signal: controller.signal });
+    const received = await readDeltas(response, 3);
+    controller.abort();
+
+    // The sync waits for the broken exchange to be recorded: it takes the session's turn after it.
+    const synced = (await (await client.sync()).json()) as SyncResponse;
+    backend.behaviour.tokenDelayMs = 0;
+    expect(synced).toMatchObject({ lastSequence: "2", receipt: null });
+    expect(synced.exchanges).toHaveLength(1);
+    const [broken] = synced.exchanges;
+    expect(broken).toMatchObject({
+      sequence: "1",
+      aborted: true,
+      requestBody: base64(new TextEncoder().encode(JSON.stringify(request))),
+      previousTranscriptHash: emptyTranscriptHash,
+      cumulativeTokens: synced.servedTokens,
+      transcriptHash: synced.transcriptHash,
+    });
+    const written = (await createTestBackend().generate({ messages: [{ role: "user", content: "a long answer" }], maxTokens: request.max_tokens })).text;
+    expect(written.startsWith(broken!.responseText)).toBe(true);
+    expect(broken!.responseText.startsWith(received)).toBe(true);
+    // The test backend writes one word per delta and per token: billed no more than written.
+    const deltasWritten = broken!.responseText.split(" ").length;
+    expect(broken!.completionTokens).toBeGreaterThanOrEqual(3);
+    expect(broken!.completionTokens).toBeLessThanOrEqual(deltasWritten);
+    expect(deltasWritten).toBeLessThan(200);
+
+    client.followSync(synced);
+    expect(client.transcriptHash).toBe(synced.transcriptHash);
+    const receipt = await client.sendReceipt();
+    expect(receipt.status).toBe(200);
+    expect(await view(jobId)).toMatchObject({ signedTokens: synced.servedTokens, unsignedTokens: "0" });
+    const next = await client.chat(chatBody("and then?"));
+    expect(next.status).toBe(200);
+    expect(BigInt(next.session!.cumulativeTokens)).toBe(BigInt(synced.servedTokens) + BigInt(next.session!.promptTokens + next.session!.completionTokens));
+  });
+
+  it("counts the syncs it answers in session_jobs_session_syncs_total", async () => {
+    const before = common.metrics.sessionSyncs.get();
+    const { client } = openSession();
+    expect((await client.sync()).status).toBe(200);
+    expect((await client.sync({ sequence: 1n })).status).toBe(409);
+    expect((await client.sync()).status).toBe(200);
+    expect(common.metrics.sessionSyncs.get()).toBe(before + 2);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/^# TYPE session_jobs_session_syncs_total counter$/m);
+    expect(text).toContain(`\nsession_jobs_session_syncs_total ${before + 2}\n`);
+  });
+});
+
 describe("close", () => {
   it("settles through the submitter and refuses work afterwards", async () => {
     const { client, jobId } = openSession();
@@ -318,7 +514,8 @@ describe("HTTP", () => {
     const text = await response.text();
     expect(text).toMatch(/^# HELP session_jobs_http_requests_total /m);
     expect(text).toMatch(/^session_jobs_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^session_jobs_requests_refused_total\{code="session_replayed"\} 1$/m);
+    expect(text).toMatch(/^session_jobs_requests_refused_total\{code="session_replayed"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^session_jobs_requests_refused_total\{code="session_out_of_sync"\} [1-9]\d*$/m);
     expect(text).toMatch(/^session_jobs_tokens_served_total\{kind="completion"\} [1-9]\d*$/m);
     expect(text).toMatch(/^session_jobs_receipts_rejected_total\{code="session_receipt_mismatch"\} [1-9]\d*$/m);
     expect(text).toMatch(/^session_jobs_http_request_duration_seconds_bucket\{route="\/health",le="\+Inf"\} \d+$/m);

@@ -1,6 +1,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { emptyTranscriptHash } from "@session-jobs/sdk/protocol";
 import { createStore } from "./store.ts";
@@ -17,9 +18,11 @@ const exchange = {
   responseText: "In the beginning",
 } as const;
 
+const freshPath = () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
+
 describe("store", () => {
   it("keeps sessions, exchanges, receipts and submissions across a reopen", () => {
-    const path = join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
+    const path = freshPath();
     const store = createStore({ path, deployment });
     expect(store.ensureSession(1n, 100)).toMatchObject({ servedTokens: 0, transcriptHash: emptyTranscriptHash, lastSequence: 0n });
     expect(store.claimSequence(1n, 1n)).toBe(true);
@@ -42,8 +45,89 @@ describe("store", () => {
   });
 
   it("refuses a database made for another chain, contract or host", () => {
-    const path = join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
+    const path = freshPath();
     createStore({ path, deployment }).close();
     expect(() => createStore({ path, deployment: { ...deployment, chainId: 1 } })).toThrow(/database belongs to chainId 31337, not 1/);
+  });
+
+  it("keeps each exchange's signed request and answer across a reopen until a receipt covers it", () => {
+    const path = freshPath();
+    const store = createStore({ path, deployment });
+    store.ensureSession(1n, 100);
+    const first = { ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") };
+    const second = {
+      ...exchange,
+      sequence: 3n,
+      promptTokens: 5,
+      completionTokens: 7,
+      cumulativeTokens: 52,
+      transcriptHash: hash("bb"),
+      aborted: true,
+      previousTranscriptHash: hash("aa"),
+      requestBody: new Uint8Array([0x7b, 0x00, 0xff, 0x7d]),
+      requestSignature: "0xabcd",
+      responseText: "God created",
+    } as const;
+    store.appendExchange(first);
+    store.appendExchange(second);
+    store.close();
+
+    const reopened = createStore({ path, deployment });
+    expect(reopened.exchangesAfter(1n, undefined)).toEqual([first, second]);
+    expect(reopened.exchangesAfter(2n, undefined)).toEqual([]);
+    expect(reopened.exchangesAfter(1n, { cumulativeTokens: 40, transcriptHash: hash("aa") })).toEqual([second]);
+
+    expect(reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
+    expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([second]);
+    // The covered exchange lost its request, not its record: receipts for it still verify.
+    expect(reopened.exchangesAfter(1n, undefined)).toEqual([second]);
+    expect(reopened.exchangesAt(1n, 40)).toEqual([{ jobId: 1n, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa"), aborted: false }]);
+
+    expect(reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 52, transcriptHash: hash("bb"), signature: "0x02" })).toBe(true);
+    expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([]);
+    expect(reopened.exchangesAfter(1n, undefined)).toEqual([]);
+    reopened.close();
+  });
+
+  it("migrates a database whose exchanges were written before they kept their requests", () => {
+    const path = freshPath();
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE sessions (
+        job_id TEXT PRIMARY KEY, last_sequence TEXT NOT NULL DEFAULT '0', served_tokens INTEGER NOT NULL DEFAULT 0, transcript_hash TEXT NOT NULL,
+        signed_tokens INTEGER NOT NULL DEFAULT 0, proven_tokens INTEGER NOT NULL DEFAULT 0, checkpoint_interval INTEGER NOT NULL,
+        last_activity_ms INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE exchanges (
+        job_id TEXT NOT NULL, sequence TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+        cumulative_tokens INTEGER NOT NULL, transcript_hash TEXT NOT NULL, aborted INTEGER NOT NULL, created_ms INTEGER NOT NULL,
+        PRIMARY KEY (job_id, sequence)
+      );
+    `);
+    const meta = old.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
+    meta.run("chainId", String(deployment.chainId));
+    meta.run("marketplace", deployment.marketplace.toLowerCase());
+    meta.run("host", deployment.host.toLowerCase());
+    old.prepare("INSERT INTO sessions (job_id, last_sequence, served_tokens, transcript_hash, checkpoint_interval, last_activity_ms) VALUES ('1', '1', 40, ?, 100, 0)").run(hash("aa"));
+    old.prepare("INSERT INTO exchanges VALUES ('1', '1', 10, 30, 40, ?, 0, 0)").run(hash("aa"));
+    old.close();
+
+    const store = createStore({ path, deployment });
+    expect(store.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, transcriptHash: hash("aa") });
+    expect(store.exchangesAt(1n, 40).map((recorded) => recorded.transcriptHash)).toEqual([hash("aa")]);
+    // An exchange served by the old node has no request to hand back; newer ones do.
+    expect(store.exchangesAfter(1n, undefined)).toEqual([]);
+    const next = { ...exchange, sequence: 2n, promptTokens: 4, completionTokens: 4, cumulativeTokens: 48, transcriptHash: hash("bb"), previousTranscriptHash: hash("aa") };
+    store.appendExchange(next);
+    expect(store.exchangesAfter(1n, undefined)).toEqual([next]);
+    expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
+    expect(store.exchangesAfter(1n, store.newestReceipt(1n))).toEqual([next]);
+    store.close();
+
+    // Opening the migrated database again changes nothing.
+    const reopened = createStore({ path, deployment });
+    expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([next]);
+    reopened.close();
   });
 });
