@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey } from "viem/accounts";
-import { SessionBadSignatureError, SessionReplayedError } from "../errors/host.ts";
+import { SessionBadSignatureError } from "../errors/host.ts";
 import { SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../test-utils/offChainSession.ts";
-import { countPromptTokens, generateWords, type TestHost } from "../test-utils/testHost.ts";
+import { countPromptTokens, generateWords, requestLines, type TestHost } from "../test-utils/testHost.ts";
 import { chat } from "./chat.ts";
 
 let session: Session;
@@ -62,10 +62,42 @@ describe("chat", () => {
     expect(host.receipts.size).toBe(0);
   });
 
-  it("is refused when a sequence number is reused", async () => {
-    await chat(session, { messages });
+  it("recovers when its sequence number is behind the host's: refused as replayed, it syncs and sends again", async () => {
+    const first = await chat(session, { messages });
     session.sequence = 0n;
-    await expect(chat(session, { messages })).rejects.toBeInstanceOf(SessionReplayedError);
+    const second = await chat(session, { messages });
+    expect(host.refusals).toEqual(["session_replayed"]);
+    expect(requestLines(host)).toEqual([
+      "POST /v1/chat/completions 200",
+      "POST /v1/session/receipt 200",
+      "POST /v1/chat/completions session_replayed",
+      "GET /v1/session/1 200",
+      "POST /v1/session/sync 200",
+      "POST /v1/chat/completions 200",
+      "POST /v1/session/receipt 200",
+    ]);
+    expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
+    expect(host.receipts.get(1n)).toEqual({ cumulativeTokens: second.cumulativeTokens, transcriptHash: second.transcriptHash, signature: second.receipt.signature });
+    expect(host.exchanges.get(1n)).toHaveLength(2);
+    expect(session.dispute).toBeUndefined();
+  });
+
+  it("recovers when the host moved past the transcript its request builds on: refused as out of sync, it syncs and sends again", async () => {
+    const twin = deserializeSession(serializeSession(session));
+    const first = await chat(session, { messages });
+    // Another client with the same session key, its sequence numbers ahead, its transcript behind.
+    twin.sequence = 10n;
+    const second = await chat(twin, { messages });
+    expect(host.refusals).toEqual(["session_out_of_sync"]);
+    expect(requestLines(host).slice(2)).toEqual([
+      "POST /v1/chat/completions session_out_of_sync",
+      "GET /v1/session/1 200",
+      "POST /v1/session/sync 200",
+      "POST /v1/chat/completions 200",
+      "POST /v1/session/receipt 200",
+    ]);
+    expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(second.cumulativeTokens);
   });
 
   it("resumes from serialised state", async () => {

@@ -45,6 +45,10 @@ function expectExactSplit(settlement: Settlement, session: Session, provenTokens
 
 const story = [{ role: "user" as const, content: "In the beginning" }];
 
+/** An ETH session with the test host that proves every 100 tokens. */
+const openEthSession = () =>
+  openSession(t.userWallet, { contracts: t.contracts, host: t.hostWallet.account.address, deposit: parseEther("0.001"), proofInterval: 100n });
+
 describe("a whole session against the contracts", () => {
   it("ETH: chat and stream, a mid-session proof, close through the host, exact settlement", async () => {
     const user = t.userWallet.account.address;
@@ -135,6 +139,26 @@ describe("a whole session against the contracts", () => {
     expectExactSplit(settlement, session, honest.cumulativeTokens);
   });
 
+  it("syncs a session that missed the end of a stream before closing, so the host settles for the words it delivered", async () => {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    t.host.behaviour.breakStreamAfterWords = 3;
+    try {
+      await expect(streamChat(session, { messages: story, maxTokens: 8 }).result).rejects.toThrow();
+    } finally {
+      t.host.behaviour.breakStreamAfterWords = undefined;
+    }
+    expect(session.resync).toBe(true);
+    const broken = t.host.exchanges.get(session.jobId)?.at(-1);
+    expect(broken).toMatchObject({ aborted: true, promptTokens: 0, completionTokens: 3, cumulativeTokens: first.cumulativeTokens + 3n });
+
+    const settlement = await closeSession(t.userWallet, { session });
+    expect(settlement.closedBy).toBe("host");
+    expect(t.host.receipts.get(session.jobId)).toMatchObject({ cumulativeTokens: broken!.cumulativeTokens, transcriptHash: broken!.transcriptHash });
+    expectExactSplit(settlement, session, broken!.cumulativeTokens);
+    expect(session.resync).toBe(false);
+  });
+
   it("a request signed by a key other than the registered session signer is refused", async () => {
     const { session } = await openSession(t.userWallet, {
       contracts: t.contracts,
@@ -147,12 +171,7 @@ describe("a whole session against the contracts", () => {
   });
 
   it("falls back to completeSessionJob when the host does not answer, settling what was proven", async () => {
-    const { session } = await openSession(t.userWallet, {
-      contracts: t.contracts,
-      host: t.hostWallet.account.address,
-      deposit: parseEther("0.001"),
-      proofInterval: 100n,
-    });
+    const { session } = await openEthSession();
     const first = await chat(session, { messages: story, maxTokens: 8 });
     await t.proveAsHost(session.jobId, t.host.receipts.get(session.jobId)!);
     await chat(session, { messages: story, maxTokens: 8 });

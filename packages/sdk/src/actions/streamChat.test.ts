@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostResponseError } from "../errors/host.ts";
-import { SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
+import { TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../test-utils/offChainSession.ts";
 import { generateWords, type TestHost } from "../test-utils/testHost.ts";
@@ -55,7 +55,7 @@ describe("streamChat", () => {
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(result.cumulativeTokens);
   });
 
-  it("disputes the session when the connection breaks mid-answer", async () => {
+  it("leaves a session whose connection broke mid-answer to sync, and the next request pays for the words delivered", async () => {
     host.behaviour.wordDelayMs = 20;
     const controller = new AbortController();
     const stream = streamChat(session, { messages, maxTokens: 10, signal: controller.signal });
@@ -63,8 +63,21 @@ describe("streamChat", () => {
       for await (const _delta of stream) controller.abort();
     };
     await expect(consume()).rejects.toThrow();
-    expect(session.dispute).toBeDefined();
-    await expect(streamChat(session, { messages }).result).rejects.toBeInstanceOf(SessionDisputedError);
+    expect(session.dispute).toBeUndefined();
+    expect(session.resync).toBe(true);
+    expect(session.cumulativeTokens).toBe(0n);
+
+    host.behaviour.wordDelayMs = 0;
+    const next = await streamChat(session, { messages, maxTokens: 4 }).result;
+    const [broken, answered, ...more] = host.exchanges.get(1n)!;
+    expect(more).toEqual([]);
+    expect(broken).toMatchObject({ aborted: true, promptTokens: 0 });
+    expect(broken!.completionTokens).toBeGreaterThan(0);
+    expect(broken!.responseText).toBe(generateWords("And the earth", 10).slice(0, broken!.completionTokens).join(""));
+    expect(next.cumulativeTokens).toBe(BigInt(broken!.completionTokens + next.promptTokens + next.completionTokens));
+    expect(host.receipts.get(1n)).toEqual({ cumulativeTokens: next.cumulativeTokens, transcriptHash: next.transcriptHash, signature: next.receipt.signature });
+    expect(answered).toMatchObject({ aborted: false, previousTranscriptHash: broken!.transcriptHash, transcriptHash: session.transcriptHash });
+    expect(session.resync).toBe(false);
   });
 
   it("throws TokenCountMismatchError from the iteration when the host overclaims", async () => {

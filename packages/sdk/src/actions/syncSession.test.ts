@@ -1,0 +1,141 @@
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import { signCheckpoint } from "../protocol/signatures.ts";
+import { deserializeSession, serializeSession } from "../session/serialization.ts";
+import type { Session } from "../session/types.ts";
+import { offChainDomain, startOffChainSession } from "../test-utils/offChainSession.ts";
+import { generateWords, requestLines, type TestHost } from "../test-utils/testHost.ts";
+import { chat } from "./chat.ts";
+import { streamChat } from "./streamChat.ts";
+import { syncSession } from "./syncSession.ts";
+
+let session: Session;
+let host: TestHost;
+beforeEach(async () => ({ session, host } = await startOffChainSession()));
+afterEach(() => host.stop());
+
+const messages = [{ role: "user" as const, content: "And the earth" }];
+
+/** A streamed answer whose connection breaks after `words` words: the client never sees its end. */
+async function breakStream(target: Session, words: number) {
+  host.behaviour.breakStreamAfterWords = words;
+  try {
+    await expect(streamChat(target, { messages, maxTokens: 8 }).result).rejects.toThrow();
+  } finally {
+    host.behaviour.breakStreamAfterWords = undefined;
+  }
+  expect(host.exchanges.get(1n)?.at(-1)).toMatchObject({ aborted: true, completionTokens: words });
+}
+
+describe("syncSession", () => {
+  it("recovers the part of an aborted stream the host delivered and signs one receipt for it", async () => {
+    host.behaviour.wordDelayMs = 5;
+    const controller = new AbortController();
+    const stream = streamChat(session, { messages, maxTokens: 12, signal: controller.signal });
+    const received: string[] = [];
+    const consume = async () => {
+      for await (const delta of stream) if (received.push(delta) === 3) controller.abort();
+    };
+    await expect(consume()).rejects.toThrow();
+    expect(session.resync).toBe(true);
+
+    const { recovered, cumulativeTokens, receipt } = await syncSession(session);
+    expect(recovered).toHaveLength(1);
+    const [exchange] = recovered;
+    expect(exchange).toMatchObject({ sequence: 1n, aborted: true, promptTokens: 0, request: expect.objectContaining({ messages, max_tokens: 12, stream: true }) });
+    expect(exchange!.completionTokens).toBeGreaterThanOrEqual(3);
+    expect(exchange!.text).toBe(generateWords("And the earth", 12).slice(0, exchange!.completionTokens).join(""));
+    expect(exchange!.text.startsWith(received.join(""))).toBe(true);
+    expect(cumulativeTokens).toBe(BigInt(exchange!.completionTokens));
+    expect(receipt).toMatchObject({ cumulativeTokens, transcriptHash: exchange!.transcriptHash, delivered: true });
+    expect(host.receipts.get(1n)).toEqual({ cumulativeTokens, transcriptHash: exchange!.transcriptHash, signature: receipt!.signature });
+    expect(session).toMatchObject({ resync: false, cumulativeTokens, transcriptHash: exchange!.transcriptHash });
+    expect(session.dispute).toBeUndefined();
+  });
+
+  it("lets a client resumed from state saved before an exchange it never saw end go on with a plain chat", async () => {
+    const first = await chat(session, { messages, maxTokens: 4 });
+    const saved = serializeSession(session);
+    await breakStream(session, 3);
+    const requestsBefore = host.requests.length;
+
+    const resumed = deserializeSession(saved);
+    const third = await chat(resumed, { messages, maxTokens: 4 });
+    expect(requestLines(host).slice(requestsBefore)).toEqual([
+      "POST /v1/chat/completions session_replayed",
+      "GET /v1/session/1 200",
+      "POST /v1/session/sync 200",
+      "POST /v1/session/receipt 200",
+      "POST /v1/chat/completions 200",
+      "POST /v1/session/receipt 200",
+    ]);
+    expect(third.cumulativeTokens).toBe(first.cumulativeTokens + 3n + BigInt(third.promptTokens + third.completionTokens));
+    expect(host.receipts.get(1n)).toEqual({ cumulativeTokens: third.cumulativeTokens, transcriptHash: third.transcriptHash, signature: third.receipt.signature });
+    expect(host.exchanges.get(1n)?.at(-1)?.cumulativeTokens).toBe(third.cumulativeTokens);
+  });
+
+  it("adopts the newer receipt the host holds when resumed from state saved before a receipted exchange", async () => {
+    await chat(session, { messages, maxTokens: 4 });
+    const saved = serializeSession(session);
+    const second = await chat(session, { messages, maxTokens: 4 });
+
+    const resumed = deserializeSession(saved);
+    const third = await chat(resumed, { messages, maxTokens: 4 });
+    expect(host.refusals).toEqual(["session_replayed"]);
+    expect(third.cumulativeTokens).toBe(second.cumulativeTokens + BigInt(third.promptTokens + third.completionTokens));
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(third.cumulativeTokens);
+  });
+
+  const stranger = privateKeyToAccount(generatePrivateKey());
+  const lies: [string, NonNullable<TestHost["behaviour"]["tamperSync"]>, new (...args: never[]) => Error][] = [
+    [
+      "overclaims the broken exchange's tokens",
+      (answer) => ({
+        ...answer,
+        servedTokens: (BigInt(answer.servedTokens) + 50n).toString(),
+        exchanges: answer.exchanges.map((exchange) => ({ ...exchange, completionTokens: exchange.completionTokens + 50, cumulativeTokens: (BigInt(exchange.cumulativeTokens) + 50n).toString() })),
+      }),
+      TokenCountMismatchError,
+    ],
+    [
+      "rewrites the text it delivered",
+      (answer) => ({ ...answer, exchanges: answer.exchanges.map((exchange) => ({ ...exchange, responseText: "the earth was void " })) }),
+      TranscriptMismatchError,
+    ],
+    ["claims more served tokens than its records hold", (answer) => ({ ...answer, servedTokens: (BigInt(answer.servedTokens) + 1n).toString() }), SessionProtocolError],
+    [
+      "presents a newer receipt another key signed",
+      async (answer) => {
+        const checkpoint = { jobId: 1n, cumulativeTokens: BigInt(answer.servedTokens), transcriptHash: answer.transcriptHash };
+        const signature = await signCheckpoint(stranger, offChainDomain, checkpoint);
+        return { ...answer, exchanges: [], receipt: { jobId: "1", cumulativeTokens: answer.servedTokens, transcriptHash: answer.transcriptHash, signature } };
+      },
+      SessionProtocolError,
+    ],
+  ];
+  it.each(lies)("disputes the session and signs nothing when the host %s", async (_lie, tamper, ErrorClass) => {
+    await chat(session, { messages, maxTokens: 4 });
+    const receiptBefore = { ...session.receipt };
+    const storedBefore = host.receipts.get(1n);
+    await breakStream(session, 3);
+
+    host.behaviour.tamperSync = tamper;
+    const requestsBefore = host.requests.length;
+    await expect(syncSession(session)).rejects.toBeInstanceOf(ErrorClass);
+    expect(session.dispute).toBeDefined();
+    expect(session.receipt).toEqual(receiptBefore);
+    expect(host.receipts.get(1n)).toEqual(storedBefore);
+    expect(requestLines(host).slice(requestsBefore)).toEqual(["GET /v1/session/1 200", "POST /v1/session/sync 200"]);
+    await expect(chat(session, { messages })).rejects.toBeInstanceOf(SessionDisputedError);
+  });
+
+  it("is a no-op against a host that never served the session", async () => {
+    session.resync = true;
+    expect(await syncSession(session)).toEqual({ recovered: [], cumulativeTokens: 0n, receipt: undefined });
+    expect(requestLines(host)).toEqual(["GET /v1/session/1 session_unknown"]);
+    expect(session).toMatchObject({ resync: false, sequence: 0n, cumulativeTokens: 0n });
+    expect(session.dispute).toBeUndefined();
+    expect(host.exchanges.size).toBe(0);
+  });
+});
