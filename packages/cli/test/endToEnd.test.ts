@@ -28,7 +28,7 @@ async function open(proofInterval = 100n): Promise<Session> {
 async function rawChat(session: Session, key: `0x${string}`, sequence: bigint, transcriptHash = session.transcriptHash) {
   const text = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 60 });
   const body = stringToBytes(text);
-  const signed = await signSessionRequestHeaders(privateKeyToAccount(key), session, { jobId: session.jobId, sequence, transcriptHash, body });
+  const signed = await signSessionRequestHeaders(privateKeyToAccount(key), session, { jobId: session.jobId, sequence, transcriptHash, endpoint: "/v1/chat/completions", body });
   const response = await fetch(`${session.hostUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", ...signed },

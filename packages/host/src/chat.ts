@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InferenceError, type ChatBackend, type FinishReason, type StreamPart, type Usage } from "@session-jobs/inference";
-import type { SessionUsage } from "@session-jobs/sdk/protocol";
+import { sessionEndpoints, type SessionUsage } from "@session-jobs/sdk/protocol";
 import { estimatePromptTokens, parseChatRequest, type ParsedChatRequest } from "./chat-request.ts";
 import type { Common } from "./common.ts";
 import type { HostConfig } from "./config.ts";
@@ -33,7 +33,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       common.metrics.requestsRefused.inc({ code: "model_not_served" });
       throw new HostError("model_not_served", `model ${parsed.model} is not served here; this host serves ${backend.modelId}`);
     }
-    const authenticated = await protocol.authenticate(parseSessionHeaders(request.headers, body));
+    const authenticated = await protocol.authenticate(parseSessionHeaders(request.headers, sessionEndpoints.chat, body));
     const clientGone = watchClient(response);
     const lease = await protocol.beginExchange(authenticated, {
       promptTokensEstimate: estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),

@@ -1,4 +1,5 @@
 import type { ChatBackend } from "@session-jobs/inference";
+import { sessionEndpoints } from "@session-jobs/sdk/protocol";
 import type { Address, Hex } from "viem";
 import { createChatHandler } from "./chat.ts";
 import type { Common } from "./common.ts";
@@ -31,15 +32,15 @@ export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[
   const session = createSessionRoutes({ common, protocol, submitter: parameters.submitter, maxBodyBytes: config.server.maxBodyBytes });
   const models: Hex[] = config.models;
   return [
-    { method: "POST", path: "/v1/chat/completions", handler: async (request, response) => handleChat(request, response, await readBody(request, config.server.maxBodyBytes)) },
+    { method: "POST", path: sessionEndpoints.chat, handler: async (request, response) => handleChat(request, response, await readBody(request, config.server.maxBodyBytes)) },
     {
       method: "GET",
       path: "/v1/models",
       handler: (_request, response) => sendJson(response, 200, { object: "list", data: [{ id: backend.modelId, object: "model", created: 0, owned_by: identity.host, model_ids: models }] }),
     },
-    { method: "POST", path: "/v1/session/receipt", handler: session.receipt },
-    { method: "POST", path: "/v1/session/close", handler: session.close },
-    { method: "POST", path: "/v1/session/sync", handler: session.sync },
+    { method: "POST", path: sessionEndpoints.receipt, handler: session.receipt },
+    { method: "POST", path: sessionEndpoints.close, handler: session.close },
+    { method: "POST", path: sessionEndpoints.sync, handler: session.sync },
     { method: "GET", path: "/v1/session/:jobId", handler: session.describe },
     { method: "GET", path: "/health", handler: (_request, response) => sendJson(response, 200, { status: "ok" }) },
     {

@@ -9,6 +9,7 @@ import {
   type Checkpoint,
   type SessionDomainParameters,
   type SessionUsage,
+  type SignedEndpoint,
   type SyncResponse,
 } from "@session-jobs/sdk/protocol";
 import type { OnChainSession, SessionCache } from "./chain-session.ts";
@@ -18,7 +19,7 @@ import { createKeyedMutex } from "./mutex.ts";
 import type { RecordedExchange, Store } from "./store.ts";
 
 /** The session headers of a request (docs/design.md, "HTTP session protocol"). */
-export type SignedRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; signature: Hex; body: Uint8Array };
+export type SignedRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; endpoint: SignedEndpoint; signature: Hex; body: Uint8Array };
 
 /** A request whose signature and session checked out. */
 export type AuthenticatedRequest = SignedRequest & { session: OnChainSession };
@@ -74,8 +75,8 @@ export type CreateSessionProtocolParameters = {
 const zeroModel: Hex = `0x${"00".repeat(32)}`;
 const secp256k1HalfOrder = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
-/** Reads the session headers; absent or malformed ones are a client error. */
-export function parseSessionHeaders(headers: IncomingHttpHeaders, body: Uint8Array): SignedRequest {
+/** Reads the session headers of a request to `endpoint`; absent or malformed ones are a client error. */
+export function parseSessionHeaders(headers: IncomingHttpHeaders, endpoint: SignedEndpoint, body: Uint8Array): SignedRequest {
   const header = (name: string) => {
     const value = headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -91,7 +92,7 @@ export function parseSessionHeaders(headers: IncomingHttpHeaders, body: Uint8Arr
     throw new HostError("session_bad_signature", "X-Session-Signature must hold the session signer's EIP-712 SessionRequest signature");
   if (transcriptHash === undefined || !isHex(transcriptHash) || transcriptHash.length !== 66)
     throw new HostError("invalid_request", "X-Session-Transcript must be the 32-byte transcript hash the request builds on");
-  return { jobId: BigInt(jobId), sequence: BigInt(sequence), transcriptHash: transcriptHash.toLowerCase() as Hex, signature, body };
+  return { jobId: BigInt(jobId), sequence: BigInt(sequence), transcriptHash: transcriptHash.toLowerCase() as Hex, endpoint, signature, body };
 }
 
 /**

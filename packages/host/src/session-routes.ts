@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { sessionEndpoints, type SignedEndpoint } from "@session-jobs/sdk/protocol";
 import type { Common } from "./common.ts";
 import { HostError } from "./errors.ts";
 import { parseJsonBody, readBody, sendJson } from "./http-io.ts";
@@ -10,10 +11,10 @@ export function createSessionRoutes(parameters: { common: Common; protocol: Sess
   const { common, protocol, submitter, maxBodyBytes } = parameters;
 
   /** A signed request whose body is `{ "jobId": … }` for the job its headers name. */
-  async function authenticateJobRequest(request: IncomingMessage) {
+  async function authenticateJobRequest(request: IncomingMessage, endpoint: SignedEndpoint) {
     const raw = await readBody(request, maxBodyBytes);
     const body = parseJsonBody(request, raw);
-    const signed = parseSessionHeaders(request.headers, raw);
+    const signed = parseSessionHeaders(request.headers, endpoint, raw);
     if (String(body.jobId) !== signed.jobId.toString()) throw new HostError("invalid_request", "body jobId differs from X-Session-Job-Id");
     return protocol.authenticate(signed);
   }
@@ -27,7 +28,7 @@ export function createSessionRoutes(parameters: { common: Common; protocol: Sess
 
     /** Settles a session on chain at its signer's request and answers with the transaction hash. */
     async close(request: IncomingMessage, response: ServerResponse): Promise<void> {
-      const authenticated = await authenticateJobRequest(request);
+      const authenticated = await authenticateJobRequest(request, sessionEndpoints.close);
       const { jobId } = authenticated;
       const turn = await protocol.beginClose(authenticated);
       try {
@@ -44,7 +45,7 @@ export function createSessionRoutes(parameters: { common: Common; protocol: Sess
 
     /** Answers a signed request with the newest receipt and the exchanges the client has not signed for. */
     async sync(request: IncomingMessage, response: ServerResponse): Promise<void> {
-      sendJson(response, 200, await protocol.sync(await authenticateJobRequest(request)));
+      sendJson(response, 200, await protocol.sync(await authenticateJobRequest(request, sessionEndpoints.sync)));
     },
 
     /** What the host knows about a session: served, signed and proven token counts. */

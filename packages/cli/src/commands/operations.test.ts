@@ -215,7 +215,7 @@ describe("session-jobs operations against anvil", () => {
     // (Ctrl-C): the saved state says so (resync) and has no receipt for that answer.
     const saved = deserializeSession(readFileSync(file, "utf8"));
     const body = new TextEncoder().encode(JSON.stringify({ messages: [{ role: "user", content: "And God said" }], max_tokens: 30 }));
-    const headers = await signSessionRequestHeaders(privateKeyToAccount(saved.sessionKey), saved, { jobId: saved.jobId, sequence: saved.sequence + 1n, transcriptHash: saved.transcriptHash, body });
+    const headers = await signSessionRequestHeaders(privateKeyToAccount(saved.sessionKey), saved, { jobId: saved.jobId, sequence: saved.sequence + 1n, transcriptHash: saved.transcriptHash, endpoint: "/v1/chat/completions", body });
     const lost = await fetch(`${saved.hostUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
     const lostAnswer = (await lost.json()) as { choices: { message: { content: string } }[]; session: { cumulativeTokens: string } };
     expect(lost.status).toBe(200);

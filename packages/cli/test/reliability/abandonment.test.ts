@@ -139,7 +139,7 @@ describe("user disappears: the host claims the session after ABANDONMENT_TIMEOUT
     // The user's last act: a request it never signs a receipt for. The host served it and is not paid for it.
     const text = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 20 });
     const sequence = session.sequence + 1n;
-    const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence, transcriptHash: session.transcriptHash, body: stringToBytes(text) });
+    const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence, transcriptHash: session.transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(text) });
     const response = await fetch(`${host.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },

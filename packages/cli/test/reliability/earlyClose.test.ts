@@ -43,7 +43,7 @@ describe("user ends the session itself, mid-interval", () => {
       expect(i).toBeLessThan(20);
       sequence += 1n;
       const body = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: maxTokens });
-      const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace }, { jobId: session.jobId, sequence, transcriptHash, body: stringToBytes(body) });
+      const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace }, { jobId: session.jobId, sequence, transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(body) });
       const response = await fetch(`${stack.host.url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keccak256, stringToBytes, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { anvilPrivateKeys } from "@session-jobs/contracts/anvil";
-import { chat, closeSession, emptyTranscriptHash, getSession, openSession, sessionHeaders, signCheckpoint, signSessionRequest, type Session } from "@session-jobs/sdk";
+import { chat, closeSession, emptyTranscriptHash, getSession, openSession, sessionHeaders, signCheckpoint, signSessionRequest, type Session, type SignedEndpoint } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { hostConfigInput, hostView, startInProcessHost, startNetwork, timeTravel, type HostSessionView } from "./harness.ts";
 import { registerHost, resolveHostConfig } from "@session-jobs/host";
@@ -55,7 +55,7 @@ type Reply = { status: number; json: { error?: { code?: string; message?: string
 async function post(
   path: string,
   body: string | Uint8Array,
-  options: { session?: Session; sequence?: bigint; key?: Hex; headers?: Record<string, string>; signBody?: string; transcriptHash?: Hex } = {},
+  options: { session?: Session; sequence?: bigint; key?: Hex; headers?: Record<string, string>; signBody?: string; transcriptHash?: Hex; signAs?: SignedEndpoint } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const { session } = options;
@@ -65,7 +65,7 @@ async function post(
     headers[sessionHeaders.sequence] = String(options.sequence);
     const transcriptHash = options.transcriptHash ?? session.transcriptHash;
     headers[sessionHeaders.transcript] = transcriptHash;
-    headers[sessionHeaders.signature] = await signSessionRequest(privateKeyToAccount(options.key ?? session.sessionKey), session, { jobId: session.jobId, sequence: options.sequence, transcriptHash, body: signed });
+    headers[sessionHeaders.signature] = await signSessionRequest(privateKeyToAccount(options.key ?? session.sessionKey), session, { jobId: session.jobId, sequence: options.sequence, transcriptHash, endpoint: options.signAs ?? (path as SignedEndpoint), body: signed });
   }
   Object.assign(headers, options.headers);
   for (const [name, value] of Object.entries(headers)) if (value === "") delete headers[name];
@@ -133,7 +133,6 @@ describe("hostile requests against a running host", () => {
     ["a signature by another key", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), key: generatePrivateKey() }), 401, "session_bad_signature"],
     ["a signature over another body", () => post("/v1/chat/completions", chatBody({ max_tokens: 17 }), { session, sequence: next(), signBody: chatBody() }), 401, "session_bad_signature"],
     ["a signature for another sequence", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), headers: { [sessionHeaders.sequence]: String(next() + 1n) } }), 401, "session_bad_signature"],
-    // (The SDK also signs its receipt deliveries, so its counter runs ahead of the last chat sequence the host recorded.)
     ["a replayed sequence (validly signed)", () => post("/v1/chat/completions", chatBody(), { session, sequence: BigInt(before.lastSequence) }), 409, "session_replayed"],
     ["an older sequence (validly signed)", () => post("/v1/chat/completions", chatBody(), { session, sequence: BigInt(before.lastSequence) - 1n }), 409, "session_replayed"],
     ["a job that does not exist", () => post("/v1/chat/completions", chatBody(), { session: { ...session, jobId: 999_999n }, sequence: 1n }), 404, "session_unknown"],
@@ -157,6 +156,8 @@ describe("hostile requests against a running host", () => {
     ["a missing transcript header", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), headers: { [sessionHeaders.transcript]: "" } }), 400, "invalid_request"],
     ["a short transcript header", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), headers: { [sessionHeaders.transcript]: "0x1234" } }), 400, "invalid_request"],
     ["a signature over another transcript than the header", () => post("/v1/chat/completions", chatBody(), { session, sequence: next(), headers: { [sessionHeaders.transcript]: emptyTranscriptHash } }), 401, "session_bad_signature"],
+    ["a sync signed as a chat request", () => post("/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) }), { session, sequence: next(), signAs: "/v1/chat/completions" }), 401, "session_bad_signature"],
+    ["a close signed as a sync", () => post("/v1/session/close", JSON.stringify({ jobId: String(session.jobId) }), { session, sequence: next(), signAs: "/v1/session/sync" }), 401, "session_bad_signature"],
     ["a sync signed by another key", () => post("/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) }), { session, sequence: next(), key: generatePrivateKey() }), 401, "session_bad_signature"],
     ["a replayed sync (validly signed)", () => post("/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) }), { session, sequence: BigInt(before.lastSequence) }), 409, "session_replayed"],
     ["a sync whose body names another job", () => post("/v1/session/sync", JSON.stringify({ jobId: "999999" }), { session, sequence: next() }), 400, "invalid_request"],
@@ -186,7 +187,7 @@ describe("hostile requests against a running host", () => {
         socket.on("error", reject);
       });
     const body = chatBody();
-    const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence: next(), transcriptHash: session.transcriptHash, body: stringToBytes(body) });
+    const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence: next(), transcriptHash: session.transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(body) });
     const request = (headerLines: string[]) =>
       ["POST /v1/chat/completions HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close", ...headerLines, "", body].join("\r\n");
     const good = [`X-Session-Sequence: ${next()}`, `X-Session-Transcript: ${session.transcriptHash}`, `X-Session-Signature: ${signature}`];

@@ -96,10 +96,8 @@ describe("client reconnect and resume", () => {
     const resumed = deserializeSession(saved);
     expect(resumed).toMatchObject(before);
     const view = await hostView(url, resumed.jobId);
-    // Receipt POSTs are signed with a sequence too (the host ignores it there), so the client's
-    // counter runs ahead of the last chat sequence the host recorded, never behind it.
-    expect(BigInt(view.lastSequence)).toBeGreaterThan(0n);
-    expect(BigInt(view.lastSequence)).toBeLessThanOrEqual(before.sequence);
+    // Only signed requests (chats here) spend sequence numbers; receipts carry their own signature.
+    expect(view.lastSequence).toBe(before.sequence.toString());
     expect(BigInt(view.signedTokens)).toBe(before.cumulativeTokens);
     expect(hostTranscriptHash(view)).toBe(before.transcriptHash);
 
@@ -110,8 +108,8 @@ describe("client reconnect and resume", () => {
     const after = await hostView(url, resumed.jobId);
     // The host accepted the receipt: its own transcript hash chained from the same point.
     expect(BigInt(after.signedTokens)).toBe(resumed.cumulativeTokens);
-    expect(BigInt(after.lastSequence)).toBeGreaterThan(before.sequence);
-    expect(BigInt(after.lastSequence)).toBeLessThanOrEqual(resumed.sequence);
+    expect(after.lastSequence).toBe((before.sequence + 1n).toString());
+    expect(resumed.sequence).toBe(before.sequence + 1n);
     expect(after.unsignedTokens).toBe("0");
     expect(hostTranscriptHash(after)).toBe(resumed.transcriptHash);
     for (let i = 0; resumed.cumulativeTokens < 150n; i++) {
@@ -172,6 +170,10 @@ describe("client reconnect and resume", () => {
       "/v1/session/receipt",
     ]);
     expect(next.cumulativeTokens).toBe(signed + billed + BigInt(next.promptTokens + next.completionTokens));
+    // The app learns what its dead predecessor missed: the broken-off answer, as the host wrote it.
+    expect(next.recovered).toHaveLength(1);
+    expect(next.recovered[0]).toMatchObject({ aborted: true, cumulativeTokens: signed + billed, request: { messages: [{ role: "user", content: "And God said" }] } });
+    expect(next.recovered[0]!.text.length).toBeGreaterThan(0);
     expect(resumed.dispute).toBeUndefined();
     const view = await hostView(url, resumed.jobId);
     expect(BigInt(view.signedTokens)).toBe(resumed.cumulativeTokens);

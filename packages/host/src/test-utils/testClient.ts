@@ -13,6 +13,7 @@ import {
   signSessionRequestHeaders,
   type SessionDomainParameters,
   type SessionUsage,
+  type SignedEndpoint,
   type SyncResponse,
 } from "@session-jobs/sdk/protocol";
 
@@ -122,7 +123,7 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
     const body = new TextEncoder().encode(JSON.stringify(payload));
     const sequence = options.sequence ?? ++client.sequence;
     const transcriptHash = options.transcriptHash ?? client.transcriptHash;
-    const signed = await signSessionRequestHeaders(options.signer ?? sessionKey, domain, { jobId, sequence, transcriptHash, body });
+    const signed = await signSessionRequestHeaders(options.signer ?? sessionKey, domain, { jobId, sequence, transcriptHash, endpoint: path as SignedEndpoint, body });
     const headers = Object.fromEntries(
       Object.entries({ ...signed, ...options.headers }).filter((entry): entry is [string, string] => entry[1] !== undefined),
     );

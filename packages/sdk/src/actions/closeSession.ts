@@ -11,6 +11,7 @@ import {
 } from "../errors/contract.ts";
 import { HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
+import { sessionEndpoints } from "../protocol/headers.ts";
 import { syncWithHost } from "../session/sync.ts";
 import { acquireSessionLock, deliverReceipt, hostEndpoint, postSigned, type HostRequestOptions } from "../session/transport.ts";
 import type { Session } from "../session/types.ts";
@@ -106,13 +107,13 @@ async function closeThroughHost(
   const startedAt = Date.now();
   const deadline = AbortSignal.timeout(parameters.hostTimeoutMs);
   const signal = parameters.signal ? AbortSignal.any([parameters.signal, deadline]) : deadline;
-  const url = hostEndpoint(session, "/v1/session/close");
+  const url = hostEndpoint(session, sessionEndpoints.close);
   try {
     // The host settles with the newest receipt it holds: make sure it holds the client's newest,
     // covering an answer that broke off if the host's record of it checks out (it was delivered).
     await deliverPaymentForDelivered(session, { signal, fetch: parameters.fetch });
     const response = await postSigned(session, {
-      url,
+      endpoint: sessionEndpoints.close,
       body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
       signal,
       fetch: parameters.fetch,

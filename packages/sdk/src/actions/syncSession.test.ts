@@ -71,6 +71,7 @@ describe("syncSession", () => {
       "POST /v1/session/receipt 200",
     ]);
     expect(third.cumulativeTokens).toBe(first.cumulativeTokens + 3n + BigInt(third.promptTokens + third.completionTokens));
+    expect(third.recovered).toMatchObject([{ aborted: true, completionTokens: 3, cumulativeTokens: first.cumulativeTokens + 3n }]);
     expect(host.receipts.get(1n)).toEqual({ cumulativeTokens: third.cumulativeTokens, transcriptHash: third.transcriptHash, signature: third.receipt.signature });
     expect(host.exchanges.get(1n)?.at(-1)?.cumulativeTokens).toBe(third.cumulativeTokens);
   });

@@ -7,6 +7,20 @@ export const sessionHeaders = {
   transcript: "x-session-transcript",
 } as const;
 
+/** The host's session endpoints (paths under the host's base URL). */
+export const sessionEndpoints = {
+  chat: "/v1/chat/completions",
+  receipt: "/v1/session/receipt",
+  close: "/v1/session/close",
+  sync: "/v1/session/sync",
+} as const;
+
+/**
+ * The endpoints whose requests the session key signs; the endpoint is part of the signature, so a
+ * signed close or sync can never pass for a chat request. (A receipt carries its own signature.)
+ */
+export type SignedEndpoint = (typeof sessionEndpoints)["chat" | "close" | "sync"];
+
 /** Machine-readable error codes a host answers with (JSON `error.code`). */
 export const sessionErrorCodes = [
   "session_unknown",

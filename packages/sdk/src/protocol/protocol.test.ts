@@ -24,14 +24,15 @@ describe("protocol", () => {
     expect(await recoverCheckpointSigner({ ...domain, chainId: 1 }, checkpoint, signature)).not.toBe(account.address);
   });
 
-  it("binds a request signature to the body, sequence and the transcript it builds on", async () => {
+  it("binds a request signature to the body, sequence, endpoint and the transcript it builds on", async () => {
     const account = privateKeyToAccount(generatePrivateKey());
-    const request = { jobId: 1n, sequence: 1n, transcriptHash: emptyTranscriptHash, body: stringToBytes('{"messages":[]}') };
+    const request = { jobId: 1n, sequence: 1n, transcriptHash: emptyTranscriptHash, endpoint: "/v1/chat/completions", body: stringToBytes('{"messages":[]}') } as const;
     const signature = await signSessionRequest(account, domain, request);
     expect(await recoverSessionRequestSigner(domain, request, signature)).toBe(account.address);
     expect(await recoverSessionRequestSigner(domain, { ...request, sequence: 2n }, signature)).not.toBe(account.address);
     expect(await recoverSessionRequestSigner(domain, { ...request, body: stringToBytes("{}") }, signature)).not.toBe(account.address);
     expect(await recoverSessionRequestSigner(domain, { ...request, transcriptHash: `0x${"11".repeat(32)}` }, signature)).not.toBe(account.address);
+    expect(await recoverSessionRequestSigner(domain, { ...request, endpoint: "/v1/session/sync" }, signature)).not.toBe(account.address);
   });
 
   it("chains transcript hashes so any changed exchange changes the result", () => {

@@ -6,7 +6,7 @@ import {
   type LocalAccount,
 } from "viem";
 import { checkpointTypes, sessionJobsDomain, sessionRequestTypes } from "./eip712.ts";
-import { sessionHeaders } from "./headers.ts";
+import { sessionHeaders, type SignedEndpoint } from "./headers.ts";
 
 /** Where a signature is valid: one chain, one marketplace deployment. */
 export type SessionDomainParameters = { chainId: number; marketplace: Address };
@@ -35,13 +35,14 @@ export function recoverCheckpointSigner(domain: SessionDomainParameters, checkpo
   });
 }
 
-/** One signed HTTP request: its body, for a job, at a sequence number, building on a transcript hash. */
-export type SessionRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; body: Uint8Array };
+/** One signed HTTP request: its body, for a job and endpoint, at a sequence number, building on a transcript hash. */
+export type SessionRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; endpoint: SignedEndpoint; body: Uint8Array };
 
 const sessionRequestMessage = (request: SessionRequest) => ({
   jobId: request.jobId,
   sequence: request.sequence,
   transcriptHash: request.transcriptHash,
+  endpoint: request.endpoint,
   bodyHash: keccak256(request.body),
 });
 
@@ -71,7 +72,7 @@ export function recoverSessionRequestSigner(domain: SessionDomainParameters, req
  * clients that speak the protocol without the SDK's actions.
  *
  * @example
- * const headers = await signSessionRequestHeaders(account, domain, { jobId, sequence: 1n, transcriptHash: emptyTranscriptHash, body });
+ * const headers = await signSessionRequestHeaders(account, domain, { jobId, sequence: 1n, transcriptHash: emptyTranscriptHash, endpoint: "/v1/chat/completions", body });
  * await fetch(`${hostUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
  */
 export async function signSessionRequestHeaders(account: LocalAccount, domain: SessionDomainParameters, request: SessionRequest): Promise<Record<string, string>> {

@@ -1,11 +1,12 @@
 import type { Hex } from "viem";
 import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError, SessionOutOfSyncError, SessionReplayedError } from "../errors/host.ts";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import type { SessionUsage } from "../protocol/headers.ts";
+import { sessionEndpoints, type SessionUsage } from "../protocol/headers.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
 import { nextTranscriptHash } from "../protocol/transcript.ts";
 import { checkTokenCounts } from "./countCheck.ts";
 import { parseServerSentEvents } from "./sse.ts";
+import type { RecoveredExchange } from "./reconcile.ts";
 import { syncWithHost } from "./sync.ts";
 import {
   acquireSessionLock,
@@ -42,6 +43,11 @@ export type ExchangeResult = {
   transcriptHash: Hex;
   /** The receipt signed for this exchange (`delivered: false` if the host could not be reached; it is resent first thing next time). */
   receipt: SessionReceipt;
+  /**
+   * Earlier exchanges this client missed the end of and recovered from the host before sending
+   * this request (a broken-off stream, a resume from saved state); now covered by `receipt` too.
+   */
+  recovered: RecoveredExchange[];
 };
 
 /**
@@ -57,6 +63,7 @@ export async function acceptExchange(
     responseText: string;
     usage: SessionUsage | undefined;
     countCheck?: CountCheckOptions | undefined;
+    recovered: RecoveredExchange[];
   },
 ): Promise<ExchangeResult> {
   const { requestBytes, request, responseText, usage } = parameters;
@@ -96,6 +103,7 @@ export async function acceptExchange(
     cumulativeTokens,
     transcriptHash,
     receipt: session.receipt,
+    recovered: parameters.recovered,
   };
 }
 
@@ -124,20 +132,21 @@ export type ExchangeParameters = HostRequestOptions & {
  */
 async function sendChatRequest(session: Session, parameters: ExchangeParameters, accept: string) {
   assertUndisputed(session);
-  if (session.resync) await syncWithHost(session, parameters);
+  const recovered: RecoveredExchange[] = [];
+  if (session.resync) recovered.push(...(await syncWithHost(session, parameters)).recovered);
   else await deliverReceipt(session, parameters);
   const requestBytes = encodeRequest(parameters.request);
-  const url = parameters.url ?? hostEndpoint(session, "/v1/chat/completions");
-  const send = () => postChatRequest(session, { ...parameters, url, body: requestBytes, accept });
+  const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
+  const send = () => postChatRequest(session, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
   let response: Response;
   try {
     response = await send();
   } catch (error) {
     if (!(error instanceof SessionReplayedError || error instanceof SessionOutOfSyncError)) throw error;
-    await syncWithHost(session, parameters);
+    recovered.push(...(await syncWithHost(session, parameters)).recovered);
     response = await send();
   }
-  return { requestBytes, url, response };
+  return { requestBytes, url, response, recovered };
 }
 
 /**
@@ -161,7 +170,7 @@ export async function jsonExchange(
 ): Promise<ExchangeResult & { response: Record<string, unknown> }> {
   const release = await acquireSessionLock(session);
   try {
-    const { requestBytes, response } = await sendChatRequest(session, parameters, "application/json");
+    const { requestBytes, response, recovered } = await sendChatRequest(session, parameters, "application/json");
     let body: string;
     try {
       body = await response.text();
@@ -181,6 +190,7 @@ export async function jsonExchange(
       requestBytes,
       responseText,
       usage: completion.session,
+      recovered,
     });
     return { ...result, response: completion as Record<string, unknown> };
   } finally {
@@ -201,7 +211,7 @@ export async function* streamExchange(
 ): AsyncGenerator<ChatCompletionChunk, ExchangeResult, undefined> {
   const release = await acquireSessionLock(session);
   try {
-    const { requestBytes, url, response } = await sendChatRequest(session, parameters, "text/event-stream");
+    const { requestBytes, url, response, recovered } = await sendChatRequest(session, parameters, "text/event-stream");
     if (!response.body) throw dispute(session, new SessionProtocolError("The host's streamed answer has no body."));
 
     const events = parseServerSentEvents(response.body);
@@ -225,7 +235,7 @@ export async function* streamExchange(
     const accept = () => {
       // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
       if (!usage && !done) throw new SessionProtocolError("The stream ended before the host's usage arrived; the next request recovers the exchange from the host.");
-      return acceptExchange(session, { ...parameters, requestBytes, request: parameters.request, responseText: text, usage });
+      return acceptExchange(session, { ...parameters, requestBytes, request: parameters.request, responseText: text, usage, recovered });
     };
 
     let consumerLeft = true;

@@ -2,7 +2,7 @@ import { stringToBytes, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import type { ReceiptSubmission, RecordedExchange, SyncResponse } from "../protocol/headers.ts";
+import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SignedEndpoint, type SyncResponse } from "../protocol/headers.ts";
 import { signCheckpoint, signSessionRequest } from "../protocol/signatures.ts";
 import { bytesToBase64 } from "../protocol/sync.ts";
 import { emptyTranscriptHash, nextTranscriptHash } from "../protocol/transcript.ts";
@@ -23,7 +23,7 @@ const start: Position = { cumulativeTokens: 0n, transcriptHash: emptyTranscriptH
 async function recorded(
   from: Position,
   sequence: bigint,
-  overrides: { signer?: LocalAccount; signedAt?: Hex; promptTokens?: number; completionTokens?: number; transcriptHash?: Hex; aborted?: boolean } = {},
+  overrides: { signer?: LocalAccount; signedAt?: Hex; endpoint?: SignedEndpoint; promptTokens?: number; completionTokens?: number; transcriptHash?: Hex; aborted?: boolean } = {},
 ): Promise<RecordedExchange> {
   const body = stringToBytes(JSON.stringify({ messages: [{ role: "user", content: `question ${sequence}` }], max_tokens: 8, stream: false }));
   const responseText = "In the beginning ";
@@ -33,6 +33,7 @@ async function recorded(
     jobId,
     sequence,
     transcriptHash: overrides.signedAt ?? from.transcriptHash,
+    endpoint: overrides.endpoint ?? sessionEndpoints.chat,
     body,
   });
   return {
@@ -120,7 +121,7 @@ describe("reconcile", () => {
 
   it("refuses an exchange whose request another key signed", async () => {
     const forged = await recorded(start, 1n, { signer: stranger });
-    await expect(reconcileFrom(start, answer([forged]))).rejects.toThrow(/did not sign it at this point of the transcript/);
+    await expect(reconcileFrom(start, answer([forged]))).rejects.toThrow(/did not sign it as one at this point of the transcript/);
   });
 
   it("refuses a request re-presented at another point of the transcript (billing one request twice)", async () => {
@@ -128,13 +129,20 @@ describe("reconcile", () => {
     // The client already signed for `first`; the host replays its signed request as a new exchange.
     const replayed = await recorded(after(first), 1n, { signedAt: start.transcriptHash });
     expect(replayed.requestSignature).toBe(first.requestSignature);
-    await expect(reconcileFrom(after(first), answer([replayed]))).rejects.toThrow(/did not sign it at this point of the transcript/);
+    await expect(reconcileFrom(after(first), answer([replayed]))).rejects.toThrow(/did not sign it as one at this point of the transcript/);
+  });
+
+  it("refuses the client's own signed sync or close passed off as a chat request", async () => {
+    for (const endpoint of [sessionEndpoints.sync, sessionEndpoints.close]) {
+      const disguised = await recorded(start, 1n, { endpoint });
+      await expect(reconcileFrom(start, answer([disguised]))).rejects.toThrow(/did not sign it as one at this point of the transcript/);
+    }
   });
 
   it("refuses a request the client signed later, moved to an earlier point of the transcript", async () => {
     const first = await recorded(start, 1n);
     const moved = await recorded(start, 2n, { signedAt: first.transcriptHash });
-    await expect(reconcileFrom(start, answer([moved]))).rejects.toThrow(/did not sign it at this point of the transcript/);
+    await expect(reconcileFrom(start, answer([moved]))).rejects.toThrow(/did not sign it as one at this point of the transcript/);
   });
 
   it("refuses requests listed out of order", async () => {
@@ -205,6 +213,7 @@ describe("parseSyncResponse", () => {
     ["exchanges that are not an array", (sync) => (sync.exchanges = { 0: {} }), "exchanges"],
     ["missing exchanges", (sync) => delete sync.exchanges, "exchanges"],
     ["a request body that is not base64", (_sync, exchange) => (exchange.requestBody = "not base64!"), "exchanges[0].requestBody"],
+    ["a request body whose base64 length is not a multiple of 4", (_sync, exchange) => (exchange.requestBody = "QUJD="), "exchanges[0].requestBody"],
     ["a request signature that is not hex", (_sync, exchange) => (exchange.requestSignature = "signed"), "exchanges[0].requestSignature"],
     ["a previous transcript hash that is not hex", (_sync, exchange) => (exchange.previousTranscriptHash = "0x"), "exchanges[0].previousTranscriptHash"],
     ["a missing response text", (_sync, exchange) => delete exchange.responseText, "exchanges[0].responseText"],

@@ -1,6 +1,6 @@
 import { isHex, type Address, type Hex } from "viem";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import type { ReceiptSubmission, RecordedExchange, SyncResponse } from "../protocol/headers.ts";
+import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SyncResponse } from "../protocol/headers.ts";
 import { recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters } from "../protocol/signatures.ts";
 import { base64ToBytes } from "../protocol/sync.ts";
 import { nextTranscriptHash } from "../protocol/transcript.ts";
@@ -48,8 +48,9 @@ export type ReconcileParameters = {
 /**
  * Checks the host's answer to `POST /v1/session/sync` and works out what the client may sign for.
  * Nothing the host says is taken on trust: a newer receipt must carry the session key's own
- * signature; each recorded exchange must carry the session key's signature over its request,
- * sequence and the transcript hash it built on (so the host cannot bill a request twice or move it),
+ * signature; each recorded exchange must carry the session key's signature over its request as a
+ * chat request, its sequence and the transcript hash it built on (so the host cannot bill a request
+ * twice, move it, or pass a signed close or sync off as a chat),
  * pass the same count check as a live answer, and chain to the transcript hash the host claims;
  * and the chain must end where the host says the session stands. Throws on the first failure.
  */
@@ -103,11 +104,10 @@ async function checkRecordedExchange(
   const sequence = BigInt(recorded.sequence);
   if (sequence <= previousSequence) throw new SessionProtocolError(`The host lists request ${sequence} after request ${previousSequence}.`);
   const requestBody = base64ToBytes(recorded.requestBody);
-  const signer = await recoverSessionRequestSigner(domain, { jobId, sequence, transcriptHash: position.transcriptHash, body: requestBody }, recorded.requestSignature).catch(
-    () => undefined,
-  );
+  const signed = { jobId, sequence, transcriptHash: position.transcriptHash, endpoint: sessionEndpoints.chat, body: requestBody };
+  const signer = await recoverSessionRequestSigner(domain, signed, recorded.requestSignature).catch(() => undefined);
   if (!signer || signer.toLowerCase() !== parameters.signer.toLowerCase())
-    throw new SessionProtocolError(`The host presents request ${sequence} as this session's, but the session key did not sign it at this point of the transcript.`);
+    throw new SessionProtocolError(`The host presents request ${sequence} as this session's chat request, but the session key did not sign it as one at this point of the transcript.`);
 
   let request: Record<string, unknown>;
   try {
@@ -186,7 +186,7 @@ export function parseSyncResponse(json: unknown): SyncResponse {
       const exchange = object(item);
       const field = (name: string) => `exchanges[${index}].${name}`;
       const requestBody = text(exchange.requestBody, field("requestBody"));
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(requestBody)) fail(field("requestBody"));
+      if (requestBody.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(requestBody)) fail(field("requestBody"));
       return {
         sequence: decimal(exchange.sequence, field("sequence")),
         requestBody,

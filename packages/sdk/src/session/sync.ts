@@ -1,5 +1,6 @@
 import { HostUnreachableError, parseHostError, SessionUnknownError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
+import { sessionEndpoints } from "../protocol/headers.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
 import { parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
 import { assertUndisputed, deliverReceipt, dispute, hostEndpoint, postSigned, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";
@@ -20,7 +21,10 @@ export type SyncResult = {
  * host's newest receipt and the exchanges after it, checks them ({@link reconcile}), and signs one
  * receipt covering them. A host answer that fails a check disputes the session.
  */
-export async function syncWithHost(session: Session, options: HostRequestOptions & { countCheck?: CountCheckOptions | undefined }): Promise<SyncResult> {
+export async function syncWithHost(
+  session: Session,
+  options: HostRequestOptions & { countCheck?: CountCheckOptions | undefined },
+): Promise<SyncResult> {
   assertUndisputed(session);
   await deliverReceipt(session, options);
   const lastSequence = await hostLastSequence(session, options);
@@ -31,8 +35,8 @@ export async function syncWithHost(session: Session, options: HostRequestOptions
   }
   if (lastSequence > session.sequence) session.sequence = lastSequence;
 
-  const url = hostEndpoint(session, "/v1/session/sync");
-  const response = await postSigned(session, { ...options, url, body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })) });
+  const url = hostEndpoint(session, sessionEndpoints.sync);
+  const response = await postSigned(session, { ...options, endpoint: sessionEndpoints.sync, body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })) });
   let reconciliation: Reconciliation;
   try {
     reconciliation = await reconcile({

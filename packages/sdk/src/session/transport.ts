@@ -1,7 +1,7 @@
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { HostUnreachableError, parseHostError } from "../errors/host.ts";
 import { SessionDisputedError } from "../errors/session.ts";
-import type { ReceiptSubmission } from "../protocol/headers.ts";
+import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint } from "../protocol/headers.ts";
 import { signSessionRequestHeaders } from "../protocol/signatures.ts";
 import type { Session } from "./types.ts";
 
@@ -53,27 +53,30 @@ export function sessionDomain(session: Pick<Session, "chainId" | "marketplace">)
 }
 
 /**
- * Headers that authenticate one request body: job id, next sequence number, the transcript hash
- * the request builds on, and the session key's signature over all of them.
+ * Headers that authenticate one request body for an endpoint: job id, next sequence number, the
+ * transcript hash the request builds on, and the session key's signature over all of them.
  */
-export function signRequestHeaders(session: Session, body: Uint8Array<ArrayBuffer>): Promise<Record<string, string>> {
+export function signRequestHeaders(session: Session, endpoint: SignedEndpoint, body: Uint8Array<ArrayBuffer>): Promise<Record<string, string>> {
   session.sequence += 1n;
-  const request = { jobId: session.jobId, sequence: session.sequence, transcriptHash: session.transcriptHash, body };
+  const request = { jobId: session.jobId, sequence: session.sequence, transcriptHash: session.transcriptHash, endpoint, body };
   return signSessionRequestHeaders(sessionAccount(session), sessionDomain(session), request);
 }
 
-/** POSTs a signed JSON body to the host; a refusal becomes the typed error for its code. */
-export async function postSigned(
-  session: Session,
-  parameters: HostRequestOptions & { url: string; body: Uint8Array<ArrayBuffer>; accept?: string; headers?: Record<string, string> | undefined },
-): Promise<Response> {
-  const { url, body, signal } = parameters;
-  const headers = {
-    ...parameters.headers,
-    "content-type": "application/json",
-    accept: parameters.accept ?? "application/json",
-    ...(await signRequestHeaders(session, body)),
-  };
+type PostParameters = HostRequestOptions & { body: Uint8Array<ArrayBuffer>; accept?: string; headers?: Record<string, string> | undefined };
+
+/**
+ * POSTs a JSON body to one of the host's signed endpoints, with the session headers; a refusal
+ * becomes the typed error for its code. `url` defaults to the endpoint under the session's host URL.
+ */
+export async function postSigned(session: Session, parameters: PostParameters & { endpoint: SignedEndpoint; url?: string | undefined }): Promise<Response> {
+  const signed = await signRequestHeaders(session, parameters.endpoint, parameters.body);
+  return post(parameters.url ?? hostEndpoint(session, parameters.endpoint), { ...parameters, headers: { ...parameters.headers, ...signed } });
+}
+
+/** POSTs a JSON body; a refusal becomes the typed error for its code, no answer {@link HostUnreachableError}. */
+async function post(url: string, parameters: PostParameters): Promise<Response> {
+  const { body, signal } = parameters;
+  const headers = { ...parameters.headers, "content-type": "application/json", accept: parameters.accept ?? "application/json" };
   let response: Response;
   try {
     response = await (parameters.fetch ?? globalThis.fetch)(url, { method: "POST", headers, body, signal });
@@ -107,11 +110,11 @@ export async function deliverReceipt(
     signature: receipt.signature,
   };
   try {
-    await postSigned(session, {
+    // A receipt is authenticated by its own signature: no session headers, no sequence number spent.
+    await post(hostEndpoint(session, sessionEndpoints.receipt), {
       signal: options.signal,
       fetch: options.fetch,
       headers: options.headers,
-      url: hostEndpoint(session, "/v1/session/receipt"),
       body: new TextEncoder().encode(JSON.stringify(submission)),
     });
   } catch (error) {
@@ -122,10 +125,6 @@ export async function deliverReceipt(
   return true;
 }
 
-/**
- * Checks the host's claim for one exchange, signs the cumulative receipt and delivers it.
- * A claim that fails the count check or the transcript comparison gets no receipt and disputes
- * the session.
 /** Records why the client refused to go on, and hands the error back for throwing. */
 export function dispute<T extends Error>(session: Session, error: T): T {
   session.dispute = "shortMessage" in error && typeof error.shortMessage === "string" ? error.shortMessage : error.message;

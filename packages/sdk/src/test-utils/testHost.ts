@@ -12,7 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { stringToBytes, type Address, type Hex } from "viem";
-import { sessionHeaders, type SessionErrorCode, type SessionUsage, type SyncResponse } from "../protocol/headers.ts";
+import { sessionHeaders, type SessionErrorCode, type SessionUsage, type SignedEndpoint, type SyncResponse } from "../protocol/headers.ts";
 import { recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters } from "../protocol/signatures.ts";
 import { encodeRecordedExchange, type RecordedExchangeSource } from "../protocol/sync.ts";
 import { emptyTranscriptHash, nextTranscriptHash } from "../protocol/transcript.ts";
@@ -136,7 +136,7 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const transcriptHash = transcriptHeader.toLowerCase() as Hex;
     const signer = await parameters.signerOf(jobId);
     if (!signer) throw new Refusal("session_unknown", `job ${jobId} is unknown`);
-    const recovered = await recoverSessionRequestSigner(parameters.domain, { jobId, sequence, transcriptHash, body }, signature as Hex);
+    const recovered = await recoverSessionRequestSigner(parameters.domain, { jobId, sequence, transcriptHash, endpoint: new URL(request.url ?? "/", "http://host").pathname as SignedEndpoint, body }, signature as Hex);
     if (recovered !== signer) throw new Refusal("session_bad_signature", "request not signed by the session signer");
     let job = jobs.get(jobId);
     if (!job) jobs.set(jobId, (job = { lastSequence: 0n, cumulativeTokens: 0n, transcriptHash: emptyTranscriptHash }));
@@ -259,11 +259,13 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     response.end("data: [DONE]\n\n");
   };
 
-  const receipt = async (request: IncomingMessage, response: ServerResponse, body: Uint8Array<ArrayBuffer>) => {
-    const signed = await authenticate(request, body);
-    claimTurn(signed);
-    const { jobId, signer, job } = signed;
-    const submission = JSON.parse(new TextDecoder().decode(body)) as { cumulativeTokens: string; transcriptHash: Hex; signature: Hex };
+  // A receipt is authenticated by its own signature, as on the host: no session headers.
+  const receipt = async (_request: IncomingMessage, response: ServerResponse, body: Uint8Array<ArrayBuffer>) => {
+    const submission = JSON.parse(new TextDecoder().decode(body)) as { jobId: string; cumulativeTokens: string; transcriptHash: Hex; signature: Hex };
+    const jobId = BigInt(submission.jobId);
+    const signer = await parameters.signerOf(jobId);
+    const job = jobs.get(jobId);
+    if (!signer || !job) throw new Refusal("session_unknown", `job ${jobId} is unknown`);
     const checkpoint = { jobId, cumulativeTokens: BigInt(submission.cumulativeTokens), transcriptHash: submission.transcriptHash };
     const recovered = await recoverCheckpointSigner(parameters.domain, checkpoint, submission.signature);
     if (recovered !== signer) throw new Refusal("session_bad_signature", "receipt not signed by the session signer");
