@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, closeSession, streamChat, syncSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
-import { hostView, openUserSession, useHostStack } from "./harness.ts";
+import { hostView, openUserSession } from "./harness.ts";
+import { useHostStack } from "./stack.ts";
 
 // A client that aborts a streamed answer: the host stops generating and bills at most one token per
 // delta it wrote; the SDK signs nothing until it has recovered the host's record of the answer

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, closeSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
-import { hostView, openUserSession, useHostStack } from "./harness.ts";
+import { hostView, openUserSession } from "./harness.ts";
+import { useHostStack } from "./stack.ts";
 
 // A non-streamed request whose client leaves before the answer: the host passes the disconnect on
 // to the model (generation stops) and bills nothing, since nothing reached the client. The embedded

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
 import { chat, getSession, type Session } from "@session-jobs/sdk";
 import { demoKeys, localPollingIntervalMs, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { anvilRpc, closeExactly as closeSettledExactly, hostView, openUserSession, startInProcessHost, startNetwork } from "./harness.ts";
+import { anvilRpc, hostView, openUserSession, startInProcessHost, startNetwork } from "./harness.ts";
+import { closeExactly as closeSettledExactly } from "./stack.ts";
 import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
 // Chain faults under a running host node whose RPC goes through a TCP proxy (127.0.0.1):

@@ -3,7 +3,8 @@ import { stringToBytes, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { chat, getSession, getSettlement, jobMarketplaceWithModelsAbi, signSessionRequestHeaders } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
-import { hostView, openUserSession, useHostStack } from "./harness.ts";
+import { hostView, openUserSession } from "./harness.ts";
+import { useHostStack } from "./stack.ts";
 
 // The worst a user can do to the host: sign receipts up to just below a checkpoint, stop signing
 // and take one more interval unsigned, then end the session itself with completeSessionJob before

@@ -8,9 +8,8 @@ import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Hex, type PublicClient } from "viem";
 import { createCommon, createHostNode, registerHost, resolveHostConfig, type HostConfig, type HostConfigInput, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
-import { closeSession, getSession, jobMarketplaceWithModelsAbi, openSession, type Session } from "@session-jobs/sdk";
+import { jobMarketplaceWithModelsAbi, openSession, type Session } from "@session-jobs/sdk";
 import { privateKeyToAccount } from "viem/accounts";
-import { afterAll, beforeAll, expect } from "vitest";
 import { createLogger, type Common } from "../../src/common.ts";
 import { createGasLedger } from "../../src/gasLedger.ts";
 import { startLocalNetwork, demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
@@ -165,33 +164,6 @@ export async function timeTravel(network: Pick<LocalNetwork, "anvil">, seconds: 
   await anvilRpc(network, "evm_mine", []);
 }
 
-/** The network and in-process host of one test file; set by the `beforeAll` that `useHostStack` registers. */
-export type HostStack = { network: LocalNetwork; host: InProcessHost };
-
-/**
- * Registers the `beforeAll`/`afterAll` pair that starts anvil and an in-process host for a test
- * file and stops them after it. `setup` may start more (a proxy, a backend) and returns the host
- * options; `teardown.beforeStop`/`afterStop` run before the host stops / after it, before anvil.
- * By default the host proves a due checkpoint at once (`batch.delayMs: 0`).
- */
-export function useHostStack(
-  setup: (network: LocalNetwork) => InProcessHostOptions | Promise<InProcessHostOptions> = () => ({ extra: { batch: { delayMs: 0 } } }),
-  teardown: { beforeStop?: () => unknown; afterStop?: () => unknown } = {},
-): HostStack {
-  const stack = {} as HostStack;
-  beforeAll(async () => {
-    stack.network = await startNetwork();
-    stack.host = await startInProcessHost(stack.network, await setup(stack.network));
-  }, 45_000);
-  afterAll(async () => {
-    if (stack.network) await teardown.beforeStop?.();
-    await stack.host?.stop();
-    if (stack.network) await teardown.afterStop?.();
-    await stack.network?.anvil.stop();
-  });
-  return stack;
-}
-
 /** Opens a session of the demo user with the demo host: 0.01 (USDC) deposit, one day, the embedded model. */
 export async function openUserSession(network: LocalNetwork, proofInterval: bigint): Promise<Session> {
   const { session } = await openSession(walletFor(network, demoKeys.user), {
@@ -203,20 +175,4 @@ export async function openUserSession(network: LocalNetwork, proofInterval: bigi
     modelId: network.modelId,
   });
   return session;
-}
-
-/** Closes through the host; every signed token proven exactly once and paid to the wei. Returns the signed total. */
-export async function closeExactly(network: LocalNetwork, session: Session): Promise<bigint> {
-  const signedTotal = session.cumulativeTokens;
-  const marketplace = network.deployment.jobMarketplace;
-  const settlement = await closeSession(walletFor(network, demoKeys.user), { session });
-  expect(settlement.closedBy).toBe("host");
-  expect(settlement.provenTokens).toBe(signedTotal);
-  expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
-  expect(settlement.refund).toBe(session.deposit - settlement.payment);
-  expect((await getSession(network.publicClient, { marketplace, jobId: session.jobId })).provenTokens).toBe(signedTotal);
-  const proofs = await proofEvents(network.publicClient, marketplace, session.jobId);
-  expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
-  expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
-  return signedTotal;
 }

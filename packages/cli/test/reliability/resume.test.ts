@@ -6,7 +6,8 @@ import { createCommon, createHostNode, type HostConfig, type HostNode } from "@s
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, deserializeSession, serializeSession, streamChat, syncSession, type Session } from "@session-jobs/sdk";
 import type { LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { closeExactly as closeSettledExactly, freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, type HostSessionView } from "./harness.ts";
+import { freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, type HostSessionView } from "./harness.ts";
+import { closeExactly as closeSettledExactly } from "./stack.ts";
 
 // Client faults: the client process dies and a new one resumes the session from what it saved
 // (serializeSession), between exchanges or in the middle of a stream (it syncs with the host:

@@ -3,7 +3,8 @@ import { stringToBytes } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { chat, closeSession, getSession, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
-import { openUserSession, proofEvents, useHostStack } from "./harness.ts";
+import { openUserSession, proofEvents } from "./harness.ts";
+import { useHostStack } from "./stack.ts";
 import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
 // The host's RPC goes away (every connection dropped) and comes back: the node keeps serving
