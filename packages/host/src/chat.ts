@@ -104,6 +104,9 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
 
     for await (const part of backend.stream(parsed.request, { signal })) {
       if (part.type === "error") {
+        // The client left and the backend failed because it was stopped (an upstream server
+        // aborted mid-stream reports no usage): that is an abort, billed for what was written.
+        if (clientGone.aborted) break;
         // An exchange that fails is not billed and not part of the transcript.
         if (!sse) throw toHostError(part.error);
         await sse.write(JSON.stringify(toHostError(part.error).toJSON()));

@@ -50,6 +50,11 @@ export type HostConfig = {
     sessionCacheMs: number;
     /** Tokens added per message to a prompt's size estimate, for the chat template. */
     promptTokensPerMessage: number;
+    /**
+     * Bytes of requests and answers a session may have served without a receipt (kept for
+     * `POST /v1/session/sync`); new work is refused past it, as past one checkpoint interval.
+     */
+    maxUnsignedBytes: number;
   };
   chain: { pollingIntervalMs: number; receiptTimeoutMs: number };
 };
@@ -269,6 +274,7 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
     maxTokens: optionalInteger(input.limits?.maxTokens, "limits.maxTokens", issues, { min: 1 }) ?? 4_096,
     sessionCacheMs: optionalInteger(input.limits?.sessionCacheMs, "limits.sessionCacheMs", issues, { min: 0 }) ?? 5_000,
     promptTokensPerMessage: optionalInteger(input.limits?.promptTokensPerMessage, "limits.promptTokensPerMessage", issues, { min: 0 }) ?? 8,
+    maxUnsignedBytes: optionalInteger(input.limits?.maxUnsignedBytes, "limits.maxUnsignedBytes", issues, { min: 1024 }) ?? 8 * 1024 * 1024,
   };
   if (limits.defaultMaxTokens > limits.maxTokens) fail("limits.defaultMaxTokens: larger than limits.maxTokens");
   const chain = {

@@ -88,6 +88,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       domain: { chainId: chain.chainId, marketplace: chain.marketplace },
       host: config.account.address,
       models: config.models,
+      maxUnsignedBytes: config.limits.maxUnsignedBytes,
       isValidContractSignature: chain.isValidContractSignature,
       onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
       now,

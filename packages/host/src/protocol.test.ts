@@ -21,7 +21,7 @@ import { createTestClient, parseSse } from "./test-utils/testClient.ts";
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
 const servedModel: Hex = `0x${"11".repeat(32)}`;
-const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8 };
+const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024 };
 
 const chain = new Map<bigint, OnChainSession>();
 let nextJobId = 1n;
@@ -71,7 +71,7 @@ beforeAll(async () => {
   backend = createTestBackend();
   store = createStore({ path: ":memory:", deployment: { ...domain, host: host.address } });
   const sessions = createSessionCache({ read: async (jobId) => chain.get(jobId) ?? nonexistent(jobId), maxAgeMs: 0 });
-  const protocol = createSessionProtocol({ common, store, sessions, domain, host: host.address, models: [servedModel] });
+  const protocol = createSessionProtocol({ common, store, sessions, domain, host: host.address, models: [servedModel], maxUnsignedBytes: limits.maxUnsignedBytes });
   server = createHttpServer({
     common,
     host: "127.0.0.1",
@@ -103,6 +103,7 @@ afterAll(async () => {
 beforeEach(() => {
   backend.behaviour.tokenDelayMs = 0;
   backend.behaviour.failAfterTokens = undefined;
+  backend.behaviour.abortEndsWith = "finish";
 });
 
 const chatBody = (content: string, extra: Record<string, unknown> = {}) => ({ model: "test-genesis", messages: [{ role: "user", content }], max_tokens: 8, ...extra });
@@ -203,6 +204,32 @@ describe("chat completions", () => {
     expect((await client.chat(chatBody("and there was light", { max_tokens: 30 }), {})).status).toBe(200);
   });
 
+  it("refuses new work once the unreceipted requests and answers it keeps reach maxUnsignedBytes, whatever few tokens they cost", async () => {
+    const { client, jobId } = openSession({ checkpointInterval: 1_000_000n });
+    // Padding the host ignores but must keep (the exact bytes are signed): cheap in tokens, heavy in bytes.
+    const padded = () => chatBody("hi", { max_tokens: 1, padding: "x".repeat(3_500) });
+    let refused;
+    let served = 0;
+    for (let exchange = 0; exchange < 20; exchange++) {
+      const answer = await client.chat(padded());
+      if (answer.status !== 200) {
+        refused = answer;
+        break;
+      }
+      served += 1;
+    }
+    expect(refused?.status).toBe(402);
+    expect(refused?.body.error.code).toBe("session_receipt_overdue");
+    expect(refused?.body.error.message).toMatch(/bytes of requests and answers without a receipt/);
+    // 16 KiB of ~3.6 KB bodies: refused on the fifth, far below the token interval.
+    expect(served).toBe(5);
+    expect(client.cumulativeTokens).toBeLessThan(100n);
+    // A receipt releases the kept bytes: the session is served again.
+    expect((await client.sendReceipt()).status).toBe(200);
+    expect(store.unsignedBytes(jobId)).toBe(0);
+    expect((await client.chat(padded())).status).toBe(200);
+  });
+
   it("refuses work the deposit cannot pay for", async () => {
     const { client } = openSession({ depositAmount: 40n * 10n ** 9n, maxTokens: 40n });
     const answer = await client.chat(chatBody("a prompt", { max_tokens: 50 }));
@@ -244,6 +271,26 @@ describe("chat completions", () => {
     // At least the three deltas the client read; far fewer than the 200 asked for.
     expect(state.lastExchange.completionTokens).toBeGreaterThanOrEqual(3);
     expect(state.lastExchange.completionTokens).toBeLessThan(20);
+  });
+
+  it("bills a stream the client left even when the stopped backend reports no usage (an upstream server cut off mid-stream)", async () => {
+    backend.behaviour.tokenDelayMs = 20;
+    backend.behaviour.abortEndsWith = "error";
+    const { client, jobId } = openSession();
+    const abortedBefore = backend.aborted;
+    const controller = new AbortController();
+    const response = await client.post("/v1/chat/completions", chatBody("a long answer", { stream: true, max_tokens: 200 }), { signal: controller.signal });
+    await readDeltas(response, 3);
+    controller.abort();
+    await expect.poll(() => backend.aborted, { timeout: 2000 }).toBe(abortedBefore + 1);
+    await expect.poll(async () => (await view(jobId)).lastExchange?.aborted, { timeout: 2000 }).toBe(true);
+    const state = await view(jobId);
+    // Billed for what it wrote (one token per delta, no prompt count without usage), so the session
+    // must sync before it goes on: the client cannot take answers for free by leaving each one early.
+    expect(state.lastExchange).toMatchObject({ promptTokens: 0 });
+    expect(state.lastExchange.completionTokens).toBeGreaterThanOrEqual(3);
+    expect(state.lastExchange.completionTokens).toBeLessThan(20);
+    expect(state.servedTokens).toBe(String(state.lastExchange.completionTokens));
   });
 
   it("reports a model failure before any text as an error answer and bills nothing", async () => {

@@ -65,6 +65,8 @@ export type CreateSessionProtocolParameters = {
   host: Address;
   /** On-chain model ids served; a session naming another model is refused. */
   models: readonly Hex[];
+  /** Bytes of requests and answers a session may have without a receipt before new work is refused. */
+  maxUnsignedBytes: number;
   /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
   isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
   /** Called after a receipt is stored, so that proofs can be scheduled. */
@@ -173,6 +175,10 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         const unsigned = state.servedTokens - Math.max(state.signedTokens, Number(session.provenTokens));
         if (unsigned >= state.checkpointInterval)
           refuse("session_receipt_overdue", `${unsigned} tokens served without a receipt (checkpoint interval ${state.checkpointInterval}); sign a receipt for ${state.servedTokens} tokens first`);
+        // The host keeps each unreceipted exchange's request and answer for a sync: bounded in bytes too.
+        const unsignedBytes = store.unsignedBytes(request.jobId);
+        if (unsignedBytes >= parameters.maxUnsignedBytes)
+          refuse("session_receipt_overdue", `${unsignedBytes} bytes of requests and answers without a receipt (limit ${parameters.maxUnsignedBytes}); sign a receipt for ${state.servedTokens} tokens first`);
         const worstCase = BigInt(state.servedTokens + budget.promptTokensEstimate + budget.maxTokens);
         if (worstCase * session.pricePerToken > session.depositAmount)
           refuse(

@@ -89,6 +89,29 @@ describe("store", () => {
     reopened.close();
   });
 
+  it("counts the bytes it keeps for unreceipted exchanges and drops them all when the session settles", () => {
+    const store = createStore({ path: freshPath(), deployment });
+    store.ensureSession(1n, 100);
+    store.ensureSession(2n, 100);
+    const body = new TextEncoder().encode('{"messages":[]}');
+    store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("aa"), requestBody: body, responseText: "héllo" });
+    store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("cc") });
+    // Request bytes plus the answer's UTF-8 bytes (é is two).
+    expect(store.unsignedBytes(1n)).toBe(body.length + 6);
+    store.markClosed(1n);
+    expect(store.session(1n)?.closed).toBe(true);
+    expect(store.unsignedBytes(1n)).toBe(0);
+    expect(store.exchangesAfter(1n, undefined)).toEqual([]);
+    // The exchange's count and hash stay (receipts are still checked against them); other sessions keep theirs.
+    expect(store.exchangesAt(1n, 2).map((kept) => kept.transcriptHash)).toEqual([hash("aa")]);
+    expect(store.exchangesAfter(2n, undefined)).toHaveLength(1);
+
+    const id = store.recordSubmission({ kind: "final", nonce: 0, txHash: hash("dd"), rawTx: "0x02", entries: [{ jobId: 2n, cumulativeTokens: 0, tokensInBatch: 0 }] });
+    store.setSubmissionStatus(id, "confirmed");
+    expect(store.exchangesAfter(2n, undefined)).toEqual([]);
+    store.close();
+  });
+
   it("migrates a database whose exchanges were written before they kept their requests", () => {
     const path = freshPath();
     const old = new Database(path);

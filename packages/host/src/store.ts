@@ -144,6 +144,8 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
+  // Kept requests and answers are users' text: overwrite them when they are dropped.
+  db.pragma("secure_delete = ON");
   db.exec(schema);
   migrate(db);
   checkDeployment(db, parameters.deployment);
@@ -168,6 +170,9 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     forgetRequests: db.prepare<[string, number]>(
       "UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = ? AND rowid <= ? AND request_body IS NOT NULL",
     ),
+    unsignedBytes: db.prepare<[string], { bytes: number | null }>(
+      "SELECT sum(length(request_body) + length(CAST(response_text AS BLOB))) AS bytes FROM exchanges WHERE job_id = ? AND request_body IS NOT NULL",
+    ),
     setServed: db.prepare<[number, Hex, number, string]>("UPDATE sessions SET served_tokens = ?, transcript_hash = ?, last_activity_ms = ? WHERE job_id = ?"),
     exchangesAt: db.prepare<[string, number], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? ORDER BY rowid"),
     lastExchange: db.prepare<[string], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? ORDER BY rowid DESC LIMIT 1"),
@@ -178,6 +183,9 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     newestReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
     setProven: db.prepare<[number, string]>("UPDATE sessions SET proven_tokens = max(proven_tokens, ?) WHERE job_id = ?"),
     setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
+    forgetAllRequests: db.prepare<[string]>(
+      "UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = ? AND request_body IS NOT NULL",
+    ),
     unproven: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens ORDER BY job_id"),
     openSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0"),
     unprovenTotal: db.prepare<[], { total: number | null }>("SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens"),
@@ -323,8 +331,15 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       statements.setProven.run(provenTokens, jobId.toString());
     },
 
-    markClosed(jobId: bigint): void {
+    /** Marks a session settled; the requests and answers kept for a sync are dropped (nothing can be signed any more). */
+    markClosed: db.transaction((jobId: bigint): void => {
       statements.setClosed.run(jobId.toString());
+      statements.forgetAllRequests.run(jobId.toString());
+    }),
+
+    /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
+    unsignedBytes(jobId: bigint): number {
+      return statements.unsignedBytes.get(jobId.toString())?.bytes ?? 0;
     },
 
     /** Open sessions holding signed receipts beyond what is proven. */
@@ -354,7 +369,10 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       if (status === "confirmed") {
         for (const entry of submission.entries) statements.setProven.run(entry.cumulativeTokens, entry.jobId.toString());
         if (submission.kind === "final" || submission.kind === "complete" || submission.kind === "claim")
-          for (const entry of submission.entries) statements.setClosed.run(entry.jobId.toString());
+          for (const entry of submission.entries) {
+            statements.setClosed.run(entry.jobId.toString());
+            statements.forgetAllRequests.run(entry.jobId.toString());
+          }
       }
       return submission;
     }),

@@ -17,6 +17,11 @@ export type TestBackendBehaviour = {
   failAfterTokens: number | undefined;
   /** Completion tokens when the request names no `maxTokens`. */
   defaultTokens: number;
+  /**
+   * How a generation stopped by its signal ends: a `finish` with usage (the embedded model), or
+   * an `error` part with none (an OpenAI-compatible server cut off mid-stream).
+   */
+  abortEndsWith: "finish" | "error";
 };
 
 export type TestBackend = ChatBackend & {
@@ -36,7 +41,7 @@ export function createTestBackend(behaviour: Partial<TestBackendBehaviour> = {})
     specificationVersion: "v1",
     provider: "test-double",
     modelId: "test-genesis",
-    behaviour: { tokenDelayMs: 0, failAfterTokens: undefined, defaultTokens: 16, ...behaviour },
+    behaviour: { tokenDelayMs: 0, failAfterTokens: undefined, defaultTokens: 16, abortEndsWith: "finish", ...behaviour },
     requests: [],
     aborted: 0,
 
@@ -60,7 +65,9 @@ export function createTestBackend(behaviour: Partial<TestBackendBehaviour> = {})
         if (backend.behaviour.tokenDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, backend.behaviour.tokenDelayMs));
         if (options.signal?.aborted) {
           backend.aborted += 1;
-          yield { type: "finish", finishReason: "abort", usage: { promptTokens, completionTokens } };
+          yield backend.behaviour.abortEndsWith === "finish"
+            ? { type: "finish", finishReason: "abort", usage: { promptTokens, completionTokens } }
+            : { type: "error", error: new GenerationError(new Error("upstream stream aborted before its usage")) };
           return;
         }
         if (backend.behaviour.failAfterTokens !== undefined && completionTokens >= backend.behaviour.failAfterTokens) {
