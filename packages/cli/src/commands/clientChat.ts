@@ -21,14 +21,12 @@ export const clientChatCommand: Command = {
     const { session } = loadSession(clientChatCommand, values, chainId);
     const messages: ChatMessage[] = [...(typeof values.system === "string" ? [{ role: "system" as const, content: values.system }] : []), { role: "user", content: prompt }];
     try {
-      if (session.resync) {
-        // The last answer broke off (Ctrl-C, a lost connection): show what the host recorded of it and sign for it first.
-        const { recovered } = await syncSession(session, { signal: common.signal });
-        for (const exchange of recovered)
-          common.logger.info(
-            `recovered the ${exchange.aborted ? "cut-off " : ""}answer to request ${exchange.sequence} (${exchange.promptTokens} prompt + ${exchange.completionTokens} completion tokens, now signed for):\n${exchange.text}\n`,
-          );
-      }
+      // A saved session syncs first; if the last answer broke off (Ctrl-C, a lost connection), show what the host recorded of it.
+      const { recovered } = await syncSession(session, { signal: common.signal });
+      for (const exchange of recovered)
+        common.logger.info(
+          `recovered the ${exchange.aborted ? "cut-off " : ""}answer to request ${exchange.sequence} (${exchange.promptTokens} prompt + ${exchange.completionTokens} completion tokens, now signed for):\n${exchange.text}\n`,
+        );
       const stream = streamChat(session, { messages, maxTokens, signal: common.signal });
       for await (const delta of stream) common.logger.write(delta);
       const result = await stream.result;

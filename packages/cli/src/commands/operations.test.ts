@@ -228,8 +228,8 @@ describe("session-jobs operations against anvil", () => {
     expect(chat.stdout).toContain(lostAnswer.choices[0]!.message.content);
     const signed = BigInt(/receipt signed for (\d+) tokens in total/.exec(chat.stdout)![1]!);
     expect(signed).toBeGreaterThan(BigInt(lostAnswer.session.cumulativeTokens));
-    const after = deserializeSession(readFileSync(file, "utf8"));
-    expect(after).toMatchObject({ cumulativeTokens: signed, resync: false });
+    const after = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+    expect(after).toMatchObject({ cumulativeTokens: String(signed), resync: false });
     expect(after.dispute).toBeUndefined();
 
     const closed = await cli(["client", "close", "--job", job], userEnv());

@@ -109,8 +109,9 @@ describe("client reconnect and resume", () => {
     const after = await hostView(url, resumed.jobId);
     // The host accepted the receipt: its own transcript hash chained from the same point.
     expect(BigInt(after.signedTokens)).toBe(resumed.cumulativeTokens);
-    expect(after.lastSequence).toBe((before.sequence + 1n).toString());
-    expect(resumed.sequence).toBe(before.sequence + 1n);
+    // The restored session synced first (one signed request), then chatted.
+    expect(after.lastSequence).toBe((before.sequence + 2n).toString());
+    expect(resumed.sequence).toBe(before.sequence + 2n);
     expect(after.unsignedTokens).toBe("0");
     expect(hostTranscriptHash(after)).toBe(resumed.transcriptHash);
     for (let i = 0; resumed.cumulativeTokens < 150n; i++) {
@@ -157,19 +158,12 @@ describe("client reconnect and resume", () => {
     expect(billed).toBeGreaterThan(0n);
     expect(broken.signedTokens).toBe(signed.toString());
 
-    // The saved state reuses the sequence the broken request took: the host answers
-    // session_replayed, the SDK syncs, signs for the broken-off answer and sends the request again.
+    // The restored session syncs before its first request: it learns the host's sequence, checks
+    // and signs for the broken-off answer, then sends its request.
     const resumed = deserializeSession(saved);
     const seen = recordingFetch();
     const next = await chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20, fetch: seen.fetch });
-    expect(seen.paths).toEqual([
-      "/v1/chat/completions",
-      `/v1/session/${resumed.jobId}`,
-      "/v1/session/sync",
-      "/v1/session/receipt",
-      "/v1/chat/completions",
-      "/v1/session/receipt",
-    ]);
+    expect(seen.paths).toEqual([`/v1/session/${resumed.jobId}`, "/v1/session/sync", "/v1/session/receipt", "/v1/chat/completions", "/v1/session/receipt"]);
     expect(next.cumulativeTokens).toBe(signed + billed + BigInt(next.promptTokens + next.completionTokens));
     // The app learns what its dead predecessor missed: the broken-off answer, as the host wrote it.
     expect(next.recovered).toHaveLength(1);
@@ -189,7 +183,7 @@ describe("client reconnect and resume", () => {
     await closeExactly(resumed);
   }, 40_000);
 
-  it("a client that saved its state during the stream (its sequence already spent) is told it is out of sync, catches up and goes on", async () => {
+  it("a client that saved its state during the stream (its sequence already spent) catches up the same way and goes on", async () => {
     const first = await open(100n);
     await chat(first, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
     let saved = "";
@@ -197,10 +191,10 @@ describe("client reconnect and resume", () => {
     const resumed = deserializeSession(saved);
     expect(resumed.sequence).toBe(BigInt(broken.lastSequence));
 
-    // A fresh sequence, but built on the transcript before the broken answer: 409 session_out_of_sync, then the same recovery.
     const seen = recordingFetch();
     const next = await chat(resumed, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20, fetch: seen.fetch });
     expect(seen.paths.filter((path) => path === "/v1/session/sync")).toHaveLength(1);
+    expect(next.recovered).toMatchObject([{ aborted: true }]);
     expect(next.cumulativeTokens).toBe(BigInt(broken.servedTokens) + BigInt(next.promptTokens + next.completionTokens));
     expect(BigInt((await hostView(url, resumed.jobId)).signedTokens)).toBe(resumed.cumulativeTokens);
     await closeExactly(resumed);
@@ -243,10 +237,12 @@ describe("client reconnect and resume", () => {
     expect(BigInt(recovered.servedTokens)).toBe(undelivered);
     expect(BigInt(recovered.signedTokens)).toBe(deliveredTokens);
 
-    // The next request resends the pending receipt first; the host stores it, then serves.
+    // The next request resends the pending receipt first (the host stores it), syncs as a restored
+    // session does (nothing missed), then is served.
     const next = recordingFetch();
-    await chat(resumed, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 30, fetch: next.fetch });
-    expect(next.paths).toEqual(["/v1/session/receipt", "/v1/chat/completions", "/v1/session/receipt"]);
+    const answer = await chat(resumed, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 30, fetch: next.fetch });
+    expect(next.paths).toEqual(["/v1/session/receipt", `/v1/session/${resumed.jobId}`, "/v1/session/sync", "/v1/chat/completions", "/v1/session/receipt"]);
+    expect(answer.recovered).toEqual([]);
     expect(BigInt((await hostView(url, resumed.jobId)).signedTokens)).toBe(resumed.cumulativeTokens);
     await closeExactly(resumed);
   }, 40_000);

@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey } from "viem/accounts";
-import { SessionBadSignatureError } from "../errors/host.ts";
+import { SessionBadSignatureError, SessionOutOfSyncError, SessionReplayedError } from "../errors/host.ts";
 import { SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../test-utils/offChainSession.ts";
 import { countPromptTokens, generateWords, requestLines, type TestHost } from "../test-utils/testHost.ts";
 import { chat } from "./chat.ts";
+import { syncSession } from "./syncSession.ts";
 
 let session: Session;
 let host: TestHost;
@@ -62,40 +63,42 @@ describe("chat", () => {
     expect(host.receipts.size).toBe(0);
   });
 
-  it("recovers when its sequence number is behind the host's: refused as replayed, it syncs and sends again", async () => {
+  it("does not act on a replayed refusal once in step with the host: it throws, and syncs or signs nothing on the host's say-so", async () => {
     const first = await chat(session, { messages });
     session.sequence = 0n;
-    const second = await chat(session, { messages });
+    await expect(chat(session, { messages })).rejects.toBeInstanceOf(SessionReplayedError);
     expect(host.refusals).toEqual(["session_replayed"]);
-    expect(requestLines(host)).toEqual([
-      "POST /v1/chat/completions 200",
-      "POST /v1/session/receipt 200",
-      "POST /v1/chat/completions session_replayed",
-      "GET /v1/session/1 200",
-      "POST /v1/session/sync 200",
-      "POST /v1/chat/completions 200",
-      "POST /v1/session/receipt 200",
-    ]);
-    expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
-    expect(host.receipts.get(1n)).toEqual({ cumulativeTokens: second.cumulativeTokens, transcriptHash: second.transcriptHash, signature: second.receipt.signature });
-    expect(host.exchanges.get(1n)).toHaveLength(2);
+    expect(requestLines(host)).toEqual(["POST /v1/chat/completions 200", "POST /v1/session/receipt 200", "POST /v1/chat/completions session_replayed"]);
+    expect(session).toMatchObject({ cumulativeTokens: first.cumulativeTokens, resync: false });
     expect(session.dispute).toBeUndefined();
+    // Asked explicitly, a sync learns the host's sequence; the session goes on.
+    await syncSession(session);
+    const second = await chat(session, { messages });
+    expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(second.cumulativeTokens);
   });
 
-  it("recovers when the host moved past the transcript its request builds on: refused as out of sync, it syncs and sends again", async () => {
-    const twin = deserializeSession(serializeSession(session));
+  it("does not believe an out-of-sync refusal of a request built on the host's own transcript (else a host could refuse, then bill it as served)", async () => {
     const first = await chat(session, { messages });
-    // Another client with the same session key, its sequence numbers ahead, its transcript behind.
-    twin.sequence = 10n;
+    const lying: typeof fetch = async (input, init) =>
+      String(input).endsWith("/v1/chat/completions")
+        ? new Response(JSON.stringify({ error: { message: "missed something", type: "invalid_request_error", code: "session_out_of_sync" } }), { status: 409 })
+        : fetch(input, init);
+    await expect(chat(session, { messages, fetch: lying })).rejects.toBeInstanceOf(SessionOutOfSyncError);
+    // No sync was run and nothing was signed; the next request goes straight out.
+    expect(requestLines(host)).toEqual(["POST /v1/chat/completions 200", "POST /v1/session/receipt 200"]);
+    expect(session).toMatchObject({ cumulativeTokens: first.cumulativeTokens, receipt: first.receipt, resync: false });
+    await chat(session, { messages });
+    expect(requestLines(host).slice(2)).toEqual(["POST /v1/chat/completions 200", "POST /v1/session/receipt 200"]);
+  });
+
+  it("a copy restored from older saved state syncs before its first request, so it builds on the host's transcript", async () => {
+    const twin = deserializeSession(serializeSession(session));
+    expect(twin.restored).toBe(true);
+    const first = await chat(session, { messages });
     const second = await chat(twin, { messages });
-    expect(host.refusals).toEqual(["session_out_of_sync"]);
-    expect(requestLines(host).slice(2)).toEqual([
-      "POST /v1/chat/completions session_out_of_sync",
-      "GET /v1/session/1 200",
-      "POST /v1/session/sync 200",
-      "POST /v1/chat/completions 200",
-      "POST /v1/session/receipt 200",
-    ]);
+    expect(host.refusals).toEqual([]);
+    expect(requestLines(host).slice(2)).toEqual(["GET /v1/session/1 200", "POST /v1/session/sync 200", "POST /v1/chat/completions 200", "POST /v1/session/receipt 200"]);
     expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(second.cumulativeTokens);
   });
@@ -103,7 +106,8 @@ describe("chat", () => {
   it("resumes from serialised state", async () => {
     const first = await chat(session, { messages });
     const resumed = deserializeSession(serializeSession(session));
-    expect(resumed).toEqual(session);
+    expect(resumed).toEqual({ ...session, restored: true });
+    expect(serializeSession(resumed)).toBe(serializeSession(session));
     const second = await chat(resumed, { messages });
     expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
   });

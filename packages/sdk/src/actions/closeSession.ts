@@ -13,7 +13,7 @@ import { HostUnreachableError, type HostResponseError, type SessionHostError } f
 import { SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints } from "../protocol/headers.ts";
 import { syncWithHost } from "../session/sync.ts";
-import { acquireSessionLock, deliverReceipt, hostEndpoint, postSigned, type HostRequestOptions } from "../session/transport.ts";
+import { acquireSessionLock, deliverReceipt, hostEndpoint, needsSync, postSigned, type HostRequestOptions } from "../session/transport.ts";
 import type { Session } from "../session/types.ts";
 import { getSettlement, settlementFromLogs, type Settlement } from "./getSettlement.ts";
 
@@ -136,12 +136,12 @@ async function closeThroughHost(
 }
 
 /**
- * Before a close: a session that missed the end of an exchange first syncs, so the host is paid
+ * Before a close: a session that may have missed the end of an exchange first syncs, so the host is paid
  * for what it delivered and the client checked. If the sync fails (the host is unreachable or its
  * records do not check out, which disputes the session), the newest receipt is what settles.
  */
 async function deliverPaymentForDelivered(session: Session, options: HostRequestOptions): Promise<void> {
-  if (session.resync && session.dispute === undefined) {
+  if (needsSync(session) && session.dispute === undefined) {
     try {
       await syncWithHost(session, options);
       return;

@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError, SessionOutOfSyncError, SessionReplayedError } from "../errors/host.ts";
+import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { sessionEndpoints, type SessionUsage } from "../protocol/headers.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
@@ -14,6 +14,7 @@ import {
   deliverReceipt,
   dispute,
   hostEndpoint,
+  needsSync,
   postSigned,
   sessionAccount,
   sessionDomain,
@@ -125,27 +126,22 @@ export type ExchangeParameters = HostRequestOptions & {
 
 /**
  * Sends a chat request once the session may go on: undisputed, in step with the host (a session
- * that missed the end of an exchange syncs first), and the host holding the newest receipt. The
- * body is encoded once; those bytes are signed, sent and later hashed. A host that refuses the
- * request as replayed or out of sync has seen exchanges this client has not (it resumed from
- * older saved state): the session syncs and sends the request once more.
+ * that may have missed the end of an exchange, or was restored from saved state, syncs first),
+ * and the host holding the newest receipt. The body is encoded once; those bytes are signed, sent
+ * and later hashed.
+ *
+ * After that sync the client knows everything the host recorded, so a host that still refuses the
+ * request as replayed or out of sync is not believed: the error is thrown, nothing is synced or
+ * signed on its say-so (else it could refuse a request, then bill it as served, on every call).
  */
 async function sendChatRequest(session: Session, parameters: ExchangeParameters, accept: string) {
   assertUndisputed(session);
-  const recovered: RecoveredExchange[] = [];
-  if (session.resync) recovered.push(...(await syncWithHost(session, parameters)).recovered);
+  let recovered: RecoveredExchange[] = [];
+  if (needsSync(session)) ({ recovered } = await syncWithHost(session, parameters));
   else await deliverReceipt(session, parameters);
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
-  const send = () => postChatRequest(session, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
-  let response: Response;
-  try {
-    response = await send();
-  } catch (error) {
-    if (!(error instanceof SessionReplayedError || error instanceof SessionOutOfSyncError)) throw error;
-    recovered.push(...(await syncWithHost(session, parameters)).recovered);
-    response = await send();
-  }
+  const response = await postChatRequest(session, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
   return { requestBytes, url, response, recovered };
 }
 

@@ -7,6 +7,9 @@ import { nextTranscriptHash } from "../protocol/transcript.ts";
 import { checkTokenCounts } from "./countCheck.ts";
 import type { CountCheckOptions, SessionReceipt } from "./types.ts";
 
+/** Above any sequence number a real session reaches. */
+export const maxSequence = 2n ** 63n;
+
 /** An exchange the client missed the end of, recovered from the host's records and checked. */
 export type RecoveredExchange = {
   sequence: bigint;
@@ -91,7 +94,10 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
       "The host's records do not lead from the client's last receipt to where the host says the session stands.",
       `client reaches ${position.cumulativeTokens} tokens, ${position.transcriptHash}; host stands at ${hostPosition.cumulativeTokens}, ${hostPosition.transcriptHash}`,
     );
-  return { adoptedReceipt, exchanges, ...position, lastSequence: BigInt(answer.lastSequence) };
+  const lastSequence = BigInt(answer.lastSequence);
+  // Sequence numbers grow by one per request: a host claiming more than 2^63 would make the session unusable.
+  if (lastSequence >= maxSequence) fail(`The host claims ${lastSequence} requests for this session.`);
+  return { adoptedReceipt, exchanges, ...position, lastSequence };
 }
 
 async function checkRecordedExchange(

@@ -10,11 +10,14 @@ const bigintFields = ["jobId", "openedAtBlock", "deposit", "pricePerToken", "pro
  * localStorage.setItem("session", serializeSession(session));
  */
 export function serializeSession(session: Session): string {
-  return JSON.stringify(session, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
+  const { restored: _restored, ...state } = session;
+  return JSON.stringify(state, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
 }
 
 /**
- * Reads a session written by {@link serializeSession}.
+ * Reads a session written by {@link serializeSession}. The state may be older than what the host
+ * has (the process died during an answer, or after a receipt it signed later), so the restored
+ * session is marked `restored` and syncs with the host before its first request (`syncSession`).
  *
  * @example
  * const session = deserializeSession(localStorage.getItem("session")!);
@@ -25,5 +28,6 @@ export function deserializeSession(json: string): Session {
   for (const field of bigintFields) raw[field] = BigInt(raw[field] as string);
   const receipt = raw.receipt as Record<string, unknown> | undefined;
   if (receipt) receipt.cumulativeTokens = BigInt(receipt.cumulativeTokens as string);
+  raw.restored = true;
   return raw as unknown as Session;
 }

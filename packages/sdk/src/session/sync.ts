@@ -2,7 +2,7 @@ import { HostUnreachableError, parseHostError, SessionUnknownError } from "../er
 import { SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints } from "../protocol/headers.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
-import { parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
+import { maxSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
 import { assertUndisputed, deliverReceipt, dispute, hostEndpoint, postSigned, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 
@@ -31,8 +31,10 @@ export async function syncWithHost(
   if (lastSequence === undefined) {
     // The host never recorded anything for this session: nothing was missed.
     session.resync = false;
+    session.restored = false;
     return { recovered: [], cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
   }
+  if (lastSequence >= maxSequence) throw dispute(session, new SessionProtocolError(`The host claims ${lastSequence} requests for this session.`));
   if (lastSequence > session.sequence) session.sequence = lastSequence;
 
   const url = hostEndpoint(session, sessionEndpoints.sync);
@@ -64,6 +66,7 @@ export async function syncWithHost(
   session.cumulativeTokens = reconciliation.cumulativeTokens;
   session.transcriptHash = reconciliation.transcriptHash;
   session.resync = false;
+  session.restored = false;
   await deliverReceipt(session, options);
   return { recovered: reconciliation.exchanges, cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
 }

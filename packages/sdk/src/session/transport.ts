@@ -88,6 +88,11 @@ async function post(url: string, parameters: PostParameters): Promise<Response> 
   return response;
 }
 
+/** Whether the client may be behind the host: an answer broke off, or the state was restored. */
+export function needsSync(session: Session): boolean {
+  return session.resync === true || session.restored === true;
+}
+
 /** Refuses to go on with a disputed session. */
 export function assertUndisputed(session: Session): void {
   if (session.dispute !== undefined) throw new SessionDisputedError({ jobId: session.jobId, reason: session.dispute });

@@ -56,6 +56,11 @@ export type Session = {
    * or never arrived): the next request first asks the host what it recorded (`syncSession`).
    */
   resync?: boolean | undefined;
+  /**
+   * Set by `deserializeSession` (never serialized): saved state may be older than the host's, so
+   * the next request syncs first, as with `resync`.
+   */
+  restored?: boolean | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
   dispute?: string | undefined;
   countCheck?: CountCheckOptions | undefined;
