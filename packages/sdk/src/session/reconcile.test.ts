@@ -174,6 +174,12 @@ describe("reconcile", () => {
     await expect(reconcileFrom(start, answer([elsewhere]))).rejects.toThrow(SessionProtocolError);
   });
 
+  it("refuses a last sequence no real session reaches (it would leave the client unable to sign)", async () => {
+    const first = await recorded(start, 1n);
+    await expect(reconcileFrom(start, { ...answer([first]), lastSequence: (2n ** 63n).toString() })).rejects.toThrow(/claims 9223372036854775808 requests/);
+    await expect(reconcileFrom(start, { ...answer([first]), lastSequence: (2n ** 63n - 1n).toString() })).resolves.toMatchObject(after(first));
+  });
+
   it("refuses an answer for another job", async () => {
     await expect(reconcileFrom(start, { ...answer([]), jobId: "8" })).rejects.toThrow(/for job 8, not 7/);
   });
