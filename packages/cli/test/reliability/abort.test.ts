@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, closeSession, streamChat, syncSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
-import { hostView, openUserSession } from "./harness.ts";
+import { hostView, openUserSession, pacedBackend } from "./harness.ts";
 import { useHostStack } from "./stack.ts";
 
 // A client that aborts a streamed answer: the host stops generating and bills at most one token per
@@ -15,26 +15,10 @@ import { useHostStack } from "./stack.ts";
 const deltaPaceMs = 5;
 let model: ChatBackend;
 
-function paced(inner: ChatBackend): ChatBackend {
-  return {
-    specificationVersion: inner.specificationVersion,
-    provider: inner.provider,
-    modelId: inner.modelId,
-    generate: (request, options) => inner.generate(request, options),
-    async *stream(request, options) {
-      for await (const part of inner.stream(request, options)) {
-        if (part.type === "text-delta") await new Promise((resolve) => setTimeout(resolve, deltaPaceMs));
-        yield part;
-      }
-    },
-    close: () => inner.close(),
-  };
-}
-
 const stack = useHostStack(
   async () => {
     model = await createEmbeddedBackend();
-    return { backend: paced(model), extra: { batch: { delayMs: 0 } } };
+    return { backend: pacedBackend(model, deltaPaceMs), extra: { batch: { delayMs: 0 } } };
   },
   { afterStop: () => model?.close() },
 );

@@ -176,3 +176,23 @@ export async function openUserSession(network: LocalNetwork, proofInterval: bigi
   });
   return session;
 }
+
+/**
+ * The embedded model writes ~2,000 tokens/s: a whole answer can reach a client before it has read
+ * a few deltas. Pacing each delta lets a test break a stream off mid-answer deterministically.
+ */
+export function pacedBackend(inner: ChatBackend, delayMs: number): ChatBackend {
+  return {
+    specificationVersion: inner.specificationVersion,
+    provider: inner.provider,
+    modelId: inner.modelId,
+    generate: (request, options) => inner.generate(request, options),
+    async *stream(request, options) {
+      for await (const part of inner.stream(request, options)) {
+        if (part.type === "text-delta") await new Promise((resolve) => setTimeout(resolve, delayMs));
+        yield part;
+      }
+    },
+    close: () => inner.close(),
+  };
+}
