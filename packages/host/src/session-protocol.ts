@@ -16,7 +16,7 @@ import type { OnChainSession, SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import { HostError } from "./errors.ts";
 import { createKeyedMutex } from "./mutex.ts";
-import type { RecordedExchange, Store } from "./store.ts";
+import type { StoredExchange, Store } from "./store.ts";
 
 /** The session headers of a request (docs/design.md, "HTTP session protocol"). */
 export type SignedRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; endpoint: SignedEndpoint; signature: Hex; body: Uint8Array };
@@ -54,8 +54,6 @@ export type SessionView = {
   closed: boolean;
   lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; transcriptHash: Hex; aborted: boolean } | null;
 };
-
-
 
 export type CreateSessionProtocolParameters = {
   common: Common;
@@ -109,9 +107,11 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   const locks = createKeyedMutex<bigint>();
   const closing = new Set<bigint>();
 
-  const claimTurn = (request: AuthenticatedRequest) => {
+  /** Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be refused any more. */
+  const claimTurn = (request: AuthenticatedRequest, options: { consume: boolean }) => {
     const state = store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
     if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
+    if (options.consume) store.claimSequence(request.jobId, request.sequence);
     return state;
   };
 
@@ -166,7 +166,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         // The session as authenticate() read it; a close that won the lock meanwhile shows here.
         const { session } = request;
         checkServable(request.jobId, session);
-        const state = claimTurn(request);
+        const state = claimTurn(request, { consume: false });
         if (request.transcriptHash !== state.transcriptHash.toLowerCase())
           refuse(
             "session_out_of_sync",
@@ -196,7 +196,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
           const state = store.session(request.jobId)!;
           const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
           const transcriptHash = nextTranscriptHash(state.transcriptHash, exchange);
-          const record: RecordedExchange = {
+          const record: StoredExchange = {
             jobId: request.jobId,
             sequence: request.sequence,
             promptTokens: exchange.promptTokens,
@@ -228,8 +228,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     async beginClose(request: AuthenticatedRequest): Promise<{ release(): void; abandon(): void }> {
       const release = await locks.acquire(request.jobId);
       try {
-        claimTurn(request);
-        store.claimSequence(request.jobId, request.sequence);
+        claimTurn(request, { consume: true });
         closing.add(request.jobId);
       } catch (error) {
         release();
@@ -280,8 +279,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     async sync(request: AuthenticatedRequest): Promise<SyncResponse> {
       const release = await locks.acquire(request.jobId);
       try {
-        claimTurn(request);
-        store.claimSequence(request.jobId, request.sequence);
+        claimTurn(request, { consume: true });
         const state = store.session(request.jobId)!;
         const receipt = store.newestReceipt(request.jobId);
         const exchanges = store.exchangesAfter(request.jobId, receipt);

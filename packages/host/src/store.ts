@@ -33,7 +33,7 @@ export type Exchange = {
  * An exchange with what the client needs to sign for it later (`POST /v1/session/sync`): its
  * signed request and the text delivered. Kept until a receipt covers the exchange.
  */
-export type RecordedExchange = Exchange & {
+export type StoredExchange = Exchange & {
   previousTranscriptHash: Hex;
   requestBody: Uint8Array;
   requestSignature: Hex;
@@ -164,7 +164,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     exchangeRowid: db.prepare<[string, number, Hex], { rowid: number }>(
       "SELECT rowid FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? AND transcript_hash = ? ORDER BY rowid DESC LIMIT 1",
     ),
-    exchangesAfter: db.prepare<[string, number], RecordedExchangeRow>(
+    exchangesAfter: db.prepare<[string, number], StoredExchangeRow>(
       "SELECT * FROM exchanges WHERE job_id = ? AND rowid > ? AND request_body IS NOT NULL ORDER BY rowid",
     ),
     forgetRequests: db.prepare<[string, number]>(
@@ -183,9 +183,6 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     newestReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
     setProven: db.prepare<[number, string]>("UPDATE sessions SET proven_tokens = max(proven_tokens, ?) WHERE job_id = ?"),
     setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
-    forgetAllRequests: db.prepare<[string]>(
-      "UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = ? AND request_body IS NOT NULL",
-    ),
     unproven: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens ORDER BY job_id"),
     openSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0"),
     unprovenTotal: db.prepare<[], { total: number | null }>("SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens"),
@@ -226,6 +223,11 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     entries: statements.entries.all(row.id).map((entry) => ({ jobId: BigInt(entry.job_id), cumulativeTokens: entry.cumulative_tokens, tokensInBatch: entry.tokens_in_batch })),
   });
 
+  const closeAndForget = (jobId: string) => {
+    statements.setClosed.run(jobId);
+    statements.forgetRequests.run(jobId, Number.MAX_SAFE_INTEGER);
+  };
+
   const claimSequenceTransaction = db.transaction((jobId: bigint, sequence: bigint): boolean => {
     const row = statements.session.get(jobId.toString());
     if (!row || sequence <= BigInt(row.last_sequence)) return false;
@@ -264,7 +266,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Appends a served exchange; the session's count and transcript hash move with it. */
-    appendExchange: db.transaction((exchange: RecordedExchange): void => {
+    appendExchange: db.transaction((exchange: StoredExchange): void => {
       const jobId = exchange.jobId.toString();
       statements.insertExchange.run(
         jobId,
@@ -310,7 +312,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
      * The exchanges after the one ending at `after` (all of them when `after` is undefined), with
      * their requests and answers, oldest first: what a client has not signed for.
      */
-    exchangesAfter(jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): RecordedExchange[] {
+    exchangesAfter(jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): StoredExchange[] {
       const from = after ? (statements.exchangeRowid.get(jobId.toString(), after.cumulativeTokens, after.transcriptHash)?.rowid ?? 0) : 0;
       return statements.exchangesAfter.all(jobId.toString(), from).map((row) => ({
         ...toExchange(row),
@@ -332,10 +334,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Marks a session settled; the requests and answers kept for a sync are dropped (nothing can be signed any more). */
-    markClosed: db.transaction((jobId: bigint): void => {
-      statements.setClosed.run(jobId.toString());
-      statements.forgetAllRequests.run(jobId.toString());
-    }),
+    markClosed: db.transaction((jobId: bigint): void => closeAndForget(jobId.toString())),
 
     /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
     unsignedBytes(jobId: bigint): number {
@@ -369,10 +368,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       if (status === "confirmed") {
         for (const entry of submission.entries) statements.setProven.run(entry.cumulativeTokens, entry.jobId.toString());
         if (submission.kind === "final" || submission.kind === "complete" || submission.kind === "claim")
-          for (const entry of submission.entries) {
-            statements.setClosed.run(entry.jobId.toString());
-            statements.forgetAllRequests.run(entry.jobId.toString());
-          }
+          for (const entry of submission.entries) closeAndForget(entry.jobId.toString());
       }
       return submission;
     }),
@@ -406,7 +402,7 @@ type ExchangeRow = {
   transcript_hash: Hex;
   aborted: number;
 };
-type RecordedExchangeRow = ExchangeRow & { previous_transcript_hash: Hex; request_body: Buffer; request_signature: Hex; response_text: string };
+type StoredExchangeRow = ExchangeRow & { previous_transcript_hash: Hex; request_body: Buffer; request_signature: Hex; response_text: string };
 type ReceiptRow = { job_id: string; cumulative_tokens: number; transcript_hash: Hex; signature: Hex; received_ms: number };
 type EntryRow = { submission_id: number; job_id: string; cumulative_tokens: number; tokens_in_batch: number };
 

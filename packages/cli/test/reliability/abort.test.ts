@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, closeSession, streamChat, syncSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
-import { hostView, openUserSession, pacedBackend } from "./harness.ts";
+import { hostView, openUserSession, pacedBackend, waitForAbortedExchange } from "./harness.ts";
 import { useHostStack } from "./stack.ts";
 
 // A client that aborts a streamed answer: the host stops generating and bills at most one token per
@@ -37,7 +37,6 @@ describe("client aborts a stream mid-answer", () => {
     const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens, body: { temperature: 0 }, signal: controller.signal });
     let received = "";
     let deltas = 0;
-    const started = Date.now();
     await expect(
       (async () => {
         for await (const delta of stream) {
@@ -73,7 +72,6 @@ describe("client aborts a stream mid-answer", () => {
     // Generation stopped: nothing more is served afterwards.
     await new Promise((r) => setTimeout(r, 500));
     expect((await hostView(stack.host.url, session.jobId)).servedTokens).toBe(view.servedTokens);
-    expect(Date.now() - started).toBeLessThan(10_000);
 
     // The model is free again: another session is served at once.
     const other = await open();
@@ -117,11 +115,7 @@ describe("client aborts a stream mid-answer", () => {
         for await (const _delta of stream) if (++deltas === 3) controller.abort();
       })(),
     ).rejects.toThrow();
-    for (let i = 0; (await hostView(stack.host.url, session.jobId)).lastExchange?.aborted !== true; i++) {
-      expect(i).toBeLessThan(100);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const view = await hostView(stack.host.url, session.jobId);
+    const view = await waitForAbortedExchange(stack.host.url, session.jobId);
     const billed = BigInt(view.servedTokens) - signed;
     expect(billed).toBeGreaterThan(0n);
     expect(view.lastExchange!.completionTokens).toBeLessThan(200);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, HostUnreachableError, streamChat, type Session } from "@session-jobs/sdk";
-import { hostView, openUserSession, pacedBackend } from "./harness.ts";
+import { hostView, openUserSession, pacedBackend, waitForAbortedExchange } from "./harness.ts";
 import { closeExactly, useHostStack } from "./stack.ts";
 import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
@@ -19,6 +19,15 @@ const stack = useHostStack(
   },
   { beforeStop: () => proxy?.close(), afterStop: () => model?.close() },
 );
+
+/** Waits (bounded) until the proxy forwards again. */
+async function waitUntilReachable(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (await fetch(`${url}/health`).then((response) => response.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} did not come back within 5 s`);
+}
 
 /** A session whose requests go through a proxy in front of the host, which the test can break. */
 async function openBehindProxy(): Promise<Session> {
@@ -50,11 +59,7 @@ describe("the connection to the host drops", () => {
     expect(session.cumulativeTokens).toBe(signed);
 
     // The host saw its client go, stopped, and billed what it wrote.
-    for (let i = 0; (await hostView(stack.host.url, session.jobId)).lastExchange?.aborted !== true; i++) {
-      expect(i).toBeLessThan(100);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const broken = await hostView(stack.host.url, session.jobId);
+    const broken = await waitForAbortedExchange(stack.host.url, session.jobId);
     expect(broken.lastExchange!.completionTokens).toBeLessThan(150);
 
     // While the network is down the client can do nothing, and loses nothing.
@@ -86,8 +91,8 @@ describe("the connection to the host drops", () => {
 
     // Once back, the host's record decides: an answer it finished writing before it saw the client
     // go was billed and is recovered in full; one it had not is billed nothing and nothing is recovered.
-    // (Wait out the outage; the 20-token answer has long ended, one way or the other.)
-    await new Promise((r) => setTimeout(r, 400));
+    // Wait out the outage; by then the 20-token answer has ended, one way or the other.
+    await waitUntilReachable(proxy.url);
     const billed = BigInt((await hostView(stack.host.url, session.jobId)).servedTokens) - signed;
     const next = await chat(session, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 20 });
     if (billed === 0n) expect(next.recovered).toEqual([]);

@@ -145,6 +145,16 @@ export async function hostView(url: string, jobId: bigint): Promise<HostSessionV
 }
 
 /** Every ProofSubmitted event of a job. */
+/** Waits (bounded) until the host has recorded an aborted exchange as the session's last, and returns its view. */
+export async function waitForAbortedExchange(url: string, jobId: bigint): Promise<HostSessionView> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const view = await hostView(url, jobId);
+    if (view.lastExchange?.aborted === true) return view;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the host recorded no aborted exchange for session ${jobId} within 5 s`);
+}
+
 export async function proofEvents(client: PublicClient, marketplace: Hex, jobId: bigint) {
   const logs = await client.getLogs({ address: marketplace, fromBlock: 0n, toBlock: "latest" });
   return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs, eventName: "ProofSubmitted" }).filter((log) => log.args.jobId === jobId);

@@ -261,7 +261,8 @@ describe("fuzz: 300 random bodies and headers", () => {
     const statuses = new Map<number, number>();
     for (let i = 0; i < 300; i++) {
       const path = pick(["/v1/chat/completions", "/v1/chat/completions", "/v1/chat/completions", "/v1/session/receipt", "/v1/session/close", "/v1/session/sync"]);
-      const body = mutateBody();
+      // A sync body names the job (or not); the rest are mutated chat bodies.
+      const body = path === "/v1/session/sync" && random() < 0.5 ? JSON.stringify({ jobId: pick([String(session.jobId), session.jobId.toString(16), "1", 7]) }) : mutateBody();
       const signIt = random() < 0.5;
       const headers: Record<string, string> = {};
       if (random() < 0.2) headers["content-type"] = pick(["text/plain", "application/jsonx", "multipart/form-data", "", "application/json; charset=latin1"]);

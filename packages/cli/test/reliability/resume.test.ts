@@ -6,7 +6,7 @@ import { createCommon, createHostNode, type HostConfig, type HostNode } from "@s
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, deserializeSession, serializeSession, streamChat, syncSession, type Session } from "@session-jobs/sdk";
 import type { LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, type HostSessionView } from "./harness.ts";
+import { freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, waitForAbortedExchange, type HostSessionView } from "./harness.ts";
 import { closeExactly as closeSettledExactly } from "./stack.ts";
 
 // Client faults: the client process dies and a new one resumes the session from what it saved
@@ -141,11 +141,7 @@ describe("client reconnect and resume", () => {
       })(),
     ).rejects.toThrow();
     await stream.result.catch(() => undefined);
-    for (let i = 0; (await hostView(url, session.jobId)).lastExchange?.aborted !== true; i++) {
-      expect(i).toBeLessThan(100);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return hostView(url, session.jobId);
+    return waitForAbortedExchange(url, session.jobId);
   }
 
   it("a client that dies mid-stream and resumes from state saved before that request catches up and goes on; settlement is exact", async () => {

@@ -41,7 +41,8 @@ export type CloseSessionErrorType =
 
 /**
  * Ends a session and returns its settlement (tokens proven, payment, host share, treasury fee,
- * refund). It asks the host to close (`POST /v1/session/close`): the host proves its newest
+ * refund). A session that missed the end of an answer, or was restored from saved state, first
+ * syncs (`syncSession`), so the host is paid for what it delivered. It asks the host to close (`POST /v1/session/close`): the host proves its newest
  * receipt and settles in one transaction, at no cost to the user. If the host does not answer in
  * time, refuses, or its transaction fails, the SDK calls `completeSessionJob` itself with the
  * client's account (the depositor), which settles what was proven so far.

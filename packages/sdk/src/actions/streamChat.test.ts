@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HostResponseError } from "../errors/host.ts";
+import { HostResponseError, HostUnreachableError } from "../errors/host.ts";
 import { TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../test-utils/offChainSession.ts";
@@ -78,6 +78,19 @@ describe("streamChat", () => {
     expect(host.receipts.get(1n)).toEqual({ cumulativeTokens: next.cumulativeTokens, transcriptHash: next.transcriptHash, signature: next.receipt.signature });
     expect(answered).toMatchObject({ aborted: false, previousTranscriptHash: broken!.transcriptHash, transcriptHash: session.transcriptHash });
     expect(session.resync).toBe(false);
+  });
+
+  it("throws HostUnreachableError when the connection drops mid-answer, and recovers the words written on the next request", async () => {
+    host.behaviour.breakStreamAfterWords = 3;
+    const stream = streamChat(session, { messages, maxTokens: 10 });
+    await expect(stream.result).rejects.toBeInstanceOf(HostUnreachableError);
+    expect(session).toMatchObject({ resync: true, cumulativeTokens: 0n });
+    expect(session.dispute).toBeUndefined();
+
+    host.behaviour.breakStreamAfterWords = undefined;
+    const next = await streamChat(session, { messages, maxTokens: 4 }).result;
+    expect(next.recovered).toMatchObject([{ aborted: true, completionTokens: 3 }]);
+    expect(next.cumulativeTokens).toBe(3n + BigInt(next.promptTokens + next.completionTokens));
   });
 
   it("throws TokenCountMismatchError from the iteration when the host overclaims", async () => {

@@ -28,8 +28,9 @@ export type SyncSessionErrorType =
  * that point of the transcript and pass the same count check as a live answer. The client then
  * signs one receipt covering them and returns their text, so an app can show what it missed.
  *
- * `chat` and `streamChat` call this by themselves when needed (after a broken exchange, or when the
- * host answers that the client is behind); call it directly to recover the text right away.
+ * `chat`, `streamChat` and `closeSession` call this by themselves after a broken exchange or a
+ * `deserializeSession`; call it directly to be sure to get the recovered text (a chat whose own
+ * request fails after its sync has signed for them but cannot return them).
  *
  * @example
  * const session = deserializeSession(saved);

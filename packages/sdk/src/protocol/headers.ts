@@ -55,9 +55,6 @@ export type ReceiptSubmission = {
   signature: `0x${string}`;
 };
 
-/** Body of `POST /v1/session/sync`. */
-export type SyncRequest = { jobId: string };
-
 /**
  * One exchange the host recorded after its newest receipt, as `POST /v1/session/sync` returns it:
  * the client's own signed request (so the client can tell it asked for it, and where in the

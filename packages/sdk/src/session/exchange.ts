@@ -16,6 +16,7 @@ import {
   hostEndpoint,
   needsSync,
   postSigned,
+  readText,
   sessionAccount,
   sessionDomain,
   type HostRequestOptions,
@@ -108,7 +109,6 @@ export async function acceptExchange(
   };
 }
 
-
 /** Encodes a request body once: these exact bytes are signed, sent and hashed into the transcript. */
 export function encodeRequest(request: ChatRequestBody): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(JSON.stringify(request));
@@ -166,14 +166,9 @@ export async function jsonExchange(
 ): Promise<ExchangeResult & { response: Record<string, unknown> }> {
   const release = await acquireSessionLock(session);
   try {
-    const { requestBytes, response, recovered } = await sendChatRequest(session, parameters, "application/json");
-    let body: string;
-    try {
-      body = await response.text();
-    } catch (cause) {
-      // The connection broke during the answer: the next request recovers it from the host.
-      throw new HostUnreachableError({ url: response.url, cause });
-    }
+    const { requestBytes, url, response, recovered } = await sendChatRequest(session, parameters, "application/json");
+    // A connection that breaks during the answer is an unreachable host; the next request recovers the answer.
+    const body = await readText(response, url);
     let completion: { choices?: { message?: { content?: string | null } }[]; session?: SessionUsage };
     try {
       completion = JSON.parse(body) as typeof completion;
@@ -216,7 +211,14 @@ export async function* streamExchange(
     let ended = false;
     let done = false;
     const nextChunk = async (): Promise<ChatCompletionChunk | undefined> => {
-      const next = await events.next();
+      let next: IteratorResult<{ data: string }>;
+      try {
+        next = await events.next();
+      } catch (cause) {
+        // The connection broke mid-answer (or the caller aborted): the next request recovers the answer.
+        if (parameters.signal?.aborted) throw cause;
+        throw new HostUnreachableError({ url, cause });
+      }
       if (next.done || next.value.data.trim() === "[DONE]") {
         ended = true;
         done = !next.done;
@@ -230,7 +232,7 @@ export async function* streamExchange(
     };
     const accept = () => {
       // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
-      if (!usage && !done) throw new SessionProtocolError("The stream ended before the host's usage arrived; the next request recovers the exchange from the host.");
+      if (!usage && !done) throw new HostUnreachableError({ url, cause: new Error("the stream ended before the host's usage arrived; the next request recovers the answer") });
       return acceptExchange(session, { ...parameters, requestBytes, request: parameters.request, responseText: text, usage, recovered });
     };
 

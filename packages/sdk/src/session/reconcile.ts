@@ -8,7 +8,18 @@ import { checkTokenCounts } from "./countCheck.ts";
 import type { CountCheckOptions, SessionReceipt } from "./types.ts";
 
 /** Above any sequence number a real session reaches. */
-export const maxSequence = 2n ** 63n;
+const maxSequence = 2n ** 63n;
+
+/**
+ * A host's `lastSequence`. Sequence numbers grow by one per request: a claim of 2^63 or more (or
+ * no number at all) is a protocol error, since adopting it would leave the client unable to sign.
+ */
+export function parseSequence(value: unknown): bigint {
+  if (typeof value !== "string" || !/^\d{1,78}$/.test(value)) throw new SessionProtocolError("The host's answer has no valid `lastSequence`.");
+  const sequence = BigInt(value);
+  if (sequence >= maxSequence) throw new SessionProtocolError(`The host claims ${sequence} requests for this session.`);
+  return sequence;
+}
 
 /** An exchange the client missed the end of, recovered from the host's records and checked. */
 export type RecoveredExchange = {
@@ -94,10 +105,7 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
       "The host's records do not lead from the client's last receipt to where the host says the session stands.",
       `client reaches ${position.cumulativeTokens} tokens, ${position.transcriptHash}; host stands at ${hostPosition.cumulativeTokens}, ${hostPosition.transcriptHash}`,
     );
-  const lastSequence = BigInt(answer.lastSequence);
-  // Sequence numbers grow by one per request: a host claiming more than 2^63 would make the session unusable.
-  if (lastSequence >= maxSequence) fail(`The host claims ${lastSequence} requests for this session.`);
-  return { adoptedReceipt, exchanges, ...position, lastSequence };
+  return { adoptedReceipt, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence) };
 }
 
 async function checkRecordedExchange(

@@ -1,9 +1,9 @@
-import { HostUnreachableError, parseHostError, SessionUnknownError } from "../errors/host.ts";
+import { HostUnreachableError, SessionUnknownError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints } from "../protocol/headers.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
-import { maxSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
-import { assertUndisputed, deliverReceipt, dispute, hostEndpoint, postSigned, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";
+import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
+import { assertUndisputed, deliverReceipt, dispute, getJson, hostEndpoint, postSigned, readJson, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 
 /** What a sync found and signed for. */
@@ -27,14 +27,19 @@ export async function syncWithHost(
 ): Promise<SyncResult> {
   assertUndisputed(session);
   await deliverReceipt(session, options);
-  const lastSequence = await hostLastSequence(session, options);
+  let lastSequence: bigint | undefined;
+  try {
+    lastSequence = await hostLastSequence(session, options);
+  } catch (error) {
+    if (error instanceof SessionProtocolError) throw dispute(session, error);
+    throw error;
+  }
   if (lastSequence === undefined) {
     // The host never recorded anything for this session: nothing was missed.
     session.resync = false;
     session.restored = false;
     return { recovered: [], cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
   }
-  if (lastSequence >= maxSequence) throw dispute(session, new SessionProtocolError(`The host claims ${lastSequence} requests for this session.`));
   if (lastSequence > session.sequence) session.sequence = lastSequence;
 
   const url = hostEndpoint(session, sessionEndpoints.sync);
@@ -73,34 +78,12 @@ export async function syncWithHost(
 
 /** `lastSequence` from the host's public `GET /v1/session/:jobId`; undefined if it knows nothing of the session. */
 async function hostLastSequence(session: Session, options: HostRequestOptions): Promise<bigint | undefined> {
-  const url = hostEndpoint(session, `/v1/session/${session.jobId}`);
-  let response: Response;
+  let view: unknown;
   try {
-    response = await (options.fetch ?? globalThis.fetch)(url, { headers: { accept: "application/json" }, signal: options.signal });
-  } catch (cause) {
-    if (options.signal?.aborted) throw cause;
-    throw new HostUnreachableError({ url, cause });
-  }
-  if (!response.ok) {
-    const error = parseHostError({ status: response.status, url, body: await response.text() });
+    view = await getJson(hostEndpoint(session, `/v1/session/${session.jobId}`), options);
+  } catch (error) {
     if (error instanceof SessionUnknownError) return undefined;
     throw error;
   }
-  const view = (await readJson(response, url)) as { lastSequence?: unknown };
-  return typeof view.lastSequence === "string" && /^\d{1,78}$/.test(view.lastSequence) ? BigInt(view.lastSequence) : 0n;
-}
-
-/** A response body as JSON; a connection that breaks while it is read is an unreachable host. */
-async function readJson(response: Response, url: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (cause) {
-    throw new HostUnreachableError({ url, cause });
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
-  }
+  return parseSequence((view as { lastSequence?: unknown } | null)?.lastSequence);
 }

@@ -1,6 +1,6 @@
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { HostUnreachableError, parseHostError } from "../errors/host.ts";
-import { SessionDisputedError } from "../errors/session.ts";
+import { SessionDisputedError, SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint } from "../protocol/headers.ts";
 import { signSessionRequestHeaders } from "../protocol/signatures.ts";
 import type { Session } from "./types.ts";
@@ -74,18 +74,45 @@ export async function postSigned(session: Session, parameters: PostParameters & 
 }
 
 /** POSTs a JSON body; a refusal becomes the typed error for its code, no answer {@link HostUnreachableError}. */
-async function post(url: string, parameters: PostParameters): Promise<Response> {
-  const { body, signal } = parameters;
+function post(url: string, parameters: PostParameters): Promise<Response> {
   const headers = { ...parameters.headers, "content-type": "application/json", accept: parameters.accept ?? "application/json" };
+  return request(url, { method: "POST", headers, body: parameters.body }, parameters);
+}
+
+/** GETs a JSON answer from the host; a refusal becomes the typed error for its code. */
+export async function getJson(url: string, options: HostRequestOptions): Promise<unknown> {
+  return readJson(await request(url, { headers: { accept: "application/json" } }, options), url);
+}
+
+async function request(url: string, init: RequestInit, options: HostRequestOptions): Promise<Response> {
   let response: Response;
   try {
-    response = await (parameters.fetch ?? globalThis.fetch)(url, { method: "POST", headers, body, signal });
+    response = await (options.fetch ?? globalThis.fetch)(url, { ...init, signal: options.signal });
   } catch (cause) {
-    if (signal?.aborted) throw cause;
+    if (options.signal?.aborted) throw cause;
     throw new HostUnreachableError({ url, cause });
   }
   if (!response.ok) throw parseHostError({ status: response.status, url, body: await response.text() });
   return response;
+}
+
+/** A response body as text; a connection that breaks while it is read is an unreachable host. */
+export async function readText(response: Response, url: string): Promise<string> {
+  try {
+    return await response.text();
+  } catch (cause) {
+    throw new HostUnreachableError({ url, cause });
+  }
+}
+
+/** A response body as JSON; a body that is not JSON is a protocol error. */
+export async function readJson(response: Response, url: string): Promise<unknown> {
+  const text = await readText(response, url);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
+  }
 }
 
 /** Whether the client may be behind the host: an answer broke off, or the state was restored. */
