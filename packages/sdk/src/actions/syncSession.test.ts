@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
+import { maxAnswerBytes } from "../session/transport.ts";
 import type { Session } from "../session/types.ts";
 import { offChainDomain, startOffChainSession } from "../test-utils/offChainSession.ts";
 import { generateWords, requestLines, type TestHost } from "../test-utils/testHost.ts";
@@ -130,6 +131,26 @@ describe("syncSession", () => {
     expect(host.receipts.get(1n)).toEqual(storedBefore);
     expect(requestLines(host).slice(requestsBefore)).toEqual(["GET /v1/session/1 200", "POST /v1/session/sync 200"]);
     await expect(chat(session, { messages })).rejects.toBeInstanceOf(SessionDisputedError);
+  });
+
+  it("stops reading a sync answer past maxAnswerBytes, disputes the session and signs nothing", async () => {
+    await chat(session, { messages, maxTokens: 4 });
+    await breakStream(session, 3);
+    const before = { cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
+    // A hostile host streams an endless answer; the client must not buffer it all.
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 1 << 20;
+        controller.enqueue(new Uint8Array(1 << 20).fill(0x20));
+      },
+    });
+    const hostile: typeof fetch = (input, init) =>
+      String(input).endsWith("/v1/session/sync") ? Promise.resolve(new Response(endless, { status: 200 })) : fetch(input, init);
+    await expect(syncSession(session, { fetch: hostile })).rejects.toThrow(/larger than 67108864 bytes/);
+    expect(sent).toBeLessThanOrEqual(maxAnswerBytes + 2 * (1 << 20));
+    expect(session.dispute).toBeDefined();
+    expect(session).toMatchObject(before);
   });
 
   it("is a no-op against a host that never served the session", async () => {

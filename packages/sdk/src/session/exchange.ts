@@ -14,6 +14,7 @@ import {
   deliverReceipt,
   dispute,
   hostEndpoint,
+  maxAnswerBytes,
   needsSync,
   postSigned,
   readText,
@@ -227,6 +228,7 @@ export async function* streamExchange(
       }
       const chunk = parseChunk(next.value.data, url);
       text += chunk.choices?.find((choice) => (choice.index ?? 0) === 0)?.delta?.content ?? "";
+      if (text.length > maxAnswerBytes) throw dispute(session, new SessionProtocolError(`The host's streamed answer is longer than ${maxAnswerBytes} characters.`));
       if (chunk.session) usage = chunk.session;
       return chunk;
     };

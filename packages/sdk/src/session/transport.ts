@@ -96,13 +96,39 @@ async function request(url: string, init: RequestInit, options: HostRequestOptio
   return response;
 }
 
-/** A response body as text; a connection that breaks while it is read is an unreachable host. */
+/** The most bytes the SDK reads of one JSON answer (a chat completion, a sync): far above an honest one. */
+export const maxAnswerBytes = 64 * 1024 * 1024;
+
+/**
+ * A response body as text, read up to {@link maxAnswerBytes} (a larger one is a protocol error, so a
+ * hostile host cannot exhaust the client's memory); a connection that breaks while it is read is an
+ * unreachable host.
+ */
 export async function readText(response: Response, url: string): Promise<string> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    return await response.text();
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      size += next.value.byteLength;
+      if (size > maxAnswerBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw new SessionProtocolError(`The host's answer is larger than ${maxAnswerBytes} bytes.`);
+      }
+      chunks.push(next.value);
+    }
   } catch (cause) {
+    if (cause instanceof SessionProtocolError) throw cause;
     throw new HostUnreachableError({ url, cause });
   }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** A response body as JSON; a body that is not JSON is a protocol error. */
