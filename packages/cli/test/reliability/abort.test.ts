@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, closeSession, streamChat, syncSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
-import { hostView, openUserSession, pacedBackend, waitForAbortedExchange } from "./harness.ts";
+import { breakOffStream, hostView, openUserSession, pacedBackend, waitForAbortedExchange } from "./harness.ts";
 import { useHostStack } from "./stack.ts";
 
 // A client that aborts a streamed answer: the host stops generating and bills at most one token per
@@ -35,16 +35,7 @@ describe("client aborts a stream mid-answer", () => {
     const maxTokens = 400;
     const controller = new AbortController();
     const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens, body: { temperature: 0 }, signal: controller.signal });
-    let received = "";
-    let deltas = 0;
-    await expect(
-      (async () => {
-        for await (const delta of stream) {
-          received += delta;
-          if (++deltas === 5) controller.abort();
-        }
-      })(),
-    ).rejects.toThrow();
+    const { received, deltas } = await breakOffStream(stream, 5, () => controller.abort());
     await expect(stream.result).rejects.toThrow();
     expect(deltas).toBeGreaterThanOrEqual(5);
     // The SDK saw no usage for this answer: it signs nothing for it yet and marks the session for a sync.
@@ -109,12 +100,7 @@ describe("client aborts a stream mid-answer", () => {
     const signed = session.cumulativeTokens;
     const controller = new AbortController();
     const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 400, body: { temperature: 0 }, signal: controller.signal });
-    let deltas = 0;
-    await expect(
-      (async () => {
-        for await (const _delta of stream) if (++deltas === 3) controller.abort();
-      })(),
-    ).rejects.toThrow();
+    await breakOffStream(stream, 3, () => controller.abort());
     const view = await waitForAbortedExchange(stack.host.url, session.jobId);
     const billed = BigInt(view.servedTokens) - signed;
     expect(billed).toBeGreaterThan(0n);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, HostUnreachableError, streamChat, type Session } from "@session-jobs/sdk";
-import { hostView, openUserSession, pacedBackend, waitForAbortedExchange } from "./harness.ts";
+import { breakOffStream, hostView, openUserSession, pacedBackend, waitForAbortedExchange } from "./harness.ts";
 import { closeExactly, useHostStack } from "./stack.ts";
 import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
@@ -44,16 +44,7 @@ describe("the connection to the host drops", () => {
     const signed = session.cumulativeTokens;
 
     const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 300, body: { temperature: 0 } });
-    let received = "";
-    let deltas = 0;
-    await expect(
-      (async () => {
-        for await (const delta of stream) {
-          received += delta;
-          if (++deltas === 5) proxy.setDown(true);
-        }
-      })(),
-    ).rejects.toThrow();
+    const { received } = await breakOffStream(stream, 5, () => proxy.setDown(true));
     expect(session.dispute).toBeUndefined();
     expect(session.resync).toBe(true);
     expect(session.cumulativeTokens).toBe(signed);

@@ -145,6 +145,31 @@ export async function hostView(url: string, jobId: bigint): Promise<HostSessionV
 }
 
 /** Every ProofSubmitted event of a job. */
+/**
+ * Reads a streamed answer and breaks it off (`breakOff`: abort, cut the network…) at the
+ * `after`-th delta; `onDelta` sees each delta's count first. Throws unless the stream then fails.
+ */
+export async function breakOffStream(
+  stream: AsyncIterable<string>,
+  after: number,
+  breakOff: () => void,
+  onDelta?: (count: number) => void,
+): Promise<{ received: string; deltas: number }> {
+  let received = "";
+  let deltas = 0;
+  try {
+    for await (const delta of stream) {
+      received += delta;
+      deltas += 1;
+      onDelta?.(deltas);
+      if (deltas === after) breakOff();
+    }
+  } catch {
+    return { received, deltas };
+  }
+  throw new Error(`the stream ended after ${deltas} deltas instead of breaking off`);
+}
+
 /** Waits (bounded) until the host has recorded an aborted exchange as the session's last, and returns its view. */
 export async function waitForAbortedExchange(url: string, jobId: bigint): Promise<HostSessionView> {
   for (let attempt = 0; attempt < 100; attempt++) {

@@ -6,7 +6,7 @@ import { createCommon, createHostNode, type HostConfig, type HostNode } from "@s
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, deserializeSession, serializeSession, streamChat, syncSession, type Session } from "@session-jobs/sdk";
 import type { LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, waitForAbortedExchange, type HostSessionView } from "./harness.ts";
+import { breakOffStream, freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, waitForAbortedExchange, type HostSessionView } from "./harness.ts";
 import { closeExactly as closeSettledExactly } from "./stack.ts";
 
 // Client faults: the client process dies and a new one resumes the session from what it saved
@@ -131,15 +131,7 @@ describe("client reconnect and resume", () => {
   async function dieMidStream(session: Session, onFirstDelta?: () => void) {
     const controller = new AbortController();
     const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 300, signal: controller.signal });
-    let deltas = 0;
-    await expect(
-      (async () => {
-        for await (const _delta of stream) {
-          if (++deltas === 1) onFirstDelta?.();
-          if (deltas === 5) controller.abort();
-        }
-      })(),
-    ).rejects.toThrow();
+    await breakOffStream(stream, 5, () => controller.abort(), (count) => count === 1 && onFirstDelta?.());
     await stream.result.catch(() => undefined);
     return waitForAbortedExchange(url, session.jobId);
   }
