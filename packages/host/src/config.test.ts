@@ -118,7 +118,102 @@ maxJobs = 10
     const dir = tempDir();
     const path = join(dir, "host.toml");
     writeFileSync(path, "rpcUrl = http://no-quotes\n");
-    expect(() => loadHostConfig({ path, env: {} })).toThrow(/host\.toml is malformed: line 1: cannot read value/);
+    expect(() => loadHostConfig({ path, env: {} })).toThrow(/host\.toml is malformed: line 1, column 10: invalid value/);
+  });
+});
+
+describe("config files are full TOML, checked strictly", () => {
+  const contracts = `jobMarketplace = "${minimal.contracts.jobMarketplace}"\nnodeRegistry = "${minimal.contracts.nodeRegistry}"`;
+  const load = (toml: string) => {
+    const path = join(tempDir(), "host.toml");
+    writeFileSync(path, toml);
+    return () => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key } });
+  };
+  const issuesOf = (run: () => unknown): string[] => {
+    try {
+      run();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.issues;
+      throw error;
+    }
+    throw new Error("no ConfigError");
+  };
+
+  it("reads multi-line arrays, inline tables and multi-line strings", () => {
+    const config = load(`rpcUrl = "http://127.0.0.1:8545"
+models = [
+  "${model}",   # the embedded model
+]
+contracts = { ${contracts.replace("\n", ", ")} }
+metadata = """
+{"location": "home"}"""
+server.port = 9000
+pricing.minPricePerToken = 2000
+`)();
+    expect(config.models).toEqual([model]);
+    expect(config.contracts.nodeRegistry).toBe(minimal.contracts.nodeRegistry);
+    expect(JSON.parse(config.metadata)).toEqual({ location: "home" });
+    expect(config.server.port).toBe(9000);
+  });
+
+  it("refuses unknown keys with a suggestion and the line", () => {
+    const issues = issuesOf(
+      load(`rpcUrl = "http://127.0.0.1:8545"
+modles = ["${model}"]
+models = ["${model}"]
+port = 8080
+
+[contracts]
+${contracts}
+
+[pricng]
+minPricePerToken = 2000
+
+[server]
+prot = 8080
+`),
+    );
+    expect(issues).toEqual([
+      "pricing.minPricePerToken: required, in the payment token's base units per token (100..100000)",
+      "server.prot: unknown key (did you mean server.port?) (host.toml line 14)",
+      "modles: unknown key (did you mean models?) (host.toml line 2)",
+      "port: unknown key (did you mean server.port?) (host.toml line 4)",
+      "pricng: unknown key (did you mean pricing?) (host.toml line 10)",
+    ]);
+  });
+
+  it("names the key and the line of a value of the wrong type", () => {
+    const issues = issuesOf(
+      load(`rpcUrl = "http://127.0.0.1:8545"
+models = "${model}"
+
+[contracts]
+${contracts}
+
+[pricing]
+minPricePerToken = "cheap"
+
+[server]
+port = "eighty"
+
+[backend]
+type = "vllm"
+`),
+    );
+    expect(issues).toEqual([
+      'backend.type: "vllm" is neither "embedded" nor "upstream" (host.toml line 15)',
+      "models: required, the on-chain model ids (bytes32 hex) this node serves (host.toml line 2)",
+      'pricing.minPricePerToken: must be a positive integer, got "cheap" (host.toml line 9)',
+      'server.port: must be an integer in 0..65535, got "eighty" (host.toml line 12)',
+    ]);
+  });
+
+  it("gives no line for a value the environment set", () => {
+    const path = join(tempDir(), "host.toml");
+    writeFileSync(path, `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n[pricing]\nminPricePerToken = 2000\n[server]\nport = 80\n`);
+    expect(issuesOf(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_HOST_PORT: "99999" } }))).toEqual([
+      "server.port: must be an integer in 0..65535, got 99999",
+    ]);
   });
 });
 
