@@ -1,30 +1,42 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { ConfigError, hostConfigEnv, loadHostConfig, type HostConfig, type HostConfigInput } from "@session-jobs/host";
 import type { Command, OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
 import { connectToRpc, type ChainConnection } from "./connection.ts";
 import { CliError } from "./errors.ts";
 
+/** The config file `host init` writes and the other `host` commands read when none is named. */
+export const defaultHostConfigPath = "host.toml";
+
 /** Options of every `host` command: the node's config file, and the connection flags that override it. */
 export const hostConfigOptions = {
-  config: { type: "string", description: "host config file (.json or .toml)", env: hostConfigEnv.config },
+  config: { type: "string", description: `host config file (.json or .toml; default ./${defaultHostConfigPath} if it exists)`, env: hostConfigEnv.config },
   "rpc-url": { type: "string", description: "JSON-RPC endpoint, overrides the config", env: "SESSION_JOBS_RPC_URL" },
-  deployment: { type: "string", description: "deployment JSON written by `session-jobs deploy`, overrides the config", env: "SESSION_JOBS_DEPLOYMENT" },
+  deployment: { type: "string", description: "deployment JSON written by `session-jobs deploy`, overrides the config", env: hostConfigEnv.deployments },
 } as const satisfies Command["options"];
 
 /**
  * Loads the host's configuration (file, then `SESSION_JOBS_HOST_*` environment, then flags). The
  * host key comes from the config's own key handling (`SESSION_JOBS_HOST_PRIVATE_KEY` or a keystore).
  */
-export function loadHostConfigFromOptions(common: { env: NodeJS.ProcessEnv }, values: OptionValues, overrides: HostConfigInput = {}): HostConfig {
+export function loadHostConfigFromOptions(common: Pick<Common, "env" | "logger">, values: OptionValues, overrides: HostConfigInput = {}): HostConfig {
   const flags: HostConfigInput = { ...overrides };
   if (typeof values["rpc-url"] === "string") flags.rpcUrl = values["rpc-url"];
-  if (typeof values.deployment === "string") flags.deployments = values.deployment;
+  // A path from a flag or the environment is relative to the current folder, as for client commands.
+  if (typeof values.deployment === "string") flags.deployments = resolve(values.deployment);
   try {
-    return loadHostConfig({ path: typeof values.config === "string" ? values.config : undefined, env: common.env, overrides: flags });
+    return loadHostConfig({ path: hostConfigPath(values), env: common.env, overrides: flags, warn: common.logger.warn });
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(`invalid host configuration: ${error.issues.join("; ")}`, "see packages/host/README.md for the config file");
     throw error;
   }
+}
+
+/** `--config` (or its variable), else `./host.toml` when it exists. */
+export function hostConfigPath(values: OptionValues): string | undefined {
+  if (typeof values.config === "string") return values.config;
+  return existsSync(defaultHostConfigPath) ? defaultHostConfigPath : undefined;
 }
 
 /** Connects to the host config's RPC, checking its chain id when the config names one. */

@@ -3,7 +3,8 @@
  *
  *   npm run deploy -w packages/contracts -- --rpc-url http://127.0.0.1:8545 [--treasury 0x…] [--test-usdc]
  *
- * The deployer key comes from SESSION_JOBS_DEPLOYER_PRIVATE_KEY (never a flag: shells keep history).
+ * The deployer key comes from SESSION_JOBS_PRIVATE_KEY, as for the CLI (never a flag: shells keep
+ * history); the old name SESSION_JOBS_DEPLOYER_PRIVATE_KEY still works, with a warning.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -25,8 +26,10 @@ async function main() {
     options: { "rpc-url": { type: "string" }, treasury: { type: "string" }, "test-usdc": { type: "boolean" }, out: { type: "string" } },
   });
   const rpcUrl = values["rpc-url"] ?? process.env.SESSION_JOBS_RPC_URL ?? fail("missing --rpc-url (or SESSION_JOBS_RPC_URL)");
-  const key = process.env.SESSION_JOBS_DEPLOYER_PRIVATE_KEY ?? fail("missing SESSION_JOBS_DEPLOYER_PRIVATE_KEY");
-  if (!isHex(key) || key.length !== 66) fail("SESSION_JOBS_DEPLOYER_PRIVATE_KEY is not a 32-byte hex key");
+  const deprecatedKey = process.env.SESSION_JOBS_DEPLOYER_PRIVATE_KEY;
+  if (deprecatedKey !== undefined && process.env.SESSION_JOBS_PRIVATE_KEY === undefined) console.warn("warning: SESSION_JOBS_DEPLOYER_PRIVATE_KEY is deprecated: use SESSION_JOBS_PRIVATE_KEY");
+  const key = process.env.SESSION_JOBS_PRIVATE_KEY ?? deprecatedKey ?? fail("missing SESSION_JOBS_PRIVATE_KEY");
+  if (!isHex(key) || key.length !== 66) fail("SESSION_JOBS_PRIVATE_KEY is not a 32-byte hex key");
   if (values.treasury !== undefined && !isAddress(values.treasury)) fail(`--treasury "${values.treasury}" is not an address`);
 
   const transport = http(rpcUrl);

@@ -1,7 +1,7 @@
 import { createCipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { bytesToHex, concatBytes, hexToBytes, keccak256 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
@@ -119,6 +119,33 @@ maxJobs = 10
     const path = join(dir, "host.toml");
     writeFileSync(path, "rpcUrl = http://no-quotes\n");
     expect(() => loadHostConfig({ path, env: {} })).toThrow(/host\.toml is malformed: line 1, column 10: invalid value/);
+  });
+});
+
+describe("the deployment file from the environment", () => {
+  function setUp() {
+    const configDir = tempDir();
+    const deploymentDir = tempDir();
+    const deployment = join(deploymentDir, "deployment.json");
+    writeFileSync(deployment, JSON.stringify({ chainId: 31337, ...minimal.contracts }));
+    const { contracts: _contracts, privateKey: _key, ...rest } = minimal;
+    const path = join(configDir, "host.json");
+    writeFileSync(path, JSON.stringify(rest));
+    return { path, deployment };
+  }
+
+  it("is relative to the current folder, as for client commands, not to the config file", () => {
+    const { path, deployment } = setUp();
+    const config = loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_DEPLOYMENT: relative(process.cwd(), deployment) } });
+    expect(config.contracts.nodeRegistry).toBe(minimal.contracts.nodeRegistry);
+  });
+
+  it("still reads the old name SESSION_JOBS_DEPLOYMENTS, with a warning", () => {
+    const { path, deployment } = setUp();
+    const warnings: string[] = [];
+    const config = loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_DEPLOYMENTS: deployment }, warn: (message) => warnings.push(message) });
+    expect(config.chainId).toBe(31337);
+    expect(warnings).toEqual(["SESSION_JOBS_DEPLOYMENTS is deprecated: use SESSION_JOBS_DEPLOYMENT"]);
   });
 });
 

@@ -50,7 +50,7 @@ export const hostConfigEnv = {
   keystore: "SESSION_JOBS_HOST_KEYSTORE",
   keystorePassword: "SESSION_JOBS_HOST_KEYSTORE_PASSWORD",
   keystorePasswordFile: "SESSION_JOBS_HOST_KEYSTORE_PASSWORD_FILE",
-  deployments: "SESSION_JOBS_DEPLOYMENTS",
+  deployments: "SESSION_JOBS_DEPLOYMENT",
   jobMarketplace: "SESSION_JOBS_MARKETPLACE",
   nodeRegistry: "SESSION_JOBS_NODE_REGISTRY",
   backend: "SESSION_JOBS_HOST_BACKEND",
@@ -65,22 +65,34 @@ export const hostConfigEnv = {
   port: "SESSION_JOBS_HOST_PORT",
 } as const;
 
+/** Old names still read, with a warning: one scheme, `SESSION_JOBS_*` shared, `SESSION_JOBS_HOST_*` for the node. */
+const deprecatedEnv: Record<string, string> = { SESSION_JOBS_DEPLOYMENTS: hostConfigEnv.deployments };
+
 export type LoadHostConfigParameters = {
   /** Config file (`.json` or `.toml`); default `$SESSION_JOBS_HOST_CONFIG`, or none. */
   path?: string;
   env?: NodeJS.ProcessEnv;
   /** Applied last, e.g. from command-line flags. */
   overrides?: HostConfigInput;
+  /** Told about deprecated settings; default `process.emitWarning`. */
+  warn?: (message: string) => void;
 };
 
 /** Reads the config file and environment, then validates them into a {@link HostConfig}. */
 export function loadHostConfig(parameters: LoadHostConfigParameters = {}): HostConfig {
-  const env = parameters.env ?? process.env;
+  const env = withDeprecatedNames(parameters.env ?? process.env, parameters.warn ?? ((message) => process.emitWarning(message, "DeprecationWarning")));
   const path = parameters.path ?? env[hostConfigEnv.config];
   const file = path ? readConfigFile(path) : undefined;
   const baseDir = path ? dirname(resolve(path)) : process.cwd();
   const input = merge(merge(file?.input ?? {}, inputFromEnv(env)), parameters.overrides ?? {});
   return resolveHostConfig(input, { baseDir, file });
+}
+
+function withDeprecatedNames(env: NodeJS.ProcessEnv, warn: (message: string) => void): NodeJS.ProcessEnv {
+  const renamed = Object.entries(deprecatedEnv).filter(([old, current]) => env[old] !== undefined && env[current] === undefined);
+  if (renamed.length === 0) return env;
+  for (const [old, current] of renamed) warn(`${old} is deprecated: use ${current}`);
+  return { ...env, ...Object.fromEntries(renamed.map(([old, current]) => [current, env[old]])) };
 }
 
 function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
@@ -99,7 +111,8 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
   if (keystore || password || passwordFile)
     input.keystore = { ...(keystore && { path: keystore }), ...(password && { password }), ...(passwordFile && { passwordFile }) } as NonNullable<HostConfigInput["keystore"]>;
   const deployments = read(hostConfigEnv.deployments);
-  if (deployments) input.deployments = deployments;
+  // Like a flag, and unlike a path in the file, relative to the current folder.
+  if (deployments) input.deployments = resolve(deployments);
   const jobMarketplace = read(hostConfigEnv.jobMarketplace);
   const nodeRegistry = read(hostConfigEnv.nodeRegistry);
   if (jobMarketplace || nodeRegistry) input.contracts = { ...(jobMarketplace && { jobMarketplace }), ...(nodeRegistry && { nodeRegistry }) };

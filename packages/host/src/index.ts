@@ -12,6 +12,8 @@ export {
   type HostConfigInput,
   type LoadHostConfigParameters,
 } from "./config.ts";
+export { backendPresets, hostConfigTemplate, type BackendPreset, type HostConfigTemplateParameters } from "./config-template.ts";
+export { updateConfigFile, type ConfigValue } from "./config-edit.ts";
 export { createCommon, createShutdown, type Common, type CommonOptions, type Shutdown } from "./common.ts";
 export { createLogger, type LogLevel, type Logger } from "./logger.ts";
 export { createMetrics, type Metrics } from "./metrics.ts";

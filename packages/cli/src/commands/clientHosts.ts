@@ -1,10 +1,11 @@
-import { isHex, keccak256, stringToHex, type Hex } from "viem";
+import { isHex, type Hex } from "viem";
 import { getHostsForModel } from "@session-jobs/sdk";
 import type { Command, OptionValues } from "../command.ts";
 import { parseAssetOption } from "../assets.ts";
 import { connectDeployment, connectionOptions } from "../connection.ts";
 import { CliError } from "../errors.ts";
 import { table } from "../format.ts";
+import { modelIdOf } from "../modelId.ts";
 
 /** `--model-id`, or `--repo` and `--file` (the id is keccak256 of "repo/file"). */
 export const modelOptions = {
@@ -21,7 +22,7 @@ export function parseModelOptions(values: OptionValues): Hex | undefined {
   }
   if (typeof values.repo === "string" || typeof values.file === "string") {
     if (typeof values.repo !== "string" || typeof values.file !== "string") throw new CliError("--repo and --file go together");
-    return keccak256(stringToHex(`${values.repo}/${values.file}`));
+    return modelIdOf(values.repo, values.file);
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { clientStatusCommand } from "./clientStatus.ts";
 import { demoCommand } from "./demo.ts";
 import { deployCommand } from "./deploy.ts";
 import { hostEarningsCommand } from "./hostEarnings.ts";
+import { hostInitCommand } from "./hostInit.ts";
 import { hostRegisterCommand } from "./hostRegister.ts";
 import { hostStartCommand } from "./hostStart.ts";
 import { hostUpdatePricingCommand } from "./hostUpdatePricing.ts";
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   demoCommand,
   deployCommand,
   modelAddCommand,
+  hostInitCommand,
   hostRegisterCommand,
   hostUpdatePricingCommand,
   hostStartCommand,

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { isHex, keccak256, stringToHex, type Hex } from "viem";
+import { isHex, type Hex } from "viem";
 import { modelRegistryAbi } from "@session-jobs/contracts/abis";
 import { requireString, type Command } from "../command.ts";
 import { connectDeployment, connectionOptions, sendContractCall, signingWallet } from "../connection.ts";
 import { CliError } from "../errors.ts";
+import { modelIdOf } from "../modelId.ts";
 
 /** The sha256 of a weights file, streamed (weights are gigabytes). */
 async function hashFile(path: string): Promise<Hex> {
@@ -50,6 +51,6 @@ export const modelAddCommand: Command = {
       args: [repo, file, sha256],
     });
     common.logger.info(`model ${repo}/${file} approved (sha256 ${sha256}, transaction ${receipt.transactionHash})`);
-    common.logger.info(`modelId ${keccak256(stringToHex(`${repo}/${file}`))}`);
+    common.logger.info(`modelId ${modelIdOf(repo, file)}`);
   },
 };

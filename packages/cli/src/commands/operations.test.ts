@@ -110,6 +110,9 @@ describe("session-jobs operations against anvil", () => {
     const result = await cli(["host", "register", "--public-url", url], hostEnv());
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain(`host ${address(keys.host)} registered`);
+    // The flag is saved, so that `host start` and the next `host register` use what was registered.
+    expect(result.stdout).toContain(`saved publicUrl to ${hostConfigPath}`);
+    expect(JSON.parse(readFileSync(hostConfigPath, "utf8")).publicUrl).toBe(url);
     const again = await cli(["host", "register", "--public-url", url], hostEnv());
     expect(again.stdout).toContain("unchanged");
   });

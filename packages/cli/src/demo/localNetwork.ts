@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createPublicClient, createWalletClient, http, keccak256, stringToHex, type Hex, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { startAnvil, anvilPrivateKeys, type Anvil } from "@session-jobs/contracts/anvil";
@@ -10,6 +10,7 @@ import { localPollingIntervalMs } from "@session-jobs/contracts/local-chain";
 import { embeddedModelInfo } from "@session-jobs/inference";
 import type { Common } from "../common.ts";
 import type { GasLedger } from "../gasLedger.ts";
+import { modelIdOf } from "../modelId.ts";
 
 /** Anvil's development keys, by the role each plays in the demo. */
 export const demoKeys = {
@@ -55,7 +56,7 @@ export async function startLocalNetwork(common: Common, ledger: GasLedger): Prom
     );
     // The registry records the sha256 of the weights actually served, read from the file itself.
     const weightsSha256 = createHash("sha256").update(readFileSync(embeddedModelInfo.path)).digest("hex");
-    const modelId = keccak256(stringToHex(`${embeddedModelInfo.repo}/${embeddedModelInfo.fileName}`));
+    const modelId = modelIdOf(embeddedModelInfo.repo, embeddedModelInfo.fileName);
     await common.logger.progress(`approving model ${embeddedModelInfo.repo}/${embeddedModelInfo.fileName}`, async () => {
       const hash = await owner.writeContract({
         address: deployment.modelRegistry,
