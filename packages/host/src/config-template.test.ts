@@ -29,7 +29,7 @@ function template(preset: BackendPreset) {
     publicUrl: "https://host.example.com",
     minPricePerToken: 2000n,
     port: 8080,
-    ...(preset !== "embedded" && { backendUrl: "url" in backendPresets[preset] ? backendPresets[preset].url : "http://10.0.0.2:9000/v1", backendModel: "some-model" }),
+    ...(preset !== "embedded" && { backendUrl: backendPresets[preset].url ?? "http://10.0.0.2:9000/v1", backendModel: "some-model" }),
   });
 }
 

@@ -1,13 +1,15 @@
-/** Where inference runs, as `host init --preset` names it. */
-export const backendPresets = {
+const presets = {
   embedded: { title: "the embedded model (CPU, ships with Session Jobs; for trying things out)" },
   vllm: { title: "vLLM (`vllm serve <model>`, OpenAI-compatible API on port 8000)", url: "http://127.0.0.1:8000/v1" },
   "llama-cpp": { title: "llama.cpp server (`llama-server -m model.gguf --port 8081`; 8080 is this node's port)", url: "http://127.0.0.1:8081/v1" },
   ollama: { title: "Ollama (`ollama serve`, OpenAI-compatible API on port 11434)", url: "http://127.0.0.1:11434/v1" },
   openai: { title: "any OpenAI-compatible server that reports `usage` (give --backend-url)" },
-} as const satisfies Record<string, { title: string; url?: string }>;
+} as const;
 
-export type BackendPreset = keyof typeof backendPresets;
+export type BackendPreset = keyof typeof presets;
+
+/** Where inference runs, as `host init --preset` names it, with the server's usual base URL. */
+export const backendPresets: Record<BackendPreset, { title: string; url?: string }> = presets;
 
 export type HostConfigTemplateParameters = {
   preset: BackendPreset;

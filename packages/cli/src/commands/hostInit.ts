@@ -44,7 +44,7 @@ export const hostInitCommand: Command = {
     if (models.length === 0) throw new CliError(`--model-id: required for --preset ${preset}`, "approve the model with `session-jobs model add` and give the modelId it prints");
     for (const id of models) if (!isHex(id) || id.length !== 66) throw new CliError(`--model-id: "${id}" is not a bytes32 model id`);
 
-    const backendUrl = typeof values["backend-url"] === "string" ? values["backend-url"] : "url" in backendPresets[preset] ? backendPresets[preset].url : undefined;
+    const backendUrl = typeof values["backend-url"] === "string" ? values["backend-url"] : backendPresets[preset].url;
     const backendModel = typeof values["backend-model"] === "string" ? values["backend-model"] : undefined;
     if (preset !== "embedded") {
       if (!backendUrl || !/^https?:\/\/./.test(backendUrl)) throw new CliError(`--backend-url: required for --preset ${preset}, an http(s) URL ending in /v1`);
