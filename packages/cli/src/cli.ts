@@ -48,7 +48,7 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
   const abort = new AbortController();
   const onSigint = () => abort.abort(new Error("interrupted"));
   process.once("SIGINT", onSigint);
-  const common: Common = { env: streams.env, logger: createLogger(streams.stdout, streams.stderr), signal: abort.signal, debug };
+  const common: Common = { env: streams.env, logger: createLogger(streams.stdout, streams.stderr, streams.env), signal: abort.signal, debug };
   try {
     const values = parseCommandOptions(matched.command, matched.rest, streams.env);
     await matched.command.run(common, values);

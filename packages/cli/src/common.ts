@@ -17,23 +17,39 @@ export type Logger = {
   warn: (message: string) => void;
   /** Runs `task`, showing `label` while it waits and how long it took when done. */
   progress: <T>(label: string, task: () => Promise<T>) => Promise<T>;
+  /**
+   * Where another component's log lines go (the host node's logger): stderr, with a running
+   * spinner cleared first and drawn again below, so that a spinner and a log never share a line.
+   */
+  lines: { write: (text: string) => void; isTTY: boolean };
 };
 
 const spinnerFrames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
 /** Creates the logger; progress goes to stderr so stdout stays pipeable. */
-export function createLogger(stdout: Writable & { isTTY?: boolean }, stderr: Writable & { isTTY?: boolean }): Logger {
-  const interactive = Boolean(stderr.isTTY) && !process.env.CI;
+export function createLogger(stdout: Writable & { isTTY?: boolean }, stderr: Writable & { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Logger {
+  const interactive = Boolean(stderr.isTTY) && !env.CI;
+  let spinner: { label: string; frame: number } | undefined;
+  const drawSpinner = () => {
+    if (spinner) stderr.write(`\r${spinnerFrames[spinner.frame++ % spinnerFrames.length]} ${spinner.label}`);
+  };
+  /** Writes whole lines above a running spinner: clear its line, write, draw it again. */
+  const aboveSpinner = (write: () => void) => {
+    if (!spinner) return write();
+    stderr.write("\r\x1b[K");
+    write();
+    drawSpinner();
+  };
   return {
-    info: (message) => stdout.write(`${message}\n`),
+    info: (message) => aboveSpinner(() => stdout.write(`${message}\n`)),
     write: (text) => stdout.write(text),
-    warn: (message) => stderr.write(`warning: ${message}\n`),
+    warn: (message) => aboveSpinner(() => stderr.write(`warning: ${message}\n`)),
+    lines: { write: (text) => aboveSpinner(() => stderr.write(text)), isTTY: interactive },
     async progress(label, task) {
       const started = performance.now();
-      let frame = 0;
-      const timer = interactive
-        ? setInterval(() => stderr.write(`\r${spinnerFrames[frame++ % spinnerFrames.length]} ${label}`), 80)
-        : undefined;
+      const outer = spinner;
+      if (interactive) spinner = { label, frame: 0 };
+      const timer = interactive ? setInterval(drawSpinner, 80) : undefined;
       if (!interactive) stderr.write(`… ${label}\n`);
       try {
         const result = await task();
@@ -45,6 +61,7 @@ export function createLogger(stdout: Writable & { isTTY?: boolean }, stderr: Wri
         throw error;
       } finally {
         if (timer) clearInterval(timer);
+        spinner = outer;
       }
     },
   };

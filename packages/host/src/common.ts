@@ -1,9 +1,13 @@
-import { createLogger, type LogLevel, type Logger } from "./logger.ts";
+import { createLogger, type LogDestination, type LogLevel, type Logger } from "./logger.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 
 /** Process-wide options that are not part of the node's configuration. */
 export type CommonOptions = {
   logLevel: LogLevel;
+  /** Where log lines go (default stderr); pretty when it is a terminal, JSON otherwise. */
+  logDestination?: LogDestination;
+  /** Export the process's own metrics in /metrics (default true). */
+  processMetrics?: boolean;
 };
 
 /**
@@ -54,7 +58,7 @@ export function createShutdown(logger?: Logger): Shutdown {
 }
 
 export function createCommon(options: Partial<CommonOptions> = {}): Common {
-  const resolved: CommonOptions = { logLevel: options.logLevel ?? "info" };
-  const logger = createLogger({ level: resolved.logLevel });
-  return { options: resolved, logger, metrics: createMetrics(), shutdown: createShutdown(logger) };
+  const resolved: CommonOptions = { ...options, logLevel: options.logLevel ?? "info" };
+  const logger = createLogger({ level: resolved.logLevel, ...(options.logDestination && { destination: options.logDestination }) });
+  return { options: resolved, logger, metrics: createMetrics({ processMetrics: options.processMetrics }), shutdown: createShutdown(logger) };
 }

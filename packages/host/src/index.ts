@@ -15,8 +15,8 @@ export {
 export { backendPresets, hostConfigTemplate, type BackendPreset, type HostConfigTemplateParameters } from "./config-template.ts";
 export { updateConfigFile, type ConfigValue } from "./config-edit.ts";
 export { createCommon, createShutdown, type Common, type CommonOptions, type Shutdown } from "./common.ts";
-export { createLogger, type LogLevel, type Logger } from "./logger.ts";
-export { createMetrics, type Metrics } from "./metrics.ts";
+export { createLogger, redactedFields, type LogDestination, type LogLevel, type Logger } from "./logger.ts";
+export { createMetrics, metricValue, type Metrics } from "./metrics.ts";
 export { ConfigError, HostError, type HostErrorCode } from "./errors.ts";
 export { decryptKeystore } from "./keystore.ts";
 export type { SessionView } from "./session-protocol.ts";

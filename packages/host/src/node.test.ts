@@ -141,6 +141,16 @@ describe("host node on chain", () => {
     expect(text).toMatch(/^session_jobs_requests_refused_total\{code="session_receipt_overdue"\} [1-9]\d*$/m);
   });
 
+  it("reports the host's gas and HostEarnings balances and the process in /metrics", async () => {
+    const text = await (await fetch(`${node.url}/metrics`)).text();
+    const earned = await chain.hostEarnings(config.account.address);
+    expect(earned).toBeGreaterThan(0n);
+    expect(text).toContain(`session_jobs_host_earnings_balance{asset="0x0000000000000000000000000000000000000000"} ${Number(earned)}\n`);
+    expect(text).toMatch(/^session_jobs_host_gas_balance_wei [1-9][\d.e+]*$/m);
+    expect(text).toMatch(/^session_jobs_host_process_resident_memory_bytes [1-9]\d*$/m);
+    expect(text).not.toMatch(/^session_jobs_balance_read_failures_total [1-9]/m);
+  });
+
   it("claims a session whose client went silent for the abandonment timeout", async () => {
     const { jobId, client } = await openSession();
     await client.chat(ask("a few words", 20));

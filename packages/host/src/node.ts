@@ -11,6 +11,7 @@ import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
 import { createStore, type Store } from "./store.ts";
 import { createTransactionSender } from "./transaction-sender.ts";
+import { registerWalletMetrics } from "./wallet-metrics.ts";
 
 export type HostNode = {
   /** Connects to chain, opens the store, recovers unproven receipts and starts serving. Resolves with the URL. */
@@ -81,6 +82,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       now,
     });
     submitter = proofSubmitter;
+    registerWalletMetrics({ common, publicClient: chain.publicClient, host: config.account.address, marketplace: chain.marketplace, hostEarnings: config.contracts.hostEarnings });
     const protocol = createSessionProtocol({
       common,
       store,

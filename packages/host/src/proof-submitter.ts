@@ -115,7 +115,7 @@ export function createProofSubmitter(parameters: {
         });
         if (receipt?.status === "success") {
           for (const entry of batch) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
-          common.metrics.tokensProven.inc({}, batch.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
+          common.metrics.tokensProven.inc(batch.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
           common.logger.info("proofs confirmed", { hash: submission.txHash, jobs: batch.map((entry) => entry.jobId), gasUsed: receipt.gasUsed });
         }
         return;
@@ -195,7 +195,7 @@ export function createProofSubmitter(parameters: {
     if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
     if (sent.receipt) {
       sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
-      if (final) common.metrics.tokensProven.inc({}, cumulativeTokens - provenTokens);
+      if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);
     }
     reportUnproven();
     return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };

@@ -11,6 +11,7 @@ import { emptyTranscriptHash, sessionHeaders, signCheckpoint, type SyncResponse 
 import type { OnChainSession } from "./chain-session.ts";
 import { createSessionCache } from "./chain-session.ts";
 import { createCommon } from "./common.ts";
+import { metricValue } from "./metrics.ts";
 import { createHostRoutes } from "./routes.ts";
 import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
@@ -324,10 +325,10 @@ describe("receipts", () => {
     expect((await client.sendReceipt()).status).toBe(200);
     await client.chat(chatBody("two"));
     expect((await client.sendReceipt()).status).toBe(200);
-    const stored = common.metrics.receiptsStored.get();
+    const stored = await metricValue(common.metrics.receiptsStored);
     expect((await client.sendReceipt(first)).status).toBe(200);
     expect((await client.sendReceipt()).status).toBe(200);
-    expect(common.metrics.receiptsStored.get()).toBe(stored);
+    expect(await metricValue(common.metrics.receiptsStored)).toBe(stored);
     expect(store.session(jobId)?.signedTokens).toBe(Number(client.cumulativeTokens));
   });
 });
@@ -337,7 +338,7 @@ describe("transcript binding", () => {
     const { client, jobId } = openSession();
     expect((await client.chat(chatBody("In the beginning"))).status).toBe(200);
     const before = await view(jobId);
-    const refusedBefore = common.metrics.requestsRefused.get({ code: "session_out_of_sync" });
+    const refusedBefore = await metricValue(common.metrics.requestsRefused, { code: "session_out_of_sync" });
 
     for (const transcriptHash of [emptyTranscriptHash, otherHash]) {
       const stale = await client.chat(chatBody("and the earth"), { sequence: 2n, transcriptHash });
@@ -345,7 +346,7 @@ describe("transcript binding", () => {
       expect(stale.body.error).toMatchObject({ code: "session_out_of_sync", type: "invalid_request_error" });
     }
     expect(await view(jobId)).toEqual(before);
-    expect(common.metrics.requestsRefused.get({ code: "session_out_of_sync" })).toBe(refusedBefore + 2);
+    expect(await metricValue(common.metrics.requestsRefused, { code: "session_out_of_sync" })).toBe(refusedBefore + 2);
 
     const served = await client.chat(chatBody("and the earth"), { sequence: 2n });
     expect(served.status).toBe(200);
@@ -490,12 +491,12 @@ describe("sync", () => {
   });
 
   it("counts the syncs it answers in session_jobs_session_syncs_total", async () => {
-    const before = common.metrics.sessionSyncs.get();
+    const before = await metricValue(common.metrics.sessionSyncs);
     const { client } = openSession();
     expect((await client.sync()).status).toBe(200);
     expect((await client.sync({ sequence: 1n })).status).toBe(409);
     expect((await client.sync()).status).toBe(200);
-    expect(common.metrics.sessionSyncs.get()).toBe(before + 2);
+    expect(await metricValue(common.metrics.sessionSyncs)).toBe(before + 2);
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/^# TYPE session_jobs_session_syncs_total counter$/m);
     expect(text).toContain(`\nsession_jobs_session_syncs_total ${before + 2}\n`);
@@ -552,6 +553,6 @@ describe("HTTP", () => {
     expect(text).toMatch(/^session_jobs_requests_refused_total\{code="session_out_of_sync"\} [1-9]\d*$/m);
     expect(text).toMatch(/^session_jobs_tokens_served_total\{kind="completion"\} [1-9]\d*$/m);
     expect(text).toMatch(/^session_jobs_receipts_rejected_total\{code="session_receipt_mismatch"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^session_jobs_http_request_duration_seconds_bucket\{route="\/health",le="\+Inf"\} \d+$/m);
+    expect(text).toMatch(/^session_jobs_http_request_duration_seconds_bucket\{le="\+Inf",route="\/health"\} \d+$/m);
   });
 });

@@ -52,6 +52,6 @@ export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[
         sendJson(response, 200, { status: "ready", ...identity });
       },
     },
-    { method: "GET", path: "/metrics", handler: (_request, response) => sendText(response, 200, common.metrics.render(), prometheusContentType) },
+    { method: "GET", path: "/metrics", handler: async (_request, response) => sendText(response, 200, await common.metrics.render(), prometheusContentType) },
   ];
 }

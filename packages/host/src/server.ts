@@ -46,7 +46,7 @@ export function createHttpServer(parameters: { common: Common; host: string; por
     response.on("close", () => {
       active -= 1;
       common.metrics.httpRequests.inc({ route, status: String(response.statusCode) });
-      common.metrics.httpRequestDuration.observe((performance.now() - started) / 1000, { route });
+      common.metrics.httpRequestDuration.observe({ route }, (performance.now() - started) / 1000);
       if (active === 0) idle?.();
     });
     const path = (request.url ?? "/").split("?")[0]!;

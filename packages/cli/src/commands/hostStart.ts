@@ -27,7 +27,7 @@ export const hostStartCommand: Command = {
     if (!isLogLevel(logLevel)) throw new CliError(`--log-level: "${String(logLevel)}" is not one of ${logLevels.join(", ")}`);
     const backend = await common.logger.progress(`loading the ${config.backend.type} backend`, () => createBackend(config.backend));
     try {
-      const node = createHostNode({ common: createCommon({ logLevel }), config, backend });
+      const node = createHostNode({ common: createCommon({ logLevel, logDestination: common.logger.lines }), config, backend });
       const url = await common.logger.progress(`starting host ${node.address}`, () => node.start());
       try {
         common.logger.info(`host ${node.address} serving at ${url} (Ctrl-C stops it)`);
