@@ -22,36 +22,37 @@ export function registerWalletMetrics(parameters: RegisterWalletMetricsParameter
   const registers = [common.metrics.registry];
   for (const name of ["session_jobs_host_gas_balance_wei", "session_jobs_host_earnings_balance", "session_jobs_balance_read_failures_total"])
     common.metrics.registry.removeSingleMetric(name); // a node started again on the same `common`
-  const failures = new Counter({ name: "session_jobs_balance_read_failures_total", help: "Scrapes whose balance reads from chain failed (last values kept).", registers });
-  const guarded = async (read: () => Promise<void>) => {
+  // One read of chain per scrape, shared by the three series (prom-client collects them together).
+  let reading: Promise<void> | undefined;
+  const read = () => (reading ??= readBalances().finally(() => (reading = undefined)));
+  const collect = { collect: () => read() };
+  const gas = new Gauge({ name: "session_jobs_host_gas_balance_wei", help: "The host wallet's native balance, which pays for proof transactions (wei).", registers, ...collect });
+  const earnings = new Gauge({
+    name: "session_jobs_host_earnings_balance",
+    help: "The host's withdrawable balance in HostEarnings, by asset address (zero = ETH), in the asset's base units.",
+    labelNames: ["asset"],
+    registers,
+    ...collect,
+  });
+  const failures = new Counter({ name: "session_jobs_balance_read_failures_total", help: "Balance reads from chain that failed at a scrape (last values kept).", registers, ...collect });
+  let hostEarnings = parameters.hostEarnings;
+  const guarded = async (task: () => Promise<void>) => {
     try {
-      await read();
+      await task();
     } catch (error) {
       failures.inc();
       common.logger.debug("balance read for /metrics failed", { error });
     }
   };
-  new Gauge({
-    name: "session_jobs_host_gas_balance_wei",
-    help: "The host wallet's native balance, which pays for proof transactions (wei).",
-    registers,
-    async collect() {
-      await guarded(async () => this.set(Number(await publicClient.getBalance({ address: host }))));
-    },
-  });
-  let hostEarnings = parameters.hostEarnings;
-  new Gauge({
-    name: "session_jobs_host_earnings_balance",
-    help: "The host's withdrawable balance in HostEarnings, by asset address (zero = ETH), in the asset's base units.",
-    labelNames: ["asset"],
-    registers,
-    async collect() {
-      await guarded(async () => {
+  async function readBalances(): Promise<void> {
+    await Promise.all([
+      guarded(async () => gas.set(Number(await publicClient.getBalance({ address: host })))),
+      guarded(async () => {
         hostEarnings ??= await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "hostEarnings" });
         const tokens = [zeroAddress, ...(await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAcceptedTokens" }))];
         const balances = await publicClient.readContract({ address: hostEarnings, abi: hostEarningsAbi, functionName: "getBalances", args: [host, tokens] });
-        tokens.forEach((token, index) => this.set({ asset: token.toLowerCase() }, Number(balances[index])));
-      });
-    },
-  });
+        tokens.forEach((token, index) => earnings.set({ asset: token.toLowerCase() }, Number(balances[index])));
+      }),
+    ]);
+  }
 }
