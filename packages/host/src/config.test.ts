@@ -235,11 +235,17 @@ type = "vllm"
     ]);
   });
 
+  it("refuses a pathologically nested file with one error, not a crash", () => {
+    const depth = 100_000;
+    expect(issuesOf(load(`models = ${"[".repeat(depth)}${"]".repeat(depth)}\n`))[0]).toMatch(/^config file .*host\.toml is malformed: /);
+    expect(issuesOf(load(`metadata = ${"{ a = ".repeat(depth)}1${" }".repeat(depth)}\n`))[0]).toMatch(/^config file .*host\.toml is malformed: /);
+  });
+
   it("gives no line for a value the environment set", () => {
     const path = join(tempDir(), "host.toml");
     writeFileSync(path, `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n[pricing]\nminPricePerToken = 2000\n[server]\nport = 80\n`);
     expect(issuesOf(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_HOST_PORT: "99999" } }))).toEqual([
-      "server.port: must be an integer in 0..65535, got 99999",
+      'server.port: must be an integer in 0..65535, got "99999"',
     ]);
   });
 });

@@ -97,22 +97,26 @@ function withDeprecatedNames(env: NodeJS.ProcessEnv, warn: (message: string) => 
 
 function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
   const read = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
+  // Paths from the environment, like those from flags and unlike those in the file, are relative to the current folder.
+  const readPath = (name: string) => {
+    const value = read(name);
+    return value === undefined || value === ":memory:" ? value : resolve(value);
+  };
   const input: HostConfigInput = {};
   const rpcUrl = read(hostConfigEnv.rpcUrl);
   if (rpcUrl) input.rpcUrl = rpcUrl;
   const chainId = read(hostConfigEnv.chainId);
-  if (chainId) input.chainId = Number(chainId);
+  if (chainId) input.chainId = chainId;
   const privateKey = read(hostConfigEnv.privateKey);
   if (privateKey) input.privateKey = privateKey;
-  const keystore = read(hostConfigEnv.keystore);
+  const keystore = readPath(hostConfigEnv.keystore);
   const password = read(hostConfigEnv.keystorePassword);
-  const passwordFile = read(hostConfigEnv.keystorePasswordFile);
+  const passwordFile = readPath(hostConfigEnv.keystorePasswordFile);
   // A password alone completes a keystore named in the file.
   if (keystore || password || passwordFile)
     input.keystore = { ...(keystore && { path: keystore }), ...(password && { password }), ...(passwordFile && { passwordFile }) } as NonNullable<HostConfigInput["keystore"]>;
-  const deployments = read(hostConfigEnv.deployments);
-  // Like a flag, and unlike a path in the file, relative to the current folder.
-  if (deployments) input.deployments = resolve(deployments);
+  const deployments = readPath(hostConfigEnv.deployments);
+  if (deployments) input.deployments = deployments;
   const jobMarketplace = read(hostConfigEnv.jobMarketplace);
   const nodeRegistry = read(hostConfigEnv.nodeRegistry);
   if (jobMarketplace || nodeRegistry) input.contracts = { ...(jobMarketplace && { jobMarketplace }), ...(nodeRegistry && { nodeRegistry }) };
@@ -133,11 +137,11 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
   if (minPrice || minPriceNative) input.pricing = { ...(minPrice && { minPricePerToken: minPrice }), ...(minPriceNative && { minPricePerTokenNative: minPriceNative }) };
   const publicUrl = read(hostConfigEnv.publicUrl);
   if (publicUrl) input.publicUrl = publicUrl;
-  const dbPath = read(hostConfigEnv.dbPath);
+  const dbPath = readPath(hostConfigEnv.dbPath);
   if (dbPath) input.dbPath = dbPath;
   const listen = read(hostConfigEnv.listen);
   const port = read(hostConfigEnv.port);
-  if (listen || port) input.server = { ...(listen && { host: listen }), ...(port && { port: Number(port) }) };
+  if (listen || port) input.server = { ...(listen && { host: listen }), ...(port && { port }) };
   return input;
 }
 
