@@ -17,7 +17,8 @@ export function readConfigFile(path: string): ConfigFile {
   const toml = extname(path) === ".toml";
   let input: unknown;
   try {
-    input = toml ? parseToml(text) : JSON.parse(text);
+    // Integers beyond 2^53 (prices in wei) stay exact as bigints.
+    input = toml ? parseToml(text, { integersAsBigInt: "asNeeded" }) : JSON.parse(text);
   } catch (error) {
     throw new ConfigError([`config file ${path} is malformed: ${describeSyntaxError(error)}`]);
   }

@@ -7,20 +7,24 @@ import { z } from "zod/v4";
  * in its table: name, validator, default.
  */
 
+/** A value as an error message shows it (JSON, with big integers as digits). */
+const show = (value: unknown) => (typeof value === "bigint" ? String(value) : JSON.stringify(value));
+
 /** An integer within bounds; numeric strings (from the environment) are accepted. */
 const integer = (min: number, max?: number) =>
-  z.union([z.number(), z.string()], { error: (issue) => `must be an integer in ${min}..${max ?? "…"}, got ${JSON.stringify(issue.input)}` }).transform((value, ctx) => {
+  z.union([z.number(), z.bigint(), z.string()], { error: (issue) => `must be an integer in ${min}..${max ?? "…"}, got ${show(issue.input)}` }).transform((value, ctx) => {
     const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
     if (typeof number === "number" && Number.isSafeInteger(number) && number >= min && (max === undefined || number <= max)) return number;
-    ctx.issues.push({ code: "custom", input: value, message: `must be an integer in ${min}..${max ?? "…"}, got ${JSON.stringify(value)}` });
+    ctx.issues.push({ code: "custom", input: value, message: `must be an integer in ${min}..${max ?? "…"}, got ${show(value)}` });
     return z.NEVER;
   });
 
 /** A positive integer of any size, as a bigint (prices in wei overflow a double). */
 const positiveBigint = (bounds: { min?: bigint; max?: bigint } = {}) =>
-  z.union([z.number(), z.string()], { error: (issue) => `must be a positive integer, got ${JSON.stringify(issue.input)}` }).transform((value, ctx) => {
-    if (!((typeof value === "number" && Number.isSafeInteger(value) && value > 0) || (typeof value === "string" && /^[1-9]\d*$/.test(value)))) {
-      ctx.issues.push({ code: "custom", input: value, message: `must be a positive integer, got ${JSON.stringify(value)}` });
+  z.union([z.number(), z.bigint(), z.string()], { error: (issue) => `must be a positive integer, got ${show(issue.input)}` }).transform((value, ctx) => {
+    const valid = typeof value === "bigint" ? value > 0n : typeof value === "number" ? Number.isSafeInteger(value) && value > 0 : /^[1-9]\d*$/.test(value);
+    if (!valid) {
+      ctx.issues.push({ code: "custom", input: value, message: `must be a positive integer, got ${show(value)}` });
       return z.NEVER;
     }
     const number = BigInt(value);
@@ -83,8 +87,6 @@ export const chainSchema = z.strictObject({
   receiptTimeoutMs: integer(1_000).default(120_000),
 });
 
-const contractNames = ["jobMarketplace", "nodeRegistry", "modelRegistry", "hostEarnings"] as const;
-
 export const hostConfigSchema = z.strictObject({
   rpcUrl: url(/^(https?|wss?):\/\/./, "required, an http(s) or ws(s) URL"),
   /** Expected chain id; checked against the RPC at start when given. */
@@ -94,7 +96,9 @@ export const hostConfigSchema = z.strictObject({
   keystore: z.strictObject({ path: text.optional(), password: text.optional(), passwordFile: text.optional() }).optional(),
   /** Path to a deployment JSON (the output of `session-jobs deploy`); `contracts` overrides it. */
   deployments: text.optional(),
-  contracts: z.strictObject(Object.fromEntries(contractNames.map((name) => [name, address.optional()])) as Record<(typeof contractNames)[number], z.ZodOptional<typeof address>>).optional(),
+  contracts: z
+    .strictObject({ jobMarketplace: address.optional(), nodeRegistry: address.optional(), modelRegistry: address.optional(), hostEarnings: address.optional() })
+    .optional(),
   backend: z
     .strictObject({
       type: z.enum(["embedded", "upstream"], { error: (issue) => `${JSON.stringify(issue.input)} is neither "embedded" nor "upstream"` }).optional(),

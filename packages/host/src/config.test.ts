@@ -241,6 +241,14 @@ type = "vllm"
     expect(issuesOf(load(`metadata = ${"{ a = ".repeat(depth)}1${" }".repeat(depth)}\n`))[0]).toMatch(/^config file .*host\.toml is malformed: /);
   });
 
+  it("keeps integers beyond 2^53 exact and reports them readably", () => {
+    const base = `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n`;
+    expect(load(`${base}[pricing]\nminPricePerToken = 2000\nminPricePerTokenNative = 100000000000000000001\n`)().pricing.minPricePerTokenNative).toBe(100000000000000000001n);
+    expect(issuesOf(load(`${base}[pricing]\nminPricePerToken = 2000\n[server]\nport = 100000000000000000001\n`))).toEqual([
+      "server.port: must be an integer in 0..65535, got 100000000000000000001 (host.toml line 9)",
+    ]);
+  });
+
   it("gives no line for a value the environment set", () => {
     const path = join(tempDir(), "host.toml");
     writeFileSync(path, `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n[pricing]\nminPricePerToken = 2000\n[server]\nport = 80\n`);
