@@ -28,7 +28,13 @@ export function loadHostConfigFromOptions(common: Pick<Common, "env" | "logger">
   try {
     return loadHostConfig({ path: hostConfigPath(values), env: common.env, overrides: flags, warn: common.logger.warn });
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(`invalid host configuration: ${error.issues.join("; ")}`, "see packages/host/README.md for the config file");
+    if (error instanceof ConfigError)
+      throw new CliError(
+        `invalid host configuration: ${error.issues.join("; ")}`,
+        hostConfigPath(values) === undefined
+          ? `no config file (./${defaultHostConfigPath}, --config or ${hostConfigEnv.config}): \`session-jobs host init\` writes one`
+          : "the keys are explained in the file `session-jobs host init` writes, and in packages/host/README.md",
+      );
     throw error;
   }
 }

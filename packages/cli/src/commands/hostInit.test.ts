@@ -48,4 +48,10 @@ describe("session-jobs host init", () => {
     }
     expect(readFileSync(out, "utf8")).toBe("mine");
   });
+
+  it("is what the other host commands point to when there is no config file", async () => {
+    const result = await cli(["host", "register"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: invalid host configuration: .*\n {2}hint: no config file \(\.\/host\.toml, --config or SESSION_JOBS_HOST_CONFIG\): `session-jobs host init` writes one\n$/);
+  });
 });
