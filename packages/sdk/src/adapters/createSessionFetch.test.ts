@@ -112,3 +112,21 @@ describe("createSessionFetch when the reader leaves a stream early", () => {
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
   });
 });
+
+describe("createSessionFetch after a request that broke off", () => {
+  it("syncs at /v1/session/sync, not at the chat URL, so the next request succeeds", async () => {
+    host.behaviour.breakStreamAfterWords = 2;
+    const broken = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 9, stream: true });
+    const consume = async () => {
+      for await (const _chunk of broken);
+    };
+    await expect(consume()).rejects.toThrow();
+    expect(session.resync).toBe(true);
+
+    host.behaviour.breakStreamAfterWords = undefined;
+    const completion = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 3 });
+    expect(completion.choices[0]?.message.content).toBe(generateWords("Let there be light", 3).join(""));
+    expect(host.requests.filter((request) => request.path === "/v1/session/sync")).toHaveLength(1);
+    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+  });
+});

@@ -43,7 +43,8 @@ export async function syncWithHost(
   if (lastSequence > session.sequence) session.sequence = lastSequence;
 
   const url = hostEndpoint(session, sessionEndpoints.sync);
-  const response = await postSigned(session, { ...options, endpoint: sessionEndpoints.sync, body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })) });
+  // Only the transport travels: a caller's chat URL or headers must not redirect the signed sync.
+  const response = await postSigned(session, { signal: options.signal, fetch: options.fetch, url, endpoint: sessionEndpoints.sync, body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })) });
   let reconciliation: Reconciliation;
   try {
     reconciliation = await reconcile({
