@@ -7,6 +7,7 @@ import type {
   TranscriptMismatchError,
 } from "../errors/session.ts";
 import { jsonExchange, type ExchangeResult } from "../session/exchange.ts";
+import type { RecoveredExchange } from "../session/reconcile.ts";
 import type { HostRequestOptions } from "../session/transport.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 
@@ -27,6 +28,11 @@ export type ChatParameters = HostRequestOptions & {
   body?: Record<string, unknown> | undefined;
   /** Overrides the session's count-check bounds for this request. */
   countCheck?: CountCheckOptions | undefined;
+  /**
+   * Called with earlier answers this request recovered from the host first (they broke off), once
+   * signed for: their text reaches the app even if this request then fails. Also on the result.
+   */
+  onRecovered?: ((exchanges: RecoveredExchange[]) => void) | undefined;
 };
 
 export type ChatReturnType = ExchangeResult & {
@@ -60,7 +66,9 @@ export function chat(session: Session, parameters: ChatParameters): Promise<Chat
   return jsonExchange(session, {
     signal: parameters.signal,
     fetch: parameters.fetch,
+    timeoutMs: parameters.timeoutMs,
     countCheck: parameters.countCheck,
+    onRecovered: parameters.onRecovered,
     request: buildChatRequest(session, parameters, false),
   });
 }

@@ -9,18 +9,25 @@ import {
   type ContractCallError,
   type UnknownContractRevertError,
 } from "../errors/contract.ts";
-import { HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
+import { HostTimeoutError, HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints } from "../protocol/headers.ts";
-import { syncWithHost } from "../session/sync.ts";
-import { acquireSessionLock, deliverReceipt, hostEndpoint, needsSync, postSigned, type HostRequestOptions } from "../session/transport.ts";
+import { cancelInFlight } from "../session/inFlight.ts";
+import { readJson } from "../session/readBody.ts";
+import { syncWithHost, type SyncOptions } from "../session/sync.ts";
+import { acquireSessionLockUntil, deliverReceipt, hostEndpoint, needsSync, postSigned, type HostRequestOptions } from "../session/transport.ts";
 import type { Session } from "../session/types.ts";
 import { getSettlement, settlementFromLogs, type Settlement } from "./getSettlement.ts";
 
 export type CloseSessionParameters = HostRequestOptions & {
   session: Session;
-  /** How long the host gets to settle (answer and mine its transaction), in ms. Default 60,000. */
+  /**
+   * How long the host gets to settle, in ms, counted from the call: waiting for a request in
+   * flight to give way, the sync, the host's answer and its transaction. Default 60,000.
+   */
   hostTimeoutMs?: number | undefined;
+  /** Called with the exchanges the closing sync recovered (answers that broke off), once signed for. */
+  onRecovered?: SyncOptions["onRecovered"];
 };
 
 export type CloseSessionReturnType = Settlement & {
@@ -41,7 +48,9 @@ export type CloseSessionErrorType =
 
 /**
  * Ends a session and returns its settlement (tokens proven, payment, host share, treasury fee,
- * refund). A session that missed the end of an answer, or was restored from saved state, first
+ * refund). Closing is always possible: a request of the session still in flight is cancelled
+ * first (it throws `SessionClosingError`), and a host that does not answer within `hostTimeoutMs`
+ * is settled without. A session that missed the end of an answer, or was restored from saved state, first
  * syncs (`syncSession`), so the host is paid for what it delivered. It asks the host to close (`POST /v1/session/close`): the host proves its newest
  * receipt and settles in one transaction, at no cost to the user. If the host does not answer in
  * time, refuses, or its transaction fails, the SDK calls `completeSessionJob` itself with the
@@ -58,11 +67,16 @@ export async function closeSession(
   const { session } = parameters;
   const target = { marketplace: session.marketplace, jobId: session.jobId };
   const hostTimeoutMs = parameters.hostTimeoutMs ?? 60_000;
-  const release = await acquireSessionLock(session);
+  const deadline = AbortSignal.timeout(hostTimeoutMs);
+  const startedAt = Date.now();
+  cancelInFlight(session);
+  // A stream its reader holds without reading cannot see the cancel until it reads: don't wait past the deadline.
+  const { release, acquired } = await acquireSessionLockUntil(session, deadline);
   try {
     let hostError: unknown;
     try {
-      return { ...(await closeThroughHost(client, session, { ...parameters, hostTimeoutMs })), closedBy: "host" };
+      if (!acquired) throw new HostUnreachableError({ url: hostEndpoint(session, sessionEndpoints.close), cause: new HostTimeoutError({ timeoutMs: hostTimeoutMs }) });
+      return { ...(await closeThroughHost(client, session, { ...parameters, deadline, startedAt, hostTimeoutMs })), closedBy: "host" };
     } catch (error) {
       if (parameters.signal?.aborted) throw error;
       hostError = error;
@@ -103,24 +117,23 @@ export async function closeSession(
 async function closeThroughHost(
   client: Client,
   session: Session,
-  parameters: HostRequestOptions & { hostTimeoutMs: number },
+  parameters: CloseSessionParameters & { deadline: AbortSignal; startedAt: number; hostTimeoutMs: number },
 ): Promise<Settlement> {
-  const startedAt = Date.now();
-  const deadline = AbortSignal.timeout(parameters.hostTimeoutMs);
+  const { deadline, startedAt } = parameters;
   const signal = parameters.signal ? AbortSignal.any([parameters.signal, deadline]) : deadline;
   const url = hostEndpoint(session, sessionEndpoints.close);
   try {
     // The host settles with the newest receipt it holds: make sure it holds the client's newest,
     // covering an answer that broke off if the host's record of it checks out (it was delivered).
-    await deliverPaymentForDelivered(session, { signal, fetch: parameters.fetch });
+    await deliverPaymentForDelivered(session, { signal, fetch: parameters.fetch, onRecovered: parameters.onRecovered });
     const response = await postSigned(session, {
       endpoint: sessionEndpoints.close,
       body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
       signal,
       fetch: parameters.fetch,
     });
-    const answer = (await response.json()) as { transactionHash?: unknown; txHash?: unknown; hash?: unknown };
-    const hash = answer.transactionHash ?? answer.txHash ?? answer.hash;
+    const answer = (await readJson(response)) as { transactionHash?: unknown; txHash?: unknown; hash?: unknown } | null;
+    const hash = answer?.transactionHash ?? answer?.txHash ?? answer?.hash;
     if (typeof hash !== "string" || !isHash(hash)) throw new SessionProtocolError("The host's close answer names no transaction hash.");
     const remainingMs = Math.max(1, parameters.hostTimeoutMs - (Date.now() - startedAt));
     const receipt = await waitForTransactionReceipt(client, { hash, timeout: remainingMs }).catch((error: unknown) =>
@@ -141,7 +154,7 @@ async function closeThroughHost(
  * for what it delivered and the client checked. If the sync fails (the host is unreachable or its
  * records do not check out, which disputes the session), the newest receipt is what settles.
  */
-async function deliverPaymentForDelivered(session: Session, options: HostRequestOptions): Promise<void> {
+async function deliverPaymentForDelivered(session: Session, options: SyncOptions): Promise<void> {
   if (needsSync(session) && session.dispute === undefined) {
     try {
       await syncWithHost(session, options);

@@ -27,9 +27,9 @@ import {
   type TransactionRevertedError,
   type UnknownContractRevertError,
 } from "../errors/contract.ts";
-import { HostUnreachableError, parseHostError } from "../errors/host.ts";
+import type { HostUnreachableError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
-import { hostEndpoint } from "../session/transport.ts";
+import { getJson, hostEndpoint } from "../session/transport.ts";
 import { emptyTranscriptHash } from "../protocol/transcript.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 import { getHostInfo } from "./getHostInfo.ts";
@@ -220,20 +220,12 @@ export async function openSession(
 }
 
 /** The model names a host serves (`GET /v1/models`); throws if the host does not answer. */
-async function listHostModels(
-  hostUrl: string,
-  parameters: Pick<OpenSessionParameters, "hostTimeoutMs" | "fetch">,
-): Promise<string[]> {
-  const url = hostEndpoint({ hostUrl }, "/v1/models");
-  let response: Response;
-  try {
-    response = await (parameters.fetch ?? globalThis.fetch)(url, { signal: AbortSignal.timeout(parameters.hostTimeoutMs ?? 10_000) });
-  } catch (cause) {
-    throw new HostUnreachableError({ url, cause });
-  }
-  if (!response.ok) throw parseHostError({ status: response.status, url, body: await response.text() });
-  const listing = (await response.json().catch(() => ({}))) as { data?: { id?: unknown }[] };
-  return (listing.data ?? []).flatMap((model) => (typeof model.id === "string" ? [model.id] : []));
+async function listHostModels(hostUrl: string, parameters: Pick<OpenSessionParameters, "hostTimeoutMs" | "fetch">): Promise<string[]> {
+  const listing = (await getJson(hostEndpoint({ hostUrl }, "/v1/models"), {
+    fetch: parameters.fetch,
+    timeoutMs: parameters.hostTimeoutMs ?? 10_000,
+  }).catch((error: unknown) => (error instanceof SessionProtocolError ? {} : Promise.reject(error)))) as { data?: { id?: unknown }[] } | null;
+  return (Array.isArray(listing?.data) ? listing.data : []).flatMap((model) => (typeof model?.id === "string" ? [model.id] : []));
 }
 
 /** Signs an ERC-2612 permit, reading the token's EIP-712 domain (ERC-5267, else `name` and `version`). */

@@ -4,6 +4,7 @@ import { TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../test-utils/offChainSession.ts";
 import { generateWords, type TestHost } from "../test-utils/testHost.ts";
+import { waitFor } from "../test-utils/waitFor.ts";
 import { streamChat } from "./streamChat.ts";
 
 let session: Session;
@@ -26,15 +27,27 @@ describe("streamChat", () => {
     expect(host.receipts.get(1n)?.transcriptHash).toBe(result.transcriptHash);
   });
 
-  it("still receipts the whole answer when the reader stops early", async () => {
-    const stream = streamChat(session, { messages, maxTokens: 10 });
+  it("cancels the request when the reader leaves early: the host stops, and the next request pays only for the words it wrote", async () => {
+    host.behaviour.wordDelayMs = 20;
+    const stream = streamChat(session, { messages, maxTokens: 50 });
     for await (const delta of stream) {
       expect(delta).toBeTypeOf("string");
       break;
     }
-    const result = await stream.result;
-    expect(result.completionTokens).toBe(10);
-    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(result.cumulativeTokens);
+    await expect(stream.result).rejects.toThrow();
+    expect(session).toMatchObject({ resync: true, brokenOff: "client", cumulativeTokens: 0n });
+    expect(session.dispute).toBeUndefined();
+    // The host saw the connection close and stopped: it recorded the answer as aborted.
+    await waitFor(() => host.exchanges.get(1n)?.length === 1);
+
+    host.behaviour.wordDelayMs = 0;
+    const next = await streamChat(session, { messages, maxTokens: 4 }).result;
+    const [broken] = host.exchanges.get(1n)!;
+    expect(broken).toMatchObject({ aborted: true });
+    expect(broken!.completionTokens).toBeLessThan(50);
+    expect(next.recovered).toMatchObject([{ aborted: true, completionTokens: broken!.completionTokens }]);
+    expect(next.cumulativeTokens).toBe(BigInt(broken!.promptTokens + broken!.completionTokens + next.promptTokens + next.completionTokens));
+    expect(session.undeliveredInARow).toBe(0);
   });
 
   it("throws the host's error event, and the session goes on since that exchange is not billed", async () => {

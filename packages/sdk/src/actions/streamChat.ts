@@ -15,8 +15,10 @@ export type StreamChatErrorType = ChatErrorType;
 /**
  * Streams one chat answer through the session (SSE). Iterate it for the text deltas; `result`
  * gives the token counts and the receipt once the host's `session` usage arrived and checked out.
- * Leaving the loop early still reads the rest of the stream, so the receipt covers what the host
- * produced. Not iterating at all also works: awaiting `result` consumes the stream.
+ * Stopping pays only for what the host wrote: leaving the loop early (`break`) or aborting `signal`
+ * cancels the request, the host stops generating, `result` rejects, and the next request recovers
+ * from the host what it wrote (a sync), checks it and signs for it. Not iterating at all also
+ * works: awaiting `result` consumes the stream.
  *
  * @example
  * const stream = streamChat(session, { messages: [{ role: "user", content: "Tell me a story" }] });
@@ -24,10 +26,13 @@ export type StreamChatErrorType = ChatErrorType;
  * const { cumulativeTokens, receipt } = await stream.result;
  */
 export function streamChat(session: Session, parameters: StreamChatParameters): StreamChatReturnType {
+  const stop = new AbortController();
   const chunks = streamExchange(session, {
-    signal: parameters.signal,
+    signal: parameters.signal ? AbortSignal.any([parameters.signal, stop.signal]) : stop.signal,
     fetch: parameters.fetch,
+    timeoutMs: parameters.timeoutMs,
     countCheck: parameters.countCheck,
+    onRecovered: parameters.onRecovered,
     request: buildChatRequest(session, parameters, true),
   });
 
@@ -64,14 +69,19 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
     result,
     async *[Symbol.asyncIterator]() {
       let index = 0;
-      while (true) {
-        if (index < deltas.length) {
-          yield deltas[index++]!;
-          continue;
+      try {
+        while (true) {
+          if (index < deltas.length) {
+            yield deltas[index++]!;
+            continue;
+          }
+          if (failure) throw failure.error;
+          if (finished) return;
+          await new Promise<void>((resolve) => waiters.push(resolve));
         }
-        if (failure) throw failure.error;
-        if (finished) return;
-        await new Promise<void>((resolve) => waiters.push(resolve));
+      } finally {
+        // The reader left early: stop the host's generation.
+        if (!finished) stop.abort(new DOMException("The reader left the stream.", "AbortError"));
       }
     },
   };

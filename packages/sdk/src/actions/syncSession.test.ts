@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
-import { maxAnswerBytes } from "../session/transport.ts";
+import { maxAnswerBytes } from "../session/readBody.ts";
 import type { Session } from "../session/types.ts";
 import { offChainDomain, startOffChainSession } from "../test-utils/offChainSession.ts";
 import { generateWords, requestLines, type TestHost } from "../test-utils/testHost.ts";

@@ -5,6 +5,8 @@ import { TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../test-utils/offChainSession.ts";
 import { generateWords, type TestHost } from "../test-utils/testHost.ts";
+import type { RecoveredExchange } from "../session/reconcile.ts";
+import { waitFor } from "../test-utils/waitFor.ts";
 import { createSessionFetch } from "./createSessionFetch.ts";
 
 let session: Session;
@@ -85,31 +87,66 @@ describe("createSessionFetch with the official openai client", () => {
   });
 });
 
-describe("createSessionFetch when the reader leaves a stream early", () => {
-  it("still reads the rest and receipts it, so the session goes on", async () => {
+describe("createSessionFetch when the reader stops a stream", () => {
+  /** The host saw the connection close: it recorded the answer as aborted. */
+  const hostStopped = () => waitFor(() => host.exchanges.get(1n)?.[0]?.aborted === true);
+
+  it("`break` cancels the request at the host, and the next request pays only for what it wrote", async () => {
     host.behaviour.wordDelayMs = 20;
-    const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 9, stream: true });
+    const recovered: RecoveredExchange[] = [];
+    openai = new OpenAI({ baseURL: `${host.url}/v1`, apiKey: "unused", fetch: createSessionFetch(session, { onRecovered: (exchanges) => recovered.push(...exchanges) }), maxRetries: 0 });
+    const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 200, stream: true });
     for await (const _chunk of stream) break;
-    expect(session.dispute).toBeUndefined();
+    await hostStopped();
+    expect(session).toMatchObject({ resync: true, brokenOff: "client", cumulativeTokens: 0n });
+    const billed = host.exchanges.get(1n)![0]!;
+    expect(billed.completionTokens).toBeLessThan(200);
+
+    host.behaviour.wordDelayMs = 0;
+    const completion = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 2 });
+    expect(recovered).toMatchObject([{ aborted: true, text: billed.responseText, completionTokens: billed.completionTokens }]);
+    expect(session.cumulativeTokens).toBe(BigInt(billed.promptTokens + billed.completionTokens + completion.usage!.total_tokens));
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
   });
 
-  it("keeps reading when a client aborts its signal after the answer started", async () => {
+  it("`controller.abort()` after the first chunk cancels the request at the host", async () => {
     host.behaviour.wordDelayMs = 20;
     const controller = new AbortController();
-    const sessionFetch = createSessionFetch(session);
-    const body = JSON.stringify({ model: "test-model", messages, max_tokens: 9, stream: true });
-    const response = await sessionFetch(`${host.url}/v1/chat/completions`, { method: "POST", body, signal: controller.signal });
-    const reader = response.body!.getReader();
-    await reader.read();
-    controller.abort();
-    await reader.cancel();
-    expect(session.dispute).toBeUndefined();
-    expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
-    const afterStream = session.cumulativeTokens;
+    const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 200, stream: true }, { signal: controller.signal });
+    const consume = async () => {
+      for await (const _chunk of stream) controller.abort();
+    };
+    // `openai` ends an aborted stream quietly (or throws its APIUserAbortError).
+    await consume().catch(() => undefined);
+    await hostStopped();
+    expect(host.exchanges.get(1n)![0]!.completionTokens).toBeLessThan(200);
+    host.behaviour.wordDelayMs = 0;
     const completion = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 2 });
-    expect(session.cumulativeTokens).toBe(afterStream + BigInt(completion.usage!.total_tokens));
+    expect(completion.choices[0]?.message.content).toBe(generateWords("Let there be light", 2).join(""));
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+  });
+});
+
+describe("createSessionFetch routes", () => {
+  it("answers GET /models/:id from the host's model list, and 404 model_not_found for another", async () => {
+    expect(await openai.models.retrieve("test-model")).toMatchObject({ id: "test-model" });
+    const error = await openai.models.retrieve("gpt-4o").catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("model_not_found");
+  });
+
+  it("refuses endpoints a session does not pay for with an OpenAI-style 404, sending nothing to the host", async () => {
+    const before = host.requests.length;
+    const error = await openai.embeddings.create({ model: "test-model", input: "x" }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("unsupported_endpoint");
+    expect(host.requests.length).toBe(before);
+  });
+
+  it("refuses a body that is not JSON with 400 invalid_request", async () => {
+    const response = await createSessionFetch(session)(`${host.url}/v1/chat/completions`, { method: "POST", body: "{not json" });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "invalid_request", type: "invalid_request_error" } });
   });
 });
 

@@ -1,6 +1,7 @@
 import { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
 import type { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { jsonExchange, streamExchange, type ChatRequestBody, type ExchangeParameters } from "../session/exchange.ts";
+import { getJson, hostEndpoint, type HostRequestOptions } from "../session/transport.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 
 export type CreateSessionFetchParameters = {
@@ -8,6 +9,14 @@ export type CreateSessionFetchParameters = {
   fetch?: typeof globalThis.fetch | undefined;
   /** Overrides the session's count-check bounds. */
   countCheck?: CountCheckOptions | undefined;
+  /** Idle timeout of each request to the host, in ms (see `HostRequestOptions.timeoutMs`). */
+  timeoutMs?: number | undefined;
+  /**
+   * Called with earlier answers that broke off (an abort, a timeout, a dropped connection) and
+   * were recovered from the host before a request, once signed for: the `openai` client never
+   * sees them, so this is how their text reaches the app.
+   */
+  onRecovered?: ExchangeParameters["onRecovered"];
 };
 
 export type CreateSessionFetchReturnType = typeof globalThis.fetch;
@@ -23,8 +32,13 @@ export type CreateSessionFetchErrorType =
 /**
  * A `fetch` for the official `openai` client (or any OpenAI-style client) that runs chat
  * completions through a session: each request is signed by the session key, the host's counts are
- * checked and a receipt signed after every answer, streamed or not. Other requests
- * (`GET /v1/models`, …) pass through unchanged.
+ * checked and a receipt signed after every answer, streamed or not. `GET /models` and
+ * `GET /models/:id` are answered from the host's model list; any other endpoint is refused with
+ * an OpenAI-style 404 (`unsupported_endpoint`), since the session pays for chat completions only.
+ *
+ * Stopping pays only for what the host wrote: the client's abort (a `controller.abort()`, its
+ * `timeout`, `break` out of a stream) cancels the request at the host, which stops generating;
+ * the next request recovers what it wrote from the host, checks it and signs for it.
  *
  * Errors: a host refusal reaches the client as the host's HTTP status and body (so `openai` throws
  * its own `APIError` with `code` set to the protocol's code, e.g. `session_bad_signature`); the
@@ -40,21 +54,49 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
   const baseFetch = parameters.fetch ?? globalThis.fetch;
   return async (input, init) => {
     const request = new Request(input, init);
-    if (request.method !== "POST" || !new URL(request.url).pathname.endsWith("/chat/completions")) return baseFetch(input, init);
+    const path = new URL(request.url).pathname.replace(/\/+$/, "");
+    const signal = init?.signal ?? undefined;
+    if (request.method === "GET" && path.endsWith("/models")) return baseFetch(input, init);
+    const modelId = request.method === "GET" ? /\/models\/([^/]+)$/.exec(path)?.[1] : undefined;
+    if (modelId !== undefined) return modelResponse(session, decodeURIComponent(modelId), { fetch: baseFetch, signal, timeoutMs: parameters.timeoutMs });
+    if (request.method !== "POST" || !path.endsWith("/chat/completions"))
+      return openAiError(404, "unsupported_endpoint", `${request.method} ${path} is not served through a session: only POST /chat/completions, GET /models and GET /models/:id are.`);
 
-    const body = JSON.parse(await request.text()) as ChatRequestBody;
+    let body: ChatRequestBody;
+    try {
+      body = JSON.parse(await request.text()) as ChatRequestBody;
+    } catch {
+      return openAiError(400, "invalid_request", "The request body is not JSON.");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) return openAiError(400, "invalid_request", "The request body must be a JSON object.");
     const headers = Object.fromEntries(request.headers.entries());
     for (const name of ["content-length", "content-type", "accept"]) delete headers[name];
     const exchange: ExchangeParameters = {
       request: body,
       url: request.url,
       headers,
-      signal: init?.signal ?? undefined,
+      signal,
       fetch: baseFetch,
+      timeoutMs: parameters.timeoutMs,
       countCheck: parameters.countCheck,
+      onRecovered: parameters.onRecovered,
     };
     return body.stream === true ? streamResponse(session, exchange) : jsonResponse(session, exchange);
   };
+}
+
+/** An error answer in OpenAI's shape, which the `openai` client turns into its `APIError` subclass for the status. */
+function openAiError(status: number, code: string, message: string): Response {
+  const body = { error: { message, type: "invalid_request_error", param: null, code } };
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "x-should-retry": "false" } });
+}
+
+/** `GET /models/:id`: the model's entry in the host's `GET /v1/models`, or OpenAI's 404 `model_not_found`. */
+async function modelResponse(session: Session, id: string, options: HostRequestOptions): Promise<Response> {
+  const listing = (await getJson(hostEndpoint(session, "/v1/models"), options)) as { data?: { id?: unknown }[] } | null;
+  const model = (Array.isArray(listing?.data) ? listing.data : []).find((entry) => entry?.id === id);
+  if (!model) return openAiError(404, "model_not_found", `The model '${id}' does not exist: the host serves ${session.model ?? "another model"}.`);
+  return new Response(JSON.stringify(model), { status: 200, headers: { "content-type": "application/json" } });
 }
 
 async function jsonResponse(session: Session, exchange: ExchangeParameters): Promise<Response> {
@@ -71,23 +113,18 @@ async function streamResponse(session: Session, exchange: ExchangeParameters): P
   const callerWantsUsage = streamOptions?.include_usage === true;
   // The host puts its `session` usage next to `usage`, so the SDK always asks for usage.
   const request = { ...exchange.request, stream_options: { ...streamOptions, include_usage: true } };
-  // Clients abort their signal when the reader leaves a stream early (`openai` does on `break`).
-  // Once the host answers, the rest is read and receipted anyway, so the caller's signal only
-  // governs the request itself.
-  const upstream = new AbortController();
-  const abortUpstream = () => upstream.abort(exchange.signal?.reason);
-  if (exchange.signal?.aborted) abortUpstream();
-  exchange.signal?.addEventListener("abort", abortUpstream, { once: true });
-  const chunks = streamExchange(session, { ...exchange, request, signal: upstream.signal });
-
+  // The caller's signal governs the whole exchange: `openai` aborts it on `break` and on its
+  // `timeout`, which cancels the request at the host (the next request recovers what it wrote).
+  const chunks = streamExchange(session, { ...exchange, request });
   let first: IteratorResult<unknown>;
   try {
     first = await chunks.next();
   } catch (error) {
     return refusalResponse(error, exchange.signal);
-  } finally {
-    exchange.signal?.removeEventListener("abort", abortUpstream);
   }
+  // A reader that aborts without reading on still frees the session at once.
+  const leave = () => void chunks.return(undefined as never).catch(() => undefined);
+  exchange.signal?.addEventListener("abort", leave, { once: true });
 
   const encoder = new TextEncoder();
   const encode = (chunk: unknown) => encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`);
@@ -99,6 +136,8 @@ async function streamResponse(session: Session, exchange: ExchangeParameters): P
           const next = pending ?? (await chunks.next());
           pending = undefined;
           if (next.done) {
+            if (exchange.signal?.aborted) throw exchange.signal.reason;
+            exchange.signal?.removeEventListener("abort", leave);
             controller.enqueue(encoder.encode("data: [DONE]\n\n"));
             controller.close();
             return;
@@ -110,11 +149,13 @@ async function streamResponse(session: Session, exchange: ExchangeParameters): P
           return;
         }
       } catch (error) {
+        exchange.signal?.removeEventListener("abort", leave);
         controller.error(error);
       }
     },
-    // The caller stopped reading: the SDK reads the rest and signs the receipt all the same.
+    // The reader stopped: cancel the request, so the host stops generating.
     async cancel() {
+      exchange.signal?.removeEventListener("abort", leave);
       await chunks.return(undefined as never);
     },
   });

@@ -141,15 +141,57 @@ export class HostResponseError extends BaseError {
   }
 }
 
-/** The host could not be reached, or did not answer in time. */
+/**
+ * The host could not be reached, its connection broke, or it went silent for longer than the
+ * request's idle timeout. `code` names the underlying failure (`ECONNREFUSED`, `ECONNRESET`, a TLS
+ * code such as `ERR_SSL_WRONG_VERSION_NUMBER`, `ETIMEDOUT` for the idle timeout) and `cause` keeps
+ * the original error, so apps and the CLI can say what went wrong.
+ */
 export class HostUnreachableError extends BaseError {
   readonly url: string;
+  readonly code: string | undefined;
   override name = "HostUnreachableError";
 
   constructor(parameters: { url: string; cause: unknown }) {
-    super("The host did not answer.", { cause: parameters.cause, metaMessages: [`URL: ${parameters.url}`] });
+    const code = failureCode(parameters.cause);
+    super("The host did not answer.", {
+      cause: parameters.cause,
+      details: innermostMessage(parameters.cause),
+      metaMessages: [...(code ? [`Code: ${code}`] : []), `URL: ${parameters.url}`],
+    });
     this.url = parameters.url;
+    this.code = code;
   }
+}
+
+/** The host sent no byte for `timeoutMs` (before its first byte, or in the middle of an answer). */
+export class HostTimeoutError extends BaseError {
+  override name = "HostTimeoutError";
+  readonly code = "ETIMEDOUT";
+  readonly timeoutMs: number;
+
+  constructor(parameters: { timeoutMs: number }) {
+    super(`The host sent nothing for ${parameters.timeoutMs} ms.`);
+    this.timeoutMs = parameters.timeoutMs;
+  }
+}
+
+/** The first string `code` along an error's `cause` chain (fetch wraps a socket error in "fetch failed"). */
+function failureCode(error: unknown): string | undefined {
+  for (let current = error, depth = 0; current instanceof Object && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "") return code;
+  }
+  return undefined;
+}
+
+/** The message of the innermost error along a `cause` chain: the one that says what happened. */
+function innermostMessage(error: unknown): string {
+  let message = "";
+  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth++) {
+    message = current instanceof BaseError ? current.shortMessage : current.message;
+  }
+  return message;
 }
 
 /**

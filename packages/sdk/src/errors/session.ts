@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import type { RecoveredExchange } from "../session/reconcile.ts";
 import { BaseError } from "./base.ts";
 
 /** One bound of the client-side count check that a host's claim broke. */
@@ -64,5 +65,43 @@ export class SessionProtocolError extends BaseError {
   override name = "SessionProtocolError";
   constructor(shortMessage: string, parameters: { details?: string; cause?: unknown } = {}) {
     super(shortMessage, parameters);
+  }
+}
+
+/** `closeSession` cancelled this request: a session being closed sends nothing more to its host. */
+export class SessionClosingError extends BaseError {
+  override name = "SessionClosingError";
+  constructor(parameters: { jobId: bigint }) {
+    super(`Session ${parameters.jobId} is being closed; its request in flight was cancelled.`);
+  }
+}
+
+/** The host sent more bytes than any honest answer holds; the SDK stopped reading and signs nothing for it. */
+export class HostAnswerTooLargeError extends SessionProtocolError {
+  override name = "HostAnswerTooLargeError";
+  readonly limit: number;
+  constructor(parameters: { limit: number }) {
+    super(`The host's answer is larger than ${parameters.limit} bytes.`);
+    this.limit = parameters.limit;
+  }
+}
+
+/**
+ * The host billed more answers in a row that never reached the client live (its connection broke
+ * off each time) than the SDK signs for from a sync alone (docs/design.md, "Answers that never
+ * arrived live"). Nothing was signed for `exchanges`; their text is here so the app can show it.
+ * The session is disputed: close it and open one with another host.
+ */
+export class UndeliveredAnswersError extends BaseError {
+  override name = "UndeliveredAnswersError";
+  readonly jobId: bigint;
+  readonly exchanges: readonly RecoveredExchange[];
+
+  constructor(parameters: { jobId: bigint; exchanges: readonly RecoveredExchange[]; inARow: number }) {
+    super(`The host's last ${parameters.inARow} answers never arrived live; session ${parameters.jobId} signs no more. Close it and pick another host.`, {
+      metaMessages: [`Unsigned recovered tokens: ${parameters.exchanges.reduce((sum, exchange) => sum + exchange.promptTokens + exchange.completionTokens, 0)}`],
+    });
+    this.jobId = parameters.jobId;
+    this.exchanges = parameters.exchanges;
   }
 }

@@ -1,11 +1,13 @@
 import type { Hex } from "viem";
 import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError } from "../errors/host.ts";
-import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import { HostAnswerTooLargeError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { sessionEndpoints, type SessionUsage } from "../protocol/headers.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
 import { nextTranscriptHash } from "../protocol/transcript.ts";
 import { checkTokenCounts } from "./countCheck.ts";
-import { parseServerSentEvents } from "./sse.ts";
+import { beginExchange, type ExchangeCall } from "./inFlight.ts";
+import { readText } from "./readBody.ts";
+import { parseServerSentEvents, type ServerSentEvent } from "./sse.ts";
 import type { RecoveredExchange } from "./reconcile.ts";
 import { syncWithHost } from "./sync.ts";
 import {
@@ -14,10 +16,8 @@ import {
   deliverReceipt,
   dispute,
   hostEndpoint,
-  maxAnswerBytes,
   needsSync,
   postSigned,
-  readText,
   sessionAccount,
   sessionDomain,
   type HostRequestOptions,
@@ -61,6 +61,7 @@ export type ExchangeResult = {
 export async function acceptExchange(
   session: Session,
   parameters: HostRequestOptions & {
+    headers?: Record<string, string> | undefined;
     requestBytes: Uint8Array<ArrayBuffer>;
     request: ChatRequestBody;
     responseText: string;
@@ -98,7 +99,8 @@ export async function acceptExchange(
   session.cumulativeTokens = cumulativeTokens;
   session.receipt = { cumulativeTokens, transcriptHash, signature, delivered: false };
   session.resync = false;
-  await deliverReceipt(session, parameters);
+  session.undeliveredInARow = 0;
+  await deliverReceipt(session, { signal: parameters.signal, fetch: parameters.fetch, timeoutMs: parameters.timeoutMs, headers: parameters.headers });
   return {
     text: responseText,
     promptTokens: usage.promptTokens,
@@ -123,7 +125,12 @@ export type ExchangeParameters = HostRequestOptions & {
   url?: string | undefined;
   /** Extra request headers (the session headers always win). */
   headers?: Record<string, string> | undefined;
+  /** Called with the exchanges a sync recovered before this request, once signed for (even if this request then fails). */
+  onRecovered?: ((exchanges: RecoveredExchange[]) => void) | undefined;
 };
+
+/** How far one exchange got: whether its request went out (from then on the host may bill it). */
+type ExchangeProgress = { sent: boolean };
 
 /**
  * Sends a chat request once the session may go on: undisputed, in step with the host (a session
@@ -135,23 +142,27 @@ export type ExchangeParameters = HostRequestOptions & {
  * request as replayed or out of sync is not believed: the error is thrown, nothing is synced or
  * signed on its say-so (else it could refuse a request, then bill it as served, on every call).
  */
-async function sendChatRequest(session: Session, parameters: ExchangeParameters, accept: string) {
+async function sendChatRequest(session: Session, parameters: ExchangeParameters, progress: ExchangeProgress, accept: string) {
   assertUndisputed(session);
+  const transport = { signal: parameters.signal, fetch: parameters.fetch, timeoutMs: parameters.timeoutMs };
   let recovered: RecoveredExchange[] = [];
-  if (needsSync(session)) ({ recovered } = await syncWithHost(session, parameters));
-  else await deliverReceipt(session, parameters);
+  if (needsSync(session)) ({ recovered } = await syncWithHost(session, { ...transport, countCheck: parameters.countCheck, onRecovered: parameters.onRecovered }));
+  else await deliverReceipt(session, { ...transport, headers: parameters.headers });
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
-  const response = await postChatRequest(session, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
+  const response = await postChatRequest(session, progress, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
   return { requestBytes, url, response, recovered };
 }
 
 /**
  * POSTs a chat request. Until its answer is accepted the client cannot know what the host
- * recorded, so the session is marked for a sync; a refusal (the host changed nothing) clears it.
+ * recorded, so the session is marked for a sync, broken off by the connection unless the client
+ * stops it itself ({@link exchangeFailed}); a refusal (the host changed nothing) clears the mark.
  */
-async function postChatRequest(session: Session, parameters: Parameters<typeof postSigned>[1]): Promise<Response> {
+async function postChatRequest(session: Session, progress: ExchangeProgress, parameters: Parameters<typeof postSigned>[1]): Promise<Response> {
   session.resync = true;
+  session.brokenOff = "connection";
+  progress.sent = true;
   try {
     return await postSigned(session, parameters);
   } catch (error) {
@@ -160,16 +171,31 @@ async function postChatRequest(session: Session, parameters: Parameters<typeof p
   }
 }
 
+/**
+ * What an exchange that failed leaves behind: an answer larger than any honest one disputes the
+ * session; an exchange the client stopped itself (its signal, leaving a stream, `closeSession`)
+ * after sending it is marked as broken off by the client, so its recovery does not count against
+ * the host (docs/design.md, "Answers that never arrived live").
+ */
+function exchangeFailed(session: Session, call: ExchangeCall, progress: ExchangeProgress, error: unknown): unknown {
+  if (error instanceof HostAnswerTooLargeError) return dispute(session, error);
+  if (progress.sent && session.resync && call.signal.aborted) session.brokenOff = "client";
+  return error;
+}
+
 /** Runs one non-streamed chat exchange: signed request, JSON answer, checked and receipted. */
 export async function jsonExchange(
   session: Session,
   parameters: ExchangeParameters,
 ): Promise<ExchangeResult & { response: Record<string, unknown> }> {
   const release = await acquireSessionLock(session);
+  const call = beginExchange(session, parameters.signal);
+  const progress = { sent: false };
   try {
-    const { requestBytes, url, response, recovered } = await sendChatRequest(session, parameters, "application/json");
+    const exchange = { ...parameters, signal: call.signal };
+    const { requestBytes, response, recovered } = await sendChatRequest(session, exchange, progress, "application/json");
     // A connection that breaks during the answer is an unreachable host; the next request recovers the answer.
-    const body = await readText(response, url);
+    const body = await readText(response);
     let completion: { choices?: { message?: { content?: string | null } }[]; session?: SessionUsage };
     try {
       completion = JSON.parse(body) as typeof completion;
@@ -177,96 +203,80 @@ export async function jsonExchange(
       throw dispute(session, new SessionProtocolError("The host's chat completion is not JSON.", { details: body.slice(0, 200), cause }));
     }
     const responseText = completion.choices?.[0]?.message?.content ?? "";
-    const result = await acceptExchange(session, {
-      ...parameters,
-      requestBytes,
-      responseText,
-      usage: completion.session,
-      recovered,
-    });
+    const result = await acceptExchange(session, { ...exchange, requestBytes, responseText, usage: completion.session, recovered });
     return { ...result, response: completion as Record<string, unknown> };
+  } catch (error) {
+    throw exchangeFailed(session, call, progress, error);
   } finally {
+    call.end();
     release();
   }
 }
 
 /**
  * Runs one streamed chat exchange, yielding the host's SSE chunks as they arrive and returning
- * the accepted exchange once the stream ends. If the consumer stops early, the rest of the stream
- * is still read and receipted, so the client's transcript stays in step with the host's. If the
- * stream breaks (an abort, a lost connection), the session stays marked for a sync: the next
- * request recovers from the host what it delivered and signs for it after the usual checks.
+ * the accepted exchange once the stream ends. A consumer that stops early (`break`, `return()`)
+ * or aborts cancels the request: the host stops generating and bills what it wrote, which the
+ * next request recovers from the host (a sync), checks and signs for. A stream that breaks off
+ * (a lost connection, a silent host) is recovered the same way.
  */
 export async function* streamExchange(
   session: Session,
   parameters: ExchangeParameters,
 ): AsyncGenerator<ChatCompletionChunk, ExchangeResult, undefined> {
   const release = await acquireSessionLock(session);
+  const call = beginExchange(session, parameters.signal);
+  const progress = { sent: false };
+  let events: AsyncGenerator<ServerSentEvent> | undefined;
+  let settled = false;
   try {
-    const { requestBytes, url, response, recovered } = await sendChatRequest(session, parameters, "text/event-stream");
+    const exchange = { ...parameters, signal: call.signal };
+    const { requestBytes, url, response, recovered } = await sendChatRequest(session, exchange, progress, "text/event-stream");
     if (!response.body) throw dispute(session, new SessionProtocolError("The host's streamed answer has no body."));
-
-    const events = parseServerSentEvents(response.body);
+    events = parseServerSentEvents(response.body);
     let text = "";
     let usage: SessionUsage | undefined;
-    let ended = false;
     let done = false;
-    const nextChunk = async (): Promise<ChatCompletionChunk | undefined> => {
-      let next: IteratorResult<{ data: string }>;
-      try {
-        next = await events.next();
-      } catch (cause) {
-        // The connection broke mid-answer (or the caller aborted): the next request recovers the answer.
-        if (parameters.signal?.aborted) throw cause;
-        throw new HostUnreachableError({ url, cause });
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      if (next.value.data.trim() === "[DONE]") {
+        done = true;
+        break;
       }
-      if (next.done || next.value.data.trim() === "[DONE]") {
-        ended = true;
-        done = !next.done;
-        await events.return(undefined);
-        return undefined;
-      }
-      const chunk = parseChunk(next.value.data, url);
+      const chunk = parseChunk(session, next.value.data, url);
       text += chunk.choices?.find((choice) => (choice.index ?? 0) === 0)?.delta?.content ?? "";
-      if (text.length > maxAnswerBytes) throw dispute(session, new SessionProtocolError(`The host's streamed answer is longer than ${maxAnswerBytes} characters.`));
       if (chunk.session) usage = chunk.session;
-      return chunk;
-    };
-    const accept = () => {
-      // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
-      if (!usage && !done) throw new HostUnreachableError({ url, cause: new Error("the stream ended before the host's usage arrived; the next request recovers the answer") });
-      return acceptExchange(session, { ...parameters, requestBytes, request: parameters.request, responseText: text, usage, recovered });
-    };
-
-    let consumerLeft = true;
-    try {
-      for (let chunk = await nextChunk(); chunk; chunk = await nextChunk()) yield chunk;
-      consumerLeft = false;
-    } catch (error) {
-      consumerLeft = false;
-      // A host's error event ends an exchange that is neither billed nor in its transcript. Anything
-      // else (a broken connection, an abort) leaves the session marked for a sync.
-      if (error instanceof SessionHostError || error instanceof HostResponseError) session.resync = false;
-      throw error;
-    } finally {
-      if (consumerLeft) {
-        while (!ended) await nextChunk();
-        await accept();
-      }
+      yield chunk;
     }
-    return await accept();
+    // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
+    if (!usage && !done) throw new HostUnreachableError({ url, cause: new Error("the stream ended before the host's usage arrived; the next request recovers the answer") });
+    settled = true;
+    return await acceptExchange(session, { ...exchange, requestBytes, responseText: text, usage, recovered });
+  } catch (error) {
+    settled = true;
+    throw exchangeFailed(session, call, progress, error);
   } finally {
+    if (!settled) {
+      // The consumer left mid-answer: stop the host's generation by closing the connection.
+      call.cancel(new DOMException("The reader left the stream.", "AbortError"));
+      exchangeFailed(session, call, progress, call.signal.reason);
+    }
+    await events?.return(undefined);
+    call.end();
     release();
   }
 }
 
-function parseChunk(data: string, url: string): ChatCompletionChunk {
+/** One SSE chunk; a host's error event ends an exchange that is neither billed nor in its transcript. */
+function parseChunk(session: Session, data: string, url: string): ChatCompletionChunk {
   let chunk: ChatCompletionChunk & { error?: unknown };
   try {
     chunk = JSON.parse(data) as typeof chunk;
   } catch (cause) {
     throw new SessionProtocolError("The host sent an SSE event that is not JSON.", { details: data.slice(0, 200), cause });
   }
-  if (chunk.error !== undefined) throw parseHostError({ status: 200, url, body: data });
+  if (chunk.error !== undefined) {
+    session.resync = false;
+    throw parseHostError({ status: 200, url, body: data });
+  }
   return chunk;
 }

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { HostAnswerTooLargeError } from "../errors/session.ts";
 import { parseServerSentEvents } from "./sse.ts";
 
 function streamOf(pieces: string[]): ReadableStream<Uint8Array> {
@@ -44,5 +45,55 @@ describe("parseServerSentEvents", () => {
 
   it("yields a last event that lacks its blank line", async () => {
     expect(await collect(["data: tail"])).toEqual([{ event: undefined, data: "tail" }]);
+  });
+});
+
+describe("parseServerSentEvents against a hostile body", () => {
+  /** An endless body of `piece`, counting the bytes the parser pulled. */
+  function endless(piece: string) {
+    const bytes = new TextEncoder().encode(piece.repeat(Math.ceil(65_536 / piece.length)));
+    const pulled = { bytes: 0 };
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled.bytes += bytes.byteLength;
+        controller.enqueue(bytes);
+      },
+    });
+    return { stream, pulled };
+  }
+
+  it.each([
+    ["bytes without any line end", "x"],
+    ["`data:` lines that never end their event", "data: more\n"],
+    ["a comment that never ends", ": keep-alive "],
+  ])("stops at maxBytes on %s, with a typed error", async (_name, piece) => {
+    const { stream, pulled } = endless(piece);
+    const maxBytes = 4 * 1024 * 1024;
+    const consume = async () => {
+      for await (const _event of parseServerSentEvents(stream, { maxBytes }));
+    };
+    await expect(consume()).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+    expect(pulled.bytes).toBeLessThanOrEqual(maxBytes + 2 * 65_536);
+  });
+
+  it("scans each character once however the host splits a line (linear, counted in characters scanned)", async () => {
+    const line = `data: ${"y".repeat(64 * 1024)}\n\n`;
+    const pieces = line.match(/[\s\S]{1,7}/g)!;
+    const exec = RegExp.prototype.exec;
+    let scanned = 0;
+    const spy = vi.spyOn(RegExp.prototype, "exec").mockImplementation(function (this: RegExp, input: string) {
+      const from = this.global || this.sticky ? this.lastIndex : 0;
+      const match = exec.call(this, input);
+      scanned += (match ? match.index + match[0].length : input.length) - from;
+      return match;
+    });
+    let events;
+    try {
+      events = await collect(pieces);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(events).toEqual([{ event: undefined, data: "y".repeat(64 * 1024) }]);
+    expect(scanned).toBeLessThanOrEqual(2 * line.length);
   });
 });

@@ -1,9 +1,10 @@
 import { HostUnreachableError, SessionUnknownError } from "../errors/host.ts";
-import { SessionProtocolError } from "../errors/session.ts";
+import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
 import { sessionEndpoints } from "../protocol/headers.ts";
 import { signCheckpoint } from "../protocol/signatures.ts";
 import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
-import { assertUndisputed, deliverReceipt, dispute, getJson, hostEndpoint, postSigned, readJson, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";
+import { readJson } from "./readBody.ts";
+import { assertUndisputed, deliverReceipt, dispute, getJson, hostEndpoint, postSigned, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 
 /** What a sync found and signed for. */
@@ -16,15 +17,26 @@ export type SyncResult = {
 };
 
 /**
+ * Most exchanges in a row the client signs for from a sync alone after its connection broke off
+ * (answers that never arrived live). One covers an honest host behind a flaky network; a host
+ * that drops every connection gets paid for one answer, then the session is disputed.
+ */
+export const maxUndeliveredInARow = 1;
+
+/** What a sync takes besides the transport. */
+export type SyncOptions = HostRequestOptions & {
+  countCheck?: CountCheckOptions | undefined;
+  /** Called with the recovered exchanges once they are signed for, before anything else can fail. */
+  onRecovered?: ((exchanges: RecoveredExchange[]) => void) | undefined;
+};
+
+/**
  * Brings the session back in step with its host (the caller holds the session lock): delivers a
  * pending receipt, learns the host's last sequence number, asks `POST /v1/session/sync` for the
  * host's newest receipt and the exchanges after it, checks them ({@link reconcile}), and signs one
  * receipt covering them. A host answer that fails a check disputes the session.
  */
-export async function syncWithHost(
-  session: Session,
-  options: HostRequestOptions & { countCheck?: CountCheckOptions | undefined },
-): Promise<SyncResult> {
+export async function syncWithHost(session: Session, options: SyncOptions): Promise<SyncResult> {
   assertUndisputed(session);
   await deliverReceipt(session, options);
   let lastSequence: bigint | undefined;
@@ -36,15 +48,14 @@ export async function syncWithHost(
   }
   if (lastSequence === undefined) {
     // The host never recorded anything for this session: nothing was missed.
-    session.resync = false;
-    session.restored = false;
+    settled(session);
     return { recovered: [], cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
   }
   if (lastSequence > session.sequence) session.sequence = lastSequence;
 
   const url = hostEndpoint(session, sessionEndpoints.sync);
   // Only the transport travels: a caller's chat URL or headers must not redirect the signed sync.
-  const response = await postSigned(session, { signal: options.signal, fetch: options.fetch, url, endpoint: sessionEndpoints.sync, body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })) });
+  const response = await postSigned(session, { signal: options.signal, fetch: options.fetch, timeoutMs: options.timeoutMs, url, endpoint: sessionEndpoints.sync, body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })) });
   let reconciliation: Reconciliation;
   try {
     reconciliation = await reconcile({
@@ -54,7 +65,7 @@ export async function syncWithHost(
       cumulativeTokens: session.cumulativeTokens,
       transcriptHash: session.transcriptHash,
       countCheck: { ...session.countCheck, ...options.countCheck },
-      answer: parseSyncResponse(await readJson(response, url)),
+      answer: parseSyncResponse(await readJson(response)),
     });
   } catch (error) {
     // The host's records do not check out: the client signs nothing more for this session.
@@ -62,6 +73,7 @@ export async function syncWithHost(
     throw dispute(session, error as Error);
   }
 
+  countUndelivered(session, reconciliation.exchanges);
   if (reconciliation.lastSequence > session.sequence) session.sequence = reconciliation.lastSequence;
   if (reconciliation.adoptedReceipt) session.receipt = reconciliation.adoptedReceipt;
   if (reconciliation.exchanges.length > 0) {
@@ -71,8 +83,8 @@ export async function syncWithHost(
   }
   session.cumulativeTokens = reconciliation.cumulativeTokens;
   session.transcriptHash = reconciliation.transcriptHash;
-  session.resync = false;
-  session.restored = false;
+  settled(session);
+  if (reconciliation.exchanges.length > 0) options.onRecovered?.(reconciliation.exchanges);
   await deliverReceipt(session, options);
   return { recovered: reconciliation.exchanges, cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
 }
@@ -87,4 +99,24 @@ async function hostLastSequence(session: Session, options: HostRequestOptions): 
     throw error;
   }
   return parseSequence((view as { lastSequence?: unknown } | null)?.lastSequence);
+}
+
+/**
+ * Applies the policy of {@link maxUndeliveredInARow} to the exchanges a sync recovered: those whose
+ * connection broke off extend the run of answers that never arrived live; one the client stopped
+ * itself (or recovered after a restart) had its start delivered live and ends the run. A run too
+ * long disputes the session before anything is signed.
+ */
+function countUndelivered(session: Session, exchanges: RecoveredExchange[]): void {
+  if (exchanges.length === 0) return;
+  const inARow = session.brokenOff === "connection" ? (session.undeliveredInARow ?? 0) + exchanges.length : 0;
+  if (inARow > maxUndeliveredInARow) throw dispute(session, new UndeliveredAnswersError({ jobId: session.jobId, exchanges, inARow }));
+  session.undeliveredInARow = inARow;
+}
+
+/** The client knows everything the host recorded again. */
+function settled(session: Session): void {
+  session.resync = false;
+  session.restored = false;
+  session.brokenOff = undefined;
 }

@@ -1,17 +1,13 @@
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { HostUnreachableError, parseHostError } from "../errors/host.ts";
+import { HostUnreachableError } from "../errors/host.ts";
 import { SessionDisputedError, SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint } from "../protocol/headers.ts";
 import { signSessionRequestHeaders } from "../protocol/signatures.ts";
+import { fetchHost, type HostRequestOptions } from "./hostFetch.ts";
+import { readJson } from "./readBody.ts";
 import type { Session } from "./types.ts";
 
-/** Transport options every action that talks to a host accepts. */
-export type HostRequestOptions = {
-  /** Aborts the request. An exchange aborted after it was sent is recovered from the host before the next request (`syncSession`). */
-  signal?: AbortSignal | undefined;
-  /** A `fetch` implementation; default `globalThis.fetch`. */
-  fetch?: typeof globalThis.fetch | undefined;
-};
+export type { HostRequestOptions } from "./hostFetch.ts";
 
 const accounts = new WeakMap<Session, PrivateKeyAccount>();
 /** The session key as a viem account. */
@@ -30,16 +26,35 @@ const locks = new WeakMap<Session, Promise<void>>();
  * receipts all assume the host sees one exchange after another. Resolves with a release function.
  */
 export async function acquireSessionLock(session: Session): Promise<() => void> {
+  return (await acquireSessionLockUntil(session, undefined)).release;
+}
+
+/**
+ * {@link acquireSessionLock}, giving up the wait when `until` aborts (`acquired: false`): the
+ * caller then goes on without the lock (only `closeSession` does, after cancelling what is in
+ * flight), and later callers still wait for both the holder and this caller's release.
+ */
+export async function acquireSessionLockUntil(session: Session, until: AbortSignal | undefined): Promise<{ release: () => void; acquired: boolean }> {
   const previous = locks.get(session) ?? Promise.resolve();
   let release!: () => void;
   const current = new Promise<void>((resolve) => (release = resolve));
   const tail = previous.then(() => current);
   locks.set(session, tail);
-  await previous;
-  return () => {
+  const releaseLock = () => {
     release();
     if (locks.get(session) === tail) locks.delete(session);
   };
+  if (!until) {
+    await previous;
+    return { release: releaseLock, acquired: true };
+  }
+  let onAbort!: () => void;
+  const gaveUp = new Promise<false>((resolve) => (onAbort = () => resolve(false)));
+  if (until.aborted) onAbort();
+  else until.addEventListener("abort", onAbort, { once: true });
+  const acquired = await Promise.race([previous.then(() => true as const), gaveUp]);
+  until.removeEventListener("abort", onAbort);
+  return { release: releaseLock, acquired };
 }
 
 /** `hostUrl` + path, tolerating a trailing slash on the base URL. */
@@ -76,69 +91,12 @@ export async function postSigned(session: Session, parameters: PostParameters & 
 /** POSTs a JSON body; a refusal becomes the typed error for its code, no answer {@link HostUnreachableError}. */
 function post(url: string, parameters: PostParameters): Promise<Response> {
   const headers = { ...parameters.headers, "content-type": "application/json", accept: parameters.accept ?? "application/json" };
-  return request(url, { method: "POST", headers, body: parameters.body }, parameters);
+  return fetchHost(url, { method: "POST", headers, body: parameters.body }, parameters);
 }
 
 /** GETs a JSON answer from the host; a refusal becomes the typed error for its code. */
 export async function getJson(url: string, options: HostRequestOptions): Promise<unknown> {
-  return readJson(await request(url, { headers: { accept: "application/json" } }, options), url);
-}
-
-async function request(url: string, init: RequestInit, options: HostRequestOptions): Promise<Response> {
-  let response: Response;
-  try {
-    response = await (options.fetch ?? globalThis.fetch)(url, { ...init, signal: options.signal });
-  } catch (cause) {
-    if (options.signal?.aborted) throw cause;
-    throw new HostUnreachableError({ url, cause });
-  }
-  if (!response.ok) throw parseHostError({ status: response.status, url, body: await response.text() });
-  return response;
-}
-
-/** The most bytes the SDK reads of one JSON answer (a chat completion, a sync): far above an honest one. */
-export const maxAnswerBytes = 64 * 1024 * 1024;
-
-/**
- * A response body as text, read up to {@link maxAnswerBytes} (a larger one is a protocol error, so a
- * hostile host cannot exhaust the client's memory); a connection that breaks while it is read is an
- * unreachable host.
- */
-export async function readText(response: Response, url: string): Promise<string> {
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      size += next.value.byteLength;
-      if (size > maxAnswerBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new SessionProtocolError(`The host's answer is larger than ${maxAnswerBytes} bytes.`);
-      }
-      chunks.push(next.value);
-    }
-  } catch (cause) {
-    if (cause instanceof SessionProtocolError) throw cause;
-    throw new HostUnreachableError({ url, cause });
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
-/** A response body as JSON; a body that is not JSON is a protocol error. */
-export async function readJson(response: Response, url: string): Promise<unknown> {
-  const text = await readText(response, url);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
-  }
+  return readJson(await fetchHost(url, { headers: { accept: "application/json" } }, options));
 }
 
 /** Whether the client may be behind the host: an answer broke off, or the state was restored. */
@@ -172,6 +130,7 @@ export async function deliverReceipt(
     await post(hostEndpoint(session, sessionEndpoints.receipt), {
       signal: options.signal,
       fetch: options.fetch,
+      timeoutMs: options.timeoutMs,
       headers: options.headers,
       body: new TextEncoder().encode(JSON.stringify(submission)),
     });

@@ -61,6 +61,18 @@ export type Session = {
    * the next request syncs first, as with `resync`.
    */
   restored?: boolean | undefined;
+  /**
+   * Why the exchange awaiting a sync broke off: the client stopped it (an abort, leaving a stream,
+   * `closeSession`), or the connection did (it broke, or the host went silent past the idle
+   * timeout). Only the connection's count against the host when the sync recovers them.
+   */
+  brokenOff?: "client" | "connection" | undefined;
+  /**
+   * Exchanges in a row the client signed for only because a sync recovered them after the
+   * connection broke off (their answer never arrived live); a live answer resets it. A sync that
+   * would take it past {@link maxUndeliveredInARow} disputes the session instead of signing.
+   */
+  undeliveredInARow?: number | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
   dispute?: string | undefined;
   countCheck?: CountCheckOptions | undefined;
