@@ -79,6 +79,8 @@ describe("streamChat", () => {
     expect(session.dispute).toBeUndefined();
     expect(session.resync).toBe(true);
     expect(session.cumulativeTokens).toBe(0n);
+    // Under load the double may notice the closed connection only after its next pause: let it.
+    await waitFor(() => host.exchanges.get(1n)?.length === 1);
 
     host.behaviour.wordDelayMs = 0;
     const next = await streamChat(session, { messages, maxTokens: 4 }).result;

@@ -1,4 +1,5 @@
 import { streamExchange, type ExchangeResult } from "../session/exchange.ts";
+import { followSignal } from "../session/signals.ts";
 import type { Session } from "../session/types.ts";
 import { buildChatRequest, type ChatErrorType, type ChatParameters } from "./chat.ts";
 
@@ -27,8 +28,9 @@ export type StreamChatErrorType = ChatErrorType;
  */
 export function streamChat(session: Session, parameters: StreamChatParameters): StreamChatReturnType {
   const stop = new AbortController();
+  const unfollow = followSignal(parameters.signal, stop);
   const chunks = streamExchange(session, {
-    signal: parameters.signal ? AbortSignal.any([parameters.signal, stop.signal]) : stop.signal,
+    signal: stop.signal,
     fetch: parameters.fetch,
     timeoutMs: parameters.timeoutMs,
     countCheck: parameters.countCheck,
@@ -59,6 +61,7 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
       throw error;
     } finally {
       finished = true;
+      unfollow();
       wake();
     }
   })();

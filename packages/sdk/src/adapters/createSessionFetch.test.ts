@@ -96,7 +96,7 @@ describe("createSessionFetch when the reader stops a stream", () => {
     const recovered: RecoveredExchange[] = [];
     openai = new OpenAI({ baseURL: `${host.url}/v1`, apiKey: "unused", fetch: createSessionFetch(session, { onRecovered: (exchanges) => recovered.push(...exchanges) }), maxRetries: 0 });
     const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 200, stream: true });
-    for await (const _chunk of stream) break;
+    for await (const chunk of stream) if (chunk.choices[0]?.delta.content) break;
     await hostStopped();
     expect(session).toMatchObject({ resync: true, brokenOff: "client", cumulativeTokens: 0n });
     const billed = host.exchanges.get(1n)![0]!;
@@ -114,7 +114,7 @@ describe("createSessionFetch when the reader stops a stream", () => {
     const controller = new AbortController();
     const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 200, stream: true }, { signal: controller.signal });
     const consume = async () => {
-      for await (const _chunk of stream) controller.abort();
+      for await (const chunk of stream) if (chunk.choices[0]?.delta.content) controller.abort();
     };
     // `openai` ends an aborted stream quietly (or throws its APIUserAbortError).
     await consume().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { HostTimeoutError, HostUnreachableError, parseHostError } from "../errors/host.ts";
 import { readPrefix } from "./readBody.ts";
+import { followSignal } from "./signals.ts";
 
 /** Transport options every action that talks to a host accepts. */
 export type HostRequestOptions = {
@@ -31,7 +32,7 @@ export const maxErrorBytes = 64 * 1024;
 export async function fetchHost(url: string, init: RequestInit, options: HostRequestOptions): Promise<Response> {
   const timeoutMs = options.timeoutMs ?? defaultIdleTimeoutMs;
   const controller = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const unfollow = followSignal(options.signal, controller);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const disarm = () => clearTimeout(timer);
   const arm = () => {
@@ -40,6 +41,7 @@ export async function fetchHost(url: string, init: RequestInit, options: HostReq
   };
   const failure = (cause: unknown): unknown => {
     disarm();
+    unfollow();
     if (options.signal?.aborted) return options.signal.reason;
     return new HostUnreachableError({ url, cause: controller.signal.aborted ? controller.signal.reason : cause });
   };
@@ -47,11 +49,12 @@ export async function fetchHost(url: string, init: RequestInit, options: HostReq
   arm();
   let response: Response;
   try {
-    response = await (options.fetch ?? globalThis.fetch)(url, { ...init, signal });
+    response = await (options.fetch ?? globalThis.fetch)(url, { ...init, signal: controller.signal });
   } catch (cause) {
     throw failure(cause);
   }
   disarm();
+  if (!response.body) unfollow();
 
   const reader = response.body?.getReader();
   // The host is only on the clock while the SDK waits for it: a slow reader is no silent host.
@@ -63,7 +66,10 @@ export async function fetchHost(url: string, init: RequestInit, options: HostReq
         try {
           const next = await reader.read();
           disarm();
-          if (next.done) stream.close();
+          if (next.done) {
+            unfollow();
+            stream.close();
+          }
           else stream.enqueue(next.value);
         } catch (cause) {
           stream.error(failure(cause));
@@ -71,6 +77,7 @@ export async function fetchHost(url: string, init: RequestInit, options: HostReq
       },
       async cancel(reason) {
         disarm();
+        unfollow();
         controller.abort(reason);
         await reader.cancel(reason).catch(() => undefined);
       },

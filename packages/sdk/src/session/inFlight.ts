@@ -1,4 +1,5 @@
 import { SessionClosingError } from "../errors/session.ts";
+import { followSignal } from "./signals.ts";
 import type { Session } from "./types.ts";
 
 const inFlight = new WeakMap<Session, Set<AbortController>>();
@@ -21,10 +22,14 @@ export function beginExchange(session: Session, callerSignal: AbortSignal | unde
   let calls = inFlight.get(session);
   if (!calls) inFlight.set(session, (calls = new Set()));
   calls.add(controller);
+  const unfollow = followSignal(callerSignal, controller);
   return {
-    signal: callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal,
+    signal: controller.signal,
     cancel: (reason) => controller.abort(reason),
-    end: () => calls.delete(controller),
+    end: () => {
+      unfollow();
+      calls.delete(controller);
+    },
   };
 }
 

@@ -1,0 +1,16 @@
+/**
+ * Aborts `controller` when `source` aborts, with its reason; returns the unlink function. Used
+ * instead of `AbortSignal.any`, whose combined signal is only weakly held by its sources (and
+ * by `fetch`): once collected, an abort no longer reaches the request, and a stream a user
+ * stopped would go on billing. A listener on the source holds the controller strongly.
+ */
+export function followSignal(source: AbortSignal | undefined, controller: AbortController): () => void {
+  if (!source) return () => undefined;
+  if (source.aborted) {
+    controller.abort(source.reason);
+    return () => undefined;
+  }
+  const onAbort = () => controller.abort(source.reason);
+  source.addEventListener("abort", onAbort, { once: true });
+  return () => source.removeEventListener("abort", onAbort);
+}
