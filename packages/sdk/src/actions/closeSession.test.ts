@@ -4,7 +4,9 @@ import { getBalance, getTransactionReceipt, readContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostEarningsAbi, jobMarketplaceWithModelsAbi } from "../abis.ts";
 import { HostUnreachableError, SessionBadSignatureError } from "../errors/host.ts";
-import { TokenCountMismatchError } from "../errors/session.ts";
+import { HostAnswerTooLargeError, SessionClosingError, TokenCountMismatchError } from "../errors/session.ts";
+import { createSessionFetch } from "../adapters/createSessionFetch.ts";
+import { maxAnswerBytes } from "../session/readBody.ts";
 import type { Session } from "../session/types.ts";
 import { startTestChain, type TestChain } from "../test-utils/chain.ts";
 import { waitFor } from "../test-utils/waitFor.ts";
@@ -186,5 +188,59 @@ describe("a whole session against the contracts", () => {
     } finally {
       t.host.behaviour.closeHangs = false;
     }
+  });
+
+  it("closes while a stream hangs: the request is cancelled, the host settles, nothing waits on the hung answer", async () => {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    t.host.behaviour.wordDelayMs = 3_600_000;
+    try {
+      const hung = streamChat(session, { messages: story, maxTokens: 8 });
+      await waitFor(() => t.host.requests.some((request) => request.path === "/v1/chat/completions" && request.status === undefined));
+      const settlement = await closeSession(t.userWallet, { session, hostTimeoutMs: 20_000 });
+      await expect(hung.result).rejects.toBeInstanceOf(SessionClosingError);
+      expect(settlement.closedBy).toBe("host");
+      expectExactSplit(settlement, session, first.cumulativeTokens);
+    } finally {
+      t.host.behaviour.wordDelayMs = 0;
+    }
+  });
+
+  it("closes while an adapter stream is held unread: the exchange lets go of the session, the host settles, the reader gets the error", async () => {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    t.host.behaviour.wordDelayMs = 3_600_000;
+    try {
+      // A caller that holds the response of a stream and never reads it keeps the exchange suspended.
+      const sessionFetch = createSessionFetch(session);
+      const held = sessionFetch(`${session.hostUrl}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ messages: story, stream: true }) });
+      await waitFor(() => t.host.requests.some((request) => request.path === "/v1/chat/completions" && request.status === undefined));
+      const settlement = await closeSession(t.userWallet, { session, hostTimeoutMs: 20_000 });
+      expect(settlement.closedBy).toBe("host");
+      expectExactSplit(settlement, session, first.cumulativeTokens);
+      await expect((await held).text()).rejects.toBeInstanceOf(SessionClosingError);
+    } finally {
+      t.host.behaviour.wordDelayMs = 0;
+    }
+  });
+
+  it("reads at most 64 MiB of the host's close answer, then settles on chain", async () => {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 1 << 20;
+        controller.enqueue(new Uint8Array(1 << 20).fill(0x20));
+      },
+    });
+    const hostile: typeof fetch = (input, init) =>
+      String(input).endsWith("/v1/session/close") ? Promise.resolve(new Response(endless, { status: 200 })) : fetch(input, init);
+    const settlement = await closeSession(t.userWallet, { session, fetch: hostile });
+    expect(settlement.closedBy).toBe("client");
+    expect(settlement.hostError).toBeInstanceOf(HostAnswerTooLargeError);
+    expect(sent).toBeLessThanOrEqual(maxAnswerBytes + 2 * (1 << 20));
+    expectExactSplit(settlement, session, 0n);
+    expect(first.cumulativeTokens).toBeGreaterThan(0n);
   });
 });

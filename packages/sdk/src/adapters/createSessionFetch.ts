@@ -115,16 +115,23 @@ async function streamResponse(session: Session, exchange: ExchangeParameters): P
   const request = { ...exchange.request, stream_options: { ...streamOptions, include_usage: true } };
   // The caller's signal governs the whole exchange: `openai` aborts it on `break` and on its
   // `timeout`, which cancels the request at the host (the next request recovers what it wrote).
-  const chunks = streamExchange(session, { ...exchange, request });
+  // A cancelled exchange whose reader holds the stream without reading lets go of the session at
+  // once (`closeSession` must not wait for that reader), and the reader later gets the error.
+  let cancelled: { reason: unknown } | undefined;
+  const chunks = streamExchange(session, {
+    ...exchange,
+    request,
+    onCancel: (reason) => {
+      cancelled = { reason };
+      void chunks.return(undefined as never).catch(() => undefined);
+    },
+  });
   let first: IteratorResult<unknown>;
   try {
     first = await chunks.next();
   } catch (error) {
     return refusalResponse(error, exchange.signal);
   }
-  // A reader that aborts without reading on still frees the session at once.
-  const leave = () => void chunks.return(undefined as never).catch(() => undefined);
-  exchange.signal?.addEventListener("abort", leave, { once: true });
 
   const encoder = new TextEncoder();
   const encode = (chunk: unknown) => encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`);
@@ -136,8 +143,7 @@ async function streamResponse(session: Session, exchange: ExchangeParameters): P
           const next = pending ?? (await chunks.next());
           pending = undefined;
           if (next.done) {
-            if (exchange.signal?.aborted) throw exchange.signal.reason;
-            exchange.signal?.removeEventListener("abort", leave);
+            if (cancelled) throw cancelled.reason;
             controller.enqueue(encoder.encode("data: [DONE]\n\n"));
             controller.close();
             return;
@@ -149,13 +155,11 @@ async function streamResponse(session: Session, exchange: ExchangeParameters): P
           return;
         }
       } catch (error) {
-        exchange.signal?.removeEventListener("abort", leave);
         controller.error(error);
       }
     },
     // The reader stopped: cancel the request, so the host stops generating.
     async cancel() {
-      exchange.signal?.removeEventListener("abort", leave);
       await chunks.return(undefined as never);
     },
   });

@@ -125,6 +125,8 @@ export type ExchangeParameters = HostRequestOptions & {
   url?: string | undefined;
   /** Extra request headers (the session headers always win). */
   headers?: Record<string, string> | undefined;
+  /** Called when the exchange is cancelled (`closeSession`, or `signal`), so a holder of its suspended stream can let go. */
+  onCancel?: ((reason: unknown) => void) | undefined;
   /** Called with the exchanges a sync recovered before this request, once signed for (even if this request then fails). */
   onRecovered?: ((exchanges: RecoveredExchange[]) => void) | undefined;
 };
@@ -226,6 +228,8 @@ export async function* streamExchange(
 ): AsyncGenerator<ChatCompletionChunk, ExchangeResult, undefined> {
   const release = await acquireSessionLock(session);
   const call = beginExchange(session, parameters.signal);
+  const onCancel = () => parameters.onCancel?.(call.signal.reason);
+  call.signal.addEventListener("abort", onCancel, { once: true });
   const progress = { sent: false };
   let events: AsyncGenerator<ServerSentEvent> | undefined;
   let settled = false;
@@ -260,6 +264,7 @@ export async function* streamExchange(
       call.cancel(new DOMException("The reader left the stream.", "AbortError"));
       exchangeFailed(session, call, progress, call.signal.reason);
     }
+    call.signal.removeEventListener("abort", onCancel);
     await events?.return(undefined);
     call.end();
     release();

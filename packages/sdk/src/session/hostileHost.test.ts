@@ -1,0 +1,143 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { chat } from "../actions/chat.ts";
+import { streamChat } from "../actions/streamChat.ts";
+import { HostResponseError, HostUnreachableError } from "../errors/host.ts";
+import { HostAnswerTooLargeError } from "../errors/session.ts";
+import { startOffChainSession } from "../test-utils/offChainSession.ts";
+import { maxErrorBytes } from "./hostFetch.ts";
+import { maxAnswerBytes } from "./readBody.ts";
+import type { Session } from "./types.ts";
+
+// A host written to misbehave, over real loopback HTTP: every read of its bytes stops at a bound,
+// whatever it sends, and ends in a typed error. Memory is bounded by what the SDK lets the host
+// write (counted at the host, with backpressure), not by wall time.
+
+// 64 MiB over loopback on a loaded machine: give each test room; the bounds are in bytes.
+vi.setConfig({ testTimeout: 60_000 });
+
+/** Loopback socket buffers the host can fill beyond what the SDK read. */
+const socketSlack = 16 * 1024 * 1024;
+
+type Misbehaviour = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+let server: Server | undefined;
+let written = 0;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
+});
+
+/** A fresh session whose host answers every request with `misbehave`. */
+async function sessionWithHost(misbehave: Misbehaviour): Promise<Session> {
+  written = 0;
+  server = createServer((request, response) => void misbehave(request, response));
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const { session, host } = await startOffChainSession();
+  await host.stop();
+  return { ...session, hostUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** Writes `piece` over and over until the client goes away, as fast as the client reads. */
+async function writeForever(response: ServerResponse, piece: string): Promise<void> {
+  const chunk = Buffer.from(piece.repeat(Math.ceil(65_536 / piece.length)));
+  while (!response.destroyed) {
+    written += chunk.byteLength;
+    if (!response.write(chunk)) await new Promise((resolve) => (response.once("drain", resolve), response.once("close", resolve)));
+  }
+}
+
+const messages = [{ role: "user" as const, content: "Hi" }];
+const consume = async (session: Session) => {
+  for await (const _delta of streamChat(session, { messages }));
+};
+
+describe("a host that sends without end", () => {
+  it("an error body: read at most 64 KiB, a typed HostResponseError", async () => {
+    const session = await sessionWithHost((_request, response) => {
+      response.writeHead(500, { "content-type": "application/json" });
+      return writeForever(response, '{"error":');
+    });
+    await expect(chat(session, { messages })).rejects.toBeInstanceOf(HostResponseError);
+    expect(written).toBeLessThanOrEqual(maxErrorBytes + socketSlack);
+  });
+
+  it("a JSON answer: read at most 64 MiB, HostAnswerTooLargeError, session disputed", async () => {
+    const session = await sessionWithHost((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      return writeForever(response, "[");
+    });
+    await expect(chat(session, { messages })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+    expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
+    expect(session.dispute).toBeDefined();
+  });
+
+  it.each([
+    ["`data:` lines without a blank line", `data: ${"x".repeat(4089)}\n`],
+    ["bytes without any newline", "x"],
+  ])("an SSE stream of %s: read at most 64 MiB, HostAnswerTooLargeError", async (_name, piece) => {
+    const session = await sessionWithHost((_request, response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      return writeForever(response, piece);
+    });
+    await expect(consume(session)).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+    expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
+    expect(session.dispute).toBeDefined();
+  });
+});
+
+describe("a host that sends headers and then fails", () => {
+  it("goes silent after an error status: HostResponseError once the idle timeout passes", async () => {
+    const session = await sessionWithHost((_request, response) => void response.writeHead(502, { "content-type": "application/json" }).flushHeaders());
+    const error = await chat(session, { messages, timeoutMs: 200 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostResponseError);
+    expect((error as HostResponseError).status).toBe(502);
+  });
+
+  it("goes silent after 200 on a stream: HostUnreachableError with code ETIMEDOUT, and the session can sync", async () => {
+    const session = await sessionWithHost((_request, response) => void response.writeHead(200, { "content-type": "text/event-stream" }).flushHeaders());
+    const error = await streamChat(session, { messages, timeoutMs: 200 }).result.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostUnreachableError);
+    expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+    expect(session).toMatchObject({ resync: true, brokenOff: "connection" });
+    expect(session.dispute).toBeUndefined();
+  });
+
+  it("never sends its headers: HostUnreachableError with code ETIMEDOUT", async () => {
+    const session = await sessionWithHost(() => undefined);
+    const error = await chat(session, { messages, timeoutMs: 200 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostUnreachableError);
+    expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+  });
+
+  it("drops the connection after its headers: HostUnreachableError that keeps its cause", async () => {
+    const session = await sessionWithHost((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" }).flushHeaders();
+      setImmediate(() => response.socket?.destroy());
+    });
+    const error = await chat(session, { messages }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostUnreachableError);
+    expect((error as HostUnreachableError).cause).toBeDefined();
+    expect((error as HostUnreachableError).details).not.toBe("");
+  });
+});
+
+describe("HostUnreachableError says why", () => {
+  it("ECONNREFUSED for a port nobody listens on", async () => {
+    const session = await sessionWithHost(() => undefined);
+    server!.close();
+    server!.closeAllConnections();
+    const error = await chat(session, { messages }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostUnreachableError);
+    expect((error as HostUnreachableError).code).toBe("ECONNREFUSED");
+    expect((error as HostUnreachableError).message).toContain("ECONNREFUSED");
+  });
+
+  it("a TLS error for a host that does not speak TLS", async () => {
+    const session = await sessionWithHost((_request, response) => void response.end("plain"));
+    const error = await chat({ ...session, hostUrl: session.hostUrl.replace("http:", "https:") }, { messages }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HostUnreachableError);
+    expect((error as HostUnreachableError).code).toMatch(/SSL|TLS|EPROTO/);
+  });
+});
