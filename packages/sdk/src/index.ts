@@ -1,6 +1,7 @@
 export { BaseError, type BaseErrorType, type BaseErrorParameters } from "./errors/base.ts";
 export {
   HostResponseError,
+  HostTimeoutError,
   HostUnreachableError,
   InvalidRequestError,
   ModelNotServedError,
@@ -32,8 +33,11 @@ export {
   type SessionJobsErrorName,
 } from "./errors/contract.ts";
 export {
+  HostAnswerTooLargeError,
+  SessionClosingError,
   SessionDisputedError,
   SessionProtocolError,
+  UndeliveredAnswersError,
   TokenCountMismatchError,
   TranscriptMismatchError,
   type TokenCountViolation,
@@ -42,9 +46,11 @@ export {
 export type { CountCheckOptions, Session, SessionReceipt } from "./session/types.ts";
 export { deserializeSession, serializeSession } from "./session/serialization.ts";
 export { checkTokenCounts, defaultCountCheck, type CheckTokenCountsParameters } from "./session/countCheck.ts";
-export { parseServerSentEvents, type ServerSentEvent } from "./session/sse.ts";
+export { parseServerSentEvents, type ParseServerSentEventsOptions, type ServerSentEvent } from "./session/sse.ts";
 export type { ChatCompletionChunk, ExchangeResult } from "./session/exchange.ts";
-export type { HostRequestOptions } from "./session/transport.ts";
+export { defaultIdleTimeoutMs, maxErrorBytes, type HostRequestOptions } from "./session/hostFetch.ts";
+export { maxAnswerBytes } from "./session/readBody.ts";
+export { maxUndeliveredInARow, type SyncOptions } from "./session/sync.ts";
 export { parseSyncResponse, reconcile, type Reconciliation, type ReconcileParameters, type RecoveredExchange } from "./session/reconcile.ts";
 
 export type { SessionJobsContracts } from "./contracts.ts";
