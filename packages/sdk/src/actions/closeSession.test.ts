@@ -9,6 +9,7 @@ import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { maxAnswerBytes } from "../session/readBody.ts";
 import type { Session } from "../session/types.ts";
 import { startTestChain, type TestChain } from "../test-utils/chain.ts";
+import { endlessAnswerAt } from "../test-utils/endlessAnswer.ts";
 import { waitFor } from "../test-utils/waitFor.ts";
 import { chat } from "./chat.ts";
 import { closeSession } from "./closeSession.ts";
@@ -227,19 +228,11 @@ describe("a whole session against the contracts", () => {
   it("reads at most 64 MiB of the host's close answer, then settles on chain", async () => {
     const { session } = await openEthSession();
     const first = await chat(session, { messages: story, maxTokens: 8 });
-    let sent = 0;
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        sent += 1 << 20;
-        controller.enqueue(new Uint8Array(1 << 20).fill(0x20));
-      },
-    });
-    const hostile: typeof fetch = (input, init) =>
-      String(input).endsWith("/v1/session/close") ? Promise.resolve(new Response(endless, { status: 200 })) : fetch(input, init);
+    const { fetch: hostile, sent } = endlessAnswerAt("/v1/session/close");
     const settlement = await closeSession(t.userWallet, { session, fetch: hostile });
     expect(settlement.closedBy).toBe("client");
     expect(settlement.hostError).toBeInstanceOf(HostAnswerTooLargeError);
-    expect(sent).toBeLessThanOrEqual(maxAnswerBytes + 2 * (1 << 20));
+    expect(sent()).toBeLessThanOrEqual(maxAnswerBytes + 2 * (1 << 20));
     expectExactSplit(settlement, session, 0n);
     expect(first.cumulativeTokens).toBeGreaterThan(0n);
   });

@@ -5,6 +5,7 @@ import { signCheckpoint } from "../protocol/signatures.ts";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
 import { maxAnswerBytes } from "../session/readBody.ts";
 import type { Session } from "../session/types.ts";
+import { endlessAnswerAt } from "../test-utils/endlessAnswer.ts";
 import { offChainDomain, startOffChainSession } from "../test-utils/offChainSession.ts";
 import { generateWords, requestLines, type TestHost } from "../test-utils/testHost.ts";
 import { chat } from "./chat.ts";
@@ -138,17 +139,9 @@ describe("syncSession", () => {
     await breakStream(session, 3);
     const before = { cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
     // A hostile host streams an endless answer; the client must not buffer it all.
-    let sent = 0;
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        sent += 1 << 20;
-        controller.enqueue(new Uint8Array(1 << 20).fill(0x20));
-      },
-    });
-    const hostile: typeof fetch = (input, init) =>
-      String(input).endsWith("/v1/session/sync") ? Promise.resolve(new Response(endless, { status: 200 })) : fetch(input, init);
+    const { fetch: hostile, sent } = endlessAnswerAt("/v1/session/sync");
     await expect(syncSession(session, { fetch: hostile })).rejects.toThrow(/larger than 67108864 bytes/);
-    expect(sent).toBeLessThanOrEqual(maxAnswerBytes + 2 * (1 << 20));
+    expect(sent()).toBeLessThanOrEqual(maxAnswerBytes + 2 * (1 << 20));
     expect(session.dispute).toBeDefined();
     expect(session).toMatchObject(before);
   });
