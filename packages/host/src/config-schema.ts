@@ -1,5 +1,6 @@
 import { getAddress, isAddress, isHex, type Hex } from "viem";
 import { z } from "zod/v4";
+import { isCorsOrigin } from "./cors.ts";
 
 /**
  * The schema of the host's configuration file (and of `HostConfigInput`, its programmatic form).
@@ -49,10 +50,17 @@ const checked = <T>(reason: string, accept: (value: string) => T | undefined) =>
 const address = checked("not an address", (value) => (isAddress(value, { strict: false }) ? getAddress(value) : undefined));
 const modelId = checked("not a bytes32 model id", (value) => (isHex(value) && value.length === 66 ? (value.toLowerCase() as Hex) : undefined));
 
+/** An origin whose web pages may call the node from a browser (CORS), or `*` for any. */
+const corsOrigin = z.string({ error: (issue) => `must be an origin such as "https://app.example" (or "*"), got ${show(issue.input)}` }).refine(isCorsOrigin, {
+  error: (issue) => `${show(issue.input)} is not an origin (scheme://host[:port], no path) or "*"`,
+});
+
 export const serverSchema = z.strictObject({
   host: text.default("127.0.0.1"),
   port: integer(0, 65535).default(8080),
   maxBodyBytes: integer(1024).default(1024 * 1024),
+  /** Origins whose web pages may call the node from a browser (CORS); default none. */
+  corsOrigins: z.array(corsOrigin, { error: (issue) => `must be a list of origins such as ["https://app.example"] (or ["*"]), got ${show(issue.input)}` }).default([]),
 });
 
 export const batchSchema = z.strictObject({

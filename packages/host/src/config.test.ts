@@ -29,7 +29,7 @@ describe("resolveHostConfig", () => {
     expect(config.account.address).toBe(address);
     expect(config.pricing.minPricePerToken).toBe(2000n);
     expect(config.backend).toEqual({ type: "embedded" });
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, maxBodyBytes: 1048576 });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, maxBodyBytes: 1048576, corsOrigins: [] });
     expect(JSON.stringify(describeHostConfig(config))).not.toContain(key.slice(2));
     expect(JSON.stringify(config, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(key.slice(2));
   });

@@ -63,6 +63,7 @@ export const hostConfigEnv = {
   dbPath: "SESSION_JOBS_HOST_DB",
   listen: "SESSION_JOBS_HOST_LISTEN",
   port: "SESSION_JOBS_HOST_PORT",
+  corsOrigins: "SESSION_JOBS_HOST_CORS_ORIGINS",
 } as const;
 
 /** Old names still read, with a warning: one scheme, `SESSION_JOBS_*` shared, `SESSION_JOBS_HOST_*` for the node. */
@@ -141,7 +142,13 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
   if (dbPath) input.dbPath = dbPath;
   const listen = read(hostConfigEnv.listen);
   const port = read(hostConfigEnv.port);
-  if (listen || port) input.server = { ...(listen && { host: listen }), ...(port && { port }) };
+  const corsOrigins = read(hostConfigEnv.corsOrigins);
+  if (listen || port || corsOrigins)
+    input.server = {
+      ...(listen && { host: listen }),
+      ...(port && { port }),
+      ...(corsOrigins && { corsOrigins: corsOrigins.split(",").map((origin) => origin.trim()).filter(Boolean) }),
+    };
   return input;
 }
 

@@ -99,6 +99,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       common,
       host: config.server.host,
       port: config.server.port,
+      corsOrigins: config.server.corsOrigins,
       routes: createHostRoutes({
         common,
         config,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Common } from "./common.ts";
+import { createCorsHandler } from "./cors.ts";
 import { HostError } from "./errors.ts";
 import { sendError } from "./http-io.ts";
 
@@ -26,8 +27,16 @@ type CompiledRoute = Route & { pattern: RegExp; names: string[] };
  * A node:http server with a small router, per-route metrics and error answers that never carry a
  * stack trace: {@link HostError}s become their JSON and status, anything else a logged 500.
  */
-export function createHttpServer(parameters: { common: Common; host: string; port: number; routes: Route[] }): HttpServer {
+export function createHttpServer(parameters: {
+  common: Common;
+  host: string;
+  port: number;
+  routes: Route[];
+  /** Origins whose browsers may call the host (`*` for any); none: no CORS headers. */
+  corsOrigins?: readonly string[];
+}): HttpServer {
   const { common } = parameters;
+  const applyCors = createCorsHandler(parameters.corsOrigins ?? []);
   const routes: CompiledRoute[] = parameters.routes.map((route) => {
     const names: string[] = [];
     const source = route.path.replace(/:([a-zA-Z]+)/g, (_match, name: string) => {
@@ -49,6 +58,10 @@ export function createHttpServer(parameters: { common: Common; host: string; por
       common.metrics.httpRequestDuration.observe({ route }, (performance.now() - started) / 1000);
       if (active === 0) idle?.();
     });
+    if (applyCors(request, response)) {
+      route = "preflight";
+      return;
+    }
     const path = (request.url ?? "/").split("?")[0]!;
     const candidates = routes.filter((candidate) => candidate.pattern.test(path));
     const match = candidates.find((candidate) => candidate.method === request.method);

@@ -10,6 +10,8 @@ import { demoKeys, startLocalNetwork, walletFor } from "../demo/localNetwork.ts"
 import { startDemoHost } from "../demo/demoHost.ts";
 import { demoPrompts, runConversation } from "../demo/conversation.ts";
 import { printReport } from "../demo/report.ts";
+import { startWebDemo } from "../demo/webDemo.ts";
+import type { Common } from "../common.ts";
 
 const deposits = { eth: 10_000_000_000_000_000n /* 0.01 ETH */, usdc: 5_000_000n /* 5 USDC */ } as const;
 
@@ -21,8 +23,11 @@ export const demoCommand: Command = {
     prompts: { type: "string", description: `number of prompts, 1..${demoPrompts.length} (default 4)` },
     "max-tokens": { type: "string", description: "most completion tokens per answer (default 120)" },
     "proof-interval": { type: "string", description: "tokens between checkpoint proofs, 100..1000000 (default 100)" },
+    web: { type: "boolean", description: "start the web app instead, with a local dev wallet, and print its URL" },
+    port: { type: "string", description: "with --web: the app's port (default: a free one)" },
   },
   async run(common, values) {
+    if (values.web) return runWebDemo(common, values.port as string | undefined);
     const assetName = (values.asset as string | undefined) ?? "eth";
     if (assetName !== "eth" && assetName !== "usdc") throw new CliError(`--asset: "${assetName}" is neither eth nor usdc`);
     const promptCount = Number(parseIntegerOption("prompts", (values.prompts as string | undefined) ?? "4", { min: 1n, max: BigInt(demoPrompts.length) }));
@@ -61,3 +66,16 @@ export const demoCommand: Command = {
     }
   },
 };
+
+async function runWebDemo(common: Common, portText: string | undefined): Promise<void> {
+  const port = portText === undefined ? undefined : Number(parseIntegerOption("port", portText, { min: 0n, max: 65535n }));
+  const demo = await startWebDemo(common, port === undefined ? {} : { port });
+  try {
+    common.logger.info(`\nSession Jobs is running: open ${demo.url}\n`);
+    common.logger.info(`Connect the "Local dev wallet" (an anvil test account with ETH and 100 USDC), pick the host, open a session and chat.`);
+    common.logger.info(`Host node: ${demo.host.node.url}  ·  chain: ${demo.network.anvil.rpcUrl}  ·  Ctrl-C stops everything.`);
+    await new Promise<void>((resolve) => (common.signal.aborted ? resolve() : common.signal.addEventListener("abort", () => resolve(), { once: true })));
+  } finally {
+    await demo.stop();
+  }
+}

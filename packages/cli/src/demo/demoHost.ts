@@ -39,14 +39,19 @@ export function demoHostConfigInput(network: LocalNetwork, overrides: HostConfig
 export type DemoHost = { node: HostNode; backend: ChatBackend; stop: () => Promise<void> };
 
 /** Loads the embedded model, starts a host node in front of it and registers the host on chain. */
-export async function startDemoHost(common: Common, network: LocalNetwork, ledger: GasLedger): Promise<DemoHost> {
+export async function startDemoHost(
+  common: Common,
+  network: LocalNetwork,
+  ledger: GasLedger,
+  options: { corsOrigins?: string[] } = {},
+): Promise<DemoHost> {
   const backend = await common.logger.progress("loading the embedded model", () => createEmbeddedBackend());
   const dataDir = mkdtempSync(join(tmpdir(), "session-jobs-demo-host-"));
   const config = resolveHostConfig(
     demoHostConfigInput(network, {
       privateKey: demoKeys.host,
       dbPath: join(dataDir, "host.sqlite"),
-      server: { host: "127.0.0.1", port: 0 },
+      server: { host: "127.0.0.1", port: 0, ...(options.corsOrigins && { corsOrigins: options.corsOrigins }) },
       // One session: nothing to batch with, so a due proof goes out at once.
       batch: { delayMs: 0 },
     }),

@@ -1,0 +1,57 @@
+import { useState } from "react";
+import { useDeployment } from "./DeploymentContext.ts";
+import { MySessions } from "./sessions/MySessions.tsx";
+import { ActiveSession } from "./session/ActiveSession.tsx";
+import { NewSession } from "./session/NewSession.tsx";
+import { useStoredSession } from "./session/useStoredSession.ts";
+import { WalletButton } from "./wallet/WalletButton.tsx";
+
+type Tab = "chat" | "sessions";
+
+export function App() {
+  const deployment = useDeployment();
+  const [tab, setTab] = useState<Tab>("chat");
+  const current = useStoredSession();
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden>
+            ◆
+          </span>
+          Session Jobs
+        </div>
+        <nav>
+          <button className={tab === "chat" ? "active" : ""} onClick={() => setTab("chat")}>
+            Chat
+          </button>
+          <button className={tab === "sessions" ? "active" : ""} onClick={() => setTab("sessions")}>
+            My sessions
+          </button>
+        </nav>
+        <span className="chain" title={deployment.rpcUrl}>
+          {deployment.chainName}
+        </span>
+        <WalletButton />
+      </header>
+      <main>
+        {tab === "sessions" ? (
+          <MySessions
+            onResume={async (id) => {
+              await current.resume(id);
+              setTab("chat");
+            }}
+          />
+        ) : !current.loaded ? null : current.record ? (
+          <ActiveSession record={current.record} persist={current.persist} refresh={current.refresh} onNew={() => void current.select(undefined)} />
+        ) : (
+          <NewSession onOpened={(session) => void current.select({ session, lines: [], closed: false })} />
+        )}
+      </main>
+      <footer>
+        Payments go through an on-chain escrow; each receipt is signed by a session key kept in this browser. Proofs are receipts the session key signed, not proofs that a model ran.
+      </footer>
+    </div>
+  );
+}

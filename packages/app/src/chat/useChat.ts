@@ -1,0 +1,56 @@
+import { streamChat, syncSession, type ChatMessage } from "@session-jobs/sdk";
+import { useCallback, useRef, useState } from "react";
+import { describeError } from "../errors.ts";
+import type { ChatLine, StoredSession } from "../session/storage.ts";
+
+/** Choices for the longest answer, in completion tokens; the first is the default. */
+export const answerLengths = [200, 500, 1000, 2000] as const;
+
+/** The conversation so far as chat messages: every line with text, stopped answers as far as they got. */
+export function historyOf(lines: ChatLine[]): ChatMessage[] {
+  return lines.filter((line) => line.content !== "" && !line.failed).map((line) => ({ role: line.role, content: line.content }));
+}
+
+/**
+ * Sends prompts through the session and streams the answers into the stored lines. Stop aborts
+ * the request: the host notices the client left, stops generating and bills only what it wrote;
+ * the SDK then syncs and signs a receipt for exactly that.
+ */
+export function useChat(record: StoredSession, persist: () => Promise<void>, refresh: () => void) {
+  const [busy, setBusy] = useState(false);
+  const controller = useRef<AbortController | undefined>(undefined);
+
+  const send = useCallback(
+    async (prompt: string, maxTokens: number) => {
+      const history = historyOf(record.lines);
+      const answer: ChatLine = { role: "assistant", content: "" };
+      record.lines.push({ role: "user", content: prompt }, answer);
+      const abort = new AbortController();
+      controller.current = abort;
+      setBusy(true);
+      await persist();
+      try {
+        const stream = streamChat(record.session, { messages: [...history, { role: "user", content: prompt }], signal: abort.signal, maxTokens });
+        for await (const delta of stream) {
+          answer.content += delta;
+          refresh();
+        }
+        await stream.result;
+      } catch (error) {
+        if (abort.signal.aborted) {
+          answer.stopped = true;
+          // Sign for what the host delivered before it stopped, so the meter and the host agree.
+          await syncSession(record.session).catch(() => undefined);
+        } else answer.failed = describeError(error);
+      } finally {
+        controller.current = undefined;
+        setBusy(false);
+        await persist();
+      }
+    },
+    [record, persist, refresh],
+  );
+
+  const stop = useCallback(() => controller.current?.abort(), []);
+  return { busy, send, stop };
+}

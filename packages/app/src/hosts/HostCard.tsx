@@ -1,0 +1,32 @@
+import type { HostInfo } from "@session-jobs/sdk";
+import type { Asset } from "../format.ts";
+import { formatPrice, shortAddress } from "../format.ts";
+import { useHostHealth } from "./useHosts.ts";
+
+/** One host to choose: its price in the chosen asset, its URL, and whether it answers now. */
+export function HostCard(props: { host: HostInfo; asset: Asset; selected: boolean; onSelect: () => void }) {
+  const { host, asset } = props;
+  const health = useHostHealth(host.apiUrl);
+  const minimum = asset.token === "0x0000000000000000000000000000000000000000" ? host.minPricePerTokenNative : host.minPricePerToken;
+  const status = health.data === undefined ? "checking" : health.data.ok ? "online" : "offline";
+  return (
+    <label className={`host-card${props.selected ? " selected" : ""}`} data-testid="host-card">
+      <input type="radio" name="host" checked={props.selected} onChange={props.onSelect} />
+      <div className="host-main">
+        <div className="host-title">
+          <span className="mono" title={host.address}>
+            {shortAddress(host.address)}
+          </span>
+          <span className={`health ${status}`} title="GET /health">
+            {status === "online" ? `online · ${health.data!.latencyMs} ms` : status}
+          </span>
+        </div>
+        <div className="host-url">{host.apiUrl}</div>
+      </div>
+      <div className="host-price">
+        <strong>{formatPrice(minimum, asset)}</strong>
+        <span className="muted">minimum</span>
+      </div>
+    </label>
+  );
+}

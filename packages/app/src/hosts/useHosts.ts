@@ -1,0 +1,36 @@
+import { getHostsForModel, type HostInfo } from "@session-jobs/sdk";
+import { useQuery } from "@tanstack/react-query";
+import type { Hex } from "viem";
+import { usePublicClient } from "wagmi";
+import { useDeployment } from "../DeploymentContext.ts";
+
+/** The registered hosts serving a model, cheapest first for `token`. */
+export function useHosts(modelId: Hex | undefined, token: `0x${string}`) {
+  const deployment = useDeployment();
+  const client = usePublicClient();
+  return useQuery({
+    queryKey: ["hosts", deployment.nodeRegistry, modelId, token],
+    enabled: Boolean(client && modelId),
+    queryFn: (): Promise<HostInfo[]> => getHostsForModel(client!, { nodeRegistry: deployment.nodeRegistry, modelId: modelId!, sortByPriceFor: token }),
+  });
+}
+
+export type HostHealth = { ok: boolean; latencyMs: number };
+
+/** Whether a host answers right now (`GET /health`) and how fast; asked again every 15 s. */
+export function useHostHealth(apiUrl: string) {
+  return useQuery({
+    queryKey: ["host-health", apiUrl],
+    refetchInterval: 15_000,
+    retry: false,
+    queryFn: async (): Promise<HostHealth> => {
+      const started = performance.now();
+      try {
+        const response = await fetch(new URL("/health", apiUrl), { signal: AbortSignal.timeout(5_000) });
+        return { ok: response.ok, latencyMs: Math.round(performance.now() - started) };
+      } catch {
+        return { ok: false, latencyMs: Math.round(performance.now() - started) };
+      }
+    },
+  });
+}

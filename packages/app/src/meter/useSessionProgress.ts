@@ -1,0 +1,58 @@
+import { getSession, marketplaceAbi, type Session } from "@session-jobs/sdk";
+import { useQuery } from "@tanstack/react-query";
+import type { Hash } from "viem";
+import { useBlockNumber, usePublicClient } from "wagmi";
+
+export type LandedProof = { tokens: bigint; transactionHash: Hash; gasUsed: bigint; blockNumber: bigint };
+
+/** What the host says it served (`GET /v1/session/:jobId`); unknown until the first answer. */
+export function useServedTokens(session: Session, changed: number) {
+  return useQuery({
+    queryKey: ["served", session.hostUrl, String(session.jobId), changed],
+    refetchInterval: 3_000,
+    retry: false,
+    queryFn: async () => {
+      const response = await fetch(new URL(`/v1/session/${session.jobId}`, session.hostUrl), { signal: AbortSignal.timeout(5_000) });
+      if (response.status === 404) return 0n;
+      if (!response.ok) throw new Error(`host answered ${response.status}`);
+      const view = (await response.json()) as { servedTokens?: unknown };
+      return typeof view.servedTokens === "string" && /^\d+$/.test(view.servedTokens) ? BigInt(view.servedTokens) : 0n;
+    },
+  });
+}
+
+/** The session on chain and each checkpoint proof that landed, read again at every new block. */
+export function useChainProgress(session: Session) {
+  const client = usePublicClient();
+  const { data: blockNumber } = useBlockNumber({ watch: true });
+  const target = { marketplace: session.marketplace, jobId: session.jobId };
+  const onChain = useQuery({
+    queryKey: ["chain-session", session.marketplace, String(session.jobId), String(blockNumber)],
+    enabled: Boolean(client),
+    placeholderData: (previous) => previous,
+    queryFn: () => getSession(client!, target),
+  });
+  const proofs = useQuery({
+    queryKey: ["proofs", session.marketplace, String(session.jobId), String(blockNumber)],
+    enabled: Boolean(client),
+    placeholderData: (previous) => previous,
+    queryFn: async (): Promise<LandedProof[]> => {
+      const logs = await client!.getContractEvents({
+        address: session.marketplace,
+        abi: marketplaceAbi,
+        eventName: "ProofSubmitted",
+        args: { jobId: session.jobId },
+        fromBlock: session.openedAtBlock,
+      });
+      return Promise.all(
+        logs.map(async (log) => ({
+          tokens: log.args.tokens!,
+          transactionHash: log.transactionHash,
+          blockNumber: log.blockNumber,
+          gasUsed: (await client!.getTransactionReceipt({ hash: log.transactionHash })).gasUsed,
+        })),
+      );
+    },
+  });
+  return { onChain: onChain.data, proofs: proofs.data ?? [] };
+}

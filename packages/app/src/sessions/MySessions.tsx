@@ -1,0 +1,92 @@
+import { marketplaceAbi } from "@session-jobs/sdk";
+import { useMutation } from "@tanstack/react-query";
+import type { Address } from "viem";
+import { useAccount, usePublicClient, useWriteContract } from "wagmi";
+import { assetOf, useDeployment } from "../DeploymentContext.ts";
+import { describeError } from "../errors.ts";
+import { formatAmount, formatTokens, shortAddress } from "../format.ts";
+import { useMySessions } from "./useMySessions.ts";
+
+/** The wallet's sessions from chain events, with the action each needs: resume, time out, withdraw. */
+export function MySessions(props: { onResume: (id: string) => void }) {
+  const deployment = useDeployment();
+  const { isConnected } = useAccount();
+  const client = usePublicClient();
+  const mine = useMySessions();
+  const { writeContractAsync } = useWriteContract();
+  const act = useMutation({
+    mutationFn: async (call: { timeOut: bigint } | { withdraw: Address }) => {
+      const target = { address: deployment.jobMarketplace, abi: marketplaceAbi } as const;
+      const hash =
+        "timeOut" in call
+          ? await writeContractAsync({ ...target, functionName: "triggerSessionTimeout", args: [call.timeOut] })
+          : await writeContractAsync({ ...target, functionName: "withdrawRefund", args: [call.withdraw] });
+      await client!.waitForTransactionReceipt({ hash });
+    },
+    onSuccess: () => mine.refetch(),
+  });
+
+  if (!isConnected) return <section className="card">Connect a wallet to see its sessions.</section>;
+  if (mine.isLoading) return <section className="card">Reading your sessions from the chain…</section>;
+  const data = mine.data;
+  return (
+    <section className="card my-sessions">
+      <h2>My sessions</h2>
+      {act.error && (
+        <p className="error" role="alert">
+          {describeError(act.error)}
+        </p>
+      )}
+      {data?.refunds.map((refund) => (
+        <div className="notice" key={refund.token}>
+          {formatAmount(refund.amount, assetOf(refund.token, deployment))} of refunds could not be sent automatically and wait for you.
+          <button className="primary" disabled={act.isPending} onClick={() => act.mutate({ withdraw: refund.token })}>
+            Withdraw
+          </button>
+        </div>
+      ))}
+      {data?.sessions.length === 0 && <p className="muted">No sessions yet.</p>}
+      <table className="sessions-table">
+        <thead>
+          <tr>
+            <th>Session</th>
+            <th>Host</th>
+            <th>Status</th>
+            <th>Proven</th>
+            <th>Deposit</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {data?.sessions.map(({ onChain, stored, timedOutAt }) => {
+            const expired = onChain.status === "active" && data.now >= timedOutAt;
+            return (
+              <tr key={String(onChain.jobId)} data-testid="my-session">
+                <td>#{String(onChain.jobId)}</td>
+                <td className="mono">{shortAddress(onChain.host)}</td>
+                <td>
+                  <span className={`status ${expired ? "expired" : onChain.status}`}>{expired ? "past max duration" : onChain.status}</span>
+                </td>
+                <td>{formatTokens(onChain.provenTokens)}</td>
+                <td>{formatAmount(onChain.depositAmount, assetOf(onChain.token, deployment))}</td>
+                <td className="row-actions">
+                  {expired && (
+                    <button className="secondary" disabled={act.isPending} onClick={() => act.mutate({ timeOut: onChain.jobId })}>
+                      Time out
+                    </button>
+                  )}
+                  {stored && (
+                    <button className="secondary" onClick={() => props.onResume(stored.id)}>
+                      {onChain.status === "active" && !stored.closed ? "Resume" : "View"}
+                    </button>
+                  )}
+                  {!stored && onChain.status === "active" && <span className="muted small">key in another browser</span>}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
+  );
+}

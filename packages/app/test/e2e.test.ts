@@ -1,0 +1,147 @@
+import { Writable } from "node:stream";
+import { getSession, getSettlement } from "@session-jobs/sdk";
+import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eth, formatAmount, usdcAsset } from "../src/format.ts";
+import { launchChromium, screenshot, viewports } from "./browser.ts";
+
+// End to end on a local anvil with the embedded model, in Debian's Chromium: the page a user sees.
+const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+let demo: WebDemo;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  const { createLogger } = await import("@session-jobs/cli/common");
+  demo = await startWebDemo({ env: process.env, logger: createLogger(quiet, quiet), signal: new AbortController().signal, debug: false });
+  browser = await launchChromium();
+  page = await (await browser.newContext({ viewport: viewports.laptop })).newPage();
+  // The page's own errors belong in the test output.
+  page.on("pageerror", (error) => console.error(`page error: ${error.message}\n${error.stack}`));
+  page.on("console", (message) => message.type() === "error" && console.error(`page console: ${message.text()}`));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+const assistantMessages = () => page.getByTestId("message-assistant");
+const sendButton = () => page.getByRole("button", { name: "Send" });
+
+async function ask(prompt: string): Promise<void> {
+  const before = await assistantMessages().count();
+  await page.getByLabel("Message").fill(prompt);
+  await sendButton().click();
+  await expect.poll(() => assistantMessages().count()).toBe(before + 1);
+  await page.getByRole("button", { name: "Stop" }).waitFor({ state: "detached", timeout: 120_000 });
+}
+
+/** The settlement shown must equal the chain's numbers, and every check must pass. */
+async function expectSettlementMatchesChain(token: "usdc" | "eth"): Promise<void> {
+  await page.getByTestId("settlement").waitFor({ timeout: 120_000 });
+  const jobId = BigInt((await page.getByTestId("settlement").locator("h2").textContent())!.match(/#(\d+)/)![1]!);
+  const marketplace = demo.network.deployment.jobMarketplace;
+  const settlement = (await getSettlement(demo.network.publicClient, { marketplace, jobId }))!;
+  const onChain = await getSession(demo.network.publicClient, { marketplace, jobId });
+  expect(onChain.status).toBe("completed");
+  const asset = token === "usdc" ? usdcAsset(demo.network.deployment.usdc!) : eth;
+  await expect.poll(() => page.getByTestId("settlement-payment").textContent()).toBe(formatAmount(settlement.payment, asset));
+  expect(await page.getByTestId("settlement-host").textContent()).toBe(formatAmount(settlement.hostEarnings, asset));
+  expect(await page.getByTestId("settlement-treasury").textContent()).toBe(formatAmount(settlement.treasuryFee, asset));
+  expect(await page.getByTestId("settlement-refund").textContent()).toBe(formatAmount(settlement.refund, asset));
+  expect(await page.getByTestId("settlement-proven").textContent()).toBe(Number(settlement.provenTokens).toLocaleString("en-US"));
+  expect(settlement.payment).toBe(onChain.provenTokens * onChain.pricePerToken);
+  await expect.poll(() => page.getByTestId("settlement-checks").locator("li.bad").count()).toBe(0);
+  expect(await page.getByTestId("settlement-checks").locator("li.ok").count()).toBeGreaterThanOrEqual(5);
+}
+
+describe("the web app in Chromium", () => {
+  it("connects the dev wallet and lists the host with its price and health", async () => {
+    await page.goto(demo.url);
+    await page.getByRole("button", { name: "Connect wallet" }).click();
+    await screenshot(page, "01-connect");
+    await page.getByRole("menuitem", { name: /Local dev wallet/ }).click();
+    await page.getByTestId("account").waitFor();
+    await expect.poll(() => page.getByTestId("host-card").first().textContent()).toMatch(/online · \d+ ms/);
+    expect(await page.getByTestId("host-card").first().textContent()).toContain("1.5 USDC per 1k tokens");
+    await screenshot(page, "02-choose-host");
+  }, 60_000);
+
+  it("shows a readable error for a price below the host's minimum", async () => {
+    await page.getByLabel(/Your price/).fill("1");
+    await page.getByRole("button", { name: /Open session/ }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toBe("The host's minimum is 1.5 USDC per 1k tokens; raise your price.");
+    await screenshot(page, "03-price-below-minimum");
+    await page.getByLabel(/Your price/).fill("1.5");
+  }, 60_000);
+
+  it("opens a USDC session, chats three prompts and sees a checkpoint proof land", async () => {
+    await page.getByRole("button", { name: /Open session with 5 USDC/ }).click();
+    await page.getByTestId("meter").waitFor({ timeout: 60_000 });
+    await screenshot(page, "04-session-open");
+    await ask("Tell me about the beginning.");
+    await ask("And what came next?");
+    await ask("Tell me *more*, in a list. <img src=x onerror=alert(1)>");
+    await page.getByTestId("proof").first().waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId("proof").first().textContent()).toMatch(/tokens.*gas.*0x/);
+    // No markup from the prompt or the answer became an element.
+    expect(await page.locator(".messages img").count()).toBe(0);
+    expect(Number((await page.getByTestId("proven").textContent())!.replace(/,/g, ""))).toBeGreaterThan(0);
+    await screenshot(page, "05-three-prompts-checkpoint");
+  }, 300_000);
+
+  it("stops an answer mid-stream, and the host bills only what it wrote", async () => {
+    const before = await assistantMessages().count();
+    await page.getByLabel("Longest answer").selectOption("2000");
+    await page.getByLabel("Message").fill("Tell me a very long story about the kings of old.");
+    await sendButton().click();
+    await expect.poll(() => assistantMessages().count()).toBe(before + 1);
+    const answer = assistantMessages().last();
+    await expect.poll(async () => ((await answer.textContent()) ?? "").replace("…", "").length, { timeout: 60_000, interval: 20 }).toBeGreaterThan(0);
+    await page.getByRole("button", { name: "Stop" }).click();
+    await answer.getByText("stopped").waitFor({ timeout: 30_000 });
+    // After the stop, the session key signed exactly what the host says it served.
+    await expect.poll(async () => [await page.getByTestId("served").textContent(), await page.getByTestId("signed").textContent()], { timeout: 30_000 }).toSatisfy(
+      ([served, signed]) => served === signed,
+    );
+    await screenshot(page, "06-stopped");
+  }, 120_000);
+
+  it("resumes the same session after a reload and goes on", async () => {
+    const jobTitle = await page.getByTestId("meter").locator("h3").textContent();
+    const lines = await page.getByTestId("messages").locator(".message").count();
+    await page.reload();
+    await page.getByTestId("meter").waitFor();
+    expect(await page.getByTestId("meter").locator("h3").textContent()).toBe(jobTitle);
+    expect(await page.getByTestId("messages").locator(".message").count()).toBe(lines);
+    await ask("Go on.");
+    expect(((await assistantMessages().last().textContent()) ?? "").length).toBeGreaterThan(0);
+    expect(await assistantMessages().last().locator(".error").count()).toBe(0);
+    await screenshot(page, "07-resumed");
+  }, 180_000);
+
+  it("closes the session; the settlement shown equals the chain's", async () => {
+    await page.getByRole("button", { name: "Close session and settle" }).click();
+    await expectSettlementMatchesChain("usdc");
+    await screenshot(page, "08-settled");
+  }, 180_000);
+
+  it("runs an ETH session from open to checked settlement", async () => {
+    await page.getByRole("button", { name: "Start another session" }).click();
+    await page.getByRole("radio", { name: "ETH" }).click();
+    await page.getByRole("button", { name: /Open session with 0.01 ETH/ }).click();
+    await page.getByTestId("meter").waitFor({ timeout: 60_000 });
+    await ask("Who was first?");
+    await page.getByRole("button", { name: "Close session and settle" }).click();
+    await expectSettlementMatchesChain("eth");
+    await screenshot(page, "09-eth-settled");
+  }, 240_000);
+
+  it("lists both sessions under My sessions", async () => {
+    await page.getByRole("button", { name: "My sessions" }).click();
+    await expect.poll(() => page.getByTestId("my-session").count(), { timeout: 30_000 }).toBe(2);
+    await screenshot(page, "10-my-sessions");
+  }, 60_000);
+});
