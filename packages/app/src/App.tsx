@@ -1,12 +1,13 @@
 import { useState } from "react";
 import { useDeployment } from "./DeploymentContext.ts";
+import { HostDashboard } from "./host-dashboard/HostDashboard.tsx";
 import { MySessions } from "./sessions/MySessions.tsx";
 import { ActiveSession } from "./session/ActiveSession.tsx";
 import { NewSession } from "./session/NewSession.tsx";
 import { useStoredSession } from "./session/useStoredSession.ts";
 import { WalletButton } from "./wallet/WalletButton.tsx";
 
-type Tab = "chat" | "sessions";
+type Tab = "chat" | "sessions" | "host";
 
 export function App() {
   const deployment = useDeployment();
@@ -29,6 +30,9 @@ export function App() {
           <button className={tab === "sessions" ? "active" : ""} onClick={() => setTab("sessions")}>
             My sessions
           </button>
+          <button className={tab === "host" ? "active" : ""} onClick={() => setTab("host")}>
+            Host
+          </button>
         </nav>
         <span className="chain" title={deployment.rpcUrl}>
           {deployment.chainName}
@@ -36,7 +40,9 @@ export function App() {
         <WalletButton />
       </header>
       <main>
-        {tab === "sessions" ? (
+        {tab === "host" ? (
+          <HostDashboard />
+        ) : tab === "sessions" ? (
           <MySessions
             onResume={async (id) => {
               await current.resume(id);

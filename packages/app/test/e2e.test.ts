@@ -144,4 +144,17 @@ describe("the web app in Chromium", () => {
     await expect.poll(() => page.getByTestId("my-session").count(), { timeout: 30_000 }).toBe(2);
     await screenshot(page, "10-my-sessions");
   }, 60_000);
+
+  it("shows the host dashboard, read-only, with both sessions, the proofs and the earnings", async () => {
+    await page.getByRole("button", { name: "Host", exact: true }).click();
+    await expect.poll(() => page.getByTestId("host-session").count(), { timeout: 30_000 }).toBe(2);
+    expect(await page.getByTestId("host-proof").count()).toBeGreaterThanOrEqual(1);
+    expect(await page.getByTestId("host-proof").first().textContent()).toMatch(/#\d+ · [\d,]+ tokens[\d,]+ gas0x/);
+    const host = demo.host.node.address;
+    const { hostEarningsAbi } = await import("@session-jobs/sdk");
+    const earned = await demo.network.publicClient.readContract({ address: demo.network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, demo.network.deployment.usdc!] });
+    expect(await page.getByTestId("earnings-USDC").textContent()).toBe(formatAmount(earned, usdcAsset(demo.network.deployment.usdc!)));
+    expect(await page.getByText(/Read-only/).count()).toBe(1);
+    await screenshot(page, "11-host-dashboard");
+  }, 60_000);
 });

@@ -51,7 +51,7 @@ export function Meter(props: { session: Session; changed: number }) {
         </div>
         <div>
           <dt>Next checkpoint in</dt>
-          <dd data-testid="next-checkpoint">{formatTokens(untilCheckpoint)} tokens</dd>
+          <dd data-testid="next-checkpoint">{onChain && onChain.status !== "active" ? "–" : `${formatTokens(untilCheckpoint)} tokens`}</dd>
         </div>
       </dl>
       <h4>Checkpoint proofs on chain</h4>
