@@ -7,6 +7,7 @@ import { eth, formatAmount, usdcAsset } from "../src/format.ts";
 import { launchChromium, screenshot, viewports } from "./browser.ts";
 
 // End to end on a local anvil with the embedded model, in Debian's Chromium: the page a user sees.
+// The package's test script builds the app first; screenshots land in test-results/screenshots/.
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 let demo: WebDemo;
 let browser: Browser;
@@ -14,7 +15,7 @@ let page: Page;
 
 beforeAll(async () => {
   const { createLogger } = await import("@session-jobs/cli/common");
-  demo = await startWebDemo({ env: process.env, logger: createLogger(quiet, quiet), signal: new AbortController().signal, debug: false });
+  demo = await startWebDemo({ env: process.env, logger: createLogger(quiet, quiet), signal: new AbortController().signal, debug: false }, { build: false });
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: viewports.laptop })).newPage();
   // The page's own errors belong in the test output.

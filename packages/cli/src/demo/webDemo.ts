@@ -1,5 +1,6 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { testUsdcAbi } from "@session-jobs/contracts/abis";
+import { buildApp } from "@session-jobs/app/build";
 import { serveApp } from "@session-jobs/app/serve";
 import type { Common } from "../common.ts";
 import { createGasLedger } from "../gasLedger.ts";
@@ -14,9 +15,11 @@ const devWalletUsdc = 100_000_000n;
 /**
  * Everything the web app needs on this machine: a local chain with the contracts, a host with the
  * embedded model that lets the app's origin call it (CORS), and the built app with its
- * deployment JSON, offering anvil's user account as the labelled local dev wallet.
+ * deployment JSON, offering anvil's user account as the labelled local dev wallet. Builds the app
+ * first unless `build: false` (the caller built it).
  */
-export async function startWebDemo(common: Common, options: { port?: number } = {}): Promise<WebDemo> {
+export async function startWebDemo(common: Common, options: { port?: number; build?: boolean } = {}): Promise<WebDemo> {
+  if (options.build !== false) await common.logger.progress("building the web app", () => buildApp());
   const network = await startLocalNetwork(common, createGasLedger());
   const stops: (() => Promise<void>)[] = [() => network.anvil.stop()];
   const stop = async () => {

@@ -1,0 +1,10 @@
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** Builds the app into `dist/` (what `npm run build -w packages/app` does), quietly; a few seconds. */
+export async function buildApp(): Promise<void> {
+  const { build } = await import("vite");
+  await build({ root: appRoot, configFile: resolve(appRoot, "vite.config.ts"), logLevel: "warn" });
+}

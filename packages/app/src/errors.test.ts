@@ -1,0 +1,25 @@
+import { PriceBelowHostMinimumError } from "@session-jobs/sdk";
+import { UserRejectedRequestError } from "viem";
+import { describe, expect, it } from "vitest";
+import { describeError } from "./errors.ts";
+import { usdcAsset } from "./format.ts";
+
+const usdc = usdcAsset("0x0000000000000000000000000000000000000001");
+
+describe("describeError", () => {
+  it("says the host's minimum in human units, and handles wallet rejections", () => {
+    expect(describeError(new PriceBelowHostMinimumError({ pricePerToken: 1000n, minimum: 1500n }), { asset: usdc, hostMinimum: 1500n })).toBe(
+      "The host's minimum is 1.5 USDC per 1k tokens; raise your price.",
+    );
+    expect(describeError(new Error("wrapped", { cause: new UserRejectedRequestError(new Error("User rejected the request.")) }))).toBe(
+      "You declined the request in your wallet; nothing was sent.",
+    );
+    expect(describeError({ code: 4001, message: "denied" })).toBe("You declined the request in your wallet; nothing was sent.");
+  });
+
+  it("never shows a hex blob or a second line", () => {
+    const text = describeError(new Error(`execution reverted: 0x${"ab".repeat(100)}\n    at foo (bar.js:1:1)`));
+    expect(text).not.toMatch(/0x[0-9a-f]{66}/);
+    expect(text).not.toContain("\n");
+  });
+});
