@@ -9,10 +9,12 @@ export function ChatPanel(props: { record: StoredSession; persist: () => Promise
   const chat = useChat(record, props.persist, props.refresh);
   const [prompt, setPrompt] = useState("");
   const [maxTokens, setMaxTokens] = useState<number>(answerLengths[0]);
-  const end = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLDivElement>(null);
   const lastLength = record.lines.at(-1)?.content.length ?? 0;
+  // Follow the answer inside the list only: scrolling the window would move the page (and the
+  // Stop button) under the reader's pointer on every token.
   useEffect(() => {
-    end.current?.scrollIntoView({ block: "end" });
+    if (list.current) list.current.scrollTop = list.current.scrollHeight;
   }, [record.lines.length, lastLength]);
 
   const submit = () => {
@@ -24,7 +26,7 @@ export function ChatPanel(props: { record: StoredSession; persist: () => Promise
 
   return (
     <section className="card chat">
-      <div className="messages" data-testid="messages">
+      <div className="messages" data-testid="messages" ref={list}>
         {record.lines.length === 0 && <p className="muted empty">Ask anything. Answers stream in as the host writes them; you pay per token.</p>}
         {record.lines.map((line, index) => (
           <div key={index} className={`message ${line.role}`} data-testid={`message-${line.role}`}>
@@ -38,7 +40,6 @@ export function ChatPanel(props: { record: StoredSession; persist: () => Promise
             )}
           </div>
         ))}
-        <div ref={end} />
       </div>
       <form
         className="composer"

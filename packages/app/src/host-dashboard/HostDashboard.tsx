@@ -2,7 +2,8 @@ import { useState } from "react";
 import type { Address } from "viem";
 import { useAccount } from "wagmi";
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
-import { eth, formatAmount, formatPrice, formatTokens, shortAddress, shortHash } from "../format.ts";
+import { eth, formatAmount, formatPrice, formatTokens, shortAddress } from "../format.ts";
+import { ProofItem } from "../meter/proofs.tsx";
 import { HostControls } from "./HostControls.tsx";
 import { useHostDashboard, useRegisteredHosts } from "./useHostDashboard.ts";
 
@@ -97,15 +98,7 @@ export function HostDashboard() {
             {data.proofs.length === 0 && <p className="muted">None yet.</p>}
             <ol className="proofs wide" data-testid="host-proofs">
               {data.proofs.map((proof) => (
-                <li key={`${proof.transactionHash}:${proof.jobId}`} data-testid="host-proof">
-                  <strong>
-                    #{String(proof.jobId)} · {formatTokens(proof.tokens)} tokens
-                  </strong>
-                  <span>{formatTokens(proof.gasUsed)} gas</span>
-                  <span className="mono" title={proof.transactionHash}>
-                    {shortHash(proof.transactionHash)}
-                  </span>
-                </li>
+                <ProofItem key={`${proof.transactionHash}:${proof.jobId}`} proof={proof} showJob testId="host-proof" />
               ))}
             </ol>
           </section>

@@ -1,19 +1,19 @@
 import { getHostInfo, getSession, hostEarningsAbi, marketplaceAbi, nodeRegistryWithModelsAbi, type HostInfo, type OnChainSession } from "@session-jobs/sdk";
 import { useQuery } from "@tanstack/react-query";
-import type { Address, Hash } from "viem";
+import type { Address } from "viem";
 import { useBlockNumber, usePublicClient } from "wagmi";
 import { useAssets, useDeployment } from "../DeploymentContext.ts";
 import type { Asset } from "../format.ts";
+import { withGas, type LandedProof } from "../meter/proofs.tsx";
 
 export type HostSessionRow = OnChainSession & { served?: bigint | undefined; signed?: bigint | undefined; unsigned?: bigint | undefined };
-export type HostProofRow = { jobId: bigint; tokens: bigint; gasUsed: bigint; transactionHash: Hash };
 export type HostDashboardData = {
   info: HostInfo;
   ready: { ok: boolean; detail: string };
   gasBalance: bigint;
   earnings: { asset: Asset; amount: bigint }[];
   sessions: HostSessionRow[];
-  proofs: HostProofRow[];
+  proofs: LandedProof[];
 };
 
 /** Every registered host, for the dashboard's host picker. */
@@ -58,14 +58,7 @@ export function useHostDashboard(host: Address | undefined) {
           return { ...session, ...(await servedBy(info.apiUrl, session.jobId)) };
         }),
       );
-      const proofs = await Promise.all(
-        proofLogs.reverse().map(async (log) => ({
-          jobId: log.args.jobId!,
-          tokens: log.args.tokens!,
-          transactionHash: log.transactionHash,
-          gasUsed: (await chain.getTransactionReceipt({ hash: log.transactionHash })).gasUsed,
-        })),
-      );
+      const proofs = await withGas(chain, proofLogs.reverse());
       return { info, ready, gasBalance, earnings, sessions, proofs };
     },
   });

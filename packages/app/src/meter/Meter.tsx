@@ -1,6 +1,7 @@
 import type { Session } from "@session-jobs/sdk";
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
-import { formatAmount, formatTokens, shortHash } from "../format.ts";
+import { formatAmount, formatTokens } from "../format.ts";
+import { ProofItem } from "./proofs.tsx";
 import { useChainProgress, useServedTokens } from "./useSessionProgress.ts";
 
 /** The live meter: tokens served / signed / proven, cost, deposit left, next checkpoint, proofs. */
@@ -60,13 +61,7 @@ export function Meter(props: { session: Session; changed: number }) {
       ) : (
         <ol className="proofs" data-testid="proofs">
           {proofs.map((proof) => (
-            <li key={proof.transactionHash} data-testid="proof">
-              <strong>{formatTokens(proof.tokens)} tokens</strong>
-              <span>{formatTokens(proof.gasUsed)} gas</span>
-              <span className="mono" title={proof.transactionHash}>
-                {shortHash(proof.transactionHash)}
-              </span>
-            </li>
+            <ProofItem key={proof.transactionHash} proof={proof} testId="proof" />
           ))}
         </ol>
       )}

@@ -1,9 +1,7 @@
 import { getSession, marketplaceAbi, type Session } from "@session-jobs/sdk";
 import { useQuery } from "@tanstack/react-query";
-import type { Hash } from "viem";
 import { useBlockNumber, usePublicClient } from "wagmi";
-
-export type LandedProof = { tokens: bigint; transactionHash: Hash; gasUsed: bigint; blockNumber: bigint };
+import { withGas, type LandedProof } from "./proofs.tsx";
 
 /** What the host says it served (`GET /v1/session/:jobId`); unknown until the first answer. */
 export function useServedTokens(session: Session, changed: number) {
@@ -44,14 +42,7 @@ export function useChainProgress(session: Session) {
         args: { jobId: session.jobId },
         fromBlock: session.openedAtBlock,
       });
-      return Promise.all(
-        logs.map(async (log) => ({
-          tokens: log.args.tokens!,
-          transactionHash: log.transactionHash,
-          blockNumber: log.blockNumber,
-          gasUsed: (await client!.getTransactionReceipt({ hash: log.transactionHash })).gasUsed,
-        })),
-      );
+      return withGas(client!, logs);
     },
   });
   return { onChain: onChain.data, proofs: proofs.data ?? [] };
