@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import { getSession, getSettlement } from "@session-jobs/sdk";
 import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
 import type { Browser, Page } from "playwright-core";
+import { formatUnits } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eth, formatAmount, usdcAsset } from "../src/format.ts";
 import { launchChromium, screenshot, viewports } from "./browser.ts";
@@ -48,10 +49,12 @@ async function expectSettlementMatchesChain(token: "usdc" | "eth"): Promise<void
   const onChain = await getSession(demo.network.publicClient, { marketplace, jobId });
   expect(onChain.status).toBe("completed");
   const asset = token === "usdc" ? usdcAsset(demo.network.deployment.usdc!) : eth;
-  await expect.poll(() => page.getByTestId("settlement-payment").textContent()).toBe(formatAmount(settlement.payment, asset));
-  expect(await page.getByTestId("settlement-host").textContent()).toBe(formatAmount(settlement.hostEarnings, asset));
-  expect(await page.getByTestId("settlement-treasury").textContent()).toBe(formatAmount(settlement.treasuryFee, asset));
-  expect(await page.getByTestId("settlement-refund").textContent()).toBe(formatAmount(settlement.refund, asset));
+  // Every digit, written independently of the app's formatter.
+  const exact = (value: bigint) => `${formatUnits(value, asset.decimals)} ${asset.symbol}`;
+  await expect.poll(() => page.getByTestId("settlement-payment").textContent()).toBe(exact(settlement.payment));
+  expect(await page.getByTestId("settlement-host").textContent()).toBe(exact(settlement.hostEarnings));
+  expect(await page.getByTestId("settlement-treasury").textContent()).toBe(exact(settlement.treasuryFee));
+  expect(await page.getByTestId("settlement-refund").textContent()).toBe(exact(settlement.refund));
   expect(await page.getByTestId("settlement-proven").textContent()).toBe(Number(settlement.provenTokens).toLocaleString("en-US"));
   expect(settlement.payment).toBe(onChain.provenTokens * onChain.pricePerToken);
   await expect.poll(() => page.getByTestId("settlement-checks").locator("li.bad").count()).toBe(0);

@@ -25,12 +25,14 @@ export function SettlementView(props: { session: Session; reported?: Settlement 
   if (!read.data) return <section className="card error">{read.error instanceof Error ? read.error.message : "No settlement yet."}</section>;
   const { settlement, checks } = read.data;
   const allOk = checks.every((check) => check.ok);
+  // Every digit: this is the money the contract moved.
+  const exact = (value: bigint) => formatAmount(value, asset, asset.decimals);
   const rows: [string, string, string][] = [
     ["Tokens proven", formatTokens(settlement.provenTokens), "proven"],
-    ["Payment", formatAmount(settlement.payment, asset), "payment"],
-    ["Host (90%)", formatAmount(settlement.hostEarnings, asset), "host"],
-    ["Treasury (10%)", formatAmount(settlement.treasuryFee, asset), "treasury"],
-    ["Refund to you", formatAmount(settlement.refund, asset), "refund"],
+    ["Payment", exact(settlement.payment), "payment"],
+    ["Host (90%)", exact(settlement.hostEarnings), "host"],
+    ["Treasury (10%)", exact(settlement.treasuryFee), "treasury"],
+    ["Refund to you", exact(settlement.refund), "refund"],
   ];
   return (
     <section className="card settlement" data-testid="settlement">

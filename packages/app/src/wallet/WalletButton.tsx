@@ -11,9 +11,12 @@ export function WalletButton() {
   const { disconnect } = useDisconnect();
   const balance = useBalance({ address, query: { refetchInterval: 5_000 } });
   const [open, setOpen] = useState(false);
-  // The generic "Injected" entry is only useful when no wallet announced itself (EIP-6963).
+  // The generic "Injected" entry is only useful when no wallet announced itself (EIP-6963) but
+  // one still put itself at window.ethereum.
   const announced = connectors.filter((candidate) => candidate.id !== "injected");
-  const choices = announced.some((candidate) => candidate.type === "injected") ? announced : connectors;
+  const legacyInjected = typeof window !== "undefined" && "ethereum" in window && !announced.some((candidate) => candidate.type === "injected");
+  const choices = legacyInjected ? connectors : announced;
+  const noBrowserWallet = !choices.some((candidate) => candidate.type === "injected");
 
   if (isConnected && address)
     return (
@@ -49,7 +52,8 @@ export function WalletButton() {
               </span>
             </button>
           ))}
-          {connect.error && <p className="error small">{describeError(connect.error)}</p>}
+          {noBrowserWallet && <p className="muted small menu-note">No browser wallet found. Install MetaMask, Rabby or Coinbase Wallet to use your own account.</p>}
+          {connect.error && <p className="error small menu-note">{describeError(connect.error)}</p>}
         </div>
       )}
     </div>
