@@ -85,6 +85,7 @@ ${backend.join("\n")}
 host = "127.0.0.1"                               # "0.0.0.0" to accept connections from other machines
 port = ${parameters.port}
 # maxBodyBytes = 1048576
+# corsOrigins = ["https://app.example"]          # web pages allowed to call this node from a browser; "*" for any
 
 [batch]                                          # when proofs go on chain
 # maxJobs = 50                                   # sessions per submitProofsBatch transaction
