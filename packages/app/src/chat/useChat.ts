@@ -39,6 +39,7 @@ export function useChat(record: StoredSession, persist: () => Promise<void>, ref
       } catch (error) {
         if (abort.signal.aborted) {
           answer.stopped = true;
+          refresh();
           // Sign for what the host delivered before it stopped, so the meter and the host agree.
           await syncSession(record.session).catch(() => undefined);
         } else answer.failed = describeError(error);
