@@ -78,8 +78,8 @@ export async function waitReady(url: string, timeoutMs = 45_000, child?: ChildPr
 /** `session-jobs host start --config <file>` as a separate OS process (one node process, no npx/tsx wrapper, so SIGKILL hits it). */
 export type HostProcess = { child: ChildProcess; output: () => string; kill9: () => Promise<void>; sigint: () => Promise<number | null> };
 
-export function spawnHost(configPath: string): HostProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"], {
+export function spawnHost(configPath: string, options: { nodeArgs?: string[] } = {}): HostProcess {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"], {
     cwd: repoRoot,
     env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -13,6 +13,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { chat, closeSession, openSession, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
 import { startInProcessHost, startNetwork } from "./harness.ts";
+import { percentile } from "../../bench/stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +29,6 @@ for (const [name, value] of [["sessions", sessionsCount], ["prompts", promptsPer
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
 
 const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the earth was", "Let there be light", "The LORD is my shepherd"];
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 const network = await startNetwork();

@@ -1,0 +1,153 @@
+/**
+ * How well the host keeps up with a GPU server (issue 14). A fake OpenAI-compatible upstream paced
+ * like one (bench/fakeUpstream.ts: 40 ms to the first token, then a token every 10–20 ms, seeded
+ * jitter) is called, for each concurrency level, first directly and then through a host node
+ * (a separate OS process, `session-jobs host start`) by the SDK's paid sessions, side by side in one
+ * run. Printed per level: throughput ratio host/direct, time to first token and inter-token gap
+ * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, and its peak RSS.
+ * Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
+ *
+ *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--prompts 2] [--max-tokens 64] [--seed 1] [--profile-host DIR]
+ *
+ * The direct path reads the upstream with the host's own OpenAI-compatible client
+ * (@session-jobs/inference), the cheapest faithful reader of the same stream; the hosted path is
+ * what a paying user runs (`streamChat`: signed request, SSE, count check, signed receipt).
+ */
+import { parseArgs } from "node:util";
+import { createOpenAICompatibleBackend } from "@session-jobs/inference";
+import { streamChat, type Session } from "@session-jobs/sdk";
+import { table } from "../src/format.ts";
+import { freePort, openUserSession, register, spawnHost, startNetwork, waitReady, writeHostConfig } from "../test/reliability/harness.ts";
+import { spawnFakeUpstream } from "./fakeUpstreamProcess.ts";
+import { processCpuMs, processRssBytes } from "./processStats.ts";
+import { percentile } from "./stats.ts";
+
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string", default: "1,10,50,200" },
+    prompts: { type: "string", default: "2" },
+    "max-tokens": { type: "string", default: "64" },
+    seed: { type: "string", default: "1" },
+    /** Writes the host process's V8 CPU profile (node --cpu-prof) into this folder when it stops. */
+    "profile-host": { type: "string" },
+  },
+});
+const levels = values.sessions.split(",").map(Number);
+const promptsPerSession = Number(values.prompts);
+const maxTokens = Number(values["max-tokens"]);
+const seed = Number(values.seed);
+for (const [name, value] of [...levels.map((level) => ["sessions", level] as const), ["prompts", promptsPerSession], ["max-tokens", maxTokens], ["seed", seed]] as const)
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} takes positive integers (--sessions a comma-separated list), not ${JSON.stringify(value)}`);
+
+const prompts = ["In the beginning", "And God said", "Let there be light", "And the earth was without form"];
+
+/** What the client saw of one level on one path. */
+type Measured = { seconds: number; tokens: number; ttft: number[]; gaps: number[]; errors: number };
+
+const oneLine = (error: unknown): string =>
+  [error, (error as { cause?: unknown }).cause].filter(Boolean).map((value) => (value as Error).message?.split("\n")[0] ?? String(value)).join(": ");
+
+/** Runs `sessions` concurrent workers, each `promptsPerSession` answers in turn, timing every delta. */
+async function measure(sessions: number, answer: (worker: number, prompt: string) => AsyncIterable<string>): Promise<Measured> {
+  const measured: Measured = { seconds: 0, tokens: 0, ttft: [], gaps: [], errors: 0 };
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: sessions }, async (_, worker) => {
+      for (let p = 0; p < promptsPerSession; p++) {
+        const sent = performance.now();
+        let last: number | undefined;
+        try {
+          for await (const _delta of answer(worker, prompts[(worker + p) % prompts.length]!)) {
+            const at = performance.now();
+            if (last === undefined) measured.ttft.push(at - sent);
+            else measured.gaps.push(at - last);
+            last = at;
+            measured.tokens += 1;
+          }
+        } catch (error) {
+          measured.errors += 1;
+          if (measured.errors === 1) console.error(`  first error (${sessions} sessions): ${oneLine(error)}`);
+        }
+      }
+    }),
+  );
+  measured.seconds = (performance.now() - started) / 1000;
+  for (const list of [measured.ttft, measured.gaps]) list.sort((a, b) => a - b);
+  return measured;
+}
+
+// Stopped in reverse order whatever happens, so a failed start leaves no anvil or host behind.
+const cleanups: (() => unknown)[] = [];
+try {
+  const upstream = await spawnFakeUpstream({ seed, maxTokens });
+  cleanups.push(() => upstream.stop());
+  const network = await startNetwork();
+  cleanups.push(() => network.anvil.stop());
+  const port = await freePort();
+  const hostFiles = writeHostConfig(network, port, { backend: { type: "upstream", url: upstream.baseUrl, model: upstream.model } });
+  cleanups.push(() => hostFiles.cleanup());
+  await register(hostFiles.input);
+  const host = spawnHost(hostFiles.path, { nodeArgs: values["profile-host"] ? ["--cpu-prof", `--cpu-prof-dir=${values["profile-host"]}`] : [] });
+  cleanups.push(() => host.sigint());
+  const direct = createOpenAICompatibleBackend({ baseUrl: upstream.baseUrl, model: upstream.model, maxRetries: 0 });
+  cleanups.push(() => direct.close());
+  await waitReady(`http://127.0.0.1:${port}`, 60_000, host.child);
+  const pid = host.child.pid!;
+  const sessions: Session[] = [];
+  const opening = performance.now();
+  while (sessions.length < Math.max(...levels)) sessions.push(await openUserSession(network, 1000n));
+  console.log(`opened ${sessions.length} sessions in ${((performance.now() - opening) / 1000).toFixed(1)} s; host pid ${pid}`);
+
+  const viaDirect = (_worker: number, prompt: string) =>
+    (async function* () {
+      for await (const part of direct.stream({ messages: [{ role: "user", content: prompt }], maxTokens })) if (part.type === "text-delta") yield part.text;
+    })();
+  const viaHost = (worker: number, prompt: string) => streamChat(sessions[worker]!, { messages: [{ role: "user", content: prompt }], maxTokens });
+  // Warm both paths (JIT, connections, the host's session cache) before anything is measured.
+  await measure(Math.min(10, sessions.length), viaDirect);
+  await measure(Math.min(10, sessions.length), viaHost);
+
+  const idleCpu = processCpuMs(pid);
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const idleCpuMsPerSecond = (processCpuMs(pid) - idleCpu) / 2;
+
+  const rows: string[][] = [];
+  const ms = (value: number) => value.toFixed(1);
+  for (const level of levels) {
+    const plain = await measure(level, viaDirect);
+    const cpuBefore = processCpuMs(pid);
+    const clientCpuBefore = process.cpuUsage();
+    let peakRss = processRssBytes(pid);
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 100);
+    const hosted = await measure(level, viaHost);
+    clearInterval(sampler);
+    const hostCpuMs = processCpuMs(pid) - cpuBefore;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
+    const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
+    rows.push([
+      String(level),
+      (hosted.tokens / hosted.seconds / (plain.tokens / plain.seconds)).toFixed(3),
+      `${(plain.tokens / plain.seconds).toFixed(0)} / ${(hosted.tokens / hosted.seconds).toFixed(0)}`,
+      `${ms(percentile(plain.ttft, 50))} → ${ms(percentile(hosted.ttft, 50))}`,
+      `${ms(percentile(plain.ttft, 99))} → ${ms(percentile(hosted.ttft, 99))}`,
+      `${ms(percentile(plain.gaps, 50))} → ${ms(percentile(hosted.gaps, 50))}`,
+      `${ms(percentile(plain.gaps, 99))} → ${ms(percentile(hosted.gaps, 99))}`,
+      ((hostCpuMs / hosted.tokens) * 1000).toFixed(0),
+      ((clientCpuMs / hosted.tokens) * 1000).toFixed(0),
+      (peakRss / 2 ** 20).toFixed(0),
+      String(plain.errors + hosted.errors),
+    ]);
+  }
+  console.log(`\nrelay: ${promptsPerSession} answers of ${maxTokens} tokens per session, fake upstream 40 ms + 10–20 ms/token (seed ${seed})`);
+  console.log(
+    table([
+      ["sessions", "ratio host/direct", "tokens/s direct / host", "TTFT p50 ms", "TTFT p99 ms", "gap p50 ms", "gap p99 ms", "host CPU ms / 1k tokens", "client CPU ms / 1k", "host RSS MiB", "errors"],
+      ...rows,
+    ]),
+  );
+  console.log(`(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling), included above.`);
+  console.log(" Client CPU is this process's (SDK: signing, count checks, receipts) on the hosted path. The upstream runs in a process");
+  console.log(" of its own. Ratios are the comparable figures on a shared machine.)");
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+}
