@@ -153,4 +153,88 @@ describe("store", () => {
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([next]);
     reopened.close();
   });
+
+  describe("after settlement", () => {
+    /** Serves `requests` exchanges of job `jobId`, each receipted, one checkpoint proof, then the settlement; returns the last exchange. */
+    const serveAndSettle = (store: ReturnType<typeof createStore>, jobId: bigint, requests: number) => {
+      store.ensureSession(jobId, 1000);
+      let last;
+      for (let request = 1; request <= requests; request++) {
+        expect(store.claimSequence(jobId, BigInt(request))).toBe(true);
+        last = { ...exchange, jobId, sequence: BigInt(request), promptTokens: 4, completionTokens: 60, cumulativeTokens: 64 * request, transcriptHash: hash((request % 256).toString(16).padStart(2, "0")) };
+        store.appendExchange(last);
+        store.storeReceipt({ jobId, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: `0x${"ab".repeat(65)}` });
+        if (request === Math.ceil(requests / 2)) {
+          const proof = store.recordSubmission({ kind: "checkpoint", nonce: Number(jobId) * 2, txHash: `0x${jobId.toString(16).padStart(64, "e")}`, rawTx: "0x02", entries: [{ jobId, cumulativeTokens: last.cumulativeTokens, tokensInBatch: last.cumulativeTokens }] });
+          store.setSubmissionStatus(proof, "confirmed");
+        }
+      }
+      const settlement = store.recordSubmission({ kind: "final", nonce: Number(jobId) * 2 + 1, txHash: `0x${jobId.toString(16).padStart(64, "f")}`, rawTx: "0x03", entries: [{ jobId, cumulativeTokens: last!.cumulativeTokens, tokensInBatch: 1 }] });
+      store.setSubmissionStatus(settlement, "confirmed");
+      return last!;
+    };
+    const rows = (path: string, table: string) => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
+      } finally {
+        db.close();
+      }
+    };
+
+    it("keeps the final receipt, the last exchange and the proof and settlement transactions, and prunes the rest", () => {
+      const path = freshPath();
+      const store = createStore({ path, deployment });
+      const last = serveAndSettle(store, 1n, 30);
+      expect(rows(path, "exchanges")).toBe(1);
+      expect(rows(path, "receipts")).toBe(1);
+      expect(store.newestReceipt(1n)).toMatchObject({ cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash });
+      expect(store.lastExchange(1n)).toMatchObject({ sequence: 30n, cumulativeTokens: last.cumulativeTokens });
+      expect(store.submissionsOfJob(1n).map((submission) => [submission.kind, submission.status])).toEqual([["checkpoint", "confirmed"], ["final", "confirmed"]]);
+      expect(store.session(1n)).toMatchObject({ closed: true, servedTokens: last.cumulativeTokens, signedTokens: last.cumulativeTokens, lastSequence: 30n });
+      // A late receipt for a settled session does not bring pruned rows back.
+      store.storeReceipt({ jobId: 1n, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: "0x01" });
+      expect(rows(path, "receipts")).toBe(1);
+      store.close();
+      expect(rows(path, "exchanges")).toBe(1);
+    });
+
+    it("does not grow with the number of requests: settled sessions of 2 and of 40 requests take the same pages", () => {
+      const usedPages = (requests: number) => {
+        const path = freshPath();
+        const store = createStore({ path, deployment });
+        for (let jobId = 1n; jobId <= 5n; jobId++) serveAndSettle(store, jobId, requests);
+        store.close();
+        const db = new Database(path, { readonly: true });
+        try {
+          return { used: db.pragma("page_count", { simple: true }) as number, free: db.pragma("freelist_count", { simple: true }) as number, exchanges: rows(path, "exchanges"), receipts: rows(path, "receipts") };
+        } finally {
+          db.close();
+        }
+      };
+      const few = usedPages(2);
+      const many = usedPages(40);
+      expect([many.exchanges, many.receipts]).toEqual([5, 5]);
+      expect([few.exchanges, few.receipts]).toEqual([5, 5]);
+      expect(many.used - many.free).toBeLessThanOrEqual(few.used - few.free + 1);
+    });
+
+    it("prunes a session the node finds settled on chain (markClosed) the same way", () => {
+      const path = freshPath();
+      const store = createStore({ path, deployment });
+      store.ensureSession(1n, 1000);
+      for (let request = 1; request <= 5; request++) {
+        store.claimSequence(1n, BigInt(request));
+        store.appendExchange({ ...exchange, sequence: BigInt(request), promptTokens: 4, completionTokens: 6, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`) });
+        if (request < 5) store.storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" });
+      }
+      store.markClosed(1n);
+      expect(rows(path, "exchanges")).toBe(1);
+      expect(rows(path, "receipts")).toBe(1);
+      expect(store.newestReceipt(1n)?.cumulativeTokens).toBe(40);
+      expect(store.lastExchange(1n)?.cumulativeTokens).toBe(50);
+      expect(store.exchangesAfter(1n, store.newestReceipt(1n))).toEqual([]);
+      store.close();
+    });
+  });
 });

@@ -183,6 +183,10 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     newestReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
     setProven: db.prepare<[number, string]>("UPDATE sessions SET proven_tokens = max(proven_tokens, ?) WHERE job_id = ?"),
     setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
+    pruneExchanges: db.prepare<[string, string]>("DELETE FROM exchanges WHERE job_id = ? AND rowid < (SELECT max(rowid) FROM exchanges WHERE job_id = ?)"),
+    pruneReceipts: db.prepare<[string, string]>(
+      "DELETE FROM receipts WHERE job_id = ? AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = ?)",
+    ),
     unproven: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens ORDER BY job_id"),
     openSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0"),
     unprovenTotal: db.prepare<[], { total: number | null }>("SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens"),
@@ -223,9 +227,17 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     entries: statements.entries.all(row.id).map((entry) => ({ jobId: BigInt(entry.job_id), cumulativeTokens: entry.cumulative_tokens, tokensInBatch: entry.tokens_in_batch })),
   });
 
+  /**
+   * A settled session keeps what a dispute or an audit needs and nothing that grows per request:
+   * its row (counts, closed), the last exchange (counts and transcript hash, no text), the newest
+   * receipt (the depositor's signature over the final count) and its proof and settlement
+   * transactions. Earlier exchanges and superseded receipts go (docs/design.md, "Storage").
+   */
   const closeAndForget = (jobId: string) => {
     statements.setClosed.run(jobId);
     statements.forgetRequests.run(jobId, Number.MAX_SAFE_INTEGER);
+    statements.pruneExchanges.run(jobId, jobId);
+    statements.pruneReceipts.run(jobId, jobId);
   };
 
   const claimSequenceTransaction = db.transaction((jobId: bigint, sequence: bigint): boolean => {
@@ -305,6 +317,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       statements.setSigned.run(receipt.cumulativeTokens, jobId);
       const covered = statements.exchangeRowid.get(jobId, receipt.cumulativeTokens, receipt.transcriptHash);
       if (covered) statements.forgetRequests.run(jobId, covered.rowid);
+      if (statements.session.get(jobId)?.closed === 1) statements.pruneReceipts.run(jobId, jobId);
       return inserted;
     }),
 
