@@ -13,6 +13,7 @@
  * (@session-jobs/inference), the cheapest faithful reader of the same stream; the hosted path is
  * what a paying user runs (`streamChat`: signed request, SSE, count check, signed receipt).
  */
+import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { createOpenAICompatibleBackend } from "@session-jobs/inference";
 import { streamChat, type Session } from "@session-jobs/sdk";
@@ -147,7 +148,7 @@ try {
   );
   console.log(`(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling), included above.`);
   console.log(" Client CPU is this process's (SDK: signing, count checks, receipts) on the hosted path. The upstream runs in a process");
-  console.log(" of its own. Ratios are the comparable figures on a shared machine.)");
+  console.log(` of its own. Ratios are the comparable figures on a shared machine; load average now ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores.)`);
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup();
 }
