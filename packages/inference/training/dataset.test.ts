@@ -3,7 +3,7 @@ import type { Verse } from "./corpus.ts";
 import { parseKjv } from "./corpus.ts";
 import { conversationWindow, splitByChapter } from "./dataset.ts";
 import { Rng } from "./rng.ts";
-import { decode, templateTokenIds } from "./vocab.ts";
+import { Tokenizer, trainPieces, vocabularyWithPieces } from "./tokenizer.ts";
 
 const sample = `
 Genesis 1
@@ -16,6 +16,9 @@ Genesis 1
   9 Therefore Eli said unto Samuel, Go, lie down: and it shall be, if he call thee, that thou shalt say, Speak, LORD; for thy servant heareth.
 `;
 
+const tokenizer = new Tokenizer(vocabularyWithPieces(trainPieces(parseKjv(sample).map((v) => v.text), 40)));
+const { decode, templateTokenIds } = tokenizer;
+
 describe("KJV dataset", () => {
   it("parses the bible program's output into verses with references", () => {
     const verses = parseKjv(sample);
@@ -25,7 +28,7 @@ describe("KJV dataset", () => {
 
   it("builds windows in the chat template: BOS, user turns, assistant turns ending in the end marker", () => {
     const verses = parseKjv(sample);
-    const window = conversationWindow(verses, 0, 200, new Rng(1));
+    const window = conversationWindow(tokenizer, verses, 0, 200, new Rng(1));
     expect(window.inputs).toHaveLength(200);
     expect(window.targets).toEqual([...window.inputs.slice(1), window.targets.at(-1)]);
     expect(window.inputs[0]).toBe(templateTokenIds.beginning);
@@ -36,7 +39,7 @@ describe("KJV dataset", () => {
     expect(userAt).toBeGreaterThan(0);
     expect(assistantAt).toBeGreaterThan(userAt);
     expect(endAt).toBeGreaterThan(assistantAt);
-    // The assistant's reply is marked as assistant text (predictions of its characters), the end marker is not.
+    // The assistant's reply is marked as assistant text (predictions of its tokens), the end marker is not.
     expect(window.assistantText[assistantAt]).toBe(true);
     expect(window.assistantText[endAt - 1]).toBe(false);
   });

@@ -2,7 +2,7 @@ import { turnTokens } from "../src/chatTemplate.ts";
 import type { ChatMessage } from "../src/types.ts";
 import type { Verse } from "./corpus.ts";
 import type { Rng } from "./rng.ts";
-import { encode, templateTokenIds } from "./vocab.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /** System prompts seen now and then in training, so that a system turn does not derail the model. */
 const systemPrompts = [
@@ -32,15 +32,15 @@ export function verseExchange(verse: Verse, rng: Rng): ChatMessage[] {
   ];
 }
 
-/** A training window: `inputs[i]` predicts `targets[i]`; `scored[i]` marks verse characters said by the assistant. */
+/** A training window: `inputs[i]` predicts `targets[i]`; `assistantText[i]` marks targets that are verse text said by the assistant. */
 export type Window = { inputs: number[]; targets: number[]; assistantText: boolean[] };
 
 /**
  * A conversation over consecutive verses from `start`, in the chat template, cut to `length`
  * predictions: `<s>[<|system|>…]<|user|>…<|assistant|>…</s><|user|>…`.
  */
-export function conversationWindow(verses: readonly Verse[], start: number, length: number, rng: Rng): Window {
-  const ids = templateTokenIds;
+export function conversationWindow(tokenizer: Tokenizer, verses: readonly Verse[], start: number, length: number, rng: Rng): Window {
+  const { templateTokenIds: ids, encode } = tokenizer;
   const tokens: number[] = [ids.beginning];
   const inAssistantText: boolean[] = [false];
   const push = (turn: number[], assistant: boolean) => {

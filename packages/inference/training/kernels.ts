@@ -1,7 +1,10 @@
+import { simdFits, simdGemmABt } from "./simdKernel.ts";
+
 /**
  * Dense kernels for training on one CPU thread. Everything is expressed as C = A·Bᵀ over
  * row-major matrices, whose inner loop reads two contiguous rows; a 4×2 register tile reuses
- * each load, which runs ~3× faster in V8 than a naive triple loop.
+ * each load, which runs ~3× faster in V8 than a naive triple loop. Float32 products of suitable
+ * sizes run in WebAssembly SIMD ({@link simdGemmABt}), several times faster again.
  */
 
 /** Float32 for training; Float64 for the gradient check, where finite differences need the precision. */
@@ -22,6 +25,10 @@ export function gemmABt(
   A: Vec, aOff: number, B: Vec, bOff: number, C: Vec, cOff: number,
   N: number, M: number, K: number, accumulate: boolean, triangle: Triangle = Triangle.none,
 ): void {
+  if (A instanceof Float32Array && B instanceof Float32Array && C instanceof Float32Array && simdFits(N, M, K)) {
+    simdGemmABt(A, aOff, B, bOff, C, cOff, N, M, K, accumulate, triangle);
+    return;
+  }
   const n4 = N - (N % 4);
   const m2 = M - (M % 2);
   for (let n = 0; n < n4; n += 4) {

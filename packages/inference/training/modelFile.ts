@@ -2,14 +2,15 @@ import { chatTemplateJinja } from "../src/chatTemplate.ts";
 import { tensorSpecs, type ModelConfig } from "./config.ts";
 import { readGguf, writeGguf, type MetadataValue } from "./gguf.ts";
 import { ModelTensors } from "./model.ts";
-import { templateTokenIds, unknownTokenId, vocabulary } from "./vocab.ts";
+import { Tokenizer, type VocabEntry } from "./tokenizer.ts";
 
 /**
  * GGUF metadata of our model: the `llama` architecture, and a SentencePiece-style ("llama")
- * vocabulary of characters with byte fallback that llama.cpp tokenizes exactly as
- * {@link encode} does.
+ * vocabulary of subword pieces with byte fallback that llama.cpp tokenizes exactly as
+ * {@link Tokenizer.encode} does.
  */
-export function modelMetadata(config: ModelConfig, name: string): Array<[string, MetadataValue]> {
+export function modelMetadata(config: ModelConfig, name: string, tokenizer: Tokenizer): Array<[string, MetadataValue]> {
+  const { vocabulary, templateTokenIds } = tokenizer;
   if (config.vocabSize !== vocabulary.length) throw new Error(`vocabSize ${config.vocabSize} ≠ vocabulary ${vocabulary.length}`);
   const u32 = (value: number): MetadataValue => ({ type: "uint32", value });
   return [
@@ -28,11 +29,11 @@ export function modelMetadata(config: ModelConfig, name: string): Array<[string,
     ["llama.rope.freq_base", { type: "float32", value: config.ropeBase }],
     ["tokenizer.ggml.model", { type: "string", value: "llama" }],
     ["tokenizer.ggml.tokens", { type: "string[]", value: vocabulary.map((entry) => entry.text) }],
-    ["tokenizer.ggml.scores", { type: "float32[]", value: vocabulary.map(() => 0) }],
+    ["tokenizer.ggml.scores", { type: "float32[]", value: vocabulary.map((entry) => entry.score) }],
     ["tokenizer.ggml.token_type", { type: "int32[]", value: vocabulary.map((entry) => entry.type) }],
     ["tokenizer.ggml.bos_token_id", u32(templateTokenIds.beginning)],
     ["tokenizer.ggml.eos_token_id", u32(templateTokenIds.endOfTurn)],
-    ["tokenizer.ggml.unknown_token_id", u32(unknownTokenId)],
+    ["tokenizer.ggml.unknown_token_id", u32(tokenizer.unknownTokenId)],
     ["tokenizer.ggml.add_bos_token", { type: "bool", value: false }],
     ["tokenizer.ggml.add_eos_token", { type: "bool", value: false }],
     ["tokenizer.ggml.add_space_prefix", { type: "bool", value: false }],
@@ -40,13 +41,13 @@ export function modelMetadata(config: ModelConfig, name: string): Array<[string,
   ];
 }
 
-export function modelToGguf(tensors: ModelTensors, name: string): Uint8Array {
+export function modelToGguf(tensors: ModelTensors, name: string, tokenizer: Tokenizer): Uint8Array {
   const list = tensorSpecs(tensors.config).map((spec) => ({
     name: spec.name,
     shape: spec.shape,
     data: Float32Array.from(tensors.byName.get(spec.name)!),
   }));
-  return writeGguf(modelMetadata(tensors.config, name), list);
+  return writeGguf(modelMetadata(tensors.config, name, tokenizer), list);
 }
 
 /** Loads a GGUF written by {@link modelToGguf} into float32 tensors. */
@@ -74,4 +75,14 @@ export function ggufToModel(bytes: Uint8Array): ModelTensors {
     view.set(tensor.data);
   }
   return model;
+}
+
+/** The tokenizer written into a GGUF by {@link modelToGguf}. */
+export function ggufToTokenizer(bytes: Uint8Array): Tokenizer {
+  const { metadata } = readGguf(bytes);
+  const texts = metadata.get("tokenizer.ggml.tokens") as string[] | undefined;
+  const scores = metadata.get("tokenizer.ggml.scores") as number[] | undefined;
+  const types = metadata.get("tokenizer.ggml.token_type") as number[] | undefined;
+  if (!texts || !scores || !types) throw new Error("GGUF tokenizer metadata is missing");
+  return new Tokenizer(texts.map((text, i): VocabEntry => ({ text, type: types[i]!, score: scores[i]! })));
 }

@@ -5,10 +5,11 @@ export type AdamWOptions = { beta1: number; beta2: number; eps: number; weightDe
 
 /** AdamW (decoupled weight decay on matrices only) with global-norm gradient clipping. */
 export class AdamW {
-  private readonly m: Float32Array;
-  private readonly v: Float32Array;
+  /** First and second moments, and the number of updates so far: the state a checkpoint keeps. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  step = 0;
   private readonly decay: Uint8Array;
-  private step = 0;
 
   constructor(params: ModelTensors, private readonly options: AdamWOptions) {
     this.m = new Float32Array(params.data.length);

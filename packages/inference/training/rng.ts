@@ -14,6 +14,16 @@ export class Rng {
     for (let i = 0; i < 16; i++) this.nextUint32();
   }
 
+  /** The generator's state, to resume a run from a checkpoint. */
+  state(): number[] {
+    return [this.a, this.b, this.c, this.d, this.spareNormal === undefined ? 0 : 1, this.spareNormal ?? 0];
+  }
+
+  restore(state: readonly number[]): void {
+    [this.a, this.b, this.c, this.d] = state as [number, number, number, number];
+    this.spareNormal = state[4] ? state[5] : undefined;
+  }
+
   nextUint32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;
     this.d = (this.d + 1) | 0;
