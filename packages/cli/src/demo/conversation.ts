@@ -87,7 +87,7 @@ export async function runConversation(common: Common, parameters: ConversationPa
       const messages: ChatMessage[] = [{ role: "user", content: prompt }];
       logger.info(`\n[${index + 1}/${parameters.prompts.length}] user: ${prompt}`);
       logger.write("    model: ");
-      // A tiny character-level model reads best a little cooler than OpenAI's default of 1.
+      // A tiny model reads best a little cooler than OpenAI's default of 1.
       const stream = streamChat(session, { messages, maxTokens: parameters.maxTokens, body: { temperature: 0.7 }, signal: common.signal });
       for await (const delta of stream) logger.write(delta);
       const result = await stream.result;

@@ -55,7 +55,7 @@ describe("client aborts a stream mid-answer", () => {
     expect(exchange.completionTokens).toBeGreaterThan(0);
     expect(exchange.completionTokens).toBeLessThan(maxTokens / 2);
     // The embedded model writes one token per delta: the client received at most what was billed.
-    expect(exchange.completionTokens).toBeGreaterThanOrEqual(Buffer.byteLength(received) - 1);
+    expect(exchange.completionTokens).toBeGreaterThanOrEqual(deltas);
     // Stopped promptly: at most a few dozen tokens were in flight when the host noticed (measured: none).
     expect(exchange.completionTokens).toBeLessThanOrEqual(deltas + 64);
     expect(BigInt(view.servedTokens)).toBe(BigInt(before.servedTokens) + BigInt(exchange.promptTokens + exchange.completionTokens));

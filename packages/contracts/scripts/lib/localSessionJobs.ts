@@ -58,13 +58,13 @@ export async function startLocalSessionJobs() {
     address: deployment.modelRegistry,
     abi: modelRegistryAbi,
     functionName: "getModelId",
-    args: ["session-jobs/kjv-char", "kjv-char-142k.gguf"],
+    args: ["session-jobs/kjv-bpe-llama", "kjv-bpe-llama.gguf"],
   });
   await send(deployer, {
     address: deployment.modelRegistry,
     abi: modelRegistryAbi,
     functionName: "addModel",
-    args: ["session-jobs/kjv-char", "kjv-char-142k.gguf", `0x${"11".repeat(32)}`],
+    args: ["session-jobs/kjv-bpe-llama", "kjv-bpe-llama.gguf", `0x${"11".repeat(32)}`],
   });
   await send(host, {
     address: deployment.nodeRegistry,

@@ -62,7 +62,7 @@ abstract contract Base is Test {
         hostEarnings = HostEarnings(marketplace.hostEarnings());
         usdc = new TestUSDC();
         marketplace.configureAsset(address(usdc), 800_000, 100, 100_000);
-        modelId = modelRegistry.addModel("session-jobs/kjv-char", "kjv-char-142k.gguf", sha256("weights"));
+        modelId = modelRegistry.addModel("session-jobs/kjv-bpe-llama", "kjv-bpe-llama.gguf", sha256("weights"));
         vm.stopPrank();
 
         _registerHost(host, HOST_MIN_PRICE);

@@ -6,14 +6,14 @@ import { fileURLToPath } from "node:url";
  */
 export const embeddedModelInfo = {
   /** Registry "repository" of the model. */
-  repo: "session-jobs/kjv-char-llama",
-  fileName: "kjv-char-llama.gguf",
+  repo: "session-jobs/kjv-bpe-llama",
+  fileName: "kjv-bpe-llama.gguf",
   /** sha256 of the GGUF file, hex. */
-  sha256: "97bc6699f6e5b8cf14f8c6f48038792063f020b2ef42c3b71b3180c833643c9a",
+  sha256: "3749747be0f6cc664b9e1e2450a04c8ab33f61760dbc672a1561655d25aefd9d",
   /** Absolute path of the GGUF file. */
-  path: fileURLToPath(new URL("../../models/kjv-char-llama.gguf", import.meta.url)),
+  path: fileURLToPath(new URL("../../models/kjv-bpe-llama.gguf", import.meta.url)),
   /** Name served in `/v1/models`. */
-  name: "kjv-char-llama",
+  name: "kjv-bpe-llama",
   /** Tokens the model was trained to see at once. */
   contextSize: 256,
 } as const;

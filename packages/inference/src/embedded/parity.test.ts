@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ggufToModel } from "../../training/modelFile.ts";
+import { ggufToModel, ggufToTokenizer } from "../../training/modelFile.ts";
 import { ReferenceDecoder } from "../../training/reference.ts";
-import { decode, encode, isTextToken, templateTokenIds } from "../../training/vocab.ts";
+import { Rng } from "../../training/rng.ts";
+import { TokenType } from "../../training/tokenizer.ts";
 import { buildPrompt } from "../chatTemplate.ts";
 import type { ChatMessage } from "../types.ts";
 import { createEmbeddedBackend } from "./createEmbeddedBackend.ts";
@@ -24,12 +25,32 @@ const conversations: ChatMessage[][] = [
   [{ role: "user", content: "Héllo wörld — 🙂" }],
 ];
 const MAX_TOKENS = 120;
+const weights = readFileSync(embeddedModelInfo.path);
+const tokenizer = ggufToTokenizer(weights);
+const { decode, encode, isTextToken, templateTokenIds, vocabulary } = tokenizer;
+
+/** Texts that stress the merge order: random runs of vocabulary pieces, spaces, bytes and control-token text. */
+function adversarialTexts(count: number): string[] {
+  const rng = new Rng(17);
+  const extras = [" ", "  ", "\n", "\t", "é", "日本", "🙂", "<|user|>", "</s>", "<0x41>", "▁", ",", ".", "LORD", "1:1"];
+  return Array.from({ length: count }, () => {
+    let text = "";
+    for (let parts = 1 + rng.int(12); parts > 0; parts--) {
+      if (rng.next() < 0.25) text += extras[rng.int(extras.length)];
+      else {
+        const entry = vocabulary[rng.int(vocabulary.length)]!;
+        if (entry.type === TokenType.normal) text += entry.text.replaceAll("▁", " ");
+      }
+    }
+    return text;
+  });
+}
 
 const promptTokens = (messages: ChatMessage[]) =>
   buildPrompt({ messages, ids: templateTokenIds, tokenize: encode, maxPromptTokens: 256, overflow: "error", contextSize: 256 }).tokens;
 
 describe("llama.cpp runs our model exactly as the JS reference does", () => {
-  const reference = new ReferenceDecoder(ggufToModel(readFileSync(embeddedModelInfo.path)));
+  const reference = new ReferenceDecoder(ggufToModel(weights));
   const expected = conversations.map((messages) => {
     const prompt = promptTokens(messages);
     return { prompt, tokens: reference.greedy(prompt, MAX_TOKENS, (t) => !isTextToken(t)) };
@@ -44,9 +65,19 @@ describe("llama.cpp runs our model exactly as the JS reference does", () => {
   });
   afterAll(() => llama.dispose());
 
-  it("tokenizes every prompt's text as our tokenizer does", () => {
-    for (const messages of conversations) {
-      for (const { content } of messages) expect(context.model.tokenize(content, false)).toEqual(encode(content));
+  it("tokenizes every prompt's text, and 2,000 adversarial texts, as our tokenizer does", () => {
+    const texts = [...conversations.flat().map((m) => m.content), ...adversarialTexts(2000)];
+    for (const text of texts) expect(context.model.tokenize(text, false), JSON.stringify(text)).toEqual(encode(text));
+  });
+
+  it("detokenizes every token to the bytes our tokenizer says, at least one byte for each text token", () => {
+    for (let id = 0; id < vocabulary.length; id++) {
+      const text = context.model.detokenize([id as Token]);
+      if (isTextToken(id)) {
+        // A lone byte token of a multi-byte character decodes to U+FFFD on both sides.
+        expect(text, vocabulary[id]!.text).toBe(decode([id]));
+        expect(tokenizer.bytes([id]).length).toBeGreaterThanOrEqual(1);
+      } else expect(text).toBe("");
     }
   });
 
@@ -64,7 +95,9 @@ describe("llama.cpp runs our model exactly as the JS reference does", () => {
       } finally {
         sequence.dispose();
       }
-      expect(want.length).toBeGreaterThan(10);
+      // Subword replies are short (a verse is ~10 tokens); a comparison still spans several tokens, and all of them 70+.
+      expect(want.length).toBeGreaterThanOrEqual(5);
+      expect(expected.reduce((sum, e) => sum + e.tokens.length, 0)).toBeGreaterThan(70);
       expect(got).toEqual(want);
     },
   );
