@@ -112,6 +112,27 @@ export {
   type Settlement,
 } from "./actions/getSettlement.ts";
 export {
+  listSessions,
+  type ListedSession,
+  type ListSessionsErrorType,
+  type ListSessionsParameters,
+  type ListSessionsReturnType,
+  type PendingRefund,
+  type SessionAction,
+} from "./actions/listSessions.ts";
+export {
+  triggerSessionTimeout,
+  type TriggerSessionTimeoutErrorType,
+  type TriggerSessionTimeoutParameters,
+  type TriggerSessionTimeoutReturnType,
+} from "./actions/triggerSessionTimeout.ts";
+export {
+  withdrawRefund,
+  type WithdrawRefundErrorType,
+  type WithdrawRefundParameters,
+  type WithdrawRefundReturnType,
+} from "./actions/withdrawRefund.ts";
+export {
   watchProofs,
   type ProofSubmission,
   type WatchProofsErrorType,
