@@ -39,15 +39,16 @@ export async function withdrawRefund(
 ): Promise<WithdrawRefundReturnType> {
   const { marketplace, token, to } = parameters;
   const account = client.account;
-  const call = to
-    ? ({ functionName: "withdrawRefundTo", args: [token, to] } as const)
-    : ({ functionName: "withdrawRefund", args: [token] } as const);
-  const receipt = await writeAndWait(client, call.functionName, () =>
-    writeContract(client, { address: marketplace, abi: marketplaceAbi, ...call, account, chain: client.chain ?? null }),
+  const chain = client.chain ?? null;
+  const functionName = to ? "withdrawRefundTo" : "withdrawRefund";
+  const receipt = await writeAndWait(client, functionName, () =>
+    to
+      ? writeContract(client, { address: marketplace, abi: marketplaceAbi, functionName: "withdrawRefundTo", args: [token, to], account, chain })
+      : writeContract(client, { address: marketplace, abi: marketplaceAbi, functionName: "withdrawRefund", args: [token], account, chain }),
   );
   const log = parseEventLogs({ abi: marketplaceAbi, logs: receipt.logs, eventName: "RefundWithdrawn", strict: true }).find(
     (entry) => entry.address.toLowerCase() === marketplace.toLowerCase(),
   );
-  if (!log) throw new SessionProtocolError(`${call.functionName} emitted no RefundWithdrawn event.`);
+  if (!log) throw new SessionProtocolError(`${functionName} emitted no RefundWithdrawn event.`);
   return { token: log.args.token, amount: log.args.amount, to: log.args.to, transactionHash: receipt.transactionHash };
 }
