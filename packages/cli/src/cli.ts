@@ -1,62 +1,62 @@
 import type { Writable } from "node:stream";
-import { commandHelp, parseCommandOptions, type Command } from "./command.ts";
+import { CommanderError } from "commander";
 import { createLogger, type Common } from "./common.ts";
 import { commands } from "./commands/index.ts";
 import { formatError } from "./errors.ts";
+import { buildProgram, type Invocation } from "./program.ts";
 
 type CliStreams = { stdout: Writable & { isTTY?: boolean }; stderr: Writable & { isTTY?: boolean }; env: NodeJS.ProcessEnv };
 
-function overview(): string {
-  const width = Math.max(...commands.map((command) => command.path.join(" ").length)) + 4;
-  return [
-    "session-jobs: LLM inference paid through an on-chain escrow with signed receipts",
-    "",
-    "usage: session-jobs <command> [options]     (--help after a command for its options)",
-    "",
-    ...commands.map((command) => `  ${command.path.join(" ").padEnd(width)}${command.summary}`),
-    "",
-    "global: --debug prints stack traces",
-  ].join("\n");
-}
+/**
+ * Exit codes: 0 success (and help, version); 1 the command failed (bad values, chain or host
+ * errors, a session that does not exist); 2 the command line itself is wrong (unknown command or
+ * option, missing option value); 130 interrupted.
+ */
+export const exitCodes = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
-/** Finds the command whose words prefix `argv` (longest match wins). */
-function matchCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
-  const ranked = [...commands].sort((a, b) => b.path.length - a.path.length);
-  for (const command of ranked) {
-    if (command.path.every((word, index) => argv[index] === word)) return { command, rest: argv.slice(command.path.length) };
-  }
-  return undefined;
+/** `help a b` is `a b --help`, so help reaches any depth. */
+function rewriteHelp(argv: string[]): string[] {
+  return argv[0] === "help" && argv.length > 1 ? [...argv.slice(1), "--help"] : argv;
 }
 
 /** Runs the CLI and returns its exit code; never throws. */
 export async function runCli(argv: string[], streams: CliStreams): Promise<number> {
   const debug = argv.includes("--debug");
-  const args = argv.filter((arg) => arg !== "--debug");
-  if (args.length === 0 || args[0] === "--help" || args[0] === "help") {
-    streams.stdout.write(`${overview()}\n`);
-    return 0;
+  let invocation: Invocation | undefined;
+  const program = buildProgram(commands, streams, (chosen) => (invocation = chosen));
+  const args = rewriteHelp(argv.filter((arg) => arg !== "--debug"));
+  // A group on its own (`session-jobs client`) is a request for its help, not a mistake.
+  const group = args.length === 1 ? program.commands.find((command) => command.name() === args[0] && command.commands.length > 0) : undefined;
+  if (group) {
+    group.outputHelp();
+    return exitCodes.ok;
   }
-  const matched = matchCommand(args);
-  if (!matched) {
-    streams.stderr.write(`error: unknown command "${args.join(" ")}"\n\n${overview()}\n`);
-    return 2;
-  }
-  if (matched.rest.includes("--help")) {
-    streams.stdout.write(`${commandHelp(matched.command)}\n`);
-    return 0;
-  }
-  const abort = new AbortController();
-  const onSigint = () => abort.abort(new Error("interrupted"));
-  process.once("SIGINT", onSigint);
-  const common: Common = { env: streams.env, logger: createLogger(streams.stdout, streams.stderr, streams.env), signal: abort.signal, debug };
   try {
-    const values = parseCommandOptions(matched.command, matched.rest, streams.env);
-    await matched.command.run(common, values);
-    return 0;
+    program.parse(args, { from: "user" });
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return exitCodes.ok;
+    return exitCodes.usage;
+  }
+  if (!invocation) {
+    // No words at all: the overview.
+    program.outputHelp();
+    return exitCodes.ok;
+  }
+  const { command, values, json } = invocation;
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error("interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const common: Common = { env: streams.env, logger: createLogger(streams.stdout, streams.stderr, streams.env, { json }), signal: abort.signal, debug, json };
+  try {
+    await command.run(common, values);
+    return exitCodes.ok;
   } catch (error) {
     streams.stderr.write(`error: ${formatError(error, debug)}\n`);
-    return 1;
+    return abort.signal.aborted ? exitCodes.interrupted : exitCodes.failed;
   } finally {
-    process.off("SIGINT", onSigint);
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
   }
 }

@@ -1,47 +1,30 @@
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Common } from "./common.ts";
 import { CliError } from "./errors.ts";
 
 /** Option values after parsing: strings for valued options, booleans for flags. */
 export type OptionValues = Record<string, string | boolean | undefined>;
 
-type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & { description: string; env?: string };
+/** One option of a command: `--name <value>` (string) or `--name` (boolean). */
+export type OptionSpec = { type: "string" | "boolean"; description: string; env?: string; short?: string };
 
 /** One CLI command: its words (`["host", "register"]`), options and what it does. */
 export type Command = {
   path: readonly string[];
   summary: string;
   options: Record<string, OptionSpec>;
+  /** Whether `--json` is offered (default true): the command then prints one JSON result on stdout. */
+  json?: boolean;
   run: (common: Common, values: OptionValues) => Promise<void>;
 };
 
-/** Parses `argv` for `command`, filling unset options from their environment variables. */
-export function parseCommandOptions(command: Command, argv: string[], env: NodeJS.ProcessEnv): OptionValues {
-  const options = Object.fromEntries(
-    Object.entries(command.options).map(([name, { description: _description, env: _env, ...parseSpec }]) => [name, parseSpec]),
-  ) as ParseArgsConfig["options"];
-  let values: OptionValues;
-  try {
-    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }) as { values: OptionValues });
-  } catch (error) {
-    throw new CliError((error as Error).message, `see: session-jobs ${command.path.join(" ")} --help`);
-  }
+/** Fills options left unset from their environment variables (read from `env`, not `process.env`). */
+export function applyEnvironment(command: Command, values: OptionValues, env: NodeJS.ProcessEnv): OptionValues {
+  const filled = { ...values };
   for (const [name, spec] of Object.entries(command.options)) {
-    if (values[name] === undefined && spec.env && env[spec.env] !== undefined) {
-      values[name] = spec.type === "boolean" ? env[spec.env] === "true" || env[spec.env] === "1" : env[spec.env];
-    }
+    const fromEnv = spec.env === undefined ? undefined : env[spec.env];
+    if (filled[name] === undefined && fromEnv !== undefined) filled[name] = spec.type === "boolean" ? fromEnv === "true" || fromEnv === "1" : fromEnv;
   }
-  return values;
-}
-
-/** Help text for one command. */
-export function commandHelp(command: Command): string {
-  const flags = Object.entries(command.options).map(([name, spec]) => ({
-    flag: `  --${name}${spec.type === "string" ? ` <${name}>` : ""}`,
-    text: `${spec.description}${spec.env ? ` [env ${spec.env}]` : ""}`,
-  }));
-  const width = Math.max(0, ...flags.map(({ flag }) => flag.length)) + 3;
-  return [`session-jobs ${command.path.join(" ")}: ${command.summary}`, "", "options:", ...flags.map(({ flag, text }) => flag.padEnd(width) + text)].join("\n");
+  return filled;
 }
 
 /** Reads a required string option or explains which flag (or variable) is missing. */

@@ -7,6 +7,8 @@ export type Common = {
   /** Aborted on Ctrl-C, so that long waits stop cleanly. */
   signal: AbortSignal;
   debug: boolean;
+  /** `--json`: stdout carries one JSON document (`logger.result`) and nothing else. */
+  json: boolean;
 };
 
 /** Human-facing output: plain lines, with a spinner for waits when stderr is a terminal. */
@@ -15,6 +17,8 @@ export type Logger = {
   /** Raw text without a newline (streamed model output). */
   write: (text: string) => void;
   warn: (message: string) => void;
+  /** The command's result as JSON on stdout, when `--json` was given (bigints as decimal strings). */
+  result: (value: unknown) => void;
   /** Runs `task`, showing `label` while it waits and how long it took when done. */
   progress: <T>(label: string, task: () => Promise<T>) => Promise<T>;
   /**
@@ -26,9 +30,23 @@ export type Logger = {
 
 const spinnerFrames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/** Creates the logger; progress goes to stderr so stdout stays pipeable. */
-export function createLogger(stdout: Writable & { isTTY?: boolean }, stderr: Writable & { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Logger {
+/** JSON with bigints (amounts, token counts, job ids) as decimal strings, so no precision is lost. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? item.toString() : item), 2);
+}
+
+/**
+ * Creates the logger; progress goes to stderr so stdout stays pipeable. With `json`, the human lines
+ * are left out and stdout carries only the result.
+ */
+export function createLogger(
+  stdout: Writable & { isTTY?: boolean },
+  stderr: Writable & { isTTY?: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+  options: { json?: boolean } = {},
+): Logger {
   const interactive = Boolean(stderr.isTTY) && !env.CI;
+  const json = options.json === true;
   let spinner: { label: string; frame: number } | undefined;
   const drawSpinner = () => {
     if (spinner) stderr.write(`\r${spinnerFrames[spinner.frame++ % spinnerFrames.length]} ${spinner.label}`);
@@ -41,8 +59,15 @@ export function createLogger(stdout: Writable & { isTTY?: boolean }, stderr: Wri
     drawSpinner();
   };
   return {
-    info: (message) => aboveSpinner(() => stdout.write(`${message}\n`)),
-    write: (text) => stdout.write(text),
+    info: (message) => {
+      if (!json) aboveSpinner(() => stdout.write(`${message}\n`));
+    },
+    write: (text) => {
+      if (!json) stdout.write(text);
+    },
+    result: (value) => {
+      if (json) aboveSpinner(() => stdout.write(`${toJson(value)}\n`));
+    },
     warn: (message) => aboveSpinner(() => stderr.write(`warning: ${message}\n`)),
     lines: { write: (text) => aboveSpinner(() => stderr.write(text)), isTTY: interactive },
     async progress(label, task) {

@@ -11,7 +11,13 @@ export class CliError extends Error {
   }
 }
 
-type ErrorWithShortMessage = Error & { shortMessage?: string; details?: string; metaMessages?: string[]; cause?: unknown };
+type ErrorWithShortMessage = Error & { shortMessage?: string; details?: string; metaMessages?: string[]; cause?: unknown; hostMessage?: unknown };
+
+/** "The host rejected the request as invalid: max_tokens must be at most 4096": what the host said comes first. */
+function withHostMessage(error: ErrorWithShortMessage, message: string): string {
+  const said = typeof error.hostMessage === "string" ? error.hostMessage.trim().split("\n")[0] : "";
+  return said ? `${message.replace(/\.$/, "")}: ${said}` : message;
+}
 
 /**
  * The values that matter (an SDK error's `metaMessages`, else a one-line `details`) in parentheses
@@ -40,7 +46,7 @@ export function formatError(error: unknown, debug: boolean): string {
   }
   if (error instanceof Error) {
     const withShort = error as ErrorWithShortMessage;
-    return `${withShort.shortMessage ?? error.message}${inlineDetail(withShort)}`;
+    return `${withHostMessage(withShort, withShort.shortMessage ?? error.message)}${inlineDetail(withShort)}`;
   }
   return String(error);
 }

@@ -16,6 +16,7 @@ export function parsePrivateKeyOption(name: string, value: string): Hex {
 
 /** A whole number ≥ `min` (and ≤ `max` if given). */
 export function parseIntegerOption(name: string, value: string, bounds: { min?: bigint; max?: bigint } = {}): bigint {
+  if (/^-\d+$/.test(value)) throw new CliError(`--${name}: ${value} is negative; give a whole number${bounds.min === undefined ? "" : ` of at least ${bounds.min}`}`);
   if (!/^\d+$/.test(value)) throw new CliError(`--${name}: "${value}" is not a whole number`);
   const parsed = BigInt(value);
   if (bounds.min !== undefined && parsed < bounds.min) throw new CliError(`--${name}: ${value} is below the minimum ${bounds.min}`);
@@ -25,6 +26,7 @@ export function parseIntegerOption(name: string, value: string, bounds: { min?: 
 
 /** A decimal amount of an asset with `decimals` places ("0.01" ETH → 10^16 wei). */
 export function parseAmountOption(name: string, value: string, decimals: number): bigint {
+  if (/^-\d/.test(value)) throw new CliError(`--${name}: ${value} is negative; give a positive amount`);
   if (!/^\d+(\.\d+)?$/.test(value)) throw new CliError(`--${name}: "${value}" is not a decimal amount`);
   const fraction = value.split(".")[1] ?? "";
   if (fraction.length > decimals) throw new CliError(`--${name}: "${value}" has more than ${decimals} decimal places`);

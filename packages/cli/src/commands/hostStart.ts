@@ -1,7 +1,7 @@
 import { createBackend, createCommon, createHostNode } from "@session-jobs/host";
 import type { Command } from "../command.ts";
 import { CliError } from "../errors.ts";
-import { hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
+import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
 import { parseIntegerOption } from "../parse.ts";
 
 const logLevels = ["debug", "info", "warn", "error"] as const;
@@ -10,6 +10,7 @@ const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logL
 export const hostStartCommand: Command = {
   path: ["host", "start"],
   summary: "run the host node (OpenAI-compatible API, receipts, proofs) until Ctrl-C",
+  json: false,
   options: {
     ...hostConfigOptions,
     listen: { type: "string", description: "interface to listen on (overrides the config)" },
@@ -25,6 +26,9 @@ export const hostStartCommand: Command = {
     });
     const logLevel = values["log-level"] ?? (common.debug ? "debug" : "info");
     if (!isLogLevel(logLevel)) throw new CliError(`--log-level: "${String(logLevel)}" is not one of ${logLevels.join(", ")}`);
+    // One quick look at the RPC first: the node's own start retries for a long while, which suits a
+    // blip in production but not a wrong URL typed a second ago.
+    await connectHostChain(common, config);
     const backend = await common.logger.progress(`loading the ${config.backend.type} backend`, () => createBackend(config.backend));
     try {
       const node = createHostNode({ common: createCommon({ logLevel, logDestination: common.logger.lines }), config, backend });

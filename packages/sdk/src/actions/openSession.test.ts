@@ -120,4 +120,14 @@ describe("openSession", () => {
       openSession(t.userWallet, { contracts: t.contracts, host: t.hostWallet.account.address, deposit: parseEther("0.0001") }),
     ).rejects.toBeInstanceOf(InsufficientDepositError);
   });
+
+  it("states the least deposit the marketplace takes, before sending anything", async () => {
+    const user = t.userWallet.account.address;
+    const noncesBefore = await nonceOf(user);
+    const error = await openSession(t.userWallet, { contracts: t.contracts, host: t.hostWallet.account.address, deposit: 1_000n }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InsufficientDepositError);
+    expect(error).toMatchObject({ deposit: 1_000n, minimum: parseEther("0.0002") });
+    expect((error as InsufficientDepositError).metaMessages).toContain("Minimum: 200000000000000 base units");
+    expect(await nonceOf(user)).toBe(noncesBefore);
+  });
 });

@@ -21,9 +21,9 @@ import {
   ContractRevertError,
   decodeContractError,
   HostNotRegisteredError,
+  InsufficientDepositError,
   PriceBelowHostMinimumError,
   type ContractCallError,
-  type InsufficientDepositError,
   type TransactionRevertedError,
   type UnknownContractRevertError,
 } from "../errors/contract.ts";
@@ -123,7 +123,7 @@ export async function openSession(
   const account = client.account;
 
   // The seed demands it: query the host's minimum before creating the session.
-  const [terms, info, chainId] = await Promise.all([
+  const [terms, info, chainId, assetConfig] = await Promise.all([
     readContract(client, {
       address: contracts.nodeRegistry,
       abi: nodeRegistryWithModelsAbi,
@@ -132,6 +132,9 @@ export async function openSession(
     }).catch((error: unknown) => Promise.reject(decodeContractError(error, { functionName: "getHostTerms" }))),
     getHostInfo(client, { nodeRegistry: contracts.nodeRegistry, host }),
     client.chain?.id ?? getChainId(client),
+    readContract(client, { address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAssetConfig", args: [token] }).catch((error: unknown) =>
+      Promise.reject(decodeContractError(error, { functionName: "getAssetConfig" })),
+    ),
   ]);
   const [active, minimum, servesModel] = terms;
   if (!active) throw new HostNotRegisteredError({ host });
@@ -142,6 +145,9 @@ export async function openSession(
     });
   const pricePerToken = parameters.pricePerToken ?? minimum;
   if (pricePerToken < minimum) throw new PriceBelowHostMinimumError({ pricePerToken, minimum });
+  // The contract's rule, checked first so that the error can say what the least deposit is.
+  const leastDeposit = assetConfig.minDeposit > pricePerToken ? assetConfig.minDeposit : pricePerToken;
+  if (assetConfig.accepted && deposit < leastDeposit) throw new InsufficientDepositError({ deposit, minimum: leastDeposit });
   const hostUrl = parameters.hostUrl ?? info.apiUrl;
   const servedModels = parameters.checkHost === false ? [] : await listHostModels(hostUrl, parameters);
 

@@ -80,8 +80,21 @@ export class HostNotRegisteredError extends ContractRevertError {
 /** "Insufficient deposit": below the asset's minimum deposit (0.0002 ETH, 0.80 USDC). */
 export class InsufficientDepositError extends ContractRevertError {
   override name = "InsufficientDepositError";
-  constructor(parameters: ContractRevertErrorParameters = {}) {
-    super("Insufficient deposit.", { reason: "Insufficient deposit", ...parameters });
+  /** The deposit offered and the least the marketplace takes (base units), when known. */
+  readonly deposit: bigint | undefined;
+  readonly minimum: bigint | undefined;
+  constructor(parameters: ContractRevertErrorParameters & { deposit?: bigint; minimum?: bigint } = {}) {
+    super("Insufficient deposit.", {
+      reason: "Insufficient deposit",
+      ...parameters,
+      metaMessages: [
+        ...(parameters.deposit === undefined ? [] : [`Deposit: ${parameters.deposit} base units`]),
+        ...(parameters.minimum === undefined ? [] : [`Minimum: ${parameters.minimum} base units`]),
+        ...(parameters.metaMessages ?? []),
+      ],
+    });
+    this.deposit = parameters.deposit;
+    this.minimum = parameters.minimum;
   }
 }
 

@@ -20,6 +20,8 @@ export class SessionHostError extends BaseError {
   readonly code: SessionErrorCode;
   readonly status: number;
   readonly url: string;
+  /** What the host said (`error.message`), e.g. "max_tokens must be at most 4096". */
+  readonly hostMessage: string;
 
   constructor(code: SessionErrorCode, shortMessage: string, parameters: HostErrorParameters) {
     super(shortMessage, {
@@ -29,6 +31,7 @@ export class SessionHostError extends BaseError {
     this.code = code;
     this.status = parameters.status;
     this.url = parameters.url;
+    this.hostMessage = parameters.hostMessage;
   }
 }
 
@@ -128,6 +131,8 @@ export class HostResponseError extends BaseError {
   readonly status: number;
   readonly url: string;
   readonly code: string | undefined;
+  /** What the host said: its `error.message`, or the start of a body that is not JSON. */
+  readonly hostMessage: string;
   override name = "HostResponseError";
 
   constructor(parameters: HostErrorParameters & { code?: string | undefined }) {
@@ -138,6 +143,7 @@ export class HostResponseError extends BaseError {
     this.status = parameters.status;
     this.url = parameters.url;
     this.code = parameters.code;
+    this.hostMessage = parameters.hostMessage;
   }
 }
 
