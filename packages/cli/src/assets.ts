@@ -15,6 +15,12 @@ export function parseAssetOption(name: string, value: string, deployment: Pick<S
   return parseAddressOption(name, value);
 }
 
+/** How to name `token` in `--asset`: eth, usdc (the deployment's) or its address. */
+export function assetArgument(token: Address, deployment: Pick<SessionJobsDeployment, "usdc">): string {
+  if (token === zeroAddress) return "eth";
+  return deployment.usdc && token.toLowerCase() === deployment.usdc.toLowerCase() ? "usdc" : token;
+}
+
 /** A comma-separated list of assets; left out, ETH and the deployment's USDC if it has one. */
 export function parseAssetListOption(name: string, value: string | undefined, deployment: Pick<SessionJobsDeployment, "usdc">): Address[] {
   if (value === undefined) return deployment.usdc ? [zeroAddress, deployment.usdc] : [zeroAddress];

@@ -25,24 +25,21 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
   let invocation: Invocation | undefined;
   const program = buildProgram(commands, streams, (chosen) => (invocation = chosen));
   const args = rewriteHelp(argv.filter((arg) => arg !== "--debug"));
-  // A group on its own (`session-jobs client`) is a request for its help, not a mistake.
+  // Nothing, or a group on its own (`session-jobs client`), is a request for help, not a mistake.
   const group = args.length === 1 ? program.commands.find((command) => command.name() === args[0] && command.commands.length > 0) : undefined;
-  if (group) {
-    group.outputHelp();
+  if (args.length === 0 || group) {
+    (group ?? program).outputHelp();
     return exitCodes.ok;
   }
   try {
     program.parse(args, { from: "user" });
   } catch (error) {
     if (!(error instanceof CommanderError)) throw error;
-    if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return exitCodes.ok;
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help")
+      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
     return exitCodes.usage;
   }
-  if (!invocation) {
-    // No words at all: the overview.
-    program.outputHelp();
-    return exitCodes.ok;
-  }
+  if (!invocation) return exitCodes.usage;
   const { command, values, json } = invocation;
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));

@@ -101,13 +101,18 @@ export async function connectDeployment(common: Common, command: Command, values
 
 export type SigningWallet = WalletClient<Transport, Chain, Account>;
 
-/** The wallet of `SESSION_JOBS_PRIVATE_KEY` on the connected chain. */
-export function signingWallet(common: Common, connection: ChainConnection): SigningWallet {
+/** The account of `SESSION_JOBS_PRIVATE_KEY`. */
+export function signingAccount(common: Common): Account {
   const key = common.env[privateKeyEnv];
   if (!key) throw new CliError(`missing ${privateKeyEnv}`, "the signing key is read from the environment only, never from a flag");
   const hex = key.startsWith("0x") ? key : `0x${key}`;
   if (!isHex(hex) || hex.length !== 66) throw new CliError(`${privateKeyEnv} is not a 32-byte hex private key`);
-  return walletFor(connection, privateKeyToAccount(hex));
+  return privateKeyToAccount(hex);
+}
+
+/** The wallet of `SESSION_JOBS_PRIVATE_KEY` on the connected chain. */
+export function signingWallet(common: Common, connection: ChainConnection): SigningWallet {
+  return walletFor(connection, signingAccount(common));
 }
 
 /** A wallet client for `account` on the connected chain (also used with a host config's account). */

@@ -19,4 +19,5 @@ export { createLogger, redactedFields, type LogDestination, type LogLevel, type 
 export { createMetrics, metricValue, type Metrics } from "./metrics.ts";
 export { ConfigError, HostError, type HostErrorCode } from "./errors.ts";
 export { decryptKeystore } from "./keystore.ts";
+export { readOpenSessionTokens, type SessionTokenCounts } from "./token-ledger.ts";
 export type { SessionView } from "./session-protocol.ts";

@@ -28,8 +28,20 @@ export const clientChatCommand: Command = {
           `recovered the ${exchange.aborted ? "cut-off " : ""}answer to request ${exchange.sequence} (${exchange.promptTokens} prompt + ${exchange.completionTokens} completion tokens, now signed for):\n${exchange.text}\n`,
         );
       const stream = streamChat(session, { messages, maxTokens, signal: common.signal });
-      for await (const delta of stream) common.logger.write(delta);
+      let text = "";
+      for await (const delta of stream) {
+        text += delta;
+        common.logger.write(delta);
+      }
       const result = await stream.result;
+      common.logger.result({
+        jobId: session.jobId,
+        recovered: recovered.map((exchange) => ({ sequence: exchange.sequence, text: exchange.text, aborted: exchange.aborted, promptTokens: exchange.promptTokens, completionTokens: exchange.completionTokens })),
+        text,
+        promptTokens: result.promptTokens,
+        completionTokens: result.completionTokens,
+        cumulativeTokens: result.cumulativeTokens,
+      });
       common.logger.info(
         `\n\n${result.promptTokens} prompt + ${result.completionTokens} completion tokens; receipt signed for ${result.cumulativeTokens} tokens in total ` +
           `(${session.cumulativeTokens * session.pricePerToken} of ${session.deposit} base units of the deposit)`,

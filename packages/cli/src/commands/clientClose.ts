@@ -2,7 +2,7 @@ import { closeSession } from "@session-jobs/sdk";
 import type { Command } from "../command.ts";
 import { readAssetDisplay } from "../assets.ts";
 import { connectDeployment, connectionOptions, signingWallet } from "../connection.ts";
-import { formatAmount, table } from "../format.ts";
+import { settlementRows, table } from "../format.ts";
 import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.ts";
 
 export const clientCloseCommand: Command = {
@@ -16,15 +16,12 @@ export const clientCloseCommand: Command = {
     const asset = await readAssetDisplay(connection.publicClient, session.token, connection.deployment);
     try {
       const settlement = await common.logger.progress(`closing session ${session.jobId}`, () => closeSession(wallet, { session, signal: common.signal }));
+      common.logger.result({ signedTokens: session.cumulativeTokens, ...settlement, hostError: settlement.hostError === undefined ? undefined : String(settlement.hostError) });
       common.logger.info(`session ${session.jobId} settled in transaction ${settlement.transactionHash}`);
       common.logger.info(
         table([
           ["tokens signed for", session.cumulativeTokens.toString()],
-          ["tokens proven on chain", settlement.provenTokens.toString()],
-          ["payment", formatAmount(settlement.payment, asset)],
-          ["host, 90%", formatAmount(settlement.hostEarnings, asset)],
-          ["treasury, 10%", formatAmount(settlement.treasuryFee, asset)],
-          ["refund", formatAmount(settlement.refund, asset)],
+          ...settlementRows(settlement, asset),
           ["closed by", settlement.closedBy],
         ]),
       );

@@ -38,6 +38,7 @@ export const clientHostsCommand: Command = {
     const { deployment } = connection;
     const sortBy = parseAssetOption("asset", typeof values.asset === "string" ? values.asset : "eth", deployment);
     const hosts = await getHostsForModel(connection.publicClient, { nodeRegistry: deployment.nodeRegistry, modelId, sortByPriceFor: sortBy });
+    common.logger.result({ modelId, hosts });
     if (hosts.length === 0) {
       common.logger.info(`no active host serves model ${modelId}`);
       return;

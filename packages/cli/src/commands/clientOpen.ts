@@ -57,6 +57,19 @@ export const clientOpenCommand: Command = {
     );
     const { session } = opened;
     const path = saveSession(values, session);
+    common.logger.result({
+      jobId: session.jobId,
+      transactionHash: opened.transactionHash,
+      approvalTransactionHash: opened.approvalTransactionHash,
+      host: session.host,
+      hostUrl: session.hostUrl,
+      token: session.token,
+      deposit: session.deposit,
+      pricePerToken: session.pricePerToken,
+      proofInterval: session.proofInterval,
+      model: session.model,
+      savedAt: path,
+    });
     common.logger.info(`session ${session.jobId} open (transaction ${opened.transactionHash})`);
     common.logger.info(`  price ${session.pricePerToken} base units/token, deposit ${formatAmount(session.deposit, asset)}, checkpoint every ${session.proofInterval} tokens`);
     common.logger.info(`  host ${session.host} at ${session.hostUrl}${session.model ? `, model "${session.model}"` : ""}`);

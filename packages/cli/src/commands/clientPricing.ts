@@ -26,6 +26,7 @@ export const clientPricingCommand: Command = {
       ...assets.map((token) => getNodePricing(publicClient, { nodeRegistry: deployment.nodeRegistry, host, token })),
     ]);
     const displays = await Promise.all(assets.map((token) => readAssetDisplay(publicClient, token, deployment)));
+    common.logger.result({ ...info, stableMinimum: stable, minimums: assets.map((token, index) => ({ token, symbol: displays[index]!.symbol, pricePerToken: perAsset[index]! })) });
     common.logger.info(`host ${info.address} (${info.active ? "active" : "inactive"}) at ${info.apiUrl}`);
     common.logger.info(`models: ${info.modelIds.join(", ") || "none"}`);
     common.logger.info(`stable minimum (getNodePricing): ${stable} base units/token`);

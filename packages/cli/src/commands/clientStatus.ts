@@ -7,6 +7,7 @@ import { formatAmount, table } from "../format.ts";
 import { parseIntegerOption } from "../parse.ts";
 import { loadSession, savedSessionOptions, sessionPath } from "../sessionStore.ts";
 import { requireString } from "../command.ts";
+import { CliError } from "../errors.ts";
 
 export const clientStatusCommand: Command = {
   path: ["client", "status"],
@@ -17,10 +18,7 @@ export const clientStatusCommand: Command = {
     const connection = await connectDeployment(common, clientStatusCommand, values);
     const { deployment } = connection;
     const onChain = await getSession(connection.publicClient, { marketplace: deployment.jobMarketplace, jobId });
-    if (onChain.status === "none") {
-      common.logger.info(`no session ${jobId} on chain ${connection.chainId}`);
-      return;
-    }
+    if (onChain.status === "none") throw new CliError(`no session ${jobId} on chain ${connection.chainId}`, "`session-jobs client list` shows your sessions");
     const asset = await readAssetDisplay(connection.publicClient, onChain.token, deployment);
     const rows: string[][] = [
       ["status", onChain.status],
@@ -32,8 +30,20 @@ export const clientStatusCommand: Command = {
       ["tokens proven", `${onChain.provenTokens} of at most ${onChain.maxTokens}`],
       ["checkpoint interval", onChain.checkpointInterval.toString()],
     ];
-    if (existsSync(sessionPath(values, connection.chainId, jobId))) {
-      const { session, path } = loadSession(clientStatusCommand, values, connection.chainId);
+    const saved = existsSync(sessionPath(values, connection.chainId, jobId)) ? loadSession(clientStatusCommand, values, connection.chainId) : undefined;
+    common.logger.result({
+      ...onChain,
+      local: saved && {
+        path: saved.path,
+        signedTokens: saved.session.cumulativeTokens,
+        sequence: saved.session.sequence,
+        hostUrl: saved.session.hostUrl,
+        resync: saved.session.resync === true,
+        dispute: saved.session.dispute,
+      },
+    });
+    if (saved) {
+      const { session, path } = saved;
       rows.push(
         ["tokens signed for (local)", session.cumulativeTokens.toString()],
         ["requests sent (local)", session.sequence.toString()],

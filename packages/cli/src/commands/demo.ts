@@ -18,6 +18,8 @@ const deposits = { eth: 10_000_000_000_000_000n /* 0.01 ETH */, usdc: 5_000_000n
 export const demoCommand: Command = {
   path: ["demo"],
   summary: "a whole session on an embedded local chain with the embedded model",
+  // A guided show for people, not a result to parse.
+  json: false,
   options: {
     asset: { type: "string", description: "pay in eth or usdc (default eth)" },
     prompts: { type: "string", description: `number of prompts, 1..${demoPrompts.length} (default 4)` },

@@ -30,6 +30,7 @@ export const hostRegisterCommand: Command = {
       registerHost({ config, onTransaction: (step, hash) => common.logger.info(`  ${step.padEnd(24)} ${hash}`) }),
     );
     saveFlags(common, values, config);
+    common.logger.result({ host: config.account.address, action, transactions, publicUrl: config.publicUrl, models: config.models, pricing: config.pricing });
     common.logger.info(
       `host ${config.account.address} ${action}${transactions.length === 0 ? " (already matches the config)" : ""}: ` +
         `${config.models.length} model${config.models.length === 1 ? "" : "s"}, minimum ${config.pricing.minPricePerToken} USDC units/token` +

@@ -21,14 +21,18 @@ export const hostUpdatePricingCommand: Command = {
     const connection = await connectHostChain(common, config);
     const wallet = walletFor(connection, config.account);
     const registry = { address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi } as const;
+    const transactions: { functionName: string; transactionHash: string }[] = [];
     if (price !== undefined) {
       const receipt = await sendContractCall(common, connection, wallet, `setting the minimum to ${price} USDC units/token`, { ...registry, functionName: "updatePricing", args: [price] });
+      transactions.push({ functionName: "updatePricing", transactionHash: receipt.transactionHash });
       common.logger.info(`minimum price ${price} USDC units/token (transaction ${receipt.transactionHash})`);
     }
     if (priceNative !== undefined) {
       const receipt = await sendContractCall(common, connection, wallet, `setting the native minimum to ${priceNative} wei/token`, { ...registry, functionName: "updatePricingNative", args: [priceNative] });
+      transactions.push({ functionName: "updatePricingNative", transactionHash: receipt.transactionHash });
       common.logger.info(`minimum native price ${priceNative} wei/token (transaction ${receipt.transactionHash})`);
     }
+    common.logger.result({ host: config.account.address, minPricePerToken: price, minPricePerTokenNative: priceNative, transactions });
     common.logger.info("update pricing in the host config too, or the next `host register` sets it back");
   },
 };

@@ -4,7 +4,11 @@ import { clientCloseCommand } from "./clientClose.ts";
 import { clientHostsCommand } from "./clientHosts.ts";
 import { clientOpenCommand } from "./clientOpen.ts";
 import { clientPricingCommand } from "./clientPricing.ts";
+import { clientListCommand } from "./clientList.ts";
 import { clientStatusCommand } from "./clientStatus.ts";
+import { clientTimeoutCommand } from "./clientTimeout.ts";
+import { clientWithdrawRefundCommand } from "./clientWithdrawRefund.ts";
+import { devMintCommand } from "./devMint.ts";
 import { demoCommand } from "./demo.ts";
 import { deployCommand } from "./deploy.ts";
 import { hostEarningsCommand } from "./hostEarnings.ts";
@@ -33,5 +37,9 @@ export const commands: Command[] = [
   clientChatCommand,
   clientCloseCommand,
   clientStatusCommand,
+  clientListCommand,
+  clientTimeoutCommand,
+  clientWithdrawRefundCommand,
   treasuryWithdrawCommand,
+  devMintCommand,
 ];

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { captureStreams } from "../test/captureStreams.ts";
+import { runCli } from "./cli.ts";
+import { commands } from "./commands/index.ts";
+import { cliVersion } from "./program.ts";
+
+async function cli(argv: string[]) {
+  const { stdout, stderr, streams } = captureStreams();
+  const code = await runCli(argv, { ...streams, env: { CI: "true" } });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+const groups = [...new Set(commands.filter((command) => command.path.length > 1).map((command) => command.path[0]!))];
+
+describe("command-line conventions", () => {
+  it("--version and -v print the package version", async () => {
+    expect(cliVersion()).toMatch(/^\d+\.\d+\.\d+/);
+    for (const flag of ["--version", "-v"]) expect(await cli([flag])).toEqual({ code: 0, stdout: `${cliVersion()}\n`, stderr: "" });
+  });
+
+  it("no arguments, -h and help print the overview with every group", async () => {
+    for (const argv of [[], ["-h"], ["--help"], ["help"]]) {
+      const result = await cli(argv);
+      expect(result.code, argv.join(" ")).toBe(0);
+      for (const group of groups) expect(result.stdout).toMatch(new RegExp(`\\n  ${group}\\b`));
+    }
+  });
+
+  it.each(commands.map((command) => [command.path.join(" "), command] as const))("`%s` has -h, --help and help <command>", async (_name, command) => {
+    const short = await cli([...command.path, "-h"]);
+    expect(short.code).toBe(0);
+    expect(short.stdout).toContain(`Usage: session-jobs ${command.path.join(" ")} [options]`);
+    for (const option of Object.keys(command.options)) expect(short.stdout).toContain(`--${option}`);
+    expect(short.stdout.includes("--json")).toBe(command.json !== false);
+    expect((await cli([...command.path, "--help"])).stdout).toBe(short.stdout);
+    expect((await cli(["help", ...command.path])).stdout).toBe(short.stdout);
+  });
+
+  it.each(groups)("`%s` on its own shows the group's help", async (group) => {
+    const result = await cli([group]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: session-jobs ${group} [options] [command]`);
+    for (const command of commands.filter((entry) => entry.path[0] === group)) expect(result.stdout).toContain(`  ${command.path[1]} `);
+    expect((await cli([group, "--help"])).stdout).toBe(result.stdout);
+  });
+
+  it("a mistyped command or option is a usage error (exit 2) with a suggestion", async () => {
+    const command = await cli(["client", "opne"]);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toMatch(/^error: unknown command 'opne'\n\(Did you mean open\?\)/);
+    const group = await cli(["clinet"]);
+    expect(group).toMatchObject({ code: 2 });
+    expect(group.stderr).toContain("(Did you mean client?)");
+    const option = await cli(["client", "open", "--hots", "0x0"]);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/^error: unknown option '--hots'\n\(Did you mean --host\?\)/);
+    const missing = await cli(["client", "open", "--host"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: option '--host <host>' argument missing/);
+    expect((await cli(["deploy", "stray"])).code).toBe(2);
+  });
+
+  it("a negative number is one line naming the option, not a parser message", async () => {
+    for (const argv of [
+      ["client", "status", "--job", "-1"],
+      ["client", "open", "--host", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "--deposit", "0.01", "--price", "-5"],
+      ["dev", "mint", "--amount", "-0.01"],
+      ["host", "start", "--port=-80"],
+    ]) {
+      const result = await cli(argv);
+      expect(result.code, argv.join(" ")).toBe(1);
+      expect(result.stderr, argv.join(" ")).toMatch(/^error: --[a-z-]+: -[\d.]+ is negative; give a [^\n]+\n$/);
+    }
+  });
+
+  it("stdout stays empty when a command fails, with or without --json", async () => {
+    const result = await cli(["client", "status", "--job", "x", "--json"]);
+    expect(result).toEqual({ code: 1, stdout: "", stderr: 'error: --job: "x" is not a whole number\n' });
+  });
+});

@@ -1,0 +1,37 @@
+import { existsSync } from "node:fs";
+import Database from "better-sqlite3";
+
+/** How far one session's tokens have come, as the node's database records them (cumulative counts). */
+export type SessionTokenCounts = {
+  jobId: bigint;
+  /** Tokens the node served and billed. */
+  servedTokens: number;
+  /** Tokens covered by the newest receipt the client signed. */
+  signedTokens: number;
+  /** Tokens the node last saw proven on chain (the chain itself is the authority). */
+  provenTokens: number;
+};
+
+/**
+ * Reads the token counts of the node's open sessions from its database, read-only, so it is safe
+ * while the node runs (SQLite WAL). A database that does not exist yet has no sessions.
+ *
+ * @example
+ * for (const counts of readOpenSessionTokens(config.dbPath)) console.log(counts.servedTokens - counts.signedTokens, "unsigned");
+ */
+export function readOpenSessionTokens(dbPath: string): SessionTokenCounts[] {
+  if (dbPath === ":memory:" || !existsSync(dbPath)) return [];
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").get();
+    if (!table) return [];
+    const rows = db
+      .prepare<[], { job_id: string; served_tokens: number; signed_tokens: number; proven_tokens: number }>(
+        "SELECT job_id, served_tokens, signed_tokens, proven_tokens FROM sessions WHERE closed = 0 ORDER BY CAST(job_id AS INTEGER)",
+      )
+      .all();
+    return rows.map((row) => ({ jobId: BigInt(row.job_id), servedTokens: row.served_tokens, signedTokens: row.signed_tokens, provenTokens: row.proven_tokens }));
+  } finally {
+    db.close();
+  }
+}
