@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPublicClient, createWalletClient, formatEther, http, keccak256, stringToHex } from "viem";
+import { createPublicClient, createWalletClient, formatEther, http, keccak256, stringToHex, zeroAddress, type Address } from "viem";
 import { foundry } from "viem/chains";
 import { testUsdcAbi } from "@session-jobs/contracts/abis";
 import { privateKeyToAccount } from "viem/accounts";
@@ -49,6 +49,14 @@ describe("session-jobs operations against anvil", () => {
   const env = () => ({ SESSION_JOBS_RPC_URL: anvil.rpcUrl, SESSION_JOBS_DEPLOYMENT: deploymentPath });
   const hostEnv = () => ({ ...env(), SESSION_JOBS_HOST_PRIVATE_KEY: keys.host, SESSION_JOBS_HOST_CONFIG: hostConfigPath });
   const userEnv = () => ({ ...env(), SESSION_JOBS_PRIVATE_KEY: keys.user, SESSION_JOBS_SESSIONS_DIR: sessionsDir });
+  const chainClient = () => createPublicClient({ transport: http(anvil.rpcUrl) });
+  const nonceOf = (account: Address) => chainClient().getTransactionCount({ address: account });
+  const rpc = (method: string, params: unknown[]) => chainClient().request({ method, params } as never);
+  /** Moves the chain's clock on (sessions expire), with a block so the new time is visible. */
+  const passTime = async (seconds: number) => {
+    await rpc("evm_increaseTime", [seconds]);
+    await rpc("evm_mine", []);
+  };
 
   beforeAll(async () => {
     [anvil, backend] = await Promise.all([startAnvil(), createEmbeddedBackend()]);
@@ -132,7 +140,7 @@ describe("session-jobs operations against anvil", () => {
     const lowPrice = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--price", "5"], userEnv());
     expectOneLineError(lowPrice, /^error: Price below host minimum\..*Offered: 5 per token; Host minimum: 10000000000 per token/);
     const smallDeposit = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.000001"], userEnv());
-    expectOneLineError(smallDeposit, /^error: Insufficient deposit\./);
+    expectOneLineError(smallDeposit, /^error: Insufficient deposit\. \(.*Deposit: 1000000000000 base units; Minimum: 200000000000000 base units\)$/);
   });
 
   it("client open, chat, status and close run a whole ETH session", async () => {
@@ -190,6 +198,11 @@ describe("session-jobs operations against anvil", () => {
     const empty = await cli(["host", "earnings"], hostEnv());
     expect(empty.stdout).toMatch(/ETH\s+0 ETH/);
     expect(empty.stdout).toMatch(/USDC\s+0 USDC/);
+    const nonce = await nonceOf(address(keys.host));
+    const nothing = await cli(["host", "withdraw", "--json"], hostEnv());
+    expect(nothing.code, nothing.stderr).toBe(0);
+    expect(JSON.parse(nothing.stdout)).toEqual({ host: address(keys.host), transactionHash: null, withdrawn: [] });
+    expect(await nonceOf(address(keys.host))).toBe(nonce);
   });
 
   it("treasury withdraw takes the fees, signed by the treasury only", async () => {
@@ -198,6 +211,11 @@ describe("session-jobs operations against anvil", () => {
     const withdrawn = await cli(["treasury", "withdraw", "--assets", "eth,usdc"], { ...env(), SESSION_JOBS_PRIVATE_KEY: keys.treasury });
     expect(withdrawn.code, withdrawn.stderr).toBe(0);
     expect(withdrawn.stdout).toMatch(/withdrew 0\.\d+ ETH/);
+    const nonce = await nonceOf(address(keys.treasury));
+    const again = await cli(["treasury", "withdraw", "--assets", "eth,usdc"], { ...env(), SESSION_JOBS_PRIVATE_KEY: keys.treasury });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("nothing to withdraw");
+    expect(await nonceOf(address(keys.treasury))).toBe(nonce);
   });
 
   it("host update-pricing changes the minimum clients read", async () => {
@@ -224,6 +242,13 @@ describe("session-jobs operations against anvil", () => {
     expect(lost.status).toBe(200);
     writeFileSync(file, serializeSession({ ...saved, sequence: saved.sequence + 1n, resync: true }));
     expect((await cli(["client", "status", "--job", job], userEnv())).stdout).toMatch(/last answer\s+broke off/);
+    // The host served that answer and holds no receipt for it: unsigned tokens.
+    const served = BigInt(lostAnswer.session.cumulativeTokens);
+    const unsigned = await cli(["host", "earnings", "--json"], hostEnv());
+    expect(unsigned.code, unsigned.stderr).toBe(0);
+    expect(JSON.parse(unsigned.stdout).openSessions).toContainEqual(
+      expect.objectContaining({ jobId: job, servedTokens: String(served), signedTokens: "0", provenTokens: "0", signedUnprovenTokens: "0", unsignedTokens: String(served) }),
+    );
 
     const chat = await cli(["client", "chat", "--job", job, "--prompt", "Genesis 1:1", "--max-tokens", "20"], userEnv());
     expect(chat.code, chat.stderr).toBe(0);
@@ -231,6 +256,8 @@ describe("session-jobs operations against anvil", () => {
     expect(chat.stdout).toContain(lostAnswer.choices[0]!.message.content);
     const signed = BigInt(/receipt signed for (\d+) tokens in total/.exec(chat.stdout)![1]!);
     expect(signed).toBeGreaterThan(BigInt(lostAnswer.session.cumulativeTokens));
+    const signedNow = await cli(["host", "earnings"], hostEnv());
+    expect(signedNow.stdout).toMatch(new RegExp(`\\n${job}\\s+ETH\\s+${signed}\\s+0\\s+${signed}\\s+0\\n`));
     const after = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
     expect(after).toMatchObject({ cumulativeTokens: String(signed), resync: false });
     expect(after.dispute).toBeUndefined();
@@ -264,6 +291,108 @@ describe("session-jobs operations against anvil", () => {
     expect(stdout).toContain("host stopped");
   }, 30_000);
 
+  describe("finding and recovering stranded funds", () => {
+    const openShort = async () => {
+      const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--max-duration", "60", "--json"], userEnv());
+      expect(opened.code, opened.stderr).toBe(0);
+      return (JSON.parse(opened.stdout) as { jobId: string }).jobId;
+    };
+    const listed = async () => {
+      const result = await cli(["client", "list", "--json"], userEnv());
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout) as { sessions: { jobId: string; status: string; actions: string[]; saved: boolean; next: string[] }[]; pendingRefunds: { token: string; amount: string }[] };
+    };
+
+    it("client list shows what each session needs; client timeout ends an expired one without the host", async () => {
+      const job = await openShort();
+      expect((await listed()).sessions).toContainEqual(expect.objectContaining({ jobId: job, status: "active", actions: ["resume", "close"], saved: true }));
+
+      const tooLong = await cli(["client", "chat", "--job", job, "--prompt", "Genesis 1:1", "--max-tokens", "5000"], userEnv());
+      expectOneLineError(tooLong, /^error: The host rejected the request as invalid: max_tokens must be at most 4096 \(Code: invalid_request \(HTTP 400\)/);
+
+      const nonce = await nonceOf(address(keys.user));
+      expectOneLineError(await cli(["client", "timeout", "--job", job], userEnv()), new RegExp(`^error: session ${job} may be ended by timeout from \\d{4}-\\d\\d-\\d\\dT`));
+      expect(await nonceOf(address(keys.user))).toBe(nonce);
+
+      await passTime(61);
+      const human = await cli(["client", "list"], userEnv());
+      expect(human.stdout).toMatch(new RegExp(`\\n${job}\\s+active, expired\\s+0\\.01 ETH\\s+0\\s+\\S+\\s+saved\\s+close, timeout\\n`));
+      expect(human.stdout).toContain(`job ${job}: session-jobs client timeout --job ${job}`);
+
+      const timedOut = await cli(["client", "timeout", "--job", job, "--json"], userEnv());
+      expect(timedOut.code, timedOut.stderr).toBe(0);
+      expect(JSON.parse(timedOut.stdout)).toMatchObject({ jobId: job, provenTokens: "0", refund: "10000000000000000" });
+      expect((await listed()).sessions.map((session) => session.jobId)).not.toContain(job);
+      expectOneLineError(await cli(["client", "timeout", "--job", job], userEnv()), new RegExp(`^error: session ${job} has already ended \\(timedOut\\)$`));
+    }, 30_000);
+
+    it("a refund the depositor refused at settlement is listed, then withdrawn; nothing pending sends nothing", async () => {
+      const job = await openShort();
+      await passTime(61);
+      // The depositor refuses ETH while the session settles (a contract wallet that cannot receive),
+      // so the marketplace credits the refund instead of pushing it. Anyone may trigger the timeout.
+      await rpc("anvil_setCode", [address(keys.user), "0x60006000fd"]);
+      try {
+        const timedOut = await cli(["client", "timeout", "--job", job], { ...env(), SESSION_JOBS_PRIVATE_KEY: keys.treasury });
+        expect(timedOut.code, timedOut.stderr).toBe(0);
+      } finally {
+        await rpc("anvil_setCode", [address(keys.user), "0x"]);
+      }
+      const { sessions, pendingRefunds } = await listed();
+      expect(pendingRefunds).toEqual([{ token: zeroAddress, amount: "10000000000000000" }]);
+      expect(sessions).toContainEqual(expect.objectContaining({ jobId: job, status: "timedOut", actions: ["withdrawRefund"], next: ["session-jobs client withdraw-refund --assets eth"] }));
+      expect((await cli(["client", "list"], userEnv())).stdout).toContain("refund waiting: 0.01 ETH (session-jobs client withdraw-refund --assets eth)");
+
+      const withdrawn = await cli(["client", "withdraw-refund"], userEnv());
+      expect(withdrawn.code, withdrawn.stderr).toBe(0);
+      expect(withdrawn.stdout).toContain(`withdrew 0.01 ETH to ${address(keys.user)}`);
+      expect((await listed()).pendingRefunds).toEqual([]);
+
+      const nonce = await nonceOf(address(keys.user));
+      const nothing = await cli(["client", "withdraw-refund", "--json"], userEnv());
+      expect(nothing.code, nothing.stderr).toBe(0);
+      expect(JSON.parse(nothing.stdout)).toEqual({ depositor: address(keys.user), withdrawn: [] });
+      expect(await nonceOf(address(keys.user))).toBe(nonce);
+    }, 30_000);
+
+    it("dev mint gives TestUSDC on a development chain and refuses any other chain", async () => {
+      const deployment = JSON.parse(readFileSync(deploymentPath, "utf8")) as { usdc: Address };
+      const balance = () => chainClient().readContract({ address: deployment.usdc, abi: testUsdcAbi, functionName: "balanceOf", args: [address(keys.treasury)] });
+      const before = await balance();
+      const minted = await cli(["dev", "mint", "--amount", "12.5", "--to", address(keys.treasury), "--json"], userEnv());
+      expect(minted.code, minted.stderr).toBe(0);
+      expect(JSON.parse(minted.stdout)).toMatchObject({ to: address(keys.treasury), amount: "12500000" });
+      expect(await balance()).toBe(before + 12_500_000n);
+
+      const mainnetLike = await startAnvil({ chainId: 8453 });
+      try {
+        const otherDeployment = join(dir, "base.json");
+        writeFileSync(otherDeployment, JSON.stringify({ ...JSON.parse(readFileSync(deploymentPath, "utf8")), chainId: 8453 }));
+        const nonce = await createPublicClient({ transport: http(mainnetLike.rpcUrl) }).getTransactionCount({ address: address(keys.user) });
+        const refused = await cli(["dev", "mint", "--amount", "1"], { ...userEnv(), SESSION_JOBS_RPC_URL: mainnetLike.rpcUrl, SESSION_JOBS_DEPLOYMENT: otherDeployment });
+        expectOneLineError(refused, /^error: chain 8453 is not a development chain \(31337, 1337\): nothing minted$/);
+        expect(await createPublicClient({ transport: http(mainnetLike.rpcUrl) }).getTransactionCount({ address: address(keys.user) })).toBe(nonce);
+      } finally {
+        await mainnetLike.stop();
+      }
+    });
+
+    it("every reporting command's --json is one JSON document on stdout", async () => {
+      for (const argv of [
+        ["client", "hosts", "--model-id", modelId],
+        ["client", "pricing", "--host", address(keys.host)],
+        ["client", "status", "--job", jobId],
+        ["client", "list", "--all"],
+      ]) {
+        const result = await cli([...argv, "--json"], userEnv());
+        expect(result.code, `${argv.join(" ")}: ${result.stderr}`).toBe(0);
+        expect(() => JSON.parse(result.stdout), argv.join(" ")).not.toThrow();
+      }
+      const status = JSON.parse((await cli(["client", "status", "--job", jobId, "--json"], userEnv())).stdout);
+      expect(status).toMatchObject({ jobId, status: "completed", local: { signedTokens: expect.stringMatching(/^\d+$/) } });
+    });
+  });
+
   describe("bad input is one line, never a stack trace", () => {
     it("a bad address", async () => {
       expectOneLineError(await cli(["client", "pricing", "--host", "0x1234"], env()), /^error: --host: "0x1234" is not an address/);
@@ -294,6 +423,12 @@ describe("session-jobs operations against anvil", () => {
       expectOneLineError(await cli(["host", "earnings"], { ...env(), SESSION_JOBS_HOST_CONFIG: hostConfigPath }), /^error: invalid host configuration: host key: required/);
     });
 
+    it("a session that does not exist on chain exits 1", async () => {
+      expectOneLineError(await cli(["client", "status", "--job", "999"], userEnv()), /^error: no session 999 on chain \d+$/);
+    });
+    it("host start with an unreachable RPC fails at once with one line", async () => {
+      expectOneLineError(await cli(["host", "start", "--port", "0"], { ...hostEnv(), SESSION_JOBS_RPC_URL: "http://127.0.0.1:1" }), /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/);
+    });
     it("a session that was never saved", async () => {
       expectOneLineError(await cli(["client", "chat", "--job", "999", "--prompt", "hi"], userEnv()), /^error: no saved session 999 on chain/);
     });
