@@ -1,4 +1,8 @@
 #!/usr/bin/env -S npx tsx
-import { runCli } from "./cli.ts";
+import { exitCodes, runCli } from "./cli.ts";
 
-process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+process.exitCode = code;
+// Interrupted (SIGINT, SIGTERM): the command has saved what it must; a wait it could not cancel
+// (a receipt being polled for) must not keep the process alive.
+if (code === exitCodes.interrupted) process.exit(code);
