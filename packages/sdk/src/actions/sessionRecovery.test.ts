@@ -76,10 +76,12 @@ describe("finding and recovering stranded sessions", () => {
     expect(sessions.find((entry) => entry.jobId === session.jobId)).toMatchObject({ status: "completed", actions: ["withdrawRefund"] });
     expect(sessions[0]!.jobId).toBe(session.jobId);
 
-    const balanceBefore = await getBalance(t.publicClient, { address: user });
-    const withdrawn = await withdrawRefund(t.userWallet, { marketplace: t.contracts.jobMarketplace, token: zeroAddress });
-    expect(withdrawn).toMatchObject({ token: zeroAddress, amount: parseEther("0.001"), to: user });
-    expect(await getBalance(t.publicClient, { address: user })).toBeGreaterThan(balanceBefore);
+    // To another address (withdrawRefundTo): the recipient gets exactly the refund.
+    const recipient = t.strangerWallet.account.address;
+    const balanceBefore = await getBalance(t.publicClient, { address: recipient });
+    const withdrawn = await withdrawRefund(t.userWallet, { marketplace: t.contracts.jobMarketplace, token: zeroAddress, to: recipient });
+    expect(withdrawn).toMatchObject({ token: zeroAddress, amount: parseEther("0.001"), to: recipient });
+    expect(await getBalance(t.publicClient, { address: recipient })).toBe(balanceBefore + parseEther("0.001"));
     const after = await list();
     expect(after.pendingRefunds).toEqual([]);
     expect(after.sessions.find((entry) => entry.jobId === session.jobId)!.actions).toEqual([]);
