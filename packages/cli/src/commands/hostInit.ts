@@ -62,6 +62,7 @@ export const hostInitCommand: Command = {
     } catch (error) {
       throw new CliError(`cannot write ${out} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
+    common.logger.result({ path: out, preset, models, publicUrl, minPricePerToken, minPricePerTokenNative });
     common.logger.info(`wrote ${out} (${preset} backend, ${models.length} model${models.length === 1 ? "" : "s"}, minimum ${minPricePerToken} USDC units/token)`);
     common.logger.info("next: set SESSION_JOBS_HOST_PRIVATE_KEY (or a [keystore]), then `session-jobs host register` and `session-jobs host start`");
   },

@@ -50,7 +50,7 @@ export const modelAddCommand: Command = {
       functionName: "addModel",
       args: [repo, file, sha256],
     });
-    common.logger.result({ modelId: keccak256(stringToHex(`${repo}/${file}`)), repo, file, sha256, transactionHash: receipt.transactionHash });
+    common.logger.result({ modelId: modelIdOf(repo, file), repo, file, sha256, transactionHash: receipt.transactionHash });
     common.logger.info(`model ${repo}/${file} approved (sha256 ${sha256}, transaction ${receipt.transactionHash})`);
     common.logger.info(`modelId ${modelIdOf(repo, file)}`);
   },
