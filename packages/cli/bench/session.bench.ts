@@ -22,7 +22,7 @@ const { values } = parseArgs({ options: { prompts: { type: "string" }, "max-toke
 const promptCount = Number(values.prompts ?? 50);
 const maxTokens = Number(values["max-tokens"] ?? 64);
 const prompt = (index: number) => demoPrompts[index % demoPrompts.length]!;
-const common: Common = { env: process.env, logger: createLogger(process.stdout, process.stderr), signal: new AbortController().signal, debug: false, json: false };
+const common: Common = { env: process.env, logger: createLogger(process.stdout, process.stderr), signal: new AbortController().signal, debug: false };
 
 async function receiptCost(iterations: number) {
   const account = privateKeyToAccount(generatePrivateKey());

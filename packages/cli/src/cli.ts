@@ -45,7 +45,7 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
   const onSignal = () => abort.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const common: Common = { env: streams.env, logger: createLogger(streams.stdout, streams.stderr, streams.env, { json }), signal: abort.signal, debug, json };
+  const common: Common = { env: streams.env, logger: createLogger(streams.stdout, streams.stderr, streams.env, { json }), signal: abort.signal, debug };
   try {
     await command.run(common, values);
     return exitCodes.ok;

@@ -7,8 +7,6 @@ export type Common = {
   /** Aborted on Ctrl-C, so that long waits stop cleanly. */
   signal: AbortSignal;
   debug: boolean;
-  /** `--json`: stdout carries one JSON document (`logger.result`) and nothing else. */
-  json: boolean;
 };
 
 /** Human-facing output: plain lines, with a spinner for waits when stderr is a terminal. */

@@ -7,7 +7,7 @@ import { startDemoHost, type DemoHost } from "../src/demo/demoHost.ts";
 /** A deployed local chain with a registered host serving the embedded model, for end-to-end tests. */
 export async function startLocalStack(): Promise<{ network: LocalNetwork; host: DemoHost; stop: () => Promise<void> }> {
   const silent = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-  const common: Common = { env: process.env, logger: createLogger(silent, silent), signal: new AbortController().signal, debug: false, json: false };
+  const common: Common = { env: process.env, logger: createLogger(silent, silent), signal: new AbortController().signal, debug: false };
   const ledger = createGasLedger();
   const network = await startLocalNetwork(common, ledger);
   try {

@@ -22,7 +22,7 @@ const cliBin = resolve(here, "../../src/bin.ts");
 
 export const silentCommon = (): Common => {
   const silent = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-  return { env: process.env, logger: createLogger(silent, silent), signal: new AbortController().signal, debug: false, json: false };
+  return { env: process.env, logger: createLogger(silent, silent), signal: new AbortController().signal, debug: false };
 };
 
 /** Anvil + deployed contracts + the embedded model approved (no host yet). */
