@@ -72,9 +72,8 @@ export function createHttpServer(parameters: {
     }
     route = match.path;
     const values = match.pattern.exec(path)!.slice(1);
-    const params = Object.fromEntries(match.names.map((name, index) => [name, decodeURIComponent(values[index]!)]));
     Promise.resolve()
-      .then(() => match.handler(request, response, params))
+      .then(() => match.handler(request, response, Object.fromEntries(match.names.map((name, index) => [name, decodePathSegment(values[index]!)]))))
       .catch((error: unknown) => {
         if (!(error instanceof HostError) || error.status >= 500) common.logger[error instanceof HostError ? "warn" : "error"]("request failed", { route, error });
         sendError(response, error);
@@ -127,4 +126,16 @@ export function createHttpServer(parameters: {
       await closed;
     },
   };
+}
+
+/**
+ * Decodes one `:name` segment of a path. A malformed percent-escape (`%`, `%zz`, an escape of
+ * invalid UTF-8) is the client's mistake: a 400, never an exception that escapes the request.
+ */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HostError("invalid_request", "the path holds a malformed percent-escape");
+  }
 }

@@ -80,6 +80,22 @@ async function post(
   return { status: response.status, json, contentType: response.headers.get("content-type") ?? "" };
 }
 
+/** Sends bytes exactly as given over one TCP connection and resolves with everything the host answers. */
+function raw(request: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const url = new URL(host.url);
+    const socket = connect(Number(url.port), url.hostname, () => socket.end(request));
+    let data = "";
+    socket.setTimeout(10_000, () => socket.destroy(new Error("raw request timed out")));
+    socket.on("data", (chunk) => (data += String(chunk)));
+    socket.on("end", () => resolve(data));
+    socket.on("close", () => resolve(data));
+    socket.on("error", reject);
+  });
+}
+const statusOf = (reply: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1]);
+const codeOf = (reply: string) => (JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)) as { error: { code: string } }).error.code;
+
 const chatBody = (extra: Record<string, unknown> = {}) => JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 16, ...extra });
 
 /** What must not change: the host's view and the chain's. */
@@ -175,24 +191,11 @@ describe("hostile requests against a running host", () => {
   });
 
   it("reaches the host through raw sockets: duplicate and injected headers are refused, malformed HTTP never reaches the session", async () => {
-    const raw = (request: string) =>
-      new Promise<string>((resolve, reject) => {
-        const url = new URL(host.url);
-        const socket = connect(Number(url.port), url.hostname, () => socket.end(request));
-        let data = "";
-        socket.setTimeout(10_000, () => socket.destroy(new Error("raw request timed out")));
-        socket.on("data", (chunk) => (data += String(chunk)));
-        socket.on("end", () => resolve(data));
-        socket.on("close", () => resolve(data));
-        socket.on("error", reject);
-      });
     const body = chatBody();
     const signature = await signSessionRequest(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence: next(), transcriptHash: session.transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(body) });
     const request = (headerLines: string[]) =>
       ["POST /v1/chat/completions HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", `Content-Length: ${Buffer.byteLength(body)}`, "Connection: close", ...headerLines, "", body].join("\r\n");
     const good = [`X-Session-Sequence: ${next()}`, `X-Session-Transcript: ${session.transcriptHash}`, `X-Session-Signature: ${signature}`];
-    const statusOf = (reply: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1]);
-    const codeOf = (reply: string) => (JSON.parse(reply.slice(reply.indexOf("\r\n\r\n") + 4)) as { error: { code: string } }).error.code;
 
     // Two job ids (a header smuggled as a second line) arrive joined ("1, 999"): not a job id.
     let reply = await raw(request([`X-Session-Job-Id: ${session.jobId}`, "X-Session-Job-Id: 999", ...good]));
@@ -217,6 +220,56 @@ describe("hostile requests against a running host", () => {
     }
     // The properly formed request with the same sequence would still be accepted: none of the above consumed it.
     expect(await snapshot(session)).toEqual(before);
+    expect((await fetch(`${host.url}/health`)).status).toBe(200);
+  });
+});
+
+describe("every GET route and path parameter, hostile paths sent byte for byte", () => {
+  // The host's GET routes; `:jobId` is its one path parameter.
+  const getRoutes = ["/v1/models", "/v1/session/:jobId", "/health", "/ready", "/metrics"];
+  const malformedEscapes = ["%", "%%", "%2", "%zz", "%G0", "%E0%A4%A", "%C0%AF", "%FF", "%ED%A0%80", "%F4%90%80%80", "1%", "1%2", "%%31"];
+  const nonDecimal = ["0x10", "1e3", "-1", "+1", "1.0", "1_000", "%20%31", "%31%00", "1%2F2", "..%2F..%2Fhealth", "%D9%A1%D9%A2", "%EF%BC%91", "Infinity", "NaN", "receipt", "sync"];
+  const overlong = ["9".repeat(79), "1".repeat(4_000), "0".repeat(79), "%39".repeat(200)];
+  const getRaw = (path: string) => raw(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+
+  it.each([...malformedEscapes, ...nonDecimal, ...overlong])("GET /v1/session/%s is 400 invalid_request", async (jobId) => {
+    const reply = await getRaw(`/v1/session/${jobId}`);
+    expect([statusOf(reply), codeOf(reply)], reply.slice(0, 300)).toEqual([400, "invalid_request"]);
+    expect(reply).toMatch(/\r\ncontent-type: application\/json/i);
+  });
+
+  it("a malformed escape anywhere in any GET path is a JSON error and the host keeps serving", async () => {
+    for (const route of getRoutes) {
+      for (const junk of [...malformedEscapes, "%39".repeat(200)]) {
+        const variants = route.includes(":jobId") ? [route.replace(":jobId", `1/${junk}`), `${route.replace(":jobId", junk)}?x=${junk}`] : [`${route}${junk}`, `${route}/${junk}`, `${route}?q=${junk}`];
+        for (const path of variants) {
+          const reply = await getRaw(path);
+          const status = statusOf(reply);
+          // A query string is not part of the route: `/health?q=%` is /health. Anything else is refused in JSON.
+          if (path.includes("?") && !route.includes(":jobId")) expect(status, path).toBe(200);
+          else {
+            expect(status, `${path}: ${reply.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+            expect(status, path).toBeLessThan(500);
+            expect(typeof codeOf(reply), path).toBe("string");
+          }
+        }
+      }
+    }
+    expect((await fetch(`${host.url}/health`)).status).toBe(200);
+  });
+
+  it("fuzz: 200 random path segments on every GET route never answer 5xx or anything but JSON errors", async () => {
+    const random = prng(Number(process.env.FUZZ_SEED ?? 0x9e7));
+    const pieces = ["%", "%2", "%zz", "%ff", "%C3", "%C3%A9", "%00", "%2F", "/", "..", ".", "0", "9", "x", "0x", "-", "+", "e", "%E2%82%AC", "?", "#", "~", "%25", "9".repeat(40)];
+    const segment = () => Array.from({ length: 1 + Math.floor(random() * 6) }, () => pieces[Math.floor(random() * pieces.length)]!).join("");
+    for (let i = 0; i < 200; i++) {
+      const route = getRoutes[i % getRoutes.length]!;
+      const path = route.includes(":jobId") ? route.replace(":jobId", segment()) : `${route}${random() < 0.5 ? "/" : ""}${segment()}`;
+      const reply = await getRaw(path);
+      const status = statusOf(reply);
+      expect(status, `case ${i}: ${path}`).toBeLessThan(500);
+      if (status !== 200) expect(typeof codeOf(reply), `case ${i}: ${path}`).toBe("string");
+    }
     expect((await fetch(`${host.url}/health`)).status).toBe(200);
   });
 });
