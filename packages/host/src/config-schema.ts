@@ -72,6 +72,11 @@ export const batchSchema = z.strictObject({
   idleFlushSeconds: integer(1).default(3_600),
   /** Submit everything signed once a session is this close to its `maxDuration` end (seconds). */
   deadlineMarginSeconds: integer(0).default(600),
+  /**
+   * When stopping (SIGTERM, SIGINT), how long to wait for every signed-but-unproven receipt to be
+   * proven before exiting anyway (milliseconds; 0 stops without submitting). A restart proves the rest.
+   */
+  drainTimeoutMs: integer(0).default(15_000),
 });
 
 export const limitsSchema = z.strictObject({

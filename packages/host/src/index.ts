@@ -21,3 +21,4 @@ export { ConfigError, HostError, type HostErrorCode } from "./errors.ts";
 export { decryptKeystore } from "./keystore.ts";
 export { readOpenSessionTokens, type SessionTokenCounts } from "./token-ledger.ts";
 export type { SessionView } from "./session-protocol.ts";
+export type { UnprovenReport } from "./proof-submitter.ts";

@@ -5,7 +5,7 @@ import { connectChain } from "./chain.ts";
 import { createSessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import type { HostConfig } from "./config.ts";
-import { createProofSubmitter, type ProofSubmitter } from "./proof-submitter.ts";
+import { createProofSubmitter, type ProofSubmitter, type UnprovenReport } from "./proof-submitter.ts";
 import { createHostRoutes } from "./routes.ts";
 import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
@@ -16,8 +16,12 @@ import { registerWalletMetrics } from "./wallet-metrics.ts";
 export type HostNode = {
   /** Connects to chain, opens the store, recovers unproven receipts and starts serving. Resolves with the URL. */
   start(): Promise<string>;
-  /** Stops serving (open responses get a grace period), stops the submitter and closes the store. */
-  stop(): Promise<void>;
+  /**
+   * Stops serving (open responses get a grace period), then submits every signed-but-unproven
+   * receipt (waiting at most `proofTimeoutMs`, default `batch.drainTimeoutMs`), closes the store
+   * and resolves with what is still unproven. Later calls return the first call's result.
+   */
+  stop(options?: { proofTimeoutMs?: number }): Promise<UnprovenReport>;
   /** `http://host:port` once started. */
   readonly url: string;
   /** The host's address (the account that submits proofs). */
@@ -53,7 +57,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   let store: Store | undefined;
   let submitter: ProofSubmitter | undefined;
   let ready = false;
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<UnprovenReport> | undefined;
   const generations = new AbortController();
 
   async function start(): Promise<string> {
@@ -112,20 +116,22 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       }),
     });
     const url = await server.listen();
-    common.shutdown.add(stop);
+    common.shutdown.add(() => stop());
     await proofSubmitter.start();
     ready = true;
     common.logger.info("host node ready", { url, host: config.account.address, chainId: chain.chainId, model: backend.modelId });
     return url;
   }
 
-  function stop(): Promise<void> {
+  function stop(options: { proofTimeoutMs?: number } = {}): Promise<UnprovenReport> {
     stopping ??= (async () => {
       ready = false;
       await server?.close({ graceMs: parameters.shutdownGraceMs ?? 10_000, onGraceExpired: () => generations.abort() });
-      await submitter?.stop();
+      const left = (await submitter?.stop(options.proofTimeoutMs ?? config.batch.drainTimeoutMs)) ?? { timedOut: false, sessions: 0, tokens: 0 };
       store?.close();
-      common.logger.info("host node stopped");
+      if (left.tokens > 0) common.logger.warn("host node stopped with signed receipts unproven; the next start proves them", { ...left });
+      else common.logger.info("host node stopped; every signed receipt is proven");
+      return left;
     })();
     return stopping;
   }

@@ -14,6 +14,14 @@ export type SettleResult = { transactionHash: Hex; provenTokens: string; mined: 
 
 type ProofEntry = SubmissionEntry & { proof: Hex };
 
+/** What a stopping submitter leaves unproven: signed tokens of open sessions not yet proven on chain. */
+export type UnprovenReport = {
+  /** The wait for the proofs ran out before they were all confirmed. */
+  timedOut: boolean;
+  sessions: number;
+  tokens: number;
+};
+
 /**
  * Turns stored receipts into on-chain proofs: a session is due once its signed-but-unproven tokens
  * reach one checkpoint interval; due sessions wait `delayMs` for company and go out together
@@ -306,12 +314,26 @@ export function createProofSubmitter(parameters: {
       return sender.exclusive(() => settleNow(jobId));
     },
 
-    /** Stops the timers and waits for the transaction in flight. */
-    async stop(): Promise<void> {
+    /**
+     * Stops the timers, then submits every signed-but-unproven receipt, waiting at most
+     * `timeoutMs` for them (0: only for the transaction already in flight). Resolves with what is
+     * still unproven; the next start submits it.
+     */
+    async stop(timeoutMs = 0): Promise<UnprovenReport> {
       running = false;
       clearTimeout(flushTimer);
       clearInterval(tickTimer);
-      await sender.exclusive(async () => undefined);
+      const work = timeoutMs > 0 ? submit(store.sessionsWithUnprovenReceipts().map((session) => session.jobId)) : sender.exclusive(async () => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        work.then(
+          () => false,
+          (error: unknown) => (common.logger.warn("cannot submit signed receipts while stopping", { error }), false),
+        ),
+        ...(timeoutMs > 0 ? [new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))] : []),
+      ]);
+      clearTimeout(timer);
+      return { timedOut, sessions: store.sessionsWithUnprovenReceipts().length, tokens: store.unprovenSignedTokens() };
     },
   };
 }

@@ -1,4 +1,4 @@
-import { createBackend, createCommon, createHostNode } from "@session-jobs/host";
+import { createBackend, createCommon, createHostNode, type UnprovenReport } from "@session-jobs/host";
 import type { Command } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
@@ -9,7 +9,7 @@ const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logL
 
 export const hostStartCommand: Command = {
   path: ["host", "start"],
-  summary: "run the host node (OpenAI-compatible API, receipts, proofs) until Ctrl-C",
+  summary: "run the host node (OpenAI-compatible API, receipts, proofs) until Ctrl-C or SIGTERM",
   json: false,
   options: {
     ...hostConfigOptions,
@@ -33,15 +33,27 @@ export const hostStartCommand: Command = {
     try {
       const node = createHostNode({ common: createCommon({ logLevel, logDestination: common.logger.lines }), config, backend });
       const url = await common.logger.progress(`starting host ${node.address}`, () => node.start());
+      let left: UnprovenReport;
       try {
-        common.logger.info(`host ${node.address} serving at ${url} (Ctrl-C stops it)`);
+        common.logger.info(`host ${node.address} serving at ${url} (Ctrl-C or SIGTERM stops it)`);
         if (!common.signal.aborted) await new Promise<void>((resolve) => common.signal.addEventListener("abort", () => resolve(), { once: true }));
       } finally {
-        await common.logger.progress("stopping: finishing open responses and submitting signed receipts", () => node.stop());
+        left = await common.logger.progress(
+          `stopping: finishing open responses, then proving every signed receipt (up to ${seconds(config.batch.drainTimeoutMs)})`,
+          () => node.stop(),
+        );
       }
+      if (left.tokens === 0) common.logger.info("every signed receipt is proven on chain");
+      else
+        common.logger.warn(
+          `${left.tokens} signed tokens of ${left.sessions} session(s) are not proven yet (${left.timedOut ? "the wait ran out" : "the chain did not take them"}); ` +
+            `they are stored in ${config.dbPath} and the next \`host start\` with this database proves them`,
+        );
     } finally {
       await backend.close();
     }
     common.logger.info("host stopped");
   },
 };
+
+const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`;

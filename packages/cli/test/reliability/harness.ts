@@ -76,7 +76,14 @@ export async function waitReady(url: string, timeoutMs = 45_000, child?: ChildPr
 }
 
 /** `session-jobs host start --config <file>` as a separate OS process (one node process, no npx/tsx wrapper, so SIGKILL hits it). */
-export type HostProcess = { child: ChildProcess; output: () => string; kill9: () => Promise<void>; sigint: () => Promise<number | null> };
+export type HostProcess = {
+  child: ChildProcess;
+  output: () => string;
+  kill9: () => Promise<void>;
+  /** Sends `signal` and resolves with the exit code once the process has exited. */
+  signal: (signal: NodeJS.Signals) => Promise<number | null>;
+  sigint: () => Promise<number | null>;
+};
 
 export function spawnHost(configPath: string, options: { nodeArgs?: string[] } = {}): HostProcess {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"], {
@@ -94,6 +101,10 @@ export function spawnHost(configPath: string, options: { nodeArgs?: string[] } =
     kill9: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
+    },
+    signal: async (signal) => {
+      child.kill(signal);
+      return exited;
     },
     sigint: async () => {
       child.kill("SIGINT");
