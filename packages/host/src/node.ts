@@ -6,6 +6,7 @@ import { createSessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import type { HostConfig } from "./config.ts";
 import { createProofSubmitter, type ProofSubmitter, type UnprovenReport } from "./proof-submitter.ts";
+import { backendCheck, createReadiness, rpcCheck } from "./readiness.ts";
 import { createHostRoutes } from "./routes.ts";
 import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
@@ -111,7 +112,13 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
         protocol,
         submitter: proofSubmitter,
         identity: { host: config.account.address, chainId: chain.chainId, marketplace: chain.marketplace },
-        notReadyReason: () => (stopping ? "shutting down" : ready ? undefined : "starting: recovering receipts"),
+        readiness: createReadiness({
+          checks: [
+            { name: "node", check: () => (stopping ? "shutting down" : ready ? undefined : "starting: recovering receipts") },
+            rpcCheck(chain.publicClient),
+            backendCheck(config.backend),
+          ],
+        }),
         stopGenerations: generations.signal,
       }),
     });

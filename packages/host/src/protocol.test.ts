@@ -16,6 +16,7 @@ import { createHostRoutes } from "./routes.ts";
 import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
 import { createStore, type Store } from "./store.ts";
+import { createReadiness } from "./readiness.ts";
 import { createTestBackend, type TestBackend } from "./test-utils/testBackend.ts";
 import { createTestClient, parseSse } from "./test-utils/testClient.ts";
 
@@ -89,7 +90,7 @@ beforeAll(async () => {
         },
       },
       identity: { host: host.address, ...domain },
-      notReadyReason: () => undefined,
+      readiness: createReadiness({ checks: [] }),
       stopGenerations: new AbortController().signal,
     }),
   });

@@ -8,6 +8,7 @@ import { HostError } from "./errors.ts";
 import { readBody, sendJson, sendText } from "./http-io.ts";
 import { prometheusContentType } from "./metrics.ts";
 import type { ProofSubmitter } from "./proof-submitter.ts";
+import type { Readiness } from "./readiness.ts";
 import type { Route } from "./server.ts";
 import type { SessionProtocol } from "./session-protocol.ts";
 import { createSessionRoutes } from "./session-routes.ts";
@@ -19,8 +20,8 @@ export type CreateHostRoutesParameters = {
   protocol: SessionProtocol;
   submitter: Pick<ProofSubmitter, "settle">;
   identity: { host: Address; chainId: number; marketplace: Address };
-  /** Why the node is not ready, or undefined when it is. */
-  notReadyReason: () => string | undefined;
+  /** The named checks `GET /ready` answers with. */
+  readiness: Readiness;
   /** Aborts every generation (shutdown after the grace period). */
   stopGenerations: AbortSignal;
 };
@@ -46,10 +47,12 @@ export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[
     {
       method: "GET",
       path: "/ready",
-      handler: (_request, response) => {
-        const reason = parameters.notReadyReason();
-        if (reason) throw new HostError("not_ready", reason);
-        sendJson(response, 200, { status: "ready", ...identity });
+      handler: async (_request, response) => {
+        const { ready, checks } = await parameters.readiness.report();
+        if (ready) return sendJson(response, 200, { status: "ready", ...identity, checks });
+        const failing = Object.entries(checks).filter(([, result]) => result !== "ok");
+        const error = new HostError("not_ready", failing.map(([name, result]) => `${name}: ${result}`).join("; "));
+        sendJson(response, error.status, { ...error.toJSON(), checks });
       },
     },
     { method: "GET", path: "/metrics", handler: async (_request, response) => sendText(response, 200, await common.metrics.render(), prometheusContentType) },
