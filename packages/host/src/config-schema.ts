@@ -61,7 +61,25 @@ export const serverSchema = z.strictObject({
   maxBodyBytes: integer(1024).default(1024 * 1024),
   /** Origins whose web pages may call the node from a browser (CORS); default none. */
   corsOrigins: z.array(corsOrigin, { error: (issue) => `must be a list of origins such as ["https://app.example"] (or ["*"]), got ${show(issue.input)}` }).default([]),
+  /** Most open connections in total; lowered at start to leave `reservedFileDescriptors` of `ulimit -n`. */
+  maxConnections: integer(1).default(1_024),
+  /** Most open connections from one remote address. */
+  maxConnectionsPerAddress: integer(1).default(64),
+  /** File descriptors kept for the RPC client, the database and the upstream backend. */
+  reservedFileDescriptors: integer(0).default(128),
+  /** A request's headers must arrive within this long of the connection's start (milliseconds). */
+  headersTimeoutMs: integer(100).default(10_000),
+  /** A whole request (headers and body) must arrive within this long (milliseconds); at least `headersTimeoutMs`. */
+  requestTimeoutMs: integer(100).default(30_000),
+  /** An idle keep-alive connection is closed after this long (milliseconds). */
+  keepAliveTimeoutMs: integer(100).default(5_000),
 });
+
+/** What one client, or all of them together, can hold of the node's connections and time. */
+export type ServerLimits = Omit<z.output<typeof serverSchema>, "host" | "port" | "maxBodyBytes" | "corsOrigins">;
+
+/** The server limits of a configuration that names none. */
+export const defaultServerLimits: ServerLimits = serverSchema.parse({});
 
 export const batchSchema = z.strictObject({
   /** Most sessions in one `submitProofsBatch` transaction. */

@@ -29,7 +29,7 @@ describe("resolveHostConfig", () => {
     expect(config.account.address).toBe(address);
     expect(config.pricing.minPricePerToken).toBe(2000n);
     expect(config.backend).toEqual({ type: "embedded" });
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, maxBodyBytes: 1048576, corsOrigins: [] });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, maxBodyBytes: 1048576, corsOrigins: [], maxConnections: 1024, maxConnectionsPerAddress: 64, reservedFileDescriptors: 128, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
     expect(JSON.stringify(describeHostConfig(config))).not.toContain(key.slice(2));
     expect(JSON.stringify(config, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(key.slice(2));
   });
@@ -66,6 +66,12 @@ describe("resolveHostConfig", () => {
     const config = resolveHostConfig({ ...rest, deployments: "deployments.json" }, { baseDir: dir });
     expect(config.chainId).toBe(31337);
     expect(config.contracts.hostEarnings).toBe("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0");
+  });
+
+  it("refuses connection limits that cannot work", () => {
+    expect(() => resolveHostConfig({ ...minimal, server: { maxConnections: 0 } })).toThrow(/server\.maxConnections: must be an integer in 1\.\.…/);
+    expect(() => resolveHostConfig({ ...minimal, server: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } })).toThrow(/server\.headersTimeoutMs: larger than server\.requestTimeoutMs/);
+    expect(() => resolveHostConfig({ ...minimal, batch: { drainTimeoutMs: -1 } })).toThrow(/batch\.drainTimeoutMs/);
   });
 });
 

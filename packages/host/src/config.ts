@@ -187,6 +187,7 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
   const backend = resolveBackend(input.backend, baseDir, fail);
   if (input.pricing?.minPricePerToken === undefined) fail("pricing.minPricePerToken", "required, in the payment token's base units per token (100..100000)");
   if (fields && fields.limits.defaultMaxTokens > fields.limits.maxTokens) fail("limits.defaultMaxTokens", "larger than limits.maxTokens");
+  if (fields && fields.server.headersTimeoutMs > fields.server.requestTimeoutMs) fail("server.headersTimeoutMs", "larger than server.requestTimeoutMs");
 
   if (issues.length > 0 || !fields || !account || !contracts || !backend) throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
   return {

@@ -1,7 +1,7 @@
 import type { SessionErrorCode } from "@session-jobs/sdk/protocol";
 
 /** Error codes the host answers with beyond the protocol's own (docs/design.md). */
-export type HostErrorCode = SessionErrorCode | "not_found" | "method_not_allowed" | "chain_unavailable" | "backend_error" | "not_ready" | "internal_error";
+export type HostErrorCode = SessionErrorCode | "not_found" | "method_not_allowed" | "chain_unavailable" | "backend_error" | "not_ready" | "too_many_connections" | "internal_error";
 
 const statusByCode: Record<HostErrorCode, number> = {
   invalid_request: 400,
@@ -21,6 +21,7 @@ const statusByCode: Record<HostErrorCode, number> = {
   backend_error: 502,
   chain_unavailable: 503,
   not_ready: 503,
+  too_many_connections: 503,
 };
 
 /**

@@ -21,6 +21,7 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
   const metrics = {
     httpRequests: new Counter({ name: "session_jobs_http_requests_total", help: "HTTP requests answered, by route and status.", labelNames: ["route", "status"], registers }),
     httpRequestDuration: new Histogram({ name: "session_jobs_http_request_duration_seconds", help: "Time to answer an HTTP request, by route.", labelNames: ["route"], buckets: secondsBuckets, registers }),
+    connectionsRefused: new Counter({ name: "session_jobs_connections_refused_total", help: "Connections answered 503 too_many_connections and closed, by the cap reached (total, address).", labelNames: ["reason"], registers }),
     requestsRefused: new Counter({ name: "session_jobs_requests_refused_total", help: "Requests refused by the session protocol, by error code.", labelNames: ["code"], registers }),
     generationsActive: new Gauge({ name: "session_jobs_generations_active", help: "Generations running now.", registers }),
     generationsAborted: new Counter({ name: "session_jobs_generations_aborted_total", help: "Generations stopped because the client went away.", registers }),

@@ -105,6 +105,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       host: config.server.host,
       port: config.server.port,
       corsOrigins: config.server.corsOrigins,
+      limits: config.server,
       routes: createHostRoutes({
         common,
         config,
@@ -126,7 +127,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     common.shutdown.add(() => stop());
     await proofSubmitter.start();
     ready = true;
-    common.logger.info("host node ready", { url, host: config.account.address, chainId: chain.chainId, model: backend.modelId });
+    common.logger.info("host node ready", { url, host: config.account.address, chainId: chain.chainId, model: backend.modelId, maxConnections: server.maxConnections });
     return url;
   }
 

@@ -80,7 +80,7 @@ beforeAll(async () => {
     port: 0,
     routes: createHostRoutes({
       common,
-      config: { limits, server: { host: "127.0.0.1", port: 0, maxBodyBytes: 4096, corsOrigins: [] }, models: [servedModel] },
+      config: { limits, server: { maxBodyBytes: 4096 }, models: [servedModel] },
       backend,
       protocol,
       submitter: {

@@ -15,7 +15,7 @@ import { createSessionRoutes } from "./session-routes.ts";
 
 export type CreateHostRoutesParameters = {
   common: Common;
-  config: Pick<HostConfig, "limits" | "server" | "models">;
+  config: Pick<HostConfig, "limits" | "models"> & { server: Pick<HostConfig["server"], "maxBodyBytes"> };
   backend: ChatBackend;
   protocol: SessionProtocol;
   submitter: Pick<ProofSubmitter, "settle">;

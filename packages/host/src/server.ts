@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Common } from "./common.ts";
 import { createCorsHandler } from "./cors.ts";
+import { defaultServerLimits, type ServerLimits } from "./config-schema.ts";
+import { connectionCap, createConnectionLimiter } from "./connection-limits.ts";
 import { HostError } from "./errors.ts";
 import { sendError } from "./http-io.ts";
 
@@ -13,6 +15,8 @@ export type Route = { method: "GET" | "POST"; path: string; handler: RouteHandle
 export type HttpServer = {
   /** `http://host:port` once listening. */
   readonly url: string;
+  /** The total connection cap in force: the configured one, lowered to keep the reserved descriptors free. */
+  readonly maxConnections: number;
   listen(): Promise<string>;
   /**
    * Stops accepting connections and waits for open responses up to `graceMs`; then calls
@@ -34,9 +38,13 @@ export function createHttpServer(parameters: {
   routes: Route[];
   /** Origins whose browsers may call the host (`*` for any); none: no CORS headers. */
   corsOrigins?: readonly string[];
+  limits?: ServerLimits;
 }): HttpServer {
   const { common } = parameters;
   const applyCors = createCorsHandler(parameters.corsOrigins ?? []);
+  const limits = parameters.limits ?? defaultServerLimits;
+  const maxConnections = connectionCap(limits.maxConnections, limits.reservedFileDescriptors);
+  const connections = createConnectionLimiter({ maxConnections, maxConnectionsPerAddress: limits.maxConnectionsPerAddress });
   const routes: CompiledRoute[] = parameters.routes.map((route) => {
     const names: string[] = [];
     const source = route.path.replace(/:([a-zA-Z]+)/g, (_match, name: string) => {
@@ -48,47 +56,69 @@ export function createHttpServer(parameters: {
   let active = 0;
   let idle: (() => void) | undefined;
 
-  const server: Server = createServer((request, response) => {
-    const started = performance.now();
-    active += 1;
-    let route = "unmatched";
-    response.on("close", () => {
-      active -= 1;
-      common.metrics.httpRequests.inc({ route, status: String(response.statusCode) });
-      common.metrics.httpRequestDuration.observe({ route }, (performance.now() - started) / 1000);
-      if (active === 0) idle?.();
-    });
-    if (applyCors(request, response)) {
-      route = "preflight";
-      return;
-    }
-    const path = (request.url ?? "/").split("?")[0]!;
-    const candidates = routes.filter((candidate) => candidate.pattern.test(path));
-    const match = candidates.find((candidate) => candidate.method === request.method);
-    if (!match) {
-      request.resume();
-      sendError(response, candidates.length > 0 ? new HostError("method_not_allowed", `${request.method} is not allowed on ${path}`) : new HostError("not_found", `no route ${path}`));
-      return;
-    }
-    route = match.path;
-    const values = match.pattern.exec(path)!.slice(1);
-    Promise.resolve()
-      .then(() => match.handler(request, response, Object.fromEntries(match.names.map((name, index) => [name, decodePathSegment(values[index]!)]))))
-      .catch((error: unknown) => {
-        if (!(error instanceof HostError) || error.status >= 500) common.logger[error instanceof HostError ? "warn" : "error"]("request failed", { route, error });
-        sendError(response, error);
+  const server: Server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Node looks for connections past these timeouts every 30 s by default: a header trickle would live 30 s too long.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, limits.headersTimeoutMs / 4)),
+    },
+    (request, response) => {
+      const started = performance.now();
+      active += 1;
+      let route = "unmatched";
+      response.on("close", () => {
+        active -= 1;
+        common.metrics.httpRequests.inc({ route, status: String(response.statusCode) });
+        common.metrics.httpRequestDuration.observe({ route }, (performance.now() - started) / 1000);
+        if (active === 0) idle?.();
       });
+      if (applyCors(request, response)) {
+        route = "preflight";
+        return;
+      }
+      const path = (request.url ?? "/").split("?")[0]!;
+      const candidates = routes.filter((candidate) => candidate.pattern.test(path));
+      const match = candidates.find((candidate) => candidate.method === request.method);
+      if (!match) {
+        request.resume();
+        sendError(response, candidates.length > 0 ? new HostError("method_not_allowed", `${request.method} is not allowed on ${path}`) : new HostError("not_found", `no route ${path}`));
+        return;
+      }
+      route = match.path;
+      const values = match.pattern.exec(path)!.slice(1);
+      Promise.resolve()
+        .then(() => match.handler(request, response, Object.fromEntries(match.names.map((name, index) => [name, decodePathSegment(values[index]!)]))))
+        .catch((error: unknown) => {
+          if (!(error instanceof HostError) || error.status >= 500) common.logger[error instanceof HostError ? "warn" : "error"]("request failed", { route, error });
+          sendError(response, error);
+        });
+    },
+  );
+  // Past either cap a connection is answered 503 at once and closed, before Node parses anything
+  // on it: one address cannot take every connection, and all of them cannot take the descriptors
+  // the RPC client and the database need.
+  server.prependListener("connection", (socket: Socket) => {
+    const refused = connections.admit(socket);
+    if (refused === "admitted") return;
+    common.metrics.connectionsRefused.inc({ reason: refused });
+    const error = new HostError("too_many_connections", refused === "total" ? "the host holds as many connections as it serves; retry shortly" : "too many connections from your address");
+    socket.end(rawHttpError(error, "503 Service Unavailable"));
+    socket.destroySoon();
   });
-  server.keepAliveTimeout = 5_000;
   // Requests too malformed for Node's parser (stray CR or NUL in a header, conflicting
   // Content-Length) never reach the router: answer them in the same JSON error shape.
   server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || error.code === "ECONNRESET") return socket.destroy();
+    if (error.code === "ERR_HTTP_REQUEST_TIMEOUT")
+      return socket.end(rawHttpError(new HostError("invalid_request", "the request did not arrive in time", { status: 408 }), "408 Request Timeout"));
     const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
-    const body = JSON.stringify(new HostError("invalid_request", tooLarge ? "request headers too large" : "malformed HTTP request").toJSON());
     socket.end(
-      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
-        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      rawHttpError(
+        new HostError("invalid_request", tooLarge ? "request headers too large" : "malformed HTTP request", { status: tooLarge ? 431 : 400 }),
+        tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request",
+      ),
     );
   });
 
@@ -97,6 +127,7 @@ export function createHttpServer(parameters: {
     get url() {
       return url;
     },
+    maxConnections,
     listen() {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -138,4 +169,10 @@ function decodePathSegment(segment: string): string {
   } catch {
     throw new HostError("invalid_request", "the path holds a malformed percent-escape");
   }
+}
+
+/** A whole HTTP/1.1 answer carrying `error`'s JSON, for a socket that has no response object. */
+function rawHttpError(error: HostError, statusLine: string): string {
+  const body = JSON.stringify(error.toJSON());
+  return `HTTP/1.1 ${statusLine}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
