@@ -111,6 +111,11 @@ export const limitsSchema = z.strictObject({
    * `POST /v1/session/sync`); new work is refused past it, as past one checkpoint interval.
    */
   maxUnsignedBytes: integer(1024).default(8 * 1024 * 1024),
+  /**
+   * Bytes of stored exchanges that sync answers being written may hold together, across all
+   * sessions; further syncs wait their turn. At least `maxUnsignedBytes`.
+   */
+  maxSyncBytesInFlight: integer(1024).default(32 * 1024 * 1024),
 });
 
 export const chainSchema = z.strictObject({

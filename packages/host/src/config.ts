@@ -188,6 +188,8 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
   if (input.pricing?.minPricePerToken === undefined) fail("pricing.minPricePerToken", "required, in the payment token's base units per token (100..100000)");
   if (fields && fields.limits.defaultMaxTokens > fields.limits.maxTokens) fail("limits.defaultMaxTokens", "larger than limits.maxTokens");
   if (fields && fields.server.headersTimeoutMs > fields.server.requestTimeoutMs) fail("server.headersTimeoutMs", "larger than server.requestTimeoutMs");
+  if (fields && fields.limits.maxSyncBytesInFlight < fields.limits.maxUnsignedBytes)
+    fail("limits.maxSyncBytesInFlight", "smaller than limits.maxUnsignedBytes (one session's sync answer must fit)");
 
   if (issues.length > 0 || !fields || !account || !contracts || !backend) throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
   return {

@@ -51,6 +51,42 @@ export function sendText(response: ServerResponse, status: number, text: string,
   response.end(text);
 }
 
+/**
+ * Answers 200 with the JSON object `head` plus a last field `field`: an array written one element
+ * at a time. Each element is encoded only when the previous one is on its way, the writer yields
+ * to other work after each and waits for the client to drain, so a long answer neither stalls the
+ * event loop nor sits in memory twice. Resolves `false` when the client went away.
+ */
+export async function sendJsonWithArray<T>(response: ServerResponse, head: Record<string, unknown>, field: string, items: readonly T[], encode: (item: T) => unknown): Promise<boolean> {
+  response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+  const opening = JSON.stringify({ ...head, [field]: [] });
+  let chunk = opening.slice(0, -2);
+  for (const [index, item] of items.entries()) {
+    chunk += (index === 0 ? "" : ",") + JSON.stringify(encode(item));
+    if (!(await writeOrWait(response, chunk))) return false;
+    chunk = "";
+  }
+  response.end(`${chunk}]}`);
+  return true;
+}
+
+/** Writes `chunk`, waits for the socket to drain if it must, then for a turn of the event loop; `false` once the client is gone. */
+async function writeOrWait(response: ServerResponse, chunk: string): Promise<boolean> {
+  if (response.destroyed) return false;
+  if (!response.write(chunk))
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        response.off("drain", done);
+        response.off("close", done);
+        resolve();
+      };
+      response.on("drain", done);
+      response.on("close", done);
+    });
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return !response.destroyed;
+}
+
 /** Answers with the error JSON of docs/design.md; anything but a {@link HostError} becomes a 500 without detail. */
 export function sendError(response: ServerResponse, error: unknown): void {
   const hostError = error instanceof HostError ? error : new HostError("internal_error", "internal error");

@@ -26,6 +26,8 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
     generationsActive: new Gauge({ name: "session_jobs_generations_active", help: "Generations running now.", registers }),
     generationsAborted: new Counter({ name: "session_jobs_generations_aborted_total", help: "Generations stopped because the client went away.", registers }),
     tokensServed: new Counter({ name: "session_jobs_tokens_served_total", help: "Tokens billed to sessions, by kind (prompt, completion).", labelNames: ["kind"], registers }),
+    syncBytesHeld: new Gauge({ name: "session_jobs_sync_bytes_held", help: "Bytes of stored exchanges held by sync answers being written now.", registers }),
+    syncBytesHeldPeak: new Gauge({ name: "session_jobs_sync_bytes_held_peak", help: "The most bytes sync answers held at once since start (bounded by limits.maxSyncBytesInFlight).", registers }),
     sessionSyncs: new Counter({ name: "session_jobs_session_syncs_total", help: "Syncs answered: clients that missed the end of an exchange and asked for what they had not signed.", registers }),
     receiptsStored: new Counter({ name: "session_jobs_receipts_stored_total", help: "Signed receipts verified and stored.", registers }),
     receiptsRejected: new Counter({ name: "session_jobs_receipts_rejected_total", help: "Receipts refused, by error code.", labelNames: ["code"], registers }),

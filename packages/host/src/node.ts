@@ -3,6 +3,7 @@ import type { Address } from "viem";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { connectChain } from "./chain.ts";
 import { createSessionCache } from "./chain-session.ts";
+import { createByteBudget } from "./byte-budget.ts";
 import type { Common } from "./common.ts";
 import type { HostConfig } from "./config.ts";
 import { createProofSubmitter, type ProofSubmitter, type UnprovenReport } from "./proof-submitter.ts";
@@ -96,6 +97,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       host: config.account.address,
       models: config.models,
       maxUnsignedBytes: config.limits.maxUnsignedBytes,
+      syncBudget: createSyncBudget(common, config.limits.maxSyncBytesInFlight),
       isValidContractSignature: chain.isValidContractSignature,
       onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
       now,
@@ -156,4 +158,16 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       return submitter.flushAll();
     },
   };
+}
+
+/** The byte budget of sync answers, reported in the node's metrics. */
+function createSyncBudget(common: Common, capacity: number) {
+  const budget = createByteBudget({
+    capacity,
+    onChange: (held) => {
+      common.metrics.syncBytesHeld.set(held);
+      common.metrics.syncBytesHeldPeak.set(budget.peak);
+    },
+  });
+  return budget;
 }

@@ -17,13 +17,14 @@ import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
 import { createStore, type Store } from "./store.ts";
 import { createReadiness } from "./readiness.ts";
+import { createByteBudget } from "./byte-budget.ts";
 import { createTestBackend, type TestBackend } from "./test-utils/testBackend.ts";
 import { createTestClient, parseSse } from "./test-utils/testClient.ts";
 
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
 const servedModel: Hex = `0x${"11".repeat(32)}`;
-const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024 };
+const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024, maxSyncBytesInFlight: 32 * 1024 };
 
 const chain = new Map<bigint, OnChainSession>();
 let nextJobId = 1n;
@@ -73,7 +74,7 @@ beforeAll(async () => {
   backend = createTestBackend();
   store = createStore({ path: ":memory:", deployment: { ...domain, host: host.address } });
   const sessions = createSessionCache({ read: async (jobId) => chain.get(jobId) ?? nonexistent(jobId), maxAgeMs: 0 });
-  const protocol = createSessionProtocol({ common, store, sessions, domain, host: host.address, models: [servedModel], maxUnsignedBytes: limits.maxUnsignedBytes });
+  const protocol = createSessionProtocol({ common, store, sessions, domain, host: host.address, models: [servedModel], maxUnsignedBytes: limits.maxUnsignedBytes, syncBudget: createByteBudget({ capacity: limits.maxSyncBytesInFlight }) });
   server = createHttpServer({
     common,
     host: "127.0.0.1",

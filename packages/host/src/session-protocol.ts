@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isHex, parseSignature, type Address, type Hex } from "viem";
 import {
-  encodeRecordedExchange,
   nextTranscriptHash,
   recoverCheckpointSigner,
   recoverSessionRequestSigner,
@@ -12,6 +11,7 @@ import {
   type SignedEndpoint,
   type SyncResponse,
 } from "@session-jobs/sdk/protocol";
+import type { ByteBudget } from "./byte-budget.ts";
 import type { OnChainSession, SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import { HostError } from "./errors.ts";
@@ -41,6 +41,9 @@ export type ExchangeLease = {
   release(): void;
 };
 
+/** A sync answer before encoding: its fields, then the exchanges the client has not signed for. */
+export type SyncAnswer = { head: Omit<SyncResponse, "exchanges">; exchanges: StoredExchange[] };
+
 /** `GET /v1/session/:jobId`. */
 export type SessionView = {
   jobId: string;
@@ -65,6 +68,8 @@ export type CreateSessionProtocolParameters = {
   models: readonly Hex[];
   /** Bytes of requests and answers a session may have without a receipt before new work is refused. */
   maxUnsignedBytes: number;
+  /** Bytes that sync answers being written may hold together. */
+  syncBudget: ByteBudget;
   /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
   isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
   /** Called after a receipt is stored, so that proofs can be scheduled. */
@@ -272,28 +277,36 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     },
 
     /**
-     * `POST /v1/session/sync`: consumes the request's sequence and answers with the newest
-     * receipt and every exchange after it, each with the client's signed request and the text
-     * delivered, so that a client that missed the end of an exchange can check and sign for it.
+     * `POST /v1/session/sync`: consumes the request's sequence and hands `send` the newest receipt
+     * and every exchange after it, each with the client's signed request and the text delivered,
+     * so that a client that missed the end of an exchange can check and sign for it. The session
+     * stays locked and the answer's bytes stay counted in the sync budget until `send` is done:
+     * one sync answer per session at a time, and at most the budget's bytes for all of them.
      */
-    async sync(request: AuthenticatedRequest): Promise<SyncResponse> {
+    async sync(request: AuthenticatedRequest, send: (answer: SyncAnswer) => Promise<void>): Promise<void> {
       const release = await locks.acquire(request.jobId);
       try {
         claimTurn(request, { consume: true });
-        const state = store.session(request.jobId)!;
-        const receipt = store.newestReceipt(request.jobId);
-        const exchanges = store.exchangesAfter(request.jobId, receipt);
-        common.metrics.sessionSyncs.inc();
-        return {
-          jobId: request.jobId.toString(),
-          lastSequence: state.lastSequence.toString(),
-          servedTokens: String(state.servedTokens),
-          transcriptHash: state.transcriptHash,
-          receipt: receipt
-            ? { jobId: request.jobId.toString(), cumulativeTokens: String(receipt.cumulativeTokens), transcriptHash: receipt.transcriptHash, signature: receipt.signature }
-            : null,
-          exchanges: exchanges.map(encodeRecordedExchange),
-        };
+        const releaseBytes = await parameters.syncBudget.take(store.unsignedBytes(request.jobId));
+        try {
+          const state = store.session(request.jobId)!;
+          const receipt = store.newestReceipt(request.jobId);
+          common.metrics.sessionSyncs.inc();
+          await send({
+            head: {
+              jobId: request.jobId.toString(),
+              lastSequence: state.lastSequence.toString(),
+              servedTokens: String(state.servedTokens),
+              transcriptHash: state.transcriptHash,
+              receipt: receipt
+                ? { jobId: request.jobId.toString(), cumulativeTokens: String(receipt.cumulativeTokens), transcriptHash: receipt.transcriptHash, signature: receipt.signature }
+                : null,
+            },
+            exchanges: store.exchangesAfter(request.jobId, receipt),
+          });
+        } finally {
+          releaseBytes();
+        }
       } finally {
         release();
       }

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sessionEndpoints, type SignedEndpoint } from "@session-jobs/sdk/protocol";
+import { encodeRecordedExchange, sessionEndpoints, type SignedEndpoint } from "@session-jobs/sdk/protocol";
 import type { Common } from "./common.ts";
 import { HostError } from "./errors.ts";
-import { parseJsonBody, readBody, sendJson } from "./http-io.ts";
+import { parseJsonBody, readBody, sendJson, sendJsonWithArray } from "./http-io.ts";
 import type { ProofSubmitter } from "./proof-submitter.ts";
 import { parseSessionHeaders, type SessionProtocol } from "./session-protocol.ts";
 
@@ -45,7 +45,9 @@ export function createSessionRoutes(parameters: { common: Common; protocol: Sess
 
     /** Answers a signed request with the newest receipt and the exchanges the client has not signed for. */
     async sync(request: IncomingMessage, response: ServerResponse): Promise<void> {
-      sendJson(response, 200, await protocol.sync(await authenticateJobRequest(request, sessionEndpoints.sync)));
+      await protocol.sync(await authenticateJobRequest(request, sessionEndpoints.sync), async ({ head, exchanges }) => {
+        await sendJsonWithArray(response, head, "exchanges", exchanges, encodeRecordedExchange);
+      });
     },
 
     /** What the host knows about a session: served, signed and proven token counts. */
