@@ -70,19 +70,23 @@ export async function sendJsonWithArray<T>(response: ServerResponse, head: Recor
   return true;
 }
 
+/** Resolves once the response's buffered data has drained, or the connection closed. */
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      response.off("drain", done);
+      response.off("close", done);
+      resolve();
+    };
+    response.on("drain", done);
+    response.on("close", done);
+  });
+}
+
 /** Writes `chunk`, waits for the socket to drain if it must, then for a turn of the event loop; `false` once the client is gone. */
 async function writeOrWait(response: ServerResponse, chunk: string): Promise<boolean> {
   if (response.destroyed) return false;
-  if (!response.write(chunk))
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        response.off("drain", done);
-        response.off("close", done);
-        resolve();
-      };
-      response.on("drain", done);
-      response.on("close", done);
-    });
+  if (!response.write(chunk)) await drainedOrClosed(response);
   await new Promise<void>((resolve) => setImmediate(resolve));
   return !response.destroyed;
 }
@@ -136,15 +140,7 @@ export function startSse(response: ServerResponse, clientGone: AbortSignal): Sse
     async write(data) {
       if (clientGone.aborted || response.destroyed) return false;
       if (response.write(`data: ${data}\n\n`)) return true;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          response.off("drain", done);
-          clientGone.removeEventListener("abort", done);
-          resolve();
-        };
-        response.once("drain", done);
-        clientGone.addEventListener("abort", done, { once: true });
-      });
+      await drainedOrClosed(response);
       return !clientGone.aborted;
     },
     close() {
