@@ -86,12 +86,19 @@ host = "127.0.0.1"                               # "0.0.0.0" to accept connectio
 port = ${parameters.port}
 # maxBodyBytes = 1048576
 # corsOrigins = ["https://app.example"]          # web pages allowed to call this node from a browser; "*" for any
+# maxConnections = 1024                          # open connections in total (lowered to keep reservedFileDescriptors free)
+# maxConnectionsPerAddress = 64                  # open connections from one remote address
+# reservedFileDescriptors = 128                  # of ulimit -n, kept for the RPC client, the database, the upstream
+# headersTimeoutMs = 10000                       # a request's headers must arrive within this (else 408)
+# requestTimeoutMs = 30000                       # a whole request, headers and body (else 408)
+# keepAliveTimeoutMs = 5000                      # an idle keep-alive connection is closed after this
 
 [batch]                                          # when proofs go on chain
 # maxJobs = 50                                   # sessions per submitProofsBatch transaction
 # delayMs = 2000                                 # how long a due proof waits for others
 # idleFlushSeconds = 3600                        # prove signed tokens below one interval after this much idle
 # deadlineMarginSeconds = 600                    # prove everything signed this close to a session's end
+# drainTimeoutMs = 15000                         # on SIGTERM/SIGINT, wait this long for every signed receipt's proof
 
 [limits]
 # defaultMaxTokens = 256                         # when a request names no max_tokens
@@ -99,6 +106,7 @@ port = ${parameters.port}
 # sessionCacheMs = 5000                          # how long a session read from chain is trusted
 # promptTokensPerMessage = 8                     # chat template overhead in the prompt estimate
 # maxUnsignedBytes = 8388608                     # unreceipted requests + answers kept per session
+# maxSyncBytesInFlight = 33554432               # stored bytes all sync answers being written hold together
 
 [chain]
 # pollingIntervalMs = 1000
