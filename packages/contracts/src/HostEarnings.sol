@@ -20,7 +20,9 @@ contract HostEarnings is IHostEarnings, ReentrancyGuardTransient {
     /// @inheritdoc IHostEarnings
     address public immutable marketplace;
 
-    mapping(address host => mapping(address token => uint256 amount)) private _balances;
+    /// @dev Balance + 1 once a host was first credited in an asset: a withdrawal leaves 1, so the next
+    ///      credit is a non-zero to non-zero write (2,900 gas) instead of a zero to non-zero one (20,000).
+    mapping(address host => mapping(address token => uint256 amountPlusOne)) private _balances;
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTOR
@@ -39,13 +41,14 @@ contract HostEarnings is IHostEarnings, ReentrancyGuardTransient {
         if (msg.sender != marketplace) revert OnlyMarketplace(msg.sender);
         uint256 expectedValue = token == address(0) ? amount : 0;
         if (msg.value != expectedValue) revert ValueMismatch(msg.value, expectedValue);
-        _balances[host][token] += amount;
+        uint256 stored = _balances[host][token];
+        _balances[host][token] = (stored == 0 ? 1 : stored) + amount;
         emit EarningsCredited(host, token, amount);
     }
 
     /// @inheritdoc IHostEarnings
     function withdraw(address token, uint256 amount) external nonReentrant {
-        uint256 available = _balances[msg.sender][token];
+        uint256 available = _balanceOf(msg.sender, token);
         if (amount > available) revert InsufficientEarnings(token, amount, available);
         _withdraw(token, amount);
     }
@@ -53,20 +56,20 @@ contract HostEarnings is IHostEarnings, ReentrancyGuardTransient {
     /// @inheritdoc IHostEarnings
     function withdrawTo(address token, uint256 amount, address to) external nonReentrant {
         if (to == address(0)) revert ZeroAddress();
-        uint256 available = _balances[msg.sender][token];
+        uint256 available = _balanceOf(msg.sender, token);
         if (amount > available) revert InsufficientEarnings(token, amount, available);
         _withdraw(token, amount, to);
     }
 
     /// @inheritdoc IHostEarnings
     function withdrawAll(address token) external nonReentrant {
-        _withdraw(token, _balances[msg.sender][token]);
+        _withdraw(token, _balanceOf(msg.sender, token));
     }
 
     /// @inheritdoc IHostEarnings
     function withdrawMultiple(address[] calldata tokens) external nonReentrant {
         for (uint256 i; i < tokens.length; ++i) {
-            _withdraw(tokens[i], _balances[msg.sender][tokens[i]]);
+            _withdraw(tokens[i], _balanceOf(msg.sender, tokens[i]));
         }
     }
 
@@ -76,20 +79,25 @@ contract HostEarnings is IHostEarnings, ReentrancyGuardTransient {
 
     /// @inheritdoc IHostEarnings
     function getBalance(address host, address token) external view returns (uint256) {
-        return _balances[host][token];
+        return _balanceOf(host, token);
     }
 
     /// @inheritdoc IHostEarnings
     function getBalances(address host, address[] calldata tokens) external view returns (uint256[] memory balances) {
         balances = new uint256[](tokens.length);
         for (uint256 i; i < tokens.length; ++i) {
-            balances[i] = _balances[host][tokens[i]];
+            balances[i] = _balanceOf(host, tokens[i]);
         }
     }
 
     /*//////////////////////////////////////////////////////////////
                                INTERNAL
     //////////////////////////////////////////////////////////////*/
+
+    function _balanceOf(address host, address token) private view returns (uint256) {
+        uint256 stored = _balances[host][token];
+        return stored == 0 ? 0 : stored - 1;
+    }
 
     /// @dev Pays `amount` of `token` to the caller; zero is a no-op so batch withdrawals skip empties.
     function _withdraw(address token, uint256 amount) private {

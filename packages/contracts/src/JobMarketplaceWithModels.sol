@@ -17,8 +17,10 @@ import {IProofSystem} from "./interfaces/IProofSystem.sol";
 /// @title JobMarketplaceWithModels
 /// @notice Session escrow with cumulative signed receipts; see IJobMarketplaceWithModels.
 /// @dev Gas design (docs/design.md, "Contracts"): a plain session is three storage slots written once;
-///      a proof reads slots 0-1 and the aggregate hash and writes slot 0 and the aggregate; 65-byte
-///      ECDSA receipts are checked inline, anything else (ERC-1271, model verifiers) in ProofSystem.
+///      a proof reads slots 0-1 and writes slot 0 (the seed's aggregate of proof hashes is folded from
+///      the ProofSubmitted events, not stored); 65-byte ECDSA receipts are checked inline, anything
+///      else (ERC-1271, model verifiers) in ProofSystem. Per-asset fee and earnings accumulators never
+///      go back to zero (they hold amount + 1), so a settlement after a withdrawal costs what any other does.
 ///      Proof functions make only static calls, so they need no reentrancy guard; every function that
 ///      moves funds is `nonReentrant`.
 contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EIP712, ReentrancyGuardTransient {
@@ -49,6 +51,10 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     ///      enough that a depositor contract cannot make the caller of a settlement burn much gas.
     ///      A push that fails for any reason is credited to `pendingRefunds` instead.
     uint256 private constant REFUND_PUSH_GAS = 50_000;
+    /// @dev Gas forwarded to an ERC-20 `transfer` at settlement: a plain transfer to a fresh account
+    ///      costs under 60,000; a token hook (ERC-777 style) of the recipient cannot make the caller
+    ///      burn more, nor leave too little gas for the `pendingRefunds` fallback.
+    uint256 private constant TOKEN_PUSH_GAS = 100_000;
     uint8 private constant FLAG_SESSION_SIGNER = 1;
     uint8 private constant FLAG_MODEL_VERIFIER = 2;
 
@@ -61,6 +67,35 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     IProofSystem private immutable _proofSystem;
 
     /*//////////////////////////////////////////////////////////////
+                                 TYPES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev A session in storage. A plain session writes slots 0-2 once at creation; a proof reads
+    ///      slots 0-1 and writes slot 0. `sessionJobs` returns it widened (IJobMarketplaceWithModels.SessionJob).
+    struct PackedSession {
+        // slot 0: what every proof reads and writes
+        address host;
+        uint48 provenTokens;
+        uint40 lastActivity;
+        SessionStatus status;
+        // slot 1: what every proof reads
+        address depositor;
+        uint48 maxTokens;
+        uint32 maxDuration;
+        uint8 assetId;
+        uint8 flags;
+        // slot 2: read at settlement
+        uint96 depositAmount;
+        uint96 pricePerToken;
+        uint40 createdAt;
+        uint24 checkpointInterval;
+        // slot 3: only when the signer is not the depositor
+        address sessionSigner;
+        // slot 4: only when the model has a verifier plug-in
+        bytes32 modelId;
+    }
+
+    /*//////////////////////////////////////////////////////////////
                                 STORAGE
     //////////////////////////////////////////////////////////////*/
 
@@ -69,13 +104,12 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     /// @inheritdoc IJobMarketplaceWithModels
     address public treasury;
     /// @inheritdoc IJobMarketplaceWithModels
-    uint256 public accumulatedTreasuryETH;
-    /// @inheritdoc IJobMarketplaceWithModels
-    mapping(address token => uint256 amount) public accumulatedTreasuryTokens;
-    /// @inheritdoc IJobMarketplaceWithModels
     mapping(address depositor => mapping(address token => uint256 amount)) public pendingRefunds;
 
-    mapping(uint256 jobId => SessionJob job) private _sessionJobs;
+    /// @dev Accumulated treasury fees + 1 per asset (address(0) = ETH), set to 1 when the asset is
+    ///      configured: a withdrawal leaves 1, so the next fee is a non-zero to non-zero write.
+    mapping(address token => uint256 feesPlusOne) private _treasuryFees;
+    mapping(uint256 jobId => PackedSession job) private _sessionJobs;
     mapping(address token => AssetConfig config) private _assetConfigs;
     /// @dev Index = asset id; entry 0 is ETH (address(0)). Append-only, so ids stay valid forever.
     address[] private _assetTokens;
@@ -199,8 +233,8 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         external
         returns (bool verified)
     {
-        SessionJob storage job = _sessionJobs[jobId];
-        _prove(jobId, job, job.status, proof, tokensInBatch);
+        PackedSession storage job = _sessionJobs[jobId];
+        _prove(jobId, job, job.status, proof, tokensInBatch, true);
         return true;
     }
 
@@ -212,7 +246,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         if (proofs.length != count || tokensInBatch.length != count) revert LengthMismatch();
         for (uint256 i; i < count; ++i) {
             uint256 jobId = jobIds[i];
-            SessionJob storage job = _sessionJobs[jobId];
+            PackedSession storage job = _sessionJobs[jobId];
             SessionStatus status = job.status;
             // An ended session (e.g. completed by the depositor while the batch was pending) is skipped,
             // so one front-run cannot revert the host's whole batch. Unknown ids, another host's
@@ -222,7 +256,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
                 emit ProofSkipped(jobId, status);
                 continue;
             }
-            _prove(jobId, job, status, proofs[i], tokensInBatch[i]);
+            _prove(jobId, job, status, proofs[i], tokensInBatch[i], false);
         }
     }
 
@@ -232,21 +266,21 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
 
     /// @inheritdoc IJobMarketplaceWithModels
     function completeSessionJob(uint256 jobId) external nonReentrant {
-        SessionJob storage job = _activeSession(jobId);
+        PackedSession storage job = _activeSession(jobId);
         if (msg.sender != job.depositor && msg.sender != job.host) revert NotAuthorized(jobId, msg.sender);
         _settle(jobId, job, SessionStatus.Completed);
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
     function submitProofAndComplete(uint256 jobId, bytes calldata proof, uint256 tokensInBatch) external nonReentrant {
-        SessionJob storage job = _sessionJobs[jobId];
-        _prove(jobId, job, job.status, proof, tokensInBatch);
+        PackedSession storage job = _sessionJobs[jobId];
+        _prove(jobId, job, job.status, proof, tokensInBatch, true);
         _settle(jobId, job, SessionStatus.Completed);
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
     function triggerSessionTimeout(uint256 jobId) external nonReentrant {
-        SessionJob storage job = _activeSession(jobId);
+        PackedSession storage job = _activeSession(jobId);
         uint256 expiresAt = uint256(job.createdAt) + job.maxDuration;
         if (block.timestamp < expiresAt) revert SessionNotExpired(jobId, expiresAt);
         emit SessionTimedOut(jobId, msg.sender);
@@ -255,7 +289,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
 
     /// @inheritdoc IJobMarketplaceWithModels
     function claimAbandonedSession(uint256 jobId) external nonReentrant {
-        SessionJob storage job = _activeSession(jobId);
+        PackedSession storage job = _activeSession(jobId);
         if (msg.sender != job.host) revert NotAuthorized(jobId, msg.sender);
         uint256 claimableAt = uint256(job.lastActivity) + ABANDONMENT_TIMEOUT;
         if (block.timestamp < claimableAt) revert SessionNotAbandoned(jobId, claimableAt);
@@ -284,15 +318,9 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         if (msg.sender != treasury_) revert OnlyTreasury(msg.sender);
         for (uint256 i; i < tokens.length; ++i) {
             address token = tokens[i];
-            uint256 amount;
-            if (token == address(0)) {
-                amount = accumulatedTreasuryETH;
-                accumulatedTreasuryETH = 0;
-            } else {
-                amount = accumulatedTreasuryTokens[token];
-                accumulatedTreasuryTokens[token] = 0;
-            }
+            uint256 amount = _feesOf(token);
             if (amount == 0) continue;
+            _treasuryFees[token] = 1;
             emit TreasuryFeesWithdrawn(treasury_, token, amount);
             _send(token, treasury_, amount);
         }
@@ -331,13 +359,38 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IJobMarketplaceWithModels
-    function sessionJobs(uint256 jobId) external view returns (SessionJob memory) {
-        return _sessionJobs[jobId];
+    function sessionJobs(uint256 jobId) external view returns (SessionJob memory view_) {
+        PackedSession storage job = _sessionJobs[jobId];
+        view_.host = job.host;
+        view_.provenTokens = job.provenTokens;
+        view_.lastActivity = job.lastActivity;
+        view_.status = job.status;
+        view_.depositor = job.depositor;
+        view_.maxTokens = job.maxTokens;
+        view_.maxDuration = job.maxDuration;
+        view_.assetId = job.assetId;
+        view_.flags = job.flags;
+        view_.depositAmount = job.depositAmount;
+        view_.pricePerToken = job.pricePerToken;
+        view_.createdAt = job.createdAt;
+        view_.checkpointInterval = job.checkpointInterval;
+        view_.sessionSigner = job.sessionSigner;
+        view_.modelId = job.modelId;
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function accumulatedTreasuryETH() external view returns (uint256) {
+        return _feesOf(address(0));
+    }
+
+    /// @inheritdoc IJobMarketplaceWithModels
+    function accumulatedTreasuryTokens(address token) external view returns (uint256) {
+        return _feesOf(token);
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
     function getSession(uint256 jobId) external view returns (SessionInfo memory info) {
-        SessionJob storage job = _sessionJobs[jobId];
+        PackedSession storage job = _sessionJobs[jobId];
         info.depositor = job.depositor;
         info.host = job.host;
         info.token = _assetTokens[job.assetId];
@@ -352,7 +405,6 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         info.createdAt = job.createdAt;
         info.lastActivity = job.lastActivity;
         info.status = job.status;
-        info.aggregateProofHash = job.aggregateProofHash;
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
@@ -417,7 +469,8 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         AssetConfig memory asset = _assetConfigs[p.token];
         if (!asset.accepted) revert TokenNotAccepted(p.token);
 
-        (bool active, uint256 hostMinPrice, bool servesModel) = _nodeRegistry.getHostTerms(p.host, p.token, p.modelId);
+        (bool active, uint256 hostMinPrice, bool servesModel, uint256 hostMaxInterval) =
+            _nodeRegistry.getHostTerms(p.host, p.token, p.modelId);
         require(active, "Host not registered");
         if (!servesModel) revert ModelNotServed(p.host, p.modelId);
         require(p.pricePerToken >= hostMinPrice, "Price below host minimum");
@@ -427,6 +480,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         if (p.proofInterval < MIN_PROOF_INTERVAL || p.proofInterval > MAX_PROOF_INTERVAL) {
             revert InvalidProofInterval(p.proofInterval, MIN_PROOF_INTERVAL, MAX_PROOF_INTERVAL);
         }
+        if (p.proofInterval > hostMaxInterval) revert CheckpointIntervalAboveHostMax(p.proofInterval, hostMaxInterval);
         if (p.maxDuration < MIN_SESSION_DURATION || p.maxDuration > MAX_SESSION_DURATION) {
             revert InvalidDuration(p.maxDuration, MIN_SESSION_DURATION, MAX_SESSION_DURATION);
         }
@@ -441,15 +495,16 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         if (maxTokens > type(uint48).max) maxTokens = type(uint48).max;
 
         jobId = nextJobId++;
-        SessionJob storage job = _sessionJobs[jobId];
+        PackedSession storage job = _sessionJobs[jobId];
         uint8 flags;
         if (signer != msg.sender) {
             flags = FLAG_SESSION_SIGNER;
             job.sessionSigner = signer;
         }
-        if (p.modelId != bytes32(0)) {
+        // The model is kept only for its verifier; SessionJobCreated records it for everyone else.
+        if (p.modelId != bytes32(0) && _proofSystem.modelVerifiers(p.modelId) != address(0)) {
+            flags |= FLAG_MODEL_VERIFIER;
             job.modelId = p.modelId;
-            if (_proofSystem.modelVerifiers(p.modelId) != address(0)) flags |= FLAG_MODEL_VERIFIER;
         }
         // Casts below are bounded by the checks above (prices by uint72 asset bounds, interval by
         // MAX_PROOF_INTERVAL < 2^24, duration by MAX_SESSION_DURATION < 2^32, deposit by uint96).
@@ -516,6 +571,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         config.minDeposit = uint96(minDeposit);
         config.minPricePerToken = uint72(minPricePerToken);
         config.maxPricePerToken = uint72(maxPricePerToken);
+        if (_treasuryFees[token] == 0) _treasuryFees[token] = 1;
         emit AssetConfigured(token, assetId, minDeposit, minPricePerToken, maxPricePerToken);
     }
 
@@ -525,12 +581,14 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
 
     /// @dev Verifies a cumulative receipt and records it. Checks are ordered cheapest first.
     ///      `status` is `job.status`, read by the caller (the batch reads it once for its skip check).
+    ///      A receipt that does not verify reverts when `strict`, else is skipped with ProofRejected.
     function _prove(
         uint256 jobId,
-        SessionJob storage job,
+        PackedSession storage job,
         SessionStatus status,
         bytes calldata proof,
-        uint256 tokensInBatch
+        uint256 tokensInBatch,
+        bool strict
     ) private {
         if (status != SessionStatus.Active) revert SessionNotActive(jobId, status);
         address host = job.host;
@@ -546,15 +604,18 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         bytes32 proofHash = _hashCheckpoint(jobId, cumulativeTokens, transcriptHash);
         uint8 flags = job.flags;
         address signer = flags & FLAG_SESSION_SIGNER != 0 ? job.sessionSigner : job.depositor;
-        if (!_isValidReceipt(signer, proofHash, proof[32:])) revert InvalidProof(jobId, signer);
         if (
-            flags & FLAG_MODEL_VERIFIER != 0
-                && !_proofSystem.verifyModelCheckpoint(jobId, job.modelId, host, cumulativeTokens, transcriptHash)
-        ) revert InvalidProof(jobId, signer);
+            !_isValidReceipt(signer, proofHash, proof[32:])
+                || (flags & FLAG_MODEL_VERIFIER != 0
+                    && !_proofSystem.verifyModelCheckpoint(jobId, job.modelId, host, cumulativeTokens, transcriptHash))
+        ) {
+            if (strict) revert InvalidProof(jobId, signer);
+            emit ProofRejected(jobId, signer);
+            return;
+        }
 
         job.provenTokens = uint48(cumulativeTokens);
         job.lastActivity = uint40(block.timestamp);
-        job.aggregateProofHash = keccak256(abi.encode(job.aggregateProofHash, proofHash));
         emit ProofSubmitted(jobId, host, tokensInBatch, proofHash, true);
     }
 
@@ -580,7 +641,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
                           INTERNAL: SETTLEMENT
     //////////////////////////////////////////////////////////////*/
 
-    function _activeSession(uint256 jobId) private view returns (SessionJob storage job) {
+    function _activeSession(uint256 jobId) private view returns (PackedSession storage job) {
         job = _sessionJobs[jobId];
         SessionStatus status = job.status;
         if (status != SessionStatus.Active) revert SessionNotActive(jobId, status);
@@ -590,7 +651,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     ///      earnings) and refunds the remainder. Never loses a wei: host share = payment - fee.
     ///      Never reverts on a token's refusal: a refused refund or host share is credited to
     ///      `pendingRefunds` of the depositor or the host.
-    function _settle(uint256 jobId, SessionJob storage job, SessionStatus endStatus) private {
+    function _settle(uint256 jobId, PackedSession storage job, SessionStatus endStatus) private {
         job.status = endStatus;
         uint256 provenTokens = job.provenTokens;
         uint256 payment = provenTokens * job.pricePerToken;
@@ -603,26 +664,51 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         emit SessionCompleted(jobId, msg.sender, provenTokens, payment, fee, hostShare, refund);
 
         if (assetId == 0) {
-            if (fee != 0) accumulatedTreasuryETH += fee;
+            if (fee != 0) _treasuryFees[address(0)] += fee;
             if (hostShare != 0) _hostEarnings.creditEarnings{value: hostShare}(host, address(0), hostShare);
             if (refund != 0) _pushEthRefund(depositor, refund);
         } else {
             address token = _assetTokens[assetId];
-            if (fee != 0) accumulatedTreasuryTokens[token] += fee;
-            if (hostShare != 0) {
-                // The host leg must never block the ending: if the token refuses the transfer to
-                // HostEarnings (e.g. an issuer blocklist), the share waits here for the host to pull.
-                if (IERC20(token).trySafeTransfer(address(_hostEarnings), hostShare)) {
-                    _hostEarnings.creditEarnings(host, token, hostShare);
-                } else {
-                    pendingRefunds[host][token] += hostShare;
-                    emit HostShareCredited(jobId, host, token, hostShare);
-                }
-            }
-            if (refund != 0 && !IERC20(token).trySafeTransfer(depositor, refund)) {
-                _creditRefund(depositor, token, refund);
-            }
+            if (fee != 0) _treasuryFees[token] += fee;
+            if (hostShare != 0) _payHostShare(jobId, host, token, hostShare);
+            if (refund != 0 && !_tryTransfer(token, depositor, refund)) _creditRefund(depositor, token, refund);
         }
+    }
+
+    /// @dev The host leg of an ERC-20 settlement must never block the ending: if the token refuses
+    ///      the transfer to HostEarnings (e.g. an issuer blocklist), the share waits in `pendingRefunds`
+    ///      for the host to pull. HostEarnings is credited with what arrived, not what was sent, so a
+    ///      token that starts charging a transfer fee cannot make it owe more than it holds.
+    function _payHostShare(uint256 jobId, address host, address token, uint256 hostShare) private {
+        address earnings = address(_hostEarnings);
+        uint256 balanceBefore = IERC20(token).balanceOf(earnings);
+        if (!_tryTransfer(token, earnings, hostShare)) {
+            pendingRefunds[host][token] += hostShare;
+            emit HostShareCredited(jobId, host, token, hostShare);
+            return;
+        }
+        uint256 balanceAfter = IERC20(token).balanceOf(earnings);
+        uint256 received = balanceAfter > balanceBefore ? balanceAfter - balanceBefore : 0;
+        if (received > hostShare) received = hostShare;
+        if (received != 0) _hostEarnings.creditEarnings(host, token, received);
+    }
+
+    /// @dev SafeERC20's `trySafeTransfer` with a gas cap and no return data copied beyond one word:
+    ///      true when the call succeeded and returned nothing (a token without a return value) or true.
+    function _tryTransfer(address token, address to, uint256 amount) private returns (bool ok) {
+        bytes memory data = abi.encodeCall(IERC20.transfer, (to, amount));
+        assembly ("memory-safe") {
+            mstore(0, 0)
+            let success := call(TOKEN_PUSH_GAS, token, 0, add(data, 0x20), mload(data), 0, 0x20)
+            let returnedTrue := and(gt(returndatasize(), 31), eq(mload(0), 1))
+            let noReturn := and(iszero(returndatasize()), gt(extcodesize(token), 0))
+            ok := and(success, or(returnedTrue, noReturn))
+        }
+    }
+
+    function _feesOf(address token) private view returns (uint256) {
+        uint256 feesPlusOne = _treasuryFees[token];
+        return feesPlusOne == 0 ? 0 : feesPlusOne - 1;
     }
 
     function _pushEthRefund(address depositor, uint256 amount) private {

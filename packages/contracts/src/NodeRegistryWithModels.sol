@@ -24,6 +24,12 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
     uint256 public constant MAX_PRICE_PER_TOKEN_NATIVE = 1e15;
     /// @inheritdoc INodeRegistryWithModels
     uint256 public constant MAX_MODELS_PER_NODE = 32;
+    /// @inheritdoc INodeRegistryWithModels
+    uint256 public constant MIN_CHECKPOINT_INTERVAL = 100;
+    /// @inheritdoc INodeRegistryWithModels
+    uint256 public constant MAX_CHECKPOINT_INTERVAL = 1_000_000;
+    /// @inheritdoc INodeRegistryWithModels
+    uint256 public constant DEFAULT_MAX_CHECKPOINT_INTERVAL = 1000;
 
     /*//////////////////////////////////////////////////////////////
                                 STORAGE
@@ -33,6 +39,8 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
 
     mapping(address host => Node node) private _nodes;
     mapping(address host => mapping(bytes32 modelId => bool listed)) private _listsModel;
+    /// @dev A host's own minimum for one ERC-20; 0 = the stable minimum applies.
+    mapping(address host => mapping(address token => uint256 minPrice)) private _assetMinPrice;
 
     /// @dev Registered hosts; `_activeIndexPlusOne[host]` is the position + 1 (0 = not listed).
     address[] private _activeNodes;
@@ -123,6 +131,22 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
     }
 
     /// @inheritdoc INodeRegistryWithModels
+    function updatePricingForAsset(address token, uint256 minPrice) external onlyRegistered {
+        if (token == address(0) || minPrice > type(uint96).max) revert InvalidAssetPricing(token, minPrice);
+        _assetMinPrice[msg.sender][token] = minPrice;
+        emit AssetPricingUpdated(msg.sender, token, minPrice);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function updateMaxCheckpointInterval(uint256 maxCheckpointInterval) external onlyRegistered {
+        if (maxCheckpointInterval < MIN_CHECKPOINT_INTERVAL || maxCheckpointInterval > MAX_CHECKPOINT_INTERVAL) {
+            revert CheckpointIntervalOutOfRange(maxCheckpointInterval, MIN_CHECKPOINT_INTERVAL, MAX_CHECKPOINT_INTERVAL);
+        }
+        _nodes[msg.sender].maxCheckpointInterval = uint24(maxCheckpointInterval);
+        emit MaxCheckpointIntervalUpdated(msg.sender, maxCheckpointInterval);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
     function updateMetadata(string calldata metadata) external onlyRegistered {
         _nodes[msg.sender].metadata = metadata;
         emit MetadataUpdated(msg.sender, metadata);
@@ -154,8 +178,7 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
 
     /// @inheritdoc INodeRegistryWithModels
     function getNodePricingFor(address host, address token) external view returns (uint256) {
-        Node storage node = _nodes[host];
-        return token == address(0) ? node.minPricePerTokenNative : node.minPricePerToken;
+        return _minPriceFor(_nodes[host], host, token);
     }
 
     /// @inheritdoc INodeRegistryWithModels
@@ -184,15 +207,25 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
     }
 
     /// @inheritdoc INodeRegistryWithModels
+    function getNodeTerms(address host) external view returns (NodeTerms memory terms) {
+        Node storage node = _nodes[host];
+        terms.active = node.active;
+        terms.minPricePerToken = node.minPricePerToken;
+        terms.minPricePerTokenNative = node.minPricePerTokenNative;
+        terms.maxCheckpointInterval = node.active ? _maxCheckpointInterval(node) : 0;
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
     function getHostTerms(address host, address token, bytes32 modelId)
         external
         view
-        returns (bool active, uint256 minPricePerToken, bool servesModel)
+        returns (bool active, uint256 minPricePerToken, bool servesModel, uint256 maxCheckpointInterval)
     {
         Node storage node = _nodes[host];
         active = node.active;
-        minPricePerToken = token == address(0) ? node.minPricePerTokenNative : node.minPricePerToken;
+        minPricePerToken = _minPriceFor(node, host, token);
         servesModel = modelId == bytes32(0) || _servesApproved(host, modelId);
+        maxCheckpointInterval = _maxCheckpointInterval(node);
     }
 
     /// @inheritdoc INodeRegistryWithModels
@@ -228,6 +261,19 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
         if (price < MIN_PRICE_PER_TOKEN || price > MAX_PRICE_PER_TOKEN) {
             revert PriceOutOfRange(price, MIN_PRICE_PER_TOKEN, MAX_PRICE_PER_TOKEN);
         }
+    }
+
+    /// @dev Native minimum for ETH; for an ERC-20 the host's own minimum when set, else the stable one.
+    function _minPriceFor(Node storage node, address host, address token) private view returns (uint256) {
+        if (token == address(0) || !node.active) return node.minPricePerTokenNative;
+        uint256 assetMin = _assetMinPrice[host][token];
+        return assetMin != 0 ? assetMin : node.minPricePerToken;
+    }
+
+    /// @dev A host that never published a largest interval accepts the seed's production value.
+    function _maxCheckpointInterval(Node storage node) private view returns (uint256) {
+        uint256 interval = node.maxCheckpointInterval;
+        return interval != 0 ? interval : DEFAULT_MAX_CHECKPOINT_INTERVAL;
     }
 
     function _servesApproved(address host, bytes32 modelId) private view returns (bool) {

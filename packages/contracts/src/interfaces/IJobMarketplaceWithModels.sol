@@ -30,37 +30,31 @@ interface IJobMarketplaceWithModels {
         uint256 deposit; // escrowed amount (must equal msg.value for ETH)
         uint256 pricePerToken; // asset base units per token, >= the host's minimum for the asset
         uint256 maxDuration; // seconds after creation when anyone may trigger the timeout
-        uint256 proofInterval; // tokens between checkpoints, 100..1,000,000
+        uint256 proofInterval; // tokens between checkpoints, 100..the host's largest (getNodeTerms)
         bytes32 modelId; // 0 = any model the host serves
         address signer; // session key that signs receipts; 0 = msg.sender
     }
 
-    /// @notice A session as stored (`sessionJobs`). Packed: a plain session writes slots 0-2 once at
-    ///         creation; a proof reads slots 0-1 and the aggregate, and writes slot 0 and the aggregate.
-    ///         Use `getSession` for a decoded view (token address, resolved signer).
+    /// @notice A session as the seed's `sessionJobs(jobId)` returns it: the stored fields (packed in
+    ///         storage, see JobMarketplaceWithModels) widened to uint256, so that ethers v5 decodes every
+    ///         amount and count to a BigNumber. Use `getSession` for a decoded view (token address,
+    ///         resolved signer).
     struct SessionJob {
-        // slot 0: what every proof reads and writes
         address host;
-        uint48 provenTokens; // cumulative proven tokens; only grows
-        uint40 lastActivity; // creation or latest proof, seconds
+        uint256 provenTokens; // cumulative proven tokens; only grows
+        uint256 lastActivity; // creation or latest proof, seconds
         SessionStatus status;
-        // slot 1: what every proof reads
         address depositor;
-        uint48 maxTokens; // min(depositAmount / pricePerToken, type(uint48).max)
-        uint32 maxDuration; // seconds
-        uint8 assetId; // 0 = ETH, else index into assetTokens
-        uint8 flags; // bit 0: sessionSigner is set; bit 1: the model has a verifier plug-in
-        // slot 2: read at settlement
-        uint96 depositAmount;
-        uint96 pricePerToken;
-        uint40 createdAt; // seconds
-        uint24 checkpointInterval; // tokens between proofs
-        // slot 3: only when the signer is not the depositor
-        address sessionSigner;
-        // slot 4: only when a model was named
-        bytes32 modelId;
-        // slot 5: keccak256(abi.encode(previous, proofHash)) over all proofs
-        bytes32 aggregateProofHash;
+        uint256 maxTokens; // min(depositAmount / pricePerToken, type(uint48).max)
+        uint256 maxDuration; // seconds
+        uint256 assetId; // 0 = ETH, else index into assetTokens
+        uint256 flags; // bit 0: sessionSigner is set; bit 1: the model has a verifier plug-in
+        uint256 depositAmount;
+        uint256 pricePerToken;
+        uint256 createdAt; // seconds
+        uint256 checkpointInterval; // tokens between proofs
+        address sessionSigner; // zero unless a session key was named
+        bytes32 modelId; // stored only when the model has a verifier plug-in (else in SessionJobCreated)
     }
 
     /// @notice A session, decoded (`getSession`).
@@ -69,7 +63,7 @@ interface IJobMarketplaceWithModels {
         address host;
         address token; // address(0) = ETH
         address signer; // resolved: the depositor when no session key was named
-        bytes32 modelId;
+        bytes32 modelId; // only when the model has a verifier plug-in; SessionJobCreated always has it
         uint256 depositAmount;
         uint256 pricePerToken;
         uint256 provenTokens;
@@ -79,7 +73,6 @@ interface IJobMarketplaceWithModels {
         uint256 createdAt;
         uint256 lastActivity;
         SessionStatus status;
-        bytes32 aggregateProofHash;
     }
 
     /// @notice Per-asset terms kept by the owner (`address(0)` = ETH).
@@ -116,6 +109,8 @@ interface IJobMarketplaceWithModels {
     error DepositNotReceived(uint256 expected, uint256 received);
     /// @notice The host does not serve the named model, or the model is not approved.
     error ModelNotServed(address host, bytes32 modelId);
+    /// @notice The checkpoint interval is larger than the host accepts (`getNodeTerms`).
+    error CheckpointIntervalAboveHostMax(uint256 interval, uint256 hostMax);
     /// @notice The session signer would be the host itself (it would sign its own pay).
     error SignerIsHost(address signer);
     /// @notice The permit failed and the allowance does not cover the deposit.
@@ -164,7 +159,10 @@ interface IJobMarketplaceWithModels {
     );
 
     /// @notice A checkpoint was proven. `tokens` is the batch size; `proofHash` the EIP-712 digest
-    ///         of the receipt. `verified` is always true: invalid proofs revert.
+    ///         of the receipt. `verified` is always true: invalid proofs revert (or, in a batch, are
+    ///         skipped with `ProofRejected`). The seed's aggregate of a session is
+    ///         `keccak256(abi.encode(previous, proofHash))` folded over its ProofSubmitted events in
+    ///         log order from `bytes32(0)`; it is not kept in storage (docs/design.md).
     event ProofSubmitted(uint256 indexed jobId, address indexed host, uint256 tokens, bytes32 proofHash, bool verified);
 
     /// @notice A session ended (any way) and was settled.
@@ -192,6 +190,9 @@ interface IJobMarketplaceWithModels {
     /// @notice A `submitProofsBatch` entry was skipped because its session had already ended
     ///         (`status` is its final state); the other entries were recorded.
     event ProofSkipped(uint256 indexed jobId, SessionStatus status);
+    /// @notice A `submitProofsBatch` entry was skipped because its receipt did not verify (e.g. an
+    ///         ERC-1271 signer revoked it, or ran out of its gas cap); the other entries were recorded.
+    event ProofRejected(uint256 indexed jobId, address indexed signer);
     /// @notice A pending refund was withdrawn.
     event RefundWithdrawn(address indexed depositor, address indexed token, address to, uint256 amount);
     /// @notice The treasury withdrew accumulated fees.
@@ -213,7 +214,7 @@ interface IJobMarketplaceWithModels {
     /// @param host The assigned host.
     /// @param pricePerToken Wei per token, >= the host's native minimum.
     /// @param maxDuration Seconds after which anyone may trigger the timeout.
-    /// @param proofInterval Tokens between checkpoints, 100..1,000,000.
+    /// @param proofInterval Tokens between checkpoints, 100..the host's largest accepted (1,000 unless it set one).
     /// @return jobId The new session's id.
     function createSessionJob(address host, uint256 pricePerToken, uint256 maxDuration, uint256 proofInterval)
         external
@@ -226,7 +227,7 @@ interface IJobMarketplaceWithModels {
     /// @param deposit Amount pulled into escrow.
     /// @param pricePerToken Token base units per token, >= the host's stable minimum.
     /// @param maxDuration Seconds after which anyone may trigger the timeout.
-    /// @param proofInterval Tokens between checkpoints, 100..1,000,000.
+    /// @param proofInterval Tokens between checkpoints, 100..the host's largest accepted (1,000 unless it set one).
     /// @return jobId The new session's id.
     function createSessionJobWithToken(
         address host,
@@ -277,9 +278,11 @@ interface IJobMarketplaceWithModels {
 
     /// @notice `submitProofOfWork` for many sessions in one transaction. An entry whose session has
     ///         already ended (Completed, TimedOut, Abandoned — e.g. the depositor completed it while the
-    ///         batch was pending) is skipped with `ProofSkipped`; any other failure (unknown session,
-    ///         caller not the host, invalid receipt, zero tokens, exceeding the deposit) reverts the
-    ///         whole batch, as `submitProofOfWork` would. `submitProofOfWork` itself stays strict.
+    ///         batch was pending) is skipped with `ProofSkipped`; an entry whose receipt does not verify
+    ///         (a contract signer that changed its mind or burns its gas) is skipped with
+    ///         `ProofRejected`. Any other failure (unknown session, caller not the host, zero tokens,
+    ///         exceeding the deposit, malformed proof) reverts the whole batch, as `submitProofOfWork`
+    ///         would. `submitProofOfWork` itself stays strict.
     /// @param jobIds The sessions.
     /// @param proofs One proof per session.
     /// @param tokensInBatch One token count per session.

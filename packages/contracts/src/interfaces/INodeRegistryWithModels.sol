@@ -6,6 +6,9 @@ pragma solidity ^0.8.30;
 ///         Two minimums: the stable one (`minPricePerToken`, base units of a 6-decimal USD stablecoin
 ///         per token, 100..100,000 as in the seed) applies to every accepted ERC-20; the native one
 ///         (`minPricePerTokenNative`, wei per token) applies to ETH sessions and has its own bounds.
+///         A host may also price one ERC-20 on its own (`updatePricingForAsset`, e.g. an 18-decimal
+///         token) and publish the terms of its exposure: the largest checkpoint interval it accepts
+///         (`updateMaxCheckpointInterval`). The marketplace enforces both when a session opens.
 /// @dev Revert strings from the seed ("Host not registered") are public interface; other checks use
 ///      custom errors.
 interface INodeRegistryWithModels {
@@ -20,10 +23,19 @@ interface INodeRegistryWithModels {
         uint40 registeredAt;
         uint32 minPricePerToken; // stable, 100..100,000
         uint96 minPricePerTokenNative; // wei per token
+        uint24 maxCheckpointInterval; // largest interval accepted; 0 = DEFAULT_MAX_CHECKPOINT_INTERVAL
         // slots 1.. (dynamic)
         string metadata; // free-form JSON (hardware, region, ...)
         string apiUrl; // base URL of the host's OpenAI-compatible endpoint
         bytes32[] modelIds; // approved models served
+    }
+
+    /// @notice What a host accepts for a new session (`getNodeTerms`), defaults resolved.
+    struct NodeTerms {
+        bool active; // registered now
+        uint256 minPricePerToken; // stable minimum (the seed's `getNodePricing`)
+        uint256 minPricePerTokenNative; // wei per token, for ETH sessions
+        uint256 maxCheckpointInterval; // largest checkpoint interval accepted, in tokens
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -44,6 +56,10 @@ interface INodeRegistryWithModels {
     error DuplicateModel(bytes32 modelId);
     /// @notice The API URL is empty.
     error EmptyApiUrl();
+    /// @notice A largest checkpoint interval outside MIN_CHECKPOINT_INTERVAL..MAX_CHECKPOINT_INTERVAL.
+    error CheckpointIntervalOutOfRange(uint256 interval, uint256 min, uint256 max);
+    /// @notice A per-asset minimum for ETH (use `updatePricingNative`) or above uint96.
+    error InvalidAssetPricing(address token, uint256 price);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -63,6 +79,10 @@ interface INodeRegistryWithModels {
     event ApiUrlUpdated(address indexed host, string apiUrl);
     /// @notice A host changed the models it serves.
     event ModelsUpdated(address indexed host, bytes32[] modelIds);
+    /// @notice A host changed the largest checkpoint interval it accepts.
+    event MaxCheckpointIntervalUpdated(address indexed host, uint256 maxCheckpointInterval);
+    /// @notice A host set (or cleared, with 0) its own minimum for one ERC-20.
+    event AssetPricingUpdated(address indexed host, address indexed token, uint256 minPricePerToken);
 
     /*//////////////////////////////////////////////////////////////
                            HOST FUNCTIONS
@@ -92,6 +112,20 @@ interface INodeRegistryWithModels {
     ///         (MIN_PRICE_PER_TOKEN_NATIVE..MAX_PRICE_PER_TOKEN_NATIVE).
     /// @param newMinPrice The new minimum in wei per token.
     function updatePricingNative(uint256 newMinPrice) external;
+
+    /// @notice Sets the caller's minimum price for one ERC-20, in that token's base units per token,
+    ///         replacing the stable minimum for it (e.g. for an 18-decimal token, where the stable
+    ///         minimum would be almost free). 0 clears it: the stable minimum applies again. The
+    ///         value survives `unregisterNode`; a host that registers again clears what it no longer wants.
+    /// @param token An ERC-20 (not address(0)).
+    /// @param minPrice The minimum (<= type(uint96).max), or 0.
+    function updatePricingForAsset(address token, uint256 minPrice) external;
+
+    /// @notice Sets the largest checkpoint interval the caller accepts for new sessions
+    ///         (MIN_CHECKPOINT_INTERVAL..MAX_CHECKPOINT_INTERVAL): at most about this many tokens per
+    ///         session are served before a receipt pays for them. Until set: DEFAULT_MAX_CHECKPOINT_INTERVAL.
+    /// @param maxCheckpointInterval The largest interval, in tokens.
+    function updateMaxCheckpointInterval(uint256 maxCheckpointInterval) external;
 
     /// @notice Replaces the caller's metadata.
     /// @param metadata The new metadata.
@@ -126,6 +160,18 @@ interface INodeRegistryWithModels {
     /// @return The bound.
     function MAX_PRICE_PER_TOKEN_NATIVE() external view returns (uint256);
 
+    /// @notice Smallest value a host may set as its largest checkpoint interval: 100 (the marketplace's minimum).
+    /// @return Tokens.
+    function MIN_CHECKPOINT_INTERVAL() external view returns (uint256);
+
+    /// @notice Largest value a host may set as its largest checkpoint interval: 1,000,000 (the marketplace's maximum).
+    /// @return Tokens.
+    function MAX_CHECKPOINT_INTERVAL() external view returns (uint256);
+
+    /// @notice Largest checkpoint interval of a host that never set one: 1,000 (the seed's production value).
+    /// @return Tokens.
+    function DEFAULT_MAX_CHECKPOINT_INTERVAL() external view returns (uint256);
+
     /// @notice Most models one host may list.
     /// @return The bound.
     function MAX_MODELS_PER_NODE() external view returns (uint256);
@@ -136,7 +182,8 @@ interface INodeRegistryWithModels {
     function getNodePricing(address host) external view returns (uint256);
 
     /// @notice The host's minimum price per token for a payment asset: the native minimum for
-    ///         `token == address(0)` (ETH), the stable minimum for any ERC-20. 0 if not registered.
+    ///         `token == address(0)` (ETH); for an ERC-20 the host's own minimum for it when set, else
+    ///         the stable minimum. 0 if not registered.
     /// @param host The host.
     /// @param token The payment asset (address(0) = ETH).
     /// @return The minimum in the asset's base units per token.
@@ -169,17 +216,24 @@ interface INodeRegistryWithModels {
     /// @return The record (all zero if never registered).
     function getNode(address host) external view returns (Node memory);
 
+    /// @notice A host's terms for new sessions, defaults resolved: what `getNodeFullInfo` does not
+    ///         carry (the seed's 7 fields stay as they are).
+    /// @param host The host.
+    /// @return The terms (active false and zero minimums if not registered).
+    function getNodeTerms(address host) external view returns (NodeTerms memory);
+
     /// @notice What the marketplace checks when a session opens, in one call.
     /// @param host The host.
     /// @param token The payment asset (address(0) = ETH).
     /// @param modelId The model (0 = any).
     /// @return active Whether the host is registered.
-    /// @return minPricePerToken The host's minimum for `token`.
+    /// @return minPricePerToken The host's minimum for `token` (as `getNodePricingFor`).
     /// @return servesModel Whether the host lists `modelId` and it is approved (true for 0).
+    /// @return maxCheckpointInterval The largest checkpoint interval the host accepts.
     function getHostTerms(address host, address token, bytes32 modelId)
         external
         view
-        returns (bool active, uint256 minPricePerToken, bool servesModel);
+        returns (bool active, uint256 minPricePerToken, bool servesModel, uint256 maxCheckpointInterval);
 
     /// @notice Whether the host is registered.
     /// @param host The host.

@@ -18,8 +18,13 @@ interface IProofSystem {
                                 FUNCTIONS
     //////////////////////////////////////////////////////////////*/
 
+    /// @notice Gas given to an ERC-1271 signer's `isValidSignature`; a signer that needs more is refused.
+    /// @return Gas.
+    function ERC1271_GAS_LIMIT() external view returns (uint256);
+
     /// @notice Whether `signature` is `signer`'s signature of `digest`: a 65-byte low-s ECDSA
-    ///         signature by an EOA, or any signature the contract `signer` accepts through ERC-1271.
+    ///         signature by an EOA, or any signature the contract `signer` accepts through ERC-1271
+    ///         within ERC1271_GAS_LIMIT gas (a revert, a wrong answer or running out is `false`).
     /// @param signer The session signer.
     /// @param digest The EIP-712 digest of the checkpoint.
     /// @param signature The signature bytes.

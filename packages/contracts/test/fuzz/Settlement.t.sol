@@ -15,6 +15,13 @@ contract SettlementFuzzTest is Base {
         uint256 duration;
     }
 
+    function setUp() public override {
+        super.setUp();
+        // The host accepts every interval the marketplace does, so the fuzzer explores them all.
+        vm.prank(host);
+        nodeRegistry.updateMaxCheckpointInterval(1_000_000);
+    }
+
     function _boundTerms(Terms memory t) internal view returns (Terms memory) {
         if (t.usdc) {
             t.price = bound(t.price, HOST_MIN_PRICE, 100_000);
@@ -97,14 +104,19 @@ contract SettlementFuzzTest is Base {
         marketplace.submitProofOfWork(jobId, new bytes(97), tokens);
     }
 
-    function test_fuzz_createValidatesIntervalAndDuration(uint256 interval, uint256 duration) public {
+    function test_fuzz_createValidatesIntervalAndDuration(uint256 interval, uint256 duration, uint256 hostMax) public {
         interval = bound(interval, 0, 2_000_000);
         duration = bound(duration, 0, 400 days);
+        hostMax = bound(hostMax, 100, 1_000_000);
+        vm.prank(host);
+        nodeRegistry.updateMaxCheckpointInterval(hostMax);
         bool intervalOk = interval >= 100 && interval <= 1_000_000;
         bool durationOk = duration >= 60 && duration <= 365 days;
         vm.prank(depositor);
         if (!intervalOk) {
             vm.expectRevert(abi.encodeWithSelector(IJM.InvalidProofInterval.selector, interval, 100, 1_000_000));
+        } else if (interval > hostMax) {
+            vm.expectRevert(abi.encodeWithSelector(IJM.CheckpointIntervalAboveHostMax.selector, interval, hostMax));
         } else if (!durationOk) {
             vm.expectRevert(abi.encodeWithSelector(IJM.InvalidDuration.selector, duration, 60, 365 days));
         }

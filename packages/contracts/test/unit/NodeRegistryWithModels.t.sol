@@ -291,19 +291,21 @@ contract NodeRegistryWithModelsTest is Base {
         vm.prank(owner);
         modelRegistry.removeModel(modelId);
         assertFalse(nodeRegistry.nodeSupportsModel(host, modelId));
-        (bool active,, bool serves) = nodeRegistry.getHostTerms(host, address(0), modelId);
+        (bool active,, bool serves,) = nodeRegistry.getHostTerms(host, address(0), modelId);
         assertTrue(active);
         assertFalse(serves);
     }
 
     function test_getHostTerms_anyModelAndPerAssetMinimum() public view {
-        (bool active, uint256 minEth, bool servesAny) = nodeRegistry.getHostTerms(host, address(0), bytes32(0));
+        (bool active, uint256 minEth, bool servesAny, uint256 maxInterval) =
+            nodeRegistry.getHostTerms(host, address(0), bytes32(0));
         assertTrue(active);
         assertEq(minEth, 1 gwei);
         assertTrue(servesAny);
-        (, uint256 minUsdc,) = nodeRegistry.getHostTerms(host, address(usdc), modelId);
+        assertEq(maxInterval, 1000, "a host that never set terms accepts the seed's interval");
+        (, uint256 minUsdc,,) = nodeRegistry.getHostTerms(host, address(usdc), modelId);
         assertEq(minUsdc, HOST_MIN_PRICE);
-        (bool unknownActive,,) = nodeRegistry.getHostTerms(host2, address(0), bytes32(0));
+        (bool unknownActive,,,) = nodeRegistry.getHostTerms(host2, address(0), bytes32(0));
         assertFalse(unknownActive);
     }
 

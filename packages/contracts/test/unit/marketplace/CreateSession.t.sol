@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {IJobMarketplaceWithModels as IJM} from "../../../src/interfaces/IJobMarketplaceWithModels.sol";
+import {TestUSDC} from "../../../src/testing/TestUSDC.sol";
 import {Base} from "../../utils/Base.t.sol";
 import {ToggleModelVerifier} from "../../utils/mocks/Actors.sol";
 
@@ -37,7 +38,6 @@ contract CreateSessionTest is Base {
         assertEq(job.checkpointInterval, INTERVAL);
         assertEq(job.sessionSigner, address(0));
         assertEq(job.modelId, bytes32(0));
-        assertEq(job.aggregateProofHash, bytes32(0));
 
         IJM.SessionInfo memory info = marketplace.getSession(jobId);
         assertEq(info.token, address(0));
@@ -92,10 +92,52 @@ contract CreateSessionTest is Base {
     }
 
     function test_createSessionJob_intervalBoundsInclusive() public {
+        vm.prank(host);
+        nodeRegistry.updateMaxCheckpointInterval(1_000_000);
         vm.startPrank(depositor);
         marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 100);
         marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 1_000_000);
         vm.stopPrank();
+    }
+
+    /// @dev Item 2 PoC: a depositor chose interval 1,000,000 and left almost two intervals unpaid.
+    function test_RevertWhen_createSessionJob_intervalAboveHostMax() public {
+        vm.prank(host);
+        nodeRegistry.updateMaxCheckpointInterval(2000);
+        vm.startPrank(depositor);
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 2000);
+        vm.expectRevert(abi.encodeWithSelector(IJM.CheckpointIntervalAboveHostMax.selector, 1_000_000, 2000));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 1_000_000);
+        vm.expectRevert(abi.encodeWithSelector(IJM.CheckpointIntervalAboveHostMax.selector, 2001, 2000));
+        marketplace.createSessionJobWithToken(host, address(usdc), USDC_DEPOSIT, USDC_PRICE, DURATION, 2001);
+        vm.stopPrank();
+    }
+
+    function test_createSessionJob_hostWithoutTermsAcceptsTheSeedInterval() public {
+        vm.startPrank(depositor);
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 1000);
+        vm.expectRevert(abi.encodeWithSelector(IJM.CheckpointIntervalAboveHostMax.selector, 1001, 1000));
+        marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, 1001);
+        vm.stopPrank();
+    }
+
+    /// @dev Host minimum per asset: an 18-decimal token is priced on its own, USDC keeps the stable one.
+    function test_RevertWhen_createSessionJobWithToken_belowHostAssetMinimum() public {
+        TestUSDC dai = new TestUSDC();
+        vm.prank(owner);
+        marketplace.configureAsset(address(dai), 1e18, 1e9, 1e18);
+        dai.mint(depositor, 100e18);
+        vm.prank(host);
+        nodeRegistry.updatePricingForAsset(address(dai), 1e15);
+        vm.startPrank(depositor);
+        dai.approve(address(marketplace), type(uint256).max);
+        vm.expectRevert("Price below host minimum");
+        marketplace.createSessionJobWithToken(host, address(dai), 10e18, 1e15 - 1, DURATION, INTERVAL);
+        marketplace.createSessionJobWithToken(host, address(dai), 10e18, 1e15, DURATION, INTERVAL);
+        vm.expectRevert("Price below host minimum");
+        marketplace.createSessionJobWithToken(host, address(usdc), USDC_DEPOSIT, HOST_MIN_PRICE - 1, DURATION, INTERVAL);
+        vm.stopPrank();
+        assertEq(nodeRegistry.getNodePricing(host), HOST_MIN_PRICE, "the seed's getNodePricing is the USDC one");
     }
 
     function test_RevertWhen_createSessionJob_durationTooShort() public {
@@ -233,12 +275,11 @@ contract CreateSessionTest is Base {
         uint256 jobId = marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
         IJM.SessionJob memory job = marketplace.sessionJobs(jobId);
         assertEq(job.sessionSigner, sessionKey);
-        assertEq(job.modelId, modelId);
+        assertEq(job.modelId, bytes32(0), "no verifier: the model lives in SessionJobCreated only");
         assertEq(job.flags, 1);
         IJM.SessionInfo memory info = marketplace.getSession(jobId);
         assertEq(info.signer, sessionKey);
         assertEq(info.depositor, depositor);
-        assertEq(info.modelId, modelId);
     }
 
     function test_createSession_eth() public {

@@ -83,7 +83,7 @@ contract ERC1271Wallet is IERC1271 {
         walletOwner = walletOwner_;
     }
 
-    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+    function isValidSignature(bytes32 hash, bytes calldata signature) public view virtual returns (bytes4) {
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(hash, signature);
         return
             err == ECDSA.RecoverError.NoError && recovered == walletOwner ? this.isValidSignature.selector : bytes4(0);
@@ -130,5 +130,50 @@ contract ReentrantHost {
         (bool ok, bytes memory ret) = target.call(data);
         require(ok, "call failed");
         return ret;
+    }
+}
+
+/// @dev A depositor contract whose ERC-777 style hook burns every unit of gas it gets (audit L-2).
+contract GasBurningTokenDepositor {
+    function open(IJobMarketplaceWithModels marketplace, address host, address token, uint256 deposit, uint256 price)
+        external
+        returns (uint256)
+    {
+        IERC20Approve(token).approve(address(marketplace), deposit);
+        return marketplace.createSessionJobWithToken(host, token, deposit, price, 1 hours, 1000);
+    }
+
+    function tokensReceived(address, uint256) external pure {
+        while (true) {}
+    }
+}
+
+interface IERC20Approve {
+    function approve(address spender, uint256 amount) external returns (bool);
+}
+
+/// @dev An ERC-1271 wallet owned by one key that can be revoked between a host's simulation and
+///      the batch's inclusion, or made to burn all the gas it is given (audit L-3).
+contract HostileERC1271Wallet is ERC1271Wallet {
+    enum Mode {
+        Valid,
+        Revoked,
+        BurnGas
+    }
+
+    Mode public mode;
+
+    constructor(address walletOwner_) ERC1271Wallet(walletOwner_) {}
+
+    function setMode(Mode mode_) external {
+        mode = mode_;
+    }
+
+    function isValidSignature(bytes32 hash, bytes calldata signature) public view override returns (bytes4) {
+        if (mode == Mode.Revoked) return bytes4(0);
+        if (mode == Mode.BurnGas) {
+            while (true) {}
+        }
+        return super.isValidSignature(hash, signature);
     }
 }

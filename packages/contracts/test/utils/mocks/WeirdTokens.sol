@@ -134,3 +134,52 @@ contract ReentrantToken is MiniToken {
         reentryError = err;
     }
 }
+
+/// @dev Transfers at no fee until the issuer switches a fee on (audit L-1): deposits arrive whole,
+///      later transfers deliver `amount - fee`.
+contract FeeSwitchToken is MiniToken {
+    uint256 public feeBps;
+
+    function setFeeBps(uint256 feeBps_) external {
+        feeBps = feeBps_;
+    }
+
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        _spend(from, amount);
+        _move(from, to, amount);
+        return true;
+    }
+
+    function _move(address from, address to, uint256 amount) internal override {
+        uint256 fee = amount * feeBps / 10_000;
+        require(balanceOf[from] >= amount, "balance");
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount - fee;
+        totalSupply -= fee;
+    }
+}
+
+/// @dev ERC-777 style (audit L-2): a transfer calls the recipient's `tokensReceived` hook with all
+///      the gas there is, and bubbles up its failure.
+contract HookedToken is MiniToken {
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _move(msg.sender, to, amount);
+        if (to.code.length != 0) ITokensRecipient(to).tokensReceived(msg.sender, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        _spend(from, amount);
+        _move(from, to, amount);
+        return true;
+    }
+}
+
+interface ITokensRecipient {
+    function tokensReceived(address from, uint256 amount) external;
+}
