@@ -374,6 +374,32 @@ export const nodeRegistryWithModelsAbi = [
   },
   {
     "type": "function",
+    "name": "DEFAULT_MAX_CHECKPOINT_INTERVAL",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "MAX_CHECKPOINT_INTERVAL",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
     "name": "MAX_MODELS_PER_NODE",
     "inputs": [],
     "outputs": [
@@ -401,6 +427,19 @@ export const nodeRegistryWithModelsAbi = [
   {
     "type": "function",
     "name": "MAX_PRICE_PER_TOKEN_NATIVE",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "MIN_CHECKPOINT_INTERVAL",
     "inputs": [],
     "outputs": [
       {
@@ -485,6 +524,11 @@ export const nodeRegistryWithModelsAbi = [
         "name": "servesModel",
         "type": "bool",
         "internalType": "bool"
+      },
+      {
+        "name": "maxCheckpointInterval",
+        "type": "uint256",
+        "internalType": "uint256"
       }
     ],
     "stateMutability": "view"
@@ -524,6 +568,11 @@ export const nodeRegistryWithModelsAbi = [
             "name": "minPricePerTokenNative",
             "type": "uint96",
             "internalType": "uint96"
+          },
+          {
+            "name": "maxCheckpointInterval",
+            "type": "uint24",
+            "internalType": "uint24"
           },
           {
             "name": "metadata",
@@ -633,6 +682,47 @@ export const nodeRegistryWithModelsAbi = [
         "name": "",
         "type": "uint256",
         "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
+  },
+  {
+    "type": "function",
+    "name": "getNodeTerms",
+    "inputs": [
+      {
+        "name": "host",
+        "type": "address",
+        "internalType": "address"
+      }
+    ],
+    "outputs": [
+      {
+        "name": "terms",
+        "type": "tuple",
+        "internalType": "struct INodeRegistryWithModels.NodeTerms",
+        "components": [
+          {
+            "name": "active",
+            "type": "bool",
+            "internalType": "bool"
+          },
+          {
+            "name": "minPricePerToken",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "minPricePerTokenNative",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "maxCheckpointInterval",
+            "type": "uint256",
+            "internalType": "uint256"
+          }
+        ]
       }
     ],
     "stateMutability": "view"
@@ -762,6 +852,19 @@ export const nodeRegistryWithModelsAbi = [
   },
   {
     "type": "function",
+    "name": "updateMaxCheckpointInterval",
+    "inputs": [
+      {
+        "name": "maxCheckpointInterval",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
     "name": "updateMetadata",
     "inputs": [
       {
@@ -779,6 +882,24 @@ export const nodeRegistryWithModelsAbi = [
     "inputs": [
       {
         "name": "newMinPrice",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "updatePricingForAsset",
+    "inputs": [
+      {
+        "name": "token",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "minPrice",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -827,6 +948,50 @@ export const nodeRegistryWithModelsAbi = [
         "type": "string",
         "indexed": false,
         "internalType": "string"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "AssetPricingUpdated",
+    "inputs": [
+      {
+        "name": "host",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "token",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "minPricePerToken",
+        "type": "uint256",
+        "indexed": false,
+        "internalType": "uint256"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "MaxCheckpointIntervalUpdated",
+    "inputs": [
+      {
+        "name": "host",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "maxCheckpointInterval",
+        "type": "uint256",
+        "indexed": false,
+        "internalType": "uint256"
       }
     ],
     "anonymous": false
@@ -953,6 +1118,27 @@ export const nodeRegistryWithModelsAbi = [
   },
   {
     "type": "error",
+    "name": "CheckpointIntervalOutOfRange",
+    "inputs": [
+      {
+        "name": "interval",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "min",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "max",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
     "name": "DuplicateModel",
     "inputs": [
       {
@@ -966,6 +1152,22 @@ export const nodeRegistryWithModelsAbi = [
     "type": "error",
     "name": "EmptyApiUrl",
     "inputs": []
+  },
+  {
+    "type": "error",
+    "name": "InvalidAssetPricing",
+    "inputs": [
+      {
+        "name": "token",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "price",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
   },
   {
     "type": "error",
@@ -1060,6 +1262,19 @@ export const proofSystemAbi = [
       }
     ],
     "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
+    "name": "ERC1271_GAS_LIMIT",
+    "inputs": [],
+    "outputs": [
+      {
+        "name": "",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "stateMutability": "view"
   },
   {
     "type": "function",
@@ -1788,7 +2003,7 @@ export const jobMarketplaceWithModelsAbi = [
     ],
     "outputs": [
       {
-        "name": "amount",
+        "name": "",
         "type": "uint256",
         "internalType": "uint256"
       }
@@ -2275,11 +2490,6 @@ export const jobMarketplaceWithModelsAbi = [
             "name": "status",
             "type": "uint8",
             "internalType": "enum IJobMarketplaceWithModels.SessionStatus"
-          },
-          {
-            "name": "aggregateProofHash",
-            "type": "bytes32",
-            "internalType": "bytes32"
           }
         ]
       }
@@ -2449,7 +2659,7 @@ export const jobMarketplaceWithModelsAbi = [
     ],
     "outputs": [
       {
-        "name": "",
+        "name": "view_",
         "type": "tuple",
         "internalType": "struct IJobMarketplaceWithModels.SessionJob",
         "components": [
@@ -2460,13 +2670,13 @@ export const jobMarketplaceWithModelsAbi = [
           },
           {
             "name": "provenTokens",
-            "type": "uint48",
-            "internalType": "uint48"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "lastActivity",
-            "type": "uint40",
-            "internalType": "uint40"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "status",
@@ -2480,43 +2690,43 @@ export const jobMarketplaceWithModelsAbi = [
           },
           {
             "name": "maxTokens",
-            "type": "uint48",
-            "internalType": "uint48"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "maxDuration",
-            "type": "uint32",
-            "internalType": "uint32"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "assetId",
-            "type": "uint8",
-            "internalType": "uint8"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "flags",
-            "type": "uint8",
-            "internalType": "uint8"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "depositAmount",
-            "type": "uint96",
-            "internalType": "uint96"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "pricePerToken",
-            "type": "uint96",
-            "internalType": "uint96"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "createdAt",
-            "type": "uint40",
-            "internalType": "uint40"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "checkpointInterval",
-            "type": "uint24",
-            "internalType": "uint24"
+            "type": "uint256",
+            "internalType": "uint256"
           },
           {
             "name": "sessionSigner",
@@ -2525,11 +2735,6 @@ export const jobMarketplaceWithModelsAbi = [
           },
           {
             "name": "modelId",
-            "type": "bytes32",
-            "internalType": "bytes32"
-          },
-          {
-            "name": "aggregateProofHash",
             "type": "bytes32",
             "internalType": "bytes32"
           }
@@ -2827,6 +3032,25 @@ export const jobMarketplaceWithModelsAbi = [
       },
       {
         "name": "newOwner",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "ProofRejected",
+    "inputs": [
+      {
+        "name": "jobId",
+        "type": "uint256",
+        "indexed": true,
+        "internalType": "uint256"
+      },
+      {
+        "name": "signer",
         "type": "address",
         "indexed": true,
         "internalType": "address"
@@ -3143,6 +3367,22 @@ export const jobMarketplaceWithModelsAbi = [
       }
     ],
     "anonymous": false
+  },
+  {
+    "type": "error",
+    "name": "CheckpointIntervalAboveHostMax",
+    "inputs": [
+      {
+        "name": "interval",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "hostMax",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
   },
   {
     "type": "error",

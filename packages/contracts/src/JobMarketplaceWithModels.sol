@@ -149,10 +149,11 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     //////////////////////////////////////////////////////////////*/
 
     /// @inheritdoc IJobMarketplaceWithModels
+    /// @dev No reentrancy guard: an ETH creation moves no funds out and makes only static calls
+    ///      (the registry's and the proof system's views), so nothing can re-enter it.
     function createSessionJob(address host, uint256 pricePerToken, uint256 maxDuration, uint256 proofInterval)
         external
         payable
-        nonReentrant
         returns (uint256 jobId)
     {
         return _open(
@@ -506,25 +507,30 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
             flags |= FLAG_MODEL_VERIFIER;
             job.modelId = p.modelId;
         }
-        // Casts below are bounded by the checks above (prices by uint72 asset bounds, interval by
-        // MAX_PROOF_INTERVAL < 2^24, duration by MAX_SESSION_DURATION < 2^32, deposit by uint96).
-        // slot 0
-        job.host = p.host;
-        job.lastActivity = uint40(block.timestamp);
-        job.status = SessionStatus.Active;
-        // slot 1
-        job.depositor = msg.sender;
-        job.maxTokens = uint48(maxTokens);
-        job.maxDuration = uint32(p.maxDuration);
-        job.assetId = asset.assetId;
-        job.flags = flags;
-        // slot 2
-        job.depositAmount = uint96(p.deposit);
-        job.pricePerToken = uint96(p.pricePerToken);
-        job.createdAt = uint40(block.timestamp);
-        job.checkpointInterval = uint24(p.proofInterval);
-
+        _storeSlots(job, p, maxTokens, asset.assetId, flags);
         _emitCreated(jobId, p, signer);
+    }
+
+    /// @dev Writes slots 0-2 of a new session, each once and whole (a field-by-field write reads and
+    ///      masks the slot for every field). Casts are bounded by `_open`'s checks: prices by the uint72
+    ///      asset bounds, interval by MAX_PROOF_INTERVAL < 2^24, duration by MAX_SESSION_DURATION < 2^32,
+    ///      deposit by uint96, maxTokens by uint48.
+    function _storeSlots(
+        PackedSession storage job,
+        SessionParams memory p,
+        uint256 maxTokens,
+        uint8 assetId,
+        uint8 flags
+    ) private {
+        uint256 slot0 = _packSlot0(p.host, 0);
+        uint256 slot1 = uint256(uint160(msg.sender)) | (maxTokens << 160) | (p.maxDuration << 208)
+            | (uint256(assetId) << 240) | (uint256(flags) << 248);
+        uint256 slot2 = p.deposit | (p.pricePerToken << 96) | (block.timestamp << 192) | (p.proofInterval << 232);
+        assembly ("memory-safe") {
+            sstore(job.slot, slot0)
+            sstore(add(job.slot, 1), slot1)
+            sstore(add(job.slot, 2), slot2)
+        }
     }
 
     /// @dev Separate frame: the event's ten fields do not fit beside `_open`'s locals.
@@ -614,9 +620,18 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
             return;
         }
 
-        job.provenTokens = uint48(cumulativeTokens);
-        job.lastActivity = uint40(block.timestamp);
+        uint256 slot0 = _packSlot0(host, cumulativeTokens);
+        assembly ("memory-safe") {
+            sstore(job.slot, slot0)
+        }
         emit ProofSubmitted(jobId, host, tokensInBatch, proofHash, true);
+    }
+
+    /// @dev Slot 0 of an active session (see PackedSession): host, proven tokens, last activity = now,
+    ///      status Active. `provenTokens` fits 48 bits: it never exceeds `maxTokens`.
+    function _packSlot0(address host, uint256 provenTokens) private view returns (uint256) {
+        return uint256(uint160(host)) | (provenTokens << 160) | (block.timestamp << 208)
+            | (uint256(uint8(SessionStatus.Active)) << 248);
     }
 
     /// @dev 65-byte low-s ECDSA inline (the common case, no external call); anything else, or a

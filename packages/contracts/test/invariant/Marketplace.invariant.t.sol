@@ -19,7 +19,7 @@ contract MarketplaceInvariantTest is Base {
         hostList[1] = host2;
         handler = new MarketplaceHandler(marketplace, hostEarnings, usdc, hostList, treasury);
 
-        bytes4[] memory selectors = new bytes4[](12);
+        bytes4[] memory selectors = new bytes4[](14);
         selectors[0] = MarketplaceHandler.createEth.selector;
         selectors[1] = MarketplaceHandler.createUsdc.selector;
         selectors[2] = MarketplaceHandler.prove.selector;
@@ -32,6 +32,8 @@ contract MarketplaceInvariantTest is Base {
         selectors[9] = MarketplaceHandler.withdrawTreasury.selector;
         selectors[10] = MarketplaceHandler.withdrawRefund.selector;
         selectors[11] = MarketplaceHandler.warp.selector;
+        selectors[12] = MarketplaceHandler.touchEnded.selector;
+        selectors[13] = MarketplaceHandler.misuseActive.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
     }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {CommonBase} from "forge-std/Base.sol";
+import {StdAssertions} from "forge-std/StdAssertions.sol";
 import {StdCheats} from "forge-std/StdCheats.sol";
 import {StdUtils} from "forge-std/StdUtils.sol";
 import {HostEarnings} from "../../../src/HostEarnings.sol";
@@ -14,7 +15,10 @@ import {EthRejectingDepositor} from "../../utils/mocks/Actors.sol";
 ///      permit, by a depositor contract that rejects ETH), proofs (single and batched), every ending,
 ///      and every withdrawal, with bounded time warps. After each action it compares every session
 ///      with the last snapshot and counts any provenTokens decrease or status regression.
-contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
+///      Every action asserts its own outcome: a success moves exactly what it should (proven tokens,
+///      the fee, the host's share, the refund), and the misuse actions expect their exact error. With
+///      `fail_on_revert = true`, a broken settlement, split or status check fails the campaign by itself.
+contract MarketplaceHandler is CommonBase, StdAssertions, StdCheats, StdUtils {
     struct GhostJob {
         uint256 id;
         uint256 signerKey;
@@ -38,6 +42,13 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
     uint256 internal immutable sessionKeyPk;
     address public immutable treasury;
     address public immutable refundPayee = makeAddr("refundPayee");
+
+    /// @dev Balances a settlement moves, taken before it.
+    struct Balances {
+        uint256 hostEarned; // HostEarnings balance + pendingRefunds of the host
+        uint256 treasuryFees;
+        uint256 depositorFunds; // wallet balance + pendingRefunds of the depositor
+    }
 
     GhostJob[] internal _jobs;
     uint256 public provenDecreases;
@@ -148,8 +159,12 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         GhostJob storage job = _jobs[index];
         (bytes memory proof, uint256 batch) = _proofFor(job, tokens);
         if (batch == 0) return;
+        uint256 provenBefore = job.lastProven;
         vm.prank(job.host);
-        marketplace.submitProofOfWork(job.id, proof, batch);
+        assertTrue(marketplace.submitProofOfWork(job.id, proof, batch));
+        IJM.SessionInfo memory info = marketplace.getSession(job.id);
+        assertEq(info.provenTokens, provenBefore + batch, "proof adds its tokens");
+        assertEq(info.lastActivity, block.timestamp, "proof is activity");
     }
 
     function proveBatch(uint256 jobSeed, uint256 tokens) external tracked("proveBatch") {
@@ -173,8 +188,17 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
             mstore(proofs, n)
             mstore(counts, n)
         }
+        uint256[] memory before = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            before[i] = marketplace.getSession(ids[i]).provenTokens;
+        }
         vm.prank(host);
         marketplace.submitProofsBatch(ids, proofs, counts);
+        for (uint256 i; i < n; ++i) {
+            assertEq(
+                marketplace.getSession(ids[i]).provenTokens, before[i] + counts[i], "each entry adds its own tokens"
+            );
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -185,6 +209,7 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         (uint256 index, bool found) = _activeJob(jobSeed);
         if (!found) return;
         GhostJob storage job = _jobs[index];
+        Balances memory before = _balances(job);
         if (byHost) {
             vm.prank(job.host);
             marketplace.completeSessionJob(job.id);
@@ -194,6 +219,7 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
             vm.prank(job.depositor);
             marketplace.completeSessionJob(job.id);
         }
+        _assertSettled(job, before, IJM.SessionStatus.Completed);
     }
 
     function proveAndComplete(uint256 jobSeed, uint256 tokens) external tracked("proveAndComplete") {
@@ -202,8 +228,12 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         GhostJob storage job = _jobs[index];
         (bytes memory proof, uint256 batch) = _proofFor(job, tokens);
         if (batch == 0) return;
+        Balances memory before = _balances(job);
+        uint256 provenBefore = job.lastProven;
         vm.prank(job.host);
         marketplace.submitProofAndComplete(job.id, proof, batch);
+        assertEq(marketplace.getSession(job.id).provenTokens, provenBefore + batch, "final proof counted");
+        _assertSettled(job, before, IJM.SessionStatus.Completed);
     }
 
     function timeout(uint256 jobSeed, uint256 callerSeed) external tracked("timeout") {
@@ -213,8 +243,10 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         IJM.SessionInfo memory info = marketplace.getSession(job.id);
         uint256 expiresAt = info.createdAt + info.maxDuration;
         if (block.timestamp < expiresAt) vm.warp(expiresAt);
+        Balances memory before = _balances(job);
         vm.prank(vm.addr(bound(callerSeed, 1, 1000))); // anyone: a fresh caller
         marketplace.triggerSessionTimeout(job.id);
+        _assertSettled(job, before, IJM.SessionStatus.TimedOut);
     }
 
     function claimAbandoned(uint256 jobSeed) external tracked("claimAbandoned") {
@@ -223,8 +255,68 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
         GhostJob storage job = _jobs[index];
         uint256 claimableAt = marketplace.getSession(job.id).lastActivity + 24 hours;
         if (block.timestamp < claimableAt) vm.warp(claimableAt);
+        Balances memory before = _balances(job);
         vm.prank(job.host);
         marketplace.claimAbandonedSession(job.id);
+        _assertSettled(job, before, IJM.SessionStatus.Abandoned);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                       MISUSE: EACH EXPECTS ITS ERROR
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Any ending or proof of a session that has ended reverts SessionNotActive.
+    function touchEnded(uint256 jobSeed, uint256 how) external tracked("touchEnded") {
+        (uint256 index, bool found) = _endedJob(jobSeed);
+        if (!found) return;
+        GhostJob storage job = _jobs[index];
+        IJM.SessionStatus status = _status(job.id);
+        how = bound(how, 0, 3);
+        bytes memory proof = _receipt(job.id, job.signerKey, job.lastProven + 1);
+        vm.expectRevert(abi.encodeWithSelector(IJM.SessionNotActive.selector, job.id, status));
+        if (how == 0) {
+            vm.prank(job.host);
+            marketplace.completeSessionJob(job.id);
+        } else if (how == 1) {
+            marketplace.triggerSessionTimeout(job.id);
+        } else if (how == 2) {
+            vm.prank(job.host);
+            marketplace.claimAbandonedSession(job.id);
+        } else {
+            vm.prank(job.host);
+            marketplace.submitProofOfWork(job.id, proof, 1);
+        }
+    }
+
+    /// @dev A stranger may not complete, a depositor may not claim, nobody may time out early, and no
+    ///      proof may pay for more than the deposit.
+    function misuseActive(uint256 jobSeed, uint256 how) external tracked("misuseActive") {
+        (uint256 index, bool found) = _activeJob(jobSeed);
+        if (!found) return;
+        GhostJob storage job = _jobs[index];
+        IJM.SessionInfo memory info = marketplace.getSession(job.id);
+        address stranger = makeAddr("stranger");
+        how = bound(how, 0, 3);
+        if (how == 0) {
+            vm.expectRevert(abi.encodeWithSelector(IJM.NotAuthorized.selector, job.id, stranger));
+            vm.prank(stranger);
+            marketplace.completeSessionJob(job.id);
+        } else if (how == 1) {
+            vm.expectRevert(abi.encodeWithSelector(IJM.NotAuthorized.selector, job.id, stranger));
+            vm.prank(stranger);
+            marketplace.claimAbandonedSession(job.id);
+        } else if (how == 2) {
+            uint256 expiresAt = info.createdAt + info.maxDuration;
+            if (block.timestamp >= expiresAt) return;
+            vm.expectRevert(abi.encodeWithSelector(IJM.SessionNotExpired.selector, job.id, expiresAt));
+            marketplace.triggerSessionTimeout(job.id);
+        } else {
+            uint256 tooMany = info.maxTokens - info.provenTokens + 1;
+            bytes memory proof = _receipt(job.id, job.signerKey, info.provenTokens + tooMany);
+            vm.expectRevert("Exceeds deposit");
+            vm.prank(job.host);
+            marketplace.submitProofOfWork(job.id, proof, tooMany);
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -306,6 +398,40 @@ contract MarketplaceHandler is CommonBase, StdCheats, StdUtils {
             modelId: bytes32(0),
             signer: vm.addr(signerKey)
         });
+    }
+
+    function _balances(GhostJob storage job) internal view returns (Balances memory b) {
+        address token = job.token;
+        b.hostEarned = hostEarnings.getBalance(job.host, token) + marketplace.pendingRefunds(job.host, token);
+        b.treasuryFees =
+            token == address(0) ? marketplace.accumulatedTreasuryETH() : marketplace.accumulatedTreasuryTokens(token);
+        uint256 wallet = token == address(0) ? job.depositor.balance : usdc.balanceOf(job.depositor);
+        b.depositorFunds = wallet + marketplace.pendingRefunds(job.depositor, token);
+    }
+
+    /// @dev The session ended as `status` and paid exactly: proven × price, 10% fee, the rest to the
+    ///      host, the remainder back to the depositor (pushed or credited).
+    function _assertSettled(GhostJob storage job, Balances memory before, IJM.SessionStatus status) internal view {
+        IJM.SessionInfo memory info = marketplace.getSession(job.id);
+        assertEq(uint8(info.status), uint8(status), "ending status");
+        uint256 payment = info.provenTokens * job.price;
+        uint256 fee = payment / 10;
+        Balances memory afterwards = _balances(job);
+        assertEq(afterwards.treasuryFees - before.treasuryFees, fee, "treasury fee");
+        assertEq(afterwards.hostEarned - before.hostEarned, payment - fee, "host share");
+        assertEq(afterwards.depositorFunds - before.depositorFunds, job.deposit - payment, "refund");
+    }
+
+    /// @dev Index of the first ended job at or after a random index (wrapping), if any.
+    function _endedJob(uint256 seed) internal view returns (uint256 index, bool found) {
+        uint256 total = _jobs.length;
+        if (total == 0) return (0, false);
+        uint256 start = bound(seed, 0, total - 1);
+        for (uint256 k; k < total; ++k) {
+            index = (start + k) % total;
+            if (_status(_jobs[index].id) > IJM.SessionStatus.Active) return (index, true);
+        }
+        return (0, false);
     }
 
     function _status(uint256 jobId) internal view returns (IJM.SessionStatus) {

@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {IJobMarketplaceWithModels as IJM} from "../../../src/interfaces/IJobMarketplaceWithModels.sol";
 import {TestUSDC} from "../../../src/testing/TestUSDC.sol";
 import {Base} from "../../utils/Base.t.sol";
+import {BonusOnTransferToken} from "../../utils/mocks/WeirdTokens.sol";
 import {ToggleModelVerifier} from "../../utils/mocks/Actors.sol";
 
 contract CreateSessionTest is Base {
@@ -252,6 +253,25 @@ contract CreateSessionTest is Base {
         vm.prank(depositor);
         vm.expectRevert(abi.encodeWithSelector(IJM.DepositTooLarge.selector, huge));
         marketplace.createSessionJobWithToken(host, address(usdc), huge, USDC_PRICE, DURATION, INTERVAL);
+    }
+
+    /// @dev Kills the `>` → `>=` mutant: the largest deposit the packed slot holds is accepted.
+    function test_createSessionJobWithToken_depositAtUint96Max() public {
+        uint256 largest = type(uint96).max;
+        usdc.mint(depositor, largest);
+        vm.prank(depositor);
+        uint256 jobId =
+            marketplace.createSessionJobWithToken(host, address(usdc), largest, USDC_PRICE, DURATION, INTERVAL);
+        assertEq(marketplace.getSession(jobId).depositAmount, largest);
+        assertEq(marketplace.getSession(jobId).maxTokens, type(uint48).max);
+    }
+
+    /// @dev Kills the `!=` → `<` mutant: a token that delivers more than the deposit is refused too.
+    function test_RevertWhen_createSessionJobWithToken_tokenDeliversMore() public {
+        BonusOnTransferToken token = new BonusOnTransferToken();
+        _acceptAndFund(address(token), USDC_DEPOSIT);
+        vm.expectRevert(abi.encodeWithSelector(IJM.DepositNotReceived.selector, USDC_DEPOSIT, USDC_DEPOSIT + 1));
+        _openWithToken(address(token));
     }
 
     function test_RevertWhen_createSessionJobWithToken_noAllowance() public {

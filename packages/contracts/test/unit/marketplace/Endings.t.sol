@@ -154,6 +154,16 @@ contract EndingsTest is Base {
         marketplace.triggerSessionTimeout(jobId);
     }
 
+    /// @dev Kills the mutant counting from lastActivity: a proof does not extend the timeout.
+    function test_triggerSessionTimeout_countsFromCreationNotLastProof() public {
+        uint256 createdAt = marketplace.getSession(jobId).createdAt;
+        vm.warp(createdAt + DURATION - 10);
+        _submit(jobId, depositorKey, 1000);
+        vm.warp(createdAt + DURATION);
+        marketplace.triggerSessionTimeout(jobId);
+        assertEq(uint8(_status(jobId)), uint8(IJM.SessionStatus.TimedOut));
+    }
+
     function test_RevertWhen_triggerSessionTimeout_blocksPassButNotSeconds() public {
         // The deployed system compared block numbers with seconds; here only time counts.
         vm.roll(block.number + DURATION * 10);

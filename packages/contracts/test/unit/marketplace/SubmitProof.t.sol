@@ -216,6 +216,26 @@ contract SubmitProofTest is Base {
         }
     }
 
+    /// @dev Kills the mutant using tokensInBatch[0] for every entry: each entry has its own count.
+    function test_submitProofsBatch_unequalTokenCounts() public {
+        uint256[] memory ids = new uint256[](3);
+        ids[0] = jobId;
+        ids[1] = _openEth();
+        ids[2] = _openUsdc();
+        uint256[3] memory tokens = [uint256(700), 1300, 100];
+        bytes[] memory proofs = new bytes[](3);
+        uint256[] memory counts = new uint256[](3);
+        for (uint256 i; i < 3; ++i) {
+            proofs[i] = _proof(depositorKey, ids[i], tokens[i], _transcript(ids[i], tokens[i]));
+            counts[i] = tokens[i];
+        }
+        vm.prank(host);
+        marketplace.submitProofsBatch(ids, proofs, counts);
+        for (uint256 i; i < 3; ++i) {
+            assertEq(marketplace.getSession(ids[i]).provenTokens, tokens[i]);
+        }
+    }
+
     /// @dev L-3: an entry whose receipt does not verify no longer sinks the others.
     function test_submitProofsBatch_skipsAnInvalidReceipt() public {
         uint256[] memory ids = new uint256[](2);

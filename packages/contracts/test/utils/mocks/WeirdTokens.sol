@@ -78,6 +78,27 @@ contract FeeOnTransferToken is MiniToken {
     }
 }
 
+/// @dev Delivers one unit more than asked (a rebasing or bonus token).
+contract BonusOnTransferToken is MiniToken {
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        _spend(from, amount);
+        _move(from, to, amount);
+        return true;
+    }
+
+    function _move(address from, address to, uint256 amount) internal override {
+        require(balanceOf[from] >= amount, "balance");
+        balanceOf[from] -= amount;
+        balanceOf[to] += amount + 1;
+        totalSupply += 1;
+    }
+}
+
 /// @dev A standard token that can be told to revert transfers to one address (a USDC-style blocklist).
 contract BlocklistToken is MiniToken {
     mapping(address => bool) public blocked;
