@@ -59,7 +59,6 @@ function sessionFields(signer: Address) {
     createdAt: nowSeconds,
     lastActivity: nowSeconds,
     status: "active" as const,
-    aggregateProofHash: `0x${"00".repeat(32)}` as Hex,
   };
 }
 

@@ -27,6 +27,7 @@ export {
   InsufficientDepositError,
   OnlyHostCanSubmitProofError,
   PriceBelowHostMinimumError,
+  CheckpointIntervalAboveHostMaxError,
   TransactionRevertedError,
   UnknownContractRevertError,
   type ContractRevertErrorParameters,

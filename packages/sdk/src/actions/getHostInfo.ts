@@ -20,6 +20,12 @@ export type HostInfo = {
   minPricePerToken: bigint;
   /** Native minimum: wei per token (applies to ETH sessions). */
   minPricePerTokenNative: bigint;
+  /**
+   * Largest checkpoint interval (tokens between receipts) the host accepts for a new session: what
+   * it published with `updateMaxCheckpointInterval`, else the registry's default (1000). A session
+   * asking for more reverts with `CheckpointIntervalAboveHostMax`.
+   */
+  maxCheckpointInterval: bigint;
 };
 
 export type GetHostInfoReturnType = HostInfo;
@@ -27,18 +33,23 @@ export type GetHostInfoReturnType = HostInfo;
 export type GetHostInfoErrorType = HostNotRegisteredError | ContractCallError;
 
 /**
- * Reads everything the registry knows about a host: URL, models, both minimum prices, metadata.
+ * Reads everything the registry knows about a host: URL, models, both minimum prices, the largest
+ * checkpoint interval it accepts, metadata.
  * Throws {@link HostNotRegisteredError} for an address that never registered.
  *
  * @example
  * const info = await getHostInfo(client, { nodeRegistry, host });
- * console.log(info.apiUrl, info.minPricePerToken, info.modelIds);
+ * console.log(info.apiUrl, info.minPricePerToken, info.maxCheckpointInterval, info.modelIds);
  */
 export async function getHostInfo(client: Client, parameters: GetHostInfoParameters): Promise<GetHostInfoReturnType> {
   const { nodeRegistry, host } = parameters;
   let node;
+  let terms;
   try {
-    node = await readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNode", args: [host] });
+    [node, terms] = await Promise.all([
+      readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNode", args: [host] }),
+      readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodeTerms", args: [host] }),
+    ]);
   } catch (error) {
     throw decodeContractError(error, { functionName: "getNode" });
   }
@@ -52,5 +63,6 @@ export async function getHostInfo(client: Client, parameters: GetHostInfoParamet
     modelIds: node.modelIds,
     minPricePerToken: BigInt(node.minPricePerToken),
     minPricePerTokenNative: node.minPricePerTokenNative,
+    maxCheckpointInterval: terms.maxCheckpointInterval,
   };
 }

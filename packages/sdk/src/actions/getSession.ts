@@ -18,6 +18,10 @@ export type OnChainSession = {
   token: Address;
   /** The session signer (the depositor when no session key was named). */
   signer: Address;
+  /**
+   * The session's model when it has a verifier plug-in; otherwise zero (the chain keeps it only
+   * where a proof needs it; the `SessionJobCreated` event always carries it).
+   */
   modelId: Hex;
   depositAmount: bigint;
   pricePerToken: bigint;
@@ -28,7 +32,6 @@ export type OnChainSession = {
   maxDuration: bigint;
   createdAt: bigint;
   lastActivity: bigint;
-  aggregateProofHash: Hex;
 };
 
 export type GetSessionReturnType = OnChainSession;

@@ -1,10 +1,18 @@
 import { parseEther, zeroAddress, zeroHash } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { getTransactionCount } from "viem/actions";
+import { getTransactionCount, writeContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HostNotRegisteredError, InsufficientDepositError, PriceBelowHostMinimumError } from "../errors/contract.ts";
+import { nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
+import {
+  CheckpointIntervalAboveHostMaxError,
+  HostNotRegisteredError,
+  InsufficientDepositError,
+  PriceBelowHostMinimumError,
+} from "../errors/contract.ts";
+import { writeAndWait } from "../chain/writeAndWait.ts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { hostPrices, startTestChain, type TestChain } from "../test-utils/chain.ts";
+import { getHostInfo } from "./getHostInfo.ts";
 import { getSession } from "./getSession.ts";
 import { openSession } from "./openSession.ts";
 
@@ -38,7 +46,7 @@ describe("openSession", () => {
       host: t.hostWallet.account.address,
       token: zeroAddress,
       signer: privateKeyToAccount(session.sessionKey).address,
-      modelId: t.modelId,
+      modelId: zeroHash, // kept on chain only for a model with a verifier; SessionJobCreated has it
       depositAmount: parseEther("0.001"),
       pricePerToken: hostPrices.native,
       checkpointInterval: 1000n,
@@ -129,5 +137,39 @@ describe("openSession", () => {
     expect(error).toMatchObject({ deposit: 1_000n, minimum: parseEther("0.0002") });
     expect((error as InsufficientDepositError).metaMessages).toContain("Minimum: 200000000000000 base units");
     expect(await nonceOf(user)).toBe(noncesBefore);
+  });
+
+  it("picks an interval the host accepts, and refuses a larger one before sending anything", async () => {
+    const host = t.hostWallet.account.address;
+    const setHostMax = (interval: bigint) =>
+      writeAndWait(t.publicClient, "updateMaxCheckpointInterval", () =>
+        writeContract(t.hostWallet, {
+          address: t.contracts.nodeRegistry,
+          abi: nodeRegistryWithModelsAbi,
+          functionName: "updateMaxCheckpointInterval",
+          args: [interval],
+          chain: null,
+        }),
+      );
+    expect((await getHostInfo(t.publicClient, { nodeRegistry: t.contracts.nodeRegistry, host })).maxCheckpointInterval).toBe(1000n);
+    await setHostMax(500n);
+    try {
+      expect((await getHostInfo(t.publicClient, { nodeRegistry: t.contracts.nodeRegistry, host })).maxCheckpointInterval).toBe(500n);
+      const { session } = await openSession(t.userWallet, { contracts: t.contracts, host, deposit: parseEther("0.001") });
+      expect(session.proofInterval).toBe(500n);
+      const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
+      expect(onChain.checkpointInterval).toBe(500n);
+
+      const user = t.userWallet.account.address;
+      const noncesBefore = await nonceOf(user);
+      const error = await openSession(t.userWallet, { contracts: t.contracts, host, deposit: parseEther("0.001"), proofInterval: 501n }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(CheckpointIntervalAboveHostMaxError);
+      expect(error).toMatchObject({ proofInterval: 501n, hostMax: 500n });
+      expect(await nonceOf(user)).toBe(noncesBefore);
+    } finally {
+      await setHostMax(1000n);
+    }
   });
 });

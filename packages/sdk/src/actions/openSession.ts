@@ -18,6 +18,7 @@ import { erc20PermitAbi, jobMarketplaceWithModelsAbi, marketplaceAbi, nodeRegist
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import type { SessionJobsContracts } from "../contracts.ts";
 import {
+  CheckpointIntervalAboveHostMaxError,
   ContractRevertError,
   decodeContractError,
   HostNotRegisteredError,
@@ -54,7 +55,12 @@ export type OpenSessionParameters = {
   pricePerToken?: bigint | undefined;
   /** Seconds after which anyone may end the session by timeout. Default 3600. */
   maxDuration?: bigint | undefined;
-  /** Tokens between checkpoint proofs (100..1,000,000). Default 1000, the seed's production value. */
+  /**
+   * Tokens between checkpoint proofs (100..1,000,000, and at most the host's largest accepted,
+   * `HostInfo.maxCheckpointInterval`). Default: 1000, the seed's production value, or the host's
+   * largest when that is smaller. An interval above the host's largest throws
+   * {@link CheckpointIntervalAboveHostMaxError} before anything is sent.
+   */
   proofInterval?: bigint | undefined;
   /** The model the session is for; it must be approved and served by the host. Default: any the host serves. */
   modelId?: Hex | undefined;
@@ -90,6 +96,7 @@ export type OpenSessionErrorType =
   | HostUnreachableError
   | HostNotRegisteredError
   | PriceBelowHostMinimumError
+  | CheckpointIntervalAboveHostMaxError
   | InsufficientDepositError
   | ContractRevertError
   | UnknownContractRevertError
@@ -98,7 +105,7 @@ export type OpenSessionErrorType =
 
 /**
  * Opens a session: reads the host's terms (registered, serves the model, minimum price for the
- * asset) and checks that the host answers; generates a fresh session key and registers it as
+ * asset, largest checkpoint interval) and checks that the host answers; generates a fresh session key and registers it as
  * the session's `signer` in `createSession`, so that every later request and receipt is signed
  * without the wallet. The
  * wallet signs once: the `createSession` transaction for ETH, or a permit plus the transaction
@@ -136,7 +143,7 @@ export async function openSession(
       Promise.reject(decodeContractError(error, { functionName: "getAssetConfig" })),
     ),
   ]);
-  const [active, minimum, servesModel] = terms;
+  const [active, minimum, servesModel, hostMaxInterval] = terms;
   if (!active) throw new HostNotRegisteredError({ host });
   if (!servesModel)
     throw new ContractRevertError(`Host ${host} does not serve model ${modelId} (or it is not approved).`, {
@@ -148,6 +155,8 @@ export async function openSession(
   // The contract's rule, checked first so that the error can say what the least deposit is.
   const leastDeposit = assetConfig.minDeposit > pricePerToken ? assetConfig.minDeposit : pricePerToken;
   if (assetConfig.accepted && deposit < leastDeposit) throw new InsufficientDepositError({ deposit, minimum: leastDeposit });
+  const proofInterval = parameters.proofInterval ?? (hostMaxInterval < defaultProofInterval ? hostMaxInterval : defaultProofInterval);
+  if (proofInterval > hostMaxInterval) throw new CheckpointIntervalAboveHostMaxError({ proofInterval, hostMax: hostMaxInterval });
   const hostUrl = parameters.hostUrl ?? info.apiUrl;
   const servedModels = parameters.checkHost === false ? [] : await listHostModels(hostUrl, parameters);
 
@@ -158,7 +167,7 @@ export async function openSession(
     deposit,
     pricePerToken,
     maxDuration: parameters.maxDuration ?? 3600n,
-    proofInterval: parameters.proofInterval ?? 1000n,
+    proofInterval,
     modelId,
     signer: privateKeyToAccount(sessionKey).address,
   };
@@ -224,6 +233,9 @@ export async function openSession(
   };
   return { session, transactionHash: receipt.transactionHash, approvalTransactionHash };
 }
+
+/** The seed's production checkpoint interval, used when the host accepts it. */
+const defaultProofInterval = 1000n;
 
 /** The model names a host serves (`GET /v1/models`); throws if the host does not answer. */
 async function listHostModels(hostUrl: string, parameters: Pick<OpenSessionParameters, "hostTimeoutMs" | "fetch">): Promise<string[]> {

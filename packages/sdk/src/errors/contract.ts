@@ -114,6 +114,26 @@ export class ExceedsDepositError extends ContractRevertError {
   }
 }
 
+/**
+ * The checkpoint interval asked for is above the largest the host accepts (`getNodeTerms`): thrown
+ * before any transaction is sent, and for the contract's `CheckpointIntervalAboveHostMax` revert.
+ */
+export class CheckpointIntervalAboveHostMaxError extends ContractRevertError {
+  override name = "CheckpointIntervalAboveHostMaxError";
+  readonly proofInterval: bigint;
+  readonly hostMax: bigint;
+  constructor(parameters: ContractRevertErrorParameters & { proofInterval: bigint; hostMax: bigint }) {
+    super(`Checkpoint interval ${parameters.proofInterval} is above the ${parameters.hostMax} tokens the host accepts.`, {
+      errorName: "CheckpointIntervalAboveHostMax",
+      args: [parameters.proofInterval, parameters.hostMax],
+      ...parameters,
+      metaMessages: [`Pick an interval of at most ${parameters.hostMax} tokens, or leave it out to get one the host accepts.`, ...(parameters.metaMessages ?? [])],
+    });
+    this.proofInterval = parameters.proofInterval;
+    this.hostMax = parameters.hostMax;
+  }
+}
+
 const seedRevertClasses: Record<string, new (parameters: ContractRevertErrorParameters) => ContractRevertError> = {
   "Price below host minimum": PriceBelowHostMinimumError,
   "Host not registered": HostNotRegisteredError,
@@ -131,6 +151,9 @@ const customErrorMessages: Partial<Record<SessionJobsErrorName, (args: readonly 
   TokenNotAccepted: ([token]) => `The marketplace does not accept ${token} as payment.`,
   PriceOutOfRange: ([price, min, max]) => `Price ${price} is outside ${min}..${max}.`,
   InvalidProofInterval: ([interval, min, max]) => `Proof interval ${interval} is outside ${min}..${max} tokens.`,
+  CheckpointIntervalAboveHostMax: ([interval, hostMax]) => `Checkpoint interval ${interval} is above the ${hostMax} tokens the host accepts.`,
+  CheckpointIntervalOutOfRange: ([interval, min, max]) => `Largest checkpoint interval ${interval} is outside ${min}..${max} tokens.`,
+  InvalidAssetPricing: ([token, price]) => `Minimum ${price} for ${token} is not allowed (not for ETH, at most 2^96 - 1).`,
   InvalidDuration: ([duration, min, max]) => `Duration ${duration} s is outside ${min}..${max} s.`,
   DepositTooLarge: ([deposit]) => `Deposit ${deposit} is too large.`,
   ValueMismatch: ([sent, expected]) => `Sent ${formatEther(sent as bigint)} ETH, expected ${formatEther(expected as bigint)} ETH.`,
@@ -183,6 +206,10 @@ export function decodeContractError(error: unknown, context: { functionName?: st
     }
     if (data) {
       const args = data.args ?? [];
+      if (data.errorName === "CheckpointIntervalAboveHostMax") {
+        const [proofInterval, hostMax] = args as readonly [bigint, bigint];
+        return new CheckpointIntervalAboveHostMaxError({ proofInterval, hostMax, functionName, cause: error });
+      }
       const describe = customErrorMessages[data.errorName as SessionJobsErrorName];
       const shortMessage = describe ? describe(args) : data.errorName === "Panic" ? `The contract panicked: ${reason}.` : `The contract reverted with ${data.errorName}.`;
       return new ContractRevertError(shortMessage, { errorName: data.errorName, args, reason, functionName, cause: error });
