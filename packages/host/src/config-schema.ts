@@ -116,6 +116,8 @@ export const limitsSchema = z.strictObject({
    * sessions; further syncs wait their turn. At least `maxUnsignedBytes`.
    */
   maxSyncBytesInFlight: integer(1024).default(32 * 1024 * 1024),
+  /** Largest checkpoint interval (tokens between receipts) this host accepts; `host register` publishes it on chain. */
+  maxCheckpointInterval: integer(100, 1_000_000).default(1000),
 });
 
 export const chainSchema = z.strictObject({

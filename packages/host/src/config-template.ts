@@ -107,6 +107,7 @@ port = ${parameters.port}
 # promptTokensPerMessage = 8                     # chat template overhead in the prompt estimate
 # maxUnsignedBytes = 8388608                     # unreceipted requests + answers kept per session
 # maxSyncBytesInFlight = 33554432               # stored bytes all sync answers being written hold together
+# maxCheckpointInterval = 1000                   # largest checkpoint interval accepted; host register publishes it
 
 [chain]
 # pollingIntervalMs = 1000

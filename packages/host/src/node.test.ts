@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
+import { jobMarketplaceWithModelsAbi, nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { SyncResponse } from "@session-jobs/sdk/protocol";
 import { createCommon } from "./common.ts";
 import type { HostConfig } from "./config.ts";
@@ -56,6 +56,20 @@ const ask = (content: string, maxTokens = 30) => ({ messages: [{ role: "user", c
 describe("host node on chain", () => {
   it("registers idempotently", async () => {
     expect((await registerHost({ config })).action).toBe("unchanged");
+  });
+
+  it("publishes limits.maxCheckpointInterval as the host's on-chain terms", async () => {
+    const terms = () =>
+      chain.publicClient.readContract({ address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodeTerms", args: [config.account.address] });
+    expect((await terms()).maxCheckpointInterval).toBe(1000n);
+    const widened = { ...config, limits: { ...config.limits, maxCheckpointInterval: 5000 } };
+    const { action, transactions } = await registerHost({ config: widened });
+    expect(action).toBe("updated");
+    expect(transactions.map((transaction) => transaction.step)).toEqual(["updateMaxCheckpointInterval"]);
+    expect((await terms()).maxCheckpointInterval).toBe(5000n);
+    expect((await registerHost({ config: widened })).action).toBe("unchanged");
+    expect((await registerHost({ config })).action).toBe("updated");
+    expect((await terms()).maxCheckpointInterval).toBe(1000n);
   });
 
   it("proves signed receipts at each checkpoint and settles everything signed at close", async () => {

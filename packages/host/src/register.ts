@@ -3,10 +3,15 @@ import { nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { HostConfig } from "./config.ts";
 
 export type RegisterHostParameters = {
-  config: Pick<HostConfig, "rpcUrl" | "account" | "contracts" | "models" | "pricing" | "publicUrl" | "metadata" | "chain">;
+  config: Pick<HostConfig, "rpcUrl" | "account" | "contracts" | "models" | "pricing" | "publicUrl" | "metadata" | "chain"> & {
+    limits: Pick<HostConfig["limits"], "maxCheckpointInterval">;
+  };
   /** Called after each transaction is mined (progress output). */
   onTransaction?: (step: string, hash: Hex) => void;
 };
+
+/** What the registry assumes of a host that never published a largest checkpoint interval. */
+const defaultMaxCheckpointInterval = 1000n;
 
 export type RegisterHostReturnType = {
   /** `registered` for a new host; `updated` when an existing registration changed; `unchanged` otherwise. */
@@ -16,7 +21,8 @@ export type RegisterHostReturnType = {
 
 /**
  * Registers the configured host in NodeRegistryWithModels (`registerNode(metadata, apiUrl,
- * modelIds, minPricePerToken)`, then the native minimum if configured), or brings an existing
+ * modelIds, minPricePerToken)`, then the native minimum if configured and the largest checkpoint
+ * interval it accepts, `limits.maxCheckpointInterval`, unless it is the registry's default), or brings an existing
  * registration in line with the configuration through the registry's update functions.
  *
  * @example
@@ -41,16 +47,21 @@ export async function registerHost(parameters: RegisterHostParameters): Promise<
   };
 
   const node = await publicClient.readContract({ ...registry, functionName: "getNode", args: [config.account.address] });
+  const maxInterval = BigInt(config.limits.maxCheckpointInterval);
+  const publishInterval = () => write("updateMaxCheckpointInterval", "updateMaxCheckpointInterval", [maxInterval]);
   const models = config.models.map((model) => model.toLowerCase());
   if (!node.active) {
     await write("registerNode", "registerNode", [config.metadata, config.publicUrl, config.models, config.pricing.minPricePerToken]);
     if (config.pricing.minPricePerTokenNative !== undefined) await write("updatePricingNative", "updatePricingNative", [config.pricing.minPricePerTokenNative]);
+    if (maxInterval !== defaultMaxCheckpointInterval) await publishInterval();
     return { action: "registered", transactions };
   }
 
   if (BigInt(node.minPricePerToken) !== config.pricing.minPricePerToken) await write("updatePricing", "updatePricing", [config.pricing.minPricePerToken]);
   if (config.pricing.minPricePerTokenNative !== undefined && BigInt(node.minPricePerTokenNative) !== config.pricing.minPricePerTokenNative)
     await write("updatePricingNative", "updatePricingNative", [config.pricing.minPricePerTokenNative]);
+  const publishedInterval = node.maxCheckpointInterval === 0 ? defaultMaxCheckpointInterval : BigInt(node.maxCheckpointInterval);
+  if (publishedInterval !== maxInterval) await publishInterval();
   if (node.apiUrl !== config.publicUrl) await write("updateApiUrl", "updateApiUrl", [config.publicUrl]);
   if (node.metadata !== config.metadata) await write("updateMetadata", "updateMetadata", [config.metadata]);
   const registered = node.modelIds.map((model: Hex) => model.toLowerCase());

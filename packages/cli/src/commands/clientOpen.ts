@@ -18,7 +18,10 @@ export const clientOpenCommand: Command = {
     asset: { type: "string", description: "eth, usdc or a token address (default eth)" },
     price: { type: "string", description: "price per token in base units (default: the host's minimum, read first)" },
     ...modelOptions,
-    "proof-interval": { type: "string", description: "tokens between checkpoint proofs, 100..1000000 (default 1000)" },
+    "proof-interval": {
+      type: "string",
+      description: "tokens between checkpoint proofs, 100..the host's largest (client pricing shows it; default 1000, or the host's largest when smaller)",
+    },
     "max-duration": { type: "string", description: "seconds until anyone may end the session by timeout (default 3600)" },
     approval: { type: "string", description: "for tokens: permit (default) or approve" },
     "host-url": { type: "string", description: "the host's API URL (default: the URL it registered)" },

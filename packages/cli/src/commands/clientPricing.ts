@@ -9,7 +9,7 @@ import { requireString } from "../command.ts";
 
 export const clientPricingCommand: Command = {
   path: ["client", "pricing"],
-  summary: "show a host's registration and minimum price per token for each asset",
+  summary: "show a host's registration, its terms (largest checkpoint interval) and minimum price per token for each asset",
   options: {
     ...connectionOptions,
     host: { type: "string", description: "the host's address" },
@@ -30,6 +30,7 @@ export const clientPricingCommand: Command = {
     common.logger.info(`host ${info.address} (${info.active ? "active" : "inactive"}) at ${info.apiUrl}`);
     common.logger.info(`models: ${info.modelIds.join(", ") || "none"}`);
     common.logger.info(`stable minimum (getNodePricing): ${stable} base units/token`);
+    common.logger.info(`largest checkpoint interval accepted: ${info.maxCheckpointInterval} tokens`);
     common.logger.info(
       table([
         ["asset", "minimum per token", "base units"],

@@ -132,6 +132,7 @@ describe("session-jobs operations against anvil", () => {
     const pricing = await cli(["client", "pricing", "--host", address(keys.host)], env());
     expect(pricing.code, pricing.stderr).toBe(0);
     expect(pricing.stdout).toContain("stable minimum (getNodePricing): 1500 base units/token");
+    expect(pricing.stdout).toContain("largest checkpoint interval accepted: 1000 tokens");
     expect(pricing.stdout).toMatch(/ETH\s+0\.00000001 ETH\s+10000000000/);
     expect(pricing.stdout).toMatch(/USDC\s+0\.0015 USDC\s+1500/);
   });
@@ -225,6 +226,23 @@ describe("session-jobs operations against anvil", () => {
     expect(pricing.stdout).toContain("stable minimum (getNodePricing): 2000 base units/token");
     const tooLow = await cli(["host", "update-pricing", "--price", "50"], hostEnv());
     expectOneLineError(tooLow, /"updatePricing" reverted: PriceOutOfRange\(50, 100, 100000\)/);
+  });
+
+  it("host update-pricing publishes the largest checkpoint interval; client pricing shows it and client open keeps to it", async () => {
+    const narrowed = await cli(["host", "update-pricing", "--max-checkpoint-interval", "500"], hostEnv());
+    expect(narrowed.code, narrowed.stderr).toBe(0);
+    try {
+      const pricing = await cli(["client", "pricing", "--host", address(keys.host), "--assets", "eth"], env());
+      expect(pricing.stdout).toContain("largest checkpoint interval accepted: 500 tokens");
+      const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId], userEnv());
+      expect(opened.code, opened.stderr).toBe(0);
+      expect(opened.stdout).toContain("checkpoint every 500 tokens");
+      const tooWide = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--proof-interval", "1000"], userEnv());
+      expectOneLineError(tooWide, /Checkpoint interval 1000 is above the 500 tokens the host accepts/);
+    } finally {
+      const restored = await cli(["host", "update-pricing", "--max-checkpoint-interval", "1000"], hostEnv());
+      expect(restored.code, restored.stderr).toBe(0);
+    }
   });
 
   it("client chat after an answer broke off shows what the host recorded of it, signs for it, and goes on", async () => {
