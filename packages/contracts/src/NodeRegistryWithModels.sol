@@ -222,10 +222,17 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
         returns (bool active, uint256 minPricePerToken, bool servesModel, uint256 maxCheckpointInterval)
     {
         Node storage node = _nodes[host];
+        // Slot 0 read field by field in one place: the optimizer loads it once for all of them.
         active = node.active;
-        minPricePerToken = _minPriceFor(node, host, token);
+        uint256 interval = node.maxCheckpointInterval;
+        maxCheckpointInterval = interval != 0 ? interval : DEFAULT_MAX_CHECKPOINT_INTERVAL;
+        if (token == address(0)) {
+            minPricePerToken = node.minPricePerTokenNative;
+        } else {
+            uint256 assetMin = _assetMinPrice[host][token];
+            minPricePerToken = assetMin != 0 ? assetMin : node.minPricePerToken;
+        }
         servesModel = modelId == bytes32(0) || _servesApproved(host, modelId);
-        maxCheckpointInterval = _maxCheckpointInterval(node);
     }
 
     /// @inheritdoc INodeRegistryWithModels

@@ -104,6 +104,21 @@ contract MarketplaceGasTest is Base {
         vm.snapshotGasLastCall("submitProofAndComplete (ETH, only proof)");
     }
 
+    /// @dev The host and the treasury withdrew everything: balances hold 1, never 0, so the next
+    ///      settlement costs what any other does.
+    function test_gas_completeSessionJob_ethAfterWithdrawals() public {
+        uint256 jobId = _openEth();
+        _submit(jobId, depositorKey, 1000);
+        vm.prank(host);
+        hostEarnings.withdrawAll(address(0));
+        address[] memory tokens = new address[](1);
+        vm.prank(treasury);
+        marketplace.withdrawTreasuryFees(tokens);
+        vm.prank(depositor);
+        marketplace.completeSessionJob(jobId);
+        vm.snapshotGasLastCall("completeSessionJob (ETH, after withdrawals)");
+    }
+
     function test_gas_triggerSessionTimeout_eth() public {
         uint256 jobId = _openEth();
         _submit(jobId, depositorKey, 1000);
