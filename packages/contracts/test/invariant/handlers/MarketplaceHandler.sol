@@ -424,12 +424,16 @@ contract MarketplaceHandler is CommonBase, StdAssertions, StdCheats, StdUtils {
 
     /// @dev Index of the first ended job at or after a random index (wrapping), if any.
     function _endedJob(uint256 seed) internal view returns (uint256 index, bool found) {
+        return _findJob(seed, false);
+    }
+
+    function _findJob(uint256 seed, bool active) internal view returns (uint256 index, bool found) {
         uint256 total = _jobs.length;
         if (total == 0) return (0, false);
         uint256 start = bound(seed, 0, total - 1);
         for (uint256 k; k < total; ++k) {
             index = (start + k) % total;
-            if (_status(_jobs[index].id) > IJM.SessionStatus.Active) return (index, true);
+            if ((_status(_jobs[index].id) == IJM.SessionStatus.Active) == active) return (index, true);
         }
         return (0, false);
     }
@@ -440,14 +444,7 @@ contract MarketplaceHandler is CommonBase, StdAssertions, StdCheats, StdUtils {
 
     /// @dev Index of the first active job at or after a random index (wrapping), if any.
     function _activeJob(uint256 seed) internal view returns (uint256 index, bool found) {
-        uint256 total = _jobs.length;
-        if (total == 0) return (0, false);
-        uint256 start = bound(seed, 0, total - 1);
-        for (uint256 k; k < total; ++k) {
-            index = (start + k) % total;
-            if (_status(_jobs[index].id) == IJM.SessionStatus.Active) return (index, true);
-        }
-        return (0, false);
+        return _findJob(seed, true);
     }
 
     function _proofFor(GhostJob storage job, uint256 tokens) internal view returns (bytes memory, uint256) {

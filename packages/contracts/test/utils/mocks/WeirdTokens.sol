@@ -33,6 +33,20 @@ abstract contract MiniToken {
     }
 }
 
+/// @dev Transfers that return true; the tokens below change only how `_move` delivers.
+abstract contract StandardToken is MiniToken {
+    function transfer(address to, uint256 amount) external returns (bool) {
+        _move(msg.sender, to, amount);
+        return true;
+    }
+
+    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
+        _spend(from, amount);
+        _move(from, to, amount);
+        return true;
+    }
+}
+
 /// @dev USDT-style: transfer and transferFrom return nothing.
 contract NoReturnToken is MiniToken {
     function transfer(address to, uint256 amount) external {
@@ -57,18 +71,7 @@ contract ReturnsFalseToken is MiniToken {
 }
 
 /// @dev Burns 1% of every transfer.
-contract FeeOnTransferToken is MiniToken {
-    function transfer(address to, uint256 amount) external returns (bool) {
-        _move(msg.sender, to, amount);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
-        _spend(from, amount);
-        _move(from, to, amount);
-        return true;
-    }
-
+contract FeeOnTransferToken is StandardToken {
     function _move(address from, address to, uint256 amount) internal override {
         uint256 fee = amount / 100;
         require(balanceOf[from] >= amount, "balance");
@@ -79,18 +82,7 @@ contract FeeOnTransferToken is MiniToken {
 }
 
 /// @dev Delivers one unit more than asked (a rebasing or bonus token).
-contract BonusOnTransferToken is MiniToken {
-    function transfer(address to, uint256 amount) external returns (bool) {
-        _move(msg.sender, to, amount);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
-        _spend(from, amount);
-        _move(from, to, amount);
-        return true;
-    }
-
+contract BonusOnTransferToken is StandardToken {
     function _move(address from, address to, uint256 amount) internal override {
         require(balanceOf[from] >= amount, "balance");
         balanceOf[from] -= amount;
@@ -158,22 +150,11 @@ contract ReentrantToken is MiniToken {
 
 /// @dev Transfers at no fee until the issuer switches a fee on (audit L-1): deposits arrive whole,
 ///      later transfers deliver `amount - fee`.
-contract FeeSwitchToken is MiniToken {
+contract FeeSwitchToken is StandardToken {
     uint256 public feeBps;
 
     function setFeeBps(uint256 feeBps_) external {
         feeBps = feeBps_;
-    }
-
-    function transfer(address to, uint256 amount) external returns (bool) {
-        _move(msg.sender, to, amount);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
-        _spend(from, amount);
-        _move(from, to, amount);
-        return true;
     }
 
     function _move(address from, address to, uint256 amount) internal override {
