@@ -24,7 +24,7 @@ import { createTestClient, parseSse } from "./test-utils/testClient.ts";
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
 const servedModel: Hex = `0x${"11".repeat(32)}`;
-const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024, maxSyncBytesInFlight: 32 * 1024 };
+const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024, maxSyncBytesInFlight: 32 * 1024, maxCheckpointInterval: 1000 };
 
 const chain = new Map<bigint, OnChainSession>();
 let nextJobId = 1n;
