@@ -116,8 +116,16 @@ export const limitsSchema = z.strictObject({
    * sessions; further syncs wait their turn. At least `maxUnsignedBytes`.
    */
   maxSyncBytesInFlight: integer(1024).default(32 * 1024 * 1024),
-  /** Largest checkpoint interval (tokens between receipts) this host accepts; `host register` publishes it on chain. */
+  /**
+   * Largest checkpoint interval (tokens between receipts) this host accepts; `host register`
+   * publishes it on chain. The node enforces it too: a session opened with a larger one (before the
+   * terms existed, or after the host lowered them) is refused (`session_terms_refused`) before
+   * anything is generated, and unsigned tokens are cut off at the smaller of the session's interval
+   * and this. The seed's flows use 1000.
+   */
   maxCheckpointInterval: integer(100, 1_000_000).default(1000),
+  /** Most unsigned tokens carried per session, whatever its interval (none: the interval alone). */
+  maxUnsignedTokens: integer(1).optional(),
 });
 
 export const chainSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import type { SessionErrorCode } from "@session-jobs/sdk/protocol";
 
 /** Error codes the host answers with beyond the protocol's own (docs/design.md). */
-export type HostErrorCode = SessionErrorCode | "not_found" | "method_not_allowed" | "chain_unavailable" | "backend_error" | "not_ready" | "too_many_connections" | "internal_error";
+export type HostErrorCode = SessionErrorCode | "not_found" | "method_not_allowed" | "chain_unavailable" | "backend_error" | "not_ready" | "too_many_connections" | "storage_unavailable" | "internal_error";
 
 const statusByCode: Record<HostErrorCode, number> = {
   invalid_request: 400,
@@ -9,6 +9,7 @@ const statusByCode: Record<HostErrorCode, number> = {
   session_receipt_overdue: 402,
   session_deposit_exhausted: 402,
   session_wrong_host: 403,
+  session_terms_refused: 403,
   session_unknown: 404,
   model_not_served: 404,
   not_found: 404,
@@ -22,6 +23,7 @@ const statusByCode: Record<HostErrorCode, number> = {
   chain_unavailable: 503,
   not_ready: 503,
   too_many_connections: 503,
+  storage_unavailable: 503,
 };
 
 /**

@@ -6,6 +6,7 @@ import { createSessionCache } from "./chain-session.ts";
 import { createByteBudget } from "./byte-budget.ts";
 import type { Common } from "./common.ts";
 import type { HostConfig } from "./config.ts";
+import { createExposurePolicy } from "./exposure.ts";
 import { createProofSubmitter, type ProofSubmitter, type UnprovenReport } from "./proof-submitter.ts";
 import { backendCheck, createReadiness, rpcCheck } from "./readiness.ts";
 import { createHostRoutes } from "./routes.ts";
@@ -66,6 +67,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     const chain = await connectChain({ config, signal: common.shutdown.signal });
     const now = parameters.now ?? Date.now;
     store = createStore({ path: config.dbPath, deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address }, now });
+    const exposure = createExposurePolicy(config.limits);
     const sessions = createSessionCache({ read: chain.readSession, maxAgeMs: config.limits.sessionCacheMs, now });
     const sender = createTransactionSender({
       common,
@@ -83,6 +85,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       sessions,
       marketplace: { address: chain.marketplace, abi: jobMarketplaceWithModelsAbi },
       policy: config.batch,
+      exposure,
       abandonmentTimeoutSeconds: await chain.abandonmentTimeoutSeconds(),
       ...(parameters.submitterTickMs !== undefined && { tickMs: parameters.submitterTickMs }),
       now,
@@ -98,6 +101,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       models: config.models,
       maxUnsignedBytes: config.limits.maxUnsignedBytes,
       syncBudget: createSyncBudget(common, config.limits.maxSyncBytesInFlight),
+      exposure,
       isValidContractSignature: chain.isValidContractSignature,
       onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
       now,

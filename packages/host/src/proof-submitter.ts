@@ -3,6 +3,7 @@ import { encodeCheckpointProof } from "@session-jobs/sdk/protocol";
 import type { SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import type { BatchPolicy } from "./config.ts";
+import type { ExposurePolicy } from "./exposure.ts";
 import { HostError } from "./errors.ts";
 import { isRetryableError } from "./retry.ts";
 import type { Store, SubmissionEntry } from "./store.ts";
@@ -36,6 +37,8 @@ export function createProofSubmitter(parameters: {
   sessions: SessionCache;
   marketplace: { address: Address; abi: Abi };
   policy: BatchPolicy;
+  /** Signed-but-unproven tokens past which a session's proof is due: its interval, capped by the host's limit. */
+  exposure: Pick<ExposurePolicy, "unsignedLimit">;
   /** How often idle sessions, deadlines and pending transactions are looked at (ms). */
   tickMs?: number;
   /**
@@ -294,7 +297,7 @@ export function createProofSubmitter(parameters: {
       const state = store.session(jobId);
       if (!state || state.closed) return;
       const covered = Math.max(state.provenTokens, pendingCoverage(jobId) ?? 0);
-      if (state.signedTokens - covered >= state.checkpointInterval) schedule(jobId);
+      if (state.signedTokens - covered >= parameters.exposure.unsignedLimit(state.checkpointInterval)) schedule(jobId);
     },
 
     /** Submits every due session now instead of after the batch delay. */

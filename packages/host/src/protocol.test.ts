@@ -10,6 +10,7 @@ import type { Address, Hex } from "viem";
 import { emptyTranscriptHash, sessionHeaders, signCheckpoint, type SyncResponse } from "@session-jobs/sdk/protocol";
 import type { OnChainSession } from "./chain-session.ts";
 import { createSessionCache } from "./chain-session.ts";
+import { createExposurePolicy } from "./exposure.ts";
 import { createCommon } from "./common.ts";
 import { metricValue } from "./metrics.ts";
 import { createHostRoutes } from "./routes.ts";
@@ -24,7 +25,8 @@ import { createTestClient, parseSse } from "./test-utils/testClient.ts";
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
 const servedModel: Hex = `0x${"11".repeat(32)}`;
-const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024, maxSyncBytesInFlight: 32 * 1024, maxCheckpointInterval: 1000 };
+// Intervals up to the chain's own maximum: the bytes limit is tested apart from the host's interval limit.
+const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024, maxSyncBytesInFlight: 32 * 1024, maxCheckpointInterval: 1_000_000 };
 
 const chain = new Map<bigint, OnChainSession>();
 let nextJobId = 1n;
@@ -73,14 +75,24 @@ beforeAll(async () => {
   backend = createTestBackend();
   store = createStore({ path: ":memory:", deployment: { ...domain, host: host.address } });
   const sessions = createSessionCache({ read: async (jobId) => chain.get(jobId) ?? nonexistent(jobId), maxAgeMs: 0 });
-  const protocol = createSessionProtocol({ common, store, sessions, domain, host: host.address, models: [servedModel], maxUnsignedBytes: limits.maxUnsignedBytes, syncBudget: createByteBudget({ capacity: limits.maxSyncBytesInFlight }) });
+  const protocol = createSessionProtocol({
+    common,
+    store,
+    sessions,
+    domain,
+    host: host.address,
+    models: [servedModel],
+    maxUnsignedBytes: limits.maxUnsignedBytes,
+    syncBudget: createByteBudget({ capacity: limits.maxSyncBytesInFlight }),
+    exposure: createExposurePolicy(limits),
+  });
   server = createHttpServer({
     common,
     host: "127.0.0.1",
     port: 0,
     routes: createHostRoutes({
       common,
-      config: { limits, server: { maxBodyBytes: 4096 }, models: [servedModel] },
+      config: { limits, server: { maxBodyBytes: 4096 }, models: [servedModel], pricing: { minPricePerToken: 100n } },
       backend,
       protocol,
       submitter: {

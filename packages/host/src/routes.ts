@@ -1,5 +1,5 @@
 import type { ChatBackend } from "@session-jobs/inference";
-import { sessionEndpoints } from "@session-jobs/sdk/protocol";
+import { hostPolicyEndpoint, sessionEndpoints, type HostPolicyDocument } from "@session-jobs/sdk/protocol";
 import type { Address, Hex } from "viem";
 import { createChatHandler } from "./chat.ts";
 import type { Common } from "./common.ts";
@@ -15,7 +15,7 @@ import { createSessionRoutes } from "./session-routes.ts";
 
 export type CreateHostRoutesParameters = {
   common: Common;
-  config: Pick<HostConfig, "limits" | "models"> & { server: Pick<HostConfig["server"], "maxBodyBytes"> };
+  config: Pick<HostConfig, "limits" | "models" | "pricing"> & { server: Pick<HostConfig["server"], "maxBodyBytes"> };
   backend: ChatBackend;
   protocol: SessionProtocol;
   submitter: Pick<ProofSubmitter, "settle">;
@@ -32,7 +32,20 @@ export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[
   const handleChat = createChatHandler({ common, backend, protocol, limits: config.limits, stopGenerations: parameters.stopGenerations });
   const session = createSessionRoutes({ common, protocol, submitter: parameters.submitter, maxBodyBytes: config.server.maxBodyBytes });
   const models: Hex[] = config.models;
+  const policy: HostPolicyDocument = {
+    ...identity,
+    model: { id: backend.modelId, modelIds: models },
+    pricing: { minPricePerToken: config.pricing.minPricePerToken.toString(), minPricePerTokenNative: config.pricing.minPricePerTokenNative?.toString() ?? null },
+    limits: {
+      maxCheckpointInterval: config.limits.maxCheckpointInterval,
+      maxUnsignedTokens: config.limits.maxUnsignedTokens ?? null,
+      maxTokens: config.limits.maxTokens,
+      defaultMaxTokens: config.limits.defaultMaxTokens,
+      maxBodyBytes: config.server.maxBodyBytes,
+    },
+  };
   return [
+    { method: "GET", path: hostPolicyEndpoint, handler: (_request, response) => sendJson(response, 200, policy) },
     { method: "POST", path: sessionEndpoints.chat, handler: async (request, response) => handleChat(request, response, await readBody(request, config.server.maxBodyBytes)) },
     {
       method: "GET",

@@ -15,6 +15,7 @@ import type { ByteBudget } from "./byte-budget.ts";
 import type { OnChainSession, SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import { HostError } from "./errors.ts";
+import type { ExposurePolicy } from "./exposure.ts";
 import { createKeyedMutex } from "./mutex.ts";
 import type { StoredExchange, Store } from "./store.ts";
 
@@ -70,6 +71,8 @@ export type CreateSessionProtocolParameters = {
   maxUnsignedBytes: number;
   /** Bytes that sync answers being written may hold together. */
   syncBudget: ByteBudget;
+  /** The host's own limit on unsigned tokens and the session terms it serves. */
+  exposure: ExposurePolicy;
   /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
   isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
   /** Called after a receipt is stored, so that proofs can be scheduled. */
@@ -114,6 +117,11 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
 
   /** Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be refused any more. */
   const claimTurn = (request: AuthenticatedRequest, options: { consume: boolean }) => {
+    // A session is judged on its terms once, when first seen, before anything is generated for it.
+    if (!store.session(request.jobId)) {
+      const refusal = parameters.exposure.refusal(request.session);
+      if (refusal) refuse("session_terms_refused", refusal);
+    }
     const state = store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
     if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
     if (options.consume) store.claimSequence(request.jobId, request.sequence);
@@ -178,8 +186,12 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
             `the request builds on transcript ${request.transcriptHash}, but the session's is ${state.transcriptHash} after ${state.servedTokens} tokens; POST /v1/session/sync to recover the exchanges you missed`,
           );
         const unsigned = state.servedTokens - Math.max(state.signedTokens, Number(session.provenTokens));
-        if (unsigned >= state.checkpointInterval)
-          refuse("session_receipt_overdue", `${unsigned} tokens served without a receipt (checkpoint interval ${state.checkpointInterval}); sign a receipt for ${state.servedTokens} tokens first`);
+        const unsignedLimit = parameters.exposure.unsignedLimit(state.checkpointInterval);
+        if (unsigned >= unsignedLimit)
+          refuse(
+            "session_receipt_overdue",
+            `${unsigned} tokens served without a receipt (limit ${unsignedLimit}: checkpoint interval ${state.checkpointInterval}, host limit ${parameters.exposure.unsignedLimit(Number.MAX_SAFE_INTEGER)}); sign a receipt for ${state.servedTokens} tokens first`,
+          );
         // The host keeps each unreceipted exchange's request and answer for a sync: bounded in bytes too.
         const unsignedBytes = store.unsignedBytes(request.jobId);
         if (unsignedBytes >= parameters.maxUnsignedBytes)

@@ -16,6 +16,7 @@ export {
   SessionReplayedError,
   SessionUnknownError,
   SessionWrongHostError,
+  SessionTermsRefusedError,
   type HostErrorParameters,
 } from "./errors/host.ts";
 export {
@@ -153,6 +154,13 @@ export {
   type SyncSessionParameters,
   type SyncSessionReturnType,
 } from "./actions/syncSession.ts";
+export {
+  getHostPolicy,
+  type GetHostPolicyErrorType,
+  type GetHostPolicyParameters,
+  type GetHostPolicyReturnType,
+  type HostPolicy,
+} from "./actions/getHostPolicy.ts";
 export { chat, type ChatErrorType, type ChatMessage, type ChatParameters, type ChatReturnType } from "./actions/chat.ts";
 export {
   streamChat,

@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseEventLogs, type Hex, type PublicClient } from "viem";
 import { createCommon, createHostNode, registerHost, resolveHostConfig, type HostConfig, type HostConfigInput, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
-import { jobMarketplaceWithModelsAbi, openSession, type Session } from "@session-jobs/sdk";
+import { jobMarketplaceWithModelsAbi, openSession, sessionEndpoints, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
 import { privateKeyToAccount } from "viem/accounts";
 import { createLogger, type Common } from "../../src/common.ts";
 import { createGasLedger } from "../../src/gasLedger.ts";
@@ -153,6 +153,26 @@ export async function hostView(url: string, jobId: bigint): Promise<HostSessionV
   const response = await fetch(`${url}/v1/session/${jobId}`);
   if (response.status !== 200) throw new Error(`GET /v1/session/${jobId}: ${response.status} ${await response.text()}`);
   return (await response.json()) as HostSessionView;
+}
+
+/**
+ * A client that chats but never signs a receipt: each request is signed (as it must be to be
+ * served) and builds on the transcript the host answered with last. Returns the status, the error
+ * code and the tokens the host billed for the exchange.
+ */
+export function neverSigningClient(url: string, session: Session) {
+  let sequence = 0n;
+  let transcriptHash = session.transcriptHash;
+  const account = privateKeyToAccount(session.sessionKey);
+  return async (content: string, maxTokens: number): Promise<{ status: number; code?: string; billed: number }> => {
+    const body = new TextEncoder().encode(JSON.stringify({ messages: [{ role: "user", content }], max_tokens: maxTokens }));
+    sequence += 1n;
+    const headers = await signSessionRequestHeaders(account, session, { jobId: session.jobId, sequence, transcriptHash, endpoint: sessionEndpoints.chat, body });
+    const response = await fetch(`${url}${sessionEndpoints.chat}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+    const json = (await response.json()) as { error?: { code: string }; session?: { transcriptHash: Hex; promptTokens: number; completionTokens: number } };
+    if (json.session) transcriptHash = json.session.transcriptHash;
+    return { status: response.status, code: json.error?.code, billed: json.session ? json.session.promptTokens + json.session.completionTokens : 0 };
+  };
 }
 
 /** Every ProofSubmitted event of a job. */

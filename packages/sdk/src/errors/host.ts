@@ -56,6 +56,13 @@ export class SessionWrongHostError extends SessionHostError {
   }
 }
 
+export class SessionTermsRefusedError extends SessionHostError {
+  override name = "SessionTermsRefusedError";
+  constructor(parameters: HostErrorParameters) {
+    super("session_terms_refused", "The host does not serve sessions on these terms (see its GET /v1/host policy).", parameters);
+  }
+}
+
 export class SessionBadSignatureError extends SessionHostError {
   override name = "SessionBadSignatureError";
   constructor(parameters: HostErrorParameters) {
@@ -116,6 +123,7 @@ const hostErrorClasses: Record<SessionErrorCode, new (parameters: HostErrorParam
   session_unknown: SessionUnknownError,
   session_not_active: SessionNotActiveError,
   session_wrong_host: SessionWrongHostError,
+  session_terms_refused: SessionTermsRefusedError,
   session_bad_signature: SessionBadSignatureError,
   session_replayed: SessionReplayedError,
   session_out_of_sync: SessionOutOfSyncError,

@@ -26,6 +26,7 @@ export const sessionErrorCodes = [
   "session_unknown",
   "session_not_active",
   "session_wrong_host",
+  "session_terms_refused",
   "session_bad_signature",
   "session_replayed",
   "session_out_of_sync",

@@ -4,3 +4,4 @@ export * from "./proof.ts";
 export * from "./headers.ts";
 export * from "./signatures.ts";
 export * from "./sync.ts";
+export * from "./hostPolicy.ts";
