@@ -13,6 +13,8 @@ export type Chain = {
   readSession(jobId: bigint): Promise<OnChainSession>;
   /** The marketplace's ABANDONMENT_TIMEOUT. */
   abandonmentTimeoutSeconds(): Promise<number>;
+  /** Whether `address` holds code (a contract wallet, or an account delegated to one). */
+  isContract(address: Address): Promise<boolean>;
   /** Asks the ProofSystem whether `signer` (a contract, ERC-1271) accepts a checkpoint signature. */
   isValidContractSignature(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean>;
 };
@@ -34,6 +36,10 @@ export async function connectChain(parameters: { config: Pick<HostConfig, "rpcUr
     readSession: (jobId) => getSession(publicClient, { marketplace, jobId }),
     async abandonmentTimeoutSeconds() {
       return Number(await withRetry(() => publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }), { signal: parameters.signal }));
+    },
+    async isContract(address) {
+      const code = await publicClient.getCode({ address });
+      return code !== undefined && code !== "0x";
     },
     async isValidContractSignature(signer, checkpoint, signature) {
       proofSystem ??= publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "proofSystem" });

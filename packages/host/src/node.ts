@@ -103,6 +103,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       syncBudget: createSyncBudget(common, config.limits.maxSyncBytesInFlight),
       exposure,
       isValidContractSignature: chain.isValidContractSignature,
+      isContract: chain.isContract,
       onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
       now,
     });

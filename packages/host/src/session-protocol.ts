@@ -75,6 +75,8 @@ export type CreateSessionProtocolParameters = {
   exposure: ExposurePolicy;
   /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
   isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
+  /** Whether an address holds code; asked once per session, so that only a contract signer is ever asked about ERC-1271. */
+  isContract?: (address: Address) => Promise<boolean>;
   /** Called after a receipt is stored, so that proofs can be scheduled. */
   onReceiptStored?: (jobId: bigint) => void;
   now?: () => number;
@@ -114,6 +116,23 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   const models = new Set(parameters.models.map((model) => model.toLowerCase()));
   const locks = createKeyedMutex<bigint>();
   const closing = new Set<bigint>();
+  /**
+   * Whether each session's signer is a contract, learned once per session (the signer is fixed at
+   * creation) and first when the session key signs a request: a receipt whose ECDSA check fails
+   * then costs no RPC call unless the signer can answer ERC-1271.
+   */
+  const contractSigners = new Map<bigint, Promise<boolean>>();
+  const signerIsContract = (jobId: bigint, signer: Address): Promise<boolean> => {
+    let known = contractSigners.get(jobId);
+    if (!known) {
+      const isContract = parameters.isContract;
+      known = isContract ? isContract(signer) : Promise.resolve(false);
+      contractSigners.set(jobId, known);
+      // A failed read is not an answer: ask again next time.
+      known.catch(() => contractSigners.delete(jobId));
+    }
+    return known;
+  };
 
   /** Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be refused any more. */
   const claimTurn = (request: AuthenticatedRequest, options: { consume: boolean }) => {
@@ -164,6 +183,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       }
       if (signer.toLowerCase() !== session.signer.toLowerCase())
         refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
+      signerIsContract(request.jobId, session.signer).catch(() => undefined);
       return { ...request, session };
     },
 
@@ -277,7 +297,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
 
       const session = await readSession(receipt.jobId);
       const checkpoint: Checkpoint = { jobId: receipt.jobId, cumulativeTokens: receipt.cumulativeTokens, transcriptHash: exchange.transcriptHash };
-      if (!(await isSignedBy(session.signer, checkpoint, receipt.signature))) rejected("session_bad_signature", "receipt is not signed by the session signer");
+      if (!(await isSignedBy(receipt.jobId, session.signer, checkpoint, receipt.signature))) rejected("session_bad_signature", "receipt is not signed by the session signer");
 
       const isNew = store.storeReceipt({ jobId: receipt.jobId, cumulativeTokens: Number(receipt.cumulativeTokens), transcriptHash: exchange.transcriptHash, signature: receipt.signature });
       if (isNew) {
@@ -353,7 +373,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     },
   };
 
-  async function isSignedBy(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
+  async function isSignedBy(jobId: bigint, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
     if (signature.length === 132) {
       // The contract accepts only low-s ECDSA signatures; a high-s one would revert on chain.
       let s: bigint;
@@ -369,7 +389,14 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         // Not an ECDSA signature: a contract signer may still accept it.
       }
     }
-    return parameters.isValidContractSignature ? parameters.isValidContractSignature(signer, checkpoint, signature) : false;
+    if (!parameters.isValidContractSignature) return false;
+    let isContract: boolean;
+    try {
+      isContract = await signerIsContract(jobId, signer);
+    } catch (error) {
+      throw new HostError("chain_unavailable", "cannot read the session signer from chain right now; retry later", { cause: error });
+    }
+    return isContract && parameters.isValidContractSignature(signer, checkpoint, signature);
   }
 
   return protocol;

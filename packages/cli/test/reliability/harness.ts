@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -214,6 +215,38 @@ export async function waitForAbortedExchange(url: string, jobId: bigint): Promis
 export async function proofEvents(client: PublicClient, marketplace: Hex, jobId: bigint) {
   const logs = await client.getLogs({ address: marketplace, fromBlock: 0n, toBlock: "latest" });
   return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs, eventName: "ProofSubmitted" }).filter((log) => log.args.jobId === jobId);
+}
+
+/** An HTTP JSON-RPC proxy on loopback that counts the methods it forwards (batches included). */
+export async function startCountingRpcProxy(target: string): Promise<{ url: string; count: (method: string) => number; close: () => Promise<void> }> {
+  const counts = new Map<string, number>();
+  const server = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", async () => {
+      const body = Buffer.concat(chunks);
+      try {
+        const parsed = JSON.parse(body.toString("utf8")) as { method?: string } | { method?: string }[];
+        for (const call of Array.isArray(parsed) ? parsed : [parsed]) counts.set(String(call.method), (counts.get(String(call.method)) ?? 0) + 1);
+        const answer = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
+        response.writeHead(answer.status, { "content-type": "application/json" });
+        response.end(Buffer.from(await answer.arrayBuffer()));
+      } catch {
+        response.destroy();
+      }
+    });
+  });
+  await new Promise<void>((resolveListen) => server.listen(0, "127.0.0.1", resolveListen));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    count: (method) => counts.get(method) ?? 0,
+    close: () =>
+      new Promise((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** A raw JSON-RPC call to anvil (test methods viem's public client does not expose). */
