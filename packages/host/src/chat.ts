@@ -39,7 +39,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       promptTokensEstimate: estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),
       maxTokens: parsed.request.maxTokens,
     });
-    const signal = AbortSignal.any([clientGone, parameters.stopGenerations]);
+    const signal = AbortSignal.any([clientGone, parameters.stopGenerations, lease.ended]);
     common.metrics.generationsActive.inc();
     try {
       const exchange = { body, parsed, lease, clientGone, signal, response };
@@ -72,6 +72,8 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       common.metrics.generationsAborted.inc();
       return;
     }
+    // The session was settled on chain meanwhile: its deposit pays for nothing more.
+    if (lease.ended.aborted) throw lease.ended.reason;
     const session = lease.complete({ requestBody: body, responseText: result.text, ...result.usage, aborted: false });
     const id = completionId();
     sendJson(response, 200, {
@@ -106,7 +108,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       if (part.type === "error") {
         // The client left and the backend failed because it was stopped (an upstream server
         // aborted mid-stream reports no usage): that is an abort, billed for what was written.
-        if (clientGone.aborted) break;
+        if (clientGone.aborted || lease.ended.aborted) break;
         // An exchange that fails is not billed and not part of the transcript.
         if (!sse) throw toHostError(part.error);
         await sse.write(JSON.stringify(toHostError(part.error).toJSON()));
@@ -117,7 +119,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
         finish = part;
         break;
       }
-      if (clientGone.aborted) continue;
+      if (clientGone.aborted || lease.ended.aborted) continue;
       const writer = sse ?? (await open());
       if (await writer.write(delta({ content: part.text }))) {
         text += part.text;
@@ -139,6 +141,15 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
         });
       }
       sse?.close();
+      return;
+    }
+    if (lease.ended.aborted) {
+      // Settled on chain mid-answer: not a token more, and nothing billed to a deposit already paid out.
+      common.metrics.generationsAborted.inc();
+      const error = lease.ended.reason as HostError;
+      if (!sse) throw error;
+      await sse.write(JSON.stringify(error.toJSON()));
+      sse.close();
       return;
     }
     if (!finish) {

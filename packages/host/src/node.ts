@@ -12,6 +12,7 @@ import { backendCheck, createReadiness, rpcCheck } from "./readiness.ts";
 import { createHostRoutes } from "./routes.ts";
 import { createHttpServer, type HttpServer } from "./server.ts";
 import { createSessionProtocol } from "./session-protocol.ts";
+import { createSettlementWatcher, type SettlementWatcher } from "./settlement-watcher.ts";
 import { createStore, type Store } from "./store.ts";
 import { createTransactionSender } from "./transaction-sender.ts";
 import { registerWalletMetrics } from "./wallet-metrics.ts";
@@ -59,6 +60,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   let server: HttpServer | undefined;
   let store: Store | undefined;
   let submitter: ProofSubmitter | undefined;
+  let settlements: SettlementWatcher | undefined;
   let ready = false;
   let stopping: Promise<UnprovenReport> | undefined;
   const generations = new AbortController();
@@ -107,6 +109,15 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
       now,
     });
+    settlements = createSettlementWatcher({
+      common,
+      publicClient: chain.publicClient,
+      marketplace: chain.marketplace,
+      pollingIntervalMs: config.chain.pollingIntervalMs,
+      onSessionEnded: (jobId, status) => protocol.sessionEnded(jobId, status),
+    });
+    // From here on, a session that ends on chain is seen: start before anything is served.
+    await settlements.start();
     server = createHttpServer({
       common,
       host: config.server.host,
@@ -142,6 +153,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     stopping ??= (async () => {
       ready = false;
       await server?.close({ graceMs: parameters.shutdownGraceMs ?? 10_000, onGraceExpired: () => generations.abort() });
+      settlements?.stop();
       const left = (await submitter?.stop(options.proofTimeoutMs ?? config.batch.drainTimeoutMs)) ?? { timedOut: false, sessions: 0, tokens: 0 };
       store?.close();
       if (left.tokens > 0) common.logger.warn("host node stopped with signed receipts unproven; the next start proves them", { ...left });

@@ -37,6 +37,8 @@ export type ServedExchange = {
 
 /** Held while one exchange runs; the session serves nothing else meanwhile. */
 export type ExchangeLease = {
+  /** Aborts when the session ends on chain while the exchange runs: stop generating, bill nothing. */
+  ended: AbortSignal;
   /** Records the exchange durably and returns the `session` object for the response. */
   complete(exchange: ServedExchange): SessionUsage;
   release(): void;
@@ -122,6 +124,8 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
    * then costs no RPC call unless the signer can answer ERC-1271.
    */
   const contractSigners = new Map<bigint, Promise<boolean>>();
+  /** The running exchange of each session (at most one, under the session's lock), stopped when the session ends. */
+  const running = new Map<bigint, AbortController>();
   const signerIsContract = (jobId: bigint, signer: Address): Promise<boolean> => {
     let known = contractSigners.get(jobId);
     if (!known) {
@@ -227,8 +231,11 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         release();
         throw error;
       }
+      const ended = new AbortController();
+      running.set(request.jobId, ended);
 
       return {
+        ended: ended.signal,
         complete(exchange) {
           const state = store.session(request.jobId)!;
           const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
@@ -257,8 +264,21 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
             transcriptHash,
           };
         },
-        release,
+        release() {
+          if (running.get(request.jobId) === ended) running.delete(request.jobId);
+          release();
+        },
       };
+    },
+
+    /**
+     * The chain says a session ended (its settlement block was seen): nothing more is served for
+     * it, and an exchange still running is stopped.
+     */
+    sessionEnded(jobId: bigint, status: OnChainSession["status"]): void {
+      sessions.update(jobId, { status });
+      store.markClosed(jobId);
+      running.get(jobId)?.abort(new HostError("session_not_active", `session ${jobId} was ${status} on chain while this answer ran`));
     },
 
     /** Takes the session's turn to close it; new work is refused from here on. */
