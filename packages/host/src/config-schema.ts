@@ -170,6 +170,8 @@ export const hostConfigSchema = z.strictObject({
   /** Registration metadata (JSON text, or a table). */
   metadata: z.union([z.string(), z.record(z.string(), z.unknown())], { error: "must be a string or a table" }).optional(),
   dbPath: text.optional(),
+  /** Where `host start` keeps its per-key lock (default: a folder in the system's temporary directory). */
+  lockDir: text.optional(),
   server: serverSchema.prefault({}),
   batch: batchSchema.prefault({}),
   limits: limitsSchema.prefault({}),

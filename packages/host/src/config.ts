@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
 import { getAddress, isAddress, type Address, type Hex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { z } from "zod/v4";
@@ -32,6 +33,8 @@ export type HostConfig = {
   /** Registration metadata (JSON text). */
   metadata: string;
   dbPath: string;
+  /** Where `host start` keeps the lock that lets one process at a time run this key on this marketplace. */
+  lockDir: string;
   server: HostConfigFields["server"];
   batch: BatchPolicy;
   limits: HostConfigFields["limits"];
@@ -61,6 +64,7 @@ export const hostConfigEnv = {
   minPricePerTokenNative: "SESSION_JOBS_HOST_MIN_PRICE_NATIVE",
   publicUrl: "SESSION_JOBS_HOST_PUBLIC_URL",
   dbPath: "SESSION_JOBS_HOST_DB",
+  lockDir: "SESSION_JOBS_HOST_LOCK_DIR",
   listen: "SESSION_JOBS_HOST_LISTEN",
   port: "SESSION_JOBS_HOST_PORT",
   corsOrigins: "SESSION_JOBS_HOST_CORS_ORIGINS",
@@ -140,6 +144,8 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
   if (publicUrl) input.publicUrl = publicUrl;
   const dbPath = readPath(hostConfigEnv.dbPath);
   if (dbPath) input.dbPath = dbPath;
+  const lockDir = readPath(hostConfigEnv.lockDir);
+  if (lockDir) input.lockDir = lockDir;
   const listen = read(hostConfigEnv.listen);
   const port = read(hostConfigEnv.port);
   const corsOrigins = read(hostConfigEnv.corsOrigins);
@@ -203,6 +209,7 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
     publicUrl: fields.publicUrl,
     metadata: typeof fields.metadata === "string" ? fields.metadata : JSON.stringify(fields.metadata ?? {}),
     dbPath: fields.dbPath === undefined ? resolve(baseDir, "session-jobs-host.sqlite") : fields.dbPath === ":memory:" ? ":memory:" : resolve(baseDir, fields.dbPath),
+    lockDir: resolve(baseDir, fields.lockDir ?? join(tmpdir(), "session-jobs-host-locks")),
     server: fields.server,
     batch: fields.batch,
     limits: fields.limits,

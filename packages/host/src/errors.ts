@@ -54,3 +54,9 @@ export class ConfigError extends Error {
     super(`invalid host configuration:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
   }
 }
+
+/** Another process holds what this node needs to itself (its database, or its key on this machine). */
+export class HostLockError extends Error {
+  override readonly name = "HostLockError";
+  readonly hint = "stop the other host process first, or give this one its own key and dbPath";
+}

@@ -68,7 +68,13 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   async function start(): Promise<string> {
     const chain = await connectChain({ config, signal: common.shutdown.signal });
     const now = parameters.now ?? Date.now;
-    store = createStore({ path: config.dbPath, deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address }, now });
+    store = createStore({
+      path: config.dbPath,
+      deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address },
+      now,
+      onFault: (fault) => common.logger.error("storage fault: refusing new work", { fault }),
+    });
+    const storage = store;
     const exposure = createExposurePolicy(config.limits);
     const sessions = createSessionCache({ read: chain.readSession, maxAgeMs: config.limits.sessionCacheMs, now });
     const sender = createTransactionSender({
@@ -136,6 +142,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
             { name: "node", check: () => (stopping ? "shutting down" : ready ? undefined : "starting: recovering receipts") },
             rpcCheck(chain.publicClient),
             backendCheck(config.backend),
+            { name: "storage", check: () => storage.fault() },
           ],
         }),
         stopGenerations: generations.signal,
@@ -155,7 +162,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       await server?.close({ graceMs: parameters.shutdownGraceMs ?? 10_000, onGraceExpired: () => generations.abort() });
       settlements?.stop();
       const left = (await submitter?.stop(options.proofTimeoutMs ?? config.batch.drainTimeoutMs)) ?? { timedOut: false, sessions: 0, tokens: 0 };
-      store?.close();
+      await store?.close();
       if (left.tokens > 0) common.logger.warn("host node stopped with signed receipts unproven; the next start proves them", { ...left });
       else common.logger.info("host node stopped; every signed receipt is proven");
       return left;

@@ -140,6 +140,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
 
   /** Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be refused any more. */
   const claimTurn = (request: AuthenticatedRequest, options: { consume: boolean }) => {
+    store.assertWritable();
     // A session is judged on its terms once, when first seen, before anything is generated for it.
     if (!store.session(request.jobId)) {
       const refusal = parameters.exposure.refusal(request.session);
@@ -301,6 +302,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     /** Verifies a signed receipt against the host's own record and stores it durably. */
     async acceptReceipt(input: unknown): Promise<{ stored: true; cumulativeTokens: string }> {
       const receipt = parseReceipt(input);
+      store.assertWritable();
       const rejected = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
         common.metrics.receiptsRejected.inc({ code });
         throw new HostError(code, message);

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -236,5 +236,41 @@ describe("store", () => {
       expect(store.exchangesAfter(1n, store.newestReceipt(1n))).toEqual([]);
       store.close();
     });
+  });
+});
+
+describe("store faults", () => {
+  it("refuses a second node on the same database while the first has it open", async () => {
+    const path = freshPath();
+    const first = createStore({ path, deployment });
+    expect(() => createStore({ path, deployment })).toThrow(/database .* is in use by another host process/);
+    await first.close();
+    const second = createStore({ path, deployment });
+    expect(second.fault()).toBeUndefined();
+    await second.close();
+  });
+
+  it("a database file removed under the node refuses new work, and closing puts everything stored back", async () => {
+    const path = freshPath();
+    const faults: string[] = [];
+    const store = createStore({ path, deployment, onFault: (fault) => faults.push(fault) });
+    store.ensureSession(1n, 100);
+    store.claimSequence(1n, 1n);
+    store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
+    store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x1234" });
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
+
+    expect(store.fault()).toMatch(/was removed or replaced/);
+    expect(() => store.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable", status: 503 }));
+    expect(faults).toHaveLength(1);
+    // The node's own bookkeeping goes on in the open handle (its proofs still land).
+    store.setProvenTokens(1n, 40);
+    await store.close();
+
+    const reopened = createStore({ path, deployment });
+    expect(reopened.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, signedTokens: 40, provenTokens: 40 });
+    expect(reopened.newestReceipt(1n)?.cumulativeTokens).toBe(40);
+    expect(reopened.claimSequence(1n, 1n)).toBe(false);
+    await reopened.close();
   });
 });

@@ -1,6 +1,8 @@
 import Database from "better-sqlite3";
 import type { Address, Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/sdk/protocol";
+import { HostLockError } from "./errors.ts";
+import { createStorageHealth } from "./store-health.ts";
 
 /** What the node knows about one session, off chain. Token counts are cumulative. */
 export type SessionState = {
@@ -138,10 +140,19 @@ type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatu
  * (cumulative count → transcript hash), signed receipts and proof transactions. Every write that
  * a client or the chain may later rely on is committed before the caller answers anyone.
  */
-export function createStore(parameters: { path: string; deployment: StoreDeployment; now?: () => number }) {
+export function createStore(parameters: { path: string; deployment: StoreDeployment; now?: () => number; onFault?: (fault: string) => void }) {
   const now = parameters.now ?? Date.now;
-  const db = new Database(parameters.path);
-  db.pragma("journal_mode = WAL");
+  const db = new Database(parameters.path, { timeout: 0 });
+  // One node per database: the file stays locked (an OS lock, released when the process dies)
+  // while this connection is open, so a second node on it fails here instead of forking its state.
+  db.pragma("locking_mode = EXCLUSIVE");
+  try {
+    db.pragma("journal_mode = WAL");
+  } catch (error) {
+    db.close();
+    if ((error as { code?: string }).code === "SQLITE_BUSY") throw new HostLockError(`the database ${parameters.path} is in use by another host process`);
+    throw error;
+  }
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   // Kept requests and answers are users' text: overwrite them when they are dropped.
@@ -149,6 +160,18 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
   db.exec(schema);
   migrate(db);
   checkDeployment(db, parameters.deployment);
+  const health = createStorageHealth({ db, path: parameters.path, onFault: parameters.onFault });
+  /** A write that fails for want of storage (disk full, I/O error, read-only file) is a storage fault, answered with 503. */
+  const guarded =
+    <A extends unknown[], R>(write: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return write(...args);
+      } catch (error) {
+        if (error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code)) health.writeFailed(error);
+        throw error;
+      }
+    };
 
   const statements = {
     session: db.prepare<[string], SessionRow>("SELECT * FROM sessions WHERE job_id = ?"),
@@ -255,12 +278,12 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Creates the session's row on first contact; keeps the interval in step with the chain. */
-    ensureSession(jobId: bigint, checkpointInterval: number): SessionState {
+    ensureSession: guarded((jobId: bigint, checkpointInterval: number): SessionState => {
       statements.insertSession.run(jobId.toString(), emptyTranscriptHash, checkpointInterval, now());
       const session = store.session(jobId)!;
       if (session.checkpointInterval !== checkpointInterval) statements.setInterval.run(checkpointInterval, jobId.toString());
       return { ...session, checkpointInterval };
-    },
+    }),
 
     /**
      * Takes a request sequence number if it is higher than every one before (replay protection).
@@ -268,17 +291,17 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
      * it durable together with the exchange, so a served request costs one fsync, not two. Only a
      * power cut during a request that ends in nothing billable can forget the sequence.
      */
-    claimSequence(jobId: bigint, sequence: bigint): boolean {
+    claimSequence: guarded((jobId: bigint, sequence: bigint): boolean => {
       db.pragma("synchronous = NORMAL");
       try {
         return claimSequenceTransaction(jobId, sequence);
       } finally {
         db.pragma("synchronous = FULL");
       }
-    },
+    }),
 
     /** Appends a served exchange; the session's count and transcript hash move with it. */
-    appendExchange: db.transaction((exchange: StoredExchange): void => {
+    appendExchange: guarded(db.transaction((exchange: StoredExchange): void => {
       const jobId = exchange.jobId.toString();
       statements.insertExchange.run(
         jobId,
@@ -295,7 +318,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
         exchange.responseText,
       );
       statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
-    }),
+    })),
 
     /** The exchanges after which the session stood at exactly `cumulativeTokens` (more than one only after a zero-token exchange). */
     exchangesAt(jobId: bigint, cumulativeTokens: number): Exchange[] {
@@ -311,7 +334,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
      * Stores a verified receipt durably; `false` if the same count was stored before. The requests
      * and answers of the exchanges it covers are no longer needed for a sync and are dropped.
      */
-    storeReceipt: db.transaction((receipt: Omit<StoredReceipt, "receivedMs">): boolean => {
+    storeReceipt: guarded(db.transaction((receipt: Omit<StoredReceipt, "receivedMs">): boolean => {
       const jobId = receipt.jobId.toString();
       const inserted = statements.insertReceipt.run(jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()).changes === 1;
       statements.setSigned.run(receipt.cumulativeTokens, jobId);
@@ -319,7 +342,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       if (covered) statements.forgetRequests.run(jobId, covered.rowid);
       if (statements.session.get(jobId)?.closed === 1) statements.pruneReceipts.run(jobId, jobId);
       return inserted;
-    }),
+    })),
 
     /**
      * The exchanges after the one ending at `after` (all of them when `after` is undefined), with
@@ -342,12 +365,12 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Records what the chain says is proven (never moves backwards). */
-    setProvenTokens(jobId: bigint, provenTokens: number): void {
+    setProvenTokens: guarded((jobId: bigint, provenTokens: number): void => {
       statements.setProven.run(provenTokens, jobId.toString());
-    },
+    }),
 
     /** Marks a session settled; the requests and answers kept for a sync are dropped (nothing can be signed any more). */
-    markClosed: db.transaction((jobId: bigint): void => closeAndForget(jobId.toString())),
+    markClosed: guarded(db.transaction((jobId: bigint): void => closeAndForget(jobId.toString()))),
 
     /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
     unsignedBytes(jobId: bigint): number {
@@ -368,14 +391,14 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly. */
-    recordSubmission: db.transaction((submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): number => {
+    recordSubmission: guarded(db.transaction((submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): number => {
       const id = Number(statements.insertSubmission.run(submission.kind, submission.nonce, submission.txHash, submission.rawTx, now(), now()).lastInsertRowid);
       for (const entry of submission.entries) statements.insertEntry.run(id, entry.jobId.toString(), entry.cumulativeTokens, entry.tokensInBatch);
       return id;
-    }),
+    })),
 
     /** Moves a submission on; a confirmed one advances its sessions' proven counts (and closes them at settlement). */
-    setSubmissionStatus: db.transaction((id: number, status: SubmissionStatus, error?: string): Submission => {
+    setSubmissionStatus: guarded(db.transaction((id: number, status: SubmissionStatus, error?: string): Submission => {
       statements.setSubmissionStatus.run(status, error ?? null, now(), id);
       const submission = toSubmission(statements.submission.get(id)!);
       if (status === "confirmed") {
@@ -384,7 +407,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
           for (const entry of submission.entries) closeAndForget(entry.jobId.toString());
       }
       return submission;
-    }),
+    })),
 
     submission(id: number): Submission | undefined {
       const row = statements.submission.get(id);
@@ -399,9 +422,14 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       return statements.submissionsOfJob.all(jobId.toString()).map(toSubmission);
     },
 
-    close(): void {
-      if (db.open) db.close();
-    },
+    /** Why new work must be refused (the file is gone, a write failed), or undefined. */
+    fault: () => health.fault(),
+
+    /** Throws `storage_unavailable` (503) while {@link fault} says why. */
+    assertWritable: () => health.assertWritable(),
+
+    /** Closes the database, first putting a removed file back in place from the open handle. */
+    close: () => health.close(),
   };
   return store;
 }

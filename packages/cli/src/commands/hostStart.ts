@@ -1,4 +1,4 @@
-import { createBackend, createCommon, createHostNode, type UnprovenReport } from "@session-jobs/host";
+import { acquireHostLock, createBackend, createCommon, createHostNode, HostLockError, type UnprovenReport } from "@session-jobs/host";
 import type { Command } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
@@ -6,6 +6,9 @@ import { parseIntegerOption } from "../parse.ts";
 
 const logLevels = ["debug", "info", "warn", "error"] as const;
 const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logLevels.includes(value as (typeof logLevels)[number]);
+
+/** Another process holds the key or the database: one line and a hint, as for any bad input. */
+const asCliError = (error: unknown) => (error instanceof HostLockError ? new CliError(error.message, error.hint) : error);
 
 export const hostStartCommand: Command = {
   path: ["host", "start"],
@@ -29,6 +32,10 @@ export const hostStartCommand: Command = {
     // One quick look at the RPC first: the node's own start retries for a long while, which suits a
     // blip in production but not a wrong URL typed a second ago.
     await connectHostChain(common, config);
+    // One process per key and marketplace on this machine (and, through the database's own lock, per database).
+    const lock = await acquireHostLock({ dir: config.lockDir, marketplace: config.contracts.jobMarketplace, host: config.account.address }).catch((error: unknown) => {
+      throw asCliError(error);
+    });
     const backend = await common.logger.progress(`loading the ${config.backend.type} backend`, () => createBackend(config.backend));
     try {
       const node = createHostNode({ common: createCommon({ logLevel, logDestination: common.logger.lines }), config, backend });
@@ -49,8 +56,11 @@ export const hostStartCommand: Command = {
           `${left.tokens} signed tokens of ${left.sessions} session(s) are not proven yet (${left.timedOut ? "the wait ran out" : "the chain did not take them"}); ` +
             `they are stored in ${config.dbPath} and the next \`host start\` with this database proves them`,
         );
+    } catch (error) {
+      throw asCliError(error);
     } finally {
       await backend.close();
+      await lock.release();
     }
     common.logger.info("host stopped");
   },

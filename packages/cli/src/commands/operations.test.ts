@@ -287,7 +287,7 @@ describe("session-jobs operations against anvil", () => {
 
   it("host start serves until Ctrl-C and then stops cleanly", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "host", "start", "--port", "0", "--log-level", "warn"], {
-      env: { ...process.env, ...hostEnv(), CI: "true", SESSION_JOBS_HOST_DB: join(dir, "started.sqlite") },
+      env: { ...process.env, ...hostEnv(), CI: "true", SESSION_JOBS_HOST_DB: join(dir, "started.sqlite"), SESSION_JOBS_HOST_LOCK_DIR: dir },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

@@ -49,6 +49,8 @@ export function hostConfigInput(network: LocalNetwork, dir: string, port: number
   return demoHostConfigInput(network, {
     publicUrl: `http://127.0.0.1:${port}`,
     dbPath: join(dir, "host.sqlite"),
+    // Tests on other anvils run the same demo key at the same time: each keeps its lock to itself.
+    lockDir: dir,
     ...extra,
     server: { ...extra.server, host: "127.0.0.1", port },
   });
@@ -84,12 +86,14 @@ export type HostProcess = {
   /** Sends `signal` and resolves with the exit code once the process has exited. */
   signal: (signal: NodeJS.Signals) => Promise<number | null>;
   sigint: () => Promise<number | null>;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
 };
 
-export function spawnHost(configPath: string, options: { nodeArgs?: string[] } = {}): HostProcess {
+export function spawnHost(configPath: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): HostProcess {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"], {
     cwd: repoRoot,
-    env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true" },
+    env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -111,6 +115,7 @@ export function spawnHost(configPath: string, options: { nodeArgs?: string[] } =
       child.kill("SIGINT");
       return exited;
     },
+    exited,
   };
 }
 
