@@ -7,5 +7,6 @@ import type { BackendConfig } from "./config.ts";
  */
 export async function createBackend(config: BackendConfig): Promise<ChatBackend> {
   if (config.type === "embedded") return createEmbeddedBackend({ ...(config.modelPath !== undefined && { modelPath: config.modelPath }), ...(config.threads !== undefined && { threads: config.threads }) });
-  return createOpenAICompatibleBackend({ baseUrl: config.url, model: config.model, ...(config.apiKey !== undefined && { apiKey: config.apiKey }) });
+  const { url, type: _type, ...upstream } = config;
+  return createOpenAICompatibleBackend({ baseUrl: url, ...upstream });
 }

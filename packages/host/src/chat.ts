@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { InferenceError, type ChatBackend, type FinishReason, type StreamPart, type Usage } from "@session-jobs/inference";
+import { InferenceError, MissingUsageError, type ChatBackend, type FinishReason, type StreamPart, type Usage } from "@session-jobs/inference";
 import { sessionEndpoints, type SessionUsage } from "@session-jobs/sdk/protocol";
 import { estimatePromptTokens, parseChatRequest, type ParsedChatRequest } from "./chat-request.ts";
 import type { Common } from "./common.ts";
@@ -103,12 +103,17 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
     let text = "";
     let deltasDelivered = 0;
     let finish: Extract<StreamPart, { type: "finish" }> | undefined;
+    /** An upstream stopped before reporting usage may still have counted the prompt (its `/tokenize`). */
+    let countedPrompt: number | undefined;
 
     for await (const part of backend.stream(parsed.request, { signal })) {
       if (part.type === "error") {
         // The client left and the backend failed because it was stopped (an upstream server
         // aborted mid-stream reports no usage): that is an abort, billed for what was written.
-        if (clientGone.aborted || lease.ended.aborted) break;
+        if (clientGone.aborted || lease.ended.aborted) {
+          if (part.error instanceof MissingUsageError) countedPrompt = part.error.promptTokens;
+          break;
+        }
         // An exchange that fails is not billed and not part of the transcript.
         if (!sse) throw toHostError(part.error);
         await sse.write(JSON.stringify(toHostError(part.error).toJSON()));
@@ -131,11 +136,14 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       common.metrics.generationsAborted.inc();
       if (deltasDelivered > 0) {
         // Bill only what was sent: never more completion tokens than deltas written (each delta
-        // carries at least one token), and the prompt as the backend counted it.
+        // carries at least one token). The prompt was evaluated: as the backend counted it, else as
+        // the upstream's tokenizer counts it, else at the documented bound (UTF-8 bytes plus
+        // limits.promptTokensPerMessage per message), which the deposit check reserved and every
+        // client's count check accepts.
         lease.complete({
           requestBody: body,
           responseText: text,
-          promptTokens: finish?.usage.promptTokens ?? 0,
+          promptTokens: finish?.usage.promptTokens ?? countedPrompt ?? estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),
           completionTokens: Math.min(finish?.usage.completionTokens ?? deltasDelivered, deltasDelivered),
           aborted: true,
         });

@@ -105,7 +105,9 @@ export const limitsSchema = z.strictObject({
   /** How long a session's on-chain state is trusted before it is read again (milliseconds). */
   sessionCacheMs: integer(0).default(5_000),
   /** Tokens added per message to a prompt's size estimate, for the chat template. */
-  promptTokensPerMessage: integer(0).default(8),
+  // At most the SDK's own per-message allowance (32): the bound billed for an aborted prompt no
+  // upstream counted must pass every client's count check.
+  promptTokensPerMessage: integer(0, 32).default(8),
   /**
    * Bytes of requests and answers a session may have served without a receipt (kept for
    * `POST /v1/session/sync`); new work is refused past it, as past one checkpoint interval.
@@ -155,6 +157,10 @@ export const hostConfigSchema = z.strictObject({
       apiKey: text.optional(),
       modelPath: text.optional(),
       threads: integer(1).optional(),
+      /** Ask an upstream for usage in every chunk (vLLM's `continuous_usage_stats`). */
+      continuousUsage: z.boolean({ error: "must be true or false" }).optional(),
+      /** An upstream's vLLM-style `/tokenize`, for an aborted prompt's count; `false` for none. */
+      tokenizeUrl: z.union([httpUrl, z.literal(false)], { error: "must be an http(s) URL, or false" }).optional(),
     })
     .optional(),
   /** On-chain model ids (bytes32) this node serves. */

@@ -12,7 +12,16 @@ import { decryptKeystore } from "./keystore.ts";
 /** Where inference runs: the embedded model, or any OpenAI-compatible server. */
 export type BackendConfig =
   | { type: "embedded"; modelPath?: string; threads?: number }
-  | { type: "upstream"; url: string; model: string; apiKey?: string };
+  | {
+      type: "upstream";
+      url: string;
+      model: string;
+      apiKey?: string;
+      /** Ask for usage in every chunk (vLLM's `continuous_usage_stats`): exact counts when a client aborts. */
+      continuousUsage?: boolean;
+      /** The server's `/tokenize` (vLLM shape) for an aborted prompt's count; `false` for none. Default: beside `/v1`. */
+      tokenizeUrl?: string | false;
+    };
 
 /** When and how proofs go on chain. */
 export type BatchPolicy = HostConfigFields["batch"];
@@ -293,7 +302,14 @@ function resolveBackend(input: HostConfigInput["backend"], baseDir: string, fail
   if (type !== "upstream") return undefined; // the schema reported it
   if (typeof input?.url !== "string") return fail("backend.url", "required for an upstream backend, an http(s) URL of an OpenAI-compatible server");
   if (typeof input.model !== "string" || input.model === "") return fail("backend.model", "required for an upstream backend, the model name the server knows");
-  return { type, url: input.url, model: input.model, ...(typeof input.apiKey === "string" && { apiKey: input.apiKey }) };
+  return {
+    type,
+    url: input.url,
+    model: input.model,
+    ...(typeof input.apiKey === "string" && { apiKey: input.apiKey }),
+    ...(input.continuousUsage === true && { continuousUsage: true }),
+    ...(input.tokenizeUrl !== undefined && { tokenizeUrl: input.tokenizeUrl }),
+  };
 }
 
 /** The configuration as it may be logged or shown: no key, no API key. */

@@ -290,8 +290,9 @@ describe("chat completions", () => {
     expect(state.lastExchange.completionTokens).toBeGreaterThanOrEqual(3);
     expect(state.lastExchange.completionTokens).toBeLessThan(20);
     expect(state.servedTokens).toBe(String(state.lastExchange.promptTokens + state.lastExchange.completionTokens));
-    // Without usage there is no prompt count: only the deltas written are billed.
-    if (abortEndsWith === "error") expect(state.lastExchange.promptTokens).toBe(0);
+    // Without usage (and no upstream tokenizer to ask) the evaluated prompt is billed at the
+    // documented bound: its UTF-8 bytes plus limits.promptTokensPerMessage per message.
+    if (abortEndsWith === "error") expect(state.lastExchange.promptTokens).toBe(Buffer.byteLength("a long answer") + limits.promptTokensPerMessage);
   });
 
   it("reports a model failure before any text as an error answer and bills nothing", async () => {

@@ -144,7 +144,9 @@ export class MissingUsageError extends InferenceError {
   override name = "MissingUsageError";
   readonly text: string;
   readonly finishReason: FinishReason;
-  constructor(text: string, finishReason: FinishReason) {
+  /** The prompt's tokens as the server's tokenizer counted them (its `/tokenize`), when it could say. */
+  readonly promptTokens: number | undefined;
+  constructor(text: string, finishReason: FinishReason, promptTokens?: number) {
     super(
       "upstream_missing_usage",
       finishReason === "abort"
@@ -158,6 +160,7 @@ export class MissingUsageError extends InferenceError {
     );
     this.text = text;
     this.finishReason = finishReason;
+    this.promptTokens = promptTokens;
   }
 }
 

@@ -6,6 +6,7 @@ import {
 import type { CallOptions, ChatBackend, ChatRequest, FinishReason, StreamPart, Usage } from "../types.ts";
 import { validateRequest } from "../validateRequest.ts";
 import { parseChatCompletionChunk } from "./chatCompletionChunk.ts";
+import { createPromptTokenCounter, defaultTokenizeUrl } from "./promptTokenCounter.ts";
 import { serverSentEventData } from "./serverSentEvents.ts";
 
 export type CreateOpenAICompatibleBackendParameters = {
@@ -31,6 +32,12 @@ export type CreateOpenAICompatibleBackendParameters = {
    * aborted stream still has an exact count. Only for servers that accept it. Default false.
    */
   continuousUsage?: boolean;
+  /**
+   * Where to count an aborted stream's prompt when the server reported no usage before the abort:
+   * a vLLM-style `/tokenize` (`{ count }`). Default: `/tokenize` beside `baseUrl`'s `/v1`;
+   * `false` never asks. A server that has none is asked once.
+   */
+  tokenizeUrl?: string | false;
   /** A fetch implementation. Default: the global fetch. */
   fetch?: typeof globalThis.fetch;
 };
@@ -57,6 +64,10 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
   const retryDelayMs = parameters.retryDelayMs ?? 500;
   if (!parameters.model) throw new InvalidRequestError("`model` is required.");
   const closing = new AbortController();
+  const countPrompt =
+    parameters.tokenizeUrl === false
+      ? async () => undefined
+      : createPromptTokenCounter({ url: parameters.tokenizeUrl ?? defaultTokenizeUrl(parameters.baseUrl), model: parameters.model, apiKey: parameters.apiKey, fetch: fetchImpl, timeoutMs: Math.min(timeoutMs, 5_000) });
 
   function requestBody(request: ChatRequest): string {
     return JSON.stringify({
@@ -153,7 +164,8 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
         yield { type: "finish", finishReason: "abort", usage };
         return;
       }
-      throw new MissingUsageError(text, "abort");
+      // The prompt was evaluated all the same: count it as the server would, if it can say.
+      throw new MissingUsageError(text, "abort", await countPrompt(request));
     } finally {
       deadline.clear();
     }
