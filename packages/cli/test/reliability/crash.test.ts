@@ -61,6 +61,16 @@ describe("host crash (kill -9) before its receipts are proven", () => {
     expect(BigInt(recovered.signedTokens)).toBe(signedBeforeCrash);
     expect(recovered.lastSequence).toBe(before.lastSequence);
 
+    // With the client silent (no request, no close), the restarted host proves what it recovered on its own.
+    const marketplace = network.deployment.jobMarketplace;
+    for (let attempt = 0; (await getSession(network.publicClient, { marketplace, jobId: session.jobId })).provenTokens < signedBeforeCrash; attempt++) {
+      expect(attempt).toBeLessThan(200);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await getSession(network.publicClient, { marketplace, jobId: session.jobId })).provenTokens).toBe(signedBeforeCrash);
+    const recoveredProofs = await proofEvents(network.publicClient, marketplace, session.jobId);
+    expect(recoveredProofs.map((log) => log.args.tokens)).toEqual([signedBeforeCrash]);
+
     // The session goes on where it was: the next sequence is accepted, a replay would not be.
     await chat(session, { messages: [{ role: "user", content: "And the evening" }], maxTokens: 30 });
     const signedTotal = session.cumulativeTokens;

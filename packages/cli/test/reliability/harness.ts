@@ -282,6 +282,42 @@ export async function openUserSession(network: LocalNetwork, proofInterval: bigi
 }
 
 /**
+ * Records the text deltas every stream of `inner` yields, so that a test can tell how many deltas
+ * the host wrote for an answer it recovered: the shortest run of one stream's deltas that spells it.
+ */
+export function recordingBackend(inner: ChatBackend): { backend: ChatBackend; deltasSpelling(text: string): number | undefined } {
+  const streams: string[][] = [];
+  const backend: ChatBackend = {
+    specificationVersion: inner.specificationVersion,
+    provider: inner.provider,
+    modelId: inner.modelId,
+    generate: (request, options) => inner.generate(request, options),
+    async *stream(request, options) {
+      const deltas: string[] = [];
+      streams.push(deltas);
+      for await (const part of inner.stream(request, options)) {
+        if (part.type === "text-delta") deltas.push(part.text);
+        yield part;
+      }
+    },
+    close: () => inner.close(),
+  };
+  return {
+    backend,
+    deltasSpelling(text) {
+      for (const deltas of [...streams].reverse()) {
+        let spelled = "";
+        for (let count = 0; count <= deltas.length; count++) {
+          if (spelled === text) return count;
+          if (count < deltas.length) spelled += deltas[count];
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
  * The embedded model writes ~2,000 tokens/s: a whole answer can reach a client before it has read
  * a few deltas. Pacing each delta lets a test break a stream off mid-answer deterministically.
  */
