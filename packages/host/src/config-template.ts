@@ -40,6 +40,8 @@ export function hostConfigTemplate(parameters: HostConfigTemplateParameters): st
           `url = ${string(parameters.backendUrl ?? "")}`,
           `model = ${string(parameters.backendModel ?? "")}          # the name the server serves; billed with its own token counts`,
           "# apiKey: set SESSION_JOBS_HOST_BACKEND_API_KEY rather than writing it here",
+          "# continuousUsage = true                 # vLLM: usage in every chunk, exact counts when a client aborts",
+          '# tokenizeUrl = "http://127.0.0.1:8000/tokenize"  # prompt count for an aborted stream (default: beside /v1; false: none)',
         ];
   return `# Session Jobs host node (written by \`session-jobs host init --preset ${parameters.preset}\`).
 # Backend: ${backendPresets[parameters.preset].title}
@@ -65,7 +67,8 @@ ${parameters.models.map((model) => `  ${string(model)},`).join("\n")}
 
 # The URL clients reach this node at; registered on chain by \`host register\`.
 publicUrl = ${string(parameters.publicUrl)}
-dbPath = "host.sqlite"                           # receipts and pending transactions (SQLite)
+dbPath = "host.sqlite"                           # receipts and pending transactions (SQLite); one node per file
+# lockDir = "/run/session-jobs"                  # host start's per-key lock (default: in the temporary directory)
 # metadata = '{"location": "eu-west"}'           # registration metadata (JSON)
 
 # privateKey = "0x…"                             # possible, but SESSION_JOBS_HOST_PRIVATE_KEY keeps it out of files
@@ -104,10 +107,11 @@ port = ${parameters.port}
 # defaultMaxTokens = 256                         # when a request names no max_tokens
 # maxTokens = 4096
 # sessionCacheMs = 5000                          # how long a session read from chain is trusted
-# promptTokensPerMessage = 8                     # chat template overhead in the prompt estimate
+# promptTokensPerMessage = 8                     # chat template overhead in the prompt estimate (0..32)
 # maxUnsignedBytes = 8388608                     # unreceipted requests + answers kept per session
 # maxSyncBytesInFlight = 33554432               # stored bytes all sync answers being written hold together
 # maxCheckpointInterval = 1000                   # largest checkpoint interval accepted; host register publishes it
+# maxUnsignedTokens = 500                        # cut off unsigned tokens here even below the session's interval
 
 [chain]
 # pollingIntervalMs = 1000
