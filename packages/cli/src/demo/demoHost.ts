@@ -54,6 +54,8 @@ export async function startDemoHost(
       server: { host: "127.0.0.1", port: 0, ...(options.corsOrigins && { corsOrigins: options.corsOrigins }) },
       // One session: nothing to batch with, so a due proof goes out at once.
       batch: { delayMs: 0 },
+      // The demo's --proof-interval takes the chain's whole range; its own host serves all of it.
+      limits: { maxCheckpointInterval: 1_000_000 },
     }),
   );
   const node = createHostNode({ common: createCommon({ logLevel: common.debug ? "debug" : "warn" }), config, backend });
