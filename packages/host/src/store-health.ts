@@ -9,7 +9,7 @@ import { HostError } from "./errors.ts";
  * new work is refused with `storage_unavailable` (503) and `/ready` fails. What was stored is
  * copied out of the open handle, and put back in place at close when the path is still empty.
  */
-export function createStorageHealth(parameters: { db: Database.Database; path: string; onFault?: (fault: string) => void }) {
+export function createStorageHealth(parameters: { db: Database.Database; path: string; onFault?: (fault: string) => void; onClosed?: () => void }) {
   const { db, path } = parameters;
   const inMemory = path === ":memory:" || path === "";
   const identity = inMemory ? undefined : fileIdentity(path);
@@ -52,7 +52,10 @@ export function createStorageHealth(parameters: { db: Database.Database; path: s
       throw new HostError("storage_unavailable", `storage unavailable: ${fault}; restart the node once it is fixed`, { cause: error });
     },
 
-    /** Closes the database; a removed one is written back to its path first (unless something new is there). */
+    /**
+     * Closes the database (at once, unless a removed one is first written back to its path, if
+     * nothing new is there), then calls `onClosed`.
+     */
     async close(): Promise<void> {
       if (!db.open) return;
       if (removed) {
@@ -61,6 +64,7 @@ export function createStorageHealth(parameters: { db: Database.Database; path: s
       }
       db.close();
       if (removed && !existsSync(path)) renameSync(recoveryPath, path);
+      parameters.onClosed?.();
     },
   };
 }

@@ -142,25 +142,15 @@ type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatu
  */
 export function createStore(parameters: { path: string; deployment: StoreDeployment; now?: () => number; onFault?: (fault: string) => void }) {
   const now = parameters.now ?? Date.now;
-  const db = new Database(parameters.path, { timeout: 0 });
-  // One node per database: the file stays locked (an OS lock, released when the process dies)
-  // while this connection is open, so a second node on it fails here instead of forking its state.
-  db.pragma("locking_mode = EXCLUSIVE");
+  const lock = lockDatabase(parameters.path);
+  let db: Database.Database;
   try {
-    db.pragma("journal_mode = WAL");
+    db = openDatabase(parameters.path, parameters.deployment);
   } catch (error) {
-    db.close();
-    if ((error as { code?: string }).code === "SQLITE_BUSY") throw new HostLockError(`the database ${parameters.path} is in use by another host process`);
+    lock?.close();
     throw error;
   }
-  db.pragma("synchronous = FULL");
-  db.pragma("foreign_keys = ON");
-  // Kept requests and answers are users' text: overwrite them when they are dropped.
-  db.pragma("secure_delete = ON");
-  db.exec(schema);
-  migrate(db);
-  checkDeployment(db, parameters.deployment);
-  const health = createStorageHealth({ db, path: parameters.path, onFault: parameters.onFault });
+  const health = createStorageHealth({ db, path: parameters.path, onFault: parameters.onFault, onClosed: () => lock?.close() });
   /** A write that fails for want of storage (disk full, I/O error, read-only file) is a storage fault, answered with 503. */
   const guarded =
     <A extends unknown[], R>(write: (...args: A) => R) =>
@@ -464,6 +454,39 @@ function migrate(db: Database.Database): void {
   const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('exchanges')").all().map((column) => column.name));
   for (const [column, type] of [["previous_transcript_hash", "TEXT"], ["request_body", "BLOB"], ["request_signature", "TEXT"], ["response_text", "TEXT"]] as const)
     if (!columns.has(column)) db.exec(`ALTER TABLE exchanges ADD COLUMN ${column} ${type}`);
+}
+
+/** Opens the database in WAL mode with full fsync, brought up to this schema, for this deployment. */
+function openDatabase(path: string, deployment: StoreDeployment): Database.Database {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  // Kept requests and answers are users' text: overwrite them when they are dropped.
+  db.pragma("secure_delete = ON");
+  db.exec(schema);
+  migrate(db);
+  checkDeployment(db, deployment);
+  return db;
+}
+
+/**
+ * One node per database: an exclusive lock on `<path>.lock`, a sidecar SQLite file (an OS lock
+ * the kernel drops when the process dies, so a restart after kill -9 is never refused). The
+ * database itself stays open to readers (an operator's sqlite3, a backup).
+ */
+function lockDatabase(path: string): Database.Database | undefined {
+  if (path === ":memory:" || path === "") return undefined;
+  const lock = new Database(`${path}.lock`, { timeout: 0 });
+  lock.pragma("locking_mode = EXCLUSIVE");
+  try {
+    lock.exec("BEGIN EXCLUSIVE; COMMIT;");
+  } catch (error) {
+    lock.close();
+    if ((error as { code?: string }).code === "SQLITE_BUSY") throw new HostLockError(`the database ${path} is in use by another host process`);
+    throw error;
+  }
+  return lock;
 }
 
 function checkDeployment(db: Database.Database, deployment: StoreDeployment): void {
