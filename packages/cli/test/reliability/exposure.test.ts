@@ -1,9 +1,12 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
 import { chat, closeSession, getHostPolicy, getSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor } from "../../src/demo/localNetwork.ts";
 import { demoHostPricing } from "../../src/demo/demoHost.ts";
-import { neverSigningClient, openUserSession } from "./harness.ts";
+import { hostConfigInput, neverSigningClient, openUserSession, register } from "./harness.ts";
 import { useHostStack } from "./stack.ts";
 
 // The host bounds its own exposure (docs/failure-model.md, "Host exposure"): it serves checkpoint
@@ -27,7 +30,11 @@ describe("the host's exposure policy", () => {
     });
   });
 
-  it("refuses a session whose checkpoint interval is above its limit before generating anything", async () => {
+  it("refuses a session whose checkpoint interval is above its limit before generating anything, whatever the chain's terms say", async () => {
+    // The terms on chain allow 1,000,000 (published before the operator lowered the node's limit, or
+    // a deployment without terms): the chain lets the session open, the node holds its own limit.
+    const port = Number(new URL(stack.host.url).port);
+    await register(hostConfigInput(stack.network, mkdtempSync(join(tmpdir(), "session-jobs-terms-")), port, { limits: { maxCheckpointInterval: 1_000_000 } }));
     const session = await openUserSession(stack.network, 1_000_000n);
     const send = neverSigningClient(stack.host.url, session);
     expect(await send("In the beginning", maxTokens)).toEqual({ status: 403, code: "session_terms_refused", billed: 0 });
