@@ -52,7 +52,7 @@ describe("sync storm", () => {
   it("4 sessions x 5 syncs of ~240 KB each: every answer exact, at most maxSyncBytesInFlight held at once, a bystander served", async () => {
     // Opened one after another: they are transactions of one wallet (nonces).
     const storm: Session[] = [];
-    for (let i = 0; i < 4; i++) storm.push(await openUserSession(stack.network, 100_000n));
+    for (let i = 0; i < 4; i++) storm.push(await openUserSession(stack.network, 1_000n));
     const bodies = await Promise.all(storm.map((session) => unsignedExchanges(session, 4)));
     const bystander = await openUserSession(stack.network, 100n);
 
