@@ -1,4 +1,3 @@
-#!/usr/bin/env -S npx tsx
 import { exitCodes, runCli } from "./cli.ts";
 
 const code = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });

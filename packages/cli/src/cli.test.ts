@@ -47,13 +47,13 @@ describe("command-line conventions", () => {
   it("a mistyped command or option is a usage error (exit 2) with a suggestion", async () => {
     const command = await cli(["client", "opne"]);
     expect(command.code).toBe(2);
-    expect(command.stderr).toMatch(/^error: unknown command 'opne'\n\(Did you mean open\?\)/);
+    expect(command.stderr).toMatch(/^error: unknown command 'opne' \(Did you mean open\?\) \(add --help for usage\)\n$/);
     const group = await cli(["clinet"]);
     expect(group).toMatchObject({ code: 2 });
     expect(group.stderr).toContain("(Did you mean client?)");
     const option = await cli(["client", "open", "--hots", "0x0"]);
     expect(option.code).toBe(2);
-    expect(option.stderr).toMatch(/^error: unknown option '--hots'\n\(Did you mean --host\?\)/);
+    expect(option.stderr).toMatch(/^error: unknown option '--hots' \(Did you mean --host\?\) \(add --help for usage\)\n$/);
     const missing = await cli(["client", "open", "--host"]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^error: option '--host <host>' argument missing/);

@@ -35,9 +35,13 @@ export function buildProgram(commands: readonly Command[], output: ProgramOutput
     .helpCommand("help [command...]", "show help for a command")
     .option("--debug", "print stack traces with errors")
     .exitOverride()
-    .showHelpAfterError("(add --help for usage)")
     .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: (text) => output.stdout.write(text), writeErr: (text) => output.stderr.write(text) });
+    .configureOutput({
+      writeOut: (text) => output.stdout.write(text),
+      writeErr: (text) => output.stderr.write(text),
+      // One line per error, as every other CLI error: commander puts its suggestion on a line of its own.
+      outputError: (text, write) => write(`${text.trimEnd().replaceAll("\n", " ")} (add --help for usage)\n`),
+    });
 
   const groups = new Map<string, Commander>();
   const parentOf = (path: readonly string[]): Commander => {

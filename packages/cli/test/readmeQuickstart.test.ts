@@ -26,7 +26,7 @@ function steps(text: string, replacePorts: (line: string) => string): Step[] {
   const result: Step[] = [];
   for (const raw of text.split("\n")) {
     const line = replacePorts(raw.replace(/\s+#.*$/, "").trim());
-    if (line === "" || line.startsWith("#") || line.startsWith("npx anvil")) continue;
+    if (line === "" || line.startsWith("#") || line === "anvil" || line.startsWith("export PATH=")) continue;
     const words = [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!);
     if (words[0] === "export") {
       for (const assignment of words.slice(1)) env[assignment.split("=")[0]!] = assignment.slice(assignment.indexOf("=") + 1);
