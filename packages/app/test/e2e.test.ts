@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { getSession, getSettlement } from "@session-jobs/sdk";
 import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
+import { pacedBackend } from "@session-jobs/inference";
 import type { Browser, Page } from "playwright-core";
 import { formatUnits } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,12 +12,17 @@ import { launchChromium, screenshot, viewports } from "./browser.ts";
 // The package's test script builds the app first; screenshots land in test-results/screenshots/.
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 let demo: WebDemo;
+/** Pause per streamed delta: the embedded model can finish an answer before a click lands. */
+const pace = { ms: 0 };
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
   const { createLogger } = await import("@session-jobs/cli/common");
-  demo = await startWebDemo({ env: process.env, logger: createLogger(quiet, quiet), signal: new AbortController().signal, debug: false }, { build: false });
+  demo = await startWebDemo({ env: process.env, logger: createLogger(quiet, quiet), signal: new AbortController().signal, debug: false }, {
+    build: false,
+    wrapBackend: (model) => pacedBackend(model, () => pace.ms),
+  });
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: viewports.laptop })).newPage();
   // The page's own errors belong in the test output.
@@ -98,6 +104,7 @@ describe("the web app in Chromium", () => {
 
   it("stops an answer mid-stream, and the host bills only what it wrote", async () => {
     await page.getByLabel("Longest answer").selectOption("2000");
+    pace.ms = 100;
     // The model may end an answer on its own before the click lands; then ask again (bounded).
     let stopped = false;
     for (let attempt = 0; attempt < 3 && !stopped; attempt++) {
@@ -115,6 +122,7 @@ describe("the web app in Chromium", () => {
       await page.getByRole("button", { name: "Stop" }).waitFor({ state: "detached", timeout: 120_000 });
       stopped = clicked && (await answer.getByText("stopped").count()) === 1;
     }
+    pace.ms = 0;
     expect(stopped).toBe(true);
     // After the stop, the session key signed exactly what the host says it served.
     await expect.poll(async () => [await page.getByTestId("served").textContent(), await page.getByTestId("signed").textContent()], { timeout: 30_000 }).toSatisfy(

@@ -25,6 +25,7 @@ export {
 } from "./errors.ts";
 export { createEmbeddedBackend, type CreateEmbeddedBackendParameters } from "./embedded/createEmbeddedBackend.ts";
 export { embeddedModelInfo } from "./embedded/embeddedModelInfo.ts";
+export { pacedBackend } from "./pacedBackend.ts";
 export {
   createOpenAICompatibleBackend,
   type CreateOpenAICompatibleBackendParameters,

@@ -43,9 +43,10 @@ export async function startDemoHost(
   common: Common,
   network: LocalNetwork,
   ledger: GasLedger,
-  options: { corsOrigins?: string[] } = {},
+  options: { corsOrigins?: string[]; wrapBackend?: (backend: ChatBackend) => ChatBackend } = {},
 ): Promise<DemoHost> {
-  const backend = await common.logger.progress("loading the embedded model", () => createEmbeddedBackend());
+  const model = await common.logger.progress("loading the embedded model", () => createEmbeddedBackend());
+  const backend = options.wrapBackend?.(model) ?? model;
   const dataDir = mkdtempSync(join(tmpdir(), "session-jobs-demo-host-"));
   const config = resolveHostConfig(
     demoHostConfigInput(network, {

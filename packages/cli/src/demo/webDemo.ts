@@ -1,3 +1,4 @@
+import type { ChatBackend } from "@session-jobs/inference";
 import { privateKeyToAccount } from "viem/accounts";
 import { testUsdcAbi } from "@session-jobs/contracts/abis";
 import { buildApp } from "@session-jobs/app/build";
@@ -18,7 +19,10 @@ const devWalletUsdc = 100_000_000n;
  * deployment JSON, offering anvil's user account as the labelled local dev wallet. Builds the app
  * first unless `build: false` (the caller built it).
  */
-export async function startWebDemo(common: Common, options: { port?: number; build?: boolean } = {}): Promise<WebDemo> {
+export async function startWebDemo(
+  common: Common,
+  options: { port?: number; build?: boolean; wrapBackend?: (backend: ChatBackend) => ChatBackend } = {},
+): Promise<WebDemo> {
   if (options.build !== false) await common.logger.progress("building the web app", () => buildApp());
   const network = await startLocalNetwork(common, createGasLedger());
   const stops: (() => Promise<void>)[] = [() => network.anvil.stop()];
@@ -34,7 +38,7 @@ export async function startWebDemo(common: Common, options: { port?: number; bui
       ...(options.port !== undefined && { port: options.port }),
     });
     stops.push(app.close);
-    const host = await startDemoHost(common, network, createGasLedger(), { corsOrigins: [new URL(app.url).origin] });
+    const host = await startDemoHost(common, network, createGasLedger(), { corsOrigins: [new URL(app.url).origin], ...(options.wrapBackend && { wrapBackend: options.wrapBackend }) });
     stops.push(host.stop);
     return { url: app.url, network, host, stop };
   } catch (error) {

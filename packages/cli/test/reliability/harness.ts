@@ -317,22 +317,4 @@ export function recordingBackend(inner: ChatBackend): { backend: ChatBackend; de
   };
 }
 
-/**
- * The embedded model writes ~2,000 tokens/s: a whole answer can reach a client before it has read
- * a few deltas. Pacing each delta lets a test break a stream off mid-answer deterministically.
- */
-export function pacedBackend(inner: ChatBackend, delayMs: number): ChatBackend {
-  return {
-    specificationVersion: inner.specificationVersion,
-    provider: inner.provider,
-    modelId: inner.modelId,
-    generate: (request, options) => inner.generate(request, options),
-    async *stream(request, options) {
-      for await (const part of inner.stream(request, options)) {
-        if (part.type === "text-delta") await new Promise((resolve) => setTimeout(resolve, delayMs));
-        yield part;
-      }
-    },
-    close: () => inner.close(),
-  };
-}
+export { pacedBackend } from "@session-jobs/inference";
