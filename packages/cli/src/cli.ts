@@ -50,7 +50,7 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
     await command.run(common, values);
     return exitCodes.ok;
   } catch (error) {
-    streams.stderr.write(`error: ${formatError(error, debug)}\n`);
+    streams.stderr.write(`error: ${formatError(error, debug, common.chainId)}\n`);
     return abort.signal.aborted ? exitCodes.interrupted : exitCodes.failed;
   } finally {
     process.off("SIGINT", onSignal);

@@ -7,6 +7,8 @@ export type Common = {
   /** Aborted on Ctrl-C, so that long waits stop cleanly. */
   signal: AbortSignal;
   debug: boolean;
+  /** The chain id the RPC reported, once the command connected (set by `connectToRpc`), so that errors can name the chain. */
+  chainId?: number;
 };
 
 /** Human-facing output: plain lines, with a spinner for waits when stderr is a terminal. */

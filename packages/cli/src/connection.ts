@@ -85,6 +85,7 @@ export async function connectToRpc(common: Common, rpcUrl: string): Promise<Chai
       throw new CliError(`cannot reach an RPC at ${rpcUrl}`, common.debug ? String(cause) : "check --rpc-url (or SESSION_JOBS_RPC_URL) and that the node is running");
     }),
   );
+  common.chainId = chainId;
   return { rpcUrl, chainId, publicClient };
 }
 

@@ -1,4 +1,4 @@
-import { BaseError as ViemBaseError, ContractFunctionRevertedError } from "viem";
+import { BaseError as ViemBaseError, ContractFunctionExecutionError, ContractFunctionRevertedError, ContractFunctionZeroDataError } from "viem";
 
 /** An error the user can act on: printed as its message alone, never with a stack trace. */
 export class CliError extends Error {
@@ -30,9 +30,31 @@ function inlineDetail(error: ErrorWithShortMessage): string {
   return "";
 }
 
-/** Renders any thrown value as one or two human lines; the stack only with `--debug`. */
-export function formatError(error: unknown, debug: boolean): string {
+/** The first of `error` and its causes (viem's, the SDK's, the host's alike) that is a `type`. */
+function findCause<T>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 32; cause = cause.cause, depth++) if (cause instanceof type) return cause;
+  return undefined;
+}
+
+/**
+ * A read of a contract that returned no data: on a chain, nearly always an address with no code (a
+ * development chain restarted and not redeployed, or a deployment file of another chain).
+ */
+function noContractError(error: unknown, chainId: number | undefined): CliError | undefined {
+  if (!findCause(error, ContractFunctionZeroDataError)) return undefined;
+  const call = findCause(error, ContractFunctionExecutionError);
+  const where = `${call?.contractAddress ? `at ${call.contractAddress}` : "there"} on ${chainId === undefined ? "this chain" : `chain ${chainId}`}`;
+  return new CliError(
+    `no contract ${where}${call ? ` (${call.functionName} returned no data)` : ""}`,
+    "no contract there — redeploy (session-jobs deploy) or point SESSION_JOBS_DEPLOYMENT at this chain's deployment",
+  );
+}
+
+/** Renders any thrown value as one or two human lines; the stack only with `--debug`. `chainId` is the chain the command reached, if any. */
+export function formatError(error: unknown, debug: boolean, chainId?: number): string {
   if (debug && error instanceof Error && error.stack) return error.stack;
+  const noContract = noContractError(error, chainId);
+  if (noContract) return formatError(noContract, debug);
   if (error instanceof CliError) return error.hint ? `${error.message}\n  hint: ${error.hint}` : error.message;
   if (error instanceof ViemBaseError) {
     const revert = error.walk((cause) => cause instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;

@@ -43,7 +43,7 @@ export const clientHostsCommand: Command = {
       common.logger.info(`no active host serves model ${modelId}`);
       return;
     }
-    common.logger.info(`${hosts.length} host${hosts.length === 1 ? "" : "s"} serve model ${modelId}`);
+    common.logger.info(`${hosts.length} ${hosts.length === 1 ? "host serves" : "hosts serve"} model ${modelId}`);
     common.logger.info(
       table([
         ["host", "url", "min USDC units/token", "min wei/token"],

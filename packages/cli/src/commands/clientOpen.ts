@@ -1,12 +1,18 @@
-import { openSession } from "@session-jobs/sdk";
+import { InsufficientDepositError, openSession } from "@session-jobs/sdk";
 import { requireString, type Command } from "../command.ts";
 import { parseAssetOption, readAssetDisplay } from "../assets.ts";
 import { connectDeployment, connectionOptions, signingWallet } from "../connection.ts";
 import { CliError } from "../errors.ts";
-import { formatAmount } from "../format.ts";
+import { formatAmount, type AssetDisplay } from "../format.ts";
 import { parseAddressOption, parseAmountOption, parseIntegerOption } from "../parse.ts";
 import { saveSession, sessionsDirOption } from "../sessionStore.ts";
 import { modelOptions, parseModelOptions } from "./clientHosts.ts";
+
+/** Too small a deposit, in the asset's units as typed (0.0002 ETH), not base units. */
+function inAssetUnits(error: unknown, asset: AssetDisplay): unknown {
+  if (!(error instanceof InsufficientDepositError) || error.minimum === undefined || error.deposit === undefined) return error;
+  return new CliError(`the deposit must be at least ${formatAmount(error.minimum, asset)} (--deposit ${formatAmount(error.deposit, asset)})`);
+}
 
 export const clientOpenCommand: Command = {
   path: ["client", "open"],
@@ -56,6 +62,8 @@ export const clientOpenCommand: Command = {
         proofInterval,
         modelId,
         hostUrl: typeof values["host-url"] === "string" ? values["host-url"] : undefined,
+      }).catch((error: unknown) => {
+        throw inAssetUnits(error, asset);
       }),
     );
     const { session } = opened;

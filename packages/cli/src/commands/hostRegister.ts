@@ -2,7 +2,7 @@ import { ConfigError, registerHost, updateConfigFile, type ConfigValue, type Hos
 import type { Command, OptionValues } from "../command.ts";
 import type { Common } from "../common.ts";
 import { CliError } from "../errors.ts";
-import { hostConfigOptions, hostConfigPath, loadHostConfigFromOptions } from "../hostConfig.ts";
+import { connectHostChain, hostConfigOptions, hostConfigPath, loadHostConfigFromOptions } from "../hostConfig.ts";
 
 export const hostRegisterCommand: Command = {
   path: ["host", "register"],
@@ -26,6 +26,8 @@ export const hostRegisterCommand: Command = {
       }),
     });
     if (!config.publicUrl) throw new CliError("missing the host's public URL", "give --public-url (or publicUrl in the config)");
+    // One quick look at the RPC first, as every chain command does: a wrong URL is one line naming it.
+    await connectHostChain(common, config);
     const { action, transactions } = await common.logger.progress(`registering ${config.account.address} at ${config.publicUrl}`, () =>
       registerHost({ config, onTransaction: (step, hash) => common.logger.info(`  ${step.padEnd(24)} ${hash}`) }),
     );

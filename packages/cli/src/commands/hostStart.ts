@@ -7,8 +7,19 @@ import { parseIntegerOption } from "../parse.ts";
 const logLevels = ["debug", "info", "warn", "error"] as const;
 const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logLevels.includes(value as (typeof logLevels)[number]);
 
-/** Another process holds the key or the database: one line and a hint, as for any bad input. */
-const asCliError = (error: unknown) => (error instanceof HostLockError ? new CliError(error.message, error.hint) : error);
+/**
+ * Another process holds the key, the database or the port: one line and a hint, as for any bad input.
+ */
+function asCliError(error: unknown): unknown {
+  if (error instanceof HostLockError) return new CliError(error.message, error.hint);
+  const listen = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (listen.code === "EADDRINUSE" && listen.syscall === "listen")
+    return new CliError(
+      `port ${listen.port} on ${listen.address} is already in use`,
+      "another program listens there: give --port (0 picks a free one) or change [server] port in host.toml",
+    );
+  return error;
+}
 
 export const hostStartCommand: Command = {
   path: ["host", "start"],

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,6 +129,7 @@ describe("session-jobs operations against anvil", () => {
   it("client hosts and client pricing read the registration", async () => {
     const hosts = await cli(["client", "hosts", "--repo", embeddedModelInfo.repo, "--file", embeddedModelInfo.fileName], env());
     expect(hosts.code, hosts.stderr).toBe(0);
+    expect(hosts.stdout).toContain(`1 host serves model ${modelId}`);
     expect(hosts.stdout).toMatch(new RegExp(`${address(keys.host)}\\s+http://127\\.0\\.0\\.1:\\d+\\s+1500\\s+10000000000`));
     const pricing = await cli(["client", "pricing", "--host", address(keys.host)], env());
     expect(pricing.code, pricing.stderr).toBe(0);
@@ -141,7 +143,9 @@ describe("session-jobs operations against anvil", () => {
     const lowPrice = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--price", "5"], userEnv());
     expectOneLineError(lowPrice, /^error: Price below host minimum\..*Offered: 5 per token; Host minimum: 10000000000 per token/);
     const smallDeposit = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.000001"], userEnv());
-    expectOneLineError(smallDeposit, /^error: Insufficient deposit\. \(.*Deposit: 1000000000000 base units; Minimum: 200000000000000 base units\)$/);
+    expectOneLineError(smallDeposit, /^error: the deposit must be at least 0\.0002 ETH \(--deposit 0\.000001 ETH\)$/);
+    const smallUsdc = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.5", "--asset", "usdc"], userEnv());
+    expectOneLineError(smallUsdc, /^error: the deposit must be at least 0\.8 USDC \(--deposit 0\.5 USDC\)$/);
   });
 
   it("client open, chat, status and close run a whole ETH session", async () => {
@@ -434,6 +438,7 @@ describe("session-jobs operations against anvil", () => {
       writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(hostConfigPath, "utf8")), publicUrl: "http://127.0.0.1:1" }));
       const registered = await cli(["host", "register", "--config", config], { ...env(), SESSION_JOBS_HOST_PRIVATE_KEY: anvilPrivateKeys[5] });
       expect(registered.code, registered.stderr).toBe(0);
+      expect((await cli(["client", "hosts", "--model-id", modelId], env())).stdout).toContain(`2 hosts serve model ${modelId}`);
       expectOneLineError(await cli(["client", "open", "--host", deadHost, "--deposit", "0.01"], userEnv()), /^error: The host did not answer\. \(URL: http:\/\/127\.0\.0\.1:1\/v1\/models\)$/);
     });
 
@@ -447,6 +452,51 @@ describe("session-jobs operations against anvil", () => {
     it("host start with an unreachable RPC fails at once with one line", async () => {
       expectOneLineError(await cli(["host", "start", "--port", "0"], { ...hostEnv(), SESSION_JOBS_RPC_URL: "http://127.0.0.1:1" }), /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/);
     });
+    it("every chain command with an unreachable RPC says so in one line, with the hint", async () => {
+      const unreachable = /(^|\n)error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1\n {2}hint: check --rpc-url/;
+      for (const [argv, extra] of [
+        [["host", "register", "--public-url", "http://127.0.0.1:9"], hostEnv()],
+        [["host", "update-pricing", "--price", "2000"], hostEnv()],
+        [["host", "withdraw"], hostEnv()],
+        [["model", "add", "--repo", "r", "--file", "f", "--sha256", "11".repeat(32)], { ...env(), SESSION_JOBS_PRIVATE_KEY: keys.owner }],
+        [["client", "open", "--host", address(keys.host), "--deposit", "0.01"], userEnv()],
+      ] as const) {
+        const result = await cli([...argv, "--rpc-url", "http://127.0.0.1:1"], extra);
+        expectOneLineError(result, /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/);
+        expect(result.stderr, argv.join(" ")).toMatch(unreachable);
+      }
+    });
+    it("a deployment whose contracts are not on the chain (anvil restarted, nothing redeployed) is one line naming the address", async () => {
+      const real = JSON.parse(readFileSync(deploymentPath, "utf8")) as Record<string, unknown>;
+      const empty = join(dir, "no-code.json");
+      const nowhere = (n: number) => `0x${n.toString(16).padStart(40, "0")}` as Address;
+      writeFileSync(empty, JSON.stringify({ ...real, modelRegistry: nowhere(0xc0de1), nodeRegistry: nowhere(0xc0de2), proofSystem: nowhere(0xc0de3), hostEarnings: nowhere(0xc0de4), jobMarketplace: nowhere(0xc0de5) }));
+      const noCode = new RegExp(`^error: no contract at 0x0{35}c0de[2-5] on chain ${anvil.chainId} \\(\\w+ returned no data\\)$`, "i");
+      const hint = "hint: no contract there — redeploy (session-jobs deploy) or point SESSION_JOBS_DEPLOYMENT at this chain's deployment";
+      for (const [argv, extra] of [
+        [["host", "register", "--public-url", "http://127.0.0.1:9"], hostEnv()],
+        [["host", "start", "--port", "0"], { ...hostEnv(), SESSION_JOBS_HOST_DB: join(dir, "no-code.sqlite"), SESSION_JOBS_HOST_LOCK_DIR: dir }],
+        [["client", "open", "--host", address(keys.host), "--deposit", "0.01"], userEnv()],
+        [["client", "hosts", "--model-id", modelId], userEnv()],
+        [["host", "earnings"], hostEnv()],
+      ] as const) {
+        const result = await cli([...argv], { ...extra, SESSION_JOBS_DEPLOYMENT: empty });
+        expectOneLineError(result, noCode);
+        expect(result.stderr, argv.join(" ")).toContain(hint);
+      }
+    }, 30_000);
+    it("host start on a port in use is one line with a hint", async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+      const { port } = taken.address() as AddressInfo;
+      try {
+        const result = await cli(["host", "start", "--listen", "127.0.0.1", "--port", String(port)], { ...hostEnv(), SESSION_JOBS_HOST_DB: join(dir, "busy.sqlite"), SESSION_JOBS_HOST_LOCK_DIR: dir });
+        expectOneLineError(result, new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use$`));
+        expect(result.stderr).toContain("hint: another program listens there: give --port (0 picks a free one) or change [server] port in host.toml");
+      } finally {
+        await new Promise((resolve) => taken.close(resolve));
+      }
+    }, 30_000);
     it("a session that was never saved", async () => {
       expectOneLineError(await cli(["client", "chat", "--job", "999", "--prompt", "hi"], userEnv()), /^error: no saved session 999 on chain/);
     });
