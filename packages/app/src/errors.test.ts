@@ -1,4 +1,4 @@
-import { PriceBelowHostMinimumError } from "@session-jobs/sdk";
+import { CheckpointIntervalAboveHostMaxError, PriceBelowHostMinimumError } from "@session-jobs/sdk";
 import { UserRejectedRequestError } from "viem";
 import { describe, expect, it } from "vitest";
 import { describeError } from "./errors.ts";
@@ -15,6 +15,13 @@ describe("describeError", () => {
       "You declined the request in your wallet; nothing was sent.",
     );
     expect(describeError({ code: 4001, message: "denied" })).toBe("You declined the request in your wallet; nothing was sent.");
+  });
+
+  it("says the host's largest checkpoint interval, also when the error is wrapped", () => {
+    const error = new CheckpointIntervalAboveHostMaxError({ proofInterval: 5000n, hostMax: 1000n });
+    const sentence = "This host takes a checkpoint every 1,000 tokens at most; lower the checkpoint interval.";
+    expect(describeError(error)).toBe(sentence);
+    expect(describeError(new Error("openSession failed", { cause: error }))).toBe(sentence);
   });
 
   it("never shows a hex blob or a second line", () => {

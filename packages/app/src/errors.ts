@@ -1,5 +1,6 @@
 import {
   BaseError as SdkError,
+  CheckpointIntervalAboveHostMaxError,
   HostUnreachableError,
   InsufficientDepositError,
   PriceBelowHostMinimumError,
@@ -7,7 +8,7 @@ import {
   SessionNotActiveError,
 } from "@session-jobs/sdk";
 import { BaseError as ViemError, UserRejectedRequestError } from "viem";
-import { formatPrice, type Asset } from "./format.ts";
+import { formatPrice, formatTokens, type Asset } from "./format.ts";
 
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
@@ -40,6 +41,8 @@ export function describeError(error: unknown, context: { asset?: Asset; hostMini
     return context.asset && context.hostMinimum !== undefined
       ? `The host's minimum is ${formatPrice(context.hostMinimum, context.asset)}; raise your price.`
       : "Your price is below the host's minimum; raise your price.";
+  const aboveHostMax = find(error, CheckpointIntervalAboveHostMaxError);
+  if (aboveHostMax) return `This host takes a checkpoint every ${formatTokens(aboveHostMax.hostMax)} tokens at most; lower the checkpoint interval.`;
   if (find(error, InsufficientDepositError)) return "The deposit is below the marketplace's minimum; deposit more.";
   const unreachable = find(error, HostUnreachableError);
   if (unreachable) return "The host does not answer right now; pick another host or try again in a moment.";
