@@ -1,12 +1,14 @@
 import type { HostInfo } from "@session-jobs/sdk";
 import type { Asset } from "../format.ts";
-import { formatPrice, shortAddress } from "../format.ts";
-import { useHostHealth } from "./useHosts.ts";
+import { formatPrice, formatTokens, shortAddress } from "../format.ts";
+import { largestCheckpointInterval } from "./terms.ts";
+import { useHostHealth, useHostPolicy } from "./useHosts.ts";
 
-/** One host to choose: its price in the chosen asset, its URL, and whether it answers now. */
+/** One host to choose: its terms (price in the chosen asset, largest checkpoint interval), its URL, and whether it answers now. */
 export function HostCard(props: { host: HostInfo; asset: Asset; selected: boolean; onSelect: () => void }) {
   const { host, asset } = props;
   const health = useHostHealth(host.apiUrl);
+  const policy = useHostPolicy(host.apiUrl);
   const minimum = asset.token === "0x0000000000000000000000000000000000000000" ? host.minPricePerTokenNative : host.minPricePerToken;
   const status = health.data === undefined ? "checking" : health.data.ok ? "online" : "offline";
   return (
@@ -26,6 +28,9 @@ export function HostCard(props: { host: HostInfo; asset: Asset; selected: boolea
       <div className="host-price">
         <strong>{formatPrice(minimum, asset)}</strong>
         <span className="muted">minimum</span>
+        <span className="muted small" data-testid="host-max-interval">
+          checkpoints ≤ {formatTokens(largestCheckpointInterval(host, policy.data))} tokens
+        </span>
       </div>
     </label>
   );

@@ -1,4 +1,4 @@
-import { getHostsForModel, type HostInfo } from "@session-jobs/sdk";
+import { getHostPolicy, getHostsForModel, type HostInfo, type HostPolicy } from "@session-jobs/sdk";
 import { useQuery } from "@tanstack/react-query";
 import type { Hex } from "viem";
 import { usePublicClient } from "wagmi";
@@ -32,5 +32,19 @@ export function useHostHealth(apiUrl: string) {
         return { ok: false, latencyMs: Math.round(performance.now() - started) };
       }
     },
+  });
+}
+
+/**
+ * The host's published policy (`GET /v1/host`): its node's own limits. Undefined while unknown or
+ * when the host does not answer; the on-chain terms apply then.
+ */
+export function useHostPolicy(apiUrl: string | undefined) {
+  return useQuery({
+    queryKey: ["host-policy", apiUrl],
+    enabled: apiUrl !== undefined,
+    staleTime: 60_000,
+    retry: false,
+    queryFn: (): Promise<HostPolicy> => getHostPolicy({ hostUrl: apiUrl! }),
   });
 }

@@ -9,7 +9,8 @@ import { isLocalDevChain } from "../deployment.ts";
 import { describeError } from "../errors.ts";
 import { formatAmount, formatPrice, formatTokens, parseAmount, parsePricePer1k, type Asset } from "../format.ts";
 import { HostCard } from "../hosts/HostCard.tsx";
-import { useHosts } from "../hosts/useHosts.ts";
+import { defaultCheckpointInterval, largestCheckpointInterval, preferredCheckpointInterval } from "../hosts/terms.ts";
+import { useHostPolicy, useHosts } from "../hosts/useHosts.ts";
 import { useModels } from "../hosts/useModels.ts";
 
 const defaultDeposit: Record<string, string> = { ETH: "0.01", USDC: "5" };
@@ -28,7 +29,7 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
   const [hostAddress, setHostAddress] = useState<string | undefined>();
   const [priceText, setPriceText] = useState("");
   const [depositText, setDepositText] = useState(defaultDeposit[asset.symbol]!);
-  const [intervalText, setIntervalText] = useState(isLocalDevChain(deployment) ? "100" : "1000");
+  const [intervalText, setIntervalText] = useState("");
 
   useEffect(() => {
     if (!modelId && models.data?.[0]) setModelId(models.data[0].id);
@@ -38,6 +39,12 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
   useEffect(() => {
     if (minimum !== undefined) setPriceText(formatAmount(minimum * 1000n, asset, 18).split(" ")[0]!);
   }, [minimum, asset]);
+  const policy = useHostPolicy(host?.apiUrl);
+  const largestInterval = host ? largestCheckpointInterval(host, policy.data) : undefined;
+  // Like the price, the interval starts at one this host accepts whenever its terms change.
+  useEffect(() => {
+    if (largestInterval !== undefined) setIntervalText(String(defaultCheckpointInterval(preferredCheckpointInterval(isLocalDevChain(deployment)), largestInterval)));
+  }, [largestInterval, deployment]);
 
   const assetTerms = useQuery({
     queryKey: ["asset-config", deployment.jobMarketplace, asset.token],
@@ -66,9 +73,20 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
     },
     onSuccess: props.onOpened,
   });
+  // An error is about what was sent: it goes once the user changes what they send.
+  const { reset } = open;
+  useEffect(reset, [reset, priceText, depositText, intervalText, host?.address, asset]);
 
   const problem =
-    price === undefined ? "Enter a price per 1k tokens." : deposit === undefined ? "Enter a deposit." : interval === undefined || interval < 100n ? "Checkpoints come every 100 tokens or more." : undefined;
+    price === undefined
+      ? "Enter a price per 1k tokens."
+      : deposit === undefined
+        ? "Enter a deposit."
+        : interval === undefined || interval < 100n
+          ? "Checkpoints come every 100 tokens or more."
+          : largestInterval !== undefined && interval > largestInterval
+            ? `This host takes a checkpoint every ${formatTokens(largestInterval)} tokens at most.`
+            : undefined;
 
   return (
     <section className="card new-session">
@@ -128,12 +146,13 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
         </div>
         <div className="field">
           <label htmlFor="interval">Checkpoint every (tokens)</label>
-          <input id="interval" inputMode="numeric" value={intervalText} onChange={(event) => setIntervalText(event.target.value)} />
+          <input id="interval" inputMode="numeric" aria-invalid={largestInterval !== undefined && interval !== undefined && interval > largestInterval} value={intervalText} onChange={(event) => setIntervalText(event.target.value)} />
         </div>
       </div>
       <p className="hint" data-testid="estimate">
         {estimate !== undefined ? `This deposit buys about ${formatTokens(estimate)} tokens at ${formatPrice(price!, asset)}. ` : ""}
         {assetTerms.data ? `Smallest deposit: ${formatAmount(assetTerms.data.minDeposit, asset)}. ` : ""}
+        {largestInterval !== undefined ? `This host checkpoints every ${formatTokens(largestInterval)} tokens at most. ` : ""}
         What you do not use is refunded when the session closes.
       </p>
       {open.error && (
