@@ -1,7 +1,7 @@
-import { marketplaceAbi } from "@session-jobs/sdk";
+import { triggerSessionTimeout, withdrawRefund } from "@session-jobs/sdk";
 import { useMutation } from "@tanstack/react-query";
 import type { Address } from "viem";
-import { useAccount, usePublicClient, useWriteContract } from "wagmi";
+import { useAccount, useWalletClient } from "wagmi";
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
 import { describeError } from "../errors.ts";
 import { formatAmount, formatTokens, shortAddress } from "../format.ts";
@@ -11,17 +11,14 @@ import { useMySessions } from "./useMySessions.ts";
 export function MySessions(props: { onResume: (id: string) => void }) {
   const deployment = useDeployment();
   const { isConnected } = useAccount();
-  const client = usePublicClient();
+  const { data: walletClient } = useWalletClient();
   const mine = useMySessions();
-  const { writeContractAsync } = useWriteContract();
   const act = useMutation({
     mutationFn: async (call: { timeOut: bigint } | { withdraw: Address }) => {
-      const target = { address: deployment.jobMarketplace, abi: marketplaceAbi } as const;
-      const hash =
-        "timeOut" in call
-          ? await writeContractAsync({ ...target, functionName: "triggerSessionTimeout", args: [call.timeOut] })
-          : await writeContractAsync({ ...target, functionName: "withdrawRefund", args: [call.withdraw] });
-      await client!.waitForTransactionReceipt({ hash });
+      if (!walletClient) throw new Error("Connect the wallet that opened these sessions first.");
+      const marketplace = deployment.jobMarketplace;
+      if ("timeOut" in call) await triggerSessionTimeout(walletClient, { marketplace, jobId: call.timeOut });
+      else await withdrawRefund(walletClient, { marketplace, token: call.withdraw });
     },
     onSuccess: () => mine.refetch(),
   });
@@ -58,8 +55,8 @@ export function MySessions(props: { onResume: (id: string) => void }) {
           </tr>
         </thead>
         <tbody>
-          {data?.sessions.map(({ onChain, stored, timedOutAt }) => {
-            const expired = onChain.status === "active" && data.now >= timedOutAt;
+          {data?.sessions.map(({ onChain, stored }) => {
+            const expired = onChain.status === "active" && onChain.expired;
             return (
               <tr key={String(onChain.jobId)} data-testid="my-session">
                 <td>#{String(onChain.jobId)}</td>
@@ -70,7 +67,7 @@ export function MySessions(props: { onResume: (id: string) => void }) {
                 <td>{formatTokens(onChain.provenTokens)}</td>
                 <td>{formatAmount(onChain.depositAmount, assetOf(onChain.token, deployment))}</td>
                 <td className="row-actions">
-                  {expired && (
+                  {onChain.actions.includes("timeout") && (
                     <button className="secondary" disabled={act.isPending} onClick={() => act.mutate({ timeOut: onChain.jobId })}>
                       Time out
                     </button>
