@@ -1,6 +1,7 @@
 import { streamChat, syncSession, type ChatMessage } from "@session-jobs/sdk";
 import { useCallback, useRef, useState } from "react";
 import { describeError } from "../errors.ts";
+import { useRefetchServed } from "../meter/useSessionProgress.ts";
 import type { ChatLine, StoredSession } from "../session/storage.ts";
 
 /** Choices for the longest answer, in completion tokens; the first is the default. */
@@ -19,6 +20,7 @@ export function historyOf(lines: ChatLine[]): ChatMessage[] {
 export function useChat(record: StoredSession, persist: () => Promise<void>, refresh: () => void) {
   const [busy, setBusy] = useState(false);
   const controller = useRef<AbortController | undefined>(undefined);
+  const refetchServed = useRefetchServed(record.session);
 
   const send = useCallback(
     async (prompt: string, maxTokens: number) => {
@@ -45,11 +47,13 @@ export function useChat(record: StoredSession, persist: () => Promise<void>, ref
         } else answer.failed = describeError(error);
       } finally {
         controller.current = undefined;
+        // The meter's served count catches up with this answer's receipt before the page calls it done.
+        await refetchServed().catch(() => undefined);
         setBusy(false);
         await persist();
       }
     },
-    [record, persist, refresh],
+    [record, persist, refresh, refetchServed],
   );
 
   const stop = useCallback(() => controller.current?.abort(), []);

@@ -5,11 +5,11 @@ import { ProofItem } from "./proofs.tsx";
 import { useChainProgress, useServedTokens } from "./useSessionProgress.ts";
 
 /** The live meter: tokens served / signed / proven, cost, deposit left, next checkpoint, proofs. */
-export function Meter(props: { session: Session; changed: number }) {
+export function Meter(props: { session: Session }) {
   const { session } = props;
   const deployment = useDeployment();
   const asset = assetOf(session.token, deployment);
-  const served = useServedTokens(session, props.changed);
+  const served = useServedTokens(session);
   const { onChain, proofs } = useChainProgress(session);
   const signed = session.cumulativeTokens;
   const proven = onChain?.provenTokens ?? 0n;

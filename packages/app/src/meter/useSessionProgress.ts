@@ -1,12 +1,18 @@
 import { getSession, marketplaceAbi, type Session } from "@session-jobs/sdk";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback } from "react";
 import { useBlockNumber, usePublicClient } from "wagmi";
 import { withGas, type LandedProof } from "./proofs.tsx";
 
-/** What the host says it served (`GET /v1/session/:jobId`); unknown until the first answer. */
-export function useServedTokens(session: Session, changed: number) {
+const servedKey = (session: Session) => ["served", session.hostUrl, String(session.jobId)];
+
+/**
+ * What the host says it served (`GET /v1/session/:jobId`), asked every 3 s and whenever an answer
+ * ends (`useRefetchServed`); unknown until the first answer.
+ */
+export function useServedTokens(session: Session) {
   return useQuery({
-    queryKey: ["served", session.hostUrl, String(session.jobId), changed],
+    queryKey: servedKey(session),
     refetchInterval: 3_000,
     retry: false,
     queryFn: async () => {
@@ -17,6 +23,15 @@ export function useServedTokens(session: Session, changed: number) {
       return typeof view.servedTokens === "string" && /^\d+$/.test(view.servedTokens) ? BigInt(view.servedTokens) : 0n;
     },
   });
+}
+
+/**
+ * Asks the host for the served count now and resolves when the answer is in: called when an answer
+ * ends, so the meter never shows fewer served than the receipt just signed (the poll lags up to 3 s).
+ */
+export function useRefetchServed(session: Session) {
+  const queryClient = useQueryClient();
+  return useCallback(() => queryClient.refetchQueries({ queryKey: servedKey(session) }), [queryClient, session]);
 }
 
 /** The session on chain and each checkpoint proof that landed, read again at every new block. */

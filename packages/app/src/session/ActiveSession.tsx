@@ -24,7 +24,6 @@ export function ActiveSession(props: { record: StoredSession; persist: () => Pro
       await props.persist();
     },
   });
-  const changed = record.lines.length * 1000 + Number(record.session.sequence);
 
   return (
     <div className="session-layout">
@@ -47,7 +46,7 @@ export function ActiveSession(props: { record: StoredSession; persist: () => Pro
           </p>
         )}
       </div>
-      <Meter session={record.session} changed={changed} />
+      <Meter session={record.session} />
     </div>
   );
 }
