@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { getSession, getSettlement } from "@session-jobs/sdk";
+import { getHostInfo, getSession, getSettlement } from "@session-jobs/sdk";
 import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
 import { pacedBackend } from "@session-jobs/inference";
 import type { Browser, Page } from "playwright-core";
@@ -44,6 +44,9 @@ async function ask(prompt: string): Promise<void> {
   await sendButton().click();
   await expect.poll(() => assistantMessages().count()).toBe(before + 1);
   await page.getByRole("button", { name: "Stop" }).waitFor({ state: "detached", timeout: 120_000 });
+  // Once an answer is done the meter has asked the host again: it never shows fewer served than signed.
+  const count = async (testId: string) => Number(((await page.getByTestId(testId).textContent()) ?? "").replace(/,/g, ""));
+  expect(await count("served")).toBeGreaterThanOrEqual(await count("signed"));
 }
 
 /** The settlement shown must equal the chain's numbers, and every check must pass. */
@@ -76,6 +79,11 @@ describe("the web app in Chromium", () => {
     await page.getByTestId("account").waitFor();
     await expect.poll(() => page.getByTestId("host-card").first().textContent()).toMatch(/online · \d+ ms/);
     expect(await page.getByTestId("host-card").first().textContent()).toContain("1.5 USDC per 1k tokens");
+    // The host's on-chain terms: the largest checkpoint interval it accepts, and a default within it.
+    const terms = await getHostInfo(demo.network.publicClient, { nodeRegistry: demo.network.deployment.nodeRegistry, host: demo.host.node.address });
+    expect(await page.getByTestId("host-max-interval").first().textContent()).toBe(`checkpoints ≤ ${Number(terms.maxCheckpointInterval).toLocaleString("en-US")} tokens`);
+    await expect.poll(() => page.getByLabel(/Checkpoint every/).inputValue()).toBe("100");
+    expect(terms.maxCheckpointInterval).toBeGreaterThanOrEqual(100n);
     await screenshot(page, "02-choose-host");
   }, 60_000);
 
@@ -85,6 +93,15 @@ describe("the web app in Chromium", () => {
     await expect.poll(() => page.getByRole("alert").textContent()).toBe("The host's minimum is 1.5 USDC per 1k tokens; raise your price.");
     await screenshot(page, "03-price-below-minimum");
     await page.getByLabel(/Your price/).fill("1.5");
+  }, 60_000);
+
+  it("keeps the checkpoint interval within the host's terms, with a readable sentence above them", async () => {
+    const terms = await getHostInfo(demo.network.publicClient, { nodeRegistry: demo.network.deployment.nodeRegistry, host: demo.host.node.address });
+    await page.getByLabel(/Checkpoint every/).fill(String(terms.maxCheckpointInterval + 1n));
+    const sentence = `This host takes a checkpoint every ${Number(terms.maxCheckpointInterval).toLocaleString("en-US")} tokens at most.`;
+    await expect.poll(() => page.getByRole("button", { name: sentence }).isDisabled()).toBe(true);
+    await screenshot(page, "03b-interval-above-host-max");
+    await page.getByLabel(/Checkpoint every/).fill("100");
   }, 60_000);
 
   it("opens a USDC session, chats three prompts and sees a checkpoint proof land", async () => {
