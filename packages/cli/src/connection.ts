@@ -21,7 +21,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { SessionJobsDeployment } from "@session-jobs/contracts/deploy";
 import { requireString, type Command, type OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
-import { CliError } from "./errors.ts";
+import { CliError, noContractHint } from "./errors.ts";
 
 /** The environment variable that holds the signing key; keys are never flags (shells keep history). */
 export const privateKeyEnv = "SESSION_JOBS_PRIVATE_KEY";
@@ -98,6 +98,17 @@ export async function connectDeployment(common: Common, command: Command, values
   if (connection.chainId !== deployment.chainId)
     throw new CliError(`the deployment is for chain ${deployment.chainId}, but ${connection.rpcUrl} serves chain ${connection.chainId}`);
   return { ...connection, deployment };
+}
+
+/**
+ * Fails with the same one line as a contract read that returned no data, for commands that only read
+ * events (which find nothing, rather than fail, where no contract is).
+ */
+export async function requireContractCode(connection: DeploymentConnection, field: "jobMarketplace" | "nodeRegistry" | "hostEarnings"): Promise<void> {
+  const address = connection.deployment[field];
+  const code = await connection.publicClient.getCode({ address });
+  if (code === undefined || code === "0x")
+    throw new CliError(`no contract at ${address} on chain ${connection.chainId} (${field} has no code)`, noContractHint);
 }
 
 export type SigningWallet = WalletClient<Transport, Chain, Account>;

@@ -36,6 +36,9 @@ function findCause<T>(error: unknown, type: abstract new (...args: never[]) => T
   return undefined;
 }
 
+/** What to do when a deployment's address holds no contract. */
+export const noContractHint = "no contract there — redeploy (session-jobs deploy) or point SESSION_JOBS_DEPLOYMENT at this chain's deployment";
+
 /**
  * A read of a contract that returned no data: on a chain, nearly always an address with no code (a
  * development chain restarted and not redeployed, or a deployment file of another chain).
@@ -46,7 +49,7 @@ function noContractError(error: unknown, chainId: number | undefined): CliError 
   const where = `${call?.contractAddress ? `at ${call.contractAddress}` : "there"} on ${chainId === undefined ? "this chain" : `chain ${chainId}`}`;
   return new CliError(
     `no contract ${where}${call ? ` (${call.functionName} returned no data)` : ""}`,
-    "no contract there — redeploy (session-jobs deploy) or point SESSION_JOBS_DEPLOYMENT at this chain's deployment",
+    noContractHint,
   );
 }
 

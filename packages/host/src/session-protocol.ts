@@ -159,8 +159,9 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
 
   const checkServable = (jobId: bigint, session: OnChainSession) => {
     if (session.status === "none") refuse("session_unknown", `session ${jobId} does not exist`);
-    if (session.status !== "active" || closing.has(jobId) || store.session(jobId)?.closed)
-      refuse("session_not_active", `session ${jobId} is ${closing.has(jobId) ? "closing" : session.status === "active" ? "closed" : session.status}`);
+    const closedHere = store.session(jobId)?.closed === true;
+    if (session.status !== "active" || closing.has(jobId) || closedHere)
+      refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing.has(jobId) ? "closing" : session.status}`);
     if (session.host.toLowerCase() !== parameters.host.toLowerCase()) refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
     if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase())) refuse("model_not_served", `session ${jobId} names model ${session.modelId}, which this host does not serve`);
     if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration) refuse("session_not_active", `session ${jobId} passed its maximum duration`);

@@ -1,6 +1,7 @@
-import { streamChat, syncSession, type ChatMessage } from "@session-jobs/sdk";
+import { SessionNotActiveError, streamChat, syncSession, type ChatMessage } from "@session-jobs/sdk";
 import { requireString, type Command } from "../command.ts";
 import { loadDeployment } from "../connection.ts";
+import { CliError } from "../errors.ts";
 import { parseIntegerOption } from "../parse.ts";
 import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.ts";
 
@@ -45,6 +46,12 @@ export const clientChatCommand: Command = {
       common.logger.info(
         `\n\n${result.promptTokens} prompt + ${result.completionTokens} completion tokens; receipt signed for ${result.cumulativeTokens} tokens in total ` +
           `(${session.cumulativeTokens * session.pricePerToken} of ${session.deposit} base units of the deposit)`,
+      );
+    } catch (error) {
+      if (!(error instanceof SessionNotActiveError)) throw error;
+      throw new CliError(
+        `session ${session.jobId} is no longer active: ${error.hostMessage}`,
+        `see how it ended with \`session-jobs client status --job ${session.jobId}\`; open a new session with \`session-jobs client open\``,
       );
     } finally {
       // The sequence, transcript hash and newest receipt move even when an exchange fails part way.

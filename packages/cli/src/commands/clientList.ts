@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { listSessions, type ListedSession, type SessionAction } from "@session-jobs/sdk";
 import type { Command } from "../command.ts";
 import { assetArgument, readAssetDisplay } from "../assets.ts";
-import { connectDeployment, connectionOptions, signingAccount } from "../connection.ts";
+import { connectDeployment, connectionOptions, requireContractCode, signingAccount } from "../connection.ts";
 import { formatAmount, isoTime, table } from "../format.ts";
 import { parseAddressOption } from "../parse.ts";
 import { sessionPath, sessionsDirOption } from "../sessionStore.ts";
@@ -34,6 +34,7 @@ export const clientListCommand: Command = {
     const depositor = typeof values.depositor === "string" ? parseAddressOption("depositor", values.depositor) : signingAccount(common).address;
     const connection = await connectDeployment(common, clientListCommand, values);
     const { deployment, publicClient } = connection;
+    await requireContractCode(connection, "jobMarketplace");
     const { sessions, pendingRefunds, timestamp } = await common.logger.progress(`reading the sessions of ${depositor}`, () =>
       listSessions(publicClient, { marketplace: deployment.jobMarketplace, depositor, fromBlock: BigInt(deployment.deployedAtBlock) }),
     );

@@ -177,6 +177,11 @@ describe("session-jobs operations against anvil", () => {
 
     const after = await cli(["client", "status", "--job", jobId], userEnv());
     expect(after.stdout).toMatch(/status\s+completed/);
+
+    // A settled session is "closed", not "closing", and the user is told what to do next.
+    const late = await cli(["client", "chat", "--job", jobId, "--prompt", "more"], userEnv());
+    expectOneLineError(late, new RegExp(`^error: session ${jobId} is no longer active: session ${jobId} is closed$`));
+    expect(late.stderr).toContain(`hint: see how it ended with \`session-jobs client status --job ${jobId}\`; open a new session with \`session-jobs client open\``);
   }, 30_000);
 
   it("client open pays in USDC with a permit and client close refunds what was not used", async () => {
@@ -484,6 +489,10 @@ describe("session-jobs operations against anvil", () => {
         expectOneLineError(result, noCode);
         expect(result.stderr, argv.join(" ")).toContain(hint);
       }
+      // Reading events finds nothing where there is no contract: `client list` must not report "0 sessions".
+      const listed = await cli(["client", "list"], { ...userEnv(), SESSION_JOBS_DEPLOYMENT: empty });
+      expectOneLineError(listed, new RegExp(`^error: no contract at 0x0{35}c0de5 on chain ${anvil.chainId} \\(jobMarketplace has no code\\)$`, "i"));
+      expect(listed.stderr).toContain(hint);
     }, 30_000);
     it("host start on a port in use is one line with a hint", async () => {
       const taken = createServer();
