@@ -1,7 +1,7 @@
 import { createPublicClient, hashTypedData, http, webSocket, type Address, type Hex, type PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi, proofSystemAbi } from "@session-jobs/contracts/abis";
 import { getSession } from "@session-jobs/sdk";
-import { checkpointTypes, sessionJobsDomain, type Checkpoint } from "@session-jobs/sdk/protocol";
+import { checkpointTypes, sessionJobsDomain, type Checkpoint } from "@session-jobs/protocol";
 import type { OnChainSession } from "./chain-session.ts";
 import type { HostConfig } from "./config.ts";
 import { withRetry } from "./retry.ts";

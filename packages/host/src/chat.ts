@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InferenceError, MissingUsageError, type ChatBackend, type FinishReason, type StreamPart, type Usage } from "@session-jobs/inference";
-import { sessionEndpoints, type SessionUsage } from "@session-jobs/sdk/protocol";
+import { sessionEndpoints, type SessionUsage } from "@session-jobs/protocol";
 import { estimatePromptTokens, parseChatRequest, type ParsedChatRequest } from "./chat-request.ts";
 import type { Common } from "./common.ts";
 import type { HostConfig } from "./config.ts";

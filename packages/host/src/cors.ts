@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { sessionHeaders } from "@session-jobs/sdk/protocol";
+import { sessionHeaders } from "@session-jobs/protocol";
 
 /** Request headers a browser may send to the host: the session protocol's plus the usual ones. */
 const allowedRequestHeaders = ["content-type", "authorization", ...Object.values(sessionHeaders)].join(", ");

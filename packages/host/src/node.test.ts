@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketplaceWithModelsAbi, nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
-import type { SyncResponse } from "@session-jobs/sdk/protocol";
+import type { SyncResponse } from "@session-jobs/protocol";
 import { createCommon } from "./common.ts";
 import type { HostConfig } from "./config.ts";
 import { createHostNode, type HostNode } from "./node.ts";

@@ -1,5 +1,5 @@
 import type { Abi, Address, Hex } from "viem";
-import { encodeCheckpointProof } from "@session-jobs/sdk/protocol";
+import { encodeCheckpointProof } from "@session-jobs/protocol";
 import type { SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";
 import type { BatchPolicy } from "./config.ts";

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import type { Address, Hex } from "viem";
-import { emptyTranscriptHash, sessionHeaders, signCheckpoint, type SyncResponse } from "@session-jobs/sdk/protocol";
+import { emptyTranscriptHash, sessionHeaders, signCheckpoint, type SyncResponse } from "@session-jobs/protocol";
 import type { OnChainSession } from "./chain-session.ts";
 import { createSessionCache } from "./chain-session.ts";
 import { createExposurePolicy } from "./exposure.ts";

@@ -1,5 +1,5 @@
 import type { ChatBackend } from "@session-jobs/inference";
-import { hostPolicyEndpoint, sessionEndpoints, type HostPolicyDocument } from "@session-jobs/sdk/protocol";
+import { hostPolicyEndpoint, sessionEndpoints, type HostPolicyDocument } from "@session-jobs/protocol";
 import type { Address, Hex } from "viem";
 import { createChatHandler } from "./chat.ts";
 import type { Common } from "./common.ts";

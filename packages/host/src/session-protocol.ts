@@ -10,7 +10,7 @@ import {
   type SessionUsage,
   type SignedEndpoint,
   type SyncResponse,
-} from "@session-jobs/sdk/protocol";
+} from "@session-jobs/protocol";
 import type { ByteBudget } from "./byte-budget.ts";
 import type { OnChainSession, SessionCache } from "./chain-session.ts";
 import type { Common } from "./common.ts";

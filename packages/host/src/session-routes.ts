@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { encodeRecordedExchange, sessionEndpoints, type SignedEndpoint } from "@session-jobs/sdk/protocol";
+import { encodeRecordedExchange, sessionEndpoints, type SignedEndpoint } from "@session-jobs/protocol";
 import type { Common } from "./common.ts";
 import { HostError } from "./errors.ts";
 import { parseJsonBody, readBody, sendJson, sendJsonWithArray } from "./http-io.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { emptyTranscriptHash } from "@session-jobs/sdk/protocol";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { createStore } from "./store.ts";
 
 const deployment = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", host: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" } as const;

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import type { Address, Hex } from "viem";
-import { emptyTranscriptHash } from "@session-jobs/sdk/protocol";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostLockError } from "./errors.ts";
 import { createStorageHealth } from "./store-health.ts";
 

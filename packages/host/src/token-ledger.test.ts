@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { emptyTranscriptHash } from "@session-jobs/sdk/protocol";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { createStore } from "./store.ts";
 import { readOpenSessionTokens } from "./token-ledger.ts";
 

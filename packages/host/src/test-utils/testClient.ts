@@ -15,7 +15,7 @@ import {
   type SessionUsage,
   type SignedEndpoint,
   type SyncResponse,
-} from "@session-jobs/sdk/protocol";
+} from "@session-jobs/protocol";
 
 export type ChatAnswer = {
   status: number;

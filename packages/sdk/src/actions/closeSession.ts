@@ -11,7 +11,7 @@ import {
 } from "../errors/contract.ts";
 import { HostTimeoutError, HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
-import { sessionEndpoints } from "../protocol/headers.ts";
+import { sessionEndpoints } from "@session-jobs/protocol";
 import { cancelInFlight } from "../session/inFlight.ts";
 import { readJson } from "../session/readBody.ts";
 import { syncWithHost, type SyncOptions } from "../session/sync.ts";

@@ -1,7 +1,7 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import type { HostUnreachableError, SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
-import { hostPolicyEndpoint } from "../protocol/hostPolicy.ts";
+import { hostPolicyEndpoint } from "@session-jobs/protocol";
 import { getJson, type HostRequestOptions } from "../session/transport.ts";
 
 export type GetHostPolicyParameters = HostRequestOptions & {

@@ -31,7 +31,7 @@ import {
 import type { HostUnreachableError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
 import { getJson, hostEndpoint } from "../session/transport.ts";
-import { emptyTranscriptHash } from "../protocol/transcript.ts";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 import { getHostInfo } from "./getHostInfo.ts";
 import { permitTypes } from "@session-jobs/contracts/eip712";

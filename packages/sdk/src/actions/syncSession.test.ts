@@ -1,7 +1,7 @@
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { signCheckpoint } from "../protocol/signatures.ts";
+import { signCheckpoint } from "@session-jobs/protocol";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
 import { maxAnswerBytes } from "../session/readBody.ts";
 import type { Session } from "../session/types.ts";

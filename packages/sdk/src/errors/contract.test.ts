@@ -6,9 +6,7 @@ import { marketplaceAbi } from "../abis.ts";
 import { getNodePricing } from "../actions/getNodePricing.ts";
 import { openSession } from "../actions/openSession.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
-import { encodeCheckpointProof } from "../protocol/proof.ts";
-import { signCheckpoint } from "../protocol/signatures.ts";
-import { emptyTranscriptHash } from "../protocol/transcript.ts";
+import { encodeCheckpointProof, signCheckpoint, emptyTranscriptHash } from "@session-jobs/protocol";
 import type { Session } from "../session/types.ts";
 import { hostPrices, startTestChain, type TestChain } from "../test-utils/chain.ts";
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sessionErrorCodes } from "../protocol/headers.ts";
+import { sessionErrorCodes } from "@session-jobs/protocol";
 import { HostResponseError, parseHostError, SessionHostError, SessionReceiptOverdueError } from "./host.ts";
 import { BaseError } from "./base.ts";
 

@@ -1,4 +1,4 @@
-import { sessionErrorCodes, type SessionErrorCode } from "../protocol/headers.ts";
+import { sessionErrorCodes, type SessionErrorCode } from "@session-jobs/protocol";
 import { BaseError } from "./base.ts";
 
 /** What a host answered, for errors that come from its HTTP API. */

@@ -1,7 +1,2 @@
-export * from "./eip712.ts";
-export * from "./transcript.ts";
-export * from "./proof.ts";
-export * from "./headers.ts";
-export * from "./signatures.ts";
-export * from "./sync.ts";
-export * from "./hostPolicy.ts";
+// The wire protocol lives in @session-jobs/protocol; this entry point keeps `@session-jobs/sdk/protocol` working.
+export * from "@session-jobs/protocol";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { emptyTranscriptHash } from "../protocol/transcript.ts";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { checkTokenCounts } from "./countCheck.ts";
 
 const usage = (promptTokens: number, completionTokens: number, cumulativeTokens: bigint) => ({

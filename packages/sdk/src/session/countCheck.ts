@@ -1,5 +1,5 @@
 import { stringToBytes } from "viem";
-import type { SessionUsage } from "../protocol/headers.ts";
+import type { SessionUsage } from "@session-jobs/protocol";
 import type { TokenCountViolation } from "../errors/session.ts";
 import type { CountCheckOptions } from "./types.ts";
 

@@ -1,9 +1,7 @@
 import type { Hex } from "viem";
 import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError } from "../errors/host.ts";
 import { HostAnswerTooLargeError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { sessionEndpoints, type SessionUsage } from "../protocol/headers.ts";
-import { signCheckpoint } from "../protocol/signatures.ts";
-import { nextTranscriptHash } from "../protocol/transcript.ts";
+import { sessionEndpoints, type SessionUsage, signCheckpoint, nextTranscriptHash } from "@session-jobs/protocol";
 import { checkTokenCounts } from "./countCheck.ts";
 import { beginExchange, type ExchangeCall } from "./inFlight.ts";
 import { readText } from "./readBody.ts";

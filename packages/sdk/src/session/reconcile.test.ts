@@ -2,10 +2,7 @@ import { stringToBytes, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SignedEndpoint, type SyncResponse } from "../protocol/headers.ts";
-import { signCheckpoint, signSessionRequest } from "../protocol/signatures.ts";
-import { bytesToBase64 } from "../protocol/sync.ts";
-import { emptyTranscriptHash, nextTranscriptHash } from "../protocol/transcript.ts";
+import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SignedEndpoint, type SyncResponse, signCheckpoint, signSessionRequest, bytesToBase64, emptyTranscriptHash, nextTranscriptHash } from "@session-jobs/protocol";
 import { offChainDomain as domain } from "../test-utils/offChainSession.ts";
 import { parseSyncResponse, reconcile } from "./reconcile.ts";
 

@@ -1,9 +1,6 @@
 import { isHex, type Address, type Hex } from "viem";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SyncResponse } from "../protocol/headers.ts";
-import { recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters } from "../protocol/signatures.ts";
-import { base64ToBytes } from "../protocol/sync.ts";
-import { nextTranscriptHash } from "../protocol/transcript.ts";
+import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SyncResponse, recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters, base64ToBytes, nextTranscriptHash } from "@session-jobs/protocol";
 import { checkTokenCounts } from "./countCheck.ts";
 import type { CountCheckOptions, SessionReceipt } from "./types.ts";
 

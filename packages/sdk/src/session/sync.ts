@@ -1,7 +1,6 @@
 import { HostUnreachableError, SessionUnknownError } from "../errors/host.ts";
 import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
-import { sessionEndpoints } from "../protocol/headers.ts";
-import { signCheckpoint } from "../protocol/signatures.ts";
+import { sessionEndpoints, signCheckpoint } from "@session-jobs/protocol";
 import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
 import { readJson } from "./readBody.ts";
 import { assertUndisputed, deliverReceipt, dispute, getJson, hostEndpoint, postSigned, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";

@@ -1,8 +1,7 @@
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { SessionDisputedError, SessionProtocolError } from "../errors/session.ts";
-import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint } from "../protocol/headers.ts";
-import { signSessionRequestHeaders } from "../protocol/signatures.ts";
+import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint, signSessionRequestHeaders } from "@session-jobs/protocol";
 import { fetchHost, type HostRequestOptions } from "./hostFetch.ts";
 import { readJson } from "./readBody.ts";
 import type { Session } from "./types.ts";

@@ -9,7 +9,7 @@ import { erc20Abi } from "viem";
 import { testUsdcAbi } from "@session-jobs/contracts/abis";
 import { jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi } from "../abis.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
-import { encodeCheckpointProof } from "../protocol/proof.ts";
+import { encodeCheckpointProof } from "@session-jobs/protocol";
 import { startTestHost, type StoredReceipt, type TestHost } from "./testHost.ts";
 
 /** The test host's prices: stable (USDC base units per token) and native (wei per token). */

@@ -1,7 +1,7 @@
 /** TEST HELPER: a session that exists only off chain, for tests of the HTTP protocol alone. */
 import { zeroAddress, type Address } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { emptyTranscriptHash } from "../protocol/transcript.ts";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
 import type { Session } from "../session/types.ts";
 import { startTestHost, type TestHost } from "./testHost.ts";
 

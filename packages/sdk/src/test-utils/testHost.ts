@@ -12,10 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { stringToBytes, type Address, type Hex } from "viem";
-import { sessionHeaders, type SessionErrorCode, type SessionUsage, type SignedEndpoint, type SyncResponse } from "../protocol/headers.ts";
-import { recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters } from "../protocol/signatures.ts";
-import { encodeRecordedExchange, type RecordedExchangeSource } from "../protocol/sync.ts";
-import { emptyTranscriptHash, nextTranscriptHash } from "../protocol/transcript.ts";
+import { sessionHeaders, type SessionErrorCode, type SessionUsage, type SignedEndpoint, type SyncResponse, recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters, encodeRecordedExchange, type RecordedExchangeSource, emptyTranscriptHash, nextTranscriptHash } from "@session-jobs/protocol";
 
 export type StoredReceipt = { cumulativeTokens: bigint; transcriptHash: Hex; signature: Hex };
 
