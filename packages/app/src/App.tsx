@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { useDeployment } from "./DeploymentContext.ts";
-import { HostDashboard } from "./host-dashboard/HostDashboard.tsx";
+import { HostDashboard } from "./hostDashboard/HostDashboard.tsx";
 import { MySessions } from "./sessions/MySessions.tsx";
 import { ActiveSession } from "./session/ActiveSession.tsx";
 import { NewSession } from "./session/NewSession.tsx";

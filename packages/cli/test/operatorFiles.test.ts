@@ -59,7 +59,7 @@ describe("the Dockerfile", () => {
     const port = /SESSION_JOBS_HOST_PORT=(\d+)/.exec(dockerfile)![1];
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${port}$`, "m"));
     expect(dockerfile).toContain(`http://127.0.0.1:${port}/ready`);
-    expect(read("packages/host/src/routes.ts")).toContain('path: "/ready"');
+    expect(read("packages/host/src/http/routes.ts")).toContain('path: "/ready"');
     expect(dockerfile).toMatch(/^STOPSIGNAL SIGINT$/m);
     expect(read("packages/cli/src/cli.ts")).toContain('"SIGINT"');
     expectKnownEnv(dockerfile, "Dockerfile");

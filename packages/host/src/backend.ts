@@ -1,5 +1,5 @@
 import { createEmbeddedBackend, createOpenAICompatibleBackend, type ChatBackend } from "@session-jobs/inference";
-import type { BackendConfig } from "./config.ts";
+import type { BackendConfig } from "./config/config.ts";
 
 /**
  * Builds the configured model backend: the embedded model (in process, CPU) or an

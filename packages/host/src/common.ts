@@ -1,5 +1,5 @@
-import { createLogger, type LogDestination, type LogLevel, type Logger } from "./logger.ts";
-import { createMetrics, type Metrics } from "./metrics.ts";
+import { createLogger, type LogDestination, type LogLevel, type Logger } from "./observability/logger.ts";
+import { createMetrics, type Metrics } from "./observability/metrics.ts";
 
 /** Process-wide options that are not part of the node's configuration. */
 export type CommonOptions = {

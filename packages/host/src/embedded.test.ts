@@ -10,9 +10,9 @@ import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommon } from "./common.ts";
 import { createHostNode, type HostNode } from "./node.ts";
-import { registerHost } from "./register.ts";
-import { startTestChain, type TestChain } from "./test-utils/testChain.ts";
-import { createTestClient } from "./test-utils/testClient.ts";
+import { registerHost } from "./chain/register.ts";
+import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
+import { createTestClient } from "./testUtils/testClient.ts";
 
 let chain: TestChain;
 let backend: ChatBackend;

@@ -11,12 +11,12 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketplaceWithModelsAbi, nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { SyncResponse } from "@session-jobs/protocol";
 import { createCommon } from "./common.ts";
-import type { HostConfig } from "./config.ts";
+import type { HostConfig } from "./config/config.ts";
 import { createHostNode, type HostNode } from "./node.ts";
-import { registerHost } from "./register.ts";
-import { createTestBackend } from "./test-utils/testBackend.ts";
-import { startTestChain, type TestChain } from "./test-utils/testChain.ts";
-import { createTestClient } from "./test-utils/testClient.ts";
+import { registerHost } from "./chain/register.ts";
+import { createTestBackend } from "./testUtils/testBackend.ts";
+import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
+import { createTestClient } from "./testUtils/testClient.ts";
 
 const price = 2_000_000_000n; // 2 gwei per token, the test host's native minimum
 const interval = 100n;

@@ -1,21 +1,21 @@
 import type { ChatBackend } from "@session-jobs/inference";
 import type { Address } from "viem";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
-import { connectChain } from "./chain.ts";
-import { createSessionCache } from "./chain-session.ts";
-import { createByteBudget } from "./byte-budget.ts";
+import { connectChain } from "./chain/chain.ts";
+import { createSessionCache } from "./chain/chainSession.ts";
+import { createByteBudget } from "./http/byteBudget.ts";
 import type { Common } from "./common.ts";
-import type { HostConfig } from "./config.ts";
-import { createExposurePolicy } from "./exposure.ts";
-import { createProofSubmitter, type ProofSubmitter, type UnprovenReport } from "./proof-submitter.ts";
-import { backendCheck, createReadiness, rpcCheck } from "./readiness.ts";
-import { createHostRoutes } from "./routes.ts";
-import { createHttpServer, type HttpServer } from "./server.ts";
-import { createSessionProtocol } from "./session-protocol.ts";
-import { createSettlementWatcher, type SettlementWatcher } from "./settlement-watcher.ts";
-import { createStore, type Store } from "./store.ts";
-import { createTransactionSender } from "./transaction-sender.ts";
-import { registerWalletMetrics } from "./wallet-metrics.ts";
+import type { HostConfig } from "./config/config.ts";
+import { createExposurePolicy } from "./session/exposure.ts";
+import { createProofSubmitter, type ProofSubmitter, type UnprovenReport } from "./chain/proofSubmitter.ts";
+import { backendCheck, createReadiness, rpcCheck } from "./observability/readiness.ts";
+import { createHostRoutes } from "./http/routes.ts";
+import { createHttpServer, type HttpServer } from "./http/server.ts";
+import { createSessionProtocol } from "./session/sessionProtocol.ts";
+import { createSettlementWatcher, type SettlementWatcher } from "./chain/settlementWatcher.ts";
+import { createStore, type Store } from "./store/store.ts";
+import { createTransactionSender } from "./chain/transactionSender.ts";
+import { registerWalletMetrics } from "./observability/walletMetrics.ts";
 
 export type HostNode = {
   /** Connects to chain, opens the store, recovers unproven receipts and starts serving. Resolves with the URL. */

@@ -6,8 +6,8 @@ import { build, type Plugin } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeSession } from "./session/serialization.ts";
 import type { Session } from "./session/types.ts";
-import { startOffChainSession } from "./test-utils/offChainSession.ts";
-import type { TestHost } from "./test-utils/testHost.ts";
+import { startOffChainSession } from "./testUtils/offChainSession.ts";
+import type { TestHost } from "./testUtils/testHost.ts";
 
 // The web app builds on this SDK: its entry must bundle for the browser without any Node
 // builtin, and (where Debian's chromium is installed; no browser is ever downloaded) a real

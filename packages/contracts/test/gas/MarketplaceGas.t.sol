@@ -5,7 +5,7 @@ import {IJobMarketplaceWithModels} from "../../src/interfaces/IJobMarketplaceWit
 import {Base} from "../utils/Base.t.sol";
 
 /// @dev Committed gas snapshots (snapshots/MarketplaceGas.json) of the marketplace's hot paths,
-///      execution gas of the call only (no 21,000 intrinsic or calldata; scripts/gas-benchmark.ts
+///      execution gas of the call only (no 21,000 intrinsic or calldata; scripts/gasBenchmark.ts
 ///      reports full transaction gas on anvil). `npm test` fails if they change: re-run
 ///      `npm run snapshot` and commit the diff when a change is intended. Runs only in the `gas`
 ///      profile (isolated calls), so that the numbers are per transaction with cold storage.

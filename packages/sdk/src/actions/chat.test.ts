@@ -4,8 +4,8 @@ import { SessionBadSignatureError, SessionOutOfSyncError, SessionReplayedError }
 import { SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
 import type { Session } from "../session/types.ts";
-import { startOffChainSession } from "../test-utils/offChainSession.ts";
-import { countPromptTokens, generateWords, requestLines, type TestHost } from "../test-utils/testHost.ts";
+import { startOffChainSession } from "../testUtils/offChainSession.ts";
+import { countPromptTokens, generateWords, requestLines, type TestHost } from "../testUtils/testHost.ts";
 import { chat } from "./chat.ts";
 import { syncSession } from "./syncSession.ts";
 

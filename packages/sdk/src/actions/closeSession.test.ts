@@ -8,9 +8,9 @@ import { HostAnswerTooLargeError, SessionClosingError, TokenCountMismatchError }
 import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { maxAnswerBytes } from "../session/readBody.ts";
 import type { Session } from "../session/types.ts";
-import { startTestChain, type TestChain } from "../test-utils/chain.ts";
-import { endlessAnswerAt } from "../test-utils/endlessAnswer.ts";
-import { waitFor } from "../test-utils/waitFor.ts";
+import { startTestChain, type TestChain } from "../testUtils/chain.ts";
+import { endlessAnswerAt } from "../testUtils/endlessAnswer.ts";
+import { waitFor } from "../testUtils/waitFor.ts";
 import { chat } from "./chat.ts";
 import { closeSession } from "./closeSession.ts";
 import type { Settlement } from "./getSettlement.ts";

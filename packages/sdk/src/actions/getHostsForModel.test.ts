@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeRegistryWithModelsAbi } from "../abis.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { HostNotRegisteredError } from "../errors/contract.ts";
-import { hostPrices, startTestChain, type TestChain } from "../test-utils/chain.ts";
+import { hostPrices, startTestChain, type TestChain } from "../testUtils/chain.ts";
 import { getHostInfo } from "./getHostInfo.ts";
 import { getHostsForModel } from "./getHostsForModel.ts";
 import { getNodePricing } from "./getNodePricing.ts";

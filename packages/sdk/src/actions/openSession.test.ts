@@ -11,7 +11,7 @@ import {
 } from "../errors/contract.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { HostUnreachableError } from "../errors/host.ts";
-import { hostPrices, startTestChain, type TestChain } from "../test-utils/chain.ts";
+import { hostPrices, startTestChain, type TestChain } from "../testUtils/chain.ts";
 import { getHostInfo } from "./getHostInfo.ts";
 import { getSession } from "./getSession.ts";
 import { openSession } from "./openSession.ts";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jobMarketplaceWithModelsAbi } from "../abis.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { ContractRevertError } from "../errors/contract.ts";
-import { startTestChain, type TestChain } from "../test-utils/chain.ts";
+import { startTestChain, type TestChain } from "../testUtils/chain.ts";
 import { listSessions } from "./listSessions.ts";
 import { openSession } from "./openSession.ts";
 import { triggerSessionTimeout } from "./triggerSessionTimeout.ts";

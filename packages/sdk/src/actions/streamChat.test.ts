@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostResponseError, HostUnreachableError } from "../errors/host.ts";
 import { TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
-import { startOffChainSession } from "../test-utils/offChainSession.ts";
-import { generateWords, type TestHost } from "../test-utils/testHost.ts";
-import { waitFor } from "../test-utils/waitFor.ts";
+import { startOffChainSession } from "../testUtils/offChainSession.ts";
+import { generateWords, type TestHost } from "../testUtils/testHost.ts";
+import { waitFor } from "../testUtils/waitFor.ts";
 import { streamChat } from "./streamChat.ts";
 
 let session: Session;

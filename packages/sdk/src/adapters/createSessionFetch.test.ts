@@ -3,10 +3,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey } from "viem/accounts";
 import { TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
-import { startOffChainSession } from "../test-utils/offChainSession.ts";
-import { generateWords, type TestHost } from "../test-utils/testHost.ts";
+import { startOffChainSession } from "../testUtils/offChainSession.ts";
+import { generateWords, type TestHost } from "../testUtils/testHost.ts";
 import type { RecoveredExchange } from "../session/reconcile.ts";
-import { waitFor } from "../test-utils/waitFor.ts";
+import { waitFor } from "../testUtils/waitFor.ts";
 import { createSessionFetch } from "./createSessionFetch.ts";
 
 let session: Session;

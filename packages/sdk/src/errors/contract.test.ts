@@ -8,7 +8,7 @@ import { openSession } from "../actions/openSession.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { encodeCheckpointProof, signCheckpoint, emptyTranscriptHash } from "@session-jobs/protocol";
 import type { Session } from "../session/types.ts";
-import { hostPrices, startTestChain, type TestChain } from "../test-utils/chain.ts";
+import { hostPrices, startTestChain, type TestChain } from "../testUtils/chain.ts";
 import {
   ContractCallError,
   ContractRevertError,

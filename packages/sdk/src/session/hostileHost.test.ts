@@ -5,7 +5,7 @@ import { chat } from "../actions/chat.ts";
 import { streamChat } from "../actions/streamChat.ts";
 import { HostResponseError, HostUnreachableError } from "../errors/host.ts";
 import { HostAnswerTooLargeError } from "../errors/session.ts";
-import { startOffChainSession } from "../test-utils/offChainSession.ts";
+import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import { maxErrorBytes } from "./hostFetch.ts";
 import { maxAnswerBytes } from "./readBody.ts";
 import type { Session } from "./types.ts";

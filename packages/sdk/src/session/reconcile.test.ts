@@ -3,7 +3,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SignedEndpoint, type SyncResponse, signCheckpoint, signSessionRequest, bytesToBase64, emptyTranscriptHash, nextTranscriptHash } from "@session-jobs/protocol";
-import { offChainDomain as domain } from "../test-utils/offChainSession.ts";
+import { offChainDomain as domain } from "../testUtils/offChainSession.ts";
 import { parseSyncResponse, reconcile } from "./reconcile.ts";
 
 const jobId = 7n;

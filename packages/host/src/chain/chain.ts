@@ -1,0 +1,50 @@
+import { createPublicClient, hashTypedData, http, webSocket, type Address, type Hex, type PublicClient } from "viem";
+import { jobMarketplaceWithModelsAbi, proofSystemAbi } from "@session-jobs/contracts/abis";
+import { getSession } from "@session-jobs/sdk";
+import { checkpointTypes, sessionJobsDomain, type Checkpoint } from "@session-jobs/protocol";
+import type { OnChainSession } from "./chainSession.ts";
+import type { HostConfig } from "../config/config.ts";
+import { withRetry } from "./retry.ts";
+
+export type Chain = {
+  publicClient: PublicClient;
+  chainId: number;
+  marketplace: Address;
+  readSession(jobId: bigint): Promise<OnChainSession>;
+  /** The marketplace's ABANDONMENT_TIMEOUT. */
+  abandonmentTimeoutSeconds(): Promise<number>;
+  /** Whether `address` holds code (a contract wallet, or an account delegated to one). */
+  isContract(address: Address): Promise<boolean>;
+  /** Asks the ProofSystem whether `signer` (a contract, ERC-1271) accepts a checkpoint signature. */
+  isValidContractSignature(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean>;
+};
+
+/** Connects to the RPC, checks the chain id against the configuration, and reads sessions. */
+export async function connectChain(parameters: { config: Pick<HostConfig, "rpcUrl" | "chainId" | "contracts" | "chain">; signal?: AbortSignal }): Promise<Chain> {
+  const { config } = parameters;
+  const transport = config.rpcUrl.startsWith("ws") ? webSocket(config.rpcUrl) : http(config.rpcUrl);
+  const publicClient = createPublicClient({ transport, pollingInterval: config.chain.pollingIntervalMs }) as PublicClient;
+  const chainId = await withRetry(() => publicClient.getChainId(), { signal: parameters.signal });
+  if (config.chainId !== undefined && config.chainId !== chainId) throw new Error(`RPC ${config.rpcUrl} serves chain ${chainId}, the configuration says chain ${config.chainId}`);
+  const marketplace = config.contracts.jobMarketplace;
+  let proofSystem: Promise<Address> | undefined;
+
+  return {
+    publicClient,
+    chainId,
+    marketplace,
+    readSession: (jobId) => getSession(publicClient, { marketplace, jobId }),
+    async abandonmentTimeoutSeconds() {
+      return Number(await withRetry(() => publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }), { signal: parameters.signal }));
+    },
+    async isContract(address) {
+      const code = await publicClient.getCode({ address });
+      return code !== undefined && code !== "0x";
+    },
+    async isValidContractSignature(signer, checkpoint, signature) {
+      proofSystem ??= publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "proofSystem" });
+      const digest = hashTypedData({ domain: sessionJobsDomain({ chainId, marketplace }), types: checkpointTypes, primaryType: "Checkpoint", message: checkpoint });
+      return publicClient.readContract({ address: await proofSystem, abi: proofSystemAbi, functionName: "isValidReceiptSignature", args: [signer, digest, signature] });
+    },
+  };
+}

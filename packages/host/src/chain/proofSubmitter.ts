@@ -1,0 +1,342 @@
+import type { Abi, Address, Hex } from "viem";
+import { encodeCheckpointProof } from "@session-jobs/protocol";
+import type { SessionCache } from "./chainSession.ts";
+import type { Common } from "../common.ts";
+import type { BatchPolicy } from "../config/config.ts";
+import type { ExposurePolicy } from "../session/exposure.ts";
+import { HostError } from "../errors.ts";
+import { isRetryableError } from "./retry.ts";
+import type { Store, SubmissionEntry } from "../store/store.ts";
+import { CallRevertedError, type ContractCall, type TransactionSender } from "./transactionSender.ts";
+
+export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
+
+export type SettleResult = { transactionHash: Hex; provenTokens: string; mined: boolean };
+
+type ProofEntry = SubmissionEntry & { proof: Hex };
+
+/** What a stopping submitter leaves unproven: signed tokens of open sessions not yet proven on chain. */
+export type UnprovenReport = {
+  /** The wait for the proofs ran out before they were all confirmed. */
+  timedOut: boolean;
+  sessions: number;
+  tokens: number;
+};
+
+/**
+ * Turns stored receipts into on-chain proofs: a session is due once its signed-but-unproven tokens
+ * reach one checkpoint interval; due sessions wait `delayMs` for company and go out together
+ * through `submitProofsBatch`. Idle sessions and sessions near their deadline are flushed too, and
+ * on start everything signed but unproven is submitted. `settle` proves the final receipt and
+ * completes the session in one call. Every chain write goes through the one transaction sender.
+ */
+export function createProofSubmitter(parameters: {
+  common: Common;
+  store: Store;
+  sender: TransactionSender;
+  sessions: SessionCache;
+  marketplace: { address: Address; abi: Abi };
+  policy: BatchPolicy;
+  /** Signed-but-unproven tokens past which a session's proof is due: its interval, capped by the host's limit. */
+  exposure: Pick<ExposurePolicy, "unsignedLimit">;
+  /** How often idle sessions, deadlines and pending transactions are looked at (ms). */
+  tickMs?: number;
+  /**
+   * The marketplace's ABANDONMENT_TIMEOUT in seconds. A session whose client has been silent this
+   * long is ended by the host so that its proven work gets paid: `claimAbandonedSession` once the
+   * chain allows it, or `submitProofAndComplete` when signed tokens are still unproven.
+   */
+  abandonmentTimeoutSeconds?: number;
+  now?: () => number;
+}) {
+  const { common, store, sender, sessions, marketplace, policy } = parameters;
+  const now = parameters.now ?? Date.now;
+  const due = new Set<bigint>();
+  /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
+  const refused = new Map<bigint, number>();
+  /** When each silent session was last looked at; they are re-read at most every `silentRecheckMs`. */
+  const silentChecked = new Map<bigint, number>();
+  const silentRecheckMs = 10 * 60_000;
+  /** How soon a proof whose preparation hit an RPC failure is tried again. */
+  const prepareRetryMs = 1_000;
+  let flushTimer: NodeJS.Timeout | undefined;
+  let tickTimer: NodeJS.Timeout | undefined;
+  let running = false;
+
+  const call = (functionName: string, args: readonly unknown[]): ContractCall => ({ address: marketplace.address, abi: marketplace.abi, functionName, args });
+
+  const pendingCoverage = (jobId: bigint): number | undefined => {
+    const pending = store.submissionsOfJob(jobId).filter((submission) => submission.status === "signed" || submission.status === "sent");
+    if (pending.length === 0) return undefined;
+    return Math.max(...pending.flatMap((submission) => submission.entries.filter((entry) => entry.jobId === jobId).map((entry) => entry.cumulativeTokens)));
+  };
+
+  const reportUnproven = () => common.metrics.tokensSignedUnproven.set(store.unprovenSignedTokens());
+
+  /** Reads the session fresh and builds its proof entry, or explains why there is none. */
+  async function proofEntry(jobId: bigint): Promise<ProofEntry | undefined> {
+    if (pendingCoverage(jobId) !== undefined) return undefined;
+    const session = await sessions.get(jobId, { fresh: true });
+    const provenTokens = Number(session.provenTokens);
+    store.setProvenTokens(jobId, provenTokens);
+    const receipt = store.newestReceipt(jobId);
+    if (session.status !== "active") {
+      store.markClosed(jobId);
+      if (receipt && receipt.cumulativeTokens > provenTokens)
+        common.logger.warn("session ended before its receipts were proven", { jobId, status: session.status, unprovenTokens: receipt.cumulativeTokens - provenTokens });
+      return undefined;
+    }
+    if (!receipt || receipt.cumulativeTokens <= provenTokens || refused.get(jobId) === receipt.cumulativeTokens) return undefined;
+    return {
+      jobId,
+      cumulativeTokens: receipt.cumulativeTokens,
+      tokensInBatch: receipt.cumulativeTokens - provenTokens,
+      proof: encodeCheckpointProof({ transcriptHash: receipt.transcriptHash, signature: receipt.signature }),
+    };
+  }
+
+  const proofCall = (entries: ProofEntry[]): ContractCall =>
+    entries.length === 1
+      ? call("submitProofOfWork", [entries[0]!.jobId, entries[0]!.proof, BigInt(entries[0]!.tokensInBatch)])
+      : call("submitProofsBatch", [entries.map((entry) => entry.jobId), entries.map((entry) => entry.proof), entries.map((entry) => BigInt(entry.tokensInBatch))]);
+
+  /** Drops entries the chain would refuse on their own, so that one bad receipt cannot sink a batch. */
+  async function withoutRefused(entries: ProofEntry[]): Promise<ProofEntry[]> {
+    const kept: ProofEntry[] = [];
+    for (const entry of entries) {
+      try {
+        await sender.simulate(proofCall([entry]));
+        kept.push(entry);
+      } catch (error) {
+        if (!(error instanceof CallRevertedError)) throw error;
+        refused.set(entry.jobId, entry.cumulativeTokens);
+        common.logger.error("chain refuses a stored receipt", { jobId: entry.jobId, cumulativeTokens: entry.cumulativeTokens, reason: error.reason });
+      }
+    }
+    return kept;
+  }
+
+  async function submitEntries(entries: ProofEntry[]): Promise<void> {
+    let batch = entries;
+    for (let attempt = 0; batch.length > 0; attempt++) {
+      try {
+        const { submission, receipt } = await sender.send(proofCall(batch), {
+          kind: batch.length === 1 ? "checkpoint" : "batch",
+          entries: batch.map(({ jobId, cumulativeTokens, tokensInBatch }) => ({ jobId, cumulativeTokens, tokensInBatch })),
+        });
+        if (receipt?.status === "success") {
+          for (const entry of batch) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
+          common.metrics.tokensProven.inc(batch.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
+          common.logger.info("proofs confirmed", { hash: submission.txHash, jobs: batch.map((entry) => entry.jobId), gasUsed: receipt.gasUsed });
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof CallRevertedError) || attempt > 0) throw error;
+        batch = await withoutRefused(batch);
+      }
+    }
+  }
+
+  /** Submits the newest receipts of these sessions now, in batches of at most `maxJobs`. */
+  function submit(jobIds: readonly bigint[]): Promise<void> {
+    return sender.exclusive(async () => {
+      const entries: ProofEntry[] = [];
+      for (const jobId of jobIds) {
+        try {
+          const entry = await proofEntry(jobId);
+          if (entry) entries.push(entry);
+        } catch (error) {
+          // A chain read failed (RPC down): try again shortly, or the checkpoint would wait for
+          // the idle flush while the depositor is free to complete without paying for it.
+          const retrying = isRetryableError(error);
+          common.logger.warn(retrying ? "cannot prepare a proof now; will retry" : "cannot prepare a proof", { jobId, error });
+          if (retrying) setTimeout(() => schedule(jobId), prepareRetryMs).unref();
+        }
+      }
+      for (let start = 0; start < entries.length; start += policy.maxJobs) {
+        try {
+          await submitEntries(entries.slice(start, start + policy.maxJobs));
+        } catch (error) {
+          common.logger.error("proof submission failed; will retry", { error });
+          for (const entry of entries.slice(start, start + policy.maxJobs)) if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
+        }
+      }
+      reportUnproven();
+    });
+  }
+
+  function flushDue(): Promise<void> {
+    clearTimeout(flushTimer);
+    flushTimer = undefined;
+    const jobIds = [...due];
+    due.clear();
+    return jobIds.length === 0 ? Promise.resolve() : submit(jobIds);
+  }
+
+  function schedule(jobId: bigint): void {
+    due.add(jobId);
+    if (!running) return;
+    if (due.size >= policy.maxJobs) void flushDue();
+    else flushTimer ??= setTimeout(() => void flushDue(), policy.delayMs);
+  }
+
+  /** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
+  async function settleNow(jobId: bigint): Promise<SettleResult> {
+    if (pendingCoverage(jobId) !== undefined) await sender.reconcile();
+    const session = await sessions.get(jobId, { fresh: true });
+    if (session.status !== "active") {
+      store.markClosed(jobId);
+      throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
+    }
+    const provenTokens = Number(session.provenTokens);
+    store.setProvenTokens(jobId, provenTokens);
+    const receipt = store.newestReceipt(jobId);
+    const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
+    const settlement = final
+      ? call("submitProofAndComplete", [jobId, encodeCheckpointProof({ transcriptHash: final.transcriptHash, signature: final.signature }), BigInt(final.cumulativeTokens - provenTokens)])
+      : call("completeSessionJob", [jobId]);
+    const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
+    let sent;
+    try {
+      sent = await sender.send(settlement, { kind: final ? "final" : "complete", entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }] });
+    } catch (error) {
+      if (error instanceof CallRevertedError) throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
+      throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
+    }
+    if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
+    if (sent.receipt) {
+      sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
+      if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);
+    }
+    reportUnproven();
+    return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
+  }
+
+  /** Ends a session whose client went silent, so that the host's proven work is paid. Inside the queue. */
+  async function retireAbandoned(jobId: bigint, timeoutSeconds: number): Promise<void> {
+    const session = await sessions.get(jobId, { fresh: true });
+    if (session.status !== "active") {
+      store.markClosed(jobId);
+      return;
+    }
+    const receipt = store.newestReceipt(jobId);
+    if (receipt && receipt.cumulativeTokens > Number(session.provenTokens)) {
+      const settled = await settleNow(jobId);
+      common.logger.info("settled a silent session", { jobId, hash: settled.transactionHash });
+      return;
+    }
+    // Nothing proven means nothing to be paid: not worth a transaction.
+    if (session.provenTokens === 0n || session.lastActivity + BigInt(timeoutSeconds) > BigInt(Math.floor(now() / 1000))) return;
+    const { submission, receipt: mined } = await sender.send(call("claimAbandonedSession", [jobId]), {
+      kind: "claim",
+      entries: [{ jobId, cumulativeTokens: Number(session.provenTokens), tokensInBatch: 0 }],
+    });
+    if (mined?.status === "success") sessions.update(jobId, { status: "abandoned" });
+    common.logger.info("claimed an abandoned session", { jobId, hash: submission.txHash });
+  }
+
+  /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
+  async function tick(): Promise<void> {
+    if (store.pendingSubmissions().length > 0) {
+      const resolved = await sender.exclusive(() => sender.reconcile()).catch((error: unknown) => {
+        common.logger.warn("reconcile failed", { error });
+        return [];
+      });
+      // A proof transaction replaced or dropped for good leaves its receipts unproven: prove them
+      // again now rather than at the idle flush, while the depositor could still complete first.
+      for (const submission of resolved) if (submission.status === "dropped") for (const entry of submission.entries) schedule(entry.jobId);
+    }
+    const nowSeconds = BigInt(Math.floor(now() / 1000));
+    for (const state of store.sessionsWithUnprovenReceipts()) {
+      if (due.has(state.jobId) || pendingCoverage(state.jobId) !== undefined) continue;
+      const idle = now() - state.lastActivityMs >= policy.idleFlushSeconds * 1000;
+      let nearDeadline = false;
+      try {
+        const session = await sessions.get(state.jobId);
+        nearDeadline = session.createdAt + session.maxDuration - nowSeconds <= BigInt(policy.deadlineMarginSeconds);
+      } catch (error) {
+        common.logger.warn("cannot read session", { jobId: state.jobId, error });
+      }
+      if (idle || nearDeadline) schedule(state.jobId);
+    }
+    const abandonment = parameters.abandonmentTimeoutSeconds;
+    if (abandonment === undefined) return;
+    for (const state of store.openSessions()) {
+      if (now() - state.lastActivityMs < abandonment * 1000 || due.has(state.jobId)) continue;
+      if (now() - (silentChecked.get(state.jobId) ?? 0) < silentRecheckMs) continue;
+      silentChecked.set(state.jobId, now());
+      await sender
+        .exclusive(() => retireAbandoned(state.jobId, abandonment))
+        .catch((error: unknown) => common.logger.warn("cannot end a silent session yet", { jobId: state.jobId, error }));
+    }
+  }
+
+  return {
+    /**
+     * Re-broadcasts or settles transactions a previous run left pending, submits every
+     * signed-but-unproven receipt found in the store, then starts the timers.
+     */
+    async start(): Promise<void> {
+      await sender.exclusive(() => sender.reconcile());
+      const unproven = store.sessionsWithUnprovenReceipts().map((session) => session.jobId);
+      if (unproven.length > 0) common.logger.info("recovering signed receipts", { sessions: unproven.length });
+      await submit(unproven);
+      running = true;
+      let ticking = false;
+      tickTimer = setInterval(() => {
+        if (ticking) return;
+        ticking = true;
+        void tick().finally(() => (ticking = false));
+      }, parameters.tickMs ?? 15_000);
+      tickTimer.unref();
+      if (due.size > 0) void flushDue();
+    },
+
+    /** A receipt was stored: schedules the session once a checkpoint interval is signed but unproven. */
+    notify(jobId: bigint): void {
+      const state = store.session(jobId);
+      if (!state || state.closed) return;
+      const covered = Math.max(state.provenTokens, pendingCoverage(jobId) ?? 0);
+      if (state.signedTokens - covered >= parameters.exposure.unsignedLimit(state.checkpointInterval)) schedule(jobId);
+    },
+
+    /** Submits every due session now instead of after the batch delay. */
+    flush: flushDue,
+
+    /** Submits every signed-but-unproven receipt now, due or not. */
+    flushAll(): Promise<void> {
+      return submit(store.sessionsWithUnprovenReceipts().map((session) => session.jobId));
+    },
+
+    /**
+     * Ends a session: proves the newest receipt and completes in one call
+     * (`submitProofAndComplete`), or completes with `completeSessionJob` when nothing is unproven.
+     */
+    settle(jobId: bigint): Promise<SettleResult> {
+      due.delete(jobId);
+      return sender.exclusive(() => settleNow(jobId));
+    },
+
+    /**
+     * Stops the timers, then submits every signed-but-unproven receipt, waiting at most
+     * `timeoutMs` for them (0: only for the transaction already in flight). Resolves with what is
+     * still unproven; the next start submits it.
+     */
+    async stop(timeoutMs = 0): Promise<UnprovenReport> {
+      running = false;
+      clearTimeout(flushTimer);
+      clearInterval(tickTimer);
+      const work = timeoutMs > 0 ? submit(store.sessionsWithUnprovenReceipts().map((session) => session.jobId)) : sender.exclusive(async () => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        work.then(
+          () => false,
+          (error: unknown) => (common.logger.warn("cannot submit signed receipts while stopping", { error }), false),
+        ),
+        ...(timeoutMs > 0 ? [new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))] : []),
+      ]);
+      clearTimeout(timer);
+      return { timedOut, sessions: store.sessionsWithUnprovenReceipts().length, tokens: store.unprovenSignedTokens() };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
+import { createPublicClient, createWalletClient, HttpRequestError, http, parseAbi, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCommon } from "../common.ts";
+import { createStore, type Store } from "../store/store.ts";
+import { createTransactionSender } from "./transactionSender.ts";
+
+let anvil: Anvil;
+let publicClient: PublicClient;
+const common = createCommon({ logLevel: "silent" });
+// A call to an address without code: it simulates, costs gas and lands, which is all a sender needs.
+const call = { address: "0x000000000000000000000000000000000000dEaD", abi: parseAbi(["function ping()"]), functionName: "ping", args: [] } as const;
+const entries = [{ jobId: 1n, cumulativeTokens: 100, tokensInBatch: 100 }];
+
+function newStore(account: `0x${string}`): Store {
+  return createStore({ path: join(mkdtempSync(join(tmpdir(), "host-sender-")), "host.sqlite"), deployment: { chainId: anvil.chainId, marketplace: call.address, host: account } });
+}
+
+function sender(store: Store, key: `0x${string}`, client: PublicClient = publicClient) {
+  return createTransactionSender({ common, store, publicClient: client, account: privateKeyToAccount(key), chainId: anvil.chainId, pollingIntervalMs: 50, receiptTimeoutMs: 5000, retry: { retries: 0 } });
+}
+
+/** A client whose broadcasts fail as if the RPC went away after signing. */
+function withBroadcastFailing(client: PublicClient): PublicClient {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "sendRawTransaction") return async () => Promise.reject(new HttpRequestError({ url: anvil.rpcUrl, status: 502 }));
+      return Reflect.get(target, property, receiver);
+    },
+  });
+}
+
+beforeAll(async () => {
+  anvil = await startAnvil();
+  publicClient = createPublicClient({ transport: http(anvil.rpcUrl), pollingInterval: 50 }) as PublicClient;
+});
+
+afterAll(async () => {
+  await anvil?.stop();
+});
+
+describe("transaction sender", () => {
+  it("records a transaction before broadcasting it and re-broadcasts the same bytes after a failure", async () => {
+    const key = anvilPrivateKeys[5];
+    const { address } = privateKeyToAccount(key);
+    const store = newStore(address);
+    const broken = sender(store, key, withBroadcastFailing(publicClient));
+    await expect(broken.exclusive(() => broken.send(call, { kind: "checkpoint", entries }))).rejects.toThrow();
+    const [pending] = store.pendingSubmissions();
+    expect(pending).toMatchObject({ status: "signed", nonce: 0, entries: [{ jobId: 1n, cumulativeTokens: 100 }] });
+
+    const restarted = sender(store, key);
+    const [resolved] = await restarted.exclusive(() => restarted.reconcile());
+    expect(resolved).toMatchObject({ id: pending!.id, status: "confirmed", txHash: pending!.txHash });
+    expect((await publicClient.getTransaction({ hash: pending!.txHash })).nonce).toBe(0);
+    expect(await publicClient.getTransactionCount({ address })).toBe(1);
+    expect(store.session(1n)).toBeUndefined();
+  });
+
+  it("marks a recorded transaction dropped when its nonce was used by another", async () => {
+    const key = anvilPrivateKeys[6];
+    const account = privateKeyToAccount(key);
+    const store = newStore(account.address);
+    const broken = sender(store, key, withBroadcastFailing(publicClient));
+    await expect(broken.exclusive(() => broken.send(call, { kind: "checkpoint", entries }))).rejects.toThrow();
+    const wallet = createWalletClient({ account, transport: http(anvil.rpcUrl) });
+    await publicClient.waitForTransactionReceipt({ hash: await wallet.sendTransaction({ to: account.address, value: 1n, chain: null }) });
+
+    const restarted = sender(store, key);
+    const [resolved] = await restarted.exclusive(() => restarted.reconcile());
+    expect(resolved).toMatchObject({ status: "dropped", error: "nonce used by another transaction" });
+    const { submission, receipt } = await restarted.exclusive(() => restarted.send(call, { kind: "checkpoint", entries }));
+    expect(receipt?.status).toBe("success");
+    expect(submission.nonce).toBe(1);
+  });
+
+  it("hands out nonces in order to queued work", async () => {
+    const key = anvilPrivateKeys[7];
+    const store = newStore(privateKeyToAccount(key).address);
+    const queue = sender(store, key);
+    const sent = await Promise.all([1, 2, 3].map(() => queue.exclusive(() => queue.send(call, { kind: "batch", entries }))));
+    expect(sent.map(({ submission }) => submission.nonce)).toEqual([0, 1, 2]);
+    expect(sent.every(({ receipt }) => receipt?.status === "success")).toBe(true);
+  });
+});

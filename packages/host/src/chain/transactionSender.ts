@@ -1,0 +1,247 @@
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  encodeFunctionData,
+  keccak256,
+  TransactionReceiptNotFoundError,
+  WaitForTransactionReceiptTimeoutError,
+  type Abi,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type TransactionReceipt,
+} from "viem";
+import type { Common } from "../common.ts";
+import { isRetryableError, withRetry, type RetryParameters } from "./retry.ts";
+import type { Store, Submission, SubmissionEntry, SubmissionKind } from "../store/store.ts";
+
+/** A contract call to send: simulated first, so that a revert costs no gas and reads as a named error. */
+export type ContractCall = { address: Address; abi: Abi; functionName: string; args: readonly unknown[] };
+
+export type SentTransaction = {
+  submission: Submission;
+  /** Present once mined within the wait; absent when it is still pending (reconciled later). */
+  receipt: TransactionReceipt | undefined;
+};
+
+/** A call the chain refuses as it stands (a revert in simulation): retrying it unchanged cannot help. */
+export class CallRevertedError extends Error {
+  override readonly name = "CallRevertedError";
+  constructor(
+    readonly functionName: string,
+    readonly errorName: string | undefined,
+    readonly reason: string,
+    options: { cause: unknown },
+  ) {
+    super(`${functionName} would revert: ${reason}`, options);
+  }
+}
+
+export type TransactionSender = ReturnType<typeof createTransactionSender>;
+
+/**
+ * The node's only writer to chain. Work runs one item at a time, so nonces are handed out in
+ * order without gaps. Each transaction is signed locally and recorded in the store (hash and raw
+ * bytes) before it is broadcast; after a crash the same bytes are re-broadcast or found mined,
+ * never replaced by a second transaction for the same proof.
+ */
+export function createTransactionSender(parameters: {
+  common: Common;
+  store: Store;
+  publicClient: PublicClient;
+  account: LocalAccount;
+  chainId: number;
+  pollingIntervalMs: number;
+  receiptTimeoutMs: number;
+  /** Back-off for transient RPC failures; default five retries from 250 ms. */
+  retry?: Pick<RetryParameters, "retries" | "baseDelayMs" | "maxDelayMs">;
+}) {
+  const { common, store, publicClient, account, chainId } = parameters;
+  let queue: Promise<unknown> = Promise.resolve();
+  let nextNonce: number | undefined;
+  const retry = <T>(task: () => Promise<T>) =>
+    withRetry(task, {
+      ...parameters.retry,
+      signal: common.shutdown.signal,
+      onRetry: (error, attempt) => {
+        common.metrics.rpcRetries.inc();
+        common.logger.warn("RPC call failed, retrying", { attempt, error });
+      },
+    });
+
+  /** Runs `work` after everything queued before it. */
+  function exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = queue.then(work);
+    queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async function simulate(call: ContractCall): Promise<bigint> {
+    try {
+      await retry(() => publicClient.simulateContract({ ...call, account }));
+      return await retry(() => publicClient.estimateContractGas({ ...call, account }));
+    } catch (error) {
+      if (isRetryableError(error)) throw error;
+      throw asReverted(call.functionName, error);
+    }
+  }
+
+  async function broadcast(submission: { id: number; rawTx: Hex; nonce: number }): Promise<"sent" | "dropped"> {
+    try {
+      await retry(() => publicClient.sendRawTransaction({ serializedTransaction: submission.rawTx }));
+      return "sent";
+    } catch (error) {
+      const text = error instanceof BaseError ? `${error.shortMessage} ${error.details}` : String(error);
+      if (/already known|already imported|known transaction/i.test(text)) return "sent";
+      if (/nonce too low|nonce has already been used|replacement transaction underpriced/i.test(text)) return "dropped";
+      throw error;
+    }
+  }
+
+  /** Marks a submission confirmed or reverted from its mined receipt. */
+  function recordReceipt(submission: Submission, receipt: TransactionReceipt): Submission {
+    const status = receipt.status === "success" ? "confirmed" : "reverted";
+    common.metrics.proofTransactions.inc({ kind: submission.kind, outcome: status });
+    return store.setSubmissionStatus(submission.id, status, status === "reverted" ? "reverted on chain" : undefined);
+  }
+
+  /** The receipt of a mined transaction, or undefined while it is not mined. */
+  function findReceipt(hash: Hex): Promise<TransactionReceipt | undefined> {
+    return retry(() => publicClient.getTransactionReceipt({ hash })).catch((error: unknown) => {
+      if (error instanceof TransactionReceiptNotFoundError) return undefined;
+      throw error;
+    });
+  }
+
+  async function waitForReceipt(submission: Submission): Promise<TransactionReceipt | undefined> {
+    try {
+      // Not wrapped in retry(): viem polls and retries the receipt lookup itself, and a timeout
+      // must end the wait after receiptTimeoutMs — the queue behind this sender is waiting.
+      const receipt = await publicClient.waitForTransactionReceipt({
+        hash: submission.txHash,
+        pollingInterval: parameters.pollingIntervalMs,
+        timeout: parameters.receiptTimeoutMs,
+      });
+      if (receipt.transactionHash.toLowerCase() !== submission.txHash.toLowerCase()) {
+        // viem follows a replacement and answers with the replacing transaction's receipt: ours
+        // never ran, so its receipts are still unproven.
+        store.setSubmissionStatus(submission.id, "dropped", `replaced by ${receipt.transactionHash}`);
+        common.logger.warn("transaction replaced by another with the same nonce", { hash: submission.txHash, replacedBy: receipt.transactionHash });
+        nextNonce = undefined;
+        return undefined;
+      }
+      recordReceipt(submission, receipt);
+      return receipt;
+    } catch (error) {
+      if (error instanceof WaitForTransactionReceiptTimeoutError || isRetryableError(error)) {
+        common.logger.warn("transaction not mined yet; will reconcile", { hash: submission.txHash });
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async function takeNonce(): Promise<number> {
+    nextNonce ??= await retry(() => publicClient.getTransactionCount({ address: account.address, blockTag: "pending" }));
+    return nextNonce;
+  }
+
+  return {
+    exclusive,
+    /** Throws {@link CallRevertedError} if `call` would revert now; returns its gas otherwise. */
+    simulate,
+
+    /**
+     * Simulates, signs, records, broadcasts and waits for one contract call. Throws
+     * {@link CallRevertedError} if the call would revert (nothing recorded, no gas spent).
+     * Call inside {@link exclusive}.
+     */
+    async send(call: ContractCall, intent: { kind: SubmissionKind; entries: SubmissionEntry[] }): Promise<SentTransaction> {
+      for (;;) {
+        const gas = await simulate(call);
+        const fees = await retry(() => publicClient.estimateFeesPerGas());
+        const nonce = await takeNonce();
+        const rawTx = await account.signTransaction!({
+          chainId,
+          type: "eip1559",
+          to: call.address,
+          data: encodeFunctionData({ abi: call.abi, functionName: call.functionName, args: call.args }),
+          gas: (gas * 12n) / 10n,
+          maxFeePerGas: fees.maxFeePerGas,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+          nonce,
+        });
+        const id = store.recordSubmission({ kind: intent.kind, nonce, txHash: keccak256(rawTx), rawTx, entries: intent.entries });
+        const outcome = await broadcast({ id, rawTx, nonce }).catch((error: unknown) => {
+          nextNonce = undefined;
+          // Unreachable RPC: the bytes may have reached a node, so the record stays pending for
+          // reconcile() to find mined or re-broadcast. A refusal means they went nowhere.
+          if (!isRetryableError(error)) store.setSubmissionStatus(id, "dropped", error instanceof Error ? error.message.slice(0, 500) : String(error));
+          throw error;
+        });
+        if (outcome === "dropped") {
+          // "Nonce too low" also answers the retry of a broadcast whose first answer was lost
+          // after the transaction went through: then it is ours that used the nonce.
+          const mined = await findReceipt(keccak256(rawTx));
+          if (mined) {
+            nextNonce = nonce + 1;
+            const submission = recordReceipt(store.setSubmissionStatus(id, "sent"), mined);
+            common.logger.info("transaction found mined after a lost broadcast answer", { kind: intent.kind, hash: submission.txHash, nonce });
+            return { submission, receipt: mined };
+          }
+          // Someone else used this nonce (another process with this key): resync and try again.
+          store.setSubmissionStatus(id, "dropped", "nonce already used");
+          nextNonce = undefined;
+          continue;
+        }
+        nextNonce = nonce + 1;
+        const submission = store.setSubmissionStatus(id, "sent");
+        common.logger.info("transaction sent", { kind: intent.kind, hash: submission.txHash, nonce, jobs: intent.entries.map((entry) => entry.jobId) });
+        const receipt = await waitForReceipt(submission);
+        // Replaced while we waited: simulate again (the call may no longer be due) and resend.
+        if (store.submission(id)!.status === "dropped") continue;
+        return { submission, receipt };
+      }
+    },
+
+    /**
+     * Settles what a crash or a slow chain left open: each pending transaction is found mined,
+     * re-broadcast as the same bytes, or (when its nonce was used by another) marked dropped.
+     * Call inside {@link exclusive}.
+     */
+    async reconcile(): Promise<Submission[]> {
+      const resolved: Submission[] = [];
+      for (const submission of store.pendingSubmissions()) {
+        const receipt = await findReceipt(submission.txHash);
+        if (receipt) {
+          resolved.push(recordReceipt(submission, receipt));
+          continue;
+        }
+        const minedNonce = await retry(() => publicClient.getTransactionCount({ address: account.address, blockTag: "latest" }));
+        if (submission.nonce < minedNonce) {
+          resolved.push(store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
+          continue;
+        }
+        if ((await broadcast(submission)) === "dropped") {
+          resolved.push(store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
+          continue;
+        }
+        const sent = store.setSubmissionStatus(submission.id, "sent");
+        if (await waitForReceipt(sent)) resolved.push(store.submission(sent.id)!);
+      }
+      nextNonce = undefined;
+      return resolved;
+    },
+  };
+}
+
+function asReverted(functionName: string, error: unknown): Error {
+  if (error instanceof BaseError) {
+    const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+    const errorName = reverted?.data?.errorName ?? (reverted?.reason ? "Error" : undefined);
+    const reason = reverted?.reason ?? (reverted?.data ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})` : error.shortMessage);
+    return new CallRevertedError(functionName, errorName, reason, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,286 @@
+import { createCipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { bytesToHex, concatBytes, hexToBytes, keccak256 } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { describe, expect, it } from "vitest";
+import { describeHostConfig, loadHostConfig, resolveHostConfig } from "./config.ts";
+import { ConfigError } from "../errors.ts";
+
+const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const address = privateKeyToAccount(key).address;
+const model = `0x${"ab".repeat(32)}`;
+const minimal = {
+  rpcUrl: "http://127.0.0.1:8545",
+  privateKey: key,
+  contracts: { jobMarketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", nodeRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" },
+  models: [model],
+  pricing: { minPricePerToken: 2000 },
+};
+
+function tempDir() {
+  return mkdtempSync(join(tmpdir(), "host-config-"));
+}
+
+describe("resolveHostConfig", () => {
+  it("fills defaults and holds the key only as an account", () => {
+    const config = resolveHostConfig(minimal);
+    expect(config.account.address).toBe(address);
+    expect(config.pricing.minPricePerToken).toBe(2000n);
+    expect(config.backend).toEqual({ type: "embedded" });
+    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, maxBodyBytes: 1048576, corsOrigins: [], maxConnections: 1024, maxConnectionsPerAddress: 64, reservedFileDescriptors: 128, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
+    expect(JSON.stringify(describeHostConfig(config))).not.toContain(key.slice(2));
+    expect(JSON.stringify(config, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(key.slice(2));
+  });
+
+  it("lists every problem at once and never echoes a key", () => {
+    const badKey = `0x${"zz".repeat(32)}`;
+    let error: unknown;
+    try {
+      resolveHostConfig({ rpcUrl: "localhost:8545", privateKey: badKey, contracts: { jobMarketplace: "0x1234" }, models: ["0x12"], pricing: { minPricePerToken: 5 }, server: { port: 70000 } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { issues, message } = error as ConfigError;
+    expect(issues).toEqual([
+      "rpcUrl: required, an http(s) or ws(s) URL",
+      "privateKey: must be 32 bytes of hex (value not shown)",
+      "contracts.jobMarketplace: not an address: 0x1234",
+      "contracts.nodeRegistry: required (or give a deployments file)",
+      "models: not a bytes32 model id: 0x12",
+      "pricing.minPricePerToken: 5 is outside 100..100000",
+      'server.port: must be an integer in 0..65535, got 70000',
+    ]);
+    expect(message).not.toContain("zz".repeat(32));
+  });
+
+  it("reads contract addresses and the chain id from a deployments file", () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, "deployments.json"),
+      JSON.stringify({ chainId: 31337, jobMarketplace: minimal.contracts.jobMarketplace, nodeRegistry: minimal.contracts.nodeRegistry, hostEarnings: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" }),
+    );
+    const { contracts: _contracts, ...rest } = minimal;
+    const config = resolveHostConfig({ ...rest, deployments: "deployments.json" }, { baseDir: dir });
+    expect(config.chainId).toBe(31337);
+    expect(config.contracts.hostEarnings).toBe("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0");
+  });
+
+  it("refuses connection limits that cannot work", () => {
+    expect(() => resolveHostConfig({ ...minimal, server: { maxConnections: 0 } })).toThrow(/server\.maxConnections: must be an integer in 1\.\.…/);
+    expect(() => resolveHostConfig({ ...minimal, server: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } })).toThrow(/server\.headersTimeoutMs: larger than server\.requestTimeoutMs/);
+    expect(() => resolveHostConfig({ ...minimal, batch: { drainTimeoutMs: -1 } })).toThrow(/batch\.drainTimeoutMs/);
+  });
+});
+
+describe("loadHostConfig", () => {
+  it("reads a TOML file and lets the environment override it", () => {
+    const dir = tempDir();
+    const path = join(dir, "host.toml");
+    writeFileSync(
+      path,
+      `# host node
+rpcUrl = "http://127.0.0.1:8545"
+models = ["${model}"]
+dbPath = "state/host.sqlite"
+
+[contracts]
+jobMarketplace = "${minimal.contracts.jobMarketplace}"
+nodeRegistry = "${minimal.contracts.nodeRegistry}"
+
+[pricing]
+minPricePerToken = 2_000
+
+[backend]
+type = "upstream"
+url = "http://127.0.0.1:11434/v1" # ollama
+model = "llama3.2"
+
+[batch]
+maxJobs = 10
+`,
+    );
+    const config = loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_HOST_PORT: "9090", SESSION_JOBS_HOST_MIN_PRICE: "3000" } });
+    expect(config.account.address).toBe(address);
+    expect(config.server.port).toBe(9090);
+    expect(config.pricing.minPricePerToken).toBe(3000n);
+    expect(config.dbPath).toBe(join(dir, "state/host.sqlite"));
+    expect(config.backend).toEqual({ type: "upstream", url: "http://127.0.0.1:11434/v1", model: "llama3.2" });
+    expect(config.batch.maxJobs).toBe(10);
+  });
+
+  it("decrypts a v3 keystore with the password from the environment", () => {
+    const dir = tempDir();
+    const path = join(dir, "host.json");
+    writeFileSync(join(dir, "keystore.json"), JSON.stringify(encryptKeystore(key, "correct horse")));
+    writeFileSync(path, JSON.stringify({ ...minimal, privateKey: undefined, keystore: { path: "keystore.json" } }));
+    expect(loadHostConfig({ path, env: { SESSION_JOBS_HOST_KEYSTORE_PASSWORD: "correct horse" } }).account.address).toBe(address);
+    expect(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_KEYSTORE_PASSWORD: "wrong" } })).toThrow(/keystore password is wrong/);
+  });
+
+  it("names the file when it cannot be parsed", () => {
+    const dir = tempDir();
+    const path = join(dir, "host.toml");
+    writeFileSync(path, "rpcUrl = http://no-quotes\n");
+    expect(() => loadHostConfig({ path, env: {} })).toThrow(/host\.toml is malformed: line 1, column 10: invalid value/);
+  });
+});
+
+describe("the deployment file from the environment", () => {
+  function setUp() {
+    const configDir = tempDir();
+    const deploymentDir = tempDir();
+    const deployment = join(deploymentDir, "deployment.json");
+    writeFileSync(deployment, JSON.stringify({ chainId: 31337, ...minimal.contracts }));
+    const { contracts: _contracts, privateKey: _key, ...rest } = minimal;
+    const path = join(configDir, "host.json");
+    writeFileSync(path, JSON.stringify(rest));
+    return { path, deployment };
+  }
+
+  it("is relative to the current folder, as for client commands, not to the config file", () => {
+    const { path, deployment } = setUp();
+    const config = loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_DEPLOYMENT: relative(process.cwd(), deployment) } });
+    expect(config.contracts.nodeRegistry).toBe(minimal.contracts.nodeRegistry);
+  });
+
+  it("still reads the old name SESSION_JOBS_DEPLOYMENTS, with a warning", () => {
+    const { path, deployment } = setUp();
+    const warnings: string[] = [];
+    const config = loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_DEPLOYMENTS: deployment }, warn: (message) => warnings.push(message) });
+    expect(config.chainId).toBe(31337);
+    expect(warnings).toEqual(["SESSION_JOBS_DEPLOYMENTS is deprecated: use SESSION_JOBS_DEPLOYMENT"]);
+  });
+});
+
+describe("config files are full TOML, checked strictly", () => {
+  const contracts = `jobMarketplace = "${minimal.contracts.jobMarketplace}"\nnodeRegistry = "${minimal.contracts.nodeRegistry}"`;
+  const load = (toml: string) => {
+    const path = join(tempDir(), "host.toml");
+    writeFileSync(path, toml);
+    return () => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key } });
+  };
+  const issuesOf = (run: () => unknown): string[] => {
+    try {
+      run();
+    } catch (error) {
+      if (error instanceof ConfigError) return error.issues;
+      throw error;
+    }
+    throw new Error("no ConfigError");
+  };
+
+  it("reads multi-line arrays, inline tables and multi-line strings", () => {
+    const config = load(`rpcUrl = "http://127.0.0.1:8545"
+models = [
+  "${model}",   # the embedded model
+]
+contracts = { ${contracts.replace("\n", ", ")} }
+metadata = """
+{"location": "home"}"""
+server.port = 9000
+pricing.minPricePerToken = 2000
+`)();
+    expect(config.models).toEqual([model]);
+    expect(config.contracts.nodeRegistry).toBe(minimal.contracts.nodeRegistry);
+    expect(JSON.parse(config.metadata)).toEqual({ location: "home" });
+    expect(config.server.port).toBe(9000);
+  });
+
+  it("refuses unknown keys with a suggestion and the line", () => {
+    const issues = issuesOf(
+      load(`rpcUrl = "http://127.0.0.1:8545"
+modles = ["${model}"]
+models = ["${model}"]
+port = 8080
+
+[contracts]
+${contracts}
+
+[pricng]
+minPricePerToken = 2000
+
+[server]
+prot = 8080
+`),
+    );
+    expect(issues).toEqual([
+      "pricing.minPricePerToken: required, in the payment token's base units per token (100..100000)",
+      "server.prot: unknown key (did you mean server.port?) (host.toml line 14)",
+      "modles: unknown key (did you mean models?) (host.toml line 2)",
+      "port: unknown key (did you mean server.port?) (host.toml line 4)",
+      "pricng: unknown key (did you mean pricing?) (host.toml line 10)",
+    ]);
+  });
+
+  it("names the key and the line of a value of the wrong type", () => {
+    const issues = issuesOf(
+      load(`rpcUrl = "http://127.0.0.1:8545"
+models = "${model}"
+
+[contracts]
+${contracts}
+
+[pricing]
+minPricePerToken = "cheap"
+
+[server]
+port = "eighty"
+
+[backend]
+type = "vllm"
+`),
+    );
+    expect(issues).toEqual([
+      'backend.type: "vllm" is neither "embedded" nor "upstream" (host.toml line 15)',
+      "models: required, the on-chain model ids (bytes32 hex) this node serves (host.toml line 2)",
+      'pricing.minPricePerToken: must be a positive integer, got "cheap" (host.toml line 9)',
+      'server.port: must be an integer in 0..65535, got "eighty" (host.toml line 12)',
+    ]);
+  });
+
+  it("refuses a pathologically nested file with one error, not a crash", () => {
+    const depth = 100_000;
+    expect(issuesOf(load(`models = ${"[".repeat(depth)}${"]".repeat(depth)}\n`))[0]).toMatch(/^config file .*host\.toml is malformed: /);
+    expect(issuesOf(load(`metadata = ${"{ a = ".repeat(depth)}1${" }".repeat(depth)}\n`))[0]).toMatch(/^config file .*host\.toml is malformed: /);
+  });
+
+  it("keeps integers beyond 2^53 exact and reports them readably", () => {
+    const base = `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n`;
+    expect(load(`${base}[pricing]\nminPricePerToken = 2000\nminPricePerTokenNative = 100000000000000000001\n`)().pricing.minPricePerTokenNative).toBe(100000000000000000001n);
+    expect(issuesOf(load(`${base}[pricing]\nminPricePerToken = 2000\n[server]\nport = 100000000000000000001\n`))).toEqual([
+      "server.port: must be an integer in 0..65535, got 100000000000000000001 (host.toml line 9)",
+    ]);
+  });
+
+  it("gives no line for a value the environment set", () => {
+    const path = join(tempDir(), "host.toml");
+    writeFileSync(path, `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n[pricing]\nminPricePerToken = 2000\n[server]\nport = 80\n`);
+    expect(issuesOf(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_HOST_PORT: "99999" } }))).toEqual([
+      'server.port: must be an integer in 0..65535, got "99999"',
+    ]);
+  });
+});
+
+/** Writes a v3 keystore (pbkdf2, few rounds to keep the test fast) the way wallets do. */
+function encryptKeystore(privateKey: `0x${string}`, password: string) {
+  const salt = randomBytes(32);
+  const iv = randomBytes(16);
+  const derivedKey = pbkdf2Sync(password, salt, 1024, 32, "sha256");
+  const cipher = createCipheriv("aes-128-ctr", derivedKey.subarray(0, 16), iv);
+  const ciphertext = concatBytes([cipher.update(hexToBytes(privateKey)), cipher.final()]);
+  return {
+    version: 3,
+    id: "00000000-0000-4000-8000-000000000000",
+    crypto: {
+      cipher: "aes-128-ctr",
+      ciphertext: bytesToHex(ciphertext).slice(2),
+      cipherparams: { iv: iv.toString("hex") },
+      kdf: "pbkdf2",
+      kdfparams: { c: 1024, dklen: 32, prf: "hmac-sha256", salt: salt.toString("hex") },
+      mac: keccak256(concatBytes([derivedKey.subarray(16, 32), ciphertext])).slice(2),
+    },
+  };
+}

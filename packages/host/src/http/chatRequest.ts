@@ -1,0 +1,85 @@
+import type { ChatMessage, ChatRequest } from "@session-jobs/inference";
+import { HostError } from "../errors.ts";
+
+/** An OpenAI chat completion request, validated and mapped to the backend's request. */
+export type ParsedChatRequest = {
+  request: ChatRequest & { maxTokens: number };
+  stream: boolean;
+  model: string | undefined;
+};
+
+const roles = new Set(["system", "user", "assistant", "developer"]);
+
+/**
+ * Validates the OpenAI body fields the host honours (`messages`, `model`, `max_tokens` /
+ * `max_completion_tokens`, `temperature`, `stop`, `seed`, `stream`, `stream_options`) and refuses
+ * the ones it cannot honour (`n` > 1, tools) rather than ignoring them.
+ */
+export function parseChatRequest(body: Record<string, unknown>, limits: { defaultMaxTokens: number; maxTokens: number }): ParsedChatRequest {
+  const invalid = (message: string): never => {
+    throw new HostError("invalid_request", message);
+  };
+  if (!Array.isArray(body.messages) || body.messages.length === 0) invalid("messages must be a non-empty array");
+  const messages = (body.messages as unknown[]).map((message, index): ChatMessage => {
+    if (typeof message !== "object" || message === null) return invalid(`messages[${index}] must be an object`);
+    const { role, content } = message as Record<string, unknown>;
+    if (typeof role !== "string" || !roles.has(role)) return invalid(`messages[${index}].role must be system, user or assistant`);
+    return { role: role === "developer" ? "system" : (role as ChatMessage["role"]), content: messageText(content, index, invalid) };
+  });
+
+  if (body.model !== undefined && typeof body.model !== "string") invalid("model must be a string");
+  if (body.n !== undefined && body.n !== 1) invalid("n must be 1");
+  if (body.tools !== undefined || body.functions !== undefined) invalid("tools are not supported");
+
+  const maxTokensField = body.max_completion_tokens ?? body.max_tokens;
+  let maxTokens = limits.defaultMaxTokens;
+  if (maxTokensField !== undefined && maxTokensField !== null) {
+    if (typeof maxTokensField !== "number" || !Number.isSafeInteger(maxTokensField) || maxTokensField < 1) invalid("max_tokens must be a positive integer");
+    if ((maxTokensField as number) > limits.maxTokens) invalid(`max_tokens must be at most ${limits.maxTokens}`);
+    maxTokens = maxTokensField as number;
+  }
+
+  const request: ParsedChatRequest["request"] = { messages, maxTokens };
+  if (body.temperature !== undefined && body.temperature !== null) {
+    if (typeof body.temperature !== "number" || body.temperature < 0 || body.temperature > 2) invalid("temperature must be a number in 0..2");
+    request.temperature = body.temperature as number;
+  }
+  if (body.stop !== undefined && body.stop !== null) {
+    const stop = typeof body.stop === "string" ? [body.stop] : body.stop;
+    if (!Array.isArray(stop) || stop.length > 4 || !stop.every((item) => typeof item === "string" && item.length > 0))
+      invalid("stop must be a string or up to 4 non-empty strings");
+    request.stop = stop as string[];
+  }
+  if (body.seed !== undefined && body.seed !== null) {
+    if (typeof body.seed !== "number" || !Number.isSafeInteger(body.seed)) invalid("seed must be an integer");
+    request.seed = body.seed as number;
+  }
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") invalid("stream must be a boolean");
+  const streamOptions = body.stream_options;
+  if (streamOptions !== undefined && streamOptions !== null && (typeof streamOptions !== "object" || Array.isArray(streamOptions))) invalid("stream_options must be an object");
+
+  return { request, stream: body.stream === true, model: body.model as string | undefined };
+}
+
+function messageText(content: unknown, index: number, invalid: (message: string) => never): string {
+  if (typeof content === "string") return content;
+  // The content-parts form: only text parts can be served by a text model.
+  if (Array.isArray(content)) {
+    return content
+      .map((part, partIndex) => {
+        const { type, text } = (part ?? {}) as Record<string, unknown>;
+        if (type !== "text" || typeof text !== "string") return invalid(`messages[${index}].content[${partIndex}] must be a text part`);
+        return text;
+      })
+      .join("");
+  }
+  return invalid(`messages[${index}].content must be a string or text parts`);
+}
+
+/**
+ * An upper bound on the prompt's size in tokens, for the deposit check before generation: no
+ * tokenizer makes more tokens than UTF-8 bytes, plus a chat template's per-message overhead.
+ */
+export function estimatePromptTokens(request: ChatRequest, tokensPerMessage: number): number {
+  return request.messages.reduce((total, message) => total + Buffer.byteLength(message.content, "utf8") + tokensPerMessage, 0);
+}

@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { encodeRecordedExchange, sessionEndpoints, type SignedEndpoint } from "@session-jobs/protocol";
+import type { Common } from "../common.ts";
+import { HostError } from "../errors.ts";
+import { parseJsonBody, readBody, sendJson, sendJsonWithArray } from "./httpIo.ts";
+import type { ProofSubmitter } from "../chain/proofSubmitter.ts";
+import { parseSessionHeaders, type SessionProtocol } from "../session/sessionProtocol.ts";
+
+/** `POST /v1/session/receipt`, `POST /v1/session/close`, `POST /v1/session/sync` and `GET /v1/session/:jobId`. */
+export function createSessionRoutes(parameters: { common: Common; protocol: SessionProtocol; submitter: Pick<ProofSubmitter, "settle">; maxBodyBytes: number }) {
+  const { common, protocol, submitter, maxBodyBytes } = parameters;
+
+  /** A signed request whose body is `{ "jobId": … }` for the job its headers name. */
+  async function authenticateJobRequest(request: IncomingMessage, endpoint: SignedEndpoint) {
+    const raw = await readBody(request, maxBodyBytes);
+    const body = parseJsonBody(request, raw);
+    const signed = parseSessionHeaders(request.headers, endpoint, raw);
+    if (String(body.jobId) !== signed.jobId.toString()) throw new HostError("invalid_request", "body jobId differs from X-Session-Job-Id");
+    return protocol.authenticate(signed);
+  }
+
+  return {
+    /** Verifies a receipt against the host's records and stores it before answering. */
+    async receipt(request: IncomingMessage, response: ServerResponse): Promise<void> {
+      const body = parseJsonBody(request, await readBody(request, maxBodyBytes));
+      sendJson(response, 200, await protocol.acceptReceipt(body));
+    },
+
+    /** Settles a session on chain at its signer's request and answers with the transaction hash. */
+    async close(request: IncomingMessage, response: ServerResponse): Promise<void> {
+      const authenticated = await authenticateJobRequest(request, sessionEndpoints.close);
+      const { jobId } = authenticated;
+      const turn = await protocol.beginClose(authenticated);
+      try {
+        const settled = await submitter.settle(jobId);
+        common.logger.info("session closed", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
+        sendJson(response, 200, { jobId: jobId.toString(), ...settled });
+      } catch (error) {
+        turn.abandon();
+        throw error;
+      } finally {
+        turn.release();
+      }
+    },
+
+    /** Answers a signed request with the newest receipt and the exchanges the client has not signed for. */
+    async sync(request: IncomingMessage, response: ServerResponse): Promise<void> {
+      await protocol.sync(await authenticateJobRequest(request, sessionEndpoints.sync), async ({ head, exchanges }) => {
+        await sendJsonWithArray(response, head, "exchanges", exchanges, encodeRecordedExchange);
+      });
+    },
+
+    /** What the host knows about a session: served, signed and proven token counts. */
+    describe(_request: IncomingMessage, response: ServerResponse, params: Record<string, string>): void {
+      const jobId = params.jobId ?? "";
+      if (!/^\d{1,78}$/.test(jobId)) throw new HostError("invalid_request", "job id must be decimal");
+      const view = protocol.describe(BigInt(jobId));
+      if (!view) throw new HostError("session_unknown", `this host has served nothing for session ${jobId}`);
+      sendJson(response, 200, view);
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { InferenceError, MissingUsageError, type ChatBackend, type FinishReason, type StreamPart, type Usage } from "@session-jobs/inference";
+import { sessionEndpoints, type SessionUsage } from "@session-jobs/protocol";
+import { estimatePromptTokens, parseChatRequest, type ParsedChatRequest } from "../http/chatRequest.ts";
+import type { Common } from "../common.ts";
+import type { HostConfig } from "../config/config.ts";
+import { HostError } from "../errors.ts";
+import { parseJsonBody, sendJson, startSse, watchClient, type SseWriter } from "../http/httpIo.ts";
+import { parseSessionHeaders, type ExchangeLease, type SessionProtocol } from "./sessionProtocol.ts";
+
+export type CreateChatHandlerParameters = {
+  common: Common;
+  backend: ChatBackend;
+  protocol: SessionProtocol;
+  limits: HostConfig["limits"];
+  /** Aborts every generation (node shutdown after the grace period). */
+  stopGenerations: AbortSignal;
+};
+
+/**
+ * `POST /v1/chat/completions`: checks the session, runs one exchange on the backend (streamed as
+ * OpenAI `chat.completion.chunk` events or answered as one `chat.completion`), bills the
+ * backend's own token counts and adds the `session` object the client signs a receipt for.
+ * A client that leaves stops the generation; it pays only for text it was sent.
+ */
+export function createChatHandler(parameters: CreateChatHandlerParameters) {
+  const { common, backend, protocol, limits } = parameters;
+
+  return async function handleChat(request: IncomingMessage, response: ServerResponse, body: Uint8Array): Promise<void> {
+    const parsed = parseChatRequest(parseJsonBody(request, body), limits);
+    if (parsed.model !== undefined && parsed.model !== backend.modelId) {
+      common.metrics.requestsRefused.inc({ code: "model_not_served" });
+      throw new HostError("model_not_served", `model ${parsed.model} is not served here; this host serves ${backend.modelId}`);
+    }
+    const authenticated = await protocol.authenticate(parseSessionHeaders(request.headers, sessionEndpoints.chat, body));
+    const clientGone = watchClient(response);
+    const lease = await protocol.beginExchange(authenticated, {
+      promptTokensEstimate: estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),
+      maxTokens: parsed.request.maxTokens,
+    });
+    const signal = AbortSignal.any([clientGone, parameters.stopGenerations, lease.ended]);
+    common.metrics.generationsActive.inc();
+    try {
+      const exchange = { body, parsed, lease, clientGone, signal, response };
+      if (parsed.stream) await streamCompletion(exchange);
+      else await plainCompletion(exchange);
+    } finally {
+      common.metrics.generationsActive.dec();
+      lease.release();
+    }
+  };
+
+  type Exchange = {
+    body: Uint8Array;
+    parsed: ParsedChatRequest;
+    lease: ExchangeLease;
+    clientGone: AbortSignal;
+    signal: AbortSignal;
+    response: ServerResponse;
+  };
+
+  async function plainCompletion({ body, parsed, lease, clientGone, signal, response }: Exchange): Promise<void> {
+    let result;
+    try {
+      result = await backend.generate(parsed.request, { signal });
+    } catch (error) {
+      throw toHostError(error);
+    }
+    if (clientGone.aborted) {
+      // Nothing reached the client, so nothing is billed.
+      common.metrics.generationsAborted.inc();
+      return;
+    }
+    // The session was settled on chain meanwhile: its deposit pays for nothing more.
+    if (lease.ended.aborted) throw lease.ended.reason;
+    const session = lease.complete({ requestBody: body, responseText: result.text, ...result.usage, aborted: false });
+    const id = completionId();
+    sendJson(response, 200, {
+      id,
+      object: "chat.completion",
+      created: nowSeconds(),
+      model: backend.modelId,
+      choices: [{ index: 0, message: { role: "assistant", content: result.text }, logprobs: null, finish_reason: openAiFinishReason(result.finishReason) }],
+      usage: openAiUsage(result.usage),
+      session,
+    });
+  }
+
+  async function streamCompletion({ body, parsed, lease, clientGone, signal, response }: Exchange): Promise<void> {
+    const id = completionId();
+    const created = nowSeconds();
+    const chunk = (fields: Record<string, unknown>) => JSON.stringify({ id, object: "chat.completion.chunk", created, model: backend.modelId, ...fields });
+    const delta = (content: Record<string, unknown>, finishReason: string | null = null) =>
+      chunk({ choices: [{ index: 0, delta: content, logprobs: null, finish_reason: finishReason }] });
+
+    let sse: SseWriter | undefined;
+    const open = async () => {
+      sse = startSse(response, clientGone);
+      await sse.write(delta({ role: "assistant", content: "" }));
+      return sse;
+    };
+    let text = "";
+    let deltasDelivered = 0;
+    let finish: Extract<StreamPart, { type: "finish" }> | undefined;
+    /** An upstream stopped before reporting usage may still have counted the prompt (its `/tokenize`). */
+    let countedPrompt: number | undefined;
+
+    for await (const part of backend.stream(parsed.request, { signal })) {
+      if (part.type === "error") {
+        // The client left and the backend failed because it was stopped (an upstream server
+        // aborted mid-stream reports no usage): that is an abort, billed for what was written.
+        if (clientGone.aborted || lease.ended.aborted) {
+          if (part.error instanceof MissingUsageError) countedPrompt = part.error.promptTokens;
+          break;
+        }
+        // An exchange that fails is not billed and not part of the transcript.
+        if (!sse) throw toHostError(part.error);
+        await sse.write(JSON.stringify(toHostError(part.error).toJSON()));
+        sse.close();
+        return;
+      }
+      if (part.type === "finish") {
+        finish = part;
+        break;
+      }
+      if (clientGone.aborted || lease.ended.aborted) continue;
+      const writer = sse ?? (await open());
+      if (await writer.write(delta({ content: part.text }))) {
+        text += part.text;
+        deltasDelivered += 1;
+      }
+    }
+
+    if (clientGone.aborted) {
+      common.metrics.generationsAborted.inc();
+      if (deltasDelivered > 0) {
+        // Bill only what was sent: never more completion tokens than deltas written (each delta
+        // carries at least one token). The prompt was evaluated: as the backend counted it, else as
+        // the upstream's tokenizer counts it, else at the documented bound (UTF-8 bytes plus
+        // limits.promptTokensPerMessage per message), which the deposit check reserved and every
+        // client's count check accepts.
+        lease.complete({
+          requestBody: body,
+          responseText: text,
+          promptTokens: finish?.usage.promptTokens ?? countedPrompt ?? estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),
+          completionTokens: Math.min(finish?.usage.completionTokens ?? deltasDelivered, deltasDelivered),
+          aborted: true,
+        });
+      }
+      sse?.close();
+      return;
+    }
+    if (lease.ended.aborted) {
+      // Settled on chain mid-answer: not a token more, and nothing billed to a deposit already paid out.
+      common.metrics.generationsAborted.inc();
+      const error = lease.ended.reason as HostError;
+      if (!sse) throw error;
+      await sse.write(JSON.stringify(error.toJSON()));
+      sse.close();
+      return;
+    }
+    if (!finish) {
+      const error = new HostError("backend_error", "the model's stream ended without a finish");
+      if (!sse) throw error;
+      await sse.write(JSON.stringify(error.toJSON()));
+      sse.close();
+      return;
+    }
+
+    const writer = sse ?? (await open());
+    const session: SessionUsage = lease.complete({ requestBody: body, responseText: text, ...finish.usage, aborted: false });
+    await writer.write(delta({}, openAiFinishReason(finish.finishReason)));
+    // Usage travels in the last chunk whether or not `stream_options.include_usage` asked for it:
+    // it sits beside the `session` object the client must read anyway, and OpenAI clients accept it.
+    await writer.write(chunk({ choices: [], usage: openAiUsage(finish.usage), session }));
+    await writer.write("[DONE]");
+    writer.close();
+  }
+}
+
+function toHostError(error: unknown): HostError {
+  if (error instanceof HostError) return error;
+  if (error instanceof InferenceError) {
+    if (error.code === "invalid_request" || error.code === "context_overflow") return new HostError("invalid_request", error.shortMessage, { cause: error });
+    return new HostError("backend_error", error.shortMessage, { cause: error, status: error.retryable ? 503 : 502 });
+  }
+  return new HostError("backend_error", "the model failed", { cause: error });
+}
+
+function openAiFinishReason(reason: FinishReason): "stop" | "length" {
+  // An abort here is the node shutting down mid-answer: the answer was cut short.
+  return reason === "stop" ? "stop" : "length";
+}
+
+function openAiUsage(usage: Usage) {
+  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.promptTokens + usage.completionTokens };
+}
+
+function completionId(): string {
+  return `chatcmpl-${randomUUID().replace(/-/g, "")}`;
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

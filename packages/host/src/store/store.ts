@@ -1,0 +1,508 @@
+import Database from "better-sqlite3";
+import type { Address, Hex } from "viem";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
+import { HostLockError } from "../errors.ts";
+import { createStorageHealth } from "./storeHealth.ts";
+
+/** What the node knows about one session, off chain. Token counts are cumulative. */
+export type SessionState = {
+  jobId: bigint;
+  lastSequence: bigint;
+  /** Tokens served (and billed) so far. */
+  servedTokens: number;
+  /** Transcript hash after the last exchange served. */
+  transcriptHash: Hex;
+  /** Tokens covered by the newest signed receipt. */
+  signedTokens: number;
+  /** Tokens proven on chain, as last confirmed. */
+  provenTokens: number;
+  checkpointInterval: number;
+  lastActivityMs: number;
+  closed: boolean;
+};
+
+export type Exchange = {
+  jobId: bigint;
+  sequence: bigint;
+  promptTokens: number;
+  completionTokens: number;
+  cumulativeTokens: number;
+  transcriptHash: Hex;
+  aborted: boolean;
+};
+
+/**
+ * An exchange with what the client needs to sign for it later (`POST /v1/session/sync`): its
+ * signed request and the text delivered. Kept until a receipt covers the exchange.
+ */
+export type StoredExchange = Exchange & {
+  previousTranscriptHash: Hex;
+  requestBody: Uint8Array;
+  requestSignature: Hex;
+  responseText: string;
+};
+
+export type StoredReceipt = { jobId: bigint; cumulativeTokens: number; transcriptHash: Hex; signature: Hex; receivedMs: number };
+
+export type SubmissionKind = "checkpoint" | "batch" | "final" | "complete" | "claim";
+export type SubmissionStatus = "signed" | "sent" | "confirmed" | "reverted" | "dropped";
+export type SubmissionEntry = { jobId: bigint; cumulativeTokens: number; tokensInBatch: number };
+export type Submission = {
+  id: number;
+  kind: SubmissionKind;
+  status: SubmissionStatus;
+  nonce: number;
+  txHash: Hex;
+  rawTx: Hex;
+  entries: SubmissionEntry[];
+  error: string | null;
+};
+
+/** The chain, contract and host key a database belongs to; a mismatch refuses to open. */
+export type StoreDeployment = { chainId: number; marketplace: Address; host: Address };
+
+export type Store = ReturnType<typeof createStore>;
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  job_id TEXT PRIMARY KEY,
+  last_sequence TEXT NOT NULL DEFAULT '0',
+  served_tokens INTEGER NOT NULL DEFAULT 0,
+  transcript_hash TEXT NOT NULL,
+  signed_tokens INTEGER NOT NULL DEFAULT 0,
+  proven_tokens INTEGER NOT NULL DEFAULT 0,
+  checkpoint_interval INTEGER NOT NULL,
+  last_activity_ms INTEGER NOT NULL,
+  closed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+  job_id TEXT NOT NULL,
+  sequence TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  cumulative_tokens INTEGER NOT NULL,
+  transcript_hash TEXT NOT NULL,
+  aborted INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  previous_transcript_hash TEXT,
+  request_body BLOB,
+  request_signature TEXT,
+  response_text TEXT,
+  PRIMARY KEY (job_id, sequence)
+);
+CREATE INDEX IF NOT EXISTS exchanges_by_count ON exchanges(job_id, cumulative_tokens);
+CREATE TABLE IF NOT EXISTS receipts (
+  job_id TEXT NOT NULL,
+  cumulative_tokens INTEGER NOT NULL,
+  transcript_hash TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  received_ms INTEGER NOT NULL,
+  PRIMARY KEY (job_id, cumulative_tokens)
+);
+CREATE TABLE IF NOT EXISTS submissions (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  nonce INTEGER NOT NULL,
+  tx_hash TEXT NOT NULL UNIQUE,
+  raw_tx TEXT NOT NULL,
+  error TEXT,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS submission_entries (
+  submission_id INTEGER NOT NULL REFERENCES submissions(id),
+  job_id TEXT NOT NULL,
+  cumulative_tokens INTEGER NOT NULL,
+  tokens_in_batch INTEGER NOT NULL,
+  PRIMARY KEY (submission_id, job_id)
+);
+CREATE INDEX IF NOT EXISTS submissions_by_status ON submissions(status);
+`;
+
+type SessionRow = {
+  job_id: string;
+  last_sequence: string;
+  served_tokens: number;
+  transcript_hash: Hex;
+  signed_tokens: number;
+  proven_tokens: number;
+  checkpoint_interval: number;
+  last_activity_ms: number;
+  closed: number;
+};
+
+type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatus; nonce: number; tx_hash: Hex; raw_tx: Hex; error: string | null };
+
+/**
+ * The node's durable memory in SQLite (WAL, synchronous=FULL): sessions, exchanges
+ * (cumulative count → transcript hash), signed receipts and proof transactions. Every write that
+ * a client or the chain may later rely on is committed before the caller answers anyone.
+ */
+export function createStore(parameters: { path: string; deployment: StoreDeployment; now?: () => number; onFault?: (fault: string) => void }) {
+  const now = parameters.now ?? Date.now;
+  const lock = lockDatabase(parameters.path);
+  let db: Database.Database;
+  try {
+    db = openDatabase(parameters.path, parameters.deployment);
+  } catch (error) {
+    lock?.close();
+    throw error;
+  }
+  const health = createStorageHealth({ db, path: parameters.path, onFault: parameters.onFault, onClosed: () => lock?.close() });
+  /** A write that fails for want of storage (disk full, I/O error, read-only file) is a storage fault, answered with 503. */
+  const guarded =
+    <A extends unknown[], R>(write: (...args: A) => R) =>
+    (...args: A): R => {
+      try {
+        return write(...args);
+      } catch (error) {
+        if (error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code)) health.writeFailed(error);
+        throw error;
+      }
+    };
+
+  const statements = {
+    session: db.prepare<[string], SessionRow>("SELECT * FROM sessions WHERE job_id = ?"),
+    insertSession: db.prepare<[string, Hex, number, number]>(
+      "INSERT OR IGNORE INTO sessions (job_id, transcript_hash, checkpoint_interval, last_activity_ms) VALUES (?, ?, ?, ?)",
+    ),
+    setInterval: db.prepare<[number, string]>("UPDATE sessions SET checkpoint_interval = ? WHERE job_id = ?"),
+    setSequence: db.prepare<[string, number, string]>("UPDATE sessions SET last_sequence = ?, last_activity_ms = ? WHERE job_id = ?"),
+    insertExchange: db.prepare<[string, string, number, number, number, Hex, number, number, Hex, Uint8Array, Hex, string]>(
+      `INSERT INTO exchanges (job_id, sequence, prompt_tokens, completion_tokens, cumulative_tokens, transcript_hash, aborted, created_ms,
+         previous_transcript_hash, request_body, request_signature, response_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    exchangeRowid: db.prepare<[string, number, Hex], { rowid: number }>(
+      "SELECT rowid FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? AND transcript_hash = ? ORDER BY rowid DESC LIMIT 1",
+    ),
+    exchangesAfter: db.prepare<[string, number], StoredExchangeRow>(
+      "SELECT * FROM exchanges WHERE job_id = ? AND rowid > ? AND request_body IS NOT NULL ORDER BY rowid",
+    ),
+    forgetRequests: db.prepare<[string, number]>(
+      "UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = ? AND rowid <= ? AND request_body IS NOT NULL",
+    ),
+    unsignedBytes: db.prepare<[string], { bytes: number | null }>(
+      "SELECT sum(length(request_body) + length(CAST(response_text AS BLOB))) AS bytes FROM exchanges WHERE job_id = ? AND request_body IS NOT NULL",
+    ),
+    setServed: db.prepare<[number, Hex, number, string]>("UPDATE sessions SET served_tokens = ?, transcript_hash = ?, last_activity_ms = ? WHERE job_id = ?"),
+    exchangesAt: db.prepare<[string, number], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? ORDER BY rowid"),
+    lastExchange: db.prepare<[string], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? ORDER BY rowid DESC LIMIT 1"),
+    insertReceipt: db.prepare<[string, number, Hex, Hex, number]>(
+      "INSERT OR IGNORE INTO receipts (job_id, cumulative_tokens, transcript_hash, signature, received_ms) VALUES (?, ?, ?, ?, ?)",
+    ),
+    setSigned: db.prepare<[number, string]>("UPDATE sessions SET signed_tokens = max(signed_tokens, ?) WHERE job_id = ?"),
+    newestReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
+    setProven: db.prepare<[number, string]>("UPDATE sessions SET proven_tokens = max(proven_tokens, ?) WHERE job_id = ?"),
+    setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
+    pruneExchanges: db.prepare<[string, string]>("DELETE FROM exchanges WHERE job_id = ? AND rowid < (SELECT max(rowid) FROM exchanges WHERE job_id = ?)"),
+    pruneReceipts: db.prepare<[string, string]>(
+      "DELETE FROM receipts WHERE job_id = ? AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = ?)",
+    ),
+    unproven: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens ORDER BY job_id"),
+    openSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0"),
+    unprovenTotal: db.prepare<[], { total: number | null }>("SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens"),
+    insertSubmission: db.prepare<[SubmissionKind, number, Hex, Hex, number, number]>(
+      "INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES (?, 'signed', ?, ?, ?, ?, ?)",
+    ),
+    insertEntry: db.prepare<[number, string, number, number]>(
+      "INSERT INTO submission_entries (submission_id, job_id, cumulative_tokens, tokens_in_batch) VALUES (?, ?, ?, ?)",
+    ),
+    setSubmissionStatus: db.prepare<[SubmissionStatus, string | null, number, number]>("UPDATE submissions SET status = ?, error = ?, updated_ms = ? WHERE id = ?"),
+    submission: db.prepare<[number], SubmissionRow>("SELECT * FROM submissions WHERE id = ?"),
+    pendingSubmissions: db.prepare<[], SubmissionRow>("SELECT * FROM submissions WHERE status IN ('signed', 'sent') ORDER BY nonce"),
+    entries: db.prepare<[number], EntryRow>("SELECT * FROM submission_entries WHERE submission_id = ?"),
+    submissionsOfJob: db.prepare<[string], SubmissionRow>(
+      "SELECT s.* FROM submissions s JOIN submission_entries e ON e.submission_id = s.id WHERE e.job_id = ? ORDER BY s.id",
+    ),
+  };
+
+  const toSession = (row: SessionRow): SessionState => ({
+    jobId: BigInt(row.job_id),
+    lastSequence: BigInt(row.last_sequence),
+    servedTokens: row.served_tokens,
+    transcriptHash: row.transcript_hash,
+    signedTokens: row.signed_tokens,
+    provenTokens: row.proven_tokens,
+    checkpointInterval: row.checkpoint_interval,
+    lastActivityMs: row.last_activity_ms,
+    closed: row.closed === 1,
+  });
+  const toSubmission = (row: SubmissionRow): Submission => ({
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    nonce: row.nonce,
+    txHash: row.tx_hash,
+    rawTx: row.raw_tx,
+    error: row.error,
+    entries: statements.entries.all(row.id).map((entry) => ({ jobId: BigInt(entry.job_id), cumulativeTokens: entry.cumulative_tokens, tokensInBatch: entry.tokens_in_batch })),
+  });
+
+  /**
+   * A settled session keeps what a dispute or an audit needs and nothing that grows per request:
+   * its row (counts, closed), the last exchange (counts and transcript hash, no text), the newest
+   * receipt (the depositor's signature over the final count) and its proof and settlement
+   * transactions. Earlier exchanges and superseded receipts go (docs/design.md, "Storage").
+   */
+  const closeAndForget = (jobId: string) => {
+    statements.setClosed.run(jobId);
+    statements.forgetRequests.run(jobId, Number.MAX_SAFE_INTEGER);
+    statements.pruneExchanges.run(jobId, jobId);
+    statements.pruneReceipts.run(jobId, jobId);
+  };
+
+  const claimSequenceTransaction = db.transaction((jobId: bigint, sequence: bigint): boolean => {
+    const row = statements.session.get(jobId.toString());
+    if (!row || sequence <= BigInt(row.last_sequence)) return false;
+    statements.setSequence.run(sequence.toString(), now(), jobId.toString());
+    return true;
+  });
+
+  const store = {
+    /** The session's state, if the node has seen it. */
+    session(jobId: bigint): SessionState | undefined {
+      const row = statements.session.get(jobId.toString());
+      return row && toSession(row);
+    },
+
+    /** Creates the session's row on first contact; keeps the interval in step with the chain. */
+    ensureSession: guarded((jobId: bigint, checkpointInterval: number): SessionState => {
+      statements.insertSession.run(jobId.toString(), emptyTranscriptHash, checkpointInterval, now());
+      const session = store.session(jobId)!;
+      if (session.checkpointInterval !== checkpointInterval) statements.setInterval.run(checkpointInterval, jobId.toString());
+      return { ...session, checkpointInterval };
+    }),
+
+    /**
+     * Takes a request sequence number if it is higher than every one before (replay protection).
+     * Committed without its own fsync: the exchange record that follows (synchronous=FULL) makes
+     * it durable together with the exchange, so a served request costs one fsync, not two. Only a
+     * power cut during a request that ends in nothing billable can forget the sequence.
+     */
+    claimSequence: guarded((jobId: bigint, sequence: bigint): boolean => {
+      db.pragma("synchronous = NORMAL");
+      try {
+        return claimSequenceTransaction(jobId, sequence);
+      } finally {
+        db.pragma("synchronous = FULL");
+      }
+    }),
+
+    /** Appends a served exchange; the session's count and transcript hash move with it. */
+    appendExchange: guarded(db.transaction((exchange: StoredExchange): void => {
+      const jobId = exchange.jobId.toString();
+      statements.insertExchange.run(
+        jobId,
+        exchange.sequence.toString(),
+        exchange.promptTokens,
+        exchange.completionTokens,
+        exchange.cumulativeTokens,
+        exchange.transcriptHash,
+        exchange.aborted ? 1 : 0,
+        now(),
+        exchange.previousTranscriptHash,
+        exchange.requestBody,
+        exchange.requestSignature,
+        exchange.responseText,
+      );
+      statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
+    })),
+
+    /** The exchanges after which the session stood at exactly `cumulativeTokens` (more than one only after a zero-token exchange). */
+    exchangesAt(jobId: bigint, cumulativeTokens: number): Exchange[] {
+      return statements.exchangesAt.all(jobId.toString(), cumulativeTokens).map(toExchange);
+    },
+
+    lastExchange(jobId: bigint): Exchange | undefined {
+      const row = statements.lastExchange.get(jobId.toString());
+      return row && toExchange(row);
+    },
+
+    /**
+     * Stores a verified receipt durably; `false` if the same count was stored before. The requests
+     * and answers of the exchanges it covers are no longer needed for a sync and are dropped.
+     */
+    storeReceipt: guarded(db.transaction((receipt: Omit<StoredReceipt, "receivedMs">): boolean => {
+      const jobId = receipt.jobId.toString();
+      const inserted = statements.insertReceipt.run(jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()).changes === 1;
+      statements.setSigned.run(receipt.cumulativeTokens, jobId);
+      const covered = statements.exchangeRowid.get(jobId, receipt.cumulativeTokens, receipt.transcriptHash);
+      if (covered) statements.forgetRequests.run(jobId, covered.rowid);
+      if (statements.session.get(jobId)?.closed === 1) statements.pruneReceipts.run(jobId, jobId);
+      return inserted;
+    })),
+
+    /**
+     * The exchanges after the one ending at `after` (all of them when `after` is undefined), with
+     * their requests and answers, oldest first: what a client has not signed for.
+     */
+    exchangesAfter(jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): StoredExchange[] {
+      const from = after ? (statements.exchangeRowid.get(jobId.toString(), after.cumulativeTokens, after.transcriptHash)?.rowid ?? 0) : 0;
+      return statements.exchangesAfter.all(jobId.toString(), from).map((row) => ({
+        ...toExchange(row),
+        previousTranscriptHash: row.previous_transcript_hash,
+        requestBody: new Uint8Array(row.request_body),
+        requestSignature: row.request_signature,
+        responseText: row.response_text,
+      }));
+    },
+
+    newestReceipt(jobId: bigint): StoredReceipt | undefined {
+      const row = statements.newestReceipt.get(jobId.toString());
+      return row && { jobId, cumulativeTokens: row.cumulative_tokens, transcriptHash: row.transcript_hash, signature: row.signature, receivedMs: row.received_ms };
+    },
+
+    /** Records what the chain says is proven (never moves backwards). */
+    setProvenTokens: guarded((jobId: bigint, provenTokens: number): void => {
+      statements.setProven.run(provenTokens, jobId.toString());
+    }),
+
+    /** Marks a session settled; the requests and answers kept for a sync are dropped (nothing can be signed any more). */
+    markClosed: guarded(db.transaction((jobId: bigint): void => closeAndForget(jobId.toString()))),
+
+    /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
+    unsignedBytes(jobId: bigint): number {
+      return statements.unsignedBytes.get(jobId.toString())?.bytes ?? 0;
+    },
+
+    /** Open sessions holding signed receipts beyond what is proven. */
+    sessionsWithUnprovenReceipts(): SessionState[] {
+      return statements.unproven.all().map(toSession);
+    },
+
+    openSessions(): SessionState[] {
+      return statements.openSessions.all().map(toSession);
+    },
+
+    unprovenSignedTokens(): number {
+      return statements.unprovenTotal.get()?.total ?? 0;
+    },
+
+    /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly. */
+    recordSubmission: guarded(db.transaction((submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): number => {
+      const id = Number(statements.insertSubmission.run(submission.kind, submission.nonce, submission.txHash, submission.rawTx, now(), now()).lastInsertRowid);
+      for (const entry of submission.entries) statements.insertEntry.run(id, entry.jobId.toString(), entry.cumulativeTokens, entry.tokensInBatch);
+      return id;
+    })),
+
+    /** Moves a submission on; a confirmed one advances its sessions' proven counts (and closes them at settlement). */
+    setSubmissionStatus: guarded(db.transaction((id: number, status: SubmissionStatus, error?: string): Submission => {
+      statements.setSubmissionStatus.run(status, error ?? null, now(), id);
+      const submission = toSubmission(statements.submission.get(id)!);
+      if (status === "confirmed") {
+        for (const entry of submission.entries) statements.setProven.run(entry.cumulativeTokens, entry.jobId.toString());
+        if (submission.kind === "final" || submission.kind === "complete" || submission.kind === "claim")
+          for (const entry of submission.entries) closeAndForget(entry.jobId.toString());
+      }
+      return submission;
+    })),
+
+    submission(id: number): Submission | undefined {
+      const row = statements.submission.get(id);
+      return row && toSubmission(row);
+    },
+
+    pendingSubmissions(): Submission[] {
+      return statements.pendingSubmissions.all().map(toSubmission);
+    },
+
+    submissionsOfJob(jobId: bigint): Submission[] {
+      return statements.submissionsOfJob.all(jobId.toString()).map(toSubmission);
+    },
+
+    /** Why new work must be refused (the file is gone, a write failed), or undefined. */
+    fault: () => health.fault(),
+
+    /** Throws `storage_unavailable` (503) while {@link fault} says why. */
+    assertWritable: () => health.assertWritable(),
+
+    /** Closes the database, first putting a removed file back in place from the open handle. */
+    close: () => health.close(),
+  };
+  return store;
+}
+
+type ExchangeRow = {
+  job_id: string;
+  sequence: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cumulative_tokens: number;
+  transcript_hash: Hex;
+  aborted: number;
+};
+type StoredExchangeRow = ExchangeRow & { previous_transcript_hash: Hex; request_body: Buffer; request_signature: Hex; response_text: string };
+type ReceiptRow = { job_id: string; cumulative_tokens: number; transcript_hash: Hex; signature: Hex; received_ms: number };
+type EntryRow = { submission_id: number; job_id: string; cumulative_tokens: number; tokens_in_batch: number };
+
+function toExchange(row: ExchangeRow): Exchange {
+  return {
+    jobId: BigInt(row.job_id),
+    sequence: BigInt(row.sequence),
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    cumulativeTokens: row.cumulative_tokens,
+    transcriptHash: row.transcript_hash,
+    aborted: row.aborted === 1,
+  };
+}
+
+/** Brings a database written by an older node up to this schema. */
+function migrate(db: Database.Database): void {
+  const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('exchanges')").all().map((column) => column.name));
+  for (const [column, type] of [["previous_transcript_hash", "TEXT"], ["request_body", "BLOB"], ["request_signature", "TEXT"], ["response_text", "TEXT"]] as const)
+    if (!columns.has(column)) db.exec(`ALTER TABLE exchanges ADD COLUMN ${column} ${type}`);
+}
+
+/** Opens the database in WAL mode with full fsync, brought up to this schema, for this deployment. */
+function openDatabase(path: string, deployment: StoreDeployment): Database.Database {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  // Kept requests and answers are users' text: overwrite them when they are dropped.
+  db.pragma("secure_delete = ON");
+  db.exec(schema);
+  migrate(db);
+  checkDeployment(db, deployment);
+  return db;
+}
+
+/**
+ * One node per database: an exclusive lock on `<path>.lock`, a sidecar SQLite file (an OS lock
+ * the kernel drops when the process dies, so a restart after kill -9 is never refused). The
+ * database itself stays open to readers (an operator's sqlite3, a backup).
+ */
+function lockDatabase(path: string): Database.Database | undefined {
+  if (path === ":memory:" || path === "") return undefined;
+  const lock = new Database(`${path}.lock`, { timeout: 0 });
+  lock.pragma("locking_mode = EXCLUSIVE");
+  try {
+    lock.exec("BEGIN EXCLUSIVE; COMMIT;");
+  } catch (error) {
+    lock.close();
+    if ((error as { code?: string }).code === "SQLITE_BUSY") throw new HostLockError(`the database ${path} is in use by another host process`);
+    throw error;
+  }
+  return lock;
+}
+
+function checkDeployment(db: Database.Database, deployment: StoreDeployment): void {
+  const expected = { chainId: String(deployment.chainId), marketplace: deployment.marketplace.toLowerCase(), host: deployment.host.toLowerCase() };
+  const read = db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?");
+  const write = db.prepare<[string, string]>("INSERT INTO meta (key, value) VALUES (?, ?)");
+  const mismatch = db.transaction(() => {
+    for (const [key, value] of Object.entries(expected)) {
+      const stored = read.get(key)?.value;
+      if (stored === undefined) write.run(key, value);
+      else if (stored !== value) return `database belongs to ${key} ${stored}, not ${value}: use another dbPath for another chain, contract or host key`;
+    }
+    return undefined;
+  })();
+  if (mismatch) {
+    db.close();
+    throw new Error(mismatch);
+  }
+}
