@@ -6,6 +6,7 @@ import { createSessionCache } from "./chain/chainSession.ts";
 import { createByteBudget } from "./http/byteBudget.ts";
 import type { Common } from "./common.ts";
 import type { HostConfig } from "./config/config.ts";
+import { dashboardPath, dashboardRoutes } from "./http/dashboard.ts";
 import { createExposurePolicy } from "./session/exposure.ts";
 import { createProofSubmitter, type ProofSubmitter, type UnprovenReport } from "./chain/proofSubmitter.ts";
 import { backendCheck, createReadiness, rpcCheck } from "./observability/readiness.ts";
@@ -28,6 +29,8 @@ export type HostNode = {
   stop(options?: { proofTimeoutMs?: number }): Promise<UnprovenReport>;
   /** `http://host:port` once started. */
   readonly url: string;
+  /** The dashboard's URL (`…/dashboard/`) once started, when it is served. */
+  readonly dashboardUrl: string | undefined;
   /** The host's address (the account that submits proofs). */
   readonly address: Address;
   /** Submits every signed-but-unproven receipt now (operators, tests). */
@@ -62,6 +65,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   let submitter: ProofSubmitter | undefined;
   let settlements: SettlementWatcher | undefined;
   let ready = false;
+  let dashboardOn = false;
   let stopping: Promise<UnprovenReport> | undefined;
   const generations = new AbortController();
 
@@ -124,6 +128,8 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     });
     // From here on, a session that ends on chain is seen: start before anything is served.
     await settlements.start();
+    const dashboard = await dashboardRoutes({ config, chain, logger: common.logger });
+    dashboardOn = dashboard.length > 0;
     server = createHttpServer({
       common,
       host: config.server.host,
@@ -146,13 +152,13 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
           ],
         }),
         stopGenerations: generations.signal,
-      }),
+      }).concat(dashboard),
     });
     const url = await server.listen();
     common.shutdown.add(() => stop());
     await proofSubmitter.start();
     ready = true;
-    common.logger.info("host node ready", { url, host: config.account.address, chainId: chain.chainId, model: backend.modelId, maxConnections: server.maxConnections });
+    common.logger.info("host node ready", { url, host: config.account.address, chainId: chain.chainId, model: backend.modelId, maxConnections: server.maxConnections, ...(dashboardOn && { dashboard: `${url}${dashboardPath}/` }) });
     return url;
   }
 
@@ -175,6 +181,9 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     stop,
     get url() {
       return server?.url ?? "";
+    },
+    get dashboardUrl() {
+      return dashboardOn && server ? `${server.url}${dashboardPath}/` : undefined;
     },
     address: config.account.address,
     flushProofs: () => {

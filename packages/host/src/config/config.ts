@@ -48,6 +48,8 @@ export type HostConfig = {
   batch: BatchPolicy;
   limits: HostConfigFields["limits"];
   chain: HostConfigFields["chain"];
+  /** The dashboard at `/dashboard/` (off without `dir`); `dir` is resolved, `fromBlock` filled in. */
+  dashboard: { dir?: string; rpcUrl?: string; fromBlock: number };
 };
 
 /** The file (JSON or TOML) and programmatic shape of the configuration, before validation. */
@@ -223,6 +225,11 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
     batch: fields.batch,
     limits: fields.limits,
     chain: fields.chain,
+    dashboard: {
+      ...(fields.dashboard.dir !== undefined && { dir: resolve(baseDir, fields.dashboard.dir) }),
+      ...(fields.dashboard.rpcUrl !== undefined && { rpcUrl: fields.dashboard.rpcUrl }),
+      fromBlock: fields.dashboard.fromBlock ?? contracts.deployedAtBlock,
+    },
   };
 }
 
@@ -268,7 +275,8 @@ function resolveContracts(input: HostConfigInput, fields: HostConfigFields | und
   const modelRegistry = address("modelRegistry", false);
   const hostEarnings = address("hostEarnings", false);
   if (!jobMarketplace || !nodeRegistry) return undefined;
-  return { chainId, addresses: { jobMarketplace, nodeRegistry, ...(modelRegistry && { modelRegistry }), ...(hostEarnings && { hostEarnings }) } };
+  const deployedAtBlock = /^\d{1,15}$/.test(String(fromDeployments.deployedAtBlock)) ? Number(fromDeployments.deployedAtBlock) : 0;
+  return { chainId, deployedAtBlock, addresses: { jobMarketplace, nodeRegistry, ...(modelRegistry && { modelRegistry }), ...(hostEarnings && { hostEarnings }) } };
 }
 
 function resolveAccount(input: HostConfigInput, baseDir: string, fail: Fail): LocalAccount | undefined {

@@ -135,6 +135,19 @@ export const chainSchema = z.strictObject({
   receiptTimeoutMs: integer(1_000).default(120_000),
 });
 
+export const dashboardSchema = z.strictObject({
+  /** The built web app (`npm run build -w packages/app`) served at `/dashboard/`; `host start` defaults it to that build when present. */
+  dir: text.optional(),
+  /**
+   * The RPC the dashboard's browsers read the chain from. Default: the node's own `rpcUrl` when it
+   * is on this machine (a local chain); otherwise required for a dashboard, because the node's own
+   * RPC URL may carry an API key and is never sent to a browser.
+   */
+  rpcUrl: httpUrl.optional(),
+  /** First block of the dashboard's event queries (default: the deployments file's `deployedAtBlock`, else 0). */
+  fromBlock: integer(0).optional(),
+});
+
 export const hostConfigSchema = z.strictObject({
   rpcUrl: url(/^(https?|wss?):\/\/./, "required, an http(s) or ws(s) URL"),
   /** Expected chain id; checked against the RPC at start when given. */
@@ -182,6 +195,7 @@ export const hostConfigSchema = z.strictObject({
   batch: batchSchema.prefault({}),
   limits: limitsSchema.prefault({}),
   chain: chainSchema.prefault({}),
+  dashboard: dashboardSchema.prefault({}),
 });
 
 export type HostConfigFields = z.output<typeof hostConfigSchema>;

@@ -116,5 +116,10 @@ port = ${parameters.port}
 [chain]
 # pollingIntervalMs = 1000
 # receiptTimeoutMs = 120000
+
+[dashboard]                                      # read-only page at http://<node>/dashboard/ (the host's wallet adds controls)
+# dir = "/opt/session-jobs/packages/app/dist"    # the built web app (default with host start: the repository's build, if built)
+# rpcUrl = "https://sepolia.base.org"            # the RPC browsers use (required unless rpcUrl is on this machine; never the node's own)
+# fromBlock = 123456                             # first block of event queries (default: the deployments file's deployedAtBlock)
 `;
 }

@@ -7,7 +7,7 @@ import { connectionCap, createConnectionLimiter } from "./connectionLimits.ts";
 import { HostError } from "../errors.ts";
 import { sendError } from "./httpIo.ts";
 
-/** A route handler; `params` holds the path's `:name` segments. */
+/** A route handler; `params` holds the path's `:name` segments (and `rest` for a path ending in `/*`), decoded once. */
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse, params: Record<string, string>) => Promise<void> | void;
 
 export type Route = { method: "GET" | "POST"; path: string; handler: RouteHandler };
@@ -51,6 +51,8 @@ export function createHttpServer(parameters: {
       names.push(name);
       return "([^/]+)";
     });
+    // A trailing `/*` takes the rest of the path, slash included, as `rest` ("" for none).
+    if (source.endsWith("/*")) return { ...route, pattern: new RegExp(`^${source.slice(0, -2)}(/.*)?$`), names: [...names, "rest"] };
     return { ...route, pattern: new RegExp(`^${source}/?$`), names };
   });
   let active = 0;
@@ -89,7 +91,7 @@ export function createHttpServer(parameters: {
       route = match.path;
       const values = match.pattern.exec(path)!.slice(1);
       Promise.resolve()
-        .then(() => match.handler(request, response, Object.fromEntries(match.names.map((name, index) => [name, decodePathSegment(values[index]!)]))))
+        .then(() => match.handler(request, response, Object.fromEntries(match.names.map((name, index) => [name, decodePathSegment(values[index] ?? "")]))))
         .catch((error: unknown) => {
           if (!(error instanceof HostError) || error.status >= 500) common.logger[error instanceof HostError ? "warn" : "error"]("request failed", { route, error });
           sendError(response, error);
