@@ -14,15 +14,27 @@ export function App() {
   const [tab, setTab] = useState<Tab>("chat");
   const current = useStoredSession();
 
+  // Served by a host node as its dashboard: that host's page, nothing else.
+  if (deployment.host)
+    return (
+      <div className="app">
+        <header className="topbar">
+          <Brand suffix="Host" />
+          <span className="chain" title={deployment.rpcUrl}>
+            {deployment.chainName}
+          </span>
+          <WalletButton />
+        </header>
+        <main>
+          <HostDashboard host={deployment.host} />
+        </main>
+      </div>
+    );
+
   return (
     <div className="app">
       <header className="topbar">
-        <div className="brand">
-          <span className="logo" aria-hidden>
-            ◆
-          </span>
-          Session Jobs
-        </div>
+        <Brand />
         <nav>
           <button className={tab === "chat" ? "active" : ""} onClick={() => setTab("chat")}>
             Chat
@@ -49,7 +61,11 @@ export function App() {
               setTab("chat");
             }}
           />
-        ) : !current.loaded ? null : current.record ? (
+        ) : !current.loaded ? (
+          <p className="loading" role="status">
+            Loading your session…
+          </p>
+        ) : current.record ? (
           <ActiveSession record={current.record} persist={current.persist} refresh={current.refresh} onNew={() => void current.select(undefined)} />
         ) : (
           <NewSession onOpened={(session) => void current.select({ session, lines: [], closed: false })} />
@@ -58,6 +74,17 @@ export function App() {
       <footer>
         Payments go through an on-chain escrow; each receipt is signed by a session key kept in this browser. Proofs are receipts the session key signed, not proofs that a model ran.
       </footer>
+    </div>
+  );
+}
+
+function Brand(props: { suffix?: string }) {
+  return (
+    <div className="brand">
+      <span className="logo" aria-hidden>
+        ◆
+      </span>
+      Session Jobs{props.suffix && <span className="brand-suffix">{props.suffix}</span>}
     </div>
   );
 }

@@ -10,6 +10,12 @@ describe("deployment.json", () => {
     expect(parseDeployment(valid)).toMatchObject({ chainId: 31337, chainName: "Local chain (anvil)", deployedAtBlock: 1n });
   });
 
+  it("takes the host a node serves its dashboard for, and refuses a bad one", () => {
+    expect(parseDeployment({ ...valid, host: address(5).toUpperCase().replace("0X", "0x") }).host).toBe("0x0000000000000000000000000000000000000005");
+    expect(parseDeployment(valid).host).toBeUndefined();
+    expect(() => parseDeployment({ ...valid, host: "0x12" })).toThrow(/host must be an address/);
+  });
+
   it("names every bad field", () => {
     expect(() => parseDeployment({ ...valid, chainId: "1", jobMarketplace: "nope", rpcUrl: "ftp://x" })).toThrow(/chainId.*rpcUrl.*jobMarketplace/);
     expect(() => parseDeployment(null)).toThrow(/not a JSON object/);

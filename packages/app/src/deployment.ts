@@ -22,6 +22,11 @@ export type Deployment = {
    * Honoured only on anvil's chain id 31337 with an RPC on this machine.
    */
   devWallet?: Address | undefined;
+  /**
+   * Set when a host node serves the page as its dashboard (`/dashboard/`): the page shows that
+   * host's dashboard only, and reads the node's own endpoints on the page's origin.
+   */
+  host?: Address | undefined;
 };
 
 export const localChainId = 31337;
@@ -55,6 +60,7 @@ export function parseDeployment(raw: unknown): Deployment {
     usdc: address("usdc", false),
     deployedAtBlock: typeof input.deployedAtBlock === "string" && /^\d+$/.test(input.deployedAtBlock) ? BigInt(input.deployedAtBlock) : 0n,
     devWallet: address("devWallet", false),
+    host: address("host", false),
   };
   if (problems.length > 0) throw new DeploymentError(`deployment.json: ${problems.join("; ")}.`);
   return deployment;

@@ -1,9 +1,9 @@
 import { Writable } from "node:stream";
-import { getHostInfo, getSession, getSettlement } from "@session-jobs/sdk";
+import { getHostInfo, getSession, getSettlement, hostEarningsAbi, marketplaceAbi } from "@session-jobs/sdk";
 import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
 import { pacedBackend } from "@session-jobs/inference";
 import type { Browser, Page } from "playwright-core";
-import { formatUnits } from "viem";
+import { createTestClient, createWalletClient, erc20Abi, formatUnits, getAddress, http, parseEventLogs, zeroAddress, type Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eth, formatAmount, usdcAsset } from "../src/format.ts";
 import { launchChromium, screenshot, viewports } from "./browser.ts";
@@ -196,4 +196,132 @@ describe("the web app in Chromium", () => {
     expect(await page.getByText(/Read-only/).count()).toBe(1);
     await screenshot(page, "11-host-dashboard");
   }, 60_000);
+});
+
+// The host's side, on the page the host node serves itself at /dashboard/, and the user's two ways
+// out of a session the host left: time out, and a refund the chain could not push.
+describe("the host node's dashboard, and sessions a host left", () => {
+  let hostPage: Page;
+  const cspViolations: string[] = [];
+  const rpc = () => demo.network.anvil.rpcUrl;
+  const chain = () => createTestClient({ mode: "anvil", transport: http(rpc()) });
+  /** anvil signs for its own accounts: no key in the test. */
+  const walletOf = (account: Address) => createWalletClient({ account, transport: http(rpc()) });
+  const hostInfo = () => getHostInfo(demo.network.publicClient, { nodeRegistry: demo.network.deployment.nodeRegistry, host: demo.host.node.address });
+
+  beforeAll(async () => {
+    hostPage = await (await browser.newContext({ viewport: viewports.laptop })).newPage();
+    hostPage.on("pageerror", (error) => console.error(`dashboard page error: ${error.message}`));
+    hostPage.on("console", (message) => {
+      if (message.type() === "error" && /Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+  });
+
+  it("is served by the host node: that host's sessions, a proof with its gas, health, read-only", async () => {
+    expect(demo.host.node.dashboardUrl).toBe(`${demo.host.node.url}/dashboard/`);
+    await hostPage.goto(demo.host.node.dashboardUrl!);
+    await hostPage.getByTestId("host-dashboard").waitFor();
+    expect(await hostPage.getByTestId("dashboard-host").getAttribute("title")).toBe(demo.host.node.address);
+    await expect.poll(() => hostPage.getByTestId("host-session").count(), { timeout: 30_000 }).toBe(2);
+    expect(await hostPage.getByTestId("host-proof").first().textContent()).toMatch(/#\d+ · [\d,]+ tokens[\d,]+ gas0x[0-9a-f]+…[0-9a-f]+[\d.]+ ETH/);
+    await expect.poll(() => hostPage.getByTestId("host-health").textContent(), { timeout: 30_000 }).toBe("Ready");
+    expect(await hostPage.getByTestId("host-checks").textContent()).toMatch(/rpc: ok.*backend: ok/);
+    // Proven on the page = proven on chain, per session.
+    const jobs = await hostPage.getByTestId("host-session").locator("td:first-child").allTextContents();
+    const proven = await hostPage.getByTestId("host-session-proven").allTextContents();
+    for (const [index, job] of jobs.entries()) {
+      const onChain = await getSession(demo.network.publicClient, { marketplace: demo.network.deployment.jobMarketplace, jobId: BigInt(job.slice(1)) });
+      expect(proven[index]).toBe(Number(onChain.provenTokens).toLocaleString("en-US"));
+    }
+    expect(await hostPage.getByText(/Read-only/).count()).toBe(1);
+    expect(await hostPage.getByTestId("host-controls").count()).toBe(0);
+    expect(cspViolations).toEqual([]);
+    await screenshot(hostPage, "12-host-served-dashboard");
+  }, 60_000);
+
+  it("with the host's wallet: updates the USDC price and the terms, and the chain says so", async () => {
+    await hostPage.getByRole("button", { name: "Connect wallet" }).click();
+    await hostPage.getByRole("menuitem", { name: /Local dev wallet/ }).click();
+    await hostPage.getByTestId("host-controls").waitFor();
+    expect(await hostPage.getByTestId("account").getAttribute("title")).toBe(demo.host.node.address);
+    // A price the registry refuses is one sentence, before any wallet prompt.
+    await hostPage.getByLabel("Minimum price (USDC per 1k tokens)").fill("500");
+    await hostPage.getByRole("button", { name: "Update USDC price" }).click();
+    expect(await hostPage.getByRole("alert").textContent()).toBe("Type a price from 0.1 USDC per 1k tokens to 100 USDC per 1k tokens.");
+    await hostPage.getByLabel("Minimum price (USDC per 1k tokens)").fill("2");
+    await hostPage.getByRole("button", { name: "Update USDC price" }).click();
+    await expect.poll(() => hostPage.getByTestId("host-control-done").textContent(), { timeout: 30_000 }).toBe("Your minimum is now 2 USDC per 1k tokens.");
+    expect((await hostInfo()).minPricePerToken).toBe(2000n);
+    await expect.poll(() => hostPage.getByTestId("host-price-USDC").textContent()).toBe("2 USDC per 1k tokens");
+    await hostPage.getByLabel("Largest checkpoint interval (tokens)").fill("500");
+    await hostPage.getByRole("button", { name: "Update terms" }).click();
+    await expect.poll(() => hostPage.getByTestId("host-control-done").textContent(), { timeout: 30_000 }).toBe("Sessions may now checkpoint every 500 tokens at most.");
+    expect((await hostInfo()).maxCheckpointInterval).toBe(500n);
+    await expect.poll(() => hostPage.getByTestId("host-terms").textContent()).toBe("checkpoints ≤ 500 tokens");
+    await screenshot(hostPage, "13-host-pricing-terms-updated");
+  }, 90_000);
+
+  it("with the host's wallet: withdraws the USDC earnings, and the balances move", async () => {
+    const host = demo.host.node.address;
+    const usdc = demo.network.deployment.usdc!;
+    const earned = await demo.network.publicClient.readContract({ address: demo.network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, usdc] });
+    expect(earned).toBeGreaterThan(0n);
+    const before = await demo.network.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [host] });
+    await hostPage.getByRole("button", { name: `Withdraw ${formatAmount(earned, usdcAsset(usdc))}` }).click();
+    await expect.poll(() => hostPage.getByTestId("host-control-done").textContent(), { timeout: 30_000 }).toBe(`Withdrew ${formatAmount(earned, usdcAsset(usdc))} to your wallet.`);
+    expect(await demo.network.publicClient.readContract({ address: demo.network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, usdc] })).toBe(0n);
+    expect(await demo.network.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [host] })).toBe(before + earned);
+    await expect.poll(() => hostPage.getByTestId("earnings-USDC").textContent()).toBe("0 USDC");
+    await screenshot(hostPage, "14-host-withdrawn");
+  }, 90_000);
+
+  it("lets the user time out a session whose host vanished, and withdraw a refund the chain could not push", async () => {
+    const user = (await page.getByTestId("account").getAttribute("title")) as Address;
+    const marketplace = demo.network.deployment.jobMarketplace;
+    const deposit = 10n ** 16n;
+    const open = async () => {
+      const hash = await walletOf(user).writeContract({
+        chain: null,
+        address: marketplace,
+        abi: marketplaceAbi,
+        functionName: "createSessionJob",
+        args: [demo.host.node.address, 10_000_000_000n, 3_600n, 100n],
+        value: deposit,
+      });
+      const receipt = await demo.network.publicClient.waitForTransactionReceipt({ hash });
+      return parseEventLogs({ abi: marketplaceAbi, logs: receipt.logs, eventName: "SessionJobCreated" })[0]!.args.jobId;
+    };
+    // Two ETH sessions; the host never serves them, and their hour passes.
+    const vanished = await open();
+    const unpushable = await open();
+    await chain().increaseTime({ seconds: 3_601 });
+    await chain().mine({ blocks: 1 });
+    // While the user's address refuses ETH (code that reverts), someone else times out the second:
+    // the marketplace cannot push the refund and keeps it in pendingRefunds.
+    await chain().setCode({ address: user, bytecode: "0x60006000fd" });
+    // anvil's first account (the deployer).
+    const someone = walletOf(getAddress("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"));
+    await demo.network.publicClient.waitForTransactionReceipt({
+      hash: await someone.writeContract({ chain: null, address: marketplace, abi: marketplaceAbi, functionName: "triggerSessionTimeout", args: [unpushable] }),
+    });
+    await chain().setCode({ address: user, bytecode: "0x" });
+    const pending = () => demo.network.publicClient.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "pendingRefunds", args: [user, zeroAddress] });
+    expect(await pending()).toBe(deposit);
+
+    await page.getByRole("button", { name: "My sessions" }).click();
+    const row = page.getByTestId("my-session").filter({ hasText: `#${vanished}` });
+    await expect.poll(() => row.textContent(), { timeout: 30_000 }).toContain("past max duration");
+    await screenshot(page, "15-time-out-and-refund");
+    await row.getByRole("button", { name: "Time out" }).click();
+    await expect.poll(async () => (await getSession(demo.network.publicClient, { marketplace, jobId: vanished })).status, { timeout: 30_000 }).toBe("timedOut");
+    await expect.poll(() => row.textContent(), { timeout: 30_000 }).not.toContain("past max duration");
+
+    const before = await demo.network.publicClient.getBalance({ address: user });
+    await page.getByRole("button", { name: "Withdraw", exact: true }).click();
+    await expect.poll(pending, { timeout: 30_000 }).toBe(0n);
+    // The refund arrived, less the gas of the withdrawal.
+    expect(await demo.network.publicClient.getBalance({ address: user })).toBeGreaterThan(before + deposit - 10n ** 15n);
+    await expect.poll(() => page.getByText(/could not be sent automatically/).count(), { timeout: 30_000 }).toBe(0);
+    await screenshot(page, "16-timed-out-refund-withdrawn");
+  }, 120_000);
 });

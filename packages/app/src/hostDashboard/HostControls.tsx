@@ -1,60 +1,76 @@
 import { hostEarningsAbi, nodeRegistryWithModelsAbi } from "@session-jobs/sdk";
 import { useMutation } from "@tanstack/react-query";
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 import { useWriteContract, usePublicClient } from "wagmi";
 import { useDeployment } from "../DeploymentContext.ts";
 import { describeError } from "../errors.ts";
-import { eth, formatAmount, parsePricePer1k, type Asset } from "../format.ts";
+import { eth, formatAmount, formatTokens, type Asset } from "../format.ts";
+import { checkHostChange, type HostChange } from "./hostChanges.ts";
 import type { HostDashboardData } from "./useHostDashboard.ts";
 
 /**
- * What only the host's own wallet may do: change its minimum prices and withdraw its earnings.
- * The wallet signs; the node's key never comes near the page.
+ * What only the host's own wallet may do: change its minimum prices and its largest checkpoint
+ * interval, and withdraw its earnings. The wallet signs; the node's key never comes near the page.
  */
 export function HostControls(props: { data: HostDashboardData; onDone: () => void }) {
   const deployment = useDeployment();
   const client = usePublicClient();
   const { writeContractAsync } = useWriteContract();
+  const { info } = props.data;
   const usdc = props.data.earnings.find((earning) => earning.asset.symbol === "USDC")?.asset;
-  const [stableText, setStableText] = useState("");
-  const [nativeText, setNativeText] = useState("");
+  const [texts, setTexts] = useState({ stable: "", native: "", interval: "" });
+  const [invalid, setInvalid] = useState<string | undefined>();
+  const [done, setDone] = useState<string | undefined>();
   const send = useMutation({
-    mutationFn: async (write: () => Promise<`0x${string}`>) => {
-      await client!.waitForTransactionReceipt({ hash: await write() });
+    mutationFn: async (step: { write: () => Promise<`0x${string}`>; done: string }) => {
+      const receipt = await client!.waitForTransactionReceipt({ hash: await step.write() });
+      if (receipt.status !== "success") throw new Error("The transaction was reverted on chain.");
+      return step.done;
     },
-    onSuccess: props.onDone,
+    onMutate: () => (setDone(undefined), setInvalid(undefined)),
+    onSuccess: (message) => {
+      setDone(message);
+      setTexts({ stable: "", native: "", interval: "" });
+      props.onDone();
+    },
   });
-  const updatePrice = (asset: Asset, text: string) => {
-    const price = parsePricePer1k(text, asset);
-    if (price === undefined) return;
-    send.mutate(() =>
-      writeContractAsync({
-        address: deployment.nodeRegistry,
-        abi: nodeRegistryWithModelsAbi,
-        functionName: asset === eth ? "updatePricingNative" : "updatePricing",
-        args: [price],
-      }),
-    );
+  const submit = (field: keyof typeof texts, change: (text: string) => HostChange | string) => (event: FormEvent) => {
+    event.preventDefault();
+    const checked = change(texts[field]);
+    if (typeof checked === "string") return setInvalid(checked);
+    send.mutate({ write: () => writeContractAsync({ address: deployment.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: checked.functionName, args: [checked.value] }), done: checked.done });
   };
+  const input = (field: keyof typeof texts, id: string, placeholder: string) => (
+    <input id={id} inputMode="decimal" placeholder={placeholder} value={texts[field]} onChange={(event) => setTexts({ ...texts, [field]: event.target.value })} />
+  );
+  const priceNow = (value: bigint, asset: Asset) => formatAmount(value * 1000n, asset, 18).split(" ")[0]!;
 
   return (
-    <section className="card">
+    <section className="card" data-testid="host-controls">
       <h3>Your host</h3>
-      <div className="row">
+      <p className="hint">Your wallet signs each change; the node picks up prices and terms from the chain for new sessions.</p>
+      <div className="controls-grid">
         {usdc && (
-          <form className="field" onSubmit={(event) => (event.preventDefault(), updatePrice(usdc, stableText))}>
+          <form onSubmit={submit("stable", (text) => checkHostChange({ kind: "stablePrice", text, asset: usdc }))}>
             <label htmlFor="stable-price">Minimum price (USDC per 1k tokens)</label>
-            <input id="stable-price" inputMode="decimal" placeholder={formatAmount(props.data.info.minPricePerToken * 1000n, usdc).split(" ")[0]} value={stableText} onChange={(event) => setStableText(event.target.value)} />
+            {input("stable", "stable-price", priceNow(info.minPricePerToken, usdc))}
             <button className="secondary" disabled={send.isPending}>
               Update USDC price
             </button>
           </form>
         )}
-        <form className="field" onSubmit={(event) => (event.preventDefault(), updatePrice(eth, nativeText))}>
+        <form onSubmit={submit("native", (text) => checkHostChange({ kind: "nativePrice", text, asset: eth }))}>
           <label htmlFor="native-price">Minimum price (ETH per 1k tokens)</label>
-          <input id="native-price" inputMode="decimal" placeholder={formatAmount(props.data.info.minPricePerTokenNative * 1000n, eth, 18).split(" ")[0]} value={nativeText} onChange={(event) => setNativeText(event.target.value)} />
+          {input("native", "native-price", priceNow(info.minPricePerTokenNative, eth))}
           <button className="secondary" disabled={send.isPending}>
             Update ETH price
+          </button>
+        </form>
+        <form onSubmit={submit("interval", (text) => checkHostChange({ kind: "interval", text }))}>
+          <label htmlFor="max-interval">Largest checkpoint interval (tokens)</label>
+          {input("interval", "max-interval", formatTokens(info.maxCheckpointInterval).replace(/,/g, ""))}
+          <button className="secondary" disabled={send.isPending}>
+            Update terms
           </button>
         </form>
       </div>
@@ -66,15 +82,31 @@ export function HostControls(props: { data: HostDashboardData; onDone: () => voi
               key={earning.asset.symbol}
               className="primary"
               disabled={send.isPending}
-              onClick={() => send.mutate(() => writeContractAsync({ address: deployment.hostEarnings, abi: hostEarningsAbi, functionName: "withdrawAll", args: [earning.asset.token] }))}
+              onClick={() =>
+                send.mutate({
+                  write: () => writeContractAsync({ address: deployment.hostEarnings, abi: hostEarningsAbi, functionName: "withdrawAll", args: [earning.asset.token] }),
+                  done: `Withdrew ${formatAmount(earning.amount, earning.asset)} to your wallet.`,
+                })
+              }
             >
               Withdraw {formatAmount(earning.amount, earning.asset)}
             </button>
           ))}
+        {props.data.earnings.every((earning) => earning.amount === 0n) && <span className="muted">Nothing to withdraw.</span>}
       </div>
-      {send.error && (
+      {send.isPending && (
+        <p className="muted" role="status">
+          Waiting for your wallet and the chain…
+        </p>
+      )}
+      {done && (
+        <p className="done" role="status" data-testid="host-control-done">
+          {done}
+        </p>
+      )}
+      {(invalid ?? send.error) && (
         <p className="error" role="alert">
-          {describeError(send.error)}
+          {invalid ?? describeError(send.error)}
         </p>
       )}
     </section>

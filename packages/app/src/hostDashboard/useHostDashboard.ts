@@ -7,41 +7,50 @@ import type { Asset } from "../format.ts";
 import { withGas, type LandedProof } from "../meter/proofs.tsx";
 
 export type HostSessionRow = OnChainSession & { served?: bigint | undefined; signed?: bigint | undefined; unsigned?: bigint | undefined };
+/** `GET /ready`: ready or not, and each named check ("ok" or why not: node, rpc, backend, storage). */
+export type NodeReadiness = { ok: boolean; detail: string; checks: Record<string, string> };
 export type HostDashboardData = {
   info: HostInfo;
-  ready: { ok: boolean; detail: string };
+  ready: NodeReadiness;
   gasBalance: bigint;
   earnings: { asset: Asset; amount: bigint }[];
   sessions: HostSessionRow[];
   proofs: LandedProof[];
 };
 
-/** Every registered host, for the dashboard's host picker. */
-export function useRegisteredHosts() {
+/** Every registered host, for the dashboard's host picker (not read when `enabled` is false). */
+export function useRegisteredHosts(enabled = true) {
   const deployment = useDeployment();
   const client = usePublicClient();
   return useQuery({
     queryKey: ["registered-hosts", deployment.nodeRegistry],
-    enabled: Boolean(client),
+    enabled: enabled && Boolean(client),
     queryFn: () => client!.readContract({ address: deployment.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getAllActiveNodes" }),
   });
 }
 
-/** What a host's dashboard shows, from the chain and the node's public endpoints; read again each block. */
-export function useHostDashboard(host: Address | undefined) {
+/** Sessions shown under "Recent" (settled, timed out, abandoned); every active one is shown. */
+export const recentSessionCount = 20;
+
+/**
+ * What a host's dashboard shows, from the chain and the node's public endpoints (at `nodeUrl`
+ * when the node serves the page itself, else at the URL the host registered); read again each block.
+ */
+export function useHostDashboard(host: Address | undefined, nodeUrl?: string) {
   const deployment = useDeployment();
   const assets = useAssets();
   const client = usePublicClient();
   const { data: blockNumber } = useBlockNumber({ watch: true });
   return useQuery({
-    queryKey: ["host-dashboard", host, String(blockNumber)],
+    queryKey: ["host-dashboard", host, nodeUrl, String(blockNumber)],
     enabled: Boolean(client && host),
     placeholderData: (previous) => previous,
     queryFn: async (): Promise<HostDashboardData> => {
       const chain = client!;
       const info = await getHostInfo(chain, { nodeRegistry: deployment.nodeRegistry, host: host! });
+      const node = nodeUrl ?? info.apiUrl;
       const [ready, gasBalance, earnings, created, proofLogs] = await Promise.all([
-        readiness(info.apiUrl),
+        readiness(node),
         chain.getBalance({ address: host! }),
         Promise.all(
           assets.map(async (asset) => ({
@@ -52,26 +61,35 @@ export function useHostDashboard(host: Address | undefined) {
         chain.getContractEvents({ address: deployment.jobMarketplace, abi: marketplaceAbi, eventName: "SessionJobCreated", args: { host }, fromBlock: deployment.deployedAtBlock }),
         chain.getContractEvents({ address: deployment.jobMarketplace, abi: marketplaceAbi, eventName: "ProofSubmitted", args: { host }, fromBlock: deployment.deployedAtBlock }),
       ]);
-      const sessions = await Promise.all(
-        created.reverse().map(async (log) => {
-          const session = await getSession(chain, { marketplace: deployment.jobMarketplace, jobId: log.args.jobId! });
-          return { ...session, ...(await servedBy(info.apiUrl, session.jobId)) };
-        }),
-      );
+      const onChain = await Promise.all(created.reverse().map((log) => getSession(chain, { marketplace: deployment.jobMarketplace, jobId: log.args.jobId! })));
+      const shown = [...onChain.filter((session) => session.status === "active"), ...onChain.filter((session) => session.status !== "active").slice(0, recentSessionCount)];
+      const sessions = await Promise.all(shown.map(async (session) => ({ ...session, ...(await servedBy(node, session.jobId)) })));
       const proofs = await withGas(chain, proofLogs.reverse());
       return { info, ready, gasBalance, earnings, sessions, proofs };
     },
   });
 }
 
-async function readiness(apiUrl: string): Promise<{ ok: boolean; detail: string }> {
+async function readiness(apiUrl: string): Promise<NodeReadiness> {
   try {
     const response = await fetch(new URL("/ready", apiUrl), { signal: AbortSignal.timeout(5_000) });
-    const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-    return response.ok ? { ok: true, detail: "ready: backend and chain answer" } : { ok: false, detail: body.error?.message ?? `HTTP ${response.status}` };
+    const body = (await response.json().catch(() => ({}))) as { error?: { message?: string }; checks?: unknown };
+    const checks = readinessChecks(body.checks);
+    return response.ok ? { ok: true, detail: "ready: backend and chain answer", checks } : { ok: false, detail: body.error?.message ?? `HTTP ${response.status}`, checks };
   } catch {
-    return { ok: false, detail: "does not answer" };
+    return { ok: false, detail: "does not answer", checks: {} };
   }
+}
+
+/** The named checks of a `/ready` answer, strings only (the node is not trusted to send shapes). */
+export function readinessChecks(raw: unknown): Record<string, string> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return {};
+  return Object.fromEntries(
+    Object.entries(raw)
+      .filter((entry): entry is [string, string] => typeof entry[1] === "string")
+      .slice(0, 16)
+      .map(([name, result]) => [name.slice(0, 40), result.slice(0, 200)]),
+  );
 }
 
 /** The node's own counts for a session (`GET /v1/session/:jobId`), when it has served it. */

@@ -1,23 +1,21 @@
 import type { Client, Hash } from "viem";
 import { getTransactionReceipt } from "viem/actions";
-import { formatTokens, shortHash } from "../format.ts";
+import { eth, formatAmount, formatTokens, shortHash } from "../format.ts";
 
-/** A `ProofSubmitted` that landed, with the gas its transaction used. */
-export type LandedProof = { jobId: bigint; tokens: bigint; transactionHash: Hash; gasUsed: bigint };
+/** A `ProofSubmitted` that landed, with the gas its transaction used and what that gas cost in wei. */
+export type LandedProof = { jobId: bigint; tokens: bigint; transactionHash: Hash; gasUsed: bigint; gasCost: bigint };
 
 /** Adds each proof transaction's gas to `ProofSubmitted` logs. */
 export function withGas(client: Client, logs: readonly { args: { jobId?: bigint; tokens?: bigint }; transactionHash: Hash }[]): Promise<LandedProof[]> {
   return Promise.all(
-    logs.map(async (log) => ({
-      jobId: log.args.jobId!,
-      tokens: log.args.tokens!,
-      transactionHash: log.transactionHash,
-      gasUsed: (await getTransactionReceipt(client, { hash: log.transactionHash })).gasUsed,
-    })),
+    logs.map(async (log) => {
+      const receipt = await getTransactionReceipt(client, { hash: log.transactionHash });
+      return { jobId: log.args.jobId!, tokens: log.args.tokens!, transactionHash: log.transactionHash, gasUsed: receipt.gasUsed, gasCost: receipt.gasUsed * receipt.effectiveGasPrice };
+    }),
   );
 }
 
-/** One proof in a list: tokens (with the session when `showJob`), gas, transaction hash. */
+/** One proof in a list: tokens (with the session when `showJob`), gas, transaction hash (and the gas's cost when `showJob`). */
 export function ProofItem(props: { proof: LandedProof; showJob?: boolean; testId: string }) {
   const { proof } = props;
   return (
@@ -30,6 +28,7 @@ export function ProofItem(props: { proof: LandedProof; showJob?: boolean; testId
       <span className="mono" title={proof.transactionHash}>
         {shortHash(proof.transactionHash)}
       </span>
+      {props.showJob && <span className="muted">{formatAmount(proof.gasCost, eth, 4)}</span>}
     </li>
   );
 }

@@ -75,6 +75,7 @@ async function runWebDemo(common: Common, portText: string | undefined): Promise
   try {
     common.logger.info(`\nSession Jobs is running: open ${demo.url}\n`);
     common.logger.info(`Connect the "Local dev wallet" (an anvil test account with ETH and 100 USDC), pick the host, open a session and chat.`);
+    common.logger.info(`Host dashboard (served by the host node): ${demo.host.node.dashboardUrl ?? "off"}; its "Local dev wallet" is the host's own anvil account.`);
     common.logger.info(`Host node: ${demo.host.node.url}  ·  chain: ${demo.network.anvil.rpcUrl}  ·  Ctrl-C stops everything.`);
     await new Promise<void>((resolve) => (common.signal.aborted ? resolve() : common.signal.addEventListener("abort", () => resolve(), { once: true })));
   } finally {

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { appDistDir } from "@session-jobs/app/serve";
 import { acquireHostLock, createBackend, createCommon, createHostNode, HostLockError, type UnprovenReport } from "@session-jobs/host";
 import type { Command } from "../command.ts";
 import { CliError } from "../errors.ts";
@@ -38,6 +41,8 @@ export const hostStartCommand: Command = {
         server: { ...(typeof values.listen === "string" && { host: values.listen }), ...(port !== undefined && { port }) },
       }),
     });
+    // The repository's build of the web app is the dashboard unless the config names another.
+    if (config.dashboard.dir === undefined && existsSync(join(appDistDir, "index.html"))) config.dashboard.dir = appDistDir;
     const logLevel = values["log-level"] ?? (common.debug ? "debug" : "info");
     if (!isLogLevel(logLevel)) throw new CliError(`--log-level: "${String(logLevel)}" is not one of ${logLevels.join(", ")}`);
     // One quick look at the RPC first: the node's own start retries for a long while, which suits a
@@ -54,6 +59,7 @@ export const hostStartCommand: Command = {
       let left: UnprovenReport;
       try {
         common.logger.info(`host ${node.address} serving at ${url} (Ctrl-C or SIGTERM stops it)`);
+        if (node.dashboardUrl) common.logger.info(`dashboard: ${node.dashboardUrl} (read-only; connect the host's wallet there to change prices or withdraw)`);
         if (!common.signal.aborted) await new Promise<void>((resolve) => common.signal.addEventListener("abort", () => resolve(), { once: true }));
       } finally {
         left = await common.logger.progress(

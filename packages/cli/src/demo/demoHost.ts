@@ -38,12 +38,12 @@ export function demoHostConfigInput(network: LocalNetwork, overrides: HostConfig
 
 export type DemoHost = { node: HostNode; backend: ChatBackend; stop: () => Promise<void> };
 
-/** Loads the embedded model, starts a host node in front of it and registers the host on chain. */
+/** Loads the embedded model, starts a host node in front of it (serving the dashboard from `dashboardDir`) and registers the host on chain. */
 export async function startDemoHost(
   common: Common,
   network: LocalNetwork,
   ledger: GasLedger,
-  options: { corsOrigins?: string[]; wrapBackend?: (backend: ChatBackend) => ChatBackend } = {},
+  options: { corsOrigins?: string[]; wrapBackend?: (backend: ChatBackend) => ChatBackend; dashboardDir?: string } = {},
 ): Promise<DemoHost> {
   const model = await common.logger.progress("loading the embedded model", () => createEmbeddedBackend());
   const backend = options.wrapBackend?.(model) ?? model;
@@ -57,6 +57,7 @@ export async function startDemoHost(
       batch: { delayMs: 0 },
       // The demo's --proof-interval takes the chain's whole range; its own host serves all of it.
       limits: { maxCheckpointInterval: 1_000_000 },
+      ...(options.dashboardDir !== undefined && { dashboard: { dir: options.dashboardDir } }),
     }),
   );
   const node = createHostNode({ common: createCommon({ logLevel: common.debug ? "debug" : "warn" }), config, backend });

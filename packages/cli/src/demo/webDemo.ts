@@ -2,7 +2,7 @@ import type { ChatBackend } from "@session-jobs/inference";
 import { privateKeyToAccount } from "viem/accounts";
 import { testUsdcAbi } from "@session-jobs/contracts/abis";
 import { buildApp } from "@session-jobs/app/build";
-import { serveApp } from "@session-jobs/app/serve";
+import { appDistDir, serveApp } from "@session-jobs/app/serve";
 import type { Common } from "../common.ts";
 import { createGasLedger } from "../gasLedger.ts";
 import { startDemoHost, type DemoHost } from "./demoHost.ts";
@@ -15,7 +15,7 @@ const devWalletUsdc = 100_000_000n;
 
 /**
  * Everything the web app needs on this machine: a local chain with the contracts, a host with the
- * embedded model that lets the app's origin call it (CORS), and the built app with its
+ * embedded model that lets the app's origin call it (CORS) and serves the host dashboard, and the built app with its
  * deployment JSON, offering anvil's user account as the labelled local dev wallet. Builds the app
  * first unless `build: false` (the caller built it).
  */
@@ -38,7 +38,7 @@ export async function startWebDemo(
       ...(options.port !== undefined && { port: options.port }),
     });
     stops.push(app.close);
-    const host = await startDemoHost(common, network, createGasLedger(), { corsOrigins: [new URL(app.url).origin], ...(options.wrapBackend && { wrapBackend: options.wrapBackend }) });
+    const host = await startDemoHost(common, network, createGasLedger(), { corsOrigins: [new URL(app.url).origin], dashboardDir: appDistDir, ...(options.wrapBackend && { wrapBackend: options.wrapBackend }) });
     stops.push(host.stop);
     return { url: app.url, network, host, stop };
   } catch (error) {

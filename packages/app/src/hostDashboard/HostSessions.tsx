@@ -1,0 +1,67 @@
+import { assetOf, useDeployment } from "../DeploymentContext.ts";
+import { formatAmount, formatTokens, shortAddress } from "../format.ts";
+import { recentSessionCount, type HostSessionRow } from "./useHostDashboard.ts";
+
+/**
+ * The host's sessions: every active one, then the most recent others. Per session the tokens the
+ * node served, the session key signed, the chain proved, and the unsigned exposure: tokens served
+ * without a receipt yet, and what they would cost the user.
+ */
+export function HostSessions(props: { sessions: HostSessionRow[] }) {
+  const active = props.sessions.filter((session) => session.status === "active");
+  const recent = props.sessions.filter((session) => session.status !== "active");
+  return (
+    <section className="card">
+      <h3>Active sessions</h3>
+      {active.length === 0 ? <p className="muted">None now.</p> : <SessionTable sessions={active} testId="host-active-sessions" />}
+      <h3 className="spaced">Recent sessions</h3>
+      {recent.length === 0 ? <p className="muted">None yet.</p> : <SessionTable sessions={recent} testId="host-sessions" />}
+      {recent.length === recentSessionCount && <p className="hint">The {recentSessionCount} most recent.</p>}
+    </section>
+  );
+}
+
+function SessionTable(props: { sessions: HostSessionRow[]; testId: string }) {
+  const deployment = useDeployment();
+  const count = (value: bigint | undefined) => (value === undefined ? "–" : formatTokens(value));
+  return (
+    <div className="table-scroll">
+      <table className="sessions-table host-sessions" data-testid={props.testId}>
+        <thead>
+          <tr>
+            <th>Session</th>
+            <th>Status</th>
+            <th>User</th>
+            <th>Served</th>
+            <th>Signed</th>
+            <th>Proven</th>
+            <th>Unsigned exposure</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.sessions.map((session) => {
+            const asset = assetOf(session.token, deployment);
+            return (
+              <tr key={String(session.jobId)} data-testid="host-session">
+                <td>#{String(session.jobId)}</td>
+                <td>
+                  <span className={`status ${session.status}`}>{session.status}</span>
+                </td>
+                <td className="mono" title={session.depositor}>
+                  {shortAddress(session.depositor)}
+                </td>
+                <td data-testid="host-session-served">{count(session.served)}</td>
+                <td>{count(session.signed)}</td>
+                <td data-testid="host-session-proven">{formatTokens(session.provenTokens)}</td>
+                <td>
+                  {count(session.unsigned)}
+                  {session.unsigned !== undefined && session.unsigned > 0n && <small className="muted"> · {formatAmount(session.unsigned * session.pricePerToken, asset)}</small>}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
