@@ -39,3 +39,6 @@ export function parseAmount(text: string, asset: Asset): bigint | undefined {
 export const shortAddress = (address: string) => `${address.slice(0, 6)}…${address.slice(-4)}`;
 export const shortHash = (hash: string) => `${hash.slice(0, 10)}…${hash.slice(-6)}`;
 export const formatTokens = (tokens: bigint | number) => Number(tokens).toLocaleString("en-US");
+
+/** A session status as words: "timedOut" → "timed out". */
+export const statusText = (status: string) => status.replace(/([A-Z])/g, " $1").toLowerCase();

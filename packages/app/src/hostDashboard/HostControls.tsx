@@ -48,10 +48,13 @@ export function HostControls(props: { data: HostDashboardData; onDone: () => voi
   return (
     <section className="card" data-testid="host-controls">
       <h3>Your host</h3>
-      <p className="hint">Your wallet signs each change; the node picks up prices and terms from the chain for new sessions.</p>
+      <p className="hint">
+        Your wallet signs each change; the chain applies it to new sessions. <code>session-jobs host register</code> sets the chain back to host.toml's <code>[pricing]</code> and{" "}
+        <code>limits.maxCheckpointInterval</code>, which the node also enforces: change the file too.
+      </p>
       <div className="controls-grid">
         {usdc && (
-          <form onSubmit={submit("stable", (text) => checkHostChange({ kind: "stablePrice", text, asset: usdc }))}>
+          <form className="field" onSubmit={submit("stable", (text) => checkHostChange({ kind: "stablePrice", text, asset: usdc }))}>
             <label htmlFor="stable-price">Minimum price (USDC per 1k tokens)</label>
             {input("stable", "stable-price", priceNow(info.minPricePerToken, usdc))}
             <button className="secondary" disabled={send.isPending}>
@@ -59,14 +62,14 @@ export function HostControls(props: { data: HostDashboardData; onDone: () => voi
             </button>
           </form>
         )}
-        <form onSubmit={submit("native", (text) => checkHostChange({ kind: "nativePrice", text, asset: eth }))}>
+        <form className="field" onSubmit={submit("native", (text) => checkHostChange({ kind: "nativePrice", text, asset: eth }))}>
           <label htmlFor="native-price">Minimum price (ETH per 1k tokens)</label>
           {input("native", "native-price", priceNow(info.minPricePerTokenNative, eth))}
           <button className="secondary" disabled={send.isPending}>
             Update ETH price
           </button>
         </form>
-        <form onSubmit={submit("interval", (text) => checkHostChange({ kind: "interval", text }))}>
+        <form className="field" onSubmit={submit("interval", (text) => checkHostChange({ kind: "interval", text }))}>
           <label htmlFor="max-interval">Largest checkpoint interval (tokens)</label>
           {input("interval", "max-interval", formatTokens(info.maxCheckpointInterval).replace(/,/g, ""))}
           <button className="secondary" disabled={send.isPending}>
@@ -74,7 +77,7 @@ export function HostControls(props: { data: HostDashboardData; onDone: () => voi
           </button>
         </form>
       </div>
-      <div className="actions">
+      <div className="actions withdraw">
         {props.data.earnings
           .filter((earning) => earning.amount > 0n)
           .map((earning) => (

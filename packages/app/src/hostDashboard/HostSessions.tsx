@@ -1,5 +1,5 @@
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
-import { formatAmount, formatTokens, shortAddress } from "../format.ts";
+import { formatAmount, formatTokens, shortAddress, statusText } from "../format.ts";
 import { recentSessionCount, type HostSessionRow } from "./useHostDashboard.ts";
 
 /**
@@ -43,17 +43,17 @@ function SessionTable(props: { sessions: HostSessionRow[]; testId: string }) {
             const asset = assetOf(session.token, deployment);
             return (
               <tr key={String(session.jobId)} data-testid="host-session">
-                <td>#{String(session.jobId)}</td>
-                <td>
-                  <span className={`status ${session.status}`}>{session.status}</span>
+                <td data-label="Session">#{String(session.jobId)}</td>
+                <td data-label="Status">
+                  <span className={`status ${session.status}`}>{statusText(session.status)}</span>
                 </td>
-                <td className="mono" title={session.depositor}>
+                <td data-label="User" className="mono" title={session.depositor}>
                   {shortAddress(session.depositor)}
                 </td>
-                <td data-testid="host-session-served">{count(session.served)}</td>
-                <td>{count(session.signed)}</td>
-                <td data-testid="host-session-proven">{formatTokens(session.provenTokens)}</td>
-                <td>
+                <td data-label="Served" data-testid="host-session-served">{count(session.served)}</td>
+                <td data-label="Signed">{count(session.signed)}</td>
+                <td data-label="Proven" data-testid="host-session-proven">{formatTokens(session.provenTokens)}</td>
+                <td data-label="Unsigned exposure">
                   {count(session.unsigned)}
                   {session.unsigned !== undefined && session.unsigned > 0n && <small className="muted"> · {formatAmount(session.unsigned * session.pricePerToken, asset)}</small>}
                 </td>

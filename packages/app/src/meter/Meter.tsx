@@ -1,6 +1,6 @@
 import type { Session } from "@session-jobs/sdk";
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
-import { formatAmount, formatTokens } from "../format.ts";
+import { formatAmount, formatTokens, statusText } from "../format.ts";
 import { ProofItem } from "./proofs.tsx";
 import { useChainProgress, useServedTokens } from "./useSessionProgress.ts";
 
@@ -22,7 +22,7 @@ export function Meter(props: { session: Session }) {
     <aside className="card meter" data-testid="meter">
       <div className="meter-head">
         <h3>Session #{String(session.jobId)}</h3>
-        <span className={`status ${onChain?.status ?? "active"}`}>{onChain?.status ?? "…"}</span>
+        <span className={`status ${onChain?.status ?? "active"}`}>{onChain ? statusText(onChain.status) : "…"}</span>
       </div>
       <dl className="counts">
         <div>

@@ -4,7 +4,7 @@ import type { Address } from "viem";
 import { useAccount, useWalletClient } from "wagmi";
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
 import { describeError } from "../errors.ts";
-import { formatAmount, formatTokens, shortAddress } from "../format.ts";
+import { formatAmount, formatTokens, shortAddress, statusText } from "../format.ts";
 import { useMySessions } from "./useMySessions.ts";
 
 /** The wallet's sessions from chain events, with the action each needs: resume, time out, withdraw. */
@@ -17,8 +17,12 @@ export function MySessions(props: { onResume: (id: string) => void }) {
     mutationFn: async (call: { timeOut: bigint } | { withdraw: Address }) => {
       if (!walletClient) throw new Error("Connect the wallet that opened these sessions first.");
       const marketplace = deployment.jobMarketplace;
-      if ("timeOut" in call) await triggerSessionTimeout(walletClient, { marketplace, jobId: call.timeOut });
-      else await withdrawRefund(walletClient, { marketplace, token: call.withdraw });
+      if ("timeOut" in call) {
+        await triggerSessionTimeout(walletClient, { marketplace, jobId: call.timeOut });
+        return `Session #${call.timeOut} is timed out: what was proven is paid, the rest refunded.`;
+      }
+      await withdrawRefund(walletClient, { marketplace, token: call.withdraw });
+      return "The refund is on its way to your wallet.";
     },
     onSuccess: () => mine.refetch(),
   });
@@ -29,6 +33,11 @@ export function MySessions(props: { onResume: (id: string) => void }) {
   return (
     <section className="card my-sessions">
       <h2>My sessions</h2>
+      {act.data && !act.isPending && (
+        <p className="done" role="status">
+          {act.data}
+        </p>
+      )}
       {act.error && (
         <p className="error" role="alert">
           {describeError(act.error)}
@@ -62,7 +71,7 @@ export function MySessions(props: { onResume: (id: string) => void }) {
                 <td>#{String(onChain.jobId)}</td>
                 <td className="mono">{shortAddress(onChain.host)}</td>
                 <td>
-                  <span className={`status ${expired ? "expired" : onChain.status}`}>{expired ? "past max duration" : onChain.status}</span>
+                  <span className={`status ${expired ? "expired" : onChain.status}`}>{expired ? "past max duration" : statusText(onChain.status)}</span>
                 </td>
                 <td>{formatTokens(onChain.provenTokens)}</td>
                 <td>{formatAmount(onChain.depositAmount, assetOf(onChain.token, deployment))}</td>
@@ -77,7 +86,7 @@ export function MySessions(props: { onResume: (id: string) => void }) {
                       {onChain.status === "active" && !stored.closed ? "Resume" : "View"}
                     </button>
                   )}
-                  {!stored && onChain.status === "active" && <span className="muted small">key in another browser</span>}
+                  {!stored && onChain.status === "active" && !onChain.actions.includes("timeout") && <span className="muted small">key in another browser</span>}
                 </td>
               </tr>
             );
