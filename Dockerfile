@@ -14,6 +14,8 @@ COPY package.json package-lock.json ./
 COPY tools ./tools
 COPY packages ./packages
 RUN npm ci --no-audit --no-fund && npm cache clean --force
+# The host dashboard the node serves at /dashboard/ (static files; set [dashboard] rpcUrl to turn it on).
+RUN npm run build -w packages/app
 
 # host.toml (from `session-jobs host init`) and the deployment JSON are mounted here;
 # the SQLite database (receipts, pending transactions) must outlive the container.
