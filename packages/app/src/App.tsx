@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 import { useDeployment } from "./DeploymentContext.ts";
 import { HostDashboard } from "./hostDashboard/HostDashboard.tsx";
 import { MySessions } from "./sessions/MySessions.tsx";
@@ -18,13 +18,7 @@ export function App() {
   if (deployment.host)
     return (
       <div className="app">
-        <header className="topbar">
-          <Brand suffix="Host" />
-          <span className="chain" title={deployment.rpcUrl}>
-            {deployment.chainName}
-          </span>
-          <WalletButton />
-        </header>
+        <TopBar suffix="Host" />
         <main>
           <HostDashboard host={deployment.host} />
         </main>
@@ -33,8 +27,7 @@ export function App() {
 
   return (
     <div className="app">
-      <header className="topbar">
-        <Brand />
+      <TopBar>
         <nav>
           <button className={tab === "chat" ? "active" : ""} onClick={() => setTab("chat")}>
             Chat
@@ -46,11 +39,7 @@ export function App() {
             Host
           </button>
         </nav>
-        <span className="chain" title={deployment.rpcUrl}>
-          {deployment.chainName}
-        </span>
-        <WalletButton />
-      </header>
+      </TopBar>
       <main>
         {tab === "host" ? (
           <HostDashboard />
@@ -78,13 +67,22 @@ export function App() {
   );
 }
 
-function Brand(props: { suffix?: string }) {
+/** The bar on top: the brand (with `suffix`), `children` (the tabs), the chain, the wallet. */
+function TopBar(props: { suffix?: string; children?: ReactNode }) {
+  const deployment = useDeployment();
   return (
-    <div className="brand">
-      <span className="logo" aria-hidden>
-        ◆
+    <header className="topbar">
+      <div className="brand">
+        <span className="logo" aria-hidden>
+          ◆
+        </span>
+        Session Jobs{props.suffix && <span className="brand-suffix">{props.suffix}</span>}
+      </div>
+      {props.children}
+      <span className="chain" title={deployment.rpcUrl}>
+        {deployment.chainName}
       </span>
-      Session Jobs{props.suffix && <span className="brand-suffix">{props.suffix}</span>}
-    </div>
+      <WalletButton />
+    </header>
   );
 }
