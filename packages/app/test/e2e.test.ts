@@ -219,8 +219,16 @@ describe("the host node's dashboard, and sessions a host left", () => {
 
   it("is served by the host node: that host's sessions, a proof with its gas, health, read-only", async () => {
     expect(demo.host.node.dashboardUrl).toBe(`${demo.host.node.url}/dashboard/`);
+    // Until its deployment JSON arrives the page says it is loading (held here to look at it).
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await hostPage.route("**/deployment.json", async (route) => (await held, await route.continue()));
     await hostPage.goto(demo.host.node.dashboardUrl!);
+    expect(await hostPage.getByRole("status").textContent()).toBe("Loading Session Jobs…");
+    await screenshot(hostPage, "12a-loading");
+    release();
     await hostPage.getByTestId("host-dashboard").waitFor();
+    await hostPage.unroute("**/deployment.json");
     expect(await hostPage.getByTestId("dashboard-host").getAttribute("title")).toBe(demo.host.node.address);
     await expect.poll(() => hostPage.getByTestId("host-session").count(), { timeout: 30_000 }).toBe(2);
     expect(await hostPage.getByTestId("host-proof").first().textContent()).toMatch(/#\d+ · [\d,]+ tokens[\d,]+ gas0x[0-9a-f]+…[0-9a-f]+[\d.]+ ETH/);

@@ -5,10 +5,9 @@ import { useBlockNumber, usePublicClient } from "wagmi";
 import { useAssets, useDeployment } from "../DeploymentContext.ts";
 import type { Asset } from "../format.ts";
 import { withGas, type LandedProof } from "../meter/proofs.tsx";
+import { readiness, type NodeReadiness } from "./readiness.ts";
 
 export type HostSessionRow = OnChainSession & { served?: bigint | undefined; signed?: bigint | undefined; unsigned?: bigint | undefined };
-/** `GET /ready`: ready or not, and each named check ("ok" or why not: node, rpc, backend, storage). */
-export type NodeReadiness = { ok: boolean; detail: string; checks: Record<string, string> };
 export type HostDashboardData = {
   info: HostInfo;
   ready: NodeReadiness;
@@ -68,28 +67,6 @@ export function useHostDashboard(host: Address | undefined, nodeUrl?: string) {
       return { info, ready, gasBalance, earnings, sessions, proofs };
     },
   });
-}
-
-async function readiness(apiUrl: string): Promise<NodeReadiness> {
-  try {
-    const response = await fetch(new URL("/ready", apiUrl), { signal: AbortSignal.timeout(5_000) });
-    const body = (await response.json().catch(() => ({}))) as { error?: { message?: string }; checks?: unknown };
-    const checks = readinessChecks(body.checks);
-    return response.ok ? { ok: true, detail: "ready: backend and chain answer", checks } : { ok: false, detail: body.error?.message ?? `HTTP ${response.status}`, checks };
-  } catch {
-    return { ok: false, detail: "does not answer", checks: {} };
-  }
-}
-
-/** The named checks of a `/ready` answer, strings only (the node is not trusted to send shapes). */
-export function readinessChecks(raw: unknown): Record<string, string> {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return {};
-  return Object.fromEntries(
-    Object.entries(raw)
-      .filter((entry): entry is [string, string] => typeof entry[1] === "string")
-      .slice(0, 16)
-      .map(([name, result]) => [name.slice(0, 40), result.slice(0, 200)]),
-  );
 }
 
 /** The node's own counts for a session (`GET /v1/session/:jobId`), when it has served it. */
