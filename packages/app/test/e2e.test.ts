@@ -222,7 +222,10 @@ describe("the host node's dashboard, and sessions a host left", () => {
     // Until its deployment JSON arrives the page says it is loading (held here to look at it).
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
-    await hostPage.route("**/deployment.json", async (route) => (await held, await route.continue()));
+    await hostPage.route("**/deployment.json", async (route) => {
+      await held;
+      await route.continue();
+    });
     await hostPage.goto(demo.host.node.dashboardUrl!);
     expect(await hostPage.getByRole("status").textContent()).toBe("Loading Session Jobs…");
     await screenshot(hostPage, "12a-loading");
