@@ -144,6 +144,12 @@ describe("the dashboard is off, with one warning, when", () => {
     expect(warnings.pop()).toMatch(/dashboard\.rpcUrl/);
   });
 
+  it("the chain does not answer the address reads", async () => {
+    const silent = { publicClient: { readContract: () => Promise.reject(new Error("no answer")) } as never, chainId: 31337 };
+    expect(await dashboardRoutes({ config: config({ rpcUrl: "http://127.0.0.1:8545" }), chain: silent, logger })).toEqual([]);
+    expect(warnings.pop()).toMatch(/could not be read from the chain/);
+  });
+
   it("the app is not built", async () => {
     expect(await dashboardRoutes({ config: config({ rpcUrl: "http://127.0.0.1:8545", dashboard: { dir: join(root, "missing"), fromBlock: 0 } }), chain, logger })).toEqual([]);
     expect(warnings.pop()).toMatch(/dashboard off: cannot read/);

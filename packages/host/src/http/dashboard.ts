@@ -126,11 +126,17 @@ export async function dashboardRoutes(parameters: {
   }
   const { publicClient } = chain;
   const { jobMarketplace, nodeRegistry } = config.contracts;
-  const [modelRegistry, hostEarnings, accepted] = await Promise.all([
-    config.contracts.modelRegistry ?? publicClient.readContract({ address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "modelRegistry" }),
-    config.contracts.hostEarnings ?? publicClient.readContract({ address: jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "hostEarnings" }),
-    publicClient.readContract({ address: jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAcceptedTokens" }),
-  ]);
+  let modelRegistry: Address, hostEarnings: Address, accepted: readonly Address[];
+  try {
+    [modelRegistry, hostEarnings, accepted] = await Promise.all([
+      config.contracts.modelRegistry ?? publicClient.readContract({ address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "modelRegistry" }),
+      config.contracts.hostEarnings ?? publicClient.readContract({ address: jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "hostEarnings" }),
+      publicClient.readContract({ address: jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAcceptedTokens" }),
+    ]);
+  } catch {
+    logger.warn("dashboard off: the contracts' addresses could not be read from the chain (set contracts.modelRegistry and contracts.hostEarnings, or restart)");
+    return [];
+  }
   const usdc = accepted.find((token) => token !== zeroAddress);
   const host = config.account.address;
   const deployment: DashboardDeployment = {
