@@ -1,23 +1,14 @@
-import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommon } from "../common.ts";
 import { resolveHostConfig } from "../config/config.ts";
 import { sendJson } from "./httpIo.ts";
 import { createHttpServer, type HttpServer } from "./server.ts";
+import { rawRequest, type RawAnswer } from "../testUtils/rawRequest.ts";
 
-type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
-
-function send(url: string, method: string, headers: Record<string, string>): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method, headers }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, body }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
+/** A request to a whole URL (path and query as written). */
+function send(url: string, method: string, headers: Record<string, string>): Promise<RawAnswer> {
+  const { origin, pathname, search } = new URL(url);
+  return rawRequest(origin, { path: pathname + search, method, headers });
 }
 
 const app = "http://app.example:5173";

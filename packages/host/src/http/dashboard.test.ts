@@ -3,7 +3,6 @@
  * deployment JSON it hands the page, and that nothing the page can read carries a secret.
  */
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
@@ -14,25 +13,11 @@ import { createDashboardRoutes, dashboardRoutes, type DashboardDeployment } from
 import { createHostNode, type HostNode } from "../node.ts";
 import { createHttpServer, type HttpServer } from "./server.ts";
 import { loadStaticSite, StaticSiteError } from "./staticSite.ts";
+import { rawRequest } from "../testUtils/rawRequest.ts";
 import { createTestBackend } from "../testUtils/testBackend.ts";
 import { startTestChain, type TestChain } from "../testUtils/testChain.ts";
 
-type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
-
-/** A raw request: the path reaches the server exactly as written (no client-side normalising). */
-function get(base: string, path: string, method = "GET"): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(base);
-    const request = httpRequest({ host: url.hostname, port: url.port, path, method }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, body }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
+const get = (base: string, path: string, method = "GET") => rawRequest(base, { path, method });
 
 const secret = "TOP-SECRET-CONTENT";
 const root = mkdtempSync(join(tmpdir(), "dashboard-"));
