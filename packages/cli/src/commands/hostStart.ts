@@ -59,7 +59,10 @@ export const hostStartCommand: Command = {
       let left: UnprovenReport;
       try {
         common.logger.info(`host ${node.address} serving at ${url} (Ctrl-C or SIGTERM stops it)`);
-        if (node.dashboardUrl) common.logger.info(`dashboard: ${node.dashboardUrl} (read-only; connect the host's wallet there to change prices or withdraw)`);
+        if (node.dashboardUrl) {
+          const publicDashboard = config.publicUrl === undefined ? "" : ` (public: ${config.publicUrl.replace(/\/+$/, "")}/dashboard/)`;
+          common.logger.info(`dashboard: ${node.dashboardUrl}${publicDashboard}; read-only until the host's wallet connects there`);
+        }
         if (!common.signal.aborted) await new Promise<void>((resolve) => common.signal.addEventListener("abort", () => resolve(), { once: true }));
       } finally {
         left = await common.logger.progress(

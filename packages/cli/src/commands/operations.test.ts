@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -294,9 +294,12 @@ describe("session-jobs operations against anvil", () => {
     expect(closed.stdout).toMatch(new RegExp(`tokens proven on chain\\s+${signed}`));
   }, 30_000);
 
-  it("host start serves until Ctrl-C and then stops cleanly", async () => {
+  it("host start serves, with its dashboard, until Ctrl-C and then stops cleanly", async () => {
+    const site = join(dir, "dashboard-site");
+    mkdirSync(site, { recursive: true });
+    writeFileSync(join(site, "index.html"), "<!doctype html><title>dashboard</title>");
     const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "host", "start", "--port", "0", "--log-level", "warn"], {
-      env: { ...process.env, ...hostEnv(), CI: "true", SESSION_JOBS_HOST_DB: join(dir, "started.sqlite"), SESSION_JOBS_HOST_LOCK_DIR: dir },
+      env: { ...process.env, ...hostEnv(), CI: "true", SESSION_JOBS_HOST_DB: join(dir, "started.sqlite"), SESSION_JOBS_HOST_LOCK_DIR: dir, SESSION_JOBS_HOST_DASHBOARD_DIR: site },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -313,6 +316,8 @@ describe("session-jobs operations against anvil", () => {
     });
     const health = await fetch(`${url}/health`);
     expect(health.status).toBe(200);
+    await expect.poll(() => stdout).toContain(`dashboard: ${url}/dashboard/`);
+    expect(await (await fetch(`${url}/dashboard/`)).text()).toContain("<title>dashboard</title>");
     child.kill("SIGINT");
     expect(await exited, stderr).toBe(0);
     expect(stdout).toContain("host stopped");

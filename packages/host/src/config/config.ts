@@ -79,6 +79,8 @@ export const hostConfigEnv = {
   listen: "SESSION_JOBS_HOST_LISTEN",
   port: "SESSION_JOBS_HOST_PORT",
   corsOrigins: "SESSION_JOBS_HOST_CORS_ORIGINS",
+  dashboardDir: "SESSION_JOBS_HOST_DASHBOARD_DIR",
+  dashboardRpcUrl: "SESSION_JOBS_HOST_DASHBOARD_RPC_URL",
 } as const;
 
 /** Old names still read, with a warning: one scheme, `SESSION_JOBS_*` shared, `SESSION_JOBS_HOST_*` for the node. */
@@ -166,6 +168,9 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
       ...(port && { port }),
       ...(corsOrigins && { corsOrigins: corsOrigins.split(",").map((origin) => origin.trim()).filter(Boolean) }),
     };
+  const dashboardDir = readPath(hostConfigEnv.dashboardDir);
+  const dashboardRpcUrl = read(hostConfigEnv.dashboardRpcUrl);
+  if (dashboardDir || dashboardRpcUrl) input.dashboard = { ...(dashboardDir && { dir: dashboardDir }), ...(dashboardRpcUrl && { rpcUrl: dashboardRpcUrl }) };
   return input;
 }
 
