@@ -1,19 +1,16 @@
-import type { Abi, Address, Hex } from "viem";
-import { encodeCheckpointProof } from "@session-jobs/protocol";
-import type { SessionCache } from "./chainSession.ts";
 import type { Common } from "../common.ts";
 import type { BatchPolicy } from "../config/config.ts";
 import type { ExposurePolicy } from "../session/exposure.ts";
-import { HostError } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+import { CallRevertedError } from "./callReverted.ts";
+import type { SessionCache } from "./chainSession.ts";
+import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
+import { pendingCoverage, reportUnproven } from "./proofCoverage.ts";
 import { isRetryableError } from "./retry.ts";
-import type { Store, SubmissionEntry } from "../store/store.ts";
-import { CallRevertedError, type ContractCall, type TransactionSender } from "./transactionSender.ts";
+import { retireAbandonedSession, settleSession, type SettleResult } from "./settleSession.ts";
+import type { TransactionSender } from "./transactionSender.ts";
 
 export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
-
-export type SettleResult = { transactionHash: Hex; provenTokens: string; mined: boolean };
-
-type ProofEntry = SubmissionEntry & { proof: Hex };
 
 /** What a stopping submitter leaves unproven: signed tokens of open sessions not yet proven on chain. */
 export type UnprovenReport = {
@@ -35,7 +32,7 @@ export function createProofSubmitter(parameters: {
   store: Store;
   sender: TransactionSender;
   sessions: SessionCache;
-  marketplace: { address: Address; abi: Abi };
+  marketplace: Marketplace;
   policy: BatchPolicy;
   /** Signed-but-unproven tokens past which a session's proof is due: its interval, capped by the host's limit. */
   exposure: Pick<ExposurePolicy, "unsignedLimit">;
@@ -51,6 +48,7 @@ export function createProofSubmitter(parameters: {
 }) {
   const { common, store, sender, sessions, marketplace, policy } = parameters;
   const now = parameters.now ?? Date.now;
+  const settlement = { common, store, sender, sessions, marketplace, now };
   const due = new Set<bigint>();
   /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
   const refused = new Map<bigint, number>();
@@ -63,19 +61,9 @@ export function createProofSubmitter(parameters: {
   let tickTimer: NodeJS.Timeout | undefined;
   let running = false;
 
-  const call = (functionName: string, args: readonly unknown[]): ContractCall => ({ address: marketplace.address, abi: marketplace.abi, functionName, args });
-
-  const pendingCoverage = (jobId: bigint): number | undefined => {
-    const pending = store.submissionsOfJob(jobId).filter((submission) => submission.status === "signed" || submission.status === "sent");
-    if (pending.length === 0) return undefined;
-    return Math.max(...pending.flatMap((submission) => submission.entries.filter((entry) => entry.jobId === jobId).map((entry) => entry.cumulativeTokens)));
-  };
-
-  const reportUnproven = () => common.metrics.tokensSignedUnproven.set(store.unprovenSignedTokens());
-
   /** Reads the session fresh and builds its proof entry, or explains why there is none. */
   async function proofEntry(jobId: bigint): Promise<ProofEntry | undefined> {
-    if (pendingCoverage(jobId) !== undefined) return undefined;
+    if (pendingCoverage(store, jobId) !== undefined) return undefined;
     const session = await sessions.get(jobId, { fresh: true });
     const provenTokens = Number(session.provenTokens);
     store.setProvenTokens(jobId, provenTokens);
@@ -91,21 +79,16 @@ export function createProofSubmitter(parameters: {
       jobId,
       cumulativeTokens: receipt.cumulativeTokens,
       tokensInBatch: receipt.cumulativeTokens - provenTokens,
-      proof: encodeCheckpointProof({ transcriptHash: receipt.transcriptHash, signature: receipt.signature }),
+      proof: receiptProof(receipt),
     };
   }
-
-  const proofCall = (entries: ProofEntry[]): ContractCall =>
-    entries.length === 1
-      ? call("submitProofOfWork", [entries[0]!.jobId, entries[0]!.proof, BigInt(entries[0]!.tokensInBatch)])
-      : call("submitProofsBatch", [entries.map((entry) => entry.jobId), entries.map((entry) => entry.proof), entries.map((entry) => BigInt(entry.tokensInBatch))]);
 
   /** Drops entries the chain would refuse on their own, so that one bad receipt cannot sink a batch. */
   async function withoutRefused(entries: ProofEntry[]): Promise<ProofEntry[]> {
     const kept: ProofEntry[] = [];
     for (const entry of entries) {
       try {
-        await sender.simulate(proofCall([entry]));
+        await sender.simulate(proofCall(marketplace, [entry]));
         kept.push(entry);
       } catch (error) {
         if (!(error instanceof CallRevertedError)) throw error;
@@ -120,7 +103,7 @@ export function createProofSubmitter(parameters: {
     let batch = entries;
     for (let attempt = 0; batch.length > 0; attempt++) {
       try {
-        const { submission, receipt } = await sender.send(proofCall(batch), {
+        const { submission, receipt } = await sender.send(proofCall(marketplace, batch), {
           kind: batch.length === 1 ? "checkpoint" : "batch",
           entries: batch.map(({ jobId, cumulativeTokens, tokensInBatch }) => ({ jobId, cumulativeTokens, tokensInBatch })),
         });
@@ -161,7 +144,7 @@ export function createProofSubmitter(parameters: {
           for (const entry of entries.slice(start, start + policy.maxJobs)) if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
         }
       }
-      reportUnproven();
+      reportUnproven(common, store);
     });
   }
 
@@ -180,61 +163,6 @@ export function createProofSubmitter(parameters: {
     else flushTimer ??= setTimeout(() => void flushDue(), policy.delayMs);
   }
 
-  /** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
-  async function settleNow(jobId: bigint): Promise<SettleResult> {
-    if (pendingCoverage(jobId) !== undefined) await sender.reconcile();
-    const session = await sessions.get(jobId, { fresh: true });
-    if (session.status !== "active") {
-      store.markClosed(jobId);
-      throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
-    }
-    const provenTokens = Number(session.provenTokens);
-    store.setProvenTokens(jobId, provenTokens);
-    const receipt = store.newestReceipt(jobId);
-    const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
-    const settlement = final
-      ? call("submitProofAndComplete", [jobId, encodeCheckpointProof({ transcriptHash: final.transcriptHash, signature: final.signature }), BigInt(final.cumulativeTokens - provenTokens)])
-      : call("completeSessionJob", [jobId]);
-    const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
-    let sent;
-    try {
-      sent = await sender.send(settlement, { kind: final ? "final" : "complete", entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }] });
-    } catch (error) {
-      if (error instanceof CallRevertedError) throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
-      throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
-    }
-    if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
-    if (sent.receipt) {
-      sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
-      if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);
-    }
-    reportUnproven();
-    return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
-  }
-
-  /** Ends a session whose client went silent, so that the host's proven work is paid. Inside the queue. */
-  async function retireAbandoned(jobId: bigint, timeoutSeconds: number): Promise<void> {
-    const session = await sessions.get(jobId, { fresh: true });
-    if (session.status !== "active") {
-      store.markClosed(jobId);
-      return;
-    }
-    const receipt = store.newestReceipt(jobId);
-    if (receipt && receipt.cumulativeTokens > Number(session.provenTokens)) {
-      const settled = await settleNow(jobId);
-      common.logger.info("settled a silent session", { jobId, hash: settled.transactionHash });
-      return;
-    }
-    // Nothing proven means nothing to be paid: not worth a transaction.
-    if (session.provenTokens === 0n || session.lastActivity + BigInt(timeoutSeconds) > BigInt(Math.floor(now() / 1000))) return;
-    const { submission, receipt: mined } = await sender.send(call("claimAbandonedSession", [jobId]), {
-      kind: "claim",
-      entries: [{ jobId, cumulativeTokens: Number(session.provenTokens), tokensInBatch: 0 }],
-    });
-    if (mined?.status === "success") sessions.update(jobId, { status: "abandoned" });
-    common.logger.info("claimed an abandoned session", { jobId, hash: submission.txHash });
-  }
-
   /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
   async function tick(): Promise<void> {
     if (store.pendingSubmissions().length > 0) {
@@ -248,7 +176,7 @@ export function createProofSubmitter(parameters: {
     }
     const nowSeconds = BigInt(Math.floor(now() / 1000));
     for (const state of store.sessionsWithUnprovenReceipts()) {
-      if (due.has(state.jobId) || pendingCoverage(state.jobId) !== undefined) continue;
+      if (due.has(state.jobId) || pendingCoverage(store, state.jobId) !== undefined) continue;
       const idle = now() - state.lastActivityMs >= policy.idleFlushSeconds * 1000;
       let nearDeadline = false;
       try {
@@ -266,7 +194,7 @@ export function createProofSubmitter(parameters: {
       if (now() - (silentChecked.get(state.jobId) ?? 0) < silentRecheckMs) continue;
       silentChecked.set(state.jobId, now());
       await sender
-        .exclusive(() => retireAbandoned(state.jobId, abandonment))
+        .exclusive(() => retireAbandonedSession(settlement, state.jobId, abandonment))
         .catch((error: unknown) => common.logger.warn("cannot end a silent session yet", { jobId: state.jobId, error }));
     }
   }
@@ -296,7 +224,7 @@ export function createProofSubmitter(parameters: {
     notify(jobId: bigint): void {
       const state = store.session(jobId);
       if (!state || state.closed) return;
-      const covered = Math.max(state.provenTokens, pendingCoverage(jobId) ?? 0);
+      const covered = Math.max(state.provenTokens, pendingCoverage(store, jobId) ?? 0);
       if (state.signedTokens - covered >= parameters.exposure.unsignedLimit(state.checkpointInterval)) schedule(jobId);
     },
 
@@ -314,7 +242,7 @@ export function createProofSubmitter(parameters: {
      */
     settle(jobId: bigint): Promise<SettleResult> {
       due.delete(jobId);
-      return sender.exclusive(() => settleNow(jobId));
+      return sender.exclusive(() => settleSession(settlement, jobId));
     },
 
     /**

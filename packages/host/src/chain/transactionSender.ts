@@ -1,20 +1,9 @@
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  encodeFunctionData,
-  keccak256,
-  TransactionReceiptNotFoundError,
-  WaitForTransactionReceiptTimeoutError,
-  type Abi,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-} from "viem";
+import { encodeFunctionData, keccak256, WaitForTransactionReceiptTimeoutError, type Abi, type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
 import type { Common } from "../common.ts";
-import { isRetryableError, withRetry, type RetryParameters } from "./retry.ts";
 import type { Store, Submission, SubmissionEntry, SubmissionKind } from "../store/store.ts";
+import { asCallReverted } from "./callReverted.ts";
+import { broadcastRawTransaction, findTransactionReceipt } from "./rawTransactions.ts";
+import { isRetryableError, withRetry, type RetryParameters } from "./retry.ts";
 
 /** A contract call to send: simulated first, so that a revert costs no gas and reads as a named error. */
 export type ContractCall = { address: Address; abi: Abi; functionName: string; args: readonly unknown[] };
@@ -24,19 +13,6 @@ export type SentTransaction = {
   /** Present once mined within the wait; absent when it is still pending (reconciled later). */
   receipt: TransactionReceipt | undefined;
 };
-
-/** A call the chain refuses as it stands (a revert in simulation): retrying it unchanged cannot help. */
-export class CallRevertedError extends Error {
-  override readonly name = "CallRevertedError";
-  constructor(
-    readonly functionName: string,
-    readonly errorName: string | undefined,
-    readonly reason: string,
-    options: { cause: unknown },
-  ) {
-    super(`${functionName} would revert: ${reason}`, options);
-  }
-}
 
 export type TransactionSender = ReturnType<typeof createTransactionSender>;
 
@@ -83,19 +59,7 @@ export function createTransactionSender(parameters: {
       return await retry(() => publicClient.estimateContractGas({ ...call, account }));
     } catch (error) {
       if (isRetryableError(error)) throw error;
-      throw asReverted(call.functionName, error);
-    }
-  }
-
-  async function broadcast(submission: { id: number; rawTx: Hex; nonce: number }): Promise<"sent" | "dropped"> {
-    try {
-      await retry(() => publicClient.sendRawTransaction({ serializedTransaction: submission.rawTx }));
-      return "sent";
-    } catch (error) {
-      const text = error instanceof BaseError ? `${error.shortMessage} ${error.details}` : String(error);
-      if (/already known|already imported|known transaction/i.test(text)) return "sent";
-      if (/nonce too low|nonce has already been used|replacement transaction underpriced/i.test(text)) return "dropped";
-      throw error;
+      throw asCallReverted(call.functionName, error);
     }
   }
 
@@ -106,13 +70,8 @@ export function createTransactionSender(parameters: {
     return store.setSubmissionStatus(submission.id, status, status === "reverted" ? "reverted on chain" : undefined);
   }
 
-  /** The receipt of a mined transaction, or undefined while it is not mined. */
-  function findReceipt(hash: Hex): Promise<TransactionReceipt | undefined> {
-    return retry(() => publicClient.getTransactionReceipt({ hash })).catch((error: unknown) => {
-      if (error instanceof TransactionReceiptNotFoundError) return undefined;
-      throw error;
-    });
-  }
+  const broadcast = (rawTx: Hex) => broadcastRawTransaction(publicClient, retry, rawTx);
+  const findReceipt = (hash: Hex) => findTransactionReceipt(publicClient, retry, hash);
 
   async function waitForReceipt(submission: Submission): Promise<TransactionReceipt | undefined> {
     try {
@@ -149,12 +108,12 @@ export function createTransactionSender(parameters: {
 
   return {
     exclusive,
-    /** Throws {@link CallRevertedError} if `call` would revert now; returns its gas otherwise. */
+    /** Throws `CallRevertedError` if `call` would revert now; returns its gas otherwise. */
     simulate,
 
     /**
      * Simulates, signs, records, broadcasts and waits for one contract call. Throws
-     * {@link CallRevertedError} if the call would revert (nothing recorded, no gas spent).
+     * `CallRevertedError` if the call would revert (nothing recorded, no gas spent).
      * Call inside {@link exclusive}.
      */
     async send(call: ContractCall, intent: { kind: SubmissionKind; entries: SubmissionEntry[] }): Promise<SentTransaction> {
@@ -173,7 +132,7 @@ export function createTransactionSender(parameters: {
           nonce,
         });
         const id = store.recordSubmission({ kind: intent.kind, nonce, txHash: keccak256(rawTx), rawTx, entries: intent.entries });
-        const outcome = await broadcast({ id, rawTx, nonce }).catch((error: unknown) => {
+        const outcome = await broadcast(rawTx).catch((error: unknown) => {
           nextNonce = undefined;
           // Unreachable RPC: the bytes may have reached a node, so the record stays pending for
           // reconcile() to find mined or re-broadcast. A refusal means they went nowhere.
@@ -223,7 +182,7 @@ export function createTransactionSender(parameters: {
           resolved.push(store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
           continue;
         }
-        if ((await broadcast(submission)) === "dropped") {
+        if ((await broadcast(submission.rawTx)) === "dropped") {
           resolved.push(store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
           continue;
         }
@@ -234,14 +193,4 @@ export function createTransactionSender(parameters: {
       return resolved;
     },
   };
-}
-
-function asReverted(functionName: string, error: unknown): Error {
-  if (error instanceof BaseError) {
-    const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-    const errorName = reverted?.data?.errorName ?? (reverted?.reason ? "Error" : undefined);
-    const reason = reverted?.reason ?? (reverted?.data ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})` : error.shortMessage);
-    return new CallRevertedError(functionName, errorName, reason, { cause: error });
-  }
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -1,0 +1,25 @@
+import { BaseError, ContractFunctionRevertedError } from "viem";
+
+/** A call the chain refuses as it stands (a revert in simulation): retrying it unchanged cannot help. */
+export class CallRevertedError extends Error {
+  override readonly name = "CallRevertedError";
+  constructor(
+    readonly functionName: string,
+    readonly errorName: string | undefined,
+    readonly reason: string,
+    options: { cause: unknown },
+  ) {
+    super(`${functionName} would revert: ${reason}`, options);
+  }
+}
+
+/** Reads a failed simulation of `functionName` as a {@link CallRevertedError} naming the contract's error and its arguments. */
+export function asCallReverted(functionName: string, error: unknown): Error {
+  if (error instanceof BaseError) {
+    const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
+    const errorName = reverted?.data?.errorName ?? (reverted?.reason ? "Error" : undefined);
+    const reason = reverted?.reason ?? (reverted?.data ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})` : error.shortMessage);
+    return new CallRevertedError(functionName, errorName, reason, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

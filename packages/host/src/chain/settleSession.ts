@@ -1,0 +1,69 @@
+import type { Hex } from "viem";
+import type { Common } from "../common.ts";
+import { HostError } from "../errors.ts";
+import type { Store } from "../store/store.ts";
+import { CallRevertedError } from "./callReverted.ts";
+import type { SessionCache } from "./chainSession.ts";
+import { pendingCoverage, reportUnproven } from "./proofCoverage.ts";
+import { marketplaceCall, settlementCall, type Marketplace } from "./proofCalls.ts";
+import type { TransactionSender } from "./transactionSender.ts";
+
+export type SettleResult = { transactionHash: Hex; provenTokens: string; mined: boolean };
+
+/** What ending a session needs: the store, the chain's view of sessions and the one transaction sender. */
+export type SettlementContext = { common: Common; store: Store; sender: TransactionSender; sessions: SessionCache; marketplace: Marketplace; now: () => number };
+
+/** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
+export async function settleSession(context: SettlementContext, jobId: bigint): Promise<SettleResult> {
+  const { common, store, sender, sessions, marketplace } = context;
+  if (pendingCoverage(store, jobId) !== undefined) await sender.reconcile();
+  const session = await sessions.get(jobId, { fresh: true });
+  if (session.status !== "active") {
+    store.markClosed(jobId);
+    throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
+  }
+  const provenTokens = Number(session.provenTokens);
+  store.setProvenTokens(jobId, provenTokens);
+  const receipt = store.newestReceipt(jobId);
+  const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
+  const settlement = settlementCall(marketplace, jobId, final, provenTokens);
+  const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
+  let sent;
+  try {
+    sent = await sender.send(settlement, { kind: final ? "final" : "complete", entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }] });
+  } catch (error) {
+    if (error instanceof CallRevertedError) throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
+    throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
+  }
+  if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
+  if (sent.receipt) {
+    sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
+    if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);
+  }
+  reportUnproven(common, store);
+  return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
+}
+
+/** Ends a session whose client went silent, so that the host's proven work is paid. Inside the queue. */
+export async function retireAbandonedSession(context: SettlementContext, jobId: bigint, timeoutSeconds: number): Promise<void> {
+  const { common, store, sender, sessions, marketplace, now } = context;
+  const session = await sessions.get(jobId, { fresh: true });
+  if (session.status !== "active") {
+    store.markClosed(jobId);
+    return;
+  }
+  const receipt = store.newestReceipt(jobId);
+  if (receipt && receipt.cumulativeTokens > Number(session.provenTokens)) {
+    const settled = await settleSession(context, jobId);
+    common.logger.info("settled a silent session", { jobId, hash: settled.transactionHash });
+    return;
+  }
+  // Nothing proven means nothing to be paid: not worth a transaction.
+  if (session.provenTokens === 0n || session.lastActivity + BigInt(timeoutSeconds) > BigInt(Math.floor(now() / 1000))) return;
+  const { submission, receipt: mined } = await sender.send(marketplaceCall(marketplace, "claimAbandonedSession", [jobId]), {
+    kind: "claim",
+    entries: [{ jobId, cumulativeTokens: Number(session.provenTokens), tokensInBatch: 0 }],
+  });
+  if (mined?.status === "success") sessions.update(jobId, { status: "abandoned" });
+  common.logger.info("claimed an abandoned session", { jobId, hash: submission.txHash });
+}
