@@ -3733,6 +3733,11 @@ export const jobMarketplaceWithModelsAbi = [
   },
   {
     "type": "error",
+    "name": "TooManyDepositors",
+    "inputs": []
+  },
+  {
+    "type": "error",
     "name": "ValueMismatch",
     "inputs": [
       {

@@ -15,6 +15,7 @@ import { startLocalSessionJobs } from "./lib/localSessionJobs.ts";
 const targets: Record<string, bigint> = {
   "createSessionJob (ETH)": 130_000n,
   "createSession (USDC, session key, model) after approve: the SDK's path": 150_000n,
+  "createSession (ETH, session key, model): the SDK's ETH path": 150_000n,
   "submitProofOfWork, first checkpoint of a session": 45_000n,
   "submitProofOfWork, next checkpoint": 40_000n,
   "submitProofsBatch, 10 jobs, first checkpoints: per job": 22_000n,
@@ -123,6 +124,9 @@ async function measure(): Promise<Map<string, bigint>> {
   const v = Number.parseInt(permit.slice(130, 132), 16);
   const permitted = await send(user, { ...marketplace, functionName: "createSessionWithPermit", args: [params, deadline, v, r, s] });
   record("createSessionWithPermit (USDC, session key, model)", permitted.gasUsed);
+  const ethParams = { ...params, token: zeroAddress, deposit: ethDeposit, pricePerToken: ethPrice };
+  const ethSdkPath = await send(user, { ...marketplace, functionName: "createSession", args: [ethParams], value: ethDeposit });
+  record("createSession (ETH, session key, model): the SDK's ETH path", ethSdkPath.gasUsed);
 
   // Checkpoints.
   record("submitProofOfWork, first checkpoint of a session", (await prove(eth.jobId, 1000n)).gasUsed);

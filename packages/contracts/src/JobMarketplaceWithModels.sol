@@ -16,7 +16,8 @@ import {IProofSystem} from "./interfaces/IProofSystem.sol";
 
 /// @title JobMarketplaceWithModels
 /// @notice Session escrow with cumulative signed receipts; see IJobMarketplaceWithModels.
-/// @dev Gas design (docs/design.md, "Contracts"): a plain session is three storage slots written once;
+/// @dev Gas design (docs/design.md, "Contracts"): a session is three storage slots written once, with
+///      or without a session key (the key is stored in full, the depositor who named it as a 32-bit id);
 ///      a proof reads slots 0-1 and writes slot 0 (the seed's aggregate of proof hashes is folded from
 ///      the ProofSubmitted events, not stored); 65-byte ECDSA receipts are checked inline, anything
 ///      else (ERC-1271, model verifiers) in ProofSystem. Per-asset fee and earnings accumulators never
@@ -57,6 +58,8 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     uint256 private constant TOKEN_PUSH_GAS = 100_000;
     uint8 private constant FLAG_SESSION_SIGNER = 1;
     uint8 private constant FLAG_MODEL_VERIFIER = 2;
+    uint256 private constant DURATION_BITS = 28;
+    uint256 private constant DURATION_MASK = 0x0FFFFFFF; // DURATION_BITS ones
 
     /*//////////////////////////////////////////////////////////////
                                IMMUTABLES
@@ -70,8 +73,19 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
                                  TYPES
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev A session in storage. A plain session writes slots 0-2 once at creation; a proof reads
+    /// @dev A session in storage. Every session writes slots 0-2 once at creation; a proof reads
     ///      slots 0-1 and writes slot 0. `sessionJobs` returns it widened (IJobMarketplaceWithModels.SessionJob).
+    ///
+    ///      slot 0  | status 8 | lastActivity 40 | provenTokens 48 | host 160 |
+    ///      slot 1  | flags 8 | assetId 8 | depositorId 32 | maxTokens 48 | signer 160 |
+    ///      slot 2  | checkpointInterval 20 | maxDuration 28 | createdAt 40 | pricePerToken 72 | depositAmount 96 |
+    ///      slot 3  | modelId 256 |  (only when the model has a verifier plug-in)
+    ///
+    ///      `signer` is the depositor, or the session key when FLAG_SESSION_SIGNER is set: then
+    ///      `depositorId` names the depositor in `_depositors` (three addresses do not fit three slots
+    ///      beside the amounts; the depositor is needed only to end a session, the signer by every proof).
+    ///      Widths follow `_open`'s bounds: price <= the asset's uint72 maximum, maxDuration <= 365 days
+    ///      < 2^28, checkpointInterval <= 1,000,000 < 2^20.
     struct PackedSession {
         // slot 0: what every proof reads and writes
         address host;
@@ -79,19 +93,17 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         uint40 lastActivity;
         SessionStatus status;
         // slot 1: what every proof reads
-        address depositor;
+        address signer;
         uint48 maxTokens;
-        uint32 maxDuration;
+        uint32 depositorId;
         uint8 assetId;
         uint8 flags;
-        // slot 2: read at settlement
+        // slot 2: read at settlement; `durationAndInterval` = maxDuration | checkpointInterval << 28
         uint96 depositAmount;
-        uint96 pricePerToken;
+        uint72 pricePerToken;
         uint40 createdAt;
-        uint24 checkpointInterval;
-        // slot 3: only when the signer is not the depositor
-        address sessionSigner;
-        // slot 4: only when the model has a verifier plug-in
+        uint48 durationAndInterval;
+        // slot 3: only when the model has a verifier plug-in
         bytes32 modelId;
     }
 
@@ -113,6 +125,10 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     mapping(address token => AssetConfig config) private _assetConfigs;
     /// @dev Index = asset id; entry 0 is ETH (address(0)). Append-only, so ids stay valid forever.
     address[] private _assetTokens;
+    /// @dev Depositors who named a session key, by id; entry 0 is a placeholder (id 0 = none).
+    ///      Append-only and written once per depositor, so an id names the same depositor forever.
+    address[] private _depositors;
+    mapping(address depositor => uint256 depositorId) private _depositorIds;
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTOR
@@ -140,6 +156,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
 
         // Ids start at 1 (0 means "no session"), which also makes every creation a warm-value write.
         nextJobId = 1;
+        _depositors.push(address(0));
         _assetTokens.push(address(0));
         _configureAsset(address(0), 0.0002 ether, 1 gwei, 1e15);
     }
@@ -268,24 +285,25 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     /// @inheritdoc IJobMarketplaceWithModels
     function completeSessionJob(uint256 jobId) external nonReentrant {
         PackedSession storage job = _activeSession(jobId);
-        if (msg.sender != job.depositor && msg.sender != job.host) revert NotAuthorized(jobId, msg.sender);
-        _settle(jobId, job, SessionStatus.Completed);
+        address depositor = _depositorOf(job);
+        if (msg.sender != depositor && msg.sender != job.host) revert NotAuthorized(jobId, msg.sender);
+        _settle(jobId, job, depositor, SessionStatus.Completed);
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
     function submitProofAndComplete(uint256 jobId, bytes calldata proof, uint256 tokensInBatch) external nonReentrant {
         PackedSession storage job = _sessionJobs[jobId];
         _prove(jobId, job, job.status, proof, tokensInBatch, true);
-        _settle(jobId, job, SessionStatus.Completed);
+        _settle(jobId, job, _depositorOf(job), SessionStatus.Completed);
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
     function triggerSessionTimeout(uint256 jobId) external nonReentrant {
         PackedSession storage job = _activeSession(jobId);
-        uint256 expiresAt = uint256(job.createdAt) + job.maxDuration;
+        uint256 expiresAt = uint256(job.createdAt) + (job.durationAndInterval & DURATION_MASK);
         if (block.timestamp < expiresAt) revert SessionNotExpired(jobId, expiresAt);
         emit SessionTimedOut(jobId, msg.sender);
-        _settle(jobId, job, SessionStatus.TimedOut);
+        _settle(jobId, job, _depositorOf(job), SessionStatus.TimedOut);
     }
 
     /// @inheritdoc IJobMarketplaceWithModels
@@ -295,7 +313,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         uint256 claimableAt = uint256(job.lastActivity) + ABANDONMENT_TIMEOUT;
         if (block.timestamp < claimableAt) revert SessionNotAbandoned(jobId, claimableAt);
         emit SessionAbandoned(jobId, msg.sender);
-        _settle(jobId, job, SessionStatus.Abandoned);
+        _settle(jobId, job, _depositorOf(job), SessionStatus.Abandoned);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -366,16 +384,16 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         view_.provenTokens = job.provenTokens;
         view_.lastActivity = job.lastActivity;
         view_.status = job.status;
-        view_.depositor = job.depositor;
+        view_.depositor = _depositorOf(job);
         view_.maxTokens = job.maxTokens;
-        view_.maxDuration = job.maxDuration;
+        view_.maxDuration = job.durationAndInterval & DURATION_MASK;
         view_.assetId = job.assetId;
         view_.flags = job.flags;
         view_.depositAmount = job.depositAmount;
         view_.pricePerToken = job.pricePerToken;
         view_.createdAt = job.createdAt;
-        view_.checkpointInterval = job.checkpointInterval;
-        view_.sessionSigner = job.sessionSigner;
+        view_.checkpointInterval = job.durationAndInterval >> DURATION_BITS;
+        view_.sessionSigner = job.flags & FLAG_SESSION_SIGNER != 0 ? job.signer : address(0);
         view_.modelId = job.modelId;
     }
 
@@ -392,17 +410,17 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     /// @inheritdoc IJobMarketplaceWithModels
     function getSession(uint256 jobId) external view returns (SessionInfo memory info) {
         PackedSession storage job = _sessionJobs[jobId];
-        info.depositor = job.depositor;
+        info.depositor = _depositorOf(job);
         info.host = job.host;
         info.token = _assetTokens[job.assetId];
-        info.signer = job.flags & FLAG_SESSION_SIGNER != 0 ? job.sessionSigner : job.depositor;
+        info.signer = job.signer;
         info.modelId = job.modelId;
         info.depositAmount = job.depositAmount;
         info.pricePerToken = job.pricePerToken;
         info.provenTokens = job.provenTokens;
         info.maxTokens = job.maxTokens;
-        info.checkpointInterval = job.checkpointInterval;
-        info.maxDuration = job.maxDuration;
+        info.checkpointInterval = job.durationAndInterval >> DURATION_BITS;
+        info.maxDuration = job.durationAndInterval & DURATION_MASK;
         info.createdAt = job.createdAt;
         info.lastActivity = job.lastActivity;
         info.status = job.status;
@@ -497,35 +515,45 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
 
         jobId = nextJobId++;
         PackedSession storage job = _sessionJobs[jobId];
-        uint8 flags;
+        // Bits 208-255 of slot 1: depositor id (session key only), asset id, flags.
+        uint256 ids = uint256(asset.assetId) << 240;
         if (signer != msg.sender) {
-            flags = FLAG_SESSION_SIGNER;
-            job.sessionSigner = signer;
+            ids |= (_depositorIdOf(msg.sender) << 208) | (uint256(FLAG_SESSION_SIGNER) << 248);
         }
         // The model is kept only for its verifier; SessionJobCreated records it for everyone else.
         if (p.modelId != bytes32(0) && _proofSystem.modelVerifiers(p.modelId) != address(0)) {
-            flags |= FLAG_MODEL_VERIFIER;
+            ids |= uint256(FLAG_MODEL_VERIFIER) << 248;
             job.modelId = p.modelId;
         }
-        _storeSlots(job, p, maxTokens, asset.assetId, flags);
+        _storeSlots(job, p, signer, maxTokens, ids);
         _emitCreated(jobId, p, signer);
     }
 
+    /// @dev The depositor's id, assigned on its first session with a session key (two slots, once).
+    function _depositorIdOf(address depositor) private returns (uint256 depositorId) {
+        depositorId = _depositorIds[depositor];
+        if (depositorId != 0) return depositorId;
+        depositorId = _depositors.length;
+        if (depositorId > type(uint32).max) revert TooManyDepositors();
+        _depositors.push(depositor);
+        _depositorIds[depositor] = depositorId;
+    }
+
     /// @dev Writes slots 0-2 of a new session, each once and whole (a field-by-field write reads and
-    ///      masks the slot for every field). Casts are bounded by `_open`'s checks: prices by the uint72
-    ///      asset bounds, interval by MAX_PROOF_INTERVAL < 2^24, duration by MAX_SESSION_DURATION < 2^32,
-    ///      deposit by uint96, maxTokens by uint48.
+    ///      masks the slot for every field). The widths are bounded by `_open`'s checks: prices by the
+    ///      uint72 asset bounds, interval by MAX_PROOF_INTERVAL < 2^20, duration by MAX_SESSION_DURATION
+    ///      < 2^28, deposit by uint96, maxTokens by uint48; `ids` holds bits 208-255 of slot 1.
     function _storeSlots(
         PackedSession storage job,
         SessionParams memory p,
+        address signer,
         uint256 maxTokens,
-        uint8 assetId,
-        uint8 flags
+        uint256 ids
     ) private {
         uint256 slot0 = _packSlot0(p.host, 0);
-        uint256 slot1 = uint256(uint160(msg.sender)) | (maxTokens << 160) | (p.maxDuration << 208)
-            | (uint256(assetId) << 240) | (uint256(flags) << 248);
-        uint256 slot2 = p.deposit | (p.pricePerToken << 96) | (block.timestamp << 192) | (p.proofInterval << 232);
+        uint256 slot1 = uint256(uint160(signer)) | (maxTokens << 160) | ids;
+        uint256 slot2 = p.deposit | (p.pricePerToken << 96) | (block.timestamp << 168) | (p.maxDuration << 208)
+            | (p.proofInterval << (208 + DURATION_BITS));
         assembly ("memory-safe") {
             sstore(job.slot, slot0)
             sstore(add(job.slot, 1), slot1)
@@ -608,11 +636,10 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         uint256 cumulativeTokens = proven + tokensInBatch;
         bytes32 transcriptHash = bytes32(proof[:32]);
         bytes32 proofHash = _hashCheckpoint(jobId, cumulativeTokens, transcriptHash);
-        uint8 flags = job.flags;
-        address signer = flags & FLAG_SESSION_SIGNER != 0 ? job.sessionSigner : job.depositor;
+        address signer = job.signer;
         if (
             !_isValidReceipt(signer, proofHash, proof[32:])
-                || (flags & FLAG_MODEL_VERIFIER != 0
+                || (job.flags & FLAG_MODEL_VERIFIER != 0
                     && !_proofSystem.verifyModelCheckpoint(jobId, job.modelId, host, cumulativeTokens, transcriptHash))
         ) {
             if (strict) revert InvalidProof(jobId, signer);
@@ -656,6 +683,16 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
                           INTERNAL: SETTLEMENT
     //////////////////////////////////////////////////////////////*/
 
+    /// @dev The depositor: the signer itself unless a session key signs (then by id, see PackedSession).
+    function _depositorOf(PackedSession storage job) private view returns (address) {
+        uint256 slot1;
+        assembly ("memory-safe") {
+            slot1 := sload(add(job.slot, 1))
+        }
+        if ((slot1 >> 248) & FLAG_SESSION_SIGNER == 0) return address(uint160(slot1));
+        return _depositors[uint32(slot1 >> 208)];
+    }
+
     function _activeSession(uint256 jobId) private view returns (PackedSession storage job) {
         job = _sessionJobs[jobId];
         SessionStatus status = job.status;
@@ -665,8 +702,8 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
     /// @dev Ends an active session: pays proven work (fee to the treasury, the rest to the host's
     ///      earnings) and refunds the remainder. Never loses a wei: host share = payment - fee.
     ///      Never reverts on a token's refusal: a refused refund or host share is credited to
-    ///      `pendingRefunds` of the depositor or the host.
-    function _settle(uint256 jobId, PackedSession storage job, SessionStatus endStatus) private {
+    ///      `pendingRefunds` of the depositor or the host. `depositor` is `_depositorOf(job)`.
+    function _settle(uint256 jobId, PackedSession storage job, address depositor, SessionStatus endStatus) private {
         job.status = endStatus;
         uint256 provenTokens = job.provenTokens;
         uint256 payment = provenTokens * job.pricePerToken;
@@ -674,7 +711,6 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         uint256 hostShare = payment - fee;
         uint256 refund = job.depositAmount - payment;
         address host = job.host;
-        address depositor = job.depositor;
         uint8 assetId = job.assetId;
         emit SessionCompleted(jobId, msg.sender, provenTokens, payment, fee, hostShare, refund);
 

@@ -139,6 +139,8 @@ interface IJobMarketplaceWithModels {
     error InvalidAssetConfig();
     /// @notice No room for another ERC-20 (asset ids are a uint8).
     error TooManyAssets();
+    /// @notice No room for another depositor id (ids of depositors who name a session key are a uint32).
+    error TooManyDepositors();
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS

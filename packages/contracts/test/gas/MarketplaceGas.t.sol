@@ -32,10 +32,27 @@ contract MarketplaceGasTest is Base {
         vm.snapshotGasLastCall("createSessionJobWithToken (USDC)");
     }
 
-    function test_gas_createSession_usdcWithSessionKeyAndModel() public {
+    /// @dev The depositor's first session with a session key also assigns its depositor id.
+    function test_gas_createSession_usdcWithSessionKeyAndModel_firstOfDepositor() public {
         vm.prank(depositor);
         marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+        vm.snapshotGasLastCall("createSession (USDC, session key, model, depositor's first)");
+    }
+
+    function test_gas_createSession_usdcWithSessionKeyAndModel() public {
+        vm.startPrank(depositor);
+        marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+        marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+        vm.stopPrank();
         vm.snapshotGasLastCall("createSession (USDC, session key, model)");
+    }
+
+    function test_gas_createSession_ethWithSessionKeyAndModel() public {
+        vm.startPrank(depositor);
+        marketplace.createSession{value: ETH_DEPOSIT}(_params(address(0), ETH_DEPOSIT, ETH_PRICE));
+        marketplace.createSession{value: ETH_DEPOSIT}(_params(address(0), ETH_DEPOSIT, ETH_PRICE));
+        vm.stopPrank();
+        vm.snapshotGasLastCall("createSession (ETH, session key, model)");
     }
 
     function test_gas_submitProofOfWork_first() public {

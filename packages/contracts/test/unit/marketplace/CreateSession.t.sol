@@ -302,6 +302,145 @@ contract CreateSessionTest is Base {
         assertEq(info.depositor, depositor);
     }
 
+    /// @dev A session key's session stores the depositor as an id: two depositors' sessions,
+    ///      interleaved, each end with the refund going to its own depositor, and a depositor's
+    ///      second session reuses its id.
+    function test_createSession_sessionKeysKeepEachDepositor() public {
+        address other = makeAddr("otherDepositor");
+        address otherSessionKey = makeAddr("otherSessionKey");
+        vm.deal(other, 1 ether);
+        IJM.SessionParams memory p = _params(address(0), ETH_DEPOSIT, ETH_PRICE);
+        IJM.SessionParams memory q = _params(address(0), ETH_DEPOSIT, ETH_PRICE);
+        q.signer = otherSessionKey;
+
+        vm.prank(depositor);
+        uint256 first = marketplace.createSession{value: ETH_DEPOSIT}(p);
+        vm.prank(other);
+        uint256 theirs = marketplace.createSession{value: ETH_DEPOSIT}(q);
+        vm.prank(depositor);
+        uint256 second = marketplace.createSession{value: ETH_DEPOSIT}(p);
+        // The other depositor's own plain session: its address is stored in full, no id.
+        vm.prank(other);
+        uint256 plain = marketplace.createSessionJob{value: ETH_DEPOSIT}(host, ETH_PRICE, DURATION, INTERVAL);
+
+        _assertParties(first, depositor, sessionKey);
+        _assertParties(theirs, other, otherSessionKey);
+        _assertParties(second, depositor, sessionKey);
+        assertEq(marketplace.sessionJobs(plain).depositor, other);
+        assertEq(marketplace.sessionJobs(plain).sessionSigner, address(0));
+        assertEq(marketplace.getSession(plain).signer, other);
+
+        // Only the named depositor (or the host) may end it; the refund goes to that depositor.
+        vm.prank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.NotAuthorized.selector, theirs, depositor));
+        marketplace.completeSessionJob(theirs);
+        vm.prank(otherSessionKey);
+        vm.expectRevert(abi.encodeWithSelector(IJM.NotAuthorized.selector, theirs, otherSessionKey));
+        marketplace.completeSessionJob(theirs);
+
+        uint256 otherBefore = other.balance;
+        vm.prank(other);
+        marketplace.completeSessionJob(theirs);
+        assertEq(other.balance, otherBefore + ETH_DEPOSIT);
+
+        _submit(second, sessionKeyPk, 1000);
+        uint256 before = depositor.balance;
+        vm.prank(host);
+        marketplace.completeSessionJob(second);
+        assertEq(depositor.balance, before + ETH_DEPOSIT - 1000 * ETH_PRICE);
+
+        vm.warp(block.timestamp + DURATION);
+        before = depositor.balance;
+        vm.prank(stranger);
+        marketplace.triggerSessionTimeout(first);
+        assertEq(depositor.balance, before + ETH_DEPOSIT);
+    }
+
+    /// @dev Depositor ids are a uint32: the last one still names its depositor, the next reverts.
+    ///      `_depositors` is storage slot 11 (`forge inspect JobMarketplaceWithModels storageLayout`).
+    function test_RevertWhen_createSession_depositorIdsExhausted() public {
+        bytes32 depositorsSlot = bytes32(uint256(11));
+        vm.store(address(marketplace), depositorsSlot, bytes32(uint256(type(uint32).max)));
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSession{value: ETH_DEPOSIT}(_params(address(0), ETH_DEPOSIT, ETH_PRICE));
+        _assertParties(jobId, depositor, sessionKey);
+
+        address late = makeAddr("lateDepositor");
+        vm.deal(late, 1 ether);
+        vm.prank(late);
+        vm.expectRevert(IJM.TooManyDepositors.selector);
+        marketplace.createSession{value: ETH_DEPOSIT}(_params(address(0), ETH_DEPOSIT, ETH_PRICE));
+    }
+
+    function _assertParties(uint256 jobId, address expectedDepositor, address expectedSigner) private view {
+        IJM.SessionJob memory job = marketplace.sessionJobs(jobId);
+        assertEq(job.depositor, expectedDepositor, "sessionJobs depositor");
+        assertEq(job.sessionSigner, expectedSigner, "sessionJobs sessionSigner");
+        assertEq(job.flags, 1);
+        IJM.SessionInfo memory info = marketplace.getSession(jobId);
+        assertEq(info.depositor, expectedDepositor, "getSession depositor");
+        assertEq(info.signer, expectedSigner, "getSession signer");
+    }
+
+    /// @dev Every packed field comes back as given, at the bounds of each width (slot 2 holds five).
+    function test_fuzz_createSession_storesTermsLosslessly(
+        uint256 deposit,
+        uint256 price,
+        uint256 duration,
+        uint256 interval,
+        uint40 createdAt,
+        bool withSessionKey
+    ) public {
+        vm.prank(host);
+        nodeRegistry.updateMaxCheckpointInterval(1_000_000);
+        price = bound(price, 1 gwei, 1e15);
+        deposit = bound(deposit, 0.0002 ether > price ? 0.0002 ether : price, type(uint96).max);
+        duration = bound(duration, 60, 365 days);
+        interval = bound(interval, 100, 1_000_000);
+        createdAt = uint40(bound(createdAt, 1, type(uint40).max));
+        vm.deal(depositor, deposit);
+        vm.warp(createdAt);
+        IJM.SessionParams memory p = IJM.SessionParams({
+            host: host,
+            token: address(0),
+            deposit: deposit,
+            pricePerToken: price,
+            maxDuration: duration,
+            proofInterval: interval,
+            modelId: modelId,
+            signer: withSessionKey ? sessionKey : address(0)
+        });
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSession{value: deposit}(p);
+
+        IJM.SessionJob memory job = marketplace.sessionJobs(jobId);
+        assertEq(job.host, host);
+        assertEq(job.depositor, depositor);
+        assertEq(job.sessionSigner, withSessionKey ? sessionKey : address(0));
+        assertEq(job.depositAmount, deposit);
+        assertEq(job.pricePerToken, price);
+        uint256 maxTokens = deposit / price;
+        assertEq(job.maxTokens, maxTokens > type(uint48).max ? type(uint48).max : maxTokens);
+        assertEq(job.createdAt, createdAt);
+        assertEq(job.lastActivity, createdAt);
+        assertEq(job.maxDuration, duration);
+        assertEq(job.checkpointInterval, interval);
+        assertEq(job.assetId, 0);
+        assertEq(job.flags, withSessionKey ? 1 : 0);
+        assertEq(uint8(job.status), uint8(IJM.SessionStatus.Active));
+    }
+
+    function test_createSession_usdcRecordsAssetAndDepositor() public {
+        vm.prank(depositor);
+        uint256 jobId = marketplace.createSession(_params(address(usdc), USDC_DEPOSIT, USDC_PRICE));
+        IJM.SessionJob memory job = marketplace.sessionJobs(jobId);
+        assertEq(job.assetId, 1);
+        assertEq(job.depositor, depositor);
+        assertEq(marketplace.getSession(jobId).token, address(usdc));
+        assertEq(job.maxDuration, DURATION);
+        assertEq(job.checkpointInterval, INTERVAL);
+    }
+
     function test_createSession_eth() public {
         vm.prank(depositor);
         uint256 jobId = marketplace.createSession{value: ETH_DEPOSIT}(_params(address(0), ETH_DEPOSIT, ETH_PRICE));
