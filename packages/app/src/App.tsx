@@ -45,10 +45,7 @@ export function App() {
           <HostDashboard />
         ) : tab === "sessions" ? (
           <MySessions
-            onResume={async (id) => {
-              await current.resume(id);
-              setTab("chat");
-            }}
+            onResume={(id) => void current.resume(id).then(() => setTab("chat"))}
           />
         ) : !current.loaded ? (
           <p className="loading" role="status">

@@ -10,6 +10,12 @@ import {
 import { BaseError as ViemError, UserRejectedRequestError } from "viem";
 import { formatPrice, formatTokens, type Asset } from "./format.ts";
 
+/** An error's `message` when it has a string one. */
+function messageOf(item: unknown): string {
+  const message = (item as { message?: unknown }).message;
+  return typeof message === "string" ? message : "";
+}
+
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
   for (let current = error; current !== undefined && current !== null && chain.length < 10; current = (current as { cause?: unknown }).cause) chain.push(current);
@@ -26,7 +32,7 @@ export function isWalletRejection(error: unknown): boolean {
     (item) =>
       item instanceof UserRejectedRequestError ||
       (item as { code?: unknown }).code === 4001 ||
-      /user (rejected|denied|cancelled)/i.test(String((item as { message?: unknown }).message ?? "")),
+      /user (rejected|denied|cancelled)/i.test(messageOf(item)),
   );
 }
 
@@ -48,7 +54,7 @@ export function describeError(error: unknown, context: { asset?: Asset; hostMini
   if (unreachable) return "The host does not answer right now; pick another host or try again in a moment.";
   if (find(error, SessionDepositExhaustedError)) return "The deposit is used up; close this session and open a new one.";
   if (find(error, SessionNotActiveError)) return "This session is no longer active on chain; close it to see the settlement.";
-  if (causes(error).some((item) => /insufficient funds|exceeds balance/i.test(String((item as { message?: unknown }).message ?? ""))))
+  if (causes(error).some((item) => /insufficient funds|exceeds balance/i.test(messageOf(item))))
     return "Your wallet does not hold enough to pay for this (deposit and gas).";
   const sdk = find(error, SdkError);
   if (sdk) return sentence(sdk.shortMessage);

@@ -17,7 +17,7 @@ export async function spawnFakeUpstream(options: { seed: number; maxTokens: numb
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const [line] = await Promise.race([
-    createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((next) => [next.value as string | undefined]),
+    createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then((next) => [next.value as string | undefined]),
     exited.then(() => [undefined]),
   ]);
   if (!line) throw new Error("the fake upstream process exited before it listened");

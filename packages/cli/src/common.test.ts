@@ -18,6 +18,7 @@ function terminal() {
     text.split("\n").map((line) => {
       let shown = "";
       let cursor = 0;
+      // eslint-disable-next-line no-control-regex -- the terminal escape that clears to the end of the line is what this parses
       for (const part of line.split(/(\r|\x1b\[K)/)) {
         if (part === "\r") cursor = 0;
         else if (part === "\x1b[K") shown = shown.slice(0, cursor);

@@ -79,7 +79,7 @@ export function connectRpc(common: Common, command: Command, values: OptionValue
 export async function connectToRpc(common: Common, rpcUrl: string): Promise<ChainConnection> {
   if (!/^(https?|wss?):\/\/./.test(rpcUrl)) throw new CliError(`--rpc-url: "${rpcUrl}" is not an http(s) or ws(s) URL`);
   const transport: Transport = rpcUrl.startsWith("ws") ? webSocket(rpcUrl, { retryCount: 0 }) : http(rpcUrl, { retryCount: 0, timeout: 10_000 });
-  const publicClient = createPublicClient({ transport, pollingInterval: 250 }) as PublicClient;
+  const publicClient: PublicClient = createPublicClient({ transport, pollingInterval: 250 });
   const chainId = await common.logger.progress(`connecting to ${rpcUrl}`, () =>
     publicClient.getChainId().catch((cause: unknown) => {
       throw new CliError(`cannot reach an RPC at ${rpcUrl}`, common.debug ? String(cause) : "check --rpc-url (or SESSION_JOBS_RPC_URL) and that the node is running");

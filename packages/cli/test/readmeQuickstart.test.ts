@@ -110,8 +110,8 @@ describe("the CLI README's quickstart, run as written", () => {
         output += String(chunk);
         if (/serving at http/.test(output)) resolve();
       };
-      child.stdout!.on("data", read);
-      child.stderr!.on("data", read);
+      child.stdout.on("data", read);
+      child.stderr.on("data", read);
       child.once("exit", (code) => reject(new Error(`${step.line} exited with ${code}:\n${output}`)));
     });
   }

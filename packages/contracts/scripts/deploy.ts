@@ -50,7 +50,7 @@ async function main() {
   } catch (error) {
     fail((error as Error).message);
   }
-  const options = { publicClient, treasury: values.treasury as `0x${string}` | undefined, deployTestUsdc: values["test-usdc"] };
+  const options = { publicClient, treasury: values.treasury, deployTestUsdc: values["test-usdc"] };
 
   if (values["dry-run"]) {
     const simulated = await simulateDeployment({ ...options, rpcUrl, account: account.address });

@@ -119,8 +119,8 @@ async function measure(): Promise<Map<string, bigint>> {
     primaryType: "Permit",
     message: { owner: user.account.address, spender: deployment.jobMarketplace, value: usdcDeposit, nonce, deadline },
   });
-  const r = `0x${permit.slice(2, 66)}` as Hex;
-  const s = `0x${permit.slice(66, 130)}` as Hex;
+  const r: Hex = `0x${permit.slice(2, 66)}`;
+  const s: Hex = `0x${permit.slice(66, 130)}`;
   const v = Number.parseInt(permit.slice(130, 132), 16);
   const permitted = await send(user, { ...marketplace, functionName: "createSessionWithPermit", args: [params, deadline, v, r, s] });
   record("createSessionWithPermit (USDC, session key, model)", permitted.gasUsed);

@@ -54,20 +54,20 @@ export async function startAnvil(parameters: StartAnvilParameters = {}): Promise
 
   const child = spawn(foundryBinary("anvil"), args, { stdio: ["ignore", "pipe", "pipe"] });
   const stderrLines: string[] = [];
-  createInterface({ input: child.stderr! }).on("line", (line) => stderrLines.push(line));
+  createInterface({ input: child.stderr }).on("line", (line) => stderrLines.push(line));
 
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`anvil did not start in time: ${stderrLines.join("\n")}`));
     }, parameters.startTimeoutMs ?? 15_000);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
       const match = /Listening on [^\s]*:(\d+)/.exec(line);
       if (match) {
         clearTimeout(timer);
         lines.removeAllListeners("line");
-        child.stdout!.resume();
+        child.stdout.resume();
         resolve(Number(match[1]));
       }
     });

@@ -17,7 +17,8 @@ export type CommonOptions = {
 export type Shutdown = {
   signal: AbortSignal;
   readonly isKilled: boolean;
-  add(callback: () => unknown | Promise<unknown>): void;
+  /** `callback` may return a promise; `kill()` awaits it. */
+  add(callback: () => unknown): void;
   kill(): Promise<void>;
 };
 
@@ -31,7 +32,7 @@ export type Common = {
 
 export function createShutdown(logger?: Logger): Shutdown {
   const controller = new AbortController();
-  const callbacks: (() => unknown | Promise<unknown>)[] = [];
+  const callbacks: (() => unknown)[] = [];
   let killing: Promise<void> | undefined;
   return {
     signal: controller.signal,

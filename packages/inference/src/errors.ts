@@ -166,5 +166,6 @@ export class MissingUsageError extends InferenceError {
 
 function errorText(cause: unknown): string | undefined {
   if (cause instanceof Error) return cause.message;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error cause is shown as whatever it is
   return cause === undefined ? undefined : String(cause);
 }

@@ -18,7 +18,7 @@ export async function startFixtureServer(routes: Record<string, Route>) {
   const requests: RecordedRequest[] = [];
   const attempts = new Map<string, number>();
   const sockets = new Set<import("node:net").Socket>();
-  const server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const path = req.url ?? "";
@@ -33,7 +33,9 @@ export async function startFixtureServer(routes: Record<string, Route>) {
       return;
     }
     await route(recorded, res, attempt);
-  });
+  };
+  // A request the fixture cannot handle (a body that is not JSON, a route that throws) ends its connection.
+  const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));

@@ -187,7 +187,7 @@ export class Trainer {
 
   /** Writes the gradient of the last forward pass's loss into `g` (overwriting it). */
   backward(p: ModelTensors, g: ModelTensors): void {
-    const { dim: D, ffnDim: F, vocabSize: V, normEps } = this.config;
+    const { dim: D, ffnDim: F, vocabSize: V } = this.config;
     const N = this.n;
     g.data.fill(0);
     const dLogits = this.probs; // softmax − onehot, scaled, in place

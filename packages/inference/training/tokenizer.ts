@@ -94,13 +94,13 @@ export class Tokenizer {
       next[left] = next[right]!;
       if (next[right]! >= 0) prev[next[right]!] = left;
       tryAdd(prev[left]!, left);
-      tryAdd(left, next[left]!);
+      tryAdd(left, next[left]);
     }
     const out: number[] = [];
     for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]!) {
       const id = this.ids.get(symbols[i]!);
       if (id !== undefined) out.push(id);
-      else for (const byte of utf8.encode(symbols[i]!)) out.push(BYTE_BASE + byte);
+      else for (const byte of utf8.encode(symbols[i])) out.push(BYTE_BASE + byte);
     }
     return out;
   };

@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
     "stop-after": { type: "string" },
   },
 });
-const found = recipes[args.recipe!];
+const found = recipes[args.recipe];
 if (!found) throw new Error(`Unknown recipe ${args.recipe}; known: ${Object.keys(recipes).join(", ")}`);
 const recipe = { ...found, steps: args.steps ? Number(args.steps) : found.steps };
 const { model: config } = recipe;
@@ -94,8 +94,8 @@ function validate(): { all: number; assistantText: number } {
 }
 
 type HistoryEntry = { step: number; trainLoss: number; validationLoss: number; validationAssistantTextNatsPerChar: number; bitsPerChar: number; seconds: number };
-mkdirSync(args.out!, { recursive: true });
-const checkpointPath = join(args.out!, `${recipe.name}.checkpoint`);
+mkdirSync(args.out, { recursive: true });
+const checkpointPath = join(args.out, `${recipe.name}.checkpoint`);
 const recipeJson = JSON.stringify(recipe);
 let history: HistoryEntry[] = [];
 let runningLoss = 0;
@@ -149,12 +149,12 @@ const seconds = elapsed();
 const gguf = modelToGguf(params, recipe.name, tokenizer);
 const fileName = `${recipe.name}.gguf`;
 const sha256 = createHash("sha256").update(gguf).digest("hex");
-writeFileSync(join(args.out!, fileName), gguf);
-writeFileSync(join(args.out!, `${fileName}.sha256`), `${sha256}  ${fileName}\n`);
+writeFileSync(join(args.out, fileName), gguf);
+writeFileSync(join(args.out, `${fileName}.sha256`), `${sha256}  ${fileName}\n`);
 const final = history[history.length - 1]!;
 const samples = sampleReplies(params, tokenizer);
 writeFileSync(
-  join(args.out!, `${recipe.name}.json`),
+  join(args.out, `${recipe.name}.json`),
   JSON.stringify(
     {
       fileName, sha256, bytes: gguf.length, parameters: parameterCount(config), recipe,

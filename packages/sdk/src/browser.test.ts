@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { builtinModules } from "node:module";
 import type { AddressInfo } from "node:net";
 import { build, type Plugin } from "esbuild";
@@ -57,7 +57,7 @@ describe("the SDK in a browser", () => {
     beforeAll(async () => {
       ({ session, host } = await startOffChainSession());
       // One origin for the page and the host (the double sends no CORS headers): /v1 is proxied.
-      site = createServer(async (request, response) => {
+      const serve = async (request: IncomingMessage, response: ServerResponse) => {
         if (request.url === "/") return void response.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>sdk</title>");
         if (request.url === "/sdk.js") return void response.writeHead(200, { "content-type": "text/javascript" }).end(bundle);
         const chunks: Buffer[] = [];
@@ -67,7 +67,8 @@ describe("the SDK in a browser", () => {
         response.writeHead(upstream.status, Object.fromEntries(upstream.headers));
         for await (const chunk of upstream.body ?? []) response.write(chunk);
         response.end();
-      });
+      };
+      site = createServer((request, response) => void serve(request, response).catch(() => response.destroy()));
       await new Promise<void>((resolve) => site.listen(0, "127.0.0.1", resolve));
       origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
     });
@@ -95,7 +96,7 @@ describe("the SDK in a browser", () => {
           const result = await stream.result;
           return { text: answer.text, streamed, cumulativeTokens: String(result.cumulativeTokens), delivered: result.receipt.delivered, resumed: sdk.serializeSession(restored) };
         })()`;
-        const outcome = (await page.evaluate(script)) as { text: string; streamed: string; cumulativeTokens: string; delivered: boolean; resumed: string };
+        const outcome = await page.evaluate<{ text: string; streamed: string; cumulativeTokens: string; delivered: boolean; resumed: string }>(script);
         expect(outcome.text.length).toBeGreaterThan(0);
         expect(outcome.streamed.length).toBeGreaterThan(0);
         expect(outcome.delivered).toBe(true);

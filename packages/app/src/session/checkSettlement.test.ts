@@ -16,7 +16,7 @@ describe("checkSettlement", () => {
     refund: 3_893_000n,
     transactionHash: `0x${"11".repeat(32)}`,
     blockNumber: 16n,
-  } as Settlement;
+  };
 
   it("passes a settlement that follows the contract's arithmetic", () => {
     expect(checkSettlement(settlement, session, settlement).every((check) => check.ok)).toBe(true);

@@ -16,7 +16,9 @@ export const clientCloseCommand: Command = {
     const asset = await readAssetDisplay(connection.publicClient, session.token, connection.deployment);
     try {
       const settlement = await common.logger.progress(`closing session ${session.jobId}`, () => closeSession(wallet, { session, signal: common.signal }));
-      common.logger.result({ signedTokens: session.cumulativeTokens, ...settlement, hostError: settlement.hostError === undefined ? undefined : String(settlement.hostError) });
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- shows whatever the host answered, an Error as "Name: message"
+      const hostError = settlement.hostError === undefined ? undefined : String(settlement.hostError);
+      common.logger.result({ signedTokens: session.cumulativeTokens, ...settlement, hostError });
       common.logger.info(`session ${session.jobId} settled in transaction ${settlement.transactionHash}`);
       common.logger.info(
         table([

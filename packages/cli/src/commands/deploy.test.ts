@@ -117,7 +117,10 @@ describe("deploy never loses a deployment", () => {
       let stderr = "";
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       // Wait until the first transaction is in the mempool: the deploy is then waiting for its receipt.
-      const pending = async () => Number(((await client().request({ method: "txpool_status" } as never)) as { pending: string }).pending);
+      const pending = async () => {
+        const status: { pending: string } = await client().request({ method: "txpool_status" } as never);
+        return Number(status.pending);
+      };
       while ((await pending()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
       child.stderr.on("data", (chunk) => (stderr += String(chunk)));
       child.kill("SIGTERM");

@@ -479,7 +479,7 @@ describe("session-jobs operations against anvil", () => {
     it("a deployment whose contracts are not on the chain (anvil restarted, nothing redeployed) is one line naming the address", async () => {
       const real = JSON.parse(readFileSync(deploymentPath, "utf8")) as Record<string, unknown>;
       const empty = join(dir, "no-code.json");
-      const nowhere = (n: number) => `0x${n.toString(16).padStart(40, "0")}` as Address;
+      const nowhere = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
       writeFileSync(empty, JSON.stringify({ ...real, modelRegistry: nowhere(0xc0de1), nodeRegistry: nowhere(0xc0de2), proofSystem: nowhere(0xc0de3), hostEarnings: nowhere(0xc0de4), jobMarketplace: nowhere(0xc0de5) }));
       const noCode = new RegExp(`^error: no contract at 0x0{35}c0de[2-5] on chain ${anvil.chainId} \\(\\w+ returned no data\\)$`, "i");
       const hint = "hint: no contract there — redeploy (session-jobs deploy) or point SESSION_JOBS_DEPLOYMENT at this chain's deployment";

@@ -32,7 +32,7 @@ async function open(maxDuration: bigint): Promise<Session> {
 
 const onChain = (jobId: bigint) => getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId });
 const hostCredit = () =>
-  network.publicClient.readContract({ address: network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [hostAddress, zeroAddress] }) as Promise<bigint>;
+  network.publicClient.readContract({ address: network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [hostAddress, zeroAddress] });
 
 async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -84,7 +84,7 @@ describe("host crash (kill -9) before its receipts are proven", () => {
     expect(settlement.refund).toBe(session.deposit - settlement.payment);
     const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
     // Nothing submitted twice: the proofs' token counts add up to the signed total exactly.
-    expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
+    expect(proofs.reduce((sum, log) => sum + log.args.tokens, 0n)).toBe(signedTotal);
     expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
     const final = await hostView(url, session.jobId);
     expect(BigInt(final.provenTokens)).toBe(signedTotal);
@@ -140,7 +140,7 @@ describe("host crash (kill -9) while its proof transaction is in flight", () => 
     expect(settlement.provenTokens).toBe(signedTotal);
     expect(settlement.payment).toBe(signedTotal * session.pricePerToken);
     const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
-    expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
+    expect(proofs.reduce((sum, log) => sum + log.args.tokens, 0n)).toBe(signedTotal);
     expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
     expect(await host.sigint()).toBe(0);
     return proofs;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stringToBytes, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { chat, getSession, getSettlement, jobMarketplaceWithModelsAbi, signSessionRequestHeaders } from "@session-jobs/sdk";

@@ -97,8 +97,8 @@ export function spawnHost(configPath: string, options: { nodeArgs?: string[]; en
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
-  child.stdout!.on("data", (chunk) => (output += String(chunk)));
-  child.stderr!.on("data", (chunk) => (output += String(chunk)));
+  child.stdout.on("data", (chunk) => (output += String(chunk)));
+  child.stderr.on("data", (chunk) => (output += String(chunk)));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   return {
     child,
@@ -228,7 +228,8 @@ export async function startCountingRpcProxy(target: string): Promise<{ url: stri
   const server = createHttpServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", async () => {
+    // Everything that can fail is inside the try, which destroys the response; nothing is left to reject.
+    const forward = async () => {
       const body = Buffer.concat(chunks);
       try {
         const parsed = JSON.parse(body.toString("utf8")) as { method?: string } | { method?: string }[];
@@ -239,7 +240,8 @@ export async function startCountingRpcProxy(target: string): Promise<{ url: stri
       } catch {
         response.destroy();
       }
-    });
+    };
+    request.on("end", () => void forward());
   });
   await new Promise<void>((resolveListen) => server.listen(0, "127.0.0.1", resolveListen));
   const { port } = server.address() as { port: number };

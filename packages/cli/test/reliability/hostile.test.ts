@@ -20,7 +20,7 @@ let network: LocalNetwork;
 let host: Awaited<ReturnType<typeof startInProcessHost>>;
 let offsetMs = 0;
 const hostAddress = privateKeyToAccount(demoKeys.host).address;
-const otherHostKey = anvilPrivateKeys[4]!;
+const otherHostKey = anvilPrivateKeys[4];
 
 beforeAll(async () => {
   network = await startNetwork();

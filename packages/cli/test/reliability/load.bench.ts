@@ -33,7 +33,7 @@ const ms = (value: number) => `${value.toFixed(0)} ms`;
 
 const network = await startNetwork();
 const host = await startInProcessHost(network);
-let failures = 0;
+let failures: number;
 try {
   const user = walletFor(network, demoKeys.user);
   const hostAddress = privateKeyToAccount(demoKeys.host).address;

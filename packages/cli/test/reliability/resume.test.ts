@@ -87,12 +87,12 @@ describe("client reconnect and resume", () => {
   // (Merged with clientResume.test.ts "between exchanges": a checkpoint interval of 100 so that the
   // resumed client goes on past a checkpoint proof, and signs on without a dispute.)
   it("a client that saved its session dies between exchanges; a new one resumes from the last receipt, sequence and transcript continue, and settlement is exact", async () => {
-    let session: Session | undefined = await open(100n);
+    const session = await open(100n);
     for (const content of prompts.slice(0, 2)) await chat(session, { messages: [{ role: "user", content }], maxTokens: 30 });
     const saved = serializeSession(session);
     const before = { sequence: session.sequence, transcriptHash: session.transcriptHash, cumulativeTokens: session.cumulativeTokens, jobId: session.jobId };
     expect(session.receipt?.delivered).toBe(true);
-    session = undefined; // the process dies: nothing survives but the saved JSON
+    // The process dies: nothing survives but the saved JSON.
 
     const resumed = deserializeSession(saved);
     expect(resumed).toMatchObject(before);

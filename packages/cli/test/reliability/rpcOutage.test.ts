@@ -75,7 +75,7 @@ describe("the host's RPC goes away and comes back", () => {
       expect(settlement.closedBy).toBe("host");
       expect(settlement.provenTokens).toBe(s.cumulativeTokens);
       const proofs = await proofEvents(stack.network.publicClient, marketplace(), s.jobId);
-      expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(s.cumulativeTokens);
+      expect(proofs.reduce((sum, log) => sum + log.args.tokens, 0n)).toBe(s.cumulativeTokens);
     }
   }, 58_000);
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chat, getSession } from "@session-jobs/sdk";
 import type { LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { freePort, hostView, openUserSession, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
+import { freePort, hostView, openUserSession, register, spawnHost, startNetwork, waitReady, writeHostConfig } from "./harness.ts";
 import { startTcpProxy, type TcpProxy } from "./tcpProxy.ts";
 
 // `host start` as a real process, stopped the way service managers stop it (SIGTERM) or a person

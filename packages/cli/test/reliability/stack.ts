@@ -43,7 +43,7 @@ export async function closeExactly(network: LocalNetwork, session: Session): Pro
   expect(settlement.refund).toBe(session.deposit - settlement.payment);
   expect((await getSession(network.publicClient, { marketplace, jobId: session.jobId })).provenTokens).toBe(signedTotal);
   const proofs = await proofEvents(network.publicClient, marketplace, session.jobId);
-  expect(proofs.reduce((sum, log) => sum + log.args.tokens!, 0n)).toBe(signedTotal);
+  expect(proofs.reduce((sum, log) => sum + log.args.tokens, 0n)).toBe(signedTotal);
   expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
   return signedTotal;
 }

@@ -49,7 +49,7 @@ describe("storage faults", () => {
     expect(second.output()).not.toMatch(/\n\s+at /);
 
     const sameDatabase = await hostConfig({ dbPath: first.input.dbPath });
-    const third = start(sameDatabase.path, { SESSION_JOBS_HOST_PRIVATE_KEY: anvilPrivateKeys[4]! });
+    const third = start(sameDatabase.path, { SESSION_JOBS_HOST_PRIVATE_KEY: anvilPrivateKeys[4] });
     expect(await third.exited).not.toBe(0);
     expect(third.output()).toMatch(/the database .*host\.sqlite is in use by another host process/);
 

@@ -32,13 +32,15 @@ export async function registerHost(parameters: RegisterHostParameters): Promise<
   const { config } = parameters;
   if (!config.publicUrl) throw new Error("publicUrl is required to register: the URL clients reach this host at");
   const transport: Transport = config.rpcUrl.startsWith("ws") ? webSocket(config.rpcUrl) : http(config.rpcUrl);
-  const publicClient = createPublicClient({ transport, pollingInterval: config.chain.pollingIntervalMs }) as PublicClient;
+  const publicClient: PublicClient = createPublicClient({ transport, pollingInterval: config.chain.pollingIntervalMs });
   const walletClient = createWalletClient({ account: config.account, transport });
   const registry = { address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi } as const;
+  // Widened: `write` takes any of the registry's functions by name.
+  const anyRegistryFunction: Abi = registry.abi;
   const transactions: RegisterHostReturnType["transactions"] = [];
 
   const write = async (step: string, functionName: string, args: readonly unknown[]) => {
-    const { request } = await publicClient.simulateContract({ address: registry.address, abi: registry.abi as Abi, functionName, args, account: config.account });
+    const { request } = await publicClient.simulateContract({ address: registry.address, abi: anyRegistryFunction, functionName, args, account: config.account });
     const hash = await walletClient.writeContract({ ...request, chain: null } as Parameters<typeof walletClient.writeContract>[0]);
     const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: config.chain.receiptTimeoutMs });
     if (receipt.status !== "success") throw new Error(`${step} transaction ${hash} reverted`);

@@ -36,7 +36,7 @@ function withBroadcastFailing(client: PublicClient): PublicClient {
 
 beforeAll(async () => {
   anvil = await startAnvil();
-  publicClient = createPublicClient({ transport: http(anvil.rpcUrl), pollingInterval: 50 }) as PublicClient;
+  publicClient = createPublicClient({ transport: http(anvil.rpcUrl), pollingInterval: 50 });
 });
 
 afterAll(async () => {

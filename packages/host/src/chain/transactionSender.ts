@@ -121,7 +121,7 @@ export function createTransactionSender(parameters: {
         const gas = await simulate(call);
         const fees = await retry(() => publicClient.estimateFeesPerGas());
         const nonce = await takeNonce();
-        const rawTx = await account.signTransaction!({
+        const rawTx = await account.signTransaction({
           chainId,
           type: "eip1559",
           to: call.address,

@@ -132,7 +132,7 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
   const passwordFile = readPath(hostConfigEnv.keystorePasswordFile);
   // A password alone completes a keystore named in the file.
   if (keystore || password || passwordFile)
-    input.keystore = { ...(keystore && { path: keystore }), ...(password && { password }), ...(passwordFile && { passwordFile }) } as NonNullable<HostConfigInput["keystore"]>;
+    input.keystore = { ...(keystore && { path: keystore }), ...(password && { password }), ...(passwordFile && { passwordFile }) };
   const deployments = readPath(hostConfigEnv.deployments);
   if (deployments) input.deployments = deployments;
   const jobMarketplace = read(hostConfigEnv.jobMarketplace);
@@ -182,7 +182,7 @@ function merge(base: HostConfigInput, over: HostConfigInput): HostConfigInput {
     result[key] =
       isPlainObject(previous) && isPlainObject(value) && key !== "metadata" ? { ...previous, ...value } : value;
   }
-  return result as HostConfigInput;
+  return result;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -272,7 +272,7 @@ function resolveContracts(input: HostConfigInput, fields: HostConfigFields | und
     if (input.contracts?.[name] !== undefined) return fields?.contracts?.[name]; // the schema checked it
     const value = fromDeployments[name];
     if (value === undefined) return required ? fail(`contracts.${name}`, "required (or give a deployments file)") : undefined;
-    if (typeof value !== "string" || !isAddress(value, { strict: false })) return fail("deployments", `${name} is not an address: ${String(value)}`);
+    if (typeof value !== "string" || !isAddress(value, { strict: false })) return fail("deployments", `${name} is not an address: ${JSON.stringify(value)}`);
     return getAddress(value);
   };
   const jobMarketplace = address("jobMarketplace", true);

@@ -93,5 +93,5 @@ function setAt(root: Record<string, unknown>, key: string, value: unknown): void
 
 /** TOML integers parse as numbers or bigints; compare them as numbers. */
 function normalise(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? Number(item) : item)));
+  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? Number(item) : item))) as unknown;
 }

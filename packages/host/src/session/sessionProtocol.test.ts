@@ -111,7 +111,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close({ graceMs: 1000 });
-  store.close();
+  await store.close();
 });
 
 beforeEach(() => {

@@ -11,7 +11,7 @@ const hash = (byte: string) => `0x${byte.repeat(32)}` as const;
 const freshDir = () => mkdtempSync(join(tmpdir(), "host-ledger-"));
 
 describe("readOpenSessionTokens", () => {
-  it("reads served, signed and proven tokens of open sessions while the node holds the database", () => {
+  it("reads served, signed and proven tokens of open sessions while the node holds the database", async () => {
     const path = join(freshDir(), "host.sqlite");
     const store = createStore({ path, deployment });
     for (const jobId of [2n, 10n, 3n]) store.ensureSession(jobId, 100);
@@ -38,7 +38,7 @@ describe("readOpenSessionTokens", () => {
         { jobId: 10n, servedTokens: 70, signedTokens: 70, provenTokens: 40 },
       ]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { createStore } from "./store.ts";
+import { createStore, type StoredExchange } from "./store.ts";
 
 const deployment = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", host: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" } as const;
 const hash = (byte: string) => `0x${byte.repeat(32)}` as const;
@@ -21,7 +21,7 @@ const exchange = {
 const freshPath = () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
 
 describe("store", () => {
-  it("keeps sessions, exchanges, receipts and submissions across a reopen", () => {
+  it("keeps sessions, exchanges, receipts and submissions across a reopen", async () => {
     const path = freshPath();
     const store = createStore({ path, deployment });
     expect(store.ensureSession(1n, 100)).toMatchObject({ servedTokens: 0, transcriptHash: emptyTranscriptHash, lastSequence: 0n });
@@ -31,7 +31,7 @@ describe("store", () => {
     expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
     expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(false);
     const id = store.recordSubmission({ kind: "checkpoint", nonce: 0, txHash: hash("cc"), rawTx: "0x02", entries: [{ jobId: 1n, cumulativeTokens: 40, tokensInBatch: 40 }] });
-    store.close();
+    await store.close();
 
     const reopened = createStore({ path, deployment });
     expect(reopened.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, signedTokens: 40, provenTokens: 0, transcriptHash: hash("aa") });
@@ -41,16 +41,16 @@ describe("store", () => {
     reopened.setSubmissionStatus(id, "confirmed");
     expect(reopened.session(1n)?.provenTokens).toBe(40);
     expect(reopened.sessionsWithUnprovenReceipts()).toEqual([]);
-    reopened.close();
+    await reopened.close();
   });
 
-  it("refuses a database made for another chain, contract or host", () => {
+  it("refuses a database made for another chain, contract or host", async () => {
     const path = freshPath();
-    createStore({ path, deployment }).close();
+    await createStore({ path, deployment }).close();
     expect(() => createStore({ path, deployment: { ...deployment, chainId: 1 } })).toThrow(/database belongs to chainId 31337, not 1/);
   });
 
-  it("keeps each exchange's signed request and answer across a reopen until a receipt covers it", () => {
+  it("keeps each exchange's signed request and answer across a reopen until a receipt covers it", async () => {
     const path = freshPath();
     const store = createStore({ path, deployment });
     store.ensureSession(1n, 100);
@@ -70,7 +70,7 @@ describe("store", () => {
     } as const;
     store.appendExchange(first);
     store.appendExchange(second);
-    store.close();
+    await store.close();
 
     const reopened = createStore({ path, deployment });
     expect(reopened.exchangesAfter(1n, undefined)).toEqual([first, second]);
@@ -86,10 +86,10 @@ describe("store", () => {
     expect(reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 52, transcriptHash: hash("bb"), signature: "0x02" })).toBe(true);
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([]);
     expect(reopened.exchangesAfter(1n, undefined)).toEqual([]);
-    reopened.close();
+    await reopened.close();
   });
 
-  it("counts the bytes it keeps for unreceipted exchanges and drops them all when the session settles", () => {
+  it("counts the bytes it keeps for unreceipted exchanges and drops them all when the session settles", async () => {
     const store = createStore({ path: freshPath(), deployment });
     store.ensureSession(1n, 100);
     store.ensureSession(2n, 100);
@@ -109,10 +109,10 @@ describe("store", () => {
     const id = store.recordSubmission({ kind: "final", nonce: 0, txHash: hash("dd"), rawTx: "0x02", entries: [{ jobId: 2n, cumulativeTokens: 0, tokensInBatch: 0 }] });
     store.setSubmissionStatus(id, "confirmed");
     expect(store.exchangesAfter(2n, undefined)).toEqual([]);
-    store.close();
+    await store.close();
   });
 
-  it("migrates a database whose exchanges were written before they kept their requests", () => {
+  it("migrates a database whose exchanges were written before they kept their requests", async () => {
     const path = freshPath();
     const old = new Database(path);
     old.exec(`
@@ -146,19 +146,19 @@ describe("store", () => {
     expect(store.exchangesAfter(1n, undefined)).toEqual([next]);
     expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
     expect(store.exchangesAfter(1n, store.newestReceipt(1n))).toEqual([next]);
-    store.close();
+    await store.close();
 
     // Opening the migrated database again changes nothing.
     const reopened = createStore({ path, deployment });
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([next]);
-    reopened.close();
+    await reopened.close();
   });
 
   describe("after settlement", () => {
     /** Serves `requests` exchanges of job `jobId`, each receipted, one checkpoint proof, then the settlement; returns the last exchange. */
     const serveAndSettle = (store: ReturnType<typeof createStore>, jobId: bigint, requests: number) => {
       store.ensureSession(jobId, 1000);
-      let last;
+      let last: StoredExchange | undefined;
       for (let request = 1; request <= requests; request++) {
         expect(store.claimSequence(jobId, BigInt(request))).toBe(true);
         last = { ...exchange, jobId, sequence: BigInt(request), promptTokens: 4, completionTokens: 60, cumulativeTokens: 64 * request, transcriptHash: hash((request % 256).toString(16).padStart(2, "0")) };
@@ -182,7 +182,7 @@ describe("store", () => {
       }
     };
 
-    it("keeps the final receipt, the last exchange and the proof and settlement transactions, and prunes the rest", () => {
+    it("keeps the final receipt, the last exchange and the proof and settlement transactions, and prunes the rest", async () => {
       const path = freshPath();
       const store = createStore({ path, deployment });
       const last = serveAndSettle(store, 1n, 30);
@@ -195,16 +195,16 @@ describe("store", () => {
       // A late receipt for a settled session does not bring pruned rows back.
       store.storeReceipt({ jobId: 1n, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: "0x01" });
       expect(rows(path, "receipts")).toBe(1);
-      store.close();
+      await store.close();
       expect(rows(path, "exchanges")).toBe(1);
     });
 
-    it("does not grow with the number of requests: settled sessions of 2 and of 40 requests take the same pages", () => {
-      const usedPages = (requests: number) => {
+    it("does not grow with the number of requests: settled sessions of 2 and of 40 requests take the same pages", async () => {
+      const usedPages = async (requests: number) => {
         const path = freshPath();
         const store = createStore({ path, deployment });
         for (let jobId = 1n; jobId <= 5n; jobId++) serveAndSettle(store, jobId, requests);
-        store.close();
+        await store.close();
         const db = new Database(path, { readonly: true });
         try {
           return { used: db.pragma("page_count", { simple: true }) as number, free: db.pragma("freelist_count", { simple: true }) as number, exchanges: rows(path, "exchanges"), receipts: rows(path, "receipts") };
@@ -212,14 +212,14 @@ describe("store", () => {
           db.close();
         }
       };
-      const few = usedPages(2);
-      const many = usedPages(40);
+      const few = await usedPages(2);
+      const many = await usedPages(40);
       expect([many.exchanges, many.receipts]).toEqual([5, 5]);
       expect([few.exchanges, few.receipts]).toEqual([5, 5]);
       expect(many.used - many.free).toBeLessThanOrEqual(few.used - few.free + 1);
     });
 
-    it("prunes a session the node finds settled on chain (markClosed) the same way", () => {
+    it("prunes a session the node finds settled on chain (markClosed) the same way", async () => {
       const path = freshPath();
       const store = createStore({ path, deployment });
       store.ensureSession(1n, 1000);
@@ -234,7 +234,7 @@ describe("store", () => {
       expect(store.newestReceipt(1n)?.cumulativeTokens).toBe(40);
       expect(store.lastExchange(1n)?.cumulativeTokens).toBe(50);
       expect(store.exchangesAfter(1n, store.newestReceipt(1n))).toEqual([]);
-      store.close();
+      await store.close();
     });
   });
 });

@@ -32,7 +32,7 @@ export async function startTestChain() {
   const repo = "session-jobs/host-test";
   const fileName = "test-double.gguf";
   await mined(await deployer.writeContract({ address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "addModel", args: [repo, fileName, keccak256(stringToHex(fileName))] }));
-  const modelId = (await publicClient.readContract({ address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "getModelId", args: [repo, fileName] })) as Hex;
+  const modelId = await publicClient.readContract({ address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "getModelId", args: [repo, fileName] });
 
   return {
     anvil,
@@ -72,7 +72,7 @@ export async function startTestChain() {
     },
 
     async hostEarnings(host: Address): Promise<bigint> {
-      return (await publicClient.readContract({ address: contracts.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, "0x0000000000000000000000000000000000000000"] })) as bigint;
+      return await publicClient.readContract({ address: contracts.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, "0x0000000000000000000000000000000000000000"] });
     },
 
     /** Settlement events of a transaction. */

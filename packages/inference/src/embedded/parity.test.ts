@@ -93,7 +93,7 @@ describe("llama.cpp runs our model exactly as the JS reference does", () => {
           if (!isTextToken(token) || got.length >= MAX_TOKENS) break;
         }
       } finally {
-        sequence.dispose();
+        await sequence.dispose();
       }
       // Subword replies are short (a verse is ~10 tokens); a comparison still spans several tokens, and all of them 70+.
       expect(want.length).toBeGreaterThanOrEqual(5);

@@ -48,6 +48,7 @@ export class BaseError extends Error {
 
   /** Follows `cause` links; returns the first error `predicate` accepts, or the innermost one. */
   walk(predicate?: (error: unknown) => boolean): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk starts at this error and moves down its causes
     let current: unknown = this;
     while (true) {
       if (predicate?.(current)) return current;

@@ -204,7 +204,7 @@ export async function jsonExchange(
     }
     const responseText = completion.choices?.[0]?.message?.content ?? "";
     const result = await acceptExchange(session, { ...exchange, requestBytes, responseText, usage: completion.session, recovered });
-    return { ...result, response: completion as Record<string, unknown> };
+    return { ...result, response: completion };
   } catch (error) {
     throw exchangeFailed(session, call, progress, error);
   } finally {

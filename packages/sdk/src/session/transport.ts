@@ -1,6 +1,6 @@
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { HostUnreachableError } from "../errors/host.ts";
-import { SessionDisputedError, SessionProtocolError } from "../errors/session.ts";
+import { SessionDisputedError } from "../errors/session.ts";
 import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint, signSessionRequestHeaders } from "@session-jobs/protocol";
 import { fetchHost, type HostRequestOptions } from "./hostFetch.ts";
 import { readJson } from "./readBody.ts";

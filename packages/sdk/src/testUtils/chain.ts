@@ -10,7 +10,7 @@ import { testUsdcAbi } from "@session-jobs/contracts/abis";
 import { jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi } from "../abis.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { encodeCheckpointProof } from "@session-jobs/protocol";
-import { startTestHost, type StoredReceipt, type TestHost } from "./testHost.ts";
+import { startTestHost, type StoredReceipt } from "./testHost.ts";
 
 /** The test host's prices: stable (USDC base units per token) and native (wei per token). */
 export const hostPrices = { stable: 2_000n, native: 2_000_000_000n } as const;
@@ -113,7 +113,7 @@ export async function startTestChain() {
     strangerWallet,
     contracts,
     modelId,
-    host: host as TestHost,
+    host: host,
     proveAsHost,
     provenTokens,
     usdcBalance,
