@@ -36,7 +36,8 @@ export type AppServer = { url: string; close: () => Promise<void> };
  */
 export async function serveApp(parameters: ServeAppParameters): Promise<AppServer> {
   const distDir = parameters.distDir ?? appDistDir;
-  if (!existsSync(join(distDir, "index.html"))) throw new Error(`the app is not built: run \`npm run build -w packages/app\` (no ${join(distDir, "index.html")})`);
+  if (!existsSync(join(distDir, "index.html")))
+    throw new Error(`the app is not built: run \`npm run build -w packages/app\` (no ${join(distDir, "index.html")})`);
   const deploymentJson = JSON.stringify(parameters.deployment, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2);
   const server = createServer((request, response) => {
     let path: string;

@@ -44,9 +44,7 @@ export function App() {
         {tab === "host" ? (
           <HostDashboard />
         ) : tab === "sessions" ? (
-          <MySessions
-            onResume={(id) => void current.resume(id).then(() => setTab("chat"))}
-          />
+          <MySessions onResume={(id) => void current.resume(id).then(() => setTab("chat"))} />
         ) : !current.loaded ? (
           <p className="loading" role="status">
             Loading your session…
@@ -58,7 +56,8 @@ export function App() {
         )}
       </main>
       <footer>
-        Payments go through an on-chain escrow; each receipt is signed by a session key kept in this browser. Proofs are receipts the session key signed, not proofs that a model ran.
+        Payments go through an on-chain escrow; each receipt is signed by a session key kept in this browser. Proofs are receipts the session key signed, not
+        proofs that a model ran.
       </footer>
     </div>
   );

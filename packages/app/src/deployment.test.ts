@@ -4,7 +4,15 @@ import { isLocalDevChain, parseDeployment } from "./deployment.ts";
 const address = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
 
 describe("deployment.json", () => {
-  const valid = { chainId: 31337, rpcUrl: "http://127.0.0.1:8545", jobMarketplace: address(1), nodeRegistry: address(2), modelRegistry: address(3), hostEarnings: address(4), deployedAtBlock: "1" };
+  const valid = {
+    chainId: 31337,
+    rpcUrl: "http://127.0.0.1:8545",
+    jobMarketplace: address(1),
+    nodeRegistry: address(2),
+    modelRegistry: address(3),
+    hostEarnings: address(4),
+    deployedAtBlock: "1",
+  };
 
   it("parses the deploy script's output plus an RPC", () => {
     expect(parseDeployment(valid)).toMatchObject({ chainId: 31337, chainName: "Local chain (anvil)", deployedAtBlock: 1n });

@@ -47,11 +47,15 @@ export function parseDeployment(raw: unknown): Deployment {
     problems.push(`${name} must be an address`);
     return undefined;
   };
-  const chainId = typeof input.chainId === "number" && Number.isSafeInteger(input.chainId) && input.chainId > 0 ? input.chainId : (problems.push("chainId must be a positive integer"), 0);
+  const chainId =
+    typeof input.chainId === "number" && Number.isSafeInteger(input.chainId) && input.chainId > 0
+      ? input.chainId
+      : (problems.push("chainId must be a positive integer"), 0);
   const rpcUrl = typeof input.rpcUrl === "string" && /^https?:\/\/./.test(input.rpcUrl) ? input.rpcUrl : (problems.push("rpcUrl must be an http(s) URL"), "");
   const deployment = {
     chainId,
-    chainName: typeof input.chainName === "string" && input.chainName !== "" ? input.chainName : chainId === localChainId ? "Local chain (anvil)" : `Chain ${chainId}`,
+    chainName:
+      typeof input.chainName === "string" && input.chainName !== "" ? input.chainName : chainId === localChainId ? "Local chain (anvil)" : `Chain ${chainId}`,
     rpcUrl,
     jobMarketplace: address("jobMarketplace", true)!,
     nodeRegistry: address("nodeRegistry", true)!,

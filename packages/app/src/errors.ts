@@ -18,7 +18,8 @@ function messageOf(item: unknown): string {
 
 function causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let current = error; current !== undefined && current !== null && chain.length < 10; current = (current as { cause?: unknown }).cause) chain.push(current);
+  for (let current = error; current !== undefined && current !== null && chain.length < 10; current = (current as { cause?: unknown }).cause)
+    chain.push(current);
   return chain;
 }
 
@@ -30,9 +31,7 @@ function find<T>(error: unknown, type: abstract new (...args: never[]) => T): T 
 export function isWalletRejection(error: unknown): boolean {
   return causes(error).some(
     (item) =>
-      item instanceof UserRejectedRequestError ||
-      (item as { code?: unknown }).code === 4001 ||
-      /user (rejected|denied|cancelled)/i.test(messageOf(item)),
+      item instanceof UserRejectedRequestError || (item as { code?: unknown }).code === 4001 || /user (rejected|denied|cancelled)/i.test(messageOf(item)),
   );
 }
 

@@ -14,7 +14,8 @@ export function createWagmiConfig(deployment: Deployment) {
     rpcUrls: { default: { http: [deployment.rpcUrl] } },
   });
   const connectors = [injected({ shimDisconnect: true })];
-  if (local && deployment.devWallet) connectors.push(devWallet({ address: deployment.devWallet, rpcUrl: deployment.rpcUrl, chainId: deployment.chainId }) as never);
+  if (local && deployment.devWallet)
+    connectors.push(devWallet({ address: deployment.devWallet, rpcUrl: deployment.rpcUrl, chainId: deployment.chainId }) as never);
   return createConfig({
     chains: [chain],
     connectors,

@@ -19,10 +19,13 @@ let page: Page;
 
 beforeAll(async () => {
   const { createLogger } = await import("@session-jobs/cli/common");
-  demo = await startWebDemo({ env: process.env, logger: createLogger(quiet, quiet), signal: new AbortController().signal, debug: false }, {
-    build: false,
-    wrapBackend: (model) => pacedBackend(model, () => pace.ms),
-  });
+  demo = await startWebDemo(
+    { env: process.env, logger: createLogger(quiet, quiet), signal: new AbortController().signal, debug: false },
+    {
+      build: false,
+      wrapBackend: (model) => pacedBackend(model, () => pace.ms),
+    },
+  );
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: viewports.laptop })).newPage();
   // The page's own errors belong in the test output.
@@ -81,7 +84,9 @@ describe("the web app in Chromium", () => {
     expect(await page.getByTestId("host-card").first().textContent()).toContain("1.5 USDC per 1k tokens");
     // The host's on-chain terms: the largest checkpoint interval it accepts, and a default within it.
     const terms = await getHostInfo(demo.network.publicClient, { nodeRegistry: demo.network.deployment.nodeRegistry, host: demo.host.node.address });
-    expect(await page.getByTestId("host-max-interval").first().textContent()).toBe(`checkpoints ≤ ${Number(terms.maxCheckpointInterval).toLocaleString("en-US")} tokens`);
+    expect(await page.getByTestId("host-max-interval").first().textContent()).toBe(
+      `checkpoints ≤ ${Number(terms.maxCheckpointInterval).toLocaleString("en-US")} tokens`,
+    );
     await expect.poll(() => page.getByLabel(/Checkpoint every/).inputValue()).toBe("100");
     expect(terms.maxCheckpointInterval).toBeGreaterThanOrEqual(100n);
     await screenshot(page, "02-choose-host");
@@ -134,7 +139,10 @@ describe("the web app in Chromium", () => {
       const clicked = await page
         .getByRole("button", { name: "Stop" })
         .click({ timeout: 5_000 })
-        .then(() => true, () => false);
+        .then(
+          () => true,
+          () => false,
+        );
       // Whether the click landed before the answer ended: then the answer is marked stopped.
       await page.getByRole("button", { name: "Stop" }).waitFor({ state: "detached", timeout: 120_000 });
       stopped = clicked && (await answer.getByText("stopped").count()) === 1;
@@ -142,9 +150,9 @@ describe("the web app in Chromium", () => {
     pace.ms = 0;
     expect(stopped).toBe(true);
     // After the stop, the session key signed exactly what the host says it served.
-    await expect.poll(async () => [await page.getByTestId("served").textContent(), await page.getByTestId("signed").textContent()], { timeout: 30_000 }).toSatisfy(
-      ([served, signed]) => served === signed,
-    );
+    await expect
+      .poll(async () => [await page.getByTestId("served").textContent(), await page.getByTestId("signed").textContent()], { timeout: 30_000 })
+      .toSatisfy(([served, signed]) => served === signed);
     await screenshot(page, "06-stopped");
   }, 300_000);
 
@@ -191,7 +199,12 @@ describe("the web app in Chromium", () => {
     expect(await page.getByTestId("host-proof").first().textContent()).toMatch(/#\d+ · [\d,]+ tokens[\d,]+ gas0x/);
     const host = demo.host.node.address;
     const { hostEarningsAbi } = await import("@session-jobs/sdk");
-    const earned = await demo.network.publicClient.readContract({ address: demo.network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, demo.network.deployment.usdc!] });
+    const earned = await demo.network.publicClient.readContract({
+      address: demo.network.deployment.hostEarnings,
+      abi: hostEarningsAbi,
+      functionName: "getBalance",
+      args: [host, demo.network.deployment.usdc!],
+    });
     expect(await page.getByTestId("earnings-USDC").textContent()).toBe(formatAmount(earned, usdcAsset(demo.network.deployment.usdc!)));
     expect(await page.getByText(/Read-only/).count()).toBe(1);
     await screenshot(page, "11-host-dashboard");
@@ -266,7 +279,9 @@ describe("the host node's dashboard, and sessions a host left", () => {
     await expect.poll(() => hostPage.getByTestId("host-price-USDC").textContent()).toBe("2 USDC per 1k tokens");
     await hostPage.getByLabel("Largest checkpoint interval (tokens)").fill("500");
     await hostPage.getByRole("button", { name: "Update terms" }).click();
-    await expect.poll(() => hostPage.getByTestId("host-control-done").textContent(), { timeout: 30_000 }).toBe("Sessions may now checkpoint every 500 tokens at most.");
+    await expect
+      .poll(() => hostPage.getByTestId("host-control-done").textContent(), { timeout: 30_000 })
+      .toBe("Sessions may now checkpoint every 500 tokens at most.");
     expect((await hostInfo()).maxCheckpointInterval).toBe(500n);
     await expect.poll(() => hostPage.getByTestId("host-terms").textContent()).toBe("checkpoints ≤ 500 tokens");
     await screenshot(hostPage, "13-host-pricing-terms-updated");
@@ -275,12 +290,26 @@ describe("the host node's dashboard, and sessions a host left", () => {
   it("with the host's wallet: withdraws the USDC earnings, and the balances move", async () => {
     const host = demo.host.node.address;
     const usdc = demo.network.deployment.usdc!;
-    const earned = await demo.network.publicClient.readContract({ address: demo.network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, usdc] });
+    const earned = await demo.network.publicClient.readContract({
+      address: demo.network.deployment.hostEarnings,
+      abi: hostEarningsAbi,
+      functionName: "getBalance",
+      args: [host, usdc],
+    });
     expect(earned).toBeGreaterThan(0n);
     const before = await demo.network.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [host] });
     await hostPage.getByRole("button", { name: `Withdraw ${formatAmount(earned, usdcAsset(usdc))}` }).click();
-    await expect.poll(() => hostPage.getByTestId("host-control-done").textContent(), { timeout: 30_000 }).toBe(`Withdrew ${formatAmount(earned, usdcAsset(usdc))} to your wallet.`);
-    expect(await demo.network.publicClient.readContract({ address: demo.network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, usdc] })).toBe(0n);
+    await expect
+      .poll(() => hostPage.getByTestId("host-control-done").textContent(), { timeout: 30_000 })
+      .toBe(`Withdrew ${formatAmount(earned, usdcAsset(usdc))} to your wallet.`);
+    expect(
+      await demo.network.publicClient.readContract({
+        address: demo.network.deployment.hostEarnings,
+        abi: hostEarningsAbi,
+        functionName: "getBalance",
+        args: [host, usdc],
+      }),
+    ).toBe(0n);
     expect(await demo.network.publicClient.readContract({ address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [host] })).toBe(before + earned);
     await expect.poll(() => hostPage.getByTestId("earnings-USDC").textContent()).toBe("0 USDC");
     await screenshot(hostPage, "14-host-withdrawn");
@@ -316,7 +345,8 @@ describe("the host node's dashboard, and sessions a host left", () => {
       hash: await someone.writeContract({ chain: null, address: marketplace, abi: marketplaceAbi, functionName: "triggerSessionTimeout", args: [unpushable] }),
     });
     await chain().setCode({ address: user, bytecode: "0x" });
-    const pending = () => demo.network.publicClient.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "pendingRefunds", args: [user, zeroAddress] });
+    const pending = () =>
+      demo.network.publicClient.readContract({ address: marketplace, abi: marketplaceAbi, functionName: "pendingRefunds", args: [user, zeroAddress] });
     expect(await pending()).toBe(deposit);
 
     await page.getByRole("button", { name: "My sessions" }).click();

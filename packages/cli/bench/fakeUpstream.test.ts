@@ -16,7 +16,13 @@ describe("the benchmark's fake upstream", () => {
 
   it("streams chat.completion.chunk events that the official openai client reads, usage last", async () => {
     const client = new OpenAI({ baseURL: upstream.baseUrl, apiKey: "unused", maxRetries: 0 });
-    const stream = await client.chat.completions.create({ model: upstream.model, messages, max_tokens: 12, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: upstream.model,
+      messages,
+      max_tokens: 12,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     const chunks = [];
     for await (const chunk of stream) {
@@ -71,7 +77,11 @@ describe("the benchmark's fake upstream", () => {
 
   it("stops an answer whose client went away and keeps serving", async () => {
     const controller = new AbortController();
-    const response = await fetch(`${upstream.baseUrl}/chat/completions`, { method: "POST", body: JSON.stringify({ messages, max_tokens: 100_000, stream: true }), signal: controller.signal });
+    const response = await fetch(`${upstream.baseUrl}/chat/completions`, {
+      method: "POST",
+      body: JSON.stringify({ messages, max_tokens: 100_000, stream: true }),
+      signal: controller.signal,
+    });
     const reader = response.body!.getReader();
     await reader.read();
     controller.abort();

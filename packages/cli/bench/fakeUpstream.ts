@@ -64,7 +64,8 @@ type ChatBody = { messages?: { content?: unknown }[]; max_tokens?: unknown; stre
 async function answer(request: IncomingMessage, response: ServerResponse, pacing: FakeUpstreamPacing, random: () => number): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  if (request.method !== "POST" || request.url !== "/v1/chat/completions") return void sendError(response, 404, "not_found", "Only POST /v1/chat/completions is served.");
+  if (request.method !== "POST" || request.url !== "/v1/chat/completions")
+    return void sendError(response, 404, "not_found", "Only POST /v1/chat/completions is served.");
   let body: ChatBody;
   try {
     body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ChatBody;
@@ -72,8 +73,12 @@ async function answer(request: IncomingMessage, response: ServerResponse, pacing
     return void sendError(response, 400, "invalid_request_error", "The body is not JSON.");
   }
   if (body.stream !== true) return void sendError(response, 400, "invalid_request_error", "Only streamed requests (`stream: true`) are served.");
-  const maxTokens = typeof body.max_tokens === "number" && Number.isSafeInteger(body.max_tokens) && body.max_tokens > 0 ? body.max_tokens : pacing.defaultMaxTokens;
-  const promptTokens = (body.messages ?? []).reduce((sum, message) => sum + (typeof message.content === "string" ? message.content.split(/\s+/).filter(Boolean).length : 0), 0);
+  const maxTokens =
+    typeof body.max_tokens === "number" && Number.isSafeInteger(body.max_tokens) && body.max_tokens > 0 ? body.max_tokens : pacing.defaultMaxTokens;
+  const promptTokens = (body.messages ?? []).reduce(
+    (sum, message) => sum + (typeof message.content === "string" ? message.content.split(/\s+/).filter(Boolean).length : 0),
+    0,
+  );
 
   let closed = false;
   response.once("close", () => (closed = true));
@@ -91,7 +96,8 @@ async function answer(request: IncomingMessage, response: ServerResponse, pacing
   }
   if (closed) return;
   send([{ index: 0, delta: {}, finish_reason: "length" }]);
-  if (body.stream_options?.include_usage === true) send([], { prompt_tokens: promptTokens, completion_tokens: maxTokens, total_tokens: promptTokens + maxTokens });
+  if (body.stream_options?.include_usage === true)
+    send([], { prompt_tokens: promptTokens, completion_tokens: maxTokens, total_tokens: promptTokens + maxTokens });
   response.end("data: [DONE]\n\n");
 }
 

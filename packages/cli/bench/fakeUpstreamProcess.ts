@@ -11,13 +11,23 @@ import { parseArgs } from "node:util";
 import { startFakeUpstream, type FakeUpstream } from "./fakeUpstream.ts";
 
 /** Starts this file as a child process and resolves once it listens; `stop` ends it. */
-export async function spawnFakeUpstream(options: { seed: number; maxTokens: number }): Promise<Pick<FakeUpstream, "baseUrl" | "model"> & { stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--seed", String(options.seed), "--max-tokens", String(options.maxTokens)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+export async function spawnFakeUpstream(options: {
+  seed: number;
+  maxTokens: number;
+}): Promise<Pick<FakeUpstream, "baseUrl" | "model"> & { stop: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(import.meta.url), "--seed", String(options.seed), "--max-tokens", String(options.maxTokens)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const [line] = await Promise.race([
-    createInterface({ input: child.stdout })[Symbol.asyncIterator]().next().then((next) => [next.value as string | undefined]),
+    createInterface({ input: child.stdout })
+      [Symbol.asyncIterator]()
+      .next()
+      .then((next) => [next.value as string | undefined]),
     exited.then(() => [undefined]),
   ]);
   if (!line) throw new Error("the fake upstream process exited before it listened");

@@ -37,8 +37,14 @@ const levels = values.sessions.split(",").map(Number);
 const promptsPerSession = Number(values.prompts);
 const maxTokens = Number(values["max-tokens"]);
 const seed = Number(values.seed);
-for (const [name, value] of [...levels.map((level) => ["sessions", level] as const), ["prompts", promptsPerSession], ["max-tokens", maxTokens], ["seed", seed]] as const)
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} takes positive integers (--sessions a comma-separated list), not ${JSON.stringify(value)}`);
+for (const [name, value] of [
+  ...levels.map((level) => ["sessions", level] as const),
+  ["prompts", promptsPerSession],
+  ["max-tokens", maxTokens],
+  ["seed", seed],
+] as const)
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new Error(`--${name} takes positive integers (--sessions a comma-separated list), not ${JSON.stringify(value)}`);
 
 const prompts = ["In the beginning", "And God said", "Let there be light", "And the earth was without form"];
 
@@ -46,7 +52,10 @@ const prompts = ["In the beginning", "And God said", "Let there be light", "And 
 type Measured = { seconds: number; tokens: number; ttft: number[]; gaps: number[]; errors: number };
 
 const oneLine = (error: unknown): string =>
-  [error, (error as { cause?: unknown }).cause].filter(Boolean).map((value) => (value as Error).message?.split("\n")[0] ?? String(value)).join(": ");
+  [error, (error as { cause?: unknown }).cause]
+    .filter(Boolean)
+    .map((value) => (value as Error).message?.split("\n")[0] ?? String(value))
+    .join(": ");
 
 /** Runs `sessions` concurrent workers, each `promptsPerSession` answers in turn, timing every delta. */
 async function measure(sessions: number, answer: (worker: number, prompt: string) => AsyncIterable<string>): Promise<Measured> {
@@ -142,13 +151,29 @@ try {
   console.log(`\nrelay: ${promptsPerSession} answers of ${maxTokens} tokens per session, fake upstream 40 ms + 10–20 ms/token (seed ${seed})`);
   console.log(
     table([
-      ["sessions", "ratio host/direct", "tokens/s direct / host", "TTFT p50 ms", "TTFT p99 ms", "gap p50 ms", "gap p99 ms", "host CPU ms / 1k tokens", "client CPU ms / 1k", "host RSS MiB", "errors"],
+      [
+        "sessions",
+        "ratio host/direct",
+        "tokens/s direct / host",
+        "TTFT p50 ms",
+        "TTFT p99 ms",
+        "gap p50 ms",
+        "gap p99 ms",
+        "host CPU ms / 1k tokens",
+        "client CPU ms / 1k",
+        "host RSS MiB",
+        "errors",
+      ],
       ...rows,
     ]),
   );
-  console.log(`(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling), included above.`);
+  console.log(
+    `(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling), included above.`,
+  );
   console.log(" Client CPU is this process's (SDK: signing, count checks, receipts) on the hosted path. The upstream runs in a process");
-  console.log(` of its own. Ratios are the comparable figures on a shared machine; load average now ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores.)`);
+  console.log(
+    ` of its own. Ratios are the comparable figures on a shared machine; load average now ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores.)`,
+  );
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup();
 }

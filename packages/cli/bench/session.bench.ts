@@ -53,7 +53,13 @@ try {
   // The same through a session: signed requests, SSE, count check, transcript, receipt per answer.
   const user = walletFor(network, demoKeys.user);
   const sessionLedger = createGasLedger();
-  const opened = await openSession(user, { contracts: network.deployment, host: host.node.address, deposit: 10n ** 17n, proofInterval: 1000n, modelId: network.modelId });
+  const opened = await openSession(user, {
+    contracts: network.deployment,
+    host: host.node.address,
+    deposit: 10n ** 17n,
+    proofInterval: 1000n,
+    modelId: network.modelId,
+  });
   sessionLedger.record({ label: "createSession", hash: opened.transactionHash, payer: "user" });
   let hostedTokens = 0;
   const hostedStarted = performance.now();

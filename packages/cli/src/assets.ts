@@ -24,7 +24,10 @@ export function assetArgument(token: Address, deployment: Pick<SessionJobsDeploy
 /** A comma-separated list of assets; left out, ETH and the deployment's USDC if it has one. */
 export function parseAssetListOption(name: string, value: string | undefined, deployment: Pick<SessionJobsDeployment, "usdc">): Address[] {
   if (value === undefined) return deployment.usdc ? [zeroAddress, deployment.usdc] : [zeroAddress];
-  const assets = value.split(",").map((item) => item.trim()).filter(Boolean);
+  const assets = value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
   if (assets.length === 0) throw new CliError(`--${name}: name at least one asset (eth, usdc or a token address)`);
   return assets.map((asset) => parseAssetOption(name, asset, deployment));
 }

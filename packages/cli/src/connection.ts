@@ -59,7 +59,10 @@ export function loadDeployment(path: string): SessionJobsDeployment {
     if (typeof value !== "string" || !isAddress(value, { strict: false })) throw new CliError(`deployment file ${path}: ${field} is missing or not an address`);
     return getAddress(value);
   };
-  const addresses = Object.fromEntries(deploymentAddressFields.map((field) => [field, address(field)])) as Pick<SessionJobsDeployment, (typeof deploymentAddressFields)[number]>;
+  const addresses = Object.fromEntries(deploymentAddressFields.map((field) => [field, address(field)])) as Pick<
+    SessionJobsDeployment,
+    (typeof deploymentAddressFields)[number]
+  >;
   return {
     chainId: raw.chainId,
     ...addresses,
@@ -82,7 +85,10 @@ export async function connectToRpc(common: Common, rpcUrl: string): Promise<Chai
   const publicClient: PublicClient = createPublicClient({ transport, pollingInterval: 250 });
   const chainId = await common.logger.progress(`connecting to ${rpcUrl}`, () =>
     publicClient.getChainId().catch((cause: unknown) => {
-      throw new CliError(`cannot reach an RPC at ${rpcUrl}`, common.debug ? String(cause) : "check --rpc-url (or SESSION_JOBS_RPC_URL) and that the node is running");
+      throw new CliError(
+        `cannot reach an RPC at ${rpcUrl}`,
+        common.debug ? String(cause) : "check --rpc-url (or SESSION_JOBS_RPC_URL) and that the node is running",
+      );
     }),
   );
   common.chainId = chainId;
@@ -129,7 +135,12 @@ export function signingWallet(common: Common, connection: ChainConnection): Sign
 
 /** A wallet client for `account` on the connected chain (also used with a host config's account). */
 export function walletFor(connection: ChainConnection, account: Account): SigningWallet {
-  const chain = { id: connection.chainId, name: `chain ${connection.chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [connection.rpcUrl] } } } as const;
+  const chain = {
+    id: connection.chainId,
+    name: `chain ${connection.chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [connection.rpcUrl] } },
+  } as const;
   const transport: Transport = connection.rpcUrl.startsWith("ws") ? webSocket(connection.rpcUrl) : http(connection.rpcUrl);
   return createWalletClient({ account, chain, transport, pollingInterval: 250 });
 }

@@ -47,10 +47,7 @@ function noContractError(error: unknown, chainId: number | undefined): CliError 
   if (!findCause(error, ContractFunctionZeroDataError)) return undefined;
   const call = findCause(error, ContractFunctionExecutionError);
   const where = `${call?.contractAddress ? `at ${call.contractAddress}` : "there"} on ${chainId === undefined ? "this chain" : `chain ${chainId}`}`;
-  return new CliError(
-    `no contract ${where}${call ? ` (${call.functionName} returned no data)` : ""}`,
-    noContractHint,
-  );
+  return new CliError(`no contract ${where}${call ? ` (${call.functionName} returned no data)` : ""}`, noContractHint);
 }
 
 /** Renders any thrown value as one or two human lines; the stack only with `--debug`. `chainId` is the chain the command reached, if any. */
@@ -65,7 +62,9 @@ export function formatError(error: unknown, debug: boolean, chainId?: number): s
       const decoded = revert.data ? `${revert.data.errorName}(${(revert.data.args ?? []).map(String).join(", ")})` : undefined;
       return `${revert.shortMessage.replace(/\.$/, "")}: ${revert.reason ?? decoded ?? "no reason given"}`;
     }
-    const named = error.walk((cause) => cause instanceof Error && (cause as ErrorWithShortMessage).shortMessage !== undefined && !(cause instanceof ViemBaseError));
+    const named = error.walk(
+      (cause) => cause instanceof Error && (cause as ErrorWithShortMessage).shortMessage !== undefined && !(cause instanceof ViemBaseError),
+    );
     const source = (named ?? error) as ErrorWithShortMessage;
     return source.shortMessage ?? source.message;
   }

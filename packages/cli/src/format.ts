@@ -17,9 +17,7 @@ export function formatAmount(amount: bigint, asset: AssetDisplay): string {
 /** Renders rows as aligned columns (first column left, the rest right). */
 export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("   "))
-    .join("\n");
+  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join("   ")).join("\n");
 }
 
 /** The rows every settlement shows: tokens proven and where the deposit went. */

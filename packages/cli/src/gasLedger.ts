@@ -22,7 +22,6 @@ export function createGasLedger(): GasLedger {
       else entries[known] = entry;
     },
     entries: () => entries,
-    resolve: (client) =>
-      Promise.all(entries.map(async (entry) => ({ ...entry, gasUsed: (await client.getTransactionReceipt({ hash: entry.hash })).gasUsed }))),
+    resolve: (client) => Promise.all(entries.map(async (entry) => ({ ...entry, gasUsed: (await client.getTransactionReceipt({ hash: entry.hash })).gasUsed }))),
   };
 }

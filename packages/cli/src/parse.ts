@@ -16,7 +16,8 @@ export function parsePrivateKeyOption(name: string, value: string): Hex {
 
 /** A whole number ≥ `min` (and ≤ `max` if given). */
 export function parseIntegerOption(name: string, value: string, bounds: { min?: bigint; max?: bigint } = {}): bigint {
-  if (/^-\d+$/.test(value)) throw new CliError(`--${name}: ${value} is negative; give a whole number${bounds.min === undefined ? "" : ` of at least ${bounds.min}`}`);
+  if (/^-\d+$/.test(value))
+    throw new CliError(`--${name}: ${value} is negative; give a whole number${bounds.min === undefined ? "" : ` of at least ${bounds.min}`}`);
   if (!/^\d+$/.test(value)) throw new CliError(`--${name}: "${value}" is not a whole number`);
   const parsed = BigInt(value);
   if (bounds.min !== undefined && parsed < bounds.min) throw new CliError(`--${name}: ${value} is below the minimum ${bounds.min}`);

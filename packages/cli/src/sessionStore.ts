@@ -11,7 +11,11 @@ import { parseIntegerOption } from "./parse.ts";
  * holds the session key, which can sign receipts up to the deposit.
  */
 export const sessionsDirOption = {
-  "sessions-dir": { type: "string", description: "where sessions (with their keys) are kept (default ~/.session-jobs/sessions)", env: "SESSION_JOBS_SESSIONS_DIR" },
+  "sessions-dir": {
+    type: "string",
+    description: "where sessions (with their keys) are kept (default ~/.session-jobs/sessions)",
+    env: "SESSION_JOBS_SESSIONS_DIR",
+  },
 } as const satisfies Command["options"];
 
 /** `--job` and `--sessions-dir`, for commands that act on a saved session. */
@@ -49,7 +53,10 @@ export function loadSession(command: Command, values: OptionValues, chainId: num
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new CliError(`no saved session ${jobId} on chain ${chainId} (${(error as NodeJS.ErrnoException).code ?? "unreadable"}: ${path})`, "sessions opened with `session-jobs client open` are saved under --sessions-dir");
+    throw new CliError(
+      `no saved session ${jobId} on chain ${chainId} (${(error as NodeJS.ErrnoException).code ?? "unreadable"}: ${path})`,
+      "sessions opened with `session-jobs client open` are saved under --sessions-dir",
+    );
   }
   try {
     return { session: deserializeSession(text), path };

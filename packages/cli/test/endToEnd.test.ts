@@ -28,13 +28,22 @@ async function open(proofInterval = 100n): Promise<Session> {
 async function rawChat(session: Session, key: `0x${string}`, sequence: bigint, transcriptHash = session.transcriptHash) {
   const text = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 60 });
   const body = stringToBytes(text);
-  const signed = await signSessionRequestHeaders(privateKeyToAccount(key), session, { jobId: session.jobId, sequence, transcriptHash, endpoint: "/v1/chat/completions", body });
+  const signed = await signSessionRequestHeaders(privateKeyToAccount(key), session, {
+    jobId: session.jobId,
+    sequence,
+    transcriptHash,
+    endpoint: "/v1/chat/completions",
+    body,
+  });
   const response = await fetch(`${session.hostUrl}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", ...signed },
     body: text,
   });
-  return { status: response.status, json: (await response.json()) as { error?: { code: string }; usage?: { total_tokens: number }; session?: { transcriptHash: `0x${string}` } } };
+  return {
+    status: response.status,
+    json: (await response.json()) as { error?: { code: string }; usage?: { total_tokens: number }; session?: { transcriptHash: `0x${string}` } },
+  };
 }
 
 describe("end to end: SDK, host node, embedded model, contracts", () => {
@@ -42,7 +51,11 @@ describe("end to end: SDK, host node, embedded model, contracts", () => {
     const session = await open();
     const openai = new OpenAI({ baseURL: `${session.hostUrl}/v1`, apiKey: "unused", fetch: createSessionFetch(session), maxRetries: 0 });
 
-    const completion = await openai.chat.completions.create({ model: session.model ?? "", messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 40 });
+    const completion = await openai.chat.completions.create({
+      model: session.model ?? "",
+      messages: [{ role: "user", content: "Genesis 1:1" }],
+      max_tokens: 40,
+    });
     expect(completion.choices[0]?.message.content?.length).toBeGreaterThan(0);
     expect(completion.usage?.completion_tokens).toBeGreaterThan(0);
 

@@ -46,7 +46,8 @@ describe("the Dockerfile", () => {
   const dockerfile = read("Dockerfile");
 
   it("copies paths that exist and runs a real command", () => {
-    for (const [, source] of dockerfile.matchAll(/^COPY (\S+(?: \S+)*) \S+$/gm)) for (const path of source!.split(" ")) expect(existsSync(join(root, path)), `COPY ${path}`).toBe(true);
+    for (const [, source] of dockerfile.matchAll(/^COPY (\S+(?: \S+)*) \S+$/gm))
+      for (const path of source!.split(" ")) expect(existsSync(join(root, path)), `COPY ${path}`).toBe(true);
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
     expect(entrypoint.slice(0, 3)).toEqual(["node", "--import", "tsx"]);
     expect(existsSync(join(root, entrypoint[3]!)), entrypoint[3]).toBe(true);
@@ -95,14 +96,25 @@ describe("operator docs", () => {
       for (const word of words.slice(command!.path.length))
         if (word.startsWith("--") && word !== "--help" && word !== "--debug")
           // `--json` is added by the program to every command that reports something.
-          expect([...Object.keys(command!.options), ...(command!.json === false ? [] : ["json"])], `${path}: session-jobs ${words.join(" ")}`).toContain(word.slice(2).split("=")[0]);
+          expect([...Object.keys(command!.options), ...(command!.json === false ? [] : ["json"])], `${path}: session-jobs ${words.join(" ")}`).toContain(
+            word.slice(2).split("=")[0],
+          );
     }
     expectKnownEnv(text, path);
   });
 
   it("the host guide names the files the Dockerfile and the unit use", () => {
     const guide = read("docs/host-guide.md");
-    for (const name of ["deploy/systemd/session-jobs-host.service", "/etc/session-jobs/host.toml", "/etc/session-jobs/host.env", "/var/lib/session-jobs", "docker build", "host init --preset vllm", "host init --preset llama-cpp", "host init --preset ollama"])
+    for (const name of [
+      "deploy/systemd/session-jobs-host.service",
+      "/etc/session-jobs/host.toml",
+      "/etc/session-jobs/host.env",
+      "/var/lib/session-jobs",
+      "docker build",
+      "host init --preset vllm",
+      "host init --preset llama-cpp",
+      "host init --preset ollama",
+    ])
       expect(guide, name).toContain(name);
   });
 });

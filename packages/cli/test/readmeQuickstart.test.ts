@@ -98,11 +98,15 @@ describe("the CLI README's quickstart, run as written", () => {
 
   /** `session-jobs host start &`: a child process, ready once it prints where it serves. */
   async function startInBackground(step: Step) {
-    const child = spawn(process.execPath, ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, fileURLToPath(new URL("../src/bin.ts", import.meta.url)), ...step.argv], {
-      cwd: dir,
-      env: { ...process.env, CI: "true", ...step.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, fileURLToPath(new URL("../src/bin.ts", import.meta.url)), ...step.argv],
+      {
+        cwd: dir,
+        env: { ...process.env, CI: "true", ...step.env },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     children.push(child);
     let output = "";
     await new Promise<void>((resolve, reject) => {

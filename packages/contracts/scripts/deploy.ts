@@ -35,7 +35,8 @@ async function main() {
   });
   const rpcUrl = values["rpc-url"] ?? process.env.SESSION_JOBS_RPC_URL ?? fail("missing --rpc-url (or SESSION_JOBS_RPC_URL)");
   const deprecatedKey = process.env.SESSION_JOBS_DEPLOYER_PRIVATE_KEY;
-  if (deprecatedKey !== undefined && process.env.SESSION_JOBS_PRIVATE_KEY === undefined) console.warn("warning: SESSION_JOBS_DEPLOYER_PRIVATE_KEY is deprecated: use SESSION_JOBS_PRIVATE_KEY");
+  if (deprecatedKey !== undefined && process.env.SESSION_JOBS_PRIVATE_KEY === undefined)
+    console.warn("warning: SESSION_JOBS_DEPLOYER_PRIVATE_KEY is deprecated: use SESSION_JOBS_PRIVATE_KEY");
   const key = process.env.SESSION_JOBS_PRIVATE_KEY ?? deprecatedKey ?? fail("missing SESSION_JOBS_PRIVATE_KEY");
   if (!isHex(key) || key.length !== 66) fail("SESSION_JOBS_PRIVATE_KEY is not a 32-byte hex key");
   if (values.treasury !== undefined && !isAddress(values.treasury)) fail(`--treasury "${values.treasury}" is not an address`);
@@ -55,7 +56,9 @@ async function main() {
   if (values["dry-run"]) {
     const simulated = await simulateDeployment({ ...options, rpcUrl, account: account.address });
     for (const step of simulated.steps) console.log(`${step.name.padEnd(46)} gas ${step.gasUsed}`);
-    console.log(`total gas ${simulated.totalGas} ≈ ${formatEther(simulated.totalGas * simulated.gasPrice)} ETH; balance ${formatEther(simulated.balance)} ETH; nothing sent`);
+    console.log(
+      `total gas ${simulated.totalGas} ≈ ${formatEther(simulated.totalGas * simulated.gasPrice)} ETH; balance ${formatEther(simulated.balance)} ETH; nothing sent`,
+    );
     console.log(describeDeploymentAddresses(simulated.deployment).join("\n"));
     return;
   }
@@ -66,9 +69,11 @@ async function main() {
     ...options,
     walletClient: createWalletClient({ account, transport }),
     signal: abort.signal,
-    onStep: (step) => console.log(`✔ ${step.name.padEnd(46)} ${step.address ? `at ${step.address}` : ""} (transaction ${step.transactionHash}, gas ${step.gasUsed})`),
+    onStep: (step) =>
+      console.log(`✔ ${step.name.padEnd(46)} ${step.address ? `at ${step.address}` : ""} (transaction ${step.transactionHash}, gas ${step.gasUsed})`),
   }).catch((error: unknown) => {
-    if (error instanceof DeploymentIncompleteError) fail(`${error.message}${error.pendingTransaction ? `; transaction ${error.pendingTransaction} may still be mined` : ""}`);
+    if (error instanceof DeploymentIncompleteError)
+      fail(`${error.message}${error.pendingTransaction ? `; transaction ${error.pendingTransaction} may still be mined` : ""}`);
     throw error;
   });
   console.log(describeDeploymentAddresses(deployment).join("\n"));

@@ -23,9 +23,9 @@ describe("deploySessionJobs on anvil", () => {
     expect(await publicClient.readContract({ ...marketplace, functionName: "hostEarnings" })).toBe(deployment.hostEarnings);
     expect(await publicClient.readContract({ ...marketplace, functionName: "proofSystem" })).toBe(deployment.proofSystem);
     expect(await publicClient.readContract({ ...marketplace, functionName: "treasury" })).toBe(deployment.treasury);
-    expect(
-      await publicClient.readContract({ address: deployment.hostEarnings, abi: hostEarningsAbi, functionName: "marketplace" }),
-    ).toBe(deployment.jobMarketplace);
+    expect(await publicClient.readContract({ address: deployment.hostEarnings, abi: hostEarningsAbi, functionName: "marketplace" })).toBe(
+      deployment.jobMarketplace,
+    );
     const config = await publicClient.readContract({ ...marketplace, functionName: "getAssetConfig", args: [usdc] });
     expect(config).toMatchObject({ accepted: true, assetId: 1, minDeposit: 800_000n, minPricePerToken: 100n, maxPricePerToken: 100_000n });
     expect(await publicClient.readContract({ address: usdc, abi: testUsdcAbi, functionName: "decimals" })).toBe(6);
@@ -60,12 +60,14 @@ describe("deploySessionJobs on anvil", () => {
       functionName: "getNodePricingFor",
       args: [host.account.address, "0x0000000000000000000000000000000000000000"],
     });
-    expect(await publicClient.readContract({
-      address: deployment.nodeRegistry,
-      abi: nodeRegistryWithModelsAbi,
-      functionName: "getNodePricing",
-      args: [host.account.address],
-    })).toBe(hostMinPrice);
+    expect(
+      await publicClient.readContract({
+        address: deployment.nodeRegistry,
+        abi: nodeRegistryWithModelsAbi,
+        functionName: "getNodePricing",
+        args: [host.account.address],
+      }),
+    ).toBe(hostMinPrice);
     const price = nativeMinimum * 2n;
     const deposit = parseEther("0.01");
 

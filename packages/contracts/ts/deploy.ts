@@ -16,13 +16,7 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import {
-  jobMarketplaceWithModelsAbi,
-  modelRegistryAbi,
-  nodeRegistryWithModelsAbi,
-  proofSystemAbi,
-  testUsdcAbi,
-} from "../generated/abis.ts";
+import { jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi, proofSystemAbi, testUsdcAbi } from "../generated/abis.ts";
 import {
   jobMarketplaceWithModelsBytecode,
   modelRegistryBytecode,
@@ -103,7 +97,13 @@ export class DeploymentIncompleteError extends Error {
  * contract, so every address is known before anything is sent (CREATE: sender and nonce), which
  * lets a dry run simulate the whole sequence and the real run check each address it gets.
  */
-export function planDeployment(parameters: { owner: Address; nonce: number; treasury?: Address | undefined; deployTestUsdc?: boolean | undefined; stableToken?: Address | undefined }): DeploymentPlan {
+export function planDeployment(parameters: {
+  owner: Address;
+  nonce: number;
+  treasury?: Address | undefined;
+  deployTestUsdc?: boolean | undefined;
+  stableToken?: Address | undefined;
+}): DeploymentPlan {
   const { owner } = parameters;
   const treasury = parameters.treasury ?? owner;
   let nonce = parameters.nonce;
@@ -114,7 +114,10 @@ export function planDeployment(parameters: { owner: Address; nonce: number; trea
     return address;
   };
   const modelRegistry = create("ModelRegistry", encodeDeployData({ abi: modelRegistryAbi, bytecode: modelRegistryBytecode, args: [owner] }));
-  const nodeRegistry = create("NodeRegistryWithModels", encodeDeployData({ abi: nodeRegistryWithModelsAbi, bytecode: nodeRegistryWithModelsBytecode, args: [modelRegistry] }));
+  const nodeRegistry = create(
+    "NodeRegistryWithModels",
+    encodeDeployData({ abi: nodeRegistryWithModelsAbi, bytecode: nodeRegistryWithModelsBytecode, args: [modelRegistry] }),
+  );
   const proofSystem = create("ProofSystem", encodeDeployData({ abi: proofSystemAbi, bytecode: proofSystemBytecode, args: [owner] }));
   const jobMarketplace = create(
     "JobMarketplaceWithModels",
@@ -128,7 +131,11 @@ export function planDeployment(parameters: { owner: Address; nonce: number; trea
     steps.push({
       name: "JobMarketplaceWithModels.configureAsset(USDC)",
       to: jobMarketplace,
-      data: encodeFunctionData({ abi: jobMarketplaceWithModelsAbi, functionName: "configureAsset", args: [usdc, minDeposit, minPricePerToken, maxPricePerToken] }),
+      data: encodeFunctionData({
+        abi: jobMarketplaceWithModelsAbi,
+        functionName: "configureAsset",
+        args: [usdc, minDeposit, minPricePerToken, maxPricePerToken],
+      }),
     });
   }
   return { steps, deployment: { modelRegistry, nodeRegistry, proofSystem, hostEarnings, jobMarketplace, treasury, owner, usdc } };
@@ -168,19 +175,30 @@ export async function deploySessionJobs(parameters: DeploySessionJobsParameters)
       const receipt: TransactionReceipt = await Promise.race([publicClient.waitForTransactionReceipt({ hash }), abortion(signal)]);
       if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
       if (step.creates && (!receipt.contractAddress || getAddress(receipt.contractAddress) !== step.creates))
-        throw new Error(`created ${receipt.contractAddress ?? "no contract"}, not the planned ${step.creates} (did another transaction use the deployer's account?)`);
+        throw new Error(
+          `created ${receipt.contractAddress ?? "no contract"}, not the planned ${step.creates} (did another transaction use the deployer's account?)`,
+        );
       firstBlock ??= receipt.blockNumber;
       const result = { name: step.name, address: step.creates, transactionHash: hash, gasUsed: receipt.gasUsed };
       completed.push(result);
       onStep?.(result);
     } catch (error) {
-      const reason = signal?.aborted ? "interrupted" : error instanceof Error ? (error as { shortMessage?: string }).shortMessage ?? error.message : String(error);
+      const reason = signal?.aborted
+        ? "interrupted"
+        : error instanceof Error
+          ? ((error as { shortMessage?: string }).shortMessage ?? error.message)
+          : String(error);
       throw new DeploymentIncompleteError(`deploy step "${step.name}" failed: ${reason}`, completed, hash, { cause: error });
     }
   }
 
-  const hostEarnings = await publicClient.readContract({ address: plan.deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "hostEarnings" });
-  if (getAddress(hostEarnings) !== plan.deployment.hostEarnings) throw new Error(`the marketplace reports HostEarnings at ${hostEarnings}, not ${plan.deployment.hostEarnings}`);
+  const hostEarnings = await publicClient.readContract({
+    address: plan.deployment.jobMarketplace,
+    abi: jobMarketplaceWithModelsAbi,
+    functionName: "hostEarnings",
+  });
+  if (getAddress(hostEarnings) !== plan.deployment.hostEarnings)
+    throw new Error(`the marketplace reports HostEarnings at ${hostEarnings}, not ${plan.deployment.hostEarnings}`);
   return { chainId, ...plan.deployment, deployedAtBlock: String(firstBlock ?? 0n) };
 }
 
@@ -207,7 +225,11 @@ export async function simulateDeployment(
   parameters: Omit<DeploySessionJobsParameters, "walletClient" | "onStep"> & { rpcUrl: string; account: Address },
 ): Promise<DryRunResult> {
   const { publicClient, account, rpcUrl } = parameters;
-  const [chainId, gasPrice, balance] = await Promise.all([publicClient.getChainId(), publicClient.getGasPrice(), publicClient.getBalance({ address: account })]);
+  const [chainId, gasPrice, balance] = await Promise.all([
+    publicClient.getChainId(),
+    publicClient.getGasPrice(),
+    publicClient.getBalance({ address: account }),
+  ]);
   const fork = await startAnvil({ chainId, extraArgs: ["--fork-url", rpcUrl] });
   try {
     const transport = http(fork.rpcUrl);

@@ -58,7 +58,9 @@ export function writeDeploymentFile(path: string, deployment: SessionJobsDeploym
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw new DeploymentFileError(`cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the addresses printed above are the deployment`);
+    throw new DeploymentFileError(
+      `cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the addresses printed above are the deployment`,
+    );
   }
 }
 

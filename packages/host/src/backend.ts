@@ -6,7 +6,11 @@ import type { BackendConfig } from "./config/config.ts";
  * OpenAI-compatible server. The caller closes it after the node stops.
  */
 export async function createBackend(config: BackendConfig): Promise<ChatBackend> {
-  if (config.type === "embedded") return createEmbeddedBackend({ ...(config.modelPath !== undefined && { modelPath: config.modelPath }), ...(config.threads !== undefined && { threads: config.threads }) });
+  if (config.type === "embedded")
+    return createEmbeddedBackend({
+      ...(config.modelPath !== undefined && { modelPath: config.modelPath }),
+      ...(config.threads !== undefined && { threads: config.threads }),
+    });
   const { url, type: _type, ...upstream } = config;
   return createOpenAICompatibleBackend({ baseUrl: url, ...upstream });
 }

@@ -1,7 +1,16 @@
 import type { SessionErrorCode } from "@session-jobs/protocol";
 
 /** Error codes the host answers with beyond the protocol's own (docs/design.md). */
-export type HostErrorCode = SessionErrorCode | "not_found" | "method_not_allowed" | "chain_unavailable" | "backend_error" | "not_ready" | "too_many_connections" | "storage_unavailable" | "internal_error";
+export type HostErrorCode =
+  | SessionErrorCode
+  | "not_found"
+  | "method_not_allowed"
+  | "chain_unavailable"
+  | "backend_error"
+  | "not_ready"
+  | "too_many_connections"
+  | "storage_unavailable"
+  | "internal_error";
 
 const statusByCode: Record<HostErrorCode, number> = {
   invalid_request: 400,

@@ -30,7 +30,14 @@ const dbPath = join(mkdtempSync(join(tmpdir(), "host-node-")), "host.sqlite");
 let clockOffsetMs = 0;
 
 function startNode() {
-  node = createHostNode({ common: createCommon({ logLevel: "silent" }), config, backend, shutdownGraceMs: 500, submitterTickMs: 200, now: () => Date.now() + clockOffsetMs });
+  node = createHostNode({
+    common: createCommon({ logLevel: "silent" }),
+    config,
+    backend,
+    shutdownGraceMs: 500,
+    submitterTickMs: 200,
+    now: () => Date.now() + clockOffsetMs,
+  });
   return node.start();
 }
 
@@ -60,7 +67,12 @@ describe("host node on chain", () => {
 
   it("publishes limits.maxCheckpointInterval as the host's on-chain terms", async () => {
     const terms = () =>
-      chain.publicClient.readContract({ address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodeTerms", args: [config.account.address] });
+      chain.publicClient.readContract({
+        address: config.contracts.nodeRegistry,
+        abi: nodeRegistryWithModelsAbi,
+        functionName: "getNodeTerms",
+        args: [config.account.address],
+      });
     expect((await terms()).maxCheckpointInterval).toBe(1000n);
     const widened = { ...config, limits: { ...config.limits, maxCheckpointInterval: 5000 } };
     const { action, transactions } = await registerHost({ config: widened });
@@ -141,8 +153,14 @@ describe("host node on chain", () => {
     for (const { client } of sessions) expect(client.cumulativeTokens).toBeGreaterThanOrEqual(interval);
     const fromBlock = await chain.publicClient.getBlockNumber();
     await Promise.all(sessions.map(({ client }) => client.sendReceipt()));
-    for (const { jobId, client } of sessions) await expect.poll(async () => (await chain.session(jobId)).provenTokens, { timeout: 5000 }).toBe(client.cumulativeTokens);
-    const events = await chain.publicClient.getContractEvents({ address: chain.contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, eventName: "ProofSubmitted", fromBlock });
+    for (const { jobId, client } of sessions)
+      await expect.poll(async () => (await chain.session(jobId)).provenTokens, { timeout: 5000 }).toBe(client.cumulativeTokens);
+    const events = await chain.publicClient.getContractEvents({
+      address: chain.contracts.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      eventName: "ProofSubmitted",
+      fromBlock,
+    });
     const proved = events.filter((event) => sessions.some(({ jobId }) => (event.args as { jobId: bigint }).jobId === jobId));
     expect(proved).toHaveLength(2);
     expect(proved[0]!.transactionHash).toBe(proved[1]!.transactionHash);
@@ -182,7 +200,12 @@ describe("host node on chain", () => {
     } finally {
       clockOffsetMs = 0;
     }
-    const [claimed] = await chain.publicClient.getContractEvents({ address: chain.contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, eventName: "SessionCompleted", args: { jobId } });
+    const [claimed] = await chain.publicClient.getContractEvents({
+      address: chain.contracts.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      eventName: "SessionCompleted",
+      args: { jobId },
+    });
     expect(claimed!.args).toMatchObject({ provenTokens: proven, payment: proven * price });
   });
 

@@ -103,7 +103,13 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       now,
     });
     submitter = proofSubmitter;
-    registerWalletMetrics({ common, publicClient: chain.publicClient, host: config.account.address, marketplace: chain.marketplace, hostEarnings: config.contracts.hostEarnings });
+    registerWalletMetrics({
+      common,
+      publicClient: chain.publicClient,
+      host: config.account.address,
+      marketplace: chain.marketplace,
+      hostEarnings: config.contracts.hostEarnings,
+    });
     const protocol = createSessionProtocol({
       common,
       store,
@@ -158,7 +164,14 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     common.shutdown.add(() => stop());
     await proofSubmitter.start();
     ready = true;
-    common.logger.info("host node ready", { url, host: config.account.address, chainId: chain.chainId, model: backend.modelId, maxConnections: server.maxConnections, ...(dashboardOn && { dashboard: `${url}${dashboardPath}/` }) });
+    common.logger.info("host node ready", {
+      url,
+      host: config.account.address,
+      chainId: chain.chainId,
+      model: backend.modelId,
+      maxConnections: server.maxConnections,
+      ...(dashboardOn && { dashboard: `${url}${dashboardPath}/` }),
+    });
     return url;
   }
 

@@ -153,9 +153,10 @@ export class MissingUsageError extends InferenceError {
         ? "The stream was aborted before the inference server reported token usage, so it cannot be billed."
         : "The inference server reported no token usage, so the response cannot be billed.",
       {
-        details: finishReason === "abort"
-          ? "Servers that report usage in every chunk (vLLM: continuousUsage) keep aborted streams billable."
-          : "Enable usage reporting on the server (OpenAI API: stream_options.include_usage).",
+        details:
+          finishReason === "abort"
+            ? "Servers that report usage in every chunk (vLLM: continuousUsage) keep aborted streams billable."
+            : "Enable usage reporting on the server (OpenAI API: stream_options.include_usage).",
       },
     );
     this.text = text;

@@ -1,13 +1,4 @@
-export type {
-  CallOptions,
-  ChatBackend,
-  ChatMessage,
-  ChatRequest,
-  FinishReason,
-  GenerateResult,
-  StreamPart,
-  Usage,
-} from "./types.ts";
+export type { CallOptions, ChatBackend, ChatMessage, ChatRequest, FinishReason, GenerateResult, StreamPart, Usage } from "./types.ts";
 export {
   BackendClosedError,
   ContextOverflowError,
@@ -26,7 +17,4 @@ export {
 export { createEmbeddedBackend, type CreateEmbeddedBackendParameters } from "./embedded/createEmbeddedBackend.ts";
 export { embeddedModelInfo } from "./embedded/embeddedModelInfo.ts";
 export { pacedBackend } from "./pacedBackend.ts";
-export {
-  createOpenAICompatibleBackend,
-  type CreateOpenAICompatibleBackendParameters,
-} from "./openai/createOpenAICompatibleBackend.ts";
+export { createOpenAICompatibleBackend, type CreateOpenAICompatibleBackendParameters } from "./openai/createOpenAICompatibleBackend.ts";

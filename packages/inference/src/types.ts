@@ -37,9 +37,7 @@ export type FinishReason = "stop" | "length" | "abort";
  * one `finish` or one `error` part.
  */
 export type StreamPart =
-  | { type: "text-delta"; text: string }
-  | { type: "finish"; finishReason: FinishReason; usage: Usage }
-  | { type: "error"; error: InferenceError };
+  { type: "text-delta"; text: string } | { type: "finish"; finishReason: FinishReason; usage: Usage } | { type: "error"; error: InferenceError };
 
 /** What {@link ChatBackend.generate} resolves to. */
 export type GenerateResult = { text: string; finishReason: FinishReason; usage: Usage };

@@ -9,7 +9,11 @@ describe("training checkpoint", () => {
 
   it("reads back exactly what was saved, arrays of any length included", () => {
     const state: CheckpointState = {
-      recipe: JSON.stringify({ name: "r", steps: 3 }), step: 2, rng: [1, -2, 3, 4, 1, 0.5], runningLoss: 1.25, seconds: 7,
+      recipe: JSON.stringify({ name: "r", steps: 3 }),
+      step: 2,
+      rng: [1, -2, 3, 4, 1, 0.5],
+      runningLoss: 1.25,
+      seconds: 7,
       history: [{ step: 1, loss: 2 }],
       arrays: [Float32Array.from([1, 2, 3]), new Float32Array(0), Float32Array.from({ length: 1001 }, (_, i) => i / 7)],
     };

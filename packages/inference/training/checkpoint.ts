@@ -41,8 +41,10 @@ export function loadCheckpoint(path: string): CheckpointState | undefined {
   const bytes = readFileSync(path);
   if (new TextDecoder().decode(bytes.subarray(0, MAGIC.length)) !== MAGIC) throw new Error(`${path} is not a training checkpoint`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
-  const { lengths, ...header } = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as
-    Omit<CheckpointState, "arrays"> & { lengths: number[] };
+  const { lengths, ...header } = JSON.parse(new TextDecoder().decode(bytes.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength))) as Omit<
+    CheckpointState,
+    "arrays"
+  > & { lengths: number[] };
   let at = Math.ceil((MAGIC.length + 4 + headerLength) / 4) * 4;
   const arrays = lengths.map((n) => {
     const array = new Float32Array(bytes.buffer.slice(bytes.byteOffset + at, bytes.byteOffset + at + n * 4));

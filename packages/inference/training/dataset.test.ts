@@ -16,7 +16,14 @@ Genesis 1
   9 Therefore Eli said unto Samuel, Go, lie down: and it shall be, if he call thee, that thou shalt say, Speak, LORD; for thy servant heareth.
 `;
 
-const tokenizer = new Tokenizer(vocabularyWithPieces(trainPieces(parseKjv(sample).map((v) => v.text), 40)));
+const tokenizer = new Tokenizer(
+  vocabularyWithPieces(
+    trainPieces(
+      parseKjv(sample).map((v) => v.text),
+      40,
+    ),
+  ),
+);
 const { decode, templateTokenIds } = tokenizer;
 
 describe("KJV dataset", () => {

@@ -5,12 +5,7 @@ import type { Rng } from "./rng.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 
 /** System prompts seen now and then in training, so that a system turn does not derail the model. */
-const systemPrompts = [
-  "You are a helpful assistant.",
-  "Quote the King James Bible.",
-  "Continue the verse.",
-  "Answer in the words of the King James Version.",
-];
+const systemPrompts = ["You are a helpful assistant.", "Quote the King James Bible.", "Continue the verse.", "Answer in the words of the King James Version."];
 
 /**
  * The chat turns one verse becomes: either its reference asks for the verse

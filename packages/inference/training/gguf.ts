@@ -36,26 +36,85 @@ class ByteWriter {
     this.buffer = next;
     this.view = new DataView(next.buffer);
   }
-  u32(v: number) { this.reserve(4); this.view.setUint32(this.length, v, true); this.length += 4; }
-  i32(v: number) { this.reserve(4); this.view.setInt32(this.length, v, true); this.length += 4; }
-  u64(v: number) { this.reserve(8); this.view.setBigUint64(this.length, BigInt(v), true); this.length += 8; }
-  f32(v: number) { this.reserve(4); this.view.setFloat32(this.length, v, true); this.length += 4; }
-  u8(v: number) { this.reserve(1); this.view.setUint8(this.length, v); this.length += 1; }
-  bytes(b: Uint8Array) { this.reserve(b.length); this.buffer.set(b, this.length); this.length += b.length; }
-  string(s: string) { const b = new TextEncoder().encode(s); this.u64(b.length); this.bytes(b); }
-  padTo(alignment: number) { while (this.length % alignment !== 0) this.u8(0); }
-  result(): Uint8Array { return this.buffer.slice(0, this.length); }
+  u32(v: number) {
+    this.reserve(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+  i32(v: number) {
+    this.reserve(4);
+    this.view.setInt32(this.length, v, true);
+    this.length += 4;
+  }
+  u64(v: number) {
+    this.reserve(8);
+    this.view.setBigUint64(this.length, BigInt(v), true);
+    this.length += 8;
+  }
+  f32(v: number) {
+    this.reserve(4);
+    this.view.setFloat32(this.length, v, true);
+    this.length += 4;
+  }
+  u8(v: number) {
+    this.reserve(1);
+    this.view.setUint8(this.length, v);
+    this.length += 1;
+  }
+  bytes(b: Uint8Array) {
+    this.reserve(b.length);
+    this.buffer.set(b, this.length);
+    this.length += b.length;
+  }
+  string(s: string) {
+    const b = new TextEncoder().encode(s);
+    this.u64(b.length);
+    this.bytes(b);
+  }
+  padTo(alignment: number) {
+    while (this.length % alignment !== 0) this.u8(0);
+  }
+  result(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
 }
 
 function writeValue(w: ByteWriter, value: MetadataValue): void {
   switch (value.type) {
-    case "uint32": w.u32(ValueType.uint32); w.u32(value.value); break;
-    case "float32": w.u32(ValueType.float32); w.f32(value.value); break;
-    case "bool": w.u32(ValueType.bool); w.u8(value.value ? 1 : 0); break;
-    case "string": w.u32(ValueType.string); w.string(value.value); break;
-    case "string[]": w.u32(ValueType.array); w.u32(ValueType.string); w.u64(value.value.length); value.value.forEach((s) => w.string(s)); break;
-    case "float32[]": w.u32(ValueType.array); w.u32(ValueType.float32); w.u64(value.value.length); value.value.forEach((x) => w.f32(x)); break;
-    case "int32[]": w.u32(ValueType.array); w.u32(ValueType.int32); w.u64(value.value.length); value.value.forEach((x) => w.i32(x)); break;
+    case "uint32":
+      w.u32(ValueType.uint32);
+      w.u32(value.value);
+      break;
+    case "float32":
+      w.u32(ValueType.float32);
+      w.f32(value.value);
+      break;
+    case "bool":
+      w.u32(ValueType.bool);
+      w.u8(value.value ? 1 : 0);
+      break;
+    case "string":
+      w.u32(ValueType.string);
+      w.string(value.value);
+      break;
+    case "string[]":
+      w.u32(ValueType.array);
+      w.u32(ValueType.string);
+      w.u64(value.value.length);
+      value.value.forEach((s) => w.string(s));
+      break;
+    case "float32[]":
+      w.u32(ValueType.array);
+      w.u32(ValueType.float32);
+      w.u64(value.value.length);
+      value.value.forEach((x) => w.f32(x));
+      break;
+    case "int32[]":
+      w.u32(ValueType.array);
+      w.u32(ValueType.int32);
+      w.u64(value.value.length);
+      value.value.forEach((x) => w.i32(x));
+      break;
   }
 }
 
@@ -98,17 +157,45 @@ export type GgufFile = { metadata: Map<string, unknown>; tensors: Map<string, Gg
 export function readGguf(bytes: Uint8Array): GgufFile {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let at = 0;
-  const u32 = () => { const v = view.getUint32(at, true); at += 4; return v; };
-  const u64 = () => { const v = Number(view.getBigUint64(at, true)); at += 8; return v; };
-  const string = () => { const n = u64(); const s = new TextDecoder().decode(bytes.subarray(at, at + n)); at += n; return s; };
+  const u32 = () => {
+    const v = view.getUint32(at, true);
+    at += 4;
+    return v;
+  };
+  const u64 = () => {
+    const v = Number(view.getBigUint64(at, true));
+    at += 8;
+    return v;
+  };
+  const string = () => {
+    const n = u64();
+    const s = new TextDecoder().decode(bytes.subarray(at, at + n));
+    at += n;
+    return s;
+  };
   const scalar = (type: number): unknown => {
     switch (type) {
-      case ValueType.uint32: return u32();
-      case ValueType.int32: { const v = view.getInt32(at, true); at += 4; return v; }
-      case ValueType.float32: { const v = view.getFloat32(at, true); at += 4; return v; }
-      case ValueType.bool: { const v = view.getUint8(at) !== 0; at += 1; return v; }
-      case ValueType.string: return string();
-      default: throw new Error(`unsupported GGUF value type ${type}`);
+      case ValueType.uint32:
+        return u32();
+      case ValueType.int32: {
+        const v = view.getInt32(at, true);
+        at += 4;
+        return v;
+      }
+      case ValueType.float32: {
+        const v = view.getFloat32(at, true);
+        at += 4;
+        return v;
+      }
+      case ValueType.bool: {
+        const v = view.getUint8(at) !== 0;
+        at += 1;
+        return v;
+      }
+      case ValueType.string:
+        return string();
+      default:
+        throw new Error(`unsupported GGUF value type ${type}`);
     }
   };
   if (u32() !== GGUF_MAGIC) throw new Error("not a GGUF file");
@@ -122,7 +209,10 @@ export function readGguf(bytes: Uint8Array): GgufFile {
     if (type === ValueType.array) {
       const itemType = u32();
       const n = u64();
-      metadata.set(key, Array.from({ length: n }, () => scalar(itemType)));
+      metadata.set(
+        key,
+        Array.from({ length: n }, () => scalar(itemType)),
+      );
     } else {
       metadata.set(key, scalar(type));
     }

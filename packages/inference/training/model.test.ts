@@ -56,7 +56,7 @@ describe("Trainer", () => {
     let last = first;
     for (let step = 0; step < 300; step++) {
       trainer.backward(params, grads);
-      for (let i = 0; i < params.data.length; i++) params.data[i] = params.data[i]! - (0.3 * grads.data[i]!);
+      for (let i = 0; i < params.data.length; i++) params.data[i] = params.data[i]! - 0.3 * grads.data[i]!;
       last = trainer.forward(params, tokens, targets);
     }
     expect(first).toBeGreaterThan(Math.log(tiny.vocabSize) - 0.5);

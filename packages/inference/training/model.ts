@@ -5,8 +5,15 @@ import type { Rng } from "./rng.ts";
 type ArrayKind = Float32ArrayConstructor | Float64ArrayConstructor;
 
 type LayerTensors = {
-  attnNorm: Vec; wq: Vec; wk: Vec; wv: Vec; wo: Vec;
-  ffnNorm: Vec; wGate: Vec; wUp: Vec; wDown: Vec;
+  attnNorm: Vec;
+  wq: Vec;
+  wk: Vec;
+  wv: Vec;
+  wo: Vec;
+  ffnNorm: Vec;
+  wGate: Vec;
+  wUp: Vec;
+  wDown: Vec;
 };
 
 /** All tensors of a model in one flat array (so the optimizer sees one vector), with named views. */
@@ -18,7 +25,10 @@ export class ModelTensors {
   readonly outputNorm: Vec;
   readonly output: Vec;
 
-  constructor(readonly config: ModelConfig, kind: ArrayKind = Float32Array) {
+  constructor(
+    readonly config: ModelConfig,
+    kind: ArrayKind = Float32Array,
+  ) {
     const specs = tensorSpecs(config);
     const total = specs.reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
     this.data = new kind(total);
@@ -32,9 +42,15 @@ export class ModelTensors {
     this.embedding = get("token_embd.weight");
     for (let l = 0; l < config.layers; l++) {
       this.layers.push({
-        attnNorm: get(`blk.${l}.attn_norm.weight`), wq: get(`blk.${l}.attn_q.weight`), wk: get(`blk.${l}.attn_k.weight`),
-        wv: get(`blk.${l}.attn_v.weight`), wo: get(`blk.${l}.attn_output.weight`), ffnNorm: get(`blk.${l}.ffn_norm.weight`),
-        wGate: get(`blk.${l}.ffn_gate.weight`), wUp: get(`blk.${l}.ffn_up.weight`), wDown: get(`blk.${l}.ffn_down.weight`),
+        attnNorm: get(`blk.${l}.attn_norm.weight`),
+        wq: get(`blk.${l}.attn_q.weight`),
+        wk: get(`blk.${l}.attn_k.weight`),
+        wv: get(`blk.${l}.attn_v.weight`),
+        wo: get(`blk.${l}.attn_output.weight`),
+        ffnNorm: get(`blk.${l}.ffn_norm.weight`),
+        wGate: get(`blk.${l}.ffn_gate.weight`),
+        wUp: get(`blk.${l}.ffn_up.weight`),
+        wDown: get(`blk.${l}.ffn_down.weight`),
       });
     }
     this.outputNorm = get("output_norm.weight");
@@ -54,7 +70,9 @@ export class ModelTensors {
 export function initialize(tensors: ModelTensors, rng: Rng): void {
   const { dim, layers } = tensors.config;
   const sigma = Math.sqrt(2 / (5 * dim));
-  const fill = (v: Vec, std: number) => { for (let i = 0; i < v.length; i++) v[i] = rng.normal() * std; };
+  const fill = (v: Vec, std: number) => {
+    for (let i = 0; i < v.length; i++) v[i] = rng.normal() * std;
+  };
   for (const [name, v] of tensors.byName) {
     if (!tensors.isMatrix(name)) v.fill(1);
     else if (name.endsWith("attn_output.weight") || name.endsWith("ffn_down.weight")) fill(v, sigma / Math.sqrt(2 * layers));
@@ -63,8 +81,20 @@ export function initialize(tensors: ModelTensors, rng: Rng): void {
 }
 
 type LayerActivations = {
-  input: Vec; norm1: Vec; invRms1: Vec; q: Vec; k: Vec; v: Vec; probs: Vec; attn: Vec;
-  mid: Vec; norm2: Vec; invRms2: Vec; gate: Vec; up: Vec; act: Vec;
+  input: Vec;
+  norm1: Vec;
+  invRms1: Vec;
+  q: Vec;
+  k: Vec;
+  v: Vec;
+  probs: Vec;
+  attn: Vec;
+  mid: Vec;
+  norm2: Vec;
+  invRms2: Vec;
+  gate: Vec;
+  up: Vec;
+  act: Vec;
 };
 
 /**
@@ -87,14 +117,31 @@ export class Trainer {
   private targets: Int32Array = new Int32Array(0);
   private targetCount = 0;
   // scratch
-  private readonly sA: Vec; private readonly sB: Vec;
-  private readonly dX: Vec; private readonly dTmp: Vec; private readonly dN: Vec;
-  private readonly dQ: Vec; private readonly dK: Vec; private readonly dV: Vec; private readonly dAttn: Vec;
-  private readonly dGate: Vec; private readonly dUp: Vec;
-  private readonly hQ: Vec; private readonly hK: Vec; private readonly hV: Vec; private readonly hO: Vec;
-  private readonly hT: Vec; private readonly tt1: Vec; private readonly tt2: Vec;
+  private readonly sA: Vec;
+  private readonly sB: Vec;
+  private readonly dX: Vec;
+  private readonly dTmp: Vec;
+  private readonly dN: Vec;
+  private readonly dQ: Vec;
+  private readonly dK: Vec;
+  private readonly dV: Vec;
+  private readonly dAttn: Vec;
+  private readonly dGate: Vec;
+  private readonly dUp: Vec;
+  private readonly hQ: Vec;
+  private readonly hK: Vec;
+  private readonly hV: Vec;
+  private readonly hO: Vec;
+  private readonly hT: Vec;
+  private readonly tt1: Vec;
+  private readonly tt2: Vec;
 
-  constructor(config: ModelConfig, readonly batch: number, readonly seqLen: number, kind: ArrayKind = Float32Array) {
+  constructor(
+    config: ModelConfig,
+    readonly batch: number,
+    readonly seqLen: number,
+    kind: ArrayKind = Float32Array,
+  ) {
     this.config = config;
     const { dim: D, ffnDim: F, vocabSize: V, heads: H } = config;
     const N = (this.n = batch * seqLen);
@@ -103,9 +150,20 @@ export class Trainer {
     this.rope = ropeTables(config, seqLen);
     for (let l = 0; l < config.layers; l++) {
       this.acts.push({
-        input: new kind(N * D), norm1: new kind(N * D), invRms1: new kind(N), q: new kind(N * D), k: new kind(N * D),
-        v: new kind(N * D), probs: new kind(batch * H * T * T), attn: new kind(N * D), mid: new kind(N * D),
-        norm2: new kind(N * D), invRms2: new kind(N), gate: new kind(N * F), up: new kind(N * F), act: new kind(N * F),
+        input: new kind(N * D),
+        norm1: new kind(N * D),
+        invRms1: new kind(N),
+        q: new kind(N * D),
+        k: new kind(N * D),
+        v: new kind(N * D),
+        probs: new kind(batch * H * T * T),
+        attn: new kind(N * D),
+        mid: new kind(N * D),
+        norm2: new kind(N * D),
+        invRms2: new kind(N),
+        gate: new kind(N * F),
+        up: new kind(N * F),
+        act: new kind(N * F),
       });
     }
     this.finalInput = new kind(N * D);
@@ -115,12 +173,23 @@ export class Trainer {
     const widest = Math.max(D, F, V);
     this.sA = new kind(Math.max(N, widest) * widest);
     this.sB = new kind(Math.max(N, widest) * widest);
-    this.dX = new kind(N * D); this.dTmp = new kind(N * D); this.dN = new kind(N * D);
-    this.dQ = new kind(N * D); this.dK = new kind(N * D); this.dV = new kind(N * D); this.dAttn = new kind(N * D);
-    this.dGate = new kind(N * F); this.dUp = new kind(N * F);
+    this.dX = new kind(N * D);
+    this.dTmp = new kind(N * D);
+    this.dN = new kind(N * D);
+    this.dQ = new kind(N * D);
+    this.dK = new kind(N * D);
+    this.dV = new kind(N * D);
+    this.dAttn = new kind(N * D);
+    this.dGate = new kind(N * F);
+    this.dUp = new kind(N * F);
     const hd = this.headDim;
-    this.hQ = new kind(T * hd); this.hK = new kind(T * hd); this.hV = new kind(T * hd); this.hO = new kind(T * hd);
-    this.hT = new kind(T * hd); this.tt1 = new kind(T * T); this.tt2 = new kind(T * T);
+    this.hQ = new kind(T * hd);
+    this.hK = new kind(T * hd);
+    this.hV = new kind(T * hd);
+    this.hO = new kind(T * hd);
+    this.hT = new kind(T * hd);
+    this.tt1 = new kind(T * T);
+    this.tt2 = new kind(T * T);
   }
 
   /**
@@ -285,7 +354,9 @@ export class Trainer {
   }
 
   private gatherHead(src: Vec, dst: Vec, b: number, h: number): void {
-    const D = this.config.dim, T = this.seqLen, hd = this.headDim;
+    const D = this.config.dim,
+      T = this.seqLen,
+      hd = this.headDim;
     for (let t = 0; t < T; t++) {
       const s = (b * T + t) * D + h * hd;
       for (let j = 0; j < hd; j++) dst[t * hd + j] = src[s + j]!;
@@ -293,7 +364,9 @@ export class Trainer {
   }
 
   private scatterHead(src: Vec, dst: Vec, b: number, h: number): void {
-    const D = this.config.dim, T = this.seqLen, hd = this.headDim;
+    const D = this.config.dim,
+      T = this.seqLen,
+      hd = this.headDim;
     for (let t = 0; t < T; t++) {
       const s = (b * T + t) * D + h * hd;
       for (let j = 0; j < hd; j++) dst[s + j] = src[t * hd + j]!;
@@ -301,7 +374,9 @@ export class Trainer {
   }
 
   private attentionForward(a: LayerActivations): void {
-    const T = this.seqLen, hd = this.headDim, H = this.config.heads;
+    const T = this.seqLen,
+      hd = this.headDim,
+      H = this.config.heads;
     const scale = 1 / Math.sqrt(hd);
     for (let b = 0; b < this.batch; b++) {
       for (let h = 0; h < H; h++) {
@@ -332,9 +407,12 @@ export class Trainer {
 
   /** From dAttn (d of the concatenated heads) to dQ, dK (roped) and dV. */
   private attentionBackward(a: LayerActivations): void {
-    const T = this.seqLen, hd = this.headDim, H = this.config.heads;
+    const T = this.seqLen,
+      hd = this.headDim,
+      H = this.config.heads;
     const scale = 1 / Math.sqrt(hd);
-    const dP = this.tt1, tmp = this.tt2;
+    const dP = this.tt1,
+      tmp = this.tt2;
     for (let b = 0; b < this.batch; b++) {
       for (let h = 0; h < H; h++) {
         const pOff = (b * H + h) * T * T;

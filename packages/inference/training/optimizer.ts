@@ -11,7 +11,10 @@ export class AdamW {
   step = 0;
   private readonly decay: Uint8Array;
 
-  constructor(params: ModelTensors, private readonly options: AdamWOptions) {
+  constructor(
+    params: ModelTensors,
+    private readonly options: AdamWOptions,
+  ) {
     this.m = new Float32Array(params.data.length);
     this.v = new Float32Array(params.data.length);
     this.decay = new Uint8Array(params.data.length);

@@ -5,8 +5,16 @@ import type { Tokenizer } from "./tokenizer.ts";
 
 /** Prompts that show what the model learned: verse references, and openings of verses. */
 export const samplePrompts = [
-  "Genesis 1:1", "John 3:16", "Psalms 23:1", "Exodus 20:3", "Matthew 5:9",
-  "In the beginning", "And the LORD said unto Moses,", "Blessed are the", "The LORD is my shepherd;", "For God so loved the world,",
+  "Genesis 1:1",
+  "John 3:16",
+  "Psalms 23:1",
+  "Exodus 20:3",
+  "Matthew 5:9",
+  "In the beginning",
+  "And the LORD said unto Moses,",
+  "Blessed are the",
+  "The LORD is my shepherd;",
+  "For God so loved the world,",
 ];
 
 /** Greedy replies of the JS reference to {@link samplePrompts}. */

@@ -41,17 +41,24 @@ const wat = `(module
           (br_if $doneK (i32.ge_u (local.get $k) (local.get $at)))
           (local.set $w0 (v128.load (i32.add (local.get $b0) (local.get $k))))
           (local.set $w1 (v128.load (i32.add (local.get $b1) (local.get $k))))
-          ${[0, 1, 2, 3].map((r) => `(local.set $x (v128.load (i32.add (local.get $a${r}) (local.get $k))))
+          ${[0, 1, 2, 3]
+            .map(
+              (r) => `(local.set $x (v128.load (i32.add (local.get $a${r}) (local.get $k))))
           (local.set $s${r}0 (f32x4.add (local.get $s${r}0) (f32x4.mul (local.get $x) (local.get $w0))))
-          (local.set $s${r}1 (f32x4.add (local.get $s${r}1) (f32x4.mul (local.get $x) (local.get $w1))))`).join("\n          ")}
+          (local.set $s${r}1 (f32x4.add (local.get $s${r}1) (f32x4.mul (local.get $x) (local.get $w1))))`,
+            )
+            .join("\n          ")}
           (local.set $k (i32.add (local.get $k) (i32.const 16)))
           (br $loopK)))
-        ${tileSums.map((s) => {
-          const r = Number(s[0]), col = Number(s[1]);
-          const addr = `(i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $n) (i32.const ${r})) (local.get $M)) (i32.add (local.get $m) (i32.const ${col}))) (i32.const 2)))`;
-          const sum = `(f32.add (f32.add (f32x4.extract_lane 0 (local.get $s${s})) (f32x4.extract_lane 1 (local.get $s${s}))) (f32.add (f32x4.extract_lane 2 (local.get $s${s})) (f32x4.extract_lane 3 (local.get $s${s}))))`;
-          return `(local.set $at ${addr}) (f32.store (local.get $at) (select (f32.add (f32.load (local.get $at)) ${sum}) ${sum} (local.get $acc)))`;
-        }).join("\n        ")}
+        ${tileSums
+          .map((s) => {
+            const r = Number(s[0]),
+              col = Number(s[1]);
+            const addr = `(i32.add (local.get $c) (i32.shl (i32.add (i32.mul (i32.add (local.get $n) (i32.const ${r})) (local.get $M)) (i32.add (local.get $m) (i32.const ${col}))) (i32.const 2)))`;
+            const sum = `(f32.add (f32.add (f32x4.extract_lane 0 (local.get $s${s})) (f32x4.extract_lane 1 (local.get $s${s}))) (f32.add (f32x4.extract_lane 2 (local.get $s${s})) (f32x4.extract_lane 3 (local.get $s${s}))))`;
+            return `(local.set $at ${addr}) (f32.store (local.get $at) (select (f32.add (f32.load (local.get $at)) ${sum}) ${sum} (local.get $acc)))`;
+          })
+          .join("\n        ")}
         (local.set $m (i32.add (local.get $m) (i32.const 2)))
         (br $loopM)))
       (local.set $n (i32.add (local.get $n) (i32.const 4)))
@@ -76,15 +83,28 @@ export function simdFits(N: number, M: number, K: number): boolean {
  * accumulating) into the module's memory and C back: O(N·K + M·K + N·M) next to O(N·M·K).
  */
 export function simdGemmABt(
-  A: Float32Array, aOff: number, B: Float32Array, bOff: number, C: Float32Array, cOff: number,
-  N: number, M: number, K: number, accumulate: boolean, triangle: number,
+  A: Float32Array,
+  aOff: number,
+  B: Float32Array,
+  bOff: number,
+  C: Float32Array,
+  cOff: number,
+  N: number,
+  M: number,
+  K: number,
+  accumulate: boolean,
+  triangle: number,
 ): void {
-  const aBytes = N * K * 4, bBytes = M * K * 4, cBytes = N * M * 4;
+  const aBytes = N * K * 4,
+    bBytes = M * K * 4,
+    cBytes = N * M * 4;
   const needed = aBytes + bBytes + cBytes;
   const memory = kernel.memory;
   if (memory.buffer.byteLength < needed) memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
   const heap = new Float32Array(memory.buffer);
-  const a = 0, b = aBytes, c = aBytes + bBytes;
+  const a = 0,
+    b = aBytes,
+    c = aBytes + bBytes;
   heap.set(A.subarray(aOff, aOff + N * K), a / 4);
   heap.set(B.subarray(bOff, bOff + M * K), b / 4);
   if (accumulate) heap.set(C.subarray(cOff, cOff + N * M), c / 4);

@@ -6,7 +6,9 @@ const corpus = [
   "In the beginning God created the heaven and the earth.",
   "And the earth was without form, and void; and darkness was upon the face of the deep.",
   "And God said, Let there be light: and there was light.",
-  "Genesis 1:1", "Genesis 1:2", "Genesis 1:3",
+  "Genesis 1:1",
+  "Genesis 1:2",
+  "Genesis 1:3",
 ];
 const tokenizer = new Tokenizer(vocabularyWithPieces(trainPieces(corpus, 60)));
 const utf8Length = (text: string) => new TextEncoder().encode(text).length;

@@ -135,7 +135,7 @@ class BigramQueue {
   push(item: Bigram): void {
     const h = this.heap;
     h.push(item);
-    for (let i = h.length - 1; i > 0; ) {
+    for (let i = h.length - 1; i > 0;) {
       const parent = (i - 1) >> 1;
       if (!BigramQueue.before(h[i]!, h[parent]!)) break;
       [h[i], h[parent]] = [h[parent]!, h[i]!];
@@ -148,8 +148,9 @@ class BigramQueue {
     const last = h.pop();
     if (h.length > 0 && last) {
       h[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1, r = l + 1;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1,
+          r = l + 1;
         let best = i;
         if (l < h.length && BigramQueue.before(h[l]!, h[best]!)) best = l;
         if (r < h.length && BigramQueue.before(h[r]!, h[best]!)) best = r;

@@ -43,13 +43,18 @@ const corpusSha256 = createHash("sha256").update(corpusText).digest("hex");
 const { train, validation } = splitByChapter(parseKjv(corpusText));
 log(`corpus: ${corpusText.length} chars, sha256 ${corpusSha256.slice(0, 16)}…; ${train.length} training / ${validation.length} validation verses`);
 
-const pieces = trainPieces(train.flatMap((v) => [v.text, `${v.book} ${v.chapter}:${v.verse}`]), recipe.tokenizerPieces);
+const pieces = trainPieces(
+  train.flatMap((v) => [v.text, `${v.book} ${v.chapter}:${v.verse}`]),
+  recipe.tokenizerPieces,
+);
 const tokenizer = new Tokenizer(vocabularyWithPieces(pieces));
 if (tokenizer.vocabSize !== config.vocabSize) throw new Error(`the tokenizer has ${tokenizer.vocabSize} entries, the recipe ${config.vocabSize}`);
 const tokenBytes = Int32Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.bytes([id]).length);
 const validationChars = validation.reduce((n, v) => n + v.text.length, 0);
 const validationTokens = validation.reduce((n, v) => n + tokenizer.encode(v.text).length, 0);
-log(`tokenizer: ${tokenizer.vocabSize} entries (${pieces.length} learnt pieces), ${(validationChars / validationTokens).toFixed(3)} characters per token on validation verses`);
+log(
+  `tokenizer: ${tokenizer.vocabSize} entries (${pieces.length} learnt pieces), ${(validationChars / validationTokens).toFixed(3)} characters per token on validation verses`,
+);
 log(`model: ${JSON.stringify(config)}, ${parameterCount(config)} parameters; ${recipe.steps} steps of ${recipe.batchSize}×${T} tokens`);
 
 const rng = new Rng(recipe.seed);
@@ -69,7 +74,10 @@ const targets = new Int32Array(recipe.batchSize * T);
 function fill(windows: readonly Window[], scoreOnlyAssistantText: boolean): void {
   windows.forEach((w, b) => {
     inputs.set(w.inputs, b * T);
-    targets.set(w.targets.map((t, i) => (scoreOnlyAssistantText && !w.assistantText[i] ? -1 : t)), b * T);
+    targets.set(
+      w.targets.map((t, i) => (scoreOnlyAssistantText && !w.assistantText[i] ? -1 : t)),
+      b * T,
+    );
   });
 }
 
@@ -93,7 +101,14 @@ function validate(): { all: number; assistantText: number } {
   return result;
 }
 
-type HistoryEntry = { step: number; trainLoss: number; validationLoss: number; validationAssistantTextNatsPerChar: number; bitsPerChar: number; seconds: number };
+type HistoryEntry = {
+  step: number;
+  trainLoss: number;
+  validationLoss: number;
+  validationAssistantTextNatsPerChar: number;
+  bitsPerChar: number;
+  seconds: number;
+};
 mkdirSync(args.out, { recursive: true });
 const checkpointPath = join(args.out, `${recipe.name}.checkpoint`);
 const recipeJson = JSON.stringify(recipe);
@@ -116,7 +131,10 @@ if (checkpoint) {
 const started = performance.now();
 const elapsed = () => secondsBefore + (performance.now() - started) / 1000;
 for (let step = firstStep; step < recipe.steps; step++) {
-  fill(Array.from({ length: recipe.batchSize }, () => conversationWindow(tokenizer, train, rng.int(train.length), T, rng)), false);
+  fill(
+    Array.from({ length: recipe.batchSize }, () => conversationWindow(tokenizer, train, rng.int(train.length), T, rng)),
+    false,
+  );
   const loss = trainer.forward(params, inputs, targets);
   trainer.backward(params, grads);
   const lr = learningRate(step, recipe.steps, recipe.peakLearningRate, recipe.warmupSteps, recipe.minLearningRateRatio);
@@ -124,18 +142,34 @@ for (let step = firstStep; step < recipe.steps; step++) {
   runningLoss = step === 0 ? loss : 0.95 * runningLoss + 0.05 * loss;
   if (step % 10 === 0 || step === recipe.steps - 1) {
     const tokensPerSecond = ((step + 1 - firstStep) * recipe.batchSize * T) / ((performance.now() - started) / 1000);
-    log(`step ${step + 1}/${recipe.steps} loss ${loss.toFixed(3)} (avg ${runningLoss.toFixed(3)}) lr ${lr.toExponential(2)} |g| ${norm.toFixed(2)} ${elapsed().toFixed(0)}s ${tokensPerSecond.toFixed(0)} tok/s`);
+    log(
+      `step ${step + 1}/${recipe.steps} loss ${loss.toFixed(3)} (avg ${runningLoss.toFixed(3)}) lr ${lr.toExponential(2)} |g| ${norm.toFixed(2)} ${elapsed().toFixed(0)}s ${tokensPerSecond.toFixed(0)} tok/s`,
+    );
   }
   if ((step + 1) % recipe.validationEvery === 0 || step === recipe.steps - 1) {
     const v = validate();
     const bitsPerChar = v.assistantText / Math.LN2;
-    history.push({ step: step + 1, trainLoss: runningLoss, validationLoss: v.all, validationAssistantTextNatsPerChar: v.assistantText, bitsPerChar, seconds: elapsed() });
-    log(`validation after ${step + 1} steps: ${v.all.toFixed(4)} nats/token, assistant verse text ${v.assistantText.toFixed(4)} nats/char = ${bitsPerChar.toFixed(4)} bits/char`);
+    history.push({
+      step: step + 1,
+      trainLoss: runningLoss,
+      validationLoss: v.all,
+      validationAssistantTextNatsPerChar: v.assistantText,
+      bitsPerChar,
+      seconds: elapsed(),
+    });
+    log(
+      `validation after ${step + 1} steps: ${v.all.toFixed(4)} nats/token, assistant verse text ${v.assistantText.toFixed(4)} nats/char = ${bitsPerChar.toFixed(4)} bits/char`,
+    );
   }
   const stopping = args["stop-after"] !== undefined && step + 1 - firstStep >= Number(args["stop-after"]);
   if (((step + 1) % recipe.checkpointEvery === 0 || stopping) && step + 1 < recipe.steps) {
     saveCheckpoint(checkpointPath, {
-      recipe: recipeJson, step: step + 1, rng: rng.state(), runningLoss, seconds: elapsed(), history,
+      recipe: recipeJson,
+      step: step + 1,
+      rng: rng.state(),
+      runningLoss,
+      seconds: elapsed(),
+      history,
       arrays: [params.data as Float32Array, optimizer.m, optimizer.v],
     });
     if (stopping) {
@@ -157,14 +191,24 @@ writeFileSync(
   join(args.out, `${recipe.name}.json`),
   JSON.stringify(
     {
-      fileName, sha256, bytes: gguf.length, parameters: parameterCount(config), recipe,
+      fileName,
+      sha256,
+      bytes: gguf.length,
+      parameters: parameterCount(config),
+      recipe,
       corpus: { source: "Debian bible-kjv-text via `bible -p /usr/lib -l100000 Gen1:1-Rev22:21`", chars: corpusText.length, sha256: corpusSha256 },
       tokenizer: { entries: tokenizer.vocabSize, pieces: pieces.length, validationCharsPerToken: validationChars / validationTokens },
       trainingSeconds: Math.round(seconds),
-      finalValidation: { nats_per_token: final.validationLoss, assistant_text_nats_per_char: final.validationAssistantTextNatsPerChar, assistant_text_bits_per_char: final.bitsPerChar },
-      history, samples,
+      finalValidation: {
+        nats_per_token: final.validationLoss,
+        assistant_text_nats_per_char: final.validationAssistantTextNatsPerChar,
+        assistant_text_bits_per_char: final.bitsPerChar,
+      },
+      history,
+      samples,
     },
-    null, 2,
+    null,
+    2,
   ) + "\n",
 );
 rmSync(checkpointPath, { force: true });

@@ -26,7 +26,13 @@ describe("protocol", () => {
 
   it("binds a request signature to the body, sequence, endpoint and the transcript it builds on", async () => {
     const account = privateKeyToAccount(generatePrivateKey());
-    const request = { jobId: 1n, sequence: 1n, transcriptHash: emptyTranscriptHash, endpoint: "/v1/chat/completions", body: stringToBytes('{"messages":[]}') } as const;
+    const request = {
+      jobId: 1n,
+      sequence: 1n,
+      transcriptHash: emptyTranscriptHash,
+      endpoint: "/v1/chat/completions",
+      body: stringToBytes('{"messages":[]}'),
+    } as const;
     const signature = await signSessionRequest(account, domain, request);
     expect(await recoverSessionRequestSigner(domain, request, signature)).toBe(account.address);
     expect(await recoverSessionRequestSigner(domain, { ...request, sequence: 2n }, signature)).not.toBe(account.address);

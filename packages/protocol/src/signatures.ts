@@ -1,10 +1,4 @@
-import {
-  keccak256,
-  recoverTypedDataAddress,
-  type Address,
-  type Hex,
-  type LocalAccount,
-} from "viem";
+import { keccak256, recoverTypedDataAddress, type Address, type Hex, type LocalAccount } from "viem";
 import { checkpointTypes, sessionJobsDomain, sessionRequestTypes } from "./eip712.ts";
 import { sessionHeaders, type SignedEndpoint } from "./headers.ts";
 
@@ -75,7 +69,11 @@ export function recoverSessionRequestSigner(domain: SessionDomainParameters, req
  * const headers = await signSessionRequestHeaders(account, domain, { jobId, sequence: 1n, transcriptHash: emptyTranscriptHash, endpoint: "/v1/chat/completions", body });
  * await fetch(`${hostUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
  */
-export async function signSessionRequestHeaders(account: LocalAccount, domain: SessionDomainParameters, request: SessionRequest): Promise<Record<string, string>> {
+export async function signSessionRequestHeaders(
+  account: LocalAccount,
+  domain: SessionDomainParameters,
+  request: SessionRequest,
+): Promise<Record<string, string>> {
   return {
     [sessionHeaders.jobId]: request.jobId.toString(),
     [sessionHeaders.sequence]: request.sequence.toString(),

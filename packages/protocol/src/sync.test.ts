@@ -52,7 +52,15 @@ describe("sync encoding", () => {
     const small = randomBytes(1024 * 1024);
     const large = randomBytes(4 * 1024 * 1024);
     let ratio = Infinity;
-    for (let round = 0; round < 3; round++) ratio = Math.min(ratio, fastest(() => bytesToBase64Portable(large), 3) / Math.max(fastest(() => bytesToBase64Portable(small), 3), 0.05));
+    for (let round = 0; round < 3; round++)
+      ratio = Math.min(
+        ratio,
+        fastest(() => bytesToBase64Portable(large), 3) /
+          Math.max(
+            fastest(() => bytesToBase64Portable(small), 3),
+            0.05,
+          ),
+      );
     console.log(`portable base64: 4 MiB / 1 MiB = ${ratio.toFixed(1)}x`);
     expect(ratio).toBeLessThan(10);
   });

@@ -36,7 +36,9 @@ const base64Chunk = 8_192;
 
 /** Native encoders where the runtime has one: `Uint8Array.prototype.toBase64` (recent browsers), Node's `Buffer`. */
 const nativeToBase64 = (Uint8Array.prototype as { toBase64?: (this: Uint8Array) => string }).toBase64;
-const nodeBuffer = (globalThis as { Buffer?: { from(...source: [ArrayBufferLike, number, number] | [string, "base64"]): Uint8Array & { toString(encoding: "base64"): string } } }).Buffer;
+const nodeBuffer = (
+  globalThis as { Buffer?: { from(...source: [ArrayBufferLike, number, number] | [string, "base64"]): Uint8Array & { toString(encoding: "base64"): string } } }
+).Buffer;
 
 /**
  * Standard base64 of bytes, in linear time and with the runtime's native encoder where there is

@@ -1,11 +1,5 @@
 import { parseAbi } from "viem";
-import {
-  hostEarningsAbi,
-  jobMarketplaceWithModelsAbi,
-  modelRegistryAbi,
-  nodeRegistryWithModelsAbi,
-  proofSystemAbi,
-} from "@session-jobs/contracts/abis";
+import { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi, proofSystemAbi } from "@session-jobs/contracts/abis";
 
 export { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi, nodeRegistryWithModelsAbi, proofSystemAbi };
 

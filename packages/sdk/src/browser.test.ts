@@ -62,8 +62,15 @@ describe("the SDK in a browser", () => {
         if (request.url === "/sdk.js") return void response.writeHead(200, { "content-type": "text/javascript" }).end(bundle);
         const chunks: Buffer[] = [];
         for await (const chunk of request) chunks.push(chunk as Buffer);
-        const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => name !== "host" && name !== "connection")) as Record<string, string>;
-        const upstream = await fetch(`${host.url}${request.url}`, { method: request.method, headers, body: request.method === "GET" ? undefined : Buffer.concat(chunks) });
+        const headers = Object.fromEntries(Object.entries(request.headers).filter(([name]) => name !== "host" && name !== "connection")) as Record<
+          string,
+          string
+        >;
+        const upstream = await fetch(`${host.url}${request.url}`, {
+          method: request.method,
+          headers,
+          body: request.method === "GET" ? undefined : Buffer.concat(chunks),
+        });
         response.writeHead(upstream.status, Object.fromEntries(upstream.headers));
         for await (const chunk of upstream.body ?? []) response.write(chunk);
         response.end();

@@ -67,37 +67,16 @@ export {
   sessionJobsErrorAbi,
 } from "./abis.ts";
 
-export {
-  getNodePricing,
-  type GetNodePricingErrorType,
-  type GetNodePricingParameters,
-  type GetNodePricingReturnType,
-} from "./actions/getNodePricing.ts";
-export {
-  getHostInfo,
-  type GetHostInfoErrorType,
-  type GetHostInfoParameters,
-  type GetHostInfoReturnType,
-  type HostInfo,
-} from "./actions/getHostInfo.ts";
+export { getNodePricing, type GetNodePricingErrorType, type GetNodePricingParameters, type GetNodePricingReturnType } from "./actions/getNodePricing.ts";
+export { getHostInfo, type GetHostInfoErrorType, type GetHostInfoParameters, type GetHostInfoReturnType, type HostInfo } from "./actions/getHostInfo.ts";
 export {
   getHostsForModel,
   type GetHostsForModelErrorType,
   type GetHostsForModelParameters,
   type GetHostsForModelReturnType,
 } from "./actions/getHostsForModel.ts";
-export {
-  openSession,
-  type OpenSessionErrorType,
-  type OpenSessionParameters,
-  type OpenSessionReturnType,
-} from "./actions/openSession.ts";
-export {
-  closeSession,
-  type CloseSessionErrorType,
-  type CloseSessionParameters,
-  type CloseSessionReturnType,
-} from "./actions/closeSession.ts";
+export { openSession, type OpenSessionErrorType, type OpenSessionParameters, type OpenSessionReturnType } from "./actions/openSession.ts";
+export { closeSession, type CloseSessionErrorType, type CloseSessionParameters, type CloseSessionReturnType } from "./actions/closeSession.ts";
 export {
   getSession,
   type GetSessionErrorType,
@@ -128,32 +107,11 @@ export {
   type TriggerSessionTimeoutParameters,
   type TriggerSessionTimeoutReturnType,
 } from "./actions/triggerSessionTimeout.ts";
-export {
-  withdrawRefund,
-  type WithdrawRefundErrorType,
-  type WithdrawRefundParameters,
-  type WithdrawRefundReturnType,
-} from "./actions/withdrawRefund.ts";
-export {
-  watchProofs,
-  type ProofSubmission,
-  type WatchProofsErrorType,
-  type WatchProofsParameters,
-  type WatchProofsReturnType,
-} from "./actions/watchProofs.ts";
-export {
-  watchSettlement,
-  type WatchSettlementErrorType,
-  type WatchSettlementParameters,
-  type WatchSettlementReturnType,
-} from "./actions/watchSettlement.ts";
+export { withdrawRefund, type WithdrawRefundErrorType, type WithdrawRefundParameters, type WithdrawRefundReturnType } from "./actions/withdrawRefund.ts";
+export { watchProofs, type ProofSubmission, type WatchProofsErrorType, type WatchProofsParameters, type WatchProofsReturnType } from "./actions/watchProofs.ts";
+export { watchSettlement, type WatchSettlementErrorType, type WatchSettlementParameters, type WatchSettlementReturnType } from "./actions/watchSettlement.ts";
 
-export {
-  syncSession,
-  type SyncSessionErrorType,
-  type SyncSessionParameters,
-  type SyncSessionReturnType,
-} from "./actions/syncSession.ts";
+export { syncSession, type SyncSessionErrorType, type SyncSessionParameters, type SyncSessionReturnType } from "./actions/syncSession.ts";
 export {
   getHostPolicy,
   type GetHostPolicyErrorType,
@@ -162,12 +120,7 @@ export {
   type HostPolicy,
 } from "./actions/getHostPolicy.ts";
 export { chat, type ChatErrorType, type ChatMessage, type ChatParameters, type ChatReturnType } from "./actions/chat.ts";
-export {
-  streamChat,
-  type StreamChatErrorType,
-  type StreamChatParameters,
-  type StreamChatReturnType,
-} from "./actions/streamChat.ts";
+export { streamChat, type StreamChatErrorType, type StreamChatParameters, type StreamChatReturnType } from "./actions/streamChat.ts";
 
 export {
   createSessionFetch,

@@ -31,7 +31,9 @@ export function ChatPanel(props: { record: StoredSession; persist: () => Promise
         {record.lines.map((line, index) => (
           <div key={index} className={`message ${line.role}`} data-testid={`message-${line.role}`}>
             {line.role === "assistant" ? <Markdown text={line.content} /> : <p>{line.content}</p>}
-            {line.role === "assistant" && line.content === "" && !line.failed && chat.busy && index === record.lines.length - 1 && <span className="typing">…</span>}
+            {line.role === "assistant" && line.content === "" && !line.failed && chat.busy && index === record.lines.length - 1 && (
+              <span className="typing">…</span>
+            )}
             {line.stopped && <span className="tag">stopped</span>}
             {line.failed && (
               <p className="error" role="alert">

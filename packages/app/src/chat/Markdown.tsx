@@ -8,7 +8,14 @@ export function Markdown(props: { text: string }) {
   return (
     <ReactMarkdown
       skipHtml
-      components={{ a: ({ href, children }) => <a href={href} target="_blank" rel="noreferrer noopener nofollow">{children}</a>, img: ({ alt }) => <span>{alt}</span> }}
+      components={{
+        a: ({ href, children }) => (
+          <a href={href} target="_blank" rel="noreferrer noopener nofollow">
+            {children}
+          </a>
+        ),
+        img: ({ alt }) => <span>{alt}</span>,
+      }}
     >
       {props.text}
     </ReactMarkdown>

@@ -38,10 +38,20 @@ export function HostControls(props: { data: HostDashboardData; onDone: () => voi
     event.preventDefault();
     const checked = change(texts[field]);
     if (typeof checked === "string") return setInvalid(checked);
-    send.mutate({ write: () => writeContractAsync({ address: deployment.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: checked.functionName, args: [checked.value] }), done: checked.done });
+    send.mutate({
+      write: () =>
+        writeContractAsync({ address: deployment.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: checked.functionName, args: [checked.value] }),
+      done: checked.done,
+    });
   };
   const input = (field: keyof typeof texts, id: string, placeholder: string) => (
-    <input id={id} inputMode="decimal" placeholder={placeholder} value={texts[field]} onChange={(event) => setTexts({ ...texts, [field]: event.target.value })} />
+    <input
+      id={id}
+      inputMode="decimal"
+      placeholder={placeholder}
+      value={texts[field]}
+      onChange={(event) => setTexts({ ...texts, [field]: event.target.value })}
+    />
   );
   const priceNow = (value: bigint, asset: Asset) => formatAmount(value * 1000n, asset, 18).split(" ")[0]!;
 
@@ -49,8 +59,8 @@ export function HostControls(props: { data: HostDashboardData; onDone: () => voi
     <section className="card" data-testid="host-controls">
       <h3>Your host</h3>
       <p className="hint">
-        Your wallet signs each change; the chain applies it to new sessions. <code>session-jobs host register</code> sets the chain back to host.toml's <code>[pricing]</code> and{" "}
-        <code>limits.maxCheckpointInterval</code>, which the node also enforces: change the file too.
+        Your wallet signs each change; the chain applies it to new sessions. <code>session-jobs host register</code> sets the chain back to host.toml's{" "}
+        <code>[pricing]</code> and <code>limits.maxCheckpointInterval</code>, which the node also enforces: change the file too.
       </p>
       <div className="controls-grid">
         {usdc && (
@@ -87,7 +97,8 @@ export function HostControls(props: { data: HostDashboardData; onDone: () => voi
               disabled={send.isPending}
               onClick={() =>
                 send.mutate({
-                  write: () => writeContractAsync({ address: deployment.hostEarnings, abi: hostEarningsAbi, functionName: "withdrawAll", args: [earning.asset.token] }),
+                  write: () =>
+                    writeContractAsync({ address: deployment.hostEarnings, abi: hostEarningsAbi, functionName: "withdrawAll", args: [earning.asset.token] }),
                   done: `Withdrew ${formatAmount(earning.amount, earning.asset)} to your wallet.`,
                 })
               }

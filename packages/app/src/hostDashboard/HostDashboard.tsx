@@ -95,7 +95,9 @@ export function HostDashboard(props: { host?: Address }) {
             </div>
           </dl>
         )}
-        {!isHostWallet && data && <p className="hint">Read-only. Connect the host's own wallet to change prices or terms, or to withdraw; the node's key never comes to this page.</p>}
+        {!isHostWallet && data && (
+          <p className="hint">Read-only. Connect the host's own wallet to change prices or terms, or to withdraw; the node's key never comes to this page.</p>
+        )}
       </section>
       {isHostWallet && data && <HostControls data={data} onDone={() => void dashboard.refetch()} />}
       {data && (

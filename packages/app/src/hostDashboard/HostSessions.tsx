@@ -50,12 +50,18 @@ function SessionTable(props: { sessions: HostSessionRow[]; testId: string }) {
                 <td data-label="User" className="mono" title={session.depositor}>
                   {shortAddress(session.depositor)}
                 </td>
-                <td data-label="Served" data-testid="host-session-served">{count(session.served)}</td>
+                <td data-label="Served" data-testid="host-session-served">
+                  {count(session.served)}
+                </td>
                 <td data-label="Signed">{count(session.signed)}</td>
-                <td data-label="Proven" data-testid="host-session-proven">{formatTokens(session.provenTokens)}</td>
+                <td data-label="Proven" data-testid="host-session-proven">
+                  {formatTokens(session.provenTokens)}
+                </td>
                 <td data-label="Unsigned exposure">
                   {count(session.unsigned)}
-                  {session.unsigned !== undefined && session.unsigned > 0n && <small className="muted"> · {formatAmount(session.unsigned * session.pricePerToken, asset)}</small>}
+                  {session.unsigned !== undefined && session.unsigned > 0n && (
+                    <small className="muted"> · {formatAmount(session.unsigned * session.pricePerToken, asset)}</small>
+                  )}
                 </td>
               </tr>
             );

@@ -7,7 +7,9 @@ export async function readiness(apiUrl: string): Promise<NodeReadiness> {
     const response = await fetch(new URL("/ready", apiUrl), { signal: AbortSignal.timeout(5_000) });
     const body = (await response.json().catch(() => ({}))) as { error?: { message?: string }; checks?: unknown };
     const checks = readinessChecks(body.checks);
-    return response.ok ? { ok: true, detail: "ready: backend and chain answer", checks } : { ok: false, detail: (body.error?.message ?? `HTTP ${response.status}`).slice(0, 200), checks };
+    return response.ok
+      ? { ok: true, detail: "ready: backend and chain answer", checks }
+      : { ok: false, detail: (body.error?.message ?? `HTTP ${response.status}`).slice(0, 200), checks };
   } catch {
     return { ok: false, detail: "does not answer", checks: {} };
   }

@@ -54,14 +54,34 @@ export function useHostDashboard(host: Address | undefined, nodeUrl?: string) {
         Promise.all(
           assets.map(async (asset) => ({
             asset,
-            amount: await chain.readContract({ address: deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host!, asset.token] }),
+            amount: await chain.readContract({
+              address: deployment.hostEarnings,
+              abi: hostEarningsAbi,
+              functionName: "getBalance",
+              args: [host!, asset.token],
+            }),
           })),
         ),
-        chain.getContractEvents({ address: deployment.jobMarketplace, abi: marketplaceAbi, eventName: "SessionJobCreated", args: { host }, fromBlock: deployment.deployedAtBlock }),
-        chain.getContractEvents({ address: deployment.jobMarketplace, abi: marketplaceAbi, eventName: "ProofSubmitted", args: { host }, fromBlock: deployment.deployedAtBlock }),
+        chain.getContractEvents({
+          address: deployment.jobMarketplace,
+          abi: marketplaceAbi,
+          eventName: "SessionJobCreated",
+          args: { host },
+          fromBlock: deployment.deployedAtBlock,
+        }),
+        chain.getContractEvents({
+          address: deployment.jobMarketplace,
+          abi: marketplaceAbi,
+          eventName: "ProofSubmitted",
+          args: { host },
+          fromBlock: deployment.deployedAtBlock,
+        }),
       ]);
       const onChain = await Promise.all(created.reverse().map((log) => getSession(chain, { marketplace: deployment.jobMarketplace, jobId: log.args.jobId! })));
-      const shown = [...onChain.filter((session) => session.status === "active"), ...onChain.filter((session) => session.status !== "active").slice(0, recentSessionCount)];
+      const shown = [
+        ...onChain.filter((session) => session.status === "active"),
+        ...onChain.filter((session) => session.status !== "active").slice(0, recentSessionCount),
+      ];
       const sessions = await Promise.all(shown.map(async (session) => ({ ...session, ...(await servedBy(node, session.jobId)) })));
       const proofs = await withGas(chain, proofLogs.reverse());
       return { info, ready, gasBalance, earnings, sessions, proofs };

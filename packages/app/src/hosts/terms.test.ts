@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { defaultCheckpointInterval, largestCheckpointInterval } from "./terms.ts";
 
-const policy = (maxCheckpointInterval: bigint) => ({ limits: { maxCheckpointInterval, maxUnsignedTokens: undefined, maxTokens: 2000, defaultMaxTokens: 200, maxBodyBytes: 1 << 20 } });
+const policy = (maxCheckpointInterval: bigint) => ({
+  limits: { maxCheckpointInterval, maxUnsignedTokens: undefined, maxTokens: 2000, defaultMaxTokens: 200, maxBodyBytes: 1 << 20 },
+});
 
 describe("host checkpoint terms", () => {
   it("takes the on-chain terms, lowered by the node's own smaller limit, never raised by a larger one", () => {

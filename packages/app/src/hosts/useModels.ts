@@ -16,7 +16,10 @@ export function useModels() {
     queryFn: async (): Promise<ModelChoice[]> => {
       const ids = await client!.readContract({ address: deployment.modelRegistry, abi: modelRegistryAbi, functionName: "getAllModels" });
       const models = await Promise.all(
-        ids.map(async (id) => ({ id, model: await client!.readContract({ address: deployment.modelRegistry, abi: modelRegistryAbi, functionName: "getModel", args: [id] }) })),
+        ids.map(async (id) => ({
+          id,
+          model: await client!.readContract({ address: deployment.modelRegistry, abi: modelRegistryAbi, functionName: "getModel", args: [id] }),
+        })),
       );
       return models.filter(({ model }) => model.approved).map(({ id, model }) => ({ id, name: `${model.repo}/${model.fileName}` }));
     },

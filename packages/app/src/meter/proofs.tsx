@@ -10,7 +10,13 @@ export function withGas(client: Client, logs: readonly { args: { jobId?: bigint;
   return Promise.all(
     logs.map(async (log) => {
       const receipt = await getTransactionReceipt(client, { hash: log.transactionHash });
-      return { jobId: log.args.jobId!, tokens: log.args.tokens!, transactionHash: log.transactionHash, gasUsed: receipt.gasUsed, gasCost: receipt.gasUsed * receipt.effectiveGasPrice };
+      return {
+        jobId: log.args.jobId!,
+        tokens: log.args.tokens!,
+        transactionHash: log.transactionHash,
+        gasUsed: receipt.gasUsed,
+        gasCost: receipt.gasUsed * receipt.effectiveGasPrice,
+      };
     }),
   );
 }

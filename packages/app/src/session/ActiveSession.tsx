@@ -29,7 +29,12 @@ export function ActiveSession(props: { record: StoredSession; persist: () => Pro
     <div className="session-layout">
       <div className="main-column">
         {record.closed && <SettlementView session={record.session} reported={reported} />}
-        <ChatPanel record={record} persist={props.persist} refresh={props.refresh} disabled={record.closed ? "This session is closed." : record.session.dispute} />
+        <ChatPanel
+          record={record}
+          persist={props.persist}
+          refresh={props.refresh}
+          disabled={record.closed ? "This session is closed." : record.session.dispute}
+        />
         <div className="actions">
           {!record.closed && (
             <button className="secondary" disabled={close.isPending} onClick={() => close.mutate()}>

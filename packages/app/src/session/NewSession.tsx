@@ -43,7 +43,8 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
   const largestInterval = host ? largestCheckpointInterval(host, policy.data) : undefined;
   // Like the price, the interval starts at one this host accepts whenever its terms change.
   useEffect(() => {
-    if (largestInterval !== undefined) setIntervalText(String(defaultCheckpointInterval(preferredCheckpointInterval(isLocalDevChain(deployment)), largestInterval)));
+    if (largestInterval !== undefined)
+      setIntervalText(String(defaultCheckpointInterval(preferredCheckpointInterval(isLocalDevChain(deployment)), largestInterval)));
   }, [largestInterval, deployment]);
 
   const assetTerms = useQuery({
@@ -130,7 +131,13 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
         {hosts.data?.length === 0 && <p className="muted">No host serves this model right now.</p>}
         <div className="host-list">
           {hosts.data?.map((candidate) => (
-            <HostCard key={candidate.address} host={candidate} asset={asset} selected={candidate.address === host?.address} onSelect={() => setHostAddress(candidate.address)} />
+            <HostCard
+              key={candidate.address}
+              host={candidate}
+              asset={asset}
+              selected={candidate.address === host?.address}
+              onSelect={() => setHostAddress(candidate.address)}
+            />
           ))}
         </div>
       </div>
@@ -146,7 +153,13 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
         </div>
         <div className="field">
           <label htmlFor="interval">Checkpoint every (tokens)</label>
-          <input id="interval" inputMode="numeric" aria-invalid={largestInterval !== undefined && interval !== undefined && interval > largestInterval} value={intervalText} onChange={(event) => setIntervalText(event.target.value)} />
+          <input
+            id="interval"
+            inputMode="numeric"
+            aria-invalid={largestInterval !== undefined && interval !== undefined && interval > largestInterval}
+            value={intervalText}
+            onChange={(event) => setIntervalText(event.target.value)}
+          />
         </div>
       </div>
       <p className="hint" data-testid="estimate">
@@ -161,11 +174,17 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
         </p>
       )}
       <button className="primary" disabled={!isConnected || !host || problem !== undefined || open.isPending} onClick={() => open.mutate()}>
-        {open.isPending ? "Waiting for your wallet…" : !isConnected ? "Connect a wallet to start" : (problem ?? `Open session with ${depositText} ${asset.symbol}`)}
+        {open.isPending
+          ? "Waiting for your wallet…"
+          : !isConnected
+            ? "Connect a wallet to start"
+            : (problem ?? `Open session with ${depositText} ${asset.symbol}`)}
       </button>
       <p className="hint">
-        {asset.token === zeroAddress ? "One wallet prompt: the deposit transaction." : "A USDC permit signature and the opening transaction, no separate approve."} A fresh session key is
-        made in this browser and signs every receipt after that, without more prompts.
+        {asset.token === zeroAddress
+          ? "One wallet prompt: the deposit transaction."
+          : "A USDC permit signature and the opening transaction, no separate approve."}{" "}
+        A fresh session key is made in this browser and signs every receipt after that, without more prompts.
       </p>
     </section>
   );

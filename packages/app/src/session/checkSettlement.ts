@@ -10,7 +10,11 @@ export const treasuryFeeBps = 1000n;
  * × price, fee = 10% of it rounded down, host share = payment − fee, refund = deposit − payment;
  * and, when given, that it equals what closing reported.
  */
-export function checkSettlement(settlement: Settlement, session: Pick<OnChainSession, "provenTokens" | "pricePerToken" | "depositAmount">, reported?: Settlement): SettlementCheck[] {
+export function checkSettlement(
+  settlement: Settlement,
+  session: Pick<OnChainSession, "provenTokens" | "pricePerToken" | "depositAmount">,
+  reported?: Settlement,
+): SettlementCheck[] {
   const payment = session.provenTokens * session.pricePerToken;
   const fee = (payment * treasuryFeeBps) / 10_000n;
   const checks = [

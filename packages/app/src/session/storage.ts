@@ -13,7 +13,8 @@ const store = createStore("session-jobs", "sessions");
 const currentKey = "current";
 const pointers = createStore("session-jobs-current", "pointers");
 
-export const sessionId = (session: Pick<Session, "chainId" | "marketplace" | "jobId">) => `${session.chainId}:${session.marketplace.toLowerCase()}:${session.jobId}`;
+export const sessionId = (session: Pick<Session, "chainId" | "marketplace" | "jobId">) =>
+  `${session.chainId}:${session.marketplace.toLowerCase()}:${session.jobId}`;
 
 /**
  * Saves the session after every change the SDK made to it (sequence, receipt, transcript), so a

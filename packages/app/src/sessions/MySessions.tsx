@@ -86,7 +86,9 @@ export function MySessions(props: { onResume: (id: string) => void }) {
                       {onChain.status === "active" && !stored.closed ? "Resume" : "View"}
                     </button>
                   )}
-                  {!stored && onChain.status === "active" && !onChain.actions.includes("timeout") && <span className="muted small">key in another browser</span>}
+                  {!stored && onChain.status === "active" && !onChain.actions.includes("timeout") && (
+                    <span className="muted small">key in another browser</span>
+                  )}
                 </td>
               </tr>
             );

@@ -22,9 +22,10 @@ export function useMySessions() {
         listStoredSessions(),
       ]);
       const byId = new Map(stored.map((record) => [record.id, record]));
-      const sessions = listed.sessions.map(
-        (onChain): MySession => ({ onChain, stored: byId.get(sessionId({ chainId: deployment.chainId, marketplace: deployment.jobMarketplace, jobId: onChain.jobId })) }),
-      );
+      const sessions = listed.sessions.map((onChain): MySession => ({
+        onChain,
+        stored: byId.get(sessionId({ chainId: deployment.chainId, marketplace: deployment.jobMarketplace, jobId: onChain.jobId })),
+      }));
       return { sessions, refunds: listed.pendingRefunds };
     },
   });

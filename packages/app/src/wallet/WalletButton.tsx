@@ -39,11 +39,7 @@ export function WalletButton() {
       {open && (
         <div className="wallet-menu" role="menu">
           {choices.map((candidate) => (
-            <button
-              key={candidate.uid}
-              role="menuitem"
-              onClick={() => connect.mutate({ connector: candidate }, { onSuccess: () => setOpen(false) })}
-            >
+            <button key={candidate.uid} role="menuitem" onClick={() => connect.mutate({ connector: candidate }, { onSuccess: () => setOpen(false) })}>
               {candidate.icon && <img src={candidate.icon} alt="" width={20} height={20} />}
               <span>
                 {candidate.name}
@@ -52,7 +48,9 @@ export function WalletButton() {
               </span>
             </button>
           ))}
-          {noBrowserWallet && <p className="muted small menu-note">No browser wallet found. Install MetaMask, Rabby or Coinbase Wallet to use your own account.</p>}
+          {noBrowserWallet && (
+            <p className="muted small menu-note">No browser wallet found. Install MetaMask, Rabby or Coinbase Wallet to use your own account.</p>
+          )}
           {connect.error && <p className="error small menu-note">{describeError(connect.error)}</p>}
         </div>
       )}

@@ -17,10 +17,14 @@ export const clientChatCommand: Command = {
   },
   async run(common, values) {
     const prompt = requireString(clientChatCommand, values, "prompt");
-    const maxTokens = typeof values["max-tokens"] === "string" ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n })) : undefined;
+    const maxTokens =
+      typeof values["max-tokens"] === "string" ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n })) : undefined;
     const { chainId } = loadDeployment(requireString(clientChatCommand, values, "deployment"));
     const { session } = loadSession(clientChatCommand, values, chainId);
-    const messages: ChatMessage[] = [...(typeof values.system === "string" ? [{ role: "system" as const, content: values.system }] : []), { role: "user", content: prompt }];
+    const messages: ChatMessage[] = [
+      ...(typeof values.system === "string" ? [{ role: "system" as const, content: values.system }] : []),
+      { role: "user", content: prompt },
+    ];
     try {
       // A saved session syncs first; if the last answer broke off (Ctrl-C, a lost connection), show what the host recorded of it.
       const { recovered } = await syncSession(session, { signal: common.signal });
@@ -37,7 +41,13 @@ export const clientChatCommand: Command = {
       const result = await stream.result;
       common.logger.result({
         jobId: session.jobId,
-        recovered: recovered.map((exchange) => ({ sequence: exchange.sequence, text: exchange.text, aborted: exchange.aborted, promptTokens: exchange.promptTokens, completionTokens: exchange.completionTokens })),
+        recovered: recovered.map((exchange) => ({
+          sequence: exchange.sequence,
+          text: exchange.text,
+          aborted: exchange.aborted,
+          promptTokens: exchange.promptTokens,
+          completionTokens: exchange.completionTokens,
+        })),
         text,
         promptTokens: result.promptTokens,
         completionTokens: result.completionTokens,

@@ -21,11 +21,7 @@ export const clientCloseCommand: Command = {
       common.logger.result({ signedTokens: session.cumulativeTokens, ...settlement, hostError });
       common.logger.info(`session ${session.jobId} settled in transaction ${settlement.transactionHash}`);
       common.logger.info(
-        table([
-          ["tokens signed for", session.cumulativeTokens.toString()],
-          ...settlementRows(settlement, asset),
-          ["closed by", settlement.closedBy],
-        ]),
+        table([["tokens signed for", session.cumulativeTokens.toString()], ...settlementRows(settlement, asset), ["closed by", settlement.closedBy]]),
       );
     } finally {
       saveSession(values, session);

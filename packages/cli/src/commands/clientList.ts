@@ -49,7 +49,9 @@ export const clientListCommand: Command = {
     }));
 
     common.logger.result({ depositor, chainId: connection.chainId, timestamp, sessions: rows, pendingRefunds });
-    common.logger.info(`${sessions.length} session${sessions.length === 1 ? "" : "s"} of ${depositor} on chain ${connection.chainId}${values.all === true ? "" : `, ${rows.length} needing action (--all lists every one)`}`);
+    common.logger.info(
+      `${sessions.length} session${sessions.length === 1 ? "" : "s"} of ${depositor} on chain ${connection.chainId}${values.all === true ? "" : `, ${rows.length} needing action (--all lists every one)`}`,
+    );
     if (rows.length > 0)
       common.logger.info(
         table([
@@ -67,6 +69,8 @@ export const clientListCommand: Command = {
       );
     for (const row of rows) for (const next of row.next) common.logger.info(`  job ${row.jobId}: ${next}`);
     for (const refund of pendingRefunds)
-      common.logger.info(`refund waiting: ${formatAmount(refund.amount, displays.get(refund.token)!)} (session-jobs client withdraw-refund --assets ${assetName(refund.token)})`);
+      common.logger.info(
+        `refund waiting: ${formatAmount(refund.amount, displays.get(refund.token)!)} (session-jobs client withdraw-refund --assets ${assetName(refund.token)})`,
+      );
   },
 };

@@ -37,7 +37,8 @@ export const clientOpenCommand: Command = {
     const host = parseAddressOption("host", requireString(clientOpenCommand, values, "host"));
     const depositText = requireString(clientOpenCommand, values, "deposit");
     const price = typeof values.price === "string" ? parseIntegerOption("price", values.price, { min: 1n }) : undefined;
-    const proofInterval = typeof values["proof-interval"] === "string" ? parseIntegerOption("proof-interval", values["proof-interval"], { min: 100n, max: 1_000_000n }) : undefined;
+    const proofInterval =
+      typeof values["proof-interval"] === "string" ? parseIntegerOption("proof-interval", values["proof-interval"], { min: 100n, max: 1_000_000n }) : undefined;
     const maxDuration = typeof values["max-duration"] === "string" ? parseIntegerOption("max-duration", values["max-duration"], { min: 1n }) : undefined;
     const approval = values.approval ?? "permit";
     if (approval !== "permit" && approval !== "approve") throw new CliError(`--approval: "${String(approval)}" is neither permit nor approve`);
@@ -82,7 +83,9 @@ export const clientOpenCommand: Command = {
       savedAt: path,
     });
     common.logger.info(`session ${session.jobId} open (transaction ${opened.transactionHash})`);
-    common.logger.info(`  price ${session.pricePerToken} base units/token, deposit ${formatAmount(session.deposit, asset)}, checkpoint every ${session.proofInterval} tokens`);
+    common.logger.info(
+      `  price ${session.pricePerToken} base units/token, deposit ${formatAmount(session.deposit, asset)}, checkpoint every ${session.proofInterval} tokens`,
+    );
     common.logger.info(`  host ${session.host} at ${session.hostUrl}${session.model ? `, model "${session.model}"` : ""}`);
     common.logger.info(`  saved with its session key to ${path} (mode 0600)`);
     common.logger.info(`next: session-jobs client chat --job ${session.jobId} --prompt "…"`);

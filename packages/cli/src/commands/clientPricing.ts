@@ -26,7 +26,11 @@ export const clientPricingCommand: Command = {
       ...assets.map((token) => getNodePricing(publicClient, { nodeRegistry: deployment.nodeRegistry, host, token })),
     ]);
     const displays = await Promise.all(assets.map((token) => readAssetDisplay(publicClient, token, deployment)));
-    common.logger.result({ ...info, stableMinimum: stable, minimums: assets.map((token, index) => ({ token, symbol: displays[index]!.symbol, pricePerToken: perAsset[index]! })) });
+    common.logger.result({
+      ...info,
+      stableMinimum: stable,
+      minimums: assets.map((token, index) => ({ token, symbol: displays[index]!.symbol, pricePerToken: perAsset[index]! })),
+    });
     common.logger.info(`host ${info.address} (${info.active ? "active" : "inactive"}) at ${info.apiUrl}`);
     common.logger.info(`models: ${info.modelIds.join(", ") || "none"}`);
     common.logger.info(`stable minimum (getNodePricing): ${stable} base units/token`);
@@ -34,7 +38,11 @@ export const clientPricingCommand: Command = {
     common.logger.info(
       table([
         ["asset", "minimum per token", "base units"],
-        ...assets.map((token, index) => [token === zeroAddress ? "ETH" : displays[index]!.symbol, formatAmount(perAsset[index]!, displays[index]!), perAsset[index]!.toString()]),
+        ...assets.map((token, index) => [
+          token === zeroAddress ? "ETH" : displays[index]!.symbol,
+          formatAmount(perAsset[index]!, displays[index]!),
+          perAsset[index]!.toString(),
+        ]),
       ]),
     );
   },

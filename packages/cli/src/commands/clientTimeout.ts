@@ -22,10 +22,14 @@ export const clientTimeoutCommand: Command = {
     // Checked here rather than left to the contract, so the answer can say when a timeout becomes possible.
     const [session, block] = await Promise.all([getSession(publicClient, { marketplace: deployment.jobMarketplace, jobId }), getBlock(publicClient)]);
     if (session.status === "none") throw new CliError(`no session ${jobId} on chain ${connection.chainId}`);
-    if (session.status !== "active") throw new CliError(`session ${jobId} has already ended (${session.status})`, `see: session-jobs client status --job ${jobId}`);
+    if (session.status !== "active")
+      throw new CliError(`session ${jobId} has already ended (${session.status})`, `see: session-jobs client status --job ${jobId}`);
     const expiresAt = session.createdAt + session.maxDuration;
     if (block.timestamp < expiresAt)
-      throw new CliError(`session ${jobId} may be ended by timeout from ${isoTime(expiresAt)} (${expiresAt - block.timestamp} s from now)`, `to end it now: session-jobs client close --job ${jobId}`);
+      throw new CliError(
+        `session ${jobId} may be ended by timeout from ${isoTime(expiresAt)} (${expiresAt - block.timestamp} s from now)`,
+        `to end it now: session-jobs client close --job ${jobId}`,
+      );
     const asset = await readAssetDisplay(publicClient, session.token, deployment);
     const settlement = await common.logger.progress(`ending session ${jobId} by timeout`, () =>
       triggerSessionTimeout(wallet, { marketplace: deployment.jobMarketplace, jobId }),

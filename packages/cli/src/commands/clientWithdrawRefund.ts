@@ -22,7 +22,14 @@ export const clientWithdrawRefundCommand: Command = {
     const wallet = signingWallet(common, connection);
     const depositor = wallet.account.address;
     const pending = await Promise.all(
-      assets.map((token) => publicClient.readContract({ address: deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "pendingRefunds", args: [depositor, token] })),
+      assets.map((token) =>
+        publicClient.readContract({
+          address: deployment.jobMarketplace,
+          abi: jobMarketplaceWithModelsAbi,
+          functionName: "pendingRefunds",
+          args: [depositor, token],
+        }),
+      ),
     );
     const due = assets.filter((_, index) => pending[index]! > 0n);
     const withdrawn = [];

@@ -44,7 +44,12 @@ export const demoCommand: Command = {
         const token = assetName === "usdc" ? network.deployment.usdc! : zeroAddress;
         if (assetName === "usdc") {
           const user = privateKeyToAccount(demoKeys.user).address;
-          const hash = await walletFor(network, demoKeys.owner).writeContract({ address: token, abi: testUsdcAbi, functionName: "mint", args: [user, 100_000_000n] });
+          const hash = await walletFor(network, demoKeys.owner).writeContract({
+            address: token,
+            abi: testUsdcAbi,
+            functionName: "mint",
+            args: [user, 100_000_000n],
+          });
           await network.publicClient.waitForTransactionReceipt({ hash });
         }
         const asset = assetDisplay(token, network.deployment.usdc);
@@ -75,7 +80,9 @@ async function runWebDemo(common: Common, portText: string | undefined): Promise
   try {
     common.logger.info(`\nSession Jobs is running: open ${demo.url}\n`);
     common.logger.info(`Connect the "Local dev wallet" (an anvil test account with ETH and 100 USDC), pick the host, open a session and chat.`);
-    common.logger.info(`Host dashboard (served by the host node): ${demo.host.node.dashboardUrl ?? "off"}; its "Local dev wallet" is the host's own anvil account.`);
+    common.logger.info(
+      `Host dashboard (served by the host node): ${demo.host.node.dashboardUrl ?? "off"}; its "Local dev wallet" is the host's own anvil account.`,
+    );
     common.logger.info(`Host node: ${demo.host.node.url}  ·  chain: ${demo.network.anvil.rpcUrl}  ·  Ctrl-C stops everything.`);
     await new Promise<void>((resolve) => (common.signal.aborted ? resolve() : common.signal.addEventListener("abort", () => resolve(), { once: true })));
   } finally {

@@ -54,7 +54,8 @@ describe("deploy never loses a deployment", () => {
     const real = await deploy(["--test-usdc", "--out", out]);
     expect(real.code, real.stderr).toBe(0);
     const written = JSON.parse(readFileSync(out, "utf8")) as Record<string, string>;
-    for (const field of ["modelRegistry", "nodeRegistry", "proofSystem", "jobMarketplace", "hostEarnings", "usdc"]) expect(written[field]).toBe(simulated.deployment[field]);
+    for (const field of ["modelRegistry", "nodeRegistry", "proofSystem", "jobMarketplace", "hostEarnings", "usdc"])
+      expect(written[field]).toBe(simulated.deployment[field]);
     for (const step of simulated.steps) expect(real.stdout).toMatch(new RegExp(`${step.name.replace(/[().]/g, "\\$&")}\\s.*gas ${step.gasUsed}\\)`));
   });
 
@@ -109,10 +110,14 @@ describe("deploy never loses a deployment", () => {
 
   it("SIGTERM stops a deployment that waits for a transaction, and says what was sent", async () => {
     await client().request({ method: "evm_setAutomine", params: [false] } as never);
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "deploy", "--out", join(dir, "never.json")], {
-      env: { ...process.env, ...env() },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "deploy", "--out", join(dir, "never.json")],
+      {
+        env: { ...process.env, ...env() },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     try {
       let stderr = "";
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

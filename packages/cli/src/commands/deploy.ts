@@ -38,8 +38,12 @@ export const deployCommand: Command = {
       );
       const cost = simulated.totalGas * simulated.gasPrice;
       common.logger.result({ dryRun: true, ...simulated, cost, out });
-      common.logger.info(table([["step (simulated on a fork)", "creates", "gas"], ...simulated.steps.map((step) => [step.name, step.address ?? "-", step.gasUsed.toString()])]));
-      common.logger.info(`total gas ${simulated.totalGas} × ${simulated.gasPrice} wei = ${formatEther(cost)} ETH at the current gas price; deployer balance ${formatEther(simulated.balance)} ETH`);
+      common.logger.info(
+        table([["step (simulated on a fork)", "creates", "gas"], ...simulated.steps.map((step) => [step.name, step.address ?? "-", step.gasUsed.toString()])]),
+      );
+      common.logger.info(
+        `total gas ${simulated.totalGas} × ${simulated.gasPrice} wei = ${formatEther(cost)} ETH at the current gas price; deployer balance ${formatEther(simulated.balance)} ETH`,
+      );
       if (simulated.balance < cost) common.logger.warn(`the deployer ${account.address} has less than the estimated cost`);
       common.logger.info("dry run: nothing was sent. Addresses hold if the deployer sends nothing else first.");
       common.logger.info(describeDeploymentAddresses(simulated.deployment).join("\n"));
@@ -54,7 +58,9 @@ export const deployCommand: Command = {
           walletClient: wallet,
           signal: common.signal,
           onStep: (step) =>
-            common.logger.info(`  ${step.name.padEnd(46)} ${step.address ? `at ${step.address}` : "done".padEnd(45)}  (transaction ${step.transactionHash}, gas ${step.gasUsed})`),
+            common.logger.info(
+              `  ${step.name.padEnd(46)} ${step.address ? `at ${step.address}` : "done".padEnd(45)}  (transaction ${step.transactionHash}, gas ${step.gasUsed})`,
+            ),
         }),
       )
       .catch((error: unknown) => {

@@ -23,7 +23,10 @@ export const devMintCommand: Command = {
     if (amount === 0n) throw new CliError("--amount: mint more than 0");
     const connection = await connectDeployment(common, devMintCommand, values);
     if (!developmentChainIds.includes(connection.chainId))
-      throw new CliError(`chain ${connection.chainId} is not a development chain (${developmentChainIds.join(", ")}): nothing minted`, "on a real network, get USDC from a faucet or an exchange");
+      throw new CliError(
+        `chain ${connection.chainId} is not a development chain (${developmentChainIds.join(", ")}): nothing minted`,
+        "on a real network, get USDC from a faucet or an exchange",
+      );
     const token = connection.deployment.usdc;
     if (!token) throw new CliError("this deployment has no USDC", "deploy with `session-jobs deploy --test-usdc`");
     const wallet = signingWallet(common, connection);

@@ -22,7 +22,12 @@ export const hostEarningsCommand: Command = {
     const { config, connection, hostEarnings, assets, usdc } = await connectHostEarnings(common, values);
     const host = config.account.address;
     const marketplace = config.contracts.jobMarketplace;
-    const balances = await connection.publicClient.readContract({ address: hostEarnings, abi: hostEarningsAbi, functionName: "getBalances", args: [host, assets] });
+    const balances = await connection.publicClient.readContract({
+      address: hostEarnings,
+      abi: hostEarningsAbi,
+      functionName: "getBalances",
+      args: [host, assets],
+    });
 
     // The node's database says what was served and signed for; the chain says what is proven.
     const counts = readOpenSessionTokens(config.dbPath);
@@ -47,7 +52,14 @@ export const hostEarningsCommand: Command = {
       });
     const totals = new Map<Address, TokenTotals>();
     for (const session of sessions) {
-      const total = totals.get(session.token) ?? { provenTokens: 0n, signedUnprovenTokens: 0n, unsignedTokens: 0n, proven: 0n, signedUnproven: 0n, unsigned: 0n };
+      const total = totals.get(session.token) ?? {
+        provenTokens: 0n,
+        signedUnprovenTokens: 0n,
+        unsignedTokens: 0n,
+        proven: 0n,
+        signedUnproven: 0n,
+        unsigned: 0n,
+      };
       total.provenTokens += session.provenTokens;
       total.signedUnprovenTokens += session.signedUnprovenTokens;
       total.unsignedTokens += session.unsignedTokens;
@@ -65,7 +77,12 @@ export const hostEarningsCommand: Command = {
     });
     common.logger.info(`earnings of host ${host}`);
     common.logger.info("\nwithdrawable now (HostEarnings, `host withdraw`):");
-    common.logger.info(table([["asset", "balance"], ...assets.map((asset, index) => [assetDisplay(asset, usdc).symbol, formatAmount(balances[index]!, assetDisplay(asset, usdc))])]));
+    common.logger.info(
+      table([
+        ["asset", "balance"],
+        ...assets.map((asset, index) => [assetDisplay(asset, usdc).symbol, formatAmount(balances[index]!, assetDisplay(asset, usdc))]),
+      ]),
+    );
     if (sessions.length === 0) {
       common.logger.info("\nno open sessions in the node's database");
       return;

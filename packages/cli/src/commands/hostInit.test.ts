@@ -19,7 +19,22 @@ describe("session-jobs host init", () => {
     writeFileSync(join(dir, "deployment.json"), "{}");
     mkdirSync(join(dir, "conf"));
     const model = `0x${"ab".repeat(32)}`;
-    const result = await cli(["host", "init", "--preset", "ollama", "--out", out, "--deployment", join(dir, "deployment.json"), "--model-id", model, "--backend-model", "llama3.2", "--price", "1500"]);
+    const result = await cli([
+      "host",
+      "init",
+      "--preset",
+      "ollama",
+      "--out",
+      out,
+      "--deployment",
+      join(dir, "deployment.json"),
+      "--model-id",
+      model,
+      "--backend-model",
+      "llama3.2",
+      "--price",
+      "1500",
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(parse(readFileSync(out, "utf8"))).toMatchObject({
       deployments: "../deployment.json",
@@ -36,9 +51,15 @@ describe("session-jobs host init", () => {
     const cases: [string[], RegExp][] = [
       [["--out", out], /^error: .*host\.toml exists\n {2}hint: give --force/],
       [["--out", join(dir, "a.toml"), "--preset", "vlm"], /^error: --preset: "vlm" is not one of embedded, vllm, llama-cpp, ollama, openai\n$/],
-      [["--out", join(dir, "a.toml"), "--preset", "vllm", "--backend-model", "m"], /^error: --model-id: required for --preset vllm\n {2}hint: approve the model with `session-jobs model add`/],
+      [
+        ["--out", join(dir, "a.toml"), "--preset", "vllm", "--backend-model", "m"],
+        /^error: --model-id: required for --preset vllm\n {2}hint: approve the model with `session-jobs model add`/,
+      ],
       [["--out", join(dir, "a.toml"), "--preset", "vllm", "--model-id", `0x${"ab".repeat(32)}`], /^error: --backend-model: required for --preset vllm/],
-      [["--out", join(dir, "a.toml"), "--preset", "openai", "--model-id", `0x${"ab".repeat(32)}`, "--backend-model", "m"], /^error: --backend-url: required for --preset openai/],
+      [
+        ["--out", join(dir, "a.toml"), "--preset", "openai", "--model-id", `0x${"ab".repeat(32)}`, "--backend-model", "m"],
+        /^error: --backend-url: required for --preset openai/,
+      ],
       [["--out", join(dir, "a.toml"), "--price", "5"], /^error: --price: 5 is below the minimum 100\n$/],
     ];
     for (const [argv, pattern] of cases) {
@@ -52,6 +73,8 @@ describe("session-jobs host init", () => {
   it("is what the other host commands point to when there is no config file", async () => {
     const result = await cli(["host", "register"]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: invalid host configuration: .*\n {2}hint: no config file \(\.\/host\.toml, --config or SESSION_JOBS_HOST_CONFIG\): `session-jobs host init` writes one\n$/);
+    expect(result.stderr).toMatch(
+      /^error: invalid host configuration: .*\n {2}hint: no config file \(\.\/host\.toml, --config or SESSION_JOBS_HOST_CONFIG\): `session-jobs host init` writes one\n$/,
+    );
   });
 });

@@ -36,12 +36,19 @@ export const hostInitCommand: Command = {
 
     const port = typeof values.port === "string" ? Number(parseIntegerOption("port", values.port, { max: 65535n })) : 8080;
     const minPricePerToken = parseIntegerOption("price", typeof values.price === "string" ? values.price : "2000", { min: 100n, max: 100_000n });
-    const minPricePerTokenNative = typeof values["price-native"] === "string" ? parseIntegerOption("price-native", values["price-native"], { min: 1n }) : undefined;
+    const minPricePerTokenNative =
+      typeof values["price-native"] === "string" ? parseIntegerOption("price-native", values["price-native"], { min: 1n }) : undefined;
     const publicUrl = typeof values["public-url"] === "string" ? values["public-url"] : `http://127.0.0.1:${port}`;
     if (!/^https?:\/\/./.test(publicUrl)) throw new CliError(`--public-url: "${publicUrl}" is not an http(s) URL`);
 
-    const models = typeof values["model-id"] === "string" ? values["model-id"].split(",").map((id) => id.trim()) : preset === "embedded" ? [modelIdOf(embeddedModelInfo.repo, embeddedModelInfo.fileName)] : [];
-    if (models.length === 0) throw new CliError(`--model-id: required for --preset ${preset}`, "approve the model with `session-jobs model add` and give the modelId it prints");
+    const models =
+      typeof values["model-id"] === "string"
+        ? values["model-id"].split(",").map((id) => id.trim())
+        : preset === "embedded"
+          ? [modelIdOf(embeddedModelInfo.repo, embeddedModelInfo.fileName)]
+          : [];
+    if (models.length === 0)
+      throw new CliError(`--model-id: required for --preset ${preset}`, "approve the model with `session-jobs model add` and give the modelId it prints");
     for (const id of models) if (!isHex(id) || id.length !== 66) throw new CliError(`--model-id: "${id}" is not a bytes32 model id`);
 
     const backendUrl = typeof values["backend-url"] === "string" ? values["backend-url"] : backendPresets[preset].url;
@@ -56,14 +63,27 @@ export const hostInitCommand: Command = {
     const deployments = relative(dirname(out), resolve(deployment)) || deployment;
     const rpcUrl = typeof values["rpc-url"] === "string" ? values["rpc-url"] : "http://127.0.0.1:8545";
 
-    const text = hostConfigTemplate({ preset, rpcUrl, deployments, models, publicUrl, minPricePerToken, minPricePerTokenNative, backendUrl, backendModel, port });
+    const text = hostConfigTemplate({
+      preset,
+      rpcUrl,
+      deployments,
+      models,
+      publicUrl,
+      minPricePerToken,
+      minPricePerTokenNative,
+      backendUrl,
+      backendModel,
+      port,
+    });
     try {
       writeFileSync(out, text, { flag: values.force === true ? "w" : "wx" });
     } catch (error) {
       throw new CliError(`cannot write ${out} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
     }
     common.logger.result({ path: out, preset, models, publicUrl, minPricePerToken, minPricePerTokenNative });
-    common.logger.info(`wrote ${out} (${preset} backend, ${models.length} model${models.length === 1 ? "" : "s"}, minimum ${minPricePerToken} USDC units/token)`);
+    common.logger.info(
+      `wrote ${out} (${preset} backend, ${models.length} model${models.length === 1 ? "" : "s"}, minimum ${minPricePerToken} USDC units/token)`,
+    );
     common.logger.info("next: set SESSION_JOBS_HOST_PRIVATE_KEY (or a [keystore]), then `session-jobs host register` and `session-jobs host start`");
   },
 };

@@ -50,18 +50,23 @@ function saveFlags(common: Common, values: OptionValues, config: HostConfig): vo
     ...(typeof values["public-url"] === "string" && { publicUrl: config.publicUrl! }),
     ...(typeof values.models === "string" && { models: config.models }),
     ...(typeof values.price === "string" && { "pricing.minPricePerToken": config.pricing.minPricePerToken }),
-    ...(typeof values["price-native"] === "string" && config.pricing.minPricePerTokenNative !== undefined && { "pricing.minPricePerTokenNative": config.pricing.minPricePerTokenNative }),
+    ...(typeof values["price-native"] === "string" &&
+      config.pricing.minPricePerTokenNative !== undefined && { "pricing.minPricePerTokenNative": config.pricing.minPricePerTokenNative }),
   };
   if (Object.keys(changes).length === 0) return;
   const path = hostConfigPath(values);
   if (path === undefined) {
-    common.logger.warn(`no config file to save ${Object.keys(changes).join(", ")} in: give the same flags to later commands, or use \`session-jobs host init\``);
+    common.logger.warn(
+      `no config file to save ${Object.keys(changes).join(", ")} in: give the same flags to later commands, or use \`session-jobs host init\``,
+    );
     return;
   }
   try {
     updateConfigFile(path, changes);
     common.logger.info(`saved ${Object.keys(changes).join(", ")} to ${path}`);
   } catch (error) {
-    common.logger.warn(`registered, but could not save ${Object.keys(changes).join(", ")} to ${path}: ${error instanceof ConfigError ? error.issues.join("; ") : (error as Error).message}`);
+    common.logger.warn(
+      `registered, but could not save ${Object.keys(changes).join(", ")} to ${path}: ${error instanceof ConfigError ? error.issues.join("; ") : (error as Error).message}`,
+    );
   }
 }

@@ -49,9 +49,11 @@ export const hostStartCommand: Command = {
     // blip in production but not a wrong URL typed a second ago.
     await connectHostChain(common, config);
     // One process per key and marketplace on this machine (and, through the database's own lock, per database).
-    const lock = await acquireHostLock({ dir: config.lockDir, marketplace: config.contracts.jobMarketplace, host: config.account.address }).catch((error: unknown) => {
-      throw asCliError(error);
-    });
+    const lock = await acquireHostLock({ dir: config.lockDir, marketplace: config.contracts.jobMarketplace, host: config.account.address }).catch(
+      (error: unknown) => {
+        throw asCliError(error);
+      },
+    );
     const backend = await common.logger.progress(`loading the ${config.backend.type} backend`, () => createBackend(config.backend));
     try {
       const node = createHostNode({ common: createCommon({ logLevel, logDestination: common.logger.lines }), config, backend });

@@ -29,12 +29,20 @@ export const hostUpdatePricingCommand: Command = {
     const registry = { address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi } as const;
     const transactions: { functionName: string; transactionHash: string }[] = [];
     if (price !== undefined) {
-      const receipt = await sendContractCall(common, connection, wallet, `setting the minimum to ${price} USDC units/token`, { ...registry, functionName: "updatePricing", args: [price] });
+      const receipt = await sendContractCall(common, connection, wallet, `setting the minimum to ${price} USDC units/token`, {
+        ...registry,
+        functionName: "updatePricing",
+        args: [price],
+      });
       transactions.push({ functionName: "updatePricing", transactionHash: receipt.transactionHash });
       common.logger.info(`minimum price ${price} USDC units/token (transaction ${receipt.transactionHash})`);
     }
     if (priceNative !== undefined) {
-      const receipt = await sendContractCall(common, connection, wallet, `setting the native minimum to ${priceNative} wei/token`, { ...registry, functionName: "updatePricingNative", args: [priceNative] });
+      const receipt = await sendContractCall(common, connection, wallet, `setting the native minimum to ${priceNative} wei/token`, {
+        ...registry,
+        functionName: "updatePricingNative",
+        args: [priceNative],
+      });
       transactions.push({ functionName: "updatePricingNative", transactionHash: receipt.transactionHash });
       common.logger.info(`minimum native price ${priceNative} wei/token (transaction ${receipt.transactionHash})`);
     }
@@ -47,7 +55,13 @@ export const hostUpdatePricingCommand: Command = {
       transactions.push({ functionName: "updateMaxCheckpointInterval", transactionHash: receipt.transactionHash });
       common.logger.info(`largest checkpoint interval ${maxInterval} tokens (transaction ${receipt.transactionHash})`);
     }
-    common.logger.result({ host: config.account.address, minPricePerToken: price, minPricePerTokenNative: priceNative, maxCheckpointInterval: maxInterval, transactions });
+    common.logger.result({
+      host: config.account.address,
+      minPricePerToken: price,
+      minPricePerTokenNative: priceNative,
+      maxCheckpointInterval: maxInterval,
+      transactions,
+    });
     common.logger.info("update pricing and limits.maxCheckpointInterval in the host config too, or the next `host register` sets them back");
   },
 };

@@ -12,7 +12,12 @@ export const hostWithdrawCommand: Command = {
   async run(common, values) {
     const { config, connection, hostEarnings, assets, usdc } = await connectHostEarnings(common, values);
     const host = config.account.address;
-    const balances = await connection.publicClient.readContract({ address: hostEarnings, abi: hostEarningsAbi, functionName: "getBalances", args: [host, assets] });
+    const balances = await connection.publicClient.readContract({
+      address: hostEarnings,
+      abi: hostEarningsAbi,
+      functionName: "getBalances",
+      args: [host, assets],
+    });
     const due = assets.filter((_, index) => balances[index]! > 0n);
     if (due.length === 0) {
       common.logger.result({ host, transactionHash: null, withdrawn: [] });
@@ -22,8 +27,14 @@ export const hostWithdrawCommand: Command = {
     const wallet = walletFor(connection, config.account);
     const call = due.length === 1 ? ({ functionName: "withdrawAll", args: [due[0]!] } as const) : ({ functionName: "withdrawMultiple", args: [due] } as const);
     const receipt = await sendContractCall(common, connection, wallet, `withdrawing to ${host}`, { address: hostEarnings, abi: hostEarningsAbi, ...call });
-    const withdrawn = parseEventLogs({ abi: hostEarningsAbi, logs: receipt.logs, eventName: "EarningsWithdrawn" }).filter((log) => log.address.toLowerCase() === hostEarnings.toLowerCase());
-    common.logger.result({ host, transactionHash: receipt.transactionHash, withdrawn: withdrawn.map((log) => ({ token: log.args.token, amount: log.args.amount })) });
+    const withdrawn = parseEventLogs({ abi: hostEarningsAbi, logs: receipt.logs, eventName: "EarningsWithdrawn" }).filter(
+      (log) => log.address.toLowerCase() === hostEarnings.toLowerCase(),
+    );
+    common.logger.result({
+      host,
+      transactionHash: receipt.transactionHash,
+      withdrawn: withdrawn.map((log) => ({ token: log.args.token, amount: log.args.amount })),
+    });
     common.logger.info(`withdrawal transaction ${receipt.transactionHash}`);
     for (const log of withdrawn) common.logger.info(`  withdrew ${formatAmount(log.args.amount, assetDisplay(log.args.token, usdc))}`);
   },

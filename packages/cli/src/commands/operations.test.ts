@@ -149,7 +149,10 @@ describe("session-jobs operations against anvil", () => {
   });
 
   it("client open, chat, status and close run a whole ETH session", async () => {
-    const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--proof-interval", "100"], userEnv());
+    const opened = await cli(
+      ["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--proof-interval", "100"],
+      userEnv(),
+    );
     expect(opened.code, opened.stderr).toBe(0);
     jobId = /session (\d+) open/.exec(opened.stdout)![1]!;
     const file = join(sessionsDir, `${anvil.chainId}-${jobId}.json`);
@@ -181,7 +184,9 @@ describe("session-jobs operations against anvil", () => {
     // A settled session is "closed", not "closing", and the user is told what to do next.
     const late = await cli(["client", "chat", "--job", jobId, "--prompt", "more"], userEnv());
     expectOneLineError(late, new RegExp(`^error: session ${jobId} is no longer active: session ${jobId} is closed$`));
-    expect(late.stderr).toContain(`hint: see how it ended with \`session-jobs client status --job ${jobId}\`; open a new session with \`session-jobs client open\``);
+    expect(late.stderr).toContain(
+      `hint: see how it ended with \`session-jobs client status --job ${jobId}\`; open a new session with \`session-jobs client open\``,
+    );
   }, 30_000);
 
   it("client open pays in USDC with a permit and client close refunds what was not used", async () => {
@@ -255,7 +260,10 @@ describe("session-jobs operations against anvil", () => {
   });
 
   it("client chat after an answer broke off shows what the host recorded of it, signs for it, and goes on", async () => {
-    const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--proof-interval", "1000"], userEnv());
+    const opened = await cli(
+      ["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--proof-interval", "1000"],
+      userEnv(),
+    );
     expect(opened.code, opened.stderr).toBe(0);
     const job = /session (\d+) open/.exec(opened.stdout)![1]!;
     const file = join(sessionsDir, `${anvil.chainId}-${job}.json`);
@@ -263,7 +271,13 @@ describe("session-jobs operations against anvil", () => {
     // (Ctrl-C): the saved state says so (resync) and has no receipt for that answer.
     const saved = deserializeSession(readFileSync(file, "utf8"));
     const body = new TextEncoder().encode(JSON.stringify({ messages: [{ role: "user", content: "And God said" }], max_tokens: 30 }));
-    const headers = await signSessionRequestHeaders(privateKeyToAccount(saved.sessionKey), saved, { jobId: saved.jobId, sequence: saved.sequence + 1n, transcriptHash: saved.transcriptHash, endpoint: "/v1/chat/completions", body });
+    const headers = await signSessionRequestHeaders(privateKeyToAccount(saved.sessionKey), saved, {
+      jobId: saved.jobId,
+      sequence: saved.sequence + 1n,
+      transcriptHash: saved.transcriptHash,
+      endpoint: "/v1/chat/completions",
+      body,
+    });
     const lost = await fetch(`${saved.hostUrl}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
     const lostAnswer = (await lost.json()) as { choices: { message: { content: string } }[]; session: { cumulativeTokens: string } };
     expect(lost.status).toBe(200);
@@ -274,7 +288,14 @@ describe("session-jobs operations against anvil", () => {
     const unsigned = await cli(["host", "earnings", "--json"], hostEnv());
     expect(unsigned.code, unsigned.stderr).toBe(0);
     expect(JSON.parse(unsigned.stdout).openSessions).toContainEqual(
-      expect.objectContaining({ jobId: job, servedTokens: String(served), signedTokens: "0", provenTokens: "0", signedUnprovenTokens: "0", unsignedTokens: String(served) }),
+      expect.objectContaining({
+        jobId: job,
+        servedTokens: String(served),
+        signedTokens: "0",
+        provenTokens: "0",
+        signedUnprovenTokens: "0",
+        unsignedTokens: String(served),
+      }),
     );
 
     const chat = await cli(["client", "chat", "--job", job, "--prompt", "Genesis 1:1", "--max-tokens", "20"], userEnv());
@@ -298,10 +319,21 @@ describe("session-jobs operations against anvil", () => {
     const site = join(dir, "dashboard-site");
     mkdirSync(site, { recursive: true });
     writeFileSync(join(site, "index.html"), "<!doctype html><title>dashboard</title>");
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "host", "start", "--port", "0", "--log-level", "warn"], {
-      env: { ...process.env, ...hostEnv(), CI: "true", SESSION_JOBS_HOST_DB: join(dir, "started.sqlite"), SESSION_JOBS_HOST_LOCK_DIR: dir, SESSION_JOBS_HOST_DASHBOARD_DIR: site },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "host", "start", "--port", "0", "--log-level", "warn"],
+      {
+        env: {
+          ...process.env,
+          ...hostEnv(),
+          CI: "true",
+          SESSION_JOBS_HOST_DB: join(dir, "started.sqlite"),
+          SESSION_JOBS_HOST_LOCK_DIR: dir,
+          SESSION_JOBS_HOST_DASHBOARD_DIR: site,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += String(chunk)));
@@ -325,14 +357,20 @@ describe("session-jobs operations against anvil", () => {
 
   describe("finding and recovering stranded funds", () => {
     const openShort = async () => {
-      const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--max-duration", "60", "--json"], userEnv());
+      const opened = await cli(
+        ["client", "open", "--host", address(keys.host), "--deposit", "0.01", "--model-id", modelId, "--max-duration", "60", "--json"],
+        userEnv(),
+      );
       expect(opened.code, opened.stderr).toBe(0);
       return (JSON.parse(opened.stdout) as { jobId: string }).jobId;
     };
     const listed = async () => {
       const result = await cli(["client", "list", "--json"], userEnv());
       expect(result.code, result.stderr).toBe(0);
-      return JSON.parse(result.stdout) as { sessions: { jobId: string; status: string; actions: string[]; saved: boolean; next: string[] }[]; pendingRefunds: { token: string; amount: string }[] };
+      return JSON.parse(result.stdout) as {
+        sessions: { jobId: string; status: string; actions: string[]; saved: boolean; next: string[] }[];
+        pendingRefunds: { token: string; amount: string }[];
+      };
     };
 
     it("client list shows what each session needs; client timeout ends an expired one without the host", async () => {
@@ -343,7 +381,10 @@ describe("session-jobs operations against anvil", () => {
       expectOneLineError(tooLong, /^error: The host rejected the request as invalid: max_tokens must be at most 4096 \(Code: invalid_request \(HTTP 400\)/);
 
       const nonce = await nonceOf(address(keys.user));
-      expectOneLineError(await cli(["client", "timeout", "--job", job], userEnv()), new RegExp(`^error: session ${job} may be ended by timeout from \\d{4}-\\d\\d-\\d\\dT`));
+      expectOneLineError(
+        await cli(["client", "timeout", "--job", job], userEnv()),
+        new RegExp(`^error: session ${job} may be ended by timeout from \\d{4}-\\d\\d-\\d\\dT`),
+      );
       expect(await nonceOf(address(keys.user))).toBe(nonce);
 
       await passTime(61);
@@ -372,7 +413,9 @@ describe("session-jobs operations against anvil", () => {
       }
       const { sessions, pendingRefunds } = await listed();
       expect(pendingRefunds).toEqual([{ token: zeroAddress, amount: "10000000000000000" }]);
-      expect(sessions).toContainEqual(expect.objectContaining({ jobId: job, status: "timedOut", actions: ["withdrawRefund"], next: ["session-jobs client withdraw-refund --assets eth"] }));
+      expect(sessions).toContainEqual(
+        expect.objectContaining({ jobId: job, status: "timedOut", actions: ["withdrawRefund"], next: ["session-jobs client withdraw-refund --assets eth"] }),
+      );
       expect((await cli(["client", "list"], userEnv())).stdout).toContain("refund waiting: 0.01 ETH (session-jobs client withdraw-refund --assets eth)");
 
       const withdrawn = await cli(["client", "withdraw-refund"], userEnv());
@@ -389,7 +432,8 @@ describe("session-jobs operations against anvil", () => {
 
     it("dev mint gives TestUSDC on a development chain and refuses any other chain", async () => {
       const deployment = JSON.parse(readFileSync(deploymentPath, "utf8")) as { usdc: Address };
-      const balance = () => chainClient().readContract({ address: deployment.usdc, abi: testUsdcAbi, functionName: "balanceOf", args: [address(keys.treasury)] });
+      const balance = () =>
+        chainClient().readContract({ address: deployment.usdc, abi: testUsdcAbi, functionName: "balanceOf", args: [address(keys.treasury)] });
       const before = await balance();
       const minted = await cli(["dev", "mint", "--amount", "12.5", "--to", address(keys.treasury), "--json"], userEnv());
       expect(minted.code, minted.stderr).toBe(0);
@@ -401,7 +445,11 @@ describe("session-jobs operations against anvil", () => {
         const otherDeployment = join(dir, "base.json");
         writeFileSync(otherDeployment, JSON.stringify({ ...JSON.parse(readFileSync(deploymentPath, "utf8")), chainId: 8453 }));
         const nonce = await createPublicClient({ transport: http(mainnetLike.rpcUrl) }).getTransactionCount({ address: address(keys.user) });
-        const refused = await cli(["dev", "mint", "--amount", "1"], { ...userEnv(), SESSION_JOBS_RPC_URL: mainnetLike.rpcUrl, SESSION_JOBS_DEPLOYMENT: otherDeployment });
+        const refused = await cli(["dev", "mint", "--amount", "1"], {
+          ...userEnv(),
+          SESSION_JOBS_RPC_URL: mainnetLike.rpcUrl,
+          SESSION_JOBS_DEPLOYMENT: otherDeployment,
+        });
         expectOneLineError(refused, /^error: chain 8453 is not a development chain \(31337, 1337\): nothing minted$/);
         expect(await createPublicClient({ transport: http(mainnetLike.rpcUrl) }).getTransactionCount({ address: address(keys.user) })).toBe(nonce);
       } finally {
@@ -431,7 +479,10 @@ describe("session-jobs operations against anvil", () => {
     });
 
     it("an unreachable RPC", async () => {
-      expectOneLineError(await cli(["client", "pricing", "--host", address(keys.host)], { ...env(), SESSION_JOBS_RPC_URL: "http://127.0.0.1:1" }), /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/);
+      expectOneLineError(
+        await cli(["client", "pricing", "--host", address(keys.host)], { ...env(), SESSION_JOBS_RPC_URL: "http://127.0.0.1:1" }),
+        /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/,
+      );
     });
 
     it("a missing key", async () => {
@@ -439,7 +490,10 @@ describe("session-jobs operations against anvil", () => {
     });
 
     it("a missing deployment file", async () => {
-      expectOneLineError(await cli(["client", "hosts", "--model-id", modelId], { ...env(), SESSION_JOBS_DEPLOYMENT: join(dir, "nope.json") }), /^error: cannot read deployment file .*nope\.json \(ENOENT\)$/);
+      expectOneLineError(
+        await cli(["client", "hosts", "--model-id", modelId], { ...env(), SESSION_JOBS_DEPLOYMENT: join(dir, "nope.json") }),
+        /^error: cannot read deployment file .*nope\.json \(ENOENT\)$/,
+      );
     });
 
     it("an unreachable host", async () => {
@@ -449,18 +503,27 @@ describe("session-jobs operations against anvil", () => {
       const registered = await cli(["host", "register", "--config", config], { ...env(), SESSION_JOBS_HOST_PRIVATE_KEY: anvilPrivateKeys[5] });
       expect(registered.code, registered.stderr).toBe(0);
       expect((await cli(["client", "hosts", "--model-id", modelId], env())).stdout).toContain(`2 hosts serve model ${modelId}`);
-      expectOneLineError(await cli(["client", "open", "--host", deadHost, "--deposit", "0.01"], userEnv()), /^error: The host did not answer\. \(URL: http:\/\/127\.0\.0\.1:1\/v1\/models\)$/);
+      expectOneLineError(
+        await cli(["client", "open", "--host", deadHost, "--deposit", "0.01"], userEnv()),
+        /^error: The host did not answer\. \(URL: http:\/\/127\.0\.0\.1:1\/v1\/models\)$/,
+      );
     });
 
     it("an invalid host config", async () => {
-      expectOneLineError(await cli(["host", "earnings"], { ...env(), SESSION_JOBS_HOST_CONFIG: hostConfigPath }), /^error: invalid host configuration: host key: required/);
+      expectOneLineError(
+        await cli(["host", "earnings"], { ...env(), SESSION_JOBS_HOST_CONFIG: hostConfigPath }),
+        /^error: invalid host configuration: host key: required/,
+      );
     });
 
     it("a session that does not exist on chain exits 1", async () => {
       expectOneLineError(await cli(["client", "status", "--job", "999"], userEnv()), /^error: no session 999 on chain \d+$/);
     });
     it("host start with an unreachable RPC fails at once with one line", async () => {
-      expectOneLineError(await cli(["host", "start", "--port", "0"], { ...hostEnv(), SESSION_JOBS_RPC_URL: "http://127.0.0.1:1" }), /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/);
+      expectOneLineError(
+        await cli(["host", "start", "--port", "0"], { ...hostEnv(), SESSION_JOBS_RPC_URL: "http://127.0.0.1:1" }),
+        /^error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1$/,
+      );
     });
     it("every chain command with an unreachable RPC says so in one line, with the hint", async () => {
       const unreachable = /(^|\n)error: cannot reach an RPC at http:\/\/127\.0\.0\.1:1\n {2}hint: check --rpc-url/;
@@ -480,7 +543,17 @@ describe("session-jobs operations against anvil", () => {
       const real = JSON.parse(readFileSync(deploymentPath, "utf8")) as Record<string, unknown>;
       const empty = join(dir, "no-code.json");
       const nowhere = (n: number) => `0x${n.toString(16).padStart(40, "0")}`;
-      writeFileSync(empty, JSON.stringify({ ...real, modelRegistry: nowhere(0xc0de1), nodeRegistry: nowhere(0xc0de2), proofSystem: nowhere(0xc0de3), hostEarnings: nowhere(0xc0de4), jobMarketplace: nowhere(0xc0de5) }));
+      writeFileSync(
+        empty,
+        JSON.stringify({
+          ...real,
+          modelRegistry: nowhere(0xc0de1),
+          nodeRegistry: nowhere(0xc0de2),
+          proofSystem: nowhere(0xc0de3),
+          hostEarnings: nowhere(0xc0de4),
+          jobMarketplace: nowhere(0xc0de5),
+        }),
+      );
       const noCode = new RegExp(`^error: no contract at 0x0{35}c0de[2-5] on chain ${anvil.chainId} \\(\\w+ returned no data\\)$`, "i");
       const hint = "hint: no contract there — redeploy (session-jobs deploy) or point SESSION_JOBS_DEPLOYMENT at this chain's deployment";
       for (const [argv, extra] of [
@@ -504,7 +577,11 @@ describe("session-jobs operations against anvil", () => {
       await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
       const { port } = taken.address() as AddressInfo;
       try {
-        const result = await cli(["host", "start", "--listen", "127.0.0.1", "--port", String(port)], { ...hostEnv(), SESSION_JOBS_HOST_DB: join(dir, "busy.sqlite"), SESSION_JOBS_HOST_LOCK_DIR: dir });
+        const result = await cli(["host", "start", "--listen", "127.0.0.1", "--port", String(port)], {
+          ...hostEnv(),
+          SESSION_JOBS_HOST_DB: join(dir, "busy.sqlite"),
+          SESSION_JOBS_HOST_LOCK_DIR: dir,
+        });
         expectOneLineError(result, new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use$`));
         expect(result.stderr).toContain("hint: another program listens there: give --port (0 picks a free one) or change [server] port in host.toml");
       } finally {

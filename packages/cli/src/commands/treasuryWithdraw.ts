@@ -18,7 +18,11 @@ export const treasuryWithdrawCommand: Command = {
     const { deployment } = connection;
     const assets = parseAssetListOption("assets", typeof values.assets === "string" ? values.assets : undefined, deployment);
     const wallet = signingWallet(common, connection);
-    const treasury = await connection.publicClient.readContract({ address: deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "treasury" });
+    const treasury = await connection.publicClient.readContract({
+      address: deployment.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      functionName: "treasury",
+    });
     if (wallet.account.address.toLowerCase() !== treasury.toLowerCase())
       throw new CliError(`SESSION_JOBS_PRIVATE_KEY is the key of ${wallet.account.address}, not of the treasury ${treasury}`);
     const marketplace = { address: deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi } as const;
@@ -35,9 +39,17 @@ export const treasuryWithdrawCommand: Command = {
       common.logger.info(`nothing to withdraw for the treasury ${treasury}: no transaction sent`);
       return;
     }
-    const receipt = await sendContractCall(common, connection, wallet, `withdrawing treasury fees to ${treasury}`, { ...marketplace, functionName: "withdrawTreasuryFees", args: [due] });
+    const receipt = await sendContractCall(common, connection, wallet, `withdrawing treasury fees to ${treasury}`, {
+      ...marketplace,
+      functionName: "withdrawTreasuryFees",
+      args: [due],
+    });
     const withdrawn = parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "TreasuryFeesWithdrawn" });
-    common.logger.result({ treasury, transactionHash: receipt.transactionHash, withdrawn: withdrawn.map((log) => ({ token: log.args.token, amount: log.args.amount })) });
+    common.logger.result({
+      treasury,
+      transactionHash: receipt.transactionHash,
+      withdrawn: withdrawn.map((log) => ({ token: log.args.token, amount: log.args.amount })),
+    });
     common.logger.info(`withdrawal transaction ${receipt.transactionHash}`);
     for (const log of withdrawn) common.logger.info(`  withdrew ${formatAmount(log.args.amount, assetDisplay(log.args.token, deployment.usdc))}`);
   },

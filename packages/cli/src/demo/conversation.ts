@@ -97,9 +97,7 @@ export async function runConversation(common: Common, parameters: ConversationPa
       );
       await printNotices();
     }
-    const settlement = await logger.progress("closing: the host proves the last receipt and settles", () =>
-      closeSession(wallet, { session }),
-    );
+    const settlement = await logger.progress("closing: the host proves the last receipt and settles", () => closeSession(wallet, { session }));
     ledger.record({
       label: settlement.closedBy === "host" ? "submitProofAndComplete (final proof + settle)" : "completeSessionJob",
       hash: settlement.transactionHash,

@@ -12,7 +12,12 @@ async function readOnChainSplit(client: PublicClient, network: LocalNetwork, hos
     client.readContract({ address: network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, token] }),
     token === zeroAddress
       ? client.readContract({ address: network.deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "accumulatedTreasuryETH" })
-      : client.readContract({ address: network.deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "accumulatedTreasuryTokens", args: [token] }),
+      : client.readContract({
+          address: network.deployment.jobMarketplace,
+          abi: jobMarketplaceWithModelsAbi,
+          functionName: "accumulatedTreasuryTokens",
+          args: [token],
+        }),
   ]);
   return { hostBalance, treasuryBalance };
 }

@@ -31,14 +31,23 @@ export async function startWebDemo(
   };
   try {
     const user = privateKeyToAccount(demoKeys.user).address;
-    const hash = await walletFor(network, demoKeys.owner).writeContract({ address: network.deployment.usdc!, abi: testUsdcAbi, functionName: "mint", args: [user, devWalletUsdc] });
+    const hash = await walletFor(network, demoKeys.owner).writeContract({
+      address: network.deployment.usdc!,
+      abi: testUsdcAbi,
+      functionName: "mint",
+      args: [user, devWalletUsdc],
+    });
     await network.publicClient.waitForTransactionReceipt({ hash });
     const app = await serveApp({
       deployment: { ...network.deployment, rpcUrl: network.anvil.rpcUrl, chainName: "Local chain (anvil)", devWallet: user },
       ...(options.port !== undefined && { port: options.port }),
     });
     stops.push(app.close);
-    const host = await startDemoHost(common, network, createGasLedger(), { corsOrigins: [new URL(app.url).origin], dashboardDir: appDistDir, ...(options.wrapBackend && { wrapBackend: options.wrapBackend }) });
+    const host = await startDemoHost(common, network, createGasLedger(), {
+      corsOrigins: [new URL(app.url).origin],
+      dashboardDir: appDistDir,
+      ...(options.wrapBackend && { wrapBackend: options.wrapBackend }),
+    });
     stops.push(host.stop);
     return { url: app.url, network, host, stop };
   } catch (error) {

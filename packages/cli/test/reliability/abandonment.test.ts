@@ -1,9 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { privateKeyToAccount } from "viem/accounts";
 import { stringToBytes, zeroAddress } from "viem";
-import { chat, getSession, getSettlement, hostEarningsAbi, jobMarketplaceWithModelsAbi, openSession, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
+import {
+  chat,
+  getSession,
+  getSettlement,
+  hostEarningsAbi,
+  jobMarketplaceWithModelsAbi,
+  openSession,
+  signSessionRequestHeaders,
+  type Session,
+} from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { freePort, hostView, register, spawnHost, startInProcessHost, startNetwork, timeTravel, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
+import {
+  freePort,
+  hostView,
+  register,
+  spawnHost,
+  startInProcessHost,
+  startNetwork,
+  timeTravel,
+  waitReady,
+  writeHostConfig,
+  type HostProcess,
+} from "./harness.ts";
 
 // Both abandonment paths on anvil with its clock moved forward: whoever stays gets exactly what
 // the receipts proven on chain say, and the rest of the deposit goes back to the user.
@@ -32,7 +52,12 @@ async function open(maxDuration: bigint): Promise<Session> {
 
 const onChain = (jobId: bigint) => getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId });
 const hostCredit = () =>
-  network.publicClient.readContract({ address: network.deployment.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [hostAddress, zeroAddress] });
+  network.publicClient.readContract({
+    address: network.deployment.hostEarnings,
+    abi: hostEarningsAbi,
+    functionName: "getBalance",
+    args: [hostAddress, zeroAddress],
+  });
 
 async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -73,7 +98,13 @@ describe("host disappears: the user times the session out after maxDuration", ()
     const maxDuration = 120n;
     const session = await open(maxDuration);
     await chatUntil(session, 100n);
-    const proven = (await until("the first checkpoint proof", () => onChain(session.jobId), (s) => s.provenTokens >= 100n)).provenTokens;
+    const proven = (
+      await until(
+        "the first checkpoint proof",
+        () => onChain(session.jobId),
+        (s) => s.provenTokens >= 100n,
+      )
+    ).provenTokens;
     // One more exchange, signed but below the next checkpoint: never proven, because the host vanishes.
     await chat(session, { messages: [{ role: "user", content: "Let there be light" }], maxTokens: 40 });
     expect(session.cumulativeTokens).toBeGreaterThan(proven);
@@ -82,7 +113,13 @@ describe("host disappears: the user times the session out after maxDuration", ()
     await host.kill9();
 
     const user = walletFor(network, demoKeys.user);
-    const timeout = { address: network.deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "triggerSessionTimeout", args: [session.jobId], account: user.account } as const;
+    const timeout = {
+      address: network.deployment.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      functionName: "triggerSessionTimeout",
+      args: [session.jobId],
+      account: user.account,
+    } as const;
     // Before maxDuration the chain refuses.
     await expect(network.publicClient.simulateContract(timeout)).rejects.toThrow(/SessionNotExpired/);
 
@@ -100,7 +137,11 @@ describe("host disappears: the user times the session out after maxDuration", ()
     const after = await onChain(session.jobId);
     expect(after.status).toBe("timedOut");
     expect(after.provenTokens).toBe(proven);
-    const settlement = await getSettlement(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId, fromBlock: session.openedAtBlock });
+    const settlement = await getSettlement(network.publicClient, {
+      marketplace: network.deployment.jobMarketplace,
+      jobId: session.jobId,
+      fromBlock: session.openedAtBlock,
+    });
     const payment = proven * session.pricePerToken;
     expect(settlement?.provenTokens).toBe(proven);
     expect(settlement?.payment).toBe(payment);
@@ -126,7 +167,11 @@ describe("user disappears: the host claims the session after ABANDONMENT_TIMEOUT
     await syncClock();
     host = await startInProcessHost(network, { extra: { batch: { delayMs: 0 } }, now: () => Date.now() + offsetMs, submitterTickMs: 200 });
     const timeoutSeconds = Number(
-      await network.publicClient.readContract({ address: network.deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }),
+      await network.publicClient.readContract({
+        address: network.deployment.jobMarketplace,
+        abi: jobMarketplaceWithModelsAbi,
+        functionName: "ABANDONMENT_TIMEOUT",
+      }),
     );
     expect(timeoutSeconds).toBe(24 * 3600);
 
@@ -134,12 +179,22 @@ describe("user disappears: the host claims the session after ABANDONMENT_TIMEOUT
     await chatUntil(session, 150n);
     await host.node.flushProofs();
     const signed = session.cumulativeTokens;
-    await until("every receipt proven", () => onChain(session.jobId), (s) => s.provenTokens === signed);
+    await until(
+      "every receipt proven",
+      () => onChain(session.jobId),
+      (s) => s.provenTokens === signed,
+    );
 
     // The user's last act: a request it never signs a receipt for. The host served it and is not paid for it.
     const text = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 20 });
     const sequence = session.sequence + 1n;
-    const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), session, { jobId: session.jobId, sequence, transcriptHash: session.transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(text) });
+    const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), session, {
+      jobId: session.jobId,
+      sequence,
+      transcriptHash: session.transcriptHash,
+      endpoint: "/v1/chat/completions",
+      body: stringToBytes(text),
+    });
     const response = await fetch(`${host.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
@@ -154,7 +209,13 @@ describe("user disappears: the host claims the session after ABANDONMENT_TIMEOUT
     const creditBefore = await hostCredit();
 
     // Not yet abandoned: the chain refuses an early claim.
-    const claim = { address: network.deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "claimAbandonedSession", args: [session.jobId], account: hostAddress } as const;
+    const claim = {
+      address: network.deployment.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      functionName: "claimAbandonedSession",
+      args: [session.jobId],
+      account: hostAddress,
+    } as const;
     await expect(network.publicClient.simulateContract(claim)).rejects.toThrow(/SessionNotAbandoned/);
     await new Promise((r) => setTimeout(r, 600));
     expect((await onChain(session.jobId)).status).toBe("active");
@@ -163,11 +224,19 @@ describe("user disappears: the host claims the session after ABANDONMENT_TIMEOUT
     const travel = timeoutSeconds + 60;
     await timeTravel(network, travel);
     await syncClock();
-    const ended = await until("the host's claim", () => onChain(session.jobId), (s) => s.status !== "active");
+    const ended = await until(
+      "the host's claim",
+      () => onChain(session.jobId),
+      (s) => s.status !== "active",
+    );
     expect(ended.status).toBe("abandoned");
     expect(ended.provenTokens).toBe(signed);
 
-    const settlement = await getSettlement(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId, fromBlock: session.openedAtBlock });
+    const settlement = await getSettlement(network.publicClient, {
+      marketplace: network.deployment.jobMarketplace,
+      jobId: session.jobId,
+      fromBlock: session.openedAtBlock,
+    });
     const payment = signed * session.pricePerToken;
     expect(settlement?.completedBy).toBe(hostAddress);
     expect(settlement?.payment).toBe(payment);

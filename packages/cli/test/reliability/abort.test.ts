@@ -36,7 +36,12 @@ describe("client aborts a stream mid-answer", () => {
 
     const maxTokens = 400;
     const controller = new AbortController();
-    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens, body: { temperature: 0 }, signal: controller.signal });
+    const stream = streamChat(session, {
+      messages: [{ role: "user", content: "And God said" }],
+      maxTokens,
+      body: { temperature: 0 },
+      signal: controller.signal,
+    });
     const { received, deltas } = await breakOffStream(stream, 5, () => controller.abort());
     await expect(stream.result).rejects.toThrow();
     expect(deltas).toBeGreaterThanOrEqual(5);
@@ -73,7 +78,12 @@ describe("client aborts a stream mid-answer", () => {
     // what was in flight, billed as recorded; it checks it and signs one receipt covering it.
     const { recovered, receipt } = await syncSession(session);
     expect(recovered).toHaveLength(1);
-    expect(recovered[0]).toMatchObject({ aborted: true, promptTokens: exchange.promptTokens, completionTokens: exchange.completionTokens, cumulativeTokens: BigInt(view.servedTokens) });
+    expect(recovered[0]).toMatchObject({
+      aborted: true,
+      promptTokens: exchange.promptTokens,
+      completionTokens: exchange.completionTokens,
+      cumulativeTokens: BigInt(view.servedTokens),
+    });
     expect(recovered[0]!.text.startsWith(received)).toBe(true);
     // The documented bound (docs/failure-model.md): at most one completion token per delta the host wrote.
     const written = recorder.deltasSpelling(recovered[0]!.text);
@@ -103,7 +113,12 @@ describe("client aborts a stream mid-answer", () => {
     await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
     const signed = session.cumulativeTokens;
     const controller = new AbortController();
-    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 400, body: { temperature: 0 }, signal: controller.signal });
+    const stream = streamChat(session, {
+      messages: [{ role: "user", content: "And God said" }],
+      maxTokens: 400,
+      body: { temperature: 0 },
+      signal: controller.signal,
+    });
     await breakOffStream(stream, 3, () => controller.abort());
     const view = await waitForAbortedExchange(stack.host.url, session.jobId);
     const billed = BigInt(view.servedTokens) - signed;

@@ -23,11 +23,15 @@ function slowed(inner: ChatBackend): ChatBackend {
       const started = Date.now();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, thinkMs);
-        options?.signal?.addEventListener("abort", () => {
-          observed.abortedAfterMs = Date.now() - started;
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
+        options?.signal?.addEventListener(
+          "abort",
+          () => {
+            observed.abortedAfterMs = Date.now() - started;
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       const result = await inner.generate(request, options);
       observed.completed++;

@@ -136,45 +136,53 @@ describe("chain faults under a running host", () => {
     await until("the host's own view shows the proof", async () => BigInt((await hostView(host.url, session.jobId)).provenTokens) === signedAtDue, 10_000);
   }, 30_000);
 
-  it("a proof transaction dropped from the pool (automine off) is broadcast again after the receipt timeout and proven exactly once", () =>
-    withProofInPool(async ({ session, minedBefore, signedAtDue }) => {
-      const [pendingBefore] = (await anvilRpc(network, "eth_getBlockByNumber", ["pending", false]) as { transactions: string[] }).transactions;
-      await anvilRpc(network, "anvil_dropAllTransactions", []);
-      expect(await nonce("pending")).toBe(minedBefore);
+  it(
+    "a proof transaction dropped from the pool (automine off) is broadcast again after the receipt timeout and proven exactly once",
+    () =>
+      withProofInPool(async ({ session, minedBefore, signedAtDue }) => {
+        const [pendingBefore] = ((await anvilRpc(network, "eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions;
+        await anvilRpc(network, "anvil_dropAllTransactions", []);
+        expect(await nonce("pending")).toBe(minedBefore);
 
-      // receiptTimeoutMs is 1 s: the host stops waiting, and its housekeeping re-broadcasts the same bytes.
-      await until("the host's proof transaction is back in the pool", async () => (await nonce("pending")) > minedBefore, 35_000);
-      const [pendingAfter] = (await anvilRpc(network, "eth_getBlockByNumber", ["pending", false]) as { transactions: string[] }).transactions;
-      expect(pendingAfter).toBe(pendingBefore);
-      expect(await nonce("pending")).toBe(minedBefore + 1);
+        // receiptTimeoutMs is 1 s: the host stops waiting, and its housekeeping re-broadcasts the same bytes.
+        await until("the host's proof transaction is back in the pool", async () => (await nonce("pending")) > minedBefore, 35_000);
+        const [pendingAfter] = ((await anvilRpc(network, "eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions;
+        expect(pendingAfter).toBe(pendingBefore);
+        expect(await nonce("pending")).toBe(minedBefore + 1);
 
-      await anvilRpc(network, "evm_mine", []);
-      expect(await proven(session)).toBe(signedAtDue);
-      await anvilRpc(network, "evm_setAutomine", [true]);
-      await until("the host sees its proof mined", async () => BigInt((await hostView(host.url, session.jobId)).provenTokens) === signedAtDue, 10_000);
-      expect(await nonce("latest")).toBe(minedBefore + 1);
-      await closeExactly(session);
-    }), 55_000);
+        await anvilRpc(network, "evm_mine", []);
+        expect(await proven(session)).toBe(signedAtDue);
+        await anvilRpc(network, "evm_setAutomine", [true]);
+        await until("the host sees its proof mined", async () => BigInt((await hostView(host.url, session.jobId)).provenTokens) === signedAtDue, 10_000);
+        expect(await nonce("latest")).toBe(minedBefore + 1);
+        await closeExactly(session);
+      }),
+    55_000,
+  );
 
-  it("a proof transaction replaced in the pool by another with its nonce is proven again at once, exactly once", () =>
-    withProofInPool(async ({ session, minedBefore, signedAtDue }) => {
-      const fees = await network.publicClient.estimateFeesPerGas();
-      await walletFor(network, demoKeys.host).sendTransaction({
-        to: hostAddress,
-        value: 0n,
-        nonce: minedBefore,
-        maxFeePerGas: fees.maxFeePerGas * 10n,
-        maxPriorityFeePerGas: fees.maxPriorityFeePerGas * 10n + 10n ** 9n,
-      });
-      await anvilRpc(network, "evm_mine", []);
-      expect(await nonce("latest")).toBe(minedBefore + 1);
-      expect(await proven(session)).toBe(0n);
+  it(
+    "a proof transaction replaced in the pool by another with its nonce is proven again at once, exactly once",
+    () =>
+      withProofInPool(async ({ session, minedBefore, signedAtDue }) => {
+        const fees = await network.publicClient.estimateFeesPerGas();
+        await walletFor(network, demoKeys.host).sendTransaction({
+          to: hostAddress,
+          value: 0n,
+          nonce: minedBefore,
+          maxFeePerGas: fees.maxFeePerGas * 10n,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas * 10n + 10n ** 9n,
+        });
+        await anvilRpc(network, "evm_mine", []);
+        expect(await nonce("latest")).toBe(minedBefore + 1);
+        expect(await proven(session)).toBe(0n);
 
-      // No further client activity: the host notices the replacement and proves the receipt again.
-      await anvilRpc(network, "evm_setAutomine", [true]);
-      await until("the replaced proof is proven again", async () => (await proven(session)) === signedAtDue, 20_000);
-      await closeExactly(session);
-    }), 55_000);
+        // No further client activity: the host notices the replacement and proves the receipt again.
+        await anvilRpc(network, "evm_setAutomine", [true]);
+        await until("the replaced proof is proven again", async () => (await proven(session)) === signedAtDue, 20_000);
+        await closeExactly(session);
+      }),
+    55_000,
+  );
 
   it("a transaction sent with the host's key behind the node's back (a nonce gap) does not stop the next proof", async () => {
     const session = await open();

@@ -23,7 +23,13 @@ const stack = useHostStack(
 /** Waits (bounded) until the proxy forwards again. */
 async function waitUntilReachable(url: string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    if (await fetch(`${url}/health`).then((response) => response.ok, () => false)) return;
+    if (
+      await fetch(`${url}/health`).then(
+        (response) => response.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${url} did not come back within 5 s`);
@@ -89,7 +95,11 @@ describe("the connection to the host drops", () => {
     if (billed === 0n) expect(next.recovered).toEqual([]);
     else {
       expect(next.recovered).toHaveLength(1);
-      expect(next.recovered[0]).toMatchObject({ aborted: false, cumulativeTokens: signed + billed, request: { messages: [{ role: "user", content: "And the earth was" }] } });
+      expect(next.recovered[0]).toMatchObject({
+        aborted: false,
+        cumulativeTokens: signed + billed,
+        request: { messages: [{ role: "user", content: "And the earth was" }] },
+      });
     }
     expect(next.cumulativeTokens).toBe(signed + billed + BigInt(next.promptTokens + next.completionTokens));
     expect(BigInt((await hostView(stack.host.url, session.jobId)).signedTokens)).toBe(session.cumulativeTokens);

@@ -42,7 +42,10 @@ describe("connection exhaustion", () => {
     const attacker: Held[] = [];
     for (let i = 0; i < 3 * perAddress; i++) attacker.push(await openSlow("127.0.0.2", partialHeaders));
     // Another address trickles a body that never ends.
-    const body = await openSlow("127.0.0.3", "POST /v1/session/receipt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"job");
+    const body = await openSlow(
+      "127.0.0.3",
+      'POST /v1/session/receipt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"job',
+    );
     // A bystander is served while the attacker's connections are open.
     expect((await fetch(`${stack.host.url}/health`)).status).toBe(200);
     const answers = await Promise.all(attacker.map((held) => held.answer));

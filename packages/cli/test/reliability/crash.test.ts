@@ -2,7 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chat, closeSession, getSession, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { privateKeyToAccount } from "viem/accounts";
-import { anvilRpc, freePort, hostView, openUserSession, proofEvents, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
+import {
+  anvilRpc,
+  freePort,
+  hostView,
+  openUserSession,
+  proofEvents,
+  register,
+  spawnHost,
+  startNetwork,
+  waitReady,
+  writeHostConfig,
+  type HostProcess,
+} from "./harness.ts";
 
 // A host killed with SIGKILL after receipts were signed (and durably stored) but before any was
 // proven: the restarted process on the same SQLite file must get paid for every one, once.

@@ -44,7 +44,11 @@ describe("user ends the session itself, mid-interval", () => {
       expect(i).toBeLessThan(20);
       sequence += 1n;
       const body = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: maxTokens });
-      const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), { chainId: session.chainId, marketplace }, { jobId: session.jobId, sequence, transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(body) });
+      const headers = await signSessionRequestHeaders(
+        privateKeyToAccount(session.sessionKey),
+        { chainId: session.chainId, marketplace },
+        { jobId: session.jobId, sequence, transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(body) },
+      );
       const response = await fetch(`${stack.host.url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
@@ -63,7 +67,12 @@ describe("user ends the session itself, mid-interval", () => {
 
     // The user ends the session before the host proves the rest.
     const user = walletFor(stack.network, demoKeys.user);
-    const hash = await user.writeContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "completeSessionJob", args: [session.jobId] });
+    const hash = await user.writeContract({
+      address: marketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      functionName: "completeSessionJob",
+      args: [session.jobId],
+    });
     expect((await stack.network.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
     const settlement = await getSettlement(stack.network.publicClient, { marketplace, jobId: session.jobId, fromBlock: session.openedAtBlock });
     expect(settlement?.provenTokens).toBe(proven);

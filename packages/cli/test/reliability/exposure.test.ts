@@ -15,7 +15,9 @@ import { useHostStack } from "./stack.ts";
 
 const maxUnsignedTokens = 200;
 const maxTokens = 40;
-const stack = useHostStack(() => ({ extra: { batch: { delayMs: 0 }, limits: { maxCheckpointInterval: 1_000, maxUnsignedTokens, maxTokens, defaultMaxTokens: maxTokens } } }));
+const stack = useHostStack(() => ({
+  extra: { batch: { delayMs: 0 }, limits: { maxCheckpointInterval: 1_000, maxUnsignedTokens, maxTokens, defaultMaxTokens: maxTokens } },
+}));
 
 describe("the host's exposure policy", () => {
   it("is published at GET /v1/host, and the SDK reads it", async () => {
@@ -40,7 +42,9 @@ describe("the host's exposure policy", () => {
     expect(await send("In the beginning", maxTokens)).toEqual({ status: 403, code: "session_terms_refused", billed: 0 });
     // Nothing was served or recorded: the session is unknown here, and the user gets the whole deposit back.
     expect((await fetch(`${stack.host.url}/v1/session/${session.jobId}`)).status).toBe(404);
-    await expect(chat(session, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 8 })).rejects.toMatchObject({ code: "session_terms_refused" });
+    await expect(chat(session, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 8 })).rejects.toMatchObject({
+      code: "session_terms_refused",
+    });
     const settlement = await closeSession(walletFor(stack.network, demoKeys.user), { session });
     expect(settlement.payment).toBe(0n);
   });

@@ -29,12 +29,7 @@ describe("forged receipts", () => {
     const forger = privateKeyToAccount(generatePrivateKey());
     const checkpoint = { jobId: session.jobId, cumulativeTokens: BigInt(view.servedTokens), transcriptHash: view.transcriptHash };
     const forgedSignature = await signCheckpoint(forger, session, checkpoint);
-    const forgeries = [
-      forgedSignature,
-      `0x${"11".repeat(65)}`,
-      `0x${"ab".repeat(200)}`,
-      `0x${"00".repeat(65)}`,
-    ] as const;
+    const forgeries = [forgedSignature, `0x${"11".repeat(65)}`, `0x${"ab".repeat(200)}`, `0x${"00".repeat(65)}`] as const;
     for (let round = 0; round < 10; round++)
       for (const signature of forgeries) {
         const response = await fetch(`${stack.host.url}/v1/session/receipt`, {

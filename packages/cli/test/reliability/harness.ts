@@ -91,11 +91,15 @@ export type HostProcess = {
 };
 
 export function spawnHost(configPath: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): HostProcess {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"], {
-    cwd: repoRoot,
-    env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true", ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true", ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout.on("data", (chunk) => (output += String(chunk)));
   child.stderr.on("data", (chunk) => (output += String(chunk)));
@@ -138,7 +142,13 @@ export async function startInProcessHost(network: LocalNetwork, options: InProce
   const dir = mkdtempSync(join(tmpdir(), "session-jobs-reliability-"));
   const config = await register(hostConfigInput(network, dir, port, options.extra));
   const backend = options.backend ?? (await createEmbeddedBackend());
-  const node = createHostNode({ common: createCommon({ logLevel: (process.env.RELIABILITY_LOG_LEVEL as "error" | undefined) ?? "error" }), config, backend, now: options.now, submitterTickMs: options.submitterTickMs });
+  const node = createHostNode({
+    common: createCommon({ logLevel: (process.env.RELIABILITY_LOG_LEVEL as "error" | undefined) ?? "error" }),
+    config,
+    backend,
+    now: options.now,
+    submitterTickMs: options.submitterTickMs,
+  });
   const url = await node.start();
   return {
     node,
@@ -173,7 +183,13 @@ export function neverSigningClient(url: string, session: Session) {
   return async (content: string, maxTokens: number): Promise<{ status: number; code?: string; billed: number }> => {
     const body = new TextEncoder().encode(JSON.stringify({ messages: [{ role: "user", content }], max_tokens: maxTokens }));
     sequence += 1n;
-    const headers = await signSessionRequestHeaders(account, session, { jobId: session.jobId, sequence, transcriptHash, endpoint: sessionEndpoints.chat, body });
+    const headers = await signSessionRequestHeaders(account, session, {
+      jobId: session.jobId,
+      sequence,
+      transcriptHash,
+      endpoint: sessionEndpoints.chat,
+      body,
+    });
     const response = await fetch(`${url}${sessionEndpoints.chat}`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
     const json = (await response.json()) as { error?: { code: string }; session?: { transcriptHash: Hex; promptTokens: number; completionTokens: number } };
     if (json.session) transcriptHash = json.session.transcriptHash;
@@ -258,7 +274,11 @@ export async function startCountingRpcProxy(target: string): Promise<{ url: stri
 
 /** A raw JSON-RPC call to anvil (test methods viem's public client does not expose). */
 export async function anvilRpc(network: Pick<LocalNetwork, "anvil">, method: string, params: unknown[]): Promise<unknown> {
-  const response = await fetch(network.anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const response = await fetch(network.anvil.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
   const json = (await response.json()) as { result?: unknown; error?: unknown };
   if (json.error) throw new Error(`${method}: ${JSON.stringify(json.error)}`);
   return json.result;

@@ -25,7 +25,11 @@ const { values } = parseArgs({
 const sessionsCount = Number(values.sessions);
 const promptsPerSession = Number(values.prompts);
 const maxTokens = Number(values["max-tokens"]);
-for (const [name, value] of [["sessions", sessionsCount], ["prompts", promptsPerSession], ["max-tokens", maxTokens]] as const)
+for (const [name, value] of [
+  ["sessions", sessionsCount],
+  ["prompts", promptsPerSession],
+  ["max-tokens", maxTokens],
+] as const)
   if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
 
 const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the earth was", "Let there be light", "The LORD is my shepherd"];
@@ -40,7 +44,14 @@ try {
   const openStarted = performance.now();
   const sessions: Session[] = [];
   for (let i = 0; i < sessionsCount; i++) {
-    const { session } = await openSession(user, { contracts: network.deployment, host: hostAddress, deposit: 10n ** 16n, proofInterval: 100n, maxDuration: 86_400n, modelId: network.modelId });
+    const { session } = await openSession(user, {
+      contracts: network.deployment,
+      host: hostAddress,
+      deposit: 10n ** 16n,
+      proofInterval: 100n,
+      maxDuration: 86_400n,
+      modelId: network.modelId,
+    });
     sessions.push(session);
   }
   const openSeconds = (performance.now() - openStarted) / 1000;
@@ -71,7 +82,10 @@ try {
   const closeSeconds = (performance.now() - closeStarted) / 1000;
   let exact = 0;
   for (const { session, settlement } of settlements) {
-    const ok = settlement.provenTokens === session.cumulativeTokens && settlement.payment === session.cumulativeTokens * session.pricePerToken && settlement.refund === session.deposit - settlement.payment;
+    const ok =
+      settlement.provenTokens === session.cumulativeTokens &&
+      settlement.payment === session.cumulativeTokens * session.pricePerToken &&
+      settlement.refund === session.deposit - settlement.payment;
     if (ok) exact++;
     else console.error(`session ${session.jobId}: signed ${session.cumulativeTokens}, proven ${settlement.provenTokens}, closed by ${settlement.closedBy}`);
   }
@@ -81,9 +95,16 @@ try {
   const requests = latencies.length;
   console.log(`load: ${sessionsCount} concurrent sessions x ${promptsPerSession} prompts (max_tokens ${maxTokens}), one host, embedded model`);
   console.log(`  open (sequential):   ${sessionsCount} sessions in ${openSeconds.toFixed(1)} s`);
-  console.log(`  chat (concurrent):   ${requests} requests, ${tokens} tokens in ${loadSeconds.toFixed(1)} s = ${(requests / loadSeconds).toFixed(1)} req/s, ${(Number(tokens) / loadSeconds).toFixed(0)} tokens/s`);
-  if (requests > 0) console.log(`  latency per request: p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, max ${ms(latencies[latencies.length - 1]!)}`);
-  console.log(`  close (concurrent):  ${sessionsCount} sessions in ${closeSeconds.toFixed(1)} s, ${settlements.filter((s) => s.settlement.closedBy === "host").length} settled by the host`);
+  console.log(
+    `  chat (concurrent):   ${requests} requests, ${tokens} tokens in ${loadSeconds.toFixed(1)} s = ${(requests / loadSeconds).toFixed(1)} req/s, ${(Number(tokens) / loadSeconds).toFixed(0)} tokens/s`,
+  );
+  if (requests > 0)
+    console.log(
+      `  latency per request: p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, max ${ms(latencies[latencies.length - 1]!)}`,
+    );
+  console.log(
+    `  close (concurrent):  ${sessionsCount} sessions in ${closeSeconds.toFixed(1)} s, ${settlements.filter((s) => s.settlement.closedBy === "host").length} settled by the host`,
+  );
   console.log(`  settled exactly:     ${exact}/${sessionsCount}; errors during chat: ${errors.length}`);
   for (const error of errors.slice(0, 3)) console.error(error);
 } finally {

@@ -79,7 +79,12 @@ describe("the openai client through createSessionFetch", () => {
       return sent;
     };
     const { openai: aborting } = clientFor(session, { fetch: sendThenAbort });
-    await expect(aborting.chat.completions.create({ model: session.model!, messages: ask("In the beginning"), max_tokens: 200, stream: true, ...greedy }, { signal: controller.signal })).rejects.toThrow();
+    await expect(
+      aborting.chat.completions.create(
+        { model: session.model!, messages: ask("In the beginning"), max_tokens: 200, stream: true, ...greedy },
+        { signal: controller.signal },
+      ),
+    ).rejects.toThrow();
     await goOnAndClose(session, openai);
   }, 60_000);
 
@@ -88,7 +93,10 @@ describe("the openai client through createSessionFetch", () => {
     const session = await openUserSession(stack.network, 1_000n);
     const { openai, recovered } = clientFor(session);
     const controller = new AbortController();
-    const stream = await openai.chat.completions.create({ model: session.model!, messages: ask("And God said"), max_tokens: 400, stream: true, ...greedy }, { signal: controller.signal });
+    const stream = await openai.chat.completions.create(
+      { model: session.model!, messages: ask("And God said"), max_tokens: 400, stream: true, ...greedy },
+      { signal: controller.signal },
+    );
     let received = "";
     let deltas = 0;
     const consume = async () => {
@@ -124,9 +132,20 @@ describe("the openai client through createSessionFetch", () => {
     const session = await openUserSession(stack.network, 1_000n);
     const { openai } = clientFor(session);
     const controller = new AbortController();
-    const pending = openai.chat.completions.create({ model: session.model!, messages: ask("And the earth was"), max_tokens: 300, ...greedy }, { signal: controller.signal });
+    const pending = openai.chat.completions.create(
+      { model: session.model!, messages: ask("And the earth was"), max_tokens: 300, ...greedy },
+      { signal: controller.signal },
+    );
     // Abort once the host has taken the request (its sequence moved), before its answer is done.
-    for (let attempt = 0; attempt < 200 && (await hostView(stack.host.url, session.jobId).then((view) => view.lastSequence, () => "0")) === "0"; attempt++)
+    for (
+      let attempt = 0;
+      attempt < 200 &&
+      (await hostView(stack.host.url, session.jobId).then(
+        (view) => view.lastSequence,
+        () => "0",
+      )) === "0";
+      attempt++
+    )
       await new Promise((resolve) => setTimeout(resolve, 10));
     controller.abort();
     await expect(pending).rejects.toThrow();
@@ -185,7 +204,9 @@ describe("the openai client through createSessionFetch", () => {
     const { openai } = clientFor(session);
     await openai.chat.completions.create({ model: session.model!, messages: ask("In the beginning"), max_tokens: 100, ...greedy });
     // 399 tokens more than the deposit has left, however short the first answer was.
-    const error = await openai.chat.completions.create({ model: session.model!, messages: ask("And God said"), max_tokens: 399, ...greedy }).catch((caught: unknown) => caught);
+    const error = await openai.chat.completions
+      .create({ model: session.model!, messages: ask("And God said"), max_tokens: 399, ...greedy })
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
     expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("session_deposit_exhausted");

@@ -50,16 +50,20 @@ describe("/ready reflects what the node needs", () => {
   it.each([
     { check: "backend", down: () => upstream, others: { node: "ok", rpc: "ok" } },
     { check: "rpc", down: () => rpc, others: { node: "ok", backend: "ok" } },
-  ])("is 503 not_ready naming $check while it is unreachable, and 200 again when it is back", async ({ check, down, others }) => {
-    down().setDown(true);
-    await readyBecomes(503);
-    const answer = await ready();
-    expect(answer).toMatchObject({ code: "not_ready", checks: others });
-    expect(answer.checks[check]).not.toBe("ok");
-    expect(answer.message).toMatch(new RegExp(`^${check}: `));
-    // /health stays a liveness probe: the process is up even though it cannot serve.
-    expect((await fetch(`${stack.host.url}/health`)).status).toBe(200);
-    down().setDown(false);
-    await readyBecomes(200);
-  }, 30_000);
+  ])(
+    "is 503 not_ready naming $check while it is unreachable, and 200 again when it is back",
+    async ({ check, down, others }) => {
+      down().setDown(true);
+      await readyBecomes(503);
+      const answer = await ready();
+      expect(answer).toMatchObject({ code: "not_ready", checks: others });
+      expect(answer.checks[check]).not.toBe("ok");
+      expect(answer.message).toMatch(new RegExp(`^${check}: `));
+      // /health stays a liveness probe: the process is up even though it cannot serve.
+      expect((await fetch(`${stack.host.url}/health`)).status).toBe(200);
+      down().setDown(false);
+      await readyBecomes(200);
+    },
+    30_000,
+  );
 });

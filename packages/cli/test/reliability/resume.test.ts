@@ -6,7 +6,17 @@ import { createCommon, createHostNode, type HostConfig, type HostNode } from "@s
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { chat, deserializeSession, serializeSession, streamChat, syncSession, type Session } from "@session-jobs/sdk";
 import type { LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { breakOffStream, freePort, hostConfigInput, hostView, openUserSession, register, startNetwork, waitForAbortedExchange, type HostSessionView } from "./harness.ts";
+import {
+  breakOffStream,
+  freePort,
+  hostConfigInput,
+  hostView,
+  openUserSession,
+  register,
+  startNetwork,
+  waitForAbortedExchange,
+  type HostSessionView,
+} from "./harness.ts";
 import { closeExactly as closeSettledExactly } from "./stack.ts";
 
 // Client faults: the client process dies and a new one resumes the session from what it saved
@@ -22,7 +32,12 @@ let node: HostNode | undefined;
 let url: string;
 
 async function startNode(): Promise<void> {
-  node = createHostNode({ common: createCommon({ logLevel: (process.env.RELIABILITY_LOG_LEVEL as "error" | undefined) ?? "error" }), config, backend, shutdownGraceMs: 1_000 });
+  node = createHostNode({
+    common: createCommon({ logLevel: (process.env.RELIABILITY_LOG_LEVEL as "error" | undefined) ?? "error" }),
+    config,
+    backend,
+    shutdownGraceMs: 1_000,
+  });
   url = await node.start();
 }
 async function stopNode(): Promise<void> {
@@ -131,7 +146,12 @@ describe("client reconnect and resume", () => {
   async function dieMidStream(session: Session, onFirstDelta?: () => void) {
     const controller = new AbortController();
     const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 300, signal: controller.signal });
-    await breakOffStream(stream, 5, () => controller.abort(), (count) => count === 1 && onFirstDelta?.());
+    await breakOffStream(
+      stream,
+      5,
+      () => controller.abort(),
+      (count) => count === 1 && onFirstDelta?.(),
+    );
     await stream.result.catch(() => undefined);
     return waitForAbortedExchange(url, session.jobId);
   }
@@ -155,7 +175,11 @@ describe("client reconnect and resume", () => {
     expect(next.cumulativeTokens).toBe(signed + billed + BigInt(next.promptTokens + next.completionTokens));
     // The app learns what its dead predecessor missed: the broken-off answer, as the host wrote it.
     expect(next.recovered).toHaveLength(1);
-    expect(next.recovered[0]).toMatchObject({ aborted: true, cumulativeTokens: signed + billed, request: { messages: [{ role: "user", content: "And God said" }] } });
+    expect(next.recovered[0]).toMatchObject({
+      aborted: true,
+      cumulativeTokens: signed + billed,
+      request: { messages: [{ role: "user", content: "And God said" }] },
+    });
     expect(next.recovered[0]!.text.length).toBeGreaterThan(0);
     expect(resumed.dispute).toBeUndefined();
     const view = await hostView(url, resumed.jobId);

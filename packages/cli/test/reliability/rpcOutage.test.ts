@@ -53,7 +53,13 @@ describe("the host's RPC goes away and comes back", () => {
     // A session the host has never read cannot be checked: 503 with a code, and nothing recorded.
     const fresh = await open();
     const body = JSON.stringify({ messages: [{ role: "user", content: "Genesis 1:1" }], max_tokens: 10 });
-    const signed = await signSessionRequestHeaders(privateKeyToAccount(fresh.sessionKey), fresh, { jobId: fresh.jobId, sequence: 1n, transcriptHash: fresh.transcriptHash, endpoint: "/v1/chat/completions", body: stringToBytes(body) });
+    const signed = await signSessionRequestHeaders(privateKeyToAccount(fresh.sessionKey), fresh, {
+      jobId: fresh.jobId,
+      sequence: 1n,
+      transcriptHash: fresh.transcriptHash,
+      endpoint: "/v1/chat/completions",
+      body: stringToBytes(body),
+    });
     const refused = await fetch(`${stack.host.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", ...signed },

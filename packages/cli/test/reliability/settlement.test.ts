@@ -46,7 +46,12 @@ const stack = useHostStack(
 
 async function completeOnChain(session: Session): Promise<void> {
   const wallet = walletFor(stack.network, demoKeys.user);
-  const hash = await wallet.writeContract({ address: stack.network.deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "completeSessionJob", args: [session.jobId] });
+  const hash = await wallet.writeContract({
+    address: stack.network.deployment.jobMarketplace,
+    abi: jobMarketplaceWithModelsAbi,
+    functionName: "completeSessionJob",
+    args: [session.jobId],
+  });
   expect((await stack.network.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
 }
 
@@ -80,7 +85,10 @@ describe("a session settled on chain by its user", () => {
     const reading = (async () => {
       for await (const delta of stream) {
         deltas.push(delta);
-        if (deltas.length === 3) await completeOnChain(session).then(() => hostSawSettlement(session)).then(release);
+        if (deltas.length === 3)
+          await completeOnChain(session)
+            .then(() => hostSawSettlement(session))
+            .then(release);
       }
     })();
     await expect(reading).rejects.toMatchObject({ code: "session_not_active" });

@@ -41,13 +41,17 @@ describe("stopping the host process", () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  it.each(["SIGTERM", "SIGINT"] as const)("%s drains: the process exits 0 after proving every signed receipt on chain", async (signal) => {
-    const { host, session } = await hostWithUnprovenReceipts(cleanups);
-    expect(await host.signal(signal), host.output()).toBe(0);
-    expect(await chainProven(session.jobId)).toBe(session.cumulativeTokens);
-    expect(host.output()).toContain("every signed receipt is proven on chain");
-    expect(host.output()).toContain("host stopped");
-  }, 58_000);
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "%s drains: the process exits 0 after proving every signed receipt on chain",
+    async (signal) => {
+      const { host, session } = await hostWithUnprovenReceipts(cleanups);
+      expect(await host.signal(signal), host.output()).toBe(0);
+      expect(await chainProven(session.jobId)).toBe(session.cumulativeTokens);
+      expect(host.output()).toContain("every signed receipt is proven on chain");
+      expect(host.output()).toContain("host stopped");
+    },
+    58_000,
+  );
 
   it("with the chain unreachable it says exactly what is left, and the restarted host proves it on its own", async () => {
     const proxy: TcpProxy = await startTcpProxy(new URL(network.anvil.rpcUrl));

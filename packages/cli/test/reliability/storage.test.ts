@@ -3,7 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { anvilPrivateKeys } from "@session-jobs/contracts/anvil";
 import { chat, closeSession } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { freePort, hostView, neverSigningClient, openUserSession, register, spawnHost, startNetwork, waitReady, writeHostConfig, type HostProcess } from "./harness.ts";
+import {
+  freePort,
+  hostView,
+  neverSigningClient,
+  openUserSession,
+  register,
+  spawnHost,
+  startNetwork,
+  waitReady,
+  writeHostConfig,
+  type HostProcess,
+} from "./harness.ts";
 
 // Storage faults of a running host (`host start` as its own process): one process per database and
 // per key; a database file removed under the node makes /ready fail and new work get 503
@@ -77,7 +88,12 @@ describe("storage faults", () => {
     const receipt = await fetch(`${config.url}/v1/session/receipt`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jobId: String(session.jobId), cumulativeTokens: before.signedTokens, transcriptHash: before.transcriptHash, signature: session.receipt!.signature }),
+      body: JSON.stringify({
+        jobId: String(session.jobId),
+        cumulativeTokens: before.signedTokens,
+        transcriptHash: before.transcriptHash,
+        signature: session.receipt!.signature,
+      }),
     });
     expect(receipt.status).toBe(503);
     expect(((await receipt.json()) as { error: { code: string } }).error.code).toBe("storage_unavailable");

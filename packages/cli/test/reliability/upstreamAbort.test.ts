@@ -29,8 +29,13 @@ function startUpstream(): Promise<string> {
       }
       response.writeHead(200, { "content-type": "text/event-stream" });
       for (let index = 0; index < deltasBeforeHang; index++) {
-        const usage = mode === "continuous-usage" ? { usage: { prompt_tokens: upstreamPromptTokens, completion_tokens: index + 1, total_tokens: upstreamPromptTokens + index + 1 } } : {};
-        response.write(`data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "word " }, finish_reason: null }], ...usage })}\n\n`);
+        const usage =
+          mode === "continuous-usage"
+            ? { usage: { prompt_tokens: upstreamPromptTokens, completion_tokens: index + 1, total_tokens: upstreamPromptTokens + index + 1 } }
+            : {};
+        response.write(
+          `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: "word " }, finish_reason: null }], ...usage })}\n\n`,
+        );
       }
     });
   });

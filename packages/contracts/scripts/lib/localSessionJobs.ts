@@ -35,10 +35,7 @@ export async function startLocalSessionJobs() {
   if (!usdc) throw new Error("TestUSDC was not deployed");
 
   /** Sends a contract call and waits for a successful receipt. */
-  async function send<
-    const abi extends Abi,
-    functionName extends ContractFunctionName<abi, "nonpayable" | "payable">,
-  >(
+  async function send<const abi extends Abi, functionName extends ContractFunctionName<abi, "nonpayable" | "payable">>(
     from: ReturnType<typeof wallet>,
     call: {
       address: Address;
@@ -87,8 +84,7 @@ export async function startLocalSessionJobs() {
   }
 
   /** The id the next created session will get. */
-  const nextJobId = () =>
-    publicClient.readContract({ address: deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "nextJobId" });
+  const nextJobId = () => publicClient.readContract({ address: deployment.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "nextJobId" });
 
   return {
     anvil,

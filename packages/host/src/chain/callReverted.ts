@@ -18,7 +18,8 @@ export function asCallReverted(functionName: string, error: unknown): Error {
   if (error instanceof BaseError) {
     const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
     const errorName = reverted?.data?.errorName ?? (reverted?.reason ? "Error" : undefined);
-    const reason = reverted?.reason ?? (reverted?.data ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})` : error.shortMessage);
+    const reason =
+      reverted?.reason ?? (reverted?.data ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})` : error.shortMessage);
     return new CallRevertedError(functionName, errorName, reason, { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));

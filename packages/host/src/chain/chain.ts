@@ -20,12 +20,16 @@ export type Chain = {
 };
 
 /** Connects to the RPC, checks the chain id against the configuration, and reads sessions. */
-export async function connectChain(parameters: { config: Pick<HostConfig, "rpcUrl" | "chainId" | "contracts" | "chain">; signal?: AbortSignal }): Promise<Chain> {
+export async function connectChain(parameters: {
+  config: Pick<HostConfig, "rpcUrl" | "chainId" | "contracts" | "chain">;
+  signal?: AbortSignal;
+}): Promise<Chain> {
   const { config } = parameters;
   const transport = config.rpcUrl.startsWith("ws") ? webSocket(config.rpcUrl) : http(config.rpcUrl);
   const publicClient = createPublicClient({ transport, pollingInterval: config.chain.pollingIntervalMs }) as PublicClient;
   const chainId = await withRetry(() => publicClient.getChainId(), { signal: parameters.signal });
-  if (config.chainId !== undefined && config.chainId !== chainId) throw new Error(`RPC ${config.rpcUrl} serves chain ${chainId}, the configuration says chain ${config.chainId}`);
+  if (config.chainId !== undefined && config.chainId !== chainId)
+    throw new Error(`RPC ${config.rpcUrl} serves chain ${chainId}, the configuration says chain ${config.chainId}`);
   const marketplace = config.contracts.jobMarketplace;
   let proofSystem: Promise<Address> | undefined;
 
@@ -35,7 +39,11 @@ export async function connectChain(parameters: { config: Pick<HostConfig, "rpcUr
     marketplace,
     readSession: (jobId) => getSession(publicClient, { marketplace, jobId }),
     async abandonmentTimeoutSeconds() {
-      return Number(await withRetry(() => publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }), { signal: parameters.signal }));
+      return Number(
+        await withRetry(() => publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }), {
+          signal: parameters.signal,
+        }),
+      );
     },
     async isContract(address) {
       const code = await publicClient.getCode({ address });
@@ -43,8 +51,18 @@ export async function connectChain(parameters: { config: Pick<HostConfig, "rpcUr
     },
     async isValidContractSignature(signer, checkpoint, signature) {
       proofSystem ??= publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "proofSystem" });
-      const digest = hashTypedData({ domain: sessionJobsDomain({ chainId, marketplace }), types: checkpointTypes, primaryType: "Checkpoint", message: checkpoint });
-      return publicClient.readContract({ address: await proofSystem, abi: proofSystemAbi, functionName: "isValidReceiptSignature", args: [signer, digest, signature] });
+      const digest = hashTypedData({
+        domain: sessionJobsDomain({ chainId, marketplace }),
+        types: checkpointTypes,
+        primaryType: "Checkpoint",
+        message: checkpoint,
+      });
+      return publicClient.readContract({
+        address: await proofSystem,
+        abi: proofSystemAbi,
+        functionName: "isValidReceiptSignature",
+        args: [signer, digest, signature],
+      });
     },
   };
 }

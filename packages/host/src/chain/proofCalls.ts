@@ -25,7 +25,11 @@ export const receiptProof = (receipt: Pick<StoredReceipt, "transcriptHash" | "si
 export const proofCall = (marketplace: Marketplace, entries: ProofEntry[]): ContractCall =>
   entries.length === 1
     ? marketplaceCall(marketplace, "submitProofOfWork", [entries[0]!.jobId, entries[0]!.proof, BigInt(entries[0]!.tokensInBatch)])
-    : marketplaceCall(marketplace, "submitProofsBatch", [entries.map((entry) => entry.jobId), entries.map((entry) => entry.proof), entries.map((entry) => BigInt(entry.tokensInBatch))]);
+    : marketplaceCall(marketplace, "submitProofsBatch", [
+        entries.map((entry) => entry.jobId),
+        entries.map((entry) => entry.proof),
+        entries.map((entry) => BigInt(entry.tokensInBatch)),
+      ]);
 
 /** The call that settles a session: prove `final` and complete in one call, or complete alone when nothing is unproven. */
 export const settlementCall = (marketplace: Marketplace, jobId: bigint, final: StoredReceipt | undefined, provenTokens: number): ContractCall =>

@@ -71,7 +71,11 @@ export function createProofSubmitter(parameters: {
     if (session.status !== "active") {
       store.markClosed(jobId);
       if (receipt && receipt.cumulativeTokens > provenTokens)
-        common.logger.warn("session ended before its receipts were proven", { jobId, status: session.status, unprovenTokens: receipt.cumulativeTokens - provenTokens });
+        common.logger.warn("session ended before its receipts were proven", {
+          jobId,
+          status: session.status,
+          unprovenTokens: receipt.cumulativeTokens - provenTokens,
+        });
       return undefined;
     }
     if (!receipt || receipt.cumulativeTokens <= provenTokens || refused.get(jobId) === receipt.cumulativeTokens) return undefined;
@@ -166,10 +170,12 @@ export function createProofSubmitter(parameters: {
   /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
   async function tick(): Promise<void> {
     if (store.pendingSubmissions().length > 0) {
-      const resolved = await sender.exclusive(() => sender.reconcile()).catch((error: unknown) => {
-        common.logger.warn("reconcile failed", { error });
-        return [];
-      });
+      const resolved = await sender
+        .exclusive(() => sender.reconcile())
+        .catch((error: unknown) => {
+          common.logger.warn("reconcile failed", { error });
+          return [];
+        });
       // A proof transaction replaced or dropped for good leaves its receipts unproven: prove them
       // again now rather than at the idle flush, while the depositor could still complete first.
       for (const submission of resolved) if (submission.status === "dropped") for (const entry of submission.entries) schedule(entry.jobId);

@@ -40,7 +40,13 @@ export async function registerHost(parameters: RegisterHostParameters): Promise<
   const transactions: RegisterHostReturnType["transactions"] = [];
 
   const write = async (step: string, functionName: string, args: readonly unknown[]) => {
-    const { request } = await publicClient.simulateContract({ address: registry.address, abi: anyRegistryFunction, functionName, args, account: config.account });
+    const { request } = await publicClient.simulateContract({
+      address: registry.address,
+      abi: anyRegistryFunction,
+      functionName,
+      args,
+      account: config.account,
+    });
     const hash = await walletClient.writeContract({ ...request, chain: null } as Parameters<typeof walletClient.writeContract>[0]);
     const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: config.chain.receiptTimeoutMs });
     if (receipt.status !== "success") throw new Error(`${step} transaction ${hash} reverted`);

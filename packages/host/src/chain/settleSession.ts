@@ -11,7 +11,14 @@ import type { TransactionSender } from "./transactionSender.ts";
 export type SettleResult = { transactionHash: Hex; provenTokens: string; mined: boolean };
 
 /** What ending a session needs: the store, the chain's view of sessions and the one transaction sender. */
-export type SettlementContext = { common: Common; store: Store; sender: TransactionSender; sessions: SessionCache; marketplace: Marketplace; now: () => number };
+export type SettlementContext = {
+  common: Common;
+  store: Store;
+  sender: TransactionSender;
+  sessions: SessionCache;
+  marketplace: Marketplace;
+  now: () => number;
+};
 
 /** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
 export async function settleSession(context: SettlementContext, jobId: bigint): Promise<SettleResult> {
@@ -30,9 +37,13 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
   const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
   let sent;
   try {
-    sent = await sender.send(settlement, { kind: final ? "final" : "complete", entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }] });
+    sent = await sender.send(settlement, {
+      kind: final ? "final" : "complete",
+      entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }],
+    });
   } catch (error) {
-    if (error instanceof CallRevertedError) throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
+    if (error instanceof CallRevertedError)
+      throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
     throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
   }
   if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);

@@ -17,11 +17,23 @@ const call = { address: "0x000000000000000000000000000000000000dEaD", abi: parse
 const entries = [{ jobId: 1n, cumulativeTokens: 100, tokensInBatch: 100 }];
 
 function newStore(account: `0x${string}`): Store {
-  return createStore({ path: join(mkdtempSync(join(tmpdir(), "host-sender-")), "host.sqlite"), deployment: { chainId: anvil.chainId, marketplace: call.address, host: account } });
+  return createStore({
+    path: join(mkdtempSync(join(tmpdir(), "host-sender-")), "host.sqlite"),
+    deployment: { chainId: anvil.chainId, marketplace: call.address, host: account },
+  });
 }
 
 function sender(store: Store, key: `0x${string}`, client: PublicClient = publicClient) {
-  return createTransactionSender({ common, store, publicClient: client, account: privateKeyToAccount(key), chainId: anvil.chainId, pollingIntervalMs: 50, receiptTimeoutMs: 5000, retry: { retries: 0 } });
+  return createTransactionSender({
+    common,
+    store,
+    publicClient: client,
+    account: privateKeyToAccount(key),
+    chainId: anvil.chainId,
+    pollingIntervalMs: 50,
+    receiptTimeoutMs: 5000,
+    retry: { retries: 0 },
+  });
 }
 
 /** A client whose broadcasts fail as if the RPC went away after signing. */

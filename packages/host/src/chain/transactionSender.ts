@@ -1,4 +1,14 @@
-import { encodeFunctionData, keccak256, WaitForTransactionReceiptTimeoutError, type Abi, type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from "viem";
+import {
+  encodeFunctionData,
+  keccak256,
+  WaitForTransactionReceiptTimeoutError,
+  type Abi,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type PublicClient,
+  type TransactionReceipt,
+} from "viem";
 import type { Common } from "../common.ts";
 import type { Store, Submission, SubmissionEntry, SubmissionKind } from "../store/store.ts";
 import { asCallReverted } from "./callReverted.ts";

@@ -29,7 +29,18 @@ describe("resolveHostConfig", () => {
     expect(config.account.address).toBe(address);
     expect(config.pricing.minPricePerToken).toBe(2000n);
     expect(config.backend).toEqual({ type: "embedded" });
-    expect(config.server).toEqual({ host: "127.0.0.1", port: 8080, maxBodyBytes: 1048576, corsOrigins: [], maxConnections: 1024, maxConnectionsPerAddress: 64, reservedFileDescriptors: 128, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 });
+    expect(config.server).toEqual({
+      host: "127.0.0.1",
+      port: 8080,
+      maxBodyBytes: 1048576,
+      corsOrigins: [],
+      maxConnections: 1024,
+      maxConnectionsPerAddress: 64,
+      reservedFileDescriptors: 128,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+    });
     expect(JSON.stringify(describeHostConfig(config))).not.toContain(key.slice(2));
     expect(JSON.stringify(config, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(key.slice(2));
   });
@@ -38,7 +49,14 @@ describe("resolveHostConfig", () => {
     const badKey = `0x${"zz".repeat(32)}`;
     let error: unknown;
     try {
-      resolveHostConfig({ rpcUrl: "localhost:8545", privateKey: badKey, contracts: { jobMarketplace: "0x1234" }, models: ["0x12"], pricing: { minPricePerToken: 5 }, server: { port: 70000 } });
+      resolveHostConfig({
+        rpcUrl: "localhost:8545",
+        privateKey: badKey,
+        contracts: { jobMarketplace: "0x1234" },
+        models: ["0x12"],
+        pricing: { minPricePerToken: 5 },
+        server: { port: 70000 },
+      });
     } catch (caught) {
       error = caught;
     }
@@ -51,7 +69,7 @@ describe("resolveHostConfig", () => {
       "contracts.nodeRegistry: required (or give a deployments file)",
       "models: not a bytes32 model id: 0x12",
       "pricing.minPricePerToken: 5 is outside 100..100000",
-      'server.port: must be an integer in 0..65535, got 70000',
+      "server.port: must be an integer in 0..65535, got 70000",
     ]);
     expect(message).not.toContain("zz".repeat(32));
   });
@@ -60,7 +78,12 @@ describe("resolveHostConfig", () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, "deployments.json"),
-      JSON.stringify({ chainId: 31337, jobMarketplace: minimal.contracts.jobMarketplace, nodeRegistry: minimal.contracts.nodeRegistry, hostEarnings: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" }),
+      JSON.stringify({
+        chainId: 31337,
+        jobMarketplace: minimal.contracts.jobMarketplace,
+        nodeRegistry: minimal.contracts.nodeRegistry,
+        hostEarnings: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
+      }),
     );
     const { contracts: _contracts, ...rest } = minimal;
     const config = resolveHostConfig({ ...rest, deployments: "deployments.json" }, { baseDir: dir });
@@ -70,7 +93,9 @@ describe("resolveHostConfig", () => {
 
   it("refuses connection limits that cannot work", () => {
     expect(() => resolveHostConfig({ ...minimal, server: { maxConnections: 0 } })).toThrow(/server\.maxConnections: must be an integer in 1\.\.…/);
-    expect(() => resolveHostConfig({ ...minimal, server: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } })).toThrow(/server\.headersTimeoutMs: larger than server\.requestTimeoutMs/);
+    expect(() => resolveHostConfig({ ...minimal, server: { headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 } })).toThrow(
+      /server\.headersTimeoutMs: larger than server\.requestTimeoutMs/,
+    );
     expect(() => resolveHostConfig({ ...minimal, batch: { drainTimeoutMs: -1 } })).toThrow(/batch\.drainTimeoutMs/);
   });
 });
@@ -149,7 +174,11 @@ describe("the deployment file from the environment", () => {
   it("still reads the old name SESSION_JOBS_DEPLOYMENTS, with a warning", () => {
     const { path, deployment } = setUp();
     const warnings: string[] = [];
-    const config = loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_DEPLOYMENTS: deployment }, warn: (message) => warnings.push(message) });
+    const config = loadHostConfig({
+      path,
+      env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_DEPLOYMENTS: deployment },
+      warn: (message) => warnings.push(message),
+    });
     expect(config.chainId).toBe(31337);
     expect(warnings).toEqual(["SESSION_JOBS_DEPLOYMENTS is deprecated: use SESSION_JOBS_DEPLOYMENT"]);
   });
@@ -249,7 +278,9 @@ type = "vllm"
 
   it("keeps integers beyond 2^53 exact and reports them readably", () => {
     const base = `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n`;
-    expect(load(`${base}[pricing]\nminPricePerToken = 2000\nminPricePerTokenNative = 100000000000000000001\n`)().pricing.minPricePerTokenNative).toBe(100000000000000000001n);
+    expect(load(`${base}[pricing]\nminPricePerToken = 2000\nminPricePerTokenNative = 100000000000000000001\n`)().pricing.minPricePerTokenNative).toBe(
+      100000000000000000001n,
+    );
     expect(issuesOf(load(`${base}[pricing]\nminPricePerToken = 2000\n[server]\nport = 100000000000000000001\n`))).toEqual([
       "server.port: must be an integer in 0..65535, got 100000000000000000001 (host.toml line 9)",
     ]);
@@ -257,7 +288,10 @@ type = "vllm"
 
   it("gives no line for a value the environment set", () => {
     const path = join(tempDir(), "host.toml");
-    writeFileSync(path, `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n[pricing]\nminPricePerToken = 2000\n[server]\nport = 80\n`);
+    writeFileSync(
+      path,
+      `rpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n[contracts]\n${contracts}\n[pricing]\nminPricePerToken = 2000\n[server]\nport = 80\n`,
+    );
     expect(issuesOf(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_HOST_PORT: "99999" } }))).toEqual([
       'server.port: must be an integer in 0..65535, got "99999"',
     ]);

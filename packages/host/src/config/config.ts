@@ -149,10 +149,15 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
     if (backendApiKey) input.backend.apiKey = backendApiKey;
   }
   const models = read(hostConfigEnv.models);
-  if (models) input.models = models.split(",").map((model) => model.trim()).filter(Boolean);
+  if (models)
+    input.models = models
+      .split(",")
+      .map((model) => model.trim())
+      .filter(Boolean);
   const minPrice = read(hostConfigEnv.minPricePerToken);
   const minPriceNative = read(hostConfigEnv.minPricePerTokenNative);
-  if (minPrice || minPriceNative) input.pricing = { ...(minPrice && { minPricePerToken: minPrice }), ...(minPriceNative && { minPricePerTokenNative: minPriceNative }) };
+  if (minPrice || minPriceNative)
+    input.pricing = { ...(minPrice && { minPricePerToken: minPrice }), ...(minPriceNative && { minPricePerTokenNative: minPriceNative }) };
   const publicUrl = read(hostConfigEnv.publicUrl);
   if (publicUrl) input.publicUrl = publicUrl;
   const dbPath = readPath(hostConfigEnv.dbPath);
@@ -166,7 +171,12 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
     input.server = {
       ...(listen && { host: listen }),
       ...(port && { port }),
-      ...(corsOrigins && { corsOrigins: corsOrigins.split(",").map((origin) => origin.trim()).filter(Boolean) }),
+      ...(corsOrigins && {
+        corsOrigins: corsOrigins
+          .split(",")
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      }),
     };
   const dashboardDir = readPath(hostConfigEnv.dashboardDir);
   const dashboardRpcUrl = read(hostConfigEnv.dashboardRpcUrl);
@@ -179,8 +189,7 @@ function merge(base: HostConfigInput, over: HostConfigInput): HostConfigInput {
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
     const previous = result[key];
-    result[key] =
-      isPlainObject(previous) && isPlainObject(value) && key !== "metadata" ? { ...previous, ...value } : value;
+    result[key] = isPlainObject(previous) && isPlainObject(value) && key !== "metadata" ? { ...previous, ...value } : value;
   }
   return result;
 }
@@ -213,7 +222,8 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
   if (fields && fields.limits.maxSyncBytesInFlight < fields.limits.maxUnsignedBytes)
     fail("limits.maxSyncBytesInFlight", "smaller than limits.maxUnsignedBytes (one session's sync answer must fit)");
 
-  if (issues.length > 0 || !fields || !account || !contracts || !backend) throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
+  if (issues.length > 0 || !fields || !account || !contracts || !backend)
+    throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
   return {
     rpcUrl: fields.rpcUrl,
     chainId: contracts.chainId,
@@ -221,10 +231,14 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
     contracts: contracts.addresses,
     backend,
     models: fields.models,
-    pricing: { minPricePerToken: fields.pricing.minPricePerToken!, ...(fields.pricing.minPricePerTokenNative !== undefined && { minPricePerTokenNative: fields.pricing.minPricePerTokenNative }) },
+    pricing: {
+      minPricePerToken: fields.pricing.minPricePerToken!,
+      ...(fields.pricing.minPricePerTokenNative !== undefined && { minPricePerTokenNative: fields.pricing.minPricePerTokenNative }),
+    },
     publicUrl: fields.publicUrl,
     metadata: typeof fields.metadata === "string" ? fields.metadata : JSON.stringify(fields.metadata ?? {}),
-    dbPath: fields.dbPath === undefined ? resolve(baseDir, "session-jobs-host.sqlite") : fields.dbPath === ":memory:" ? ":memory:" : resolve(baseDir, fields.dbPath),
+    dbPath:
+      fields.dbPath === undefined ? resolve(baseDir, "session-jobs-host.sqlite") : fields.dbPath === ":memory:" ? ":memory:" : resolve(baseDir, fields.dbPath),
     lockDir: resolve(baseDir, fields.lockDir ?? join(tmpdir(), "session-jobs-host-locks")),
     server: fields.server,
     batch: fields.batch,
@@ -281,7 +295,11 @@ function resolveContracts(input: HostConfigInput, fields: HostConfigFields | und
   const hostEarnings = address("hostEarnings", false);
   if (!jobMarketplace || !nodeRegistry) return undefined;
   const deployedAtBlock = /^\d{1,15}$/.test(String(fromDeployments.deployedAtBlock)) ? Number(fromDeployments.deployedAtBlock) : 0;
-  return { chainId, deployedAtBlock, addresses: { jobMarketplace, nodeRegistry, ...(modelRegistry && { modelRegistry }), ...(hostEarnings && { hostEarnings }) } };
+  return {
+    chainId,
+    deployedAtBlock,
+    addresses: { jobMarketplace, nodeRegistry, ...(modelRegistry && { modelRegistry }), ...(hostEarnings && { hostEarnings }) },
+  };
 }
 
 function resolveAccount(input: HostConfigInput, baseDir: string, fail: Fail): LocalAccount | undefined {
@@ -296,7 +314,9 @@ function resolveAccount(input: HostConfigInput, baseDir: string, fail: Fail): Lo
   if (keystore !== undefined && typeof keystore.path === "string") {
     const path = resolve(baseDir, keystore.path);
     try {
-      const password = keystore.password ?? (keystore.passwordFile !== undefined ? readFileSync(resolve(baseDir, keystore.passwordFile), "utf8").replace(/\r?\n$/, "") : undefined);
+      const password =
+        keystore.password ??
+        (keystore.passwordFile !== undefined ? readFileSync(resolve(baseDir, keystore.passwordFile), "utf8").replace(/\r?\n$/, "") : undefined);
       if (password === undefined) return fail("keystore", `no password (set ${hostConfigEnv.keystorePassword} or keystore.passwordFile)`);
       return privateKeyToAccount(decryptKeystore(readFileSync(path, "utf8"), password));
     } catch (error) {
@@ -331,7 +351,8 @@ export function describeHostConfig(config: HostConfig): Record<string, unknown> 
   return {
     ...rest,
     host: account.address,
-    backend: backend.type === "upstream" ? { type: backend.type, url: backend.url, model: backend.model, apiKey: backend.apiKey ? "(set)" : undefined } : backend,
+    backend:
+      backend.type === "upstream" ? { type: backend.type, url: backend.url, model: backend.model, apiKey: backend.apiKey ? "(set)" : undefined } : backend,
     pricing: { minPricePerToken: String(config.pricing.minPricePerToken), minPricePerTokenNative: config.pricing.minPricePerTokenNative?.toString() },
   };
 }

@@ -35,7 +35,12 @@ minPricePerToken = 2000 # USDC units
     const text = readFileSync(path, "utf8");
     expect(text).toContain("# my host");
     expect(text).toContain("minPricePerToken = 1500");
-    expect(parse(text)).toEqual({ rpcUrl: "http://127.0.0.1:8545", models: [model, other], publicUrl: "https://new.example", pricing: { minPricePerToken: 1500 } });
+    expect(parse(text)).toEqual({
+      rpcUrl: "http://127.0.0.1:8545",
+      models: [model, other],
+      publicUrl: "https://new.example",
+      pricing: { minPricePerToken: 1500 },
+    });
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 

@@ -13,12 +13,14 @@ const show = (value: unknown) => (typeof value === "bigint" ? String(value) : JS
 
 /** An integer within bounds; numeric strings (from the environment) are accepted. */
 const integer = (min: number, max?: number) =>
-  z.union([z.number(), z.bigint(), z.string()], { error: (issue) => `must be an integer in ${min}..${max ?? "…"}, got ${show(issue.input)}` }).transform((value, ctx) => {
-    const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-    if (typeof number === "number" && Number.isSafeInteger(number) && number >= min && (max === undefined || number <= max)) return number;
-    ctx.issues.push({ code: "custom", input: value, message: `must be an integer in ${min}..${max ?? "…"}, got ${show(value)}` });
-    return z.NEVER;
-  });
+  z
+    .union([z.number(), z.bigint(), z.string()], { error: (issue) => `must be an integer in ${min}..${max ?? "…"}, got ${show(issue.input)}` })
+    .transform((value, ctx) => {
+      const number = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+      if (typeof number === "number" && Number.isSafeInteger(number) && number >= min && (max === undefined || number <= max)) return number;
+      ctx.issues.push({ code: "custom", input: value, message: `must be an integer in ${min}..${max ?? "…"}, got ${show(value)}` });
+      return z.NEVER;
+    });
 
 /** A positive integer of any size, as a bigint (prices in wei overflow a double). */
 const positiveBigint = (bounds: { min?: bigint; max?: bigint } = {}) =>
@@ -60,7 +62,9 @@ export const serverSchema = z.strictObject({
   port: integer(0, 65535).default(8080),
   maxBodyBytes: integer(1024).default(1024 * 1024),
   /** Origins whose web pages may call the node from a browser (CORS); default none. */
-  corsOrigins: z.array(corsOrigin, { error: (issue) => `must be a list of origins such as ["https://app.example"] (or ["*"]), got ${show(issue.input)}` }).default([]),
+  corsOrigins: z
+    .array(corsOrigin, { error: (issue) => `must be a list of origins such as ["https://app.example"] (or ["*"]), got ${show(issue.input)}` })
+    .default([]),
   /** Most open connections in total; lowered at start to leave `reservedFileDescriptors` of `ulimit -n`. */
   maxConnections: integer(1).default(1_024),
   /** Most open connections from one remote address. */
@@ -177,7 +181,9 @@ export const hostConfigSchema = z.strictObject({
     })
     .optional(),
   /** On-chain model ids (bytes32) this node serves. */
-  models: z.array(modelId, { error: "required, the on-chain model ids (bytes32 hex) this node serves" }).min(1, { error: "required, the on-chain model ids (bytes32 hex) this node serves" }),
+  models: z
+    .array(modelId, { error: "required, the on-chain model ids (bytes32 hex) this node serves" })
+    .min(1, { error: "required, the on-chain model ids (bytes32 hex) this node serves" }),
   pricing: z
     .strictObject({
       minPricePerToken: positiveBigint({ min: 100n, max: 100_000n }).optional(),
@@ -231,7 +237,10 @@ export function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
     }
     return knownConfigKeys.length;
   };
-  return issues.map((issue, order) => ({ issue, order, rank: rank(issue.path) })).sort((a, b) => a.rank - b.rank || a.order - b.order).map(({ issue }) => issue);
+  return issues
+    .map((issue, order) => ({ issue, order, rank: rank(issue.path) }))
+    .sort((a, b) => a.rank - b.rank || a.order - b.order)
+    .map(({ issue }) => issue);
 }
 
 /** " (did you mean x?)" for a close key in the same table, or the same key in another table; else "". */

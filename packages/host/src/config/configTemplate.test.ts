@@ -15,7 +15,11 @@ function folderWithDeployment() {
   const dir = mkdtempSync(join(tmpdir(), "host-template-"));
   writeFileSync(
     join(dir, "deployment.json"),
-    JSON.stringify({ chainId: 84532, jobMarketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", nodeRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" }),
+    JSON.stringify({
+      chainId: 84532,
+      jobMarketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+      nodeRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    }),
   );
   return dir;
 }

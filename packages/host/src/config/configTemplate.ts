@@ -34,7 +34,11 @@ export function hostConfigTemplate(parameters: HostConfigTemplateParameters): st
   const string = (value: string) => JSON.stringify(value);
   const backend =
     parameters.preset === "embedded"
-      ? ['type = "embedded"', '# modelPath = "model.gguf"            # another GGUF file (default: the bundled model)', "# threads = 1                          # CPU threads for generation"]
+      ? [
+          'type = "embedded"',
+          '# modelPath = "model.gguf"            # another GGUF file (default: the bundled model)',
+          "# threads = 1                          # CPU threads for generation",
+        ]
       : [
           'type = "upstream"',
           `url = ${string(parameters.backendUrl ?? "")}`,

@@ -56,7 +56,8 @@ export function parseChatRequest(body: Record<string, unknown>, limits: { defaul
   }
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== "boolean") invalid("stream must be a boolean");
   const streamOptions = body.stream_options;
-  if (streamOptions !== undefined && streamOptions !== null && (typeof streamOptions !== "object" || Array.isArray(streamOptions))) invalid("stream_options must be an object");
+  if (streamOptions !== undefined && streamOptions !== null && (typeof streamOptions !== "object" || Array.isArray(streamOptions)))
+    invalid("stream_options must be an object");
 
   return { request, stream: body.stream === true, model: body.model as string | undefined };
 }

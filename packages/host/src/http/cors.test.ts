@@ -91,7 +91,11 @@ describe("server.corsOrigins", () => {
   };
 
   it("takes origins and *", () => {
-    expect(resolveHostConfig({ ...minimal, server: { corsOrigins: [app, "https://x.example", "*"] } }).server.corsOrigins).toEqual([app, "https://x.example", "*"]);
+    expect(resolveHostConfig({ ...minimal, server: { corsOrigins: [app, "https://x.example", "*"] } }).server.corsOrigins).toEqual([
+      app,
+      "https://x.example",
+      "*",
+    ]);
   });
 
   it("refuses a path, a bare host, a non-list and a non-http scheme in one error", () => {

@@ -44,7 +44,12 @@ const deployment: DashboardDeployment = {
 let server: HttpServer;
 let base: string;
 beforeAll(async () => {
-  server = createHttpServer({ common: createCommon({ logLevel: "silent" }), host: "127.0.0.1", port: 0, routes: createDashboardRoutes({ site: loadStaticSite(dist), deployment }) });
+  server = createHttpServer({
+    common: createCommon({ logLevel: "silent" }),
+    host: "127.0.0.1",
+    port: 0,
+    routes: createDashboardRoutes({ site: loadStaticSite(dist), deployment }),
+  });
   base = await server.listen();
 });
 afterAll(() => server.close({ graceMs: 100 }));
@@ -121,7 +126,13 @@ describe("the dashboard is off, with one warning, when", () => {
   const warnings: string[] = [];
   const logger = { warn: (message: string) => warnings.push(message) } as never;
   const config = (overrides: Record<string, unknown>) =>
-    ({ rpcUrl: "https://base-sepolia.example/v2/KEY", contracts: { jobMarketplace: address(1), nodeRegistry: address(2) }, account: { address: address(5) }, dashboard: { dir: dist, fromBlock: 0 }, ...overrides }) as never;
+    ({
+      rpcUrl: "https://base-sepolia.example/v2/KEY",
+      contracts: { jobMarketplace: address(1), nodeRegistry: address(2) },
+      account: { address: address(5) },
+      dashboard: { dir: dist, fromBlock: 0 },
+      ...overrides,
+    }) as never;
   const chain = { publicClient: {} as never, chainId: 84532 };
 
   it("the node's RPC is not on this machine and no dashboard.rpcUrl is given (its URL may hold a key)", async () => {
@@ -136,7 +147,9 @@ describe("the dashboard is off, with one warning, when", () => {
   });
 
   it("the app is not built", async () => {
-    expect(await dashboardRoutes({ config: config({ rpcUrl: "http://127.0.0.1:8545", dashboard: { dir: join(root, "missing"), fromBlock: 0 } }), chain, logger })).toEqual([]);
+    expect(
+      await dashboardRoutes({ config: config({ rpcUrl: "http://127.0.0.1:8545", dashboard: { dir: join(root, "missing"), fromBlock: 0 } }), chain, logger }),
+    ).toEqual([]);
     expect(warnings.pop()).toMatch(/dashboard off: cannot read/);
   });
 });
@@ -182,7 +195,17 @@ describe("a node's dashboard on chain", () => {
 
   it("lets nothing the page can read carry the key, the RPC credential or the backend's API key", async () => {
     const hostKey = anvilPrivateKeys[1].slice(2).toLowerCase();
-    for (const path of ["/dashboard/", "/dashboard/deployment.json", "/v1/host", "/ready", "/health", "/v1/models", "/v1/session/1", "/metrics", "/dashboard/../ready"]) {
+    for (const path of [
+      "/dashboard/",
+      "/dashboard/deployment.json",
+      "/v1/host",
+      "/ready",
+      "/health",
+      "/v1/models",
+      "/v1/session/1",
+      "/metrics",
+      "/dashboard/../ready",
+    ]) {
       const { body } = await get(node.url, path);
       expect(body.toLowerCase(), path).not.toContain(hostKey);
       expect(body, path).not.toContain(rpcSecret);

@@ -83,7 +83,8 @@ export function createDashboardRoutes(parameters: { site: StaticSite; deployment
           response.writeHead(308, { location: `${dashboardPath}/`, "content-length": "0" }).end();
           return;
         }
-        if (rest.length > maxStaticPathLength) throw new HostError("invalid_request", `the path is longer than ${maxStaticPathLength} characters`, { status: 414 });
+        if (rest.length > maxStaticPathLength)
+          throw new HostError("invalid_request", `the path is longer than ${maxStaticPathLength} characters`, { status: 414 });
         if (rest === "/deployment.json") return sendJson(response, 200, deploymentJson, { ...security, "cache-control": "no-store" });
         const file = findStaticFile(site, rest);
         if (!file) throw new HostError("not_found", `no file ${dashboardPath}${rest}`);
@@ -134,7 +135,9 @@ export async function dashboardRoutes(parameters: {
       publicClient.readContract({ address: jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAcceptedTokens" }),
     ]);
   } catch {
-    logger.warn("dashboard off: the contracts' addresses could not be read from the chain (set contracts.modelRegistry and contracts.hostEarnings, or restart)");
+    logger.warn(
+      "dashboard off: the contracts' addresses could not be read from the chain (set contracts.modelRegistry and contracts.hostEarnings, or restart)",
+    );
     return [];
   }
   const usdc = accepted.find((token) => token !== zeroAddress);

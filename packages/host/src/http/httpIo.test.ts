@@ -18,7 +18,9 @@ beforeAll(async () => {
       setImmediate(bystander);
     };
     setImmediate(bystander);
-    void sendJsonWithArray(response, { jobId: "7", note: 'quote " and \\ escaped' }, "exchanges", items, (item) => ({ ...item, encoded: true })).then(() => (writing = false));
+    void sendJsonWithArray(response, { jobId: "7", note: 'quote " and \\ escaped' }, "exchanges", items, (item) => ({ ...item, encoded: true })).then(
+      () => (writing = false),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

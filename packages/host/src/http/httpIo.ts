@@ -57,7 +57,13 @@ export function sendText(response: ServerResponse, status: number, text: string,
  * to other work after each and waits for the client to drain, so a long answer neither stalls the
  * event loop nor sits in memory twice. Resolves `false` when the client went away.
  */
-export async function sendJsonWithArray<T>(response: ServerResponse, head: Record<string, unknown>, field: string, items: readonly T[], encode: (item: T) => unknown): Promise<boolean> {
+export async function sendJsonWithArray<T>(
+  response: ServerResponse,
+  head: Record<string, unknown>,
+  field: string,
+  items: readonly T[],
+  encode: (item: T) => unknown,
+): Promise<boolean> {
   response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
   const opening = JSON.stringify({ ...head, [field]: [] });
   let chunk = opening.slice(0, -2);

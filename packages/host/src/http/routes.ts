@@ -35,7 +35,10 @@ export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[
   const policy: HostPolicyDocument = {
     ...identity,
     model: { id: backend.modelId, modelIds: models },
-    pricing: { minPricePerToken: config.pricing.minPricePerToken.toString(), minPricePerTokenNative: config.pricing.minPricePerTokenNative?.toString() ?? null },
+    pricing: {
+      minPricePerToken: config.pricing.minPricePerToken.toString(),
+      minPricePerTokenNative: config.pricing.minPricePerTokenNative?.toString() ?? null,
+    },
     limits: {
       maxCheckpointInterval: config.limits.maxCheckpointInterval,
       maxUnsignedTokens: config.limits.maxUnsignedTokens ?? null,
@@ -46,11 +49,16 @@ export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[
   };
   return [
     { method: "GET", path: hostPolicyEndpoint, handler: (_request, response) => sendJson(response, 200, policy) },
-    { method: "POST", path: sessionEndpoints.chat, handler: async (request, response) => handleChat(request, response, await readBody(request, config.server.maxBodyBytes)) },
+    {
+      method: "POST",
+      path: sessionEndpoints.chat,
+      handler: async (request, response) => handleChat(request, response, await readBody(request, config.server.maxBodyBytes)),
+    },
     {
       method: "GET",
       path: "/v1/models",
-      handler: (_request, response) => sendJson(response, 200, { object: "list", data: [{ id: backend.modelId, object: "model", created: 0, owned_by: identity.host, model_ids: models }] }),
+      handler: (_request, response) =>
+        sendJson(response, 200, { object: "list", data: [{ id: backend.modelId, object: "model", created: 0, owned_by: identity.host, model_ids: models }] }),
     },
     { method: "POST", path: sessionEndpoints.receipt, handler: session.receipt },
     { method: "POST", path: sessionEndpoints.close, handler: session.close },

@@ -85,7 +85,12 @@ export function createHttpServer(parameters: {
       const match = candidates.find((candidate) => candidate.method === request.method);
       if (!match) {
         request.resume();
-        sendError(response, candidates.length > 0 ? new HostError("method_not_allowed", `${request.method} is not allowed on ${path}`) : new HostError("not_found", `no route ${path}`));
+        sendError(
+          response,
+          candidates.length > 0
+            ? new HostError("method_not_allowed", `${request.method} is not allowed on ${path}`)
+            : new HostError("not_found", `no route ${path}`),
+        );
         return;
       }
       route = match.path;
@@ -93,7 +98,8 @@ export function createHttpServer(parameters: {
       Promise.resolve()
         .then(() => match.handler(request, response, Object.fromEntries(match.names.map((name, index) => [name, decodePathSegment(values[index] ?? "")]))))
         .catch((error: unknown) => {
-          if (!(error instanceof HostError) || error.status >= 500) common.logger[error instanceof HostError ? "warn" : "error"]("request failed", { route, error });
+          if (!(error instanceof HostError) || error.status >= 500)
+            common.logger[error instanceof HostError ? "warn" : "error"]("request failed", { route, error });
           sendError(response, error);
         });
     },
@@ -105,7 +111,10 @@ export function createHttpServer(parameters: {
     const refused = connections.admit(socket);
     if (refused === "admitted") return;
     common.metrics.connectionsRefused.inc({ reason: refused });
-    const error = new HostError("too_many_connections", refused === "total" ? "the host holds as many connections as it serves; retry shortly" : "too many connections from your address");
+    const error = new HostError(
+      "too_many_connections",
+      refused === "total" ? "the host holds as many connections as it serves; retry shortly" : "too many connections from your address",
+    );
     socket.end(rawHttpError(error, "503 Service Unavailable"));
     socket.destroySoon();
   });

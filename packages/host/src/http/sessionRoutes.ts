@@ -7,7 +7,12 @@ import type { ProofSubmitter } from "../chain/proofSubmitter.ts";
 import { parseSessionHeaders, type SessionProtocol } from "../session/sessionProtocol.ts";
 
 /** `POST /v1/session/receipt`, `POST /v1/session/close`, `POST /v1/session/sync` and `GET /v1/session/:jobId`. */
-export function createSessionRoutes(parameters: { common: Common; protocol: SessionProtocol; submitter: Pick<ProofSubmitter, "settle">; maxBodyBytes: number }) {
+export function createSessionRoutes(parameters: {
+  common: Common;
+  protocol: SessionProtocol;
+  submitter: Pick<ProofSubmitter, "settle">;
+  maxBodyBytes: number;
+}) {
   const { common, protocol, submitter, maxBodyBytes } = parameters;
 
   /** A signed request whose body is `{ "jobId": … }` for the job its headers name. */

@@ -52,7 +52,11 @@ export function loadStaticSite(dir: string): StaticSite {
       bytes += stat.size;
       if (files.size >= staticSiteLimits.maxFiles || bytes > staticSiteLimits.maxBytes)
         throw new StaticSiteError(`${dir} holds more than ${staticSiteLimits.maxFiles} files or ${staticSiteLimits.maxBytes} bytes; is it a built app?`);
-      files.set(key, { body: readFileSync(path), contentType: contentTypes[extname(name).toLowerCase()] ?? "application/octet-stream", immutable: key.startsWith("assets/") });
+      files.set(key, {
+        body: readFileSync(path),
+        contentType: contentTypes[extname(name).toLowerCase()] ?? "application/octet-stream",
+        immutable: key.startsWith("assets/"),
+      });
     }
   };
   try {

@@ -22,7 +22,12 @@ describe("logger", () => {
   it("redacts secrets by field name, also nested", () => {
     const { lines, destination } = capture();
     const key = `0x${"ab".repeat(32)}`;
-    createLogger({ destination }).warn("config", { privateKey: key, backend: { apiKey: "sk-secret" }, keystore: { password: "hunter2" }, nested: { deeper: { sessionKey: key } } });
+    createLogger({ destination }).warn("config", {
+      privateKey: key,
+      backend: { apiKey: "sk-secret" },
+      keystore: { password: "hunter2" },
+      nested: { deeper: { sessionKey: key } },
+    });
     expect(lines.join("\n")).not.toMatch(/ab{2}abab|sk-secret|hunter2/);
     expect(JSON.parse(lines[0]!)).toMatchObject({ privateKey: "[redacted]", backend: { apiKey: "[redacted]" }, keystore: { password: "[redacted]" } });
   });

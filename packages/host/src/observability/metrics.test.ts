@@ -16,7 +16,10 @@ describe("metrics", () => {
     expect(text).toContain('session_jobs_http_request_duration_seconds_bucket{le="+Inf",route="/health"} 1');
     expect(text).toContain('session_jobs_http_request_duration_seconds_count{route="/health"} 1');
     expect(text.endsWith("\n")).toBe(true);
-    for (const line of text.trimEnd().split("\n").filter((line) => line !== ""))
+    for (const line of text
+      .trimEnd()
+      .split("\n")
+      .filter((line) => line !== ""))
       expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)+\})? -?[0-9.e+-]+|[a-z_]+\{.*le="\+Inf".*\} \d+)$/);
     expect(await metricValue(metrics.httpRequests, { route: "/v1/chat/completions", status: "200" })).toBe(2);
   });

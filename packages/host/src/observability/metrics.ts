@@ -19,20 +19,63 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
   if (parameters.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "session_jobs_host_" });
   const registers = [registry];
   const metrics = {
-    httpRequests: new Counter({ name: "session_jobs_http_requests_total", help: "HTTP requests answered, by route and status.", labelNames: ["route", "status"], registers }),
-    httpRequestDuration: new Histogram({ name: "session_jobs_http_request_duration_seconds", help: "Time to answer an HTTP request, by route.", labelNames: ["route"], buckets: secondsBuckets, registers }),
-    connectionsRefused: new Counter({ name: "session_jobs_connections_refused_total", help: "Connections answered 503 too_many_connections and closed, by the cap reached (total, address).", labelNames: ["reason"], registers }),
-    requestsRefused: new Counter({ name: "session_jobs_requests_refused_total", help: "Requests refused by the session protocol, by error code.", labelNames: ["code"], registers }),
+    httpRequests: new Counter({
+      name: "session_jobs_http_requests_total",
+      help: "HTTP requests answered, by route and status.",
+      labelNames: ["route", "status"],
+      registers,
+    }),
+    httpRequestDuration: new Histogram({
+      name: "session_jobs_http_request_duration_seconds",
+      help: "Time to answer an HTTP request, by route.",
+      labelNames: ["route"],
+      buckets: secondsBuckets,
+      registers,
+    }),
+    connectionsRefused: new Counter({
+      name: "session_jobs_connections_refused_total",
+      help: "Connections answered 503 too_many_connections and closed, by the cap reached (total, address).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    requestsRefused: new Counter({
+      name: "session_jobs_requests_refused_total",
+      help: "Requests refused by the session protocol, by error code.",
+      labelNames: ["code"],
+      registers,
+    }),
     generationsActive: new Gauge({ name: "session_jobs_generations_active", help: "Generations running now.", registers }),
     generationsAborted: new Counter({ name: "session_jobs_generations_aborted_total", help: "Generations stopped because the client went away.", registers }),
-    tokensServed: new Counter({ name: "session_jobs_tokens_served_total", help: "Tokens billed to sessions, by kind (prompt, completion).", labelNames: ["kind"], registers }),
+    tokensServed: new Counter({
+      name: "session_jobs_tokens_served_total",
+      help: "Tokens billed to sessions, by kind (prompt, completion).",
+      labelNames: ["kind"],
+      registers,
+    }),
     syncBytesHeld: new Gauge({ name: "session_jobs_sync_bytes_held", help: "Bytes of stored exchanges held by sync answers being written now.", registers }),
-    syncBytesHeldPeak: new Gauge({ name: "session_jobs_sync_bytes_held_peak", help: "The most bytes sync answers held at once since start (bounded by limits.maxSyncBytesInFlight).", registers }),
-    sessionSyncs: new Counter({ name: "session_jobs_session_syncs_total", help: "Syncs answered: clients that missed the end of an exchange and asked for what they had not signed.", registers }),
+    syncBytesHeldPeak: new Gauge({
+      name: "session_jobs_sync_bytes_held_peak",
+      help: "The most bytes sync answers held at once since start (bounded by limits.maxSyncBytesInFlight).",
+      registers,
+    }),
+    sessionSyncs: new Counter({
+      name: "session_jobs_session_syncs_total",
+      help: "Syncs answered: clients that missed the end of an exchange and asked for what they had not signed.",
+      registers,
+    }),
     receiptsStored: new Counter({ name: "session_jobs_receipts_stored_total", help: "Signed receipts verified and stored.", registers }),
     receiptsRejected: new Counter({ name: "session_jobs_receipts_rejected_total", help: "Receipts refused, by error code.", labelNames: ["code"], registers }),
-    tokensSignedUnproven: new Gauge({ name: "session_jobs_tokens_signed_unproven", help: "Tokens covered by signed receipts but not yet proven on chain.", registers }),
-    proofTransactions: new Counter({ name: "session_jobs_proof_transactions_total", help: "Proof and settlement transactions, by kind and outcome.", labelNames: ["kind", "outcome"], registers }),
+    tokensSignedUnproven: new Gauge({
+      name: "session_jobs_tokens_signed_unproven",
+      help: "Tokens covered by signed receipts but not yet proven on chain.",
+      registers,
+    }),
+    proofTransactions: new Counter({
+      name: "session_jobs_proof_transactions_total",
+      help: "Proof and settlement transactions, by kind and outcome.",
+      labelNames: ["kind", "outcome"],
+      registers,
+    }),
     tokensProven: new Counter({ name: "session_jobs_tokens_proven_total", help: "Tokens proven on chain by this node's transactions.", registers }),
     rpcRetries: new Counter({ name: "session_jobs_rpc_retries_total", help: "Retries of transient RPC failures.", registers }),
   };

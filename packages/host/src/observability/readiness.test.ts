@@ -42,7 +42,9 @@ describe("readiness", () => {
     }) as unknown as typeof fetch;
     expect(await backendCheck({ type: "embedded" }, fakeFetch).check(AbortSignal.timeout(1000))).toBeUndefined();
     expect(await backendCheck({ type: "upstream", url: "http://up/v1/", model: "m" }, fakeFetch).check(AbortSignal.timeout(1000))).toBeUndefined();
-    expect(await backendCheck({ type: "upstream", url: "http://down/v1", model: "m" }, fakeFetch).check(AbortSignal.timeout(1000))).toBe("the upstream backend answers GET /models with 502");
+    expect(await backendCheck({ type: "upstream", url: "http://down/v1", model: "m" }, fakeFetch).check(AbortSignal.timeout(1000))).toBe(
+      "the upstream backend answers GET /models with 502",
+    );
     expect(asked).toEqual(["http://up/v1/models", "http://down/v1/models"]);
   });
 });

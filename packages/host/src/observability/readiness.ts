@@ -71,7 +71,10 @@ export function backendCheck(backend: BackendConfig, fetchImpl: typeof fetch = g
       if (backend.type !== "upstream") return undefined;
       let response: Response;
       try {
-        response = await fetchImpl(`${backend.url.replace(/\/+$/, "")}/models`, { signal, headers: backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {} });
+        response = await fetchImpl(`${backend.url.replace(/\/+$/, "")}/models`, {
+          signal,
+          headers: backend.apiKey ? { authorization: `Bearer ${backend.apiKey}` } : {},
+        });
       } catch {
         return "the upstream backend does not answer";
       }

@@ -26,7 +26,12 @@ export function registerWalletMetrics(parameters: RegisterWalletMetricsParameter
   let reading: Promise<void> | undefined;
   const read = () => (reading ??= readBalances().finally(() => (reading = undefined)));
   const collect = { collect: () => read() };
-  const gas = new Gauge({ name: "session_jobs_host_gas_balance_wei", help: "The host wallet's native balance, which pays for proof transactions (wei).", registers, ...collect });
+  const gas = new Gauge({
+    name: "session_jobs_host_gas_balance_wei",
+    help: "The host wallet's native balance, which pays for proof transactions (wei).",
+    registers,
+    ...collect,
+  });
   const earnings = new Gauge({
     name: "session_jobs_host_earnings_balance",
     help: "The host's withdrawable balance in HostEarnings, by asset address (zero = ETH), in the asset's base units.",
@@ -34,7 +39,12 @@ export function registerWalletMetrics(parameters: RegisterWalletMetricsParameter
     registers,
     ...collect,
   });
-  const failures = new Counter({ name: "session_jobs_balance_read_failures_total", help: "Balance reads from chain that failed at a scrape (last values kept).", registers, ...collect });
+  const failures = new Counter({
+    name: "session_jobs_balance_read_failures_total",
+    help: "Balance reads from chain that failed at a scrape (last values kept).",
+    registers,
+    ...collect,
+  });
   let hostEarnings = parameters.hostEarnings;
   const guarded = async (task: () => Promise<void>) => {
     try {
@@ -49,7 +59,10 @@ export function registerWalletMetrics(parameters: RegisterWalletMetricsParameter
       guarded(async () => gas.set(Number(await publicClient.getBalance({ address: host })))),
       guarded(async () => {
         hostEarnings ??= await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "hostEarnings" });
-        const tokens = [zeroAddress, ...(await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAcceptedTokens" }))];
+        const tokens = [
+          zeroAddress,
+          ...(await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAcceptedTokens" })),
+        ];
         const balances = await publicClient.readContract({ address: hostEarnings, abi: hostEarningsAbi, functionName: "getBalances", args: [host, tokens] });
         tokens.forEach((token, index) => earnings.set({ asset: token.toLowerCase() }, Number(balances[index])));
       }),

@@ -26,7 +26,15 @@ const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
 const servedModel: Hex = `0x${"11".repeat(32)}`;
 // Intervals up to the chain's own maximum: the bytes limit is tested apart from the host's interval limit.
-const limits = { defaultMaxTokens: 16, maxTokens: 512, sessionCacheMs: 0, promptTokensPerMessage: 8, maxUnsignedBytes: 16 * 1024, maxSyncBytesInFlight: 32 * 1024, maxCheckpointInterval: 1_000_000 };
+const limits = {
+  defaultMaxTokens: 16,
+  maxTokens: 512,
+  sessionCacheMs: 0,
+  promptTokensPerMessage: 8,
+  maxUnsignedBytes: 16 * 1024,
+  maxSyncBytesInFlight: 32 * 1024,
+  maxCheckpointInterval: 1_000_000,
+};
 
 const chain = new Map<bigint, OnChainSession>();
 let nextJobId = 1n;
@@ -120,7 +128,12 @@ beforeEach(() => {
   backend.behaviour.abortEndsWith = "finish";
 });
 
-const chatBody = (content: string, extra: Record<string, unknown> = {}) => ({ model: "test-genesis", messages: [{ role: "user", content }], max_tokens: 8, ...extra });
+const chatBody = (content: string, extra: Record<string, unknown> = {}) => ({
+  model: "test-genesis",
+  messages: [{ role: "user", content }],
+  max_tokens: 8,
+  ...extra,
+});
 const otherHash: Hex = `0x${"ab".repeat(32)}`;
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
@@ -155,13 +168,23 @@ describe("chat completions", () => {
     expect(answer.status).toBe(200);
     expect(answer.events.at(-1)).toBe("[DONE]");
     const chunks = answer.events.slice(0, -1).map((data) => JSON.parse(data));
-    expect(chunks[0]).toMatchObject({ object: "chat.completion.chunk", model: "test-genesis", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] });
+    expect(chunks[0]).toMatchObject({
+      object: "chat.completion.chunk",
+      model: "test-genesis",
+      choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }],
+    });
     expect(chunks.at(-2).choices[0]).toMatchObject({ delta: {}, finish_reason: "length" });
     const promptTokens = Math.ceil(Buffer.byteLength("Who made the earth?") / 4) + 2;
     expect(answer.body).toMatchObject({
       choices: [],
       usage: { prompt_tokens: promptTokens, completion_tokens: 8, total_tokens: promptTokens + 8 },
-      session: { jobId: jobId.toString(), promptTokens, completionTokens: 8, cumulativeTokens: String(promptTokens + 8), transcriptHash: client.transcriptHash },
+      session: {
+        jobId: jobId.toString(),
+        promptTokens,
+        completionTokens: 8,
+        cumulativeTokens: String(promptTokens + 8),
+        transcriptHash: client.transcriptHash,
+      },
     });
     expect(answer.text.split(" ")).toHaveLength(8);
 
@@ -176,7 +199,11 @@ describe("chat completions", () => {
     const { client } = openSession();
     const first = await client.chat(chatBody("In the beginning"));
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ object: "chat.completion", choices: [{ message: { role: "assistant" }, finish_reason: "length" }], usage: { completion_tokens: 8 } });
+    expect(first.body).toMatchObject({
+      object: "chat.completion",
+      choices: [{ message: { role: "assistant" }, finish_reason: "length" }],
+      usage: { completion_tokens: 8 },
+    });
     expect(first.session?.transcriptHash).toBe(client.transcriptHash);
     const second = await client.chat(chatBody("and the earth"));
     expect(second.session?.transcriptHash).toBe(client.transcriptHash);
@@ -274,26 +301,29 @@ describe("chat completions", () => {
   // The embedded model ends a stopped generation with its usage; an OpenAI-compatible upstream cut
   // off mid-stream ends it with an error and no usage. Either way the client pays for what it was
   // sent, so it cannot take answers free by leaving each one early.
-  it.each(["finish", "error"] as const)("stops generating when the client leaves and bills only the text it was sent (stopped backend ends with %s)", async (abortEndsWith) => {
-    backend.behaviour.tokenDelayMs = 20;
-    backend.behaviour.abortEndsWith = abortEndsWith;
-    const { client, jobId } = openSession();
-    const abortedBefore = backend.aborted;
-    const controller = new AbortController();
-    const response = await client.post("/v1/chat/completions", chatBody("a long answer", { stream: true, max_tokens: 200 }), { signal: controller.signal });
-    await readDeltas(response, 3);
-    controller.abort();
-    await expect.poll(() => backend.aborted, { timeout: 2000 }).toBe(abortedBefore + 1);
-    await expect.poll(async () => (await view(jobId)).lastExchange?.aborted, { timeout: 2000 }).toBe(true);
-    const state = await view(jobId);
-    // At least the three deltas the client read; far fewer than the 200 asked for.
-    expect(state.lastExchange.completionTokens).toBeGreaterThanOrEqual(3);
-    expect(state.lastExchange.completionTokens).toBeLessThan(20);
-    expect(state.servedTokens).toBe(String(state.lastExchange.promptTokens + state.lastExchange.completionTokens));
-    // Without usage (and no upstream tokenizer to ask) the evaluated prompt is billed at the
-    // documented bound: its UTF-8 bytes plus limits.promptTokensPerMessage per message.
-    if (abortEndsWith === "error") expect(state.lastExchange.promptTokens).toBe(Buffer.byteLength("a long answer") + limits.promptTokensPerMessage);
-  });
+  it.each(["finish", "error"] as const)(
+    "stops generating when the client leaves and bills only the text it was sent (stopped backend ends with %s)",
+    async (abortEndsWith) => {
+      backend.behaviour.tokenDelayMs = 20;
+      backend.behaviour.abortEndsWith = abortEndsWith;
+      const { client, jobId } = openSession();
+      const abortedBefore = backend.aborted;
+      const controller = new AbortController();
+      const response = await client.post("/v1/chat/completions", chatBody("a long answer", { stream: true, max_tokens: 200 }), { signal: controller.signal });
+      await readDeltas(response, 3);
+      controller.abort();
+      await expect.poll(() => backend.aborted, { timeout: 2000 }).toBe(abortedBefore + 1);
+      await expect.poll(async () => (await view(jobId)).lastExchange?.aborted, { timeout: 2000 }).toBe(true);
+      const state = await view(jobId);
+      // At least the three deltas the client read; far fewer than the 200 asked for.
+      expect(state.lastExchange.completionTokens).toBeGreaterThanOrEqual(3);
+      expect(state.lastExchange.completionTokens).toBeLessThan(20);
+      expect(state.servedTokens).toBe(String(state.lastExchange.promptTokens + state.lastExchange.completionTokens));
+      // Without usage (and no upstream tokenizer to ask) the evaluated prompt is billed at the
+      // documented bound: its UTF-8 bytes plus limits.promptTokensPerMessage per message.
+      if (abortEndsWith === "error") expect(state.lastExchange.promptTokens).toBe(Buffer.byteLength("a long answer") + limits.promptTokensPerMessage);
+    },
+  );
 
   it("reports a model failure before any text as an error answer and bills nothing", async () => {
     backend.behaviour.failAfterTokens = 0;
@@ -426,7 +456,11 @@ describe("sync", () => {
 
     expect((await client.sendReceipt()).status).toBe(200);
     const synced = (await (await client.sync()).json()) as SyncResponse;
-    expect(synced).toMatchObject({ lastSequence: "4", receipt: { cumulativeTokens: second.session!.cumulativeTokens, transcriptHash: client.transcriptHash }, exchanges: [] });
+    expect(synced).toMatchObject({
+      lastSequence: "4",
+      receipt: { cumulativeTokens: second.session!.cumulativeTokens, transcriptHash: client.transcriptHash },
+      exchanges: [],
+    });
   });
 
   it("consumes its sequence and refuses a replayed one", async () => {
@@ -453,7 +487,14 @@ describe("sync", () => {
     const { client, jobId } = openSession();
     const response = await client.sync();
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ jobId: jobId.toString(), lastSequence: "1", servedTokens: "0", transcriptHash: emptyTranscriptHash, receipt: null, exchanges: [] });
+    expect(await response.json()).toEqual({
+      jobId: jobId.toString(),
+      lastSequence: "1",
+      servedTokens: "0",
+      transcriptHash: emptyTranscriptHash,
+      receipt: null,
+      exchanges: [],
+    });
     expect((await client.chat(chatBody("first"), { sequence: 1n })).body.error.code).toBe("session_replayed");
     expect((await client.chat(chatBody("first"))).status).toBe(200);
 
@@ -535,9 +576,21 @@ describe("HTTP", () => {
     const cases: [Promise<Response>, number, string][] = [
       [fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" }), 400, "invalid_request"],
       [fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "text/plain" }, body: "{}" }), 415, "invalid_request"],
-      [fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ messages: "x".repeat(5000) }) }), 413, "invalid_request"],
+      [
+        fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ messages: "x".repeat(5000) }),
+        }),
+        413,
+        "invalid_request",
+      ],
       [client.post("/v1/chat/completions", { messages: [] }), 400, "invalid_request"],
-      [fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chatBody("x")) }), 400, "invalid_request"],
+      [
+        fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chatBody("x")) }),
+        400,
+        "invalid_request",
+      ],
       [fetch(`${url}/v1/nothing`), 404, "not_found"],
       [fetch(`${url}/v1/chat/completions`), 405, "method_not_allowed"],
       [fetch(`${url}/v1/session/12345`), 404, "session_unknown"],

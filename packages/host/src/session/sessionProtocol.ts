@@ -162,9 +162,12 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     const closedHere = store.session(jobId)?.closed === true;
     if (session.status !== "active" || closing.has(jobId) || closedHere)
       refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing.has(jobId) ? "closing" : session.status}`);
-    if (session.host.toLowerCase() !== parameters.host.toLowerCase()) refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
-    if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase())) refuse("model_not_served", `session ${jobId} names model ${session.modelId}, which this host does not serve`);
-    if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration) refuse("session_not_active", `session ${jobId} passed its maximum duration`);
+    if (session.host.toLowerCase() !== parameters.host.toLowerCase())
+      refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
+    if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase()))
+      refuse("model_not_served", `session ${jobId} names model ${session.modelId}, which this host does not serve`);
+    if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration)
+      refuse("session_not_active", `session ${jobId} passed its maximum duration`);
   };
 
   const readSession = async (jobId: bigint): Promise<OnChainSession> => {
@@ -187,8 +190,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       } catch {
         return refuse("session_bad_signature", "X-Session-Signature is not a valid signature");
       }
-      if (signer.toLowerCase() !== session.signer.toLowerCase())
-        refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
+      if (signer.toLowerCase() !== session.signer.toLowerCase()) refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
       signerIsContract(request.jobId, session.signer).catch(() => undefined);
       return { ...request, session };
     },
@@ -221,7 +223,10 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         // The host keeps each unreceipted exchange's request and answer for a sync: bounded in bytes too.
         const unsignedBytes = store.unsignedBytes(request.jobId);
         if (unsignedBytes >= parameters.maxUnsignedBytes)
-          refuse("session_receipt_overdue", `${unsignedBytes} bytes of requests and answers without a receipt (limit ${parameters.maxUnsignedBytes}); sign a receipt for ${state.servedTokens} tokens first`);
+          refuse(
+            "session_receipt_overdue",
+            `${unsignedBytes} bytes of requests and answers without a receipt (limit ${parameters.maxUnsignedBytes}); sign a receipt for ${state.servedTokens} tokens first`,
+          );
         const worstCase = BigInt(state.servedTokens + budget.promptTokensEstimate + budget.maxTokens);
         if (worstCase * session.pricePerToken > session.depositAmount)
           refuse(
@@ -313,16 +318,26 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       if (receipt.cumulativeTokens > BigInt(state.servedTokens))
         rejected("session_receipt_mismatch", `receipt covers ${receipt.cumulativeTokens} tokens; ${state.servedTokens} were served`);
       const candidates = store.exchangesAt(receipt.jobId, Number(receipt.cumulativeTokens));
-      if (candidates.length === 0) return rejected("session_receipt_mismatch", `no exchange of session ${receipt.jobId} ends at ${receipt.cumulativeTokens} tokens`);
+      if (candidates.length === 0)
+        return rejected("session_receipt_mismatch", `no exchange of session ${receipt.jobId} ends at ${receipt.cumulativeTokens} tokens`);
       const exchange = candidates.find((candidate) => candidate.transcriptHash === receipt.transcriptHash.toLowerCase());
       if (!exchange)
-        return rejected("session_receipt_mismatch", `transcript hash at ${receipt.cumulativeTokens} tokens is ${candidates.at(-1)!.transcriptHash}, not ${receipt.transcriptHash}`);
+        return rejected(
+          "session_receipt_mismatch",
+          `transcript hash at ${receipt.cumulativeTokens} tokens is ${candidates.at(-1)!.transcriptHash}, not ${receipt.transcriptHash}`,
+        );
 
       const session = await readSession(receipt.jobId);
       const checkpoint: Checkpoint = { jobId: receipt.jobId, cumulativeTokens: receipt.cumulativeTokens, transcriptHash: exchange.transcriptHash };
-      if (!(await isSignedBy(receipt.jobId, session.signer, checkpoint, receipt.signature))) rejected("session_bad_signature", "receipt is not signed by the session signer");
+      if (!(await isSignedBy(receipt.jobId, session.signer, checkpoint, receipt.signature)))
+        rejected("session_bad_signature", "receipt is not signed by the session signer");
 
-      const isNew = store.storeReceipt({ jobId: receipt.jobId, cumulativeTokens: Number(receipt.cumulativeTokens), transcriptHash: exchange.transcriptHash, signature: receipt.signature });
+      const isNew = store.storeReceipt({
+        jobId: receipt.jobId,
+        cumulativeTokens: Number(receipt.cumulativeTokens),
+        transcriptHash: exchange.transcriptHash,
+        signature: receipt.signature,
+      });
       if (isNew) {
         common.metrics.receiptsStored.inc();
         common.metrics.tokensSignedUnproven.set(store.unprovenSignedTokens());
@@ -354,7 +369,12 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
               servedTokens: String(state.servedTokens),
               transcriptHash: state.transcriptHash,
               receipt: receipt
-                ? { jobId: request.jobId.toString(), cumulativeTokens: String(receipt.cumulativeTokens), transcriptHash: receipt.transcriptHash, signature: receipt.signature }
+                ? {
+                    jobId: request.jobId.toString(),
+                    cumulativeTokens: String(receipt.cumulativeTokens),
+                    transcriptHash: receipt.transcriptHash,
+                    signature: receipt.signature,
+                  }
                 : null,
             },
             exchanges: store.exchangesAfter(request.jobId, receipt),
@@ -430,10 +450,13 @@ export type SessionProtocol = ReturnType<typeof createSessionProtocol>;
 function parseReceipt(input: unknown): { jobId: bigint; cumulativeTokens: bigint; transcriptHash: Hex; signature: Hex } {
   if (typeof input !== "object" || input === null) throw new HostError("invalid_request", "receipt must be a JSON object");
   const { jobId, cumulativeTokens, transcriptHash, signature } = input as Record<string, unknown>;
-  const decimal = (value: unknown) => (typeof value === "string" && /^\d{1,78}$/.test(value)) || (typeof value === "number" && Number.isSafeInteger(value) && value >= 0);
+  const decimal = (value: unknown) =>
+    (typeof value === "string" && /^\d{1,78}$/.test(value)) || (typeof value === "number" && Number.isSafeInteger(value) && value >= 0);
   if (!decimal(jobId)) throw new HostError("invalid_request", "jobId must be a decimal string");
-  if (!decimal(cumulativeTokens) || BigInt(cumulativeTokens as string) === 0n) throw new HostError("invalid_request", "cumulativeTokens must be a positive decimal string");
-  if (typeof transcriptHash !== "string" || !isHex(transcriptHash) || transcriptHash.length !== 66) throw new HostError("invalid_request", "transcriptHash must be 32 bytes of hex");
+  if (!decimal(cumulativeTokens) || BigInt(cumulativeTokens as string) === 0n)
+    throw new HostError("invalid_request", "cumulativeTokens must be a positive decimal string");
+  if (typeof transcriptHash !== "string" || !isHex(transcriptHash) || transcriptHash.length !== 66)
+    throw new HostError("invalid_request", "transcriptHash must be 32 bytes of hex");
   if (typeof signature !== "string" || !isHex(signature) || signature.length < 4) throw new HostError("invalid_request", "signature must be hex");
   return { jobId: BigInt(jobId as string), cumulativeTokens: BigInt(cumulativeTokens as string), transcriptHash, signature };
 }

@@ -30,7 +30,12 @@ export function readOpenSessionTokens(dbPath: string): SessionTokenCounts[] {
         "SELECT job_id, served_tokens, signed_tokens, proven_tokens FROM sessions WHERE closed = 0 ORDER BY CAST(job_id AS INTEGER)",
       )
       .all();
-    return rows.map((row) => ({ jobId: BigInt(row.job_id), servedTokens: row.served_tokens, signedTokens: row.signed_tokens, provenTokens: row.proven_tokens }));
+    return rows.map((row) => ({
+      jobId: BigInt(row.job_id),
+      servedTokens: row.served_tokens,
+      signedTokens: row.signed_tokens,
+      provenTokens: row.proven_tokens,
+    }));
   } finally {
     db.close();
   }

@@ -22,7 +22,8 @@ export async function acquireHostLock(parameters: { dir: string; marketplace: Ad
     server = await listen(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
-    if (await answers(path)) throw new HostLockError(`another host process already runs with key ${parameters.host} on marketplace ${parameters.marketplace} (lock ${path})`);
+    if (await answers(path))
+      throw new HostLockError(`another host process already runs with key ${parameters.host} on marketplace ${parameters.marketplace} (lock ${path})`);
     // Left behind by a process that died: take it over.
     unlinkSync(path);
     server = await listen(path);

@@ -30,7 +30,13 @@ describe("store", () => {
     store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
     expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
     expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(false);
-    const id = store.recordSubmission({ kind: "checkpoint", nonce: 0, txHash: hash("cc"), rawTx: "0x02", entries: [{ jobId: 1n, cumulativeTokens: 40, tokensInBatch: 40 }] });
+    const id = store.recordSubmission({
+      kind: "checkpoint",
+      nonce: 0,
+      txHash: hash("cc"),
+      rawTx: "0x02",
+      entries: [{ jobId: 1n, cumulativeTokens: 40, tokensInBatch: 40 }],
+    });
     await store.close();
 
     const reopened = createStore({ path, deployment });
@@ -81,7 +87,9 @@ describe("store", () => {
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([second]);
     // The covered exchange lost its request, not its record: receipts for it still verify.
     expect(reopened.exchangesAfter(1n, undefined)).toEqual([second]);
-    expect(reopened.exchangesAt(1n, 40)).toEqual([{ jobId: 1n, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa"), aborted: false }]);
+    expect(reopened.exchangesAt(1n, 40)).toEqual([
+      { jobId: 1n, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa"), aborted: false },
+    ]);
 
     expect(reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 52, transcriptHash: hash("bb"), signature: "0x02" })).toBe(true);
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([]);
@@ -94,7 +102,16 @@ describe("store", () => {
     store.ensureSession(1n, 100);
     store.ensureSession(2n, 100);
     const body = new TextEncoder().encode('{"messages":[]}');
-    store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("aa"), requestBody: body, responseText: "héllo" });
+    store.appendExchange({
+      ...exchange,
+      sequence: 1n,
+      promptTokens: 1,
+      completionTokens: 1,
+      cumulativeTokens: 2,
+      transcriptHash: hash("aa"),
+      requestBody: body,
+      responseText: "héllo",
+    });
     store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("cc") });
     // Request bytes plus the answer's UTF-8 bytes (é is two).
     expect(store.unsignedBytes(1n)).toBe(body.length + 6);
@@ -106,7 +123,13 @@ describe("store", () => {
     expect(store.exchangesAt(1n, 2).map((kept) => kept.transcriptHash)).toEqual([hash("aa")]);
     expect(store.exchangesAfter(2n, undefined)).toHaveLength(1);
 
-    const id = store.recordSubmission({ kind: "final", nonce: 0, txHash: hash("dd"), rawTx: "0x02", entries: [{ jobId: 2n, cumulativeTokens: 0, tokensInBatch: 0 }] });
+    const id = store.recordSubmission({
+      kind: "final",
+      nonce: 0,
+      txHash: hash("dd"),
+      rawTx: "0x02",
+      entries: [{ jobId: 2n, cumulativeTokens: 0, tokensInBatch: 0 }],
+    });
     store.setSubmissionStatus(id, "confirmed");
     expect(store.exchangesAfter(2n, undefined)).toEqual([]);
     await store.close();
@@ -132,7 +155,11 @@ describe("store", () => {
     meta.run("chainId", String(deployment.chainId));
     meta.run("marketplace", deployment.marketplace.toLowerCase());
     meta.run("host", deployment.host.toLowerCase());
-    old.prepare("INSERT INTO sessions (job_id, last_sequence, served_tokens, transcript_hash, checkpoint_interval, last_activity_ms) VALUES ('1', '1', 40, ?, 100, 0)").run(hash("aa"));
+    old
+      .prepare(
+        "INSERT INTO sessions (job_id, last_sequence, served_tokens, transcript_hash, checkpoint_interval, last_activity_ms) VALUES ('1', '1', 40, ?, 100, 0)",
+      )
+      .run(hash("aa"));
     old.prepare("INSERT INTO exchanges VALUES ('1', '1', 10, 30, 40, ?, 0, 0)").run(hash("aa"));
     old.close();
 
@@ -141,7 +168,15 @@ describe("store", () => {
     expect(store.exchangesAt(1n, 40).map((recorded) => recorded.transcriptHash)).toEqual([hash("aa")]);
     // An exchange served by the old node has no request to hand back; newer ones do.
     expect(store.exchangesAfter(1n, undefined)).toEqual([]);
-    const next = { ...exchange, sequence: 2n, promptTokens: 4, completionTokens: 4, cumulativeTokens: 48, transcriptHash: hash("bb"), previousTranscriptHash: hash("aa") };
+    const next = {
+      ...exchange,
+      sequence: 2n,
+      promptTokens: 4,
+      completionTokens: 4,
+      cumulativeTokens: 48,
+      transcriptHash: hash("bb"),
+      previousTranscriptHash: hash("aa"),
+    };
     store.appendExchange(next);
     expect(store.exchangesAfter(1n, undefined)).toEqual([next]);
     expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
@@ -161,15 +196,35 @@ describe("store", () => {
       let last: StoredExchange | undefined;
       for (let request = 1; request <= requests; request++) {
         expect(store.claimSequence(jobId, BigInt(request))).toBe(true);
-        last = { ...exchange, jobId, sequence: BigInt(request), promptTokens: 4, completionTokens: 60, cumulativeTokens: 64 * request, transcriptHash: hash((request % 256).toString(16).padStart(2, "0")) };
+        last = {
+          ...exchange,
+          jobId,
+          sequence: BigInt(request),
+          promptTokens: 4,
+          completionTokens: 60,
+          cumulativeTokens: 64 * request,
+          transcriptHash: hash((request % 256).toString(16).padStart(2, "0")),
+        };
         store.appendExchange(last);
         store.storeReceipt({ jobId, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: `0x${"ab".repeat(65)}` });
         if (request === Math.ceil(requests / 2)) {
-          const proof = store.recordSubmission({ kind: "checkpoint", nonce: Number(jobId) * 2, txHash: `0x${jobId.toString(16).padStart(64, "e")}`, rawTx: "0x02", entries: [{ jobId, cumulativeTokens: last.cumulativeTokens, tokensInBatch: last.cumulativeTokens }] });
+          const proof = store.recordSubmission({
+            kind: "checkpoint",
+            nonce: Number(jobId) * 2,
+            txHash: `0x${jobId.toString(16).padStart(64, "e")}`,
+            rawTx: "0x02",
+            entries: [{ jobId, cumulativeTokens: last.cumulativeTokens, tokensInBatch: last.cumulativeTokens }],
+          });
           store.setSubmissionStatus(proof, "confirmed");
         }
       }
-      const settlement = store.recordSubmission({ kind: "final", nonce: Number(jobId) * 2 + 1, txHash: `0x${jobId.toString(16).padStart(64, "f")}`, rawTx: "0x03", entries: [{ jobId, cumulativeTokens: last!.cumulativeTokens, tokensInBatch: 1 }] });
+      const settlement = store.recordSubmission({
+        kind: "final",
+        nonce: Number(jobId) * 2 + 1,
+        txHash: `0x${jobId.toString(16).padStart(64, "f")}`,
+        rawTx: "0x03",
+        entries: [{ jobId, cumulativeTokens: last!.cumulativeTokens, tokensInBatch: 1 }],
+      });
       store.setSubmissionStatus(settlement, "confirmed");
       return last!;
     };
@@ -190,7 +245,10 @@ describe("store", () => {
       expect(rows(path, "receipts")).toBe(1);
       expect(store.newestReceipt(1n)).toMatchObject({ cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash });
       expect(store.lastExchange(1n)).toMatchObject({ sequence: 30n, cumulativeTokens: last.cumulativeTokens });
-      expect(store.submissionsOfJob(1n).map((submission) => [submission.kind, submission.status])).toEqual([["checkpoint", "confirmed"], ["final", "confirmed"]]);
+      expect(store.submissionsOfJob(1n).map((submission) => [submission.kind, submission.status])).toEqual([
+        ["checkpoint", "confirmed"],
+        ["final", "confirmed"],
+      ]);
       expect(store.session(1n)).toMatchObject({ closed: true, servedTokens: last.cumulativeTokens, signedTokens: last.cumulativeTokens, lastSequence: 30n });
       // A late receipt for a settled session does not bring pruned rows back.
       store.storeReceipt({ jobId: 1n, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: "0x01" });
@@ -207,7 +265,12 @@ describe("store", () => {
         await store.close();
         const db = new Database(path, { readonly: true });
         try {
-          return { used: db.pragma("page_count", { simple: true }) as number, free: db.pragma("freelist_count", { simple: true }) as number, exchanges: rows(path, "exchanges"), receipts: rows(path, "receipts") };
+          return {
+            used: db.pragma("page_count", { simple: true }) as number,
+            free: db.pragma("freelist_count", { simple: true }) as number,
+            exchanges: rows(path, "exchanges"),
+            receipts: rows(path, "receipts"),
+          };
         } finally {
           db.close();
         }
@@ -225,7 +288,14 @@ describe("store", () => {
       store.ensureSession(1n, 1000);
       for (let request = 1; request <= 5; request++) {
         store.claimSequence(1n, BigInt(request));
-        store.appendExchange({ ...exchange, sequence: BigInt(request), promptTokens: 4, completionTokens: 6, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`) });
+        store.appendExchange({
+          ...exchange,
+          sequence: BigInt(request),
+          promptTokens: 4,
+          completionTokens: 6,
+          cumulativeTokens: 10 * request,
+          transcriptHash: hash(`0${request}`),
+        });
         if (request < 5) store.storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" });
       }
       store.markClosed(1n);

@@ -202,14 +202,18 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     ),
     unproven: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens ORDER BY job_id"),
     openSessions: db.prepare<[], SessionRow>("SELECT * FROM sessions WHERE closed = 0"),
-    unprovenTotal: db.prepare<[], { total: number | null }>("SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens"),
+    unprovenTotal: db.prepare<[], { total: number | null }>(
+      "SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens",
+    ),
     insertSubmission: db.prepare<[SubmissionKind, number, Hex, Hex, number, number]>(
       "INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES (?, 'signed', ?, ?, ?, ?, ?)",
     ),
     insertEntry: db.prepare<[number, string, number, number]>(
       "INSERT INTO submission_entries (submission_id, job_id, cumulative_tokens, tokens_in_batch) VALUES (?, ?, ?, ?)",
     ),
-    setSubmissionStatus: db.prepare<[SubmissionStatus, string | null, number, number]>("UPDATE submissions SET status = ?, error = ?, updated_ms = ? WHERE id = ?"),
+    setSubmissionStatus: db.prepare<[SubmissionStatus, string | null, number, number]>(
+      "UPDATE submissions SET status = ?, error = ?, updated_ms = ? WHERE id = ?",
+    ),
     submission: db.prepare<[number], SubmissionRow>("SELECT * FROM submissions WHERE id = ?"),
     pendingSubmissions: db.prepare<[], SubmissionRow>("SELECT * FROM submissions WHERE status IN ('signed', 'sent') ORDER BY nonce"),
     entries: db.prepare<[number], EntryRow>("SELECT * FROM submission_entries WHERE submission_id = ?"),
@@ -237,7 +241,9 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     txHash: row.tx_hash,
     rawTx: row.raw_tx,
     error: row.error,
-    entries: statements.entries.all(row.id).map((entry) => ({ jobId: BigInt(entry.job_id), cumulativeTokens: entry.cumulative_tokens, tokensInBatch: entry.tokens_in_batch })),
+    entries: statements.entries
+      .all(row.id)
+      .map((entry) => ({ jobId: BigInt(entry.job_id), cumulativeTokens: entry.cumulative_tokens, tokensInBatch: entry.tokens_in_batch })),
   });
 
   /**
@@ -291,24 +297,26 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     }),
 
     /** Appends a served exchange; the session's count and transcript hash move with it. */
-    appendExchange: guarded(db.transaction((exchange: StoredExchange): void => {
-      const jobId = exchange.jobId.toString();
-      statements.insertExchange.run(
-        jobId,
-        exchange.sequence.toString(),
-        exchange.promptTokens,
-        exchange.completionTokens,
-        exchange.cumulativeTokens,
-        exchange.transcriptHash,
-        exchange.aborted ? 1 : 0,
-        now(),
-        exchange.previousTranscriptHash,
-        exchange.requestBody,
-        exchange.requestSignature,
-        exchange.responseText,
-      );
-      statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
-    })),
+    appendExchange: guarded(
+      db.transaction((exchange: StoredExchange): void => {
+        const jobId = exchange.jobId.toString();
+        statements.insertExchange.run(
+          jobId,
+          exchange.sequence.toString(),
+          exchange.promptTokens,
+          exchange.completionTokens,
+          exchange.cumulativeTokens,
+          exchange.transcriptHash,
+          exchange.aborted ? 1 : 0,
+          now(),
+          exchange.previousTranscriptHash,
+          exchange.requestBody,
+          exchange.requestSignature,
+          exchange.responseText,
+        );
+        statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
+      }),
+    ),
 
     /** The exchanges after which the session stood at exactly `cumulativeTokens` (more than one only after a zero-token exchange). */
     exchangesAt(jobId: bigint, cumulativeTokens: number): Exchange[] {
@@ -324,15 +332,17 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
      * Stores a verified receipt durably; `false` if the same count was stored before. The requests
      * and answers of the exchanges it covers are no longer needed for a sync and are dropped.
      */
-    storeReceipt: guarded(db.transaction((receipt: Omit<StoredReceipt, "receivedMs">): boolean => {
-      const jobId = receipt.jobId.toString();
-      const inserted = statements.insertReceipt.run(jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()).changes === 1;
-      statements.setSigned.run(receipt.cumulativeTokens, jobId);
-      const covered = statements.exchangeRowid.get(jobId, receipt.cumulativeTokens, receipt.transcriptHash);
-      if (covered) statements.forgetRequests.run(jobId, covered.rowid);
-      if (statements.session.get(jobId)?.closed === 1) statements.pruneReceipts.run(jobId, jobId);
-      return inserted;
-    })),
+    storeReceipt: guarded(
+      db.transaction((receipt: Omit<StoredReceipt, "receivedMs">): boolean => {
+        const jobId = receipt.jobId.toString();
+        const inserted = statements.insertReceipt.run(jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()).changes === 1;
+        statements.setSigned.run(receipt.cumulativeTokens, jobId);
+        const covered = statements.exchangeRowid.get(jobId, receipt.cumulativeTokens, receipt.transcriptHash);
+        if (covered) statements.forgetRequests.run(jobId, covered.rowid);
+        if (statements.session.get(jobId)?.closed === 1) statements.pruneReceipts.run(jobId, jobId);
+        return inserted;
+      }),
+    ),
 
     /**
      * The exchanges after the one ending at `after` (all of them when `after` is undefined), with
@@ -351,7 +361,9 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
 
     newestReceipt(jobId: bigint): StoredReceipt | undefined {
       const row = statements.newestReceipt.get(jobId.toString());
-      return row && { jobId, cumulativeTokens: row.cumulative_tokens, transcriptHash: row.transcript_hash, signature: row.signature, receivedMs: row.received_ms };
+      return (
+        row && { jobId, cumulativeTokens: row.cumulative_tokens, transcriptHash: row.transcript_hash, signature: row.signature, receivedMs: row.received_ms }
+      );
     },
 
     /** Records what the chain says is proven (never moves backwards). */
@@ -381,23 +393,29 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly. */
-    recordSubmission: guarded(db.transaction((submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): number => {
-      const id = Number(statements.insertSubmission.run(submission.kind, submission.nonce, submission.txHash, submission.rawTx, now(), now()).lastInsertRowid);
-      for (const entry of submission.entries) statements.insertEntry.run(id, entry.jobId.toString(), entry.cumulativeTokens, entry.tokensInBatch);
-      return id;
-    })),
+    recordSubmission: guarded(
+      db.transaction((submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): number => {
+        const id = Number(
+          statements.insertSubmission.run(submission.kind, submission.nonce, submission.txHash, submission.rawTx, now(), now()).lastInsertRowid,
+        );
+        for (const entry of submission.entries) statements.insertEntry.run(id, entry.jobId.toString(), entry.cumulativeTokens, entry.tokensInBatch);
+        return id;
+      }),
+    ),
 
     /** Moves a submission on; a confirmed one advances its sessions' proven counts (and closes them at settlement). */
-    setSubmissionStatus: guarded(db.transaction((id: number, status: SubmissionStatus, error?: string): Submission => {
-      statements.setSubmissionStatus.run(status, error ?? null, now(), id);
-      const submission = toSubmission(statements.submission.get(id)!);
-      if (status === "confirmed") {
-        for (const entry of submission.entries) statements.setProven.run(entry.cumulativeTokens, entry.jobId.toString());
-        if (submission.kind === "final" || submission.kind === "complete" || submission.kind === "claim")
-          for (const entry of submission.entries) closeAndForget(entry.jobId.toString());
-      }
-      return submission;
-    })),
+    setSubmissionStatus: guarded(
+      db.transaction((id: number, status: SubmissionStatus, error?: string): Submission => {
+        statements.setSubmissionStatus.run(status, error ?? null, now(), id);
+        const submission = toSubmission(statements.submission.get(id)!);
+        if (status === "confirmed") {
+          for (const entry of submission.entries) statements.setProven.run(entry.cumulativeTokens, entry.jobId.toString());
+          if (submission.kind === "final" || submission.kind === "complete" || submission.kind === "claim")
+            for (const entry of submission.entries) closeAndForget(entry.jobId.toString());
+        }
+        return submission;
+      }),
+    ),
 
     submission(id: number): Submission | undefined {
       const row = statements.submission.get(id);
@@ -451,8 +469,18 @@ function toExchange(row: ExchangeRow): Exchange {
 
 /** Brings a database written by an older node up to this schema. */
 function migrate(db: Database.Database): void {
-  const columns = new Set(db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('exchanges')").all().map((column) => column.name));
-  for (const [column, type] of [["previous_transcript_hash", "TEXT"], ["request_body", "BLOB"], ["request_signature", "TEXT"], ["response_text", "TEXT"]] as const)
+  const columns = new Set(
+    db
+      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('exchanges')")
+      .all()
+      .map((column) => column.name),
+  );
+  for (const [column, type] of [
+    ["previous_transcript_hash", "TEXT"],
+    ["request_body", "BLOB"],
+    ["request_signature", "TEXT"],
+    ["response_text", "TEXT"],
+  ] as const)
     if (!columns.has(column)) db.exec(`ALTER TABLE exchanges ADD COLUMN ${column} ${type}`);
 }
 

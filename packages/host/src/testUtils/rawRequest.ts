@@ -10,12 +10,15 @@ export type RawAnswer = { status: number; headers: Record<string, string | strin
 export function rawRequest(base: string, options: { path: string; method?: string; headers?: Record<string, string> }): Promise<RawAnswer> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: url.hostname, port: url.port, path: options.path, method: options.method ?? "GET", headers: options.headers ?? {} }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, body }));
-    });
+    const request = httpRequest(
+      { host: url.hostname, port: url.port, path: options.path, method: options.method ?? "GET", headers: options.headers ?? {} },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, body }));
+      },
+    );
     request.on("error", reject);
     request.end();
   });

@@ -31,8 +31,20 @@ export async function startTestChain() {
 
   const repo = "session-jobs/host-test";
   const fileName = "test-double.gguf";
-  await mined(await deployer.writeContract({ address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "addModel", args: [repo, fileName, keccak256(stringToHex(fileName))] }));
-  const modelId = await publicClient.readContract({ address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "getModelId", args: [repo, fileName] });
+  await mined(
+    await deployer.writeContract({
+      address: contracts.modelRegistry,
+      abi: modelRegistryAbi,
+      functionName: "addModel",
+      args: [repo, fileName, keccak256(stringToHex(fileName))],
+    }),
+  );
+  const modelId = await publicClient.readContract({
+    address: contracts.modelRegistry,
+    abi: modelRegistryAbi,
+    functionName: "getModelId",
+    args: [repo, fileName],
+  });
 
   return {
     anvil,
@@ -72,21 +84,27 @@ export async function startTestChain() {
     },
 
     async hostEarnings(host: Address): Promise<bigint> {
-      return await publicClient.readContract({ address: contracts.hostEarnings, abi: hostEarningsAbi, functionName: "getBalance", args: [host, "0x0000000000000000000000000000000000000000"] });
+      return await publicClient.readContract({
+        address: contracts.hostEarnings,
+        abi: hostEarningsAbi,
+        functionName: "getBalance",
+        args: [host, "0x0000000000000000000000000000000000000000"],
+      });
     },
 
     /** Settlement events of a transaction. */
     async settlement(hash: Hex) {
       const receipt = await publicClient.getTransactionReceipt({ hash });
       return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "SessionCompleted" })[0]?.args as
-        | { jobId: bigint; provenTokens: bigint; payment: bigint; treasuryFee: bigint; hostEarnings: bigint; refund: bigint }
-        | undefined;
+        { jobId: bigint; provenTokens: bigint; payment: bigint; treasuryFee: bigint; hostEarnings: bigint; refund: bigint } | undefined;
     },
 
     /** Proof events of a transaction, by job. */
     async proofs(hash: Hex) {
       const receipt = await publicClient.getTransactionReceipt({ hash });
-      return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "ProofSubmitted" }).map((log) => log.args as { jobId: bigint; tokens: bigint });
+      return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "ProofSubmitted" }).map(
+        (log) => log.args as { jobId: bigint; tokens: bigint },
+      );
     },
 
     /** A host configuration for this chain: host key, contracts, the model, fast polling, a fresh database. */

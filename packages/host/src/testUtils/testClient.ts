@@ -65,7 +65,15 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
         answer = { status: response.status, body: last, text, session: last.session, events, requestBody, requestSignature };
       } else {
         const body = (await response.json()) as Record<string, any>;
-        answer = { status: response.status, body, text: body.choices?.[0]?.message?.content ?? "", session: body.session, events: [], requestBody, requestSignature };
+        answer = {
+          status: response.status,
+          body,
+          text: body.choices?.[0]?.message?.content ?? "",
+          session: body.session,
+          events: [],
+          requestBody,
+          requestSignature,
+        };
       }
       if (answer.session) {
         client.transcriptHash = nextTranscriptHash(client.transcriptHash, {
@@ -111,7 +119,8 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
           promptTokens: exchange.promptTokens,
           completionTokens: exchange.completionTokens,
         });
-        if (transcriptHash !== exchange.transcriptHash) throw new Error(`exchange ${exchange.sequence} hashes to ${transcriptHash}, not to ${exchange.transcriptHash}`);
+        if (transcriptHash !== exchange.transcriptHash)
+          throw new Error(`exchange ${exchange.sequence} hashes to ${transcriptHash}, not to ${exchange.transcriptHash}`);
         client.transcriptHash = transcriptHash;
         client.cumulativeTokens = BigInt(exchange.cumulativeTokens);
       }
@@ -123,10 +132,14 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
     const body = new TextEncoder().encode(JSON.stringify(payload));
     const sequence = options.sequence ?? ++client.sequence;
     const transcriptHash = options.transcriptHash ?? client.transcriptHash;
-    const signed = await signSessionRequestHeaders(options.signer ?? sessionKey, domain, { jobId, sequence, transcriptHash, endpoint: path as SignedEndpoint, body });
-    const headers = Object.fromEntries(
-      Object.entries({ ...signed, ...options.headers }).filter((entry): entry is [string, string] => entry[1] !== undefined),
-    );
+    const signed = await signSessionRequestHeaders(options.signer ?? sessionKey, domain, {
+      jobId,
+      sequence,
+      transcriptHash,
+      endpoint: path as SignedEndpoint,
+      body,
+    });
+    const headers = Object.fromEntries(Object.entries({ ...signed, ...options.headers }).filter((entry): entry is [string, string] => entry[1] !== undefined));
     const response = await fetch(`${client.url}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json", ...headers },
@@ -142,6 +155,12 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
 export function parseSse(text: string): string[] {
   return text
     .split("\n\n")
-    .map((event) => event.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)).join("\n"))
+    .map((event) =>
+      event
+        .split("\n")
+        .filter((line) => line.startsWith("data: "))
+        .map((line) => line.slice(6))
+        .join("\n"),
+    )
     .filter((data) => data.length > 0);
 }

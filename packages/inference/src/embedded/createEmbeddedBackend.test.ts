@@ -157,7 +157,10 @@ describe("createEmbeddedBackend", () => {
       parts.push(part);
       if (parts.length === 3) controller.abort();
     }
-    const delivered = parts.filter((p) => p.type === "text-delta").map((p) => (p as { text: string }).text).join("");
+    const delivered = parts
+      .filter((p) => p.type === "text-delta")
+      .map((p) => (p as { text: string }).text)
+      .join("");
     expect(parts.at(-1)).toMatchObject({ type: "finish", finishReason: "abort" });
     const { completionTokens } = (parts.at(-1) as { usage: { completionTokens: number } }).usage;
     expect(completionTokens).toBeGreaterThanOrEqual(3);

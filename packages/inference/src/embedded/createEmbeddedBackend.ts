@@ -3,9 +3,7 @@ import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaContextSequence, 
 import { buildPrompt, chatTemplateTokenTexts, type ChatTemplateTokenIds } from "../chatTemplate.ts";
 import { collectStream } from "../collectStream.ts";
 import { ConcurrencyLimit } from "../concurrencyLimit.ts";
-import {
-  BackendClosedError, GenerationError, InferenceError, InvalidRequestError, ModelLoadError, UnsupportedModelError,
-} from "../errors.ts";
+import { BackendClosedError, GenerationError, InferenceError, InvalidRequestError, ModelLoadError, UnsupportedModelError } from "../errors.ts";
 import { StopSequenceFilter } from "../stopSequences.ts";
 import type { CallOptions, ChatBackend, ChatRequest, FinishReason, StreamPart } from "../types.ts";
 import { validateRequest } from "../validateRequest.ts";

@@ -16,7 +16,10 @@ const conversations: ChatMessage[][] = [
   [{ role: "user", content: "John 3:16" }],
   [{ role: "user", content: "In the beginning" }],
   [{ role: "user", content: "And the LORD said unto Moses," }],
-  [{ role: "system", content: "Quote the King James Bible." }, { role: "user", content: "Psalms 23:1" }],
+  [
+    { role: "system", content: "Quote the King James Bible." },
+    { role: "user", content: "Psalms 23:1" },
+  ],
   [
     { role: "user", content: "Exodus 3:14" },
     { role: "assistant", content: "And God said unto Moses, I AM THAT I AM." },
@@ -81,33 +84,28 @@ describe("llama.cpp runs our model exactly as the JS reference does", () => {
     }
   });
 
-  it.each(conversations.map((messages, i) => [messages.at(-1)!.content, i] as const))(
-    "greedy decoding after %j matches token for token",
-    async (_, i) => {
-      const { prompt, tokens: want } = expected[i]!;
-      const sequence = context.getSequence();
-      const got: number[] = [];
-      try {
-        for await (const token of sequence.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
-          got.push(token);
-          if (!isTextToken(token) || got.length >= MAX_TOKENS) break;
-        }
-      } finally {
-        await sequence.dispose();
+  it.each(conversations.map((messages, i) => [messages.at(-1)!.content, i] as const))("greedy decoding after %j matches token for token", async (_, i) => {
+    const { prompt, tokens: want } = expected[i]!;
+    const sequence = context.getSequence();
+    const got: number[] = [];
+    try {
+      for await (const token of sequence.evaluate(prompt as Token[], { temperature: 0, yieldEogToken: true })) {
+        got.push(token);
+        if (!isTextToken(token) || got.length >= MAX_TOKENS) break;
       }
-      // Subword replies are short (a verse is ~10 tokens); a comparison still spans several tokens, and all of them 70+.
-      expect(want.length).toBeGreaterThanOrEqual(5);
-      expect(expected.reduce((sum, e) => sum + e.tokens.length, 0)).toBeGreaterThan(70);
-      expect(got).toEqual(want);
-    },
-  );
+    } finally {
+      await sequence.dispose();
+    }
+    // Subword replies are short (a verse is ~10 tokens); a comparison still spans several tokens, and all of them 70+.
+    expect(want.length).toBeGreaterThanOrEqual(5);
+    expect(expected.reduce((sum, e) => sum + e.tokens.length, 0)).toBeGreaterThan(70);
+    expect(got).toEqual(want);
+  });
 
   it("and the embedded backend delivers that text with those counts", async () => {
     const backend = await createEmbeddedBackend({ maxConcurrent: 2 });
     try {
-      const results = await Promise.all(
-        conversations.map((messages) => backend.generate({ messages, temperature: 0, maxTokens: MAX_TOKENS })),
-      );
+      const results = await Promise.all(conversations.map((messages) => backend.generate({ messages, temperature: 0, maxTokens: MAX_TOKENS })));
       results.forEach((result, i) => {
         const { prompt, tokens } = expected[i]!;
         const ended = !isTextToken(tokens.at(-1)!);

@@ -2,9 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, sendEventStream, startFixtureServer } from "../../test/fixtureServer.ts";
-import {
-  InferenceError, MissingUsageError, UpstreamBadResponseError, UpstreamHttpError, UpstreamTimeoutError, UpstreamUnreachableError,
-} from "../errors.ts";
+import { InferenceError, MissingUsageError, UpstreamBadResponseError, UpstreamHttpError, UpstreamTimeoutError, UpstreamUnreachableError } from "../errors.ts";
 import type { ChatRequest, StreamPart } from "../types.ts";
 import { createOpenAICompatibleBackend } from "./createOpenAICompatibleBackend.ts";
 
@@ -26,11 +24,16 @@ beforeAll(async () => {
     "vllm-error": stream("vllm-error-mid-stream.sse"),
     "crlf-body": (_, res) => sendEventStream(res, fixture("openai.sse").replaceAll("\n", "\r\n"), 3),
     json: (_, res) => {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
-        id: "chatcmpl-1", object: "chat.completion", created: 1, model: "m",
-        choices: [{ index: 0, message: { role: "assistant", content: expectedText }, finish_reason: "stop" }],
-        usage: { prompt_tokens: 11, completion_tokens: 9, total_tokens: 20 },
-      }));
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({
+          id: "chatcmpl-1",
+          object: "chat.completion",
+          created: 1,
+          model: "m",
+          choices: [{ index: 0, message: { role: "assistant", content: expectedText }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 11, completion_tokens: 9, total_tokens: 20 },
+        }),
+      );
     },
     "busy-then-ok": (_, res, attempt) =>
       attempt === 1 ? void res.writeHead(503, { "retry-after": "0" }).end("overloaded") : sendEventStream(res, fixture("vllm.sse")),
@@ -90,7 +93,12 @@ describe("createOpenAICompatibleBackend", () => {
 
   it("streams deltas in order, then one finish part", async () => {
     const parts = await collect(backend("llamacpp").stream(hello));
-    expect(parts.filter((p) => p.type === "text-delta").map((p) => (p as { text: string }).text).join("")).toBe(expectedText);
+    expect(
+      parts
+        .filter((p) => p.type === "text-delta")
+        .map((p) => (p as { text: string }).text)
+        .join(""),
+    ).toBe(expectedText);
     expect(parts.at(-1)).toEqual({ type: "finish", finishReason: "stop", usage: { promptTokens: 21, completionTokens: 9 } });
     expect(parts.filter((p) => p.type === "finish")).toHaveLength(1);
   });
@@ -120,7 +128,9 @@ describe("createOpenAICompatibleBackend", () => {
   });
 
   it("refuses to bill a response without usage", async () => {
-    const error = await backend("ollama-old").generate(hello).catch((e: unknown) => e);
+    const error = await backend("ollama-old")
+      .generate(hello)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MissingUsageError);
     expect(error).toMatchObject({ code: "upstream_missing_usage", text: expectedText, finishReason: "stop" });
     const parts = await collect(backend("ollama-old").stream(hello));
@@ -136,18 +146,24 @@ describe("createOpenAICompatibleBackend", () => {
   });
 
   it("gives up on 503 after maxRetries, and never retries other statuses", async () => {
-    const busy = await backend("always-busy", { maxRetries: 1 }).generate(hello).catch((e: unknown) => e);
+    const busy = await backend("always-busy", { maxRetries: 1 })
+      .generate(hello)
+      .catch((e: unknown) => e);
     expect(busy).toBeInstanceOf(UpstreamHttpError);
     expect(busy).toMatchObject({ status: 503, retryable: true });
     expect(server.attempts("always-busy")).toBe(2);
-    const failed = await backend("server-error").generate(hello).catch((e: unknown) => e);
+    const failed = await backend("server-error")
+      .generate(hello)
+      .catch((e: unknown) => e);
     expect(failed).toMatchObject({ code: "upstream_http_error", status: 500, retryable: false });
     expect((failed as InferenceError).details).toContain("boom");
     expect(server.attempts("server-error")).toBe(1);
   });
 
   it("does not retry once the response has started, and says the stream was cut off", async () => {
-    const error = await backend("cut-off").generate(hello).catch((e: unknown) => e);
+    const error = await backend("cut-off")
+      .generate(hello)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamBadResponseError);
     expect(server.attempts("cut-off")).toBe(1);
   });
@@ -159,7 +175,9 @@ describe("createOpenAICompatibleBackend", () => {
     ["bad-usage", /malformed `usage`/],
     ["vllm-error", /The engine died unexpectedly/],
   ])("turns a garbled %s response into UpstreamBadResponseError", async (route, message) => {
-    const error = await backend(route).generate(hello).catch((e: unknown) => e);
+    const error = await backend(route)
+      .generate(hello)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamBadResponseError);
     expect((error as Error).message).toMatch(message);
   });
@@ -176,7 +194,9 @@ describe("createOpenAICompatibleBackend", () => {
   });
 
   it("times out a server that does not answer, and one that stalls mid-stream", async () => {
-    const silent = await backend("silent", { timeoutMs: 150 }).generate(hello).catch((e: unknown) => e);
+    const silent = await backend("silent", { timeoutMs: 150 })
+      .generate(hello)
+      .catch((e: unknown) => e);
     expect(silent).toBeInstanceOf(UpstreamTimeoutError);
     expect(server.attempts("silent")).toBe(1);
     const parts = await collect(backend("stalls-mid-stream", { timeoutMs: 150 }).stream(hello));

@@ -1,7 +1,13 @@
 import { collectStream } from "../collectStream.ts";
 import {
-  BackendClosedError, InferenceError, InvalidRequestError, MissingUsageError, UpstreamBadResponseError, UpstreamHttpError,
-  UpstreamTimeoutError, UpstreamUnreachableError,
+  BackendClosedError,
+  InferenceError,
+  InvalidRequestError,
+  MissingUsageError,
+  UpstreamBadResponseError,
+  UpstreamHttpError,
+  UpstreamTimeoutError,
+  UpstreamUnreachableError,
 } from "../errors.ts";
 import type { CallOptions, ChatBackend, ChatRequest, FinishReason, StreamPart, Usage } from "../types.ts";
 import { validateRequest } from "../validateRequest.ts";
@@ -67,7 +73,13 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
   const countPrompt =
     parameters.tokenizeUrl === false
       ? async () => undefined
-      : createPromptTokenCounter({ url: parameters.tokenizeUrl ?? defaultTokenizeUrl(parameters.baseUrl), model: parameters.model, apiKey: parameters.apiKey, fetch: fetchImpl, timeoutMs: Math.min(timeoutMs, 5_000) });
+      : createPromptTokenCounter({
+          url: parameters.tokenizeUrl ?? defaultTokenizeUrl(parameters.baseUrl),
+          model: parameters.model,
+          apiKey: parameters.apiKey,
+          fetch: fetchImpl,
+          timeoutMs: Math.min(timeoutMs, 5_000),
+        });
 
   function requestBody(request: ChatRequest): string {
     return JSON.stringify({
@@ -210,7 +222,10 @@ class Deadline {
   private readonly onCallerAbort = () => this.controller.abort(this.caller.reason);
   timedOut = false;
 
-  constructor(private readonly timeoutMs: number, private readonly caller: AbortSignal) {
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly caller: AbortSignal,
+  ) {
     if (caller.aborted) this.controller.abort(caller.reason);
     else caller.addEventListener("abort", this.onCallerAbort, { once: true });
   }

@@ -9,7 +9,13 @@ export type PromptTokenCounter = (request: ChatRequest) => Promise<number | unde
  * answers in another shape (llama.cpp's `/tokenize` takes raw `content`), is asked once only.
  * Never throws: no answer is `undefined`.
  */
-export function createPromptTokenCounter(parameters: { url: string; model: string; apiKey?: string | undefined; fetch: typeof globalThis.fetch; timeoutMs: number }): PromptTokenCounter {
+export function createPromptTokenCounter(parameters: {
+  url: string;
+  model: string;
+  apiKey?: string | undefined;
+  fetch: typeof globalThis.fetch;
+  timeoutMs: number;
+}): PromptTokenCounter {
   let unsupported = false;
   return async (request) => {
     if (unsupported) return undefined;
@@ -17,7 +23,11 @@ export function createPromptTokenCounter(parameters: { url: string; model: strin
       const response = await parameters.fetch(parameters.url, {
         method: "POST",
         headers: { "content-type": "application/json", ...(parameters.apiKey ? { authorization: `Bearer ${parameters.apiKey}` } : {}) },
-        body: JSON.stringify({ model: parameters.model, messages: request.messages.map(({ role, content }) => ({ role, content })), add_generation_prompt: true }),
+        body: JSON.stringify({
+          model: parameters.model,
+          messages: request.messages.map(({ role, content }) => ({ role, content })),
+          add_generation_prompt: true,
+        }),
         signal: AbortSignal.timeout(parameters.timeoutMs),
       });
       if (!response.ok) {

@@ -51,9 +51,7 @@ describe("chat", () => {
     host.behaviour.overclaimTokens = 1;
     const error = await chat(session, { messages: [{ role: "user", content: "x".repeat(400) }], maxTokens: 30 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TokenCountMismatchError);
-    expect((error as TokenCountMismatchError).violations).toEqual([
-      expect.objectContaining({ field: "completionTokens", claimed: 31n, limit: 30n }),
-    ]);
+    expect((error as TokenCountMismatchError).violations).toEqual([expect.objectContaining({ field: "completionTokens", claimed: 31n, limit: 30n })]);
   });
 
   it("is refused by the host when signed with a key that is not the session signer", async () => {
@@ -98,7 +96,12 @@ describe("chat", () => {
     const first = await chat(session, { messages });
     const second = await chat(twin, { messages });
     expect(host.refusals).toEqual([]);
-    expect(requestLines(host).slice(2)).toEqual(["GET /v1/session/1 200", "POST /v1/session/sync 200", "POST /v1/chat/completions 200", "POST /v1/session/receipt 200"]);
+    expect(requestLines(host).slice(2)).toEqual([
+      "GET /v1/session/1 200",
+      "POST /v1/session/sync 200",
+      "POST /v1/chat/completions 200",
+      "POST /v1/session/receipt 200",
+    ]);
     expect(second.cumulativeTokens).toBe(first.cumulativeTokens + BigInt(second.promptTokens + second.completionTokens));
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(second.cumulativeTokens);
   });

@@ -31,7 +31,12 @@ const hostEarningsOf = (host: Address, token: Address) =>
 const treasuryEth = () =>
   readContract(t.publicClient, { address: t.contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "accumulatedTreasuryETH" });
 const treasuryTokens = (token: Address) =>
-  readContract(t.publicClient, { address: t.contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "accumulatedTreasuryTokens", args: [token] });
+  readContract(t.publicClient, {
+    address: t.contracts.jobMarketplace,
+    abi: jobMarketplaceWithModelsAbi,
+    functionName: "accumulatedTreasuryTokens",
+    args: [token],
+  });
 
 /** The split the contract must make: 10% fee, the rest to the host, the unused deposit back. */
 function expectExactSplit(settlement: Settlement, session: Session, provenTokens: bigint) {

@@ -38,13 +38,7 @@ export type CloseSessionReturnType = Settlement & {
 };
 
 export type CloseSessionErrorType =
-  | SessionHostError
-  | HostResponseError
-  | HostUnreachableError
-  | ContractRevertError
-  | UnknownContractRevertError
-  | TransactionRevertedError
-  | ContractCallError;
+  SessionHostError | HostResponseError | HostUnreachableError | ContractRevertError | UnknownContractRevertError | TransactionRevertedError | ContractCallError;
 
 /**
  * Ends a session and returns its settlement (tokens proven, payment, host share, treasury fee,
@@ -75,7 +69,8 @@ export async function closeSession(
   try {
     let hostError: unknown;
     try {
-      if (!acquired) throw new HostUnreachableError({ url: hostEndpoint(session, sessionEndpoints.close), cause: new HostTimeoutError({ timeoutMs: hostTimeoutMs }) });
+      if (!acquired)
+        throw new HostUnreachableError({ url: hostEndpoint(session, sessionEndpoints.close), cause: new HostTimeoutError({ timeoutMs: hostTimeoutMs }) });
       return { ...(await closeThroughHost(client, session, { ...parameters, deadline, startedAt, hostTimeoutMs })), closedBy: "host" };
     } catch (error) {
       if (parameters.signal?.aborted) throw error;

@@ -22,7 +22,12 @@ beforeAll(async () => {
     }),
   );
   await writeAndWait(t.publicClient, "updatePricingNative", () =>
-    writeContract(t.strangerWallet, { address: t.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updatePricingNative", args: [hostPrices.native * 2n] }),
+    writeContract(t.strangerWallet, {
+      address: t.contracts.nodeRegistry,
+      abi: nodeRegistryWithModelsAbi,
+      functionName: "updatePricingNative",
+      args: [hostPrices.native * 2n],
+    }),
   );
 });
 afterAll(() => t?.stop());

@@ -77,7 +77,15 @@ export async function listSessions(client: Client, parameters: ListSessionsParam
   let amounts;
   try {
     amounts = await Promise.all(
-      tokens.map((token) => readContract(client, { address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "pendingRefunds", args: [depositor, token], blockNumber: block.number })),
+      tokens.map((token) =>
+        readContract(client, {
+          address: marketplace,
+          abi: jobMarketplaceWithModelsAbi,
+          functionName: "pendingRefunds",
+          args: [depositor, token],
+          blockNumber: block.number,
+        }),
+      ),
     );
   } catch (error) {
     throw decodeContractError(error, { functionName: "pendingRefunds" });

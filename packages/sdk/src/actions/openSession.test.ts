@@ -3,12 +3,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { getTransactionCount, writeContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
-import {
-  CheckpointIntervalAboveHostMaxError,
-  HostNotRegisteredError,
-  InsufficientDepositError,
-  PriceBelowHostMinimumError,
-} from "../errors/contract.ts";
+import { CheckpointIntervalAboveHostMaxError, HostNotRegisteredError, InsufficientDepositError, PriceBelowHostMinimumError } from "../errors/contract.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { hostPrices, startTestChain, type TestChain } from "../testUtils/chain.ts";
@@ -123,7 +118,7 @@ describe("openSession", () => {
     ).rejects.toBeInstanceOf(HostNotRegisteredError);
   });
 
-  it("decodes the contract's \"Insufficient deposit\" revert", async () => {
+  it('decodes the contract\'s "Insufficient deposit" revert', async () => {
     await expect(
       openSession(t.userWallet, { contracts: t.contracts, host: t.hostWallet.account.address, deposit: parseEther("0.0001") }),
     ).rejects.toBeInstanceOf(InsufficientDepositError);
@@ -132,7 +127,9 @@ describe("openSession", () => {
   it("states the least deposit the marketplace takes, before sending anything", async () => {
     const user = t.userWallet.account.address;
     const noncesBefore = await nonceOf(user);
-    const error = await openSession(t.userWallet, { contracts: t.contracts, host: t.hostWallet.account.address, deposit: 1_000n }).catch((caught: unknown) => caught);
+    const error = await openSession(t.userWallet, { contracts: t.contracts, host: t.hostWallet.account.address, deposit: 1_000n }).catch(
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(InsufficientDepositError);
     expect(error).toMatchObject({ deposit: 1_000n, minimum: parseEther("0.0002") });
     expect((error as InsufficientDepositError).metaMessages).toContain("Minimum: 200000000000000 base units");

@@ -119,10 +119,7 @@ export type OpenSessionErrorType =
  * });
  * localStorage.setItem("session", serializeSession(session));
  */
-export async function openSession(
-  client: Client<Transport, Chain | undefined, Account>,
-  parameters: OpenSessionParameters,
-): Promise<OpenSessionReturnType> {
+export async function openSession(client: Client<Transport, Chain | undefined, Account>, parameters: OpenSessionParameters): Promise<OpenSessionReturnType> {
   const { contracts, host, deposit } = parameters;
   const marketplace = contracts.jobMarketplace;
   const token = parameters.token ?? zeroAddress;
@@ -177,7 +174,15 @@ export async function openSession(
   let receipt;
   if (token === zeroAddress) {
     receipt = await writeAndWait(client, "createSession", () =>
-      writeContract(client, { address: marketplace, abi: marketplaceAbi, functionName: "createSession", args: [sessionParams], value: deposit, account, chain }),
+      writeContract(client, {
+        address: marketplace,
+        abi: marketplaceAbi,
+        functionName: "createSession",
+        args: [sessionParams],
+        value: deposit,
+        account,
+        chain,
+      }),
     );
   } else if ((parameters.approval ?? "permit") === "permit") {
     const deadline = parameters.permitDeadline ?? BigInt(Math.floor(Date.now() / 1000) + 3600);

@@ -37,7 +37,9 @@ describe("finding and recovering stranded sessions", () => {
     expect(listed.expiresAt).toBe(listed.createdAt + 120n);
     expect(listed.openedAtBlock).toBe(session.openedAtBlock);
 
-    const early = await triggerSessionTimeout(t.strangerWallet, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId }).catch((error: unknown) => error);
+    const early = await triggerSessionTimeout(t.strangerWallet, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId }).catch(
+      (error: unknown) => error,
+    );
     expect(early).toBeInstanceOf(ContractRevertError);
     expect((early as ContractRevertError).errorName).toBe("SessionNotExpired");
 
@@ -66,7 +68,12 @@ describe("finding and recovering stranded sessions", () => {
     await rpc("anvil_setCode", [user, refusesEth]);
     try {
       await writeAndWait(t.publicClient, "completeSessionJob", () =>
-        writeContract(t.hostWallet, { address: t.contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "completeSessionJob", args: [session.jobId] }),
+        writeContract(t.hostWallet, {
+          address: t.contracts.jobMarketplace,
+          abi: jobMarketplaceWithModelsAbi,
+          functionName: "completeSessionJob",
+          args: [session.jobId],
+        }),
       );
     } finally {
       await rpc("anvil_setCode", [user, "0x"]);

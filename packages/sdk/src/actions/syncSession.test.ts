@@ -45,7 +45,12 @@ describe("syncSession", () => {
     const { recovered, cumulativeTokens, receipt } = await syncSession(session);
     expect(recovered).toHaveLength(1);
     const [exchange] = recovered;
-    expect(exchange).toMatchObject({ sequence: 1n, aborted: true, promptTokens: 0, request: expect.objectContaining({ messages, max_tokens: 12, stream: true }) });
+    expect(exchange).toMatchObject({
+      sequence: 1n,
+      aborted: true,
+      promptTokens: 0,
+      request: expect.objectContaining({ messages, max_tokens: 12, stream: true }),
+    });
     expect(exchange!.completionTokens).toBeGreaterThanOrEqual(3);
     expect(exchange!.text).toBe(generateWords("And the earth", 12).slice(0, exchange!.completionTokens).join(""));
     expect(exchange!.text.startsWith(received.join(""))).toBe(true);
@@ -74,7 +79,11 @@ describe("syncSession", () => {
     ]);
     expect(third.cumulativeTokens).toBe(first.cumulativeTokens + 3n + BigInt(third.promptTokens + third.completionTokens));
     expect(third.recovered).toMatchObject([{ aborted: true, completionTokens: 3, cumulativeTokens: first.cumulativeTokens + 3n }]);
-    expect(host.receipts.get(1n)).toEqual({ cumulativeTokens: third.cumulativeTokens, transcriptHash: third.transcriptHash, signature: third.receipt.signature });
+    expect(host.receipts.get(1n)).toEqual({
+      cumulativeTokens: third.cumulativeTokens,
+      transcriptHash: third.transcriptHash,
+      signature: third.receipt.signature,
+    });
     expect(host.exchanges.get(1n)?.at(-1)?.cumulativeTokens).toBe(third.cumulativeTokens);
   });
 
@@ -98,7 +107,11 @@ describe("syncSession", () => {
       (answer) => ({
         ...answer,
         servedTokens: (BigInt(answer.servedTokens) + 50n).toString(),
-        exchanges: answer.exchanges.map((exchange) => ({ ...exchange, completionTokens: exchange.completionTokens + 50, cumulativeTokens: (BigInt(exchange.cumulativeTokens) + 50n).toString() })),
+        exchanges: answer.exchanges.map((exchange) => ({
+          ...exchange,
+          completionTokens: exchange.completionTokens + 50,
+          cumulativeTokens: (BigInt(exchange.cumulativeTokens) + 50n).toString(),
+        })),
       }),
       TokenCountMismatchError,
     ],
@@ -107,7 +120,11 @@ describe("syncSession", () => {
       (answer) => ({ ...answer, exchanges: answer.exchanges.map((exchange) => ({ ...exchange, responseText: "the earth was void " })) }),
       TranscriptMismatchError,
     ],
-    ["claims more served tokens than its records hold", (answer) => ({ ...answer, servedTokens: (BigInt(answer.servedTokens) + 1n).toString() }), SessionProtocolError],
+    [
+      "claims more served tokens than its records hold",
+      (answer) => ({ ...answer, servedTokens: (BigInt(answer.servedTokens) + 1n).toString() }),
+      SessionProtocolError,
+    ],
     [
       "presents a newer receipt another key signed",
       async (answer) => {

@@ -12,13 +12,7 @@ export type SyncSessionParameters = HostRequestOptions & {
 export type SyncSessionReturnType = SyncResult;
 
 export type SyncSessionErrorType =
-  | SessionHostError
-  | HostResponseError
-  | HostUnreachableError
-  | TokenCountMismatchError
-  | TranscriptMismatchError
-  | SessionDisputedError
-  | SessionProtocolError;
+  SessionHostError | HostResponseError | HostUnreachableError | TokenCountMismatchError | TranscriptMismatchError | SessionDisputedError | SessionProtocolError;
 
 /**
  * Brings a session back in step with its host after the client missed the end of an exchange: a

@@ -14,7 +14,8 @@ export type TriggerSessionTimeoutReturnType = Settlement;
  * `SessionNotExpired` (errorName, with the expiry time) before `createdAt + maxDuration`;
  * `SessionNotActive` once the session has ended. Neither sends a transaction.
  */
-export type TriggerSessionTimeoutErrorType = ContractRevertError | UnknownContractRevertError | TransactionRevertedError | ContractCallError | SessionProtocolError;
+export type TriggerSessionTimeoutErrorType =
+  ContractRevertError | UnknownContractRevertError | TransactionRevertedError | ContractCallError | SessionProtocolError;
 
 /**
  * Ends a session whose `maxDuration` has passed and settles what was proven: the host is paid for
@@ -30,7 +31,14 @@ export async function triggerSessionTimeout(
 ): Promise<TriggerSessionTimeoutReturnType> {
   const { marketplace, jobId } = parameters;
   const receipt = await writeAndWait(client, "triggerSessionTimeout", () =>
-    writeContract(client, { address: marketplace, abi: marketplaceAbi, functionName: "triggerSessionTimeout", args: [jobId], account: client.account, chain: client.chain ?? null }),
+    writeContract(client, {
+      address: marketplace,
+      abi: marketplaceAbi,
+      functionName: "triggerSessionTimeout",
+      args: [jobId],
+      account: client.account,
+      chain: client.chain ?? null,
+    }),
   );
   const settlement = settlementFromLogs(receipt.logs, { marketplace, jobId });
   if (!settlement) throw new SessionProtocolError(`triggerSessionTimeout emitted no SessionCompleted event for job ${jobId}.`);

@@ -70,9 +70,7 @@ describe("createSessionFetch with the official openai client", () => {
 
   it("throws TokenCountMismatchError itself, streamed or not, when the host overclaims", async () => {
     host.behaviour.overclaimTokens = 100;
-    await expect(openai.chat.completions.create({ model: "test-model", messages, max_tokens: 3 })).rejects.toBeInstanceOf(
-      TokenCountMismatchError,
-    );
+    await expect(openai.chat.completions.create({ model: "test-model", messages, max_tokens: 3 })).rejects.toBeInstanceOf(TokenCountMismatchError);
     expect(host.receipts.size).toBe(0);
   });
 
@@ -94,7 +92,12 @@ describe("createSessionFetch when the reader stops a stream", () => {
   it("`break` cancels the request at the host, and the next request pays only for what it wrote", async () => {
     host.behaviour.wordDelayMs = 20;
     const recovered: RecoveredExchange[] = [];
-    openai = new OpenAI({ baseURL: `${host.url}/v1`, apiKey: "unused", fetch: createSessionFetch(session, { onRecovered: (exchanges) => recovered.push(...exchanges) }), maxRetries: 0 });
+    openai = new OpenAI({
+      baseURL: `${host.url}/v1`,
+      apiKey: "unused",
+      fetch: createSessionFetch(session, { onRecovered: (exchanges) => recovered.push(...exchanges) }),
+      maxRetries: 0,
+    });
     const stream = await openai.chat.completions.create({ model: "test-model", messages, max_tokens: 200, stream: true });
     for await (const chunk of stream) if (chunk.choices[0]?.delta.content) break;
     await hostStopped();

@@ -23,11 +23,7 @@ export type CreateSessionFetchReturnType = typeof globalThis.fetch;
 
 /** What the returned `fetch` throws itself (host refusals become HTTP answers instead). */
 export type CreateSessionFetchErrorType =
-  | HostUnreachableError
-  | TokenCountMismatchError
-  | TranscriptMismatchError
-  | SessionDisputedError
-  | SessionProtocolError;
+  HostUnreachableError | TokenCountMismatchError | TranscriptMismatchError | SessionDisputedError | SessionProtocolError;
 
 /**
  * A `fetch` for the official `openai` client (or any OpenAI-style client) that runs chat
@@ -60,7 +56,11 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
     const modelId = request.method === "GET" ? /\/models\/([^/]+)$/.exec(path)?.[1] : undefined;
     if (modelId !== undefined) return modelResponse(session, decodeURIComponent(modelId), { fetch: baseFetch, signal, timeoutMs: parameters.timeoutMs });
     if (request.method !== "POST" || !path.endsWith("/chat/completions"))
-      return openAiError(404, "unsupported_endpoint", `${request.method} ${path} is not served through a session: only POST /chat/completions, GET /models and GET /models/:id are.`);
+      return openAiError(
+        404,
+        "unsupported_endpoint",
+        `${request.method} ${path} is not served through a session: only POST /chat/completions, GET /models and GET /models/:id are.`,
+      );
 
     let body: ChatRequestBody;
     try {

@@ -6,11 +6,7 @@ import { decodeContractError, TransactionRevertedError } from "../errors/contrac
  * Sends a transaction (gas estimation replays it first, so a revert surfaces with its reason) and
  * waits until it is mined. Every failure comes back as a typed SDK error.
  */
-export async function writeAndWait(
-  client: Client,
-  functionName: string,
-  send: () => Promise<Hash>,
-): Promise<TransactionReceipt> {
+export async function writeAndWait(client: Client, functionName: string, send: () => Promise<Hash>): Promise<TransactionReceipt> {
   let hash: Hash;
   try {
     hash = await send();

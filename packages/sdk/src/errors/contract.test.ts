@@ -49,7 +49,13 @@ function createSession(overrides: { host?: Hex; pricePerToken?: bigint; deposit?
     signer: zeroAddress,
   } as const;
   return () =>
-    writeContract(t.userWallet, { address: t.contracts.jobMarketplace, abi: marketplaceAbi, functionName: "createSession", args: [params], value: params.deposit });
+    writeContract(t.userWallet, {
+      address: t.contracts.jobMarketplace,
+      abi: marketplaceAbi,
+      functionName: "createSession",
+      args: [params],
+      value: params.deposit,
+    });
 }
 
 describe("decodeContractError: the seed's revert strings", () => {
@@ -91,7 +97,12 @@ describe("decodeContractError: the seed's revert strings", () => {
       return encodeCheckpointProof({ transcriptHash: emptyTranscriptHash, signature });
     }
     const submitProof = (wallet: TestChain["hostWallet"], proof: Hex, tokens: bigint) => () =>
-      writeContract(wallet, { address: t.contracts.jobMarketplace, abi: marketplaceAbi, functionName: "submitProofOfWork", args: [session.jobId, proof, tokens] });
+      writeContract(wallet, {
+        address: t.contracts.jobMarketplace,
+        abi: marketplaceAbi,
+        functionName: "submitProofOfWork",
+        args: [session.jobId, proof, tokens],
+      });
 
     it('"Only host can submit proof"', async () => {
       const error = await decodedFailure("submitProofOfWork", submitProof(t.strangerWallet, await proofFor(10n), 10n));

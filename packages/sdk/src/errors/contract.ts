@@ -127,7 +127,10 @@ export class CheckpointIntervalAboveHostMaxError extends ContractRevertError {
       errorName: "CheckpointIntervalAboveHostMax",
       args: [parameters.proofInterval, parameters.hostMax],
       ...parameters,
-      metaMessages: [`Pick an interval of at most ${parameters.hostMax} tokens, or leave it out to get one the host accepts.`, ...(parameters.metaMessages ?? [])],
+      metaMessages: [
+        `Pick an interval of at most ${parameters.hostMax} tokens, or leave it out to get one the host accepts.`,
+        ...(parameters.metaMessages ?? []),
+      ],
     });
     this.proofInterval = parameters.proofInterval;
     this.hostMax = parameters.hostMax;
@@ -188,9 +191,7 @@ const customErrorMessages: Partial<Record<SessionJobsErrorName, (args: readonly 
 export function decodeContractError(error: unknown, context: { functionName?: string } = {}): BaseError {
   if (error instanceof BaseError) return error;
   const reverted =
-    error instanceof ViemBaseError
-      ? (error.walk((inner) => inner instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null)
-      : null;
+    error instanceof ViemBaseError ? (error.walk((inner) => inner instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null) : null;
   const functionName = context.functionName;
   if (reverted) {
     const { reason, data, signature } = reverted;
@@ -211,7 +212,11 @@ export function decodeContractError(error: unknown, context: { functionName?: st
         return new CheckpointIntervalAboveHostMaxError({ proofInterval, hostMax, functionName, cause: error });
       }
       const describe = customErrorMessages[data.errorName as SessionJobsErrorName];
-      const shortMessage = describe ? describe(args) : data.errorName === "Panic" ? `The contract panicked: ${reason}.` : `The contract reverted with ${data.errorName}.`;
+      const shortMessage = describe
+        ? describe(args)
+        : data.errorName === "Panic"
+          ? `The contract panicked: ${reason}.`
+          : `The contract reverted with ${data.errorName}.`;
       return new ContractRevertError(shortMessage, { errorName: data.errorName, args, reason, functionName, cause: error });
     }
     return new UnknownContractRevertError({ signature, functionName, cause: error });
@@ -258,5 +263,9 @@ export class TransactionRevertedError extends BaseError {
 }
 
 function formatArg(arg: unknown): string {
-  return typeof arg === "bigint" ? arg.toString() : typeof arg === "string" ? arg : JSON.stringify(arg, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
+  return typeof arg === "bigint"
+    ? arg.toString()
+    : typeof arg === "string"
+      ? arg
+      : JSON.stringify(arg, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
 }

@@ -80,7 +80,11 @@ export class SessionReplayedError extends SessionHostError {
 export class SessionOutOfSyncError extends SessionHostError {
   override name = "SessionOutOfSyncError";
   constructor(parameters: HostErrorParameters) {
-    super("session_out_of_sync", "The request builds on a transcript the host says it has moved past; a client restored other than by deserializeSession must call syncSession first.", parameters);
+    super(
+      "session_out_of_sync",
+      "The request builds on a transcript the host says it has moved past; a client restored other than by deserializeSession must call syncSession first.",
+      parameters,
+    );
   }
 }
 

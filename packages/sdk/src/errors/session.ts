@@ -99,7 +99,9 @@ export class UndeliveredAnswersError extends BaseError {
 
   constructor(parameters: { jobId: bigint; exchanges: readonly RecoveredExchange[]; inARow: number }) {
     super(`The host's last ${parameters.inARow} answers never arrived live; session ${parameters.jobId} signs no more. Close it and pick another host.`, {
-      metaMessages: [`Unsigned recovered tokens: ${parameters.exchanges.reduce((sum, exchange) => sum + exchange.promptTokens + exchange.completionTokens, 0)}`],
+      metaMessages: [
+        `Unsigned recovered tokens: ${parameters.exchanges.reduce((sum, exchange) => sum + exchange.promptTokens + exchange.completionTokens, 0)}`,
+      ],
     });
     this.jobId = parameters.jobId;
     this.exchanges = parameters.exchanges;

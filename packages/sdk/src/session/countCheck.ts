@@ -32,7 +32,10 @@ export function checkTokenCounts(parameters: CheckTokenCountsParameters): TokenC
   const options = { ...defaultCountCheck, ...parameters.options };
   const violations: TokenCountViolation[] = [];
 
-  for (const [field, value] of [["promptTokens", usage.promptTokens], ["completionTokens", usage.completionTokens]] as const) {
+  for (const [field, value] of [
+    ["promptTokens", usage.promptTokens],
+    ["completionTokens", usage.completionTokens],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 0)
       violations.push({ field, claimed: BigInt(Math.trunc(Number(value) || 0)), limit: 0n, reason: "not a non-negative integer" });
   }
@@ -84,8 +87,7 @@ export function checkTokenCounts(parameters: CheckTokenCountsParameters): TokenC
 function textBytes(value: unknown): bigint {
   if (typeof value === "string") return BigInt(stringToBytes(value).length);
   if (Array.isArray(value)) return value.reduce((sum: bigint, item) => sum + textBytes(item), 0n);
-  if (value !== null && typeof value === "object")
-    return Object.values(value).reduce((sum: bigint, item) => sum + textBytes(item), 0n);
+  if (value !== null && typeof value === "object") return Object.values(value).reduce((sum: bigint, item) => sum + textBytes(item), 0n);
   return 0n;
 }
 

@@ -88,8 +88,7 @@ export async function acceptExchange(
     promptTokens: usage.promptTokens,
     completionTokens: usage.completionTokens,
   });
-  if (transcriptHash !== usage.transcriptHash)
-    throw dispute(session, new TranscriptMismatchError({ expected: transcriptHash, claimed: usage.transcriptHash }));
+  if (transcriptHash !== usage.transcriptHash) throw dispute(session, new TranscriptMismatchError({ expected: transcriptHash, claimed: usage.transcriptHash }));
 
   const cumulativeTokens = BigInt(usage.cumulativeTokens);
   const signature = await signCheckpoint(sessionAccount(session), sessionDomain(session), { jobId: session.jobId, cumulativeTokens, transcriptHash });
@@ -146,7 +145,8 @@ async function sendChatRequest(session: Session, parameters: ExchangeParameters,
   assertUndisputed(session);
   const transport = { signal: parameters.signal, fetch: parameters.fetch, timeoutMs: parameters.timeoutMs };
   let recovered: RecoveredExchange[] = [];
-  if (needsSync(session)) ({ recovered } = await syncWithHost(session, { ...transport, countCheck: parameters.countCheck, onRecovered: parameters.onRecovered }));
+  if (needsSync(session))
+    ({ recovered } = await syncWithHost(session, { ...transport, countCheck: parameters.countCheck, onRecovered: parameters.onRecovered }));
   else await deliverReceipt(session, { ...transport, headers: parameters.headers });
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
@@ -184,10 +184,7 @@ function exchangeFailed(session: Session, call: ExchangeCall, progress: Exchange
 }
 
 /** Runs one non-streamed chat exchange: signed request, JSON answer, checked and receipted. */
-export async function jsonExchange(
-  session: Session,
-  parameters: ExchangeParameters,
-): Promise<ExchangeResult & { response: Record<string, unknown> }> {
+export async function jsonExchange(session: Session, parameters: ExchangeParameters): Promise<ExchangeResult & { response: Record<string, unknown> }> {
   const release = await acquireSessionLock(session);
   const call = beginExchange(session, parameters.signal);
   const progress = { sent: false };
@@ -220,10 +217,7 @@ export async function jsonExchange(
  * next request recovers from the host (a sync), checks and signs for. A stream that breaks off
  * (a lost connection, a silent host) is recovered the same way.
  */
-export async function* streamExchange(
-  session: Session,
-  parameters: ExchangeParameters,
-): AsyncGenerator<ChatCompletionChunk, ExchangeResult, undefined> {
+export async function* streamExchange(session: Session, parameters: ExchangeParameters): AsyncGenerator<ChatCompletionChunk, ExchangeResult, undefined> {
   const release = await acquireSessionLock(session);
   const call = beginExchange(session, parameters.signal);
   const onCancel = () => parameters.onCancel?.(call.signal.reason);
@@ -250,7 +244,8 @@ export async function* streamExchange(
       yield chunk;
     }
     // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
-    if (!usage && !done) throw new HostUnreachableError({ url, cause: new Error("the stream ended before the host's usage arrived; the next request recovers the answer") });
+    if (!usage && !done)
+      throw new HostUnreachableError({ url, cause: new Error("the stream ended before the host's usage arrived; the next request recovers the answer") });
     settled = true;
     return await acceptExchange(session, { ...exchange, requestBytes, responseText: text, usage, recovered });
   } catch (error) {

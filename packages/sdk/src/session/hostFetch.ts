@@ -69,8 +69,7 @@ export async function fetchHost(url: string, init: RequestInit, options: HostReq
           if (next.done) {
             unfollow();
             stream.close();
-          }
-          else stream.enqueue(next.value);
+          } else stream.enqueue(next.value);
         } catch (cause) {
           stream.error(failure(cause));
         }

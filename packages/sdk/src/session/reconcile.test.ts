@@ -2,7 +2,18 @@ import { stringToBytes, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SignedEndpoint, type SyncResponse, signCheckpoint, signSessionRequest, bytesToBase64, emptyTranscriptHash, nextTranscriptHash } from "@session-jobs/protocol";
+import {
+  sessionEndpoints,
+  type ReceiptSubmission,
+  type RecordedExchange,
+  type SignedEndpoint,
+  type SyncResponse,
+  signCheckpoint,
+  signSessionRequest,
+  bytesToBase64,
+  emptyTranscriptHash,
+  nextTranscriptHash,
+} from "@session-jobs/protocol";
 import { offChainDomain as domain } from "../testUtils/offChainSession.ts";
 import { parseSyncResponse, reconcile } from "./reconcile.ts";
 
@@ -20,7 +31,15 @@ const start: Position = { cumulativeTokens: 0n, transcriptHash: emptyTranscriptH
 async function recorded(
   from: Position,
   sequence: bigint,
-  overrides: { signer?: LocalAccount; signedAt?: Hex; endpoint?: SignedEndpoint; promptTokens?: number; completionTokens?: number; transcriptHash?: Hex; aborted?: boolean } = {},
+  overrides: {
+    signer?: LocalAccount;
+    signedAt?: Hex;
+    endpoint?: SignedEndpoint;
+    promptTokens?: number;
+    completionTokens?: number;
+    transcriptHash?: Hex;
+    aborted?: boolean;
+  } = {},
 ): Promise<RecordedExchange> {
   const body = stringToBytes(JSON.stringify({ messages: [{ role: "user", content: `question ${sequence}` }], max_tokens: 8, stream: false }));
   const responseText = "In the beginning ";
@@ -50,7 +69,11 @@ async function recorded(
 const after = (exchange: RecordedExchange): Position => ({ cumulativeTokens: BigInt(exchange.cumulativeTokens), transcriptHash: exchange.transcriptHash });
 
 /** An honest host's answer: its newest receipt, the exchanges after it, and where the last one leaves it. */
-function answer(exchanges: RecordedExchange[], receipt: ReceiptSubmission | null = null, standing: Position = exchanges.length > 0 ? after(exchanges.at(-1)!) : start): SyncResponse {
+function answer(
+  exchanges: RecordedExchange[],
+  receipt: ReceiptSubmission | null = null,
+  standing: Position = exchanges.length > 0 ? after(exchanges.at(-1)!) : start,
+): SyncResponse {
   return {
     jobId: jobId.toString(),
     lastSequence: exchanges.at(-1)?.sequence ?? "0",

@@ -1,6 +1,16 @@
 import { isHex, type Address, type Hex } from "viem";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { sessionEndpoints, type ReceiptSubmission, type RecordedExchange, type SyncResponse, recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters, base64ToBytes, nextTranscriptHash } from "@session-jobs/protocol";
+import {
+  sessionEndpoints,
+  type ReceiptSubmission,
+  type RecordedExchange,
+  type SyncResponse,
+  recoverCheckpointSigner,
+  recoverSessionRequestSigner,
+  type SessionDomainParameters,
+  base64ToBytes,
+  nextTranscriptHash,
+} from "@session-jobs/protocol";
 import { checkTokenCounts } from "./countCheck.ts";
 import type { CountCheckOptions, SessionReceipt } from "./types.ts";
 
@@ -118,7 +128,9 @@ async function checkRecordedExchange(
   const signed = { jobId, sequence, transcriptHash: position.transcriptHash, endpoint: sessionEndpoints.chat, body: requestBody };
   const signer = await recoverSessionRequestSigner(domain, signed, recorded.requestSignature).catch(() => undefined);
   if (!signer || signer.toLowerCase() !== parameters.signer.toLowerCase())
-    throw new SessionProtocolError(`The host presents request ${sequence} as this session's chat request, but the session key did not sign it as one at this point of the transcript.`);
+    throw new SessionProtocolError(
+      `The host presents request ${sequence} as this session's chat request, but the session key did not sign it as one at this point of the transcript.`,
+    );
 
   let request: Record<string, unknown>;
   try {
@@ -148,7 +160,8 @@ async function checkRecordedExchange(
     promptTokens: recorded.promptTokens,
     completionTokens: recorded.completionTokens,
   });
-  if (transcriptHash !== recorded.transcriptHash.toLowerCase()) throw new TranscriptMismatchError({ expected: transcriptHash, claimed: recorded.transcriptHash });
+  if (transcriptHash !== recorded.transcriptHash.toLowerCase())
+    throw new TranscriptMismatchError({ expected: transcriptHash, claimed: recorded.transcriptHash });
   return {
     sequence,
     request,
@@ -169,7 +182,8 @@ export function parseSyncResponse(json: unknown): SyncResponse {
   const fail = (field: string): never => {
     throw new SessionProtocolError(`The host's sync answer has no valid \`${field}\`.`);
   };
-  const object = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+  const object = (value: unknown): Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   const decimal = (value: unknown, field: string) => (typeof value === "string" && /^\d{1,78}$/.test(value) ? value : fail(field));
   const count = (value: unknown, field: string) => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? value : fail(field));
   const hash = (value: unknown, field: string) => (typeof value === "string" && isHex(value) && value.length === 66 ? value : fail(field));

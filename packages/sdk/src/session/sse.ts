@@ -17,10 +17,7 @@ export type ParseServerSentEventsOptions = {
  * without an end, or `data:` lines without a blank line, cannot grow without limit), and each
  * byte is scanned once (a line split over many chunks is not rescanned as it grows).
  */
-export async function* parseServerSentEvents(
-  body: ReadableStream<Uint8Array>,
-  options: ParseServerSentEventsOptions = {},
-): AsyncGenerator<ServerSentEvent> {
+export async function* parseServerSentEvents(body: ReadableStream<Uint8Array>, options: ParseServerSentEventsOptions = {}): AsyncGenerator<ServerSentEvent> {
   const maxBytes = options.maxBytes ?? maxAnswerBytes;
   const decoder = new TextDecoder();
   const reader = body.getReader();

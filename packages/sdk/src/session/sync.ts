@@ -3,7 +3,17 @@ import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session
 import { sessionEndpoints, signCheckpoint } from "@session-jobs/protocol";
 import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
 import { readJson } from "./readBody.ts";
-import { assertUndisputed, deliverReceipt, dispute, getJson, hostEndpoint, postSigned, sessionAccount, sessionDomain, type HostRequestOptions } from "./transport.ts";
+import {
+  assertUndisputed,
+  deliverReceipt,
+  dispute,
+  getJson,
+  hostEndpoint,
+  postSigned,
+  sessionAccount,
+  sessionDomain,
+  type HostRequestOptions,
+} from "./transport.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 
 /** What a sync found and signed for. */
@@ -54,7 +64,14 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
 
   const url = hostEndpoint(session, sessionEndpoints.sync);
   // Only the transport travels: a caller's chat URL or headers must not redirect the signed sync.
-  const response = await postSigned(session, { signal: options.signal, fetch: options.fetch, timeoutMs: options.timeoutMs, url, endpoint: sessionEndpoints.sync, body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })) });
+  const response = await postSigned(session, {
+    signal: options.signal,
+    fetch: options.fetch,
+    timeoutMs: options.timeoutMs,
+    url,
+    endpoint: sessionEndpoints.sync,
+    body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
+  });
   let reconciliation: Reconciliation;
   try {
     reconciliation = await reconcile({

@@ -112,10 +112,7 @@ export function assertUndisputed(session: Session): void {
  * Sends the newest receipt to the host if it has not acknowledged it yet. An unreachable host
  * leaves it pending (returns false); any refusal is thrown.
  */
-export async function deliverReceipt(
-  session: Session,
-  options: HostRequestOptions & { headers?: Record<string, string> | undefined } = {},
-): Promise<boolean> {
+export async function deliverReceipt(session: Session, options: HostRequestOptions & { headers?: Record<string, string> | undefined } = {}): Promise<boolean> {
   const receipt = session.receipt;
   if (!receipt || receipt.delivered) return true;
   const submission: ReceiptSubmission = {

@@ -27,7 +27,8 @@ describe("a host that drops every connection", () => {
     const recovered: RecoveredExchange[] = [];
     const onRecovered = (exchanges: RecoveredExchange[]) => recovered.push(...exchanges);
     const errors: unknown[] = [];
-    for (let attempt = 0; attempt < 10; attempt++) errors.push(await streamChat(session, { messages, maxTokens: 50, onRecovered }).result.catch((error: unknown) => error));
+    for (let attempt = 0; attempt < 10; attempt++)
+      errors.push(await streamChat(session, { messages, maxTokens: 50, onRecovered }).result.catch((error: unknown) => error));
 
     const [first, second, third, ...rest] = errors;
     expect(first).toBeInstanceOf(HostUnreachableError);

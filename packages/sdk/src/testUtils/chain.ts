@@ -36,9 +36,19 @@ export async function startTestChain() {
 
   const repo = "session-jobs/test";
   const fileName = "deterministic.gguf";
-  const modelId = await readContract(publicClient, { address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "getModelId", args: [repo, fileName] });
+  const modelId = await readContract(publicClient, {
+    address: contracts.modelRegistry,
+    abi: modelRegistryAbi,
+    functionName: "getModelId",
+    args: [repo, fileName],
+  });
   await writeAndWait(publicClient, "addModel", () =>
-    writeContract(deployer, { address: contracts.modelRegistry, abi: modelRegistryAbi, functionName: "addModel", args: [repo, fileName, keccak256(stringToHex(fileName))] }),
+    writeContract(deployer, {
+      address: contracts.modelRegistry,
+      abi: modelRegistryAbi,
+      functionName: "addModel",
+      args: [repo, fileName, keccak256(stringToHex(fileName))],
+    }),
   );
   await writeAndWait(publicClient, "mint", () =>
     writeContract(deployer, { address: usdc, abi: testUsdcAbi, functionName: "mint", args: [userWallet.account.address, 1_000_000_000n] }),
@@ -47,7 +57,12 @@ export async function startTestChain() {
   const host = await startTestHost({
     domain: { chainId: anvil.chainId, marketplace: contracts.jobMarketplace },
     signerOf: async (jobId) => {
-      const session = await readContract(publicClient, { address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
+      const session = await readContract(publicClient, {
+        address: contracts.jobMarketplace,
+        abi: jobMarketplaceWithModelsAbi,
+        functionName: "getSession",
+        args: [jobId],
+      });
       return session.status === 1 && session.host === hostWallet.account.address ? session.signer : undefined;
     },
     settle: (jobId, receipt) => settleAsHost(jobId, receipt),
@@ -61,7 +76,12 @@ export async function startTestChain() {
     }),
   );
   await writeAndWait(publicClient, "updatePricingNative", () =>
-    writeContract(hostWallet, { address: contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updatePricingNative", args: [hostPrices.native] }),
+    writeContract(hostWallet, {
+      address: contracts.nodeRegistry,
+      abi: nodeRegistryWithModelsAbi,
+      functionName: "updatePricingNative",
+      args: [hostPrices.native],
+    }),
   );
 
   /** The host proves everything a receipt covers beyond what is proven (submitProofOfWork). */
@@ -91,13 +111,23 @@ export async function startTestChain() {
             }),
           )
         : await writeAndWait(publicClient, "completeSessionJob", () =>
-            writeContract(hostWallet, { address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "completeSessionJob", args: [jobId] }),
+            writeContract(hostWallet, {
+              address: contracts.jobMarketplace,
+              abi: jobMarketplaceWithModelsAbi,
+              functionName: "completeSessionJob",
+              args: [jobId],
+            }),
           );
     return transactionHash;
   }
 
   async function provenTokens(jobId: bigint) {
-    const session = await readContract(publicClient, { address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
+    const session = await readContract(publicClient, {
+      address: contracts.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      functionName: "getSession",
+      args: [jobId],
+    });
     return session.provenTokens;
   }
 

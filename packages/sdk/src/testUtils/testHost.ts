@@ -12,7 +12,20 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { stringToBytes, type Address, type Hex } from "viem";
-import { sessionHeaders, type SessionErrorCode, type SessionUsage, type SignedEndpoint, type SyncResponse, recoverCheckpointSigner, recoverSessionRequestSigner, type SessionDomainParameters, encodeRecordedExchange, type RecordedExchangeSource, emptyTranscriptHash, nextTranscriptHash } from "@session-jobs/protocol";
+import {
+  sessionHeaders,
+  type SessionErrorCode,
+  type SessionUsage,
+  type SignedEndpoint,
+  type SyncResponse,
+  recoverCheckpointSigner,
+  recoverSessionRequestSigner,
+  type SessionDomainParameters,
+  encodeRecordedExchange,
+  type RecordedExchangeSource,
+  emptyTranscriptHash,
+  nextTranscriptHash,
+} from "@session-jobs/protocol";
 
 export type StoredReceipt = { cumulativeTokens: bigint; transcriptHash: Hex; signature: Hex };
 
@@ -108,7 +121,14 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
   const exchanges = new Map<bigint, HostExchange[]>();
   const refusals: SessionErrorCode[] = [];
   const requests: TestHostRequest[] = [];
-  const behaviour: TestHostBehaviour = { overclaimTokens: 0, closeHangs: false, wordDelayMs: 0, failStreamAfterWords: undefined, breakStreamAfterWords: undefined, tamperSync: undefined };
+  const behaviour: TestHostBehaviour = {
+    overclaimTokens: 0,
+    closeHangs: false,
+    wordDelayMs: 0,
+    failStreamAfterWords: undefined,
+    breakStreamAfterWords: undefined,
+    tamperSync: undefined,
+  };
 
   const turns = new Map<bigint, Promise<void>>();
   /** Waits for the job's turn: its exchanges, syncs and closes run one at a time, as on the host. */
@@ -116,7 +136,10 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const previous = turns.get(jobId) ?? Promise.resolve();
     let release!: () => void;
     const current = new Promise<void>((resolve) => (release = resolve));
-    turns.set(jobId, previous.then(() => current));
+    turns.set(
+      jobId,
+      previous.then(() => current),
+    );
     await previous;
     return release;
   };
@@ -133,7 +156,11 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const transcriptHash = transcriptHeader.toLowerCase() as Hex;
     const signer = await parameters.signerOf(jobId);
     if (!signer) throw new Refusal("session_unknown", `job ${jobId} is unknown`);
-    const recovered = await recoverSessionRequestSigner(parameters.domain, { jobId, sequence, transcriptHash, endpoint: new URL(request.url ?? "/", "http://host").pathname as SignedEndpoint, body }, signature as Hex);
+    const recovered = await recoverSessionRequestSigner(
+      parameters.domain,
+      { jobId, sequence, transcriptHash, endpoint: new URL(request.url ?? "/", "http://host").pathname as SignedEndpoint, body },
+      signature as Hex,
+    );
     if (recovered !== signer) throw new Refusal("session_bad_signature", "request not signed by the session signer");
     let job = jobs.get(jobId);
     if (!job) jobs.set(jobId, (job = { lastSequence: 0n, cumulativeTokens: 0n, transcriptHash: emptyTranscriptHash }));
@@ -159,7 +186,11 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     return signed;
   };
 
-  const record = (signed: SignedRequest, requestBody: Uint8Array, served: Pick<HostExchange, "responseText" | "promptTokens" | "completionTokens" | "aborted">) => {
+  const record = (
+    signed: SignedRequest,
+    requestBody: Uint8Array,
+    served: Pick<HostExchange, "responseText" | "promptTokens" | "completionTokens" | "aborted">,
+  ) => {
     const { job } = signed;
     const exchange: HostExchange = {
       ...served,
@@ -204,7 +235,13 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
     const complete = (): SessionUsage => {
       const exchange = record(signed, body, { responseText: text, promptTokens, completionTokens, aborted: false });
-      return { jobId: jobId.toString(), promptTokens, completionTokens, cumulativeTokens: exchange.cumulativeTokens.toString(), transcriptHash: exchange.transcriptHash };
+      return {
+        jobId: jobId.toString(),
+        promptTokens,
+        completionTokens,
+        cumulativeTokens: exchange.cumulativeTokens.toString(),
+        transcriptHash: exchange.transcriptHash,
+      };
     };
 
     if (!chatRequest.stream) {
@@ -289,7 +326,12 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
         servedTokens: job.cumulativeTokens.toString(),
         transcriptHash: job.transcriptHash,
         receipt: newest
-          ? { jobId: jobId.toString(), cumulativeTokens: newest.cumulativeTokens.toString(), transcriptHash: newest.transcriptHash, signature: newest.signature }
+          ? {
+              jobId: jobId.toString(),
+              cumulativeTokens: newest.cumulativeTokens.toString(),
+              transcriptHash: newest.transcriptHash,
+              signature: newest.signature,
+            }
           : null,
         exchanges: served.slice(covered + 1).map(encodeRecordedExchange),
       };
@@ -336,7 +378,10 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
       "GET /v1/models": async (_request, response) =>
         json(response, 200, { object: "list", data: [{ id: "test-model", object: "model", created: 0, owned_by: "test" }] }),
     };
-    return routes[`${method} ${path}`] ?? (async (_request, response) => json(response, 404, { error: { message: "not found", type: "invalid_request_error", code: "not_found" } }));
+    return (
+      routes[`${method} ${path}`] ??
+      (async (_request, response) => json(response, 404, { error: { message: "not found", type: "invalid_request_error", code: "not_found" } }))
+    );
   };
 
   const server = createServer((request, response) => {
@@ -348,8 +393,7 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
       const body = new Uint8Array(Buffer.concat(chunks));
       routeOf(request.method, request.url)(request, response, body)
         .catch((error: unknown) => {
-          if (!(error instanceof Refusal))
-            return json(response, 500, { error: { message: String(error), type: "server_error", code: "internal_error" } });
+          if (!(error instanceof Refusal)) return json(response, 500, { error: { message: String(error), type: "server_error", code: "internal_error" } });
           refusals.push(error.code);
           entry.code = error.code;
           json(response, statusByCode[error.code] ?? 400, { error: { message: error.message, type: "invalid_request_error", code: error.code } });
