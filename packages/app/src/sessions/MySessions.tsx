@@ -22,7 +22,7 @@ export function MySessions(props: { onResume: (id: string) => void }) {
         return `Session #${call.timeOut} is timed out: what was proven is paid, the rest refunded.`;
       }
       await withdrawRefund(walletClient, { marketplace, token: call.withdraw });
-      return "The refund is on its way to your wallet.";
+      return "The refund is in your wallet.";
     },
     onSuccess: () => mine.refetch(),
   });
