@@ -15,6 +15,7 @@ import { createHttpServer, type HttpServer } from "./http/server.ts";
 import { createSessionProtocol } from "./session/sessionProtocol.ts";
 import { createSettlementWatcher, type SettlementWatcher } from "./chain/settlementWatcher.ts";
 import { createStore, type Store } from "./store/store.ts";
+import { signerRecoveryImplementation } from "./session/signerRecovery.ts";
 import { createTransactionSender } from "./chain/transactionSender.ts";
 import { registerWalletMetrics } from "./observability/walletMetrics.ts";
 
@@ -170,6 +171,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       chainId: chain.chainId,
       model: backend.modelId,
       maxConnections: server.maxConnections,
+      signerRecovery: signerRecoveryImplementation,
       ...(dashboardOn && { dashboard: `${url}${dashboardPath}/` }),
     });
     return url;

@@ -1,4 +1,4 @@
-import { keccak256, recoverTypedDataAddress, type Address, type Hex, type LocalAccount } from "viem";
+import { hashTypedData, keccak256, recoverAddress, type Address, type Hex, type LocalAccount } from "viem";
 import { checkpointTypes, sessionJobsDomain, sessionRequestTypes } from "./eip712.ts";
 import { sessionHeaders, type SignedEndpoint } from "./headers.ts";
 
@@ -18,15 +18,14 @@ export function signCheckpoint(account: LocalAccount, domain: SessionDomainParam
   });
 }
 
+/** The EIP-712 digest a `Checkpoint` receipt's signature signs. */
+export function checkpointDigest(domain: SessionDomainParameters, checkpoint: Checkpoint): Hex {
+  return hashTypedData({ domain: sessionJobsDomain(domain), types: checkpointTypes, primaryType: "Checkpoint", message: checkpoint });
+}
+
 /** Recovers the signer of a `Checkpoint` receipt. */
 export function recoverCheckpointSigner(domain: SessionDomainParameters, checkpoint: Checkpoint, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({
-    domain: sessionJobsDomain(domain),
-    types: checkpointTypes,
-    primaryType: "Checkpoint",
-    message: checkpoint,
-    signature,
-  });
+  return recoverAddress({ hash: checkpointDigest(domain, checkpoint), signature });
 }
 
 /** One signed HTTP request: its body, for a job and endpoint, at a sequence number, building on a transcript hash. */
@@ -50,15 +49,19 @@ export function signSessionRequest(account: LocalAccount, domain: SessionDomainP
   });
 }
 
-/** Recovers the signer of an HTTP request body. */
-export function recoverSessionRequestSigner(domain: SessionDomainParameters, request: SessionRequest, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({
+/** The EIP-712 digest a `SessionRequest` signature signs. */
+export function sessionRequestDigest(domain: SessionDomainParameters, request: SessionRequest): Hex {
+  return hashTypedData({
     domain: sessionJobsDomain(domain),
     types: sessionRequestTypes,
     primaryType: "SessionRequest",
     message: sessionRequestMessage(request),
-    signature,
   });
+}
+
+/** Recovers the signer of an HTTP request body. */
+export function recoverSessionRequestSigner(domain: SessionDomainParameters, request: SessionRequest, signature: Hex): Promise<Address> {
+  return recoverAddress({ hash: sessionRequestDigest(domain, request), signature });
 }
 
 /**

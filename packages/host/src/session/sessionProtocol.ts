@@ -1,10 +1,10 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { isHex, parseSignature, type Address, type Hex } from "viem";
 import {
+  checkpointDigest,
   nextTranscriptHash,
-  recoverCheckpointSigner,
-  recoverSessionRequestSigner,
   sessionHeaders,
+  sessionRequestDigest,
   type Checkpoint,
   type SessionDomainParameters,
   type SessionUsage,
@@ -18,6 +18,7 @@ import { HostError } from "../errors.ts";
 import type { ExposurePolicy } from "./exposure.ts";
 import { createKeyedMutex } from "../mutex.ts";
 import type { StoredExchange, Store } from "../store/store.ts";
+import { recoverSigner } from "./signerRecovery.ts";
 
 /** The session headers of a request (docs/design.md, "HTTP session protocol"). */
 export type SignedRequest = { jobId: bigint; sequence: bigint; transcriptHash: Hex; endpoint: SignedEndpoint; signature: Hex; body: Uint8Array };
@@ -186,7 +187,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       checkServable(request.jobId, session);
       let signer: Address;
       try {
-        signer = await recoverSessionRequestSigner(domain, request, request.signature);
+        signer = await recoverSigner(sessionRequestDigest(domain, request), request.signature);
       } catch {
         return refuse("session_bad_signature", "X-Session-Signature is not a valid signature");
       }
@@ -427,7 +428,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       }
       if (s > secp256k1HalfOrder) return false;
       try {
-        if ((await recoverCheckpointSigner(domain, checkpoint, signature)).toLowerCase() === signer.toLowerCase()) return true;
+        if ((await recoverSigner(checkpointDigest(domain, checkpoint), signature)).toLowerCase() === signer.toLowerCase()) return true;
       } catch {
         // Not an ECDSA signature: a contract signer may still accept it.
       }
