@@ -75,6 +75,12 @@ describe("the benchmark's fake upstream", () => {
     }
   });
 
+  it("lists its model at GET /models, which the host's readiness probe asks before it serves", async () => {
+    const response = await fetch(`${upstream.baseUrl}/models`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ object: "list", data: [{ id: upstream.model, object: "model", created: 0, owned_by: "fake-upstream" }] });
+  });
+
   it("stops an answer whose client went away and keeps serving", async () => {
     const controller = new AbortController();
     const response = await fetch(`${upstream.baseUrl}/chat/completions`, {

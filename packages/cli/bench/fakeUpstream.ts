@@ -26,7 +26,7 @@ const words = ["the", "of", "light", "and", "water", "earth", "said", "day", "ni
  * token, then one token per jittered gap, then (with `stream_options.include_usage`) a usage chunk
  * with empty `choices`, then `data: [DONE]`. Each token is one word, so the client's count check
  * (no more tokens than UTF-8 bytes) holds. Only streamed requests are served: the host never asks
- * for another kind. Used by `bench/relay.bench.ts`; `fakeUpstream.test.ts` checks it with the
+ * for another kind; `GET /v1/models` lists the model, as the host's readiness probe asks. Used by `bench/relay.bench.ts`; `fakeUpstream.test.ts` checks it with the
  * official `openai` client.
  */
 export async function startFakeUpstream(parameters: FakeUpstreamParameters = {}): Promise<FakeUpstream> {
@@ -64,8 +64,10 @@ type ChatBody = { messages?: { content?: unknown }[]; max_tokens?: unknown; stre
 async function answer(request: IncomingMessage, response: ServerResponse, pacing: FakeUpstreamPacing, random: () => number): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
+  if (request.method === "GET" && request.url === "/v1/models")
+    return void sendJson(response, 200, { object: "list", data: [{ id: model, object: "model", created: 0, owned_by: "fake-upstream" }] });
   if (request.method !== "POST" || request.url !== "/v1/chat/completions")
-    return void sendError(response, 404, "not_found", "Only POST /v1/chat/completions is served.");
+    return void sendError(response, 404, "not_found", "Only POST /v1/chat/completions and GET /v1/models are served.");
   let body: ChatBody;
   try {
     body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ChatBody;
@@ -102,7 +104,11 @@ async function answer(request: IncomingMessage, response: ServerResponse, pacing
 }
 
 function sendError(response: ServerResponse, status: number, type: string, message: string): void {
-  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { message, type, code: null } }));
+  sendJson(response, status, { error: { message, type, code: null } });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -94,14 +94,23 @@ try {
   const network = await startNetwork();
   cleanups.push(() => network.anvil.stop());
   const port = await freePort();
-  const hostFiles = writeHostConfig(network, port, { backend: { type: "upstream", url: upstream.baseUrl, model: upstream.model } });
+  // Every bench client connects from 127.0.0.1: the per-address cap (production default 64) is
+  // raised here, for the bench only, so that 200 sessions (each with a receipt in flight) fit.
+  const connectionCap = 4 * Math.max(...levels) + 64;
+  const hostFiles = writeHostConfig(network, port, {
+    backend: { type: "upstream", url: upstream.baseUrl, model: upstream.model },
+    server: { maxConnections: connectionCap, maxConnectionsPerAddress: connectionCap },
+  });
   cleanups.push(() => hostFiles.cleanup());
   await register(hostFiles.input);
   const host = spawnHost(hostFiles.path, { nodeArgs: values["profile-host"] ? ["--cpu-prof", `--cpu-prof-dir=${values["profile-host"]}`] : [] });
   cleanups.push(() => host.sigint());
   const direct = createOpenAICompatibleBackend({ baseUrl: upstream.baseUrl, model: upstream.model, maxRetries: 0 });
   cleanups.push(() => direct.close());
-  await waitReady(`http://127.0.0.1:${port}`, 60_000, host.child);
+  await waitReady(`http://127.0.0.1:${port}`, 180_000, host.child).catch((error: unknown) => {
+    console.error(host.output());
+    throw error;
+  });
   const pid = host.child.pid!;
   const sessions: Session[] = [];
   const opening = performance.now();
