@@ -13,7 +13,7 @@ import type { CallOptions, ChatBackend, ChatRequest, FinishReason, StreamPart, U
 import { validateRequest } from "../validateRequest.ts";
 import { parseChatCompletionChunk } from "./chatCompletionChunk.ts";
 import { createPromptTokenCounter, defaultTokenizeUrl } from "./promptTokenCounter.ts";
-import { serverSentEventData } from "./serverSentEvents.ts";
+import { serverSentEventBatches } from "./serverSentEvents.ts";
 
 export type CreateOpenAICompatibleBackendParameters = {
   /** Base URL of the API, including its version path, e.g. `http://127.0.0.1:8000/v1`. */
@@ -151,16 +151,18 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
       } else if (contentType.includes("text/event-stream")) {
         if (!response.body) throw new UpstreamBadResponseError("The inference server sent an empty stream.");
         deadline.arm();
-        for await (const data of serverSentEventData(deadline.watch(response.body))) {
-          if (signal.aborted) throw signal.reason;
-          if (data.trim() === "[DONE]") break;
-          const chunk = parseChatCompletionChunk(parseJson(data));
-          if (chunk.text) {
-            text += chunk.text;
-            yield { type: "text-delta", text: chunk.text };
+        read: for await (const events of serverSentEventBatches(deadline.watch(response.body))) {
+          for (const data of events) {
+            if (signal.aborted) throw signal.reason;
+            if (data.trim() === "[DONE]") break read;
+            const chunk = parseChatCompletionChunk(parseJson(data));
+            if (chunk.text) {
+              text += chunk.text;
+              yield { type: "text-delta", text: chunk.text };
+            }
+            finishReason = chunk.finishReason ?? finishReason;
+            usage = chunk.usage ?? usage;
           }
-          finishReason = chunk.finishReason ?? finishReason;
-          usage = chunk.usage ?? usage;
         }
       } else {
         const body = await response.text().catch(() => "");
@@ -235,11 +237,13 @@ class Deadline {
   }
 
   arm(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort(new Error("timeout"));
-    }, this.timeoutMs);
+    // One timer per request, pushed back on every chunk: refresh() moves it without allocating.
+    if (this.timer) this.timer.refresh();
+    else
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        this.controller.abort(new Error("timeout"));
+      }, this.timeoutMs);
   }
 
   clear(): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UpstreamBadResponseError } from "../errors.ts";
-import { serverSentEventData } from "./serverSentEvents.ts";
+import { serverSentEventBatches } from "./serverSentEvents.ts";
 
 async function parse(pieces: string[], options?: { maxLineLength: number }): Promise<string[]> {
   const encoder = new TextEncoder();
@@ -8,11 +8,11 @@ async function parse(pieces: string[], options?: { maxLineLength: number }): Pro
     for (const piece of pieces) yield encoder.encode(piece);
   }
   const out: string[] = [];
-  for await (const data of serverSentEventData(body(), options)) out.push(data);
+  for await (const events of serverSentEventBatches(body(), options)) out.push(...events);
   return out;
 }
 
-describe("serverSentEventData", () => {
+describe("serverSentEventBatches", () => {
   it("splits events at blank lines and joins multi-line data", async () => {
     expect(await parse(["data: a\n\ndata: b\ndata: c\n\n"])).toEqual(["a", "b\nc"]);
   });
@@ -31,7 +31,7 @@ describe("serverSentEventData", () => {
       for (const byte of bytes) yield Uint8Array.of(byte);
     }
     const out: string[] = [];
-    for await (const data of serverSentEventData(body())) out.push(data);
+    for await (const events of serverSentEventBatches(body())) out.push(...events);
     expect(out).toEqual(["héllo 🙂"]);
   });
 
@@ -56,7 +56,7 @@ describe("serverSentEventData", () => {
       for (;;) yield new TextEncoder().encode("x".repeat(64));
     }
     const reading = (async () => {
-      for await (const _ of serverSentEventData(endless(), { maxLineLength: 10_000 })) return "event";
+      for await (const _ of serverSentEventBatches(endless(), { maxLineLength: 10_000 })) return "event";
       return "end";
     })();
     await expect(reading).rejects.toThrow(UpstreamBadResponseError);

@@ -88,9 +88,13 @@ export function createServerSentEventParser(options: { maxLineLength?: number } 
   };
 }
 
-/** Yields each event's data of a `text/event-stream` body; see {@link createServerSentEventParser}. */
-export async function* serverSentEventData(body: AsyncIterable<Uint8Array>, options: { maxLineLength?: number } = {}): AsyncGenerator<string> {
+/** Yields the data of the events each chunk of a `text/event-stream` body completes, one array per chunk that completes any; see {@link createServerSentEventParser}. */
+export async function* serverSentEventBatches(body: AsyncIterable<Uint8Array>, options: { maxLineLength?: number } = {}): AsyncGenerator<string[]> {
   const parser = createServerSentEventParser(options);
-  for await (const chunk of body) yield* parser.push(chunk);
-  yield* parser.end();
+  for await (const chunk of body) {
+    const events = parser.push(chunk);
+    if (events.length > 0) yield events;
+  }
+  const events = parser.end();
+  if (events.length > 0) yield events;
 }
