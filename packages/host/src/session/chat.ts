@@ -4,6 +4,7 @@ import { InferenceError, MissingUsageError, type ChatBackend, type FinishReason,
 import { sessionEndpoints, type SessionUsage } from "@session-jobs/protocol";
 import { estimatePromptTokens, parseChatRequest, type ParsedChatRequest } from "../http/chatRequest.ts";
 import type { Common } from "../common.ts";
+import { createCompletionChunks } from "./completionChunks.ts";
 import type { HostConfig } from "../config/config.ts";
 import { HostError } from "../errors.ts";
 import { parseJsonBody, sendJson, startSse, watchClient, type SseWriter } from "../http/httpIo.ts";
@@ -88,11 +89,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
   }
 
   async function streamCompletion({ body, parsed, lease, clientGone, signal, response }: Exchange): Promise<void> {
-    const id = completionId();
-    const created = nowSeconds();
-    const chunk = (fields: Record<string, unknown>) => JSON.stringify({ id, object: "chat.completion.chunk", created, model: backend.modelId, ...fields });
-    const delta = (content: Record<string, unknown>, finishReason: string | null = null) =>
-      chunk({ choices: [{ index: 0, delta: content, logprobs: null, finish_reason: finishReason }] });
+    const { chunk, delta, content } = createCompletionChunks({ id: completionId(), created: nowSeconds(), model: backend.modelId });
 
     let sse: SseWriter | undefined;
     const open = async () => {
@@ -126,7 +123,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       }
       if (clientGone.aborted || lease.ended.aborted) continue;
       const writer = sse ?? (await open());
-      if (await writer.write(delta({ content: part.text }))) {
+      if (await writer.write(content(part.text))) {
         text += part.text;
         deltasDelivered += 1;
       }
