@@ -4,10 +4,11 @@
  * jitter) is called, for each concurrency level, first directly and then through a host node
  * (a separate OS process, `session-jobs host start`) by the SDK's paid sessions, side by side in one
  * run. Printed per level: throughput ratio host/direct, time to first token and inter-token gap
- * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, and its peak RSS.
+ * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, and its peak RSS; each
+ * level `--runs` times, every figure the median of the runs.
  * Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
  *
- *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--prompts 2] [--max-tokens 64] [--seed 1] [--profile-host DIR]
+ *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--runs 3] [--prompts 2] [--max-tokens 64] [--seed 1] [--profile-host DIR]
  *
  * The direct path reads the upstream with the host's own OpenAI-compatible client
  * (@session-jobs/inference), the cheapest faithful reader of the same stream; the hosted path is
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     prompts: { type: "string", default: "2" },
     "max-tokens": { type: "string", default: "64" },
     seed: { type: "string", default: "1" },
+    /** Each level is measured this many times (both paths each time); every figure printed is the median. */
+    runs: { type: "string", default: "3" },
     /** Writes the host process's V8 CPU profile (node --cpu-prof) into this folder when it stops. */
     "profile-host": { type: "string" },
   },
@@ -37,11 +40,13 @@ const levels = values.sessions.split(",").map(Number);
 const promptsPerSession = Number(values.prompts);
 const maxTokens = Number(values["max-tokens"]);
 const seed = Number(values.seed);
+const runs = Number(values.runs);
 for (const [name, value] of [
   ...levels.map((level) => ["sessions", level] as const),
   ["prompts", promptsPerSession],
   ["max-tokens", maxTokens],
   ["seed", seed],
+  ["runs", runs],
 ] as const)
   if (!Number.isSafeInteger(value) || value < 1)
     throw new Error(`--${name} takes positive integers (--sessions a comma-separated list), not ${JSON.stringify(value)}`);
@@ -130,34 +135,53 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const idleCpuMsPerSecond = (processCpuMs(pid) - idleCpu) / 2;
 
+  type Figures = { ratio: number; direct: Measured; hosted: Measured; hostCpuMs: number; clientCpuMs: number; peakRss: number };
   const rows: string[][] = [];
   const ms = (value: number) => value.toFixed(1);
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
   for (const level of levels) {
-    const plain = await measure(level, viaDirect);
-    const cpuBefore = processCpuMs(pid);
-    const clientCpuBefore = process.cpuUsage();
-    let peakRss = processRssBytes(pid);
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 100);
-    const hosted = await measure(level, viaHost);
-    clearInterval(sampler);
-    const hostCpuMs = processCpuMs(pid) - cpuBefore;
-    const clientCpu = process.cpuUsage(clientCpuBefore);
-    const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
+    const figures: Figures[] = [];
+    for (let run = 0; run < runs; run++) {
+      const direct = await measure(level, viaDirect);
+      const cpuBefore = processCpuMs(pid);
+      const clientCpuBefore = process.cpuUsage();
+      let peakRss = processRssBytes(pid);
+      const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 100);
+      const hosted = await measure(level, viaHost);
+      clearInterval(sampler);
+      const clientCpu = process.cpuUsage(clientCpuBefore);
+      figures.push({
+        ratio: hosted.tokens / hosted.seconds / (direct.tokens / direct.seconds),
+        direct,
+        hosted,
+        hostCpuMs: processCpuMs(pid) - cpuBefore,
+        clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+        peakRss,
+      });
+    }
+    /** The median over the runs of one figure. */
+    const m = (figure: (run: Figures) => number) => median(figures.map(figure));
+    const pair = (figure: (measured: Measured) => number) => `${ms(m((run) => figure(run.direct)))} → ${ms(m((run) => figure(run.hosted)))}`;
+    const perThousand = (cpuMs: (run: Figures) => number) => m((run) => (cpuMs(run) / run.hosted.tokens) * 1000).toFixed(0);
     rows.push([
       String(level),
-      (hosted.tokens / hosted.seconds / (plain.tokens / plain.seconds)).toFixed(3),
-      `${(plain.tokens / plain.seconds).toFixed(0)} / ${(hosted.tokens / hosted.seconds).toFixed(0)}`,
-      `${ms(percentile(plain.ttft, 50))} → ${ms(percentile(hosted.ttft, 50))}`,
-      `${ms(percentile(plain.ttft, 99))} → ${ms(percentile(hosted.ttft, 99))}`,
-      `${ms(percentile(plain.gaps, 50))} → ${ms(percentile(hosted.gaps, 50))}`,
-      `${ms(percentile(plain.gaps, 99))} → ${ms(percentile(hosted.gaps, 99))}`,
-      ((hostCpuMs / hosted.tokens) * 1000).toFixed(0),
-      ((clientCpuMs / hosted.tokens) * 1000).toFixed(0),
-      (peakRss / 2 ** 20).toFixed(0),
-      String(plain.errors + hosted.errors),
+      m((run) => run.ratio).toFixed(3),
+      `${m((run) => run.direct.tokens / run.direct.seconds).toFixed(0)} / ${m((run) => run.hosted.tokens / run.hosted.seconds).toFixed(0)}`,
+      pair((run) => percentile(run.ttft, 50)),
+      m((run) => percentile(run.hosted.ttft, 50) - percentile(run.direct.ttft, 50)).toFixed(1),
+      pair((run) => percentile(run.ttft, 99)),
+      pair((run) => percentile(run.gaps, 50)),
+      pair((run) => percentile(run.gaps, 99)),
+      perThousand((run) => run.hostCpuMs),
+      perThousand((run) => run.hostCpuMs - idleCpuMsPerSecond * run.hosted.seconds),
+      perThousand((run) => run.clientCpuMs),
+      (m((run) => run.peakRss) / 2 ** 20).toFixed(0),
+      String(figures.reduce((sum, run) => sum + run.direct.errors + run.hosted.errors, 0)),
     ]);
   }
-  console.log(`\nrelay: ${promptsPerSession} answers of ${maxTokens} tokens per session, fake upstream 40 ms + 10–20 ms/token (seed ${seed})`);
+  console.log(
+    `\nrelay: ${promptsPerSession} answers of ${maxTokens} tokens per session, fake upstream 40 ms + 10–20 ms/token (seed ${seed}); medians of ${runs} runs`,
+  );
   console.log(
     table([
       [
@@ -165,10 +189,12 @@ try {
         "ratio host/direct",
         "tokens/s direct / host",
         "TTFT p50 ms",
+        "TTFT overhead p50 ms",
         "TTFT p99 ms",
         "gap p50 ms",
         "gap p99 ms",
         "host CPU ms / 1k tokens",
+        "less idle",
         "client CPU ms / 1k",
         "host RSS MiB",
         "errors",
@@ -177,7 +203,7 @@ try {
     ]),
   );
   console.log(
-    `(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling), included above.`,
+    `(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling): "less idle" takes that out.`,
   );
   console.log(" Client CPU is this process's (SDK: signing, count checks, receipts) on the hosted path. The upstream runs in a process");
   console.log(
