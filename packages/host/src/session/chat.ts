@@ -122,6 +122,13 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
         break;
       }
       if (clientGone.aborted || lease.ended.aborted) continue;
+      if (deltasDelivered >= parsed.request.maxTokens) {
+        // Each delta carries at least one token: a backend past max_tokens is broken, and is not
+        // relayed without end. Like any failed exchange, it is not billed.
+        await sse!.write(JSON.stringify(new HostError("backend_error", `the model sent more than max_tokens (${parsed.request.maxTokens}) deltas`).toJSON()));
+        sse!.close();
+        return;
+      }
       const writer = sse ?? (await open());
       if (await writer.write(content(part.text))) {
         text += part.text;

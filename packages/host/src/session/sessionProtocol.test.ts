@@ -126,6 +126,7 @@ beforeEach(() => {
   backend.behaviour.tokenDelayMs = 0;
   backend.behaviour.failAfterTokens = undefined;
   backend.behaviour.abortEndsWith = "finish";
+  backend.behaviour.endless = false;
 });
 
 const chatBody = (content: string, extra: Record<string, unknown> = {}) => ({
@@ -324,6 +325,17 @@ describe("chat completions", () => {
       if (abortEndsWith === "error") expect(state.lastExchange.promptTokens).toBe(Buffer.byteLength("a long answer") + limits.promptTokensPerMessage);
     },
   );
+
+  it("cuts off an upstream that streams past max_tokens (each delta is at least a token) with an error, and bills nothing", async () => {
+    backend.behaviour.endless = true;
+    const { client, jobId } = openSession();
+    const answer = await client.chat(chatBody("an endless answer", { stream: true, max_tokens: 5 }));
+    expect(answer.status).toBe(200);
+    const chunks = answer.events.map((data) => JSON.parse(data));
+    expect(chunks.filter((chunk) => chunk.choices?.[0]?.delta?.content)).toHaveLength(5);
+    expect(chunks.at(-1).error).toMatchObject({ code: "backend_error" });
+    expect(await (await fetch(`${url}/v1/session/${jobId}`)).json()).toMatchObject({ servedTokens: "0" });
+  });
 
   it("reports a model failure before any text as an error answer and bills nothing", async () => {
     backend.behaviour.failAfterTokens = 0;

@@ -22,6 +22,8 @@ export type TestBackendBehaviour = {
    * an `error` part with none (an OpenAI-compatible server cut off mid-stream).
    */
   abortEndsWith: "finish" | "error";
+  /** Ignore `maxTokens` and stream forever (a broken upstream). */
+  endless: boolean;
 };
 
 export type TestBackend = ChatBackend & {
@@ -41,7 +43,7 @@ export function createTestBackend(behaviour: Partial<TestBackendBehaviour> = {})
     specificationVersion: "v1",
     provider: "test-double",
     modelId: "test-genesis",
-    behaviour: { tokenDelayMs: 0, failAfterTokens: undefined, defaultTokens: 16, abortEndsWith: "finish", ...behaviour },
+    behaviour: { tokenDelayMs: 0, failAfterTokens: undefined, defaultTokens: 16, abortEndsWith: "finish", endless: false, ...behaviour },
     requests: [],
     aborted: 0,
 
@@ -61,7 +63,7 @@ export function createTestBackend(behaviour: Partial<TestBackendBehaviour> = {})
       const limit = request.maxTokens ?? backend.behaviour.defaultTokens;
       const start = request.messages.reduce((sum, message) => sum + message.content.length, 0) % words.length;
       let completionTokens = 0;
-      while (completionTokens < limit) {
+      while (completionTokens < limit || backend.behaviour.endless) {
         if (backend.behaviour.tokenDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, backend.behaviour.tokenDelayMs));
         if (options.signal?.aborted) {
           backend.aborted += 1;
