@@ -231,6 +231,20 @@ describe("createOpenAICompatibleBackend", () => {
     expect(server.requests.length).toBe(before);
   });
 
+  it("serves many concurrent streams without a MaxListenersExceededWarning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const shared = backend("openai");
+      await Promise.all(Array.from({ length: 20 }, () => collect(shared.stream(hello))));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.filter((warning) => warning.name === "MaxListenersExceededWarning")).toEqual([]);
+  });
+
   it("fails calls after close", async () => {
     const closed = backend("openai");
     await closed.close();

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { collectStream } from "../collectStream.ts";
 import {
   BackendClosedError,
@@ -70,6 +71,8 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
   const retryDelayMs = parameters.retryDelayMs ?? 500;
   if (!parameters.model) throw new InvalidRequestError("`model` is required.");
   const closing = new AbortController();
+  // Every request in flight listens to it (its deadline follows the caller): not a leak past 10.
+  setMaxListeners(Number.POSITIVE_INFINITY, closing.signal);
   const countPrompt =
     parameters.tokenizeUrl === false
       ? async () => undefined
