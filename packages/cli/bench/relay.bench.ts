@@ -4,8 +4,8 @@
  * jitter) is called, for each concurrency level, first directly and then through a host node
  * (a separate OS process, `session-jobs host start`) by the SDK's paid sessions, side by side in one
  * run. Printed per level: throughput ratio host/direct, time to first token and inter-token gap
- * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, and its peak RSS; each
- * level `--runs` times, every figure the median of the runs.
+ * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, its peak RSS and its
+ * event-loop delay p99/max; each level `--runs` times, every figure the median of the runs.
  * Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
  *
  *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--runs 3] [--prompts 2] [--max-tokens 64] [--seed 1] [--profile-host DIR]
@@ -135,7 +135,16 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const idleCpuMsPerSecond = (processCpuMs(pid) - idleCpu) / 2;
 
-  type Figures = { ratio: number; direct: Measured; hosted: Measured; hostCpuMs: number; clientCpuMs: number; peakRss: number };
+  /**
+   * The host's event-loop delay since the last call, in ms, from its /metrics (prom-client resets
+   * the histogram on every scrape): what blocked every session at once, such as a synchronous commit.
+   */
+  const eventLoopDelay = async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const read = (name: string) => Number(new RegExp(`^session_jobs_host_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(metrics)?.[1]) * 1000;
+    return { p99: read("p99"), max: read("max") };
+  };
+  type Figures = { ratio: number; direct: Measured; hosted: Measured; hostCpuMs: number; clientCpuMs: number; peakRss: number; delay: { p99: number; max: number } };
   const rows: string[][] = [];
   const ms = (value: number) => value.toFixed(1);
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
@@ -147,7 +156,9 @@ try {
       const clientCpuBefore = process.cpuUsage();
       let peakRss = processRssBytes(pid);
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 100);
+      await eventLoopDelay();
       const hosted = await measure(level, viaHost);
+      const delay = await eventLoopDelay();
       clearInterval(sampler);
       const clientCpu = process.cpuUsage(clientCpuBefore);
       figures.push({
@@ -157,6 +168,7 @@ try {
         hostCpuMs: processCpuMs(pid) - cpuBefore,
         clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
         peakRss,
+        delay,
       });
     }
     /** The median over the runs of one figure. */
@@ -176,6 +188,7 @@ try {
       perThousand((run) => run.hostCpuMs - idleCpuMsPerSecond * run.hosted.seconds),
       perThousand((run) => run.clientCpuMs),
       (m((run) => run.peakRss) / 2 ** 20).toFixed(0),
+      `${ms(m((run) => run.delay.p99))} / ${ms(m((run) => run.delay.max))}`,
       String(figures.reduce((sum, run) => sum + run.direct.errors + run.hosted.errors, 0)),
     ]);
   }
@@ -197,6 +210,7 @@ try {
         "less idle",
         "client CPU ms / 1k",
         "host RSS MiB",
+        "host event-loop delay p99 / max ms",
         "errors",
       ],
       ...rows,
