@@ -245,6 +245,23 @@ describe("createOpenAICompatibleBackend", () => {
     expect(warnings.filter((warning) => warning.name === "MaxListenersExceededWarning")).toEqual([]);
   });
 
+  it("sends the chat request through a given fetch instead of its own node:http client", async () => {
+    let calls = 0;
+    const counting: typeof fetch = (input, init) => {
+      calls += 1;
+      return fetch(input, init);
+    };
+    expect(await backend("openai", { fetch: counting }).generate(hello)).toEqual({ text: expectedText, finishReason: "stop", usage: { promptTokens: 11, completionTokens: 9 } });
+    expect(calls).toBe(1);
+    const parts = await collect(backend("stalls-mid-stream", { fetch: counting, timeoutMs: 150 }).stream(hello));
+    expect(parts.at(-1)).toMatchObject({ type: "error", error: { code: "upstream_timeout" } });
+  });
+
+  it("asks the upstream for an uncompressed answer", async () => {
+    await backend("openai").generate(hello);
+    expect(server.requests.at(-1)!.headers["accept-encoding"]).toBe("identity");
+  });
+
   it("fails calls after close", async () => {
     const closed = backend("openai");
     await closed.close();
