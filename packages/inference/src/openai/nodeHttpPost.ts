@@ -31,7 +31,8 @@ export function createNodeHttpPost(): { post: UpstreamPost; close(): void } {
         headers: { ...headers, "accept-encoding": "identity", "content-length": String(Buffer.byteLength(body)) },
         signal,
       });
-      request.once("error", reject);
+      // Kept for the whole exchange: a socket error mid-body is reported here too (the body read fails with it).
+      request.on("error", reject);
       request.once("response", (message: IncomingMessage) => resolve(toUpstreamResponse(message)));
       request.end(body);
     });
