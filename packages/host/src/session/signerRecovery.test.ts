@@ -50,7 +50,7 @@ describe("recoverSigner", () => {
       make(5n, 7n, "1c"), // x = 5 is not on the curve
       `${real}00` as Hex,
       real.slice(0, 130) as Hex,
-      `0x${"zz".repeat(65)}` as Hex,
+      `0x${"zz".repeat(65)}`,
     ];
     for (let i = 0; i < 32; i++) cases.push(make(BigInt(digest(1000 + i)), BigInt(digest(2000 + i)) % order, i % 2 ? "1b" : "1c"));
     for (const signature of cases) expect(await viaHost(hash, signature), signature).toBe(await viaViem(hash, signature));
