@@ -144,7 +144,15 @@ try {
     const read = (name: string) => Number(new RegExp(`^session_jobs_host_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(metrics)?.[1]) * 1000;
     return { p99: read("p99"), max: read("max") };
   };
-  type Figures = { ratio: number; direct: Measured; hosted: Measured; hostCpuMs: number; clientCpuMs: number; peakRss: number; delay: { p99: number; max: number } };
+  type Figures = {
+    ratio: number;
+    direct: Measured;
+    hosted: Measured;
+    hostCpuMs: number;
+    clientCpuMs: number;
+    peakRss: number;
+    delay: { p99: number; max: number };
+  };
   const rows: string[][] = [];
   const ms = (value: number) => value.toFixed(1);
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;

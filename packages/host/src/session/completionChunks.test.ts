@@ -3,7 +3,18 @@ import { createCompletionChunks } from "./completionChunks.ts";
 
 describe("createCompletionChunks", () => {
   it("encodes a content delta byte for byte as the whole object's JSON", () => {
-    const texts = ["", "Hello", ' "quoted" ', "back\\slash", "line\nbreak\ttab\u0000nul", "héllo 🙂", "\ud800 lone surrogate \udfff", '""', "},{", "\u2028\u2029"];
+    const texts = [
+      "",
+      "Hello",
+      ' "quoted" ',
+      "back\\slash",
+      "line\nbreak\ttab\u0000nul",
+      "héllo 🙂",
+      "\ud800 lone surrogate \udfff",
+      '""',
+      "},{",
+      "\u2028\u2029",
+    ];
     for (const model of ['a "quoted" model\\name', 'ends in a quote "', '"content":""']) {
       const chunks = createCompletionChunks({ id: "chatcmpl-1", created: 1_700_000_000, model });
       for (const text of texts) {

@@ -251,7 +251,11 @@ describe("createOpenAICompatibleBackend", () => {
       calls += 1;
       return fetch(input, init);
     };
-    expect(await backend("openai", { fetch: counting }).generate(hello)).toEqual({ text: expectedText, finishReason: "stop", usage: { promptTokens: 11, completionTokens: 9 } });
+    expect(await backend("openai", { fetch: counting }).generate(hello)).toEqual({
+      text: expectedText,
+      finishReason: "stop",
+      usage: { promptTokens: 11, completionTokens: 9 },
+    });
     expect(calls).toBe(1);
     const parts = await collect(backend("stalls-mid-stream", { fetch: counting, timeoutMs: 150 }).stream(hello));
     expect(parts.at(-1)).toMatchObject({ type: "error", error: { code: "upstream_timeout" } });

@@ -63,7 +63,12 @@ describe("serverSentEventBatches", () => {
   });
 
   it("refuses an event whose data lines together pass the limit", async () => {
-    await expect(parse(Array.from({ length: 30 }, () => "data: 0123456789\n"), { maxLineLength: 100 })).rejects.toThrow(/longer than 100/);
+    await expect(
+      parse(
+        Array.from({ length: 30 }, () => "data: 0123456789\n"),
+        { maxLineLength: 100 },
+      ),
+    ).rejects.toThrow(/longer than 100/);
     expect(await parse(["data: 0123456789\n".repeat(3), "\n"], { maxLineLength: 100 })).toEqual([Array(3).fill("0123456789").join("\n")]);
   });
 });
