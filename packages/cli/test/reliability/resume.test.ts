@@ -145,7 +145,13 @@ describe("client reconnect and resume", () => {
   // bounds, signs for it, and goes on.
   async function dieMidStream(session: Session, onFirstDelta?: () => void) {
     const controller = new AbortController();
-    const stream = streamChat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 300, signal: controller.signal });
+    // Greedy decoding runs on to max_tokens, so the answer is still going when the client dies (a sampled one can end first).
+    const stream = streamChat(session, {
+      messages: [{ role: "user", content: "And God said" }],
+      maxTokens: 300,
+      body: { temperature: 0 },
+      signal: controller.signal,
+    });
     await breakOffStream(
       stream,
       5,
