@@ -529,6 +529,11 @@ export const nodeRegistryWithModelsAbi = [
         "name": "maxCheckpointInterval",
         "type": "uint256",
         "internalType": "uint256"
+      },
+      {
+        "name": "minDeposit",
+        "type": "uint256",
+        "internalType": "uint256"
       }
     ],
     "stateMutability": "view"
@@ -566,13 +571,18 @@ export const nodeRegistryWithModelsAbi = [
           },
           {
             "name": "minPricePerTokenNative",
-            "type": "uint96",
-            "internalType": "uint96"
+            "type": "uint56",
+            "internalType": "uint56"
           },
           {
             "name": "maxCheckpointInterval",
             "type": "uint24",
             "internalType": "uint24"
+          },
+          {
+            "name": "minDepositNative",
+            "type": "uint96",
+            "internalType": "uint96"
           },
           {
             "name": "metadata",
@@ -694,6 +704,11 @@ export const nodeRegistryWithModelsAbi = [
         "name": "host",
         "type": "address",
         "internalType": "address"
+      },
+      {
+        "name": "token",
+        "type": "address",
+        "internalType": "address"
       }
     ],
     "outputs": [
@@ -719,6 +734,11 @@ export const nodeRegistryWithModelsAbi = [
           },
           {
             "name": "maxCheckpointInterval",
+            "type": "uint256",
+            "internalType": "uint256"
+          },
+          {
+            "name": "minDeposit",
             "type": "uint256",
             "internalType": "uint256"
           }
@@ -878,6 +898,24 @@ export const nodeRegistryWithModelsAbi = [
   },
   {
     "type": "function",
+    "name": "updateMinDeposit",
+    "inputs": [
+      {
+        "name": "token",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "minDeposit",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ],
+    "outputs": [],
+    "stateMutability": "nonpayable"
+  },
+  {
+    "type": "function",
     "name": "updatePricing",
     "inputs": [
       {
@@ -1011,6 +1049,31 @@ export const nodeRegistryWithModelsAbi = [
         "type": "string",
         "indexed": false,
         "internalType": "string"
+      }
+    ],
+    "anonymous": false
+  },
+  {
+    "type": "event",
+    "name": "MinDepositUpdated",
+    "inputs": [
+      {
+        "name": "host",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "token",
+        "type": "address",
+        "indexed": true,
+        "internalType": "address"
+      },
+      {
+        "name": "minDeposit",
+        "type": "uint256",
+        "indexed": false,
+        "internalType": "uint256"
       }
     ],
     "anonymous": false
@@ -1175,6 +1238,27 @@ export const nodeRegistryWithModelsAbi = [
     "inputs": [
       {
         "name": "count",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "max",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "MinDepositTooLarge",
+    "inputs": [
+      {
+        "name": "token",
+        "type": "address",
+        "internalType": "address"
+      },
+      {
+        "name": "minDeposit",
         "type": "uint256",
         "internalType": "uint256"
       },
@@ -3379,6 +3463,22 @@ export const jobMarketplaceWithModelsAbi = [
       },
       {
         "name": "hostMax",
+        "type": "uint256",
+        "internalType": "uint256"
+      }
+    ]
+  },
+  {
+    "type": "error",
+    "name": "DepositBelowHostMinimum",
+    "inputs": [
+      {
+        "name": "deposit",
+        "type": "uint256",
+        "internalType": "uint256"
+      },
+      {
+        "name": "hostMinimum",
         "type": "uint256",
         "internalType": "uint256"
       }

@@ -488,7 +488,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         AssetConfig memory asset = _assetConfigs[p.token];
         if (!asset.accepted) revert TokenNotAccepted(p.token);
 
-        (bool active, uint256 hostMinPrice, bool servesModel, uint256 hostMaxInterval) =
+        (bool active, uint256 hostMinPrice, bool servesModel, uint256 hostMaxInterval, uint256 hostMinDeposit) =
             _nodeRegistry.getHostTerms(p.host, p.token, p.modelId);
         require(active, "Host not registered");
         if (!servesModel) revert ModelNotServed(p.host, p.modelId);
@@ -505,6 +505,7 @@ contract JobMarketplaceWithModels is IJobMarketplaceWithModels, Ownable2Step, EI
         }
         // A deposit must meet the asset's minimum and pay for at least one token.
         require(p.deposit >= asset.minDeposit && p.deposit >= p.pricePerToken, "Insufficient deposit");
+        if (p.deposit < hostMinDeposit) revert DepositBelowHostMinimum(p.deposit, hostMinDeposit);
         if (p.deposit > type(uint96).max) revert DepositTooLarge(p.deposit);
 
         address signer = p.signer == address(0) ? msg.sender : p.signer;

@@ -39,8 +39,8 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
 
     mapping(address host => Node node) private _nodes;
     mapping(address host => mapping(bytes32 modelId => bool listed)) private _listsModel;
-    /// @dev A host's own minimum for one ERC-20; 0 = the stable minimum applies.
-    mapping(address host => mapping(address token => uint256 minPrice)) private _assetMinPrice;
+    /// @dev A host's own terms for one ERC-20: minimum price (0 = the stable one) and minimum deposit.
+    mapping(address host => mapping(address token => AssetTerms terms)) private _assetTerms;
 
     /// @dev Registered hosts; `_activeIndexPlusOne[host]` is the position + 1 (0 = not listed).
     address[] private _activeNodes;
@@ -87,7 +87,7 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
         node.active = true;
         node.registeredAt = uint40(block.timestamp);
         node.minPricePerToken = uint32(minPricePerToken);
-        node.minPricePerTokenNative = uint96(MIN_PRICE_PER_TOKEN_NATIVE);
+        node.minPricePerTokenNative = uint56(MIN_PRICE_PER_TOKEN_NATIVE);
         node.metadata = metadata;
         node.apiUrl = apiUrl;
         _setModels(node, modelIds);
@@ -126,15 +126,23 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
         if (newMinPrice < MIN_PRICE_PER_TOKEN_NATIVE || newMinPrice > MAX_PRICE_PER_TOKEN_NATIVE) {
             revert NativePriceOutOfRange(newMinPrice, MIN_PRICE_PER_TOKEN_NATIVE, MAX_PRICE_PER_TOKEN_NATIVE);
         }
-        _nodes[msg.sender].minPricePerTokenNative = uint96(newMinPrice);
+        _nodes[msg.sender].minPricePerTokenNative = uint56(newMinPrice);
         emit NativePricingUpdated(msg.sender, newMinPrice);
     }
 
     /// @inheritdoc INodeRegistryWithModels
     function updatePricingForAsset(address token, uint256 minPrice) external onlyRegistered {
         if (token == address(0) || minPrice > type(uint96).max) revert InvalidAssetPricing(token, minPrice);
-        _assetMinPrice[msg.sender][token] = minPrice;
+        _assetTerms[msg.sender][token].minPricePerToken = uint96(minPrice);
         emit AssetPricingUpdated(msg.sender, token, minPrice);
+    }
+
+    /// @inheritdoc INodeRegistryWithModels
+    function updateMinDeposit(address token, uint256 minDeposit) external onlyRegistered {
+        if (minDeposit > type(uint96).max) revert MinDepositTooLarge(token, minDeposit, type(uint96).max);
+        if (token == address(0)) _nodes[msg.sender].minDepositNative = uint96(minDeposit);
+        else _assetTerms[msg.sender][token].minDeposit = uint96(minDeposit);
+        emit MinDepositUpdated(msg.sender, token, minDeposit);
     }
 
     /// @inheritdoc INodeRegistryWithModels
@@ -207,19 +215,28 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
     }
 
     /// @inheritdoc INodeRegistryWithModels
-    function getNodeTerms(address host) external view returns (NodeTerms memory terms) {
+    function getNodeTerms(address host, address token) external view returns (NodeTerms memory terms) {
         Node storage node = _nodes[host];
         terms.active = node.active;
         terms.minPricePerToken = node.minPricePerToken;
         terms.minPricePerTokenNative = node.minPricePerTokenNative;
         terms.maxCheckpointInterval = node.active ? _maxCheckpointInterval(node) : 0;
+        if (node.active) {
+            terms.minDeposit = token == address(0) ? node.minDepositNative : _assetTerms[host][token].minDeposit;
+        }
     }
 
     /// @inheritdoc INodeRegistryWithModels
     function getHostTerms(address host, address token, bytes32 modelId)
         external
         view
-        returns (bool active, uint256 minPricePerToken, bool servesModel, uint256 maxCheckpointInterval)
+        returns (
+            bool active,
+            uint256 minPricePerToken,
+            bool servesModel,
+            uint256 maxCheckpointInterval,
+            uint256 minDeposit
+        )
     {
         Node storage node = _nodes[host];
         // Slot 0 read field by field in one place: the optimizer loads it once for all of them.
@@ -228,9 +245,12 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
         maxCheckpointInterval = interval != 0 ? interval : DEFAULT_MAX_CHECKPOINT_INTERVAL;
         if (token == address(0)) {
             minPricePerToken = node.minPricePerTokenNative;
+            minDeposit = node.minDepositNative;
         } else {
-            uint256 assetMin = _assetMinPrice[host][token];
-            minPricePerToken = assetMin != 0 ? assetMin : node.minPricePerToken;
+            // One slot holds both of the host's own terms for the token.
+            AssetTerms memory assetTerms = _assetTerms[host][token];
+            minPricePerToken = assetTerms.minPricePerToken != 0 ? assetTerms.minPricePerToken : node.minPricePerToken;
+            minDeposit = assetTerms.minDeposit;
         }
         servesModel = modelId == bytes32(0) || _servesApproved(host, modelId);
     }
@@ -273,7 +293,7 @@ contract NodeRegistryWithModels is INodeRegistryWithModels {
     /// @dev Native minimum for ETH; for an ERC-20 the host's own minimum when set, else the stable one.
     function _minPriceFor(Node storage node, address host, address token) private view returns (uint256) {
         if (token == address(0) || !node.active) return node.minPricePerTokenNative;
-        uint256 assetMin = _assetMinPrice[host][token];
+        uint256 assetMin = _assetTerms[host][token].minPricePerToken;
         return assetMin != 0 ? assetMin : node.minPricePerToken;
     }
 

@@ -111,6 +111,8 @@ interface IJobMarketplaceWithModels {
     error ModelNotServed(address host, bytes32 modelId);
     /// @notice The checkpoint interval is larger than the host accepts (`getNodeTerms`).
     error CheckpointIntervalAboveHostMax(uint256 interval, uint256 hostMax);
+    /// @notice The deposit is below the host's minimum deposit for the asset (`getNodeTerms`).
+    error DepositBelowHostMinimum(uint256 deposit, uint256 hostMinimum);
     /// @notice The session signer would be the host itself (it would sign its own pay).
     error SignerIsHost(address signer);
     /// @notice The permit failed and the allowance does not cover the deposit.

@@ -8,7 +8,8 @@ pragma solidity ^0.8.30;
 ///         (`minPricePerTokenNative`, wei per token) applies to ETH sessions and has its own bounds.
 ///         A host may also price one ERC-20 on its own (`updatePricingForAsset`, e.g. an 18-decimal
 ///         token) and publish the terms of its exposure: the largest checkpoint interval it accepts
-///         (`updateMaxCheckpointInterval`). The marketplace enforces both when a session opens.
+///         (`updateMaxCheckpointInterval`) and a minimum deposit per asset (`updateMinDeposit`). The
+///         marketplace enforces all of them when a session opens.
 /// @dev Revert strings from the seed ("Host not registered") are public interface; other checks use
 ///      custom errors.
 interface INodeRegistryWithModels {
@@ -18,24 +19,32 @@ interface INodeRegistryWithModels {
 
     /// @notice A host's registration.
     struct Node {
-        // slot 0: everything the marketplace reads when a session opens
+        // slot 0: everything the marketplace reads when an ETH session opens
         bool active;
         uint40 registeredAt;
         uint32 minPricePerToken; // stable, 100..100,000
-        uint96 minPricePerTokenNative; // wei per token
+        uint56 minPricePerTokenNative; // wei per token, <= MAX_PRICE_PER_TOKEN_NATIVE < 2^56
         uint24 maxCheckpointInterval; // largest interval accepted; 0 = DEFAULT_MAX_CHECKPOINT_INTERVAL
+        uint96 minDepositNative; // smallest ETH deposit accepted, wei; 0 = the asset's minimum only
         // slots 1.. (dynamic)
         string metadata; // free-form JSON (hardware, region, ...)
         string apiUrl; // base URL of the host's OpenAI-compatible endpoint
         bytes32[] modelIds; // approved models served
     }
 
-    /// @notice What a host accepts for a new session (`getNodeTerms`), defaults resolved.
+    /// @notice A host's own terms for one ERC-20 (one slot, read with the host's slot when a session opens).
+    struct AssetTerms {
+        uint96 minPricePerToken; // token base units per token; 0 = the stable minimum applies
+        uint96 minDeposit; // smallest deposit accepted, token base units; 0 = the asset's minimum only
+    }
+
+    /// @notice What a host accepts for a new session paid in one asset (`getNodeTerms`), defaults resolved.
     struct NodeTerms {
         bool active; // registered now
         uint256 minPricePerToken; // stable minimum (the seed's `getNodePricing`)
         uint256 minPricePerTokenNative; // wei per token, for ETH sessions
         uint256 maxCheckpointInterval; // largest checkpoint interval accepted, in tokens
+        uint256 minDeposit; // smallest deposit in the asset asked for, base units (0 = none of the host's own)
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -60,6 +69,8 @@ interface INodeRegistryWithModels {
     error CheckpointIntervalOutOfRange(uint256 interval, uint256 min, uint256 max);
     /// @notice A per-asset minimum for ETH (use `updatePricingNative`) or above uint96.
     error InvalidAssetPricing(address token, uint256 price);
+    /// @notice A minimum deposit above the largest deposit the marketplace takes (2^96 - 1).
+    error MinDepositTooLarge(address token, uint256 minDeposit, uint256 max);
 
     /*//////////////////////////////////////////////////////////////
                                  EVENTS
@@ -83,6 +94,8 @@ interface INodeRegistryWithModels {
     event MaxCheckpointIntervalUpdated(address indexed host, uint256 maxCheckpointInterval);
     /// @notice A host set (or cleared, with 0) its own minimum for one ERC-20.
     event AssetPricingUpdated(address indexed host, address indexed token, uint256 minPricePerToken);
+    /// @notice A host set (or cleared, with 0) its minimum deposit for one asset (address(0) = ETH).
+    event MinDepositUpdated(address indexed host, address indexed token, uint256 minDeposit);
 
     /*//////////////////////////////////////////////////////////////
                            HOST FUNCTIONS
@@ -120,6 +133,15 @@ interface INodeRegistryWithModels {
     /// @param token An ERC-20 (not address(0)).
     /// @param minPrice The minimum (<= type(uint96).max), or 0.
     function updatePricingForAsset(address token, uint256 minPrice) external;
+
+    /// @notice Sets the smallest deposit the caller accepts for new sessions paid in one asset, in
+    ///         that asset's base units (wei for ETH), on top of the marketplace's own minimum for the
+    ///         asset; a smaller deposit reverts `DepositBelowHostMinimum`. 0 clears it. The ETH one is
+    ///         part of the registration (cleared by `unregisterNode`, as the native price is); an
+    ///         ERC-20's survives it, as `updatePricingForAsset` does.
+    /// @param token The asset (address(0) = ETH).
+    /// @param minDeposit The minimum in base units (<= 2^96 - 1, the largest deposit), or 0.
+    function updateMinDeposit(address token, uint256 minDeposit) external;
 
     /// @notice Sets the largest checkpoint interval the caller accepts for new sessions
     ///         (MIN_CHECKPOINT_INTERVAL..MAX_CHECKPOINT_INTERVAL): at most about this many tokens per
@@ -211,16 +233,17 @@ interface INodeRegistryWithModels {
             uint256 minPricePerToken
         );
 
-    /// @notice The full registration record, including the native minimum.
+    /// @notice The full registration record, including the native minimum and minimum ETH deposit.
     /// @param host The host.
     /// @return The record (all zero if never registered).
     function getNode(address host) external view returns (Node memory);
 
-    /// @notice A host's terms for new sessions, defaults resolved: what `getNodeFullInfo` does not
-    ///         carry (the seed's 7 fields stay as they are).
+    /// @notice A host's terms for new sessions paid in `token`, defaults resolved: what
+    ///         `getNodeFullInfo` does not carry (the seed's 7 fields stay as they are).
     /// @param host The host.
+    /// @param token The payment asset whose minimum deposit to return (address(0) = ETH).
     /// @return The terms (active false and zero minimums if not registered).
-    function getNodeTerms(address host) external view returns (NodeTerms memory);
+    function getNodeTerms(address host, address token) external view returns (NodeTerms memory);
 
     /// @notice What the marketplace checks when a session opens, in one call.
     /// @param host The host.
@@ -230,10 +253,17 @@ interface INodeRegistryWithModels {
     /// @return minPricePerToken The host's minimum for `token` (as `getNodePricingFor`).
     /// @return servesModel Whether the host lists `modelId` and it is approved (true for 0).
     /// @return maxCheckpointInterval The largest checkpoint interval the host accepts.
+    /// @return minDeposit The host's minimum deposit in `token` (0 = none of its own).
     function getHostTerms(address host, address token, bytes32 modelId)
         external
         view
-        returns (bool active, uint256 minPricePerToken, bool servesModel, uint256 maxCheckpointInterval);
+        returns (
+            bool active,
+            uint256 minPricePerToken,
+            bool servesModel,
+            uint256 maxCheckpointInterval,
+            uint256 minDeposit
+        );
 
     /// @notice Whether the host is registered.
     /// @param host The host.

@@ -221,6 +221,105 @@ contract NodeRegistryWithModelsTest is Base {
     }
 
     /*//////////////////////////////////////////////////////////////
+                         terms: minimum deposit
+    //////////////////////////////////////////////////////////////*/
+
+    function test_updateMinDeposit_perAssetInTermsAndHostTerms() public {
+        vm.expectEmit(address(nodeRegistry));
+        emit INodeRegistryWithModels.MinDepositUpdated(host, address(0), 0.05 ether);
+        vm.prank(host);
+        nodeRegistry.updateMinDeposit(address(0), 0.05 ether);
+        vm.expectEmit(address(nodeRegistry));
+        emit INodeRegistryWithModels.MinDepositUpdated(host, address(usdc), 1e6);
+        vm.prank(host);
+        nodeRegistry.updateMinDeposit(address(usdc), 1e6);
+
+        assertEq(nodeRegistry.getNodeTerms(host, address(0)).minDeposit, 0.05 ether);
+        assertEq(nodeRegistry.getNodeTerms(host, address(usdc)).minDeposit, 1e6);
+        assertEq(nodeRegistry.getNodeTerms(host, makeAddr("dai")).minDeposit, 0, "unset for another token");
+        (,,,, uint256 ethMin) = nodeRegistry.getHostTerms(host, address(0), modelId);
+        (,,,, uint256 usdcMin) = nodeRegistry.getHostTerms(host, address(usdc), modelId);
+        assertEq(ethMin, 0.05 ether);
+        assertEq(usdcMin, 1e6);
+        assertEq(nodeRegistry.getNode(host).minDepositNative, 0.05 ether);
+        assertEq(nodeRegistry.getNodePricingFor(host, address(0)), 1 gwei, "the native price beside it is untouched");
+        assertEq(nodeRegistry.getNodePricingFor(host, address(usdc)), HOST_MIN_PRICE, "no per-asset price appears");
+    }
+
+    /// @dev The token's minimum price and minimum deposit share a slot: setting one keeps the other.
+    function test_updateMinDeposit_keepsThePerAssetPrice() public {
+        vm.startPrank(host);
+        nodeRegistry.updatePricingForAsset(address(usdc), 1800);
+        nodeRegistry.updateMinDeposit(address(usdc), 2e6);
+        assertEq(nodeRegistry.getNodePricingFor(host, address(usdc)), 1800);
+        nodeRegistry.updatePricingForAsset(address(usdc), 0);
+        vm.stopPrank();
+        assertEq(nodeRegistry.getNodeTerms(host, address(usdc)).minDeposit, 2e6);
+        assertEq(nodeRegistry.getNodePricingFor(host, address(usdc)), HOST_MIN_PRICE);
+    }
+
+    /// @dev The native minimum deposit sits in slot 0 beside the native price: neither clobbers the other.
+    function test_updateMinDeposit_nativeKeepsNativePriceAndInterval() public {
+        uint256 maxNative = nodeRegistry.MAX_PRICE_PER_TOKEN_NATIVE();
+        vm.startPrank(host);
+        nodeRegistry.updatePricingNative(maxNative);
+        nodeRegistry.updateMaxCheckpointInterval(1_000_000);
+        nodeRegistry.updateMinDeposit(address(0), type(uint96).max);
+        vm.stopPrank();
+        INodeRegistryWithModels.NodeTerms memory terms = nodeRegistry.getNodeTerms(host, address(0));
+        assertEq(terms.minPricePerTokenNative, maxNative);
+        assertEq(terms.maxCheckpointInterval, 1_000_000);
+        assertEq(terms.minDeposit, type(uint96).max);
+        assertEq(terms.minPricePerToken, HOST_MIN_PRICE);
+        assertTrue(terms.active);
+    }
+
+    function test_RevertWhen_updateMinDeposit_aboveLargestDeposit() public {
+        vm.prank(host);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                INodeRegistryWithModels.MinDepositTooLarge.selector,
+                address(usdc),
+                uint256(type(uint96).max) + 1,
+                type(uint96).max
+            )
+        );
+        nodeRegistry.updateMinDeposit(address(usdc), uint256(type(uint96).max) + 1);
+    }
+
+    function test_RevertWhen_updateMinDeposit_notRegistered() public {
+        vm.prank(host2);
+        vm.expectRevert("Host not registered");
+        nodeRegistry.updateMinDeposit(address(0), 1);
+    }
+
+    /// @dev Like the prices: the ETH minimum goes with the registration, a token's stays with the host.
+    function test_updateMinDeposit_afterUnregisterAndRegisterAgain() public {
+        vm.startPrank(host);
+        nodeRegistry.updateMinDeposit(address(0), 0.05 ether);
+        nodeRegistry.updateMinDeposit(address(usdc), 1e6);
+        nodeRegistry.unregisterNode();
+        vm.stopPrank();
+        assertEq(nodeRegistry.getNodeTerms(host, address(usdc)).minDeposit, 0, "no terms while unregistered");
+        _registerHost(host, HOST_MIN_PRICE);
+        assertEq(nodeRegistry.getNodeTerms(host, address(0)).minDeposit, 0);
+        assertEq(nodeRegistry.getNodeTerms(host, address(usdc)).minDeposit, 1e6);
+    }
+
+    function test_getNodeTerms_defaultsAndUnregistered() public view {
+        INodeRegistryWithModels.NodeTerms memory terms = nodeRegistry.getNodeTerms(host, address(usdc));
+        assertTrue(terms.active);
+        assertEq(terms.minPricePerToken, HOST_MIN_PRICE);
+        assertEq(terms.minPricePerTokenNative, 1 gwei);
+        assertEq(terms.maxCheckpointInterval, 1000);
+        assertEq(terms.minDeposit, 0);
+        INodeRegistryWithModels.NodeTerms memory none = nodeRegistry.getNodeTerms(host2, address(0));
+        assertFalse(none.active);
+        assertEq(none.maxCheckpointInterval, 0);
+        assertEq(none.minPricePerTokenNative, 0);
+    }
+
+    /*//////////////////////////////////////////////////////////////
                           metadata, url, models
     //////////////////////////////////////////////////////////////*/
 
@@ -291,21 +390,22 @@ contract NodeRegistryWithModelsTest is Base {
         vm.prank(owner);
         modelRegistry.removeModel(modelId);
         assertFalse(nodeRegistry.nodeSupportsModel(host, modelId));
-        (bool active,, bool serves,) = nodeRegistry.getHostTerms(host, address(0), modelId);
+        (bool active,, bool serves,,) = nodeRegistry.getHostTerms(host, address(0), modelId);
         assertTrue(active);
         assertFalse(serves);
     }
 
     function test_getHostTerms_anyModelAndPerAssetMinimum() public view {
-        (bool active, uint256 minEth, bool servesAny, uint256 maxInterval) =
+        (bool active, uint256 minEth, bool servesAny, uint256 maxInterval, uint256 minDeposit) =
             nodeRegistry.getHostTerms(host, address(0), bytes32(0));
         assertTrue(active);
         assertEq(minEth, 1 gwei);
         assertTrue(servesAny);
         assertEq(maxInterval, 1000, "a host that never set terms accepts the seed's interval");
-        (, uint256 minUsdc,,) = nodeRegistry.getHostTerms(host, address(usdc), modelId);
+        assertEq(minDeposit, 0, "a host that never set a minimum deposit takes the asset's");
+        (, uint256 minUsdc,,,) = nodeRegistry.getHostTerms(host, address(usdc), modelId);
         assertEq(minUsdc, HOST_MIN_PRICE);
-        (bool unknownActive,,,) = nodeRegistry.getHostTerms(host2, address(0), bytes32(0));
+        (bool unknownActive,,,,) = nodeRegistry.getHostTerms(host2, address(0), bytes32(0));
         assertFalse(unknownActive);
     }
 

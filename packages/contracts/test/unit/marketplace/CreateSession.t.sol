@@ -141,6 +141,70 @@ contract CreateSessionTest is Base {
         assertEq(nodeRegistry.getNodePricing(host), HOST_MIN_PRICE, "the seed's getNodePricing is the USDC one");
     }
 
+    /// @dev The host's minimum deposit: exactly the minimum opens, one base unit less reverts.
+    function test_RevertWhen_createSessionJob_depositBelowHostMinimum() public {
+        vm.prank(host);
+        nodeRegistry.updateMinDeposit(address(0), 0.05 ether);
+        vm.startPrank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.DepositBelowHostMinimum.selector, 0.05 ether - 1, 0.05 ether));
+        marketplace.createSessionJob{value: 0.05 ether - 1}(host, ETH_PRICE, DURATION, INTERVAL);
+        marketplace.createSessionJob{value: 0.05 ether}(host, ETH_PRICE, DURATION, INTERVAL);
+        vm.stopPrank();
+    }
+
+    function test_RevertWhen_createSessionJobWithToken_depositBelowHostMinimum() public {
+        vm.prank(host);
+        nodeRegistry.updateMinDeposit(address(usdc), 1e6);
+        vm.startPrank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.DepositBelowHostMinimum.selector, 1e6 - 1, 1e6));
+        marketplace.createSessionJobWithToken(host, address(usdc), 1e6 - 1, USDC_PRICE, DURATION, INTERVAL);
+        marketplace.createSessionJobWithToken(host, address(usdc), 1e6, USDC_PRICE, DURATION, INTERVAL);
+        vm.stopPrank();
+    }
+
+    /// @dev The SDK's path (session key, model) is held to the same minimum.
+    function test_RevertWhen_createSession_depositBelowHostMinimum() public {
+        vm.prank(host);
+        nodeRegistry.updateMinDeposit(address(usdc), 1e6);
+        vm.startPrank(depositor);
+        vm.expectRevert(abi.encodeWithSelector(IJM.DepositBelowHostMinimum.selector, 1e6 - 1, 1e6));
+        marketplace.createSession(_params(address(usdc), 1e6 - 1, USDC_PRICE));
+        marketplace.createSession(_params(address(usdc), 1e6, USDC_PRICE));
+        vm.stopPrank();
+    }
+
+    /// @dev Each asset has its own minimum: one set for ETH does not touch USDC, and back.
+    function test_createSession_hostMinimumDepositPerAsset() public {
+        vm.startPrank(host);
+        nodeRegistry.updateMinDeposit(address(0), 0.05 ether);
+        nodeRegistry.updatePricingForAsset(address(usdc), 1800);
+        vm.stopPrank();
+        vm.startPrank(depositor);
+        marketplace.createSessionJobWithToken(host, address(usdc), 800_000, USDC_PRICE, DURATION, INTERVAL);
+        vm.stopPrank();
+
+        vm.startPrank(host);
+        nodeRegistry.updateMinDeposit(address(0), 0);
+        nodeRegistry.updateMinDeposit(address(usdc), 5e6);
+        vm.stopPrank();
+        vm.startPrank(depositor);
+        marketplace.createSessionJob{value: 0.0002 ether}(host, ETH_PRICE, DURATION, INTERVAL);
+        vm.expectRevert(abi.encodeWithSelector(IJM.DepositBelowHostMinimum.selector, 800_000, 5e6));
+        marketplace.createSessionJobWithToken(host, address(usdc), 800_000, USDC_PRICE, DURATION, INTERVAL);
+        vm.expectRevert("Price below host minimum");
+        marketplace.createSessionJobWithToken(host, address(usdc), 5e6, 1799, DURATION, INTERVAL);
+        vm.stopPrank();
+    }
+
+    /// @dev Below both minimums, the asset's comes first: the seed's string stays the seed's answer.
+    function test_RevertWhen_createSessionJob_depositBelowAssetAndHostMinimum() public {
+        vm.prank(host);
+        nodeRegistry.updateMinDeposit(address(0), 0.05 ether);
+        vm.prank(depositor);
+        vm.expectRevert("Insufficient deposit");
+        marketplace.createSessionJob{value: 0.0002 ether - 1}(host, ETH_PRICE, DURATION, INTERVAL);
+    }
+
     function test_RevertWhen_createSessionJob_durationTooShort() public {
         vm.prank(depositor);
         vm.expectRevert(abi.encodeWithSelector(IJM.InvalidDuration.selector, 59, 60, 365 days));
