@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketplaceWithModelsAbi, nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { SyncResponse } from "@session-jobs/protocol";
@@ -67,12 +68,7 @@ describe("host node on chain", () => {
 
   it("publishes limits.maxCheckpointInterval as the host's on-chain terms", async () => {
     const terms = () =>
-      chain.publicClient.readContract({
-        address: config.contracts.nodeRegistry,
-        abi: nodeRegistryWithModelsAbi,
-        functionName: "getNodeTerms",
-        args: [config.account.address],
-      });
+      chain.publicClient.readContract({ address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodeTerms", args: [config.account.address, zeroAddress] });
     expect((await terms()).maxCheckpointInterval).toBe(1000n);
     const widened = { ...config, limits: { ...config.limits, maxCheckpointInterval: 5000 } };
     const { action, transactions } = await registerHost({ config: widened });

@@ -29,6 +29,7 @@ export {
   OnlyHostCanSubmitProofError,
   PriceBelowHostMinimumError,
   CheckpointIntervalAboveHostMaxError,
+  DepositBelowHostMinimumError,
   TransactionRevertedError,
   UnknownContractRevertError,
   type ContractRevertErrorParameters,

@@ -1,9 +1,14 @@
-import type { Address, Client, Hex } from "viem";
+import { zeroAddress, type Address, type Client, type Hex } from "viem";
 import { readContract } from "viem/actions";
 import { nodeRegistryWithModelsAbi } from "../abis.ts";
 import { decodeContractError, HostNotRegisteredError, type ContractCallError } from "../errors/contract.ts";
 
-export type GetHostInfoParameters = { nodeRegistry: Address; host: Address };
+export type GetHostInfoParameters = {
+  nodeRegistry: Address;
+  host: Address;
+  /** The payment asset whose minimum deposit `minDeposit` gives: left out or the zero address for ETH, else an ERC-20. */
+  token?: Address | undefined;
+};
 
 /** A host's registration. */
 export type HostInfo = {
@@ -26,6 +31,12 @@ export type HostInfo = {
    * asking for more reverts with `CheckpointIntervalAboveHostMax`.
    */
   maxCheckpointInterval: bigint;
+  /**
+   * Smallest deposit the host accepts for a session paid in the asset asked for (`token`, ETH when
+   * left out), in its base units; 0 when the host set none (the marketplace's minimum for the asset
+   * still applies). A smaller deposit reverts with `DepositBelowHostMinimum`.
+   */
+  minDeposit: bigint;
 };
 
 export type GetHostInfoReturnType = HostInfo;
@@ -34,21 +45,21 @@ export type GetHostInfoErrorType = HostNotRegisteredError | ContractCallError;
 
 /**
  * Reads everything the registry knows about a host: URL, models, both minimum prices, the largest
- * checkpoint interval it accepts, metadata.
+ * checkpoint interval it accepts, its minimum deposit in one asset, metadata.
  * Throws {@link HostNotRegisteredError} for an address that never registered.
  *
  * @example
- * const info = await getHostInfo(client, { nodeRegistry, host });
- * console.log(info.apiUrl, info.minPricePerToken, info.maxCheckpointInterval, info.modelIds);
+ * const info = await getHostInfo(client, { nodeRegistry, host, token: usdc });
+ * console.log(info.apiUrl, info.minPricePerToken, info.maxCheckpointInterval, info.minDeposit, info.modelIds);
  */
 export async function getHostInfo(client: Client, parameters: GetHostInfoParameters): Promise<GetHostInfoReturnType> {
-  const { nodeRegistry, host } = parameters;
+  const { nodeRegistry, host, token = zeroAddress } = parameters;
   let node;
   let terms;
   try {
     [node, terms] = await Promise.all([
       readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNode", args: [host] }),
-      readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodeTerms", args: [host] }),
+      readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodeTerms", args: [host, token] }),
     ]);
   } catch (error) {
     throw decodeContractError(error, { functionName: "getNode" });
@@ -64,5 +75,6 @@ export async function getHostInfo(client: Client, parameters: GetHostInfoParamet
     minPricePerToken: BigInt(node.minPricePerToken),
     minPricePerTokenNative: node.minPricePerTokenNative,
     maxCheckpointInterval: terms.maxCheckpointInterval,
+    minDeposit: terms.minDeposit,
   };
 }

@@ -9,6 +9,8 @@ export type GetHostsForModelParameters = {
   modelId: Hex;
   /** Sort by the minimum price for this asset (zero address: ETH; an ERC-20: the stable price). Default: registry order. */
   sortByPriceFor?: Address | undefined;
+  /** The asset whose minimum deposit each host's `minDeposit` gives. Default: `sortByPriceFor`, else ETH. */
+  token?: Address | undefined;
 };
 
 export type GetHostsForModelReturnType = HostInfo[];
@@ -23,14 +25,14 @@ export type GetHostsForModelErrorType = ContractCallError;
  * const cheapest = hosts[0];
  */
 export async function getHostsForModel(client: Client, parameters: GetHostsForModelParameters): Promise<GetHostsForModelReturnType> {
-  const { nodeRegistry, modelId, sortByPriceFor } = parameters;
+  const { nodeRegistry, modelId, sortByPriceFor, token = sortByPriceFor } = parameters;
   let addresses: readonly Address[];
   try {
     addresses = await readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodesForModel", args: [modelId] });
   } catch (error) {
     throw decodeContractError(error, { functionName: "getNodesForModel" });
   }
-  const hosts = await Promise.all(addresses.map((host) => getHostInfo(client, { nodeRegistry, host })));
+  const hosts = await Promise.all(addresses.map((host) => getHostInfo(client, { nodeRegistry, host, token })));
   // The registry lists hosts that named the model; keep those that are registered and still list it.
   const serving = hosts.filter((host) => host.active && host.modelIds.some((id) => id.toLowerCase() === modelId.toLowerCase()));
   if (sortByPriceFor === undefined) return serving;

@@ -3,7 +3,13 @@ import { privateKeyToAccount } from "viem/accounts";
 import { getTransactionCount, writeContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
-import { CheckpointIntervalAboveHostMaxError, HostNotRegisteredError, InsufficientDepositError, PriceBelowHostMinimumError } from "../errors/contract.ts";
+import {
+  CheckpointIntervalAboveHostMaxError,
+  DepositBelowHostMinimumError,
+  HostNotRegisteredError,
+  InsufficientDepositError,
+  PriceBelowHostMinimumError,
+} from "../errors/contract.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { hostPrices, startTestChain, type TestChain } from "../testUtils/chain.ts";
@@ -134,6 +140,43 @@ describe("openSession", () => {
     expect(error).toMatchObject({ deposit: 1_000n, minimum: parseEther("0.0002") });
     expect((error as InsufficientDepositError).metaMessages).toContain("Minimum: 200000000000000 base units");
     expect(await nonceOf(user)).toBe(noncesBefore);
+  });
+
+  it("refuses a deposit below the host's minimum for the asset before sending anything; exactly the minimum opens", async () => {
+    const host = t.hostWallet.account.address;
+    const usdc = t.contracts.usdc;
+    const setMinDeposit = (token: `0x${string}`, amount: bigint) =>
+      writeAndWait(t.publicClient, "updateMinDeposit", () =>
+        writeContract(t.hostWallet, { address: t.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updateMinDeposit", args: [token, amount], chain: null }),
+      );
+    const hostInfo = (token?: `0x${string}`) => getHostInfo(t.publicClient, { nodeRegistry: t.contracts.nodeRegistry, host, token });
+    expect((await hostInfo()).minDeposit).toBe(0n);
+    await setMinDeposit(usdc, 3_000_000n);
+    await setMinDeposit(zeroAddress, parseEther("0.002"));
+    try {
+      expect((await hostInfo(usdc)).minDeposit).toBe(3_000_000n);
+      expect((await hostInfo()).minDeposit).toBe(parseEther("0.002"));
+      const user = t.userWallet.account.address;
+      const noncesBefore = await nonceOf(user);
+      for (const [token, minimum] of [
+        [usdc, 3_000_000n],
+        [zeroAddress, parseEther("0.002")],
+      ] as const) {
+        const error = await openSession(t.userWallet, { contracts: t.contracts, host, token, deposit: minimum - 1n }).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(DepositBelowHostMinimumError);
+        expect(error).toMatchObject({ deposit: minimum - 1n, minimum });
+        // The SDK's own check, not the contract's revert decoded from a failed gas estimate.
+        expect((error as DepositBelowHostMinimumError).cause).toBeUndefined();
+      }
+      expect(await nonceOf(user)).toBe(noncesBefore);
+
+      const { session } = await openSession(t.userWallet, { contracts: t.contracts, host, token: usdc, deposit: 3_000_000n, approval: "approve" });
+      const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
+      expect(onChain).toMatchObject({ status: "active", token: usdc, depositAmount: 3_000_000n });
+    } finally {
+      await setMinDeposit(usdc, 0n);
+      await setMinDeposit(zeroAddress, 0n);
+    }
   });
 
   it("picks an interval the host accepts, and refuses a larger one before sending anything", async () => {

@@ -21,6 +21,7 @@ import {
   CheckpointIntervalAboveHostMaxError,
   ContractRevertError,
   decodeContractError,
+  DepositBelowHostMinimumError,
   HostNotRegisteredError,
   InsufficientDepositError,
   PriceBelowHostMinimumError,
@@ -39,7 +40,11 @@ import { permitTypes } from "@session-jobs/contracts/eip712";
 export type OpenSessionParameters = {
   contracts: Pick<SessionJobsContracts, "jobMarketplace" | "nodeRegistry">;
   host: Address;
-  /** Amount escrowed, in the asset's base units (wei for ETH). */
+  /**
+   * Amount escrowed, in the asset's base units (wei for ETH): at least the asset's minimum
+   * (else {@link InsufficientDepositError}) and the host's minimum deposit for it, `HostInfo.minDeposit`
+   * (else {@link DepositBelowHostMinimumError}), both thrown before anything is sent.
+   */
   deposit: bigint;
   /** Payment asset: left out or the zero address for ETH, else an accepted ERC-20 (USDC). */
   token?: Address | undefined;
@@ -98,14 +103,15 @@ export type OpenSessionErrorType =
   | PriceBelowHostMinimumError
   | CheckpointIntervalAboveHostMaxError
   | InsufficientDepositError
+  | DepositBelowHostMinimumError
   | ContractRevertError
   | UnknownContractRevertError
   | TransactionRevertedError
   | ContractCallError;
 
 /**
- * Opens a session: reads the host's terms (registered, serves the model, minimum price for the
- * asset, largest checkpoint interval) and checks that the host answers; generates a fresh session key and registers it as
+ * Opens a session: reads the host's terms (registered, serves the model, minimum price and deposit
+ * for the asset, largest checkpoint interval) and checks that the host answers; generates a fresh session key and registers it as
  * the session's `signer` in `createSession`, so that every later request and receipt is signed
  * without the wallet. The
  * wallet signs once: the `createSession` transaction for ETH, or a permit plus the transaction
@@ -134,13 +140,13 @@ export async function openSession(client: Client<Transport, Chain | undefined, A
       functionName: "getHostTerms",
       args: [host, token, modelId],
     }).catch((error: unknown) => Promise.reject(decodeContractError(error, { functionName: "getHostTerms" }))),
-    getHostInfo(client, { nodeRegistry: contracts.nodeRegistry, host }),
+    getHostInfo(client, { nodeRegistry: contracts.nodeRegistry, host, token }),
     client.chain?.id ?? getChainId(client),
     readContract(client, { address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getAssetConfig", args: [token] }).catch((error: unknown) =>
       Promise.reject(decodeContractError(error, { functionName: "getAssetConfig" })),
     ),
   ]);
-  const [active, minimum, servesModel, hostMaxInterval] = terms;
+  const [active, minimum, servesModel, hostMaxInterval, hostMinDeposit] = terms;
   if (!active) throw new HostNotRegisteredError({ host });
   if (!servesModel)
     throw new ContractRevertError(`Host ${host} does not serve model ${modelId} (or it is not approved).`, {
@@ -149,8 +155,10 @@ export async function openSession(client: Client<Transport, Chain | undefined, A
     });
   const pricePerToken = parameters.pricePerToken ?? minimum;
   if (pricePerToken < minimum) throw new PriceBelowHostMinimumError({ pricePerToken, minimum });
-  // The contract's rule, checked first so that the error can say what the least deposit is.
+  // The contract's rules, checked first so that the error can say what the least deposit is: the
+  // larger of the marketplace's and the host's minimum, so one raise satisfies both.
   const leastDeposit = assetConfig.minDeposit > pricePerToken ? assetConfig.minDeposit : pricePerToken;
+  if (deposit < hostMinDeposit && hostMinDeposit >= leastDeposit) throw new DepositBelowHostMinimumError({ deposit, minimum: hostMinDeposit });
   if (assetConfig.accepted && deposit < leastDeposit) throw new InsufficientDepositError({ deposit, minimum: leastDeposit });
   const proofInterval = parameters.proofInterval ?? (hostMaxInterval < defaultProofInterval ? hostMaxInterval : defaultProofInterval);
   if (proofInterval > hostMaxInterval) throw new CheckpointIntervalAboveHostMaxError({ proofInterval, hostMax: hostMaxInterval });

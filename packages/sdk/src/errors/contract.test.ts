@@ -2,7 +2,7 @@ import { ContractFunctionExecutionError, ContractFunctionRevertedError, createPu
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { writeContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { marketplaceAbi } from "../abis.ts";
+import { marketplaceAbi, nodeRegistryWithModelsAbi } from "../abis.ts";
 import { getNodePricing } from "../actions/getNodePricing.ts";
 import { openSession } from "../actions/openSession.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
@@ -13,6 +13,7 @@ import {
   ContractCallError,
   ContractRevertError,
   decodeContractError,
+  DepositBelowHostMinimumError,
   ExceedsDepositError,
   HostNotRegisteredError,
   InsufficientDepositError,
@@ -135,6 +136,24 @@ describe("decodeContractError: the seed's revert strings", () => {
       expect((error as ContractRevertError).errorName).toBe("SessionNotActive");
       expect(error.shortMessage).toBe(`Session ${session.jobId} is not active (Completed).`);
     });
+  });
+});
+
+describe("decodeContractError: the host's terms", () => {
+  it("DepositBelowHostMinimum, with the deposit and the host's minimum", async () => {
+    const setMinDeposit = (amount: bigint) =>
+      writeAndWait(t.publicClient, "updateMinDeposit", () =>
+        writeContract(t.hostWallet, { address: t.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updateMinDeposit", args: [zeroAddress, amount] }),
+      );
+    await setMinDeposit(parseEther("0.002"));
+    try {
+      const error = await decodedFailure("createSession", createSession({ deposit: parseEther("0.002") - 1n }));
+      expect(error).toBeInstanceOf(DepositBelowHostMinimumError);
+      expect(error).toMatchObject({ errorName: "DepositBelowHostMinimum", deposit: parseEther("0.002") - 1n, minimum: parseEther("0.002") });
+      expect(error.shortMessage).toBe(`Deposit ${parseEther("0.002") - 1n} is below the host's minimum deposit of ${parseEther("0.002")}.`);
+    } finally {
+      await setMinDeposit(0n);
+    }
   });
 });
 

@@ -137,6 +137,27 @@ export class CheckpointIntervalAboveHostMaxError extends ContractRevertError {
   }
 }
 
+/**
+ * The deposit is below the host's minimum deposit for the asset (`getNodeTerms`, `HostInfo.minDeposit`):
+ * thrown before any transaction is sent, and for the contract's `DepositBelowHostMinimum` revert.
+ */
+export class DepositBelowHostMinimumError extends ContractRevertError {
+  override name = "DepositBelowHostMinimumError";
+  /** The deposit offered and the host's minimum, in the asset's base units. */
+  readonly deposit: bigint;
+  readonly minimum: bigint;
+  constructor(parameters: ContractRevertErrorParameters & { deposit: bigint; minimum: bigint }) {
+    super(`Deposit ${parameters.deposit} is below the host's minimum deposit of ${parameters.minimum}.`, {
+      errorName: "DepositBelowHostMinimum",
+      args: [parameters.deposit, parameters.minimum],
+      ...parameters,
+      metaMessages: [`Deposit at least ${parameters.minimum} base units, or pick another host.`, ...(parameters.metaMessages ?? [])],
+    });
+    this.deposit = parameters.deposit;
+    this.minimum = parameters.minimum;
+  }
+}
+
 const seedRevertClasses: Record<string, new (parameters: ContractRevertErrorParameters) => ContractRevertError> = {
   "Price below host minimum": PriceBelowHostMinimumError,
   "Host not registered": HostNotRegisteredError,
@@ -156,6 +177,7 @@ const customErrorMessages: Partial<Record<SessionJobsErrorName, (args: readonly 
   InvalidProofInterval: ([interval, min, max]) => `Proof interval ${interval} is outside ${min}..${max} tokens.`,
   CheckpointIntervalAboveHostMax: ([interval, hostMax]) => `Checkpoint interval ${interval} is above the ${hostMax} tokens the host accepts.`,
   CheckpointIntervalOutOfRange: ([interval, min, max]) => `Largest checkpoint interval ${interval} is outside ${min}..${max} tokens.`,
+  MinDepositTooLarge: ([token, minDeposit, max]) => `Minimum deposit ${minDeposit} for ${token} is above the largest deposit, ${max}.`,
   InvalidAssetPricing: ([token, price]) => `Minimum ${price} for ${token} is not allowed (not for ETH, at most 2^96 - 1).`,
   InvalidDuration: ([duration, min, max]) => `Duration ${duration} s is outside ${min}..${max} s.`,
   DepositTooLarge: ([deposit]) => `Deposit ${deposit} is too large.`,
@@ -210,6 +232,10 @@ export function decodeContractError(error: unknown, context: { functionName?: st
       if (data.errorName === "CheckpointIntervalAboveHostMax") {
         const [proofInterval, hostMax] = args as readonly [bigint, bigint];
         return new CheckpointIntervalAboveHostMaxError({ proofInterval, hostMax, functionName, cause: error });
+      }
+      if (data.errorName === "DepositBelowHostMinimum") {
+        const [deposit, minimum] = args as readonly [bigint, bigint];
+        return new DepositBelowHostMinimumError({ deposit, minimum, functionName, cause: error });
       }
       const describe = customErrorMessages[data.errorName as SessionJobsErrorName];
       const shortMessage = describe
