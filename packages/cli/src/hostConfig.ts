@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import { ConfigError, hostConfigEnv, loadHostConfig, type HostConfig, type HostConfigInput } from "@session-jobs/host";
 import type { Command, OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
-import { connectToRpc, type ChainConnection } from "./connection.ts";
+import type { SessionJobsDeployment } from "@session-jobs/contracts/deploy";
+import { connectToRpc, loadDeployment, type ChainConnection } from "./connection.ts";
 import { CliError } from "./errors.ts";
 
 /** The config file `host init` writes and the other `host` commands read when none is named. */
@@ -43,6 +44,11 @@ export function loadHostConfigFromOptions(common: Pick<Common, "env" | "logger">
 export function hostConfigPath(values: OptionValues): string | undefined {
   if (typeof values.config === "string") return values.config;
   return existsSync(defaultHostConfigPath) ? defaultHostConfigPath : undefined;
+}
+
+/** The deployment's USDC for a host command (`usdc` in `--asset`/`--assets`), when `--deployment` names a file. */
+export function hostDeploymentUsdc(values: OptionValues): Pick<SessionJobsDeployment, "usdc"> {
+  return typeof values.deployment === "string" ? loadDeployment(values.deployment) : { usdc: undefined };
 }
 
 /** Connects to the host config's RPC, checking its chain id when the config names one. */

@@ -3,9 +3,9 @@ import type { HostConfig } from "@session-jobs/host";
 import type { Command, OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
 import { parseAssetListOption } from "./assets.ts";
-import { loadDeployment, type ChainConnection } from "./connection.ts";
+import type { ChainConnection } from "./connection.ts";
 import { CliError } from "./errors.ts";
-import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "./hostConfig.ts";
+import { connectHostChain, hostConfigOptions, hostDeploymentUsdc, loadHostConfigFromOptions } from "./hostConfig.ts";
 
 /** Options of the host's money commands: the host config and `--assets`. */
 export const hostEarningsOptions = {
@@ -25,7 +25,7 @@ export type HostEarningsContext = {
 /** Loads the host config, resolves `--assets` and connects, for `host earnings` and `host withdraw`. */
 export async function connectHostEarnings(common: Common, values: OptionValues): Promise<HostEarningsContext> {
   const config = loadHostConfigFromOptions(common, values);
-  const deployment = typeof values.deployment === "string" ? loadDeployment(values.deployment) : { usdc: undefined };
+  const deployment = hostDeploymentUsdc(values);
   const assets = parseAssetListOption("assets", typeof values.assets === "string" ? values.assets : undefined, deployment);
   const hostEarnings = config.contracts.hostEarnings;
   if (!hostEarnings) throw new CliError("the host config names no hostEarnings contract", "give --deployment (or contracts.hostEarnings in the config)");

@@ -1,4 +1,4 @@
-import { InsufficientDepositError, openSession } from "@session-jobs/sdk";
+import { DepositBelowHostMinimumError, InsufficientDepositError, openSession } from "@session-jobs/sdk";
 import { requireString, type Command } from "../command.ts";
 import { parseAssetOption, readAssetDisplay } from "../assets.ts";
 import { connectDeployment, connectionOptions, signingWallet } from "../connection.ts";
@@ -10,6 +10,11 @@ import { modelOptions, parseModelOptions } from "./clientHosts.ts";
 
 /** Too small a deposit, in the asset's units as typed (0.0002 ETH), not base units. */
 function inAssetUnits(error: unknown, asset: AssetDisplay): unknown {
+  if (error instanceof DepositBelowHostMinimumError)
+    return new CliError(
+      `this host's minimum deposit is ${formatAmount(error.minimum, asset)} (--deposit ${formatAmount(error.deposit, asset)})`,
+      "raise --deposit, or pick another host (client pricing shows each host's minimum deposit)",
+    );
   if (!(error instanceof InsufficientDepositError) || error.minimum === undefined || error.deposit === undefined) return error;
   return new CliError(`the deposit must be at least ${formatAmount(error.minimum, asset)} (--deposit ${formatAmount(error.deposit, asset)})`);
 }

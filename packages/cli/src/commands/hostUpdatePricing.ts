@@ -1,18 +1,23 @@
 import { nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
+import type { Address } from "viem";
 import type { Command } from "../command.ts";
+import { parseAssetOption, readAssetDisplay } from "../assets.ts";
 import { walletFor, sendContractCall } from "../connection.ts";
 import { CliError } from "../errors.ts";
-import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
-import { parseIntegerOption } from "../parse.ts";
+import { formatAmount } from "../format.ts";
+import { connectHostChain, hostConfigOptions, hostDeploymentUsdc, loadHostConfigFromOptions } from "../hostConfig.ts";
+import { parseAmountOption, parseIntegerOption } from "../parse.ts";
 
 export const hostUpdatePricingCommand: Command = {
   path: ["host", "update-pricing"],
-  summary: "change the host's minimum prices and largest checkpoint interval on chain",
+  summary: "change the host's minimum prices, minimum deposit per asset and largest checkpoint interval on chain",
   options: {
     ...hostConfigOptions,
     price: { type: "string", description: "new minimum USDC base units per token (100..100000)" },
     "price-native": { type: "string", description: "new minimum wei per token for ETH sessions" },
     "max-checkpoint-interval": { type: "string", description: "largest checkpoint interval accepted for new sessions, 100..1000000 tokens" },
+    "min-deposit": { type: "string", description: "smallest deposit accepted for new sessions in --asset, in whole units (1 for 1 USDC; 0 clears it)" },
+    asset: { type: "string", description: "the asset --min-deposit is for: eth, usdc or a token address" },
   },
   async run(common, values) {
     const price = typeof values.price === "string" ? parseIntegerOption("price", values.price, { min: 1n }) : undefined;
@@ -21,10 +26,18 @@ export const hostUpdatePricingCommand: Command = {
       typeof values["max-checkpoint-interval"] === "string"
         ? parseIntegerOption("max-checkpoint-interval", values["max-checkpoint-interval"], { min: 100n, max: 1_000_000n })
         : undefined;
-    if (price === undefined && priceNative === undefined && maxInterval === undefined)
-      throw new CliError("give --price, --price-native, --max-checkpoint-interval or several");
+    const minDepositText = typeof values["min-deposit"] === "string" ? values["min-deposit"] : undefined;
+    if (minDepositText !== undefined && typeof values.asset !== "string")
+      throw new CliError("--min-deposit needs --asset", "name the asset it is for: --asset eth, --asset usdc or --asset <token address>");
+    if (minDepositText === undefined && typeof values.asset === "string") throw new CliError("--asset goes with --min-deposit");
+    if (price === undefined && priceNative === undefined && maxInterval === undefined && minDepositText === undefined)
+      throw new CliError("give --price, --price-native, --max-checkpoint-interval, --min-deposit with --asset, or several");
+    const deployment = hostDeploymentUsdc(values);
+    const token: Address | undefined = typeof values.asset === "string" ? parseAssetOption("asset", values.asset, deployment) : undefined;
     const config = loadHostConfigFromOptions(common, values);
     const connection = await connectHostChain(common, config);
+    const asset = token === undefined ? undefined : await readAssetDisplay(connection.publicClient, token, deployment);
+    const minDeposit = minDepositText === undefined || asset === undefined ? undefined : parseAmountOption("min-deposit", minDepositText, asset.decimals);
     const wallet = walletFor(connection, config.account);
     const registry = { address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi } as const;
     const transactions: { functionName: string; transactionHash: string }[] = [];
@@ -55,13 +68,24 @@ export const hostUpdatePricingCommand: Command = {
       transactions.push({ functionName: "updateMaxCheckpointInterval", transactionHash: receipt.transactionHash });
       common.logger.info(`largest checkpoint interval ${maxInterval} tokens (transaction ${receipt.transactionHash})`);
     }
+    if (minDeposit !== undefined && token !== undefined && asset !== undefined) {
+      const receipt = await sendContractCall(common, connection, wallet, `setting the minimum deposit to ${formatAmount(minDeposit, asset)}`, {
+        ...registry,
+        functionName: "updateMinDeposit",
+        args: [token, minDeposit],
+      });
+      transactions.push({ functionName: "updateMinDeposit", transactionHash: receipt.transactionHash });
+      common.logger.info(`minimum deposit ${formatAmount(minDeposit, asset)} (transaction ${receipt.transactionHash})`);
+    }
     common.logger.result({
       host: config.account.address,
       minPricePerToken: price,
       minPricePerTokenNative: priceNative,
       maxCheckpointInterval: maxInterval,
+      minDeposit: minDeposit === undefined ? undefined : { token, amount: minDeposit },
       transactions,
     });
-    common.logger.info("update pricing and limits.maxCheckpointInterval in the host config too, or the next `host register` sets them back");
+    if (price !== undefined || priceNative !== undefined || maxInterval !== undefined)
+      common.logger.info("update pricing and limits.maxCheckpointInterval in the host config too, or the next `host register` sets them back");
   },
 };

@@ -136,7 +136,7 @@ describe("session-jobs operations against anvil", () => {
     expect(pricing.stdout).toContain("stable minimum (getNodePricing): 1500 base units/token");
     expect(pricing.stdout).toContain("largest checkpoint interval accepted: 1000 tokens");
     expect(pricing.stdout).toMatch(/ETH\s+0\.00000001 ETH\s+10000000000/);
-    expect(pricing.stdout).toMatch(/USDC\s+0\.0015 USDC\s+1500/);
+    expect(pricing.stdout).toMatch(/USDC\s+0\.0015 USDC\s+1500\s+none/);
   });
 
   it("client open refuses a price below the host minimum and too small a deposit", async () => {
@@ -256,6 +256,27 @@ describe("session-jobs operations against anvil", () => {
     } finally {
       const restored = await cli(["host", "update-pricing", "--max-checkpoint-interval", "1000"], hostEnv());
       expect(restored.code, restored.stderr).toBe(0);
+    }
+  });
+
+  it("host update-pricing sets a minimum deposit per asset in whole units; client pricing shows it and client open names it", async () => {
+    expectOneLineError(await cli(["host", "update-pricing", "--min-deposit", "1"], hostEnv()), /^error: --min-deposit needs --asset/);
+    expectOneLineError(await cli(["host", "update-pricing", "--min-deposit", "-1", "--asset", "usdc"], hostEnv()), /^error: --min-deposit: -1 is negative/);
+    expectOneLineError(await cli(["host", "update-pricing", "--min-deposit", "0.0000001", "--asset", "usdc"], hostEnv()), /more than 6 decimal places/);
+    const set = await cli(["host", "update-pricing", "--min-deposit", "1", "--asset", "usdc"], hostEnv());
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toContain("minimum deposit 1 USDC");
+    try {
+      const pricing = await cli(["client", "pricing", "--host", address(keys.host)], env());
+      expect(pricing.stdout).toMatch(/USDC\s+0\.002 USDC\s+2000\s+1 USDC/);
+      expect(pricing.stdout).toMatch(/ETH\s+0\.00000001 ETH\s+10000000000\s+none/);
+      const nonce = await nonceOf(address(keys.user));
+      const below = await cli(["client", "open", "--host", address(keys.host), "--asset", "usdc", "--deposit", "0.9", "--model-id", modelId], userEnv());
+      expectOneLineError(below, /^error: this host's minimum deposit is 1 USDC \(--deposit 0\.9 USDC\)/);
+      expect(await nonceOf(address(keys.user))).toBe(nonce);
+    } finally {
+      const cleared = await cli(["host", "update-pricing", "--min-deposit", "0", "--asset", "usdc"], hostEnv());
+      expect(cleared.code, cleared.stderr).toBe(0);
     }
   });
 
