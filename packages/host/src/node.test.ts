@@ -68,7 +68,12 @@ describe("host node on chain", () => {
 
   it("publishes limits.maxCheckpointInterval as the host's on-chain terms", async () => {
     const terms = () =>
-      chain.publicClient.readContract({ address: config.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNodeTerms", args: [config.account.address, zeroAddress] });
+      chain.publicClient.readContract({
+        address: config.contracts.nodeRegistry,
+        abi: nodeRegistryWithModelsAbi,
+        functionName: "getNodeTerms",
+        args: [config.account.address, zeroAddress],
+      });
     expect((await terms()).maxCheckpointInterval).toBe(1000n);
     const widened = { ...config, limits: { ...config.limits, maxCheckpointInterval: 5000 } };
     const { action, transactions } = await registerHost({ config: widened });

@@ -22,14 +22,20 @@ export const clientPricingCommand: Command = {
     const assets: Address[] = parseAssetListOption("assets", typeof values.assets === "string" ? values.assets : undefined, deployment);
     const info = await getHostInfo(publicClient, { nodeRegistry: deployment.nodeRegistry, host });
     const minDeposits = await Promise.all(
-      assets.map(async (token) => (token === zeroAddress ? info : await getHostInfo(publicClient, { nodeRegistry: deployment.nodeRegistry, host, token })).minDeposit),
+      assets.map(
+        async (token) => (token === zeroAddress ? info : await getHostInfo(publicClient, { nodeRegistry: deployment.nodeRegistry, host, token })).minDeposit,
+      ),
     );
     const [stable, ...perAsset] = await Promise.all([
       getNodePricing(publicClient, { nodeRegistry: deployment.nodeRegistry, host }),
       ...assets.map((token) => getNodePricing(publicClient, { nodeRegistry: deployment.nodeRegistry, host, token })),
     ]);
     const displays = await Promise.all(assets.map((token) => readAssetDisplay(publicClient, token, deployment)));
-    common.logger.result({ ...info, stableMinimum: stable, minimums: assets.map((token, index) => ({ token, symbol: displays[index]!.symbol, pricePerToken: perAsset[index]!, minDeposit: minDeposits[index]! })) });
+    common.logger.result({
+      ...info,
+      stableMinimum: stable,
+      minimums: assets.map((token, index) => ({ token, symbol: displays[index]!.symbol, pricePerToken: perAsset[index]!, minDeposit: minDeposits[index]! })),
+    });
     common.logger.info(`host ${info.address} (${info.active ? "active" : "inactive"}) at ${info.apiUrl}`);
     common.logger.info(`models: ${info.modelIds.join(", ") || "none"}`);
     common.logger.info(`stable minimum (getNodePricing): ${stable} base units/token`);

@@ -147,7 +147,13 @@ describe("openSession", () => {
     const usdc = t.contracts.usdc;
     const setMinDeposit = (token: `0x${string}`, amount: bigint) =>
       writeAndWait(t.publicClient, "updateMinDeposit", () =>
-        writeContract(t.hostWallet, { address: t.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updateMinDeposit", args: [token, amount], chain: null }),
+        writeContract(t.hostWallet, {
+          address: t.contracts.nodeRegistry,
+          abi: nodeRegistryWithModelsAbi,
+          functionName: "updateMinDeposit",
+          args: [token, amount],
+          chain: null,
+        }),
       );
     const hostInfo = (token?: `0x${string}`) => getHostInfo(t.publicClient, { nodeRegistry: t.contracts.nodeRegistry, host, token });
     expect((await hostInfo()).minDeposit).toBe(0n);

@@ -143,7 +143,12 @@ describe("decodeContractError: the host's terms", () => {
   it("DepositBelowHostMinimum, with the deposit and the host's minimum", async () => {
     const setMinDeposit = (amount: bigint) =>
       writeAndWait(t.publicClient, "updateMinDeposit", () =>
-        writeContract(t.hostWallet, { address: t.contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updateMinDeposit", args: [zeroAddress, amount] }),
+        writeContract(t.hostWallet, {
+          address: t.contracts.nodeRegistry,
+          abi: nodeRegistryWithModelsAbi,
+          functionName: "updateMinDeposit",
+          args: [zeroAddress, amount],
+        }),
       );
     await setMinDeposit(parseEther("0.002"));
     try {
