@@ -1,8 +1,8 @@
-import { CheckpointIntervalAboveHostMaxError, PriceBelowHostMinimumError } from "@session-jobs/sdk";
+import { CheckpointIntervalAboveHostMaxError, DepositBelowHostMinimumError, PriceBelowHostMinimumError } from "@session-jobs/sdk";
 import { UserRejectedRequestError } from "viem";
 import { describe, expect, it } from "vitest";
 import { describeError } from "./errors.ts";
-import { usdcAsset } from "./format.ts";
+import { eth, usdcAsset } from "./format.ts";
 
 const usdc = usdcAsset("0x0000000000000000000000000000000000000001");
 
@@ -22,6 +22,17 @@ describe("describeError", () => {
     const sentence = "This host takes a checkpoint every 1,000 tokens at most; lower the checkpoint interval.";
     expect(describeError(error)).toBe(sentence);
     expect(describeError(new Error("openSession failed", { cause: error }))).toBe(sentence);
+  });
+
+  it("says the host's minimum deposit in the asset's units, also when the error is wrapped", () => {
+    const error = new DepositBelowHostMinimumError({ deposit: 500_000n, minimum: 1_000_000n });
+    const sentence = "This host's minimum deposit is 1 USDC; raise your deposit.";
+    expect(describeError(error, { asset: usdc })).toBe(sentence);
+    expect(describeError(new Error("openSession failed", { cause: error }), { asset: usdc })).toBe(sentence);
+    expect(describeError(new DepositBelowHostMinimumError({ deposit: 1n, minimum: 2_500_000_000_000_000n }), { asset: eth })).toBe(
+      "This host's minimum deposit is 0.0025 ETH; raise your deposit.",
+    );
+    expect(describeError(error)).toBe("Your deposit is below this host's minimum; raise your deposit.");
   });
 
   it("never shows a hex blob or a second line", () => {

@@ -1,6 +1,7 @@
 import {
   BaseError as SdkError,
   CheckpointIntervalAboveHostMaxError,
+  DepositBelowHostMinimumError,
   HostUnreachableError,
   InsufficientDepositError,
   PriceBelowHostMinimumError,
@@ -8,7 +9,7 @@ import {
   SessionNotActiveError,
 } from "@session-jobs/sdk";
 import { BaseError as ViemError, UserRejectedRequestError } from "viem";
-import { formatPrice, formatTokens, type Asset } from "./format.ts";
+import { formatAmount, formatPrice, formatTokens, type Asset } from "./format.ts";
 
 /** An error's `message` when it has a string one. */
 function messageOf(item: unknown): string {
@@ -48,6 +49,11 @@ export function describeError(error: unknown, context: { asset?: Asset; hostMini
       : "Your price is below the host's minimum; raise your price.";
   const aboveHostMax = find(error, CheckpointIntervalAboveHostMaxError);
   if (aboveHostMax) return `This host takes a checkpoint every ${formatTokens(aboveHostMax.hostMax)} tokens at most; lower the checkpoint interval.`;
+  const belowHostDeposit = find(error, DepositBelowHostMinimumError);
+  if (belowHostDeposit)
+    return context.asset
+      ? `This host's minimum deposit is ${formatAmount(belowHostDeposit.minimum, context.asset)}; raise your deposit.`
+      : "Your deposit is below this host's minimum; raise your deposit.";
   if (find(error, InsufficientDepositError)) return "The deposit is below the marketplace's minimum; deposit more.";
   const unreachable = find(error, HostUnreachableError);
   if (unreachable) return "The host does not answer right now; pick another host or try again in a moment.";

@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { getHostInfo, getSession, getSettlement, hostEarningsAbi, marketplaceAbi } from "@session-jobs/sdk";
+import { getHostInfo, getSession, getSettlement, hostEarningsAbi, marketplaceAbi, nodeRegistryWithModelsAbi } from "@session-jobs/sdk";
 import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
 import { pacedBackend } from "@session-jobs/inference";
 import type { Browser, Page } from "playwright-core";
@@ -107,6 +107,36 @@ describe("the web app in Chromium", () => {
     await expect.poll(() => page.getByRole("button", { name: sentence }).isDisabled()).toBe(true);
     await screenshot(page, "03b-interval-above-host-max");
     await page.getByLabel(/Checkpoint every/).fill("100");
+  }, 60_000);
+
+  it("shows the host's minimum deposit beside its largest interval, and will not open below it", async () => {
+    const { nodeRegistry } = demo.network.deployment;
+    const host = demo.host.node.address;
+    /** anvil signs for its own accounts (the demo host is one): no key in the test. */
+    const setMinDeposit = async (amount: bigint) => {
+      const hash = await createWalletClient({ account: host, transport: http(demo.network.anvil.rpcUrl) }).writeContract({
+        address: nodeRegistry,
+        abi: nodeRegistryWithModelsAbi,
+        functionName: "updateMinDeposit",
+        args: [demo.network.deployment.usdc!, amount],
+        chain: null,
+      });
+      expect((await demo.network.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
+      // The host list is read per asset: choosing USDC again reads it anew.
+      await page.getByRole("radio", { name: "ETH", exact: true }).click();
+      await page.getByRole("radio", { name: "USDC", exact: true }).click();
+    };
+    await setMinDeposit(6_000_000n);
+    try {
+      await expect.poll(() => page.getByTestId("host-min-deposit").first().textContent()).toBe("deposit ≥ 6 USDC");
+      expect(await page.getByTestId("estimate").textContent()).toContain("This host's minimum deposit is 6 USDC.");
+      await expect.poll(() => page.getByRole("button", { name: "This host's minimum deposit is 6 USDC." }).isDisabled()).toBe(true);
+      await screenshot(page, "03c-deposit-below-host-minimum");
+    } finally {
+      await setMinDeposit(0n);
+    }
+    await expect.poll(() => page.getByTestId("host-min-deposit").count()).toBe(0);
+    await expect.poll(() => page.getByRole("button", { name: /Open session with 5 USDC/ }).isEnabled()).toBe(true);
   }, 60_000);
 
   it("opens a USDC session, chats three prompts and sees a checkpoint proof land", async () => {

@@ -1,10 +1,10 @@
 import type { HostInfo } from "@session-jobs/sdk";
 import type { Asset } from "../format.ts";
-import { formatPrice, formatTokens, shortAddress } from "../format.ts";
+import { formatAmount, formatPrice, formatTokens, shortAddress } from "../format.ts";
 import { largestCheckpointInterval } from "./terms.ts";
 import { useHostHealth, useHostPolicy } from "./useHosts.ts";
 
-/** One host to choose: its terms (price in the chosen asset, largest checkpoint interval), its URL, and whether it answers now. */
+/** One host to choose: its terms (price and minimum deposit in the chosen asset, largest checkpoint interval), its URL, and whether it answers now. */
 export function HostCard(props: { host: HostInfo; asset: Asset; selected: boolean; onSelect: () => void }) {
   const { host, asset } = props;
   const health = useHostHealth(host.apiUrl);
@@ -31,6 +31,11 @@ export function HostCard(props: { host: HostInfo; asset: Asset; selected: boolea
         <span className="muted small" data-testid="host-max-interval">
           checkpoints ≤ {formatTokens(largestCheckpointInterval(host, policy.data))} tokens
         </span>
+        {host.minDeposit > 0n && (
+          <span className="muted small" data-testid="host-min-deposit">
+            deposit ≥ {formatAmount(host.minDeposit, asset)}
+          </span>
+        )}
       </div>
     </label>
   );

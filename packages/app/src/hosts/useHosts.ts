@@ -4,7 +4,7 @@ import type { Hex } from "viem";
 import { usePublicClient } from "wagmi";
 import { useDeployment } from "../DeploymentContext.ts";
 
-/** The registered hosts serving a model, cheapest first for `token`. */
+/** The registered hosts serving a model, cheapest first for `token`, each with its minimum deposit in `token`. */
 export function useHosts(modelId: Hex | undefined, token: `0x${string}`) {
   const deployment = useDeployment();
   const client = usePublicClient();

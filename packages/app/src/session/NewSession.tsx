@@ -87,7 +87,9 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
           ? "Checkpoints come every 100 tokens or more."
           : largestInterval !== undefined && interval > largestInterval
             ? `This host takes a checkpoint every ${formatTokens(largestInterval)} tokens at most.`
-            : undefined;
+            : host && deposit < host.minDeposit
+              ? `This host's minimum deposit is ${formatAmount(host.minDeposit, asset)}.`
+              : undefined;
 
   return (
     <section className="card new-session">
@@ -166,6 +168,7 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
         {estimate !== undefined ? `This deposit buys about ${formatTokens(estimate)} tokens at ${formatPrice(price!, asset)}. ` : ""}
         {assetTerms.data ? `Smallest deposit: ${formatAmount(assetTerms.data.minDeposit, asset)}. ` : ""}
         {largestInterval !== undefined ? `This host checkpoints every ${formatTokens(largestInterval)} tokens at most. ` : ""}
+        {host && host.minDeposit > 0n ? `This host's minimum deposit is ${formatAmount(host.minDeposit, asset)}. ` : ""}
         What you do not use is refunded when the session closes.
       </p>
       {open.error && (
