@@ -145,20 +145,10 @@ describe("openSession", () => {
   it("refuses a deposit below the host's minimum for the asset before sending anything; exactly the minimum opens", async () => {
     const host = t.hostWallet.account.address;
     const usdc = t.contracts.usdc;
-    const setMinDeposit = (token: `0x${string}`, amount: bigint) =>
-      writeAndWait(t.publicClient, "updateMinDeposit", () =>
-        writeContract(t.hostWallet, {
-          address: t.contracts.nodeRegistry,
-          abi: nodeRegistryWithModelsAbi,
-          functionName: "updateMinDeposit",
-          args: [token, amount],
-          chain: null,
-        }),
-      );
     const hostInfo = (token?: `0x${string}`) => getHostInfo(t.publicClient, { nodeRegistry: t.contracts.nodeRegistry, host, token });
     expect((await hostInfo()).minDeposit).toBe(0n);
-    await setMinDeposit(usdc, 3_000_000n);
-    await setMinDeposit(zeroAddress, parseEther("0.002"));
+    await t.setHostMinDeposit(usdc, 3_000_000n);
+    await t.setHostMinDeposit(zeroAddress, parseEther("0.002"));
     try {
       expect((await hostInfo(usdc)).minDeposit).toBe(3_000_000n);
       expect((await hostInfo()).minDeposit).toBe(parseEther("0.002"));
@@ -180,8 +170,8 @@ describe("openSession", () => {
       const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
       expect(onChain).toMatchObject({ status: "active", token: usdc, depositAmount: 3_000_000n });
     } finally {
-      await setMinDeposit(usdc, 0n);
-      await setMinDeposit(zeroAddress, 0n);
+      await t.setHostMinDeposit(usdc, 0n);
+      await t.setHostMinDeposit(zeroAddress, 0n);
     }
   });
 

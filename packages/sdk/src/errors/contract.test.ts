@@ -2,7 +2,7 @@ import { ContractFunctionExecutionError, ContractFunctionRevertedError, createPu
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { writeContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { marketplaceAbi, nodeRegistryWithModelsAbi } from "../abis.ts";
+import { marketplaceAbi } from "../abis.ts";
 import { getNodePricing } from "../actions/getNodePricing.ts";
 import { openSession } from "../actions/openSession.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
@@ -141,15 +141,7 @@ describe("decodeContractError: the seed's revert strings", () => {
 
 describe("decodeContractError: the host's terms", () => {
   it("DepositBelowHostMinimum, with the deposit and the host's minimum", async () => {
-    const setMinDeposit = (amount: bigint) =>
-      writeAndWait(t.publicClient, "updateMinDeposit", () =>
-        writeContract(t.hostWallet, {
-          address: t.contracts.nodeRegistry,
-          abi: nodeRegistryWithModelsAbi,
-          functionName: "updateMinDeposit",
-          args: [zeroAddress, amount],
-        }),
-      );
+    const setMinDeposit = (amount: bigint) => t.setHostMinDeposit(zeroAddress, amount);
     await setMinDeposit(parseEther("0.002"));
     try {
       const error = await decodedFailure("createSession", createSession({ deposit: parseEther("0.002") - 1n }));

@@ -131,6 +131,12 @@ export async function startTestChain() {
     return session.provenTokens;
   }
 
+  /** The host sets its minimum deposit for one asset (the zero address: ETH; 0 clears it). */
+  const setHostMinDeposit = (token: Address, amount: bigint) =>
+    writeAndWait(publicClient, "updateMinDeposit", () =>
+      writeContract(hostWallet, { address: contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updateMinDeposit", args: [token, amount] }),
+    );
+
   const usdcBalance = (address: Address) => readContract(publicClient, { address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [address] });
 
   return {
@@ -146,6 +152,7 @@ export async function startTestChain() {
     host: host,
     proveAsHost,
     provenTokens,
+    setHostMinDeposit,
     usdcBalance,
     stop: async () => {
       await host.stop();
