@@ -32,5 +32,5 @@ EXPOSE 8080
 STOPSIGNAL SIGINT
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "--import", "tsx", "packages/cli/src/bin.ts"]
+ENTRYPOINT ["node", "packages/cli/bin/session-jobs.mjs"]
 CMD ["host", "start"]

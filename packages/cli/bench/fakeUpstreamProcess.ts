@@ -2,7 +2,7 @@
  * The fake upstream as an OS process of its own (a GPU server is not in the client's process):
  * prints one JSON line `{ "baseUrl", "model" }` once listening and serves until SIGINT/SIGTERM.
  *
- *   node --import tsx bench/fakeUpstreamProcess.ts [--seed 1] [--max-tokens 64]
+ *   node --conditions=@session-jobs/source --import tsx bench/fakeUpstreamProcess.ts [--seed 1] [--max-tokens 64]
  */
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
@@ -17,7 +17,7 @@ export async function spawnFakeUpstream(options: {
 }): Promise<Pick<FakeUpstream, "baseUrl" | "model"> & { stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", fileURLToPath(import.meta.url), "--seed", String(options.seed), "--max-tokens", String(options.maxTokens)],
+    ["--conditions=@session-jobs/source", "--import", "tsx", fileURLToPath(import.meta.url), "--seed", String(options.seed), "--max-tokens", String(options.maxTokens)],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

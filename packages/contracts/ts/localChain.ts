@@ -1,7 +1,7 @@
-import { createPublicClient, createWalletClient, defineChain, http, type Address, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { anvilPrivateKeys, startAnvil } from "./anvil.ts";
-import { deploySessionJobs } from "./deploy.ts";
+import { createPublicClient, createWalletClient, defineChain, http, type Address, type Chain, type HttpTransport, type PublicClient, type WalletClient } from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { anvilPrivateKeys, startAnvil, type Anvil } from "./anvil.ts";
+import { deploySessionJobs, type SessionJobsDeployment } from "./deploy.ts";
 
 /** Receipts are awaited by polling and anvil mines at once: poll fast (viem's default is 4 s). */
 export const localPollingIntervalMs = 50;
@@ -13,7 +13,16 @@ export type StartLocalChainParameters = {
   treasury?: Address;
 };
 
-export type LocalChain = Awaited<ReturnType<typeof startLocalChain>>;
+export type LocalChain = {
+  anvil: Anvil;
+  chain: Chain;
+  transport: HttpTransport;
+  publicClient: PublicClient;
+  /** A wallet client for anvil's development account `index`. */
+  wallet: (index: number) => WalletClient<HttpTransport, Chain, PrivateKeyAccount>;
+  deployment: SessionJobsDeployment;
+  stop: () => Promise<void>;
+};
 
 /**
  * An anvil on a free port with the Session Jobs contracts deployed by anvil account 0, and
@@ -24,7 +33,7 @@ export type LocalChain = Awaited<ReturnType<typeof startLocalChain>>;
  * const user = local.wallet(2);
  * await local.stop();
  */
-export async function startLocalChain(parameters: StartLocalChainParameters = {}) {
+export async function startLocalChain(parameters: StartLocalChainParameters = {}): Promise<LocalChain> {
   const anvil = await startAnvil();
   try {
     const chain = defineChain({
@@ -35,7 +44,6 @@ export async function startLocalChain(parameters: StartLocalChainParameters = {}
     });
     const transport = http(anvil.rpcUrl);
     const publicClient = createPublicClient({ chain, transport, pollingInterval: localPollingIntervalMs }) as PublicClient;
-    /** A wallet client for anvil's development account `index`. */
     const wallet = (index: number) => {
       const key = anvilPrivateKeys[index];
       if (!key) throw new Error(`no anvil key ${index}`);

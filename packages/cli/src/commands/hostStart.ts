@@ -1,11 +1,9 @@
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { appDistDir } from "@session-jobs/app/serve";
 import { acquireHostLock, createBackend, createCommon, createHostNode, HostLockError, type UnprovenReport } from "@session-jobs/host";
 import type { Command } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
 import { parseIntegerOption } from "../parse.ts";
+import { builtWebAppDir } from "../demo/webAppFiles.ts";
 
 const logLevels = ["debug", "info", "warn", "error"] as const;
 const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logLevels.includes(value as (typeof logLevels)[number]);
@@ -41,8 +39,11 @@ export const hostStartCommand: Command = {
         server: { ...(typeof values.listen === "string" && { host: values.listen }), ...(port !== undefined && { port }) },
       }),
     });
-    // The repository's build of the web app is the dashboard unless the config names another.
-    if (config.dashboard.dir === undefined && existsSync(join(appDistDir, "index.html"))) config.dashboard.dir = appDistDir;
+    // The built web app (the repository's, or the one an installed CLI carries) is the dashboard unless the config names another.
+    if (config.dashboard.dir === undefined) {
+      const dir = await builtWebAppDir();
+      if (dir) config.dashboard.dir = dir;
+    }
     const logLevel = values["log-level"] ?? (common.debug ? "debug" : "info");
     if (!isLogLevel(logLevel)) throw new CliError(`--log-level: "${String(logLevel)}" is not one of ${logLevels.join(", ")}`);
     // One quick look at the RPC first: the node's own start retries for a long while, which suits a

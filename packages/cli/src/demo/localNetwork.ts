@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createPublicClient, createWalletClient, http, type Hex, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { createPublicClient, createWalletClient, http, type Chain, type Hex, type HttpTransport, type PublicClient, type WalletClient } from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { startAnvil, anvilPrivateKeys, type Anvil } from "@session-jobs/contracts/anvil";
 import { modelRegistryAbi } from "@session-jobs/contracts/abis";
@@ -30,7 +30,7 @@ export type LocalNetwork = {
   modelId: Hex;
 };
 
-export function walletFor(network: Pick<LocalNetwork, "anvil">, key: Hex) {
+export function walletFor(network: Pick<LocalNetwork, "anvil">, key: Hex): WalletClient<HttpTransport, Chain, PrivateKeyAccount> {
   return createWalletClient({
     account: privateKeyToAccount(key),
     chain: { ...foundry, id: network.anvil.chainId },

@@ -1,12 +1,12 @@
 import type { ChatBackend } from "@session-jobs/inference";
 import { privateKeyToAccount } from "viem/accounts";
 import { testUsdcAbi } from "@session-jobs/contracts/abis";
-import { buildApp } from "@session-jobs/app/build";
-import { appDistDir, serveApp } from "@session-jobs/app/serve";
 import type { Common } from "../common.ts";
 import { createGasLedger } from "../gasLedger.ts";
 import { startDemoHost, type DemoHost } from "./demoHost.ts";
 import { demoKeys, startLocalNetwork, walletFor, type LocalNetwork } from "./localNetwork.ts";
+import { serveApp } from "./serveApp.ts";
+import { webAppFiles } from "./webAppFiles.ts";
 
 export type WebDemo = { url: string; network: LocalNetwork; host: DemoHost; stop: () => Promise<void> };
 
@@ -16,14 +16,14 @@ const devWalletUsdc = 100_000_000n;
 /**
  * Everything the web app needs on this machine: a local chain with the contracts, a host with the
  * embedded model that lets the app's origin call it (CORS) and serves the host dashboard, and the built app with its
- * deployment JSON, offering anvil's user account as the labelled local dev wallet. Builds the app
- * first unless `build: false` (the caller built it).
+ * deployment JSON, offering anvil's user account as the labelled local dev wallet. In the
+ * repository it builds the app first unless `build: false` (the caller built it).
  */
 export async function startWebDemo(
   common: Common,
   options: { port?: number; build?: boolean; wrapBackend?: (backend: ChatBackend) => ChatBackend } = {},
 ): Promise<WebDemo> {
-  if (options.build !== false) await common.logger.progress("building the web app", () => buildApp());
+  const distDir = await webAppFiles(common, { build: options.build !== false });
   const network = await startLocalNetwork(common, createGasLedger());
   const stops: (() => Promise<void>)[] = [() => network.anvil.stop()];
   const stop = async () => {
@@ -39,13 +39,14 @@ export async function startWebDemo(
     });
     await network.publicClient.waitForTransactionReceipt({ hash });
     const app = await serveApp({
+      distDir,
       deployment: { ...network.deployment, rpcUrl: network.anvil.rpcUrl, chainName: "Local chain (anvil)", devWallet: user },
       ...(options.port !== undefined && { port: options.port }),
     });
     stops.push(app.close);
     const host = await startDemoHost(common, network, createGasLedger(), {
       corsOrigins: [new URL(app.url).origin],
-      dashboardDir: appDistDir,
+      dashboardDir: distDir,
       ...(options.wrapBackend && { wrapBackend: options.wrapBackend }),
     });
     stops.push(host.stop);

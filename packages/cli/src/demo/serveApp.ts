@@ -1,11 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, extname, join, normalize, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
-
-/** The built app (`npm run build -w packages/app`). */
-export const appDistDir = resolve(dirname(fileURLToPath(import.meta.url)), "../dist");
+import { extname, join, normalize, sep } from "node:path";
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -24,8 +20,8 @@ export type ServeAppParameters = {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
-  /** Default {@link appDistDir}. */
-  distDir?: string;
+  /** The app's static build: `packages/app/dist` in the repository, `web/` in the installed CLI. */
+  distDir: string;
 };
 
 export type AppServer = { url: string; close: () => Promise<void> };
@@ -35,9 +31,8 @@ export type AppServer = { url: string; close: () => Promise<void> };
  * on every network, only the deployment JSON differs. Paths never leave `distDir`.
  */
 export async function serveApp(parameters: ServeAppParameters): Promise<AppServer> {
-  const distDir = parameters.distDir ?? appDistDir;
-  if (!existsSync(join(distDir, "index.html")))
-    throw new Error(`the app is not built: run \`npm run build -w packages/app\` (no ${join(distDir, "index.html")})`);
+  const { distDir } = parameters;
+  if (!existsSync(join(distDir, "index.html"))) throw new Error(`the web app is not built: no ${join(distDir, "index.html")} (in the repository: npm run build -w packages/app)`);
   const deploymentJson = JSON.stringify(parameters.deployment, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2);
   const server = createServer((request, response) => {
     let path: string;

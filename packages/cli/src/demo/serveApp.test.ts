@@ -50,7 +50,7 @@ describe("serveApp", () => {
     expect((await get("/assets")).status).toBe(404);
   });
 
-  it("says how to build when the app is not built", async () => {
-    await expect(serveApp({ distDir: join(root, "missing"), deployment: {} })).rejects.toThrow(/npm run build -w packages\/app/);
+  it("names the missing file and says how to build when the app is not built", async () => {
+    await expect(serveApp({ distDir: join(root, "missing"), deployment: {} })).rejects.toThrow(/the web app is not built: no .*index\.html \(in the repository: npm run build -w packages\/app\)/);
   });
 });
