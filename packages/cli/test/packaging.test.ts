@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,6 +52,12 @@ async function succeed(command: string, args: string[], cwd: string, timeoutMs?:
   return result.output;
 }
 
+/**
+ * `npx --no -- session-jobs …` in the install folder: never fetches a package, and every flag after
+ * `--` is the CLI's (`npx --no session-jobs --version` prints npm's own version).
+ */
+const sessionJobs = (args: string[], timeoutMs?: number) => succeed("npx", ["--no", "--", "session-jobs", ...args], consumer, timeoutMs);
+
 /** Every file an `exports` entry or a `bin` names, so that none can be left out of `files`. */
 function namedFiles(manifest: Manifest): string[] {
   const targets = Object.values(manifest.exports ?? {}).flatMap((target) => (typeof target === "string" ? [target] : Object.entries(target).filter(([condition]) => condition !== "@session-jobs/source").map(([, path]) => path)));
@@ -79,9 +86,9 @@ beforeAll(async () => {
   await succeed("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...packed.map((pack) => join(tarballs, pack.filename))], consumer, 15 * minutes);
 }, 30 * minutes);
 
-afterAll(() => {
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+}, 5 * minutes);
 
 describe("the packed packages, installed outside the repository", { timeout: 5 * minutes }, () => {
   it("are every workspace but the private web app, each with its LICENSE and every file its exports and bin name, no sources", () => {
@@ -97,11 +104,11 @@ describe("the packed packages, installed outside the repository", { timeout: 5 *
 
   it("session-jobs --version runs the compiled CLI, with no tsx installed", async () => {
     expect(existsSync(join(consumer, "node_modules", "tsx"))).toBe(false);
-    expect((await succeed("npx", ["--no", "session-jobs", "--version"], consumer)).trim()).toBe(readManifest("packages/cli").version);
+    expect((await sessionJobs(["--version"])).trim()).toBe(readManifest("packages/cli").version);
   });
 
   it("session-jobs demo runs a whole paid session (chain, contracts, host, embedded model) and prints the settlement", async () => {
-    const output = await succeed("npx", ["--no", "session-jobs", "demo"], consumer, 4 * minutes);
+    const output = await sessionJobs(["demo"], 4 * minutes);
     expect(output).toContain("Settlement");
     expect(output).toMatch(/exact: payment \+ refund = deposit/);
     expect(output).toMatch(/tokens proven on chain\s+[1-9]\d*/);
