@@ -21,6 +21,9 @@ const platformSuffixes: Record<string, string> = {
 export function foundryBinary(tool: FoundryTool): string {
   const suffix = platformSuffixes[`${process.platform}-${process.arch}`];
   if (!suffix) throw new Error(`Foundry has no binary for ${process.platform}-${process.arch}`);
-  const manifest = require.resolve(`@foundry-rs/${tool}-${suffix}/package.json`);
+  // The platform package is an optional dependency of the tool's package: resolve it from there,
+  // so it is found wherever npm put it (hoisted, or nested under the tool in an installed tree).
+  const toolRequire = createRequire(require.resolve(`@foundry-rs/${tool}/package.json`));
+  const manifest = toolRequire.resolve(`@foundry-rs/${tool}-${suffix}/package.json`);
   return join(dirname(manifest), "bin", process.platform === "win32" ? `${tool}.exe` : tool);
 }
