@@ -64,6 +64,12 @@ function namedFiles(manifest: Manifest): string[] {
   return [...targets, ...Object.values(manifest.bin ?? {})].map((path) => path.replace(/^\.\//, ""));
 }
 
+/** Files read at run time that no `exports` entry names: the embedded model's weights, the web app. */
+const runtimeFiles: Record<string, string[]> = {
+  "@session-jobs/inference": ["models/kjv-bpe-llama.gguf"],
+  "@session-jobs/cli": ["web/index.html"],
+};
+
 let work: string;
 let consumer: string;
 let packed: Packed[];
@@ -91,13 +97,13 @@ afterAll(async () => {
 }, 5 * minutes);
 
 describe("the packed packages, installed outside the repository", { timeout: 5 * minutes }, () => {
-  it("are every workspace but the private web app, each with its LICENSE and every file its exports and bin name, no sources", () => {
+  it("are every workspace but the private web app, each with its LICENSE, every file its exports and bin name and the files it reads at run time, no sources", () => {
     expect(publishable.map((workspace) => workspace.manifest.name)).toContain("@session-jobs/cli");
     expect(workspaces.filter((workspace) => workspace.manifest.private).map((workspace) => workspace.manifest.name)).toEqual(["@session-jobs/app"]);
     expect(packed.map((pack) => pack.name).sort()).toEqual(publishable.map((workspace) => workspace.manifest.name).sort());
     for (const workspace of publishable) {
       const paths = packed.find((pack) => pack.name === workspace.manifest.name)!.files.map((file) => file.path);
-      for (const path of ["LICENSE", "README.md", "package.json", ...namedFiles(workspace.manifest)]) expect(paths, `${workspace.manifest.name}: ${path}`).toContain(path);
+      for (const path of ["LICENSE", "README.md", "package.json", ...namedFiles(workspace.manifest), ...(runtimeFiles[workspace.manifest.name] ?? [])]) expect(paths, `${workspace.manifest.name}: ${path}`).toContain(path);
       expect(paths.filter((path) => path.endsWith(".test.js") || path.startsWith("src/") || path.endsWith(".ts") && !path.endsWith(".d.ts")), workspace.manifest.name).toEqual([]);
     }
   });
