@@ -6,7 +6,16 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/", "**/dist/", "**/out/", "**/cache/", "**/test-results/", "packages/contracts/generated/", "packages/contracts/lib/", "packages/cli/web/"],
+    ignores: [
+      "**/node_modules/",
+      "**/dist/",
+      "**/out/",
+      "**/cache/",
+      "**/test-results/",
+      "packages/contracts/generated/",
+      "packages/contracts/lib/",
+      "packages/cli/web/",
+    ],
   },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
@@ -15,7 +24,13 @@ export default tseslint.config(
       parserOptions: {
         projectService: {
           // Config files that no tsconfig includes still get type information from a default project.
-          allowDefaultProject: ["eslint.config.js", "packages/*/vitest.config.ts", "packages/app/vite.config.ts", "packages/cli/bin/*.mjs", "packages/cli/scripts/*.mjs"],
+          allowDefaultProject: [
+            "eslint.config.js",
+            "packages/*/vitest.config.ts",
+            "packages/app/vite.config.ts",
+            "packages/cli/bin/*.mjs",
+            "packages/cli/scripts/*.mjs",
+          ],
         },
         tsconfigRootDir: import.meta.dirname,
       },
@@ -63,5 +78,10 @@ export default tseslint.config(
   {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // The Node globals the plain-JS bins and build scripts use.
+    files: ["**/*.mjs"],
+    languageOptions: { globals: { URL: "readonly", console: "readonly", process: "readonly" } },
   },
 );

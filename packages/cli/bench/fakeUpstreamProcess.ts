@@ -17,7 +17,16 @@ export async function spawnFakeUpstream(options: {
 }): Promise<Pick<FakeUpstream, "baseUrl" | "model"> & { stop: () => Promise<void> }> {
   const child = spawn(
     process.execPath,
-    ["--conditions=@session-jobs/source", "--import", "tsx", fileURLToPath(import.meta.url), "--seed", String(options.seed), "--max-tokens", String(options.maxTokens)],
+    [
+      "--conditions=@session-jobs/source",
+      "--import",
+      "tsx",
+      fileURLToPath(import.meta.url),
+      "--seed",
+      String(options.seed),
+      "--max-tokens",
+      String(options.maxTokens),
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

@@ -28,12 +28,17 @@ type Packed = { name: string; filename: string; size: number; files: PackedFile[
 
 const readManifest = (dir: string) => JSON.parse(readFileSync(join(root, dir, "package.json"), "utf8")) as Manifest;
 const rootManifest = readManifest(".");
-const workspaces = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[] }).workspaces.map((dir) => ({ dir, manifest: readManifest(dir) }));
+const workspaces = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { workspaces: string[] }).workspaces.map((dir) => ({
+  dir,
+  manifest: readManifest(dir),
+}));
 const publishable = workspaces.filter((workspace) => !workspace.manifest.private);
 
 // Nothing from an enclosing `npm test` (its workspace and package variables would point npm back at
 // the repository); the user's cache and registry settings stay.
-const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("npm_") || key === "npm_config_cache" || key === "npm_config_registry"));
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !key.startsWith("npm_") || key === "npm_config_cache" || key === "npm_config_registry"),
+);
 
 type Result = { code: number; output: string };
 
@@ -60,7 +65,13 @@ const sessionJobs = (args: string[], timeoutMs?: number) => succeed("npx", ["--n
 
 /** Every file an `exports` entry or a `bin` names, so that none can be left out of `files`. */
 function namedFiles(manifest: Manifest): string[] {
-  const targets = Object.values(manifest.exports ?? {}).flatMap((target) => (typeof target === "string" ? [target] : Object.entries(target).filter(([condition]) => condition !== "@session-jobs/source").map(([, path]) => path)));
+  const targets = Object.values(manifest.exports ?? {}).flatMap((target) =>
+    typeof target === "string"
+      ? [target]
+      : Object.entries(target)
+          .filter(([condition]) => condition !== "@session-jobs/source")
+          .map(([, path]) => path),
+  );
   return [...targets, ...Object.values(manifest.bin ?? {})].map((path) => path.replace(/^\.\//, ""));
 }
 
@@ -88,8 +99,16 @@ beforeAll(async () => {
   consumer = join(work, "consumer");
   mkdirSync(consumer);
   const overrides = Object.fromEntries(Object.entries(rootManifest.overrides ?? {}).map(([name, spec]) => [name, spec.replace(/^file:\.\//, `file:${root}`)]));
-  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", overrides, allowScripts: rootManifest.allowScripts }, null, 2));
-  await succeed("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", ...packed.map((pack) => join(tarballs, pack.filename))], consumer, 15 * minutes);
+  writeFileSync(
+    join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module", overrides, allowScripts: rootManifest.allowScripts }, null, 2),
+  );
+  await succeed(
+    "npm",
+    ["install", "--no-audit", "--no-fund", "--prefer-offline", ...packed.map((pack) => join(tarballs, pack.filename))],
+    consumer,
+    15 * minutes,
+  );
 }, 30 * minutes);
 
 afterAll(async () => {
@@ -103,8 +122,12 @@ describe("the packed packages, installed outside the repository", { timeout: 5 *
     expect(packed.map((pack) => pack.name).sort()).toEqual(publishable.map((workspace) => workspace.manifest.name).sort());
     for (const workspace of publishable) {
       const paths = packed.find((pack) => pack.name === workspace.manifest.name)!.files.map((file) => file.path);
-      for (const path of ["LICENSE", "README.md", "package.json", ...namedFiles(workspace.manifest), ...(runtimeFiles[workspace.manifest.name] ?? [])]) expect(paths, `${workspace.manifest.name}: ${path}`).toContain(path);
-      expect(paths.filter((path) => path.endsWith(".test.js") || path.startsWith("src/") || path.endsWith(".ts") && !path.endsWith(".d.ts")), workspace.manifest.name).toEqual([]);
+      for (const path of ["LICENSE", "README.md", "package.json", ...namedFiles(workspace.manifest), ...(runtimeFiles[workspace.manifest.name] ?? [])])
+        expect(paths, `${workspace.manifest.name}: ${path}`).toContain(path);
+      expect(
+        paths.filter((path) => path.endsWith(".test.js") || path.startsWith("src/") || (path.endsWith(".ts") && !path.endsWith(".d.ts"))),
+        workspace.manifest.name,
+      ).toEqual([]);
     }
   });
 
@@ -121,10 +144,27 @@ describe("the packed packages, installed outside the repository", { timeout: 5 *
   });
 
   it("the SDK imports from node_modules, and its types check in a TypeScript project", async () => {
-    const check = "import('@session-jobs/sdk').then((sdk) => { if (typeof sdk.openSession !== 'function' || !sdk.jobMarketplaceWithModelsAbi.some((item) => item.name === 'createSessionJob')) process.exit(1); console.log('sdk ok'); })";
+    const check =
+      "import('@session-jobs/sdk').then((sdk) => { if (typeof sdk.openSession !== 'function' || !sdk.jobMarketplaceWithModelsAbi.some((item) => item.name === 'createSessionJob')) process.exit(1); console.log('sdk ok'); })";
     expect(await succeed(process.execPath, ["-e", check], consumer)).toContain("sdk ok");
-    writeFileSync(join(consumer, "consumer.ts"), ['import { openSession, type BaseError } from "@session-jobs/sdk";', 'import { embeddedModelInfo } from "@session-jobs/inference";', "export const open: typeof openSession = openSession;", "export const modelPath: string = embeddedModelInfo.path;", "export type Failure = BaseError;", ""].join("\n"));
-    writeFileSync(join(consumer, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["consumer.ts"] }));
+    writeFileSync(
+      join(consumer, "consumer.ts"),
+      [
+        'import { openSession, type BaseError } from "@session-jobs/sdk";',
+        'import { embeddedModelInfo } from "@session-jobs/inference";',
+        "export const open: typeof openSession = openSession;",
+        "export const modelPath: string = embeddedModelInfo.path;",
+        "export type Failure = BaseError;",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: { module: "nodenext", moduleResolution: "nodenext", target: "es2022", strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ["consumer.ts"],
+      }),
+    );
     await succeed(process.execPath, [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", consumer], consumer);
   });
 });

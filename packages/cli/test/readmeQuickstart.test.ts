@@ -100,7 +100,13 @@ describe("the CLI README's quickstart, run as written", () => {
   async function startInBackground(step: Step) {
     const child = spawn(
       process.execPath,
-      ["--conditions=@session-jobs/source", "--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href, fileURLToPath(new URL("../src/bin.ts", import.meta.url)), ...step.argv],
+      [
+        "--conditions=@session-jobs/source",
+        "--import",
+        pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href,
+        fileURLToPath(new URL("../src/bin.ts", import.meta.url)),
+        ...step.argv,
+      ],
       {
         cwd: dir,
         env: { ...process.env, CI: "true", ...step.env },

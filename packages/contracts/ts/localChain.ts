@@ -1,4 +1,14 @@
-import { createPublicClient, createWalletClient, defineChain, http, type Address, type Chain, type HttpTransport, type PublicClient, type WalletClient } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type Address,
+  type Chain,
+  type HttpTransport,
+  type PublicClient,
+  type WalletClient,
+} from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { anvilPrivateKeys, startAnvil, type Anvil } from "./anvil.ts";
 import { deploySessionJobs, type SessionJobsDeployment } from "./deploy.ts";

@@ -112,7 +112,15 @@ describe("deploy never loses a deployment", () => {
     await client().request({ method: "evm_setAutomine", params: [false] } as never);
     const child = spawn(
       process.execPath,
-      ["--conditions=@session-jobs/source", "--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "deploy", "--out", join(dir, "never.json")],
+      [
+        "--conditions=@session-jobs/source",
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("../bin.ts", import.meta.url)),
+        "deploy",
+        "--out",
+        join(dir, "never.json"),
+      ],
       {
         env: { ...process.env, ...env() },
         stdio: ["ignore", "pipe", "pipe"],

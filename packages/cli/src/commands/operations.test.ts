@@ -342,7 +342,18 @@ describe("session-jobs operations against anvil", () => {
     writeFileSync(join(site, "index.html"), "<!doctype html><title>dashboard</title>");
     const child = spawn(
       process.execPath,
-      ["--conditions=@session-jobs/source", "--import", "tsx", fileURLToPath(new URL("../bin.ts", import.meta.url)), "host", "start", "--port", "0", "--log-level", "warn"],
+      [
+        "--conditions=@session-jobs/source",
+        "--import",
+        "tsx",
+        fileURLToPath(new URL("../bin.ts", import.meta.url)),
+        "host",
+        "start",
+        "--port",
+        "0",
+        "--log-level",
+        "warn",
+      ],
       {
         env: {
           ...process.env,

@@ -51,6 +51,8 @@ describe("serveApp", () => {
   });
 
   it("names the missing file and says how to build when the app is not built", async () => {
-    await expect(serveApp({ distDir: join(root, "missing"), deployment: {} })).rejects.toThrow(/the web app is not built: no .*index\.html \(in the repository: npm run build -w packages\/app\)/);
+    await expect(serveApp({ distDir: join(root, "missing"), deployment: {} })).rejects.toThrow(
+      /the web app is not built: no .*index\.html \(in the repository: npm run build -w packages\/app\)/,
+    );
   });
 });

@@ -32,7 +32,8 @@ export type AppServer = { url: string; close: () => Promise<void> };
  */
 export async function serveApp(parameters: ServeAppParameters): Promise<AppServer> {
   const { distDir } = parameters;
-  if (!existsSync(join(distDir, "index.html"))) throw new Error(`the web app is not built: no ${join(distDir, "index.html")} (in the repository: npm run build -w packages/app)`);
+  if (!existsSync(join(distDir, "index.html")))
+    throw new Error(`the web app is not built: no ${join(distDir, "index.html")} (in the repository: npm run build -w packages/app)`);
   const deploymentJson = JSON.stringify(parameters.deployment, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2);
   const server = createServer((request, response) => {
     let path: string;

@@ -43,5 +43,8 @@ export async function webAppFiles(common: Common, options: { build: boolean }): 
     return builder.appDistDir;
   }
   if (existsSync(join(packagedWebAppDir, "index.html"))) return packagedWebAppDir;
-  throw new CliError(`the web app is missing from this install (no ${join(packagedWebAppDir, "index.html")})`, "reinstall @session-jobs/cli, or run demo --web from a clone of the repository");
+  throw new CliError(
+    `the web app is missing from this install (no ${join(packagedWebAppDir, "index.html")})`,
+    "reinstall @session-jobs/cli, or run demo --web from a clone of the repository",
+  );
 }

@@ -93,7 +93,19 @@ export type HostProcess = {
 export function spawnHost(configPath: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): HostProcess {
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), "--conditions=@session-jobs/source", "--import", "tsx", cliBin, "host", "start", "--config", configPath, "--log-level", "info"],
+    [
+      ...(options.nodeArgs ?? []),
+      "--conditions=@session-jobs/source",
+      "--import",
+      "tsx",
+      cliBin,
+      "host",
+      "start",
+      "--config",
+      configPath,
+      "--log-level",
+      "info",
+    ],
     {
       cwd: repoRoot,
       env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true", ...options.env },
