@@ -29,6 +29,8 @@ async function bundleForBrowser(): Promise<string> {
     entryPoints: [new URL("./index.ts", import.meta.url).pathname],
     bundle: true,
     platform: "browser",
+    // The workspace packages' TypeScript sources, as in every test: nothing needs building first.
+    conditions: ["@session-jobs/source"],
     format: "esm",
     write: false,
     logLevel: "silent",
