@@ -1,4 +1,7 @@
 import { existsSync } from "node:fs";
+import { zeroHash, type Hex, type PublicClient } from "viem";
+import { getContractEvents } from "viem/actions";
+import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { getSession } from "@session-jobs/sdk";
 import type { Command } from "../command.ts";
 import { readAssetDisplay } from "../assets.ts";
@@ -8,6 +11,24 @@ import { parseIntegerOption } from "../parse.ts";
 import { loadSession, savedSessionOptions, sessionPath } from "../sessionStore.ts";
 import { requireString } from "../command.ts";
 import { CliError } from "../errors.ts";
+
+/**
+ * The session's model: the chain stores it only when the model has a verifier plug-in, and the
+ * `SessionJobCreated` event records it for every session. Undefined when the event cannot be read
+ * (an RPC that limits the log range).
+ */
+async function sessionModel(publicClient: PublicClient, marketplace: Hex, jobId: bigint, stored: Hex, fromBlock: bigint): Promise<Hex | undefined> {
+  if (stored !== zeroHash) return stored;
+  const created = await getContractEvents(publicClient, {
+    address: marketplace,
+    abi: jobMarketplaceWithModelsAbi,
+    eventName: "SessionJobCreated",
+    args: { jobId },
+    fromBlock,
+    strict: true,
+  }).catch(() => []);
+  return created[0]?.args.modelId;
+}
 
 export const clientStatusCommand: Command = {
   path: ["client", "status"],
@@ -20,11 +41,12 @@ export const clientStatusCommand: Command = {
     const onChain = await getSession(connection.publicClient, { marketplace: deployment.jobMarketplace, jobId });
     if (onChain.status === "none") throw new CliError(`no session ${jobId} on chain ${connection.chainId}`, "`session-jobs client list` shows your sessions");
     const asset = await readAssetDisplay(connection.publicClient, onChain.token, deployment);
+    const model = await sessionModel(connection.publicClient, deployment.jobMarketplace, jobId, onChain.modelId, BigInt(deployment.deployedAtBlock));
     const rows: string[][] = [
       ["status", onChain.status],
       ["depositor", onChain.depositor],
       ["host", onChain.host],
-      ["model", onChain.modelId],
+      ["model", model ?? "(not stored on chain; its SessionJobCreated event could not be read)"],
       ["deposit", formatAmount(onChain.depositAmount, asset)],
       ["price per token", `${onChain.pricePerToken} base units`],
       ["tokens proven", `${onChain.provenTokens} of at most ${onChain.maxTokens}`],
@@ -33,6 +55,7 @@ export const clientStatusCommand: Command = {
     const saved = existsSync(sessionPath(values, connection.chainId, jobId)) ? loadSession(clientStatusCommand, values, connection.chainId) : undefined;
     common.logger.result({
       ...onChain,
+      modelId: model ?? onChain.modelId,
       local: saved && {
         path: saved.path,
         signedTokens: saved.session.cumulativeTokens,

@@ -6,13 +6,22 @@ import { parse } from "smol-toml";
 import { runCli } from "../cli.ts";
 import { captureStreams } from "../../test/captureStreams.ts";
 
-async function cli(argv: string[]) {
+async function cli(argv: string[], env: Record<string, string> = {}) {
   const { stdout, stderr, streams } = captureStreams();
-  const code = await runCli(argv, { ...streams, env: { CI: "true" } });
+  const code = await runCli(argv, { ...streams, env: { CI: "true", ...env } });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
 describe("session-jobs host init", () => {
+  it("asks for the host key next only when it is not set", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "host-init-"));
+    const argv = (name: string) => ["host", "init", "--out", join(dir, name), "--model-id", `0x${"ab".repeat(32)}`];
+    expect((await cli(argv("a.toml"))).stdout).toContain("next: set SESSION_JOBS_HOST_PRIVATE_KEY (or a [keystore]), then `session-jobs host register`");
+    const withKey = await cli(argv("b.toml"), { SESSION_JOBS_HOST_PRIVATE_KEY: `0x${"11".repeat(32)}` });
+    expect(withKey.code, withKey.stderr).toBe(0);
+    expect(withKey.stdout).toContain("next: `session-jobs host register` and `session-jobs host start`");
+  });
+
   it("writes an upstream preset with the deployment path relative to the file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "host-init-"));
     const out = join(dir, "conf", "host.toml");

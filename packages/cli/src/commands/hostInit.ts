@@ -84,6 +84,9 @@ export const hostInitCommand: Command = {
     common.logger.info(
       `wrote ${out} (${preset} backend, ${models.length} model${models.length === 1 ? "" : "s"}, minimum ${minPricePerToken} USDC units/token)`,
     );
-    common.logger.info("next: set SESSION_JOBS_HOST_PRIVATE_KEY (or a [keystore]), then `session-jobs host register` and `session-jobs host start`");
+    const keySet = common.env.SESSION_JOBS_HOST_PRIVATE_KEY !== undefined && common.env.SESSION_JOBS_HOST_PRIVATE_KEY !== "";
+    common.logger.info(
+      `next: ${keySet ? "" : "set SESSION_JOBS_HOST_PRIVATE_KEY (or a [keystore]), then "}\`session-jobs host register\` and \`session-jobs host start\``,
+    );
   },
 };

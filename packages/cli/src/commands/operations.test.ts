@@ -167,6 +167,8 @@ describe("session-jobs operations against anvil", () => {
     const status = await cli(["client", "status", "--job", jobId], userEnv());
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/status\s+active/);
+    // The chain keeps a model without a verifier only in the SessionJobCreated event; status shows it from there.
+    expect(status.stdout).toMatch(new RegExp(`model\\s+${modelId}`, "i"));
     expect(status.stdout).toMatch(new RegExp(`tokens signed for \\(local\\)\\s+${signed}`));
 
     const closed = await cli(["client", "close", "--job", jobId], userEnv());
