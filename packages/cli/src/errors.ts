@@ -31,7 +31,7 @@ function inlineDetail(error: ErrorWithShortMessage): string {
 }
 
 /** The first of `error` and its causes (viem's, the SDK's, the host's alike) that is a `type`. */
-function findCause<T>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+export function findCause<T>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
   for (let cause = error, depth = 0; cause instanceof Error && depth < 32; cause = cause.cause, depth++) if (cause instanceof type) return cause;
   return undefined;
 }

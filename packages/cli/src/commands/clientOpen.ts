@@ -1,8 +1,8 @@
-import { DepositBelowHostMinimumError, InsufficientDepositError, openSession } from "@session-jobs/sdk";
+import { ContractRevertError, DepositBelowHostMinimumError, InsufficientDepositError, openSession } from "@session-jobs/sdk";
 import { requireString, type Command } from "../command.ts";
 import { parseAssetOption, readAssetDisplay } from "../assets.ts";
 import { connectDeployment, connectionOptions, signingWallet } from "../connection.ts";
-import { CliError } from "../errors.ts";
+import { CliError, findCause } from "../errors.ts";
 import { formatAmount, type AssetDisplay } from "../format.ts";
 import { parseAddressOption, parseAmountOption, parseIntegerOption } from "../parse.ts";
 import { saveSession, sessionsDirOption } from "../sessionStore.ts";
@@ -15,6 +15,14 @@ function inAssetUnits(error: unknown, asset: AssetDisplay): unknown {
       `this host's minimum deposit is ${formatAmount(error.minimum, asset)} (--deposit ${formatAmount(error.deposit, asset)})`,
       "raise --deposit, or pick another host (client pricing shows each host's minimum deposit)",
     );
+  const revert = findCause(error, ContractRevertError);
+  if (revert?.errorName === "ERC20InsufficientBalance") {
+    const [, balance, needed] = revert.args as [unknown, bigint, bigint];
+    return new CliError(
+      `the deposit is ${formatAmount(needed, asset)} but this account holds ${formatAmount(balance, asset)}`,
+      `on a development chain \`session-jobs dev mint\` gives TestUSDC; otherwise fund the account or lower --deposit`,
+    );
+  }
   if (!(error instanceof InsufficientDepositError) || error.minimum === undefined || error.deposit === undefined) return error;
   return new CliError(`the deposit must be at least ${formatAmount(error.minimum, asset)} (--deposit ${formatAmount(error.deposit, asset)})`);
 }

@@ -146,6 +146,10 @@ describe("session-jobs operations against anvil", () => {
     expectOneLineError(smallDeposit, /^error: the deposit must be at least 0\.0002 ETH \(--deposit 0\.000001 ETH\)$/);
     const smallUsdc = await cli(["client", "open", "--host", address(keys.host), "--deposit", "0.5", "--asset", "usdc"], userEnv());
     expectOneLineError(smallUsdc, /^error: the deposit must be at least 0\.8 USDC \(--deposit 0\.5 USDC\)$/);
+    // The user holds no USDC yet: the balance in units, and where to get some on a development chain.
+    const noUsdc = await cli(["client", "open", "--host", address(keys.host), "--deposit", "5", "--asset", "usdc"], userEnv());
+    expectOneLineError(noUsdc, /^error: the deposit is 5 USDC but this account holds 0 USDC$/);
+    expect(noUsdc.stderr).toContain("hint: on a development chain `session-jobs dev mint` gives TestUSDC");
   });
 
   it("client open, chat, status and close run a whole ETH session", async () => {
