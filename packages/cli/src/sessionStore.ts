@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { deserializeSession, serializeSession, type Session } from "@session-jobs/sdk";
 import type { Command, OptionValues } from "./command.ts";
+import type { Common } from "./common.ts";
 import { CliError } from "./errors.ts";
 import { parseIntegerOption } from "./parse.ts";
 
@@ -42,6 +43,18 @@ export function saveSession(values: OptionValues, session: Session): string {
   chmodSync(temporary, 0o600);
   renameSync(temporary, path);
   return path;
+}
+
+/**
+ * A new session's job id can only meet a saved one when the chain was reset (a development chain
+ * restarted): the saved file holds a session key, so it is renamed aside, never overwritten.
+ */
+export function keepEarlierSave(common: Common, values: OptionValues, chainId: number, jobId: bigint): void {
+  const path = sessionPath(values, chainId, jobId);
+  if (!existsSync(path)) return;
+  const kept = `${path}.earlier-${Date.now()}`;
+  renameSync(path, kept);
+  common.logger.warn(`a session ${jobId} on chain ${chainId} was already saved here (was the chain reset?); kept it as ${kept}`);
 }
 
 /** Reads the session `--job` names on `chainId`; a missing one is a one-line error. */

@@ -5,7 +5,7 @@ import { connectDeployment, connectionOptions, signingWallet } from "../connecti
 import { CliError, findCause } from "../errors.ts";
 import { formatAmount, type AssetDisplay } from "../format.ts";
 import { parseAddressOption, parseAmountOption, parseIntegerOption } from "../parse.ts";
-import { saveSession, sessionsDirOption } from "../sessionStore.ts";
+import { keepEarlierSave, saveSession, sessionsDirOption } from "../sessionStore.ts";
 import { modelOptions, parseModelOptions } from "./clientHosts.ts";
 
 /** Too small a deposit, in the asset's units as typed (0.0002 ETH), not base units. */
@@ -81,6 +81,7 @@ export const clientOpenCommand: Command = {
       }),
     );
     const { session } = opened;
+    keepEarlierSave(common, values, session.chainId, session.jobId);
     const path = saveSession(values, session);
     common.logger.result({
       jobId: session.jobId,

@@ -200,10 +200,17 @@ describe("session-jobs operations against anvil", () => {
     const owner = createWalletClient({ account: privateKeyToAccount(keys.owner), chain: { ...foundry, id: anvil.chainId }, transport: http(anvil.rpcUrl) });
     const hash = await owner.writeContract({ address: deployment.usdc, abi: testUsdcAbi, functionName: "mint", args: [address(keys.user), 10_000_000n] });
     await createPublicClient({ transport: http(anvil.rpcUrl) }).waitForTransactionReceipt({ hash });
+    // A saved session under the same chain id and job id (the chain was reset) is kept aside, never overwritten: it holds a session key.
+    const earlier = join(sessionsDir, `${anvil.chainId}-${BigInt(jobId) + 1n}.json`);
+    writeFileSync(earlier, "an earlier chain's session\n");
     const opened = await cli(["client", "open", "--host", address(keys.host), "--deposit", "2.5", "--asset", "usdc", "--model-id", modelId], userEnv());
     expect(opened.code, opened.stderr).toBe(0);
     expect(opened.stdout).toContain("price 1500 base units/token, deposit 2.5 USDC");
     const usdcJob = /session (\d+) open/.exec(opened.stdout)![1]!;
+    expect(usdcJob).toBe(String(BigInt(jobId) + 1n));
+    const kept = new RegExp(`warning: a session ${usdcJob} on chain ${anvil.chainId} was already saved here \\(was the chain reset\\?\\); kept it as (\\S+)`);
+    expect(opened.stderr).toMatch(kept);
+    expect(readFileSync(kept.exec(opened.stderr)![1]!, "utf8")).toBe("an earlier chain's session\n");
     const closed = await cli(["client", "close", "--job", usdcJob], userEnv());
     expect(closed.code, closed.stderr).toBe(0);
     expect(closed.stdout).toMatch(/refund\s+2\.5 USDC/);
