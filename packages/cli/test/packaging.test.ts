@@ -81,6 +81,12 @@ const runtimeFiles: Record<string, string[]> = {
   "@session-jobs/cli": ["web/index.html"],
 };
 
+/** The source file a compiled `dist/` file comes from (the package's tsconfig.build.json rootDir). */
+function sourceOf(dir: string, path: string): string {
+  const { rootDir } = (JSON.parse(readFileSync(join(root, dir, "tsconfig.build.json"), "utf8")) as { compilerOptions: { rootDir: string } }).compilerOptions;
+  return join(root, dir, rootDir, path.slice("dist/".length).replace(/(\.d\.ts|\.js)$/, ".ts"));
+}
+
 let work: string;
 let consumer: string;
 let packed: Packed[];
@@ -126,6 +132,11 @@ describe("the packed packages, installed outside the repository", { timeout: 5 *
         expect(paths, `${workspace.manifest.name}: ${path}`).toContain(path);
       expect(
         paths.filter((path) => path.endsWith(".test.js") || path.startsWith("src/") || (path.endsWith(".ts") && !path.endsWith(".d.ts"))),
+        workspace.manifest.name,
+      ).toEqual([]);
+      // Nothing stale: every compiled file comes from a source that exists now (a renamed module's old output must not ship).
+      expect(
+        paths.filter((path) => path.startsWith("dist/") && !existsSync(sourceOf(workspace.dir, path))),
         workspace.manifest.name,
       ).toEqual([]);
     }
