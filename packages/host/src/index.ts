@@ -6,6 +6,7 @@ export {
   hostConfigEnv,
   loadHostConfig,
   resolveHostConfig,
+  withoutPassword,
   type BackendConfig,
   type BatchPolicy,
   type HostConfig,
@@ -20,6 +21,9 @@ export { createMetrics, metricValue, type Metrics } from "./observability/metric
 export { ConfigError, HostError, HostLockError, type HostErrorCode } from "./errors.ts";
 export { acquireHostLock, type HostLock } from "./store/hostLock.ts";
 export { decryptKeystore } from "./config/keystore.ts";
-export { readOpenSessionTokens, type SessionTokenCounts } from "./session/tokenLedger.ts";
+export { readOpenSessionTokens, readStoreSessionTokens, type SessionTokenCounts } from "./session/tokenLedger.ts";
 export type { SessionView } from "./session/sessionProtocol.ts";
 export type { UnprovenReport } from "./chain/proofSubmitter.ts";
+export { migrateStore, type StoreMigration } from "./store/migrateStore.ts";
+export { openStore, type StoreLocation } from "./store/openStore.ts";
+export type { Store, StoreDeployment } from "./store/storeTypes.ts";

@@ -14,7 +14,8 @@ import { createHostRoutes } from "./http/routes.ts";
 import { createHttpServer, type HttpServer } from "./http/server.ts";
 import { createSessionProtocol } from "./session/sessionProtocol.ts";
 import { createSettlementWatcher, type SettlementWatcher } from "./chain/settlementWatcher.ts";
-import { createStore, type Store } from "./store/store.ts";
+import { openStore } from "./store/openStore.ts";
+import type { Store } from "./store/storeTypes.ts";
 import { signerRecoveryImplementation } from "./session/signerRecovery.ts";
 import { createTransactionSender } from "./chain/transactionSender.ts";
 import { registerWalletMetrics } from "./observability/walletMetrics.ts";
@@ -49,6 +50,8 @@ export type CreateHostNodeParameters = {
   submitterTickMs?: number;
   /** The clock in milliseconds (tests move it forward). Default `Date.now`. */
   now?: () => number;
+  /** With a PostgreSQL store: how often a process that does not submit proofs tries to take over (ms). Default 2000. */
+  leaderRetryMs?: number;
 };
 
 /**
@@ -69,15 +72,18 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   let dashboardOn = false;
   let stopping: Promise<UnprovenReport> | undefined;
   const generations = new AbortController();
+  /** Stops trying to take the proof lock (PostgreSQL) once stopping. */
+  const leadership = new AbortController();
 
   async function start(): Promise<string> {
     const chain = await connectChain({ config, signal: common.shutdown.signal });
     const now = parameters.now ?? Date.now;
-    store = createStore({
-      path: config.dbPath,
+    store = await openStore({
+      location: config.store,
       deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address },
       now,
       onFault: (fault) => common.logger.error("storage fault: refusing new work", { fault }),
+      ...(parameters.leaderRetryMs !== undefined && { leaderRetryMs: parameters.leaderRetryMs }),
     });
     const storage = store;
     const exposure = createExposurePolicy(config.limits);
@@ -123,7 +129,8 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       exposure,
       isValidContractSignature: chain.isValidContractSignature,
       isContract: chain.isContract,
-      onReceiptStored: (jobId) => proofSubmitter.notify(jobId),
+      // Processes sharing a PostgreSQL store hear of receipts through the store, in the one that leads.
+      ...(!storage.locks.shared && { onReceiptStored: (jobId: bigint) => notifySubmitter(proofSubmitter, jobId) }),
       now,
     });
     settlements = createSettlementWatcher({
@@ -131,7 +138,10 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       publicClient: chain.publicClient,
       marketplace: chain.marketplace,
       pollingIntervalMs: config.chain.pollingIntervalMs,
-      onSessionEnded: (jobId, status) => protocol.sessionEnded(jobId, status),
+      onSessionEnded: (jobId, status) =>
+        void protocol
+          .sessionEnded(jobId, status)
+          .catch((error: unknown) => common.logger.warn("cannot record a settled session; the next look at it will", { jobId, error })),
     });
     // From here on, a session that ends on chain is seen: start before anything is served.
     await settlements.start();
@@ -163,7 +173,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     });
     const url = await server.listen();
     common.shutdown.add(() => stop());
-    await proofSubmitter.start();
+    await storage.locks.leadProofs(() => leadProofs(proofSubmitter, storage), leadership.signal);
     ready = true;
     common.logger.info("host node ready", {
       url,
@@ -180,6 +190,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   function stop(options: { proofTimeoutMs?: number } = {}): Promise<UnprovenReport> {
     stopping ??= (async () => {
       ready = false;
+      leadership.abort();
       await server?.close({ graceMs: parameters.shutdownGraceMs ?? 10_000, onGraceExpired: () => generations.abort() });
       settlements?.stop();
       const left = (await submitter?.stop(options.proofTimeoutMs ?? config.batch.drainTimeoutMs)) ?? { timedOut: false, sessions: 0, tokens: 0 };
@@ -189,6 +200,30 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       return left;
     })();
     return stopping;
+  }
+
+  /**
+   * This process submits proofs from now on: it listens for receipts any process stores and
+   * starts the submitter (reconciling what a dead leader left pending). A takeover that cannot
+   * start (the chain unreachable) keeps the lock and tries again; the first start fails the node.
+   */
+  async function leadProofs(proofSubmitter: ProofSubmitter, storage: Store): Promise<void> {
+    storage.locks.onReceiptStored((jobId) => notifySubmitter(proofSubmitter, jobId));
+    if (!ready) return proofSubmitter.start();
+    common.logger.info("this process now submits proofs", { pid: process.pid });
+    while (!leadership.signal.aborted) {
+      try {
+        return await proofSubmitter.start();
+      } catch (error) {
+        common.logger.warn("cannot start submitting proofs; retrying", { error });
+        await new Promise((resolve) => setTimeout(resolve, config.chain.pollingIntervalMs * 4));
+      }
+    }
+  }
+
+  /** A stored receipt may make its session's proof due; a failed look is retried by the submitter's tick. */
+  function notifySubmitter(proofSubmitter: ProofSubmitter, jobId: bigint): void {
+    proofSubmitter.notify(jobId).catch((error: unknown) => common.logger.warn("cannot look at a stored receipt now", { jobId, error }));
   }
 
   return {

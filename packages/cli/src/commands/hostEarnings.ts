@@ -1,5 +1,5 @@
 import { hostEarningsAbi } from "@session-jobs/contracts/abis";
-import { readOpenSessionTokens } from "@session-jobs/host";
+import { readStoreSessionTokens } from "@session-jobs/host";
 import { getSession } from "@session-jobs/sdk";
 import type { Address } from "viem";
 import type { Command } from "../command.ts";
@@ -30,7 +30,7 @@ export const hostEarningsCommand: Command = {
     });
 
     // The node's database says what was served and signed for; the chain says what is proven.
-    const counts = readOpenSessionTokens(config.dbPath);
+    const counts = await readStoreSessionTokens(config.store);
     const onChain = await Promise.all(counts.map((entry) => getSession(connection.publicClient, { marketplace, jobId: entry.jobId })));
     const sessions = counts
       .map((entry, index) => ({ entry, session: onChain[index]! }))

@@ -49,12 +49,15 @@ export const hostStartCommand: Command = {
     // One quick look at the RPC first: the node's own start retries for a long while, which suits a
     // blip in production but not a wrong URL typed a second ago.
     await connectHostChain(common, config);
-    // One process per key and marketplace on this machine (and, through the database's own lock, per database).
-    const lock = await acquireHostLock({ dir: config.lockDir, marketplace: config.contracts.jobMarketplace, host: config.account.address }).catch(
-      (error: unknown) => {
-        throw asCliError(error);
-      },
-    );
+    // With SQLite, one process per key and marketplace on this machine (and, through the database's
+    // own lock, per database). Processes sharing a PostgreSQL store share the key by design: the
+    // store's locks let one of them send transactions at a time.
+    const lock =
+      config.store.kind === "postgres"
+        ? undefined
+        : await acquireHostLock({ dir: config.lockDir, marketplace: config.contracts.jobMarketplace, host: config.account.address }).catch((error: unknown) => {
+            throw asCliError(error);
+          });
     const backend = await common.logger.progress(`loading the ${config.backend.type} backend`, () => createBackend(config.backend));
     try {
       const node = createHostNode({ common: createCommon({ logLevel, logDestination: common.logger.lines }), config, backend });
@@ -77,13 +80,13 @@ export const hostStartCommand: Command = {
       else
         common.logger.warn(
           `${left.tokens} signed tokens of ${left.sessions} session(s) are not proven yet (${left.timedOut ? "the wait ran out" : "the chain did not take them"}); ` +
-            `they are stored in ${config.dbPath} and the next \`host start\` with this database proves them`,
+            `they are stored in ${config.store.kind === "postgres" ? "the PostgreSQL store" : config.dbPath} and the next \`host start\` with this database proves them`,
         );
     } catch (error) {
       throw asCliError(error);
     } finally {
       await backend.close();
-      await lock.release();
+      await lock?.release();
     }
     common.logger.info("host stopped");
   },

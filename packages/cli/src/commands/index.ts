@@ -13,6 +13,7 @@ import { demoCommand } from "./demo.ts";
 import { deployCommand } from "./deploy.ts";
 import { hostEarningsCommand } from "./hostEarnings.ts";
 import { hostInitCommand } from "./hostInit.ts";
+import { hostMigrateStoreCommand } from "./hostMigrateStore.ts";
 import { hostRegisterCommand } from "./hostRegister.ts";
 import { hostStartCommand } from "./hostStart.ts";
 import { hostUpdatePricingCommand } from "./hostUpdatePricing.ts";
@@ -31,6 +32,7 @@ export const commands: Command[] = [
   hostStartCommand,
   hostEarningsCommand,
   hostWithdrawCommand,
+  hostMigrateStoreCommand,
   clientHostsCommand,
   clientPricingCommand,
   clientOpenCommand,

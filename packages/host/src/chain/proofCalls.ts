@@ -1,6 +1,6 @@
 import type { Abi, Address, Hex } from "viem";
 import { encodeCheckpointProof } from "@session-jobs/protocol";
-import type { StoredReceipt, SubmissionEntry } from "../store/store.ts";
+import type { StoredReceipt, SubmissionEntry } from "../store/storeTypes.ts";
 import type { ContractCall } from "./transactionSender.ts";
 
 /** The marketplace the proofs go to. */

@@ -1,7 +1,7 @@
 import type { Common } from "../common.ts";
 import type { BatchPolicy } from "../config/config.ts";
 import type { ExposurePolicy } from "../session/exposure.ts";
-import type { Store } from "../store/store.ts";
+import type { Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
@@ -63,13 +63,13 @@ export function createProofSubmitter(parameters: {
 
   /** Reads the session fresh and builds its proof entry, or explains why there is none. */
   async function proofEntry(jobId: bigint): Promise<ProofEntry | undefined> {
-    if (pendingCoverage(store, jobId) !== undefined) return undefined;
+    if ((await pendingCoverage(store, jobId)) !== undefined) return undefined;
     const session = await sessions.get(jobId, { fresh: true });
     const provenTokens = Number(session.provenTokens);
-    store.setProvenTokens(jobId, provenTokens);
-    const receipt = store.newestReceipt(jobId);
+    await store.setProvenTokens(jobId, provenTokens);
+    const receipt = await store.newestReceipt(jobId);
     if (session.status !== "active") {
-      store.markClosed(jobId);
+      await store.markClosed(jobId);
       if (receipt && receipt.cumulativeTokens > provenTokens)
         common.logger.warn("session ended before its receipts were proven", {
           jobId,
@@ -148,9 +148,11 @@ export function createProofSubmitter(parameters: {
           for (const entry of entries.slice(start, start + policy.maxJobs)) if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
         }
       }
-      reportUnproven(common, store);
+      await reportUnproven(common, store);
     });
   }
+
+  const unprovenJobs = async () => (await store.sessionsWithUnprovenReceipts()).map((session) => session.jobId);
 
   function flushDue(): Promise<void> {
     clearTimeout(flushTimer);
@@ -169,7 +171,7 @@ export function createProofSubmitter(parameters: {
 
   /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
   async function tick(): Promise<void> {
-    if (store.pendingSubmissions().length > 0) {
+    if ((await store.pendingSubmissions()).length > 0) {
       const resolved = await sender
         .exclusive(() => sender.reconcile())
         .catch((error: unknown) => {
@@ -181,8 +183,8 @@ export function createProofSubmitter(parameters: {
       for (const submission of resolved) if (submission.status === "dropped") for (const entry of submission.entries) schedule(entry.jobId);
     }
     const nowSeconds = BigInt(Math.floor(now() / 1000));
-    for (const state of store.sessionsWithUnprovenReceipts()) {
-      if (due.has(state.jobId) || pendingCoverage(store, state.jobId) !== undefined) continue;
+    for (const state of await store.sessionsWithUnprovenReceipts()) {
+      if (due.has(state.jobId) || (await pendingCoverage(store, state.jobId)) !== undefined) continue;
       const idle = now() - state.lastActivityMs >= policy.idleFlushSeconds * 1000;
       let nearDeadline = false;
       try {
@@ -195,7 +197,7 @@ export function createProofSubmitter(parameters: {
     }
     const abandonment = parameters.abandonmentTimeoutSeconds;
     if (abandonment === undefined) return;
-    for (const state of store.openSessions()) {
+    for (const state of await store.openSessions()) {
       if (now() - state.lastActivityMs < abandonment * 1000 || due.has(state.jobId)) continue;
       if (now() - (silentChecked.get(state.jobId) ?? 0) < silentRecheckMs) continue;
       silentChecked.set(state.jobId, now());
@@ -212,7 +214,7 @@ export function createProofSubmitter(parameters: {
      */
     async start(): Promise<void> {
       await sender.exclusive(() => sender.reconcile());
-      const unproven = store.sessionsWithUnprovenReceipts().map((session) => session.jobId);
+      const unproven = await unprovenJobs();
       if (unproven.length > 0) common.logger.info("recovering signed receipts", { sessions: unproven.length });
       await submit(unproven);
       running = true;
@@ -227,10 +229,10 @@ export function createProofSubmitter(parameters: {
     },
 
     /** A receipt was stored: schedules the session once a checkpoint interval is signed but unproven. */
-    notify(jobId: bigint): void {
-      const state = store.session(jobId);
+    async notify(jobId: bigint): Promise<void> {
+      const state = await store.session(jobId);
       if (!state || state.closed) return;
-      const covered = Math.max(state.provenTokens, pendingCoverage(store, jobId) ?? 0);
+      const covered = Math.max(state.provenTokens, (await pendingCoverage(store, jobId)) ?? 0);
       if (state.signedTokens - covered >= parameters.exposure.unsignedLimit(state.checkpointInterval)) schedule(jobId);
     },
 
@@ -238,8 +240,8 @@ export function createProofSubmitter(parameters: {
     flush: flushDue,
 
     /** Submits every signed-but-unproven receipt now, due or not. */
-    flushAll(): Promise<void> {
-      return submit(store.sessionsWithUnprovenReceipts().map((session) => session.jobId));
+    async flushAll(): Promise<void> {
+      return submit(await unprovenJobs());
     },
 
     /**
@@ -257,10 +259,12 @@ export function createProofSubmitter(parameters: {
      * still unproven; the next start submits it.
      */
     async stop(timeoutMs = 0): Promise<UnprovenReport> {
+      // A process that never led (PostgreSQL) leaves the proofs to the one that leads.
+      if (!running) timeoutMs = 0;
       running = false;
       clearTimeout(flushTimer);
       clearInterval(tickTimer);
-      const work = timeoutMs > 0 ? submit(store.sessionsWithUnprovenReceipts().map((session) => session.jobId)) : sender.exclusive(async () => undefined);
+      const work = timeoutMs > 0 ? unprovenJobs().then(submit) : sender.exclusive(async () => undefined);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
         work.then(
@@ -270,7 +274,7 @@ export function createProofSubmitter(parameters: {
         ...(timeoutMs > 0 ? [new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))] : []),
       ]);
       clearTimeout(timer);
-      return { timedOut, sessions: store.sessionsWithUnprovenReceipts().length, tokens: store.unprovenSignedTokens() };
+      return { timedOut, sessions: (await store.sessionsWithUnprovenReceipts()).length, tokens: await store.unprovenSignedTokens() };
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
-import type { Store } from "../store/store.ts";
+import type { Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import { pendingCoverage, reportUnproven } from "./proofCoverage.ts";
@@ -23,15 +23,15 @@ export type SettlementContext = {
 /** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
 export async function settleSession(context: SettlementContext, jobId: bigint): Promise<SettleResult> {
   const { common, store, sender, sessions, marketplace } = context;
-  if (pendingCoverage(store, jobId) !== undefined) await sender.reconcile();
+  if ((await pendingCoverage(store, jobId)) !== undefined) await sender.reconcile();
   const session = await sessions.get(jobId, { fresh: true });
   if (session.status !== "active") {
-    store.markClosed(jobId);
+    await store.markClosed(jobId);
     throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
   }
   const provenTokens = Number(session.provenTokens);
-  store.setProvenTokens(jobId, provenTokens);
-  const receipt = store.newestReceipt(jobId);
+  await store.setProvenTokens(jobId, provenTokens);
+  const receipt = await store.newestReceipt(jobId);
   const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
   const settlement = settlementCall(marketplace, jobId, final, provenTokens);
   const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
@@ -51,7 +51,7 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
     sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
     if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);
   }
-  reportUnproven(common, store);
+  await reportUnproven(common, store);
   return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
 }
 
@@ -60,10 +60,10 @@ export async function retireAbandonedSession(context: SettlementContext, jobId: 
   const { common, store, sender, sessions, marketplace, now } = context;
   const session = await sessions.get(jobId, { fresh: true });
   if (session.status !== "active") {
-    store.markClosed(jobId);
+    await store.markClosed(jobId);
     return;
   }
-  const receipt = store.newestReceipt(jobId);
+  const receipt = await store.newestReceipt(jobId);
   if (receipt && receipt.cumulativeTokens > Number(session.provenTokens)) {
     const settled = await settleSession(context, jobId);
     common.logger.info("settled a silent session", { jobId, hash: settled.transactionHash });

@@ -6,7 +6,7 @@ import { createPublicClient, createWalletClient, HttpRequestError, http, parseAb
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommon } from "../common.ts";
-import { createStore, type Store } from "../store/store.ts";
+import { createStore, type SqliteStore as Store } from "../store/sqliteStore.ts";
 import { createTransactionSender } from "./transactionSender.ts";
 
 let anvil: Anvil;

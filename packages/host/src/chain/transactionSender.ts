@@ -10,7 +10,7 @@ import {
   type TransactionReceipt,
 } from "viem";
 import type { Common } from "../common.ts";
-import type { Store, Submission, SubmissionEntry, SubmissionKind } from "../store/store.ts";
+import type { Store, Submission, SubmissionEntry, SubmissionKind } from "../store/storeTypes.ts";
 import { asCallReverted } from "./callReverted.ts";
 import { broadcastRawTransaction, findTransactionReceipt } from "./rawTransactions.ts";
 import { isRetryableError, withRetry, type RetryParameters } from "./retry.ts";
@@ -56,9 +56,20 @@ export function createTransactionSender(parameters: {
       },
     });
 
-  /** Runs `work` after everything queued before it. */
+  /**
+   * Runs `work` after everything queued before it, holding the store's chain-writer lock: with
+   * processes sharing the store, another may have used nonces meanwhile, so the next is read anew.
+   */
   function exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const result = queue.then(work);
+    const result = queue.then(async () => {
+      const release = await store.locks.chainWriter();
+      if (store.locks.shared) nextNonce = undefined;
+      try {
+        return await work();
+      } finally {
+        release();
+      }
+    });
     queue = result.catch(() => undefined);
     return result;
   }
@@ -74,10 +85,10 @@ export function createTransactionSender(parameters: {
   }
 
   /** Marks a submission confirmed or reverted from its mined receipt. */
-  function recordReceipt(submission: Submission, receipt: TransactionReceipt): Submission {
+  function recordReceipt(submission: Submission, receipt: TransactionReceipt): Promise<Submission> {
     const status = receipt.status === "success" ? "confirmed" : "reverted";
     common.metrics.proofTransactions.inc({ kind: submission.kind, outcome: status });
-    return store.setSubmissionStatus(submission.id, status, status === "reverted" ? "reverted on chain" : undefined);
+    return Promise.resolve(store.setSubmissionStatus(submission.id, status, status === "reverted" ? "reverted on chain" : undefined));
   }
 
   const broadcast = (rawTx: Hex) => broadcastRawTransaction(publicClient, retry, rawTx);
@@ -95,12 +106,12 @@ export function createTransactionSender(parameters: {
       if (receipt.transactionHash.toLowerCase() !== submission.txHash.toLowerCase()) {
         // viem follows a replacement and answers with the replacing transaction's receipt: ours
         // never ran, so its receipts are still unproven.
-        store.setSubmissionStatus(submission.id, "dropped", `replaced by ${receipt.transactionHash}`);
+        await store.setSubmissionStatus(submission.id, "dropped", `replaced by ${receipt.transactionHash}`);
         common.logger.warn("transaction replaced by another with the same nonce", { hash: submission.txHash, replacedBy: receipt.transactionHash });
         nextNonce = undefined;
         return undefined;
       }
-      recordReceipt(submission, receipt);
+      await recordReceipt(submission, receipt);
       return receipt;
     } catch (error) {
       if (error instanceof WaitForTransactionReceiptTimeoutError || isRetryableError(error)) {
@@ -141,12 +152,12 @@ export function createTransactionSender(parameters: {
           maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
           nonce,
         });
-        const id = store.recordSubmission({ kind: intent.kind, nonce, txHash: keccak256(rawTx), rawTx, entries: intent.entries });
-        const outcome = await broadcast(rawTx).catch((error: unknown) => {
+        const id = await store.recordSubmission({ kind: intent.kind, nonce, txHash: keccak256(rawTx), rawTx, entries: intent.entries });
+        const outcome = await broadcast(rawTx).catch(async (error: unknown) => {
           nextNonce = undefined;
           // Unreachable RPC: the bytes may have reached a node, so the record stays pending for
           // reconcile() to find mined or re-broadcast. A refusal means they went nowhere.
-          if (!isRetryableError(error)) store.setSubmissionStatus(id, "dropped", error instanceof Error ? error.message.slice(0, 500) : String(error));
+          if (!isRetryableError(error)) await store.setSubmissionStatus(id, "dropped", error instanceof Error ? error.message.slice(0, 500) : String(error));
           throw error;
         });
         if (outcome === "dropped") {
@@ -155,21 +166,21 @@ export function createTransactionSender(parameters: {
           const mined = await findReceipt(keccak256(rawTx));
           if (mined) {
             nextNonce = nonce + 1;
-            const submission = recordReceipt(store.setSubmissionStatus(id, "sent"), mined);
+            const submission = await recordReceipt(await store.setSubmissionStatus(id, "sent"), mined);
             common.logger.info("transaction found mined after a lost broadcast answer", { kind: intent.kind, hash: submission.txHash, nonce });
             return { submission, receipt: mined };
           }
           // Someone else used this nonce (another process with this key): resync and try again.
-          store.setSubmissionStatus(id, "dropped", "nonce already used");
+          await store.setSubmissionStatus(id, "dropped", "nonce already used");
           nextNonce = undefined;
           continue;
         }
         nextNonce = nonce + 1;
-        const submission = store.setSubmissionStatus(id, "sent");
+        const submission = await store.setSubmissionStatus(id, "sent");
         common.logger.info("transaction sent", { kind: intent.kind, hash: submission.txHash, nonce, jobs: intent.entries.map((entry) => entry.jobId) });
         const receipt = await waitForReceipt(submission);
         // Replaced while we waited: simulate again (the call may no longer be due) and resend.
-        if (store.submission(id)!.status === "dropped") continue;
+        if ((await store.submission(id))!.status === "dropped") continue;
         return { submission, receipt };
       }
     },
@@ -181,23 +192,23 @@ export function createTransactionSender(parameters: {
      */
     async reconcile(): Promise<Submission[]> {
       const resolved: Submission[] = [];
-      for (const submission of store.pendingSubmissions()) {
+      for (const submission of await store.pendingSubmissions()) {
         const receipt = await findReceipt(submission.txHash);
         if (receipt) {
-          resolved.push(recordReceipt(submission, receipt));
+          resolved.push(await recordReceipt(submission, receipt));
           continue;
         }
         const minedNonce = await retry(() => publicClient.getTransactionCount({ address: account.address, blockTag: "latest" }));
         if (submission.nonce < minedNonce) {
-          resolved.push(store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
+          resolved.push(await store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
           continue;
         }
         if ((await broadcast(submission.rawTx)) === "dropped") {
-          resolved.push(store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
+          resolved.push(await store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
           continue;
         }
-        const sent = store.setSubmissionStatus(submission.id, "sent");
-        if (await waitForReceipt(sent)) resolved.push(store.submission(sent.id)!);
+        const sent = await store.setSubmissionStatus(submission.id, "sent");
+        if (await waitForReceipt(sent)) resolved.push((await store.submission(sent.id))!);
       }
       nextNonce = undefined;
       return resolved;

@@ -45,6 +45,26 @@ describe("resolveHostConfig", () => {
     expect(JSON.stringify(config, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(key.slice(2));
   });
 
+  it('chooses a PostgreSQL store by store = "postgres://…", strictly, and never shows its password', () => {
+    expect(resolveHostConfig(minimal).store).toMatchObject({ kind: "sqlite" });
+    const shared = resolveHostConfig({ ...minimal, store: "postgres://host:s3cret@db.internal/hosts", storePoolSize: 20 });
+    expect(shared.store).toEqual({ kind: "postgres", url: "postgres://host:s3cret@db.internal/hosts", poolSize: 20 });
+    expect(JSON.stringify(describeHostConfig(shared))).not.toContain("s3cret");
+    expect(resolveHostConfig({ ...minimal, store: "postgresql://db/hosts" }).store).toMatchObject({ kind: "postgres", poolSize: 10 });
+    const problems = (input: Record<string, unknown>) => {
+      try {
+        resolveHostConfig({ ...minimal, ...input });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return "";
+    };
+    expect(problems({ store: "mysql://db/hosts" })).toContain("store: must be a postgres:// URL");
+    expect(problems({ store: "postgres://db/hosts", dbPath: "host.sqlite" })).toContain("store: set either store (PostgreSQL) or dbPath (SQLite), not both");
+    expect(problems({ storePoolSize: 5 })).toContain("storePoolSize: only for a PostgreSQL store");
+    expect(problems({ store: "postgres://db/hosts", storePoolSize: 0 })).toContain("storePoolSize: must be an integer in 1..1000");
+  });
+
   it("lists every problem at once and never echoes a key", () => {
     const badKey = `0x${"zz".repeat(32)}`;
     let error: unknown;

@@ -8,6 +8,7 @@ import { readConfigFile, type ConfigFile } from "./configFile.ts";
 import { hostConfigSchema, parseHostConfigFields, sortIssues, type ConfigIssue, type HostConfigFields } from "./configSchema.ts";
 import { ConfigError } from "../errors.ts";
 import { decryptKeystore } from "./keystore.ts";
+import type { StoreLocation } from "../store/openStore.ts";
 
 /** Where inference runs: the embedded model, or any OpenAI-compatible server. */
 export type BackendConfig =
@@ -42,6 +43,8 @@ export type HostConfig = {
   /** Registration metadata (JSON text). */
   metadata: string;
   dbPath: string;
+  /** Where the store lives: the SQLite file `dbPath`, or a PostgreSQL database (`store = "postgres://…"`). */
+  store: StoreLocation;
   /** Where `host start` keeps the lock that lets one process at a time run this key on this marketplace. */
   lockDir: string;
   server: HostConfigFields["server"];
@@ -75,6 +78,7 @@ export const hostConfigEnv = {
   minPricePerTokenNative: "SESSION_JOBS_HOST_MIN_PRICE_NATIVE",
   publicUrl: "SESSION_JOBS_HOST_PUBLIC_URL",
   dbPath: "SESSION_JOBS_HOST_DB",
+  store: "SESSION_JOBS_HOST_STORE",
   lockDir: "SESSION_JOBS_HOST_LOCK_DIR",
   listen: "SESSION_JOBS_HOST_LISTEN",
   port: "SESSION_JOBS_HOST_PORT",
@@ -162,6 +166,8 @@ function inputFromEnv(env: NodeJS.ProcessEnv): HostConfigInput {
   if (publicUrl) input.publicUrl = publicUrl;
   const dbPath = readPath(hostConfigEnv.dbPath);
   if (dbPath) input.dbPath = dbPath;
+  const store = read(hostConfigEnv.store);
+  if (store) input.store = store;
   const lockDir = readPath(hostConfigEnv.lockDir);
   if (lockDir) input.lockDir = lockDir;
   const listen = read(hostConfigEnv.listen);
@@ -219,11 +225,15 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
   if (input.pricing?.minPricePerToken === undefined) fail("pricing.minPricePerToken", "required, in the payment token's base units per token (100..100000)");
   if (fields && fields.limits.defaultMaxTokens > fields.limits.maxTokens) fail("limits.defaultMaxTokens", "larger than limits.maxTokens");
   if (fields && fields.server.headersTimeoutMs > fields.server.requestTimeoutMs) fail("server.headersTimeoutMs", "larger than server.requestTimeoutMs");
+  if (input.store !== undefined && input.dbPath !== undefined) fail("store", "set either store (PostgreSQL) or dbPath (SQLite), not both");
+  if (input.storePoolSize !== undefined && input.store === undefined) fail("storePoolSize", "only for a PostgreSQL store (set store)");
   if (fields && fields.limits.maxSyncBytesInFlight < fields.limits.maxUnsignedBytes)
     fail("limits.maxSyncBytesInFlight", "smaller than limits.maxUnsignedBytes (one session's sync answer must fit)");
 
   if (issues.length > 0 || !fields || !account || !contracts || !backend)
     throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
+  const dbPath =
+    fields.dbPath === undefined ? resolve(baseDir, "session-jobs-host.sqlite") : fields.dbPath === ":memory:" ? ":memory:" : resolve(baseDir, fields.dbPath);
   return {
     rpcUrl: fields.rpcUrl,
     chainId: contracts.chainId,
@@ -237,8 +247,8 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
     },
     publicUrl: fields.publicUrl,
     metadata: typeof fields.metadata === "string" ? fields.metadata : JSON.stringify(fields.metadata ?? {}),
-    dbPath:
-      fields.dbPath === undefined ? resolve(baseDir, "session-jobs-host.sqlite") : fields.dbPath === ":memory:" ? ":memory:" : resolve(baseDir, fields.dbPath),
+    dbPath,
+    store: fields.store === undefined ? { kind: "sqlite", path: dbPath } : { kind: "postgres", url: fields.store, poolSize: fields.storePoolSize ?? 10 },
     lockDir: resolve(baseDir, fields.lockDir ?? join(tmpdir(), "session-jobs-host-locks")),
     server: fields.server,
     batch: fields.batch,
@@ -354,5 +364,11 @@ export function describeHostConfig(config: HostConfig): Record<string, unknown> 
     backend:
       backend.type === "upstream" ? { type: backend.type, url: backend.url, model: backend.model, apiKey: backend.apiKey ? "(set)" : undefined } : backend,
     pricing: { minPricePerToken: String(config.pricing.minPricePerToken), minPricePerTokenNative: config.pricing.minPricePerTokenNative?.toString() },
+    store: config.store.kind === "postgres" ? { ...config.store, url: withoutPassword(config.store.url) } : config.store,
   };
+}
+
+/** A database URL as it may be shown: its password (`//user:password@`) replaced. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }

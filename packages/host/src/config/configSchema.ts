@@ -195,6 +195,13 @@ export const hostConfigSchema = z.strictObject({
   /** Registration metadata (JSON text, or a table). */
   metadata: z.union([z.string(), z.record(z.string(), z.unknown())], { error: "must be a string or a table" }).optional(),
   dbPath: text.optional(),
+  /** A PostgreSQL database shared by several host processes, instead of the SQLite file `dbPath`. */
+  store: url(
+    /^postgres(ql)?:\/\/./,
+    "must be a postgres:// URL (several processes share one PostgreSQL database); leave it out for the embedded SQLite file dbPath",
+  ).optional(),
+  /** Connections each process keeps to PostgreSQL for queries (one more holds its locks). */
+  storePoolSize: integer(1, 1000).optional(),
   /** Where `host start` keeps its per-key lock (default: a folder in the system's temporary directory). */
   lockDir: text.optional(),
   server: serverSchema.prefault({}),

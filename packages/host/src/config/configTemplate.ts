@@ -72,6 +72,8 @@ ${parameters.models.map((model) => `  ${string(model)},`).join("\n")}
 # The URL clients reach this node at; registered on chain by \`host register\`.
 publicUrl = ${string(parameters.publicUrl)}
 dbPath = "host.sqlite"                           # receipts and pending transactions (SQLite); one node per file
+# store = "postgres://host@db.internal/hosts"    # instead of dbPath: several processes share one PostgreSQL (docs/host-guide.md)
+# storePoolSize = 10                             # PostgreSQL connections per process for queries (one more holds its locks)
 # lockDir = "/run/session-jobs"                  # host start's per-key lock (default: in the temporary directory)
 # metadata = '{"location": "eu-west"}'           # registration metadata (JSON)
 

@@ -56,10 +56,10 @@ export function createSessionRoutes(parameters: {
     },
 
     /** What the host knows about a session: served, signed and proven token counts. */
-    describe(_request: IncomingMessage, response: ServerResponse, params: Record<string, string>): void {
+    async describe(_request: IncomingMessage, response: ServerResponse, params: Record<string, string>): Promise<void> {
       const jobId = params.jobId ?? "";
       if (!/^\d{1,78}$/.test(jobId)) throw new HostError("invalid_request", "job id must be decimal");
-      const view = protocol.describe(BigInt(jobId));
+      const view = await protocol.describe(BigInt(jobId));
       if (!view) throw new HostError("session_unknown", `this host has served nothing for session ${jobId}`);
       sendJson(response, 200, view);
     },

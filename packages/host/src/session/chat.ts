@@ -75,7 +75,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
     }
     // The session was settled on chain meanwhile: its deposit pays for nothing more.
     if (lease.ended.aborted) throw lease.ended.reason;
-    const session = lease.complete({ requestBody: body, responseText: result.text, ...result.usage, aborted: false });
+    const session = await lease.complete({ requestBody: body, responseText: result.text, ...result.usage, aborted: false });
     const id = completionId();
     sendJson(response, 200, {
       id,
@@ -144,7 +144,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
         // the upstream's tokenizer counts it, else at the documented bound (UTF-8 bytes plus
         // limits.promptTokensPerMessage per message), which the deposit check reserved and every
         // client's count check accepts.
-        lease.complete({
+        await lease.complete({
           requestBody: body,
           responseText: text,
           promptTokens: finish?.usage.promptTokens ?? countedPrompt ?? estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),
@@ -173,7 +173,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
     }
 
     const writer = sse ?? (await open());
-    const session: SessionUsage = lease.complete({ requestBody: body, responseText: text, ...finish.usage, aborted: false });
+    const session: SessionUsage = await lease.complete({ requestBody: body, responseText: text, ...finish.usage, aborted: false });
     await writer.write(delta({}, openAiFinishReason(finish.finishReason)));
     // Usage travels in the last chunk whether or not `stream_options.include_usage` asked for it:
     // it sits beside the `session` object the client must read anyway, and OpenAI clients accept it.

@@ -16,7 +16,7 @@ import { metricValue } from "../observability/metrics.ts";
 import { createHostRoutes } from "../http/routes.ts";
 import { createHttpServer, type HttpServer } from "../http/server.ts";
 import { createSessionProtocol } from "./sessionProtocol.ts";
-import { createStore, type Store } from "../store/store.ts";
+import { createStore, type SqliteStore as Store } from "../store/sqliteStore.ts";
 import { createReadiness } from "../observability/readiness.ts";
 import { createByteBudget } from "../http/byteBudget.ts";
 import { createTestBackend, type TestBackend } from "../testUtils/testBackend.ts";

@@ -17,7 +17,7 @@ import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
 import type { ExposurePolicy } from "./exposure.ts";
 import { createKeyedMutex } from "../mutex.ts";
-import type { StoredExchange, Store } from "../store/store.ts";
+import type { StoredExchange, Store } from "../store/storeTypes.ts";
 import { recoverSigner } from "./signerRecovery.ts";
 
 /** The session headers of a request (docs/design.md, "HTTP session protocol"). */
@@ -40,8 +40,8 @@ export type ServedExchange = {
 export type ExchangeLease = {
   /** Aborts when the session ends on chain while the exchange runs: stop generating, bill nothing. */
   ended: AbortSignal;
-  /** Records the exchange durably and returns the `session` object for the response. */
-  complete(exchange: ServedExchange): SessionUsage;
+  /** Records the exchange durably and resolves with the `session` object for the response. */
+  complete(exchange: ServedExchange): Promise<SessionUsage>;
   release(): void;
 };
 
@@ -117,7 +117,25 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   const { common, store, sessions, domain } = parameters;
   const now = parameters.now ?? Date.now;
   const models = new Set(parameters.models.map((model) => model.toLowerCase()));
-  const locks = createKeyedMutex<bigint>();
+  const mutex = createKeyedMutex<bigint>();
+  /** A session's turn: first in this process (arrival order), then across processes sharing the store. */
+  const locks = {
+    async acquire(jobId: bigint): Promise<() => void> {
+      const release = await mutex.acquire(jobId);
+      try {
+        const releaseShared = await store.locks.session(jobId);
+        return () => {
+          releaseShared();
+          release();
+        };
+      } catch (error) {
+        release();
+        throw new HostError("storage_unavailable", `storage unavailable: cannot take session ${jobId}'s turn (${(error as Error).message}); retry later`, {
+          cause: error,
+        });
+      }
+    },
+  };
   const closing = new Set<bigint>();
   /**
    * Whether each session's signer is a contract, learned once per session (the signer is fixed at
@@ -140,16 +158,16 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   };
 
   /** Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be refused any more. */
-  const claimTurn = (request: AuthenticatedRequest, options: { consume: boolean }) => {
+  const claimTurn = async (request: AuthenticatedRequest, options: { consume: boolean }) => {
     store.assertWritable();
     // A session is judged on its terms once, when first seen, before anything is generated for it.
-    if (!store.session(request.jobId)) {
+    if (!(await store.session(request.jobId))) {
       const refusal = parameters.exposure.refusal(request.session);
       if (refusal) refuse("session_terms_refused", refusal);
     }
-    const state = store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
+    const state = await store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
     if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
-    if (options.consume) store.claimSequence(request.jobId, request.sequence);
+    if (options.consume) await store.claimSequence(request.jobId, request.sequence);
     return state;
   };
 
@@ -158,9 +176,9 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     throw new HostError(code, message);
   };
 
-  const checkServable = (jobId: bigint, session: OnChainSession) => {
+  const checkServable = async (jobId: bigint, session: OnChainSession) => {
     if (session.status === "none") refuse("session_unknown", `session ${jobId} does not exist`);
-    const closedHere = store.session(jobId)?.closed === true;
+    const closedHere = (await store.session(jobId))?.closed === true;
     if (session.status !== "active" || closing.has(jobId) || closedHere)
       refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing.has(jobId) ? "closing" : session.status}`);
     if (session.host.toLowerCase() !== parameters.host.toLowerCase())
@@ -184,7 +202,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     /** Checks the request's signature against the session signer and that the session may be served here. */
     async authenticate(request: SignedRequest): Promise<AuthenticatedRequest> {
       const session = await readSession(request.jobId);
-      checkServable(request.jobId, session);
+      await checkServable(request.jobId, session);
       let signer: Address;
       try {
         signer = await recoverSigner(sessionRequestDigest(domain, request), request.signature);
@@ -207,8 +225,8 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       try {
         // The session as authenticate() read it; a close that won the lock meanwhile shows here.
         const { session } = request;
-        checkServable(request.jobId, session);
-        const state = claimTurn(request, { consume: false });
+        await checkServable(request.jobId, session);
+        const state = await claimTurn(request, { consume: false });
         if (request.transcriptHash !== state.transcriptHash.toLowerCase())
           refuse(
             "session_out_of_sync",
@@ -222,7 +240,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
             `${unsigned} tokens served without a receipt (limit ${unsignedLimit}: checkpoint interval ${state.checkpointInterval}, host limit ${parameters.exposure.unsignedLimit(Number.MAX_SAFE_INTEGER)}); sign a receipt for ${state.servedTokens} tokens first`,
           );
         // The host keeps each unreceipted exchange's request and answer for a sync: bounded in bytes too.
-        const unsignedBytes = store.unsignedBytes(request.jobId);
+        const unsignedBytes = await store.unsignedBytes(request.jobId);
         if (unsignedBytes >= parameters.maxUnsignedBytes)
           refuse(
             "session_receipt_overdue",
@@ -234,7 +252,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
             "session_deposit_exhausted",
             `the deposit pays for ${session.maxTokens} tokens; ${state.servedTokens} served, this request may use up to ${budget.promptTokensEstimate + budget.maxTokens}`,
           );
-        if (!store.claimSequence(request.jobId, request.sequence)) refuse("session_replayed", `sequence ${request.sequence} was already used`);
+        if (!(await store.claimSequence(request.jobId, request.sequence))) refuse("session_replayed", `sequence ${request.sequence} was already used`);
       } catch (error) {
         release();
         throw error;
@@ -244,8 +262,8 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
 
       return {
         ended: ended.signal,
-        complete(exchange) {
-          const state = store.session(request.jobId)!;
+        async complete(exchange) {
+          const state = (await store.session(request.jobId))!;
           const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
           const transcriptHash = nextTranscriptHash(state.transcriptHash, exchange);
           const record: StoredExchange = {
@@ -261,7 +279,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
             requestSignature: request.signature,
             responseText: exchange.responseText,
           };
-          store.appendExchange(record);
+          await store.appendExchange(record);
           common.metrics.tokensServed.inc({ kind: "prompt" }, exchange.promptTokens);
           common.metrics.tokensServed.inc({ kind: "completion" }, exchange.completionTokens);
           return {
@@ -283,17 +301,17 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
      * The chain says a session ended (its settlement block was seen): nothing more is served for
      * it, and an exchange still running is stopped.
      */
-    sessionEnded(jobId: bigint, status: OnChainSession["status"]): void {
+    async sessionEnded(jobId: bigint, status: OnChainSession["status"]): Promise<void> {
       sessions.update(jobId, { status });
-      store.markClosed(jobId);
       running.get(jobId)?.abort(new HostError("session_not_active", `session ${jobId} was ${status} on chain while this answer ran`));
+      await store.markClosed(jobId);
     },
 
     /** Takes the session's turn to close it; new work is refused from here on. */
     async beginClose(request: AuthenticatedRequest): Promise<{ release(): void; abandon(): void }> {
       const release = await locks.acquire(request.jobId);
       try {
-        claimTurn(request, { consume: true });
+        await claimTurn(request, { consume: true });
         closing.add(request.jobId);
       } catch (error) {
         release();
@@ -314,11 +332,11 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
         common.metrics.receiptsRejected.inc({ code });
         throw new HostError(code, message);
       };
-      const state = store.session(receipt.jobId);
+      const state = await store.session(receipt.jobId);
       if (!state) return rejected("session_unknown", `this host has served nothing for session ${receipt.jobId}`);
       if (receipt.cumulativeTokens > BigInt(state.servedTokens))
         rejected("session_receipt_mismatch", `receipt covers ${receipt.cumulativeTokens} tokens; ${state.servedTokens} were served`);
-      const candidates = store.exchangesAt(receipt.jobId, Number(receipt.cumulativeTokens));
+      const candidates = await store.exchangesAt(receipt.jobId, Number(receipt.cumulativeTokens));
       if (candidates.length === 0)
         return rejected("session_receipt_mismatch", `no exchange of session ${receipt.jobId} ends at ${receipt.cumulativeTokens} tokens`);
       const exchange = candidates.find((candidate) => candidate.transcriptHash === receipt.transcriptHash.toLowerCase());
@@ -333,7 +351,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       if (!(await isSignedBy(receipt.jobId, session.signer, checkpoint, receipt.signature)))
         rejected("session_bad_signature", "receipt is not signed by the session signer");
 
-      const isNew = store.storeReceipt({
+      const isNew = await store.storeReceipt({
         jobId: receipt.jobId,
         cumulativeTokens: Number(receipt.cumulativeTokens),
         transcriptHash: exchange.transcriptHash,
@@ -341,7 +359,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
       });
       if (isNew) {
         common.metrics.receiptsStored.inc();
-        common.metrics.tokensSignedUnproven.set(store.unprovenSignedTokens());
+        common.metrics.tokensSignedUnproven.set(await store.unprovenSignedTokens());
         parameters.onReceiptStored?.(receipt.jobId);
       }
       return { stored: true, cumulativeTokens: receipt.cumulativeTokens.toString() };
@@ -357,11 +375,11 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     async sync(request: AuthenticatedRequest, send: (answer: SyncAnswer) => Promise<void>): Promise<void> {
       const release = await locks.acquire(request.jobId);
       try {
-        claimTurn(request, { consume: true });
-        const releaseBytes = await parameters.syncBudget.take(store.unsignedBytes(request.jobId));
+        await claimTurn(request, { consume: true });
+        const releaseBytes = await parameters.syncBudget.take(await store.unsignedBytes(request.jobId));
         try {
-          const state = store.session(request.jobId)!;
-          const receipt = store.newestReceipt(request.jobId);
+          const state = (await store.session(request.jobId))!;
+          const receipt = await store.newestReceipt(request.jobId);
           common.metrics.sessionSyncs.inc();
           await send({
             head: {
@@ -378,7 +396,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
                   }
                 : null,
             },
-            exchanges: store.exchangesAfter(request.jobId, receipt),
+            exchanges: await store.exchangesAfter(request.jobId, receipt),
           });
         } finally {
           releaseBytes();
@@ -389,10 +407,10 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
     },
 
     /** What the host knows about a session. */
-    describe(jobId: bigint): SessionView | undefined {
-      const state = store.session(jobId);
+    async describe(jobId: bigint): Promise<SessionView | undefined> {
+      const state = await store.session(jobId);
       if (!state) return undefined;
-      const last = store.lastExchange(jobId);
+      const last = await store.lastExchange(jobId);
       return {
         jobId: jobId.toString(),
         servedTokens: String(state.servedTokens),

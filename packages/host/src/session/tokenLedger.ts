@@ -1,5 +1,7 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
+import pg from "pg";
+import type { StoreLocation } from "../store/openStore.ts";
 
 /** How far one session's tokens have come, as the node's database records them (cumulative counts). */
 export type SessionTokenCounts = {
@@ -38,5 +40,30 @@ export function readOpenSessionTokens(dbPath: string): SessionTokenCounts[] {
     }));
   } finally {
     db.close();
+  }
+}
+
+/**
+ * The same from wherever the node's store lives: the SQLite file, or the PostgreSQL database that
+ * several host processes share (read in one query; safe while they run).
+ */
+export async function readStoreSessionTokens(location: StoreLocation): Promise<SessionTokenCounts[]> {
+  if (location.kind === "sqlite") return readOpenSessionTokens(location.path);
+  const client = new pg.Client({ connectionString: location.url });
+  await client.connect();
+  try {
+    const { rows } = await client
+      .query<{ job_id: string; served_tokens: string; signed_tokens: string; proven_tokens: string }>(
+        "SELECT job_id, served_tokens, signed_tokens, proven_tokens FROM sessions WHERE NOT closed ORDER BY job_id",
+      )
+      .catch((error: { code?: string }) => (error.code === "42P01" ? { rows: [] } : Promise.reject(error)));
+    return rows.map((row) => ({
+      jobId: BigInt(row.job_id),
+      servedTokens: Number(row.served_tokens),
+      signedTokens: Number(row.signed_tokens),
+      provenTokens: Number(row.proven_tokens),
+    }));
+  } finally {
+    await client.end();
   }
 }

@@ -46,6 +46,21 @@ export async function startTestChain() {
     args: [repo, fileName],
   });
 
+  const hostConfigInput = (input: HostConfigInput): HostConfigInput => {
+    return {
+      rpcUrl: anvil.rpcUrl,
+      privateKey: anvilPrivateKeys[1],
+      contracts: { jobMarketplace: contracts.jobMarketplace, nodeRegistry: contracts.nodeRegistry },
+      models: [modelId],
+      pricing: { minPricePerToken: 2000, minPricePerTokenNative: "2000000000" },
+      publicUrl: "http://127.0.0.1:8080",
+      server: { port: 0 },
+      chain: { pollingIntervalMs: 50, receiptTimeoutMs: 10_000 },
+      limits: { sessionCacheMs: 0 },
+      ...input,
+    };
+  };
+
   return {
     anvil,
     publicClient,
@@ -109,19 +124,11 @@ export async function startTestChain() {
 
     /** A host configuration for this chain: host key, contracts, the model, fast polling, a fresh database. */
     hostConfig(input: HostConfigInput & { dbPath: string }): HostConfig {
-      return resolveHostConfig({
-        rpcUrl: anvil.rpcUrl,
-        privateKey: anvilPrivateKeys[1],
-        contracts: { jobMarketplace: contracts.jobMarketplace, nodeRegistry: contracts.nodeRegistry },
-        models: [modelId],
-        pricing: { minPricePerToken: 2000, minPricePerTokenNative: "2000000000" },
-        publicUrl: "http://127.0.0.1:8080",
-        server: { port: 0 },
-        chain: { pollingIntervalMs: 50, receiptTimeoutMs: 10_000 },
-        limits: { sessionCacheMs: 0 },
-        ...input,
-      });
+      return resolveHostConfig(hostConfigInput(input));
     },
+
+    /** The same configuration before validation (JSON: what a host process started by a test reads). */
+    hostConfigInput,
 
     stop: local.stop,
   };

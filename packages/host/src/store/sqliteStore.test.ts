@@ -4,19 +4,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { createStore, type StoredExchange } from "./store.ts";
-
-const deployment = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", host: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" } as const;
-const hash = (byte: string) => `0x${byte.repeat(32)}` as const;
-/** An exchange of job 1 built on the empty transcript; tests override the counts. */
-const exchange = {
-  jobId: 1n,
-  aborted: false,
-  previousTranscriptHash: emptyTranscriptHash,
-  requestBody: new TextEncoder().encode('{"messages":[]}'),
-  requestSignature: "0x1234",
-  responseText: "In the beginning",
-} as const;
+import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { createStore } from "./sqliteStore.ts";
+import type { StoredExchange } from "./storeTypes.ts";
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
 

@@ -1,67 +1,24 @@
 import Database from "better-sqlite3";
-import type { Address, Hex } from "viem";
+import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostLockError } from "../errors.ts";
+import { exchangeColumns, exchangeValues, type ExchangeValues } from "./exchangeRow.ts";
 import { createStorageHealth } from "./storeHealth.ts";
+import type {
+  Exchange,
+  SessionState,
+  Store,
+  StoreDeployment,
+  StoredExchange,
+  StoredReceipt,
+  StoreLocks,
+  Submission,
+  SubmissionEntry,
+  SubmissionKind,
+  SubmissionStatus,
+} from "./storeTypes.ts";
 
-/** What the node knows about one session, off chain. Token counts are cumulative. */
-export type SessionState = {
-  jobId: bigint;
-  lastSequence: bigint;
-  /** Tokens served (and billed) so far. */
-  servedTokens: number;
-  /** Transcript hash after the last exchange served. */
-  transcriptHash: Hex;
-  /** Tokens covered by the newest signed receipt. */
-  signedTokens: number;
-  /** Tokens proven on chain, as last confirmed. */
-  provenTokens: number;
-  checkpointInterval: number;
-  lastActivityMs: number;
-  closed: boolean;
-};
-
-export type Exchange = {
-  jobId: bigint;
-  sequence: bigint;
-  promptTokens: number;
-  completionTokens: number;
-  cumulativeTokens: number;
-  transcriptHash: Hex;
-  aborted: boolean;
-};
-
-/**
- * An exchange with what the client needs to sign for it later (`POST /v1/session/sync`): its
- * signed request and the text delivered. Kept until a receipt covers the exchange.
- */
-export type StoredExchange = Exchange & {
-  previousTranscriptHash: Hex;
-  requestBody: Uint8Array;
-  requestSignature: Hex;
-  responseText: string;
-};
-
-export type StoredReceipt = { jobId: bigint; cumulativeTokens: number; transcriptHash: Hex; signature: Hex; receivedMs: number };
-
-export type SubmissionKind = "checkpoint" | "batch" | "final" | "complete" | "claim";
-export type SubmissionStatus = "signed" | "sent" | "confirmed" | "reverted" | "dropped";
-export type SubmissionEntry = { jobId: bigint; cumulativeTokens: number; tokensInBatch: number };
-export type Submission = {
-  id: number;
-  kind: SubmissionKind;
-  status: SubmissionStatus;
-  nonce: number;
-  txHash: Hex;
-  rawTx: Hex;
-  entries: SubmissionEntry[];
-  error: string | null;
-};
-
-/** The chain, contract and host key a database belongs to; a mismatch refuses to open. */
-export type StoreDeployment = { chainId: number; marketplace: Address; host: Address };
-
-export type Store = ReturnType<typeof createStore>;
+export type SqliteStore = ReturnType<typeof createStore>;
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -170,10 +127,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     ),
     setInterval: db.prepare<[number, string]>("UPDATE sessions SET checkpoint_interval = ? WHERE job_id = ?"),
     setSequence: db.prepare<[string, number, string]>("UPDATE sessions SET last_sequence = ?, last_activity_ms = ? WHERE job_id = ?"),
-    insertExchange: db.prepare<[string, string, number, number, number, Hex, number, number, Hex, Uint8Array, Hex, string]>(
-      `INSERT INTO exchanges (job_id, sequence, prompt_tokens, completion_tokens, cumulative_tokens, transcript_hash, aborted, created_ms,
-         previous_transcript_hash, request_body, request_signature, response_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    insertExchange: db.prepare<ExchangeValues<number>>(`INSERT INTO exchanges (${exchangeColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     exchangeRowid: db.prepare<[string, number, Hex], { rowid: number }>(
       "SELECT rowid FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? AND transcript_hash = ? ORDER BY rowid DESC LIMIT 1",
     ),
@@ -267,6 +221,8 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
   });
 
   const store = {
+    kind: "sqlite" as const,
+    locks: singleProcessLocks,
     /** The session's state, if the node has seen it. */
     session(jobId: bigint): SessionState | undefined {
       const row = statements.session.get(jobId.toString());
@@ -300,20 +256,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     appendExchange: guarded(
       db.transaction((exchange: StoredExchange): void => {
         const jobId = exchange.jobId.toString();
-        statements.insertExchange.run(
-          jobId,
-          exchange.sequence.toString(),
-          exchange.promptTokens,
-          exchange.completionTokens,
-          exchange.cumulativeTokens,
-          exchange.transcriptHash,
-          exchange.aborted ? 1 : 0,
-          now(),
-          exchange.previousTranscriptHash,
-          exchange.requestBody,
-          exchange.requestSignature,
-          exchange.responseText,
-        );
+        statements.insertExchange.run(...exchangeValues(exchange, now(), (aborted) => (aborted ? 1 : 0)));
         statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
       }),
     ),
@@ -439,8 +382,19 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     /** Closes the database, first putting a removed file back in place from the open handle. */
     close: () => health.close(),
   };
-  return store;
+  return store satisfies Store;
 }
+
+const granted = () => Promise.resolve(() => undefined);
+
+/** One process per SQLite database (its host lock): every cross-process lock is granted at once, and this process leads. */
+const singleProcessLocks: StoreLocks = {
+  shared: false,
+  session: granted,
+  chainWriter: granted,
+  leadProofs: (onLeader) => onLeader(),
+  onReceiptStored: () => undefined,
+};
 
 type ExchangeRow = {
   job_id: string;

@@ -1,0 +1,19 @@
+import { createPostgresStore } from "./postgresStore.ts";
+import { createStore } from "./sqliteStore.ts";
+import type { Store, StoreDeployment } from "./storeTypes.ts";
+
+/** Where the store lives: the embedded SQLite file (one process), or a PostgreSQL database shared by several processes. */
+export type StoreLocation = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; poolSize: number };
+
+/** Opens the store the configuration names, brought up to this schema, for this deployment. */
+export async function openStore(parameters: {
+  location: StoreLocation;
+  deployment: StoreDeployment;
+  now?: () => number;
+  onFault?: (fault: string) => void;
+  leaderRetryMs?: number;
+}): Promise<Store> {
+  const { location, ...rest } = parameters;
+  if (location.kind === "sqlite") return createStore({ path: location.path, ...rest });
+  return createPostgresStore({ url: location.url, poolSize: location.poolSize, ...rest });
+}

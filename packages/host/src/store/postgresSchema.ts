@@ -1,0 +1,101 @@
+import type pg from "pg";
+import type { StoreDeployment } from "./storeTypes.ts";
+
+/**
+ * The PostgreSQL schema, version by version. A database is brought up to the newest version in one
+ * transaction under an advisory lock, so that processes starting together never race to create it.
+ * Counts are BIGINT and job ids and sequences NUMERIC(78) (uint256), as on chain.
+ */
+const migrations: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE sessions (
+     job_id NUMERIC(78) PRIMARY KEY,
+     last_sequence NUMERIC(78) NOT NULL DEFAULT 0,
+     served_tokens BIGINT NOT NULL DEFAULT 0,
+     transcript_hash TEXT NOT NULL,
+     signed_tokens BIGINT NOT NULL DEFAULT 0,
+     proven_tokens BIGINT NOT NULL DEFAULT 0,
+     checkpoint_interval BIGINT NOT NULL,
+     last_activity_ms BIGINT NOT NULL,
+     closed BOOLEAN NOT NULL DEFAULT false
+   );
+   CREATE INDEX sessions_open ON sessions (job_id) WHERE NOT closed;
+   CREATE TABLE exchanges (
+     id BIGSERIAL PRIMARY KEY,
+     job_id NUMERIC(78) NOT NULL,
+     sequence NUMERIC(78) NOT NULL,
+     prompt_tokens BIGINT NOT NULL,
+     completion_tokens BIGINT NOT NULL,
+     cumulative_tokens BIGINT NOT NULL,
+     transcript_hash TEXT NOT NULL,
+     aborted BOOLEAN NOT NULL,
+     created_ms BIGINT NOT NULL,
+     previous_transcript_hash TEXT,
+     request_body BYTEA,
+     request_signature TEXT,
+     response_text TEXT,
+     UNIQUE (job_id, sequence)
+   );
+   CREATE INDEX exchanges_by_count ON exchanges (job_id, cumulative_tokens);
+   CREATE TABLE receipts (
+     job_id NUMERIC(78) NOT NULL,
+     cumulative_tokens BIGINT NOT NULL,
+     transcript_hash TEXT NOT NULL,
+     signature TEXT NOT NULL,
+     received_ms BIGINT NOT NULL,
+     PRIMARY KEY (job_id, cumulative_tokens)
+   );
+   CREATE TABLE submissions (
+     id BIGSERIAL PRIMARY KEY,
+     kind TEXT NOT NULL,
+     status TEXT NOT NULL,
+     nonce BIGINT NOT NULL,
+     tx_hash TEXT NOT NULL UNIQUE,
+     raw_tx TEXT NOT NULL,
+     error TEXT,
+     created_ms BIGINT NOT NULL,
+     updated_ms BIGINT NOT NULL
+   );
+   CREATE INDEX submissions_by_status ON submissions (status);
+   CREATE TABLE submission_entries (
+     submission_id BIGINT NOT NULL REFERENCES submissions (id),
+     job_id NUMERIC(78) NOT NULL,
+     cumulative_tokens BIGINT NOT NULL,
+     tokens_in_batch BIGINT NOT NULL,
+     PRIMARY KEY (submission_id, job_id)
+   );
+   CREATE INDEX submission_entries_by_job ON submission_entries (job_id);`,
+];
+
+/** Brings the database up to the newest schema and checks that it belongs to `deployment`. */
+export async function preparePostgresSchema(client: pg.ClientBase, deployment: StoreDeployment): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('session-jobs:schema', 0))");
+    await client.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_version");
+    const current = rows[0]?.version ?? 0;
+    if (current > migrations.length)
+      throw new Error(`the database's schema is version ${current}, newer than this node's ${migrations.length}: upgrade the node`);
+    for (let version = current; version < migrations.length; version++) await client.query(migrations[version]!);
+    if (rows.length === 0) await client.query("INSERT INTO schema_version VALUES ($1)", [migrations.length]);
+    else await client.query("UPDATE schema_version SET version = $1", [migrations.length]);
+    const mismatch = await checkDeployment(client, deployment);
+    if (mismatch) throw new Error(mismatch);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+async function checkDeployment(client: pg.ClientBase, deployment: StoreDeployment): Promise<string | undefined> {
+  const expected = { chainId: String(deployment.chainId), marketplace: deployment.marketplace.toLowerCase(), host: deployment.host.toLowerCase() };
+  for (const [key, value] of Object.entries(expected)) {
+    const { rows } = await client.query<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]);
+    const stored = rows[0]?.value;
+    if (stored === undefined) await client.query("INSERT INTO meta (key, value) VALUES ($1, $2)", [key, value]);
+    else if (stored !== value) return `database belongs to ${key} ${stored}, not ${value}: use another database for another chain, contract or host key`;
+  }
+  return undefined;
+}

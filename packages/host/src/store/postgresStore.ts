@@ -1,0 +1,363 @@
+import pg from "pg";
+import type { Hex } from "viem";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
+import { HostError } from "../errors.ts";
+import { exchangeColumns, exchangeValues } from "./exchangeRow.ts";
+import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
+import { preparePostgresSchema } from "./postgresSchema.ts";
+import type { Exchange, SessionState, Store, StoreDeployment, StoredExchange, Submission, SubmissionKind, SubmissionStatus } from "./storeTypes.ts";
+
+type Query = Pick<pg.ClientBase, "query">;
+type Row = Record<string, unknown>;
+
+export type PostgresStoreParameters = {
+  /** `postgres://user:password@host:port/database` (`?host=/socket/dir` for a Unix socket). */
+  url: string;
+  deployment: StoreDeployment;
+  /** Connections this process may open for queries (one more is held for its locks). */
+  poolSize?: number;
+  /** How often a process that does not submit proofs tries to take over (ms). */
+  leaderRetryMs?: number;
+  now?: () => number;
+  onFault?: (fault: string) => void;
+};
+
+/**
+ * The store in PostgreSQL, shared by every host process of one host key. Each write that a client
+ * or the chain relies on is one transaction that first locks the session's row
+ * (`SELECT … FOR UPDATE`), so that two processes never interleave on one session; exchanges,
+ * receipts and transactions commit with `synchronous_commit = on` whatever the server's default,
+ * before the caller answers. A sequence number commits without waiting for the flush (as in
+ * SQLite): the exchange that follows flushes it.
+ */
+export async function createPostgresStore(parameters: PostgresStoreParameters): Promise<Store> {
+  const now = parameters.now ?? Date.now;
+  const applicationName = `session-jobs-host pid=${process.pid}`;
+  const pool = new pg.Pool({ connectionString: parameters.url, max: parameters.poolSize ?? 10, application_name: applicationName });
+  const lockClient = new pg.Client({ connectionString: parameters.url, application_name: `${applicationName} locks` });
+  let fault: string | undefined;
+  let closing = false;
+  const raise = (reason: string) => {
+    if (fault || closing) return;
+    fault = reason;
+    parameters.onFault?.(reason);
+  };
+  // An idle pooled connection that drops is replaced by the pool; the lock connection holds this
+  // process's locks, and losing it loses them: a fault until restart.
+  pool.on("error", () => undefined);
+  lockClient.on("error", (error) => raise(`the PostgreSQL lock connection failed (${error.message})`));
+  lockClient.on("end", () => raise("the PostgreSQL lock connection closed"));
+  try {
+    await lockClient.connect();
+    await preparePostgresSchema(lockClient, parameters.deployment);
+  } catch (error) {
+    closing = true;
+    await lockClient.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+
+  const unavailable = (error: unknown): never => {
+    if (error instanceof HostError) throw error;
+    const code = (error as { code?: string }).code;
+    // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention): the server, not the request.
+    if (code === undefined || /^(08|53|57)/.test(code) || /ECONN|ETIMEDOUT|terminat/i.test(String((error as Error).message)))
+      throw new HostError("storage_unavailable", `storage unavailable: PostgreSQL ${(error as Error).message}; retry later`, { cause: error });
+    throw error;
+  };
+  const read = async <T extends Row>(text: string, values: unknown[] = []): Promise<T[]> => {
+    try {
+      return (await pool.query<T>(text, values)).rows;
+    } catch (error) {
+      return unavailable(error);
+    }
+  };
+  /** One transaction on one pooled connection; `durable` ones wait for the WAL flush at commit. */
+  const transaction = async <T>(durable: boolean, work: (query: Query) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      return unavailable(error);
+    }
+    try {
+      await client.query("BEGIN");
+      await client.query(`SET LOCAL synchronous_commit = ${durable ? "on" : "off"}`);
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      return unavailable(error);
+    } finally {
+      client.release();
+    }
+  };
+  const lockSession = (query: Query, jobId: string) => query.query("SELECT closed FROM sessions WHERE job_id = $1 FOR UPDATE", [jobId]);
+
+  /** Keeps what a dispute or an audit needs of a settled session: see the SQLite store. */
+  const closeAndForget = async (query: Query, jobId: string) => {
+    await query.query("UPDATE sessions SET closed = true WHERE job_id = $1", [jobId]);
+    await query.query(
+      "UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = $1 AND request_body IS NOT NULL",
+      [jobId],
+    );
+    await query.query("DELETE FROM exchanges WHERE job_id = $1 AND id < (SELECT max(id) FROM exchanges WHERE job_id = $1)", [jobId]);
+    await query.query("DELETE FROM receipts WHERE job_id = $1 AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = $1)", [
+      jobId,
+    ]);
+  };
+
+  const submissionOf = async (query: Query, row: Row): Promise<Submission> => {
+    const { rows } = await query.query("SELECT job_id, cumulative_tokens, tokens_in_batch FROM submission_entries WHERE submission_id = $1 ORDER BY job_id", [
+      row.id,
+    ]);
+    return {
+      id: Number(row.id),
+      kind: row.kind as SubmissionKind,
+      status: row.status as SubmissionStatus,
+      nonce: Number(row.nonce),
+      txHash: row.tx_hash as Hex,
+      rawTx: row.raw_tx as Hex,
+      error: (row.error as string | null) ?? null,
+      entries: rows.map((entry: Row) => ({
+        jobId: BigInt(entry.job_id as string),
+        cumulativeTokens: Number(entry.cumulative_tokens),
+        tokensInBatch: Number(entry.tokens_in_batch),
+      })),
+    };
+  };
+  const submissions = async (text: string, values: unknown[] = []) => Promise.all((await read(text, values)).map((row) => submissionOf(pool, row)));
+  const sessions = async (text: string) => (await read(text)).map(toSession);
+
+  const store: Store = {
+    kind: "postgres",
+    locks: createPostgresLocks({ client: lockClient, leaderRetryMs: parameters.leaderRetryMs ?? 2_000, lost: () => fault }),
+
+    async session(jobId) {
+      const [row] = await read("SELECT * FROM sessions WHERE job_id = $1", [jobId.toString()]);
+      return row && toSession(row);
+    },
+
+    ensureSession: (jobId, checkpointInterval) =>
+      transaction(false, async (query) => {
+        await query.query(
+          "INSERT INTO sessions (job_id, transcript_hash, checkpoint_interval, last_activity_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
+          [jobId.toString(), emptyTranscriptHash, checkpointInterval, now()],
+        );
+        const { rows } = await query.query("UPDATE sessions SET checkpoint_interval = $2 WHERE job_id = $1 RETURNING *", [
+          jobId.toString(),
+          checkpointInterval,
+        ]);
+        return toSession(rows[0]);
+      }),
+
+    claimSequence: (jobId, sequence) =>
+      transaction(false, async (query) => {
+        const result = await query.query("UPDATE sessions SET last_sequence = $2, last_activity_ms = $3 WHERE job_id = $1 AND last_sequence < $2", [
+          jobId.toString(),
+          sequence.toString(),
+          now(),
+        ]);
+        return result.rowCount === 1;
+      }),
+
+    appendExchange: (exchange) =>
+      transaction(true, async (query) => {
+        const jobId = exchange.jobId.toString();
+        await lockSession(query, jobId);
+        await query.query(
+          `INSERT INTO exchanges (${exchangeColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+          exchangeValues(exchange, now(), (aborted) => aborted),
+        );
+        await query.query("UPDATE sessions SET served_tokens = $2, transcript_hash = $3, last_activity_ms = $4 WHERE job_id = $1", [
+          jobId,
+          exchange.cumulativeTokens,
+          exchange.transcriptHash,
+          now(),
+        ]);
+      }),
+
+    async exchangesAt(jobId, cumulativeTokens) {
+      return (await read("SELECT * FROM exchanges WHERE job_id = $1 AND cumulative_tokens = $2 ORDER BY id", [jobId.toString(), cumulativeTokens])).map(
+        toExchange,
+      );
+    },
+
+    async lastExchange(jobId) {
+      const [row] = await read("SELECT * FROM exchanges WHERE job_id = $1 ORDER BY id DESC LIMIT 1", [jobId.toString()]);
+      return row && toExchange(row);
+    },
+
+    storeReceipt: (receipt) =>
+      transaction(true, async (query) => {
+        const jobId = receipt.jobId.toString();
+        const [session] = (await lockSession(query, jobId)).rows as Row[];
+        const inserted = await query.query(
+          "INSERT INTO receipts (job_id, cumulative_tokens, transcript_hash, signature, received_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+          [jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()],
+        );
+        await query.query("UPDATE sessions SET signed_tokens = GREATEST(signed_tokens, $2) WHERE job_id = $1", [jobId, receipt.cumulativeTokens]);
+        await query.query(
+          `UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = $1 AND request_body IS NOT NULL
+             AND id <= (SELECT max(id) FROM exchanges WHERE job_id = $1 AND cumulative_tokens = $2 AND transcript_hash = $3)`,
+          [jobId, receipt.cumulativeTokens, receipt.transcriptHash],
+        );
+        if (session?.closed === true)
+          await query.query("DELETE FROM receipts WHERE job_id = $1 AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = $1)", [
+            jobId,
+          ]);
+        if (inserted.rowCount === 1) await query.query("SELECT pg_notify($1, $2)", [receiptChannel, jobId]);
+        return inserted.rowCount === 1;
+      }),
+
+    async exchangesAfter(jobId, after) {
+      const id = jobId.toString();
+      const from = after
+        ? ((
+            await read("SELECT max(id) AS id FROM exchanges WHERE job_id = $1 AND cumulative_tokens = $2 AND transcript_hash = $3", [
+              id,
+              after.cumulativeTokens,
+              after.transcriptHash,
+            ])
+          )[0]?.id ?? 0)
+        : 0;
+      const rows = await read("SELECT * FROM exchanges WHERE job_id = $1 AND id > $2 AND request_body IS NOT NULL ORDER BY id", [id, from]);
+      return rows.map((row): StoredExchange => ({
+        ...toExchange(row),
+        previousTranscriptHash: row.previous_transcript_hash as Hex,
+        requestBody: new Uint8Array(row.request_body as Buffer),
+        requestSignature: row.request_signature as Hex,
+        responseText: row.response_text as string,
+      }));
+    },
+
+    async newestReceipt(jobId) {
+      const [row] = await read("SELECT * FROM receipts WHERE job_id = $1 ORDER BY cumulative_tokens DESC LIMIT 1", [jobId.toString()]);
+      return (
+        row && {
+          jobId,
+          cumulativeTokens: Number(row.cumulative_tokens),
+          transcriptHash: row.transcript_hash as Hex,
+          signature: row.signature as Hex,
+          receivedMs: Number(row.received_ms),
+        }
+      );
+    },
+
+    async setProvenTokens(jobId, provenTokens) {
+      await transaction(true, (query) =>
+        query.query("UPDATE sessions SET proven_tokens = GREATEST(proven_tokens, $2) WHERE job_id = $1", [jobId.toString(), provenTokens]),
+      );
+    },
+
+    markClosed: (jobId) =>
+      transaction(true, async (query) => {
+        await lockSession(query, jobId.toString());
+        await closeAndForget(query, jobId.toString());
+      }),
+
+    async unsignedBytes(jobId) {
+      const [row] = await read(
+        "SELECT sum(length(request_body) + octet_length(response_text)) AS bytes FROM exchanges WHERE job_id = $1 AND request_body IS NOT NULL",
+        [jobId.toString()],
+      );
+      return Number(row?.bytes ?? 0);
+    },
+
+    sessionsWithUnprovenReceipts: () => sessions("SELECT * FROM sessions WHERE NOT closed AND signed_tokens > proven_tokens ORDER BY job_id"),
+    openSessions: () => sessions("SELECT * FROM sessions WHERE NOT closed ORDER BY job_id"),
+
+    async unprovenSignedTokens() {
+      const [row] = await read("SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE NOT closed AND signed_tokens > proven_tokens");
+      return Number(row?.total ?? 0);
+    },
+
+    recordSubmission: (submission) =>
+      transaction(true, async (query) => {
+        const { rows } = await query.query(
+          "INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES ($1, 'signed', $2, $3, $4, $5, $5) RETURNING id",
+          [submission.kind, submission.nonce, submission.txHash, submission.rawTx, now()],
+        );
+        const id = Number(rows[0].id);
+        for (const entry of submission.entries)
+          await query.query("INSERT INTO submission_entries (submission_id, job_id, cumulative_tokens, tokens_in_batch) VALUES ($1, $2, $3, $4)", [
+            id,
+            entry.jobId.toString(),
+            entry.cumulativeTokens,
+            entry.tokensInBatch,
+          ]);
+        return id;
+      }),
+
+    setSubmissionStatus: (id, status, error) =>
+      transaction(true, async (query) => {
+        const { rows } = await query.query("UPDATE submissions SET status = $2, error = $3, updated_ms = $4 WHERE id = $1 RETURNING *", [
+          id,
+          status,
+          error ?? null,
+          now(),
+        ]);
+        const submission = await submissionOf(query, rows[0]);
+        if (status === "confirmed") {
+          const settles = submission.kind === "final" || submission.kind === "complete" || submission.kind === "claim";
+          for (const entry of submission.entries) {
+            const jobId = entry.jobId.toString();
+            await lockSession(query, jobId);
+            await query.query("UPDATE sessions SET proven_tokens = GREATEST(proven_tokens, $2) WHERE job_id = $1", [jobId, entry.cumulativeTokens]);
+            if (settles) await closeAndForget(query, jobId);
+          }
+        }
+        return submission;
+      }),
+
+    async submission(id) {
+      const [row] = await read("SELECT * FROM submissions WHERE id = $1", [id]);
+      return row && submissionOf(pool, row);
+    },
+
+    pendingSubmissions: () => submissions("SELECT * FROM submissions WHERE status IN ('signed', 'sent') ORDER BY nonce"),
+    submissionsOfJob: (jobId) =>
+      submissions("SELECT s.* FROM submissions s JOIN submission_entries e ON e.submission_id = s.id WHERE e.job_id = $1 ORDER BY s.id", [jobId.toString()]),
+
+    fault: () => fault,
+
+    assertWritable() {
+      if (fault) throw new HostError("storage_unavailable", `storage unavailable: ${fault}; restart the node once PostgreSQL is reachable`);
+    },
+
+    async close() {
+      if (closing) return;
+      closing = true;
+      await lockClient.end().catch(() => undefined);
+      await pool.end().catch(() => undefined);
+    },
+  };
+  return store;
+}
+
+function toSession(row: Row): SessionState {
+  return {
+    jobId: BigInt(row.job_id as string),
+    lastSequence: BigInt(row.last_sequence as string),
+    servedTokens: Number(row.served_tokens),
+    transcriptHash: row.transcript_hash as Hex,
+    signedTokens: Number(row.signed_tokens),
+    provenTokens: Number(row.proven_tokens),
+    checkpointInterval: Number(row.checkpoint_interval),
+    lastActivityMs: Number(row.last_activity_ms),
+    closed: row.closed === true,
+  };
+}
+
+function toExchange(row: Row): Exchange {
+  return {
+    jobId: BigInt(row.job_id as string),
+    sequence: BigInt(row.sequence as string),
+    promptTokens: Number(row.prompt_tokens),
+    completionTokens: Number(row.completion_tokens),
+    cumulativeTokens: Number(row.cumulative_tokens),
+    transcriptHash: row.transcript_hash as Hex,
+    aborted: row.aborted === true,
+  };
+}

@@ -1,0 +1,281 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
+import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { createPostgresStore } from "./postgresStore.ts";
+import { createStore } from "./sqliteStore.ts";
+import type { Store, StoreDeployment } from "./storeTypes.ts";
+
+/**
+ * The store contract: what the host relies on, run against both stores. A "database" is a fresh
+ * SQLite file or a fresh PostgreSQL database; `open` opens it as a host process would.
+ */
+type Backend = {
+  name: string;
+  fresh(): Promise<string>;
+  open(database: string, deployment?: StoreDeployment): Promise<Store>;
+  rows(database: string, table: string): Promise<number>;
+};
+
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres({ fsync: false });
+}, 120_000);
+afterAll(() => postgres?.stop());
+
+const backends: Backend[] = [
+  {
+    name: "SQLite",
+    fresh: async () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite"),
+    open: async (path, given = deployment) => createStore({ path, deployment: given }),
+    async rows(path, table) {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
+      } finally {
+        db.close();
+      }
+    },
+  },
+  {
+    name: "PostgreSQL",
+    fresh: () => postgres.createDatabase(),
+    open: (url, given = deployment) => createPostgresStore({ url, deployment: given, poolSize: 4, leaderRetryMs: 20 }),
+    rows: async (url, table) => Number((await postgres.query<{ n: string }>(url, `SELECT count(*) AS n FROM ${table}`))[0]!.n),
+  },
+];
+
+describe.each(backends)("store contract: $name", (backend) => {
+  it("keeps sessions, exchanges, receipts and submissions across a reopen", async () => {
+    const database = await backend.fresh();
+    const store = await backend.open(database);
+    expect(await store.ensureSession(1n, 100)).toMatchObject({
+      servedTokens: 0,
+      transcriptHash: emptyTranscriptHash,
+      lastSequence: 0n,
+      checkpointInterval: 100,
+    });
+    expect(await store.claimSequence(1n, 1n)).toBe(true);
+    expect(await store.claimSequence(1n, 1n)).toBe(false);
+    await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
+    expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
+    expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(false);
+    const id = await store.recordSubmission({
+      kind: "checkpoint",
+      nonce: 0,
+      txHash: hash("cc"),
+      rawTx: "0x02",
+      entries: [{ jobId: 1n, cumulativeTokens: 40, tokensInBatch: 40 }],
+    });
+    await store.close();
+
+    const reopened = await backend.open(database);
+    expect(await reopened.session(1n)).toMatchObject({
+      lastSequence: 1n,
+      servedTokens: 40,
+      signedTokens: 40,
+      provenTokens: 0,
+      transcriptHash: hash("aa"),
+      closed: false,
+    });
+    expect((await reopened.exchangesAt(1n, 40)).map((stored) => stored.transcriptHash)).toEqual([hash("aa")]);
+    expect((await reopened.sessionsWithUnprovenReceipts()).map((session) => session.jobId)).toEqual([1n]);
+    expect(await reopened.unprovenSignedTokens()).toBe(40);
+    expect(await reopened.pendingSubmissions()).toMatchObject([{ id, status: "signed", entries: [{ jobId: 1n, cumulativeTokens: 40, tokensInBatch: 40 }] }]);
+    expect(await reopened.setSubmissionStatus(id, "confirmed")).toMatchObject({ id, status: "confirmed" });
+    expect((await reopened.session(1n))?.provenTokens).toBe(40);
+    expect(await reopened.sessionsWithUnprovenReceipts()).toEqual([]);
+    expect(await reopened.submissionsOfJob(1n)).toMatchObject([{ id, kind: "checkpoint", status: "confirmed" }]);
+    await reopened.close();
+  });
+
+  it("keeps job ids and sequences of uint256 size exactly", async () => {
+    const store = await backend.open(await backend.fresh());
+    const jobId = 2n ** 255n + 7n;
+    await store.ensureSession(jobId, 100);
+    expect(await store.claimSequence(jobId, 2n ** 200n)).toBe(true);
+    expect(await store.claimSequence(jobId, 2n ** 200n - 1n)).toBe(false);
+    expect(await store.session(jobId)).toMatchObject({ jobId, lastSequence: 2n ** 200n });
+    await store.close();
+  });
+
+  it("refuses a database made for another chain, contract or host", async () => {
+    const database = await backend.fresh();
+    await (await backend.open(database)).close();
+    await expect(backend.open(database, { ...deployment, chainId: 1 })).rejects.toThrow(/database belongs to chainId 31337, not 1/);
+  });
+
+  it("keeps each exchange's request and answer until a receipt covers it, and counts their bytes", async () => {
+    const store = await backend.open(await backend.fresh());
+    await store.ensureSession(1n, 100);
+    const first = { ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") };
+    const second = {
+      ...exchange,
+      sequence: 3n,
+      promptTokens: 5,
+      completionTokens: 0,
+      cumulativeTokens: 45,
+      transcriptHash: hash("bb"),
+      previousTranscriptHash: hash("aa"),
+      aborted: true,
+      responseText: "",
+    };
+    await store.appendExchange(first);
+    await store.appendExchange(second);
+    expect(await store.unsignedBytes(1n)).toBe(2 * exchange.requestBody.length + exchange.responseText.length);
+    expect(await store.exchangesAfter(1n, undefined)).toEqual([first, second]);
+    await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" });
+    expect(await store.exchangesAfter(1n, await store.newestReceipt(1n))).toEqual([second]);
+    expect(await store.unsignedBytes(1n)).toBe(exchange.requestBody.length);
+    expect(await store.lastExchange(1n)).toMatchObject({ sequence: 3n, aborted: true, cumulativeTokens: 45 });
+    await store.close();
+  });
+
+  it("prunes a settled session to its last exchange, newest receipt and transactions", async () => {
+    const database = await backend.fresh();
+    const store = await backend.open(database);
+    await store.ensureSession(1n, 1000);
+    for (let request = 1; request <= 6; request++) {
+      await store.claimSequence(1n, BigInt(request));
+      await store.appendExchange({
+        ...exchange,
+        sequence: BigInt(request),
+        promptTokens: 4,
+        completionTokens: 6,
+        cumulativeTokens: 10 * request,
+        transcriptHash: hash(`0${request}`),
+      });
+      await store.storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" });
+    }
+    const settlement = await store.recordSubmission({
+      kind: "final",
+      nonce: 1,
+      txHash: hash("ff"),
+      rawTx: "0x03",
+      entries: [{ jobId: 1n, cumulativeTokens: 60, tokensInBatch: 60 }],
+    });
+    await store.setSubmissionStatus(settlement, "confirmed");
+    expect([await backend.rows(database, "exchanges"), await backend.rows(database, "receipts")]).toEqual([1, 1]);
+    expect(await store.session(1n)).toMatchObject({ closed: true, provenTokens: 60 });
+    expect(await store.newestReceipt(1n)).toMatchObject({ cumulativeTokens: 60 });
+    expect(await store.openSessions()).toEqual([]);
+    // A late receipt does not bring pruned rows back; markClosed (seen on chain) prunes the same way.
+    await store.storeReceipt({ jobId: 1n, cumulativeTokens: 50, transcriptHash: hash("05"), signature: "0x01" });
+    expect(await backend.rows(database, "receipts")).toBe(1);
+    await store.ensureSession(2n, 1000);
+    await store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("21") });
+    await store.appendExchange({ ...exchange, jobId: 2n, sequence: 2n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 4, transcriptHash: hash("22") });
+    await store.markClosed(2n);
+    expect(await store.exchangesAfter(2n, undefined)).toEqual([]);
+    expect(await backend.rows(database, "exchanges")).toBe(2);
+    await store.close();
+  });
+
+  it("gives a sequence number to exactly one of many concurrent claims, and keeps the highest receipt", async () => {
+    const database = await backend.fresh();
+    // Two handles on one database: two processes (SQLite: one process, so one handle).
+    const first = await backend.open(database);
+    const second = backend.name === "SQLite" ? first : await backend.open(database);
+    await first.ensureSession(1n, 1000);
+    await second.ensureSession(1n, 1000);
+    const claims = await Promise.all(Array.from({ length: 20 }, (_, index) => (index % 2 ? first : second).claimSequence(1n, 5n)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    for (let request = 1; request <= 4; request++)
+      await first.appendExchange({
+        ...exchange,
+        sequence: BigInt(request + 5),
+        promptTokens: 1,
+        completionTokens: 9,
+        cumulativeTokens: 10 * request,
+        transcriptHash: hash(`0${request}`),
+      });
+    await Promise.all(
+      [4, 2, 3, 1].map((request, index) =>
+        (index % 2 ? first : second).storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" }),
+      ),
+    );
+    expect(await second.session(1n)).toMatchObject({ signedTokens: 40, servedTokens: 40, lastSequence: 5n });
+    expect(await first.exchangesAfter(1n, await first.newestReceipt(1n))).toEqual([]);
+    await first.close();
+    if (second !== first) await second.close();
+  });
+});
+
+describe("PostgreSQL store across processes", () => {
+  const open = async (url: string) => createPostgresStore({ url, deployment, poolSize: 2, leaderRetryMs: 20 });
+
+  it("gives a session's turn, the chain writer and the proof lead to one process at a time, and frees them when it goes", async () => {
+    const url = await postgres.createDatabase();
+    const [first, second] = [await open(url), await open(url)];
+    const order: string[] = [];
+    const releaseFirst = await first.locks.session(1n);
+    const waiting = second.locks.session(1n).then((release) => (order.push("second"), release));
+    // Another session's turn is not held up.
+    (await second.locks.session(2n))();
+    order.push("first");
+    releaseFirst();
+    (await waiting)();
+    expect(order).toEqual(["first", "second"]);
+
+    const writer = await first.locks.chainWriter();
+    let secondWrote = false;
+    const secondWriter = second.locks.chainWriter().then((release) => ((secondWrote = true), release));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(secondWrote).toBe(false);
+    writer();
+    (await secondWriter)();
+
+    const leaders: string[] = [];
+    const stop = new AbortController();
+    await first.locks.leadProofs(async () => void leaders.push("first"), stop.signal);
+    await second.locks.leadProofs(async () => void leaders.push("second"), stop.signal);
+    expect(leaders).toEqual(["first"]);
+    // The leader's connection goes (its process died): the other takes over.
+    await first.close();
+    await expect.poll(() => leaders, { timeout: 60_000 }).toEqual(["first", "second"]);
+    stop.abort();
+    await second.close();
+  });
+
+  it("announces a stored receipt to every process that listens", async () => {
+    const url = await postgres.createDatabase();
+    const [writer, listener] = [await open(url), await open(url)];
+    const heard: bigint[] = [];
+    listener.locks.onReceiptStored((jobId) => heard.push(jobId));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.ensureSession(7n, 100);
+    await writer.appendExchange({
+      ...exchange,
+      jobId: 7n,
+      sequence: 1n,
+      promptTokens: 1,
+      completionTokens: 1,
+      cumulativeTokens: 2,
+      transcriptHash: hash("07"),
+    });
+    await writer.storeReceipt({ jobId: 7n, cumulativeTokens: 2, transcriptHash: hash("07"), signature: "0x01" });
+    await writer.storeReceipt({ jobId: 7n, cumulativeTokens: 2, transcriptHash: hash("07"), signature: "0x01" });
+    await expect.poll(() => heard, { timeout: 60_000 }).toEqual([7n]);
+    await Promise.all([writer.close(), listener.close()]);
+  });
+
+  it("refuses new work once its lock connection is gone, with storage_unavailable", async () => {
+    const url = await postgres.createDatabase();
+    const store = await open(url);
+    await postgres.query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE '%locks' AND datname = current_database()");
+    await expect.poll(() => store.fault(), { timeout: 60_000 }).toMatch(/lock connection/);
+    expect(() => store.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable", status: 503 }));
+    await expect(store.locks.session(1n)).rejects.toThrow(/lock connection/);
+    await store.close();
+  });
+
+  it("refuses to open, with an error and no crash, when PostgreSQL cannot be reached", async () => {
+    await expect(
+      createPostgresStore({ url: `postgres://postgres@/none?host=${encodeURIComponent(join(tmpdir(), "no-such-socket-dir"))}`, deployment }),
+    ).rejects.toThrow();
+  });
+});

@@ -1,0 +1,135 @@
+import type { Address, Hex } from "viem";
+
+/** What the node knows about one session, off chain. Token counts are cumulative. */
+export type SessionState = {
+  jobId: bigint;
+  lastSequence: bigint;
+  /** Tokens served (and billed) so far. */
+  servedTokens: number;
+  /** Transcript hash after the last exchange served. */
+  transcriptHash: Hex;
+  /** Tokens covered by the newest signed receipt. */
+  signedTokens: number;
+  /** Tokens proven on chain, as last confirmed. */
+  provenTokens: number;
+  checkpointInterval: number;
+  lastActivityMs: number;
+  closed: boolean;
+};
+
+export type Exchange = {
+  jobId: bigint;
+  sequence: bigint;
+  promptTokens: number;
+  completionTokens: number;
+  cumulativeTokens: number;
+  transcriptHash: Hex;
+  aborted: boolean;
+};
+
+/**
+ * An exchange with what the client needs to sign for it later (`POST /v1/session/sync`): its
+ * signed request and the text delivered. Kept until a receipt covers the exchange.
+ */
+export type StoredExchange = Exchange & {
+  previousTranscriptHash: Hex;
+  requestBody: Uint8Array;
+  requestSignature: Hex;
+  responseText: string;
+};
+
+export type StoredReceipt = { jobId: bigint; cumulativeTokens: number; transcriptHash: Hex; signature: Hex; receivedMs: number };
+
+export type SubmissionKind = "checkpoint" | "batch" | "final" | "complete" | "claim";
+export type SubmissionStatus = "signed" | "sent" | "confirmed" | "reverted" | "dropped";
+export type SubmissionEntry = { jobId: bigint; cumulativeTokens: number; tokensInBatch: number };
+export type Submission = {
+  id: number;
+  kind: SubmissionKind;
+  status: SubmissionStatus;
+  nonce: number;
+  txHash: Hex;
+  rawTx: Hex;
+  entries: SubmissionEntry[];
+  error: string | null;
+};
+
+/** The chain, contract and host key a database belongs to; a mismatch refuses to open. */
+export type StoreDeployment = { chainId: number; marketplace: Address; host: Address };
+
+/** A value now (SQLite answers synchronously) or later (PostgreSQL). Callers always `await`. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** Gives back a lock taken from {@link StoreLocks}. */
+export type Release = () => void;
+
+/**
+ * Mutual exclusion between the host processes sharing one store. SQLite allows one process per
+ * database (its host lock), so its locks are granted at once; PostgreSQL's are advisory locks held
+ * by one dedicated connection per process, released by the server when that process dies.
+ */
+export type StoreLocks = {
+  /** Whether other processes share this store (PostgreSQL): cached chain state such as a nonce must be re-read under {@link chainWriter}. */
+  readonly shared: boolean;
+  /** One exchange, sync or close per session at a time across processes (inside the in-process mutex). */
+  session(jobId: bigint): Promise<Release>;
+  /** One chain writer at a time across processes (every transaction the host key signs). */
+  chainWriter(): Promise<Release>;
+  /**
+   * Runs `onLeader` once this process becomes the one that submits proofs: at once for SQLite;
+   * for PostgreSQL when the proof lock is free, now or when its holder stops or dies (tried again
+   * until `signal` aborts). Resolves after the first try: with `onLeader` when it won.
+   */
+  leadProofs(onLeader: () => Promise<void>, signal: AbortSignal): Promise<void>;
+  /** Calls `listener` with each session whose receipt any process stored (PostgreSQL LISTEN/NOTIFY; none for SQLite, whose only process calls its submitter directly). */
+  onReceiptStored(listener: (jobId: bigint) => void): void;
+};
+
+/**
+ * The node's durable memory: sessions, exchanges (cumulative count → transcript hash), signed
+ * receipts and proof transactions. Every write a client or the chain may later rely on is
+ * committed before the caller answers anyone. Two implementations pass one contract suite
+ * (store/storeContract.test.ts): SQLite (embedded, one process) and PostgreSQL (several processes).
+ */
+export type Store = {
+  readonly kind: "sqlite" | "postgres";
+  /** The session's state, if the node has seen it. */
+  session(jobId: bigint): Awaitable<SessionState | undefined>;
+  /** Creates the session's row on first contact; keeps the interval in step with the chain. */
+  ensureSession(jobId: bigint, checkpointInterval: number): Awaitable<SessionState>;
+  /** Takes a request sequence number if it is higher than every one before (replay protection). */
+  claimSequence(jobId: bigint, sequence: bigint): Awaitable<boolean>;
+  /** Appends a served exchange durably; the session's count and transcript hash move with it. */
+  appendExchange(exchange: StoredExchange): Awaitable<void>;
+  /** The exchanges after which the session stood at exactly `cumulativeTokens` (more than one only after a zero-token exchange). */
+  exchangesAt(jobId: bigint, cumulativeTokens: number): Awaitable<Exchange[]>;
+  lastExchange(jobId: bigint): Awaitable<Exchange | undefined>;
+  /** Stores a verified receipt durably; `false` if the same count was stored before. Drops the requests and answers it covers. */
+  storeReceipt(receipt: Omit<StoredReceipt, "receivedMs">): Awaitable<boolean>;
+  /** The exchanges after the one ending at `after` (all when undefined), with their requests and answers, oldest first. */
+  exchangesAfter(jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): Awaitable<StoredExchange[]>;
+  newestReceipt(jobId: bigint): Awaitable<StoredReceipt | undefined>;
+  /** Records what the chain says is proven (never moves backwards). */
+  setProvenTokens(jobId: bigint, provenTokens: number): Awaitable<void>;
+  /** Marks a session settled and prunes it to what a dispute or an audit needs (docs/design.md, "Storage"). */
+  markClosed(jobId: bigint): Awaitable<void>;
+  /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
+  unsignedBytes(jobId: bigint): Awaitable<number>;
+  /** Open sessions holding signed receipts beyond what is proven. */
+  sessionsWithUnprovenReceipts(): Awaitable<SessionState[]>;
+  openSessions(): Awaitable<SessionState[]>;
+  unprovenSignedTokens(): Awaitable<number>;
+  /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly. */
+  recordSubmission(submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): Awaitable<number>;
+  /** Moves a submission on; a confirmed one advances its sessions' proven counts (and closes them at settlement). */
+  setSubmissionStatus(id: number, status: SubmissionStatus, error?: string): Awaitable<Submission>;
+  submission(id: number): Awaitable<Submission | undefined>;
+  pendingSubmissions(): Awaitable<Submission[]>;
+  submissionsOfJob(jobId: bigint): Awaitable<Submission[]>;
+  /** Why new work must be refused (the file is gone, a write failed, the lock connection dropped), or undefined. */
+  fault(): string | undefined;
+  /** Throws `storage_unavailable` (503) while {@link fault} says why. */
+  assertWritable(): void;
+  readonly locks: StoreLocks;
+  close(): Promise<void>;
+};

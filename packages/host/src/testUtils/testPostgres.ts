@@ -1,0 +1,101 @@
+/**
+ * TEST HELPER: a real PostgreSQL server for one test file, never a mock. Debian's `postgresql`
+ * package (installed by `.ci/run` when missing): a fresh cluster in a temporary folder
+ * (`initdb`), listening only on a Unix socket in that folder (no TCP port to collide with other
+ * test runs), stopped and removed by `stop()`. PostgreSQL refuses to run as root: as root, the
+ * server runs as the `postgres` user (or `nobody`) through `runuser`.
+ */
+import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+
+export type TestPostgres = Awaited<ReturnType<typeof startTestPostgres>>;
+
+/** Where `initdb` and `pg_ctl` live: on PATH, else Debian's newest /usr/lib/postgresql/<version>/bin. */
+export function postgresBinDir(): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(":")) if (dir && existsSync(join(dir, "initdb"))) return dir;
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root)
+    .filter((version) => existsSync(join(root, version, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions[0] && join(root, versions[0], "bin");
+}
+
+/** The account the server runs as: this one, or when root, an unprivileged one that exists. */
+function serverUser(): { name: string; uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  for (const name of ["postgres", "nobody"]) {
+    try {
+      const [uid, gid] = execFileSync("id", ["-u", name])
+        .toString()
+        .trim()
+        .split("\n")
+        .concat(execFileSync("id", ["-g", name]).toString().trim());
+      return { name, uid: Number(uid), gid: Number(gid) };
+    } catch {
+      // No such user: try the next.
+    }
+  }
+  throw new Error("running as root, and neither a postgres nor a nobody user exists to run PostgreSQL as");
+}
+
+/** Starts a throw-away PostgreSQL; `fsync: false` for tests that only need its semantics, not its durability. */
+export async function startTestPostgres(options: { fsync?: boolean; maxConnections?: number } = {}) {
+  const bin = postgresBinDir();
+  if (!bin) throw new Error("PostgreSQL is not installed: apt-get install postgresql (the tests start their own server)");
+  const dir = mkdtempSync(join(tmpdir(), "session-jobs-pg-"));
+  const user = serverUser();
+  chmodSync(dir, 0o755);
+  if (user) chownSync(dir, user.uid, user.gid);
+  const run = (program: string, args: string[]) =>
+    user
+      ? execFileSync("runuser", ["-u", user.name, "--", join(bin, program), ...args], { stdio: "pipe" })
+      : execFileSync(join(bin, program), args, { stdio: "pipe" });
+  const data = join(dir, "data");
+  run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+  const settings = [
+    `-k ${dir}`,
+    "-c listen_addresses=''",
+    `-c max_connections=${options.maxConnections ?? 100}`,
+    ...(options.fsync === false ? ["-c fsync=off", "-c full_page_writes=off"] : []),
+  ].join(" ");
+  run("pg_ctl", ["-D", data, "-o", settings, "-l", join(dir, "server.log"), "-w", "-t", "120", "start"]);
+  const url = (database: string) => `postgres://postgres@/${database}?host=${encodeURIComponent(dir)}`;
+  let databases = 0;
+  return {
+    dir,
+    url,
+    /** A new empty database on this server, as a URL. */
+    async createDatabase(): Promise<string> {
+      const name = `test_${++databases}`;
+      const client = new pg.Client({ connectionString: url("postgres") });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await client.end();
+      }
+      return url(name);
+    },
+    /** Runs one query on `database` and returns its rows. */
+    async query<T extends Record<string, unknown>>(database: string, text: string, values: unknown[] = []): Promise<T[]> {
+      const client = new pg.Client({ connectionString: database });
+      await client.connect();
+      try {
+        return (await client.query<T>(text, values)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    stop() {
+      try {
+        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
