@@ -30,10 +30,10 @@ function startHost(): Promise<(typeof hosts)[number]> {
   });
   let stdout = "";
   let stderr = "";
-  child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
+  child.stderr.on("data", (chunk) => (stderr += String(chunk)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (chunk) => {
+    child.stdout.on("data", (chunk) => {
       stdout += String(chunk);
       const line = stdout.split("\n").find((candidate) => candidate.startsWith("{"));
       if (line) resolve({ child, exited, ...(JSON.parse(line) as { url: string; pid: number }) });

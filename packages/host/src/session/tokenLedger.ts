@@ -52,11 +52,12 @@ export async function readStoreSessionTokens(location: StoreLocation): Promise<S
   const client = new pg.Client({ connectionString: location.url });
   await client.connect();
   try {
-    const { rows } = await client
-      .query<{ job_id: string; served_tokens: string; signed_tokens: string; proven_tokens: string }>(
-        "SELECT job_id, served_tokens, signed_tokens, proven_tokens FROM sessions WHERE NOT closed ORDER BY job_id",
-      )
-      .catch((error: { code?: string }) => (error.code === "42P01" ? { rows: [] } : Promise.reject(error)));
+    // No table yet: no host process has opened this database.
+    const exists = await client.query<{ found: boolean }>("SELECT to_regclass('sessions') IS NOT NULL AS found");
+    if (!exists.rows[0]?.found) return [];
+    const { rows } = await client.query<{ job_id: string; served_tokens: string; signed_tokens: string; proven_tokens: string }>(
+      "SELECT job_id, served_tokens, signed_tokens, proven_tokens FROM sessions WHERE NOT closed ORDER BY job_id",
+    );
     return rows.map((row) => ({
       jobId: BigInt(row.job_id),
       servedTokens: Number(row.served_tokens),

@@ -93,7 +93,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       client.release();
     }
   };
-  const lockSession = (query: Query, jobId: string) => query.query("SELECT closed FROM sessions WHERE job_id = $1 FOR UPDATE", [jobId]);
+  const lockSession = (query: Query, jobId: string) => query.query<{ closed: boolean }>("SELECT closed FROM sessions WHERE job_id = $1 FOR UPDATE", [jobId]);
 
   /** Keeps what a dispute or an audit needs of a settled session: see the SQLite store. */
   const closeAndForget = async (query: Query, jobId: string) => {
@@ -109,9 +109,10 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
   };
 
   const submissionOf = async (query: Query, row: Row): Promise<Submission> => {
-    const { rows } = await query.query("SELECT job_id, cumulative_tokens, tokens_in_batch FROM submission_entries WHERE submission_id = $1 ORDER BY job_id", [
-      row.id,
-    ]);
+    const { rows } = await query.query<Row>(
+      "SELECT job_id, cumulative_tokens, tokens_in_batch FROM submission_entries WHERE submission_id = $1 ORDER BY job_id",
+      [row.id],
+    );
     return {
       id: Number(row.id),
       kind: row.kind as SubmissionKind,
@@ -145,11 +146,11 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
           "INSERT INTO sessions (job_id, transcript_hash, checkpoint_interval, last_activity_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
           [jobId.toString(), emptyTranscriptHash, checkpointInterval, now()],
         );
-        const { rows } = await query.query("UPDATE sessions SET checkpoint_interval = $2 WHERE job_id = $1 RETURNING *", [
+        const { rows } = await query.query<Row>("UPDATE sessions SET checkpoint_interval = $2 WHERE job_id = $1 RETURNING *", [
           jobId.toString(),
           checkpointInterval,
         ]);
-        return toSession(rows[0]);
+        return toSession(rows[0]!);
       }),
 
     claimSequence: (jobId, sequence) =>
@@ -192,7 +193,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     storeReceipt: (receipt) =>
       transaction(true, async (query) => {
         const jobId = receipt.jobId.toString();
-        const [session] = (await lockSession(query, jobId)).rows as Row[];
+        const [session] = (await lockSession(query, jobId)).rows;
         const inserted = await query.query(
           "INSERT INTO receipts (job_id, cumulative_tokens, transcript_hash, signature, received_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
           [jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()],
@@ -275,11 +276,11 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 
     recordSubmission: (submission) =>
       transaction(true, async (query) => {
-        const { rows } = await query.query(
+        const { rows } = await query.query<Row>(
           "INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES ($1, 'signed', $2, $3, $4, $5, $5) RETURNING id",
           [submission.kind, submission.nonce, submission.txHash, submission.rawTx, now()],
         );
-        const id = Number(rows[0].id);
+        const id = Number(rows[0]!.id);
         for (const entry of submission.entries)
           await query.query("INSERT INTO submission_entries (submission_id, job_id, cumulative_tokens, tokens_in_batch) VALUES ($1, $2, $3, $4)", [
             id,
@@ -292,13 +293,13 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 
     setSubmissionStatus: (id, status, error) =>
       transaction(true, async (query) => {
-        const { rows } = await query.query("UPDATE submissions SET status = $2, error = $3, updated_ms = $4 WHERE id = $1 RETURNING *", [
+        const { rows } = await query.query<Row>("UPDATE submissions SET status = $2, error = $3, updated_ms = $4 WHERE id = $1 RETURNING *", [
           id,
           status,
           error ?? null,
           now(),
         ]);
-        const submission = await submissionOf(query, rows[0]);
+        const submission = await submissionOf(query, rows[0]!);
         if (status === "confirmed") {
           const settles = submission.kind === "final" || submission.kind === "complete" || submission.kind === "claim";
           for (const entry of submission.entries) {

@@ -182,7 +182,7 @@ describe.each(backends)("store contract: $name", (backend) => {
     const second = backend.name === "SQLite" ? first : await backend.open(database);
     await first.ensureSession(1n, 1000);
     await second.ensureSession(1n, 1000);
-    const claims = await Promise.all(Array.from({ length: 20 }, (_, index) => (index % 2 ? first : second).claimSequence(1n, 5n)));
+    const claims = await Promise.all(Array.from({ length: 20 }, async (_, index) => (index % 2 ? first : second).claimSequence(1n, 5n)));
     expect(claims.filter(Boolean)).toHaveLength(1);
     for (let request = 1; request <= 4; request++)
       await first.appendExchange({
@@ -194,7 +194,7 @@ describe.each(backends)("store contract: $name", (backend) => {
         transcriptHash: hash(`0${request}`),
       });
     await Promise.all(
-      [4, 2, 3, 1].map((request, index) =>
+      [4, 2, 3, 1].map(async (request, index) =>
         (index % 2 ? first : second).storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" }),
       ),
     );
