@@ -1,10 +1,12 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, quickstartBlock, quickstartSteps, untilServing } from "./quickstart.ts";
 
 /**
  * The packages as a stranger gets them: build, `npm pack` every publishable workspace, install the
@@ -42,9 +44,9 @@ const env = Object.fromEntries(
 
 type Result = { code: number; output: string };
 
-function run(command: string, args: string[], cwd: string, timeoutMs = 10 * minutes): Promise<Result> {
+function run(command: string, args: string[], cwd: string, timeoutMs = 10 * minutes, extraEnv: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, env: { ...env, ...extraEnv }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
       resolve({ code, output: `${stdout}${stderr}` });
     });
@@ -152,6 +154,43 @@ describe("the packed packages, installed outside the repository", { timeout: 5 *
     expect(output).toContain("Settlement");
     expect(output).toMatch(/exact: payment \+ refund = deposit/);
     expect(output).toMatch(/tokens proven on chain\s+[1-9]\d*/);
+  });
+
+  it("the CLI README's quickstart runs as written with the installed CLI and anvil: deploy, host init, register, start, a paid session", async () => {
+    expect(quickstartBlock, "packages/cli/README.md has a <!-- quickstart --> sh block").toBeDefined();
+    // `export PATH=…/node_modules/.bin:$PATH`, as the README has it, but the install's bin folder.
+    const bin = join(consumer, "node_modules", ".bin");
+    const dir = join(work, "quickstart");
+    mkdirSync(dir);
+    const shellEnv = { ...env, CI: "true", PATH: `${bin}:${process.env.PATH ?? ""}`, SESSION_JOBS_SESSIONS_DIR: join(dir, "sessions") };
+    const anvilPort = await freePort();
+    const children: ChildProcessByStdio<null, Readable, Readable>[] = [];
+    const background = (command: string, args: string[], extra: Record<string, string>) => {
+      const child = spawn(join(bin, command), args, { cwd: dir, env: { ...shellEnv, ...extra }, stdio: ["ignore", "pipe", "pipe"] });
+      children.push(child);
+      return child;
+    };
+    try {
+      const anvil = background("anvil", ["--port", String(anvilPort)], {});
+      await new Promise<void>((resolve, reject) => {
+        anvil.stdout.on("data", (chunk: Buffer) => String(chunk).includes("Listening on") && resolve());
+        anvil.once("exit", (code) => reject(new Error(`anvil exited with ${code}`)));
+      });
+      const outputs: string[] = [];
+      for (const step of quickstartSteps(quickstartBlock!, { anvil: String(anvilPort), host: await freePort() })) {
+        if (step.background) {
+          await untilServing(background("session-jobs", step.argv, step.env), step.line);
+          continue;
+        }
+        const result = await run(join(bin, "session-jobs"), step.argv, dir, 3 * minutes, step.env);
+        expect(result.code, `${step.line}\n${result.output}`).toBe(0);
+        outputs.push(result.output);
+      }
+      expect(outputs.at(-1)).toMatch(/tokens proven on chain\s+[1-9]\d*\n/);
+    } finally {
+      for (const child of children) child.kill("SIGINT");
+      await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)))));
+    }
   });
 
   it("the SDK imports from node_modules, and its types check in a TypeScript project", async () => {
