@@ -1,0 +1,69 @@
+import { parseSignature, type Address, type Hex } from "viem";
+import { checkpointDigest, type Checkpoint, type SessionDomainParameters } from "@session-jobs/protocol";
+import { HostError } from "../errors.ts";
+import { recoverSigner } from "./signerRecovery.ts";
+
+export type CreateCheckpointSignaturesParameters = {
+  domain: SessionDomainParameters;
+  /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
+  isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
+  /** Whether an address holds code; asked once per session, so that only a contract signer is ever asked about ERC-1271. */
+  isContract?: (address: Address) => Promise<boolean>;
+};
+
+const secp256k1HalfOrder = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+/** Checks checkpoint (receipt) signatures: low-s ECDSA by the session signer, or ERC-1271 by a contract signer. */
+export function createCheckpointSignatures(parameters: CreateCheckpointSignaturesParameters) {
+  const { domain } = parameters;
+  /**
+   * Whether each session's signer is a contract, learned once per session (the signer is fixed at
+   * creation) and first when the session key signs a request: a receipt whose ECDSA check fails
+   * then costs no RPC call unless the signer can answer ERC-1271.
+   */
+  const contractSigners = new Map<bigint, Promise<boolean>>();
+  const signerIsContract = (jobId: bigint, signer: Address): Promise<boolean> => {
+    let known = contractSigners.get(jobId);
+    if (!known) {
+      const isContract = parameters.isContract;
+      known = isContract ? isContract(signer) : Promise.resolve(false);
+      contractSigners.set(jobId, known);
+      // A failed read is not an answer: ask again next time.
+      known.catch(() => contractSigners.delete(jobId));
+    }
+    return known;
+  };
+
+  return {
+    signerIsContract,
+
+    /** Whether `signature` over `checkpoint` is the session signer's. */
+    async isSignedBy(jobId: bigint, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
+      if (signature.length === 132) {
+        // The contract accepts only low-s ECDSA signatures; a high-s one would revert on chain.
+        let s: bigint;
+        try {
+          s = BigInt(parseSignature(signature).s);
+        } catch {
+          return false;
+        }
+        if (s > secp256k1HalfOrder) return false;
+        try {
+          if ((await recoverSigner(checkpointDigest(domain, checkpoint), signature)).toLowerCase() === signer.toLowerCase()) return true;
+        } catch {
+          // Not an ECDSA signature: a contract signer may still accept it.
+        }
+      }
+      if (!parameters.isValidContractSignature) return false;
+      let isContract: boolean;
+      try {
+        isContract = await signerIsContract(jobId, signer);
+      } catch (error) {
+        throw new HostError("chain_unavailable", "cannot read the session signer from chain right now; retry later", { cause: error });
+      }
+      return isContract && parameters.isValidContractSignature(signer, checkpoint, signature);
+    },
+  };
+}
+
+export type CheckpointSignatures = ReturnType<typeof createCheckpointSignatures>;

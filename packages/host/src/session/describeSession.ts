@@ -1,0 +1,44 @@
+import type { Hex } from "viem";
+import type { Store } from "../store/storeTypes.ts";
+
+/** `GET /v1/session/:jobId`. */
+export type SessionView = {
+  jobId: string;
+  servedTokens: string;
+  signedTokens: string;
+  provenTokens: string;
+  unsignedTokens: string;
+  checkpointInterval: string;
+  transcriptHash: Hex;
+  lastSequence: string;
+  closed: boolean;
+  lastExchange: { sequence: string; promptTokens: number; completionTokens: number; cumulativeTokens: string; transcriptHash: Hex; aborted: boolean } | null;
+};
+
+/** What the host knows about a session; `undefined` when it has served nothing for it. */
+export async function describeSession(store: Store, jobId: bigint): Promise<SessionView | undefined> {
+  const state = await store.session(jobId);
+  if (!state) return undefined;
+  const last = await store.lastExchange(jobId);
+  return {
+    jobId: jobId.toString(),
+    servedTokens: String(state.servedTokens),
+    signedTokens: String(state.signedTokens),
+    provenTokens: String(state.provenTokens),
+    unsignedTokens: String(Math.max(0, state.servedTokens - state.signedTokens)),
+    checkpointInterval: String(state.checkpointInterval),
+    transcriptHash: state.transcriptHash,
+    lastSequence: state.lastSequence.toString(),
+    closed: state.closed,
+    lastExchange: last
+      ? {
+          sequence: last.sequence.toString(),
+          promptTokens: last.promptTokens,
+          completionTokens: last.completionTokens,
+          cumulativeTokens: String(last.cumulativeTokens),
+          transcriptHash: last.transcriptHash,
+          aborted: last.aborted,
+        }
+      : null,
+  };
+}

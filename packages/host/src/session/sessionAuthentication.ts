@@ -1,0 +1,79 @@
+import type { Address, Hex } from "viem";
+import { sessionRequestDigest, type SessionDomainParameters } from "@session-jobs/protocol";
+import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
+import type { Common } from "../common.ts";
+import { HostError } from "../errors.ts";
+import type { Store } from "../store/storeTypes.ts";
+import type { Refuse } from "./refusal.ts";
+import type { AuthenticatedRequest, SignedRequest } from "./sessionRequest.ts";
+import { recoverSigner } from "./signerRecovery.ts";
+
+export type CreateSessionAuthenticationParameters = {
+  common: Common;
+  store: Store;
+  sessions: SessionCache;
+  domain: SessionDomainParameters;
+  host: Address;
+  /** On-chain model ids served; a session naming another model is refused. */
+  models: readonly Hex[];
+  /** Sessions being closed here: refused like ended ones. */
+  closing: ReadonlySet<bigint>;
+  refuse: Refuse;
+  /** Called once a request's signer checks out, so that whether it is a contract is learned early. */
+  signerIsContract: (jobId: bigint, signer: Address) => Promise<boolean>;
+  now: () => number;
+};
+
+const zeroModel: Hex = `0x${"00".repeat(32)}`;
+
+/** Who may be served: a request signed by its session's signer, for a live session of this host and a model it serves. */
+export function createSessionAuthentication(parameters: CreateSessionAuthenticationParameters) {
+  const { common, store, sessions, domain, closing, refuse, now } = parameters;
+  const models = new Set(parameters.models.map((model) => model.toLowerCase()));
+
+  const readSession = async (jobId: bigint): Promise<OnChainSession> => {
+    try {
+      return await sessions.get(jobId);
+    } catch (error) {
+      common.logger.warn("session read failed", { jobId, error });
+      throw new HostError("chain_unavailable", "cannot read the session from chain right now; retry later", { cause: error });
+    }
+  };
+
+  const checkServable = async (jobId: bigint, session: OnChainSession) => {
+    if (session.status === "none") refuse("session_unknown", `session ${jobId} does not exist`);
+    const closedHere = (await store.session(jobId))?.closed === true;
+    if (session.status !== "active" || closing.has(jobId) || closedHere)
+      refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing.has(jobId) ? "closing" : session.status}`);
+    if (session.host.toLowerCase() !== parameters.host.toLowerCase())
+      refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
+    if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase()))
+      refuse("model_not_served", `session ${jobId} names model ${session.modelId}, which this host does not serve`);
+    if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration)
+      refuse("session_not_active", `session ${jobId} passed its maximum duration`);
+  };
+
+  return {
+    /** The session as the chain (through the cache) has it; a failed read is `chain_unavailable`. */
+    readSession,
+    /** Refuses a session that does not exist, has ended or is closing, belongs to another host, names another model or ran out of time. */
+    checkServable,
+
+    /** Checks the request's signature against the session signer and that the session may be served here. */
+    async authenticate(request: SignedRequest): Promise<AuthenticatedRequest> {
+      const session = await readSession(request.jobId);
+      await checkServable(request.jobId, session);
+      let signer: Address;
+      try {
+        signer = await recoverSigner(sessionRequestDigest(domain, request), request.signature);
+      } catch {
+        return refuse("session_bad_signature", "X-Session-Signature is not a valid signature");
+      }
+      if (signer.toLowerCase() !== session.signer.toLowerCase()) refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
+      parameters.signerIsContract(request.jobId, session.signer).catch(() => undefined);
+      return { ...request, session };
+    },
+  };
+}
+
+export type SessionAuthentication = ReturnType<typeof createSessionAuthentication>;

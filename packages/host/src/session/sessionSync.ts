@@ -1,0 +1,63 @@
+import type { SyncResponse } from "@session-jobs/protocol";
+import type { ByteBudget } from "../http/byteBudget.ts";
+import type { Common } from "../common.ts";
+import type { StoredExchange, Store } from "../store/storeTypes.ts";
+import type { AuthenticatedRequest } from "./sessionRequest.ts";
+import type { SessionTurns } from "./sessionTurns.ts";
+
+/** A sync answer before encoding: its fields, then the exchanges the client has not signed for. */
+export type SyncAnswer = { head: Omit<SyncResponse, "exchanges">; exchanges: StoredExchange[] };
+
+export type CreateSessionSyncParameters = {
+  common: Common;
+  store: Store;
+  turns: SessionTurns;
+  /** Bytes that sync answers being written may hold together. */
+  syncBudget: ByteBudget;
+};
+
+/** Hands a client that missed the end of an exchange what it needs to check and sign for it. */
+export function createSessionSync({ common, store, turns, syncBudget }: CreateSessionSyncParameters) {
+  return {
+    /**
+     * `POST /v1/session/sync`: consumes the request's sequence and hands `send` the newest receipt
+     * and every exchange after it, each with the client's signed request and the text delivered,
+     * so that a client that missed the end of an exchange can check and sign for it. The session
+     * stays locked and the answer's bytes stay counted in the sync budget until `send` is done:
+     * one sync answer per session at a time, and at most the budget's bytes for all of them.
+     */
+    async sync(request: AuthenticatedRequest, send: (answer: SyncAnswer) => Promise<void>): Promise<void> {
+      const release = await turns.acquire(request.jobId);
+      try {
+        await turns.claim(request, { consume: true });
+        const releaseBytes = await syncBudget.take(await store.unsignedBytes(request.jobId));
+        try {
+          const state = (await store.session(request.jobId))!;
+          const receipt = await store.newestReceipt(request.jobId);
+          common.metrics.sessionSyncs.inc();
+          await send({
+            head: {
+              jobId: request.jobId.toString(),
+              lastSequence: state.lastSequence.toString(),
+              servedTokens: String(state.servedTokens),
+              transcriptHash: state.transcriptHash,
+              receipt: receipt
+                ? {
+                    jobId: request.jobId.toString(),
+                    cumulativeTokens: String(receipt.cumulativeTokens),
+                    transcriptHash: receipt.transcriptHash,
+                    signature: receipt.signature,
+                  }
+                : null,
+            },
+            exchanges: await store.exchangesAfter(request.jobId, receipt),
+          });
+        } finally {
+          releaseBytes();
+        }
+      } finally {
+        release();
+      }
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { HostError } from "../errors.ts";
+import { createKeyedMutex } from "../mutex.ts";
+import type { Store } from "../store/storeTypes.ts";
+import type { ExposurePolicy } from "./exposure.ts";
+import type { Refuse } from "./refusal.ts";
+import type { AuthenticatedRequest } from "./sessionRequest.ts";
+
+export type CreateSessionTurnsParameters = {
+  store: Store;
+  /** The host's own limit on unsigned tokens and the session terms it serves (judged when a session is first seen). */
+  exposure: ExposurePolicy;
+  refuse: Refuse;
+};
+
+/**
+ * Whose turn it is in a session: one exchange, close or sync at a time (first in this process, in
+ * arrival order, then across processes sharing the store), and each sequence used once.
+ */
+export function createSessionTurns({ store, exposure, refuse }: CreateSessionTurnsParameters) {
+  const mutex = createKeyedMutex<bigint>();
+  return {
+    /** Resolves with a release function once the caller holds the session's turn. */
+    async acquire(jobId: bigint): Promise<() => void> {
+      const release = await mutex.acquire(jobId);
+      try {
+        const releaseShared = await store.locks.session(jobId);
+        return () => {
+          releaseShared();
+          release();
+        };
+      } catch (error) {
+        release();
+        throw new HostError("storage_unavailable", `storage unavailable: cannot take session ${jobId}'s turn (${(error as Error).message}); retry later`, {
+          cause: error,
+        });
+      }
+    },
+
+    /** Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be refused any more. */
+    async claim(request: AuthenticatedRequest, options: { consume: boolean }) {
+      store.assertWritable();
+      // A session is judged on its terms once, when first seen, before anything is generated for it.
+      if (!(await store.session(request.jobId))) {
+        const refusal = exposure.refusal(request.session);
+        if (refusal) refuse("session_terms_refused", refusal);
+      }
+      const state = await store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
+      if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
+      if (options.consume) await store.claimSequence(request.jobId, request.sequence);
+      return state;
+    },
+  };
+}
+
+export type SessionTurns = ReturnType<typeof createSessionTurns>;
