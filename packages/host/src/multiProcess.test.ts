@@ -23,11 +23,15 @@ let input: HostConfigInput;
 const hosts: { child: ChildProcess; url: string; pid: number; exited: Promise<void> }[] = [];
 
 function startHost(): Promise<(typeof hosts)[number]> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./testUtils/hostProcess.ts", import.meta.url))], {
-    // Tokens come 5 ms apart, so that two requests of one session overlap when they race.
-    env: { ...process.env, TEST_HOST_CONFIG: JSON.stringify(input), TEST_HOST_TOKEN_DELAY_MS: "5" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@session-jobs/source", "--import", "tsx", fileURLToPath(new URL("./testUtils/hostProcess.ts", import.meta.url))],
+    {
+      // Tokens come 5 ms apart, so that two requests of one session overlap when they race.
+      env: { ...process.env, TEST_HOST_CONFIG: JSON.stringify(input), TEST_HOST_TOKEN_DELAY_MS: "5" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += String(chunk)));
