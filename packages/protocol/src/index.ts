@@ -5,3 +5,4 @@ export * from "./headers.ts";
 export * from "./signatures.ts";
 export * from "./sync.ts";
 export * from "./hostPolicy.ts";
+export * from "./onChainSession.ts";

@@ -1,7 +1,6 @@
 import { createPublicClient, hashTypedData, http, webSocket, type Address, type Hex, type PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi, proofSystemAbi } from "@session-jobs/contracts/abis";
-import { getSession } from "@session-jobs/sdk";
-import { checkpointTypes, sessionJobsDomain, type Checkpoint } from "@session-jobs/protocol";
+import { checkpointTypes, readOnChainSession, sessionJobsDomain, type Checkpoint } from "@session-jobs/protocol";
 import type { OnChainSession } from "./chainSession.ts";
 import type { HostConfig } from "../config/config.ts";
 import { withRetry } from "./retry.ts";
@@ -37,7 +36,7 @@ export async function connectChain(parameters: {
     publicClient,
     chainId,
     marketplace,
-    readSession: (jobId) => getSession(publicClient, { marketplace, jobId }),
+    readSession: (jobId) => readOnChainSession(publicClient, { marketplace, jobId }),
     async abandonmentTimeoutSeconds() {
       return Number(
         await withRetry(() => publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "ABANDONMENT_TIMEOUT" }), {

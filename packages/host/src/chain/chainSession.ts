@@ -1,4 +1,4 @@
-import type { OnChainSession } from "@session-jobs/sdk";
+import type { OnChainSession } from "@session-jobs/protocol";
 
 export type { OnChainSession };
 

@@ -1,6 +1,6 @@
 import type { Address, PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
-import type { SessionStatus } from "@session-jobs/sdk";
+import type { SessionStatus } from "@session-jobs/protocol";
 import type { Common } from "../common.ts";
 
 /** The marketplace's events that end a session, and the status each leaves it in. */
