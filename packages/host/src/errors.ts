@@ -69,3 +69,17 @@ export class HostLockError extends Error {
   override readonly name = "HostLockError";
   readonly hint = "stop the other host process first, or give this one its own key and dbPath";
 }
+
+/**
+ * The store belongs to another deployment: another chain, contract or host key, or the same ones on
+ * a chain since reset (another genesis block). Nothing is deleted; `hint` says what to do.
+ */
+export class StoreDeploymentError extends Error {
+  override readonly name = "StoreDeploymentError";
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}

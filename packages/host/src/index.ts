@@ -18,7 +18,7 @@ export { updateConfigFile, type ConfigValue } from "./config/configEdit.ts";
 export { createCommon, createShutdown, type Common, type CommonOptions, type Shutdown } from "./common.ts";
 export { createLogger, redactedFields, type LogDestination, type LogLevel, type Logger } from "./observability/logger.ts";
 export { createMetrics, metricValue, type Metrics } from "./observability/metrics.ts";
-export { ConfigError, HostError, HostLockError, type HostErrorCode } from "./errors.ts";
+export { ConfigError, HostError, HostLockError, StoreDeploymentError, type HostErrorCode } from "./errors.ts";
 export { acquireHostLock, type HostLock } from "./store/hostLock.ts";
 export { decryptKeystore } from "./config/keystore.ts";
 export { readOpenSessionTokens, readStoreSessionTokens, type SessionTokenCounts } from "./session/tokenLedger.ts";

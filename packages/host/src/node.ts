@@ -80,7 +80,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     const now = parameters.now ?? Date.now;
     store = await openStore({
       location: config.store,
-      deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address },
+      deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address, genesis: chain.genesis },
       now,
       onFault: (fault) => common.logger.error("storage fault: refusing new work", { fault }),
       ...(parameters.leaderRetryMs !== undefined && { leaderRetryMs: parameters.leaderRetryMs }),

@@ -1,4 +1,4 @@
-import { HostLockError, migrateStore, withoutPassword } from "@session-jobs/host";
+import { HostLockError, migrateStore, StoreDeploymentError, withoutPassword } from "@session-jobs/host";
 import { requireString, type Command } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
@@ -22,6 +22,8 @@ export const hostMigrateStoreCommand: Command = {
     const migrated = await common.logger.progress(`copying ${config.dbPath} into ${withoutPassword(to)}`, () =>
       migrateStore({ from: config.dbPath, to }).catch((error: unknown) => {
         if (error instanceof HostLockError) throw new CliError(error.message, "stop the host node first (host start holds the database)");
+        if (error instanceof StoreDeploymentError)
+          throw new CliError(`cannot migrate: ${error.message}`, "migrate into an empty PostgreSQL database; the SQLite file is left as it was");
         throw new CliError(
           `cannot migrate: ${(error as Error).message}`,
           "the PostgreSQL database must be reachable and empty; the SQLite file is left as it was",

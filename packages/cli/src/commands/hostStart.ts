@@ -1,4 +1,4 @@
-import { acquireHostLock, createBackend, createCommon, createHostNode, HostLockError, type UnprovenReport } from "@session-jobs/host";
+import { acquireHostLock, createBackend, createCommon, createHostNode, HostLockError, StoreDeploymentError, type UnprovenReport } from "@session-jobs/host";
 import type { Command } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
@@ -9,10 +9,11 @@ const logLevels = ["debug", "info", "warn", "error"] as const;
 const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logLevels.includes(value as (typeof logLevels)[number]);
 
 /**
- * Another process holds the key, the database or the port: one line and a hint, as for any bad input.
+ * Another process holds the key, the database or the port, or the database belongs to another
+ * deployment (or to the chain before a reset): one line and a hint, as for any bad input.
  */
 function asCliError(error: unknown): unknown {
-  if (error instanceof HostLockError) return new CliError(error.message, error.hint);
+  if (error instanceof HostLockError || error instanceof StoreDeploymentError) return new CliError(error.message, error.hint);
   const listen = error as NodeJS.ErrnoException & { address?: string; port?: number };
   if (listen.code === "EADDRINUSE" && listen.syscall === "listen")
     return new CliError(

@@ -617,6 +617,41 @@ describe("session-jobs operations against anvil", () => {
       expectOneLineError(listed, new RegExp(`^error: no contract at 0x0{35}c0de5 on chain ${anvil.chainId} \\(jobMarketplace has no code\\)$`, "i"));
       expect(listed.stderr).toContain(hint);
     }, 30_000);
+    it("host start on a database from before an anvil restart (same chain id, addresses and key) is one line saying the chain was reset", async () => {
+      const dbPath = join(dir, "before-reset.sqlite");
+      const config = loadHostConfig({ path: hostConfigPath, env: { SESSION_JOBS_RPC_URL: anvil.rpcUrl, SESSION_JOBS_HOST_PRIVATE_KEY: keys.host } });
+      const before = createHostNode({ common: createCommon({ logLevel: "silent" }), config: { ...config, store: { kind: "sqlite", path: dbPath } }, backend });
+      await before.start();
+      await before.stop();
+      // The restarted chain: a later genesis timestamp, the same deploy from the same key.
+      const genesis = await chainClient().getBlock({ blockNumber: 0n });
+      const restarted = await startAnvil({ extraArgs: ["--timestamp", String(genesis.timestamp + 1n)] });
+      try {
+        const redeployed = join(dir, "redeployed.json");
+        const deployed = await cli(["deploy", "--test-usdc", "--treasury", address(keys.treasury), "--out", redeployed], {
+          SESSION_JOBS_RPC_URL: restarted.rpcUrl,
+          SESSION_JOBS_PRIVATE_KEY: keys.owner,
+        });
+        expect(deployed.code, deployed.stderr).toBe(0);
+        const jobMarketplace = (path: string) => (JSON.parse(readFileSync(path, "utf8")) as { jobMarketplace: string }).jobMarketplace;
+        expect(jobMarketplace(redeployed)).toBe(jobMarketplace(deploymentPath));
+        const newGenesis = (await createPublicClient({ transport: http(restarted.rpcUrl) }).getBlock({ blockNumber: 0n })).hash;
+        const result = await cli(["host", "start", "--port", "0"], {
+          ...hostEnv(),
+          SESSION_JOBS_RPC_URL: restarted.rpcUrl,
+          SESSION_JOBS_DEPLOYMENT: redeployed,
+          SESSION_JOBS_HOST_DB: dbPath,
+          SESSION_JOBS_HOST_LOCK_DIR: dir,
+        });
+        expectOneLineError(
+          result,
+          new RegExp(`^error: the chain was reset: chain ${anvil.chainId}'s genesis block is ${newGenesis}, this database's is ${genesis.hash}`),
+        );
+        expect(result.stderr).toContain(`hint: its sessions belong to the old chain: move ${dbPath} away or point dbPath elsewhere to start fresh`);
+      } finally {
+        await restarted.stop();
+      }
+    }, 60_000);
     it("host start on a port in use is one line with a hint", async () => {
       const taken = createServer();
       await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));

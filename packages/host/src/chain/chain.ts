@@ -8,6 +8,8 @@ import { withRetry } from "./retry.ts";
 export type Chain = {
   publicClient: PublicClient;
   chainId: number;
+  /** The hash of block 0, read once at connect: it tells a development chain restarted with the same id from the old one. */
+  genesis: Hex;
   marketplace: Address;
   readSession(jobId: bigint): Promise<OnChainSession>;
   /** The marketplace's ABANDONMENT_TIMEOUT. */
@@ -29,12 +31,14 @@ export async function connectChain(parameters: {
   const chainId = await withRetry(() => publicClient.getChainId(), { signal: parameters.signal });
   if (config.chainId !== undefined && config.chainId !== chainId)
     throw new Error(`RPC ${config.rpcUrl} serves chain ${chainId}, the configuration says chain ${config.chainId}`);
+  const genesis = (await withRetry(() => publicClient.getBlock({ blockNumber: 0n }), { signal: parameters.signal })).hash;
   const marketplace = config.contracts.jobMarketplace;
   let proofSystem: Promise<Address> | undefined;
 
   return {
     publicClient,
     chainId,
+    genesis,
     marketplace,
     readSession: (jobId) => readOnChainSession(publicClient, { marketplace, jobId }),
     async abandonmentTimeoutSeconds() {

@@ -62,6 +62,15 @@ async function sqliteWithHistory() {
 }
 
 describe("migrating a host from SQLite to PostgreSQL", () => {
+  it("carries the chain's genesis over: the PostgreSQL store refuses the chain after a reset as the file did", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "host-migrate-")), "host.sqlite");
+    await createStore({ path, deployment: { ...deployment, genesis: hash("01") } }).close();
+    const url = await postgres.createDatabase();
+    expect((await migrateStore({ from: path, to: url })).deployment).toMatchObject({ genesis: hash("01") });
+    await expect(createPostgresStore({ url, deployment: { ...deployment, genesis: hash("02") } })).rejects.toThrow(/^the chain was reset/);
+    await (await createPostgresStore({ url, deployment: { ...deployment, genesis: hash("01") } })).close();
+  });
+
   it("copies every session, exchange, receipt and transaction, and the node goes on where it stood", async () => {
     const { path, expected } = await sqliteWithHistory();
     const url = await postgres.createDatabase();

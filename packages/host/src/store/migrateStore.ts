@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
 import pg from "pg";
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { StoreDeployment } from "./storeTypes.ts";
@@ -63,7 +63,8 @@ function readDeployment(path: string): StoreDeployment {
     );
     const [chainId, marketplace, host] = [meta.get("chainId"), meta.get("marketplace"), meta.get("host")];
     if (!chainId || !marketplace || !host) throw new Error(`${path} is not a host database (it names no chain, marketplace and host)`);
-    return { chainId: Number(chainId), marketplace: marketplace as Address, host: host as Address };
+    const genesis = meta.get("genesis");
+    return { chainId: Number(chainId), marketplace: marketplace as Address, host: host as Address, ...(genesis !== undefined && { genesis: genesis as Hex }) };
   } finally {
     db.close();
   }

@@ -1,4 +1,6 @@
 import type pg from "pg";
+import type { StoreDeploymentError } from "../errors.ts";
+import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
 import type { StoreDeployment } from "./storeTypes.ts";
 
 /**
@@ -81,7 +83,7 @@ export async function preparePostgresSchema(client: pg.ClientBase, deployment: S
     if (rows.length === 0) await client.query("INSERT INTO schema_version VALUES ($1)", [migrations.length]);
     else await client.query("UPDATE schema_version SET version = $1", [migrations.length]);
     const mismatch = await checkDeployment(client, deployment);
-    if (mismatch) throw new Error(mismatch);
+    if (mismatch) throw mismatch;
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
@@ -89,13 +91,12 @@ export async function preparePostgresSchema(client: pg.ClientBase, deployment: S
   }
 }
 
-async function checkDeployment(client: pg.ClientBase, deployment: StoreDeployment): Promise<string | undefined> {
-  const expected = { chainId: String(deployment.chainId), marketplace: deployment.marketplace.toLowerCase(), host: deployment.host.toLowerCase() };
-  for (const [key, value] of Object.entries(expected)) {
+async function checkDeployment(client: pg.ClientBase, deployment: StoreDeployment): Promise<StoreDeploymentError | undefined> {
+  for (const [key, value] of deploymentMeta(deployment)) {
     const { rows } = await client.query<{ value: string }>("SELECT value FROM meta WHERE key = $1", [key]);
     const stored = rows[0]?.value;
     if (stored === undefined) await client.query("INSERT INTO meta (key, value) VALUES ($1, $2)", [key, value]);
-    else if (stored !== value) return `database belongs to ${key} ${stored}, not ${value}: use another database for another chain, contract or host key`;
+    else if (stored !== value) return deploymentMismatch({ kind: "postgres" }, deployment, key, stored, value);
   }
   return undefined;
 }

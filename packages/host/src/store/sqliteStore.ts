@@ -3,6 +3,7 @@ import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostLockError } from "../errors.ts";
 import { exchangeColumns, exchangeValues, type ExchangeValues } from "./exchangeRow.ts";
+import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
 import { createStorageHealth } from "./storeHealth.ts";
 import type {
   Exchange,
@@ -448,7 +449,7 @@ function openDatabase(path: string, deployment: StoreDeployment): Database.Datab
   db.pragma("secure_delete = ON");
   db.exec(schema);
   migrate(db);
-  checkDeployment(db, deployment);
+  checkDeployment(db, path, deployment);
   return db;
 }
 
@@ -471,20 +472,19 @@ function lockDatabase(path: string): Database.Database | undefined {
   return lock;
 }
 
-function checkDeployment(db: Database.Database, deployment: StoreDeployment): void {
-  const expected = { chainId: String(deployment.chainId), marketplace: deployment.marketplace.toLowerCase(), host: deployment.host.toLowerCase() };
+function checkDeployment(db: Database.Database, path: string, deployment: StoreDeployment): void {
   const read = db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?");
   const write = db.prepare<[string, string]>("INSERT INTO meta (key, value) VALUES (?, ?)");
   const mismatch = db.transaction(() => {
-    for (const [key, value] of Object.entries(expected)) {
+    for (const [key, value] of deploymentMeta(deployment)) {
       const stored = read.get(key)?.value;
       if (stored === undefined) write.run(key, value);
-      else if (stored !== value) return `database belongs to ${key} ${stored}, not ${value}: use another dbPath for another chain, contract or host key`;
+      else if (stored !== value) return deploymentMismatch({ kind: "sqlite", path }, deployment, key, stored, value);
     }
     return undefined;
   })();
   if (mismatch) {
     db.close();
-    throw new Error(mismatch);
+    throw mismatch;
   }
 }

@@ -9,6 +9,7 @@ import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { Store, StoreDeployment } from "./storeTypes.ts";
+import { StoreDeploymentError } from "../errors.ts";
 
 /**
  * The store contract: what the host relies on, run against both stores. A "database" is a fresh
@@ -107,6 +108,34 @@ describe.each(backends)("store contract: $name", (backend) => {
     const database = await backend.fresh();
     await (await backend.open(database)).close();
     await expect(backend.open(database, { ...deployment, chainId: 1 })).rejects.toThrow(/database belongs to chainId 31337, not 1/);
+  });
+
+  it("refuses a database made on a chain since reset: same chain id, contract and host, another genesis block", async () => {
+    const database = await backend.fresh();
+    const store = await backend.open(database, { ...deployment, genesis: hash("01") });
+    await store.ensureSession(1n, 100);
+    await store.markClosed(1n);
+    await store.close();
+    const reset = backend.open(database, { ...deployment, genesis: hash("02") });
+    await expect(reset).rejects.toThrow(StoreDeploymentError);
+    await expect(reset).rejects.toThrow(new RegExp(`^the chain was reset: chain 31337's genesis block is ${hash("02")}, this database's is ${hash("01")}`));
+    // Nothing was deleted: the old chain's database opens as before.
+    const again = await backend.open(database, { ...deployment, genesis: hash("01") });
+    expect(await again.session(1n)).toMatchObject({ closed: true });
+    await again.close();
+  });
+
+  it("a database from before genesis was recorded adopts the chain's genesis on first open, then refuses another", async () => {
+    const database = await backend.fresh();
+    // What an older node recorded: chain id, contract and host only.
+    const legacy = await backend.open(database, deployment);
+    await legacy.ensureSession(1n, 100);
+    await legacy.close();
+    const adopted = await backend.open(database, { ...deployment, genesis: hash("01") });
+    expect(await adopted.session(1n)).toMatchObject({ closed: false });
+    await adopted.close();
+    await expect(backend.open(database, { ...deployment, genesis: hash("02") })).rejects.toThrow(/^the chain was reset/);
+    await (await backend.open(database, { ...deployment, genesis: hash("01") })).close();
   });
 
   it("keeps each exchange's request and answer until a receipt covers it, and counts their bytes", async () => {

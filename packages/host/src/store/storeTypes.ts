@@ -54,8 +54,13 @@ export type Submission = {
   error: string | null;
 };
 
-/** The chain, contract and host key a database belongs to; a mismatch refuses to open. */
-export type StoreDeployment = { chainId: number; marketplace: Address; host: Address };
+/**
+ * The chain, contract and host key a database belongs to; a mismatch refuses to open. `genesis` (the
+ * hash of block 0) tells a development chain restarted with the same id and addresses from the old
+ * one; the node always gives it, a database without one adopts the first given (absent only in tests
+ * and when `migrate-store` copies a file from before it was recorded).
+ */
+export type StoreDeployment = { chainId: number; marketplace: Address; host: Address; genesis?: Hex };
 
 /** A value now (SQLite answers synchronously) or later (PostgreSQL). Callers always `await`. */
 export type Awaitable<T> = T | Promise<T>;
