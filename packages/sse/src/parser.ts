@@ -1,0 +1,122 @@
+/** One server-sent event: its `event` field (`undefined` when it sent none) and its `data` lines joined with LF. */
+export type ServerSentEvent = { event: string | undefined; data: string };
+
+/** The longest line or event an event stream may send, in UTF-16 code units, unless the caller says otherwise (1 MiB of ASCII). */
+export const defaultMaxLineLength = 1024 * 1024;
+
+/** A line, or an event's data, longer than the parser's `maxLineLength`; thrown unless the caller chose its own error. */
+export class ServerSentEventTooLongError extends Error {
+  override name = "ServerSentEventTooLongError";
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`The event stream sent a line or event longer than ${limit} characters.`);
+    this.limit = limit;
+  }
+}
+
+export type ServerSentEventParserOptions = {
+  /** Most UTF-16 code units in one line, or in one event's data lines together. Default {@link defaultMaxLineLength}. */
+  maxLineLength?: number | undefined;
+  /** The error thrown for a longer line or event. Default a {@link ServerSentEventTooLongError}. */
+  onTooLong?: ((maxLineLength: number) => Error) | undefined;
+};
+
+export type ServerSentEventParser = {
+  /** Takes the next bytes (a UTF-8 character may be split across chunks); returns every event they complete. */
+  push(chunk: Uint8Array): ServerSentEvent[];
+  /** The stream ended: returns a last event it ended without a blank line. */
+  end(): ServerSentEvent[];
+};
+
+const lineFeed = 10;
+const colon = 58;
+const space = 32;
+
+/**
+ * Incremental parser of a `text/event-stream` body (WHATWG HTML §9.2): lines end in LF, CR or
+ * CRLF (possibly split across chunks), events end at a blank line, `data:` lines are joined with
+ * LF, `event:` names the event, comments (`:` keep-alives) and other fields are ignored.
+ *
+ * The body is untrusted: a line (or an event's data) longer than `maxLineLength` is refused with
+ * the caller's error instead of being buffered without bound, and each character is searched for
+ * line ends once however the stream is split (the unfinished rest of a line is never rescanned,
+ * and a chunk of many lines is searched once, not once per line).
+ */
+export function createServerSentEventParser(options: ServerSentEventParserOptions = {}): ServerSentEventParser {
+  const maxLineLength = options.maxLineLength ?? defaultMaxLineLength;
+  const tooLong = () => (options.onTooLong ?? ((limit: number) => new ServerSentEventTooLongError(limit)))(maxLineLength);
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let data: string[] = [];
+  let dataLength = 0;
+  let event: string | undefined;
+  // The previous text ended in CR: an LF opening the next one ends no second line.
+  let skipLineFeed = false;
+
+  const dispatch = (events: ServerSentEvent[]) => {
+    if (data.length > 0) events.push({ event, data: data.length === 1 ? data[0]! : data.join("\n") });
+    data = [];
+    dataLength = 0;
+    event = undefined;
+  };
+
+  const takeLine = (line: string, events: ServerSentEvent[]) => {
+    if (line === "") return dispatch(events);
+    if (line.charCodeAt(0) === colon) return;
+    const at = line.indexOf(":");
+    const field = at === -1 ? line : line.slice(0, at);
+    if (field !== "data" && field !== "event") return;
+    const value = at === -1 ? "" : line.charCodeAt(at + 1) === space ? line.slice(at + 2) : line.slice(at + 1);
+    if (field === "event") {
+      event = value;
+      return;
+    }
+    dataLength += value.length + 1;
+    if (dataLength > maxLineLength) throw tooLong();
+    data.push(value);
+  };
+
+  /** Takes the lines `text` ends; line ends are searched from `from` on (what precedes it holds none). */
+  const scan = (text: string, from: number, events: ServerSentEvent[]) => {
+    let start = 0;
+    if (skipLineFeed && text.length > 0) {
+      if (text.charCodeAt(0) === lineFeed) start = from = 1;
+      skipLineFeed = false;
+    }
+    // The next LF and CR at or after `from`, each searched for once (-1: none left).
+    let nextLineFeed = text.indexOf("\n", from);
+    let nextCarriageReturn = text.indexOf("\r", from);
+    while (nextLineFeed !== -1 || nextCarriageReturn !== -1) {
+      const end = nextCarriageReturn !== -1 && (nextLineFeed === -1 || nextCarriageReturn < nextLineFeed) ? nextCarriageReturn : nextLineFeed;
+      takeLine(text.slice(start, end), events);
+      start = end + 1;
+      if (end === nextCarriageReturn) {
+        if (start === text.length) skipLineFeed = true;
+        else if (text.charCodeAt(start) === lineFeed) start += 1;
+      }
+      if (nextLineFeed !== -1 && nextLineFeed < start) nextLineFeed = text.indexOf("\n", start);
+      if (nextCarriageReturn !== -1 && nextCarriageReturn < start) nextCarriageReturn = text.indexOf("\r", start);
+    }
+    buffer = start === 0 ? text : text.slice(start);
+    if (buffer.length > maxLineLength) throw tooLong();
+  };
+
+  return {
+    push(chunk) {
+      const events: ServerSentEvent[] = [];
+      const text = decoder.decode(chunk, { stream: true });
+      if (buffer === "") scan(text, 0, events);
+      else scan(buffer + text, buffer.length, events);
+      return events;
+    },
+    end() {
+      const events: ServerSentEvent[] = [];
+      const rest = buffer + decoder.decode();
+      const from = buffer.length;
+      buffer = "";
+      if (rest !== "") scan(`${rest}\n`, from, events);
+      dispatch(events);
+      return events;
+    },
+  };
+}
