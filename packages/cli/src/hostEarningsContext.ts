@@ -1,4 +1,5 @@
 import type { Address } from "viem";
+import { hostEarningsAbi } from "@session-jobs/contracts/abis";
 import type { HostConfig } from "@session-jobs/host";
 import type { Command, OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
@@ -20,9 +21,11 @@ export type HostEarningsContext = {
   assets: Address[];
   /** The deployment's USDC, when `--deployment` names one (`usdc` in `--assets`, and display). */
   usdc: Address | undefined;
+  /** The host's withdrawable balance of each of `assets`, in the same order. */
+  balances: readonly bigint[];
 };
 
-/** Loads the host config, resolves `--assets` and connects, for `host earnings` and `host withdraw`. */
+/** Loads the host config, resolves `--assets`, connects and reads the host's balances, for `host earnings` and `host withdraw`. */
 export async function connectHostEarnings(common: Common, values: OptionValues): Promise<HostEarningsContext> {
   const config = loadHostConfigFromOptions(common, values);
   const deployment = hostDeploymentUsdc(values);
@@ -30,5 +33,11 @@ export async function connectHostEarnings(common: Common, values: OptionValues):
   const hostEarnings = config.contracts.hostEarnings;
   if (!hostEarnings) throw new CliError("the host config names no hostEarnings contract", "give --deployment (or contracts.hostEarnings in the config)");
   const connection = await connectHostChain(common, config);
-  return { config, connection, hostEarnings, assets, usdc: deployment.usdc };
+  const balances = await connection.publicClient.readContract({
+    address: hostEarnings,
+    abi: hostEarningsAbi,
+    functionName: "getBalances",
+    args: [config.account.address, assets],
+  });
+  return { config, connection, hostEarnings, assets, usdc: deployment.usdc, balances };
 }

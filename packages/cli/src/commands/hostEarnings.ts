@@ -1,4 +1,3 @@
-import { hostEarningsAbi } from "@session-jobs/contracts/abis";
 import { readStoreSessionTokens } from "@session-jobs/host";
 import { getSession } from "@session-jobs/sdk";
 import type { Address } from "viem";
@@ -19,15 +18,9 @@ export const hostEarningsCommand: Command = {
   summary: "show what the host has earned: withdrawable balances, and tokens of open sessions proven, signed but unproven, and unsigned",
   options: hostEarningsOptions,
   async run(common, values) {
-    const { config, connection, hostEarnings, assets, usdc } = await connectHostEarnings(common, values);
+    const { config, connection, assets, usdc, balances } = await connectHostEarnings(common, values);
     const host = config.account.address;
     const marketplace = config.contracts.jobMarketplace;
-    const balances = await connection.publicClient.readContract({
-      address: hostEarnings,
-      abi: hostEarningsAbi,
-      functionName: "getBalances",
-      args: [host, assets],
-    });
 
     // The node's database says what was served and signed for; the chain says what is proven.
     const counts = await readStoreSessionTokens(config.store);

@@ -10,14 +10,8 @@ export const hostWithdrawCommand: Command = {
   summary: "withdraw the host's whole balance of each asset from HostEarnings (nothing to withdraw sends nothing)",
   options: hostEarningsOptions,
   async run(common, values) {
-    const { config, connection, hostEarnings, assets, usdc } = await connectHostEarnings(common, values);
+    const { config, connection, hostEarnings, assets, usdc, balances } = await connectHostEarnings(common, values);
     const host = config.account.address;
-    const balances = await connection.publicClient.readContract({
-      address: hostEarnings,
-      abi: hostEarningsAbi,
-      functionName: "getBalances",
-      args: [host, assets],
-    });
     const due = assets.filter((_, index) => balances[index]! > 0n);
     if (due.length === 0) {
       common.logger.result({ host, transactionHash: null, withdrawn: [] });
