@@ -3,7 +3,10 @@
  * like one (bench/fakeUpstream.ts: 40 ms to the first token, then a token every 10–20 ms, seeded
  * jitter) is called, for each concurrency level, first directly and then through a host node
  * (a separate OS process, `session-jobs host start`) by the SDK's paid sessions, side by side in one
- * run. Printed per level: throughput ratio host/direct, time to first token and inter-token gap
+ * run. Each level is measured twice: with every session's first request sent at once (a thundering herd:
+ * every request's set-up CPU, client and host, queues behind the others') and with the first requests
+ * spread evenly over one answer's expected duration, as sessions that keep asking arrive in steady state.
+ * Printed per level and start: throughput ratio host/direct, time to first token and inter-token gap
  * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, its peak RSS and its
  * event-loop delay p99/max; each level `--runs` times, every figure the median of the runs.
  * Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
@@ -34,6 +37,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     /** Writes the host process's V8 CPU profile (node --cpu-prof) into this folder when it stops. */
     "profile-host": { type: "string" },
+    /** How the sessions' first requests start: all at once ("together"), spread over one answer's time ("staggered"), or both. */
+    starts: { type: "string", default: "together,staggered" },
   },
 });
 const levels = values.sessions.split(",").map(Number);
@@ -41,6 +46,11 @@ const promptsPerSession = Number(values.prompts);
 const maxTokens = Number(values["max-tokens"]);
 const seed = Number(values.seed);
 const runs = Number(values.runs);
+const startModes = values.starts.split(",");
+for (const mode of startModes)
+  if (mode !== "together" && mode !== "staggered") throw new Error(`--starts takes together, staggered or both (comma-separated), not ${JSON.stringify(mode)}`);
+/** One answer's expected duration at the fake upstream's pacing (40 ms, then 10–20 ms a token): the staggered starts' spread. */
+const answerMs = 40 + 15 * maxTokens;
 for (const [name, value] of [
   ...levels.map((level) => ["sessions", level] as const),
   ["prompts", promptsPerSession],
@@ -62,12 +72,16 @@ const oneLine = (error: unknown): string =>
     .map((value) => (value as Error).message?.split("\n")[0] ?? String(value))
     .join(": ");
 
-/** Runs `sessions` concurrent workers, each `promptsPerSession` answers in turn, timing every delta. */
-async function measure(sessions: number, answer: (worker: number, prompt: string) => AsyncIterable<string>): Promise<Measured> {
+/**
+ * Runs `sessions` concurrent workers, each `promptsPerSession` answers in turn, timing every delta;
+ * worker i sends its first request `i × spreadMs / sessions` after the start.
+ */
+async function measure(sessions: number, answer: (worker: number, prompt: string) => AsyncIterable<string>, spreadMs = 0): Promise<Measured> {
   const measured: Measured = { seconds: 0, tokens: 0, ttft: [], gaps: [], errors: 0 };
   const started = performance.now();
   await Promise.all(
     Array.from({ length: sessions }, async (_, worker) => {
+      if (spreadMs > 0) await new Promise((resolve) => setTimeout(resolve, (worker * spreadMs) / sessions));
       for (let p = 0; p < promptsPerSession; p++) {
         const sent = performance.now();
         let last: number | undefined;
@@ -158,16 +172,17 @@ try {
   const rows: string[][] = [];
   const ms = (value: number) => value.toFixed(1);
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
-  for (const level of levels) {
+  for (const [level, mode] of levels.flatMap((level) => startModes.map((mode) => [level, mode] as const))) {
+    const spreadMs = mode === "staggered" ? answerMs : 0;
     const figures: Figures[] = [];
     for (let run = 0; run < runs; run++) {
-      const direct = await measure(level, viaDirect);
+      const direct = await measure(level, viaDirect, spreadMs);
       const cpuBefore = processCpuMs(pid);
       const clientCpuBefore = process.cpuUsage();
       let peakRss = processRssBytes(pid);
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 100);
       await eventLoopDelay();
-      const hosted = await measure(level, viaHost);
+      const hosted = await measure(level, viaHost, spreadMs);
       const delay = await eventLoopDelay();
       clearInterval(sampler);
       const clientCpu = process.cpuUsage(clientCpuBefore);
@@ -187,6 +202,7 @@ try {
     const perThousand = (cpuMs: (run: Figures) => number) => m((run) => (cpuMs(run) / run.hosted.tokens) * 1000).toFixed(0);
     rows.push([
       String(level),
+      mode,
       m((run) => run.ratio).toFixed(3),
       `${m((run) => run.direct.tokens / run.direct.seconds).toFixed(0)} / ${m((run) => run.hosted.tokens / run.hosted.seconds).toFixed(0)}`,
       pair((run) => percentile(run.ttft, 50)),
@@ -209,6 +225,7 @@ try {
     table([
       [
         "sessions",
+        "first requests",
         "ratio host/direct",
         "tokens/s direct / host",
         "TTFT p50 ms",
