@@ -1,6 +1,7 @@
-import { hashTypedData, keccak256, recoverAddress, type Address, type Hex, type LocalAccount } from "viem";
+import { keccak256, recoverAddress, type Address, type Hex, type LocalAccount, type TypedDataDefinition } from "viem";
 import { checkpointTypes, sessionJobsDomain, sessionRequestTypes } from "./eip712.ts";
 import { sessionHeaders, type SignedEndpoint } from "./headers.ts";
+import { createTypedDataDigest } from "./typedDataDigest.ts";
 
 /** Where a signature is valid: one chain, one marketplace deployment. */
 export type SessionDomainParameters = { chainId: number; marketplace: Address };
@@ -8,19 +9,30 @@ export type SessionDomainParameters = { chainId: number; marketplace: Address };
 /** A cumulative receipt: the payer agrees to pay for `cumulativeTokens` in total. */
 export type Checkpoint = { jobId: bigint; cumulativeTokens: bigint; transcriptHash: Hex };
 
+/**
+ * Signs typed data whose digest is already known: an account that signs hashes (a local key)
+ * signs the digest; any other account gets the whole typed data, as it may show it to a person.
+ * The signature is the same either way.
+ */
+function signDigest(account: LocalAccount, digest: Hex, typedData: () => TypedDataDefinition): Promise<Hex> {
+  return account.sign ? account.sign({ hash: digest }) : account.signTypedData(typedData());
+}
+
+const hashCheckpoint = createTypedDataDigest(checkpointTypes);
+
 /** Signs a `Checkpoint` receipt with the session key. */
 export function signCheckpoint(account: LocalAccount, domain: SessionDomainParameters, checkpoint: Checkpoint): Promise<Hex> {
-  return account.signTypedData({
+  return signDigest(account, checkpointDigest(domain, checkpoint), () => ({
     domain: sessionJobsDomain(domain),
     types: checkpointTypes,
     primaryType: "Checkpoint",
     message: checkpoint,
-  });
+  }));
 }
 
 /** The EIP-712 digest a `Checkpoint` receipt's signature signs. */
 export function checkpointDigest(domain: SessionDomainParameters, checkpoint: Checkpoint): Hex {
-  return hashTypedData({ domain: sessionJobsDomain(domain), types: checkpointTypes, primaryType: "Checkpoint", message: checkpoint });
+  return hashCheckpoint(domain, checkpoint);
 }
 
 /** Recovers the signer of a `Checkpoint` receipt. */
@@ -39,24 +51,22 @@ const sessionRequestMessage = (request: SessionRequest) => ({
   bodyHash: keccak256(request.body),
 });
 
+const hashSessionRequest = createTypedDataDigest(sessionRequestTypes);
+
 /** Signs one HTTP request body for a job at a sequence number and transcript hash. */
 export function signSessionRequest(account: LocalAccount, domain: SessionDomainParameters, request: SessionRequest): Promise<Hex> {
-  return account.signTypedData({
+  const message = sessionRequestMessage(request);
+  return signDigest(account, hashSessionRequest(domain, message), () => ({
     domain: sessionJobsDomain(domain),
     types: sessionRequestTypes,
     primaryType: "SessionRequest",
-    message: sessionRequestMessage(request),
-  });
+    message,
+  }));
 }
 
 /** The EIP-712 digest a `SessionRequest` signature signs. */
 export function sessionRequestDigest(domain: SessionDomainParameters, request: SessionRequest): Hex {
-  return hashTypedData({
-    domain: sessionJobsDomain(domain),
-    types: sessionRequestTypes,
-    primaryType: "SessionRequest",
-    message: sessionRequestMessage(request),
-  });
+  return hashSessionRequest(domain, sessionRequestMessage(request));
 }
 
 /** Recovers the signer of an HTTP request body. */
