@@ -52,6 +52,12 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
       labelNames: ["kind"],
       registers,
     }),
+    upstreamUsageClamped: new Counter({
+      name: "session_jobs_upstream_usage_clamped_total",
+      help: "Exchanges whose backend reported more tokens than the host reserved or a client accepts, billed at that bound instead, by field (promptTokens, completionTokens).",
+      labelNames: ["field"],
+      registers,
+    }),
     syncBytesHeld: new Gauge({ name: "session_jobs_sync_bytes_held", help: "Bytes of stored exchanges held by sync answers being written now.", registers }),
     syncBytesHeldPeak: new Gauge({
       name: "session_jobs_sync_bytes_held_peak",

@@ -39,6 +39,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
     const lease = await protocol.beginExchange(authenticated, {
       promptTokensEstimate: estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),
       maxTokens: parsed.request.maxTokens,
+      stop: parsed.request.stop,
     });
     const signal = AbortSignal.any([clientGone, parameters.stopGenerations, lease.ended]);
     common.metrics.generationsActive.inc();
@@ -83,7 +84,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       created: nowSeconds(),
       model: backend.modelId,
       choices: [{ index: 0, message: { role: "assistant", content: result.text }, logprobs: null, finish_reason: openAiFinishReason(result.finishReason) }],
-      usage: openAiUsage(result.usage),
+      usage: openAiUsage(session),
       session,
     });
   }
@@ -177,7 +178,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
     await writer.write(delta({}, openAiFinishReason(finish.finishReason)));
     // Usage travels in the last chunk whether or not `stream_options.include_usage` asked for it:
     // it sits beside the `session` object the client must read anyway, and OpenAI clients accept it.
-    await writer.write(chunk({ choices: [], usage: openAiUsage(finish.usage), session }));
+    await writer.write(chunk({ choices: [], usage: openAiUsage(session), session }));
     await writer.write("[DONE]");
     writer.close();
   }

@@ -6,6 +6,7 @@ import type { ExposurePolicy } from "./exposure.ts";
 import type { Refuse } from "./refusal.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
 import type { SessionTurns } from "./sessionTurns.ts";
+import { boundUsage, type ExchangeBudget } from "./usageBounds.ts";
 
 /** What one served exchange consists of, as the host delivered it. */
 export type ServedExchange = {
@@ -50,7 +51,7 @@ export function createExchangeAccounting(parameters: CreateExchangeAccountingPar
      * checkpoint interval, and work the deposit cannot pay for; then consumes the sequence. Hold
      * the lease until the response is written.
      */
-    async beginExchange(request: AuthenticatedRequest, budget: { promptTokensEstimate: number; maxTokens: number }): Promise<ExchangeLease> {
+    async beginExchange(request: AuthenticatedRequest, budget: ExchangeBudget): Promise<ExchangeLease> {
       const release = await turns.acquire(request.jobId);
       try {
         // The session as authenticate() read it; a close that won the lock meanwhile shows here.
@@ -92,7 +93,18 @@ export function createExchangeAccounting(parameters: CreateExchangeAccountingPar
 
       return {
         ended: ended.signal,
-        async complete(exchange) {
+        async complete(served) {
+          // A backend that reports more than it can have used is billed at the bound instead: billing
+          // its claim would exceed the deposit reserved and the client's count check (it would not sign).
+          const { billed, over } = boundUsage(served, budget, served.responseText);
+          for (const field of over) common.metrics.upstreamUsageClamped.inc({ field });
+          if (over.length > 0)
+            common.logger.warn("the backend reported more tokens than it can have used; billed at the bound", {
+              jobId: request.jobId,
+              reported: { promptTokens: served.promptTokens, completionTokens: served.completionTokens },
+              billed,
+            });
+          const exchange = { ...served, ...billed };
           const state = (await store.session(request.jobId))!;
           const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
           const transcriptHash = nextTranscriptHash(state.transcriptHash, exchange);
