@@ -63,6 +63,9 @@ beforeAll(async () => {
   [chain, postgres] = await Promise.all([startTestChain(), startTestPostgres({ fsync: false })]);
   database = await postgres.createDatabase();
   input = chain.hostConfigInput({ store: database, storePoolSize: 4, batch: { delayMs: 100, maxJobs: 10 } });
+  // A close waits for its transaction this long (and holds the session against new work twice that):
+  // far beyond what a test waits while the chain does not mine, however loaded the machine.
+  input.chain = { ...input.chain, receiptTimeoutMs: 120_000 };
   expect((await registerHost({ config: resolveHostConfig(input) })).action).toBe("registered");
   hosts.push(...(await Promise.all([startHost(), startHost(), startHost()])));
 }, 180_000);
@@ -74,11 +77,22 @@ afterAll(async () => {
   await chain?.stop();
 });
 
+const alive = () => hosts.filter((host) => host.child.exitCode === null && host.child.signalCode === null);
+
+/** Calls anvil's own RPC (automine, mining). */
+async function anvilRpc(method: string, params: unknown[] = []): Promise<void> {
+  const response = await fetch(chain.anvil.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  expect(((await response.json()) as { error?: unknown }).error).toBeUndefined();
+}
+
 const ask = (content: string) => ({ messages: [{ role: "user", content }], max_tokens: 30, stream: true });
 
 describe("host processes sharing one PostgreSQL store", () => {
   it("serve sessions spread over all processes, survive the proof submitter's SIGKILL, and prove and settle every signed token exactly once", async () => {
-    const alive = () => hosts.filter((host) => host.child.exitCode === null && host.child.signalCode === null);
     const host = resolveHostConfig(input).account.address;
     const sessions: (Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> })[] = [];
     for (let index = 0; index < 6; index++) {
@@ -162,4 +176,61 @@ describe("host processes sharing one PostgreSQL store", () => {
     const pending = await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')");
     expect([open[0]!.n, pending[0]!.n]).toEqual(["0", "0"]);
   }, 240_000);
+  it("refuse a session on every process while one closes it, also after the closer dies with its transaction unmined, until the close settles", async () => {
+    const [closer, other] = alive();
+    const host = resolveHostConfig(input).account.address;
+    const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
+    const client = createTestClient({ url: other!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain });
+    expect((await client.chat(ask("before the close"))).status).toBe(200);
+    expect((await client.sendReceipt()).status).toBe(200);
+    const signed = client.cumulativeTokens;
+
+    // The chain stops mining: the close begun on one process waits for its transaction.
+    await anvilRpc("evm_setAutomine", [false]);
+    try {
+      client.url = closer!.url;
+      const closing = client.post("/v1/session/close", { jobId: opened.jobId.toString() }).catch(() => undefined);
+      const settlementSent = async () =>
+        (
+          await postgres.query<{ n: string }>(
+            database,
+            `SELECT count(*) AS n FROM submissions s JOIN submission_entries e ON e.submission_id = s.id
+             WHERE e.job_id = $1 AND s.kind IN ('final', 'complete') AND s.status = 'sent'`,
+            [opened.jobId.toString()],
+          )
+        )[0]!.n;
+      await expect.poll(settlementSent, { timeout: 60_000 }).toBe("1");
+      // Another process refuses the session at once, without waiting for the closer's turn.
+      client.url = other!.url;
+      const refused = await client.chat(ask("while closing"));
+      expect([refused.status, refused.body.error?.code, refused.body.error?.message]).toEqual([
+        409,
+        "session_not_active",
+        `session ${opened.jobId} is closing`,
+      ]);
+
+      // The closer dies while its transaction waits to be mined: the survivors still refuse the session.
+      closer!.child.kill("SIGKILL");
+      await closer!.exited;
+      await closing;
+      const stillRefused = await client.chat(ask("after the closer died"));
+      expect([stillRefused.status, stillRefused.body.error?.code]).toEqual([409, "session_not_active"]);
+
+      await anvilRpc("evm_mine");
+    } finally {
+      await anvilRpc("evm_setAutomine", [true]);
+    }
+    // The close is mined: every survivor sees the session settled, and the process that leads now
+    // finds the dead closer's transaction mined (nothing left pending).
+    expect((await chain.session(opened.jobId)).provenTokens).toBe(signed);
+    await expect
+      .poll(async () => (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n, {
+        timeout: 60_000,
+      })
+      .toBe("0");
+    const closedRow = await postgres.query<{ closed: boolean }>(database, "SELECT closed FROM sessions WHERE job_id = $1", [opened.jobId.toString()]);
+    expect(closedRow[0]!.closed).toBe(true);
+    const after = await client.chat(ask("after the close"));
+    expect([after.status, after.body.error?.code]).toEqual([409, "session_not_active"]);
+  }, 180_000);
 });

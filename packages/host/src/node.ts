@@ -127,6 +127,8 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       maxUnsignedBytes: config.limits.maxUnsignedBytes,
       syncBudget: createSyncBudget(common, config.limits.maxSyncBytesInFlight),
       exposure,
+      // A close waits for its transaction at most receiptTimeoutMs, and may first queue behind another's wait.
+      closingLeaseMs: 2 * config.chain.receiptTimeoutMs,
       isValidContractSignature: chain.isValidContractSignature,
       isContract: chain.isContract,
       // Processes sharing a PostgreSQL store hear of receipts through the store, in the one that leads.

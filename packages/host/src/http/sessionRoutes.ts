@@ -41,7 +41,8 @@ export function createSessionRoutes(parameters: {
         common.logger.info("session closed", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
         sendJson(response, 200, { jobId: jobId.toString(), ...settled });
       } catch (error) {
-        turn.abandon();
+        // Failed before anything settled: served again (if this fails too, the close's lease ends it).
+        await turn.abandon().catch((cause: unknown) => common.logger.warn("cannot clear a failed close; it ends with its lease", { jobId, error: cause }));
         throw error;
       } finally {
         turn.release();

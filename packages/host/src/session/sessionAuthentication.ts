@@ -16,8 +16,6 @@ export type CreateSessionAuthenticationParameters = {
   host: Address;
   /** On-chain model ids served; a session naming another model is refused. */
   models: readonly Hex[];
-  /** Sessions being closed here: refused like ended ones. */
-  closing: ReadonlySet<bigint>;
   refuse: Refuse;
   /** Called once a request's signer checks out, so that whether it is a contract is learned early. */
   signerIsContract: (jobId: bigint, signer: Address) => Promise<boolean>;
@@ -28,7 +26,7 @@ const zeroModel: Hex = `0x${"00".repeat(32)}`;
 
 /** Who may be served: a request signed by its session's signer, for a live session of this host and a model it serves. */
 export function createSessionAuthentication(parameters: CreateSessionAuthenticationParameters) {
-  const { common, store, sessions, domain, closing, refuse, now } = parameters;
+  const { common, store, sessions, domain, refuse, now } = parameters;
   const models = new Set(parameters.models.map((model) => model.toLowerCase()));
 
   const readSession = async (jobId: bigint): Promise<OnChainSession> => {
@@ -42,9 +40,12 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
 
   const checkServable = async (jobId: bigint, session: OnChainSession) => {
     if (session.status === "none") refuse("session_unknown", `session ${jobId} does not exist`);
-    const closedHere = (await store.session(jobId))?.closed === true;
-    if (session.status !== "active" || closing.has(jobId) || closedHere)
-      refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing.has(jobId) ? "closing" : session.status}`);
+    const state = await store.session(jobId);
+    const closedHere = state?.closed === true;
+    // A close under way in any process sharing the store (until it settles, fails, or its lease ends).
+    const closing = (state?.closingUntilMs ?? 0) > now();
+    if (session.status !== "active" || closing || closedHere)
+      refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing ? "closing" : session.status}`);
     if (session.host.toLowerCase() !== parameters.host.toLowerCase())
       refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
     if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase()))

@@ -8,14 +8,19 @@ export type CreateSessionCloseParameters = {
   store: Store;
   sessions: SessionCache;
   turns: SessionTurns;
-  /** Sessions being closed here; authentication refuses them while they are. */
-  closing: Set<bigint>;
+  /**
+   * How long a close holds its session against new work in every process (ms), unless it settles
+   * or fails first: long enough for the close's wait for its transaction; short enough that a
+   * closer that dies before sending it does not strand the session.
+   */
+  closingLeaseMs: number;
+  now: () => number;
   /** The running exchange of each session, stopped when the session ends. */
   running: ReadonlyMap<bigint, AbortController>;
 };
 
 /** How a session stops being served: closed through this host, or seen ended on chain. */
-export function createSessionClose({ store, sessions, turns, closing, running }: CreateSessionCloseParameters) {
+export function createSessionClose({ store, sessions, turns, closingLeaseMs, now, running }: CreateSessionCloseParameters) {
   return {
     /**
      * The chain says a session ended (its settlement block was seen): nothing more is served for
@@ -27,12 +32,12 @@ export function createSessionClose({ store, sessions, turns, closing, running }:
       await store.markClosed(jobId);
     },
 
-    /** Takes the session's turn to close it; new work is refused from here on. */
-    async beginClose(request: AuthenticatedRequest): Promise<{ release(): void; abandon(): void }> {
+    /** Takes the session's turn to close it; new work is refused from here on, by every process sharing the store. */
+    async beginClose(request: AuthenticatedRequest): Promise<{ release(): void; abandon(): Promise<void> }> {
       const release = await turns.acquire(request.jobId);
       try {
         await turns.claim(request, { consume: true });
-        closing.add(request.jobId);
+        await store.markClosing(request.jobId, now() + closingLeaseMs);
       } catch (error) {
         release();
         throw error;
@@ -40,7 +45,9 @@ export function createSessionClose({ store, sessions, turns, closing, running }:
       return {
         release,
         /** The close failed before anything settled: the session may be served again. */
-        abandon: () => closing.delete(request.jobId),
+        abandon: async () => {
+          await store.clearClosing(request.jobId);
+        },
       };
     },
   };

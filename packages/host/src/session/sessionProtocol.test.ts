@@ -15,6 +15,7 @@ import { createCommon } from "../common.ts";
 import { metricValue } from "../observability/metrics.ts";
 import { createHostRoutes } from "../http/routes.ts";
 import { createHttpServer, type HttpServer } from "../http/server.ts";
+import { HostError } from "../errors.ts";
 import { createSessionProtocol } from "./sessionProtocol.ts";
 import { createStore, type SqliteStore as Store } from "../store/sqliteStore.ts";
 import { createReadiness } from "../observability/readiness.ts";
@@ -44,6 +45,11 @@ let server: HttpServer;
 let url: string;
 const common = createCommon({ logLevel: "silent" });
 const settled: bigint[] = [];
+/** The settlement of the next close fails (the chain unreachable) when set. */
+let failNextSettle = false;
+/** Moves the protocol's clock forward (leases); sessions' own times stay on Date.now. */
+let clockOffsetMs = 0;
+const closingLeaseMs = 60_000;
 
 const zeroAddress: Address = "0x0000000000000000000000000000000000000000";
 
@@ -93,6 +99,8 @@ beforeAll(async () => {
     maxUnsignedBytes: limits.maxUnsignedBytes,
     syncBudget: createByteBudget({ capacity: limits.maxSyncBytesInFlight }),
     exposure: createExposurePolicy(limits),
+    closingLeaseMs,
+    now: () => Date.now() + clockOffsetMs,
   });
   server = createHttpServer({
     common,
@@ -105,6 +113,10 @@ beforeAll(async () => {
       protocol,
       submitter: {
         settle: async (jobId) => {
+          if (failNextSettle) {
+            failNextSettle = false;
+            throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later");
+          }
           settled.push(jobId);
           return { transactionHash: `0x${"ee".repeat(32)}`, provenTokens: "0", mined: true };
         },
@@ -579,6 +591,34 @@ describe("close", () => {
     expect(await closed.json()).toMatchObject({ jobId: jobId.toString(), transactionHash: `0x${"ee".repeat(32)}` });
     expect(settled).toContain(jobId);
     expect((await client.chat(chatBody("two"))).body.error.code).toBe("session_not_active");
+  });
+
+  it("refuses new work at once while another process closes the session (shared through the store), and serves again once the close's lease ends", async () => {
+    const { client, jobId } = openSession();
+    expect((await client.chat(chatBody("one"))).status).toBe(200);
+    // Another host process on the same store began closing, then died before its transaction was sent.
+    await store.markClosing(jobId, Date.now() + clockOffsetMs + closingLeaseMs);
+    const refused = await client.chat(chatBody("two"));
+    expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([409, "session_not_active", `session ${jobId} is closing`]);
+    expect((await client.sync()).status).toBe(409);
+    clockOffsetMs += closingLeaseMs + 1;
+    try {
+      expect((await client.chat(chatBody("two"))).status).toBe(200);
+      expect((await client.post("/v1/session/close", { jobId: jobId.toString() })).status).toBe(200);
+      expect(settled).toContain(jobId);
+    } finally {
+      clockOffsetMs = 0;
+    }
+  });
+
+  it("serves a session again when its close fails before anything settled", async () => {
+    const { client, jobId } = openSession();
+    expect((await client.chat(chatBody("one"))).status).toBe(200);
+    failNextSettle = true;
+    const failed = await client.post("/v1/session/close", { jobId: jobId.toString() });
+    expect([failed.status, (await failed.json()).error.code]).toEqual([503, "chain_unavailable"]);
+    expect(await store.session(jobId)).toMatchObject({ closingUntilMs: 0, closed: false });
+    expect((await client.chat(chatBody("two"))).status).toBe(200);
   });
 });
 

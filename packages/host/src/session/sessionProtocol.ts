@@ -4,7 +4,7 @@ import { createExchangeAccounting, type CreateExchangeAccountingParameters } fro
 import { createReceipts, type CreateReceiptsParameters } from "./receipts.ts";
 import { createRefuse } from "./refusal.ts";
 import { createSessionAuthentication, type CreateSessionAuthenticationParameters } from "./sessionAuthentication.ts";
-import { createSessionClose } from "./sessionClose.ts";
+import { createSessionClose, type CreateSessionCloseParameters } from "./sessionClose.ts";
 import { createSessionSync, type CreateSessionSyncParameters } from "./sessionSync.ts";
 import { createSessionTurns, type CreateSessionTurnsParameters } from "./sessionTurns.ts";
 
@@ -14,35 +14,30 @@ export type { SessionView } from "./describeSession.ts";
 export { parseSessionHeaders } from "./sessionRequest.ts";
 
 /** What the session's modules need from outside; the state they share is made here. */
-export type CreateSessionProtocolParameters = Omit<CreateSessionAuthenticationParameters, "closing" | "refuse" | "signerIsContract" | "now"> &
+export type CreateSessionProtocolParameters = Omit<CreateSessionAuthenticationParameters, "refuse" | "signerIsContract" | "now"> &
   CreateCheckpointSignaturesParameters &
   Pick<CreateSessionTurnsParameters, "exposure"> &
   Pick<CreateExchangeAccountingParameters, "maxUnsignedBytes"> &
   Pick<CreateReceiptsParameters, "onReceiptStored"> &
-  Pick<CreateSessionSyncParameters, "syncBudget"> & { now?: () => number };
+  Pick<CreateSessionSyncParameters, "syncBudget"> &
+  Pick<CreateSessionCloseParameters, "closingLeaseMs"> & { now?: () => number };
 
 /**
  * The session rules of the host: who may spend, how much, in which order, and which receipts
  * count. Chain reads go through the session cache; every decision that moves money is recorded
  * in the store before the caller answers. Each job is a module of its own; this wires them to the
- * state they share: each session's turn, the sessions being closed and the exchanges running.
+ * state they share: each session's turn and the exchanges running (a close under way is in the store, shared by every process).
  */
 export function createSessionProtocol(parameters: CreateSessionProtocolParameters) {
   const { common, store, sessions, exposure } = parameters;
   const refuse = createRefuse(common.metrics.requestsRefused);
   const turns = createSessionTurns({ store, exposure, refuse });
-  const closing = new Set<bigint>();
   const running = new Map<bigint, AbortController>();
   const signatures = createCheckpointSignatures(parameters);
-  const authentication = createSessionAuthentication({
-    ...parameters,
-    closing,
-    refuse,
-    signerIsContract: signatures.signerIsContract,
-    now: parameters.now ?? Date.now,
-  });
+  const now = parameters.now ?? Date.now;
+  const authentication = createSessionAuthentication({ ...parameters, refuse, signerIsContract: signatures.signerIsContract, now });
   const { beginExchange } = createExchangeAccounting({ ...parameters, turns, checkServable: authentication.checkServable, refuse, running });
-  const { sessionEnded, beginClose } = createSessionClose({ store, sessions, turns, closing, running });
+  const { sessionEnded, beginClose } = createSessionClose({ store, sessions, turns, closingLeaseMs: parameters.closingLeaseMs, now, running });
   const { acceptReceipt } = createReceipts({ ...parameters, readSession: authentication.readSession, isSignedBy: signatures.isSignedBy });
   const { sync } = createSessionSync({ ...parameters, turns });
 

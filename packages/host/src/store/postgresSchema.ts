@@ -67,6 +67,7 @@ const migrations: readonly string[] = [
      PRIMARY KEY (submission_id, job_id)
    );
    CREATE INDEX submission_entries_by_job ON submission_entries (job_id);`,
+  `ALTER TABLE sessions ADD COLUMN closing_until_ms BIGINT NOT NULL DEFAULT 0;`,
 ];
 
 /** Brings the database up to the newest schema and checks that it belongs to `deployment`. */

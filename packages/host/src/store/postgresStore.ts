@@ -252,6 +252,14 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       );
     },
 
+    async markClosing(jobId, untilMs) {
+      await transaction(true, (query) => query.query("UPDATE sessions SET closing_until_ms = $2 WHERE job_id = $1", [jobId.toString(), untilMs]));
+    },
+
+    async clearClosing(jobId) {
+      await transaction(true, (query) => query.query("UPDATE sessions SET closing_until_ms = 0 WHERE job_id = $1", [jobId.toString()]));
+    },
+
     markClosed: (jobId) =>
       transaction(true, async (query) => {
         await lockSession(query, jobId.toString());
@@ -348,6 +356,7 @@ function toSession(row: Row): SessionState {
     checkpointInterval: Number(row.checkpoint_interval),
     lastActivityMs: Number(row.last_activity_ms),
     closed: row.closed === true,
+    closingUntilMs: Number(row.closing_until_ms),
   };
 }
 

@@ -89,6 +89,7 @@ type SessionRow = {
   checkpoint_interval: number;
   last_activity_ms: number;
   closed: number;
+  closing_until_ms: number;
 };
 
 type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatus; nonce: number; tx_hash: Hex; raw_tx: Hex; error: string | null };
@@ -151,6 +152,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     newestReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
     setProven: db.prepare<[number, string]>("UPDATE sessions SET proven_tokens = max(proven_tokens, ?) WHERE job_id = ?"),
     setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
+    setClosing: db.prepare<[number, string]>("UPDATE sessions SET closing_until_ms = ? WHERE job_id = ?"),
     pruneExchanges: db.prepare<[string, string]>("DELETE FROM exchanges WHERE job_id = ? AND rowid < (SELECT max(rowid) FROM exchanges WHERE job_id = ?)"),
     pruneReceipts: db.prepare<[string, string]>(
       "DELETE FROM receipts WHERE job_id = ? AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = ?)",
@@ -187,6 +189,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     checkpointInterval: row.checkpoint_interval,
     lastActivityMs: row.last_activity_ms,
     closed: row.closed === 1,
+    closingUntilMs: row.closing_until_ms,
   });
   const toSubmission = (row: SubmissionRow): Submission => ({
     id: row.id,
@@ -318,6 +321,9 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     /** Marks a session settled; the requests and answers kept for a sync are dropped (nothing can be signed any more). */
     markClosed: guarded(db.transaction((jobId: bigint): void => closeAndForget(jobId.toString()))),
 
+    markClosing: guarded((jobId: bigint, untilMs: number): void => void statements.setClosing.run(untilMs, jobId.toString())),
+    clearClosing: guarded((jobId: bigint): void => void statements.setClosing.run(0, jobId.toString())),
+
     /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
     unsignedBytes(jobId: bigint): number {
       return statements.unsignedBytes.get(jobId.toString())?.bytes ?? 0;
@@ -422,21 +428,25 @@ function toExchange(row: ExchangeRow): Exchange {
   };
 }
 
-/** Brings a database written by an older node up to this schema. */
+/** Brings a database written by an older node up to this schema: columns added since, by table. */
 function migrate(db: Database.Database): void {
-  const columns = new Set(
-    db
-      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('exchanges')")
-      .all()
-      .map((column) => column.name),
-  );
-  for (const [column, type] of [
-    ["previous_transcript_hash", "TEXT"],
-    ["request_body", "BLOB"],
-    ["request_signature", "TEXT"],
-    ["response_text", "TEXT"],
-  ] as const)
-    if (!columns.has(column)) db.exec(`ALTER TABLE exchanges ADD COLUMN ${column} ${type}`);
+  const added = [
+    ["exchanges", "previous_transcript_hash", "TEXT"],
+    ["exchanges", "request_body", "BLOB"],
+    ["exchanges", "request_signature", "TEXT"],
+    ["exchanges", "response_text", "TEXT"],
+    ["sessions", "closing_until_ms", "INTEGER NOT NULL DEFAULT 0"],
+  ] as const;
+  for (const table of new Set(added.map(([table]) => table))) {
+    const columns = new Set(
+      db
+        .prepare<[string], { name: string }>("SELECT name FROM pragma_table_info(?)")
+        .all(table)
+        .map((column) => column.name),
+    );
+    for (const [, column, type] of added.filter(([name]) => name === table))
+      if (!columns.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
 }
 
 /** Opens the database in WAL mode with full fsync, brought up to this schema, for this deployment. */

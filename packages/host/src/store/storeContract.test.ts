@@ -204,6 +204,27 @@ describe.each(backends)("store contract: $name", (backend) => {
     await store.close();
   });
 
+  it("shares a close under way with every process until its lease ends, it is abandoned or the session settles, and keeps it across a reopen", async () => {
+    const database = await backend.fresh();
+    const first = await backend.open(database);
+    // Another process (SQLite: one process, so one handle).
+    const second = backend.name === "SQLite" ? first : await backend.open(database);
+    await first.ensureSession(1n, 100);
+    expect(await second.session(1n)).toMatchObject({ closingUntilMs: 0 });
+    await first.markClosing(1n, 5_000);
+    expect(await second.session(1n)).toMatchObject({ closingUntilMs: 5_000, closed: false });
+    await second.clearClosing(1n);
+    expect(await first.session(1n)).toMatchObject({ closingUntilMs: 0 });
+    await second.markClosing(1n, 9_000);
+    if (second !== first) await second.close();
+    await first.close();
+    const reopened = await backend.open(database);
+    expect(await reopened.session(1n)).toMatchObject({ closingUntilMs: 9_000 });
+    await reopened.markClosed(1n);
+    expect(await reopened.session(1n)).toMatchObject({ closed: true });
+    await reopened.close();
+  });
+
   it("gives a sequence number to exactly one of many concurrent claims, and keeps the highest receipt", async () => {
     const database = await backend.fresh();
     // Two handles on one database: two processes (SQLite: one process, so one handle).

@@ -15,6 +15,11 @@ export type SessionState = {
   checkpointInterval: number;
   lastActivityMs: number;
   closed: boolean;
+  /**
+   * Until when (ms) a close begun by some process holds the session: new work is refused by every
+   * process until then, or until the close settles (`closed`). 0 when no close is under way.
+   */
+  closingUntilMs: number;
 };
 
 export type Exchange = {
@@ -116,6 +121,10 @@ export type Store = {
   newestReceipt(jobId: bigint): Awaitable<StoredReceipt | undefined>;
   /** Records what the chain says is proven (never moves backwards). */
   setProvenTokens(jobId: bigint, provenTokens: number): Awaitable<void>;
+  /** A close of the session began: every process refuses new work for it until `untilMs` (a lease, so that a closer that dies strands nothing). */
+  markClosing(jobId: bigint, untilMs: number): Awaitable<void>;
+  /** The close failed before anything settled: the session may be served again. */
+  clearClosing(jobId: bigint): Awaitable<void>;
   /** Marks a session settled and prunes it to what a dispute or an audit needs (docs/design.md, "Storage"). */
   markClosed(jobId: bigint): Awaitable<void>;
   /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
