@@ -46,17 +46,28 @@ function startHost(): Promise<(typeof hosts)[number]> {
   });
 }
 
-/** The operating-system pid of the process holding the proof lock, read from PostgreSQL. */
-async function proofLeaderPid(): Promise<number | undefined> {
-  const rows = await postgres.query<{ name: string }>(
+/** Who holds the proof lock, read from PostgreSQL: the server's backend (the lock connection) and the host's operating-system pid. */
+async function proofLeader(): Promise<{ backend: number; pid: number } | undefined> {
+  const rows = await postgres.query<{ backend: number; name: string }>(
     database,
-    `SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
+    `SELECT l.pid AS backend, a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
        (SELECT hashtextextended('session-jobs:proof-leader', 0) AS k) key
      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
        AND l.classid::bigint = ((key.k >> 32) & 4294967295) AND l.objid::bigint = (key.k & 4294967295)`,
   );
   const match = rows[0] && /pid=(\d+)/.exec(rows[0].name);
-  return match ? Number(match[1]) : undefined;
+  return match ? { backend: rows[0]!.backend, pid: Number(match[1]) } : undefined;
+}
+
+const proofLeaderPid = async () => (await proofLeader())?.pid;
+
+/** Sends again while the answer is 503 (storage_unavailable: retry later), as a client or a balancer would. */
+async function untilServed<T extends { status: number }>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    const result = await attempt();
+    if (result.status !== 503 || tries >= 600) return result;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 beforeAll(async () => {
@@ -233,4 +244,87 @@ describe("host processes sharing one PostgreSQL store", () => {
     const after = await client.chat(ask("after the close"));
     expect([after.status, after.body.error?.code]).toEqual([409, "session_not_active"]);
   }, 180_000);
+  it("lose the proof leader's lock connection mid-way: it stops leading, reconnects and serves again, the lead is taken again, and every signed receipt is proven exactly once", async () => {
+    hosts.push(...(await Promise.all([startHost(), startHost()])));
+    const host = resolveHostConfig(input).account.address;
+    const sessions: (Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> })[] = [];
+    for (let index = 0; index < 4; index++) {
+      const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
+      sessions.push({
+        ...opened,
+        client: createTestClient({ url: alive()[0]!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain }),
+      });
+    }
+    const converse = (rounds: number, offset: number) =>
+      Promise.all(
+        sessions.map(async ({ client }, index) => {
+          for (let round = 0; round < rounds; round++) {
+            const serving = alive();
+            client.url = serving[(index + round + offset) % serving.length]!.url;
+            const answer = await untilServed(() => client.chat(ask(`request ${round} of session ${index}`)));
+            expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+            client.url = serving[(index + round + offset + 1) % serving.length]!.url;
+            expect((await untilServed(() => client.sendReceipt())).status).toBe(200);
+          }
+        }),
+      );
+    await converse(4, 0);
+    await expect
+      .poll(async () => Promise.all(sessions.map(async ({ jobId }) => (await chain.session(jobId)).provenTokens > 0n)), { timeout: 60_000 })
+      .toEqual(sessions.map(() => true));
+
+    // The leader's lock connection is cut (a network fault, an administrator) while receipts come in
+    // and one of its proof transactions waits to be mined (the chain does not mine meanwhile).
+    const pendingProofs = async () =>
+      (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status = 'sent' AND kind IN ('checkpoint', 'batch')"))[0]!.n;
+    await anvilRpc("evm_setAutomine", [false]);
+    let cut: { backend: number; pid: number };
+    try {
+      const conversing = converse(4, 1);
+      await expect.poll(pendingProofs, { timeout: 60_000 }).not.toBe("0");
+      cut = (await proofLeader())!;
+      await postgres.query(database, "SELECT pg_terminate_backend($1)", [cut.backend]);
+      await conversing;
+      await anvilRpc("evm_mine");
+    } finally {
+      await anvilRpc("evm_setAutomine", [true]);
+    }
+    const cutHost = hosts.find((candidate) => candidate.pid === cut.pid)!;
+
+    // The lead is held again over another connection (by another process, or by the same one reconnected).
+    await expect.poll(async () => (await proofLeader())?.backend, { timeout: 60_000 }).toSatisfy((backend) => backend !== undefined && backend !== cut.backend);
+    // The process whose connection was cut serves again.
+    await expect.poll(async () => (await fetch(`${cutHost.url}/ready`)).status, { timeout: 60_000 }).toBe(200);
+    for (const { client } of sessions) {
+      client.url = cutHost.url;
+      expect((await client.chat(ask("after the reconnect"))).status).toBe(200);
+      expect((await client.sendReceipt()).status).toBe(200);
+    }
+
+    const closes = await Promise.all(
+      sessions.map(async ({ client, jobId }, index) => {
+        client.url = alive()[index % alive().length]!.url;
+        const closed = await untilServed(() => client.post("/v1/session/close", { jobId: jobId.toString() }));
+        expect(closed.status).toBe(200);
+        return { jobId, signed: client.cumulativeTokens, hash: (await closed.json()).transactionHash };
+      }),
+    );
+    const proofEvents = await chain.publicClient.getContractEvents({
+      address: chain.contracts.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      eventName: "ProofSubmitted",
+      fromBlock: 0n,
+    });
+    for (const { jobId, signed, hash } of closes) {
+      expect(await chain.settlement(hash)).toMatchObject({ jobId, provenTokens: signed, payment: signed * price });
+      const proven = proofEvents.filter((event) => (event.args as { jobId: bigint }).jobId === jobId).map((event) => (event.args as { tokens: bigint }).tokens);
+      expect(proven.reduce((sum, tokens) => sum + tokens, 0n)).toBe(signed);
+    }
+    await expect
+      .poll(async () => (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n, {
+        timeout: 60_000,
+      })
+      .toBe("0");
+    expect((await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM sessions WHERE NOT closed"))[0]!.n).toBe("0");
+  }, 240_000);
 });

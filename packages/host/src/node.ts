@@ -74,6 +74,8 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   const generations = new AbortController();
   /** Stops trying to take the proof lock (PostgreSQL) once stopping. */
   const leadership = new AbortController();
+  /** Whether this process listens for receipts stored by any process (from its first lead on). */
+  let hearingReceipts = false;
 
   async function start(): Promise<string> {
     const chain = await connectChain({ config, signal: common.shutdown.signal });
@@ -83,6 +85,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       deployment: { chainId: chain.chainId, marketplace: chain.marketplace, host: config.account.address, genesis: chain.genesis },
       now,
       onFault: (fault) => common.logger.error("storage fault: refusing new work", { fault }),
+      onRecovered: () => common.logger.info("storage fault over: serving again"),
       ...(parameters.leaderRetryMs !== undefined && { leaderRetryMs: parameters.leaderRetryMs }),
     });
     const storage = store;
@@ -175,7 +178,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     });
     const url = await server.listen();
     common.shutdown.add(() => stop());
-    await storage.locks.leadProofs(() => leadProofs(proofSubmitter, storage), leadership.signal);
+    await storage.locks.leadProofs((lost) => leadProofs(proofSubmitter, storage, lost), leadership.signal);
     ready = true;
     common.logger.info("host node ready", {
       url,
@@ -206,21 +209,39 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
 
   /**
    * This process submits proofs from now on: it listens for receipts any process stores and
-   * starts the submitter (reconciling what a dead leader left pending). A takeover that cannot
-   * start (the chain unreachable) keeps the lock and tries again; the first start fails the node.
+   * starts the submitter (reconciling what a previous leader left pending) until `lost` says the
+   * lead went with its lock connection; it contends again once reconnected. A takeover that
+   * cannot start (the chain unreachable) keeps the lock and tries again; the first start fails the node.
    */
-  async function leadProofs(proofSubmitter: ProofSubmitter, storage: Store): Promise<void> {
-    storage.locks.onReceiptStored((jobId) => notifySubmitter(proofSubmitter, jobId));
-    if (!ready) return proofSubmitter.start();
-    common.logger.info("this process now submits proofs", { pid: process.pid });
-    while (!leadership.signal.aborted) {
+  async function leadProofs(proofSubmitter: ProofSubmitter, storage: Store, lost: AbortSignal): Promise<void> {
+    if (!hearingReceipts) storage.locks.onReceiptStored((jobId) => notifySubmitter(proofSubmitter, jobId));
+    hearingReceipts = true;
+    const stopLeading = () =>
+      proofSubmitter.stop().catch((error: unknown) => common.logger.warn("cannot stop submitting proofs cleanly; another process reconciles", { error }));
+    lost.addEventListener(
+      "abort",
+      () => {
+        common.logger.warn("this process stopped submitting proofs: its PostgreSQL lock connection, and the proof lock with it, was lost", {
+          pid: process.pid,
+        });
+        void stopLeading();
+      },
+      { once: true },
+    );
+    if (ready) common.logger.info("this process now submits proofs", { pid: process.pid });
+    for (;;) {
       try {
-        return await proofSubmitter.start();
+        await proofSubmitter.start();
+        break;
       } catch (error) {
+        if (!ready) throw error;
+        if (leadership.signal.aborted || lost.aborted) return;
         common.logger.warn("cannot start submitting proofs; retrying", { error });
         await new Promise((resolve) => setTimeout(resolve, config.chain.pollingIntervalMs * 4));
       }
     }
+    // The lead was lost while the submitter started: the stop above ran before the start finished.
+    if (lost.aborted) await stopLeading();
   }
 
   /** A stored receipt may make its session's proof due; a failed look is retried by the submitter's tick. */

@@ -152,6 +152,8 @@ export function createTransactionSender(parameters: {
           maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
           nonce,
         });
+        // A process that lost its chain-writer lock (its lock connection) since taking it sends nothing more.
+        store.assertWritable();
         const id = await store.recordSubmission({ kind: intent.kind, nonce, txHash: keccak256(rawTx), rawTx, entries: intent.entries });
         const outcome = await broadcast(rawTx).catch(async (error: unknown) => {
           nextNonce = undefined;

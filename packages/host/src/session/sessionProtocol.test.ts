@@ -597,7 +597,7 @@ describe("close", () => {
     const { client, jobId } = openSession();
     expect((await client.chat(chatBody("one"))).status).toBe(200);
     // Another host process on the same store began closing, then died before its transaction was sent.
-    await store.markClosing(jobId, Date.now() + clockOffsetMs + closingLeaseMs);
+    store.markClosing(jobId, Date.now() + clockOffsetMs + closingLeaseMs);
     const refused = await client.chat(chatBody("two"));
     expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([409, "session_not_active", `session ${jobId} is closing`]);
     expect((await client.sync()).status).toBe(409);
@@ -617,7 +617,7 @@ describe("close", () => {
     failNextSettle = true;
     const failed = await client.post("/v1/session/close", { jobId: jobId.toString() });
     expect([failed.status, (await failed.json()).error.code]).toEqual([503, "chain_unavailable"]);
-    expect(await store.session(jobId)).toMatchObject({ closingUntilMs: 0, closed: false });
+    expect(store.session(jobId)).toMatchObject({ closingUntilMs: 0, closed: false });
     expect((await client.chat(chatBody("two"))).status).toBe(200);
   });
 });

@@ -11,6 +11,8 @@ export async function openStore(parameters: {
   deployment: StoreDeployment;
   now?: () => number;
   onFault?: (fault: string) => void;
+  /** PostgreSQL: the fault ended (a lost lock connection was made anew). */
+  onRecovered?: () => void;
   leaderRetryMs?: number;
 }): Promise<Store> {
   const { location, ...rest } = parameters;

@@ -3,6 +3,7 @@ import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostError } from "../errors.ts";
 import { exchangeColumns, exchangeValues } from "./exchangeRow.ts";
+import { openLockConnection, type LockConnection } from "./lockConnection.ts";
 import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
 import { preparePostgresSchema } from "./postgresSchema.ts";
 import type { Exchange, SessionState, Store, StoreDeployment, StoredExchange, Submission, SubmissionKind, SubmissionStatus } from "./storeTypes.ts";
@@ -16,10 +17,12 @@ export type PostgresStoreParameters = {
   deployment: StoreDeployment;
   /** Connections this process may open for queries (one more is held for its locks). */
   poolSize?: number;
-  /** How often a process that does not submit proofs tries to take over (ms). */
+  /** How often a process that does not submit proofs tries to take over, and a lost lock connection is made anew (ms). */
   leaderRetryMs?: number;
   now?: () => number;
   onFault?: (fault: string) => void;
+  /** The fault ended: a new lock connection was made after a loss. */
+  onRecovered?: () => void;
 };
 
 /**
@@ -34,28 +37,36 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
   const now = parameters.now ?? Date.now;
   const applicationName = `session-jobs-host pid=${process.pid}`;
   const pool = new pg.Pool({ connectionString: parameters.url, max: parameters.poolSize ?? 10, application_name: applicationName });
-  const lockClient = new pg.Client({ connectionString: parameters.url, application_name: `${applicationName} locks` });
   let fault: string | undefined;
   let closing = false;
-  const raise = (reason: string) => {
-    if (fault || closing) return;
-    fault = reason;
-    parameters.onFault?.(reason);
-  };
-  // An idle pooled connection that drops is replaced by the pool; the lock connection holds this
-  // process's locks, and losing it loses them: a fault until restart.
+  // An idle pooled connection that drops is replaced by the pool.
   pool.on("error", () => undefined);
-  lockClient.on("error", (error) => raise(`the PostgreSQL lock connection failed (${error.message})`));
-  lockClient.on("end", () => raise("the PostgreSQL lock connection closed"));
+  let locks: LockConnection;
   try {
-    await lockClient.connect();
-    await preparePostgresSchema(lockClient, parameters.deployment);
+    locks = await openLockConnection({ url: parameters.url, applicationName: `${applicationName} locks`, retryMs: parameters.leaderRetryMs ?? 2_000 });
   } catch (error) {
-    closing = true;
-    await lockClient.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
     throw error;
   }
+  try {
+    await preparePostgresSchema(locks.current()!, parameters.deployment);
+  } catch (error) {
+    closing = true;
+    await locks.end();
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  // Losing the lock connection loses this process's locks: new work is refused until a new one is made.
+  locks.onLost((reason) => {
+    if (fault || closing) return;
+    fault = reason;
+    parameters.onFault?.(reason);
+  });
+  locks.onRestored(() => {
+    if (!fault || closing) return;
+    fault = undefined;
+    parameters.onRecovered?.();
+  });
 
   const unavailable = (error: unknown): never => {
     if (error instanceof HostError) throw error;
@@ -133,7 +144,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 
   const store: Store = {
     kind: "postgres",
-    locks: createPostgresLocks({ client: lockClient, leaderRetryMs: parameters.leaderRetryMs ?? 2_000, lost: () => fault }),
+    locks: createPostgresLocks({ connection: locks, leaderRetryMs: parameters.leaderRetryMs ?? 2_000 }),
 
     async session(jobId) {
       const [row] = await read("SELECT * FROM sessions WHERE job_id = $1", [jobId.toString()]);
@@ -332,13 +343,13 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     fault: () => fault,
 
     assertWritable() {
-      if (fault) throw new HostError("storage_unavailable", `storage unavailable: ${fault}; restart the node once PostgreSQL is reachable`);
+      if (fault) throw new HostError("storage_unavailable", `storage unavailable: ${fault}; reconnecting, retry later`);
     },
 
     async close() {
       if (closing) return;
       closing = true;
-      await lockClient.end().catch(() => undefined);
+      await locks.end();
       await pool.end().catch(() => undefined);
     },
   };

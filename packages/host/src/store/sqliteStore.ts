@@ -399,7 +399,7 @@ const singleProcessLocks: StoreLocks = {
   shared: false,
   session: granted,
   chainWriter: granted,
-  leadProofs: (onLeader) => onLeader(),
+  leadProofs: (onLeader) => onLeader(new AbortController().signal),
   onReceiptStored: () => undefined,
 };
 

@@ -313,15 +313,46 @@ describe("PostgreSQL store across processes", () => {
     await Promise.all([writer.close(), listener.close()]);
   });
 
-  it("refuses new work once its lock connection is gone, with storage_unavailable", async () => {
+  it("refuses new work while its lock connection is lost and gives up the proof lead; serves again and contends again once reconnected", async () => {
     const url = await postgres.createDatabase();
-    const store = await open(url);
-    await postgres.query(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE '%locks' AND datname = current_database()");
-    await expect.poll(() => store.fault(), { timeout: 60_000 }).toMatch(/lock connection/);
-    expect(() => store.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable", status: 503 }));
-    await expect(store.locks.session(1n)).rejects.toThrow(/lock connection/);
-    await store.close();
-  });
+    const name = /@\/(\w+)\?/.exec(url)![1]!;
+    const [first, second] = [await open(url), await open(url)];
+    const stop = new AbortController();
+    const leaders: string[] = [];
+    const lead = (who: string) => async (lost: AbortSignal) => {
+      leaders.push(who);
+      lost.addEventListener("abort", () => leaders.push(`${who} lost`));
+    };
+    await first.locks.leadProofs(lead("first"), stop.signal);
+    await second.locks.leadProofs(lead("second"), stop.signal);
+    expect(leaders).toEqual(["first"]);
+    // No new connection may reach the database (the server unreachable) while the first's lock connection is cut.
+    await postgres.query(postgres.url("postgres"), `ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
+    try {
+      // The first's lock connection: the one holding the proof lock (both stores run in this process, under one name).
+      await postgres.query(
+        postgres.url("postgres"),
+        `SELECT pg_terminate_backend(l.pid) FROM pg_locks l, (SELECT hashtextextended('session-jobs:proof-leader', 0) AS k) key
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = $1)
+           AND l.classid::bigint = ((key.k >> 32) & 4294967295) AND l.objid::bigint = (key.k & 4294967295)`,
+        [name],
+      );
+      await expect.poll(() => first.fault(), { timeout: 60_000 }).toMatch(/lock connection/);
+      expect(() => first.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable", status: 503 }));
+      await expect(first.locks.session(1n)).rejects.toMatchObject({ code: "storage_unavailable" });
+      // The lead went with the connection: the other process takes it.
+      await expect.poll(() => leaders, { timeout: 60_000 }).toEqual(["first", "first lost", "second"]);
+    } finally {
+      await postgres.query(postgres.url("postgres"), `ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
+    }
+    await expect.poll(() => first.fault(), { timeout: 60_000 }).toBeUndefined();
+    (await first.locks.session(1n))();
+    // Reconnected, it contends again: it leads once the other goes.
+    await second.close();
+    await expect.poll(() => leaders, { timeout: 60_000 }).toEqual(["first", "first lost", "second", "first"]);
+    stop.abort();
+    await first.close();
+  }, 120_000);
 
   it("refuses to open, with an error and no crash, when PostgreSQL cannot be reached", async () => {
     await expect(

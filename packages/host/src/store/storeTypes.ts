@@ -86,11 +86,12 @@ export type StoreLocks = {
   /** One chain writer at a time across processes (every transaction the host key signs). */
   chainWriter(): Promise<Release>;
   /**
-   * Runs `onLeader` once this process becomes the one that submits proofs: at once for SQLite;
+   * Runs `onLeader` each time this process becomes the one that submits proofs: at once for SQLite;
    * for PostgreSQL when the proof lock is free, now or when its holder stops or dies (tried again
-   * until `signal` aborts). Resolves after the first try: with `onLeader` when it won.
+   * until `signal` aborts). `lost` aborts when this process stops leading (its lock connection was
+   * lost; it contends again once reconnected). Resolves after the first try: with `onLeader` when it won.
    */
-  leadProofs(onLeader: () => Promise<void>, signal: AbortSignal): Promise<void>;
+  leadProofs(onLeader: (lost: AbortSignal) => Promise<void>, signal: AbortSignal): Promise<void>;
   /** Calls `listener` with each session whose receipt any process stored (PostgreSQL LISTEN/NOTIFY; none for SQLite, whose only process calls its submitter directly). */
   onReceiptStored(listener: (jobId: bigint) => void): void;
 };
