@@ -327,4 +327,79 @@ describe("host processes sharing one PostgreSQL store", () => {
       .toBe("0");
     expect((await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM sessions WHERE NOT closed"))[0]!.n).toBe("0");
   }, 240_000);
+  it("ride out a PostgreSQL crash and restart: requests during the outage get a retryable 503, every process reconnects, no receipt acknowledged before is lost", async () => {
+    const host = resolveHostConfig(input).account.address;
+    const serving = alive();
+    expect(serving.length).toBeGreaterThanOrEqual(2);
+    const sessions: (Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> })[] = [];
+    for (let index = 0; index < 3; index++) {
+      const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
+      sessions.push({
+        ...opened,
+        client: createTestClient({ url: serving[0]!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain }),
+      });
+    }
+    const converse = (rounds: number) =>
+      Promise.all(
+        sessions.map(async ({ client }, index) => {
+          for (let round = 0; round < rounds; round++) {
+            client.url = serving[(index + round) % serving.length]!.url;
+            const answer = await untilServed(() => client.chat(ask(`request ${round} of session ${index}`)));
+            expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+            client.url = serving[(index + round + 1) % serving.length]!.url;
+            expect((await untilServed(() => client.sendReceipt())).status).toBe(200);
+          }
+        }),
+      );
+    await converse(2);
+    const acknowledged = sessions.map(({ client }) => client.cumulativeTokens);
+
+    postgres.crash();
+    try {
+      // Every process answers a clear, retryable error while the database is gone: chat, receipt, sync, close.
+      for (const [index, { client }] of sessions.entries()) {
+        client.url = serving[index % serving.length]!.url;
+        const refused = await client.chat(ask("during the outage"));
+        expect([refused.status, refused.body.error?.code], JSON.stringify(refused.body)).toEqual([503, "storage_unavailable"]);
+        expect(refused.body.error.message).toMatch(/retry later/);
+      }
+      const receipt = await sessions[0]!.client.sendReceipt();
+      expect([receipt.status, ((await receipt.json()) as { error: { code: string } }).error.code]).toEqual([503, "storage_unavailable"]);
+      expect((await fetch(`${serving[0]!.url}/ready`)).status).toBe(503);
+    } finally {
+      postgres.restart();
+    }
+
+    for (const process of serving) await expect.poll(async () => (await fetch(`${process.url}/ready`)).status, { timeout: 60_000 }).toBe(200);
+    // What was acknowledged before the crash is all there.
+    for (const [index, { jobId }] of sessions.entries()) {
+      const [row] = await postgres.query<{ signed: string }>(database, "SELECT signed_tokens AS signed FROM sessions WHERE job_id = $1", [jobId.toString()]);
+      expect(BigInt(row!.signed)).toBe(acknowledged[index]);
+    }
+    await converse(2);
+    const closes = await Promise.all(
+      sessions.map(async ({ client, jobId }, index) => {
+        client.url = serving[index % serving.length]!.url;
+        const closed = await untilServed(() => client.post("/v1/session/close", { jobId: jobId.toString() }));
+        expect(closed.status).toBe(200);
+        return { jobId, signed: client.cumulativeTokens, hash: (await closed.json()).transactionHash };
+      }),
+    );
+    const proofEvents = await chain.publicClient.getContractEvents({
+      address: chain.contracts.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      eventName: "ProofSubmitted",
+      fromBlock: 0n,
+    });
+    for (const { jobId, signed, hash } of closes) {
+      expect(await chain.settlement(hash)).toMatchObject({ jobId, provenTokens: signed, payment: signed * price });
+      const proven = proofEvents.filter((event) => (event.args as { jobId: bigint }).jobId === jobId).map((event) => (event.args as { tokens: bigint }).tokens);
+      expect(proven.reduce((sum, tokens) => sum + tokens, 0n)).toBe(signed);
+    }
+    await expect
+      .poll(async () => (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n, {
+        timeout: 60_000,
+      })
+      .toBe("0");
+  }, 240_000);
 });

@@ -71,8 +71,10 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
   const unavailable = (error: unknown): never => {
     if (error instanceof HostError) throw error;
     const code = (error as { code?: string }).code;
-    // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention): the server, not the request.
-    if (code === undefined || /^(08|53|57)/.test(code) || /ECONN|ETIMEDOUT|terminat/i.test(String((error as Error).message)))
+    // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention), and the
+    // operating system's errors (ENOENT: the server's socket gone while it restarts, ECONNREFUSED, …):
+    // the server, not the request.
+    if (code === undefined || /^(08|53|57)/.test(code) || /^E[A-Z]+$/.test(code) || /ECONN|ETIMEDOUT|terminat/i.test(String((error as Error).message)))
       throw new HostError("storage_unavailable", `storage unavailable: PostgreSQL ${(error as Error).message}; retry later`, { cause: error });
     throw error;
   };

@@ -62,7 +62,8 @@ export async function startTestPostgres(options: { fsync?: boolean; maxConnectio
     `-c max_connections=${options.maxConnections ?? 100}`,
     ...(options.fsync === false ? ["-c fsync=off", "-c full_page_writes=off"] : []),
   ].join(" ");
-  run("pg_ctl", ["-D", data, "-o", settings, "-l", join(dir, "server.log"), "-w", "-t", "120", "start"]);
+  const startServer = () => run("pg_ctl", ["-D", data, "-o", settings, "-l", join(dir, "server.log"), "-w", "-t", "120", "start"]);
+  startServer();
   const url = (database: string) => `postgres://postgres@/${database}?host=${encodeURIComponent(dir)}`;
   let databases = 0;
   return {
@@ -89,6 +90,14 @@ export async function startTestPostgres(options: { fsync?: boolean; maxConnectio
       } finally {
         await client.end();
       }
+    },
+    /** Stops the server as a crash would (`-m immediate`: connections cut, WAL replayed at the next start); `restart()` brings it back. */
+    crash() {
+      run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+    },
+    /** Starts the server again after `crash()`, on the same socket and data. */
+    restart() {
+      startServer();
     },
     stop() {
       try {
