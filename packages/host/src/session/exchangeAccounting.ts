@@ -1,6 +1,7 @@
 import { nextTranscriptHash, type SessionUsage } from "@session-jobs/protocol";
 import type { OnChainSession } from "../chain/chainSession.ts";
 import type { Common } from "../common.ts";
+import { HostError } from "../errors.ts";
 import type { StoredExchange, Store } from "../store/storeTypes.ts";
 import type { ExposurePolicy } from "./exposure.ts";
 import type { Refuse } from "./refusal.ts";
@@ -106,6 +107,10 @@ export function createExchangeAccounting(parameters: CreateExchangeAccountingPar
             });
           const exchange = { ...served, ...billed };
           const state = (await store.session(request.jobId))!;
+          // The session moved on under this exchange: another process took its turn (this one's lock
+          // went with its lock connection). Recorded on top, the transcript would fork.
+          if (state.transcriptHash.toLowerCase() !== request.transcriptHash)
+            throw new HostError("session_out_of_sync", `session ${request.jobId} was served elsewhere while this answer ran; POST /v1/session/sync`);
           const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
           const transcriptHash = nextTranscriptHash(state.transcriptHash, exchange);
           const record: StoredExchange = {

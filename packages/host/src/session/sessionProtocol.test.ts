@@ -338,6 +338,41 @@ describe("chat completions", () => {
     },
   );
 
+  it("does not record an answer over an exchange another process recorded meanwhile (its turn lost with its lock connection): the stream breaks, the transcript does not fork", async () => {
+    backend.behaviour.tokenDelayMs = 20;
+    const { client, jobId } = openSession();
+    const response = await client.post("/v1/chat/completions", chatBody("a long answer", { stream: true, max_tokens: 8 }));
+    const reader = response.body!.getReader();
+    await reader.read();
+    // What another process appends once it holds the session's turn (the store shared by both).
+    const other = {
+      jobId,
+      sequence: 50n,
+      promptTokens: 1,
+      completionTokens: 1,
+      cumulativeTokens: 2,
+      transcriptHash: `0x${"ab".repeat(32)}` as Hex,
+      aborted: false,
+      previousTranscriptHash: emptyTranscriptHash,
+      requestBody: new Uint8Array([1]),
+      requestSignature: "0x01" as Hex,
+      responseText: "x",
+    };
+    store.appendExchange(other);
+    let received = "";
+    const ended = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return "ended";
+        received += new TextDecoder().decode(value);
+      }
+    })();
+    await expect(ended).rejects.toThrow();
+    expect(received).not.toContain("[DONE]");
+    expect(store.lastExchange(jobId)).toMatchObject({ sequence: 50n, cumulativeTokens: 2, transcriptHash: other.transcriptHash });
+    expect(store.session(jobId)).toMatchObject({ servedTokens: 2, transcriptHash: other.transcriptHash });
+  });
+
   it("cuts off an upstream that streams past max_tokens (each delta is at least a token) with an error, and bills nothing", async () => {
     backend.behaviour.endless = true;
     const { client, jobId } = openSession();
