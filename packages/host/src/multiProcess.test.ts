@@ -102,34 +102,84 @@ async function anvilRpc(method: string, params: unknown[] = []): Promise<void> {
 
 const ask = (content: string) => ({ messages: [{ role: "user", content }], max_tokens: 30, stream: true });
 
+type TestSession = Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> };
+
+/** Opens `count` sessions with the host, each with a client pointed at the first live process. */
+async function openSessions(count: number): Promise<TestSession[]> {
+  const host = resolveHostConfig(input).account.address;
+  const sessions: TestSession[] = [];
+  for (let index = 0; index < count; index++) {
+    const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
+    sessions.push({ ...opened, client: createTestClient({ url: alive()[0]!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain }) });
+  }
+  return sessions;
+}
+
+/**
+ * Each session asks and signs `rounds` times, its requests and receipts going to a different live
+ * process each time; with `retryUnavailable`, a 503 is sent again (a fault the test causes).
+ */
+function converse(sessions: TestSession[], rounds: number, offset: number, options: { retryUnavailable: boolean }) {
+  const send = <T extends { status: number }>(attempt: () => Promise<T>) => (options.retryUnavailable ? untilServed(attempt) : attempt());
+  return Promise.all(
+    sessions.map(async ({ client }, index) => {
+      for (let round = 0; round < rounds; round++) {
+        const serving = alive();
+        client.url = serving[(index + round + offset) % serving.length]!.url;
+        const answer = await send(() => client.chat(ask(`request ${round} of session ${index}`)));
+        expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+        client.url = serving[(index + round + offset + 1) % serving.length]!.url;
+        expect((await send(() => client.sendReceipt())).status).toBe(200);
+      }
+    }),
+  );
+}
+
+const pendingTransactions = async () =>
+  (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n;
+
+/**
+ * Closes every session through the live processes and checks it settled exactly: payment = signed ×
+ * price, and its `ProofSubmitted` events add up to what was signed (no receipt proven twice, none
+ * left out); then no transaction is left pending. Returns each session's proofs.
+ */
+async function closeExactly(sessions: TestSession[]): Promise<bigint[][]> {
+  const closes = await Promise.all(
+    sessions.map(async ({ client, jobId }, index) => {
+      client.url = alive()[index % alive().length]!.url;
+      const closed = await untilServed(() => client.post("/v1/session/close", { jobId: jobId.toString() }));
+      expect(closed.status).toBe(200);
+      return { jobId, signed: client.cumulativeTokens, hash: (await closed.json()).transactionHash };
+    }),
+  );
+  const proofEvents = await chain.publicClient.getContractEvents({
+    address: chain.contracts.jobMarketplace,
+    abi: jobMarketplaceWithModelsAbi,
+    eventName: "ProofSubmitted",
+    fromBlock: 0n,
+  });
+  const proofs: bigint[][] = [];
+  for (const { jobId, signed, hash } of closes) {
+    expect(await chain.settlement(hash)).toMatchObject({ jobId, provenTokens: signed, payment: signed * price });
+    const proven = proofEvents.filter((event) => (event.args as { jobId: bigint }).jobId === jobId).map((event) => (event.args as { tokens: bigint }).tokens);
+    expect(proven.reduce((sum, tokens) => sum + tokens, 0n)).toBe(signed);
+    proofs.push(proven);
+  }
+  await expect.poll(pendingTransactions, { timeout: 60_000 }).toBe("0");
+  return proofs;
+}
+
+/** Every session proven at least once (each passed one interval): the leader proves them. */
+const allProven = (sessions: TestSession[]) =>
+  expect
+    .poll(async () => Promise.all(sessions.map(async ({ jobId }) => (await chain.session(jobId)).provenTokens > 0n)), { timeout: 60_000 })
+    .toEqual(sessions.map(() => true));
+
 describe("host processes sharing one PostgreSQL store", () => {
   it("serve sessions spread over all processes, survive the proof submitter's SIGKILL, and prove and settle every signed token exactly once", async () => {
-    const host = resolveHostConfig(input).account.address;
-    const sessions: (Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> })[] = [];
-    for (let index = 0; index < 6; index++) {
-      const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
-      sessions.push({ ...opened, client: createTestClient({ url: hosts[0]!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain }) });
-    }
-    /** Each session asks and signs `rounds` times, its requests and receipts going to a different process each time. */
-    const converse = (rounds: number, offset: number) =>
-      Promise.all(
-        sessions.map(async ({ client }, index) => {
-          for (let round = 0; round < rounds; round++) {
-            const serving = alive();
-            client.url = serving[(index + round + offset) % serving.length]!.url;
-            const answer = await client.chat(ask(`request ${round} of session ${index}`));
-            expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-            client.url = serving[(index + round + offset + 1) % serving.length]!.url;
-            expect((await client.sendReceipt()).status).toBe(200);
-          }
-        }),
-      );
-
-    await converse(4, 0);
-    // Every session passed one interval: the leader proves them.
-    await expect
-      .poll(async () => Promise.all(sessions.map(async ({ jobId }) => (await chain.session(jobId)).provenTokens > 0n)), { timeout: 60_000 })
-      .toEqual(sessions.map(() => true));
+    const sessions = await openSessions(6);
+    await converse(sessions, 4, 0, { retryUnavailable: false });
+    await allProven(sessions);
 
     // Two requests of one session built on the same transcript reach two processes: the second
     // arrives while the first still streams, waits for the session's turn, and is refused.
@@ -156,37 +206,16 @@ describe("host processes sharing one PostgreSQL store", () => {
     killed.child.kill("SIGKILL");
     await killed.exited;
 
-    await converse(3, 1);
+    await converse(sessions, 3, 1, { retryUnavailable: false });
     // A survivor takes the proof lock over and proves the receipts due since.
     await expect.poll(proofLeaderPid, { timeout: 60_000 }).toSatisfy((pid) => pid !== undefined && pid !== leader);
 
-    const closes = await Promise.all(
-      sessions.map(async ({ client, jobId }, index) => {
-        client.url = alive()[index % alive().length]!.url;
-        const closed = await client.post("/v1/session/close", { jobId: jobId.toString() });
-        expect(closed.status).toBe(200);
-        return { jobId, signed: client.cumulativeTokens, hash: (await closed.json()).transactionHash };
-      }),
-    );
-    const proofEvents = await chain.publicClient.getContractEvents({
-      address: chain.contracts.jobMarketplace,
-      abi: jobMarketplaceWithModelsAbi,
-      eventName: "ProofSubmitted",
-      fromBlock: 0n,
-    });
-    for (const { jobId, signed, hash } of closes) {
-      const settlement = await chain.settlement(hash);
-      expect(settlement).toMatchObject({ jobId, provenTokens: signed, payment: signed * price });
-      const proven = proofEvents.filter((event) => (event.args as { jobId: bigint }).jobId === jobId).map((event) => (event.args as { tokens: bigint }).tokens);
-      // Proofs add up to exactly what was signed: no receipt proven twice, none left out.
-      expect(proven.reduce((sum, tokens) => sum + tokens, 0n)).toBe(signed);
-      expect(proven.length).toBeGreaterThanOrEqual(2);
-    }
-    // The shared store agrees: every session closed and pruned, no transaction left pending.
-    const open = await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM sessions WHERE NOT closed");
-    const pending = await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')");
-    expect([open[0]!.n, pending[0]!.n]).toEqual(["0", "0"]);
+    // Every session settles exactly, each proven more than once (before and after the SIGKILL).
+    for (const proven of await closeExactly(sessions)) expect(proven.length).toBeGreaterThanOrEqual(2);
+    // The shared store agrees: every session closed and pruned.
+    expect((await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM sessions WHERE NOT closed"))[0]!.n).toBe("0");
   }, 240_000);
+
   it("refuse a session on every process while one closes it, also after the closer dies with its transaction unmined, until the close settles", async () => {
     const [closer, other] = alive();
     const host = resolveHostConfig(input).account.address;
@@ -234,44 +263,18 @@ describe("host processes sharing one PostgreSQL store", () => {
     // The close is mined: every survivor sees the session settled, and the process that leads now
     // finds the dead closer's transaction mined (nothing left pending).
     expect((await chain.session(opened.jobId)).provenTokens).toBe(signed);
-    await expect
-      .poll(async () => (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n, {
-        timeout: 60_000,
-      })
-      .toBe("0");
+    await expect.poll(pendingTransactions, { timeout: 60_000 }).toBe("0");
     const closedRow = await postgres.query<{ closed: boolean }>(database, "SELECT closed FROM sessions WHERE job_id = $1", [opened.jobId.toString()]);
     expect(closedRow[0]!.closed).toBe(true);
     const after = await client.chat(ask("after the close"));
     expect([after.status, after.body.error?.code]).toEqual([409, "session_not_active"]);
   }, 180_000);
+
   it("lose the proof leader's lock connection mid-way: it stops leading, reconnects and serves again, the lead is taken again, and every signed receipt is proven exactly once", async () => {
     hosts.push(...(await Promise.all([startHost(), startHost()])));
-    const host = resolveHostConfig(input).account.address;
-    const sessions: (Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> })[] = [];
-    for (let index = 0; index < 4; index++) {
-      const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
-      sessions.push({
-        ...opened,
-        client: createTestClient({ url: alive()[0]!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain }),
-      });
-    }
-    const converse = (rounds: number, offset: number) =>
-      Promise.all(
-        sessions.map(async ({ client }, index) => {
-          for (let round = 0; round < rounds; round++) {
-            const serving = alive();
-            client.url = serving[(index + round + offset) % serving.length]!.url;
-            const answer = await untilServed(() => client.chat(ask(`request ${round} of session ${index}`)));
-            expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-            client.url = serving[(index + round + offset + 1) % serving.length]!.url;
-            expect((await untilServed(() => client.sendReceipt())).status).toBe(200);
-          }
-        }),
-      );
-    await converse(4, 0);
-    await expect
-      .poll(async () => Promise.all(sessions.map(async ({ jobId }) => (await chain.session(jobId)).provenTokens > 0n)), { timeout: 60_000 })
-      .toEqual(sessions.map(() => true));
+    const sessions = await openSessions(4);
+    await converse(sessions, 4, 0, { retryUnavailable: true });
+    await allProven(sessions);
 
     // The leader's lock connection is cut (a network fault, an administrator) while receipts come in
     // and one of its proof transactions waits to be mined (the chain does not mine meanwhile).
@@ -280,7 +283,7 @@ describe("host processes sharing one PostgreSQL store", () => {
     await anvilRpc("evm_setAutomine", [false]);
     let cut: { backend: number; pid: number };
     try {
-      const conversing = converse(4, 1);
+      const conversing = converse(sessions, 4, 1, { retryUnavailable: true });
       await expect.poll(pendingProofs, { timeout: 60_000 }).not.toBe("0");
       cut = (await proofLeader())!;
       await postgres.query(database, "SELECT pg_terminate_backend($1)", [cut.backend]);
@@ -301,57 +304,15 @@ describe("host processes sharing one PostgreSQL store", () => {
       expect((await client.sendReceipt()).status).toBe(200);
     }
 
-    const closes = await Promise.all(
-      sessions.map(async ({ client, jobId }, index) => {
-        client.url = alive()[index % alive().length]!.url;
-        const closed = await untilServed(() => client.post("/v1/session/close", { jobId: jobId.toString() }));
-        expect(closed.status).toBe(200);
-        return { jobId, signed: client.cumulativeTokens, hash: (await closed.json()).transactionHash };
-      }),
-    );
-    const proofEvents = await chain.publicClient.getContractEvents({
-      address: chain.contracts.jobMarketplace,
-      abi: jobMarketplaceWithModelsAbi,
-      eventName: "ProofSubmitted",
-      fromBlock: 0n,
-    });
-    for (const { jobId, signed, hash } of closes) {
-      expect(await chain.settlement(hash)).toMatchObject({ jobId, provenTokens: signed, payment: signed * price });
-      const proven = proofEvents.filter((event) => (event.args as { jobId: bigint }).jobId === jobId).map((event) => (event.args as { tokens: bigint }).tokens);
-      expect(proven.reduce((sum, tokens) => sum + tokens, 0n)).toBe(signed);
-    }
-    await expect
-      .poll(async () => (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n, {
-        timeout: 60_000,
-      })
-      .toBe("0");
+    await closeExactly(sessions);
     expect((await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM sessions WHERE NOT closed"))[0]!.n).toBe("0");
   }, 240_000);
+
   it("ride out a PostgreSQL crash and restart: requests during the outage get a retryable 503, every process reconnects, no receipt acknowledged before is lost", async () => {
-    const host = resolveHostConfig(input).account.address;
     const serving = alive();
     expect(serving.length).toBeGreaterThanOrEqual(2);
-    const sessions: (Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> })[] = [];
-    for (let index = 0; index < 3; index++) {
-      const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
-      sessions.push({
-        ...opened,
-        client: createTestClient({ url: serving[0]!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain }),
-      });
-    }
-    const converse = (rounds: number) =>
-      Promise.all(
-        sessions.map(async ({ client }, index) => {
-          for (let round = 0; round < rounds; round++) {
-            client.url = serving[(index + round) % serving.length]!.url;
-            const answer = await untilServed(() => client.chat(ask(`request ${round} of session ${index}`)));
-            expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-            client.url = serving[(index + round + 1) % serving.length]!.url;
-            expect((await untilServed(() => client.sendReceipt())).status).toBe(200);
-          }
-        }),
-      );
-    await converse(2);
+    const sessions = await openSessions(3);
+    await converse(sessions, 2, 0, { retryUnavailable: true });
     const acknowledged = sessions.map(({ client }) => client.cumulativeTokens);
 
     postgres.crash();
@@ -376,30 +337,7 @@ describe("host processes sharing one PostgreSQL store", () => {
       const [row] = await postgres.query<{ signed: string }>(database, "SELECT signed_tokens AS signed FROM sessions WHERE job_id = $1", [jobId.toString()]);
       expect(BigInt(row!.signed)).toBe(acknowledged[index]);
     }
-    await converse(2);
-    const closes = await Promise.all(
-      sessions.map(async ({ client, jobId }, index) => {
-        client.url = serving[index % serving.length]!.url;
-        const closed = await untilServed(() => client.post("/v1/session/close", { jobId: jobId.toString() }));
-        expect(closed.status).toBe(200);
-        return { jobId, signed: client.cumulativeTokens, hash: (await closed.json()).transactionHash };
-      }),
-    );
-    const proofEvents = await chain.publicClient.getContractEvents({
-      address: chain.contracts.jobMarketplace,
-      abi: jobMarketplaceWithModelsAbi,
-      eventName: "ProofSubmitted",
-      fromBlock: 0n,
-    });
-    for (const { jobId, signed, hash } of closes) {
-      expect(await chain.settlement(hash)).toMatchObject({ jobId, provenTokens: signed, payment: signed * price });
-      const proven = proofEvents.filter((event) => (event.args as { jobId: bigint }).jobId === jobId).map((event) => (event.args as { tokens: bigint }).tokens);
-      expect(proven.reduce((sum, tokens) => sum + tokens, 0n)).toBe(signed);
-    }
-    await expect
-      .poll(async () => (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n, {
-        timeout: 60_000,
-      })
-      .toBe("0");
+    await converse(sessions, 2, 1, { retryUnavailable: true });
+    await closeExactly(sessions);
   }, 240_000);
 });

@@ -18,6 +18,7 @@ import { createHttpServer, type HttpServer } from "../http/server.ts";
 import { HostError } from "../errors.ts";
 import { createSessionProtocol } from "./sessionProtocol.ts";
 import { createStore, type SqliteStore as Store } from "../store/sqliteStore.ts";
+import type { StoredExchange } from "../store/storeTypes.ts";
 import { createReadiness } from "../observability/readiness.ts";
 import { createByteBudget } from "../http/byteBudget.ts";
 import { createTestBackend, type TestBackend } from "../testUtils/testBackend.ts";
@@ -345,17 +346,17 @@ describe("chat completions", () => {
     const reader = response.body!.getReader();
     await reader.read();
     // What another process appends once it holds the session's turn (the store shared by both).
-    const other = {
+    const other: StoredExchange = {
       jobId,
       sequence: 50n,
       promptTokens: 1,
       completionTokens: 1,
       cumulativeTokens: 2,
-      transcriptHash: `0x${"ab".repeat(32)}` as Hex,
+      transcriptHash: `0x${"ab".repeat(32)}`,
       aborted: false,
       previousTranscriptHash: emptyTranscriptHash,
       requestBody: new Uint8Array([1]),
-      requestSignature: "0x01" as Hex,
+      requestSignature: "0x01",
       responseText: "x",
     };
     store.appendExchange(other);
