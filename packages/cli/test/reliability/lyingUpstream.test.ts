@@ -59,6 +59,12 @@ const stack = useHostStack(
   },
 );
 
+/** The host's count of exchanges billed at a bound instead of the backend's claim, for one field. */
+async function clamped(field: "promptTokens" | "completionTokens"): Promise<number> {
+  const metrics = await (await fetch(`${stack.host.url}/metrics`)).text();
+  return Number(new RegExp(`^session_jobs_upstream_usage_clamped_total\\{field="${field}"\\} (\\d+)$`, "m").exec(metrics)?.[1] ?? 0);
+}
+
 describe.each([
   ["more completion tokens than max_tokens", { prompt_tokens: 5, completion_tokens: 1_000 }, 10, { promptTokens: 5, completionTokens: 10 }],
   // Within max_tokens, but no tokenizer makes more tokens than the bytes sent (plus an end marker).
@@ -74,6 +80,7 @@ describe.each([
     "is billed at most what the host reserved and the client accepts (streamed: %s); the client signs and the session settles exactly",
     async (stream) => {
       lie = reported;
+      const before = { promptTokens: await clamped("promptTokens"), completionTokens: await clamped("completionTokens") };
       const session = await openUserSession(stack.network, 1_000n);
       const request = { messages: [{ role: "user" as const, content: prompt }], maxTokens };
       const text = stream ? (await streamChat(session, request).result).text : (await chat(session, request)).text;
@@ -81,6 +88,9 @@ describe.each([
       const view = await hostView(stack.host.url, session.jobId);
       expect(view.lastExchange).toMatchObject(billed);
       expect(session.cumulativeTokens).toBe(BigInt(billed.promptTokens + billed.completionTokens));
+      // Counted where it was clamped, so that an operator sees it.
+      for (const field of ["promptTokens", "completionTokens"] as const)
+        expect(await clamped(field)).toBe(before[field] + (reported[field === "promptTokens" ? "prompt_tokens" : "completion_tokens"] > billed[field] ? 1 : 0));
       await closeExactly(stack.network, session);
     },
     30_000,

@@ -51,7 +51,7 @@ export async function openLockConnection(parameters: { url: string; applicationN
 
   async function reconnect(): Promise<void> {
     while (!ended) {
-      await sleep(parameters.retryMs);
+      await sleep(parameters.retryMs, undefined, { ref: false });
       if (ended) return;
       let made: pg.Client;
       try {
