@@ -42,6 +42,8 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
       entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }],
     });
   } catch (error) {
+    // The store stopped taking writes (its lock connection or file lost) before the transaction was recorded.
+    if (error instanceof HostError) throw error;
     if (error instanceof CallRevertedError)
       throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
     throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
