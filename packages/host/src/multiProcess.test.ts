@@ -326,7 +326,7 @@ describe("host processes sharing one PostgreSQL store", () => {
       }
       const receipt = await sessions[0]!.client.sendReceipt();
       expect([receipt.status, ((await receipt.json()) as { error: { code: string } }).error.code]).toEqual([503, "storage_unavailable"]);
-      expect((await fetch(`${serving[0]!.url}/ready`)).status).toBe(503);
+      await expect.poll(async () => (await fetch(`${serving[0]!.url}/ready`)).status, { timeout: 60_000 }).toBe(503);
     } finally {
       postgres.restart();
     }
