@@ -17,9 +17,9 @@ describe("readOpenSessionTokens", () => {
   it("reads served, signed and proven tokens of open sessions while the node holds the database", async () => {
     const path = join(freshDir(), "host.sqlite");
     const store = createStore({ path, deployment });
-    for (const jobId of [2n, 10n, 3n]) store.ensureSession(jobId, 100);
-    store.claimSequence(10n, 1n);
-    store.appendExchange({
+    for (const jobId of [2n, 10n, 3n]) await store.ensureSession(jobId, 100);
+    await store.claimSequence(10n, 1n);
+    await store.appendExchange({
       jobId: 10n,
       sequence: 1n,
       promptTokens: 20,
@@ -32,9 +32,9 @@ describe("readOpenSessionTokens", () => {
       requestSignature: "0x12",
       responseText: "In the beginning",
     });
-    store.storeReceipt({ jobId: 10n, cumulativeTokens: 70, transcriptHash: hash("aa"), signature: "0x01" });
-    store.setProvenTokens(10n, 40);
-    store.markClosed(3n);
+    await store.storeReceipt({ jobId: 10n, cumulativeTokens: 70, transcriptHash: hash("aa"), signature: "0x01" });
+    await store.setProvenTokens(10n, 40);
+    await store.markClosed(3n);
     try {
       expect(readOpenSessionTokens(path)).toEqual([
         { jobId: 2n, servedTokens: 0, signedTokens: 0, provenTokens: 0 },

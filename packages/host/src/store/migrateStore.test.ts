@@ -18,10 +18,18 @@ afterAll(() => postgres?.stop());
 async function sqliteWithHistory() {
   const path = join(mkdtempSync(join(tmpdir(), "host-migrate-")), "host.sqlite");
   const store = createStore({ path, deployment });
-  store.ensureSession(1n, 100);
-  store.claimSequence(1n, 2n);
-  store.appendExchange({ ...exchange, jobId: 1n, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
-  store.appendExchange({
+  await store.ensureSession(1n, 100);
+  await store.claimSequence(1n, 2n);
+  await store.appendExchange({
+    ...exchange,
+    jobId: 1n,
+    sequence: 1n,
+    promptTokens: 10,
+    completionTokens: 30,
+    cumulativeTokens: 40,
+    transcriptHash: hash("aa"),
+  });
+  await store.appendExchange({
     ...exchange,
     jobId: 1n,
     sequence: 2n,
@@ -31,25 +39,25 @@ async function sqliteWithHistory() {
     transcriptHash: hash("bb"),
     previousTranscriptHash: hash("aa"),
   });
-  store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" });
-  store.recordSubmission({
+  await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" });
+  await store.recordSubmission({
     kind: "checkpoint",
     nonce: 7,
     txHash: hash("cc"),
     rawTx: "0x02",
     entries: [{ jobId: 1n, cumulativeTokens: 40, tokensInBatch: 40 }],
   });
-  store.ensureSession(2n, 100);
-  store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("dd") });
-  store.storeReceipt({ jobId: 2n, cumulativeTokens: 2, transcriptHash: hash("dd"), signature: "0x03" });
-  const settled = store.recordSubmission({
+  await store.ensureSession(2n, 100);
+  await store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("dd") });
+  await store.storeReceipt({ jobId: 2n, cumulativeTokens: 2, transcriptHash: hash("dd"), signature: "0x03" });
+  const settled = await store.recordSubmission({
     kind: "final",
     nonce: 8,
     txHash: hash("ee"),
     rawTx: "0x04",
     entries: [{ jobId: 2n, cumulativeTokens: 2, tokensInBatch: 2 }],
   });
-  store.setSubmissionStatus(settled, "confirmed");
+  await store.setSubmissionStatus(settled, "confirmed");
   const expected = {
     sessions: [store.session(1n), store.session(2n)],
     unsigned: store.exchangesAfter(1n, store.newestReceipt(1n)),

@@ -14,13 +14,13 @@ describe("store", () => {
   it("keeps sessions, exchanges, receipts and submissions across a reopen", async () => {
     const path = freshPath();
     const store = createStore({ path, deployment });
-    expect(store.ensureSession(1n, 100)).toMatchObject({ servedTokens: 0, transcriptHash: emptyTranscriptHash, lastSequence: 0n });
-    expect(store.claimSequence(1n, 1n)).toBe(true);
-    expect(store.claimSequence(1n, 1n)).toBe(false);
-    store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
-    expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
-    expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(false);
-    const id = store.recordSubmission({
+    expect(await store.ensureSession(1n, 100)).toMatchObject({ servedTokens: 0, transcriptHash: emptyTranscriptHash, lastSequence: 0n });
+    expect(await store.claimSequence(1n, 1n)).toBe(true);
+    expect(await store.claimSequence(1n, 1n)).toBe(false);
+    await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
+    expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
+    expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(false);
+    const id = await store.recordSubmission({
       kind: "checkpoint",
       nonce: 0,
       txHash: hash("cc"),
@@ -34,7 +34,7 @@ describe("store", () => {
     expect(reopened.exchangesAt(1n, 40).map((exchange) => exchange.transcriptHash)).toEqual([hash("aa")]);
     expect(reopened.sessionsWithUnprovenReceipts().map((session) => session.jobId)).toEqual([1n]);
     expect(reopened.pendingSubmissions()).toMatchObject([{ id, status: "signed", entries: [{ jobId: 1n, cumulativeTokens: 40 }] }]);
-    reopened.setSubmissionStatus(id, "confirmed");
+    await reopened.setSubmissionStatus(id, "confirmed");
     expect(reopened.session(1n)?.provenTokens).toBe(40);
     expect(reopened.sessionsWithUnprovenReceipts()).toEqual([]);
     await reopened.close();
@@ -49,7 +49,7 @@ describe("store", () => {
   it("keeps each exchange's signed request and answer across a reopen until a receipt covers it", async () => {
     const path = freshPath();
     const store = createStore({ path, deployment });
-    store.ensureSession(1n, 100);
+    await store.ensureSession(1n, 100);
     const first = { ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") };
     const second = {
       ...exchange,
@@ -64,8 +64,8 @@ describe("store", () => {
       requestSignature: "0xabcd",
       responseText: "God created",
     } as const;
-    store.appendExchange(first);
-    store.appendExchange(second);
+    await store.appendExchange(first);
+    await store.appendExchange(second);
     await store.close();
 
     const reopened = createStore({ path, deployment });
@@ -73,7 +73,7 @@ describe("store", () => {
     expect(reopened.exchangesAfter(2n, undefined)).toEqual([]);
     expect(reopened.exchangesAfter(1n, { cumulativeTokens: 40, transcriptHash: hash("aa") })).toEqual([second]);
 
-    expect(reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
+    expect(await reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([second]);
     // The covered exchange lost its request, not its record: receipts for it still verify.
     expect(reopened.exchangesAfter(1n, undefined)).toEqual([second]);
@@ -81,7 +81,7 @@ describe("store", () => {
       { jobId: 1n, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa"), aborted: false },
     ]);
 
-    expect(reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 52, transcriptHash: hash("bb"), signature: "0x02" })).toBe(true);
+    expect(await reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 52, transcriptHash: hash("bb"), signature: "0x02" })).toBe(true);
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([]);
     expect(reopened.exchangesAfter(1n, undefined)).toEqual([]);
     await reopened.close();
@@ -89,10 +89,10 @@ describe("store", () => {
 
   it("counts the bytes it keeps for unreceipted exchanges and drops them all when the session settles", async () => {
     const store = createStore({ path: freshPath(), deployment });
-    store.ensureSession(1n, 100);
-    store.ensureSession(2n, 100);
+    await store.ensureSession(1n, 100);
+    await store.ensureSession(2n, 100);
     const body = new TextEncoder().encode('{"messages":[]}');
-    store.appendExchange({
+    await store.appendExchange({
       ...exchange,
       sequence: 1n,
       promptTokens: 1,
@@ -102,10 +102,10 @@ describe("store", () => {
       requestBody: body,
       responseText: "héllo",
     });
-    store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("cc") });
+    await store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("cc") });
     // Request bytes plus the answer's UTF-8 bytes (é is two).
     expect(store.unsignedBytes(1n)).toBe(body.length + 6);
-    store.markClosed(1n);
+    await store.markClosed(1n);
     expect(store.session(1n)?.closed).toBe(true);
     expect(store.unsignedBytes(1n)).toBe(0);
     expect(store.exchangesAfter(1n, undefined)).toEqual([]);
@@ -113,14 +113,14 @@ describe("store", () => {
     expect(store.exchangesAt(1n, 2).map((kept) => kept.transcriptHash)).toEqual([hash("aa")]);
     expect(store.exchangesAfter(2n, undefined)).toHaveLength(1);
 
-    const id = store.recordSubmission({
+    const id = await store.recordSubmission({
       kind: "final",
       nonce: 0,
       txHash: hash("dd"),
       rawTx: "0x02",
       entries: [{ jobId: 2n, cumulativeTokens: 0, tokensInBatch: 0 }],
     });
-    store.setSubmissionStatus(id, "confirmed");
+    await store.setSubmissionStatus(id, "confirmed");
     expect(store.exchangesAfter(2n, undefined)).toEqual([]);
     await store.close();
   });
@@ -167,9 +167,9 @@ describe("store", () => {
       transcriptHash: hash("bb"),
       previousTranscriptHash: hash("aa"),
     };
-    store.appendExchange(next);
+    await store.appendExchange(next);
     expect(store.exchangesAfter(1n, undefined)).toEqual([next]);
-    expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
+    expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
     expect(store.exchangesAfter(1n, store.newestReceipt(1n))).toEqual([next]);
     await store.close();
 
@@ -181,11 +181,11 @@ describe("store", () => {
 
   describe("after settlement", () => {
     /** Serves `requests` exchanges of job `jobId`, each receipted, one checkpoint proof, then the settlement; returns the last exchange. */
-    const serveAndSettle = (store: ReturnType<typeof createStore>, jobId: bigint, requests: number) => {
-      store.ensureSession(jobId, 1000);
+    const serveAndSettle = async (store: ReturnType<typeof createStore>, jobId: bigint, requests: number) => {
+      await store.ensureSession(jobId, 1000);
       let last: StoredExchange | undefined;
       for (let request = 1; request <= requests; request++) {
-        expect(store.claimSequence(jobId, BigInt(request))).toBe(true);
+        expect(await store.claimSequence(jobId, BigInt(request))).toBe(true);
         last = {
           ...exchange,
           jobId,
@@ -195,27 +195,27 @@ describe("store", () => {
           cumulativeTokens: 64 * request,
           transcriptHash: hash((request % 256).toString(16).padStart(2, "0")),
         };
-        store.appendExchange(last);
-        store.storeReceipt({ jobId, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: `0x${"ab".repeat(65)}` });
+        await store.appendExchange(last);
+        await store.storeReceipt({ jobId, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: `0x${"ab".repeat(65)}` });
         if (request === Math.ceil(requests / 2)) {
-          const proof = store.recordSubmission({
+          const proof = await store.recordSubmission({
             kind: "checkpoint",
             nonce: Number(jobId) * 2,
             txHash: `0x${jobId.toString(16).padStart(64, "e")}`,
             rawTx: "0x02",
             entries: [{ jobId, cumulativeTokens: last.cumulativeTokens, tokensInBatch: last.cumulativeTokens }],
           });
-          store.setSubmissionStatus(proof, "confirmed");
+          await store.setSubmissionStatus(proof, "confirmed");
         }
       }
-      const settlement = store.recordSubmission({
+      const settlement = await store.recordSubmission({
         kind: "final",
         nonce: Number(jobId) * 2 + 1,
         txHash: `0x${jobId.toString(16).padStart(64, "f")}`,
         rawTx: "0x03",
         entries: [{ jobId, cumulativeTokens: last!.cumulativeTokens, tokensInBatch: 1 }],
       });
-      store.setSubmissionStatus(settlement, "confirmed");
+      await store.setSubmissionStatus(settlement, "confirmed");
       return last!;
     };
     const rows = (path: string, table: string) => {
@@ -230,7 +230,7 @@ describe("store", () => {
     it("keeps the final receipt, the last exchange and the proof and settlement transactions, and prunes the rest", async () => {
       const path = freshPath();
       const store = createStore({ path, deployment });
-      const last = serveAndSettle(store, 1n, 30);
+      const last = await serveAndSettle(store, 1n, 30);
       expect(rows(path, "exchanges")).toBe(1);
       expect(rows(path, "receipts")).toBe(1);
       expect(store.newestReceipt(1n)).toMatchObject({ cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash });
@@ -241,7 +241,7 @@ describe("store", () => {
       ]);
       expect(store.session(1n)).toMatchObject({ closed: true, servedTokens: last.cumulativeTokens, signedTokens: last.cumulativeTokens, lastSequence: 30n });
       // A late receipt for a settled session does not bring pruned rows back.
-      store.storeReceipt({ jobId: 1n, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: "0x01" });
+      await store.storeReceipt({ jobId: 1n, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: "0x01" });
       expect(rows(path, "receipts")).toBe(1);
       await store.close();
       expect(rows(path, "exchanges")).toBe(1);
@@ -251,7 +251,7 @@ describe("store", () => {
       const usedPages = async (requests: number) => {
         const path = freshPath();
         const store = createStore({ path, deployment });
-        for (let jobId = 1n; jobId <= 5n; jobId++) serveAndSettle(store, jobId, requests);
+        for (let jobId = 1n; jobId <= 5n; jobId++) await serveAndSettle(store, jobId, requests);
         await store.close();
         const db = new Database(path, { readonly: true });
         try {
@@ -275,10 +275,10 @@ describe("store", () => {
     it("prunes a session the node finds settled on chain (markClosed) the same way", async () => {
       const path = freshPath();
       const store = createStore({ path, deployment });
-      store.ensureSession(1n, 1000);
+      await store.ensureSession(1n, 1000);
       for (let request = 1; request <= 5; request++) {
-        store.claimSequence(1n, BigInt(request));
-        store.appendExchange({
+        await store.claimSequence(1n, BigInt(request));
+        await store.appendExchange({
           ...exchange,
           sequence: BigInt(request),
           promptTokens: 4,
@@ -286,9 +286,9 @@ describe("store", () => {
           cumulativeTokens: 10 * request,
           transcriptHash: hash(`0${request}`),
         });
-        if (request < 5) store.storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" });
+        if (request < 5) await store.storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" });
       }
-      store.markClosed(1n);
+      await store.markClosed(1n);
       expect(rows(path, "exchanges")).toBe(1);
       expect(rows(path, "receipts")).toBe(1);
       expect(store.newestReceipt(1n)?.cumulativeTokens).toBe(40);
@@ -296,6 +296,69 @@ describe("store", () => {
       expect(store.exchangesAfter(1n, store.newestReceipt(1n))).toEqual([]);
       await store.close();
     });
+  });
+});
+
+describe("group commit", () => {
+  it("commits the writes of many sessions issued in one turn together, and acknowledges none before it is on disk", async () => {
+    const path = freshPath();
+    const store = createStore({ path, deployment });
+    for (const jobId of [1n, 2n, 3n]) await store.ensureSession(jobId, 100);
+    await Promise.all([1n, 2n, 3n].map((jobId) => store.claimSequence(jobId, 1n)));
+    const before = { ...store.commitStats };
+    const reader = new Database(path, { readonly: true });
+    const onDisk = (jobId: bigint) => reader.prepare<[string], { n: number }>("SELECT count(*) AS n FROM exchanges WHERE job_id = ?").get(jobId.toString())!.n;
+    const seenAtResolution: number[] = [];
+    await Promise.all(
+      [1n, 2n, 3n].map((jobId) =>
+        store
+          .appendExchange({ ...exchange, jobId, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") })
+          .then(() => seenAtResolution.push(onDisk(jobId))),
+      ),
+    );
+    expect(seenAtResolution).toEqual([1, 1, 1]);
+    expect(store.commitStats.commits - before.commits).toBe(1);
+    expect(store.commitStats.writes - before.writes).toBe(3);
+    // A session already known as the chain has it is read, not written, on every request.
+    await store.ensureSession(1n, 100);
+    expect(store.commitStats.commits - before.commits).toBe(1);
+    reader.close();
+    await store.close();
+  });
+
+  it("a write that fails in a group rejects its own caller, takes back what it wrote, and leaves the others committed", async () => {
+    const path = freshPath();
+    const store = createStore({ path, deployment });
+    await store.ensureSession(1n, 100);
+    await store.ensureSession(2n, 100);
+    const before = store.commitStats.commits;
+    const [exchanged, duplicated, receipted] = await Promise.allSettled([
+      store.appendExchange({ ...exchange, jobId: 1n, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") }),
+      // The submission row goes in, then its second entry breaks the primary key: the whole write is taken back.
+      store.recordSubmission({
+        kind: "batch",
+        nonce: 0,
+        txHash: hash("cc"),
+        rawTx: "0x02",
+        entries: [
+          { jobId: 2n, cumulativeTokens: 1, tokensInBatch: 1 },
+          { jobId: 2n, cumulativeTokens: 1, tokensInBatch: 1 },
+        ],
+      }),
+      store.setProvenTokens(2n, 7),
+    ]);
+    expect(exchanged.status).toBe("fulfilled");
+    expect(receipted.status).toBe("fulfilled");
+    expect(duplicated).toMatchObject({ status: "rejected", reason: { code: "SQLITE_CONSTRAINT_PRIMARYKEY" } });
+    expect(store.commitStats.commits - before).toBe(1);
+    expect(store.fault()).toBeUndefined();
+    await store.close();
+
+    const reopened = createStore({ path, deployment });
+    expect(reopened.session(1n)?.servedTokens).toBe(3);
+    expect(reopened.session(2n)?.provenTokens).toBe(7);
+    expect(reopened.pendingSubmissions()).toEqual([]);
+    await reopened.close();
   });
 });
 
@@ -314,23 +377,23 @@ describe("store faults", () => {
     const path = freshPath();
     const faults: string[] = [];
     const store = createStore({ path, deployment, onFault: (fault) => faults.push(fault) });
-    store.ensureSession(1n, 100);
-    store.claimSequence(1n, 1n);
-    store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
-    store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x1234" });
+    await store.ensureSession(1n, 100);
+    await store.claimSequence(1n, 1n);
+    await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
+    await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x1234" });
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
 
     expect(store.fault()).toMatch(/was removed or replaced/);
     expect(() => store.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable", status: 503 }));
     expect(faults).toHaveLength(1);
     // The node's own bookkeeping goes on in the open handle (its proofs still land).
-    store.setProvenTokens(1n, 40);
+    await store.setProvenTokens(1n, 40);
     await store.close();
 
     const reopened = createStore({ path, deployment });
     expect(reopened.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, signedTokens: 40, provenTokens: 40 });
     expect(reopened.newestReceipt(1n)?.cumulativeTokens).toBe(40);
-    expect(reopened.claimSequence(1n, 1n)).toBe(false);
+    expect(await reopened.claimSequence(1n, 1n)).toBe(false);
     await reopened.close();
   });
 });

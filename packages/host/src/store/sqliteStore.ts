@@ -3,6 +3,7 @@ import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostLockError } from "../errors.ts";
 import { exchangeColumns, exchangeValues, type ExchangeValues } from "./exchangeRow.ts";
+import { createGroupCommit, type WriteDurability } from "./groupCommit.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
 import { createStorageHealth } from "./storeHealth.ts";
 import type {
@@ -111,16 +112,29 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
   }
   const health = createStorageHealth({ db, path: parameters.path, onFault: parameters.onFault, onClosed: () => lock?.close() });
   /** A write that fails for want of storage (disk full, I/O error, read-only file) is a storage fault, answered with 503. */
-  const guarded =
-    <A extends unknown[], R>(write: (...args: A) => R) =>
-    (...args: A): R => {
-      try {
-        return write(...args);
-      } catch (error) {
-        if (error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code)) health.writeFailed(error);
-        throw error;
-      }
-    };
+  const asStorageFault = (error: unknown): unknown => {
+    if (!(error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code))) return error;
+    try {
+      return health.writeFailed(error);
+    } catch (fault) {
+      return fault;
+    }
+  };
+  const group = createGroupCommit({ db, commitFailed: asStorageFault });
+  /**
+   * A write committed with the others of its turn of the event loop (store/groupCommit.ts): its
+   * promise resolves once the group's transaction is on disk, and it rejects alone when it fails.
+   */
+  const grouped =
+    <A extends unknown[], R>(durability: WriteDurability, write: (...args: A) => R) =>
+    (...args: A): Promise<R> =>
+      group.write(() => {
+        try {
+          return write(...args);
+        } catch (error) {
+          throw asStorageFault(error);
+        }
+      }, durability);
 
   const statements = {
     session: db.prepare<[string], SessionRow>("SELECT * FROM sessions WHERE job_id = ?"),
@@ -224,6 +238,15 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     return true;
   });
 
+  const createSession = grouped(
+    "flushedLater",
+    db.transaction((jobId: bigint, checkpointInterval: number): SessionState => {
+      statements.insertSession.run(jobId.toString(), emptyTranscriptHash, checkpointInterval, now());
+      statements.setInterval.run(checkpointInterval, jobId.toString());
+      return { ...toSession(statements.session.get(jobId.toString())!), checkpointInterval };
+    }),
+  );
+
   const store = {
     kind: "sqlite" as const,
     locks: singleProcessLocks,
@@ -233,31 +256,29 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       return row && toSession(row);
     },
 
-    /** Creates the session's row on first contact; keeps the interval in step with the chain. */
-    ensureSession: guarded((jobId: bigint, checkpointInterval: number): SessionState => {
-      statements.insertSession.run(jobId.toString(), emptyTranscriptHash, checkpointInterval, now());
-      const session = store.session(jobId)!;
-      if (session.checkpointInterval !== checkpointInterval) statements.setInterval.run(checkpointInterval, jobId.toString());
-      return { ...session, checkpointInterval };
-    }),
+    /**
+     * Creates the session's row on first contact; keeps the interval in step with the chain. A
+     * session already known as the chain has it is only read (no write per request). The row is
+     * flushed to disk by the durable commit that follows (the exchange), like a sequence.
+     */
+    async ensureSession(jobId: bigint, checkpointInterval: number): Promise<SessionState> {
+      const known = store.session(jobId);
+      if (known?.checkpointInterval === checkpointInterval) return known;
+      return createSession(jobId, checkpointInterval);
+    },
 
     /**
      * Takes a request sequence number if it is higher than every one before (replay protection).
-     * Committed without its own fsync: the exchange record that follows (synchronous=FULL) makes
-     * it durable together with the exchange, so a served request costs one fsync, not two. Only a
+     * Committed without an fsync of its own (a group of such writes alone commits with
+     * synchronous=NORMAL): the exchange record that follows makes it durable together with the
+     * exchange, so a served request costs at most one fsync, not two. Only a
      * power cut during a request that ends in nothing billable can forget the sequence.
      */
-    claimSequence: guarded((jobId: bigint, sequence: bigint): boolean => {
-      db.pragma("synchronous = NORMAL");
-      try {
-        return claimSequenceTransaction(jobId, sequence);
-      } finally {
-        db.pragma("synchronous = FULL");
-      }
-    }),
+    claimSequence: grouped("flushedLater", claimSequenceTransaction),
 
     /** Appends a served exchange; the session's count and transcript hash move with it. */
-    appendExchange: guarded(
+    appendExchange: grouped(
+      "durable",
       db.transaction((exchange: StoredExchange): void => {
         const jobId = exchange.jobId.toString();
         statements.insertExchange.run(...exchangeValues(exchange, now(), (aborted) => (aborted ? 1 : 0)));
@@ -279,7 +300,8 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
      * Stores a verified receipt durably; `false` if the same count was stored before. The requests
      * and answers of the exchanges it covers are no longer needed for a sync and are dropped.
      */
-    storeReceipt: guarded(
+    storeReceipt: grouped(
+      "durable",
       db.transaction((receipt: Omit<StoredReceipt, "receivedMs">): boolean => {
         const jobId = receipt.jobId.toString();
         const inserted = statements.insertReceipt.run(jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()).changes === 1;
@@ -314,12 +336,15 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Records what the chain says is proven (never moves backwards). */
-    setProvenTokens: guarded((jobId: bigint, provenTokens: number): void => {
+    setProvenTokens: grouped("durable", (jobId: bigint, provenTokens: number): void => {
       statements.setProven.run(provenTokens, jobId.toString());
     }),
 
     /** Marks a session settled; the requests and answers kept for a sync are dropped (nothing can be signed any more). */
-    markClosed: guarded(db.transaction((jobId: bigint): void => closeAndForget(jobId.toString()))),
+    markClosed: grouped(
+      "durable",
+      db.transaction((jobId: bigint): void => closeAndForget(jobId.toString())),
+    ),
 
     markClosing: guarded((jobId: bigint, untilMs: number): void => void statements.setClosing.run(untilMs, jobId.toString())),
     clearClosing: guarded((jobId: bigint): void => void statements.setClosing.run(0, jobId.toString())),
@@ -343,7 +368,8 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     },
 
     /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly. */
-    recordSubmission: guarded(
+    recordSubmission: grouped(
+      "durable",
       db.transaction((submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): number => {
         const id = Number(
           statements.insertSubmission.run(submission.kind, submission.nonce, submission.txHash, submission.rawTx, now(), now()).lastInsertRowid,
@@ -354,7 +380,8 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     ),
 
     /** Moves a submission on; a confirmed one advances its sessions' proven counts (and closes them at settlement). */
-    setSubmissionStatus: guarded(
+    setSubmissionStatus: grouped(
+      "durable",
       db.transaction((id: number, status: SubmissionStatus, error?: string): Submission => {
         statements.setSubmissionStatus.run(status, error ?? null, now(), id);
         const submission = toSubmission(statements.submission.get(id)!);
@@ -386,8 +413,14 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
     /** Throws `storage_unavailable` (503) while {@link fault} says why. */
     assertWritable: () => health.assertWritable(),
 
-    /** Closes the database, first putting a removed file back in place from the open handle. */
-    close: () => health.close(),
+    /** Commits and writes so far: how well writes are grouped (tests, the bench). */
+    commitStats: group.stats,
+
+    /** Commits what is pending, then closes the database, first putting a removed file back in place from the open handle. */
+    close: () => {
+      group.flush();
+      return health.close();
+    },
   };
   return store satisfies Store;
 }
