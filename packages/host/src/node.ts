@@ -90,7 +90,13 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     });
     const storage = store;
     const exposure = createExposurePolicy(config.limits);
-    const sessions = createSessionCache({ read: chain.readSession, maxAgeMs: config.limits.sessionCacheMs, now });
+    // While the settlement watcher keeps up, a cached session is current without reading it again.
+    const sessions = createSessionCache({
+      read: chain.readSession,
+      maxAgeMs: config.limits.sessionCacheMs,
+      now,
+      reportedEndings: () => settlements?.reportedEndings(),
+    });
     const sender = createTransactionSender({
       common,
       store,
@@ -143,6 +149,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       publicClient: chain.publicClient,
       marketplace: chain.marketplace,
       pollingIntervalMs: config.chain.pollingIntervalMs,
+      now,
       onSessionEnded: (jobId, status) =>
         void protocol
           .sessionEnded(jobId, status)

@@ -8,41 +8,79 @@ export type SessionReader = (jobId: bigint) => Promise<OnChainSession>;
 export type SessionCache = ReturnType<typeof createSessionCache>;
 
 /**
- * Caches sessions read from chain. Terms fixed at creation (host, signer, price, deposit,
- * interval, model) never change; status and proven tokens do, so an entry older than `maxAgeMs`
- * is read again, and callers that are about to spend money ask for a fresh read.
+ * What the settlement watcher has reported: every session that ended in a block after the head at
+ * `since` (ms, when the watch began), up to the head the chain had at `until` (ms, when the newest
+ * fully read head was asked for). Undefined until a first round has completed.
  */
-export function createSessionCache(parameters: { read: SessionReader; maxAgeMs: number; now?: () => number }) {
+export type ReportedEndings = () => { since: number; until: number } | undefined;
+
+type Change = Partial<Pick<OnChainSession, "provenTokens" | "status">>;
+
+/**
+ * Caches sessions read from chain. Terms fixed at creation (host, signer, price, deposit,
+ * interval, model, duration) never change; only status (every ending emits an event the
+ * settlement watcher reports, applied here through {@link update}) and proven tokens (moved by the
+ * host's own proofs, also applied through `update`) do. So an active entry is as fresh as the
+ * later of its read and the watcher's last complete round (`reportedEndings`), and is read again
+ * only once that is older than `maxAgeMs`: never on the request path while the watcher keeps up,
+ * and within `maxAgeMs` of its last round when it cannot read the chain. Callers about to spend
+ * money ask for a fresh read.
+ */
+export function createSessionCache(parameters: { read: SessionReader; maxAgeMs: number; now?: () => number; reportedEndings?: ReportedEndings }) {
   const now = parameters.now ?? Date.now;
   const entries = new Map<bigint, { session: OnChainSession; readAt: number }>();
   const inFlight = new Map<bigint, Promise<OnChainSession>>();
+  /** What {@link update} learned while a read was on its way: newer than what that read returns. */
+  const learnedWhileReading = new Map<bigint, Change>();
+
+  const apply = (session: OnChainSession, change: Change): OnChainSession => ({
+    ...session,
+    ...(change.status !== undefined && { status: change.status }),
+    ...(change.provenTokens !== undefined && change.provenTokens > session.provenTokens && { provenTokens: change.provenTokens }),
+  });
 
   const refresh = (jobId: bigint): Promise<OnChainSession> => {
     let pending = inFlight.get(jobId);
     if (!pending) {
+      // Fresh as of when it was asked for: the chain may have moved before the answer came.
+      const askedAt = now();
+      learnedWhileReading.set(jobId, {});
       pending = parameters
         .read(jobId)
-        .then((session) => {
+        .then((read) => {
+          const session = apply(read, learnedWhileReading.get(jobId) ?? {});
           // A session that does not exist yet may exist a block later: keep only real ones.
-          if (session.status !== "none") entries.set(jobId, { session, readAt: now() });
+          if (session.status !== "none") entries.set(jobId, { session, readAt: askedAt });
           return session;
         })
-        .finally(() => inFlight.delete(jobId));
+        .finally(() => {
+          inFlight.delete(jobId);
+          learnedWhileReading.delete(jobId);
+        });
       inFlight.set(jobId, pending);
     }
     return pending;
   };
 
+  /** Whether an active entry still stands: read, or covered by a complete round of the watcher begun after it was read, within `maxAgeMs`. */
+  const current = (readAt: number): boolean => {
+    const reported = parameters.reportedEndings?.();
+    const freshAt = reported && readAt >= reported.since ? Math.max(readAt, reported.until) : readAt;
+    return now() - freshAt < parameters.maxAgeMs;
+  };
+
   return {
     async get(jobId: bigint, options: { fresh?: boolean } = {}): Promise<OnChainSession> {
       const entry = entries.get(jobId);
-      if (entry && !options.fresh && (entry.session.status !== "active" || now() - entry.readAt < parameters.maxAgeMs)) return entry.session;
+      if (entry && !options.fresh && (entry.session.status !== "active" || current(entry.readAt))) return entry.session;
       return refresh(jobId);
     },
-    /** Records what this node learned without reading (its own proof landed, the session ended). */
-    update(jobId: bigint, change: Partial<Pick<OnChainSession, "provenTokens" | "status">>): void {
+    /** Records what this node learned without reading (its own proof landed, the session ended), also over a read on its way. */
+    update(jobId: bigint, change: Change): void {
       const entry = entries.get(jobId);
-      if (entry) entry.session = { ...entry.session, ...change };
+      if (entry) entry.session = apply(entry.session, change);
+      const learned = learnedWhileReading.get(jobId);
+      if (learned) learnedWhileReading.set(jobId, { ...learned, ...change });
     },
   };
 }
