@@ -89,6 +89,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       ...(parameters.leaderRetryMs !== undefined && { leaderRetryMs: parameters.leaderRetryMs }),
     });
     const storage = store;
+    common.metrics.readUnprovenFrom(() => storage.unprovenSignedTokens());
     const exposure = createExposurePolicy(config.limits);
     // While the settlement watcher keeps up, a cached session is current without reading it again.
     const sessions = createSessionCache({

@@ -108,4 +108,16 @@ describe("session cache", () => {
     reads[0]!.answer({ ...active, provenTokens: 10n });
     expect((await pending).provenTokens).toBe(40n);
   });
+
+  it("gives a session's terms from an entry however old (the proof submitter's deadline check reads nothing), and reads only when it has none", async () => {
+    const { cache, get, reads, advance } = setUp();
+    const terms = cache.terms(1n);
+    reads[0]!.answer(active);
+    await terms;
+    advance(3_600_000);
+    await cache.terms(1n);
+    expect(reads).toHaveLength(1);
+    await get();
+    expect(reads).toHaveLength(2); // a request still reads a stale active entry again
+  });
 });

@@ -75,6 +75,10 @@ export function createSessionCache(parameters: { read: SessionReader; maxAgeMs: 
       if (entry && !options.fresh && (entry.session.status !== "active" || current(entry.readAt))) return entry.session;
       return refresh(jobId);
     },
+    /** The session's terms (fixed at creation: host, signer, price, deposit, interval, model, duration), from any entry however old; read when none. */
+    async terms(jobId: bigint): Promise<OnChainSession> {
+      return entries.get(jobId)?.session ?? refresh(jobId);
+    },
     /** Records what this node learned without reading (its own proof landed, the session ended), also over a read on its way. */
     update(jobId: bigint, change: Change): void {
       const entry = entries.get(jobId);

@@ -1,4 +1,3 @@
-import type { Common } from "../common.ts";
 import type { Store } from "../store/storeTypes.ts";
 
 /** The highest count a transaction still on its way (signed or sent) proves for this session, or undefined when none is. */
@@ -6,9 +5,4 @@ export async function pendingCoverage(store: Store, jobId: bigint): Promise<numb
   const pending = (await store.submissionsOfJob(jobId)).filter((submission) => submission.status === "signed" || submission.status === "sent");
   if (pending.length === 0) return undefined;
   return Math.max(...pending.flatMap((submission) => submission.entries.filter((entry) => entry.jobId === jobId).map((entry) => entry.cumulativeTokens)));
-}
-
-/** Sets the signed-but-unproven tokens gauge from the store. */
-export async function reportUnproven(common: Common, store: Store): Promise<void> {
-  common.metrics.tokensSignedUnproven.set(await store.unprovenSignedTokens());
 }

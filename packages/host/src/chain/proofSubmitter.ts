@@ -5,7 +5,7 @@ import type { Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
-import { pendingCoverage, reportUnproven } from "./proofCoverage.ts";
+import { pendingCoverage } from "./proofCoverage.ts";
 import { isRetryableError } from "./retry.ts";
 import { retireAbandonedSession, settleSession, type SettleResult } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
@@ -148,7 +148,6 @@ export function createProofSubmitter(parameters: {
           for (const entry of entries.slice(start, start + policy.maxJobs)) if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
         }
       }
-      await reportUnproven(common, store);
     });
   }
 
@@ -188,7 +187,8 @@ export function createProofSubmitter(parameters: {
       const idle = now() - state.lastActivityMs >= policy.idleFlushSeconds * 1000;
       let nearDeadline = false;
       try {
-        const session = await sessions.get(state.jobId);
+        // The deadline is a term of the session (createdAt + maxDuration): no fresh read needed.
+        const session = await sessions.terms(state.jobId);
         nearDeadline = session.createdAt + session.maxDuration - nowSeconds <= BigInt(policy.deadlineMarginSeconds);
       } catch (error) {
         common.logger.warn("cannot read session", { jobId: state.jobId, error });

@@ -4,7 +4,7 @@ import { HostError } from "../errors.ts";
 import type { Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
-import { pendingCoverage, reportUnproven } from "./proofCoverage.ts";
+import { pendingCoverage } from "./proofCoverage.ts";
 import { marketplaceCall, settlementCall, type Marketplace } from "./proofCalls.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 
@@ -53,7 +53,6 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
     sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
     if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);
   }
-  await reportUnproven(common, store);
   return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
 }
 

@@ -31,4 +31,16 @@ describe("metrics", () => {
     expect(await first.render()).toMatch(/^session_jobs_host_process_cpu_user_seconds_total \d/m);
     expect(await metricValue(second.receiptsStored)).toBe(0);
   });
+
+  it("reads the signed-but-unproven total from its source when scraped, not when receipts are stored", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    let reads = 0;
+    let total = 40;
+    metrics.readUnprovenFrom(() => (reads++, total));
+    expect(reads).toBe(0);
+    expect(await metrics.render()).toContain("session_jobs_tokens_signed_unproven 40\n");
+    total = 0;
+    expect(await metrics.render()).toContain("session_jobs_tokens_signed_unproven 0\n");
+    expect(reads).toBe(2);
+  });
 });

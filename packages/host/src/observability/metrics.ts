@@ -18,6 +18,7 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
   const registry = new Registry();
   if (parameters.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "session_jobs_host_" });
   const registers = [registry];
+  let unprovenSource: (() => number | Promise<number>) | undefined;
   const metrics = {
     httpRequests: new Counter({
       name: "session_jobs_http_requests_total",
@@ -75,6 +76,10 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
       name: "session_jobs_tokens_signed_unproven",
       help: "Tokens covered by signed receipts but not yet proven on chain.",
       registers,
+      // A sum over every open session: read from the store when scraped, not on each receipt or proof.
+      async collect() {
+        if (unprovenSource) this.set(await unprovenSource());
+      },
     }),
     proofTransactions: new Counter({
       name: "session_jobs_proof_transactions_total",
@@ -88,6 +93,10 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
   return {
     ...metrics,
     registry,
+    /** Where `session_jobs_tokens_signed_unproven` is read from at each scrape (the store, once open). */
+    readUnprovenFrom(source: () => number | Promise<number>): void {
+      unprovenSource = source;
+    },
     /** The Prometheus text exposition (content type {@link prometheusContentType}). */
     render: (): Promise<string> => registry.metrics(),
   };

@@ -50,7 +50,6 @@ export function createReceipts({ common, store, readSession, isSignedBy, onRecei
       });
       if (isNew) {
         common.metrics.receiptsStored.inc();
-        common.metrics.tokensSignedUnproven.set(await store.unprovenSignedTokens());
         onReceiptStored?.(receipt.jobId);
       }
       return { stored: true, cumulativeTokens: receipt.cumulativeTokens.toString() };
