@@ -86,6 +86,10 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       now,
       onFault: (fault) => common.logger.error("storage fault: refusing new work", { fault }),
       onRecovered: () => common.logger.info("storage fault over: serving again"),
+      onCommit: (writes) => {
+        common.metrics.storeCommits.inc();
+        common.metrics.storeCommittedWrites.inc(writes);
+      },
       ...(parameters.leaderRetryMs !== undefined && { leaderRetryMs: parameters.leaderRetryMs }),
     });
     const storage = store;

@@ -81,6 +81,16 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
         if (unprovenSource) this.set(await unprovenSource());
       },
     }),
+    storeCommits: new Counter({
+      name: "session_jobs_store_commits_total",
+      help: "SQLite transactions committed (one fsync each); the writes of one event-loop turn share one.",
+      registers,
+    }),
+    storeCommittedWrites: new Counter({
+      name: "session_jobs_store_committed_writes_total",
+      help: "Writes committed to SQLite; divided by session_jobs_store_commits_total, the mean group size.",
+      registers,
+    }),
     proofTransactions: new Counter({
       name: "session_jobs_proof_transactions_total",
       help: "Proof and settlement transactions, by kind and outcome.",

@@ -17,10 +17,12 @@ function setUp() {
              parent INTEGER REFERENCES parents(id) DEFERRABLE INITIALLY DEFERRED)`);
   const reader = new Database(path, { readonly: true });
   const flushes: (() => void)[] = [];
+  const groupSizes: number[] = [];
   const group = createGroupCommit({
     db,
     commitFailed: (error) => new Error(`commit failed: ${(error as Error).message}`),
     schedule: (flush) => flushes.push(flush),
+    onCommit: (writes) => groupSizes.push(writes),
   });
   const insert = db.prepare<[string, number | null]>("INSERT INTO rows (value, parent) VALUES (?, ?)");
   const add = (value: string, parent: number | null = null) => group.write(db.transaction(() => Number(insert.run(value, parent).lastInsertRowid)));
@@ -37,7 +39,7 @@ function setUp() {
     );
     return state;
   };
-  return { db, group, add, committed, settled, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
+  return { db, group, groupSizes, add, committed, settled, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
 }
 
 /** Lets promise callbacks run. */
@@ -45,7 +47,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("group commit", () => {
   it("commits the writes issued before a flush in one transaction, and settles none of them before it is committed", async () => {
-    const { group, add, committed, settled, flushes, flushAll } = setUp();
+    const { group, groupSizes, add, committed, settled, flushes, flushAll } = setUp();
     const writes = ["a", "b", "c"].map((value) => settled(add(value)));
     expect(flushes).toHaveLength(1); // one flush scheduled for the whole group
     await tick();
@@ -56,6 +58,7 @@ describe("group commit", () => {
     expect(writes.map((write) => write.value)).toEqual([1, 2, 3]);
     expect(committed()).toEqual(["a", "b", "c"]);
     expect(group.stats).toEqual({ commits: 1, writes: 3 });
+    expect(groupSizes).toEqual([3]);
   });
 
   it("a write that fails rejects only its caller with its own error; the others of its group are committed", async () => {

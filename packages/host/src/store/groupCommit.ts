@@ -41,6 +41,8 @@ export function createGroupCommit(parameters: {
   commitFailed: (error: unknown) => unknown;
   /** Runs the flush once the current turn's writes are in. Default `setImmediate` (after the poll phase's I/O callbacks). */
   schedule?: (flush: () => void) => void;
+  /** Told of each committed group's number of writes (metrics). */
+  onCommit?: (writes: number) => void;
 }) {
   const { db } = parameters;
   const schedule = parameters.schedule ?? ((flush) => void setImmediate(flush));
@@ -79,6 +81,7 @@ export function createGroupCommit(parameters: {
       stats.writes += writes.length;
     }
     stats.commits += 1;
+    parameters.onCommit?.(writes.length);
     writes.forEach((write, index) => {
       const outcome = outcomes[index]!;
       if (outcome.ok) write.resolve(outcome.value);

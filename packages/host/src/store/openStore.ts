@@ -13,9 +13,11 @@ export async function openStore(parameters: {
   onFault?: (fault: string) => void;
   /** PostgreSQL: the fault ended (a lost lock connection was made anew). */
   onRecovered?: () => void;
+  /** SQLite: told of each committed group of writes, with its size. */
+  onCommit?: (writes: number) => void;
   leaderRetryMs?: number;
 }): Promise<Store> {
-  const { location, ...rest } = parameters;
-  if (location.kind === "sqlite") return createStore({ path: location.path, ...rest });
+  const { location, onCommit, ...rest } = parameters;
+  if (location.kind === "sqlite") return createStore({ path: location.path, ...rest, ...(onCommit && { onCommit }) });
   return createPostgresStore({ url: location.url, poolSize: location.poolSize, ...rest });
 }

@@ -100,7 +100,14 @@ type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatu
  * (cumulative count → transcript hash), signed receipts and proof transactions. Every write that
  * a client or the chain may later rely on is committed before the caller answers anyone.
  */
-export function createStore(parameters: { path: string; deployment: StoreDeployment; now?: () => number; onFault?: (fault: string) => void }) {
+export function createStore(parameters: {
+  path: string;
+  deployment: StoreDeployment;
+  now?: () => number;
+  onFault?: (fault: string) => void;
+  /** Told of each committed group of writes, with its size (metrics). */
+  onCommit?: (writes: number) => void;
+}) {
   const now = parameters.now ?? Date.now;
   const lock = lockDatabase(parameters.path);
   let db: Database.Database;
@@ -120,7 +127,7 @@ export function createStore(parameters: { path: string; deployment: StoreDeploym
       return fault;
     }
   };
-  const group = createGroupCommit({ db, commitFailed: asStorageFault });
+  const group = createGroupCommit({ db, commitFailed: asStorageFault, ...(parameters.onCommit && { onCommit: parameters.onCommit }) });
   /**
    * A write committed with the others of its turn of the event loop (store/groupCommit.ts): its
    * promise resolves once the group's transaction is on disk, and it rejects alone when it fails.
