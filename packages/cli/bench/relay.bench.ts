@@ -8,7 +8,7 @@
  * spread evenly over one answer's expected duration, as sessions that keep asking arrive in steady state.
  * Printed per level and start: throughput ratio host/direct, time to first token and inter-token gap
  * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, its peak RSS and its
- * event-loop delay p99/max; each level `--runs` times, every figure the median of the runs.
+ * event-loop delay p99/max and the SQLite writes per commit; each level `--runs` times, every figure the median of the runs.
  * Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
  *
  *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--runs 3] [--prompts 2] [--max-tokens 64] [--seed 1] [--profile-host DIR]
@@ -157,8 +157,15 @@ try {
    */
   const eventLoopDelay = async () => {
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const read = (name: string) => Number(new RegExp(`^session_jobs_host_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, "m").exec(metrics)?.[1]) * 1000;
-    return { p99: read("p99"), max: read("max") };
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1]);
+    const read = (name: string) => value(`session_jobs_host_nodejs_eventloop_lag_${name}_seconds`) * 1000;
+    // The store's commits so far and the writes they carried (SQLite groups the writes of one event-loop turn).
+    return {
+      p99: read("p99"),
+      max: read("max"),
+      commits: value("session_jobs_store_commits_total"),
+      writes: value("session_jobs_store_committed_writes_total"),
+    };
   };
   type Figures = {
     ratio: number;
@@ -168,6 +175,8 @@ try {
     clientCpuMs: number;
     peakRss: number;
     delay: { p99: number; max: number };
+    /** Writes per SQLite commit over the hosted run. */
+    writesPerCommit: number;
   };
   const rows: string[][] = [];
   const ms = (value: number) => value.toFixed(1);
@@ -181,7 +190,7 @@ try {
       const clientCpuBefore = process.cpuUsage();
       let peakRss = processRssBytes(pid);
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 100);
-      await eventLoopDelay();
+      const before = await eventLoopDelay();
       const hosted = await measure(level, viaHost, spreadMs);
       const delay = await eventLoopDelay();
       clearInterval(sampler);
@@ -194,6 +203,7 @@ try {
         clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
         peakRss,
         delay,
+        writesPerCommit: (delay.writes - before.writes) / (delay.commits - before.commits),
       });
     }
     /** The median over the runs of one figure. */
@@ -215,6 +225,7 @@ try {
       perThousand((run) => run.clientCpuMs),
       (m((run) => run.peakRss) / 2 ** 20).toFixed(0),
       `${ms(m((run) => run.delay.p99))} / ${ms(m((run) => run.delay.max))}`,
+      m((run) => run.writesPerCommit).toFixed(1),
       String(figures.reduce((sum, run) => sum + run.direct.errors + run.hosted.errors, 0)),
     ]);
   }
@@ -238,6 +249,7 @@ try {
         "client CPU ms / 1k",
         "host RSS MiB",
         "host event-loop delay p99 / max ms",
+        "store writes / commit",
         "errors",
       ],
       ...rows,
