@@ -106,7 +106,10 @@ export const limitsSchema = z.strictObject({
   defaultMaxTokens: integer(1).default(256),
   /** Highest `max_tokens` accepted. */
   maxTokens: integer(1).default(4_096),
-  /** How long a session's on-chain state is trusted before it is read again (milliseconds). */
+  /**
+   * How long a session's on-chain state is trusted past the later of its read and the settlement
+   * watcher's last complete round, before it is read again (milliseconds): the bound while the watcher cannot read the chain.
+   */
   sessionCacheMs: integer(0).default(5_000),
   /** Tokens added per message to a prompt's size estimate, for the chat template. */
   // At most the SDK's own per-message allowance (32): the bound billed for an aborted prompt no

@@ -112,7 +112,7 @@ port = ${parameters.port}
 [limits]
 # defaultMaxTokens = 256                         # when a request names no max_tokens
 # maxTokens = 4096
-# sessionCacheMs = 5000                          # how long a session read from chain is trusted
+# sessionCacheMs = 5000                          # trust past the settlement watcher's last round
 # promptTokensPerMessage = 8                     # chat template overhead in the prompt estimate (0..32)
 # maxUnsignedBytes = 8388608                     # unreceipted requests + answers kept per session
 # maxSyncBytesInFlight = 33554432               # stored bytes all sync answers being written hold together
