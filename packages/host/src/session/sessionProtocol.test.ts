@@ -359,7 +359,7 @@ describe("chat completions", () => {
       requestSignature: "0x01",
       responseText: "x",
     };
-    store.appendExchange(other);
+    await store.appendExchange(other);
     let received = "";
     const ended = (async () => {
       for (;;) {
@@ -633,7 +633,7 @@ describe("close", () => {
     const { client, jobId } = openSession();
     expect((await client.chat(chatBody("one"))).status).toBe(200);
     // Another host process on the same store began closing, then died before its transaction was sent.
-    store.markClosing(jobId, Date.now() + clockOffsetMs + closingLeaseMs);
+    await store.markClosing(jobId, Date.now() + clockOffsetMs + closingLeaseMs);
     const refused = await client.chat(chatBody("two"));
     expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([409, "session_not_active", `session ${jobId} is closing`]);
     expect((await client.sync()).status).toBe(409);

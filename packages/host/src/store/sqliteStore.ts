@@ -353,8 +353,8 @@ export function createStore(parameters: {
       db.transaction((jobId: bigint): void => closeAndForget(jobId.toString())),
     ),
 
-    markClosing: guarded((jobId: bigint, untilMs: number): void => void statements.setClosing.run(untilMs, jobId.toString())),
-    clearClosing: guarded((jobId: bigint): void => void statements.setClosing.run(0, jobId.toString())),
+    markClosing: grouped("flushedLater", (jobId: bigint, untilMs: number): void => void statements.setClosing.run(untilMs, jobId.toString())),
+    clearClosing: grouped("flushedLater", (jobId: bigint): void => void statements.setClosing.run(0, jobId.toString())),
 
     /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
     unsignedBytes(jobId: bigint): number {
