@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { StoredExchange } from "./storeTypes.ts";
@@ -11,35 +10,6 @@ import type { StoredExchange } from "./storeTypes.ts";
 const freshPath = () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
 
 describe("store", () => {
-  it("keeps sessions, exchanges, receipts and submissions across a reopen", async () => {
-    const path = freshPath();
-    const store = createStore({ path, deployment });
-    expect(await store.ensureSession(1n, 100)).toMatchObject({ servedTokens: 0, transcriptHash: emptyTranscriptHash, lastSequence: 0n });
-    expect(await store.claimSequence(1n, 1n)).toBe(true);
-    expect(await store.claimSequence(1n, 1n)).toBe(false);
-    await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
-    expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
-    expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(false);
-    const id = await store.recordSubmission({
-      kind: "checkpoint",
-      nonce: 0,
-      txHash: hash("cc"),
-      rawTx: "0x02",
-      entries: [{ jobId: 1n, cumulativeTokens: 40, tokensInBatch: 40 }],
-    });
-    await store.close();
-
-    const reopened = createStore({ path, deployment });
-    expect(reopened.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, signedTokens: 40, provenTokens: 0, transcriptHash: hash("aa") });
-    expect(reopened.exchangesAt(1n, 40).map((exchange) => exchange.transcriptHash)).toEqual([hash("aa")]);
-    expect(reopened.sessionsWithUnprovenReceipts().map((session) => session.jobId)).toEqual([1n]);
-    expect(reopened.pendingSubmissions()).toMatchObject([{ id, status: "signed", entries: [{ jobId: 1n, cumulativeTokens: 40 }] }]);
-    await reopened.setSubmissionStatus(id, "confirmed");
-    expect(reopened.session(1n)?.provenTokens).toBe(40);
-    expect(reopened.sessionsWithUnprovenReceipts()).toEqual([]);
-    await reopened.close();
-  });
-
   it("refuses a database made for another chain, contract or host", async () => {
     const path = freshPath();
     await createStore({ path, deployment }).close();
