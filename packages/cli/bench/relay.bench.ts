@@ -9,7 +9,10 @@
  * Printed per level and start: throughput ratio host/direct, time to first token and inter-token gap
  * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, its peak RSS and its
  * event-loop delay p99/max and the SQLite writes per commit; each level `--runs` times, every figure the median of the runs.
- * Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
+ * Beside the host, the FLOOR: a bare pass-through relay (bench/passThroughRelay.ts, its own process:
+ * one `res.write` per upstream read, no parsing) read by the same direct client at each level, and
+ * its CPU per 1,000 tokens, so that "the host costs X× the floor of Node's HTTP on this machine" is
+ * measured in the same run. Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
  *
  *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--runs 3] [--prompts 2] [--max-tokens 64] [--seed 1] [--profile-host DIR]
  *
@@ -24,6 +27,7 @@ import { streamChat, type Session } from "@session-jobs/sdk";
 import { table } from "../src/format.ts";
 import { freePort, openUserSession, register, spawnHost, startNetwork, waitReady, writeHostConfig } from "../test/reliability/harness.ts";
 import { spawnFakeUpstream } from "./fakeUpstreamProcess.ts";
+import { spawnPassThroughRelay } from "./passThroughRelay.ts";
 import { processCpuMs, processRssBytes } from "./processStats.ts";
 import { percentile } from "./stats.ts";
 
@@ -35,7 +39,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
     /** Each level is measured this many times (both paths each time); every figure printed is the median. */
     runs: { type: "string", default: "3" },
-    /** Writes the host process's V8 CPU profile (node --cpu-prof) into this folder when it stops. */
+    /** Writes the V8 CPU profiles (node --cpu-prof) of the host process and of the floor relay into this folder when they stop. */
     "profile-host": { type: "string" },
     /** How the sessions' first requests start: all at once ("together"), spread over one answer's time ("staggered"), or both. */
     starts: { type: "string", default: "together,staggered" },
@@ -122,10 +126,16 @@ try {
   });
   cleanups.push(() => hostFiles.cleanup());
   await register(hostFiles.input);
-  const host = spawnHost(hostFiles.path, { nodeArgs: values["profile-host"] ? ["--cpu-prof", `--cpu-prof-dir=${values["profile-host"]}`] : [] });
+  const profile = values["profile-host"] ? ["--cpu-prof", `--cpu-prof-dir=${values["profile-host"]}`] : [];
+  const host = spawnHost(hostFiles.path, { nodeArgs: profile });
   cleanups.push(() => host.sigint());
   const direct = createOpenAICompatibleBackend({ baseUrl: upstream.baseUrl, model: upstream.model, maxRetries: 0 });
   cleanups.push(() => direct.close());
+  const floorRelay = await spawnPassThroughRelay(upstream.baseUrl, profile);
+  cleanups.push(() => floorRelay.stop());
+  const viaFloorClient = createOpenAICompatibleBackend({ baseUrl: floorRelay.announced.baseUrl, model: upstream.model, maxRetries: 0 });
+  cleanups.push(() => viaFloorClient.close());
+  const floorPid = floorRelay.child.pid!;
   await waitReady(`http://127.0.0.1:${port}`, 180_000, host.child).catch((error: unknown) => {
     console.error(host.output());
     throw error;
@@ -136,20 +146,25 @@ try {
   while (sessions.length < Math.max(...levels)) sessions.push(await openUserSession(network, 1000n));
   console.log(`opened ${sessions.length} sessions in ${((performance.now() - opening) / 1000).toFixed(1)} s; host pid ${pid}`);
 
-  const viaDirect = (_worker: number, prompt: string) =>
+  /** Reads the deltas of `client` (the upstream itself, or the floor relay in front of it). */
+  const deltasOf = (client: typeof direct) => (_worker: number, prompt: string) =>
     (async function* () {
-      for await (const part of direct.stream({ messages: [{ role: "user", content: prompt }], maxTokens })) if (part.type === "text-delta") yield part.text;
+      for await (const part of client.stream({ messages: [{ role: "user", content: prompt }], maxTokens })) if (part.type === "text-delta") yield part.text;
     })();
+  const viaDirect = deltasOf(direct);
+  const viaFloor = deltasOf(viaFloorClient);
   const viaHost = (worker: number, prompt: string) => streamChat(sessions[worker]!, { messages: [{ role: "user", content: prompt }], maxTokens });
   // Warm both paths (JIT, connections) before anything is measured, and every session once: the
   // host reads a session from the chain the first time it serves it, a one-time cost per session
   // that is not the relay's steady state (its periodic re-reads, limits.sessionCacheMs, are measured).
   await measure(Math.min(10, sessions.length), viaDirect);
+  await measure(Math.min(10, sessions.length), viaFloor);
   await measure(sessions.length, viaHost);
 
-  const idleCpu = processCpuMs(pid);
+  const [idleCpu, floorIdleCpu] = [processCpuMs(pid), processCpuMs(floorPid)];
   await new Promise((resolve) => setTimeout(resolve, 2_000));
   const idleCpuMsPerSecond = (processCpuMs(pid) - idleCpu) / 2;
+  const floorIdleCpuMsPerSecond = (processCpuMs(floorPid) - floorIdleCpu) / 2;
 
   /**
    * The host's event-loop delay since the last call, in ms, from its /metrics (prom-client resets
@@ -172,6 +187,8 @@ try {
     direct: Measured;
     hosted: Measured;
     hostCpuMs: number;
+    floor: Measured;
+    floorCpuMs: number;
     clientCpuMs: number;
     peakRss: number;
     delay: { p99: number; max: number };
@@ -186,6 +203,9 @@ try {
     const figures: Figures[] = [];
     for (let run = 0; run < runs; run++) {
       const direct = await measure(level, viaDirect, spreadMs);
+      const floorCpuBefore = processCpuMs(floorPid);
+      const floor = await measure(level, viaFloor, spreadMs);
+      const floorCpuMs = processCpuMs(floorPid) - floorCpuBefore - floorIdleCpuMsPerSecond * floor.seconds;
       const cpuBefore = processCpuMs(pid);
       const clientCpuBefore = process.cpuUsage();
       let peakRss = processRssBytes(pid);
@@ -200,6 +220,8 @@ try {
         direct,
         hosted,
         hostCpuMs: processCpuMs(pid) - cpuBefore,
+        floor,
+        floorCpuMs,
         clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
         peakRss,
         delay,
@@ -209,7 +231,9 @@ try {
     /** The median over the runs of one figure. */
     const m = (figure: (run: Figures) => number) => median(figures.map(figure));
     const pair = (figure: (measured: Measured) => number) => `${ms(m((run) => figure(run.direct)))} → ${ms(m((run) => figure(run.hosted)))}`;
-    const perThousand = (cpuMs: (run: Figures) => number) => m((run) => (cpuMs(run) / run.hosted.tokens) * 1000).toFixed(0);
+    const perThousand = (cpuMs: (run: Figures) => number, tokens = (run: Figures) => run.hosted.tokens) =>
+      m((run) => (cpuMs(run) / tokens(run)) * 1000).toFixed(0);
+    const hostLessIdle = (run: Figures) => run.hostCpuMs - idleCpuMsPerSecond * run.hosted.seconds;
     rows.push([
       String(level),
       mode,
@@ -221,12 +245,17 @@ try {
       pair((run) => percentile(run.gaps, 50)),
       pair((run) => percentile(run.gaps, 99)),
       perThousand((run) => run.hostCpuMs),
-      perThousand((run) => run.hostCpuMs - idleCpuMsPerSecond * run.hosted.seconds),
+      perThousand(hostLessIdle),
+      perThousand(
+        (run) => run.floorCpuMs,
+        (run) => run.floor.tokens,
+      ),
+      m((run) => hostLessIdle(run) / run.hosted.tokens / (run.floorCpuMs / run.floor.tokens)).toFixed(1),
       perThousand((run) => run.clientCpuMs),
       (m((run) => run.peakRss) / 2 ** 20).toFixed(0),
       `${ms(m((run) => run.delay.p99))} / ${ms(m((run) => run.delay.max))}`,
       m((run) => run.writesPerCommit).toFixed(1),
-      String(figures.reduce((sum, run) => sum + run.direct.errors + run.hosted.errors, 0)),
+      String(figures.reduce((sum, run) => sum + run.direct.errors + run.floor.errors + run.hosted.errors, 0)),
     ]);
   }
   console.log(
@@ -246,6 +275,8 @@ try {
         "gap p99 ms",
         "host CPU ms / 1k tokens",
         "less idle",
+        "floor CPU ms / 1k",
+        "host / floor",
         "client CPU ms / 1k",
         "host RSS MiB",
         "host event-loop delay p99 / max ms",
@@ -257,6 +288,9 @@ try {
   );
   console.log(
     `(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling): "less idle" takes that out.`,
+  );
+  console.log(
+    " The floor is a bare node:http pass-through relay (bench/passThroughRelay.ts, its own process, one res.write per upstream read) read by the direct client: host / floor is the host's CPU per token (less idle) over the floor's.",
   );
   console.log(" Client CPU is this process's (SDK: signing, count checks, receipts) on the hosted path. The upstream runs in a process");
   console.log(
