@@ -41,6 +41,23 @@ describe("createServerSentEventParser", () => {
     expect(parseChunks([...bytes].map((byte) => Uint8Array.of(byte)))).toEqual([{ event: undefined, data: "héllo 🙂 créé ✓" }]);
   });
 
+  it("decodes like one streaming decoder at every split: invalid and cut-off bytes, a leading BOM dropped, later ones kept", () => {
+    const bytes = Uint8Array.from([
+      ...[0xef, 0xbb, 0xbf],
+      ...encoder.encode("data: a"),
+      ...[0xc3, 0x41, 0xe0, 0x80, 0x42, 0xf0, 0x9f, 0x99, 0x82, 0xff, 0xef, 0xbb, 0xbf, 0xe2, 0x9c],
+      ...encoder.encode("\n\ndata: b"),
+      ...[0xf0, 0x9f],
+    ]);
+    const expected = parseChunks([bytes]);
+    expect(expected).toEqual([
+      { event: undefined, data: "a\ufffdA\ufffd\ufffdB🙂\ufffd\ufeff\ufffd" },
+      { event: undefined, data: "b\ufffd" },
+    ]);
+    for (let cut = 1; cut < bytes.length; cut++) expect(parseChunks([bytes.subarray(0, cut), bytes.subarray(cut)]), `cut at ${cut}`).toEqual(expected);
+    expect(parseChunks([...bytes].map((byte) => Uint8Array.of(byte)))).toEqual(expected);
+  });
+
   it("yields a last event that the stream ended without a blank line", () => {
     expect(dataOf(["data: a\n\ndata: [DONE]"])).toEqual(["a", "[DONE]"]);
     expect(dataOf(["data: tail\r"])).toEqual(["tail"]);

@@ -29,6 +29,7 @@ export type ServerSentEventParser = {
 };
 
 const lineFeed = 10;
+const byteOrderMark = 0xfeff;
 const colon = 58;
 const space = 32;
 
@@ -45,13 +46,32 @@ const space = 32;
 export function createServerSentEventParser(options: ServerSentEventParserOptions = {}): ServerSentEventParser {
   const maxLineLength = options.maxLineLength ?? defaultMaxLineLength;
   const tooLong = () => (options.onTooLong ?? ((limit: number) => new ServerSentEventTooLongError(limit)))(maxLineLength);
-  const decoder = new TextDecoder();
+  // The stream's leading BOM is dropped below, once: a decoder that dropped one per decode call would drop them mid-stream too.
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let started = false;
   let buffer = "";
   let data: string[] = [];
   let dataLength = 0;
   let event: string | undefined;
   // The previous text ended in CR: an LF opening the next one ends no second line.
   let skipLineFeed = false;
+  // The first bytes of a UTF-8 character the last chunk ended inside of, kept for the next one.
+  // Decoding whole characters only (never `{ stream: true }`) keeps Node's decoder on its fast path.
+  let carry: Uint8Array | undefined;
+
+  const completeCharacters = (chunk: Uint8Array): Uint8Array => {
+    let bytes = chunk;
+    if (carry) {
+      bytes = new Uint8Array(carry.length + chunk.length);
+      bytes.set(carry);
+      bytes.set(chunk, carry.length);
+      carry = undefined;
+    }
+    const complete = completeLength(bytes);
+    if (complete === bytes.length) return bytes;
+    carry = bytes.slice(complete);
+    return bytes.subarray(0, complete);
+  };
 
   const dispatch = (events: ServerSentEvent[]) => {
     if (data.length > 0) events.push({ event, data: data.length === 1 ? data[0]! : data.join("\n") });
@@ -104,14 +124,19 @@ export function createServerSentEventParser(options: ServerSentEventParserOption
   return {
     push(chunk) {
       const events: ServerSentEvent[] = [];
-      const text = decoder.decode(chunk, { stream: true });
+      let text = decoder.decode(completeCharacters(chunk));
+      if (!started && text !== "") {
+        started = true;
+        if (text.charCodeAt(0) === byteOrderMark) text = text.slice(1);
+      }
       if (buffer === "") scan(text, 0, events);
       else scan(buffer + text, buffer.length, events);
       return events;
     },
     end() {
       const events: ServerSentEvent[] = [];
-      const rest = buffer + decoder.decode();
+      const rest = buffer + (carry ? decoder.decode(carry) : "");
+      carry = undefined;
       const from = buffer.length;
       buffer = "";
       if (rest !== "") scan(`${rest}\n`, from, events);
@@ -119,4 +144,21 @@ export function createServerSentEventParser(options: ServerSentEventParserOption
       return events;
     },
   };
+}
+
+/**
+ * How many bytes of `bytes` hold whole UTF-8 characters: all but the first bytes of a character
+ * cut off at the end. A cut lies before a byte that continues no character, where a UTF-8 decoder
+ * starts afresh, so decoding the two parts apart gives what one streaming decode gives (invalid
+ * bytes included).
+ */
+function completeLength(bytes: Uint8Array): number {
+  for (let back = 1; back <= 3 && back <= bytes.length; back++) {
+    const byte = bytes[bytes.length - back]!;
+    // 10xxxxxx continues a character: its first byte lies further back.
+    if ((byte & 0xc0) === 0x80) continue;
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
 }
