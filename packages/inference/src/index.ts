@@ -16,5 +16,6 @@ export {
 } from "./errors.ts";
 export { createEmbeddedBackend, type CreateEmbeddedBackendParameters } from "./embedded/createEmbeddedBackend.ts";
 export { embeddedModelInfo } from "./embedded/embeddedModelInfo.ts";
+export { pushStream, type DeltaSink, type StreamEnd } from "./pushStream.ts";
 export { pacedBackend } from "./pacedBackend.ts";
 export { createOpenAICompatibleBackend, type CreateOpenAICompatibleBackendParameters } from "./openai/createOpenAICompatibleBackend.ts";

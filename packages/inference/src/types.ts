@@ -1,4 +1,5 @@
 import type { InferenceError } from "./errors.ts";
+import type { DeltaSink, StreamEnd } from "./pushStream.ts";
 
 /** One chat turn, as in OpenAI's chat completions API. */
 export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
@@ -68,6 +69,12 @@ export interface ChatBackend {
    * Streams one assistant turn. Never throws: failures arrive as a final `error` part.
    */
   stream(request: ChatRequest, options?: CallOptions): AsyncIterable<StreamPart>;
+  /**
+   * Optional: streams one turn by pushing each delta into `sink` synchronously as it arrives (no
+   * promise per token), resolving with the end part (`undefined` when the sink stopped it). Never
+   * rejects. Callers use `pushStream(backend, …)`, which falls back on `stream` without it.
+   */
+  pushStream?(request: ChatRequest, sink: DeltaSink, options?: CallOptions): Promise<StreamEnd | undefined>;
   /** Releases the model or connections. Calls after `close` fail with `BackendClosedError`. */
   close(): Promise<void>;
 }

@@ -117,6 +117,14 @@ export type SseWriter = {
   readonly aborted: boolean;
   /** Writes one `data:` event; resolves `false` when the client is gone. */
   write(data: string): Promise<boolean>;
+  /**
+   * Writes one `data:` event now, without a promise (the relay's per-token path): `sent`, `full`
+   * (written, but the socket's buffer is over its high-water mark: wait for {@link drained} before
+   * writing more) or `gone` (the client left; nothing written).
+   */
+  send(data: string): "sent" | "full" | "gone";
+  /** Resolves once a `full` response has drained: `true`, or `false` if the client left meanwhile. */
+  drained(): Promise<boolean>;
   close(): void;
 };
 
@@ -144,9 +152,15 @@ export function startSse(response: ServerResponse, clientGone: AbortSignal): Sse
       return clientGone.aborted;
     },
     async write(data) {
-      if (clientGone.aborted || response.destroyed) return false;
-      if (response.write(`data: ${data}\n\n`)) return true;
-      await drainedOrClosed(response);
+      const sent = this.send(data);
+      return sent === "full" ? this.drained() : sent === "sent";
+    },
+    send(data) {
+      if (clientGone.aborted || response.destroyed) return "gone";
+      return response.write(`data: ${data}\n\n`) ? "sent" : "full";
+    },
+    async drained() {
+      if (response.writableNeedDrain) await drainedOrClosed(response);
       return !clientGone.aborted;
     },
     close() {

@@ -1,6 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { InferenceError, MissingUsageError, type ChatBackend, type FinishReason, type StreamPart, type Usage } from "@session-jobs/inference";
+import {
+  InferenceError,
+  MissingUsageError,
+  pushStream,
+  type ChatBackend,
+  type DeltaSink,
+  type FinishReason,
+  type StreamPart,
+  type Usage,
+} from "@session-jobs/inference";
 import { sessionEndpoints, type SessionUsage } from "@session-jobs/protocol";
 import { estimatePromptTokens, parseChatRequest, type ParsedChatRequest } from "../http/chatRequest.ts";
 import type { Common } from "../common.ts";
@@ -93,49 +102,72 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
     const { chunk, delta, content } = createCompletionChunks({ id: completionId(), created: nowSeconds(), model: backend.modelId });
 
     let sse: SseWriter | undefined;
-    const open = async () => {
+    const open = () => {
       sse = startSse(response, clientGone);
-      await sse.write(delta({ role: "assistant", content: "" }));
+      sse.send(delta({ role: "assistant", content: "" }));
       return sse;
     };
     let text = "";
     let deltasDelivered = 0;
+    /** The backend sent more deltas than max_tokens: the turn was stopped. */
+    let overflowed = false;
+    /** A delta written while the socket's buffer was full: delivered once it drains with the client still there. */
+    let undrained: string | undefined;
+    // Once the client left or the session ended, deltas are dropped until the stopped backend ends
+    // (flags set once, not two signals read per token).
+    let dropping = clientGone.aborted || lease.ended.aborted;
+    const drop = () => (dropping = true);
+    clientGone.addEventListener("abort", drop, { once: true });
+    lease.ended.addEventListener("abort", drop, { once: true });
+    // Each delta is written as the backend reads it (no promise per token); a full socket pauses the backend until it drains.
+    const sink: DeltaSink = {
+      delta(part) {
+        if (dropping) return true;
+        if (deltasDelivered >= parsed.request.maxTokens) {
+          overflowed = true;
+          return false;
+        }
+        const sent = (sse ?? open()).send(content(part));
+        if (sent === "sent") {
+          text += part;
+          deltasDelivered += 1;
+        } else if (sent === "full") undrained = part;
+        return sent !== "full";
+      },
+      async ready() {
+        if (overflowed) return false;
+        if (await sse!.drained()) {
+          text += undrained!;
+          deltasDelivered += 1;
+        }
+        undrained = undefined;
+        return true;
+      },
+    };
+    const end = await pushStream(backend, parsed.request, sink, { signal });
+    if (overflowed) {
+      // Each delta carries at least one token: a backend past max_tokens is broken, and is not
+      // relayed without end. Like any failed exchange, it is not billed.
+      await sse!.write(JSON.stringify(new HostError("backend_error", `the model sent more than max_tokens (${parsed.request.maxTokens}) deltas`).toJSON()));
+      sse!.close();
+      return;
+    }
     let finish: Extract<StreamPart, { type: "finish" }> | undefined;
     /** An upstream stopped before reporting usage may still have counted the prompt (its `/tokenize`). */
     let countedPrompt: number | undefined;
-
-    for await (const part of backend.stream(parsed.request, { signal })) {
-      if (part.type === "error") {
-        // The client left and the backend failed because it was stopped (an upstream server
-        // aborted mid-stream reports no usage): that is an abort, billed for what was written.
-        if (clientGone.aborted || lease.ended.aborted) {
-          if (part.error instanceof MissingUsageError) countedPrompt = part.error.promptTokens;
-          break;
-        }
+    if (end?.type === "error") {
+      // The client left and the backend failed because it was stopped (an upstream server
+      // aborted mid-stream reports no usage): that is an abort, billed for what was written.
+      if (clientGone.aborted || lease.ended.aborted) {
+        if (end.error instanceof MissingUsageError) countedPrompt = end.error.promptTokens;
+      } else {
         // An exchange that fails is not billed and not part of the transcript.
-        if (!sse) throw toHostError(part.error);
-        await sse.write(JSON.stringify(toHostError(part.error).toJSON()));
+        if (!sse) throw toHostError(end.error);
+        await sse.write(JSON.stringify(toHostError(end.error).toJSON()));
         sse.close();
         return;
       }
-      if (part.type === "finish") {
-        finish = part;
-        break;
-      }
-      if (clientGone.aborted || lease.ended.aborted) continue;
-      if (deltasDelivered >= parsed.request.maxTokens) {
-        // Each delta carries at least one token: a backend past max_tokens is broken, and is not
-        // relayed without end. Like any failed exchange, it is not billed.
-        await sse!.write(JSON.stringify(new HostError("backend_error", `the model sent more than max_tokens (${parsed.request.maxTokens}) deltas`).toJSON()));
-        sse!.close();
-        return;
-      }
-      const writer = sse ?? (await open());
-      if (await writer.write(content(part.text))) {
-        text += part.text;
-        deltasDelivered += 1;
-      }
-    }
+    } else finish = end;
 
     if (clientGone.aborted) {
       common.metrics.generationsAborted.inc();
@@ -173,7 +205,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       return;
     }
 
-    const writer = sse ?? (await open());
+    const writer = sse ?? open();
     const session: SessionUsage = await lease.complete({ requestBody: body, responseText: text, ...finish.usage, aborted: false });
     await writer.write(delta({}, openAiFinishReason(finish.finishReason)));
     // Usage travels in the last chunk whether or not `stream_options.include_usage` asked for it:

@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { Readable } from "node:stream";
 import { collectStream } from "../collectStream.ts";
 import {
   BackendClosedError,
@@ -10,12 +11,15 @@ import {
   UpstreamTimeoutError,
   UpstreamUnreachableError,
 } from "../errors.ts";
-import type { CallOptions, ChatBackend, ChatRequest, FinishReason, StreamPart, Usage } from "../types.ts";
+import { pullStream, type DeltaSink, type StreamEnd } from "../pushStream.ts";
+import type { CallOptions, ChatBackend, ChatRequest, FinishReason, Usage } from "../types.ts";
 import { validateRequest } from "../validateRequest.ts";
 import { parseChatCompletionChunk } from "./chatCompletionChunk.ts";
 import { createPromptTokenCounter, defaultTokenizeUrl } from "./promptTokenCounter.ts";
 import { createNodeHttpPost, type UpstreamPost, type UpstreamResponse } from "./nodeHttpPost.ts";
-import { serverSentEventBatches } from "./serverSentEvents.ts";
+import { Deadline } from "./deadline.ts";
+import { pumpEvents, type PumpEventsParameters } from "./eventPump.ts";
+import { createUpstreamEventParser, serverSentEventBatches } from "./serverSentEvents.ts";
 
 export type CreateOpenAICompatibleBackendParameters = {
   /** Base URL of the API, including its version path, e.g. `http://127.0.0.1:8000/v1`. */
@@ -140,10 +144,15 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
     }
   }
 
-  async function* streamParts(request: ChatRequest, signal: AbortSignal): AsyncGenerator<StreamPart> {
+  /**
+   * Runs one turn into `sink`, each delta handed over synchronously from the upstream socket's
+   * 'data' event (docs/design.md, "Host against a GPU-paced upstream"). `stop` (the pull reader
+   * left) ends it quietly, with no end part. Throws what `pushParts` turns into an error part.
+   */
+  async function pushTurn(request: ChatRequest, sink: DeltaSink, signal: AbortSignal, stop?: AbortSignal): Promise<StreamEnd | undefined> {
     validateRequest(request);
     if (closing.signal.aborted) throw new BackendClosedError();
-    const deadline = new Deadline(timeoutMs, signal);
+    const deadline = new Deadline(timeoutMs, signal, stop);
     let text = "";
     let finishReason: FinishReason | undefined;
     let usage: Usage | undefined;
@@ -155,39 +164,36 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
         deadline.arm();
         const chunk = parseChatCompletionChunk(await readJson(response));
         text = chunk.text;
-        if (text) yield { type: "text-delta", text };
+        if (text && !sink.delta(text) && !(await sink.ready())) return undefined;
         finishReason = chunk.finishReason;
         usage = chunk.usage;
       } else if (contentType.includes("text/event-stream")) {
         if (!response.body) throw new UpstreamBadResponseError("The inference server sent an empty stream.");
         deadline.arm();
-        read: for await (const events of serverSentEventBatches(deadline.watch(response.body))) {
-          for (const data of events) {
-            if (signal.aborted) throw signal.reason;
-            if (data.trim() === "[DONE]") break read;
-            const chunk = parseChatCompletionChunk(parseJson(data));
-            if (chunk.text) {
-              text += chunk.text;
-              yield { type: "text-delta", text: chunk.text };
-            }
-            finishReason = chunk.finishReason ?? finishReason;
-            usage = chunk.usage ?? usage;
-          }
-        }
+        const take = (data: string): boolean | "done" => {
+          if (deadline.callerAborted) throw signal.reason;
+          if (data.trim() === "[DONE]") return "done";
+          const chunk = parseChatCompletionChunk(parseJson(data));
+          finishReason = chunk.finishReason ?? finishReason;
+          usage = chunk.usage ?? usage;
+          if (!chunk.text) return true;
+          text += chunk.text;
+          return sink.delta(chunk.text);
+        };
+        const outcome = await pumpEvents({ ...upstreamEvents(response.body, deadline), take, ready: () => sink.ready() });
+        if (outcome === "stopped") return undefined;
       } else {
         const body = await response.text().catch(() => "");
         throw new UpstreamBadResponseError(`The inference server answered ${contentType || "no content type"}, not an event stream.`, body);
       }
     } catch (cause) {
+      if (stop?.aborted) return undefined;
       if (deadline.timedOut) throw new UpstreamTimeoutError(endpoint, timeoutMs);
       if (!signal.aborted) throw cause;
       // Aborted by the caller: an exact count exists only if no request was being served, or
       // if the server sent one per chunk.
       if (!deadline.requestInFlight) usage = { promptTokens: 0, completionTokens: 0 };
-      if (usage) {
-        yield { type: "finish", finishReason: "abort", usage };
-        return;
-      }
+      if (usage) return { type: "finish", finishReason: "abort", usage };
       // The prompt was evaluated all the same: count it as the server would, if it can say.
       throw new MissingUsageError(text, "abort", await countPrompt(request));
     } finally {
@@ -195,20 +201,23 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
     }
     if (finishReason === undefined) throw new UpstreamBadResponseError("The inference server's stream ended before the response finished.");
     if (!usage) throw new MissingUsageError(text, finishReason);
-    yield { type: "finish", finishReason, usage };
+    return { type: "finish", finishReason, usage };
   }
 
-  async function* stream(request: ChatRequest, options: CallOptions = {}): AsyncGenerator<StreamPart> {
+  /** {@link pushTurn} with its failures as an `error` part: never rejects. */
+  async function pushParts(request: ChatRequest, sink: DeltaSink, options: CallOptions, stop?: AbortSignal): Promise<StreamEnd | undefined> {
     const signal = options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal;
     try {
-      yield* streamParts(request, signal);
+      return await pushTurn(request, sink, signal, stop);
     } catch (cause) {
-      yield {
+      return {
         type: "error",
         error: cause instanceof InferenceError ? cause : new UpstreamBadResponseError("The inference server's response could not be read.", String(cause)),
       };
     }
   }
+
+  const stream = (request: ChatRequest, options: CallOptions = {}) => pullStream((sink, stop) => pushParts(request, sink, options, stop));
 
   return {
     specificationVersion: "v1",
@@ -216,6 +225,7 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
     modelId: parameters.modelId ?? parameters.model,
     generate: (request, options) => collectStream(stream(request, options)),
     stream,
+    pushStream: (request, sink, options = {}) => pushParts(request, sink, options),
     async close() {
       closing.abort();
       transport?.close();
@@ -224,51 +234,23 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
 }
 
 /**
- * One request's time limit: fires `timeoutMs` after the last `arm()` or received chunk, and
- * also follows the caller's signal.
+ * The events of an upstream body for {@link pumpEvents}: a `node:http` response is parsed chunk by
+ * chunk as its 'data' events arrive (each chunk re-arms the deadline); any other body (a given
+ * fetch's web stream) is read through {@link serverSentEventBatches}.
  */
-class Deadline {
-  private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
-  /** True from sending a request until it failed in a way that cannot have started a generation. */
-  requestInFlight = false;
-  private readonly onCallerAbort = () => this.controller.abort(this.caller.reason);
-  timedOut = false;
-
-  constructor(
-    private readonly timeoutMs: number,
-    private readonly caller: AbortSignal,
-  ) {
-    if (caller.aborted) this.controller.abort(caller.reason);
-    else caller.addEventListener("abort", this.onCallerAbort, { once: true });
+function upstreamEvents(body: AsyncIterable<Uint8Array>, deadline: Deadline): Pick<PumpEventsParameters, "body" | "events" | "rest"> {
+  if (body instanceof Readable) {
+    const parser = createUpstreamEventParser();
+    return {
+      body,
+      events: (chunk) => {
+        deadline.arm();
+        return parser.push(chunk as Uint8Array).map((event) => event.data);
+      },
+      rest: () => parser.end().map((event) => event.data),
+    };
   }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  arm(): void {
-    // One timer per request, pushed back on every chunk: refresh() moves it without allocating.
-    if (this.timer) this.timer.refresh();
-    else
-      this.timer = setTimeout(() => {
-        this.timedOut = true;
-        this.controller.abort(new Error("timeout"));
-      }, this.timeoutMs);
-  }
-
-  clear(): void {
-    clearTimeout(this.timer);
-    this.caller.removeEventListener("abort", this.onCallerAbort);
-  }
-
-  /** Re-arms on every chunk of `body`, so that `timeoutMs` bounds the gap between chunks. */
-  async *watch(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of body) {
-      this.arm();
-      yield chunk;
-    }
-  }
+  return { body: Readable.from(serverSentEventBatches(deadline.watch(body))), events: (batch) => batch as string[], rest: () => [] };
 }
 
 function parseJson(data: string): unknown {
