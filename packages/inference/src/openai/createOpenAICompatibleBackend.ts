@@ -15,6 +15,7 @@ import { pullStream, type DeltaSink, type StreamEnd } from "../pushStream.ts";
 import type { CallOptions, ChatBackend, ChatRequest, FinishReason, Usage } from "../types.ts";
 import { validateRequest } from "../validateRequest.ts";
 import { parseChatCompletionChunk } from "./chatCompletionChunk.ts";
+import { createChunkReader, parseJson } from "./chunkReader.ts";
 import { createPromptTokenCounter, defaultTokenizeUrl } from "./promptTokenCounter.ts";
 import { createNodeHttpPost, type UpstreamPost, type UpstreamResponse } from "./nodeHttpPost.ts";
 import { Deadline } from "./deadline.ts";
@@ -170,10 +171,11 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
       } else if (contentType.includes("text/event-stream")) {
         if (!response.body) throw new UpstreamBadResponseError("The inference server sent an empty stream.");
         deadline.arm();
+        const readChunk = createChunkReader();
         const take = (data: string): boolean | "done" => {
           if (deadline.callerAborted) throw signal.reason;
           if (data.trim() === "[DONE]") return "done";
-          const chunk = parseChatCompletionChunk(parseJson(data));
+          const chunk = readChunk(data);
           finishReason = chunk.finishReason ?? finishReason;
           usage = chunk.usage ?? usage;
           if (!chunk.text) return true;
@@ -251,14 +253,6 @@ function upstreamEvents(body: AsyncIterable<Uint8Array>, deadline: Deadline): Pi
     };
   }
   return { body: Readable.from(serverSentEventBatches(deadline.watch(body))), events: (batch) => batch as string[], rest: () => [] };
-}
-
-function parseJson(data: string): unknown {
-  try {
-    return JSON.parse(data);
-  } catch {
-    throw new UpstreamBadResponseError("The inference server sent an event that is not JSON.", data);
-  }
 }
 
 async function readJson(response: UpstreamResponse): Promise<unknown> {
