@@ -57,6 +57,30 @@ describe("createChunkReader", () => {
     }
   });
 
+  it("takes its template from a later token chunk when the first differs (a role beside the first word), a few times at most", () => {
+    const read = createChunkReader();
+    const first = JSON.stringify({ choices: [{ index: 0, delta: { role: "assistant", content: "In" }, finish_reason: null }] });
+    expect(read(first).text).toBe("In");
+    read(vllm(" the"));
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      expect(read(vllm(" beginning")).text).toBe(" beginning");
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+    // A stream whose every chunk differs (a per-chunk nonce) stops trying after three.
+    const nonces = createChunkReader();
+    const probes = vi.spyOn(JSON, "parse");
+    try {
+      for (let index = 0; index < 10; index++) nonces(vllm(" word", { nonce: index }));
+      // One parse per chunk, plus two probe parses for each of three attempts.
+      expect(probes).toHaveBeenCalledTimes(10 + 3 * 2);
+    } finally {
+      probes.mockRestore();
+    }
+  });
+
   it("parses in full what only looks like the template around its content: several tokens, a number, an unterminated or raw-control literal", () => {
     const read = createChunkReader();
     read(vllm("first"));
