@@ -1,9 +1,8 @@
-import { createServer, type Server } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, expect, it } from "vitest";
-import { createOpenAICompatibleBackend } from "@session-jobs/inference";
 import { chat, streamChat } from "@session-jobs/sdk";
 import { hostView, openUserSession } from "./harness.ts";
-import { closeExactly, useHostStack } from "./stack.ts";
+import { closeExactly, useUpstreamHostStack } from "./stack.ts";
 
 // The host's own upstream (an OpenAI-compatible server) reports more tokens than it can have
 // used: more completion tokens than max_tokens or than the text it sent could hold, or a prompt
@@ -20,44 +19,31 @@ const promptEstimate = Buffer.byteLength(prompt) + 8;
 
 type Lie = { prompt_tokens: number; completion_tokens: number };
 let lie: Lie = { prompt_tokens: 0, completion_tokens: 0 };
-let upstream: Server;
 
 /** An OpenAI-compatible server that sends three deltas and reports `lie` as its usage. */
-function startLyingUpstream(): Promise<string> {
-  upstream = createServer((request, response) => {
-    let raw = "";
-    request.on("data", (chunk) => (raw += String(chunk)));
-    request.on("end", () => {
-      if (request.method === "GET") return void response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: [{ id: "liar" }] }));
-      const body = JSON.parse(raw) as { stream?: boolean };
-      const usage = { ...lie, total_tokens: lie.prompt_tokens + lie.completion_tokens };
-      if (!body.stream) {
-        const message = { role: "assistant", content: deltas.join("") };
-        return void response
-          .writeHead(200, { "content-type": "application/json" })
-          .end(JSON.stringify({ id: "c", object: "chat.completion", choices: [{ index: 0, message, finish_reason: "stop" }], usage }));
-      }
-      response.writeHead(200, { "content-type": "text/event-stream" });
-      const event = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
-      for (const content of deltas) event({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
-      event({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
-      event({ id: "c", object: "chat.completion.chunk", choices: [], usage });
-      response.end("data: [DONE]\n\n");
-    });
+function answerWithLies(request: IncomingMessage, response: ServerResponse): void {
+  let raw = "";
+  request.on("data", (chunk) => (raw += String(chunk)));
+  request.on("end", () => {
+    if (request.method === "GET") return void response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: [{ id: "liar" }] }));
+    const body = JSON.parse(raw) as { stream?: boolean };
+    const usage = { ...lie, total_tokens: lie.prompt_tokens + lie.completion_tokens };
+    if (!body.stream) {
+      const message = { role: "assistant", content: deltas.join("") };
+      return void response
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ id: "c", object: "chat.completion", choices: [{ index: 0, message, finish_reason: "stop" }], usage }));
+    }
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    const event = (data: unknown) => response.write(`data: ${JSON.stringify(data)}\n\n`);
+    for (const content of deltas) event({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+    event({ id: "c", object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] });
+    event({ id: "c", object: "chat.completion.chunk", choices: [], usage });
+    response.end("data: [DONE]\n\n");
   });
-  return new Promise((resolve) => upstream.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1`)));
 }
 
-const stack = useHostStack(
-  async () => ({ backend: createOpenAICompatibleBackend({ baseUrl: await startLyingUpstream(), model: "liar" }), extra: { batch: { delayMs: 0 } } }),
-  {
-    afterStop: () =>
-      new Promise<void>((resolve) => {
-        upstream?.close(() => resolve());
-        upstream?.closeAllConnections();
-      }),
-  },
-);
+const stack = useUpstreamHostStack(answerWithLies, "liar");
 
 /** The host's count of exchanges billed at a bound instead of the backend's claim, for one field. */
 async function clamped(field: "promptTokens" | "completionTokens"): Promise<number> {

@@ -1,10 +1,9 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { createOpenAICompatibleBackend } from "@session-jobs/inference";
 import { sessionEndpoints, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
 import { openUserSession, waitForAbortedExchange } from "./harness.ts";
-import { useHostStack } from "./stack.ts";
+import { useUpstreamHostStack } from "./stack.ts";
 
 // A client that stops reading a streamed answer must not make the host buffer the upstream's
 // answer without bound: the host stops reading the upstream (its socket's buffers fill and the
@@ -14,7 +13,6 @@ import { useHostStack } from "./stack.ts";
 const deltaBytes = 32 * 1024;
 const deltas = 4_000;
 const answerBytes = deltaBytes * deltas;
-let upstream: Server;
 /** What the upstream managed to write of the answer, and whether it is waiting for the host to read. */
 const written = { bytes: 0, waiting: false, finished: false, closed: false };
 
@@ -36,24 +34,10 @@ async function streamEndlessly(response: ServerResponse): Promise<void> {
   response.end();
 }
 
-function startUpstream(): Promise<string> {
-  upstream = createServer((request, response) => {
-    request.resume();
-    request.on("end", () => void streamEndlessly(response));
-  });
-  return new Promise((resolve) => upstream.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1`)));
-}
-
-const stack = useHostStack(
-  async () => ({ backend: createOpenAICompatibleBackend({ baseUrl: await startUpstream(), model: "upstream-model" }), extra: { batch: { delayMs: 0 } } }),
-  {
-    afterStop: () =>
-      new Promise<void>((resolve) => {
-        upstream?.close(() => resolve());
-        upstream?.closeAllConnections();
-      }),
-  },
-);
+const stack = useUpstreamHostStack((request, response) => {
+  request.resume();
+  request.on("end", () => void streamEndlessly(response));
+}, "upstream-model");
 
 /** Sends a signed streamed chat request over node:http and resolves with the response, not reading its body. */
 async function sendChat(url: string, session: Session): Promise<{ response: IncomingMessage; hangUp: () => void }> {

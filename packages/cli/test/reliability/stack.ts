@@ -1,5 +1,7 @@
 // The Vitest-bound half of the reliability harness (lifecycle hooks and assertions), kept apart
 // so that harness.ts also serves scripts run outside Vitest (load.bench.ts).
+import { createServer, type RequestListener } from "node:http";
+import { createOpenAICompatibleBackend } from "@session-jobs/inference";
 import { closeSession, getSession, type Session } from "@session-jobs/sdk";
 import { afterAll, beforeAll, expect } from "vitest";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
@@ -30,6 +32,28 @@ export function useHostStack(
     await stack.network?.anvil.stop();
   });
   return stack;
+}
+
+/**
+ * {@link useHostStack} with the host's backend an OpenAI-compatible upstream written by the test:
+ * `handle` answers its requests on a loopback port; the upstream is closed after the host stops.
+ */
+export function useUpstreamHostStack(handle: RequestListener, model: string): HostStack {
+  const upstream = createServer(handle);
+  return useHostStack(
+    async () => {
+      await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+      const baseUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}/v1`;
+      return { backend: createOpenAICompatibleBackend({ baseUrl, model }), extra: { batch: { delayMs: 0 } } };
+    },
+    {
+      afterStop: () =>
+        new Promise<void>((resolve) => {
+          upstream.close(() => resolve());
+          upstream.closeAllConnections();
+        }),
+    },
+  );
 }
 
 /** Closes through the host; every signed token proven exactly once and paid to the wei. Returns the signed total. */
