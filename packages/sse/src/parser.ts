@@ -49,7 +49,9 @@ export function createServerSentEventParser(options: ServerSentEventParserOption
   // The stream's leading BOM is dropped below, once: a decoder that dropped one per decode call would drop them mid-stream too.
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   let started = false;
-  let buffer = "";
+  // The line not yet ended, in the pieces it arrived in, and their length in all.
+  let pending: string[] = [];
+  let pendingLength = 0;
   let data: string[] = [];
   let dataLength = 0;
   let event: string | undefined;
@@ -96,19 +98,26 @@ export function createServerSentEventParser(options: ServerSentEventParserOption
     data.push(value);
   };
 
-  /** Takes the lines `text` ends; line ends are searched from `from` on (what precedes it holds none). */
-  const scan = (text: string, from: number, events: ServerSentEvent[]) => {
+  /**
+   * Takes the lines `text` ends. The unfinished line before it is kept as pieces, joined only
+   * once its end arrives: concatenating each chunk onto it would copy the whole line again on
+   * every chunk (V8 flattens the joined string to search it), quadratic in a line without end.
+   */
+  const scan = (text: string, events: ServerSentEvent[]) => {
     let start = 0;
     if (skipLineFeed && text.length > 0) {
-      if (text.charCodeAt(0) === lineFeed) start = from = 1;
+      if (text.charCodeAt(0) === lineFeed) start = 1;
       skipLineFeed = false;
     }
-    // The next LF and CR at or after `from`, each searched for once (-1: none left).
-    let nextLineFeed = text.indexOf("\n", from);
-    let nextCarriageReturn = text.indexOf("\r", from);
+    // The next LF and CR at or after `start`, each searched for once (-1: none left).
+    let nextLineFeed = text.indexOf("\n", start);
+    let nextCarriageReturn = text.indexOf("\r", start);
     while (nextLineFeed !== -1 || nextCarriageReturn !== -1) {
       const end = nextCarriageReturn !== -1 && (nextLineFeed === -1 || nextCarriageReturn < nextLineFeed) ? nextCarriageReturn : nextLineFeed;
-      takeLine(text.slice(start, end), events);
+      const tail = text.slice(start, end);
+      takeLine(pending.length === 0 ? tail : pending.join("") + tail, events);
+      pending = [];
+      pendingLength = 0;
       start = end + 1;
       if (end === nextCarriageReturn) {
         if (start === text.length) skipLineFeed = true;
@@ -117,8 +126,10 @@ export function createServerSentEventParser(options: ServerSentEventParserOption
       if (nextLineFeed !== -1 && nextLineFeed < start) nextLineFeed = text.indexOf("\n", start);
       if (nextCarriageReturn !== -1 && nextCarriageReturn < start) nextCarriageReturn = text.indexOf("\r", start);
     }
-    buffer = start === 0 ? text : text.slice(start);
-    if (buffer.length > maxLineLength) throw tooLong();
+    if (start === text.length) return;
+    pending.push(start === 0 ? text : text.slice(start));
+    pendingLength += text.length - start;
+    if (pendingLength > maxLineLength) throw tooLong();
   };
 
   return {
@@ -129,17 +140,18 @@ export function createServerSentEventParser(options: ServerSentEventParserOption
         started = true;
         if (text.charCodeAt(0) === byteOrderMark) text = text.slice(1);
       }
-      if (buffer === "") scan(text, 0, events);
-      else scan(buffer + text, buffer.length, events);
+      scan(text, events);
       return events;
     },
     end() {
       const events: ServerSentEvent[] = [];
-      const rest = buffer + (carry ? decoder.decode(carry) : "");
+      const rest = carry ? decoder.decode(carry) : "";
       carry = undefined;
-      const from = buffer.length;
-      buffer = "";
-      if (rest !== "") scan(`${rest}\n`, from, events);
+      // An unfinished last line ends with the stream (a CR before it already ended its own line).
+      if (pendingLength > 0 || rest !== "") {
+        skipLineFeed = false;
+        scan(`${rest}\n`, events);
+      }
       dispatch(events);
       return events;
     },
