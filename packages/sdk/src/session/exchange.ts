@@ -5,7 +5,8 @@ import { sessionEndpoints, type SessionUsage, signCheckpoint, nextTranscriptHash
 import { checkTokenCounts } from "./countCheck.ts";
 import { beginExchange, type ExchangeCall } from "./inFlight.ts";
 import { readText } from "./readBody.ts";
-import { parseServerSentEvents, type ServerSentEvent } from "./sse.ts";
+import type { HostBody } from "./hostFetch.ts";
+import { createAnswerEventParser } from "./sse.ts";
 import type { RecoveredExchange } from "./reconcile.ts";
 import { syncWithHost } from "./sync.ts";
 import {
@@ -150,8 +151,8 @@ async function sendChatRequest(session: Session, parameters: ExchangeParameters,
   else await deliverReceipt(session, { ...transport, headers: parameters.headers });
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
-  const response = await postChatRequest(session, progress, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
-  return { requestBytes, url, response, recovered };
+  const answer = await postChatRequest(session, progress, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
+  return { requestBytes, url, answer, recovered };
 }
 
 /**
@@ -159,7 +160,7 @@ async function sendChatRequest(session: Session, parameters: ExchangeParameters,
  * recorded, so the session is marked for a sync, broken off by the connection unless the client
  * stops it itself ({@link exchangeFailed}); a refusal (the host changed nothing) clears the mark.
  */
-async function postChatRequest(session: Session, progress: ExchangeProgress, parameters: Parameters<typeof postSigned>[1]): Promise<Response> {
+async function postChatRequest(session: Session, progress: ExchangeProgress, parameters: Parameters<typeof postSigned>[1]): Promise<HostBody> {
   session.resync = true;
   session.brokenOff = "connection";
   progress.sent = true;
@@ -190,9 +191,9 @@ export async function jsonExchange(session: Session, parameters: ExchangeParamet
   const progress = { sent: false };
   try {
     const exchange = { ...parameters, signal: call.signal };
-    const { requestBytes, response, recovered } = await sendChatRequest(session, exchange, progress, "application/json");
+    const { requestBytes, answer, recovered } = await sendChatRequest(session, exchange, progress, "application/json");
     // A connection that breaks during the answer is an unreachable host; the next request recovers the answer.
-    const body = await readText(response);
+    const body = await readText(answer);
     let completion: { choices?: { message?: { content?: string | null } }[]; session?: SessionUsage };
     try {
       completion = JSON.parse(body) as typeof completion;
@@ -223,25 +224,31 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
   const onCancel = () => parameters.onCancel?.(call.signal.reason);
   call.signal.addEventListener("abort", onCancel, { once: true });
   const progress = { sent: false };
-  let events: AsyncGenerator<ServerSentEvent> | undefined;
+  let answer: HostBody | undefined;
   let settled = false;
   try {
     const exchange = { ...parameters, signal: call.signal };
-    const { requestBytes, url, response, recovered } = await sendChatRequest(session, exchange, progress, "text/event-stream");
-    if (!response.body) throw dispute(session, new SessionProtocolError("The host's streamed answer has no body."));
-    events = parseServerSentEvents(response.body);
+    const sent = await sendChatRequest(session, exchange, progress, "text/event-stream");
+    const { requestBytes, url, recovered } = sent;
+    answer = sent.answer;
+    // Each read's events are handled in this loop: no async generator per event between the body and the caller.
+    const parser = createAnswerEventParser();
     let text = "";
     let usage: SessionUsage | undefined;
     let done = false;
-    for (let next = await events.next(); !next.done; next = await events.next()) {
-      if (next.value.data.trim() === "[DONE]") {
-        done = true;
-        break;
+    for (let ended = false; !ended && !done;) {
+      const next = await answer.read();
+      ended = next.done;
+      for (const event of next.done ? parser.end() : parser.push(next.value)) {
+        if (event.data.trim() === "[DONE]") {
+          done = true;
+          break;
+        }
+        const chunk = parseChunk(session, event.data, url);
+        text += chunk.choices?.find((choice) => (choice.index ?? 0) === 0)?.delta?.content ?? "";
+        if (chunk.session) usage = chunk.session;
+        yield chunk;
       }
-      const chunk = parseChunk(session, next.value.data, url);
-      text += chunk.choices?.find((choice) => (choice.index ?? 0) === 0)?.delta?.content ?? "";
-      if (chunk.session) usage = chunk.session;
-      yield chunk;
     }
     // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
     if (!usage && !done)
@@ -258,7 +265,7 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
       exchangeFailed(session, call, progress, call.signal.reason);
     }
     call.signal.removeEventListener("abort", onCancel);
-    await events?.return(undefined);
+    await answer?.cancel();
     call.end();
     release();
   }

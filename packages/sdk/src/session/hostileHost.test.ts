@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { chat } from "../actions/chat.ts";
 import { streamChat } from "../actions/streamChat.ts";
 import { HostResponseError, HostUnreachableError } from "../errors/host.ts";
-import { HostAnswerTooLargeError } from "../errors/session.ts";
+import { HostAnswerTooLargeError, SessionProtocolError } from "../errors/session.ts";
 import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import { maxErrorBytes } from "./hostFetch.ts";
 import { maxAnswerBytes } from "./readBody.ts";
@@ -84,6 +84,22 @@ describe("a host that sends without end", () => {
     await expect(consume(session)).rejects.toBeInstanceOf(HostAnswerTooLargeError);
     expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
     expect(session.dispute).toBeDefined();
+  });
+});
+
+describe("a host that sends an event that is not JSON, then words without end", () => {
+  it("gets a SessionProtocolError and its connection closed: the SDK stops it from writing on", async () => {
+    let closed!: () => void;
+    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+    const session = await sessionWithHost((_request, response) => {
+      response.once("close", closed);
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      response.write("data: {not json\n\n");
+      return writeForever(response, 'data: {"choices":[{"delta":{"content":"word "}}]}\n\n');
+    });
+    await expect(consume(session)).rejects.toBeInstanceOf(SessionProtocolError);
+    await connectionClosed;
+    expect(written).toBeLessThanOrEqual(socketSlack);
   });
 });
 

@@ -1,4 +1,5 @@
 import { HostAnswerTooLargeError, SessionProtocolError } from "../errors/session.ts";
+import type { HostBody } from "./hostFetch.ts";
 
 /** The most the SDK reads of one host answer (a chat completion, a stream, a sync): far above an honest one. */
 export const maxAnswerBytes = 64 * 1024 * 1024;
@@ -7,24 +8,18 @@ export const maxAnswerBytes = 64 * 1024 * 1024;
  * Reads a body until it ends or `limit` bytes arrived (then stops reading and cancels the rest).
  * Errors of the body (a broken connection, a timeout: see `fetchHost`) are thrown as they are.
  */
-async function readUpTo(response: Response, limit: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
-  if (!response.body) return { bytes: new Uint8Array(0), complete: true };
-  const reader = response.body.getReader();
+async function readUpTo(body: HostBody, limit: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   let complete = true;
-  try {
-    for (let next = await reader.read(); !next.done; next = await reader.read()) {
-      chunks.push(next.value.subarray(0, limit - size));
-      size += Math.min(next.value.byteLength, limit - size);
-      if (size === limit) {
-        complete = false;
-        break;
-      }
+  for (let next = await body.read(); !next.done; next = await body.read()) {
+    chunks.push(next.value.subarray(0, limit - size));
+    size += Math.min(next.value.byteLength, limit - size);
+    if (size === limit) {
+      complete = false;
+      await body.cancel();
+      break;
     }
-  } finally {
-    if (!complete) await reader.cancel().catch(() => undefined);
-    reader.releaseLock();
   }
   const bytes = new Uint8Array(size);
   let offset = 0;
@@ -39,20 +34,20 @@ async function readUpTo(response: Response, limit: number): Promise<{ bytes: Uin
  * A response body as text, read up to {@link maxAnswerBytes}: a larger one is a
  * {@link HostAnswerTooLargeError}, so a hostile host cannot exhaust the client's memory.
  */
-export async function readText(response: Response, limit = maxAnswerBytes): Promise<string> {
-  const { bytes, complete } = await readUpTo(response, limit + 1);
+export async function readText(body: HostBody, limit = maxAnswerBytes): Promise<string> {
+  const { bytes, complete } = await readUpTo(body, limit + 1);
   if (!complete || bytes.byteLength > limit) throw new HostAnswerTooLargeError({ limit });
   return new TextDecoder().decode(bytes);
 }
 
 /** The first `limit` bytes of a body as text (an error answer, whose message is all the SDK needs). */
-export async function readPrefix(response: Response, limit: number): Promise<string> {
-  return new TextDecoder().decode((await readUpTo(response, limit).catch(() => ({ bytes: new Uint8Array(0) }))).bytes);
+export async function readPrefix(body: HostBody, limit: number): Promise<string> {
+  return new TextDecoder().decode((await readUpTo(body, limit).catch(() => ({ bytes: new Uint8Array(0) }))).bytes);
 }
 
 /** A response body as JSON ({@link readText}); a body that is not JSON is a protocol error. */
-export async function readJson(response: Response): Promise<unknown> {
-  const text = await readText(response);
+export async function readJson(body: HostBody): Promise<unknown> {
+  const text = await readText(body);
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {

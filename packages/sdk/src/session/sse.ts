@@ -1,4 +1,4 @@
-import { createServerSentEventParser, type ServerSentEvent } from "@session-jobs/sse";
+import { createServerSentEventParser, type ServerSentEvent, type ServerSentEventParser } from "@session-jobs/sse";
 import { HostAnswerTooLargeError } from "../errors/session.ts";
 import { maxAnswerBytes } from "./readBody.ts";
 
@@ -10,28 +10,40 @@ export type ParseServerSentEventsOptions = {
 };
 
 /**
- * Parses a `text/event-stream` body into events with `@session-jobs/sse` (WHATWG rules: `\n`,
- * `\r\n` or `\r` line ends, multi-line `data`, comments and unknown fields ignored, an event ends
- * at a blank line).
+ * A `text/event-stream` parser ({@link createServerSentEventParser}: WHATWG rules, `\n`, `\r\n`
+ * or `\r` line ends, multi-line `data`, comments and unknown fields ignored, an event ends at a
+ * blank line) that refuses more than `maxBytes` in all with a {@link HostAnswerTooLargeError}.
  *
- * Bounded and linear whatever the host sends: it reads at most `maxBytes` in all (so a line
- * without an end, or `data:` lines without a blank line, cannot grow without limit), and each
- * byte is scanned once (a line split over many chunks is not rescanned as it grows).
+ * Bounded and linear whatever the host sends: a line without an end, or `data:` lines without a
+ * blank line, cannot grow past the cap, and each byte is scanned once (a line split over many
+ * chunks is not rescanned as it grows). Synchronous, so a caller reading a body turns each read
+ * into its events without another async hop per event.
  */
-export async function* parseServerSentEvents(body: ReadableStream<Uint8Array>, options: ParseServerSentEventsOptions = {}): AsyncGenerator<ServerSentEvent> {
+export function createAnswerEventParser(options: ParseServerSentEventsOptions = {}): ServerSentEventParser {
   const maxBytes = options.maxBytes ?? maxAnswerBytes;
   const tooLarge = () => new HostAnswerTooLargeError({ limit: maxBytes });
   // A line holds no more characters than the bytes read, so the byte cap below bounds it first.
   const parser = createServerSentEventParser({ maxLineLength: maxBytes, onTooLong: tooLarge });
-  const reader = body.getReader();
   let received = 0;
+  return {
+    push(chunk) {
+      received += chunk.byteLength;
+      if (received > maxBytes) throw tooLarge();
+      return parser.push(chunk);
+    },
+    end: () => parser.end(),
+  };
+}
+
+/** Parses a `text/event-stream` body into events with {@link createAnswerEventParser}; stopped early, it cancels the body. */
+export async function* parseServerSentEvents(body: ReadableStream<Uint8Array>, options: ParseServerSentEventsOptions = {}): AsyncGenerator<ServerSentEvent> {
+  const parser = createAnswerEventParser(options);
+  const reader = body.getReader();
   let finished = false;
   try {
     while (true) {
       const { done, value } = await reader.read();
       if (done) break;
-      received += value.byteLength;
-      if (received > maxBytes) throw tooLarge();
       yield* parser.push(value);
     }
     finished = true;

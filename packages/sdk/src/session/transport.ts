@@ -2,7 +2,7 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { SessionDisputedError } from "../errors/session.ts";
 import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint, signSessionRequestHeaders } from "@session-jobs/protocol";
-import { fetchHost, type HostRequestOptions } from "./hostFetch.ts";
+import { fetchHost, type HostBody, type HostRequestOptions } from "./hostFetch.ts";
 import { readJson } from "./readBody.ts";
 import type { Session } from "./types.ts";
 
@@ -82,13 +82,13 @@ type PostParameters = HostRequestOptions & { body: Uint8Array<ArrayBuffer>; acce
  * POSTs a JSON body to one of the host's signed endpoints, with the session headers; a refusal
  * becomes the typed error for its code. `url` defaults to the endpoint under the session's host URL.
  */
-export async function postSigned(session: Session, parameters: PostParameters & { endpoint: SignedEndpoint; url?: string | undefined }): Promise<Response> {
+export async function postSigned(session: Session, parameters: PostParameters & { endpoint: SignedEndpoint; url?: string | undefined }): Promise<HostBody> {
   const signed = await signRequestHeaders(session, parameters.endpoint, parameters.body);
   return post(parameters.url ?? hostEndpoint(session, parameters.endpoint), { ...parameters, headers: { ...parameters.headers, ...signed } });
 }
 
 /** POSTs a JSON body; a refusal becomes the typed error for its code, no answer {@link HostUnreachableError}. */
-function post(url: string, parameters: PostParameters): Promise<Response> {
+function post(url: string, parameters: PostParameters): Promise<HostBody> {
   const headers = { ...parameters.headers, "content-type": "application/json", accept: parameters.accept ?? "application/json" };
   return fetchHost(url, { method: "POST", headers, body: parameters.body }, parameters);
 }
