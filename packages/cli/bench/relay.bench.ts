@@ -7,7 +7,8 @@
  * every request's set-up CPU, client and host, queues behind the others') and with the first requests
  * spread evenly over one answer's expected duration, as sessions that keep asking arrive in steady state.
  * Printed per level and start: throughput ratio host/direct, time to first token and inter-token gap
- * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, its peak RSS and its
+ * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, this process's (the
+ * client's) on each path, so the SDK's own cost is a figure, the host's peak RSS and its
  * event-loop delay p99/max and the SQLite writes per commit; each level `--runs` times, every figure the median of the runs.
  * Beside the host, the FLOOR: a bare pass-through relay (bench/passThroughRelay.ts, its own process:
  * one `res.write` per upstream read, no parsing) read by the same direct client at each level, and
@@ -189,7 +190,8 @@ try {
     hostCpuMs: number;
     floor: Measured;
     floorCpuMs: number;
-    clientCpuMs: number;
+    /** This process's CPU on each path: the direct reader's, and the SDK's (plus the same loop's) via the host. */
+    clientCpuMs: { direct: number; hosted: number };
     peakRss: number;
     delay: { p99: number; max: number };
     /** Writes per SQLite commit over the hosted run. */
@@ -202,7 +204,9 @@ try {
     const spreadMs = mode === "staggered" ? answerMs : 0;
     const figures: Figures[] = [];
     for (let run = 0; run < runs; run++) {
+      const directCpuBefore = process.cpuUsage();
       const direct = await measure(level, viaDirect, spreadMs);
+      const directCpu = process.cpuUsage(directCpuBefore);
       const floorCpuBefore = processCpuMs(floorPid);
       const floor = await measure(level, viaFloor, spreadMs);
       const floorCpuMs = processCpuMs(floorPid) - floorCpuBefore - floorIdleCpuMsPerSecond * floor.seconds;
@@ -222,7 +226,7 @@ try {
         hostCpuMs: processCpuMs(pid) - cpuBefore,
         floor,
         floorCpuMs,
-        clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+        clientCpuMs: { direct: (directCpu.user + directCpu.system) / 1000, hosted: (clientCpu.user + clientCpu.system) / 1000 },
         peakRss,
         delay,
         writesPerCommit: (delay.writes - before.writes) / (delay.commits - before.commits),
@@ -251,7 +255,10 @@ try {
         (run) => run.floor.tokens,
       ),
       m((run) => hostLessIdle(run) / run.hosted.tokens / (run.floorCpuMs / run.floor.tokens)).toFixed(1),
-      perThousand((run) => run.clientCpuMs),
+      `${perThousand(
+        (run) => run.clientCpuMs.direct,
+        (run) => run.direct.tokens,
+      )} → ${perThousand((run) => run.clientCpuMs.hosted)}`,
       (m((run) => run.peakRss) / 2 ** 20).toFixed(0),
       `${ms(m((run) => run.delay.p99))} / ${ms(m((run) => run.delay.max))}`,
       m((run) => run.writesPerCommit).toFixed(1),
@@ -277,7 +284,7 @@ try {
         "less idle",
         "floor CPU ms / 1k",
         "host / floor",
-        "client CPU ms / 1k",
+        "client CPU ms / 1k direct → host",
         "host RSS MiB",
         "host event-loop delay p99 / max ms",
         "store writes / commit",
@@ -292,7 +299,9 @@ try {
   console.log(
     " The floor is a bare node:http pass-through relay (bench/passThroughRelay.ts, its own process, one res.write per upstream read) read by the direct client: host / floor is the host's CPU per token (less idle) over the floor's.",
   );
-  console.log(" Client CPU is this process's (SDK: signing, count checks, receipts) on the hosted path. The upstream runs in a process");
+  console.log(
+    " Client CPU is this process's on each path: the direct reader's, then the SDK's (signing, SSE, count checks, receipts). The upstream runs in a process",
+  );
   console.log(
     ` of its own. Ratios are the comparable figures on a shared machine; load average now ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores.)`,
   );
