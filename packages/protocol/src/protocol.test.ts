@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { stringToBytes } from "viem";
+import { encodeAbiParameters, keccak256, stringToBytes, type Hex } from "viem";
 import {
   decodeCheckpointProof,
   emptyTranscriptHash,
@@ -47,6 +47,44 @@ describe("protocol", () => {
     expect(first).not.toBe(emptyTranscriptHash);
     expect(nextTranscriptHash(emptyTranscriptHash, { ...exchange, completionTokens: 17 })).not.toBe(first);
     expect(nextTranscriptHash(first, exchange)).not.toBe(first);
+  });
+
+  it("hashes a transcript exactly as keccak256(abi.encode(...)) by viem's encoder, and refuses what it refuses", () => {
+    const byViem = (previous: Hex, exchange: { requestBody: Uint8Array; responseText: string; promptTokens: number; completionTokens: number }) =>
+      keccak256(
+        encodeAbiParameters(
+          [{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }, { type: "uint256" }],
+          [
+            previous,
+            keccak256(exchange.requestBody),
+            keccak256(stringToBytes(exchange.responseText)),
+            BigInt(exchange.promptTokens),
+            BigInt(exchange.completionTokens),
+          ],
+        ),
+      );
+    let previous: Hex = emptyTranscriptHash;
+    for (const [index, responseText] of ["", "In the beginning", "é 🙂 ✓\r\n", "x".repeat(10_000)].entries()) {
+      const exchange = {
+        requestBody: stringToBytes(`{"n":${index}}`),
+        responseText,
+        promptTokens: index * 7,
+        completionTokens: [0, 1, 2 ** 53 - 1, 1e20][index]!,
+      };
+      const next = nextTranscriptHash(previous, exchange);
+      expect(next).toBe(byViem(previous, exchange));
+      previous = next;
+    }
+    const exchange = { requestBody: stringToBytes("{}"), responseText: "", promptTokens: 1, completionTokens: 1 };
+    for (const [bad, badExchange] of [
+      [`0x${"00".repeat(31)}`, exchange],
+      [emptyTranscriptHash, { ...exchange, promptTokens: -1 }],
+      [emptyTranscriptHash, { ...exchange, completionTokens: 1.5 }],
+      [emptyTranscriptHash, { ...exchange, completionTokens: Number.NaN }],
+    ] as const) {
+      expect(() => byViem(bad, badExchange)).toThrow();
+      expect(() => nextTranscriptHash(bad, badExchange)).toThrow();
+    }
   });
 
   it("round-trips a checkpoint proof", () => {

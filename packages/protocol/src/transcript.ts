@@ -1,4 +1,5 @@
-import { encodeAbiParameters, keccak256, stringToBytes, type Hex } from "viem";
+import { keccak256, stringToBytes, type Hex } from "viem";
+import { bytes32Word, uint256Word } from "./abiWords.ts";
 
 /** The transcript hash before any exchange. */
 export const emptyTranscriptHash: Hex = `0x${"00".repeat(32)}`;
@@ -19,16 +20,13 @@ export type TranscriptExchange = {
  * Client and host compute it independently; a receipt binds the payer to it.
  */
 export function nextTranscriptHash(previous: Hex, exchange: TranscriptExchange): Hex {
-  return keccak256(
-    encodeAbiParameters(
-      [{ type: "bytes32" }, { type: "bytes32" }, { type: "bytes32" }, { type: "uint256" }, { type: "uint256" }],
-      [
-        previous,
-        keccak256(exchange.requestBody),
-        keccak256(stringToBytes(exchange.responseText)),
-        BigInt(exchange.promptTokens),
-        BigInt(exchange.completionTokens),
-      ],
-    ),
-  );
+  // abi.encode of five static words is their concatenation: built straight into bytes, as the
+  // client and the host hash every exchange's answer (once per exchange, both sides).
+  const encoded = new Uint8Array(5 * 32);
+  encoded.set(bytes32Word("previous transcript hash", previous), 0);
+  encoded.set(keccak256(exchange.requestBody, "bytes"), 32);
+  encoded.set(keccak256(stringToBytes(exchange.responseText), "bytes"), 64);
+  encoded.set(uint256Word("promptTokens", BigInt(exchange.promptTokens)), 96);
+  encoded.set(uint256Word("completionTokens", BigInt(exchange.completionTokens)), 128);
+  return keccak256(encoded);
 }

@@ -9,6 +9,7 @@ import {
   type Hex,
   type TypedDataDefinition,
 } from "viem";
+import { bytes32Word, uint256Word } from "./abiWords.ts";
 import { sessionJobsDomain } from "./eip712.ts";
 import type { SessionDomainParameters } from "./signatures.ts";
 
@@ -17,8 +18,6 @@ type FlatStructTypes = Record<string, readonly { readonly name: string; readonly
 
 /** The field types {@link createTypedDataDigest} encodes; a struct with any other is refused when the digest is made. */
 const encodable = new Set(["uint256", "bytes32", "string"]);
-const maxUint256 = 2n ** 256n - 1n;
-const bytes32Pattern = /^0x[0-9a-fA-F]{64}$/;
 /** Distinct domains and strings kept: a node serves a handful of each; past this the cache starts afresh. */
 const cacheLimit = 64;
 
@@ -52,12 +51,7 @@ function encodeField(name: string, type: string, value: unknown): Uint8Array {
     if (typeof value !== "string") throw new TypeError(`EIP-712 field ${name} (string) is not a string.`);
     return stringHash(value, value);
   }
-  if (type === "bytes32") {
-    if (typeof value !== "string" || !bytes32Pattern.test(value)) throw new TypeError(`EIP-712 field ${name} (bytes32) is not 32 bytes of hex.`);
-    return hexToBytes(value as Hex);
-  }
-  if (typeof value !== "bigint" || value < 0n || value > maxUint256) throw new TypeError(`EIP-712 field ${name} (uint256) is not an integer in range.`);
-  return hexToBytes(`0x${value.toString(16).padStart(64, "0")}`);
+  return type === "bytes32" ? bytes32Word(`EIP-712 field ${name}`, value) : uint256Word(`EIP-712 field ${name}`, value);
 }
 
 /**
