@@ -1,4 +1,4 @@
-import { streamExchange, type ExchangeResult } from "../session/exchange.ts";
+import { deltaContent, streamExchange, type ExchangeResult } from "../session/exchange.ts";
 import { followSignal } from "../session/signals.ts";
 import type { Session } from "../session/types.ts";
 import { buildChatRequest, type ChatErrorType, type ChatParameters } from "./chat.ts";
@@ -42,7 +42,10 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
   const waiters: (() => void)[] = [];
   let finished = false;
   let failure: { error: unknown } | undefined;
-  const wake = () => waiters.splice(0).forEach((resolve) => resolve());
+  const wake = () => {
+    for (const resolve of waiters) resolve();
+    waiters.length = 0;
+  };
 
   // The exchange runs on its own so that `result` settles whether or not anyone iterates.
   const result = (async () => {
@@ -50,7 +53,7 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
       while (true) {
         const next = await chunks.next();
         if (next.done) return next.value;
-        const content = next.value.choices?.find((choice) => (choice.index ?? 0) === 0)?.delta?.content;
+        const content = deltaContent(next.value);
         if (content) {
           deltas.push(content);
           wake();

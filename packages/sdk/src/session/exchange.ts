@@ -245,7 +245,7 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
           break;
         }
         const chunk = parseChunk(session, event.data, url);
-        text += chunk.choices?.find((choice) => (choice.index ?? 0) === 0)?.delta?.content ?? "";
+        text += deltaContent(chunk) ?? "";
         if (chunk.session) usage = chunk.session;
         yield chunk;
       }
@@ -269,6 +269,13 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
     call.end();
     release();
   }
+}
+
+/** The text a chunk adds to the answer: the delta of its choice 0 (a loop, not `find`: it runs for every token). */
+export function deltaContent(chunk: ChatCompletionChunk): string | null | undefined {
+  if (chunk.choices === undefined) return undefined;
+  for (const choice of chunk.choices) if ((choice.index ?? 0) === 0) return choice.delta?.content;
+  return undefined;
 }
 
 /** One SSE chunk; a host's error event ends an exchange that is neither billed nor in its transcript. */
