@@ -1,4 +1,5 @@
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { signDigestNatively } from "#digestSigner";
 import { HostUnreachableError } from "../errors/host.ts";
 import { SessionDisputedError } from "../errors/session.ts";
 import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint, signSessionRequestHeaders } from "@session-jobs/protocol";
@@ -9,11 +10,17 @@ import type { Session } from "./types.ts";
 export type { HostRequestOptions } from "./hostFetch.ts";
 
 const accounts = new WeakMap<Session, PrivateKeyAccount>();
-/** The session key as a viem account. */
+/**
+ * The session key as a viem account. Where a native signer loaded (Node, `#digestSigner`) the
+ * account signs digests with it: the same signatures as viem's, for a fraction of the CPU.
+ */
 export function sessionAccount(session: Session): PrivateKeyAccount {
   let account = accounts.get(session);
   if (!account) {
-    account = privateKeyToAccount(session.sessionKey);
+    const key = session.sessionKey;
+    const viemAccount = privateKeyToAccount(key);
+    const signNatively = signDigestNatively;
+    account = signNatively ? { ...viemAccount, sign: ({ hash }) => Promise.resolve(signNatively(hash, key)) } : viemAccount;
     accounts.set(session, account);
   }
   return account;
