@@ -236,9 +236,19 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
     let text = "";
     let usage: SessionUsage | undefined;
     let done = false;
+    // The next read is in flight while a read's events are handled, so the end of the body that
+    // follows `[DONE]` is read when it arrives and the connection is reused, not cut by the cancel.
+    const readNext = (body: HostBody) => {
+      const read = body.read();
+      // A failure is thrown where the read is awaited; one left behind (after `[DONE]`) is moot.
+      read.catch(() => undefined);
+      return read;
+    };
+    let reading = readNext(answer);
     for (let ended = false; !ended && !done;) {
-      const next = await answer.read();
+      const next = await reading;
       ended = next.done;
+      if (!ended) reading = readNext(answer);
       for (const event of next.done ? parser.end() : parser.push(next.value)) {
         if (event.data.trim() === "[DONE]") {
           done = true;

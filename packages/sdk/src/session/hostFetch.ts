@@ -71,29 +71,41 @@ export async function fetchHost(url: string, init: RequestInit, options: HostReq
   let finished = !reader;
   // A body that failed keeps failing with the same error: it never passes for one that ended.
   let failed: { error: unknown } | undefined;
-  // The host is only on the clock while the SDK waits for it: a slow reader is no silent host.
-  const body: HostBody = {
-    async read() {
-      if (failed) throw failed.error;
-      if (finished) return { done: true, value: undefined };
-      arm();
-      try {
-        const next = await reader!.read();
-        disarm();
-        if (next.done) {
-          finished = true;
-          unfollow();
-        }
-        return next;
-      } catch (cause) {
-        failed = { error: failure(cause) };
-        throw failed.error;
+  // The host is on the clock while a read waits for it.
+  const readOnce = async (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    arm();
+    try {
+      const next = await reader!.read();
+      disarm();
+      if (next.done) {
+        finished = true;
+        unfollow();
       }
+      return next;
+    } catch (cause) {
+      failed = { error: failure(cause) };
+      throw failed.error;
+    }
+  };
+  // The first read starts at once, as a stream with a high-water mark of one chunk would: fetch
+  // takes no more of a response off its connection until its body is read, so an answer the SDK
+  // ignores (a receipt's `{ stored: true }`) must still be read for the connection to go back to
+  // the pool (streamExchange keeps a read in flight for the same reason: the end after `[DONE]`).
+  let ahead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader && readOnce();
+  // Reported to the read that takes it (and every read after).
+  ahead?.catch(() => undefined);
+  const body: HostBody = {
+    read() {
+      if (failed) return Promise.reject(failed.error);
+      const next = ahead ?? (finished ? Promise.resolve({ done: true as const, value: undefined }) : readOnce());
+      ahead = undefined;
+      return next;
     },
     // Cancelling a fetch body aborts its fetch (Fetch standard; undici too), so the request's
     // signal is not fired as well: that dispatch and its DOMException were a tenth of the SDK's
     // CPU per streamed answer, as every stream is cancelled once its `[DONE]` arrived.
     async cancel(reason) {
+      ahead = undefined;
       if (finished || failed) return;
       finished = true;
       disarm();

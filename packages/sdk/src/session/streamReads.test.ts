@@ -46,11 +46,28 @@ function hostFetch(split: (bytes: Uint8Array, exchange: number) => Uint8Array[])
   const host = {
     lengths: [] as number[],
     receipts: [] as string[],
+    /** Answers the SDK cancelled rather than read to their end (a cancelled fetch body cuts its connection). */
+    cancelled: 0,
+    /** Receipt answers whose body was never read (fetch keeps such a response on its connection). */
+    unreadReceipts: 0,
     fetch: (async (url, init) => {
       const body = init!.body as Uint8Array;
       if (String(url).endsWith("/v1/session/receipt")) {
         host.receipts.push(new TextDecoder().decode(body));
-        return new Response('{"stored":true}', { status: 200 });
+        host.unreadReceipts += 1;
+        let read = false;
+        const answer = new ReadableStream<Uint8Array>(
+          {
+            pull(controller) {
+              if (!read) host.unreadReceipts -= 1;
+              read = true;
+              controller.enqueue(encoder.encode('{"stored":true}'));
+              controller.close();
+            },
+          },
+          { highWaterMark: 0 },
+        );
+        return new Response(answer, { status: 200 });
       }
       const promptTokens = 5;
       const completionTokens = words.length;
@@ -66,13 +83,17 @@ function hostFetch(split: (bytes: Uint8Array, exchange: number) => Uint8Array[])
       host.lengths.push(bytes.byteLength);
       const pieces = split(bytes, exchange++);
       return new Response(
-        new ReadableStream({
-          pull(controller) {
-            const piece = pieces.shift();
-            if (piece) controller.enqueue(piece);
-            else controller.close();
+        new ReadableStream(
+          {
+            pull(controller) {
+              const piece = pieces.shift();
+              if (piece) controller.enqueue(piece);
+              else controller.close();
+            },
+            cancel: () => void (host.cancelled += 1),
           },
-        }),
+          { highWaterMark: 0 },
+        ),
         { status: 200, headers: { "content-type": "text/event-stream" } },
       );
     }) as typeof globalThis.fetch,
@@ -109,6 +130,9 @@ describe("a streamed answer read in any split", () => {
     expect(cuts.length).toBeGreaterThanOrEqual(Math.min(...host.lengths) - 1);
     expect(session.dispute).toBeUndefined();
     expect(host.receipts).toHaveLength(cuts.length + 2);
+    // Each answer was read to its end past `[DONE]`, and each receipt's answer read: connections are reused.
+    expect(host.cancelled).toBe(0);
+    expect(host.unreadReceipts).toBe(0);
   });
 
   it("does not take an answer cut off before its usage for one that ended: HostUnreachableError, and a sync next", async () => {
