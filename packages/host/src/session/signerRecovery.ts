@@ -1,23 +1,8 @@
-import { createRequire } from "node:module";
 import { isHex, recoverAddress, type Address, type Hex } from "viem";
 import { publicKeyToAddress } from "viem/accounts";
+import { nativeSecp256k1 } from "@session-jobs/protocol/native-secp256k1";
 
-type NativeSecp256k1 = { ecdsaRecover(signature: Uint8Array, recoveryId: number, digest: Uint8Array, compressed: boolean): Uint8Array };
-
-/**
- * libsecp256k1 through the `secp256k1` package, whose npm tarball carries prebuilt binaries
- * (linux-x64 glibc and musl, darwin-arm64, win32-x64): nothing is downloaded or compiled. Loaded
- * from `secp256k1/bindings`, never the package's index, which would fall back to `elliptic`.
- */
-function loadNative(): NativeSecp256k1 | undefined {
-  try {
-    return createRequire(import.meta.url)("secp256k1/bindings") as NativeSecp256k1;
-  } catch {
-    return undefined;
-  }
-}
-
-const native = loadNative();
+const native = nativeSecp256k1;
 
 /** Which implementation {@link recoverSigner} uses on this platform (the node logs it at start). */
 export const signerRecoveryImplementation: "libsecp256k1" | "javascript" = native ? "libsecp256k1" : "javascript";

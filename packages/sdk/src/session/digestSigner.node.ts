@@ -1,22 +1,8 @@
-import { createRequire } from "node:module";
 import { hexToBytes, type Hex } from "viem";
+import { nativeSecp256k1 } from "@session-jobs/protocol/native-secp256k1";
 
-type NativeSecp256k1 = { ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number } };
+const native = nativeSecp256k1;
 
-/**
- * libsecp256k1 through the `secp256k1` package's prebuilt binaries (as the host recovers
- * signers), from `secp256k1/bindings`, never the package's index, which would fall back to
- * `elliptic`. Undefined where the binary cannot load: viem's JavaScript signs then.
- */
-function loadNative(): NativeSecp256k1 | undefined {
-  try {
-    return createRequire(import.meta.url)("secp256k1/bindings") as NativeSecp256k1;
-  } catch {
-    return undefined;
-  }
-}
-
-const native = loadNative();
 const word = /^0x[0-9a-fA-F]{64}$/;
 
 /**
