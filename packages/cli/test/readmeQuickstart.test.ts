@@ -1,13 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
 import { runCli } from "../src/cli.ts";
 import { captureStreams } from "./captureStreams.ts";
+import { spawnCli } from "./spawnCli.ts";
 import { freePort, quickstartBlock, quickstartSteps, untilServing, type QuickstartStep } from "./quickstart.ts";
 
 /**
@@ -19,7 +17,7 @@ describe("the CLI README's quickstart, run as written", () => {
   let anvil: Anvil;
   let dir: string;
   const previousCwd = process.cwd();
-  const children: ReturnType<typeof spawn>[] = [];
+  const children: ReturnType<typeof spawnCli>[] = [];
 
   beforeAll(async () => {
     anvil = await startAnvil();
@@ -57,21 +55,7 @@ describe("the CLI README's quickstart, run as written", () => {
 
   /** `session-jobs host start &`: a child process, ready once it prints where it serves. */
   async function startInBackground(step: QuickstartStep) {
-    const child = spawn(
-      process.execPath,
-      [
-        "--conditions=@session-jobs/source",
-        "--import",
-        pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href,
-        fileURLToPath(new URL("../src/bin.ts", import.meta.url)),
-        ...step.argv,
-      ],
-      {
-        cwd: dir,
-        env: { ...process.env, CI: "true", ...step.env },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawnCli(step.argv, { cwd: dir, env: { ...process.env, CI: "true", ...step.env } });
     children.push(child);
     await untilServing(child, step.line);
   }

@@ -1,14 +1,14 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPublicClient, http, isAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
 import { runCli } from "../cli.ts";
 import { captureStreams } from "../../test/captureStreams.ts";
+import { spawnCli } from "../../test/spawnCli.ts";
 
 const deployer = privateKeyToAccount(anvilPrivateKeys[0]).address;
 
@@ -110,22 +110,9 @@ describe("deploy never loses a deployment", () => {
 
   it("SIGTERM stops a deployment that waits for a transaction, and says what was sent", async () => {
     await client().request({ method: "evm_setAutomine", params: [false] } as never);
-    const child = spawn(
-      process.execPath,
-      [
-        "--conditions=@session-jobs/source",
-        "--import",
-        "tsx",
-        fileURLToPath(new URL("../bin.ts", import.meta.url)),
-        "deploy",
-        "--out",
-        join(dir, "never.json"),
-      ],
-      {
-        env: { ...process.env, ...env() },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawnCli(["deploy", "--out", join(dir, "never.json")], {
+      env: { ...process.env, ...env() },
+    });
     try {
       let stderr = "";
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

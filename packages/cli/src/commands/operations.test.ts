@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPublicClient, createWalletClient, formatEther, http, keccak256, stringToHex, zeroAddress, type Address } from "viem";
 import { foundry } from "viem/chains";
@@ -15,6 +13,7 @@ import { createEmbeddedBackend, embeddedModelInfo, type ChatBackend } from "@ses
 import { deserializeSession, serializeSession, signSessionRequestHeaders } from "@session-jobs/sdk";
 import { runCli } from "../cli.ts";
 import { captureStreams } from "../../test/captureStreams.ts";
+import { spawnCli } from "../../test/spawnCli.ts";
 
 const keys = { owner: anvilPrivateKeys[0], host: anvilPrivateKeys[1], user: anvilPrivateKeys[2], treasury: anvilPrivateKeys[3] } as const;
 const address = (key: `0x${string}`) => privateKeyToAccount(key).address;
@@ -353,32 +352,16 @@ describe("session-jobs operations against anvil", () => {
     const site = join(dir, "dashboard-site");
     mkdirSync(site, { recursive: true });
     writeFileSync(join(site, "index.html"), "<!doctype html><title>dashboard</title>");
-    const child = spawn(
-      process.execPath,
-      [
-        "--conditions=@session-jobs/source",
-        "--import",
-        "tsx",
-        fileURLToPath(new URL("../bin.ts", import.meta.url)),
-        "host",
-        "start",
-        "--port",
-        "0",
-        "--log-level",
-        "warn",
-      ],
-      {
-        env: {
-          ...process.env,
-          ...hostEnv(),
-          CI: "true",
-          SESSION_JOBS_HOST_DB: join(dir, "started.sqlite"),
-          SESSION_JOBS_HOST_LOCK_DIR: dir,
-          SESSION_JOBS_HOST_DASHBOARD_DIR: site,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
+    const child = spawnCli(["host", "start", "--port", "0", "--log-level", "warn"], {
+      env: {
+        ...process.env,
+        ...hostEnv(),
+        CI: "true",
+        SESSION_JOBS_HOST_DB: join(dir, "started.sqlite"),
+        SESSION_JOBS_HOST_LOCK_DIR: dir,
+        SESSION_JOBS_HOST_DASHBOARD_DIR: site,
       },
-    );
+    });
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += String(chunk)));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
@@ -16,10 +16,10 @@ import { createGasLedger } from "../../src/gasLedger.ts";
 import { startLocalNetwork, demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { demoHostConfigInput } from "../../src/demo/demoHost.ts";
 import type { SessionView } from "@session-jobs/host";
+import { spawnCli } from "../spawnCli.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, "../../../..");
-const cliBin = resolve(here, "../../src/bin.ts");
 
 export const silentCommon = (): Common => {
   const silent = new Writable({ write: (_chunk, _encoding, callback) => callback() });
@@ -91,27 +91,11 @@ export type HostProcess = {
 };
 
 export function spawnHost(configPath: string, options: { nodeArgs?: string[]; env?: Record<string, string> } = {}): HostProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(options.nodeArgs ?? []),
-      "--conditions=@session-jobs/source",
-      "--import",
-      "tsx",
-      cliBin,
-      "host",
-      "start",
-      "--config",
-      configPath,
-      "--log-level",
-      "info",
-    ],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true", ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+  const child = spawnCli(["host", "start", "--config", configPath, "--log-level", "info"], {
+    nodeArgs: options.nodeArgs,
+    cwd: repoRoot,
+    env: { ...process.env, SESSION_JOBS_HOST_PRIVATE_KEY: demoKeys.host, CI: "true", ...options.env },
+  });
   let output = "";
   child.stdout.on("data", (chunk) => (output += String(chunk)));
   child.stderr.on("data", (chunk) => (output += String(chunk)));
