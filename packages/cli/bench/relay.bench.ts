@@ -9,7 +9,7 @@
  * Printed per level and start: throughput ratio host/direct, time to first token and inter-token gap
  * p50/p99 on both paths, the host process's CPU per 1,000 relayed tokens, this process's (the
  * client's) on each path, so the SDK's own cost is a figure, the host's peak RSS and its
- * event-loop delay p99/max and the SQLite writes per commit; each level `--runs` times, every figure the median of the runs.
+ * event-loop delay p99/max and the SQLite writes per commit, and the share of the host's and the floor's CPU spent in the kernel; each level `--runs` times, every figure the median of the runs.
  * Beside the host, the FLOOR: a bare pass-through relay (bench/passThroughRelay.ts, its own process:
  * one `res.write` per upstream read, no parsing) read by the same direct client at each level, and
  * its CPU per 1,000 tokens, so that "the host costs X× the floor of Node's HTTP on this machine" is
@@ -29,7 +29,7 @@ import { table } from "../src/format.ts";
 import { freePort, openUserSession, register, spawnHost, startNetwork, waitReady, writeHostConfig } from "../test/reliability/harness.ts";
 import { spawnFakeUpstream } from "./fakeUpstreamProcess.ts";
 import { spawnPassThroughRelay } from "./passThroughRelay.ts";
-import { processCpuMs, processRssBytes } from "./processStats.ts";
+import { processCpuMs, processCpuTimes, processRssBytes } from "./processStats.ts";
 import { percentile } from "./stats.ts";
 
 const { values } = parseArgs({
@@ -190,6 +190,8 @@ try {
     hostCpuMs: number;
     floor: Measured;
     floorCpuMs: number;
+    /** The share of each relay's CPU spent in the kernel (system calls: socket reads and writes, epoll, fsync), not in Node. */
+    kernelShare: { host: number; floor: number };
     /** This process's CPU on each path: the direct reader's, and the SDK's (plus the same loop's) via the host. */
     clientCpuMs: { direct: number; hosted: number };
     peakRss: number;
@@ -207,10 +209,11 @@ try {
       const directCpuBefore = process.cpuUsage();
       const direct = await measure(level, viaDirect, spreadMs);
       const directCpu = process.cpuUsage(directCpuBefore);
-      const floorCpuBefore = processCpuMs(floorPid);
+      const floorCpuBefore = processCpuTimes(floorPid);
       const floor = await measure(level, viaFloor, spreadMs);
-      const floorCpuMs = processCpuMs(floorPid) - floorCpuBefore - floorIdleCpuMsPerSecond * floor.seconds;
-      const cpuBefore = processCpuMs(pid);
+      const floorCpuAfter = processCpuTimes(floorPid);
+      const floorCpuMs = floorCpuAfter.totalMs - floorCpuBefore.totalMs - floorIdleCpuMsPerSecond * floor.seconds;
+      const cpuBefore = processCpuTimes(pid);
       const clientCpuBefore = process.cpuUsage();
       let peakRss = processRssBytes(pid);
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, processRssBytes(pid))), 100);
@@ -219,13 +222,18 @@ try {
       const delay = await eventLoopDelay();
       clearInterval(sampler);
       const clientCpu = process.cpuUsage(clientCpuBefore);
+      const cpuAfter = processCpuTimes(pid);
       figures.push({
         ratio: hosted.tokens / hosted.seconds / (direct.tokens / direct.seconds),
         direct,
         hosted,
-        hostCpuMs: processCpuMs(pid) - cpuBefore,
+        hostCpuMs: cpuAfter.totalMs - cpuBefore.totalMs,
         floor,
         floorCpuMs,
+        kernelShare: {
+          host: (cpuAfter.systemMs - cpuBefore.systemMs) / (cpuAfter.totalMs - cpuBefore.totalMs),
+          floor: (floorCpuAfter.systemMs - floorCpuBefore.systemMs) / (floorCpuAfter.totalMs - floorCpuBefore.totalMs),
+        },
         clientCpuMs: { direct: (directCpu.user + directCpu.system) / 1000, hosted: (clientCpu.user + clientCpu.system) / 1000 },
         peakRss,
         delay,
@@ -255,6 +263,7 @@ try {
         (run) => run.floor.tokens,
       ),
       m((run) => hostLessIdle(run) / run.hosted.tokens / (run.floorCpuMs / run.floor.tokens)).toFixed(1),
+      `${(m((run) => run.kernelShare.host) * 100).toFixed(0)}% / ${(m((run) => run.kernelShare.floor) * 100).toFixed(0)}%`,
       `${perThousand(
         (run) => run.clientCpuMs.direct,
         (run) => run.direct.tokens,
@@ -284,6 +293,7 @@ try {
         "less idle",
         "floor CPU ms / 1k",
         "host / floor",
+        "in kernel host / floor",
         "client CPU ms / 1k direct → host",
         "host RSS MiB",
         "host event-loop delay p99 / max ms",
@@ -297,7 +307,10 @@ try {
     `(direct → via host. CPU and RSS are the host process's, from /proc; it idles at ${idleCpuMsPerSecond.toFixed(0)} CPU ms/s (chain polling): "less idle" takes that out.`,
   );
   console.log(
-    " The floor is a bare node:http pass-through relay (bench/passThroughRelay.ts, its own process, one res.write per upstream read) read by the direct client: host / floor is the host's CPU per token (less idle) over the floor's.",
+    " The floor is a bare node:http pass-through relay (bench/passThroughRelay.ts, its own process, one res.write per upstream read) read by the direct client: host / floor is the host's CPU per token (less idle) over the floor's;",
+  );
+  console.log(
+    ' "in kernel" is the share of each one\'s CPU spent in system calls (socket reads and writes, epoll, fsync): what a relay making a read and a write per token pays whatever its code.',
   );
   console.log(
     " Client CPU is this process's on each path: the direct reader's, then the SDK's (signing, SSE, count checks, receipts). The upstream runs in a process",
