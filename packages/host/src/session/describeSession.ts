@@ -20,6 +20,7 @@ export async function describeSession(store: Store, jobId: bigint): Promise<Sess
   const state = await store.session(jobId);
   if (!state) return undefined;
   const last = await store.lastExchange(jobId);
+  await store.synced(); // Show nothing a power cut could still take back.
   return {
     jobId: jobId.toString(),
     servedTokens: String(state.servedTokens),

@@ -34,6 +34,7 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
         try {
           const state = (await store.session(request.jobId))!;
           const receipt = await store.newestReceipt(request.jobId);
+          await store.synced(); // What the client signs over is on disk (exchanges are: each holds the session's turn until synced).
           common.metrics.sessionSyncs.inc();
           await send({
             head: {

@@ -5,12 +5,30 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { createGroupCommit } from "./groupCommit.ts";
 
-/** A WAL database with one table, a second connection to look at what is committed, and a group commit flushed by hand. */
-function setUp() {
+/** A sync that the test completes or fails by hand, one call at a time. */
+function heldSyncs() {
+  const calls: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  let next = 0;
+  return {
+    sync: () => new Promise<void>((resolve, reject) => calls.push({ resolve, reject })),
+    /** Syncs started so far. */
+    started: () => calls.length,
+    /** Completes the oldest sync not yet completed. */
+    complete: () => calls[next++]!.resolve(),
+    fail: (error: Error) => calls[next++]!.reject(error),
+  };
+}
+
+/**
+ * A WAL database with one table, a second connection to look at what is committed, and a group
+ * commit flushed by hand, whose syncs complete at once unless the test holds them (the real WAL's
+ * fdatasync is tested with the store, sqliteStore.test.ts).
+ */
+function setUp(sync: () => Promise<void> = () => Promise.resolve()) {
   const path = join(mkdtempSync(join(tmpdir(), "host-group-")), "group.sqlite");
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
+  db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   db.exec(`CREATE TABLE parents (id INTEGER PRIMARY KEY);
            CREATE TABLE rows (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE,
@@ -21,6 +39,8 @@ function setUp() {
   const group = createGroupCommit({
     db,
     commitFailed: (error) => new Error(`commit failed: ${(error as Error).message}`),
+    sync,
+    syncFailed: (error) => new Error(`sync failed: ${(error as Error).message}`),
     schedule: (flush) => flushes.push(flush),
     onCommit: (writes) => groupSizes.push(writes),
   });
@@ -39,7 +59,8 @@ function setUp() {
     );
     return state;
   };
-  return { db, group, groupSizes, add, committed, settled, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
+  const addLazy = (value: string) => group.write(() => Number(insert.run(value, null).lastInsertRowid), "flushedLater");
+  return { db, group, groupSizes, add, addLazy, committed, settled, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
 }
 
 /** Lets promise callbacks run. */
@@ -100,18 +121,96 @@ describe("group commit", () => {
     expect(committed()).toEqual(["next"]);
   });
 
-  it("commits a group of writes that may be flushed later without an fsync of its own, and restores synchronous=FULL", async () => {
-    const { db, group, committed, flushAll } = setUp();
-    const insert = db.prepare("INSERT INTO rows (value) VALUES (?)");
-    let seen: unknown;
-    const write = group.write(() => {
-      seen = db.pragma("synchronous", { simple: true });
-      insert.run("lazy");
-    }, "flushedLater");
+  it("resolves a write that may be flushed later at its COMMIT, without waiting for or starting a sync", async () => {
+    const syncs = heldSyncs();
+    const { addLazy, committed, settled, flushAll } = setUp(syncs.sync);
+    const write = settled(addLazy("lazy"));
     flushAll();
-    await write;
-    expect(seen).toBe(1); // NORMAL while it commits
-    expect(db.pragma("synchronous", { simple: true })).toBe(2); // FULL again
+    await tick();
+    expect(write).toEqual({ done: true, value: 1 });
     expect(committed()).toEqual(["lazy"]);
+    expect(syncs.started()).toBe(0);
+  });
+
+  it("acknowledges no durable write before a sync that started after its COMMIT returned", async () => {
+    const syncs = heldSyncs();
+    const { group, add, addLazy, committed, settled, flushAll } = setUp(syncs.sync);
+    const writes = [settled(add("a")), settled(addLazy("lazy")), settled(add("b"))];
+    flushAll();
+    await tick();
+    expect(committed()).toEqual(["a", "lazy", "b"]); // committed: in the WAL, not yet on the disk
+    expect(syncs.started()).toBe(1);
+    expect(writes.map((write) => write.done)).toEqual([false, true, false]);
+    syncs.complete();
+    await tick();
+    expect(writes.map((write) => write.value)).toEqual([1, 2, 3]);
+    expect(group.syncStats.syncs).toBe(1);
+  });
+
+  it("a group committed while a sync is in flight waits for the next one, which covers every group committed meanwhile", async () => {
+    const syncs = heldSyncs();
+    const { group, add, settled, flushAll } = setUp(syncs.sync);
+    const first = settled(add("first"));
+    flushAll(); // commits, starts sync 1
+    const second = settled(add("second"));
+    flushAll(); // commits while sync 1 is in flight: it may have begun before these frames were written
+    const third = settled(add("third"));
+    flushAll();
+    await tick();
+    expect(syncs.started()).toBe(1);
+    syncs.complete();
+    await tick();
+    expect(first.done).toBe(true);
+    expect([second.done, third.done]).toEqual([false, false]);
+    expect(syncs.started()).toBe(2); // one sync for both groups committed meanwhile
+    syncs.complete();
+    await tick();
+    expect([second.value, third.value]).toEqual([2, 3]);
+    expect(group.stats.commits).toBe(3);
+    expect(group.syncStats.syncs).toBe(2);
+    await expect(group.synced()).resolves.toBeUndefined(); // nothing unsynced: no sync more
+    expect(syncs.started()).toBe(2);
+  });
+
+  it("a failed sync rejects every caller not yet synced with the storage fault, is never retried, and nothing is committed after it", async () => {
+    const syncs = heldSyncs();
+    const { group, add, addLazy, committed, settled, flushAll } = setUp(syncs.sync);
+    const synced = settled(add("synced"));
+    flushAll();
+    syncs.complete();
+    await tick();
+    const inFlight = settled(add("in-flight"));
+    flushAll();
+    const waiting = settled(add("waiting"));
+    const lazy = settled(addLazy("lazy"));
+    flushAll();
+    syncs.fail(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    await tick();
+    expect(synced.value).toBe(1);
+    expect(lazy).toEqual({ done: true, value: 4 }); // resolved at its COMMIT, before the sync failed
+    for (const write of [inFlight, waiting]) expect(String(write.error)).toBe("Error: sync failed: EIO: i/o error, fdatasync");
+    // The store stays faulted: later writes are refused with the same fault, uncommitted; no sync is tried again.
+    const later = settled(add("later"));
+    flushAll();
+    await tick();
+    expect(later.error).toBe(inFlight.error);
+    await expect(group.synced()).rejects.toBe(inFlight.error);
+    expect(committed()).toEqual(["synced", "in-flight", "waiting", "lazy"]);
+    expect(syncs.started()).toBe(2);
+  });
+
+  it("synced() waits for a sync when a commit is unsynced (a write that may be flushed later, too), and resolves at once when none is", async () => {
+    const syncs = heldSyncs();
+    const { group, addLazy, settled, flushAll } = setUp(syncs.sync);
+    await expect(group.synced()).resolves.toBeUndefined();
+    expect(syncs.started()).toBe(0);
+    await Promise.all([addLazy("lazy"), Promise.resolve(flushAll())]);
+    const barrier = settled(group.synced());
+    await tick();
+    expect(barrier.done).toBe(false);
+    expect(syncs.started()).toBe(1);
+    syncs.complete();
+    await tick();
+    expect(barrier.done).toBe(true);
   });
 });

@@ -1,10 +1,11 @@
 import type Database from "better-sqlite3";
+import { createSyncQueue } from "./syncQueue.ts";
 
 /** How a write must reach the disk before its caller hears of it. */
 export type WriteDurability =
-  /** Committed with an fsync (`synchronous=FULL`): survives a power cut. */
+  /** Committed, then synced to the disk before its caller hears of it: survives a power cut. */
   | "durable"
-  /** Committed to the WAL without an fsync of its own (`synchronous=NORMAL`): survives the process, and the next durable commit flushes it. */
+  /** Committed to the WAL without waiting for a sync: survives the process, and the next sync (the next durable write's) flushes it. */
   | "flushedLater";
 
 type PendingWrite = {
@@ -15,7 +16,7 @@ type PendingWrite = {
 };
 
 export type GroupCommitStats = {
-  /** Transactions committed (each one fsync when any write in it was durable). */
+  /** Transactions committed. */
   commits: number;
   /** Writes committed or refused in them. */
   writes: number;
@@ -24,21 +25,29 @@ export type GroupCommitStats = {
 export type GroupCommit = ReturnType<typeof createGroupCommit>;
 
 /**
- * Commits the writes issued within one turn of the event loop together: one transaction, one
- * fsync, however many callers. Each write runs in a savepoint of its own, in the order issued, so
- * one that throws is rolled back alone and rejects only its caller, with its own error; every
- * caller's promise settles only after the group's COMMIT returned (nothing is acknowledged before
- * it is on disk). A COMMIT that fails, or an error that makes SQLite roll the whole transaction
- * back (disk full, I/O error), rejects every write of the group through `commitFailed`.
+ * Commits the writes issued within one turn of the event loop together: one transaction, however
+ * many callers. Each write runs in a savepoint of its own, in the order issued, so one that throws
+ * is rolled back alone and rejects only its caller, with its own error. A COMMIT that fails, or an
+ * error that makes SQLite roll the whole transaction back (disk full, I/O error), rejects every
+ * write of the group through `commitFailed`.
  *
- * better-sqlite3 is synchronous, so a commit holds the event loop for its fsync either way; a
- * group makes that one fsync per turn instead of one per write. Under load more writes arrive per
- * turn, so groups grow with the load and the cost per write falls.
+ * The database commits with `synchronous=NORMAL` (the WAL append, no fsync), so a COMMIT holds the
+ * event loop only for its writes into the page cache. A durable write's caller hears of it only
+ * after `sync` (fdatasync of the WAL, in libuv's thread pool, off the loop) returned after its
+ * COMMIT: the durability of `synchronous=FULL`, which syncs the WAL at each commit. One sync is in
+ * flight at a time and the groups committed meanwhile share the next (store/syncQueue.ts), so
+ * under load a sync covers several groups. A write that may be flushed later resolves at its
+ * COMMIT. A failed sync rejects every durable caller not yet synced through `syncFailed`, and
+ * every write after it is refused with that fault without being committed.
  */
 export function createGroupCommit(parameters: {
   db: Database.Database;
   /** Turns a failed COMMIT into each caller's error (the store's storage fault). */
   commitFailed: (error: unknown) => unknown;
+  /** Makes everything committed before it was called durable (store/walSync.ts). */
+  sync: () => Promise<void>;
+  /** Turns a failed sync into each waiting caller's error (the store's storage fault). */
+  syncFailed: (error: unknown) => unknown;
   /** Runs the flush once the current turn's writes are in. Default `setImmediate` (after the poll phase's I/O callbacks). */
   schedule?: (flush: () => void) => void;
   /** Told of each committed group's number of writes (metrics). */
@@ -46,8 +55,7 @@ export function createGroupCommit(parameters: {
 }) {
   const { db } = parameters;
   const schedule = parameters.schedule ?? ((flush) => void setImmediate(flush));
-  // SQLite applies `PRAGMA synchronous` when the statement is compiled, so it cannot be a prepared statement run again.
-  const synchronous = (level: "NORMAL" | "FULL") => db.pragma(`synchronous = ${level}`);
+  const syncs = createSyncQueue({ sync: parameters.sync, syncFailed: parameters.syncFailed });
   const stats: GroupCommitStats = { commits: 0, writes: 0 };
   let pending: PendingWrite[] = [];
 
@@ -68,8 +76,9 @@ export function createGroupCommit(parameters: {
     const writes = pending;
     pending = [];
     if (writes.length === 0) return;
-    const lazy = writes.every((write) => write.durability === "flushedLater");
-    if (lazy) synchronous("NORMAL");
+    // After a failed sync nothing written since can be made durable: commit nothing more.
+    const failed = syncs.failed();
+    if (failed) return writes.forEach((write) => write.reject(failed.fault));
     let outcomes: ReturnType<typeof commitGroup>;
     try {
       outcomes = commitGroup(writes);
@@ -77,20 +86,27 @@ export function createGroupCommit(parameters: {
       for (const write of writes) write.reject(parameters.commitFailed(error));
       return;
     } finally {
-      if (lazy) synchronous("FULL");
       stats.writes += writes.length;
     }
     stats.commits += 1;
+    syncs.committed();
     parameters.onCommit?.(writes.length);
+    const durable: { write: PendingWrite; value: unknown }[] = [];
     writes.forEach((write, index) => {
       const outcome = outcomes[index]!;
-      if (outcome.ok) write.resolve(outcome.value);
-      else write.reject(outcome.error);
+      if (!outcome.ok) write.reject(outcome.error);
+      else if (write.durability === "durable") durable.push({ write, value: outcome.value });
+      else write.resolve(outcome.value);
     });
+    if (durable.length > 0)
+      syncs.synced().then(
+        () => durable.forEach(({ write, value }) => write.resolve(value)),
+        (fault: unknown) => durable.forEach(({ write }) => write.reject(fault)),
+      );
   }
 
   return {
-    /** Runs `run` in the next group's transaction; resolves with its result once that group is committed. */
+    /** Runs `run` in the next group's transaction; resolves with its result once that group is committed (and synced, when durable). */
     write<R>(run: () => R, durability: WriteDurability = "durable"): Promise<R> {
       return new Promise<R>((resolve, reject) => {
         if (pending.length === 0) schedule(flush);
@@ -99,7 +115,11 @@ export function createGroupCommit(parameters: {
     },
     /** Commits what is pending now (before the database closes). */
     flush,
+    /** Resolves once everything committed so far is durable (at once when nothing is unsynced); rejects with the fault after a failed sync. */
+    synced: syncs.synced,
     /** Commits and writes so far (tests, metrics). */
     stats: stats as Readonly<GroupCommitStats>,
+    /** Syncs started so far (tests, metrics). */
+    syncStats: syncs.stats,
   };
 }

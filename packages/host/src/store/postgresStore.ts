@@ -344,6 +344,9 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 
     fault: () => fault,
 
+    // A durable write is visible to other transactions only once its commit is flushed (synchronous_commit = on): nothing to wait for.
+    synced: () => undefined,
+
     assertWritable() {
       if (fault) throw new HostError("storage_unavailable", `storage unavailable: ${fault}; reconnecting, retry later`);
     },

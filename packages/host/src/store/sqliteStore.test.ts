@@ -1,13 +1,29 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { fdatasync, fstatSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { describeSession } from "../session/describeSession.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { StoredExchange } from "./storeTypes.ts";
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
+
+/** Lets I/O and promise callbacks run until `done` holds (no wall-clock wait). */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function settled<T>(promise: Promise<T>) {
+  const state: { value?: T; error?: unknown; done: boolean } = { done: false };
+  promise.then(
+    (value) => Object.assign(state, { value, done: true }),
+    (error: unknown) => Object.assign(state, { error, done: true }),
+  );
+  return state;
+}
 
 describe("store", () => {
   it("refuses a database made for another chain, contract or host", async () => {
@@ -329,6 +345,84 @@ describe("group commit", () => {
     expect(reopened.session(2n)?.provenTokens).toBe(7);
     expect(reopened.pendingSubmissions()).toEqual([]);
     await reopened.close();
+  });
+});
+
+describe("WAL sync", () => {
+  it("commits a durable write into the WAL file, and acknowledges it only after the WAL's own fdatasync returned", async () => {
+    const path = freshPath();
+    const held: { fd: number; release: () => void }[] = [];
+    // The real fdatasync, run only once the test releases it.
+    const datasync = (fd: number) => new Promise<void>((release) => held.push({ fd, release })).then(() => promisify(fdatasync)(fd));
+    const store = createStore({ path, deployment, datasync });
+    await store.ensureSession(1n, 100);
+    await store.claimSequence(1n, 1n); // resolved at its COMMIT: no sync of its own
+    expect(held).toHaveLength(0);
+    const walBefore = statSync(`${path}-wal`).size;
+    const append = settled(
+      store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") }),
+    );
+    await until(() => held.length === 1);
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(walBefore);
+    expect(fstatSync(held[0]!.fd).ino).toBe(statSync(`${path}-wal`).ino); // the descriptor synced is the WAL's
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare("SELECT cumulative_tokens FROM exchanges").all()).toEqual([{ cumulative_tokens: 3 }]); // committed
+    const barrier = settled(store.synced());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect([append.done, barrier.done]).toEqual([false, false]); // not acknowledged, not shown as durable: not yet synced
+    held[0]!.release();
+    await until(() => append.done && barrier.done);
+    expect(append.error).toBeUndefined();
+    await store.synced(); // nothing unsynced: no sync more
+    expect(held).toHaveLength(1);
+    reader.close();
+    await store.close();
+
+    const reopened = createStore({ path, deployment });
+    expect(reopened.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 3 });
+    await reopened.close();
+  });
+
+  it("GET /v1/session/:jobId shows another request's committed exchange only once it is synced (a power cut could take it back)", async () => {
+    const held: (() => void)[] = [];
+    const datasync = (fd: number) => new Promise<void>((release) => held.push(release)).then(() => promisify(fdatasync)(fd));
+    const store = createStore({ path: freshPath(), deployment, datasync });
+    await store.ensureSession(1n, 100);
+    const append = settled(
+      store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") }),
+    );
+    await until(() => held.length === 1); // committed, its sync held
+    const view = settled(describeSession(store, 1n));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(view.done).toBe(false);
+    held[0]!();
+    await until(() => view.done && append.done);
+    expect(view.value).toMatchObject({ servedTokens: "3", transcriptHash: hash("aa") });
+    await store.close();
+  });
+
+  it("a failed fdatasync is a storage fault: every unsynced caller gets storage_unavailable, new work is refused, nothing more is written", async () => {
+    const path = freshPath();
+    const faults: string[] = [];
+    let fail = false;
+    const datasync = (fd: number) => (fail ? Promise.reject(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" })) : promisify(fdatasync)(fd));
+    const store = createStore({ path, deployment, datasync, onFault: (fault) => faults.push(fault) });
+    await store.ensureSession(1n, 100);
+    await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") });
+    fail = true;
+    const unsynced = await Promise.allSettled([
+      store.appendExchange({ ...exchange, sequence: 2n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 5, transcriptHash: hash("bb") }),
+      store.setProvenTokens(1n, 3),
+    ]);
+    for (const outcome of unsynced) expect(outcome).toMatchObject({ status: "rejected", reason: { code: "storage_unavailable", status: 503 } });
+    expect(faults).toEqual([expect.stringMatching(/writing .*host\.sqlite failed \(EIO\)/)]);
+    expect(() => store.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable" }));
+    await expect(store.synced()).rejects.toMatchObject({ code: "storage_unavailable" });
+    await expect(store.storeReceipt({ jobId: 1n, cumulativeTokens: 3, transcriptHash: hash("aa"), signature: "0x01" })).rejects.toMatchObject({
+      code: "storage_unavailable",
+    });
+    expect(store.newestReceipt(1n)).toBeUndefined(); // refused before it was committed
+    await store.close();
   });
 });
 

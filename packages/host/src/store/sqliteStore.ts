@@ -6,6 +6,7 @@ import { exchangeColumns, exchangeValues, type ExchangeValues } from "./exchange
 import { createGroupCommit, type WriteDurability } from "./groupCommit.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
 import { createStorageHealth } from "./storeHealth.ts";
+import { openWalSync, type Datasync } from "./walSync.ts";
 import type {
   Exchange,
   SessionState,
@@ -96,9 +97,10 @@ type SessionRow = {
 type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatus; nonce: number; tx_hash: Hex; raw_tx: Hex; error: string | null };
 
 /**
- * The node's durable memory in SQLite (WAL, synchronous=FULL): sessions, exchanges
+ * The node's durable memory in SQLite (WAL; commits with synchronous=NORMAL, made durable by an
+ * fdatasync of the WAL off the event loop before their callers hear of them): sessions, exchanges
  * (cumulative count → transcript hash), signed receipts and proof transactions. Every write that
- * a client or the chain may later rely on is committed before the caller answers anyone.
+ * a client or the chain may later rely on is on disk before the caller answers anyone.
  */
 export function createStore(parameters: {
   path: string;
@@ -107,27 +109,41 @@ export function createStore(parameters: {
   onFault?: (fault: string) => void;
   /** Told of each committed group of writes, with its size (metrics). */
   onCommit?: (writes: number) => void;
+  /** How the WAL is synced (tests: a disk whose sync fails or waits). Default fdatasync in libuv's thread pool. */
+  datasync?: Datasync;
 }) {
   const now = parameters.now ?? Date.now;
   const lock = lockDatabase(parameters.path);
-  let db: Database.Database;
+  let db: Database.Database | undefined;
+  let wal: ReturnType<typeof openWalSync> | undefined;
   try {
     db = openDatabase(parameters.path, parameters.deployment);
+    // After openDatabase's first statements the WAL exists (an in-memory database has none, and nothing to sync).
+    if (!inMemory(parameters.path)) wal = openWalSync(parameters.path, parameters.datasync);
   } catch (error) {
+    db?.close();
     lock?.close();
     throw error;
   }
   const health = createStorageHealth({ db, path: parameters.path, onFault: parameters.onFault, onClosed: () => lock?.close() });
-  /** A write that fails for want of storage (disk full, I/O error, read-only file) is a storage fault, answered with 503. */
-  const asStorageFault = (error: unknown): unknown => {
-    if (!(error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code))) return error;
+  const storageFault = (error: unknown): unknown => {
     try {
       return health.writeFailed(error);
     } catch (fault) {
       return fault;
     }
   };
-  const group = createGroupCommit({ db, commitFailed: asStorageFault, ...(parameters.onCommit && { onCommit: parameters.onCommit }) });
+  /** A write that fails for want of storage (disk full, I/O error, read-only file) is a storage fault, answered with 503. */
+  const asStorageFault = (error: unknown): unknown =>
+    error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code) ? storageFault(error) : error;
+  const group = createGroupCommit({
+    db,
+    commitFailed: asStorageFault,
+    sync: wal ? wal.sync : () => Promise.resolve(),
+    // A failed fsync may have dropped the pages it could not write: never retried, never trusted again.
+    syncFailed: storageFault,
+    ...(parameters.onCommit && { onCommit: parameters.onCommit }),
+  });
   /**
    * A write committed with the others of its turn of the event loop (store/groupCommit.ts): its
    * promise resolves once the group's transaction is on disk, and it rejects alone when it fails.
@@ -276,9 +292,9 @@ export function createStore(parameters: {
 
     /**
      * Takes a request sequence number if it is higher than every one before (replay protection).
-     * Committed without an fsync of its own (a group of such writes alone commits with
-     * synchronous=NORMAL): the exchange record that follows makes it durable together with the
-     * exchange, so a served request costs at most one fsync, not two. Only a
+     * Resolved at its COMMIT, without waiting for a sync: the sync of the exchange record that
+     * follows makes it durable together with the exchange, so a served request waits for at most
+     * one sync, not two. Only a
      * power cut during a request that ends in nothing billable can forget the sequence.
      */
     claimSequence: grouped("flushedLater", claimSequenceTransaction),
@@ -420,12 +436,21 @@ export function createStore(parameters: {
     /** Throws `storage_unavailable` (503) while {@link fault} says why. */
     assertWritable: () => health.assertWritable(),
 
+    /**
+     * Resolves once every write committed so far is on disk: at once when nothing is unsynced, else
+     * after the next sync; rejects with the storage fault after a failed one. For answers that show
+     * stored state to a client who may act on it (docs/failure-model.md, "Storage").
+     */
+    synced: (): Promise<void> => group.synced(),
+
     /** Commits and writes so far: how well writes are grouped (tests, the bench). */
     commitStats: group.stats,
 
-    /** Commits what is pending, then closes the database, first putting a removed file back in place from the open handle. */
-    close: () => {
+    /** Commits what is pending and waits for its sync, then closes the WAL's descriptor and the database, first putting a removed file back in place from the open handle. */
+    close: async (): Promise<void> => {
       group.flush();
+      await group.synced().catch(() => undefined);
+      wal?.close();
       return health.close();
     },
   };
@@ -489,11 +514,11 @@ function migrate(db: Database.Database): void {
   }
 }
 
-/** Opens the database in WAL mode with full fsync, brought up to this schema, for this deployment. */
+/** Opens the database in WAL mode, committing without an fsync of its own (store/walSync.ts makes writes durable), brought up to this schema, for this deployment. */
 function openDatabase(path: string, deployment: StoreDeployment): Database.Database {
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL");
+  db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   // Kept requests and answers are users' text: overwrite them when they are dropped.
   db.pragma("secure_delete = ON");
@@ -509,7 +534,7 @@ function openDatabase(path: string, deployment: StoreDeployment): Database.Datab
  * database itself stays open to readers (an operator's sqlite3, a backup).
  */
 function lockDatabase(path: string): Database.Database | undefined {
-  if (path === ":memory:" || path === "") return undefined;
+  if (inMemory(path)) return undefined;
   const lock = new Database(`${path}.lock`, { timeout: 0 });
   lock.pragma("locking_mode = EXCLUSIVE");
   try {
@@ -537,4 +562,8 @@ function checkDeployment(db: Database.Database, path: string, deployment: StoreD
     db.close();
     throw mismatch;
   }
+}
+
+function inMemory(path: string): boolean {
+  return path === ":memory:" || path === "";
 }

@@ -141,6 +141,12 @@ export type Store = {
   submission(id: number): Awaitable<Submission | undefined>;
   pendingSubmissions(): Awaitable<Submission[]>;
   submissionsOfJob(jobId: bigint): Awaitable<Submission[]>;
+  /**
+   * Resolves once every write committed so far is durable (SQLite: after the WAL's next sync, at
+   * once when nothing is unsynced; PostgreSQL: at once). Awaited before an answer that shows stored
+   * state a client may sign over, since another request's commit can be visible before it is synced.
+   */
+  synced(): Awaitable<void>;
   /** Why new work must be refused (the file is gone, a write failed, the lock connection dropped), or undefined. */
   fault(): string | undefined;
   /** Throws `storage_unavailable` (503) while {@link fault} says why. */
