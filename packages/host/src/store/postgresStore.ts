@@ -344,7 +344,8 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 
     fault: () => fault,
 
-    // A durable write is visible to other transactions only once its commit is flushed (synchronous_commit = on): nothing to wait for.
+    // A durable write is visible to other transactions only once its commit is flushed (synchronous_commit = on): nothing to
+    // wait for. A sequence (synchronous_commit = off) may show before it is flushed, as it always could.
     synced: () => undefined,
 
     assertWritable() {

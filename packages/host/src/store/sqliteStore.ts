@@ -439,7 +439,7 @@ export function createStore(parameters: {
     /**
      * Resolves once every write committed so far is on disk: at once when nothing is unsynced, else
      * after the next sync; rejects with the storage fault after a failed one. For answers that show
-     * stored state to a client who may act on it (docs/failure-model.md, "Storage").
+     * stored state to a client who may act on it (docs/design.md, Storage: "Reads that show stored state").
      */
     synced: (): Promise<void> => group.synced(),
 
