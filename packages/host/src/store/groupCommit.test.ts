@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { settled } from "../testUtils/promiseState.ts";
 import { createGroupCommit } from "./groupCommit.ts";
 
 /** A sync that the test completes or fails by hand, one call at a time. */
@@ -51,16 +52,8 @@ function setUp(sync: () => Promise<void> = () => Promise.resolve()) {
       .prepare<[], { value: string }>("SELECT value FROM rows ORDER BY id")
       .all()
       .map((row) => row.value);
-  const settled = <T>(promise: Promise<T>) => {
-    const state: { value?: T; error?: unknown; done: boolean } = { done: false };
-    promise.then(
-      (value) => Object.assign(state, { value, done: true }),
-      (error: unknown) => Object.assign(state, { error, done: true }),
-    );
-    return state;
-  };
   const addLazy = (value: string) => group.write(() => Number(insert.run(value, null).lastInsertRowid), "flushedLater");
-  return { db, group, groupSizes, add, addLazy, committed, settled, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
+  return { db, group, groupSizes, add, addLazy, committed, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
 }
 
 /** Lets promise callbacks run. */
@@ -68,7 +61,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("group commit", () => {
   it("commits the writes issued before a flush in one transaction, and settles none of them before it is committed", async () => {
-    const { group, groupSizes, add, committed, settled, flushes, flushAll } = setUp();
+    const { group, groupSizes, add, committed, flushes, flushAll } = setUp();
     const writes = ["a", "b", "c"].map((value) => settled(add(value)));
     expect(flushes).toHaveLength(1); // one flush scheduled for the whole group
     await tick();
@@ -83,7 +76,7 @@ describe("group commit", () => {
   });
 
   it("a write that fails rejects only its caller with its own error; the others of its group are committed", async () => {
-    const { db, group, add, committed, settled, flushAll } = setUp();
+    const { db, group, add, committed, flushAll } = setUp();
     await Promise.all([add("taken"), Promise.resolve(flushAll())]);
     const before = settled(add("before"));
     // Inserts a row, then fails: its savepoint takes the row back with it.
@@ -106,7 +99,7 @@ describe("group commit", () => {
   });
 
   it("a commit that fails rejects every write of the group through commitFailed, and commits nothing", async () => {
-    const { add, committed, settled, flushAll } = setUp();
+    const { add, committed, flushAll } = setUp();
     // A deferred foreign key is only checked at COMMIT: this group cannot commit.
     const writes = [settled(add("a")), settled(add("orphan", 42)), settled(add("c"))];
     flushAll();
@@ -123,7 +116,7 @@ describe("group commit", () => {
 
   it("resolves a write that may be flushed later at its COMMIT, without waiting for or starting a sync", async () => {
     const syncs = heldSyncs();
-    const { addLazy, committed, settled, flushAll } = setUp(syncs.sync);
+    const { addLazy, committed, flushAll } = setUp(syncs.sync);
     const write = settled(addLazy("lazy"));
     flushAll();
     await tick();
@@ -134,7 +127,7 @@ describe("group commit", () => {
 
   it("acknowledges no durable write before a sync that started after its COMMIT returned", async () => {
     const syncs = heldSyncs();
-    const { group, add, addLazy, committed, settled, flushAll } = setUp(syncs.sync);
+    const { group, add, addLazy, committed, flushAll } = setUp(syncs.sync);
     const writes = [settled(add("a")), settled(addLazy("lazy")), settled(add("b"))];
     flushAll();
     await tick();
@@ -149,7 +142,7 @@ describe("group commit", () => {
 
   it("a group committed while a sync is in flight waits for the next one, which covers every group committed meanwhile", async () => {
     const syncs = heldSyncs();
-    const { group, add, settled, flushAll } = setUp(syncs.sync);
+    const { group, add, flushAll } = setUp(syncs.sync);
     const first = settled(add("first"));
     flushAll(); // commits, starts sync 1
     const second = settled(add("second"));
@@ -174,7 +167,7 @@ describe("group commit", () => {
 
   it("a failed sync rejects every caller not yet synced with the storage fault, is never retried, and nothing is committed after it", async () => {
     const syncs = heldSyncs();
-    const { group, add, addLazy, committed, settled, flushAll } = setUp(syncs.sync);
+    const { group, add, addLazy, committed, flushAll } = setUp(syncs.sync);
     const synced = settled(add("synced"));
     flushAll();
     syncs.complete();
@@ -201,7 +194,7 @@ describe("group commit", () => {
 
   it("synced() waits for a sync when a commit is unsynced (a write that may be flushed later, too), and resolves at once when none is", async () => {
     const syncs = heldSyncs();
-    const { group, addLazy, settled, flushAll } = setUp(syncs.sync);
+    const { group, addLazy, flushAll } = setUp(syncs.sync);
     await expect(group.synced()).resolves.toBeUndefined();
     expect(syncs.started()).toBe(0);
     await Promise.all([addLazy("lazy"), Promise.resolve(flushAll())]);

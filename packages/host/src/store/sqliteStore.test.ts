@@ -4,26 +4,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { describeSession } from "../session/describeSession.ts";
+import { settled, until } from "../testUtils/promiseState.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { StoredExchange } from "./storeTypes.ts";
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
-
-/** Lets I/O and promise callbacks run until `done` holds (no wall-clock wait). */
-async function until(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setImmediate(resolve));
-}
-
-function settled<T>(promise: Promise<T>) {
-  const state: { value?: T; error?: unknown; done: boolean } = { done: false };
-  promise.then(
-    (value) => Object.assign(state, { value, done: true }),
-    (error: unknown) => Object.assign(state, { error, done: true }),
-  );
-  return state;
-}
 
 describe("store", () => {
   it("refuses a database made for another chain, contract or host", async () => {
@@ -381,24 +367,6 @@ describe("WAL sync", () => {
     const reopened = createStore({ path, deployment });
     expect(reopened.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 3 });
     await reopened.close();
-  });
-
-  it("GET /v1/session/:jobId shows another request's committed exchange only once it is synced (a power cut could take it back)", async () => {
-    const held: (() => void)[] = [];
-    const datasync = (fd: number) => new Promise<void>((release) => held.push(release)).then(() => promisify(fdatasync)(fd));
-    const store = createStore({ path: freshPath(), deployment, datasync });
-    await store.ensureSession(1n, 100);
-    const append = settled(
-      store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") }),
-    );
-    await until(() => held.length === 1); // committed, its sync held
-    const view = settled(describeSession(store, 1n));
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(view.done).toBe(false);
-    held[0]!();
-    await until(() => view.done && append.done);
-    expect(view.value).toMatchObject({ servedTokens: "3", transcriptHash: hash("aa") });
-    await store.close();
   });
 
   it("a failed fdatasync is a storage fault: every unsynced caller gets storage_unavailable, new work is refused, nothing more is written", async () => {
