@@ -155,6 +155,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       marketplace: chain.marketplace,
       pollingIntervalMs: config.chain.pollingIntervalMs,
       now,
+      created: { host: config.account.address, onSessionCreated: sessions.created },
       onSessionEnded: (jobId, status) =>
         void protocol
           .sessionEnded(jobId, status)

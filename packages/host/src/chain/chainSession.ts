@@ -17,7 +17,8 @@ export type ReportedEndings = () => { since: number; until: number } | undefined
 type Change = Partial<Pick<OnChainSession, "provenTokens" | "status">>;
 
 /**
- * Caches sessions read from chain. Terms fixed at creation (host, signer, price, deposit,
+ * Caches sessions read from chain, or derived from their creation logs by the settlement watcher
+ * ({@link created}). Terms fixed at creation (host, signer, price, deposit,
  * interval, model, duration) never change; only status (every ending emits an event the
  * settlement watcher reports, applied here through {@link update}) and proven tokens (moved by the
  * host's own proofs, also applied through `update`) do. So an active entry is as fresh as the
@@ -78,6 +79,14 @@ export function createSessionCache(parameters: { read: SessionReader; maxAgeMs: 
     /** The session's terms (fixed at creation: host, signer, price, deposit, interval, model, duration), from any entry however old; read when none. */
     async terms(jobId: bigint): Promise<OnChainSession> {
       return entries.get(jobId)?.session ?? refresh(jobId);
+    },
+    /**
+     * Records a session the settlement watcher saw created (sessionCreations.ts: the terms a read
+     * gives), as fresh as the round that saw it (`seenAt`), so that its first request reads nothing.
+     * An entry or a read on its way knows at least as much (this node's proofs, an ending): it stands.
+     */
+    created(session: OnChainSession, seenAt: number): void {
+      if (!entries.has(session.jobId) && !inFlight.has(session.jobId)) entries.set(session.jobId, { session, readAt: seenAt });
     },
     /** Records what this node learned without reading (its own proof landed, the session ended), also over a read on its way. */
     update(jobId: bigint, change: Change): void {

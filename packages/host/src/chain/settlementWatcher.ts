@@ -2,7 +2,8 @@ import type { Address, PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { SessionStatus } from "@session-jobs/protocol";
 import type { Common } from "../common.ts";
-import type { ReportedEndings } from "./chainSession.ts";
+import type { OnChainSession, ReportedEndings } from "./chainSession.ts";
+import { createSessionCreations, creationEvents, type SessionCreations, type WatchedLog } from "./sessionCreations.ts";
 
 /** The marketplace's events that end a session, and the status each leaves it in. */
 const endings = { SessionCompleted: "completed", SessionTimedOut: "timedOut", SessionAbandoned: "abandoned" } as const satisfies Record<string, SessionStatus>;
@@ -25,6 +26,13 @@ export type SettlementWatcher = {
  * (every ending up to the head it asked for reported) moves {@link SettlementWatcher.reportedEndings}
  * on, which keeps cached sessions current without reading them again; a round that fails moves
  * nothing, so cached sessions expire `limits.sessionCacheMs` after the last one that completed.
+ *
+ * With `created`, the same `eth_getLogs` also brings every session created (for any host: the
+ * endings cannot be filtered by host either) and the ProofSystem's verifier changes, and each
+ * session created for `created.host` is reported with the terms a chain read gives
+ * (sessionCreations.ts) before any ending of the same range: a session's first request then needs
+ * no chain read. A session created before the watch began, or whose terms could not be derived,
+ * is read from chain as before.
  */
 export function createSettlementWatcher(parameters: {
   common: Common;
@@ -32,6 +40,8 @@ export function createSettlementWatcher(parameters: {
   marketplace: Address;
   pollingIntervalMs: number;
   onSessionEnded: (jobId: bigint, status: SessionStatus) => void;
+  /** Report sessions created for `host`: each with the round's clock reading (`seenAt`), the head it read having been asked for no earlier. */
+  created?: { host: Address; onSessionCreated: (session: OnChainSession, seenAt: number) => void };
   /** The clock in milliseconds (the session cache's). Default `Date.now`. */
   now?: () => number;
 }): SettlementWatcher {
@@ -44,15 +54,23 @@ export function createSettlementWatcher(parameters: {
   let polling = false;
   let failing = false;
   let stopped = false;
+  let creations: SessionCreations | undefined;
+  let addresses: Address[] = [marketplace];
+  const events = parameters.created ? [...endingEvents, ...creationEvents] : endingEvents;
 
   async function poll(): Promise<void> {
     const askedAt = now();
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
     while (seen !== undefined && seen < head) {
+      const fromBlock = seen + 1n;
       const toBlock = seen + maxBlockRange < head ? seen + maxBlockRange : head;
-      const logs = await publicClient.getLogs({ address: marketplace, events: endingEvents, fromBlock: seen + 1n, toBlock, strict: true });
+      const logs: WatchedLog[] = await publicClient.getLogs({ address: addresses, events, fromBlock, toBlock, strict: true });
+      const created = creations ? await creations.sessions(logs, fromBlock) : [];
       if (stopped) return;
+      // Before the endings: a session created and ended in the same range is reported ended.
+      for (const session of created) parameters.created?.onSessionCreated(session, askedAt);
       for (const log of logs) {
+        if (!(log.eventName in endings)) continue;
         const jobId = (log.args as { jobId: bigint }).jobId;
         parameters.onSessionEnded(jobId, endings[log.eventName as keyof typeof endings]);
       }
@@ -64,6 +82,11 @@ export function createSettlementWatcher(parameters: {
 
   return {
     async start() {
+      if (parameters.created) {
+        const proofSystem = await publicClient.readContract({ address: marketplace, abi: jobMarketplaceWithModelsAbi, functionName: "proofSystem" });
+        creations = createSessionCreations({ common, publicClient, proofSystem, host: parameters.created.host });
+        addresses = [marketplace, proofSystem];
+      }
       since = now();
       seen = await publicClient.getBlockNumber({ cacheTime: 0 });
       timer = setInterval(() => {

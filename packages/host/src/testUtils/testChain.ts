@@ -3,16 +3,27 @@
  * to open sessions as a user with a fresh session key. Accounts: 0 deployer, 1 host, 2 user.
  */
 import { anvilPrivateKeys } from "@session-jobs/contracts/anvil";
-import { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi } from "@session-jobs/contracts/abis";
+import { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi, proofSystemAbi, testUsdcAbi } from "@session-jobs/contracts/abis";
 import { startLocalChain } from "@session-jobs/contracts/local-chain";
-import { getAddress, keccak256, parseEventLogs, stringToHex, type Address, type Hex } from "viem";
+import { getAddress, keccak256, maxUint256, parseEventLogs, stringToHex, zeroAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { resolveHostConfig, type HostConfig, type HostConfigInput } from "../config/config.ts";
 
 export type TestChain = Awaited<ReturnType<typeof startTestChain>>;
 
-export async function startTestChain() {
-  const local = await startLocalChain();
+type OpenSessionParameters = {
+  host: Address;
+  pricePerToken: bigint;
+  deposit: bigint;
+  proofInterval: bigint;
+  maxDuration?: bigint;
+  token?: Address;
+  sessionKey?: boolean;
+  modelId?: Hex;
+};
+
+export async function startTestChain(options: { deployTestUsdc?: boolean } = {}) {
+  const local = await startLocalChain(options);
   const { anvil, publicClient, wallet, deployment: deployed } = local;
   const deployer = wallet(0);
   const user = wallet(2);
@@ -21,6 +32,9 @@ export async function startTestChain() {
     nodeRegistry: getAddress(deployed.nodeRegistry),
     modelRegistry: getAddress(deployed.modelRegistry),
     hostEarnings: getAddress(deployed.hostEarnings),
+    proofSystem: getAddress(deployed.proofSystem),
+    /** With `deployTestUsdc` only. */
+    usdc: deployed.usdc && getAddress(deployed.usdc),
   };
 
   const mined = async (hash: Hex) => {
@@ -61,6 +75,39 @@ export async function startTestChain() {
     };
   };
 
+  /**
+   * Sends a session's creation as the user: by default in ETH, naming the model and a fresh session
+   * key. An ERC-20 `token` is minted to the user and approved first; `sessionKey: false` names none
+   * (the user signs); `modelId` names another model (zero: any). Returns without waiting for it.
+   */
+  const sendOpenSession = async (parameters: OpenSessionParameters) => {
+    const sessionKey: PrivateKeyAccount = privateKeyToAccount(generatePrivateKey());
+    const token = parameters.token ?? zeroAddress;
+    if (token !== zeroAddress) {
+      await mined(await user.writeContract({ address: token, abi: testUsdcAbi, functionName: "mint", args: [user.account.address, parameters.deposit] }));
+      await mined(await user.writeContract({ address: token, abi: testUsdcAbi, functionName: "approve", args: [contracts.jobMarketplace, maxUint256] }));
+    }
+    const hash = await user.writeContract({
+      address: contracts.jobMarketplace,
+      abi: jobMarketplaceWithModelsAbi,
+      functionName: "createSession",
+      args: [
+        {
+          host: parameters.host,
+          token,
+          deposit: parameters.deposit,
+          pricePerToken: parameters.pricePerToken,
+          maxDuration: parameters.maxDuration ?? 3600n,
+          proofInterval: parameters.proofInterval,
+          modelId: parameters.modelId ?? modelId,
+          signer: parameters.sessionKey === false ? zeroAddress : sessionKey.address,
+        },
+      ],
+      value: token === zeroAddress ? parameters.deposit : 0n,
+    });
+    return { hash, sessionKey };
+  };
+
   return {
     anvil,
     publicClient,
@@ -68,31 +115,40 @@ export async function startTestChain() {
     modelId,
     domain: { chainId: anvil.chainId, marketplace: contracts.jobMarketplace },
 
-    /** Opens an ETH session as the user, naming the model and a fresh session key. */
-    async openSession(parameters: { host: Address; pricePerToken: bigint; deposit: bigint; proofInterval: bigint; maxDuration?: bigint }) {
-      const sessionKey: PrivateKeyAccount = privateKeyToAccount(generatePrivateKey());
-      const hash = await user.writeContract({
-        address: contracts.jobMarketplace,
-        abi: jobMarketplaceWithModelsAbi,
-        functionName: "createSession",
-        args: [
-          {
-            host: parameters.host,
-            token: "0x0000000000000000000000000000000000000000",
-            deposit: parameters.deposit,
-            pricePerToken: parameters.pricePerToken,
-            maxDuration: parameters.maxDuration ?? 3600n,
-            proofInterval: parameters.proofInterval,
-            modelId,
-            signer: sessionKey.address,
-          },
-        ],
-        value: parameters.deposit,
-      });
+    /** Opens a session as the user ({@link sendOpenSession}) and waits for it. */
+    async openSession(parameters: OpenSessionParameters) {
+      const { hash, sessionKey } = await sendOpenSession(parameters);
       const receipt = await mined(hash);
       const [created] = parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs: receipt.logs, eventName: "SessionJobCreated" });
       return { jobId: (created!.args as { jobId: bigint }).jobId, sessionKey, depositor: user.account.address };
     },
+
+    sendOpenSession,
+
+    /** Gives a model a verifier plug-in (zero: none), as the ProofSystem's owner; `mine: false` only sends it (automine off). */
+    async setModelVerifier(model: Hex, verifier: Address, options: { mine?: boolean } = {}) {
+      const hash = await deployer.writeContract({
+        address: contracts.proofSystem,
+        abi: proofSystemAbi,
+        functionName: "setModelVerifier",
+        args: [model, verifier],
+      });
+      if (options.mine !== false) await mined(hash);
+      return hash;
+    },
+
+    /** Sends the user's `completeSessionJob` without waiting, with a fixed gas limit (it may name a session not mined yet). */
+    sendCompleteSession: (jobId: bigint) =>
+      user.writeContract({
+        address: contracts.jobMarketplace,
+        abi: jobMarketplaceWithModelsAbi,
+        functionName: "completeSessionJob",
+        args: [jobId],
+        gas: 1_000_000n,
+      }),
+
+    /** Calls anvil's own RPC (automine, mining). */
+    anvilRpc: (method: string, params: unknown[] = []) => publicClient.request({ method: method as never, params: params as never }),
 
     async session(jobId: bigint) {
       return publicClient.readContract({ address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
