@@ -7,7 +7,7 @@ export type CreateCheckpointSignaturesParameters = {
   domain: SessionDomainParameters;
   /** Asks the chain whether a contract (ERC-1271) signer accepts a checkpoint signature. */
   isValidContractSignature?: (signer: Address, checkpoint: Checkpoint, signature: Hex) => Promise<boolean>;
-  /** Whether an address holds code; asked once per session, so that only a contract signer is ever asked about ERC-1271. */
+  /** Whether an address holds code; asked once per session, the first time a receipt fails the ECDSA check, so that only a contract signer is ever asked about ERC-1271. */
   isContract?: (address: Address) => Promise<boolean>;
 };
 
@@ -18,8 +18,9 @@ export function createCheckpointSignatures(parameters: CreateCheckpointSignature
   const { domain } = parameters;
   /**
    * Whether each session's signer is a contract, learned once per session (the signer is fixed at
-   * creation) and first when the session key signs a request: a receipt whose ECDSA check fails
-   * then costs no RPC call unless the signer can answer ERC-1271.
+   * creation) when a receipt first fails the ECDSA check, not before: an honest session key never
+   * costs the read, a session's forged receipts cost one `eth_getCode` in all, and only a contract
+   * signer is asked about ERC-1271. A failed read is not kept.
    */
   const contractSigners = new Map<bigint, Promise<boolean>>();
   const signerIsContract = (jobId: bigint, signer: Address): Promise<boolean> => {
@@ -35,8 +36,6 @@ export function createCheckpointSignatures(parameters: CreateCheckpointSignature
   };
 
   return {
-    signerIsContract,
-
     /** Whether `signature` over `checkpoint` is the session signer's. */
     async isSignedBy(jobId: bigint, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
       if (signature.length === 132) {

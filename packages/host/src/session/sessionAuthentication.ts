@@ -17,8 +17,6 @@ export type CreateSessionAuthenticationParameters = {
   /** On-chain model ids served; a session naming another model is refused. */
   models: readonly Hex[];
   refuse: Refuse;
-  /** Called once a request's signer checks out, so that whether it is a contract is learned early. */
-  signerIsContract: (jobId: bigint, signer: Address) => Promise<boolean>;
   now: () => number;
 };
 
@@ -71,7 +69,6 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
         return refuse("session_bad_signature", "X-Session-Signature is not a valid signature");
       }
       if (signer.toLowerCase() !== session.signer.toLowerCase()) refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
-      parameters.signerIsContract(request.jobId, session.signer).catch(() => undefined);
       return { ...request, session };
     },
   };

@@ -53,6 +53,9 @@ let clockOffsetMs = 0;
 const closingLeaseMs = 60_000;
 
 const zeroAddress: Address = "0x0000000000000000000000000000000000000000";
+/** The signers asked about with `eth_getCode` (isContract); a read fails while `codeReadsFail` is set. */
+const codeReads: Address[] = [];
+let codeReadsFail = false;
 
 /** What `getSession` returns for an id that was never created. */
 function nonexistent(jobId: bigint): OnChainSession {
@@ -101,6 +104,13 @@ beforeAll(async () => {
     syncBudget: createByteBudget({ capacity: limits.maxSyncBytesInFlight }),
     exposure: createExposurePolicy(limits),
     closingLeaseMs,
+    // No signer here is a contract: these only count what a receipt costs the chain.
+    isContract: async (address) => {
+      codeReads.push(address);
+      if (codeReadsFail) throw new Error("RPC down");
+      return false;
+    },
+    isValidContractSignature: async () => false,
     now: () => Date.now() + clockOffsetMs,
   });
   server = createHttpServer({
@@ -420,6 +430,28 @@ describe("receipts", () => {
     const response = await client.sendReceipt({ signer: privateKeyToAccount(generatePrivateKey()) });
     expect(response.status).toBe(401);
     expect((await response.json()).error.code).toBe("session_bad_signature");
+  });
+
+  it("asks whether the signer is a contract only once a receipt fails the ECDSA check, once per session, and again after a failed read", async () => {
+    const { client, sessionKey } = openSession();
+    await client.chat(chatBody("In the beginning"));
+    expect((await client.sendReceipt()).status).toBe(200);
+    await client.chat(chatBody("and the earth"));
+    expect(codeReads.filter((address) => address === sessionKey.address)).toEqual([]); // honest requests and receipts read nothing
+
+    codeReadsFail = true;
+    const forger = privateKeyToAccount(generatePrivateKey());
+    const unreadable = await client.sendReceipt({ signer: forger });
+    expect(unreadable.status).toBe(503);
+    expect((await unreadable.json()).error.code).toBe("chain_unavailable");
+    codeReadsFail = false;
+    for (let forgery = 0; forgery < 3; forgery++) {
+      const response = await client.sendReceipt({ signer: forger });
+      expect(response.status).toBe(401);
+      expect((await response.json()).error.code).toBe("session_bad_signature");
+    }
+    expect(codeReads.filter((address) => address === sessionKey.address)).toHaveLength(2); // the failed read, then one for all three
+    expect((await client.sendReceipt()).status).toBe(200);
   });
 
   it("accepts an older receipt again and stores nothing twice", async () => {

@@ -14,7 +14,7 @@ export type { SessionView } from "./describeSession.ts";
 export { parseSessionHeaders } from "./sessionRequest.ts";
 
 /** What the session's modules need from outside; the state they share is made here. */
-export type CreateSessionProtocolParameters = Omit<CreateSessionAuthenticationParameters, "refuse" | "signerIsContract" | "now"> &
+export type CreateSessionProtocolParameters = Omit<CreateSessionAuthenticationParameters, "refuse" | "now"> &
   CreateCheckpointSignaturesParameters &
   Pick<CreateSessionTurnsParameters, "exposure"> &
   Pick<CreateExchangeAccountingParameters, "maxUnsignedBytes"> &
@@ -35,7 +35,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   const running = new Map<bigint, AbortController>();
   const signatures = createCheckpointSignatures(parameters);
   const now = parameters.now ?? Date.now;
-  const authentication = createSessionAuthentication({ ...parameters, refuse, signerIsContract: signatures.signerIsContract, now });
+  const authentication = createSessionAuthentication({ ...parameters, refuse, now });
   const { beginExchange } = createExchangeAccounting({ ...parameters, turns, checkServable: authentication.checkServable, refuse, running });
   const { sessionEnded, beginClose } = createSessionClose({ store, sessions, turns, closingLeaseMs: parameters.closingLeaseMs, now, running });
   const { acceptReceipt } = createReceipts({ ...parameters, readSession: authentication.readSession, isSignedBy: signatures.isSignedBy });
