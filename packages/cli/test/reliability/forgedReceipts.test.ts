@@ -6,7 +6,8 @@ import { useHostStack } from "./stack.ts";
 
 // Anyone can read a session's counts and transcript hash (GET /v1/session/:jobId) and post a
 // receipt with a forged signature. The host checks it with ECDSA and asks the chain about ERC-1271
-// only for a signer that is a contract, which it learns once per session: a forgery costs no RPC call.
+// only for a signer that is a contract, which it learns once per session, the first time a receipt
+// fails the ECDSA check: a session's forgeries cost one eth_getCode in all, and no eth_call.
 
 let rpc: Awaited<ReturnType<typeof startCountingRpcProxy>>;
 const stack = useHostStack(
@@ -19,7 +20,7 @@ const stack = useHostStack(
 );
 
 describe("forged receipts", () => {
-  it("are refused without an RPC call each", async () => {
+  it("are refused without an RPC call each (one eth_getCode per session in all)", async () => {
     const session = await openUserSession(stack.network, 1_000n);
     await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
     await chat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 20 });
@@ -42,7 +43,7 @@ describe("forged receipts", () => {
       }
 
     expect(rpc.count("eth_call") - before.calls).toBe(0);
-    expect(rpc.count("eth_getCode") - before.code).toBe(0);
+    expect(rpc.count("eth_getCode") - before.code).toBe(1); // the first forgery's, for all 40
     // The honest receipt still counts: the session stands as the client signed it.
     expect((await hostView(stack.host.url, session.jobId)).signedTokens).toBe(view.servedTokens);
   });

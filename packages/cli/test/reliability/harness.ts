@@ -234,9 +234,15 @@ export async function proofEvents(client: PublicClient, marketplace: Hex, jobId:
   return parseEventLogs({ abi: jobMarketplaceWithModelsAbi, logs, eventName: "ProofSubmitted" }).filter((log) => log.args.jobId === jobId);
 }
 
-/** An HTTP JSON-RPC proxy on loopback that counts the methods it forwards (batches included). */
-export async function startCountingRpcProxy(target: string): Promise<{ url: string; count: (method: string) => number; close: () => Promise<void> }> {
+/**
+ * An HTTP JSON-RPC proxy on loopback that counts the methods it forwards (batches included). A
+ * request that calls a method in `failing` is answered with an HTTP 503 instead (an RPC that cannot serve it).
+ */
+export async function startCountingRpcProxy(
+  target: string,
+): Promise<{ url: string; count: (method: string) => number; failing: Set<string>; close: () => Promise<void> }> {
   const counts = new Map<string, number>();
+  const failing = new Set<string>();
   const server = createHttpServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -245,7 +251,12 @@ export async function startCountingRpcProxy(target: string): Promise<{ url: stri
       const body = Buffer.concat(chunks);
       try {
         const parsed = JSON.parse(body.toString("utf8")) as { method?: string } | { method?: string }[];
-        for (const call of Array.isArray(parsed) ? parsed : [parsed]) counts.set(String(call.method), (counts.get(String(call.method)) ?? 0) + 1);
+        const calls = Array.isArray(parsed) ? parsed : [parsed];
+        for (const call of calls) counts.set(String(call.method), (counts.get(String(call.method)) ?? 0) + 1);
+        if (calls.some((call) => failing.has(String(call.method)))) {
+          response.writeHead(503).end();
+          return;
+        }
         const answer = await fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
         response.writeHead(answer.status, { "content-type": "application/json" });
         response.end(Buffer.from(await answer.arrayBuffer()));
@@ -260,6 +271,7 @@ export async function startCountingRpcProxy(target: string): Promise<{ url: stri
   return {
     url: `http://127.0.0.1:${port}`,
     count: (method) => counts.get(method) ?? 0,
+    failing,
     close: () =>
       new Promise((resolveClose) => {
         server.close(() => resolveClose());

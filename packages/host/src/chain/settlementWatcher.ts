@@ -75,6 +75,7 @@ export function createSettlementWatcher(parameters: {
         parameters.onSessionEnded(jobId, endings[log.eventName as keyof typeof endings]);
       }
       seen = toBlock;
+      common.metrics.settlementWatchBlock.set(Number(seen));
     }
     // onSessionEnded has applied every ending up to a head no older than `askedAt`.
     until = askedAt;
@@ -89,6 +90,7 @@ export function createSettlementWatcher(parameters: {
       }
       since = now();
       seen = await publicClient.getBlockNumber({ cacheTime: 0 });
+      common.metrics.settlementWatchBlock.set(Number(seen));
       timer = setInterval(() => {
         if (polling) return;
         polling = true;

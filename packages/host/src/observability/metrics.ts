@@ -46,6 +46,11 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
       registers,
     }),
     generationsActive: new Gauge({ name: "session_jobs_generations_active", help: "Generations running now.", registers }),
+    settlementWatchBlock: new Gauge({
+      name: "session_jobs_settlement_watch_block",
+      help: "The last block the settlement watcher has read: sessions created for this host and ended up to it are known without a chain read. Behind the chain's head while it cannot read logs.",
+      registers,
+    }),
     generationsAborted: new Counter({ name: "session_jobs_generations_aborted_total", help: "Generations stopped because the client went away.", registers }),
     tokensServed: new Counter({
       name: "session_jobs_tokens_served_total",
