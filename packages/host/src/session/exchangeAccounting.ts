@@ -2,7 +2,7 @@ import { nextTranscriptHash, type SessionUsage } from "@session-jobs/protocol";
 import type { OnChainSession } from "../chain/chainSession.ts";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
-import type { StoredExchange, Store } from "../store/storeTypes.ts";
+import type { SessionState, StoredExchange, Store } from "../store/storeTypes.ts";
 import type { ExposurePolicy } from "./exposure.ts";
 import type { Refuse } from "./refusal.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
@@ -36,7 +36,7 @@ export type CreateExchangeAccountingParameters = {
   /** The host's own limit on unsigned tokens and the session terms it serves. */
   exposure: ExposurePolicy;
   turns: SessionTurns;
-  checkServable: (jobId: bigint, session: OnChainSession) => Promise<void>;
+  checkServable: (jobId: bigint, session: OnChainSession) => Promise<SessionState | undefined>;
   refuse: Refuse;
   /** The running exchange of each session (at most one, under the session's turn), stopped when the session ends. */
   running: Map<bigint, AbortController>;
@@ -57,8 +57,9 @@ export function createExchangeAccounting(parameters: CreateExchangeAccountingPar
       try {
         // The session as authenticate() read it; a close that won the lock meanwhile shows here.
         const { session } = request;
-        await checkServable(request.jobId, session);
-        const state = await turns.claim(request, { consume: false });
+        // Read under the turn, so the claim below judges the same row rather than reading it again.
+        const stored = await checkServable(request.jobId, session);
+        const state = await turns.claim(request, { consume: false, stored: { state: stored } });
         if (request.transcriptHash !== state.transcriptHash.toLowerCase())
           refuse(
             "session_out_of_sync",

@@ -3,7 +3,7 @@ import { sessionRequestDigest, type SessionDomainParameters } from "@session-job
 import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
-import type { Store } from "../store/storeTypes.ts";
+import type { SessionState, Store } from "../store/storeTypes.ts";
 import type { Refuse } from "./refusal.ts";
 import type { AuthenticatedRequest, SignedRequest } from "./sessionRequest.ts";
 import { recoverSigner } from "./signerRecovery.ts";
@@ -36,7 +36,8 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
     }
   };
 
-  const checkServable = async (jobId: bigint, session: OnChainSession) => {
+  /** Returns the session's row as it read it (none before the session's first exchange here). */
+  const checkServable = async (jobId: bigint, session: OnChainSession): Promise<SessionState | undefined> => {
     if (session.status === "none") refuse("session_unknown", `session ${jobId} does not exist`);
     const state = await store.session(jobId);
     const closedHere = state?.closed === true;
@@ -50,6 +51,7 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
       refuse("model_not_served", `session ${jobId} names model ${session.modelId}, which this host does not serve`);
     if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration)
       refuse("session_not_active", `session ${jobId} passed its maximum duration`);
+    return state;
   };
 
   return {

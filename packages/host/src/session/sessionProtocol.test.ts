@@ -56,6 +56,22 @@ const zeroAddress: Address = "0x0000000000000000000000000000000000000000";
 /** The signers asked about with `eth_getCode` (isContract); a read fails while `codeReadsFail` is set. */
 const codeReads: Address[] = [];
 let codeReadsFail = false;
+/** What the protocol asked of the store since the last `storeCalls.clear()`, by method. */
+const storeCalls = new Map<string, number>();
+
+/** The store as the protocol sees it: every method call counted in {@link storeCalls}. */
+function countingStore(target: Store): Store {
+  return new Proxy(target, {
+    get(object, key, receiver) {
+      const value: unknown = Reflect.get(object, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        storeCalls.set(String(key), (storeCalls.get(String(key)) ?? 0) + 1);
+        return (value as (...args: unknown[]) => unknown).apply(object, args);
+      };
+    },
+  });
+}
 
 /** What `getSession` returns for an id that was never created. */
 function nonexistent(jobId: bigint): OnChainSession {
@@ -95,7 +111,7 @@ beforeAll(async () => {
   const sessions = createSessionCache({ read: async (jobId) => chain.get(jobId) ?? nonexistent(jobId), maxAgeMs: 0 });
   const protocol = createSessionProtocol({
     common,
-    store,
+    store: countingStore(store),
     sessions,
     domain,
     host: host.address,
@@ -452,6 +468,19 @@ describe("receipts", () => {
     }
     expect(codeReads.filter((address) => address === sessionKey.address)).toHaveLength(2); // the failed read, then one for all three
     expect((await client.sendReceipt()).status).toBe(200);
+  });
+
+  it("reads a served session's row three times per chat request and once per receipt (store calls counted)", async () => {
+    const { client } = openSession();
+    await client.chat(chatBody("In the beginning"));
+    expect((await client.sendReceipt()).status).toBe(200);
+    storeCalls.clear();
+    await client.chat(chatBody("and the earth"));
+    // Authentication (refuses early, outside the turn), under the turn (a close that won it), before recording (another process served meanwhile).
+    expect(Object.fromEntries(storeCalls)).toEqual({ assertWritable: 1, session: 3, unsignedBytes: 1, claimSequence: 1, appendExchange: 1 });
+    storeCalls.clear();
+    expect((await client.sendReceipt()).status).toBe(200);
+    expect(Object.fromEntries(storeCalls)).toEqual({ assertWritable: 1, session: 1, exchangesAt: 1, storeReceipt: 1 });
   });
 
   it("accepts an older receipt again and stores nothing twice", async () => {

@@ -1,6 +1,6 @@
 import { HostError } from "../errors.ts";
 import { createKeyedMutex } from "../mutex.ts";
-import type { Store } from "../store/storeTypes.ts";
+import type { SessionState, Store } from "../store/storeTypes.ts";
 import type { ExposurePolicy } from "./exposure.ts";
 import type { Refuse } from "./refusal.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
@@ -36,15 +36,22 @@ export function createSessionTurns({ store, exposure, refuse }: CreateSessionTur
       }
     },
 
-    /** Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be refused any more. */
-    async claim(request: AuthenticatedRequest, options: { consume: boolean }) {
+    /**
+     * Refuses a replayed sequence; with `consume`, takes the sequence for a request that cannot be
+     * refused any more. `stored` is the session's row if the caller has read it under this turn
+     * (only this turn moves its sequence, count and transcript); otherwise it is read here.
+     */
+    async claim(request: AuthenticatedRequest, options: { consume: boolean; stored?: { state: SessionState | undefined } }) {
       store.assertWritable();
+      const stored = options.stored ? options.stored.state : await store.session(request.jobId);
       // A session is judged on its terms once, when first seen, before anything is generated for it.
-      if (!(await store.session(request.jobId))) {
+      if (!stored) {
         const refusal = exposure.refusal(request.session);
         if (refusal) refuse("session_terms_refused", refusal);
       }
-      const state = await store.ensureSession(request.jobId, Number(request.session.checkpointInterval));
+      // The row is created on first contact and kept in step with the chain's interval; one that is already is not written.
+      const checkpointInterval = Number(request.session.checkpointInterval);
+      const state = stored?.checkpointInterval === checkpointInterval ? stored : await store.ensureSession(request.jobId, checkpointInterval);
       if (request.sequence <= state.lastSequence) refuse("session_replayed", `sequence ${request.sequence} is not above ${state.lastSequence}`);
       if (options.consume) await store.claimSequence(request.jobId, request.sequence);
       return state;
