@@ -1,21 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { chat } from "@session-jobs/sdk";
-import { openUserSession, startCountingRpcProxy } from "./harness.ts";
-import { useHostStack } from "./stack.ts";
+import { openUserSession } from "./harness.ts";
+import { useCountingRpcHostStack } from "./stack.ts";
 
 // A session's first request waits for no chain read: the settlement watcher has seen the session
 // created and put its terms in the host's session cache. Only the chain calls the request path
 // makes are counted here (eth_call, eth_getCode); the watcher's own (eth_blockNumber, eth_getLogs) run beside it.
 
-let rpc: Awaited<ReturnType<typeof startCountingRpcProxy>>;
-const stack = useHostStack(
-  async (network) => {
-    rpc = await startCountingRpcProxy(network.anvil.rpcUrl);
-    // Entries stand for the test's length, however slowly a loaded machine runs it.
-    return { extra: { rpcUrl: rpc.url, batch: { delayMs: 0 }, limits: { sessionCacheMs: 600_000 } } };
-  },
-  { afterStop: () => rpc?.close() },
-);
+const { stack, rpc } = useCountingRpcHostStack();
 
 /** The last block the host's settlement watcher has read (`/metrics`). */
 async function watchedBlock(): Promise<number> {
@@ -23,7 +15,7 @@ async function watchedBlock(): Promise<number> {
   return Number(/^session_jobs_settlement_watch_block (\d+)$/m.exec(metrics)?.[1] ?? -1);
 }
 
-const requestPathCalls = () => rpc.count("eth_call") + rpc.count("eth_getCode");
+const requestPathCalls = () => rpc().count("eth_call") + rpc().count("eth_getCode");
 const ask = { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 };
 
 describe("a session's first request", () => {
@@ -40,15 +32,15 @@ describe("a session's first request", () => {
 
   it("is still served, read from chain, when the watcher cannot read logs", async () => {
     const behind = await watchedBlock();
-    rpc.failing.add("eth_getLogs");
+    rpc().failing.add("eth_getLogs");
     try {
       const session = await openUserSession(stack.network, 1_000n);
-      const before = rpc.count("eth_call");
+      const before = rpc().count("eth_call");
       expect((await chat(session, ask)).text.length).toBeGreaterThan(0);
-      expect(rpc.count("eth_call") - before).toBe(1); // the session's one read
+      expect(rpc().count("eth_call") - before).toBe(1); // the session's one read
       expect(await watchedBlock()).toBe(behind); // (read after counting: a scrape reads the wallet's balances)
     } finally {
-      rpc.failing.delete("eth_getLogs");
+      rpc().failing.delete("eth_getLogs");
     }
   });
 });

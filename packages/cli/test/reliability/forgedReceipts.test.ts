@@ -1,23 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { chat, signCheckpoint } from "@session-jobs/sdk";
-import { hostView, openUserSession, startCountingRpcProxy } from "./harness.ts";
-import { useHostStack } from "./stack.ts";
+import { hostView, openUserSession } from "./harness.ts";
+import { useCountingRpcHostStack } from "./stack.ts";
 
 // Anyone can read a session's counts and transcript hash (GET /v1/session/:jobId) and post a
 // receipt with a forged signature. The host checks it with ECDSA and asks the chain about ERC-1271
 // only for a signer that is a contract, which it learns once per session, the first time a receipt
 // fails the ECDSA check: a session's forgeries cost one eth_getCode in all, and no eth_call.
 
-let rpc: Awaited<ReturnType<typeof startCountingRpcProxy>>;
-const stack = useHostStack(
-  async (network) => {
-    rpc = await startCountingRpcProxy(network.anvil.rpcUrl);
-    // The session's chain state is cached for the test's length: every eth_call counted below is one a receipt caused.
-    return { extra: { rpcUrl: rpc.url, batch: { delayMs: 0 }, limits: { sessionCacheMs: 600_000 } } };
-  },
-  { afterStop: () => rpc?.close() },
-);
+// The session's chain state is cached for the test's length: every eth_call counted below is one a receipt caused.
+const { stack, rpc } = useCountingRpcHostStack();
 
 describe("forged receipts", () => {
   it("are refused without an RPC call each (one eth_getCode per session in all)", async () => {
@@ -25,7 +18,7 @@ describe("forged receipts", () => {
     await chat(session, { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 });
     await chat(session, { messages: [{ role: "user", content: "And God said" }], maxTokens: 20 });
     const view = await hostView(stack.host.url, session.jobId);
-    const before = { calls: rpc.count("eth_call"), code: rpc.count("eth_getCode") };
+    const before = { calls: rpc().count("eth_call"), code: rpc().count("eth_getCode") };
 
     const forger = privateKeyToAccount(generatePrivateKey());
     const checkpoint = { jobId: session.jobId, cumulativeTokens: BigInt(view.servedTokens), transcriptHash: view.transcriptHash };
@@ -42,8 +35,8 @@ describe("forged receipts", () => {
         expect(((await response.json()) as { error: { code: string } }).error.code).toBe("session_bad_signature");
       }
 
-    expect(rpc.count("eth_call") - before.calls).toBe(0);
-    expect(rpc.count("eth_getCode") - before.code).toBe(1); // the first forgery's, for all 40
+    expect(rpc().count("eth_call") - before.calls).toBe(0);
+    expect(rpc().count("eth_getCode") - before.code).toBe(1); // the first forgery's, for all 40
     // The honest receipt still counts: the session stands as the client signed it.
     expect((await hostView(stack.host.url, session.jobId)).signedTokens).toBe(view.servedTokens);
   });

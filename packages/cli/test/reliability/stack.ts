@@ -5,7 +5,7 @@ import { createOpenAICompatibleBackend } from "@session-jobs/inference";
 import { closeSession, getSession, type Session } from "@session-jobs/sdk";
 import { afterAll, beforeAll, expect } from "vitest";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { proofEvents, startInProcessHost, startNetwork, type InProcessHost, type InProcessHostOptions } from "./harness.ts";
+import { proofEvents, startCountingRpcProxy, startInProcessHost, startNetwork, type InProcessHost, type InProcessHostOptions } from "./harness.ts";
 
 /** The network and in-process host of one test file; set by the `beforeAll` that `useHostStack` registers. */
 export type HostStack = { network: LocalNetwork; host: InProcessHost };
@@ -54,6 +54,23 @@ export function useUpstreamHostStack(handle: RequestListener, model: string): Ho
         }),
     },
   );
+}
+
+/**
+ * {@link useHostStack} with the host's RPC behind a counting proxy (`rpc()`, once the stack is up),
+ * sessions cached for the test's length (every chain call counted is one the test's requests
+ * caused, however slowly a loaded machine runs it), and due proofs sent at once.
+ */
+export function useCountingRpcHostStack(): { stack: HostStack; rpc: () => Awaited<ReturnType<typeof startCountingRpcProxy>> } {
+  let proxy: Awaited<ReturnType<typeof startCountingRpcProxy>> | undefined;
+  const stack = useHostStack(
+    async (network) => {
+      proxy = await startCountingRpcProxy(network.anvil.rpcUrl);
+      return { extra: { rpcUrl: proxy.url, batch: { delayMs: 0 }, limits: { sessionCacheMs: 600_000 } } };
+    },
+    { afterStop: () => proxy?.close() },
+  );
+  return { stack, rpc: () => proxy! };
 }
 
 /** Closes through the host; every signed token proven exactly once and paid to the wei. Returns the signed total. */
