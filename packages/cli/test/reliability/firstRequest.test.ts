@@ -16,7 +16,7 @@ async function watchedBlock(): Promise<number> {
 }
 
 const requestPathCalls = () => rpc().count("eth_call") + rpc().count("eth_getCode");
-const ask = { messages: [{ role: "user", content: "In the beginning" }], maxTokens: 20 };
+const ask = { messages: [{ role: "user" as const, content: "In the beginning" }], maxTokens: 20 };
 
 describe("a session's first request", () => {
   it("reads nothing from chain once the settlement watcher has seen the session created", async () => {
