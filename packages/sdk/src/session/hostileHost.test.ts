@@ -6,6 +6,7 @@ import { streamChat } from "../actions/streamChat.ts";
 import { HostResponseError, HostUnreachableError } from "../errors/host.ts";
 import { HostAnswerTooLargeError, SessionProtocolError } from "../errors/session.ts";
 import { startOffChainSession } from "../testUtils/offChainSession.ts";
+import { hostTransports } from "../testUtils/transports.ts";
 import { maxErrorBytes } from "./hostFetch.ts";
 import { maxAnswerBytes } from "./readBody.ts";
 import type { Session } from "./types.ts";
@@ -44,116 +45,131 @@ async function writeForever(response: ServerResponse, piece: string): Promise<vo
   const chunk = Buffer.from(piece.repeat(Math.ceil(65_536 / piece.length)));
   while (!response.destroyed) {
     written += chunk.byteLength;
-    if (!response.write(chunk)) await new Promise((resolve) => (response.once("drain", resolve), response.once("close", resolve)));
+    if (!response.write(chunk)) await drainedOrClosed(response);
   }
 }
 
+/** Resolves once `response` can take more, or is gone; leaves no listener behind (a stream waits thousands of times). */
+function drainedOrClosed(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      response.off("drain", done).off("close", done);
+      resolve();
+    };
+    response.once("drain", done).once("close", done);
+  });
+}
+
 const messages = [{ role: "user" as const, content: "Hi" }];
-const consume = async (session: Session) => {
-  for await (const _delta of streamChat(session, { messages }));
-};
+describe.each(hostTransports)("over %s", (_transport, transport) => {
+  const consume = async (session: Session) => {
+    for await (const _delta of streamChat(session, { messages, ...transport }));
+  };
 
-describe("a host that sends without end", () => {
-  it("an error body: read at most 64 KiB, a typed HostResponseError", async () => {
-    const session = await sessionWithHost((_request, response) => {
-      response.writeHead(500, { "content-type": "application/json" });
-      return writeForever(response, '{"error":');
+  describe("a host that sends without end", () => {
+    it("an error body: read at most 64 KiB, a typed HostResponseError", async () => {
+      const session = await sessionWithHost((_request, response) => {
+        response.writeHead(500, { "content-type": "application/json" });
+        return writeForever(response, '{"error":');
+      });
+      await expect(chat(session, { messages, ...transport })).rejects.toBeInstanceOf(HostResponseError);
+      expect(written).toBeLessThanOrEqual(maxErrorBytes + socketSlack);
     });
-    await expect(chat(session, { messages })).rejects.toBeInstanceOf(HostResponseError);
-    expect(written).toBeLessThanOrEqual(maxErrorBytes + socketSlack);
-  });
 
-  it("a JSON answer: read at most 64 MiB, HostAnswerTooLargeError, session disputed", async () => {
-    const session = await sessionWithHost((_request, response) => {
-      response.writeHead(200, { "content-type": "application/json" });
-      return writeForever(response, "[");
+    it("a JSON answer: read at most 64 MiB, HostAnswerTooLargeError, session disputed", async () => {
+      const session = await sessionWithHost((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" });
+        return writeForever(response, "[");
+      });
+      await expect(chat(session, { messages, ...transport })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+      expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
+      expect(session.dispute).toBeDefined();
     });
-    await expect(chat(session, { messages })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
-    expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
-    expect(session.dispute).toBeDefined();
-  });
 
-  it.each([
-    ["`data:` lines without a blank line", `data: ${"x".repeat(4089)}\n`],
-    ["bytes without any newline", "x"],
-  ])("an SSE stream of %s: read at most 64 MiB, HostAnswerTooLargeError", async (_name, piece) => {
-    const session = await sessionWithHost((_request, response) => {
-      response.writeHead(200, { "content-type": "text/event-stream" });
-      return writeForever(response, piece);
+    it.each([
+      ["`data:` lines without a blank line", `data: ${"x".repeat(4089)}\n`],
+      ["bytes without any newline", "x"],
+    ])("an SSE stream of %s: read at most 64 MiB, HostAnswerTooLargeError", async (_name, piece) => {
+      const session = await sessionWithHost((_request, response) => {
+        response.writeHead(200, { "content-type": "text/event-stream" });
+        return writeForever(response, piece);
+      });
+      await expect(consume(session)).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+      expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
+      expect(session.dispute).toBeDefined();
     });
-    await expect(consume(session)).rejects.toBeInstanceOf(HostAnswerTooLargeError);
-    expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
-    expect(session.dispute).toBeDefined();
   });
-});
 
-describe("a host that sends an event that is not JSON, then words without end", () => {
-  it("gets a SessionProtocolError and its connection closed: the SDK stops it from writing on", async () => {
-    let closed!: () => void;
-    const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
-    const session = await sessionWithHost((_request, response) => {
-      response.once("close", closed);
-      response.writeHead(200, { "content-type": "text/event-stream" });
-      response.write("data: {not json\n\n");
-      return writeForever(response, 'data: {"choices":[{"delta":{"content":"word "}}]}\n\n');
+  describe("a host that sends an event that is not JSON, then words without end", () => {
+    it("gets a SessionProtocolError and its connection closed: the SDK stops it from writing on", async () => {
+      let closed!: () => void;
+      const connectionClosed = new Promise<void>((resolve) => (closed = resolve));
+      const session = await sessionWithHost((_request, response) => {
+        response.once("close", closed);
+        response.writeHead(200, { "content-type": "text/event-stream" });
+        response.write("data: {not json\n\n");
+        return writeForever(response, 'data: {"choices":[{"delta":{"content":"word "}}]}\n\n');
+      });
+      await expect(consume(session)).rejects.toBeInstanceOf(SessionProtocolError);
+      await connectionClosed;
+      expect(written).toBeLessThanOrEqual(socketSlack);
     });
-    await expect(consume(session)).rejects.toBeInstanceOf(SessionProtocolError);
-    await connectionClosed;
-    expect(written).toBeLessThanOrEqual(socketSlack);
-  });
-});
-
-describe("a host that sends headers and then fails", () => {
-  it("goes silent after an error status: HostResponseError once the idle timeout passes", async () => {
-    const session = await sessionWithHost((_request, response) => void response.writeHead(502, { "content-type": "application/json" }).flushHeaders());
-    const error = await chat(session, { messages, timeoutMs: 200 }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(HostResponseError);
-    expect((error as HostResponseError).status).toBe(502);
   });
 
-  it("goes silent after 200 on a stream: HostUnreachableError with code ETIMEDOUT, and the session can sync", async () => {
-    const session = await sessionWithHost((_request, response) => void response.writeHead(200, { "content-type": "text/event-stream" }).flushHeaders());
-    const error = await streamChat(session, { messages, timeoutMs: 200 }).result.catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(HostUnreachableError);
-    expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
-    expect(session).toMatchObject({ resync: true, brokenOff: "connection" });
-    expect(session.dispute).toBeUndefined();
-  });
-
-  it("never sends its headers: HostUnreachableError with code ETIMEDOUT", async () => {
-    const session = await sessionWithHost(() => undefined);
-    const error = await chat(session, { messages, timeoutMs: 200 }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(HostUnreachableError);
-    expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
-  });
-
-  it("drops the connection after its headers: HostUnreachableError that keeps its cause", async () => {
-    const session = await sessionWithHost((_request, response) => {
-      response.writeHead(200, { "content-type": "application/json" }).flushHeaders();
-      setImmediate(() => response.socket?.destroy());
+  describe("a host that sends headers and then fails", () => {
+    it("goes silent after an error status: HostResponseError once the idle timeout passes", async () => {
+      const session = await sessionWithHost((_request, response) => void response.writeHead(502, { "content-type": "application/json" }).flushHeaders());
+      const error = await chat(session, { messages, timeoutMs: 200, ...transport }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostResponseError);
+      expect((error as HostResponseError).status).toBe(502);
     });
-    const error = await chat(session, { messages }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(HostUnreachableError);
-    expect((error as HostUnreachableError).cause).toBeDefined();
-    expect((error as HostUnreachableError).details).not.toBe("");
-  });
-});
 
-describe("HostUnreachableError says why", () => {
-  it("ECONNREFUSED for a port nobody listens on", async () => {
-    const session = await sessionWithHost(() => undefined);
-    server!.close();
-    server!.closeAllConnections();
-    const error = await chat(session, { messages }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(HostUnreachableError);
-    expect((error as HostUnreachableError).code).toBe("ECONNREFUSED");
-    expect((error as HostUnreachableError).message).toContain("ECONNREFUSED");
+    it("goes silent after 200 on a stream: HostUnreachableError with code ETIMEDOUT, and the session can sync", async () => {
+      const session = await sessionWithHost((_request, response) => void response.writeHead(200, { "content-type": "text/event-stream" }).flushHeaders());
+      const error = await streamChat(session, { messages, timeoutMs: 200, ...transport }).result.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+      expect(session).toMatchObject({ resync: true, brokenOff: "connection" });
+      expect(session.dispute).toBeUndefined();
+    });
+
+    it("never sends its headers: HostUnreachableError with code ETIMEDOUT", async () => {
+      const session = await sessionWithHost(() => undefined);
+      const error = await chat(session, { messages, timeoutMs: 200, ...transport }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+    });
+
+    it("drops the connection after its headers: HostUnreachableError that keeps its cause", async () => {
+      const session = await sessionWithHost((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json" }).flushHeaders();
+        setImmediate(() => response.socket?.destroy());
+      });
+      const error = await chat(session, { messages, ...transport }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).cause).toBeDefined();
+      expect((error as HostUnreachableError).details).not.toBe("");
+    });
   });
 
-  it("a TLS error for a host that does not speak TLS", async () => {
-    const session = await sessionWithHost((_request, response) => void response.end("plain"));
-    const error = await chat({ ...session, hostUrl: session.hostUrl.replace("http:", "https:") }, { messages }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(HostUnreachableError);
-    expect((error as HostUnreachableError).code).toMatch(/SSL|TLS|EPROTO/);
+  describe("HostUnreachableError says why", () => {
+    it("ECONNREFUSED for a port nobody listens on", async () => {
+      const session = await sessionWithHost(() => undefined);
+      server!.close();
+      server!.closeAllConnections();
+      const error = await chat(session, { messages, ...transport }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("ECONNREFUSED");
+      expect((error as HostUnreachableError).message).toContain("ECONNREFUSED");
+    });
+
+    it("a TLS error for a host that does not speak TLS", async () => {
+      const session = await sessionWithHost((_request, response) => void response.end("plain"));
+      const error = await chat({ ...session, hostUrl: session.hostUrl.replace("http:", "https:") }, { messages, ...transport }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toMatch(/SSL|TLS|EPROTO/);
+    });
   });
 });

@@ -158,7 +158,7 @@ describe("a host answer body", () => {
         sent = true;
       },
     });
-    const body = await fetchHost("http://host.invalid/x", {}, { fetch: async () => new Response(failing, { status: 200 }) });
+    const body = await fetchHost("http://host.invalid/x", { headers: {} }, { fetch: async () => new Response(failing, { status: 200 }) });
     expect((await body.read()).done).toBe(false);
     const error = await body.read().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HostUnreachableError);

@@ -1,0 +1,283 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
+import { hostTransports } from "../testUtils/transports.ts";
+import { waitFor } from "../testUtils/waitFor.ts";
+import { fetchHost, maxErrorBytes, type HostBody } from "./hostFetch.ts";
+import { readText } from "./readBody.ts";
+
+// fetchHost against real loopback hosts, over both transports (Node's node:http and a caller's
+// fetch): each behaviour the SDK relies on holds on both, whatever the host does. Bounds are in
+// bytes and in the SDK's own idle timeout, never in wall time.
+
+vi.setConfig({ testTimeout: 60_000 });
+
+/** Loopback socket buffers a host can fill beyond what the client read. */
+const socketSlack = 16 * 1024 * 1024;
+
+let servers: { close(callback: () => void): unknown }[] = [];
+let sockets: Socket[] = [];
+afterEach(async () => {
+  for (const socket of sockets) socket.destroy();
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(() => resolve(undefined)))));
+  servers = [];
+  sockets = [];
+});
+
+async function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<string> {
+  servers.push(server);
+  server.on("connection", (socket: Socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** An HTTP host answering each request with `answer`; counts its connections. */
+async function httpHost(answer: (request: IncomingMessage, response: ServerResponse) => void) {
+  const server = createServer(answer);
+  const host = { url: await listen(server), connections: 0 };
+  server.on("connection", () => (host.connections += 1));
+  return host;
+}
+
+/** A host that writes raw bytes, HTTP or not, on each connection. */
+async function rawHost(answer: (socket: Socket) => void): Promise<string> {
+  return listen(createTcpServer(answer));
+}
+
+/** Writes `piece` until the peer goes away, as fast as it reads; `count` sees every byte handed to the socket. */
+async function writeForever(stream: Socket | ServerResponse, piece: string, count: (bytes: number) => void = () => undefined): Promise<void> {
+  const chunk = Buffer.from(piece.repeat(Math.ceil(65_536 / piece.length)));
+  while (!stream.destroyed) {
+    count(chunk.byteLength);
+    if (!stream.write(chunk))
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off("drain", done).off("close", done);
+          resolve();
+        };
+        stream.once("drain", done).once("close", done);
+      });
+  }
+}
+
+const get = { headers: { accept: "application/json" } };
+
+/** Reads until the body fails; returns what arrived and the error. */
+async function readUntilFailure(body: HostBody): Promise<{ text: string; error: unknown }> {
+  let text = "";
+  for (;;) {
+    const next = await body.read().catch((error: unknown) => ({ error }));
+    if ("error" in next) return { text, error: next.error };
+    if (next.done) return { text, error: undefined };
+    text += Buffer.from(next.value).toString();
+  }
+}
+
+const closed = (emitter: ServerResponse | Socket) => new Promise<void>((resolve) => (emitter.destroyed ? resolve() : emitter.once("close", () => resolve())));
+
+describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
+  describe("the idle timeout", () => {
+    it("a host that accepts and never answers: HostUnreachableError with code ETIMEDOUT, its cause the HostTimeoutError", async () => {
+      const host = await httpHost(() => undefined);
+      const error = await fetchHost(host.url, get, { ...transport, timeoutMs: 100 }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+      expect((error as HostUnreachableError).cause).toBeInstanceOf(HostTimeoutError);
+    });
+
+    it("counts for each read: a host silent in the middle of its answer fails the read, and every read after, with the same error", async () => {
+      const host = await httpHost((_request, response) => void response.writeHead(200).write("first"));
+      const body = await fetchHost(host.url, get, { ...transport, timeoutMs: 100 });
+      const { text, error } = await readUntilFailure(body);
+      expect(text).toBe("first");
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+      await expect(body.read()).rejects.toBe(error);
+      await body.cancel();
+      await expect(body.read()).rejects.toBe(error);
+    });
+  });
+
+  describe("the caller's abort", () => {
+    it("is thrown as its reason by the request, and the host sees the client go away", async () => {
+      let requested!: (response: ServerResponse) => void;
+      const request = new Promise<ServerResponse>((resolve) => (requested = resolve));
+      const host = await httpHost((_request, response) => requested(response));
+      const controller = new AbortController();
+      const reason = { why: "the user stopped" };
+      const sent = fetchHost(host.url, get, { ...transport, signal: controller.signal });
+      const response = await request;
+      controller.abort(reason);
+      await expect(sent).rejects.toBe(reason);
+      await closed(response);
+    });
+
+    it("is thrown as its reason by a read of the body, and the host sees the client go away", async () => {
+      let answering!: (response: ServerResponse) => void;
+      const answer = new Promise<ServerResponse>((resolve) => (answering = resolve));
+      const host = await httpHost((_request, response) => {
+        response.writeHead(200).write("first");
+        answering(response);
+      });
+      const controller = new AbortController();
+      const reason = new Error("the user stopped");
+      const body = await fetchHost(host.url, get, { ...transport, signal: controller.signal });
+      expect(Buffer.from((await body.read()).value!).toString()).toBe("first");
+      const reading = body.read();
+      controller.abort(reason);
+      await expect(reading).rejects.toBe(reason);
+      await expect(body.read()).rejects.toBe(reason);
+      await closed(await answer);
+    });
+  });
+
+  describe("a refusal", () => {
+    it("is the typed error for its code", async () => {
+      const host = await httpHost((_request, response) =>
+        response.writeHead(409, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "session_replayed", message: "seen" } })),
+      );
+      const error = await fetchHost(host.url, get, transport).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SessionReplayedError);
+      expect(error).toMatchObject({ status: 409, hostMessage: "seen" });
+    });
+
+    it("that never ends is read no further than maxErrorBytes (plus socket buffers), then its connection dropped", async () => {
+      let written = 0;
+      const host = await httpHost((_request, response) => {
+        response.writeHead(500);
+        void writeForever(response, "x", (bytes) => (written += bytes));
+      });
+      const error = await fetchHost(host.url, get, transport).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostResponseError);
+      expect((error as HostResponseError).hostMessage).toMatch(/^x+$/);
+      expect(written).toBeLessThanOrEqual(maxErrorBytes + socketSlack);
+    });
+  });
+
+  describe("a redirect", () => {
+    it("is not followed: the signed request goes to the host named, and the 3xx is a HostResponseError", async () => {
+      const paths: string[] = [];
+      const host = await httpHost((request, response) => {
+        paths.push(request.url!);
+        if (request.url === "/elsewhere") return void response.writeHead(200).end("{}");
+        response.writeHead(307, { location: "/elsewhere" }).end();
+      });
+      const error = await fetchHost(`${host.url}/v1/chat`, { method: "POST", headers: {}, body: new Uint8Array(2) }, transport).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(HostResponseError);
+      expect((error as HostResponseError).status).toBe(307);
+      expect(paths).toEqual(["/v1/chat"]);
+    });
+  });
+
+  describe("a connection that fails", () => {
+    it("refused: HostUnreachableError with code ECONNREFUSED, keeping its cause", async () => {
+      const url = await httpHost(() => undefined).then((host) => host.url);
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      servers = [];
+      const error = await fetchHost(url, get, transport).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("ECONNREFUSED");
+      expect((error as HostUnreachableError).cause).toBeInstanceOf(Error);
+    });
+
+    it("closed in the middle of a chunk: HostUnreachableError keeping its cause, and the body keeps failing with it", async () => {
+      const url = await rawHost((socket) => socket.end("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n10\r\nhalf"));
+      const body = await fetchHost(url, get, transport);
+      const { error } = await readUntilFailure(body);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).cause).toBeDefined();
+      expect((error as HostUnreachableError).code).not.toBe("ETIMEDOUT");
+      await expect(body.read()).rejects.toBe(error);
+    });
+
+    it("invalid chunked encoding: HostUnreachableError at once that names the parser's error, not a wait for the idle timeout", async () => {
+      const url = await rawHost((socket) => socket.write("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\nzz\r\nmore\r\n"));
+      const body = await fetchHost(url, get, transport);
+      const { error } = await readUntilFailure(body);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("HPE_INVALID_CHUNK_SIZE");
+    });
+
+    it("headers that never end: HostUnreachableError once they pass the header size limit, the host stopped from writing on", async () => {
+      let written = 0;
+      const url = await rawHost((socket) => {
+        socket.on("error", () => undefined);
+        socket.write("HTTP/1.1 200 OK\r\n");
+        void writeForever(socket, "x-filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n", (bytes) => (written += bytes));
+      });
+      const error = await fetchHost(url, get, transport).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).not.toBe("ETIMEDOUT");
+      expect(written).toBeLessThanOrEqual(socketSlack);
+    });
+  });
+
+  describe("a body", () => {
+    it("in thousands of tiny chunks arrives whole and in order", async () => {
+      const pieces = Array.from({ length: 5_000 }, (_, index) => String(index % 10));
+      const host = await httpHost((_request, response) => {
+        response.writeHead(200);
+        for (const piece of pieces) response.write(piece);
+        response.end();
+      });
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe(pieces.join(""));
+    });
+
+    it("without end, cancelled: the host sees the client go away, and reads after it are done", async () => {
+      let answering!: (response: ServerResponse) => void;
+      const answer = new Promise<ServerResponse>((resolve) => (answering = resolve));
+      const host = await httpHost((_request, response) => {
+        response.writeHead(200);
+        answering(response);
+        void writeForever(response, "data: word\n\n");
+      });
+      const body = await fetchHost(host.url, get, transport);
+      expect((await body.read()).done).toBe(false);
+      await body.cancel();
+      await closed(await answer);
+      expect((await body.read()).done).toBe(true);
+    });
+  });
+
+  describe("keep-alive", () => {
+    it("requests one after another share one connection, answers read to their end or ignored after their first bytes", async () => {
+      let finished = 0;
+      const host = await httpHost((_request, response) => {
+        response.on("finish", () => (finished += 1));
+        // The end comes in a write of its own, later than the bytes (as a host's chunked answer may):
+        // the client has read them and has no read waiting when it arrives.
+        response.writeHead(200).write('{"stored":true}');
+        setTimeout(() => response.end(), 5);
+      });
+      // The next request goes once the host wrote its answer and the client had a turn to take it in.
+      const answered = async (count: number) => {
+        await waitFor(() => finished === count);
+        await new Promise(setImmediate);
+      };
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe('{"stored":true}');
+      await answered(1);
+      for (let request = 2; request <= 4; request++) {
+        await fetchHost(host.url, get, transport);
+        await answered(request);
+      }
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe('{"stored":true}');
+      expect(host.connections).toBe(1);
+    });
+  });
+});
+
+describe("in Node, with no `fetch` option", () => {
+  it("reaches the host without fetch (node:http)", async () => {
+    const fetchSpy = vi.spyOn(globalThis, "fetch");
+    try {
+      const host = await httpHost((_request, response) => response.writeHead(200).end("{}"));
+      expect(await readText(await fetchHost(host.url, get, {}))).toBe("{}");
+      expect(fetchSpy).not.toHaveBeenCalled();
+    } finally {
+      fetchSpy.mockRestore();
+    }
+  });
+});
