@@ -5,7 +5,10 @@ import { getJson, hostEndpoint, type HostRequestOptions } from "../session/trans
 import type { CountCheckOptions, Session } from "../session/types.ts";
 
 export type CreateSessionFetchParameters = {
-  /** The `fetch` that reaches the host; default `globalThis.fetch`. */
+  /**
+   * The `fetch` that reaches the host. Default: the SDK's transport (node:http in Node,
+   * `globalThis.fetch` elsewhere). `GET /models` is handed to this `fetch` as it is, or to `globalThis.fetch`.
+   */
   fetch?: typeof globalThis.fetch | undefined;
   /** Overrides the session's count-check bounds. */
   countCheck?: CountCheckOptions | undefined;
@@ -54,7 +57,7 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
     const signal = init?.signal ?? undefined;
     if (request.method === "GET" && path.endsWith("/models")) return baseFetch(input, init);
     const modelId = request.method === "GET" ? /\/models\/([^/]+)$/.exec(path)?.[1] : undefined;
-    if (modelId !== undefined) return modelResponse(session, decodeURIComponent(modelId), { fetch: baseFetch, signal, timeoutMs: parameters.timeoutMs });
+    if (modelId !== undefined) return modelResponse(session, decodeURIComponent(modelId), { fetch: parameters.fetch, signal, timeoutMs: parameters.timeoutMs });
     if (request.method !== "POST" || !path.endsWith("/chat/completions"))
       return openAiError(
         404,
@@ -76,7 +79,7 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
       url: request.url,
       headers,
       signal,
-      fetch: baseFetch,
+      fetch: parameters.fetch,
       timeoutMs: parameters.timeoutMs,
       countCheck: parameters.countCheck,
       onRecovered: parameters.onRecovered,

@@ -1,4 +1,12 @@
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
@@ -266,6 +274,53 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
       expect(await readText(await fetchHost(host.url, get, transport))).toBe('{"stored":true}');
       expect(host.connections).toBe(1);
     });
+  });
+});
+
+/** Runs `script` (an ES module) in a child Node that loads the SDK from its sources, as the tests do. */
+async function runInChildNode(script: string, env: Record<string, string>): Promise<string> {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+  const args = ["--conditions=@session-jobs/source", "--import", tsx, "--input-type=module", "-e", script];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { env: { ...process.env, ...env } });
+  return stdout;
+}
+
+const hasOpenssl = spawnSync("openssl", ["version"]).status === 0;
+
+describe.skipIf(!hasOpenssl)("an https: host", () => {
+  it("is reached over both transports where Node trusts its certificate (NODE_EXTRA_CA_CERTS), and refused with a TLS code where it does not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sdk-tls-"));
+    const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+    const subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"];
+    await promisify(execFile)("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+      ...subject,
+    ]);
+    const server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_request, response) => response.writeHead(200).end('{"ok":true}'));
+    const url = (await listen(server)).replace("http:", "https:");
+    const script = `
+      const { fetchHost } = await import(${JSON.stringify(fileURLToPath(new URL("./hostFetch.ts", import.meta.url)))});
+      const { readText } = await import(${JSON.stringify(fileURLToPath(new URL("./readBody.ts", import.meta.url)))});
+      for (const options of [{}, { fetch: globalThis.fetch }]) {
+        const outcome = await fetchHost(process.env.HOST_URL, { headers: {} }, options).then(readText, (error) => error.name + " " + error.code);
+        console.log(outcome);
+      }`;
+    expect(await runInChildNode(script, { HOST_URL: url, NODE_EXTRA_CA_CERTS: cert })).toBe('{"ok":true}\n{"ok":true}\n');
+    const untrusted = (await runInChildNode(script, { HOST_URL: url })).trim().split("\n");
+    expect(untrusted).toHaveLength(2);
+    for (const line of untrusted) expect(line).toMatch(/^HostUnreachableError [A-Z_]*CERT/);
   });
 });
 
