@@ -138,6 +138,25 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
       await expect(body.read()).rejects.toBe(reason);
       await closed(await answer);
     });
+
+    it("hands out no bytes that arrived before it", async () => {
+      let answering!: (response: ServerResponse) => void;
+      const answer = new Promise<ServerResponse>((resolve) => (answering = resolve));
+      const host = await httpHost((_request, response) => {
+        response.writeHead(200).write("first");
+        answering(response);
+      });
+      const controller = new AbortController();
+      const reason = new Error("the user stopped");
+      const body = await fetchHost(host.url, get, { ...transport, signal: controller.signal });
+      expect(Buffer.from((await body.read()).value!).toString()).toBe("first");
+      const response = await answer;
+      await new Promise((resolve) => response.write("second", resolve));
+      // A turn of the event loop for the client to take in what the host wrote (both ends are in this process).
+      for (let turn = 0; turn < 2; turn++) await new Promise(setImmediate);
+      controller.abort(reason);
+      await expect(body.read()).rejects.toBe(reason);
+    });
   });
 
   describe("a refusal", () => {

@@ -35,17 +35,19 @@ export const requestHost: HostTransport = (url, request, signal) =>
     outgoing.once("error", failBeforeAnswer);
     outgoing.once("response", (response) => {
       outgoing.off("error", failBeforeAnswer);
-      resolve({ status: response.statusCode ?? 0, body: readResponse(outgoing, response, () => signal.removeEventListener("abort", onAbort)) });
+      signal.removeEventListener("abort", onAbort);
+      resolve({ status: response.statusCode ?? 0, body: readResponse(outgoing, response, signal) });
     });
     outgoing.end(request.body);
   });
 
 /**
  * The answer's body, read in paused mode: the socket is read no further than one buffer ahead of
- * the SDK (a host that writes without end fills its own buffers), each read takes what has
- * arrived, and a connection that breaks or a body the parser refuses fails every read from then on.
+ * the SDK (a host that writes without end fills its own buffers), each read takes all that has
+ * arrived, and a connection that breaks, a body the parser refuses or an abort fails every read
+ * from then on.
  */
-function readResponse(outgoing: ClientRequest, response: IncomingMessage, release: () => void): HostTransportBody {
+function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal: AbortSignal): HostTransportBody {
   let failure: Error | undefined;
   let cancelled = false;
   let wake: (() => void) | undefined;
@@ -61,14 +63,18 @@ function readResponse(outgoing: ClientRequest, response: IncomingMessage, releas
     settle();
   };
   response.on("readable", settle);
-  response.on("end", () => {
-    release();
-    settle();
-  });
+  response.on("end", settle);
   // The request reports what broke (a parser error such as invalid chunked encoding) before the
   // response is destroyed as "aborted"; the first error is the one kept.
   outgoing.on("error", fail);
   response.on("error", fail);
+  // Failed at once, so that no read takes bytes that arrived before it.
+  const onAbort = () => {
+    fail(signal.reason as Error);
+    outgoing.destroy(signal.reason as Error);
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  const release = () => signal.removeEventListener("abort", onAbort);
   response.on("close", release);
   return {
     read: () =>
@@ -76,9 +82,10 @@ function readResponse(outgoing: ClientRequest, response: IncomingMessage, releas
         const attempt = () => {
           wake = undefined;
           if (cancelled) return resolve({ done: true, value: undefined });
+          // As a fetch body errors: what arrived before the failure (or the caller's abort) is not handed out.
+          if (failure) return reject(failure);
           const chunk = response.read() as Buffer | null;
           if (chunk !== null) return resolve({ done: false, value: chunk });
-          if (failure) return reject(failure);
           if (response.readableEnded) return resolve({ done: true, value: undefined });
           wake = attempt;
         };
