@@ -11,6 +11,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from "
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
 import { hostTransports } from "../testUtils/transports.ts";
+import { writeForever } from "../testUtils/writeForever.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
 import { fetchHost, maxErrorBytes, type HostBody } from "./hostFetch.ts";
 import { readText } from "./readBody.ts";
@@ -51,22 +52,6 @@ async function httpHost(answer: (request: IncomingMessage, response: ServerRespo
 /** A host that writes raw bytes, HTTP or not, on each connection. */
 async function rawHost(answer: (socket: Socket) => void): Promise<string> {
   return listen(createTcpServer(answer));
-}
-
-/** Writes `piece` until the peer goes away, as fast as it reads; `count` sees every byte handed to the socket. */
-async function writeForever(stream: Socket | ServerResponse, piece: string, count: (bytes: number) => void = () => undefined): Promise<void> {
-  const chunk = Buffer.from(piece.repeat(Math.ceil(65_536 / piece.length)));
-  while (!stream.destroyed) {
-    count(chunk.byteLength);
-    if (!stream.write(chunk))
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          stream.off("drain", done).off("close", done);
-          resolve();
-        };
-        stream.once("drain", done).once("close", done);
-      });
-  }
 }
 
 const get = { headers: { accept: "application/json" } };
@@ -121,7 +106,8 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
       await closed(response);
     });
 
-    it("is thrown as its reason by a read of the body, and the host sees the client go away", async () => {
+    /** A body read past its first bytes ("first"), the host's answer held open, and the controller that aborts the read. */
+    async function bodyPastFirstBytes() {
       let answering!: (response: ServerResponse) => void;
       const answer = new Promise<ServerResponse>((resolve) => (answering = resolve));
       const host = await httpHost((_request, response) => {
@@ -129,28 +115,24 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
         answering(response);
       });
       const controller = new AbortController();
-      const reason = new Error("the user stopped");
       const body = await fetchHost(host.url, get, { ...transport, signal: controller.signal });
       expect(Buffer.from((await body.read()).value!).toString()).toBe("first");
+      return { body, controller, response: await answer };
+    }
+
+    it("is thrown as its reason by a read of the body, and the host sees the client go away", async () => {
+      const { body, controller, response } = await bodyPastFirstBytes();
+      const reason = new Error("the user stopped");
       const reading = body.read();
       controller.abort(reason);
       await expect(reading).rejects.toBe(reason);
       await expect(body.read()).rejects.toBe(reason);
-      await closed(await answer);
+      await closed(response);
     });
 
     it("hands out no bytes that arrived before it", async () => {
-      let answering!: (response: ServerResponse) => void;
-      const answer = new Promise<ServerResponse>((resolve) => (answering = resolve));
-      const host = await httpHost((_request, response) => {
-        response.writeHead(200).write("first");
-        answering(response);
-      });
-      const controller = new AbortController();
+      const { body, controller, response } = await bodyPastFirstBytes();
       const reason = new Error("the user stopped");
-      const body = await fetchHost(host.url, get, { ...transport, signal: controller.signal });
-      expect(Buffer.from((await body.read()).value!).toString()).toBe("first");
-      const response = await answer;
       await new Promise((resolve) => response.write("second", resolve));
       // A turn of the event loop for the client to take in what the host wrote (both ends are in this process).
       for (let turn = 0; turn < 2; turn++) await new Promise(setImmediate);

@@ -7,6 +7,7 @@ import { HostResponseError, HostUnreachableError } from "../errors/host.ts";
 import { HostAnswerTooLargeError, SessionProtocolError } from "../errors/session.ts";
 import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import { hostTransports } from "../testUtils/transports.ts";
+import { writeForever } from "../testUtils/writeForever.ts";
 import { maxErrorBytes } from "./hostFetch.ts";
 import { maxAnswerBytes } from "./readBody.ts";
 import type { Session } from "./types.ts";
@@ -40,25 +41,8 @@ async function sessionWithHost(misbehave: Misbehaviour): Promise<Session> {
   return { ...session, hostUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** Writes `piece` over and over until the client goes away, as fast as the client reads. */
-async function writeForever(response: ServerResponse, piece: string): Promise<void> {
-  const chunk = Buffer.from(piece.repeat(Math.ceil(65_536 / piece.length)));
-  while (!response.destroyed) {
-    written += chunk.byteLength;
-    if (!response.write(chunk)) await drainedOrClosed(response);
-  }
-}
-
-/** Resolves once `response` can take more, or is gone; leaves no listener behind (a stream waits thousands of times). */
-function drainedOrClosed(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      response.off("drain", done).off("close", done);
-      resolve();
-    };
-    response.once("drain", done).once("close", done);
-  });
-}
+/** Writes `piece` without end, counting it in {@link written}. */
+const writeEndlessly = (response: ServerResponse, piece: string) => writeForever(response, piece, (bytes) => (written += bytes));
 
 const messages = [{ role: "user" as const, content: "Hi" }];
 describe.each(hostTransports)("over %s", (_transport, transport) => {
@@ -70,7 +54,7 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
     it("an error body: read at most 64 KiB, a typed HostResponseError", async () => {
       const session = await sessionWithHost((_request, response) => {
         response.writeHead(500, { "content-type": "application/json" });
-        return writeForever(response, '{"error":');
+        return writeEndlessly(response, '{"error":');
       });
       await expect(chat(session, { messages, ...transport })).rejects.toBeInstanceOf(HostResponseError);
       expect(written).toBeLessThanOrEqual(maxErrorBytes + socketSlack);
@@ -79,7 +63,7 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
     it("a JSON answer: read at most 64 MiB, HostAnswerTooLargeError, session disputed", async () => {
       const session = await sessionWithHost((_request, response) => {
         response.writeHead(200, { "content-type": "application/json" });
-        return writeForever(response, "[");
+        return writeEndlessly(response, "[");
       });
       await expect(chat(session, { messages, ...transport })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
       expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
@@ -92,7 +76,7 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
     ])("an SSE stream of %s: read at most 64 MiB, HostAnswerTooLargeError", async (_name, piece) => {
       const session = await sessionWithHost((_request, response) => {
         response.writeHead(200, { "content-type": "text/event-stream" });
-        return writeForever(response, piece);
+        return writeEndlessly(response, piece);
       });
       await expect(consume(session)).rejects.toBeInstanceOf(HostAnswerTooLargeError);
       expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
@@ -108,7 +92,7 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
         response.once("close", closed);
         response.writeHead(200, { "content-type": "text/event-stream" });
         response.write("data: {not json\n\n");
-        return writeForever(response, 'data: {"choices":[{"delta":{"content":"word "}}]}\n\n');
+        return writeEndlessly(response, 'data: {"choices":[{"delta":{"content":"word "}}]}\n\n');
       });
       await expect(consume(session)).rejects.toBeInstanceOf(SessionProtocolError);
       await connectionClosed;
