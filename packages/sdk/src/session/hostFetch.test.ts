@@ -184,7 +184,7 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
   describe("a connection that fails", () => {
     it("refused: HostUnreachableError with code ECONNREFUSED, keeping its cause", async () => {
       const url = await httpHost(() => undefined).then((host) => host.url);
-      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(() => resolve(undefined)))));
       servers = [];
       const error = await fetchHost(url, get, transport).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(HostUnreachableError);
