@@ -121,8 +121,8 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
       throw failed.error;
     }
   };
-  // The first read starts at once, as a stream with a high-water mark of one chunk would: fetch
-  // takes no more of a response off its connection until its body is read, so an answer the SDK
+  // The first read starts at once, as a stream with a high-water mark of one chunk would: neither
+  // transport takes more of a response off its connection until its body is read, so an answer the SDK
   // ignores (a receipt's `{ stored: true }`) must still be read for the connection to go back to
   // the pool (streamExchange keeps a read in flight for the same reason: the end after `[DONE]`).
   let ahead: Promise<ReadableStreamReadResult<Uint8Array>> | undefined = reader && readOnce();
