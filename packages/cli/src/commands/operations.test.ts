@@ -533,7 +533,7 @@ describe("session-jobs operations against anvil", () => {
       expect((await cli(["client", "hosts", "--model-id", modelId], env())).stdout).toContain(`2 hosts serve model ${modelId}`);
       expectOneLineError(
         await cli(["client", "open", "--host", deadHost, "--deposit", "0.01"], userEnv()),
-        /^error: The host did not answer\. \(URL: http:\/\/127\.0\.0\.1:1\/v1\/models\)$/,
+        /^error: The host did not answer\. \(Code: ECONNREFUSED; URL: http:\/\/127\.0\.0\.1:1\/v1\/models\)$/,
       );
     });
 
