@@ -58,6 +58,8 @@ export function createGroupCommit(parameters: {
   const syncs = createSyncQueue({ sync: parameters.sync, syncFailed: parameters.syncFailed });
   const stats: GroupCommitStats = { commits: 0, writes: 0 };
   let pending: PendingWrite[] = [];
+  /** Set by {@link close}: why every later write is refused. */
+  let closed: { refusal: unknown } | undefined;
 
   /** One transaction around the group; each write's outcome is kept, its savepoint taken by the store's own `db.transaction`. */
   const commitGroup = db.transaction((writes: PendingWrite[]) =>
@@ -109,12 +111,21 @@ export function createGroupCommit(parameters: {
     /** Runs `run` in the next group's transaction; resolves with its result once that group is committed (and synced, when durable). */
     write<R>(run: () => R, durability: WriteDurability = "durable"): Promise<R> {
       return new Promise<R>((resolve, reject) => {
+        if (closed) return reject(closed.refusal);
         if (pending.length === 0) schedule(flush);
         pending.push({ run, durability, resolve: resolve as (value: unknown) => void, reject });
       });
     },
-    /** Commits what is pending now (before the database closes). */
-    flush,
+    /**
+     * Commits what is pending, refuses every later write with `refusal` (uncommitted), and resolves
+     * once all that was committed is durable: then no sync is in flight or can start, and the WAL's
+     * descriptor and the database may close. Rejects with the fault after a failed sync.
+     */
+    close(refusal: unknown): Promise<void> {
+      flush();
+      closed ??= { refusal };
+      return syncs.synced();
+    },
     /** Resolves once everything committed so far is durable (at once when nothing is unsynced); rejects with the fault after a failed sync. */
     synced: syncs.synced,
     /** Commits and writes so far (tests, metrics). */

@@ -392,6 +392,35 @@ describe("WAL sync", () => {
     expect(store.newestReceipt(1n)).toBeUndefined(); // refused before it was committed
     await store.close();
   });
+
+  it("close() never syncs through a closed descriptor: a write issued while it waits for the last sync is refused, not committed", async () => {
+    const path = freshPath();
+    const held: { fd: number; release: () => void }[] = [];
+    // The real fdatasync, run only once the test releases it: on a descriptor close() has closed, it fails with EBADF.
+    const datasync = (fd: number) => new Promise<void>((release) => held.push({ fd, release })).then(() => promisify(fdatasync)(fd));
+    const faults: string[] = [];
+    const store = createStore({ path, deployment, datasync, onFault: (fault) => faults.push(fault) });
+    await store.ensureSession(1n, 100);
+    const append = settled(
+      store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") }),
+    );
+    await until(() => held.length === 1);
+    const closed = settled(store.close());
+    // While close() waits for that sync: a proof that landed at shutdown (its group commits on the next turn).
+    const late = settled(store.setProvenTokens(1n, 3));
+    await new Promise((resolve) => setImmediate(resolve));
+    held[0]!.release();
+    await until(() => closed.done);
+    for (const sync of held.slice(1)) sync.release();
+    await until(() => late.done);
+    expect([append.done, append.error, closed.error]).toEqual([true, undefined, undefined]);
+    expect(held).toHaveLength(1); // no sync started that close() could not wait for
+    expect(late.error).toMatchObject({ code: "storage_unavailable" });
+    expect(faults).toEqual([]); // the disk never failed
+    const reopened = createStore({ path, deployment });
+    expect(reopened.session(1n)).toMatchObject({ servedTokens: 3, provenTokens: 0 });
+    await reopened.close();
+  });
 });
 
 describe("store faults", () => {

@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { HostLockError } from "../errors.ts";
+import { HostError, HostLockError } from "../errors.ts";
 import { exchangeColumns, exchangeValues, type ExchangeValues } from "./exchangeRow.ts";
 import { createGroupCommit, type WriteDurability } from "./groupCommit.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
@@ -446,10 +446,15 @@ export function createStore(parameters: {
     /** Commits and writes so far: how well writes are grouped (tests, the bench). */
     commitStats: group.stats,
 
-    /** Commits what is pending and waits for its sync, then closes the WAL's descriptor and the database, first putting a removed file back in place from the open handle. */
+    /**
+     * Commits what is pending and waits for its sync, refusing any write issued meanwhile (a sync
+     * started for it could run on the closed descriptor), then closes the WAL's descriptor and the
+     * database, first putting a removed file back in place from the open handle.
+     */
     close: async (): Promise<void> => {
-      group.flush();
-      await group.synced().catch(() => undefined);
+      await group
+        .close(new HostError("storage_unavailable", `storage unavailable: ${parameters.path} is closed (the node is stopping)`))
+        .catch(() => undefined);
       wal?.close();
       return health.close();
     },
