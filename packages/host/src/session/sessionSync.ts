@@ -34,6 +34,8 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
         try {
           const state = (await store.session(request.jobId))!;
           const receipt = await store.newestReceipt(request.jobId);
+          // Read with the head, before the barrier: a receipt committed while it waits drops the requests it covers.
+          const exchanges = await store.exchangesAfter(request.jobId, receipt);
           await store.synced(); // What the client signs over is on disk (exchanges are: each holds the session's turn until synced).
           common.metrics.sessionSyncs.inc();
           await send({
@@ -51,7 +53,7 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
                   }
                 : null,
             },
-            exchanges: await store.exchangesAfter(request.jobId, receipt),
+            exchanges,
           });
         } finally {
           releaseBytes();

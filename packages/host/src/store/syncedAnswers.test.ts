@@ -13,6 +13,7 @@ import { createSessionTurns } from "../session/sessionTurns.ts";
 import { settled, until } from "../testUtils/promiseState.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { createStore } from "./sqliteStore.ts";
+import type { Store } from "./storeTypes.ts";
 
 /**
  * A SQLite store whose WAL syncs wait until the test releases them (each then runs the real
@@ -32,6 +33,22 @@ function heldStore() {
 }
 
 const first = { ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") };
+
+/** `POST /v1/session/sync` on the store (session 1, sequence 2), and the answers it sends. */
+function syncOf(store: Store) {
+  const refuse = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
+    throw new HostError(code, message);
+  };
+  const turns = createSessionTurns({ store, exposure: { refusal: () => undefined, unsignedLimit: () => 100 }, refuse });
+  const { sync } = createSessionSync({
+    common: createCommon({ logLevel: "silent", processMetrics: false }),
+    store,
+    turns,
+    syncBudget: createByteBudget({ capacity: 1 << 20 }),
+  });
+  const request = { jobId: 1n, sequence: 2n, session: { checkpointInterval: 100n } } as AuthenticatedRequest;
+  return { sync, request, answers: [] as SyncAnswer[] };
+}
 
 describe("answers that show stored state wait for its sync", () => {
   it("GET /v1/session/:jobId shows another request's committed exchange only once it is synced (a power cut could take it back)", async () => {
@@ -54,18 +71,7 @@ describe("answers that show stored state wait for its sync", () => {
     await releaseUntil(() => appended.done);
     const receipt = settled(store.storeReceipt({ jobId: 1n, cumulativeTokens: 3, transcriptHash: hash("aa"), signature: "0x01" }));
     await until(() => held.length === 1); // the receipt is committed, its sync held: its POST has no 200 yet
-    const refuse = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
-      throw new HostError(code, message);
-    };
-    const turns = createSessionTurns({ store, exposure: { refusal: () => undefined, unsignedLimit: () => 100 }, refuse });
-    const { sync } = createSessionSync({
-      common: createCommon({ logLevel: "silent", processMetrics: false }),
-      store,
-      turns,
-      syncBudget: createByteBudget({ capacity: 1 << 20 }),
-    });
-    const request = { jobId: 1n, sequence: 2n, session: { checkpointInterval: 100n } } as AuthenticatedRequest;
-    const answers: SyncAnswer[] = [];
+    const { sync, request, answers } = syncOf(store);
     const commits = store.commitStats.commits;
     const answered = settled(sync(request, async (answer) => void answers.push(answer)));
     await until(() => store.commitStats.commits > commits); // the sync's own sequence is committed
@@ -74,6 +80,41 @@ describe("answers that show stored state wait for its sync", () => {
     await releaseUntil(() => answered.done && receipt.done);
     expect(answered.error).toBeUndefined();
     expect(answers[0]!.head.receipt).toMatchObject({ cumulativeTokens: "3", transcriptHash: hash("aa") });
+    await store.close();
+  });
+  it("the sync answer is one snapshot: a receipt committed while it waits at the barrier does not hide the exchanges after the receipt it names (the SDK would call that a dispute)", async () => {
+    const { store, held, releaseUntil } = heldStore();
+    await store.ensureSession(1n, 100);
+    const second = {
+      ...exchange,
+      sequence: 3n,
+      promptTokens: 1,
+      completionTokens: 1,
+      cumulativeTokens: 5,
+      transcriptHash: hash("bb"),
+      previousTranscriptHash: hash("aa"),
+    };
+    const stored = settled(
+      (async () => {
+        await store.appendExchange(first);
+        await store.appendExchange(second);
+        await store.storeReceipt({ jobId: 1n, cumulativeTokens: 3, transcriptHash: hash("aa"), signature: "0x01" });
+      })(),
+    );
+    await releaseUntil(() => stored.done);
+    const { sync, request, answers } = syncOf(store);
+    const commits = store.commitStats.commits;
+    const answered = settled(sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer)));
+    await until(() => held.length === 1); // the sync's own sequence is committed, its sync held: the answer waits at the barrier
+    // Meanwhile the client's receipt for the second exchange commits (its POST waits for the next sync).
+    const receipt = settled(store.storeReceipt({ jobId: 1n, cumulativeTokens: 5, transcriptHash: hash("bb"), signature: "0x02" }));
+    await until(() => store.commitStats.commits > commits + 1);
+    await releaseUntil(() => answered.done && receipt.done);
+    expect(answered.error).toBeUndefined();
+    const [answer] = answers;
+    // The exchanges after the receipt the answer names lead from it to the head it names.
+    expect(answer!.head).toMatchObject({ servedTokens: "5", transcriptHash: hash("bb"), receipt: { cumulativeTokens: "3" } });
+    expect(answer!.exchanges.map((sent) => sent.cumulativeTokens)).toEqual([5]);
     await store.close();
   });
 });
