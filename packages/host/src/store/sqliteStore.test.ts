@@ -1,4 +1,4 @@
-import { fdatasync, fstatSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { fdatasync, fstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -391,6 +391,26 @@ describe("WAL sync", () => {
     });
     expect(store.newestReceipt(1n)).toBeUndefined(); // refused before it was committed
     await store.close();
+  });
+
+  it("syncs the WAL SQLite writes when the database path is a symbolic link (SQLite puts the WAL beside the file it points to)", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "host-store-"));
+    mkdirSync(join(directory, "disk"));
+    const target = join(directory, "disk", "host.sqlite");
+    const path = join(directory, "host.sqlite");
+    await createStore({ path: target, deployment }).close();
+    symlinkSync(target, path);
+    // Without a file beside the link the store could not open; with one (left from before the move), it synced that one.
+    for (const decoy of [false, true]) {
+      if (decoy) writeFileSync(`${path}-wal`, "");
+      const synced: number[] = [];
+      const store = createStore({ path, deployment, datasync: (fd) => (synced.push(fstatSync(fd).ino), Promise.resolve()) });
+      const jobId = decoy ? 2n : 1n;
+      await store.ensureSession(jobId, 100);
+      await store.appendExchange({ ...exchange, jobId, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") });
+      expect(synced).toEqual([statSync(`${target}-wal`).ino]);
+      await store.close();
+    }
   });
 
   it("close() never syncs through a closed descriptor: a write issued while it waits for the last sync is refused, not committed", async () => {

@@ -119,7 +119,7 @@ export function createStore(parameters: {
   try {
     db = openDatabase(parameters.path, parameters.deployment);
     // After openDatabase's first statements the WAL exists (an in-memory database has none, and nothing to sync).
-    if (!inMemory(parameters.path)) wal = openWalSync(parameters.path, parameters.datasync);
+    if (!inMemory(parameters.path)) wal = openWalSync(databaseFile(db), parameters.datasync);
   } catch (error) {
     db?.close();
     lock?.close();
@@ -567,6 +567,15 @@ function checkDeployment(db: Database.Database, path: string, deployment: StoreD
     db.close();
     throw mismatch;
   }
+}
+
+/**
+ * The database file as SQLite names it, whose `-wal` it writes: the path with every symbolic link
+ * resolved (a database reached through a link has its WAL beside the file linked to, not the link).
+ */
+function databaseFile(db: Database.Database): string {
+  const databases = db.pragma("database_list") as { name: string; file: string }[];
+  return databases.find((database) => database.name === "main")!.file;
 }
 
 function inMemory(path: string): boolean {

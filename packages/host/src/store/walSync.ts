@@ -10,7 +10,8 @@ const datasyncInThreadPool: Datasync = (fd) => new Promise((resolve, reject) => 
  * A descriptor held on a SQLite database's write-ahead log, `<path>-wal`, to make what SQLite
  * appended to it durable without holding the event loop. fdatasync of the file flushes every frame
  * written before it, whichever descriptor wrote them: what `synchronous=FULL` does at each commit
- * in WAL mode. Open it once the WAL exists (after `journal_mode=WAL` and a first read or write) and
+ * in WAL mode. `path` is the database file as SQLite names it (`PRAGMA database_list`: symbolic
+ * links resolved, since SQLite puts the WAL beside the file a link points to). Open it once the WAL exists (after `journal_mode=WAL` and a first read or write) and
  * close it before the database closes: SQLite deletes the WAL when its last connection closes,
  * and nothing else replaces it while one is open (a checkpoint, even `wal_checkpoint(TRUNCATE)`,
  * truncates or rewinds the same file; journal_mode is set once, at open).
