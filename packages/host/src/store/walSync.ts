@@ -22,13 +22,7 @@ const datasyncInThreadPool: Datasync = (fd) => new Promise((resolve, reject) => 
  */
 export function openWalSync(path: string, datasync: Datasync = datasyncInThreadPool) {
   let fd: number | undefined = openSync(`${path}-wal`, "r");
-  // The WAL is created anew at each open after a clean close: its directory entry must reach the disk too.
-  const directory = openSync(dirname(path), "r");
-  try {
-    fsyncSync(directory);
-  } finally {
-    closeSync(directory);
-  }
+  syncDirectory(dirname(path));
   return {
     /** Resolves once everything written to the WAL before the call is on the disk. */
     sync(): Promise<void> {
@@ -40,4 +34,21 @@ export function openWalSync(path: string, datasync: Datasync = datasyncInThreadP
       fd = undefined;
     },
   };
+}
+
+/**
+ * The WAL is created anew at each open after a clean close: its directory entry must reach the disk
+ * too. Best effort, as SQLite's own directory sync (`unixSync` in os_unix.c ignores a directory it
+ * cannot open or fsync): some file systems (network, FUSE) refuse it, and a node must still start there.
+ */
+function syncDirectory(directory: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(directory, "r");
+    fsyncSync(fd);
+  } catch {
+    // Not every file system can sync a directory; SQLite goes on too.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
