@@ -7,11 +7,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zeroHash, type Address, type Hex, type PublicClient } from "viem";
+import { createPublicClient, custom, hexToBigInt, numberToHex, zeroHash, type Address, type Hex, type PublicClient } from "viem";
 import { readOnChainSession, type SessionStatus } from "@session-jobs/protocol";
 import { anvilPrivateKeys } from "@session-jobs/contracts/anvil";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
-import { createCommon } from "../common.ts";
+import { createCommon, type Common } from "../common.ts";
 import type { HostConfig } from "../config/config.ts";
 import { startTestChain, type TestChain } from "../testUtils/testChain.ts";
 import { createSessionCache, type OnChainSession, type SessionCache } from "./chainSession.ts";
@@ -25,6 +25,8 @@ let config: HostConfig;
 let watcher: SettlementWatcher;
 const created = new Map<bigint, OnChainSession>();
 const ended = new Map<bigint, SessionStatus>();
+/** What the watchers reported, in order. */
+const journal: string[] = [];
 /** Another host's sessions are not this host's to report. */
 let otherHost: Address;
 /** Any address with code serves as a verifier: creation only asks whether one is set. */
@@ -36,9 +38,9 @@ const dbPath = () => join(mkdtempSync(join(tmpdir(), "host-creations-")), "host.
 const read = (jobId: bigint) => readOnChainSession(chain.publicClient, { marketplace: chain.contracts.jobMarketplace, jobId });
 
 /** A watcher from the current head, reporting into `created` and `ended` and feeding {@link feed} as the node wires its cache. */
-async function startWatcher(publicClient: PublicClient = chain.publicClient) {
+async function startWatcher(publicClient: PublicClient = chain.publicClient, common: Common = createCommon({ logLevel: "silent" })) {
   const started = createSettlementWatcher({
-    common: createCommon({ logLevel: "silent" }),
+    common,
     publicClient,
     marketplace: chain.contracts.jobMarketplace,
     pollingIntervalMs: 20,
@@ -46,11 +48,13 @@ async function startWatcher(publicClient: PublicClient = chain.publicClient) {
       host: config.account.address,
       onSessionCreated: (session, seenAt) => {
         created.set(session.jobId, session);
+        journal.push(`created ${session.jobId}`);
         feed?.created(session, seenAt);
       },
     },
     onSessionEnded: (jobId, status) => {
       ended.set(jobId, status);
+      journal.push(`ended ${jobId}`);
       feed?.update(jobId, { status });
     },
   });
@@ -182,6 +186,76 @@ describe("sessions the settlement watcher sees created", () => {
     await caughtUp();
     expect(created.has(jobId)).toBe(false);
   });
+});
+
+/**
+ * A node behind a provider that caps `eth_getLogs` as real ones do: a range over `maxBlocks` blocks,
+ * or an answer over `maxLogs` logs, is refused with the provider's words and code. While `frozenHead`
+ * is set the node says the chain is there (a watcher that was down). `served` is every range answered.
+ */
+function cappedRpc(caps: { maxBlocks: bigint; maxLogs: number }) {
+  const rpc = { frozenHead: undefined as bigint | undefined, refused: 0, served: [] as [bigint, bigint][] };
+  const request = async ({ method, params }: { method: string; params?: unknown }) => {
+    if (method === "eth_blockNumber" && rpc.frozenHead !== undefined) return numberToHex(rpc.frozenHead);
+    const refuse = (code: number, message: string) => {
+      rpc.refused++;
+      return Object.assign(new Error(message), { code });
+    };
+    const range = method === "eth_getLogs" && (params as [{ fromBlock: Hex; toBlock: Hex }])[0];
+    if (range && hexToBigInt(range.toBlock) - hexToBigInt(range.fromBlock) + 1n > caps.maxBlocks)
+      throw refuse(-32600, `eth_getLogs is limited to a ${caps.maxBlocks} block range`);
+    const result: unknown = await chain.publicClient.request({ method, params } as never);
+    if (range && (result as unknown[]).length > caps.maxLogs) throw refuse(-32005, `query returned more than ${caps.maxLogs} results`);
+    if (range) rpc.served.push([hexToBigInt(range.fromBlock), hexToBigInt(range.toBlock)]);
+    return result;
+  };
+  // No retries of a refusal by viem: the test counts what the watcher asks.
+  return { rpc, publicClient: createPublicClient({ transport: custom({ request }, { retryCount: 0 }) }) as PublicClient };
+}
+
+describe("the settlement watcher behind a provider's caps on eth_getLogs", () => {
+  it("catches up on a backlog in ranges the provider serves: every creation and ending once, in order, and its head at the chain's", async () => {
+    watcher.stop();
+    const { rpc, publicClient } = cappedRpc({ maxBlocks: 200n, maxLogs: 2 });
+    const common = createCommon({ logLevel: "silent" });
+    const capped = await startWatcher(publicClient, common);
+    const from = await chain.publicClient.getBlockNumber();
+    rpc.frozenHead = from;
+    const reported = journal.length;
+    try {
+      const a = (await open({})).jobId;
+      await open({ host: otherHost });
+      const c = (await open({ token: chain.contracts.usdc! })).jobId;
+      await chain.publicClient.waitForTransactionReceipt({ hash: await chain.sendCompleteSession(a) });
+      await chain.anvilRpc("anvil_mine", [numberToHex(1_200)]);
+      await chain.setModelVerifier(chain.modelId, verifier);
+      const d = (await open({})).jobId;
+      await chain.setModelVerifier(chain.modelId, "0x0000000000000000000000000000000000000000");
+      await chain.publicClient.waitForTransactionReceipt({ hash: await chain.sendCompleteSession(c) });
+      await chain.anvilRpc("anvil_mine", [numberToHex(800)]);
+      const e = (await open({})).jobId;
+      await chain.publicClient.waitForTransactionReceipt({ hash: await chain.sendCompleteSession(e) });
+      const head = await chain.publicClient.getBlockNumber();
+      rpc.frozenHead = undefined;
+      await caughtUp(capped);
+
+      expect(journal.slice(reported)).toEqual([`created ${a}`, `created ${c}`, `ended ${a}`, `created ${d}`, `ended ${c}`, `created ${e}`, `ended ${e}`]);
+      for (const jobId of [a, c, d, e]) expect(created.get(jobId), `job ${jobId}`).toEqual({ ...(await read(jobId)), status: "active", provenTokens: 0n });
+      expect(created.get(d)!.modelId).toBe(chain.modelId);
+      expect(rpc.refused).toBeGreaterThan(0);
+      const caughtUpRanges = rpc.served.filter(([start]) => start > from);
+      expect(caughtUpRanges[0]![0]).toBe(from + 1n);
+      caughtUpRanges.forEach(([start, end], index) => {
+        expect(end - start + 1n).toBeLessThanOrEqual(200n);
+        if (index > 0) expect(start).toBe(caughtUpRanges[index - 1]![1] + 1n);
+      });
+      expect(caughtUpRanges.at(-1)![1]).toBeGreaterThanOrEqual(head);
+      expect((await common.metrics.settlementWatchBlock.get()).values[0]!.value).toBeGreaterThanOrEqual(Number(head));
+    } finally {
+      capped.stop();
+      watcher = await startWatcher();
+    }
+  }, 60_000);
 });
 
 describe("the session cache fed by the watcher", () => {

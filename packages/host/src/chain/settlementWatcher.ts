@@ -3,13 +3,18 @@ import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { SessionStatus } from "@session-jobs/protocol";
 import type { Common } from "../common.ts";
 import type { OnChainSession, ReportedEndings } from "./chainSession.ts";
-import { createSessionCreations, creationEvents, type SessionCreations, type WatchedLog } from "./sessionCreations.ts";
+import { createLogRange, readLogRange, RefusedBlockError } from "./logRange.ts";
+import { createSessionCreations, creationEvents, type SessionCreations } from "./sessionCreations.ts";
 
 /** The marketplace's events that end a session, and the status each leaves it in. */
 const endings = { SessionCompleted: "completed", SessionTimedOut: "timedOut", SessionAbandoned: "abandoned" } as const satisfies Record<string, SessionStatus>;
 const endingEvents = jobMarketplaceWithModelsAbi.filter((item) => item.type === "event" && item.name in endings);
-/** Most blocks one `eth_getLogs` asks about (providers cap the range). */
+/** Most blocks one `eth_getLogs` asks about (providers cap the range; a refused range is split: logRange.ts). */
 const maxBlockRange = 1_000n;
+/** Full-size reads in a row after which a range made smaller by a refusal doubles back. */
+const growRangeAfter = 8;
+/** The longest wait between tries of a block whose logs the RPC refuses even alone. */
+const maxRefusedBlockDelayMs = 60_000;
 
 export type SettlementWatcher = {
   start(): Promise<void>;
@@ -33,6 +38,12 @@ export type SettlementWatcher = {
  * (sessionCreations.ts) before any ending of the same range: a session's first request then needs
  * no chain read. A session created before the watch began, or whose terms could not be derived,
  * is read from chain as before.
+ *
+ * A range the RPC refuses for its size (too many blocks, logs or bytes) is read again in halves, in
+ * order, down to one block, and later ranges stay that small until reads at that size succeed
+ * (logRange.ts). A block refused even alone is not skipped (its endings would be lost): the watch
+ * stays at the block before it, warns once, and tries it again after twice the wait of the last
+ * try, up to a minute, until it is read.
  */
 export function createSettlementWatcher(parameters: {
   common: Common;
@@ -53,6 +64,10 @@ export function createSettlementWatcher(parameters: {
   let timer: NodeJS.Timeout | undefined;
   let polling = false;
   let failing = false;
+  /** Polls to let pass before the next, and tries so far, while a block is refused even alone. */
+  let skipPolls = 0;
+  let refusedTries = 0;
+  const range = createLogRange({ maxBlocks: maxBlockRange, growAfter: growRangeAfter });
   let stopped = false;
   let creations: SessionCreations | undefined;
   let addresses: Address[] = [marketplace];
@@ -63,8 +78,12 @@ export function createSettlementWatcher(parameters: {
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
     while (seen !== undefined && seen < head) {
       const fromBlock = seen + 1n;
-      const toBlock = seen + maxBlockRange < head ? seen + maxBlockRange : head;
-      const logs: WatchedLog[] = await publicClient.getLogs({ address: addresses, events, fromBlock, toBlock, strict: true });
+      const read = await readLogRange(range, fromBlock, head, (fromBlock, toBlock) =>
+        publicClient.getLogs({ address: addresses, events, fromBlock, toBlock, strict: true }),
+      );
+      if (stopped) return;
+      if (read === undefined) continue; // refused: the range is smaller now
+      const { toBlock, logs } = read;
       const created = creations ? await creations.sessions(logs, fromBlock) : [];
       if (stopped) return;
       // Before the endings: a session created and ended in the same range is reported ended.
@@ -81,6 +100,19 @@ export function createSettlementWatcher(parameters: {
     until = askedAt;
   }
 
+  /** Sets the wait before the next try of a block refused even alone: the polling interval, doubled per try up to a minute. */
+  function backOff(error: RefusedBlockError) {
+    const delayMs = Math.min(maxRefusedBlockDelayMs, parameters.pollingIntervalMs * 2 ** refusedTries);
+    skipPolls = Math.ceil(delayMs / parameters.pollingIntervalMs) - 1;
+    if (refusedTries === 0)
+      common.logger.warn(
+        "the RPC refuses the logs of one block even alone (too many or too large for it); the settlement watch stays before it and tries again, " +
+          "backing off up to a minute: cached sessions are trusted for limits.sessionCacheMs after its last round, then read from chain. Use an RPC with a larger eth_getLogs cap",
+        { blockNumber: error.blockNumber, error: error.cause },
+      );
+    refusedTries++;
+  }
+
   return {
     async start() {
       if (parameters.created) {
@@ -93,15 +125,18 @@ export function createSettlementWatcher(parameters: {
       common.metrics.settlementWatchBlock.set(Number(seen));
       timer = setInterval(() => {
         if (polling) return;
+        if (skipPolls > 0) return void skipPolls--;
         polling = true;
         poll()
           .then(() => {
             if (failing) common.logger.info("settlement watch resumed");
             failing = false;
+            refusedTries = 0;
           })
           .catch((error: unknown) => {
             // Until it resumes, a cached session is trusted for limits.sessionCacheMs after the last round at most.
-            if (!failing) common.logger.warn("cannot watch settlements; retrying", { error });
+            if (error instanceof RefusedBlockError) backOff(error);
+            else if (!failing) common.logger.warn("cannot watch settlements; retrying", { error });
             failing = true;
           })
           .finally(() => (polling = false));
