@@ -40,8 +40,8 @@ export type SettlementWatcher = {
  * is read from chain as before.
  *
  * A range the RPC refuses for its size (too many blocks, logs or bytes) is read again in halves, in
- * order, down to one block, and later ranges stay that small until reads at that size succeed
- * (logRange.ts). A block refused even alone is not skipped (its endings would be lost): the watch
+ * order, down to one block, and later ranges stay that small until full-size reads in a row
+ * double them back (logRange.ts). A block refused even alone is not skipped (its endings would be lost): the watch
  * stays at the block before it, warns once, and tries it again after twice the wait of the last
  * try, up to a minute, until it is read.
  */
