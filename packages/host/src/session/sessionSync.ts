@@ -32,10 +32,8 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
         await turns.claim(request, { consume: true });
         const releaseBytes = await syncBudget.take(await store.unsignedBytes(request.jobId));
         try {
-          const state = (await store.session(request.jobId))!;
-          const receipt = await store.newestReceipt(request.jobId);
-          // Read with the head, before the barrier: a receipt committed while it waits drops the requests it covers.
-          const exchanges = await store.exchangesAfter(request.jobId, receipt);
+          // One snapshot, read before the barrier: a receipt committed meanwhile (here or by another process) drops the requests it covers.
+          const { state, receipt, exchanges } = (await store.syncSnapshot(request.jobId))!;
           await store.synced(); // What the client signs over is on disk (exchanges are: each holds the session's turn until synced).
           common.metrics.sessionSyncs.inc();
           await send({

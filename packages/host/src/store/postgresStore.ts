@@ -6,7 +6,17 @@ import { exchangeColumns, exchangeValues } from "./exchangeRow.ts";
 import { openLockConnection, type LockConnection } from "./lockConnection.ts";
 import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
 import { preparePostgresSchema } from "./postgresSchema.ts";
-import type { Exchange, SessionState, Store, StoreDeployment, StoredExchange, Submission, SubmissionKind, SubmissionStatus } from "./storeTypes.ts";
+import type {
+  Exchange,
+  SessionState,
+  Store,
+  StoreDeployment,
+  StoredExchange,
+  StoredReceipt,
+  Submission,
+  SubmissionKind,
+  SubmissionStatus,
+} from "./storeTypes.ts";
 
 type Query = Pick<pg.ClientBase, "query">;
 type Row = Record<string, unknown>;
@@ -78,15 +88,17 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       throw new HostError("storage_unavailable", `storage unavailable: PostgreSQL ${(error as Error).message}; retry later`, { cause: error });
     throw error;
   };
-  const read = async <T extends Row>(text: string, values: unknown[] = []): Promise<T[]> => {
+  /** Reads outside a transaction, each query on whichever pooled connection is free. */
+  const onPool = async <T>(work: (query: Query) => Promise<T>): Promise<T> => {
     try {
-      return (await pool.query<T>(text, values)).rows;
+      return await work(pool);
     } catch (error) {
       return unavailable(error);
     }
   };
-  /** One transaction on one pooled connection; `durable` ones wait for the WAL flush at commit. */
-  const transaction = async <T>(durable: boolean, work: (query: Query) => Promise<T>): Promise<T> => {
+  const read = <T extends Row>(text: string, values: unknown[] = []): Promise<T[]> => onPool(async (query) => (await query.query<T>(text, values)).rows);
+  /** One transaction on one pooled connection, opened by the statements `begin`. */
+  const inTransaction = async <T>(begin: readonly string[], work: (query: Query) => Promise<T>): Promise<T> => {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -94,8 +106,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       return unavailable(error);
     }
     try {
-      await client.query("BEGIN");
-      await client.query(`SET LOCAL synchronous_commit = ${durable ? "on" : "off"}`);
+      for (const statement of begin) await client.query(statement);
       const result = await work(client);
       await client.query("COMMIT");
       return result;
@@ -106,6 +117,14 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       client.release();
     }
   };
+  /** A write; `durable` ones wait for the WAL flush at commit. */
+  const transaction = <T>(durable: boolean, work: (query: Query) => Promise<T>): Promise<T> =>
+    inTransaction(["BEGIN", `SET LOCAL synchronous_commit = ${durable ? "on" : "off"}`], work);
+  /**
+   * Reads that must agree with each other: every query of a REPEATABLE READ transaction sees the
+   * database as of its first, whatever other processes commit meanwhile.
+   */
+  const snapshot = <T>(work: (query: Query) => Promise<T>): Promise<T> => inTransaction(["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"], work);
   const lockSession = (query: Query, jobId: string) => query.query<{ closed: boolean }>("SELECT closed FROM sessions WHERE job_id = $1 FOR UPDATE", [jobId]);
 
   /** Keeps what a dispute or an audit needs of a settled session: see the SQLite store. */
@@ -148,10 +167,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     kind: "postgres",
     locks: createPostgresLocks({ connection: locks, leaderRetryMs: parameters.leaderRetryMs ?? 2_000 }),
 
-    async session(jobId) {
-      const [row] = await read("SELECT * FROM sessions WHERE job_id = $1", [jobId.toString()]);
-      return row && toSession(row);
-    },
+    session: (jobId) => onPool((query) => sessionOf(query, jobId)),
 
     ensureSession: (jobId, checkpointInterval) =>
       transaction(false, async (query) => {
@@ -225,39 +241,16 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
         return inserted.rowCount === 1;
       }),
 
-    async exchangesAfter(jobId, after) {
-      const id = jobId.toString();
-      const from = after
-        ? ((
-            await read("SELECT max(id) AS id FROM exchanges WHERE job_id = $1 AND cumulative_tokens = $2 AND transcript_hash = $3", [
-              id,
-              after.cumulativeTokens,
-              after.transcriptHash,
-            ])
-          )[0]?.id ?? 0)
-        : 0;
-      const rows = await read("SELECT * FROM exchanges WHERE job_id = $1 AND id > $2 AND request_body IS NOT NULL ORDER BY id", [id, from]);
-      return rows.map((row): StoredExchange => ({
-        ...toExchange(row),
-        previousTranscriptHash: row.previous_transcript_hash as Hex,
-        requestBody: new Uint8Array(row.request_body as Buffer),
-        requestSignature: row.request_signature as Hex,
-        responseText: row.response_text as string,
-      }));
-    },
+    exchangesAfter: (jobId, after) => onPool((query) => exchangesAfter(query, jobId, after)),
+    newestReceipt: (jobId) => onPool((query) => newestReceipt(query, jobId)),
 
-    async newestReceipt(jobId) {
-      const [row] = await read("SELECT * FROM receipts WHERE job_id = $1 ORDER BY cumulative_tokens DESC LIMIT 1", [jobId.toString()]);
-      return (
-        row && {
-          jobId,
-          cumulativeTokens: Number(row.cumulative_tokens),
-          transcriptHash: row.transcript_hash as Hex,
-          signature: row.signature as Hex,
-          receivedMs: Number(row.received_ms),
-        }
-      );
-    },
+    syncSnapshot: (jobId) =>
+      snapshot(async (query) => {
+        const state = await sessionOf(query, jobId);
+        if (!state) return undefined;
+        const receipt = await newestReceipt(query, jobId);
+        return { state, receipt, exchanges: await exchangesAfter(query, jobId, receipt) };
+      }),
 
     async setProvenTokens(jobId, provenTokens) {
       await transaction(true, (query) =>
@@ -360,6 +353,45 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     },
   };
   return store;
+}
+
+async function sessionOf(query: Query, jobId: bigint): Promise<SessionState | undefined> {
+  const [row] = (await query.query<Row>("SELECT * FROM sessions WHERE job_id = $1", [jobId.toString()])).rows;
+  return row && toSession(row);
+}
+
+async function newestReceipt(query: Query, jobId: bigint): Promise<StoredReceipt | undefined> {
+  const [row] = (await query.query<Row>("SELECT * FROM receipts WHERE job_id = $1 ORDER BY cumulative_tokens DESC LIMIT 1", [jobId.toString()])).rows;
+  return (
+    row && {
+      jobId,
+      cumulativeTokens: Number(row.cumulative_tokens),
+      transcriptHash: row.transcript_hash as Hex,
+      signature: row.signature as Hex,
+      receivedMs: Number(row.received_ms),
+    }
+  );
+}
+
+async function exchangesAfter(query: Query, jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): Promise<StoredExchange[]> {
+  const id = jobId.toString();
+  const from = after
+    ? ((
+        await query.query<Row>("SELECT max(id) AS id FROM exchanges WHERE job_id = $1 AND cumulative_tokens = $2 AND transcript_hash = $3", [
+          id,
+          after.cumulativeTokens,
+          after.transcriptHash,
+        ])
+      ).rows[0]?.id ?? 0)
+    : 0;
+  const { rows } = await query.query<Row>("SELECT * FROM exchanges WHERE job_id = $1 AND id > $2 AND request_body IS NOT NULL ORDER BY id", [id, from]);
+  return rows.map((row): StoredExchange => ({
+    ...toExchange(row),
+    previousTranscriptHash: row.previous_transcript_hash as Hex,
+    requestBody: new Uint8Array(row.request_body as Buffer),
+    requestSignature: row.request_signature as Hex,
+    responseText: row.response_text as string,
+  }));
 }
 
 function toSession(row: Row): SessionState {

@@ -19,6 +19,7 @@ import type {
   SubmissionEntry,
   SubmissionKind,
   SubmissionStatus,
+  SyncSnapshot,
 } from "./storeTypes.ts";
 
 export type SqliteStore = ReturnType<typeof createStore>;
@@ -356,6 +357,14 @@ export function createStore(parameters: {
       return (
         row && { jobId, cumulativeTokens: row.cumulative_tokens, transcriptHash: row.transcript_hash, signature: row.signature, receivedMs: row.received_ms }
       );
+    },
+
+    /** The sync answer's reads as one snapshot: synchronous, so no commit (they run on this event loop) comes between them. */
+    syncSnapshot(jobId: bigint): SyncSnapshot | undefined {
+      const state = store.session(jobId);
+      if (!state) return undefined;
+      const receipt = store.newestReceipt(jobId);
+      return { state, receipt, exchanges: store.exchangesAfter(jobId, receipt) };
     },
 
     /** Records what the chain says is proven (never moves backwards). */

@@ -4,7 +4,9 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
+import { interleaveAfter } from "../testUtils/queryInterleave.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { reachedFromReceipt } from "../testUtils/syncChain.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
@@ -162,6 +164,50 @@ describe.each(backends)("store contract: $name", (backend) => {
     expect(await store.unsignedBytes(1n)).toBe(exchange.requestBody.length);
     expect(await store.lastExchange(1n)).toMatchObject({ sequence: 3n, aborted: true, cumulativeTokens: 45 });
     await store.close();
+  });
+
+  it("reads a sync answer's head, newest receipt and the exchanges after it as one snapshot, whatever another process commits between its reads", async () => {
+    const database = await backend.fresh();
+    const store = await backend.open(database);
+    // Another process (SQLite: one process, so one handle).
+    const other = backend.name === "SQLite" ? store : await backend.open(database);
+    const chain = [1, 2, 3].map((n) => ({
+      ...exchange,
+      sequence: BigInt(n),
+      promptTokens: 1,
+      completionTokens: 1,
+      cumulativeTokens: 2 * n,
+      transcriptHash: hash(`0${n}`),
+      previousTranscriptHash: n === 1 ? emptyTranscriptHash : hash(`0${n - 1}`),
+    }));
+    expect(await store.syncSnapshot(1n)).toBeUndefined();
+    await store.ensureSession(1n, 100);
+    await store.appendExchange(chain[0]!);
+    await store.appendExchange(chain[1]!);
+    await store.storeReceipt({ jobId: 1n, cumulativeTokens: 2, transcriptHash: hash("01"), signature: "0x01" });
+    expect(await store.syncSnapshot(1n)).toEqual({
+      state: expect.objectContaining({ servedTokens: 4, transcriptHash: hash("02") }),
+      receipt: expect.objectContaining({ cumulativeTokens: 2, transcriptHash: hash("01"), signature: "0x01" }),
+      exchanges: [chain[1]],
+    });
+    // PostgreSQL: the other process's write commits right after the named read returns, before the next. SQLite: issued
+    // with the snapshot, it commits before or after its synchronous reads, never between them.
+    const writes: [RegExp, () => unknown][] = [
+      [/\bFROM receipts\b/i, () => other.storeReceipt({ jobId: 1n, cumulativeTokens: 4, transcriptHash: hash("02"), signature: "0x02" })],
+      [/\bFROM sessions\b/i, () => other.appendExchange(chain[2]!)],
+    ];
+    for (const [after, write] of writes) {
+      const interleaved = backend.name === "PostgreSQL" ? interleaveAfter(after, write) : undefined;
+      const [snapshot] = await Promise.all([store.syncSnapshot(1n), interleaved ? undefined : write()]);
+      if (interleaved) expect(interleaved.fired()).toBe(true);
+      expect(reachedFromReceipt(snapshot!.receipt, snapshot!.exchanges)).toEqual({
+        cumulativeTokens: snapshot!.state.servedTokens,
+        transcriptHash: snapshot!.state.transcriptHash,
+      });
+    }
+    expect(await store.syncSnapshot(1n)).toMatchObject({ state: { servedTokens: 6 }, receipt: { cumulativeTokens: 4 }, exchanges: [chain[2]] });
+    await store.close();
+    if (other !== store) await other.close();
   });
 
   it("prunes a settled session to its last exchange, newest receipt and transactions", async () => {

@@ -45,6 +45,9 @@ export type StoredExchange = Exchange & {
 
 export type StoredReceipt = { jobId: bigint; cumulativeTokens: number; transcriptHash: Hex; signature: Hex; receivedMs: number };
 
+/** What a sync answer shows of a session: its head, its newest receipt and the exchanges after that receipt, with their requests and answers. */
+export type SyncSnapshot = { state: SessionState; receipt: StoredReceipt | undefined; exchanges: StoredExchange[] };
+
 export type SubmissionKind = "checkpoint" | "batch" | "final" | "complete" | "claim";
 export type SubmissionStatus = "signed" | "sent" | "confirmed" | "reverted" | "dropped";
 export type SubmissionEntry = { jobId: bigint; cumulativeTokens: number; tokensInBatch: number };
@@ -120,6 +123,13 @@ export type Store = {
   /** The exchanges after the one ending at `after` (all when undefined), with their requests and answers, oldest first. */
   exchangesAfter(jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): Awaitable<StoredExchange[]>;
   newestReceipt(jobId: bigint): Awaitable<StoredReceipt | undefined>;
+  /**
+   * {@link session}, {@link newestReceipt} and {@link exchangesAfter} that receipt, read as one
+   * snapshot: a receipt or exchange committed meanwhile, by any process, shows in all three or in
+   * none (else the exchanges would not lead from the receipt to the head, which a client takes for a
+   * host that lies). Undefined for a session the node has not seen.
+   */
+  syncSnapshot(jobId: bigint): Awaitable<SyncSnapshot | undefined>;
   /** Records what the chain says is proven (never moves backwards). */
   setProvenTokens(jobId: bigint, provenTokens: number): Awaitable<void>;
   /** A close of the session began: every process refuses new work for it until `untilMs` (a lease, so that a closer that dies strands nothing). */

@@ -3,17 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { createCommon } from "../common.ts";
-import { HostError } from "../errors.ts";
-import { createByteBudget } from "../http/byteBudget.ts";
 import { describeSession } from "../session/describeSession.ts";
-import type { AuthenticatedRequest } from "../session/sessionRequest.ts";
-import { createSessionSync, type SyncAnswer } from "../session/sessionSync.ts";
-import { createSessionTurns } from "../session/sessionTurns.ts";
 import { settled, until } from "../testUtils/promiseState.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { syncOf } from "../testUtils/syncRoute.ts";
 import { createStore } from "./sqliteStore.ts";
-import type { Store } from "./storeTypes.ts";
 
 /**
  * A SQLite store whose WAL syncs wait until the test releases them (each then runs the real
@@ -33,22 +27,6 @@ function heldStore() {
 }
 
 const first = { ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") };
-
-/** `POST /v1/session/sync` on the store (session 1, sequence 2), and the answers it sends. */
-function syncOf(store: Store) {
-  const refuse = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
-    throw new HostError(code, message);
-  };
-  const turns = createSessionTurns({ store, exposure: { refusal: () => undefined, unsignedLimit: () => 100 }, refuse });
-  const { sync } = createSessionSync({
-    common: createCommon({ logLevel: "silent", processMetrics: false }),
-    store,
-    turns,
-    syncBudget: createByteBudget({ capacity: 1 << 20 }),
-  });
-  const request = { jobId: 1n, sequence: 2n, session: { checkpointInterval: 100n } } as AuthenticatedRequest;
-  return { sync, request, answers: [] as SyncAnswer[] };
-}
 
 describe("answers that show stored state wait for its sync", () => {
   it("GET /v1/session/:jobId shows another request's committed exchange only once it is synced (a power cut could take it back)", async () => {

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { interleaveAfter } from "../testUtils/queryInterleave.ts";
+import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { reachedFromReceipt } from "../testUtils/syncChain.ts";
+import { syncOf } from "../testUtils/syncRoute.ts";
+import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { createPostgresStore } from "../store/postgresStore.ts";
+
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres({ fsync: false });
+}, 120_000);
+afterAll(() => postgres?.stop());
+
+const first = { ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") };
+const second = {
+  ...exchange,
+  sequence: 3n,
+  promptTokens: 1,
+  completionTokens: 1,
+  cumulativeTokens: 5,
+  transcriptHash: hash("bb"),
+  previousTranscriptHash: hash("aa"),
+};
+const third = {
+  ...exchange,
+  sequence: 5n,
+  promptTokens: 1,
+  completionTokens: 1,
+  cumulativeTokens: 7,
+  transcriptHash: hash("cc"),
+  previousTranscriptHash: hash("bb"),
+};
+
+/**
+ * Two host processes on one PostgreSQL database: the first answers a sync while the second writes
+ * between the answer's reads. Session 1 has two exchanges and a receipt for the first.
+ */
+async function twoProcesses() {
+  const url = await postgres.createDatabase();
+  const open = () => createPostgresStore({ url, deployment, poolSize: 2, leaderRetryMs: 20 });
+  const [syncing, other] = [await open(), await open()];
+  await syncing.ensureSession(1n, 100);
+  await syncing.appendExchange(first);
+  await syncing.appendExchange(second);
+  await syncing.storeReceipt({ jobId: 1n, cumulativeTokens: 3, transcriptHash: hash("aa"), signature: "0x01" });
+  return { syncing, other, close: () => Promise.all([syncing.close(), other.close()]) };
+}
+
+describe("the sync answer on PostgreSQL is one snapshot, whatever another process writes meanwhile", () => {
+  it("a receipt another process stores between the answer's reads does not leave a gap between the receipt it names and its head", async () => {
+    const { syncing, other, close } = await twoProcesses();
+    const { sync, request, answers } = syncOf(syncing);
+    // Right after the answer reads the newest receipt, the client's receipt for the second exchange commits elsewhere (dropping its request).
+    const interleaved = interleaveAfter(/\bFROM receipts\b/i, () =>
+      other.storeReceipt({ jobId: 1n, cumulativeTokens: 5, transcriptHash: hash("bb"), signature: "0x02" }),
+    );
+    await sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer));
+    expect(interleaved.fired()).toBe(true);
+    const [answer] = answers;
+    expect(reachedFromReceipt(answer!.head.receipt, answer!.exchanges)).toEqual({
+      cumulativeTokens: Number(answer!.head.servedTokens),
+      transcriptHash: answer!.head.transcriptHash,
+    });
+    await close();
+  });
+
+  it("an exchange another process appends between the answer's reads is either all in the answer or not in it at all", async () => {
+    const { syncing, other, close } = await twoProcesses();
+    const { sync, request, answers } = syncOf(syncing);
+    // Once the sync's own sequence is taken, right after the answer reads the session's head, another exchange commits elsewhere.
+    let appended: { fired: () => boolean } | undefined;
+    interleaveAfter(/\blast_sequence\b/i, async () => {
+      appended = interleaveAfter(/\bFROM sessions\b/i, () => other.appendExchange(third));
+    });
+    await sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer));
+    expect(appended?.fired()).toBe(true);
+    const [answer] = answers;
+    expect(reachedFromReceipt(answer!.head.receipt, answer!.exchanges)).toEqual({
+      cumulativeTokens: Number(answer!.head.servedTokens),
+      transcriptHash: answer!.head.transcriptHash,
+    });
+    await close();
+  });
+});
