@@ -17,9 +17,10 @@ export type SessionView = {
 
 /** What the host knows about a session; `undefined` when it has served nothing for it. */
 export async function describeSession(store: Store, jobId: bigint): Promise<SessionView | undefined> {
-  const state = await store.session(jobId);
-  if (!state) return undefined;
-  const last = await store.lastExchange(jobId);
+  // One snapshot (PostgreSQL: an exchange committed between two separate reads, by any request, showed as the last of an older head).
+  const read = await store.sessionWithLastExchange(jobId);
+  if (!read) return undefined;
+  const { state, lastExchange: last } = read;
   await store.synced(); // Show nothing a power cut could still take back.
   return {
     jobId: jobId.toString(),

@@ -214,10 +214,13 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       );
     },
 
-    async lastExchange(jobId) {
-      const [row] = await read("SELECT * FROM exchanges WHERE job_id = $1 ORDER BY id DESC LIMIT 1", [jobId.toString()]);
-      return row && toExchange(row);
-    },
+    lastExchange: (jobId) => onPool((query) => lastExchange(query, jobId)),
+
+    sessionWithLastExchange: (jobId) =>
+      snapshot(async (query) => {
+        const state = await sessionOf(query, jobId);
+        return state && { state, lastExchange: await lastExchange(query, jobId) };
+      }),
 
     storeReceipt: (receipt) =>
       transaction(true, async (query) => {
@@ -358,6 +361,11 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 async function sessionOf(query: Query, jobId: bigint): Promise<SessionState | undefined> {
   const [row] = (await query.query<Row>("SELECT * FROM sessions WHERE job_id = $1", [jobId.toString()])).rows;
   return row && toSession(row);
+}
+
+async function lastExchange(query: Query, jobId: bigint): Promise<Exchange | undefined> {
+  const [row] = (await query.query<Row>("SELECT * FROM exchanges WHERE job_id = $1 ORDER BY id DESC LIMIT 1", [jobId.toString()])).rows;
+  return row && toExchange(row);
 }
 
 async function newestReceipt(query: Query, jobId: bigint): Promise<StoredReceipt | undefined> {

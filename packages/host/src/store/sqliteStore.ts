@@ -359,6 +359,12 @@ export function createStore(parameters: {
       );
     },
 
+    /** Read as one snapshot, as {@link syncSnapshot} is. */
+    sessionWithLastExchange(jobId: bigint): { state: SessionState; lastExchange: Exchange | undefined } | undefined {
+      const state = store.session(jobId);
+      return state && { state, lastExchange: store.lastExchange(jobId) };
+    },
+
     /** The sync answer's reads as one snapshot: synchronous, so no commit (they run on this event loop) comes between them. */
     syncSnapshot(jobId: bigint): SyncSnapshot | undefined {
       const state = store.session(jobId);

@@ -210,6 +210,34 @@ describe.each(backends)("store contract: $name", (backend) => {
     if (other !== store) await other.close();
   });
 
+  it("reads a session's head and its last exchange as one snapshot, whatever another process appends between the reads", async () => {
+    const database = await backend.fresh();
+    const store = await backend.open(database);
+    const other = backend.name === "SQLite" ? store : await backend.open(database);
+    expect(await store.sessionWithLastExchange(1n)).toBeUndefined();
+    await store.ensureSession(1n, 100);
+    expect(await store.sessionWithLastExchange(1n)).toEqual({ state: expect.objectContaining({ servedTokens: 0 }), lastExchange: undefined });
+    await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("01") });
+    const next = {
+      ...exchange,
+      sequence: 2n,
+      promptTokens: 1,
+      completionTokens: 1,
+      cumulativeTokens: 4,
+      transcriptHash: hash("02"),
+      previousTranscriptHash: hash("01"),
+    };
+    const append = () => other.appendExchange(next);
+    // As in the sync answer's snapshot above: PostgreSQL, right after the session's row is read; SQLite, issued with the reads.
+    const interleaved = backend.name === "PostgreSQL" ? interleaveAfter(/\bFROM sessions\b/i, append) : undefined;
+    const [read] = await Promise.all([store.sessionWithLastExchange(1n), interleaved ? undefined : append()]);
+    if (interleaved) expect(interleaved.fired()).toBe(true);
+    expect(read!.lastExchange).toMatchObject({ cumulativeTokens: read!.state.servedTokens, transcriptHash: read!.state.transcriptHash });
+    expect(await store.sessionWithLastExchange(1n)).toMatchObject({ state: { servedTokens: 4 }, lastExchange: { sequence: 2n } });
+    await store.close();
+    if (other !== store) await other.close();
+  });
+
   it("prunes a settled session to its last exchange, newest receipt and transactions", async () => {
     const database = await backend.fresh();
     const store = await backend.open(database);

@@ -118,6 +118,8 @@ export type Store = {
   /** The exchanges after which the session stood at exactly `cumulativeTokens` (more than one only after a zero-token exchange). */
   exchangesAt(jobId: bigint, cumulativeTokens: number): Awaitable<Exchange[]>;
   lastExchange(jobId: bigint): Awaitable<Exchange | undefined>;
+  /** {@link session} and {@link lastExchange} read as one snapshot: the exchange is the one that brought the session to that head. Undefined for a session the node has not seen. */
+  sessionWithLastExchange(jobId: bigint): Awaitable<{ state: SessionState; lastExchange: Exchange | undefined } | undefined>;
   /** Stores a verified receipt durably; `false` if the same count was stored before. Drops the requests and answers it covers. */
   storeReceipt(receipt: Omit<StoredReceipt, "receivedMs">): Awaitable<boolean>;
   /** The exchanges after the one ending at `after` (all when undefined), with their requests and answers, oldest first. */

@@ -5,6 +5,7 @@ import { reachedFromReceipt } from "../testUtils/syncChain.ts";
 import { syncOf } from "../testUtils/syncRoute.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { createPostgresStore } from "../store/postgresStore.ts";
+import { describeSession } from "./describeSession.ts";
 
 let postgres: TestPostgres;
 beforeAll(async () => {
@@ -80,6 +81,17 @@ describe("the sync answer on PostgreSQL is one snapshot, whatever another proces
       cumulativeTokens: Number(answer!.head.servedTokens),
       transcriptHash: answer!.head.transcriptHash,
     });
+    await close();
+  });
+});
+
+describe("GET /v1/session/:jobId on PostgreSQL is one snapshot", () => {
+  it("an exchange another process appends between the view's reads does not show as the last exchange of an older head", async () => {
+    const { syncing, other, close } = await twoProcesses();
+    const appended = interleaveAfter(/\bFROM sessions\b/i, () => other.appendExchange(third));
+    const view = (await describeSession(syncing, 1n))!;
+    expect(appended.fired()).toBe(true);
+    expect(view.lastExchange).toMatchObject({ cumulativeTokens: view.servedTokens, transcriptHash: view.transcriptHash });
     await close();
   });
 });
