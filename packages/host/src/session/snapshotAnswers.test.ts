@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { interleaveAfter } from "../testUtils/queryInterleave.ts";
-import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { deployment, hash } from "../testUtils/storeFixtures.ts";
 import { reachedFromReceipt } from "../testUtils/syncChain.ts";
-import { syncOf } from "../testUtils/syncRoute.ts";
+import { chainedExchanges, syncOf } from "../testUtils/syncRoute.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { createPostgresStore } from "../store/postgresStore.ts";
 import { describeSession } from "./describeSession.ts";
@@ -13,25 +13,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => postgres?.stop());
 
-const first = { ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") };
-const second = {
-  ...exchange,
-  sequence: 3n,
-  promptTokens: 1,
-  completionTokens: 1,
-  cumulativeTokens: 5,
-  transcriptHash: hash("bb"),
-  previousTranscriptHash: hash("aa"),
-};
-const third = {
-  ...exchange,
-  sequence: 5n,
-  promptTokens: 1,
-  completionTokens: 1,
-  cumulativeTokens: 7,
-  transcriptHash: hash("cc"),
-  previousTranscriptHash: hash("bb"),
-};
+const { first, second, third } = chainedExchanges;
 
 /**
  * Two host processes on one PostgreSQL database: the first answers a sync while the second writes

@@ -5,8 +5,8 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { describeSession } from "../session/describeSession.ts";
 import { settled, until } from "../testUtils/promiseState.ts";
-import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
-import { syncOf } from "../testUtils/syncRoute.ts";
+import { deployment, hash } from "../testUtils/storeFixtures.ts";
+import { chainedExchanges, syncOf } from "../testUtils/syncRoute.ts";
 import { createStore } from "./sqliteStore.ts";
 
 /**
@@ -26,7 +26,7 @@ function heldStore() {
   return { store, held, releaseUntil };
 }
 
-const first = { ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") };
+const { first, second } = chainedExchanges;
 
 describe("answers that show stored state wait for its sync", () => {
   it("GET /v1/session/:jobId shows another request's committed exchange only once it is synced (a power cut could take it back)", async () => {
@@ -63,15 +63,6 @@ describe("answers that show stored state wait for its sync", () => {
   it("the sync answer is one snapshot: a receipt committed while it waits at the barrier does not hide the exchanges after the receipt it names (the SDK would call that a dispute)", async () => {
     const { store, held, releaseUntil } = heldStore();
     await store.ensureSession(1n, 100);
-    const second = {
-      ...exchange,
-      sequence: 3n,
-      promptTokens: 1,
-      completionTokens: 1,
-      cumulativeTokens: 5,
-      transcriptHash: hash("bb"),
-      previousTranscriptHash: hash("aa"),
-    };
     const stored = settled(
       (async () => {
         await store.appendExchange(first);

@@ -6,6 +6,7 @@ import type { AuthenticatedRequest } from "../session/sessionRequest.ts";
 import { createSessionSync, type SyncAnswer } from "../session/sessionSync.ts";
 import { createSessionTurns } from "../session/sessionTurns.ts";
 import type { Store } from "../store/storeTypes.ts";
+import { exchange, hash } from "./storeFixtures.ts";
 
 /** The sync route on `store`, a signed request for it (session 1, sequence 2), and the answers it sends. */
 export function syncOf(store: Store) {
@@ -22,3 +23,26 @@ export function syncOf(store: Store) {
   const request = { jobId: 1n, sequence: 2n, session: { checkpointInterval: 100n } } as AuthenticatedRequest;
   return { sync, request, answers: [] as SyncAnswer[] };
 }
+
+/** Three exchanges of session 1, each built on the one before: 3, 5 and 7 tokens, sequences 1, 3 and 5. */
+export const chainedExchanges = {
+  first: { ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") },
+  second: {
+    ...exchange,
+    sequence: 3n,
+    promptTokens: 1,
+    completionTokens: 1,
+    cumulativeTokens: 5,
+    transcriptHash: hash("bb"),
+    previousTranscriptHash: hash("aa"),
+  },
+  third: {
+    ...exchange,
+    sequence: 5n,
+    promptTokens: 1,
+    completionTokens: 1,
+    cumulativeTokens: 7,
+    transcriptHash: hash("cc"),
+    previousTranscriptHash: hash("bb"),
+  },
+};
