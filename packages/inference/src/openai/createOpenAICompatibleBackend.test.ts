@@ -261,6 +261,35 @@ describe("createOpenAICompatibleBackend", () => {
     expect(parts.at(-1)).toMatchObject({ type: "error", error: { code: "upstream_timeout" } });
   });
 
+  it("keeps its upstream connection for the next request when [DONE] and the message's end come in one read", async () => {
+    // A streaming server's last write is typically `end("data: [DONE]\n\n")`: the last event and
+    // the chunked terminator arrive together, in a read of their own after the answer's earlier ones.
+    const [first, ...rest] = fixture("openai.sse").split(/(?<=\n\n)/);
+    const last = rest.pop()!;
+    expect(last).toBe("data: [DONE]\n\n");
+    let connections = 0;
+    const upstream = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(first! + rest.join(""));
+        setTimeout(() => res.end(last), 10);
+      });
+    });
+    upstream.on("connection", () => (connections += 1));
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    const reusing = createOpenAICompatibleBackend({ baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`, model: "test-model" });
+    try {
+      for (let request = 0; request < 3; request++)
+        expect(await reusing.generate(hello)).toEqual({ text: expectedText, finishReason: "stop", usage: { promptTokens: 11, completionTokens: 9 } });
+      expect(connections).toBe(1);
+    } finally {
+      await reusing.close();
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
+  });
+
   it("asks the upstream for an uncompressed answer", async () => {
     await backend("openai").generate(hello);
     expect(server.requests.at(-1)!.headers["accept-encoding"]).toBe("identity");

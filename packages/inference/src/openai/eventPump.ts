@@ -38,11 +38,23 @@ export function pumpEvents({ body, events: eventsOf, rest, take, ready }: PumpEv
     let waiting = false;
     let settled = false;
 
+    const finished = () => ended || (body as Partial<IncomingMessage>).complete === true;
     const settle = (outcome: PumpOutcome | Error) => {
       if (settled) return;
       settled = true;
       // A keep-alive response whose message is complete ends by itself and frees its socket.
-      if (!ended && !(body as Partial<IncomingMessage>).complete) body.destroy();
+      if (outcome === "done" && !finished()) {
+        // "[DONE]" is read before the message's end when both come in one read (a server's
+        // `end("data: [DONE]\n\n")`): the parser marks the message complete right after this
+        // chunk's 'data' event. Destroyed now, the keep-alive socket would be lost and the next
+        // request would open a new connection; so it is judged once the current read is parsed.
+        setImmediate(() => {
+          if (!finished()) body.destroy();
+          resolve(outcome);
+        });
+        return;
+      }
+      if (!finished()) body.destroy();
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
