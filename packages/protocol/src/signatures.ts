@@ -1,6 +1,7 @@
-import { keccak256, recoverAddress, type Address, type Hex, type LocalAccount, type TypedDataDefinition } from "viem";
+import { recoverAddress, type Address, type Hex, type LocalAccount, type TypedDataDefinition } from "viem";
 import { checkpointTypes, sessionJobsDomain, sessionRequestTypes } from "./eip712.ts";
 import { sessionHeaders, type SignedEndpoint } from "./headers.ts";
+import { keccak256Hex } from "./keccak.ts";
 import { createTypedDataDigest } from "./typedDataDigest.ts";
 
 /** Where a signature is valid: one chain, one marketplace deployment. */
@@ -48,7 +49,7 @@ const sessionRequestMessage = (request: SessionRequest) => ({
   sequence: request.sequence,
   transcriptHash: request.transcriptHash,
   endpoint: request.endpoint,
-  bodyHash: keccak256(request.body),
+  bodyHash: keccak256Hex(request.body),
 });
 
 const hashSessionRequest = createTypedDataDigest(sessionRequestTypes);

@@ -1,5 +1,6 @@
-import { keccak256, stringToBytes, type Hex } from "viem";
+import { stringToBytes, type Hex } from "viem";
 import { bytes32Word, uint256Word } from "./abiWords.ts";
+import { keccak256Bytes, keccak256Hex } from "./keccak.ts";
 
 /** The transcript hash before any exchange. */
 export const emptyTranscriptHash: Hex = `0x${"00".repeat(32)}`;
@@ -24,9 +25,9 @@ export function nextTranscriptHash(previous: Hex, exchange: TranscriptExchange):
   // client and the host hash every exchange's answer (once per exchange, both sides).
   const encoded = new Uint8Array(5 * 32);
   encoded.set(bytes32Word("previous transcript hash", previous), 0);
-  encoded.set(keccak256(exchange.requestBody, "bytes"), 32);
-  encoded.set(keccak256(stringToBytes(exchange.responseText), "bytes"), 64);
+  encoded.set(keccak256Bytes(exchange.requestBody), 32);
+  encoded.set(keccak256Bytes(stringToBytes(exchange.responseText)), 64);
   encoded.set(uint256Word("promptTokens", BigInt(exchange.promptTokens)), 96);
   encoded.set(uint256Word("completionTokens", BigInt(exchange.completionTokens)), 128);
-  return keccak256(encoded);
+  return keccak256Hex(encoded);
 }

@@ -1,16 +1,7 @@
-import {
-  bytesToHex,
-  domainSeparator,
-  getTypesForEIP712Domain,
-  hexToBytes,
-  keccak256,
-  stringToBytes,
-  validateTypedData,
-  type Hex,
-  type TypedDataDefinition,
-} from "viem";
+import { domainSeparator, getTypesForEIP712Domain, hexToBytes, stringToBytes, validateTypedData, type Hex, type TypedDataDefinition } from "viem";
 import { bytes32Word, uint256Word } from "./abiWords.ts";
 import { sessionJobsDomain } from "./eip712.ts";
+import { keccak256Bytes, keccak256Hex } from "./keccak.ts";
 import type { SessionDomainParameters } from "./signatures.ts";
 
 /** A flat EIP-712 struct type: one primary type whose fields are `uint256`, `bytes32` or `string`. */
@@ -43,7 +34,7 @@ const sessionDomainSeparator = memo((parameters: SessionDomainParameters) => {
   return hexToBytes(domainSeparator({ domain }));
 });
 
-const stringHash = memo((value: string) => keccak256(stringToBytes(value), "bytes"));
+const stringHash = memo((value: string) => keccak256Bytes(stringToBytes(value)));
 
 /** One field's 32-byte word, refusing what viem's typed-data validation refuses (an integer out of range, a hash of the wrong size). */
 function encodeField(name: string, type: string, value: unknown): Uint8Array {
@@ -69,7 +60,7 @@ export function createTypedDataDigest<const Types extends FlatStructTypes>(
   const [primaryType, fields] = entries[0]!;
   for (const field of fields)
     if (!encodable.has(field.type)) throw new TypeError(`createTypedDataDigest cannot encode ${field.type} (${primaryType}.${field.name}).`);
-  const typeHash = keccak256(stringToBytes(`${primaryType}(${fields.map((field) => `${field.type} ${field.name}`).join(",")})`), "bytes");
+  const typeHash = keccak256Bytes(stringToBytes(`${primaryType}(${fields.map((field) => `${field.type} ${field.name}`).join(",")})`));
   return (domain, message) => {
     const struct = new Uint8Array(32 * (fields.length + 1));
     struct.set(typeHash);
@@ -77,7 +68,7 @@ export function createTypedDataDigest<const Types extends FlatStructTypes>(
     const digestInput = new Uint8Array(66);
     digestInput.set([0x19, 0x01]);
     digestInput.set(sessionDomainSeparator(`${domain.chainId}:${domain.marketplace}`, domain), 2);
-    digestInput.set(keccak256(struct, "bytes"), 34);
-    return bytesToHex(keccak256(digestInput, "bytes"));
+    digestInput.set(keccak256Bytes(struct), 34);
+    return keccak256Hex(digestInput);
   };
 }
