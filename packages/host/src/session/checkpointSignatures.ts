@@ -1,4 +1,4 @@
-import { parseSignature, type Address, type Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { checkpointDigest, type Checkpoint, type SessionDomainParameters } from "@session-jobs/protocol";
 import { HostError } from "../errors.ts";
 import { recoverSigner } from "./signerRecovery.ts";
@@ -11,7 +11,25 @@ export type CreateCheckpointSignaturesParameters = {
   isContract?: (address: Address) => Promise<boolean>;
 };
 
-const secp256k1HalfOrder = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+/** secp256k1's order n and n / 2 as 64 lowercase hex digits: lowercase hex words of one length compare as their numbers do. */
+const orderWord = "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141";
+const halfOrderWord = "7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0";
+const zeroWord = "0".repeat(64);
+const compactSignature = /^0x[0-9a-f]{130}$/;
+
+/**
+ * Whether a 65-byte signature (lowercase hex) is one viem's `parseSignature` parses (r and s in
+ * 1 … n − 1, v 0, 1, 27 or 28) with a low s (s ≤ n / 2), as the contract accepts: compared as hex
+ * strings, not parsed into numbers, as this runs for every receipt (which reaches it as hex: the
+ * receipt parser refuses anything else).
+ */
+function isLowSSignature(signature: string): boolean {
+  if (!compactSignature.test(signature)) return false;
+  const r = signature.slice(2, 66);
+  const s = signature.slice(66, 130);
+  const v = signature.slice(130);
+  return r !== zeroWord && r < orderWord && s !== zeroWord && s <= halfOrderWord && (v === "1b" || v === "1c" || v === "00" || v === "01");
+}
 
 /** Checks checkpoint (receipt) signatures: low-s ECDSA by the session signer, or ERC-1271 by a contract signer. */
 export function createCheckpointSignatures(parameters: CreateCheckpointSignaturesParameters) {
@@ -40,15 +58,10 @@ export function createCheckpointSignatures(parameters: CreateCheckpointSignature
     async isSignedBy(jobId: bigint, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
       if (signature.length === 132) {
         // The contract accepts only low-s ECDSA signatures; a high-s one would revert on chain.
-        let s: bigint;
+        const lowercase = signature.toLowerCase();
+        if (!isLowSSignature(lowercase)) return false;
         try {
-          s = BigInt(parseSignature(signature).s);
-        } catch {
-          return false;
-        }
-        if (s > secp256k1HalfOrder) return false;
-        try {
-          if ((await recoverSigner(checkpointDigest(domain, checkpoint), signature)).toLowerCase() === signer.toLowerCase()) return true;
+          if ((await recoverSigner(checkpointDigest(domain, checkpoint), lowercase as Hex)) === signer.toLowerCase()) return true;
         } catch {
           // Not an ECDSA signature: a contract signer may still accept it.
         }

@@ -1,4 +1,4 @@
-import type { Address, Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import { sessionRequestDigest, type SessionDomainParameters } from "@session-jobs/protocol";
 import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
 import type { Common } from "../common.ts";
@@ -70,7 +70,7 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
       } catch {
         return refuse("session_bad_signature", "X-Session-Signature is not a valid signature");
       }
-      if (signer.toLowerCase() !== session.signer.toLowerCase()) refuse("session_bad_signature", `request signed by ${signer}, not by the session signer`);
+      if (signer !== session.signer.toLowerCase()) refuse("session_bad_signature", `request signed by ${getAddress(signer)}, not by the session signer`);
       return { ...request, session };
     },
   };
