@@ -2,12 +2,10 @@ import { parseSignature, recoverAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { checkpointDigest, signCheckpoint, type Checkpoint } from "@session-jobs/protocol";
+import { compactSignature, forgedSignatures, hexWord, secp256k1Order } from "../testUtils/signatureCases.ts";
 import { createCheckpointSignatures } from "./checkpointSignatures.ts";
 
-const order = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const halfOrder = order / 2n;
-const word = (value: bigint) => value.toString(16).padStart(64, "0");
-const make = (r: bigint, s: bigint, v: string): Hex => `0x${word(r)}${word(s)}${v}`;
+const halfOrder = secp256k1Order / 2n;
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
 
 /**
@@ -52,7 +50,7 @@ describe("isSignedBy", () => {
   it("accepts the session signer's low-s receipt, with v as 27/28 or 0/1 and the signer's address in any case", async () => {
     for (let i = 0; i < 8; i++) {
       const account = privateKeyToAccount(generatePrivateKey());
-      const checkpoint: Checkpoint = { jobId: BigInt(i + 1), cumulativeTokens: BigInt(100 * i + 7), transcriptHash: `0x${word(BigInt(i) * 977n + 5n)}` };
+      const checkpoint: Checkpoint = { jobId: BigInt(i + 1), cumulativeTokens: BigInt(100 * i + 7), transcriptHash: `0x${hexWord(BigInt(i) * 977n + 5n)}` };
       const signature = await signCheckpoint(account, domain, checkpoint);
       const compactV = `${signature.slice(0, 130)}0${Number.parseInt(signature.slice(130), 16) - 27}` as Hex;
       for (const signer of [account.address, account.address.toLowerCase() as Address, account.address.toUpperCase().replace("0X", "0x") as Address])
@@ -64,39 +62,20 @@ describe("isSignedBy", () => {
   it("refuses high-s and malformed signatures without asking the chain, and leaves another signer's to ERC-1271, exactly as viem's checks do", async () => {
     const account = privateKeyToAccount(generatePrivateKey());
     const other = privateKeyToAccount(generatePrivateKey());
-    const checkpoint: Checkpoint = { jobId: 9n, cumulativeTokens: 64n, transcriptHash: `0x${word(12345n)}` };
+    const checkpoint: Checkpoint = { jobId: 9n, cumulativeTokens: 64n, transcriptHash: `0x${hexWord(12345n)}` };
     const real = await signCheckpoint(account, domain, checkpoint);
     const r = BigInt(`0x${real.slice(2, 66)}`);
     const s = BigInt(`0x${real.slice(66, 130)}`);
     const v = real.slice(130);
-    const flipped = v === "1b" ? "1c" : "1b";
     const cases: Hex[] = [
       real,
-      make(r, order - s, flipped), // the high-s twin of the valid signature: same signer, refused
-      make(r, halfOrder, v),
-      make(r, halfOrder + 1n, v),
-      make(r, s, flipped),
-      make(r, s, "1d"),
-      make(r, s, "02"),
-      make(r, s, "ff"),
-      make(0n, s, v),
-      make(r, 0n, v),
-      make(order, s, v),
-      make(order - 1n, s, v),
-      make(r, order, v),
-      make(2n ** 256n - 1n, s, v),
-      make(1n, 1n, "1b"),
-      make(5n, 7n, "1c"), // x = 5 is not on the curve
-      `${real}00` as Hex,
-      real.slice(0, 130) as Hex,
-      `0x${"zz".repeat(65)}`,
-      `${real.slice(0, 40)}g${real.slice(41)}` as Hex, // not hex, in r
-      `${real.slice(0, 100)}g${real.slice(101)}` as Hex, // not hex, in s
+      ...forgedSignatures(real),
+      compactSignature(r, halfOrder, v),
+      compactSignature(r, halfOrder + 1n, v),
+      compactSignature(r, s, v === "1b" ? "1c" : "1b"),
       await signCheckpoint(other, domain, checkpoint),
       await signCheckpoint(account, domain, { ...checkpoint, cumulativeTokens: 65n }),
     ];
-    for (let i = 0; i < 24; i++)
-      cases.push(make(BigInt(`0x${word(BigInt(i) * 0x9e3779b97f4a7c15n + 3n)}`), ((BigInt(i) * 0x1234567n * halfOrder) / 11n) % order, i % 2 ? "1b" : "01"));
     const outcomes = new Set<string>();
     for (const signature of cases) {
       const want = await expected(account.address, checkpoint, signature);

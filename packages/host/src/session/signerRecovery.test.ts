@@ -1,11 +1,10 @@
 import { recoverAddress, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
+import { forgedSignatures, hexWord } from "../testUtils/signatureCases.ts";
 import { recoverSigner, signerRecoveryImplementation } from "./signerRecovery.ts";
 
-const order = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-const word = (value: bigint) => value.toString(16).padStart(64, "0");
-const digest = (seed: number): Hex => `0x${word(BigInt(seed) * 0x9e3779b97f4a7c15n + 12345n)}`;
+const digest = (seed: number): Hex => `0x${hexWord(BigInt(seed) * 0x9e3779b97f4a7c15n + 12345n)}`;
 
 /** What viem answers: the address (lowercase, as the host compares it), or that it threw. */
 const viaViem = (hash: Hex, signature: Hex) =>
@@ -36,27 +35,7 @@ describe("recoverSigner", () => {
     const account = privateKeyToAccount(generatePrivateKey());
     const hash = digest(99);
     const real = await account.sign({ hash });
-    const r = BigInt(`0x${real.slice(2, 66)}`);
-    const s = BigInt(`0x${real.slice(66, 130)}`);
-    const v = real.slice(130);
-    const make = (rr: bigint, ss: bigint, vv: string): Hex => `0x${word(rr)}${word(ss)}${vv}`;
-    const cases: Hex[] = [
-      make(r, order - s, v === "1b" ? "1c" : "1b"), // the high-s twin of a valid signature
-      make(r, s, "1d"),
-      make(r, s, "02"),
-      make(r, s, "ff"),
-      make(0n, s, v),
-      make(r, 0n, v),
-      make(order, s, v),
-      make(r, order, v),
-      make(2n ** 256n - 1n, s, v),
-      make(1n, 1n, "1b"),
-      make(5n, 7n, "1c"), // x = 5 is not on the curve
-      `${real}00` as Hex,
-      real.slice(0, 130) as Hex,
-      `0x${"zz".repeat(65)}`,
-    ];
-    for (let i = 0; i < 32; i++) cases.push(make(BigInt(digest(1000 + i)), BigInt(digest(2000 + i)) % order, i % 2 ? "1b" : "1c"));
+    const cases = forgedSignatures(real, 32);
     for (const signature of cases) expect(await viaHost(hash, signature), signature).toBe(await viaViem(hash, signature));
   });
 });
