@@ -1,5 +1,9 @@
-import { keccak_256 } from "js-sha3";
+import sha3 from "js-sha3";
 import type { Hex } from "viem";
+
+// The default export: js-sha3's ESM build has it, and so has its CommonJS build (older versions,
+// which some tools resolve first), whose named exports Node cannot see.
+const { keccak_256 } = sha3;
 
 /**
  * Keccak-256 of bytes, as viem's `keccak256` computes it, in about a third of its CPU time: js-sha3
