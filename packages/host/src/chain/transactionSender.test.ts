@@ -90,6 +90,36 @@ describe("transaction sender", () => {
     expect(submission.nonce).toBe(1);
   });
 
+  it("finds its own transaction mined when the block lands between the receipt lookup and the nonce read, instead of marking it dropped", async () => {
+    const key = anvilPrivateKeys[8];
+    const { address } = privateKeyToAccount(key);
+    const store = newStore(address);
+    const broken = sender(store, key, withBroadcastFailing(publicClient));
+    await expect(broken.exclusive(() => broken.send(call, { kind: "final", entries }))).rejects.toThrow();
+    const [pending] = store.pendingSubmissions();
+    // The transaction waits in the pool (as after a broadcast whose answer was lost, or a closer that died)...
+    await publicClient.request({ method: "evm_setAutomine" as never, params: [false] as never });
+    try {
+      await publicClient.sendRawTransaction({ serializedTransaction: pending!.rawTx });
+      // ...and is mined right after reconcile found no receipt for it, before it reads the account's nonce.
+      const minedMeanwhile = new Proxy(publicClient, {
+        get(target, property, receiver) {
+          if (property === "getTransactionCount")
+            return async (...args: Parameters<PublicClient["getTransactionCount"]>) => {
+              await target.request({ method: "evm_mine" as never, params: [] as never });
+              return target.getTransactionCount(...args);
+            };
+          return Reflect.get(target, property, receiver);
+        },
+      });
+      const restarted = sender(store, key, minedMeanwhile);
+      const [resolved] = await restarted.exclusive(() => restarted.reconcile());
+      expect(resolved).toMatchObject({ id: pending!.id, status: "confirmed", txHash: pending!.txHash });
+    } finally {
+      await publicClient.request({ method: "evm_setAutomine" as never, params: [true] as never });
+    }
+  });
+
   it("hands out nonces in order to queued work", async () => {
     const key = anvilPrivateKeys[7];
     const store = newStore(privateKeyToAccount(key).address);

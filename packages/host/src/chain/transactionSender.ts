@@ -201,12 +201,14 @@ export function createTransactionSender(parameters: {
           continue;
         }
         const minedNonce = await retry(() => publicClient.getTransactionCount({ address: account.address, blockTag: "latest" }));
-        if (submission.nonce < minedNonce) {
-          resolved.push(await store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
-          continue;
-        }
-        if ((await broadcast(submission.rawTx)) === "dropped") {
-          resolved.push(await store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"));
+        if (submission.nonce < minedNonce || (await broadcast(submission.rawTx)) === "dropped") {
+          // The nonce is used: by this transaction if its block landed after the lookup above, else by another.
+          const minedMeanwhile = await findReceipt(submission.txHash);
+          resolved.push(
+            minedMeanwhile
+              ? await recordReceipt(submission, minedMeanwhile)
+              : await store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"),
+          );
           continue;
         }
         const sent = await store.setSubmissionStatus(submission.id, "sent");
