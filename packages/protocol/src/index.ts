@@ -1,5 +1,6 @@
 export * from "./eip712.ts";
 export * from "./transcript.ts";
+export * from "./completionBound.ts";
 export * from "./keccak.ts";
 export * from "./proof.ts";
 export * from "./headers.ts";

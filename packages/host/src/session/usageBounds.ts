@@ -1,3 +1,5 @@
+import { completionTokenBound } from "@session-jobs/protocol";
+
 /** What the host reserved for one exchange before generating, and so the most it may bill. */
 export type ExchangeBudget = {
   /** The prompt's bound: UTF-8 bytes plus `limits.promptTokensPerMessage` per message (reserved against the deposit). */
@@ -13,14 +15,13 @@ export type TokenUsage = { promptTokens: number; completionTokens: number };
  * The most an exchange may bill, whatever the backend reports: the prompt at the estimate the
  * deposit check reserved, the completion at `max_tokens` and at the UTF-8 bytes delivered plus one
  * end marker and the longest stop sequence (no tokenizer makes more tokens than bytes). These are
- * within what the SDK's count check accepts (packages/sdk/src/session/countCheck.ts), so a bill
- * inside them is always signed. Returns the usage to bill and the fields that were over.
+ * within what the SDK's count check accepts (the same `completionTokenBound`), so a bill inside
+ * them is always signed. Returns the usage to bill and the fields that were over.
  */
 export function boundUsage(usage: TokenUsage, budget: ExchangeBudget, responseText: string): { billed: TokenUsage; over: (keyof TokenUsage)[] } {
-  const longestStop = Math.max(0, ...(budget.stop ?? []).map((sequence) => Buffer.byteLength(sequence, "utf8")));
   const limits: TokenUsage = {
     promptTokens: budget.promptTokensEstimate,
-    completionTokens: Math.min(budget.maxTokens, Buffer.byteLength(responseText, "utf8") + 1 + longestStop),
+    completionTokens: Math.min(budget.maxTokens, completionTokenBound(responseText, budget.stop)),
   };
   const over = (["promptTokens", "completionTokens"] as const).filter((field) => usage[field] > limits[field]);
   return {

@@ -1,5 +1,5 @@
 import { stringToBytes } from "viem";
-import type { SessionUsage } from "@session-jobs/protocol";
+import { completionTokenBound, type SessionUsage } from "@session-jobs/protocol";
 import type { TokenCountViolation } from "../errors/session.ts";
 import type { CountCheckOptions } from "./types.ts";
 
@@ -47,8 +47,7 @@ export function checkTokenCounts(parameters: CheckTokenCountsParameters): TokenC
   if (typeof maxTokens === "number" && completionTokens > BigInt(maxTokens))
     violations.push({ field: "completionTokens", claimed: completionTokens, limit: BigInt(maxTokens), reason: "more than max_tokens" });
 
-  // A stop sequence is generated (and billed, as OpenAI and vLLM do) but cut from the text.
-  const completionLimit = BigInt(stringToBytes(responseText).length) + 1n + longestStopSequenceBytes(request.stop);
+  const completionLimit = BigInt(completionTokenBound(responseText, request.stop));
   if (completionTokens > completionLimit)
     violations.push({
       field: "completionTokens",
@@ -89,9 +88,4 @@ function textBytes(value: unknown): bigint {
   if (Array.isArray(value)) return value.reduce((sum: bigint, item) => sum + textBytes(item), 0n);
   if (value !== null && typeof value === "object") return Object.values(value).reduce((sum: bigint, item) => sum + textBytes(item), 0n);
   return 0n;
-}
-
-function longestStopSequenceBytes(stop: unknown): bigint {
-  const sequences = typeof stop === "string" ? [stop] : Array.isArray(stop) ? stop.filter((item): item is string => typeof item === "string") : [];
-  return BigInt(Math.max(0, ...sequences.map((sequence) => stringToBytes(sequence).length)));
 }
