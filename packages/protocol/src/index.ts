@@ -1,6 +1,7 @@
 export * from "./eip712.ts";
 export * from "./transcript.ts";
 export * from "./completionBound.ts";
+export { bytes32Word } from "./abiWords.ts";
 export * from "./keccak.ts";
 export * from "./proof.ts";
 export * from "./headers.ts";

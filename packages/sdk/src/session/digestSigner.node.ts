@@ -1,9 +1,9 @@
-import { hexToBytes, type Hex } from "viem";
+import type { Hex } from "viem";
+import { bytes32Word } from "@session-jobs/protocol";
 import { nativeSecp256k1 } from "@session-jobs/protocol/native-secp256k1";
 
+// A local constant, so that the check below narrows it inside the closure (an import binding is not narrowed).
 const native = nativeSecp256k1;
-
-const word = /^0x[0-9a-fA-F]{64}$/;
 
 /**
  * Signs a 32-byte digest as viem's `sign` does (RFC 6979 nonce, low s, v 27 or 28): the very
@@ -14,7 +14,6 @@ const word = /^0x[0-9a-fA-F]{64}$/;
 export const signDigestNatively: ((digest: Hex, privateKey: Hex) => Hex) | undefined =
   native &&
   ((digest, privateKey) => {
-    if (!word.test(digest) || !word.test(privateKey)) throw new TypeError("A digest and a private key are 32 bytes of hex each.");
-    const { signature, recid } = native.ecdsaSign(hexToBytes(digest), hexToBytes(privateKey));
+    const { signature, recid } = native.ecdsaSign(bytes32Word("digest", digest), bytes32Word("private key", privateKey));
     return `0x${Buffer.from(signature).toString("hex")}${recid === 1 ? "1c" : "1b"}`;
   });
