@@ -127,22 +127,15 @@ export function createStore(parameters: {
     throw error;
   }
   const health = createStorageHealth({ db, path: parameters.path, onFault: parameters.onFault, onClosed: () => lock?.close() });
-  const storageFault = (error: unknown): unknown => {
-    try {
-      return health.writeFailed(error);
-    } catch (fault) {
-      return fault;
-    }
-  };
   /** A write that fails for want of storage (disk full, I/O error, read-only file) is a storage fault, answered with 503. */
   const asStorageFault = (error: unknown): unknown =>
-    error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code) ? storageFault(error) : error;
+    error instanceof Database.SqliteError && /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB)/.test(error.code) ? health.writeFailed(error) : error;
   const group = createGroupCommit({
     db,
     commitFailed: asStorageFault,
     sync: wal ? wal.sync : () => Promise.resolve(),
     // A failed fsync may have dropped the pages it could not write: never retried, never trusted again.
-    syncFailed: storageFault,
+    syncFailed: (error) => health.writeFailed(error),
     ...(parameters.onCommit && { onCommit: parameters.onCommit }),
   });
   /**

@@ -45,11 +45,11 @@ export function createStorageHealth(parameters: { db: Database.Database; path: s
       if (reason) throw new HostError("storage_unavailable", `storage unavailable: ${reason}; restart the node once it is fixed`);
     },
 
-    /** Turns a failed write into the documented refusal, and remembers the fault. */
-    writeFailed(error: unknown): never {
+    /** Remembers a failed write (or sync) as the fault, and returns the documented refusal for its caller. */
+    writeFailed(error: unknown): HostError {
       const code = (error as { code?: string }).code ?? "unknown error";
       raise(`writing ${path} failed (${code})`);
-      throw new HostError("storage_unavailable", `storage unavailable: ${fault}; restart the node once it is fixed`, { cause: error });
+      return new HostError("storage_unavailable", `storage unavailable: ${fault}; restart the node once it is fixed`, { cause: error });
     },
 
     /**
