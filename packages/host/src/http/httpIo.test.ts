@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sendJsonWithArray } from "./httpIo.ts";
+import { sendJsonWithArray, startSse, watchClient } from "./httpIo.ts";
 
 let server: Server;
 let url: string;
@@ -36,5 +36,33 @@ describe("sendJsonWithArray", () => {
     expect(answer.exchanges.every((exchange) => exchange.encoded)).toBe(true);
     // Counted in event-loop turns, not time: a one-shot JSON.stringify of the whole answer gives the bystander none.
     expect(ticksDuringAnswer).toBeGreaterThanOrEqual(items.length / 2);
+  });
+});
+
+describe("startSse", () => {
+  it("sends the head with the first event, in one socket write", async () => {
+    /** What each write the socket hands to the kernel carries (`_write`: one chunk, `_writev`: corked chunks). */
+    const flushes: string[] = [];
+    const sse = createServer((_request, response) => {
+      const socket = response.socket as unknown as Record<"_write" | "_writev", (...args: unknown[]) => void>;
+      const [write, writev] = [socket._write.bind(socket), socket._writev.bind(socket)];
+      socket._write = (chunk, ...rest) => (flushes.push(String(chunk)), write(chunk, ...rest));
+      socket._writev = (chunks, ...rest) => (
+        flushes.push((chunks as { chunk: unknown }[]).map(({ chunk }) => String(chunk)).join("")),
+        writev(chunks, ...rest)
+      );
+      const writer = startSse(response, watchClient(response));
+      writer.send("first");
+      writer.close();
+    });
+    await new Promise<void>((resolve) => sse.listen(0, "127.0.0.1", resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(sse.address() as AddressInfo).port}`);
+      expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+      expect(await response.text()).toBe("data: first\n\n");
+      expect(flushes[0]).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n[0-9a-f]+\r\ndata: first\n\n\r\n/);
+    } finally {
+      await new Promise((resolve) => sse.close(resolve));
+    }
   });
 });

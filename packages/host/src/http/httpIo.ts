@@ -137,7 +137,11 @@ export function watchClient(response: ServerResponse): AbortSignal {
   return controller.signal;
 }
 
-/** Starts an event stream; `clientGone` is the request's {@link watchClient} signal. */
+/**
+ * Starts an event stream; `clientGone` is the request's {@link watchClient} signal. The head is
+ * not flushed on its own: it leaves with the first event (or `close()`), in the same socket write,
+ * so the caller opens the stream when it has an event to send.
+ */
 export function startSse(response: ServerResponse, clientGone: AbortSignal): SseWriter {
   response.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
@@ -145,7 +149,6 @@ export function startSse(response: ServerResponse, clientGone: AbortSignal): Sse
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
-  response.flushHeaders();
   return {
     signal: clientGone,
     get aborted() {
