@@ -295,6 +295,34 @@ describe("createOpenAICompatibleBackend", () => {
     expect(server.requests.at(-1)!.headers["accept-encoding"]).toBe("identity");
   });
 
+  it.each([
+    ["with", { signal: new AbortController().signal }],
+    ["without", {}],
+  ])("ends a stream in flight when closed, %s a caller's signal, as an abort", async (_, options) => {
+    const closing = backend("slow", { continuousUsage: true });
+    const parts: StreamPart[] = [];
+    for await (const part of closing.stream(hello, options)) {
+      parts.push(part);
+      if (parts.length === 2) await closing.close();
+    }
+    expect(parts.at(-1)).toEqual({ type: "finish", finishReason: "abort", usage: { promptTokens: 30, completionTokens: 2 } });
+  });
+
+  it("stops waiting to retry as soon as the caller aborts, with nothing served to bill", async () => {
+    const controller = new AbortController();
+    // A 503 whose body, once read, aborts the caller on the next timer: by then the backend waits a minute to retry.
+    const busy = async () =>
+      ({
+        ok: false,
+        status: 503,
+        headers: new Headers(),
+        body: null,
+        text: async () => (setTimeout(() => controller.abort(), 0), "overloaded"),
+      }) as unknown as Response;
+    const waiting = backend("openai", { retryDelayMs: 60_000, fetch: busy }).stream(hello, { signal: controller.signal });
+    expect(await collect(waiting)).toEqual([{ type: "finish", finishReason: "abort", usage: { promptTokens: 0, completionTokens: 0 } }]);
+  });
+
   it("fails calls after close", async () => {
     const closed = backend("openai");
     await closed.close();

@@ -112,7 +112,7 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
   }
 
   /** POSTs with retries; resolves with a 2xx response whose body has not been read. */
-  async function post(body: string, signal: AbortSignal, deadline: Deadline): Promise<UpstreamResponse> {
+  async function post(body: string, callers: readonly AbortSignal[], deadline: Deadline): Promise<UpstreamResponse> {
     for (let attempt = 0; ; attempt++) {
       let response: UpstreamResponse;
       try {
@@ -129,10 +129,10 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
         });
       } catch (cause) {
         if (deadline.timedOut) throw new UpstreamTimeoutError(endpoint, timeoutMs);
-        if (signal.aborted) throw cause;
+        if (deadline.callerAborted) throw cause;
         deadline.requestInFlight = false;
         if (attempt >= maxRetries) throw new UpstreamUnreachableError(endpoint, cause);
-        await sleep(retryDelayMs * 2 ** attempt, signal);
+        await sleep(retryDelayMs * 2 ** attempt, callers);
         continue;
       }
       if (response.ok) return response;
@@ -141,24 +141,25 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
       deadline.requestInFlight = false;
       if (!error.retryable || attempt >= maxRetries) throw error;
       const retryAfterMs = Number(response.headers.get("retry-after")) * 1000;
-      await sleep(Math.max(retryDelayMs * 2 ** attempt, Number.isFinite(retryAfterMs) ? Math.min(retryAfterMs, 30_000) : 0), signal);
+      await sleep(Math.max(retryDelayMs * 2 ** attempt, Number.isFinite(retryAfterMs) ? Math.min(retryAfterMs, 30_000) : 0), callers);
     }
   }
 
   /**
    * Runs one turn into `sink`, each delta handed over synchronously from the upstream socket's
    * 'data' event (docs/design.md, "Host against a GPU-paced upstream"). `stop` (the pull reader
-   * left) ends it quietly, with no end part. Throws what `pushParts` turns into an error part.
+   * left) ends it quietly, with no end part; any of `callers` aborts it. Throws what `pushParts`
+   * turns into an error part.
    */
-  async function pushTurn(request: ChatRequest, sink: DeltaSink, signal: AbortSignal, stop?: AbortSignal): Promise<StreamEnd | undefined> {
+  async function pushTurn(request: ChatRequest, sink: DeltaSink, callers: readonly AbortSignal[], stop?: AbortSignal): Promise<StreamEnd | undefined> {
     validateRequest(request);
     if (closing.signal.aborted) throw new BackendClosedError();
-    const deadline = new Deadline(timeoutMs, signal, stop);
+    const deadline = new Deadline(timeoutMs, callers, stop);
     let text = "";
     let finishReason: FinishReason | undefined;
     let usage: Usage | undefined;
     try {
-      const response = await post(requestBody(request), signal, deadline);
+      const response = await post(requestBody(request), callers, deadline);
       const contentType = response.headers.get("content-type") ?? "";
       if (contentType.includes("application/json")) {
         // A server that ignored `stream: true` and answered one completion.
@@ -173,7 +174,7 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
         deadline.arm();
         const readChunk = createChunkReader();
         const take = (data: string): boolean | "done" => {
-          if (deadline.callerAborted) throw signal.reason;
+          if (deadline.callerAborted) throw deadline.callerReason;
           if (data.trim() === "[DONE]") return "done";
           const chunk = readChunk(data);
           finishReason = chunk.finishReason ?? finishReason;
@@ -191,7 +192,7 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
     } catch (cause) {
       if (stop?.aborted) return undefined;
       if (deadline.timedOut) throw new UpstreamTimeoutError(endpoint, timeoutMs);
-      if (!signal.aborted) throw cause;
+      if (!deadline.callerAborted) throw cause;
       // Aborted by the caller: an exact count exists only if no request was being served, or
       // if the server sent one per chunk.
       if (!deadline.requestInFlight) usage = { promptTokens: 0, completionTokens: 0 };
@@ -208,9 +209,9 @@ export function createOpenAICompatibleBackend(parameters: CreateOpenAICompatible
 
   /** {@link pushTurn} with its failures as an `error` part: never rejects. */
   async function pushParts(request: ChatRequest, sink: DeltaSink, options: CallOptions, stop?: AbortSignal): Promise<StreamEnd | undefined> {
-    const signal = options.signal ? AbortSignal.any([options.signal, closing.signal]) : closing.signal;
+    const callers = options.signal ? [options.signal, closing.signal] : [closing.signal];
     try {
-      return await pushTurn(request, sink, signal, stop);
+      return await pushTurn(request, sink, callers, stop);
     } catch (cause) {
       return {
         type: "error",
@@ -259,17 +260,23 @@ async function readJson(response: UpstreamResponse): Promise<unknown> {
   return parseJson(await response.text());
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`; rejects with the reason of the first of `signals` to abort. */
+function sleep(ms: number, signals: readonly AbortSignal[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
+    const aborted = signals.find((signal) => signal.aborted);
+    if (aborted) return reject(aborted.reason);
+    const stopListening = () => {
+      for (const signal of signals) signal.removeEventListener("abort", onAbort);
+    };
     const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
+      stopListening();
       resolve();
     }, ms);
-    const onAbort = () => {
+    const onAbort = (event: Event) => {
       clearTimeout(timer);
-      reject(signal.reason);
+      stopListening();
+      reject((event.target as AbortSignal).reason);
     };
-    signal.addEventListener("abort", onAbort, { once: true });
+    for (const signal of signals) signal.addEventListener("abort", onAbort, { once: true });
   });
 }

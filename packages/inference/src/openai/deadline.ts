@@ -1,6 +1,6 @@
 /**
  * One request's time limit: fires `timeoutMs` after the last `arm()` or received chunk, and
- * also follows the caller's signal and, when given, `stop` (the reader left: end quietly).
+ * also follows the caller's signals and, when given, `stop` (the reader left: end quietly).
  */
 export class Deadline {
   private readonly controller = new AbortController();
@@ -8,22 +8,31 @@ export class Deadline {
   /** True from sending a request until it failed in a way that cannot have started a generation. */
   requestInFlight = false;
   timedOut = false;
-  /** The caller's signal has fired: a flag read per event instead of the combined signal's getter. */
+  /**
+   * One of the caller's signals has fired (the first to fire gave {@link callerReason}): read
+   * instead of a signal combining them, which `AbortSignal.any` would make per request at ~15 µs.
+   */
   callerAborted = false;
-  private readonly onCallerAbort = () => {
-    this.callerAborted = true;
-    this.controller.abort(this.caller.reason);
-  };
+  callerReason: unknown;
+  private readonly onCallerAbort = (event: Event) => this.abortForCaller(event.target as AbortSignal);
   private readonly onStop = () => this.controller.abort(new Error("the reader left"));
 
   constructor(
     private readonly timeoutMs: number,
-    private readonly caller: AbortSignal,
+    private readonly callers: readonly AbortSignal[],
     private readonly stop?: AbortSignal,
   ) {
-    if (caller.aborted) this.onCallerAbort();
-    else caller.addEventListener("abort", this.onCallerAbort, { once: true });
+    const aborted = callers.find((caller) => caller.aborted);
+    if (aborted) this.abortForCaller(aborted);
+    else for (const caller of callers) caller.addEventListener("abort", this.onCallerAbort, { once: true });
     stop?.addEventListener("abort", this.onStop, { once: true });
+  }
+
+  private abortForCaller(caller: AbortSignal): void {
+    if (this.callerAborted) return;
+    this.callerAborted = true;
+    this.callerReason = caller.reason;
+    this.controller.abort(caller.reason);
   }
 
   get signal(): AbortSignal {
@@ -50,7 +59,7 @@ export class Deadline {
 
   clear(): void {
     clearTimeout(this.timer);
-    this.caller.removeEventListener("abort", this.onCallerAbort);
+    for (const caller of this.callers) caller.removeEventListener("abort", this.onCallerAbort);
     this.stop?.removeEventListener("abort", this.onStop);
   }
 
