@@ -5,6 +5,8 @@ import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import { generateWords, type TestHost } from "../testUtils/testHost.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
+import { signDigestNatively } from "#digestSigner";
+import { chat } from "./chat.ts";
 import { streamChat } from "./streamChat.ts";
 
 let session: Session;
@@ -117,5 +119,54 @@ describe("streamChat", () => {
     await expect(consume()).rejects.toBeInstanceOf(TokenCountMismatchError);
     await expect(stream.result).rejects.toBeInstanceOf(TokenCountMismatchError);
     expect(host.receipts.size).toBe(0);
+  });
+
+  describe("what an exchange costs the client", () => {
+    it.runIf(signDigestNatively)(
+      "hands its request to the transport within the call when nothing has to wait: sessions started together each send as soon as theirs is ready",
+      async () => {
+        const others = await Promise.all([startOffChainSession(), startOffChainSession()]);
+        try {
+          let requests = 0;
+          const fetch: typeof globalThis.fetch = (input, init) => {
+            requests += 1;
+            return globalThis.fetch(input, init);
+          };
+          const sentByEachCall: number[] = [];
+          const streams = [session, ...others.map((other) => other.session)].map((each) => {
+            const stream = streamChat(each, { messages, maxTokens: 3, fetch });
+            sentByEachCall.push(requests);
+            return stream;
+          });
+          expect(sentByEachCall).toEqual([1, 2, 3]);
+          await Promise.all(streams.map((stream) => stream.result));
+          // The next exchange, its receipt delivered, goes out at once as well.
+          requests = 0;
+          const next = streamChat(session, { messages, maxTokens: 3, fetch });
+          expect(requests).toBe(1);
+          await next.result;
+        } finally {
+          await Promise.all(others.map((other) => other.host.stop()));
+        }
+      },
+    );
+
+    it("carries each exchange, its receipt and the next exchange on one connection (node:http)", async () => {
+      for (let index = 0; index < 3; index++) await streamChat(session, { messages, maxTokens: 4 }).result;
+      await chat(session, { messages, maxTokens: 4 });
+      expect(host.requests.map((request) => `${request.method} ${request.path}`)).toEqual(
+        Array.from({ length: 4 }, () => ["POST /v1/chat/completions", "POST /v1/session/receipt"]).flat(),
+      );
+      expect(new Set(host.requests.map((request) => request.connection))).toEqual(new Set([1]));
+    });
+
+    it("does not wait for an answer's end that lags behind its [DONE]: the receipt goes out on another connection", async () => {
+      host.behaviour.holdEndAfterDone = true;
+      const result = await streamChat(session, { messages, maxTokens: 4 }).result;
+      expect(result.receipt.delivered).toBe(true);
+      expect(host.receipts.get(1n)?.cumulativeTokens).toBe(result.cumulativeTokens);
+      const [chatRequest, receiptRequest] = host.requests;
+      expect(receiptRequest!.connection).not.toBe(chatRequest!.connection);
+    });
   });
 });

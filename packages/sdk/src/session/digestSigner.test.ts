@@ -3,7 +3,7 @@ import { bytesToHex, keccak256, stringToBytes, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { signDigestNatively } from "#digestSigner";
 import { signDigestNatively as browserSigner } from "./digestSigner.ts";
-import { sessionAccount } from "./transport.ts";
+import { sessionAccount, signSessionDigest } from "./transport.ts";
 import type { Session } from "./types.ts";
 
 // The `secp256k1` package ships prebuilt binaries for these; elsewhere viem's JavaScript signs.
@@ -38,11 +38,13 @@ describe("signing a digest natively (Node)", () => {
     for (const badDigest of [digest.slice(0, 64) as Hex, `${digest}00` as Hex]) expect(() => signDigestNatively!(badDigest, key)).toThrow();
   });
 
-  it("signs for a session with its own key, natively where it can", async () => {
+  it("signs for a session with its own key: at once where it signs natively, else through viem's account", async () => {
     const sessionKey = generatePrivateKey();
-    const account = sessionAccount({ sessionKey } as Session);
+    const session = { sessionKey } as Session;
     const digest = keccak256("0x02");
-    expect(account.address).toBe(privateKeyToAccount(sessionKey).address);
-    expect(await account.sign({ hash: digest })).toBe(await privateKeyToAccount(sessionKey).sign({ hash: digest }));
+    const signature = signSessionDigest(session, digest);
+    expect(typeof signature === "string").toBe(signDigestNatively !== undefined);
+    expect(await signature).toBe(await privateKeyToAccount(sessionKey).sign({ hash: digest }));
+    expect(sessionAccount(session).address).toBe(privateKeyToAccount(sessionKey).address);
   });
 });

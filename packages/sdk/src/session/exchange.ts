@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
 import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError } from "../errors/host.ts";
 import { HostAnswerTooLargeError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
-import { sessionEndpoints, type SessionUsage, signCheckpoint, nextTranscriptHash } from "@session-jobs/protocol";
+import { sessionEndpoints, type SessionUsage, nextTranscriptHash } from "@session-jobs/protocol";
 import { checkTokenCounts } from "./countCheck.ts";
 import { beginExchange, type ExchangeCall } from "./inFlight.ts";
 import { readText } from "./readBody.ts";
@@ -17,8 +17,8 @@ import {
   hostEndpoint,
   needsSync,
   postSigned,
-  sessionAccount,
-  sessionDomain,
+  receiptUndelivered,
+  signReceipt,
   type HostRequestOptions,
 } from "./transport.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
@@ -92,7 +92,7 @@ export async function acceptExchange(
   if (transcriptHash !== usage.transcriptHash) throw dispute(session, new TranscriptMismatchError({ expected: transcriptHash, claimed: usage.transcriptHash }));
 
   const cumulativeTokens = BigInt(usage.cumulativeTokens);
-  const signature = await signCheckpoint(sessionAccount(session), sessionDomain(session), { jobId: session.jobId, cumulativeTokens, transcriptHash });
+  const signature = await signReceipt(session, { jobId: session.jobId, cumulativeTokens, transcriptHash });
   session.transcriptHash = transcriptHash;
   session.cumulativeTokens = cumulativeTokens;
   session.receipt = { cumulativeTokens, transcriptHash, signature, delivered: false };
@@ -136,7 +136,9 @@ type ExchangeProgress = { sent: boolean };
  * Sends a chat request once the session may go on: undisputed, in step with the host (a session
  * that may have missed the end of an exchange, or was restored from saved state, syncs first),
  * and the host holding the newest receipt. The body is encoded once; those bytes are signed, sent
- * and later hashed.
+ * and later hashed. With nothing to wait for (no sync, no receipt to deliver, a native signer)
+ * the request is handed to the transport before the first `await`: sessions started together
+ * each send as soon as their own request is ready, not all in lock-step.
  *
  * After that sync the client knows everything the host recorded, so a host that still refuses the
  * request as replayed or out of sync is not believed: the error is thrown, nothing is synced or
@@ -148,7 +150,7 @@ async function sendChatRequest(session: Session, parameters: ExchangeParameters,
   let recovered: RecoveredExchange[] = [];
   if (needsSync(session))
     ({ recovered } = await syncWithHost(session, { ...transport, countCheck: parameters.countCheck, onRecovered: parameters.onRecovered }));
-  else await deliverReceipt(session, { ...transport, headers: parameters.headers });
+  else if (receiptUndelivered(session)) await deliverReceipt(session, { ...transport, headers: parameters.headers });
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
   const answer = await postChatRequest(session, progress, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
@@ -186,7 +188,9 @@ function exchangeFailed(session: Session, call: ExchangeCall, progress: Exchange
 
 /** Runs one non-streamed chat exchange: signed request, JSON answer, checked and receipted. */
 export async function jsonExchange(session: Session, parameters: ExchangeParameters): Promise<ExchangeResult & { response: Record<string, unknown> }> {
-  const release = await acquireSessionLock(session);
+  const lock = acquireSessionLock(session);
+  // Not awaited when free: the request goes out in the turn that prepared it.
+  const release = typeof lock === "function" ? lock : await lock;
   const call = beginExchange(session, parameters.signal);
   const progress = { sent: false };
   try {
@@ -219,7 +223,9 @@ export async function jsonExchange(session: Session, parameters: ExchangeParamet
  * (a lost connection, a silent host) is recovered the same way.
  */
 export async function* streamExchange(session: Session, parameters: ExchangeParameters): AsyncGenerator<ChatCompletionChunk, ExchangeResult, undefined> {
-  const release = await acquireSessionLock(session);
+  const lock = acquireSessionLock(session);
+  // Not awaited when free: the request goes out in the turn that prepared it.
+  const release = typeof lock === "function" ? lock : await lock;
   const call = beginExchange(session, parameters.signal);
   const onCancel = () => parameters.onCancel?.(call.signal.reason);
   call.signal.addEventListener("abort", onCancel, { once: true });
@@ -263,6 +269,11 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
     // A stream cut off before `[DONE]` without usage is a broken connection, not a host's claim.
     if (!usage && !done)
       throw new HostUnreachableError({ url, cause: new Error("the stream ended before the host's usage arrived; the next request recovers the answer") });
+    // The end that follows `[DONE]`, when it is already here, is taken before the receipt goes out:
+    // the connection is then back in the pool and carries the receipt, which would otherwise open a
+    // second connection to the host (one more TCP handshake and socket for each side). An end still
+    // on its way is not waited for, and a failure after the end of the answer changes nothing.
+    if (done && answer.arrived()) await reading.catch(() => undefined);
     settled = true;
     return await acceptExchange(session, { ...exchange, requestBytes, responseText: text, usage, recovered });
   } catch (error) {

@@ -36,6 +36,12 @@ export type HostBody = {
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
   /** Stops reading and frees the connection (the host stops generating). */
   cancel(reason?: unknown): Promise<void>;
+  /**
+   * Whether the whole answer is here: its end read, or received by the transport and left to
+   * read, so reading it to the end waits for nothing from the host (and gives the connection
+   * back to the pool). False where the transport cannot tell (`fetch`).
+   */
+  arrived(): boolean;
 };
 
 /** One request to a host: the SDK sends only GETs and POSTs of a signed JSON body. */
@@ -46,6 +52,8 @@ export type HostTransportBody = {
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
   /** Stops reading and drops the connection; a read in flight ends as `done`. */
   cancel(reason?: unknown): Promise<void>;
+  /** Whether the transport received the end of the answer (see {@link HostBody.arrived}); absent where it cannot tell. */
+  arrived?(): boolean;
 };
 
 /**
@@ -146,6 +154,7 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
       unfollow();
       await reader!.cancel(reason).catch(() => undefined);
     },
+    arrived: () => finished || (!failed && reader!.arrived?.() === true),
   };
   if (response.status < 200 || response.status > 299) throw parseHostError({ status: response.status, url, body: await readPrefix(body, maxErrorBytes) });
   return body;

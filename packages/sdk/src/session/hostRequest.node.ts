@@ -98,5 +98,7 @@ function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal
       settle();
       return Promise.resolve();
     },
+    // The parser saw the end of the message: the rest of the body is in the response's buffer.
+    arrived: () => response.complete && !failure && !cancelled,
   };
 }

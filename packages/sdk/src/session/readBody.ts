@@ -54,3 +54,17 @@ export async function readJson(body: HostBody): Promise<unknown> {
     throw new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
   }
 }
+
+/**
+ * Reads to its end an answer whose content the SDK does not need (a receipt's `{ stored: true }`)
+ * once it has wholly arrived, which then takes no wait on the host: its connection is back in the
+ * pool before the session's next request, which would otherwise open a second connection. An
+ * answer still on its way is left to the read in flight; a failure here changes nothing.
+ */
+export async function finishArrived(body: HostBody): Promise<void> {
+  try {
+    while (body.arrived()) if ((await body.read()).done) return;
+  } catch {
+    // The answer (its status) was all that counted.
+  }
+}

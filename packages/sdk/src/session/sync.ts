@@ -1,6 +1,6 @@
 import { HostUnreachableError, SessionUnknownError } from "../errors/host.ts";
 import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
-import { sessionEndpoints, signCheckpoint } from "@session-jobs/protocol";
+import { sessionEndpoints } from "@session-jobs/protocol";
 import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
 import { readJson } from "./readBody.ts";
 import {
@@ -12,6 +12,7 @@ import {
   postSigned,
   sessionAccount,
   sessionDomain,
+  signReceipt,
   type HostRequestOptions,
 } from "./transport.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
@@ -94,7 +95,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
   if (reconciliation.adoptedReceipt) session.receipt = reconciliation.adoptedReceipt;
   if (reconciliation.exchanges.length > 0) {
     const checkpoint = { jobId: session.jobId, cumulativeTokens: reconciliation.cumulativeTokens, transcriptHash: reconciliation.transcriptHash };
-    const signature = await signCheckpoint(sessionAccount(session), sessionDomain(session), checkpoint);
+    const signature = await signReceipt(session, checkpoint);
     session.receipt = { cumulativeTokens: checkpoint.cumulativeTokens, transcriptHash: checkpoint.transcriptHash, signature, delivered: false };
   }
   session.cumulativeTokens = reconciliation.cumulativeTokens;

@@ -1,38 +1,76 @@
+import type { Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { signDigestNatively } from "#digestSigner";
 import { HostUnreachableError } from "../errors/host.ts";
 import { SessionDisputedError } from "../errors/session.ts";
-import { sessionEndpoints, type ReceiptSubmission, type SignedEndpoint, signSessionRequestHeaders } from "@session-jobs/protocol";
+import {
+  checkpointDigest,
+  sessionEndpoints,
+  type Checkpoint,
+  sessionHeaders,
+  sessionRequestDigest,
+  type ReceiptSubmission,
+  type SessionRequest,
+  type SignedEndpoint,
+} from "@session-jobs/protocol";
 import { fetchHost, type HostBody, type HostRequestOptions } from "./hostFetch.ts";
-import { readJson } from "./readBody.ts";
+import { finishArrived, readJson } from "./readBody.ts";
 import type { Session } from "./types.ts";
 
 export type { HostRequestOptions } from "./hostFetch.ts";
 
 const accounts = new WeakMap<Session, PrivateKeyAccount>();
 /**
- * The session key as a viem account. Where a native signer loaded (Node, `#digestSigner`) the
- * account signs digests with it: the same signatures as viem's, for a fraction of the CPU.
+ * The session key as a viem account (its address, and its signatures where no native signer
+ * loaded). Made when first needed: deriving the address is an elliptic-curve multiplication in
+ * JavaScript (a millisecond or more), which a session signing natively never needs before a sync.
  */
 export function sessionAccount(session: Session): PrivateKeyAccount {
   let account = accounts.get(session);
-  if (!account) {
-    const key = session.sessionKey;
-    const viemAccount = privateKeyToAccount(key);
-    const signNatively = signDigestNatively;
-    account = signNatively ? { ...viemAccount, sign: ({ hash }) => Promise.resolve(signNatively(hash, key)) } : viemAccount;
-    accounts.set(session, account);
-  }
+  if (!account) accounts.set(session, (account = privateKeyToAccount(session.sessionKey)));
   return account;
 }
 
+/**
+ * Signs an EIP-712 digest with the session key. Where a native signer loaded (Node,
+ * `#digestSigner`) the signature is returned at once, the same as viem's for a fraction of the
+ * CPU, so a request with nothing else to wait for is sent in the same turn as it is prepared;
+ * elsewhere viem's account signs (a promise).
+ */
+export function signSessionDigest(session: Session, digest: Hex): Hex | Promise<Hex> {
+  return signDigestNatively ? signDigestNatively(digest, session.sessionKey) : sessionAccount(session).sign({ hash: digest });
+}
+
+/** Signs a cumulative receipt with the session key (see {@link signSessionDigest}). */
+export function signReceipt(session: Session, checkpoint: Checkpoint): Hex | Promise<Hex> {
+  return signSessionDigest(session, checkpointDigest(sessionDomain(session), checkpoint));
+}
+
 const locks = new WeakMap<Session, Promise<void>>();
+
+/** Queues a holder of the session's lock: `previous` settles when the holders before it released (undefined: none). */
+function queueForLock(session: Session): { previous: Promise<void> | undefined; release: () => void } {
+  const previous = locks.get(session);
+  let release!: () => void;
+  const current = new Promise<void>((resolve) => (release = resolve));
+  const tail = previous ? previous.then(() => current) : current;
+  locks.set(session, tail);
+  const releaseLock = () => {
+    release();
+    if (locks.get(session) === tail) locks.delete(session);
+  };
+  return { previous, release: releaseLock };
+}
+
 /**
  * Serialises exchanges of one session: sequence numbers, the transcript hash and cumulative
- * receipts all assume the host sees one exchange after another. Resolves with a release function.
+ * receipts all assume the host sees one exchange after another. Gives the release function at
+ * once when no one holds the lock (so a request with nothing to wait for goes out in the turn
+ * that prepared it, not after every other session's turn), else a promise of it.
  */
-export async function acquireSessionLock(session: Session): Promise<() => void> {
-  return (await acquireSessionLockUntil(session, undefined)).release;
+export function acquireSessionLock(session: Session): (() => void) | Promise<() => void> {
+  const { previous, release } = queueForLock(session);
+  return previous ? previous.then(() => release) : release;
 }
 
 /**
@@ -41,18 +79,10 @@ export async function acquireSessionLock(session: Session): Promise<() => void> 
  * flight), and later callers still wait for both the holder and this caller's release.
  */
 export async function acquireSessionLockUntil(session: Session, until: AbortSignal | undefined): Promise<{ release: () => void; acquired: boolean }> {
-  const previous = locks.get(session) ?? Promise.resolve();
-  let release!: () => void;
-  const current = new Promise<void>((resolve) => (release = resolve));
-  const tail = previous.then(() => current);
-  locks.set(session, tail);
-  const releaseLock = () => {
-    release();
-    if (locks.get(session) === tail) locks.delete(session);
-  };
+  const { previous = Promise.resolve(), release } = queueForLock(session);
   if (!until) {
     await previous;
-    return { release: releaseLock, acquired: true };
+    return { release, acquired: true };
   }
   let onAbort!: () => void;
   const gaveUp = new Promise<false>((resolve) => (onAbort = () => resolve(false)));
@@ -60,7 +90,7 @@ export async function acquireSessionLockUntil(session: Session, until: AbortSign
   else until.addEventListener("abort", onAbort, { once: true });
   const acquired = await Promise.race([previous.then(() => true as const), gaveUp]);
   until.removeEventListener("abort", onAbort);
-  return { release: releaseLock, acquired };
+  return { release, acquired };
 }
 
 /** `hostUrl` + path, tolerating a trailing slash on the base URL. */
@@ -75,12 +105,28 @@ export function sessionDomain(session: Pick<Session, "chainId" | "marketplace">)
 
 /**
  * Headers that authenticate one request body for an endpoint: job id, next sequence number, the
- * transcript hash the request builds on, and the session key's signature over all of them.
+ * transcript hash the request builds on, and the session key's signature over all of them. At
+ * once where the signature is (see {@link signSessionDigest}).
  */
-export function signRequestHeaders(session: Session, endpoint: SignedEndpoint, body: Uint8Array<ArrayBuffer>): Promise<Record<string, string>> {
+export function signRequestHeaders(
+  session: Session,
+  endpoint: SignedEndpoint,
+  body: Uint8Array<ArrayBuffer>,
+): Record<string, string> | Promise<Record<string, string>> {
   session.sequence += 1n;
   const request = { jobId: session.jobId, sequence: session.sequence, transcriptHash: session.transcriptHash, endpoint, body };
-  return signSessionRequestHeaders(sessionAccount(session), sessionDomain(session), request);
+  const signature = signSessionDigest(session, sessionRequestDigest(sessionDomain(session), request));
+  return typeof signature === "string" ? sessionRequestHeaders(request, signature) : signature.then((signed) => sessionRequestHeaders(request, signed));
+}
+
+/** The session headers of a request and its signature, as the protocol's `signSessionRequestHeaders` makes them. */
+function sessionRequestHeaders(request: SessionRequest, signature: Hex): Record<string, string> {
+  return {
+    [sessionHeaders.jobId]: request.jobId.toString(),
+    [sessionHeaders.sequence]: request.sequence.toString(),
+    [sessionHeaders.transcript]: request.transcriptHash,
+    [sessionHeaders.signature]: signature,
+  };
 }
 
 type PostParameters = HostRequestOptions & { body: Uint8Array<ArrayBuffer>; accept?: string; headers?: Record<string, string> | undefined };
@@ -88,10 +134,13 @@ type PostParameters = HostRequestOptions & { body: Uint8Array<ArrayBuffer>; acce
 /**
  * POSTs a JSON body to one of the host's signed endpoints, with the session headers; a refusal
  * becomes the typed error for its code. `url` defaults to the endpoint under the session's host URL.
+ * The request is handed to the transport before this returns wherever the signature is at once.
  */
-export async function postSigned(session: Session, parameters: PostParameters & { endpoint: SignedEndpoint; url?: string | undefined }): Promise<HostBody> {
-  const signed = await signRequestHeaders(session, parameters.endpoint, parameters.body);
-  return post(parameters.url ?? hostEndpoint(session, parameters.endpoint), { ...parameters, headers: { ...parameters.headers, ...signed } });
+export function postSigned(session: Session, parameters: PostParameters & { endpoint: SignedEndpoint; url?: string | undefined }): Promise<HostBody> {
+  const send = (signed: Record<string, string>) =>
+    post(parameters.url ?? hostEndpoint(session, parameters.endpoint), { ...parameters, headers: { ...parameters.headers, ...signed } });
+  const signed = signRequestHeaders(session, parameters.endpoint, parameters.body);
+  return signed instanceof Promise ? signed.then(send) : send(signed);
 }
 
 /** POSTs a JSON body; a refusal becomes the typed error for its code, no answer {@link HostUnreachableError}. */
@@ -115,13 +164,18 @@ export function assertUndisputed(session: Session): void {
   if (session.dispute !== undefined) throw new SessionDisputedError({ jobId: session.jobId, reason: session.dispute });
 }
 
+/** Whether the newest receipt still has to reach the host. */
+export function receiptUndelivered(session: Session): boolean {
+  return session.receipt !== undefined && !session.receipt.delivered;
+}
+
 /**
  * Sends the newest receipt to the host if it has not acknowledged it yet. An unreachable host
  * leaves it pending (returns false); any refusal is thrown.
  */
 export async function deliverReceipt(session: Session, options: HostRequestOptions & { headers?: Record<string, string> | undefined } = {}): Promise<boolean> {
   const receipt = session.receipt;
-  if (!receipt || receipt.delivered) return true;
+  if (!receiptUndelivered(session) || !receipt) return true;
   const submission: ReceiptSubmission = {
     jobId: session.jobId.toString(),
     cumulativeTokens: receipt.cumulativeTokens.toString(),
@@ -130,13 +184,14 @@ export async function deliverReceipt(session: Session, options: HostRequestOptio
   };
   try {
     // A receipt is authenticated by its own signature: no session headers, no sequence number spent.
-    await post(hostEndpoint(session, sessionEndpoints.receipt), {
+    const answer = await post(hostEndpoint(session, sessionEndpoints.receipt), {
       signal: options.signal,
       fetch: options.fetch,
       timeoutMs: options.timeoutMs,
       headers: options.headers,
       body: new TextEncoder().encode(JSON.stringify(submission)),
     });
+    await finishArrived(answer);
   } catch (error) {
     if (error instanceof HostUnreachableError) return false;
     throw error;

@@ -10,7 +10,7 @@
  * Unlike the host it drops nothing, so a test can read every exchange it served.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { stringToBytes, type Address, type Hex } from "viem";
 import {
   sessionHeaders,
@@ -32,8 +32,8 @@ export type StoredReceipt = { cumulativeTokens: bigint; transcriptHash: Hex; sig
 /** One exchange as the double served and billed it (what `POST /v1/session/sync` reports). */
 export type HostExchange = RecordedExchangeSource & { cumulativeTokens: bigint };
 
-/** One request the double received, in arrival order; `status` and `code` once it was answered. */
-export type TestHostRequest = { method: string; path: string; status?: number; code?: SessionErrorCode };
+/** One request the double received, in arrival order; `status` and `code` once it was answered; `connection` numbers the connection it came on (1, 2, … in the order they opened). */
+export type TestHostRequest = { method: string; path: string; connection: number; status?: number; code?: SessionErrorCode };
 
 export type TestHostParameters = {
   domain: SessionDomainParameters;
@@ -55,6 +55,8 @@ export type TestHostBehaviour = {
   failStreamAfterWords: number | undefined;
   /** The connection of a streamed answer breaks after this many words (billed and recorded as for a client that left). */
   breakStreamAfterWords: number | undefined;
+  /** A streamed answer's end is held back after its `[DONE]` (a slow proxy, a host that never finishes its answers); by default they travel in one write. */
+  holdEndAfterDone: boolean;
   /** Rewrites the answer to `POST /v1/session/sync` before it is sent (a host that lies about its records). */
   tamperSync: ((answer: SyncResponse) => SyncResponse | Promise<SyncResponse>) | undefined;
 };
@@ -127,6 +129,7 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     wordDelayMs: 0,
     failStreamAfterWords: undefined,
     breakStreamAfterWords: undefined,
+    holdEndAfterDone: false,
     tamperSync: undefined,
   };
 
@@ -290,7 +293,8 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const session = complete();
     send(chunk({}, "length"));
     send({ ...base, object: "chat.completion.chunk", choices: [], usage, session });
-    response.end("data: [DONE]\n\n");
+    if (behaviour.holdEndAfterDone) response.write("data: [DONE]\n\n");
+    else response.end("data: [DONE]\n\n");
   };
 
   // A receipt is authenticated by its own signature, as on the host: no session headers.
@@ -384,8 +388,10 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     );
   };
 
+  const connections = new WeakMap<Socket, number>();
+  let connectionCount = 0;
   const server = createServer((request, response) => {
-    const entry: TestHostRequest = { method: request.method ?? "", path: request.url ?? "" };
+    const entry: TestHostRequest = { method: request.method ?? "", path: request.url ?? "", connection: connections.get(request.socket) ?? 0 };
     requests.push(entry);
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -403,6 +409,7 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
         });
     });
   });
+  server.on("connection", (socket: Socket) => connections.set(socket, ++connectionCount));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
 
