@@ -73,22 +73,37 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
 
   return {
     result,
-    async *[Symbol.asyncIterator]() {
+    // A plain iterator, not an async generator: a delta already here is handed over in one
+    // resolved promise, where a generator resumed and suspended again for every token.
+    [Symbol.asyncIterator]() {
       let index = 0;
-      try {
-        while (true) {
-          if (index < deltas.length) {
-            yield deltas[index++]!;
-            continue;
-          }
-          if (failure) throw failure.error;
-          if (finished) return;
-          await new Promise<void>((resolve) => waiters.push(resolve));
+      let left = false;
+      const end = { done: true, value: undefined } as const;
+      const next = (): Promise<IteratorResult<string, undefined>> => {
+        if (left) return Promise.resolve(end);
+        if (index < deltas.length) return Promise.resolve({ done: false, value: deltas[index++]! });
+        if (failure) {
+          left = true;
+          return Promise.reject(failure.error);
         }
-      } finally {
+        if (finished) {
+          left = true;
+          return Promise.resolve(end);
+        }
+        return new Promise<void>((resolve) => waiters.push(resolve)).then(next);
+      };
+      return {
+        next,
         // The reader left early: stop the host's generation.
-        if (!finished) stop.abort(new DOMException("The reader left the stream.", "AbortError"));
-      }
+        return: () => {
+          left = true;
+          if (!finished) stop.abort(new DOMException("The reader left the stream.", "AbortError"));
+          return Promise.resolve(end);
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
     },
   };
 }
