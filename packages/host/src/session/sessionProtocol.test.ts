@@ -23,6 +23,7 @@ import { createReadiness } from "../observability/readiness.ts";
 import { createByteBudget } from "../http/byteBudget.ts";
 import { createTestBackend, type TestBackend } from "../testUtils/testBackend.ts";
 import { createTestClient, parseSse } from "../testUtils/testClient.ts";
+import { until } from "../testUtils/promiseState.ts";
 
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
@@ -48,6 +49,8 @@ const common = createCommon({ logLevel: "silent" });
 const settled: bigint[] = [];
 /** The settlement of the next close fails (the chain unreachable) when set. */
 let failNextSettle = false;
+/** While set, the store's group commits wait here until the test runs them (instead of at the end of their turn of the event loop). */
+let heldFlushes: (() => void)[] | undefined;
 /** Moves the protocol's clock forward (leases); sessions' own times stay on Date.now. */
 let clockOffsetMs = 0;
 const closingLeaseMs = 60_000;
@@ -107,7 +110,11 @@ function openSession(overrides: Partial<OnChainSession> = {}) {
 
 beforeAll(async () => {
   backend = createTestBackend();
-  store = createStore({ path: ":memory:", deployment: { ...domain, host: host.address } });
+  store = createStore({
+    path: ":memory:",
+    deployment: { ...domain, host: host.address },
+    schedule: (flush) => (heldFlushes ? heldFlushes.push(flush) : setImmediate(flush)),
+  });
   const sessions = createSessionCache({ read: async (jobId) => chain.get(jobId) ?? nonexistent(jobId), maxAgeMs: 0 });
   const protocol = createSessionProtocol({
     common,
@@ -418,6 +425,33 @@ describe("chat completions", () => {
     expect(answer.status).toBe(502);
     expect(answer.body.error).toMatchObject({ code: "backend_error", type: "server_error" });
     expect(await (await fetch(`${url}/v1/session/${jobId}`)).json()).toMatchObject({ servedTokens: "0" });
+  });
+});
+
+describe("the request path", () => {
+  it("forwards a request to the model as soon as its own checks pass, its session row and sequence committed without waiting for the store's next group; its session object still waits for its exchange's commit", async () => {
+    const { client, jobId } = openSession();
+    for (const prompt of ["first contact", "a known session"]) {
+      const forwarded = backend.requests.length;
+      heldFlushes = [];
+      try {
+        const answer = client.chat(chatBody(prompt, { stream: true }));
+        // The first group the request waits for: the exchange's record, once the answer is generated (before: its sequence, before the model heard of it).
+        await until(() => heldFlushes!.length > 0);
+        expect(backend.requests.length).toBe(forwarded + 1);
+        expect(store.session(jobId)?.lastSequence).toBe(client.sequence);
+        const flushes = heldFlushes;
+        heldFlushes = undefined;
+        flushes.forEach((flush) => flush());
+        const answered = await answer;
+        expect(answered.status).toBe(200);
+        expect(answered.session?.transcriptHash).toBe(client.transcriptHash);
+      } finally {
+        const flushes = heldFlushes ?? [];
+        heldFlushes = undefined;
+        flushes.forEach((flush) => flush());
+      }
+    }
   });
 });
 

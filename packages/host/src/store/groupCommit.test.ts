@@ -53,7 +53,9 @@ function setUp(sync: () => Promise<void> = () => Promise.resolve()) {
       .all()
       .map((row) => row.value);
   const addLazy = (value: string) => group.write(() => Number(insert.run(value, null).lastInsertRowid), "flushedLater");
-  return { db, group, groupSizes, add, addLazy, committed, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
+  /** A write that may be flushed later whose deferred foreign key fails at its COMMIT. */
+  const addLazyOrphan = (value: string) => group.write(() => Number(insert.run(value, 42).lastInsertRowid), "flushedLater");
+  return { db, group, groupSizes, add, addLazy, addLazyOrphan, committed, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
 }
 
 /** Lets promise callbacks run. */
@@ -114,15 +116,60 @@ describe("group commit", () => {
     expect(committed()).toEqual(["next"]);
   });
 
-  it("resolves a write that may be flushed later at its COMMIT, without waiting for or starting a sync", async () => {
+  it("commits a write that may be flushed later at once, in a transaction of its own, and resolves it at its COMMIT without waiting for the group or a sync", async () => {
     const syncs = heldSyncs();
-    const { addLazy, committed, flushAll } = setUp(syncs.sync);
-    const write = settled(addLazy("lazy"));
+    const { group, groupSizes, add, addLazy, committed, flushes, flushAll } = setUp(syncs.sync);
+    const durable = settled(add("durable"));
+    const lazy = settled(addLazy("lazy"));
+    await Promise.resolve(); // promise callbacks only: no turn of the event loop, no flush
+    expect(lazy).toEqual({ done: true, value: 1 });
+    expect(committed()).toEqual(["lazy"]); // the durable write still waits for its group
+    expect(flushes).toHaveLength(1); // the durable write's group, and nothing scheduled for the lazy one
+    expect(groupSizes).toEqual([1]);
+    expect(syncs.started()).toBe(0);
     flushAll();
     await tick();
-    expect(write).toEqual({ done: true, value: 1 });
-    expect(committed()).toEqual(["lazy"]);
-    expect(syncs.started()).toBe(0);
+    expect(committed()).toEqual(["lazy", "durable"]);
+    expect(durable.done).toBe(false); // waits for its sync, which covers the lazy write's frames too
+    syncs.complete();
+    await tick();
+    expect(durable).toEqual({ done: true, value: 2 });
+    expect(group.stats).toEqual({ commits: 2, writes: 2 });
+    expect(group.syncStats.syncs).toBe(1);
+  });
+
+  it("a write that may be flushed later and fails rejects alone, with its own error, and takes back what it wrote; the pending group is untouched", async () => {
+    const { db, group, add, committed, flushAll } = setUp();
+    await Promise.all([add("taken"), Promise.resolve(flushAll())]);
+    const pending = settled(add("pending"));
+    const failing = settled(
+      group.write(
+        db.transaction(() => {
+          db.prepare("INSERT INTO rows (value) VALUES ('half-done')").run();
+          db.prepare("INSERT INTO rows (value) VALUES ('taken')").run();
+        }),
+        "flushedLater",
+      ),
+    );
+    await Promise.resolve();
+    expect(failing.error).toMatchObject({ code: "SQLITE_CONSTRAINT_UNIQUE" });
+    expect(db.inTransaction).toBe(false);
+    flushAll();
+    await tick();
+    expect(pending.done).toBe(true);
+    expect(committed()).toEqual(["taken", "pending"]);
+  });
+
+  it("a write that may be flushed later and cannot commit is rejected through commitFailed, and commits nothing", async () => {
+    const { add, addLazyOrphan, committed, flushAll } = setUp();
+    const pending = settled(add("pending"));
+    const orphan = settled(addLazyOrphan("orphan"));
+    await Promise.resolve();
+    expect(String(orphan.error)).toMatch(/^Error: commit failed: FOREIGN KEY constraint failed/);
+    flushAll();
+    await tick();
+    expect(pending.done).toBe(true);
+    expect(committed()).toEqual(["pending"]);
   });
 
   it("acknowledges no durable write before a sync that started after its COMMIT returned", async () => {
@@ -131,12 +178,12 @@ describe("group commit", () => {
     const writes = [settled(add("a")), settled(addLazy("lazy")), settled(add("b"))];
     flushAll();
     await tick();
-    expect(committed()).toEqual(["a", "lazy", "b"]); // committed: in the WAL, not yet on the disk
+    expect(committed()).toEqual(["lazy", "a", "b"]); // committed (the lazy write at once, alone): in the WAL, not yet on the disk
     expect(syncs.started()).toBe(1);
     expect(writes.map((write) => write.done)).toEqual([false, true, false]);
     syncs.complete();
     await tick();
-    expect(writes.map((write) => write.value)).toEqual([1, 2, 3]);
+    expect(writes.map((write) => write.value)).toEqual([2, 1, 3]);
     expect(group.syncStats.syncs).toBe(1);
   });
 
@@ -180,16 +227,30 @@ describe("group commit", () => {
     syncs.fail(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
     await tick();
     expect(synced.value).toBe(1);
-    expect(lazy).toEqual({ done: true, value: 4 }); // resolved at its COMMIT, before the sync failed
+    expect(lazy).toEqual({ done: true, value: 3 }); // committed at once and resolved at its COMMIT, before the sync failed
     for (const write of [inFlight, waiting]) expect(String(write.error)).toBe("Error: sync failed: EIO: i/o error, fdatasync");
     // The store stays faulted: later writes are refused with the same fault, uncommitted; no sync is tried again.
     const later = settled(add("later"));
+    const laterLazy = settled(addLazy("later-lazy"));
     flushAll();
     await tick();
     expect(later.error).toBe(inFlight.error);
+    expect(laterLazy.error).toBe(inFlight.error);
     await expect(group.synced()).rejects.toBe(inFlight.error);
-    expect(committed()).toEqual(["synced", "in-flight", "waiting", "lazy"]);
+    expect(committed()).toEqual(["synced", "in-flight", "lazy", "waiting"]);
     expect(syncs.started()).toBe(2);
+  });
+
+  it("after close(), a write that may be flushed later is refused like any other, and not committed", async () => {
+    const { group, add, addLazy, committed } = setUp();
+    const pending = settled(add("pending"));
+    const closing = settled(group.close(new Error("closed")));
+    const lazy = settled(addLazy("lazy"));
+    await tick();
+    expect(pending.done).toBe(true);
+    expect(closing.done).toBe(true);
+    expect(String(lazy.error)).toBe("Error: closed");
+    expect(committed()).toEqual(["pending"]);
   });
 
   it("synced() waits for a sync when a commit is unsynced (a write that may be flushed later, too), and resolves at once when none is", async () => {

@@ -5,7 +5,11 @@ import { createSyncQueue } from "./syncQueue.ts";
 export type WriteDurability =
   /** Committed, then synced to the disk before its caller hears of it: survives a power cut. */
   | "durable"
-  /** Committed to the WAL without waiting for a sync: survives the process, and the next sync (the next durable write's) flushes it. */
+  /**
+   * Committed to the WAL without waiting for a sync: survives the process, and the next sync (the
+   * next durable write's) flushes it. Committed at once, in a transaction of its own: its caller
+   * (a request about to be forwarded) waits for nothing else.
+   */
   | "flushedLater";
 
 type PendingWrite = {
@@ -25,11 +29,14 @@ export type GroupCommitStats = {
 export type GroupCommit = ReturnType<typeof createGroupCommit>;
 
 /**
- * Commits the writes issued within one turn of the event loop together: one transaction, however
- * many callers. Each write runs in a savepoint of its own, in the order issued, so one that throws
- * is rolled back alone and rejects only its caller, with its own error. A COMMIT that fails, or an
- * error that makes SQLite roll the whole transaction back (disk full, I/O error), rejects every
- * write of the group through `commitFailed`.
+ * Commits the durable writes issued within one turn of the event loop together: one transaction,
+ * however many callers. Each write runs in a savepoint of its own, in the order issued, so one that
+ * throws is rolled back alone and rejects only its caller, with its own error. A COMMIT that fails,
+ * or an error that makes SQLite roll the whole transaction back (disk full, I/O error), rejects
+ * every write of the group through `commitFailed`. A write that may be flushed later is committed
+ * at once, as a group of one: its caller waits only for its COMMIT, and in a herd of requests the
+ * group's turn would come only after every other request read in the same poll phase was checked
+ * (a durable write's caller waits for a sync anyway, which the group shares).
  *
  * The database commits with `synchronous=NORMAL` (the WAL append, no fsync), so a COMMIT holds the
  * event loop only for its writes into the page cache. A durable write's caller hears of it only
@@ -77,7 +84,10 @@ export function createGroupCommit(parameters: {
   function flush(): void {
     const writes = pending;
     pending = [];
-    if (writes.length === 0) return;
+    if (writes.length > 0) commit(writes);
+  }
+
+  function commit(writes: PendingWrite[]): void {
     // After a failed sync nothing written since can be made durable: commit nothing more.
     const failed = syncs.failed();
     if (failed) return writes.forEach((write) => write.reject(failed.fault));
@@ -108,12 +118,14 @@ export function createGroupCommit(parameters: {
   }
 
   return {
-    /** Runs `run` in the next group's transaction; resolves with its result once that group is committed (and synced, when durable). */
+    /** Runs `run` in the next group's transaction (durable) or at once in its own (flushedLater); resolves with its result once committed (and synced, when durable). */
     write<R>(run: () => R, durability: WriteDurability = "durable"): Promise<R> {
       return new Promise<R>((resolve, reject) => {
         if (closed) return reject(closed.refusal);
+        const write = { run, durability, resolve: resolve as (value: unknown) => void, reject };
+        if (durability === "flushedLater") return commit([write]);
         if (pending.length === 0) schedule(flush);
-        pending.push({ run, durability, resolve: resolve as (value: unknown) => void, reject });
+        pending.push(write);
       });
     },
     /**

@@ -298,6 +298,29 @@ describe("group commit", () => {
     await store.close();
   });
 
+  it("commits a first-contact session row and a sequence claim at once, each alone, within the turn of the event loop; the turn's durable writes wait for their group", async () => {
+    const path = freshPath();
+    const store = createStore({ path, deployment });
+    await store.ensureSession(9n, 100);
+    const before = { ...store.commitStats };
+    let turnEnded = false;
+    setImmediate(() => (turnEnded = true)); // runs before any group flush scheduled below
+    const proven = settled(store.setProvenTokens(9n, 1));
+    expect(await store.ensureSession(1n, 100)).toMatchObject({ jobId: 1n, lastSequence: 0n });
+    expect(await store.claimSequence(1n, 1n)).toBe(true);
+    expect(await store.claimSequence(1n, 1n)).toBe(false);
+    expect(turnEnded).toBe(false);
+    expect(store.commitStats.commits - before.commits).toBe(3);
+    expect(proven.done).toBe(false);
+    // Committed: another connection sees them before any sync.
+    const reader = new Database(path, { readonly: true });
+    expect(reader.prepare<[], { last_sequence: string }>("SELECT last_sequence FROM sessions WHERE job_id = '1'").get()).toEqual({ last_sequence: "1" });
+    await until(() => proven.done);
+    expect(store.session(9n)?.provenTokens).toBe(1);
+    reader.close();
+    await store.close();
+  });
+
   it("a write that fails in a group rejects its own caller, takes back what it wrote, and leaves the others committed", async () => {
     const path = freshPath();
     const store = createStore({ path, deployment });

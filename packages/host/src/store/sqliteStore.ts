@@ -112,6 +112,8 @@ export function createStore(parameters: {
   onCommit?: (writes: number) => void;
   /** How the WAL is synced (tests: a disk whose sync fails or waits). Default fdatasync in libuv's thread pool. */
   datasync?: Datasync;
+  /** When a group of durable writes is committed (tests: by hand). Default at the end of its turn of the event loop. */
+  schedule?: (flush: () => void) => void;
 }) {
   const now = parameters.now ?? Date.now;
   const lock = lockDatabase(parameters.path);
@@ -137,10 +139,12 @@ export function createStore(parameters: {
     // A failed fsync may have dropped the pages it could not write: never retried, never trusted again.
     syncFailed: (error) => health.writeFailed(error),
     ...(parameters.onCommit && { onCommit: parameters.onCommit }),
+    ...(parameters.schedule && { schedule: parameters.schedule }),
   });
   /**
-   * A write committed with the others of its turn of the event loop (store/groupCommit.ts): its
-   * promise resolves once the group's transaction is on disk, and it rejects alone when it fails.
+   * A write committed through store/groupCommit.ts: a durable one with the others of its turn of
+   * the event loop, its promise resolved once their transaction is on disk; a `flushedLater` one at
+   * once, alone, resolved at its COMMIT. Either rejects alone when it fails.
    */
   const grouped =
     <A extends unknown[], R>(durability: WriteDurability, write: (...args: A) => R) =>
@@ -276,7 +280,7 @@ export function createStore(parameters: {
     /**
      * Creates the session's row on first contact; keeps the interval in step with the chain. A
      * session already known as the chain has it is only read (no write per request). The row is
-     * flushed to disk by the durable commit that follows (the exchange), like a sequence.
+     * committed at once and flushed to disk by the durable commit that follows (the exchange), like a sequence.
      */
     async ensureSession(jobId: bigint, checkpointInterval: number): Promise<SessionState> {
       const known = store.session(jobId);
@@ -286,10 +290,11 @@ export function createStore(parameters: {
 
     /**
      * Takes a request sequence number if it is higher than every one before (replay protection).
-     * Resolved at its COMMIT, without waiting for a sync: the sync of the exchange record that
-     * follows makes it durable together with the exchange, so a served request waits for at most
-     * one sync, not two. Only a
-     * power cut during a request that ends in nothing billable can forget the sequence.
+     * Committed at once, alone, and resolved at its COMMIT, without waiting for a sync or for the
+     * other requests of its turn of the event loop: the request goes to the model as soon as its
+     * own checks pass. The sync of the exchange record that follows makes it durable together with
+     * the exchange, so a served request waits for at most one sync, not two. Only a power cut
+     * during a request that ends in nothing billable can forget the sequence.
      */
     claimSequence: grouped("flushedLater", claimSequenceTransaction),
 
