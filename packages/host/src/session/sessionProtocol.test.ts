@@ -62,6 +62,9 @@ let codeReadsFail = false;
 /** What the protocol asked of the store since the last `storeCalls.clear()`, by method. */
 const storeCalls = new Map<string, number>();
 
+/** The next sequence claim fails with this storage fault when set (a disk error at its COMMIT). */
+let claimFault: HostError | undefined;
+
 /** The store as the protocol sees it: every method call counted in {@link storeCalls}. */
 function countingStore(target: Store): Store {
   return new Proxy(target, {
@@ -70,6 +73,11 @@ function countingStore(target: Store): Store {
       if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
         storeCalls.set(String(key), (storeCalls.get(String(key)) ?? 0) + 1);
+        if (key === "claimSequence" && claimFault) {
+          const fault = claimFault;
+          claimFault = undefined;
+          return Promise.reject(fault);
+        }
         return (value as (...args: unknown[]) => unknown).apply(object, args);
       };
     },
@@ -452,6 +460,20 @@ describe("the request path", () => {
         flushes.forEach((flush) => flush());
       }
     }
+  });
+
+  it("never forwards a request whose sequence claim failed: 503, the model not asked, the sequence still free for the retry", async () => {
+    const { client, jobId } = openSession();
+    const forwarded = backend.requests.length;
+    claimFault = new HostError("storage_unavailable", "storage unavailable: disk I/O error; retry later");
+    const refused = await client.chat(chatBody("In the beginning", { stream: true }));
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: "storage_unavailable" });
+    expect(backend.requests.length).toBe(forwarded);
+    expect(store.session(jobId)?.lastSequence).toBe(0n);
+    const retried = await client.chat(chatBody("In the beginning", { stream: true }), { sequence: 1n });
+    expect(retried.status).toBe(200);
+    expect(backend.requests.length).toBe(forwarded + 1);
   });
 });
 

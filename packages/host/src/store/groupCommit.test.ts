@@ -53,9 +53,25 @@ function setUp(sync: () => Promise<void> = () => Promise.resolve()) {
       .all()
       .map((row) => row.value);
   const addLazy = (value: string) => group.write(() => Number(insert.run(value, null).lastInsertRowid), "flushedLater");
+  /** Inserts a row, then fails on the unique value 'taken': its savepoint must take the first row back with it. */
+  const halfDoneThenTaken = db.transaction(() => {
+    insert.run("half-done", null);
+    insert.run("taken", null);
+  });
   /** A write that may be flushed later whose deferred foreign key fails at its COMMIT. */
   const addLazyOrphan = (value: string) => group.write(() => Number(insert.run(value, 42).lastInsertRowid), "flushedLater");
-  return { db, group, groupSizes, add, addLazy, addLazyOrphan, committed, flushes, flushAll: () => flushes.splice(0).forEach((flush) => flush()) };
+  return {
+    db,
+    group,
+    groupSizes,
+    add,
+    addLazy,
+    addLazyOrphan,
+    halfDoneThenTaken,
+    committed,
+    flushes,
+    flushAll: () => flushes.splice(0).forEach((flush) => flush()),
+  };
 }
 
 /** Lets promise callbacks run. */
@@ -78,18 +94,11 @@ describe("group commit", () => {
   });
 
   it("a write that fails rejects only its caller with its own error; the others of its group are committed", async () => {
-    const { db, group, add, committed, flushAll } = setUp();
+    const { group, add, halfDoneThenTaken, committed, flushAll } = setUp();
     await Promise.all([add("taken"), Promise.resolve(flushAll())]);
     const before = settled(add("before"));
     // Inserts a row, then fails: its savepoint takes the row back with it.
-    const failing = settled(
-      group.write(
-        db.transaction(() => {
-          db.prepare("INSERT INTO rows (value) VALUES ('half-done')").run();
-          db.prepare("INSERT INTO rows (value) VALUES ('taken')").run();
-        }),
-      ),
-    );
+    const failing = settled(group.write(halfDoneThenTaken));
     const after = settled(add("after"));
     flushAll();
     await tick();
@@ -139,18 +148,10 @@ describe("group commit", () => {
   });
 
   it("a write that may be flushed later and fails rejects alone, with its own error, and takes back what it wrote; the pending group is untouched", async () => {
-    const { db, group, add, committed, flushAll } = setUp();
+    const { db, group, add, halfDoneThenTaken, committed, flushAll } = setUp();
     await Promise.all([add("taken"), Promise.resolve(flushAll())]);
     const pending = settled(add("pending"));
-    const failing = settled(
-      group.write(
-        db.transaction(() => {
-          db.prepare("INSERT INTO rows (value) VALUES ('half-done')").run();
-          db.prepare("INSERT INTO rows (value) VALUES ('taken')").run();
-        }),
-        "flushedLater",
-      ),
-    );
+    const failing = settled(group.write(halfDoneThenTaken, "flushedLater"));
     await Promise.resolve();
     expect(failing.error).toMatchObject({ code: "SQLITE_CONSTRAINT_UNIQUE" });
     expect(db.inTransaction).toBe(false);
