@@ -15,7 +15,7 @@
  * its CPU per 1,000 tokens, so that "the host costs X× the floor of Node's HTTP on this machine" is
  * measured in the same run. Nothing here is asserted: numbers on a shared machine are noisy, so read the ratios.
  *
- *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--runs 3] [--prompts 2] [--max-tokens 64] [--seed 1] [--profile-host DIR]
+ *   npm run bench:relay -w packages/cli -- [--sessions 1,10,50,200] [--runs 3] [--prompts 2] [--max-tokens 64] [--warmup 1000] [--seed 1] [--profile-host DIR]
  *
  * The direct path reads the upstream with the host's own OpenAI-compatible client
  * (@session-jobs/inference), the cheapest faithful reader of the same stream; the hosted path is
@@ -37,6 +37,8 @@ const { values } = parseArgs({
     sessions: { type: "string", default: "1,10,50,200" },
     prompts: { type: "string", default: "2" },
     "max-tokens": { type: "string", default: "64" },
+    /** Answers each path serves before anything is measured: a host runs for days, and V8 optimizes its hot code only after many calls. */
+    warmup: { type: "string", default: "1000" },
     seed: { type: "string", default: "1" },
     /** Each level is measured this many times (both paths each time); every figure printed is the median. */
     runs: { type: "string", default: "3" },
@@ -51,6 +53,7 @@ const promptsPerSession = Number(values.prompts);
 const maxTokens = Number(values["max-tokens"]);
 const seed = Number(values.seed);
 const runs = Number(values.runs);
+const warmupAnswers = Number(values.warmup);
 const startModes = values.starts.split(",");
 for (const mode of startModes)
   if (mode !== "together" && mode !== "staggered") throw new Error(`--starts takes together, staggered or both (comma-separated), not ${JSON.stringify(mode)}`);
@@ -62,6 +65,7 @@ for (const [name, value] of [
   ["max-tokens", maxTokens],
   ["seed", seed],
   ["runs", runs],
+  ["warmup", warmupAnswers],
 ] as const)
   if (!Number.isSafeInteger(value) || value < 1)
     throw new Error(`--${name} takes positive integers (--sessions a comma-separated list), not ${JSON.stringify(value)}`);
@@ -165,12 +169,16 @@ try {
   const viaDirect = deltasOf(direct);
   const viaFloor = deltasOf(viaFloorClient);
   const viaHost = (worker: number, prompt: string) => streamChat(sessions[worker]!, { messages: [{ role: "user", content: prompt }], maxTokens });
-  // Warm both paths (JIT, connections) before anything is measured, and every session once: the
-  // host reads a session from the chain the first time it serves it, a one-time cost per session
-  // that is not the relay's steady state (its periodic re-reads, limits.sessionCacheMs, are measured).
-  await measure(Math.min(10, sessions.length), viaDirect);
-  await measure(Math.min(10, sessions.length), viaFloor);
-  await measure(sessions.length, viaHost);
+  // Warm every path (JIT, connections) before anything is measured, with the same answers each,
+  // and every session: the host reads a session from the chain the first time it serves it, a
+  // one-time cost per session that is not the relay's steady state (its periodic re-reads,
+  // limits.sessionCacheMs, are measured). A host's hot code is optimized by V8 only after many
+  // calls: one round of the sessions left most of it cold in the measured runs (per answer, the
+  // host's CPU fell by ~30 % over its first ~1,000 answers).
+  const warming = performance.now();
+  const warmupRounds = Math.ceil(warmupAnswers / (sessions.length * promptsPerSession));
+  for (let round = 0; round < warmupRounds; round++) for (const path of [viaDirect, viaFloor, viaHost]) await measure(sessions.length, path);
+  console.log(`warmed each path with ${warmupRounds * sessions.length * promptsPerSession} answers in ${((performance.now() - warming) / 1000).toFixed(1)} s`);
 
   const [idleCpu, floorIdleCpu] = [processCpuMs(pid), processCpuMs(floorPid)];
   await new Promise((resolve) => setTimeout(resolve, 2_000));
