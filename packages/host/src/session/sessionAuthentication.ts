@@ -41,8 +41,8 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
     if (session.status === "none") refuse("session_unknown", `session ${jobId} does not exist`);
     const state = await store.session(jobId);
     const closedHere = state?.closed === true;
-    // A close under way in any process sharing the store (until it settles, fails, or its lease ends).
-    const closing = (state?.closingUntilMs ?? 0) > now();
+    // A close under way in any process sharing the store (until it settles, fails, or its lease ends on the store's clock).
+    const closing = state?.closing === true;
     if (session.status !== "active" || closing || closedHere)
       refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing ? "closing" : session.status}`);
     if (session.host.toLowerCase() !== parameters.host.toLowerCase())

@@ -11,16 +11,16 @@ export type CreateSessionCloseParameters = {
   /**
    * How long a close holds its session against new work in every process (ms), unless it settles
    * or fails first: long enough for the close's wait for its transaction; short enough that a
-   * closer that dies before sending it does not strand the session.
+   * closer that dies before sending it does not strand the session. Counted on the store's clock
+   * (PostgreSQL: the database's), so that processes on machines whose clocks disagree agree on it.
    */
   closingLeaseMs: number;
-  now: () => number;
   /** The running exchange of each session, stopped when the session ends. */
   running: ReadonlyMap<bigint, AbortController>;
 };
 
 /** How a session stops being served: closed through this host, or seen ended on chain. */
-export function createSessionClose({ store, sessions, turns, closingLeaseMs, now, running }: CreateSessionCloseParameters) {
+export function createSessionClose({ store, sessions, turns, closingLeaseMs, running }: CreateSessionCloseParameters) {
   return {
     /**
      * The chain says a session ended (its settlement block was seen): nothing more is served for
@@ -37,7 +37,7 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, now
       const release = await turns.acquire(request.jobId);
       try {
         await turns.claim(request, { consume: true });
-        await store.markClosing(request.jobId, now() + closingLeaseMs);
+        await store.markClosing(request.jobId, closingLeaseMs);
       } catch (error) {
         release();
         throw error;

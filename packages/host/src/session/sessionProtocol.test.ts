@@ -24,6 +24,7 @@ import { createByteBudget } from "../http/byteBudget.ts";
 import { createTestBackend, type TestBackend } from "../testUtils/testBackend.ts";
 import { createTestClient, parseSse } from "../testUtils/testClient.ts";
 import { until } from "../testUtils/promiseState.ts";
+import { onChainSessionFields } from "../testUtils/onChainSession.ts";
 
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
@@ -51,7 +52,7 @@ const settled: bigint[] = [];
 let failNextSettle = false;
 /** While set, the store's group commits wait here until the test runs them (instead of at the end of their turn of the event loop). */
 let heldFlushes: (() => void)[] | undefined;
-/** Moves the protocol's clock forward (leases); sessions' own times stay on Date.now. */
+/** Moves the protocol's and the store's clock forward (leases); sessions' own times stay on Date.now. */
 let clockOffsetMs = 0;
 const closingLeaseMs = 60_000;
 
@@ -90,23 +91,7 @@ function nonexistent(jobId: bigint): OnChainSession {
 }
 
 function sessionFields(signer: Address) {
-  const nowSeconds = BigInt(Math.floor(Date.now() / 1000));
-  return {
-    depositor: privateKeyToAccount(generatePrivateKey()).address,
-    host: host.address,
-    token: zeroAddress,
-    signer,
-    modelId: servedModel,
-    depositAmount: 10n ** 15n,
-    pricePerToken: 10n ** 9n,
-    provenTokens: 0n,
-    maxTokens: 10n ** 6n,
-    checkpointInterval: 100n,
-    maxDuration: 3600n,
-    createdAt: nowSeconds,
-    lastActivity: nowSeconds,
-    status: "active" as const,
-  };
+  return onChainSessionFields({ host: host.address, signer, modelId: servedModel });
 }
 
 function openSession(overrides: Partial<OnChainSession> = {}) {
@@ -122,6 +107,7 @@ beforeAll(async () => {
     path: ":memory:",
     deployment: { ...domain, host: host.address },
     schedule: (flush) => (heldFlushes ? heldFlushes.push(flush) : setImmediate(flush)),
+    now: () => Date.now() + clockOffsetMs,
   });
   const sessions = createSessionCache({ read: async (jobId) => chain.get(jobId) ?? nonexistent(jobId), maxAgeMs: 0 });
   const protocol = createSessionProtocol({
@@ -750,7 +736,7 @@ describe("close", () => {
     const { client, jobId } = openSession();
     expect((await client.chat(chatBody("one"))).status).toBe(200);
     // Another host process on the same store began closing, then died before its transaction was sent.
-    await store.markClosing(jobId, Date.now() + clockOffsetMs + closingLeaseMs);
+    await store.markClosing(jobId, closingLeaseMs);
     const refused = await client.chat(chatBody("two"));
     expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([409, "session_not_active", `session ${jobId} is closing`]);
     expect((await client.sync()).status).toBe(409);
@@ -770,7 +756,7 @@ describe("close", () => {
     failNextSettle = true;
     const failed = await client.post("/v1/session/close", { jobId: jobId.toString() });
     expect([failed.status, (await failed.json()).error.code]).toEqual([503, "chain_unavailable"]);
-    expect(store.session(jobId)).toMatchObject({ closingUntilMs: 0, closed: false });
+    expect(store.session(jobId)).toMatchObject({ closing: false, closed: false });
     expect((await client.chat(chatBody("two"))).status).toBe(200);
   });
 });

@@ -37,7 +37,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   const now = parameters.now ?? Date.now;
   const authentication = createSessionAuthentication({ ...parameters, refuse, now });
   const { beginExchange } = createExchangeAccounting({ ...parameters, turns, checkServable: authentication.checkServable, refuse, running });
-  const { sessionEnded, beginClose } = createSessionClose({ store, sessions, turns, closingLeaseMs: parameters.closingLeaseMs, now, running });
+  const { sessionEnded, beginClose } = createSessionClose({ store, sessions, turns, closingLeaseMs: parameters.closingLeaseMs, running });
   const { acceptReceipt } = createReceipts({ ...parameters, readSession: authentication.readSession, isSignedBy: signatures.isSignedBy });
   const { sync } = createSessionSync({ ...parameters, turns });
 

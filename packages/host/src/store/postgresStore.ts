@@ -21,6 +21,15 @@ import type {
 type Query = Pick<pg.ClientBase, "query">;
 type Row = Record<string, unknown>;
 
+/**
+ * The database's clock, in ms since the epoch: the closing lease is set and judged on it, one clock
+ * for every process whatever the skew between their machines (`clock_timestamp()`: the time of the
+ * statement, not of its transaction's start).
+ */
+const databaseNowMs = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+/** A session's row and whether its close's lease holds, judged on the database's clock as the row is read. */
+const sessionColumns = `*, closing_until_ms > ${databaseNowMs} AS closing_held`;
+
 export type PostgresStoreParameters = {
   /** `postgres://user:password@host:port/database` (`?host=/socket/dir` for a Unix socket). */
   url: string;
@@ -29,6 +38,7 @@ export type PostgresStoreParameters = {
   poolSize?: number;
   /** How often a process that does not submit proofs tries to take over, and a lost lock connection is made anew (ms). */
   leaderRetryMs?: number;
+  /** This process's clock (ms) for the times it records; not for the closing lease, which is on the database's clock. */
   now?: () => number;
   onFault?: (fault: string) => void;
   /** The fault ended: a new lock connection was made after a loss. */
@@ -175,7 +185,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
           "INSERT INTO sessions (job_id, transcript_hash, checkpoint_interval, last_activity_ms) VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
           [jobId.toString(), emptyTranscriptHash, checkpointInterval, now()],
         );
-        const { rows } = await query.query<Row>("UPDATE sessions SET checkpoint_interval = $2 WHERE job_id = $1 RETURNING *", [
+        const { rows } = await query.query<Row>(`UPDATE sessions SET checkpoint_interval = $2 WHERE job_id = $1 RETURNING ${sessionColumns}`, [
           jobId.toString(),
           checkpointInterval,
         ]);
@@ -261,8 +271,10 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       );
     },
 
-    async markClosing(jobId, untilMs) {
-      await transaction(true, (query) => query.query("UPDATE sessions SET closing_until_ms = $2 WHERE job_id = $1", [jobId.toString(), untilMs]));
+    async markClosing(jobId, leaseMs) {
+      await transaction(true, (query) =>
+        query.query(`UPDATE sessions SET closing_until_ms = ${databaseNowMs} + $2 WHERE job_id = $1`, [jobId.toString(), Math.ceil(leaseMs)]),
+      );
     },
 
     async clearClosing(jobId) {
@@ -283,8 +295,8 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       return Number(row?.bytes ?? 0);
     },
 
-    sessionsWithUnprovenReceipts: () => sessions("SELECT * FROM sessions WHERE NOT closed AND signed_tokens > proven_tokens ORDER BY job_id"),
-    openSessions: () => sessions("SELECT * FROM sessions WHERE NOT closed ORDER BY job_id"),
+    sessionsWithUnprovenReceipts: () => sessions(`SELECT ${sessionColumns} FROM sessions WHERE NOT closed AND signed_tokens > proven_tokens ORDER BY job_id`),
+    openSessions: () => sessions(`SELECT ${sessionColumns} FROM sessions WHERE NOT closed ORDER BY job_id`),
 
     async unprovenSignedTokens() {
       const [row] = await read("SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE NOT closed AND signed_tokens > proven_tokens");
@@ -359,7 +371,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 }
 
 async function sessionOf(query: Query, jobId: bigint): Promise<SessionState | undefined> {
-  const [row] = (await query.query<Row>("SELECT * FROM sessions WHERE job_id = $1", [jobId.toString()])).rows;
+  const [row] = (await query.query<Row>(`SELECT ${sessionColumns} FROM sessions WHERE job_id = $1`, [jobId.toString()])).rows;
   return row && toSession(row);
 }
 
@@ -413,7 +425,7 @@ function toSession(row: Row): SessionState {
     checkpointInterval: Number(row.checkpoint_interval),
     lastActivityMs: Number(row.last_activity_ms),
     closed: row.closed === true,
-    closingUntilMs: Number(row.closing_until_ms),
+    closing: row.closing_held === true,
   };
 }
 

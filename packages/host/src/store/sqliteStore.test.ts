@@ -126,7 +126,7 @@ describe("store", () => {
     old.close();
 
     const store = createStore({ path, deployment });
-    expect(store.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, transcriptHash: hash("aa"), closingUntilMs: 0 });
+    expect(store.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, transcriptHash: hash("aa"), closing: false });
     expect(store.exchangesAt(1n, 40).map((recorded) => recorded.transcriptHash)).toEqual([hash("aa")]);
     // An exchange served by the old node has no request to hand back; newer ones do.
     expect(store.exchangesAfter(1n, undefined)).toEqual([]);

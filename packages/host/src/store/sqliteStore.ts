@@ -106,6 +106,7 @@ type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatu
 export function createStore(parameters: {
   path: string;
   deployment: StoreDeployment;
+  /** The store's clock (ms): the times it records and the closing lease. Default `Date.now`; tests move it forward. */
   now?: () => number;
   onFault?: (fault: string) => void;
   /** Told of each committed group of writes, with its size (metrics). */
@@ -224,7 +225,8 @@ export function createStore(parameters: {
     checkpointInterval: row.checkpoint_interval,
     lastActivityMs: row.last_activity_ms,
     closed: row.closed === 1,
-    closingUntilMs: row.closing_until_ms,
+    // One process, one clock: the lease is set and judged on it.
+    closing: row.closing_until_ms > now(),
   });
   const toSubmission = (row: SubmissionRow): Submission => ({
     id: row.id,
@@ -382,7 +384,7 @@ export function createStore(parameters: {
       db.transaction((jobId: bigint): void => closeAndForget(jobId.toString())),
     ),
 
-    markClosing: grouped("flushedLater", (jobId: bigint, untilMs: number): void => void statements.setClosing.run(untilMs, jobId.toString())),
+    markClosing: grouped("flushedLater", (jobId: bigint, leaseMs: number): void => void statements.setClosing.run(now() + leaseMs, jobId.toString())),
     clearClosing: grouped("flushedLater", (jobId: bigint): void => void statements.setClosing.run(0, jobId.toString())),
 
     /** Bytes of requests and answers kept for exchanges no receipt covers yet. */

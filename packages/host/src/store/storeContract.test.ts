@@ -20,7 +20,8 @@ import { StoreDeploymentError } from "../errors.ts";
 type Backend = {
   name: string;
   fresh(): Promise<string>;
-  open(database: string, deployment?: StoreDeployment): Promise<Store>;
+  /** `now`: the process's clock. */
+  open(database: string, deployment?: StoreDeployment, now?: () => number): Promise<Store>;
   rows(database: string, table: string): Promise<number>;
 };
 
@@ -34,7 +35,7 @@ const backends: Backend[] = [
   {
     name: "SQLite",
     fresh: async () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite"),
-    open: async (path, given = deployment) => createStore({ path, deployment: given }),
+    open: async (path, given = deployment, now) => createStore({ path, deployment: given, now }),
     async rows(path, table) {
       const db = new Database(path, { readonly: true });
       try {
@@ -47,7 +48,7 @@ const backends: Backend[] = [
   {
     name: "PostgreSQL",
     fresh: () => postgres.createDatabase(),
-    open: (url, given = deployment) => createPostgresStore({ url, deployment: given, poolSize: 4, leaderRetryMs: 20 }),
+    open: (url, given = deployment, now) => createPostgresStore({ url, deployment: given, poolSize: 4, leaderRetryMs: 20, now }),
     rows: async (url, table) => Number((await postgres.query<{ n: string }>(url, `SELECT count(*) AS n FROM ${table}`))[0]!.n),
   },
 ];
@@ -278,22 +279,34 @@ describe.each(backends)("store contract: $name", (backend) => {
     await store.close();
   });
 
-  it("shares a close under way with every process until its lease ends, it is abandoned or the session settles, and keeps it across a reopen", async () => {
+  it("shares a close under way with every process until its lease ends on the store's clock, it is abandoned or the session settles, and keeps it across a reopen", async () => {
     const database = await backend.fresh();
-    const first = await backend.open(database);
-    // Another process (SQLite: one process, so one handle).
-    const second = backend.name === "SQLite" ? first : await backend.open(database);
+    // Two processes whose clocks are two hours apart (SQLite: one process, so one handle and one
+    // clock). PostgreSQL sets and judges the lease on the database's clock, so they agree on it.
+    const hourMs = 3_600_000;
+    const behind = () => Date.now() - hourMs;
+    const first = await backend.open(database, deployment, behind);
+    const second = backend.name === "SQLite" ? first : await backend.open(database, deployment, () => Date.now() + hourMs);
     await first.ensureSession(1n, 100);
-    expect(await second.session(1n)).toMatchObject({ closingUntilMs: 0 });
-    await first.markClosing(1n, 5_000);
-    expect(await second.session(1n)).toMatchObject({ closingUntilMs: 5_000, closed: false });
+    expect(await second.session(1n)).toMatchObject({ closing: false });
+    await first.markClosing(1n, 60_000);
+    expect(await second.session(1n)).toMatchObject({ closing: true, closed: false });
+    expect(await first.session(1n)).toMatchObject({ closing: true });
     await second.clearClosing(1n);
-    expect(await first.session(1n)).toMatchObject({ closingUntilMs: 0 });
-    await second.markClosing(1n, 9_000);
+    expect(await first.session(1n)).toMatchObject({ closing: false });
+    // A lease of nothing has ended by the time anyone reads it.
+    await second.markClosing(1n, 0);
+    expect(await first.session(1n)).toMatchObject({ closing: false });
+    expect(await second.session(1n)).toMatchObject({ closing: false });
+    await second.markClosing(1n, 60_000);
+    // Every read of a session's row says whether its close holds.
+    expect(await first.openSessions()).toMatchObject([{ jobId: 1n, closing: true }]);
+    expect(await first.ensureSession(1n, 100)).toMatchObject({ closing: true });
+    expect(await first.syncSnapshot(1n)).toMatchObject({ state: { closing: true } });
     if (second !== first) await second.close();
     await first.close();
-    const reopened = await backend.open(database);
-    expect(await reopened.session(1n)).toMatchObject({ closingUntilMs: 9_000 });
+    const reopened = await backend.open(database, deployment, behind);
+    expect(await reopened.session(1n)).toMatchObject({ closing: true });
     await reopened.markClosed(1n);
     expect(await reopened.session(1n)).toMatchObject({ closed: true });
     await reopened.close();

@@ -16,10 +16,12 @@ export type SessionState = {
   lastActivityMs: number;
   closed: boolean;
   /**
-   * Until when (ms) a close begun by some process holds the session: new work is refused by every
-   * process until then, or until the close settles (`closed`). 0 when no close is under way.
+   * A close begun by some process holds the session: its lease had not ended when the row was read,
+   * judged on the store's clock (PostgreSQL: the database's, one clock for every process, whatever
+   * the skew between their machines; SQLite: the process's). New work is refused by every process
+   * while it holds, until the close settles (`closed`) or is abandoned.
    */
-  closingUntilMs: number;
+  closing: boolean;
 };
 
 export type Exchange = {
@@ -134,8 +136,11 @@ export type Store = {
   syncSnapshot(jobId: bigint): Awaitable<SyncSnapshot | undefined>;
   /** Records what the chain says is proven (never moves backwards). */
   setProvenTokens(jobId: bigint, provenTokens: number): Awaitable<void>;
-  /** A close of the session began: every process refuses new work for it until `untilMs` (a lease, so that a closer that dies strands nothing). */
-  markClosing(jobId: bigint, untilMs: number): Awaitable<void>;
+  /**
+   * A close of the session began: every process refuses new work for it for `leaseMs` from now on
+   * the store's clock (see {@link SessionState.closing}), a lease so that a closer that dies strands nothing.
+   */
+  markClosing(jobId: bigint, leaseMs: number): Awaitable<void>;
   /** The close failed before anything settled: the session may be served again. */
   clearClosing(jobId: bigint): Awaitable<void>;
   /** Marks a session settled and prunes it to what a dispute or an audit needs (docs/design.md, "Storage"). */
