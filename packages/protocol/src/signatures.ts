@@ -88,10 +88,15 @@ export async function signSessionRequestHeaders(
   domain: SessionDomainParameters,
   request: SessionRequest,
 ): Promise<Record<string, string>> {
+  return sessionRequestHeaders(request, await signSessionRequest(account, domain, request));
+}
+
+/** The headers that carry a request's session fields and the session key's signature over them (see {@link signSessionRequestHeaders}). */
+export function sessionRequestHeaders(request: Omit<SessionRequest, "endpoint" | "body">, signature: Hex): Record<string, string> {
   return {
     [sessionHeaders.jobId]: request.jobId.toString(),
     [sessionHeaders.sequence]: request.sequence.toString(),
     [sessionHeaders.transcript]: request.transcriptHash,
-    [sessionHeaders.signature]: await signSessionRequest(account, domain, request),
+    [sessionHeaders.signature]: signature,
   };
 }

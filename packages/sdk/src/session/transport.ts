@@ -7,10 +7,9 @@ import {
   checkpointDigest,
   sessionEndpoints,
   type Checkpoint,
-  sessionHeaders,
   sessionRequestDigest,
+  sessionRequestHeaders,
   type ReceiptSubmission,
-  type SessionRequest,
   type SignedEndpoint,
 } from "@session-jobs/protocol";
 import { fetchHost, type HostBody, type HostRequestOptions } from "./hostFetch.ts";
@@ -117,16 +116,6 @@ export function signRequestHeaders(
   const request = { jobId: session.jobId, sequence: session.sequence, transcriptHash: session.transcriptHash, endpoint, body };
   const signature = signSessionDigest(session, sessionRequestDigest(sessionDomain(session), request));
   return typeof signature === "string" ? sessionRequestHeaders(request, signature) : signature.then((signed) => sessionRequestHeaders(request, signed));
-}
-
-/** The session headers of a request and its signature, as the protocol's `signSessionRequestHeaders` makes them. */
-function sessionRequestHeaders(request: SessionRequest, signature: Hex): Record<string, string> {
-  return {
-    [sessionHeaders.jobId]: request.jobId.toString(),
-    [sessionHeaders.sequence]: request.sequence.toString(),
-    [sessionHeaders.transcript]: request.transcriptHash,
-    [sessionHeaders.signature]: signature,
-  };
 }
 
 type PostParameters = HostRequestOptions & { body: Uint8Array<ArrayBuffer>; accept?: string; headers?: Record<string, string> | undefined };
