@@ -128,7 +128,13 @@ type PostParameters = HostRequestOptions & { body: Uint8Array<ArrayBuffer>; acce
 export function postSigned(session: Session, parameters: PostParameters & { endpoint: SignedEndpoint; url?: string | undefined }): Promise<HostBody> {
   const send = (signed: Record<string, string>) =>
     post(parameters.url ?? hostEndpoint(session, parameters.endpoint), { ...parameters, headers: { ...parameters.headers, ...signed } });
-  const signed = signRequestHeaders(session, parameters.endpoint, parameters.body);
+  let signed: ReturnType<typeof signRequestHeaders>;
+  try {
+    signed = signRequestHeaders(session, parameters.endpoint, parameters.body);
+  } catch (error) {
+    // A signer that refuses (a malformed key) fails the promise, as an async signer would, never the call.
+    return Promise.reject(error);
+  }
   return signed instanceof Promise ? signed.then(send) : send(signed);
 }
 
@@ -164,7 +170,7 @@ export function receiptUndelivered(session: Session): boolean {
  */
 export async function deliverReceipt(session: Session, options: HostRequestOptions & { headers?: Record<string, string> | undefined } = {}): Promise<boolean> {
   const receipt = session.receipt;
-  if (!receiptUndelivered(session) || !receipt) return true;
+  if (!receipt || receipt.delivered) return true;
   const submission: ReceiptSubmission = {
     jobId: session.jobId.toString(),
     cumulativeTokens: receipt.cumulativeTokens.toString(),
