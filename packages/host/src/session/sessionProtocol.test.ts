@@ -448,7 +448,7 @@ describe("the request path", () => {
     }
   });
 
-  it("never forwards a request whose sequence claim failed: 503, the model not asked, the sequence still free for the retry", async () => {
+  it("never forwards a request whose sequence claim failed: 503, the model not asked, and the retry with the same sequence is served", async () => {
     const { client, jobId } = openSession();
     const forwarded = backend.requests.length;
     claimFault = new HostError("storage_unavailable", "storage unavailable: disk I/O error; retry later");

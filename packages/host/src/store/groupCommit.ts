@@ -36,7 +36,10 @@ export type GroupCommit = ReturnType<typeof createGroupCommit>;
  * every write of the group through `commitFailed`. A write that may be flushed later is committed
  * at once, as a group of one: its caller waits only for its COMMIT, and in a herd of requests the
  * group's turn would come only after every other request read in the same poll phase was checked
- * (a durable write's caller waits for a sync anyway, which the group shares).
+ * (a durable write's caller waits for a sync anyway, which the group shares). So such a write may
+ * commit before durable writes issued earlier: its order against them is the caller's to keep
+ * (a session's claim, its exchange and its close all run under the session's turn, one after the
+ * other), never the order of issue.
  *
  * The database commits with `synchronous=NORMAL` (the WAL append, no fsync), so a COMMIT holds the
  * event loop only for its writes into the page cache. A durable write's caller hears of it only
