@@ -1,5 +1,6 @@
 export { BaseError, type BaseErrorType, type BaseErrorParameters } from "./errors/base.ts";
 export {
+  HostContentEncodingError,
   HostResponseError,
   HostTimeoutError,
   HostUnreachableError,

@@ -194,6 +194,24 @@ export class HostTimeoutError extends BaseError {
   }
 }
 
+/**
+ * A host's answer is compressed in a coding the SDK does not decode (`content-encoding` other than
+ * `gzip`, `deflate`, `br` or `identity`, or more than one of them): its bytes are refused rather
+ * than read as the answer. The SDK asks for no compression; a proxy in front of the host chose it.
+ */
+export class HostContentEncodingError extends BaseError {
+  override name = "HostContentEncodingError";
+  readonly code = "ERR_CONTENT_ENCODING";
+  readonly contentEncoding: string;
+
+  constructor(parameters: { contentEncoding: string }) {
+    super(`The host's answer is encoded as "${parameters.contentEncoding}", which the SDK does not decode.`, {
+      metaMessages: ["The SDK decodes gzip, deflate and br; a proxy in front of the host should send one of them, or the answer as it is."],
+    });
+    this.contentEncoding = parameters.contentEncoding;
+  }
+}
+
 /** The first string `code` along an error's `cause` chain (fetch wraps a socket error in "fetch failed"). */
 function failureCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current instanceof Object && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {

@@ -9,12 +9,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import { HostContentEncodingError, HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
+import { compressAnswer, compressions, type Compression } from "../testUtils/compressingHost.ts";
 import { hostTransports } from "../testUtils/transports.ts";
 import { writeForever } from "../testUtils/writeForever.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
 import { fetchHost, maxErrorBytes, type HostBody } from "./hostFetch.ts";
-import { readText } from "./readBody.ts";
+import { readJson, readText } from "./readBody.ts";
 
 // fetchHost against real loopback hosts, over both transports (Node's node:http and a caller's
 // fetch): each behaviour the SDK relies on holds on both, whatever the host does. Bounds are in
@@ -248,6 +250,123 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
       await body.cancel();
       await closed(await answer);
       expect((await body.read()).done).toBe(true);
+    });
+  });
+
+  describe("a compressed answer (a proxy that compresses whatever the request asked)", () => {
+    it.each(Object.keys(compressions) as Compression[])("%s: read decoded, as the host wrote it", async (encoding) => {
+      const answer = JSON.stringify({ id: "chatcmpl-1", choices: [{ message: { content: "word ".repeat(2_000) } }] });
+      const host = await httpHost((_request, response) => compressAnswer(response, encoding).encoder.end(answer));
+      expect(await readJson(await fetchHost(host.url, get, transport))).toEqual(JSON.parse(answer));
+    });
+
+    it("a refusal is read decoded into the typed error for its code", async () => {
+      const host = await httpHost((_request, response) => {
+        response.writeHead(409, { "content-encoding": "gzip" });
+        response.end(gzipSync(JSON.stringify({ error: { code: "session_replayed", message: "seen" } })));
+      });
+      const error = await fetchHost(host.url, get, transport).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SessionReplayedError);
+      expect(error).toMatchObject({ status: 409, hostMessage: "seen" });
+    });
+
+    it.each(Object.keys(compressions) as Compression[])("%s, streamed and flushed: each event arrives before the answer ends", async (encoding) => {
+      let firstRead!: () => void;
+      const clientHasFirst = new Promise<void>((resolve) => (firstRead = resolve));
+      const host = await httpHost((_request, response) => {
+        const { encoder, flushed } = compressAnswer(response, encoding, { "content-type": "text/event-stream" });
+        void flushed("data: one\n\n").then(async () => {
+          await clientHasFirst;
+          encoder.end("data: two\n\n");
+        });
+      });
+      const body = await fetchHost(host.url, get, transport);
+      let text = "";
+      while (!text.includes("data: one\n\n")) text += Buffer.from((await body.read()).value!).toString();
+      firstRead();
+      expect(text + (await readText(body))).toBe("data: one\n\ndata: two\n\n");
+    });
+
+    it("silent after its first flushed bytes: the idle timeout counts decoded bytes, HostUnreachableError ETIMEDOUT", async () => {
+      const host = await httpHost((_request, response) => void compressAnswer(response, "gzip").flushed("first"));
+      const body = await fetchHost(host.url, get, { ...transport, timeoutMs: 100 });
+      const { text, error } = await readUntilFailure(body);
+      expect(text).toBe("first");
+      expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+    });
+
+    it.each(Object.keys(compressions) as Compression[])(
+      "%s that is corrupt: HostUnreachableError at once (the connection held open), and the body keeps failing with it",
+      async (encoding) => {
+        const valid = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync }[encoding](Buffer.from("first ".repeat(1_000)));
+        const corrupt = Buffer.concat([valid.subarray(0, 12), Buffer.alloc(64, 0xff)]);
+        const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": encoding }).write(corrupt));
+        const body = await fetchHost(host.url, get, transport);
+        const { error } = await readUntilFailure(body);
+        expect(error).toBeInstanceOf(HostUnreachableError);
+        expect((error as HostUnreachableError).code).not.toBe("ETIMEDOUT");
+        expect((error as HostUnreachableError).cause).toBeDefined();
+        await expect(body.read()).rejects.toBe(error);
+      },
+    );
+
+    it.each(["zstd", "compress", "gzip, zstd"])(
+      "in a coding the SDK does not decode (%s): a typed error, not its bytes, and the status kept",
+      async (encoding) => {
+        const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": encoding }).end(Buffer.alloc(64, 0x28)));
+        const body = await fetchHost(host.url, get, transport);
+        const { text, error } = await readUntilFailure(body);
+        expect(text).toBe("");
+        expect(error).toBeInstanceOf(HostUnreachableError);
+        expect((error as HostUnreachableError).code).toBe("ERR_CONTENT_ENCODING");
+        expect((error as HostUnreachableError).cause).toBeInstanceOf(HostContentEncodingError);
+        const refusal = await httpHost((_request, response) => void response.writeHead(503, { "content-encoding": encoding }).end(Buffer.alloc(64, 0x28)));
+        expect(await fetchHost(refusal.url, get, transport).catch((caught: unknown) => caught)).toMatchObject({ status: 503, hostMessage: "" });
+      },
+    );
+
+    it("identity, or identity around no other coding, is read as it is", async () => {
+      const host = await httpHost((request, response) =>
+        response.writeHead(200, { "content-encoding": request.url === "/a" ? "identity" : "Identity " }).end("{}"),
+      );
+      expect(await readText(await fetchHost(`${host.url}/a`, get, transport))).toBe("{}");
+      expect(await readText(await fetchHost(`${host.url}/b`, get, transport))).toBe("{}");
+    });
+
+    it("without end, cancelled: the host sees the client go away", async () => {
+      let answering!: (response: ServerResponse) => void;
+      const answer = new Promise<ServerResponse>((resolve) => (answering = resolve));
+      const host = await httpHost((_request, response) => {
+        const { encoder } = compressAnswer(response, "gzip");
+        answering(response);
+        void writeForever(encoder as unknown as ServerResponse, "data: word\n\n");
+      });
+      const body = await fetchHost(host.url, get, transport);
+      expect((await body.read()).done).toBe(false);
+      await body.cancel();
+      await closed(await answer);
+      expect((await body.read()).done).toBe(true);
+    });
+
+    it("read to its end or ignored after its first bytes, leaves its connection to the next request", async () => {
+      let finished = 0;
+      const host = await httpHost((_request, response) => {
+        response.on("finish", () => (finished += 1));
+        const { encoder, flushed } = compressAnswer(response, "gzip");
+        void flushed('{"stored":true}').then(() => setTimeout(() => encoder.end(), 5));
+      });
+      const answered = async (count: number) => {
+        await waitFor(() => finished === count);
+        await new Promise(setImmediate);
+      };
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe('{"stored":true}');
+      await answered(1);
+      for (let request = 2; request <= 4; request++) {
+        await fetchHost(host.url, get, transport);
+        await answered(request);
+      }
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe('{"stored":true}');
+      expect(host.connections).toBe(1);
     });
   });
 

@@ -1,5 +1,7 @@
 import { requestHost } from "#hostRequest";
 import { HostTimeoutError, HostUnreachableError, parseHostError } from "../errors/host.ts";
+import { HostAnswerTooLargeError } from "../errors/session.ts";
+import { contentCoding } from "./contentEncoding.ts";
 import { readPrefix } from "./readBody.ts";
 import { followSignal } from "./signals.ts";
 
@@ -65,11 +67,17 @@ export type HostTransport = (url: string, request: HostRequest, signal: AbortSig
 /**
  * `fetch` as a {@link HostTransport}. A redirect is handed back as it is (`redirect: "manual"`),
  * never followed: the signed request and its sequence number are for the host the session named.
+ * `fetch` decodes a compressed answer itself, but hands on the bytes of a coding it does not
+ * know: such a body fails its first read, as node:http's does (a browser hides the header from
+ * a page unless the host exposes it, and decodes what it reads).
  */
 function fetchTransport(fetch: typeof globalThis.fetch): HostTransport {
   return async (url, request, signal) => {
     const response = await fetch(url, { ...request, redirect: "manual", signal });
-    return { status: response.status, body: response.body?.getReader() };
+    const coding = contentCoding(response.headers.get("content-encoding"));
+    if (!(coding instanceof Error)) return { status: response.status, body: response.body?.getReader() };
+    await response.body?.cancel();
+    return { status: response.status, body: { read: () => Promise.reject(coding), cancel: () => Promise.resolve() } };
   };
 }
 
@@ -97,6 +105,8 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
     disarm();
     unfollow();
     if (options.signal?.aborted) return options.signal.reason;
+    // The transport refused an answer larger than any honest one (node:http's compressed bytes).
+    if (cause instanceof HostAnswerTooLargeError) return cause;
     return new HostUnreachableError({ url, cause: controller.signal.aborted ? controller.signal.reason : cause });
   };
 

@@ -1,7 +1,11 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { urlToHttpOptions } from "node:url";
+import { HostAnswerTooLargeError } from "../errors/session.ts";
+import { contentCoding } from "./contentEncoding.ts";
+import { decodeBody } from "./decodeBody.node.ts";
 import type { HostTransport, HostTransportBody } from "./hostFetch.ts";
+import { maxAnswerBytes } from "./readBody.ts";
 
 // Node's own defaults for its global agents (keep-alive, idle sockets closed after 5 s, or a second
 // before the host's `Keep-Alive: timeout` hint), in agents of the SDK's own: a connection is reused
@@ -34,7 +38,8 @@ function requestTarget(url: string): ReturnType<typeof urlToHttpOptions> {
  * Sends a request to a host with node:http (or node:https, trusting Node's CA store, so
  * `NODE_EXTRA_CA_CERTS` too): what `fetch` does for the SDK, for a fraction of its CPU (no Request
  * or Response objects, no WHATWG streams). Redirects are not followed (as `fetch` is told: see
- * `fetchHost`) and no `accept-encoding` is sent, so the body is the host's bytes as they are.
+ * `fetchHost`) and no `accept-encoding` is sent, so a host answers uncompressed; a proxy that
+ * compresses anyway is decoded (`content-encoding`: gzip, deflate, br), as `fetch` decodes it.
  * Aborting `signal` destroys the connection; the request, then each read, fail with its reason.
  */
 export const requestHost: HostTransport = (url, request, signal) =>
@@ -64,33 +69,61 @@ export const requestHost: HostTransport = (url, request, signal) =>
  * The answer's body, read in paused mode: the socket is read no further than one buffer ahead of
  * the SDK (a host that writes without end fills its own buffers), each read takes all that has
  * arrived, and a connection that breaks, a body the parser refuses or an abort fails every read
- * from then on.
+ * from then on. A compressed answer (a proxy's choice: see `decodeBody`) is read decoded; one in
+ * a coding the SDK does not decode fails its first read, its status kept, and drops the connection.
  */
 function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal: AbortSignal): HostTransportBody {
+  const coding = contentCoding(response.headers["content-encoding"]);
+  const source = coding instanceof Error || coding === undefined ? response : decodeBody(response, coding);
   let failure: Error | undefined;
   let cancelled = false;
   let wake: (() => void) | undefined;
   // With no read waiting, the end of an answer that has nothing left to take is taken at once: a
   // response is done, and its connection back in the pool, only once its end was read (the SDK
   // reads no further than the first bytes of an answer it ignores, as a receipt's `{ stored: true }`).
+  // A decoder takes its response's end itself.
   const settle = () => {
     if (wake) wake();
-    else if (response.complete && response.readableLength === 0) response.read();
+    else if (source === response && response.complete && response.readableLength === 0) response.read();
   };
   const fail = (error: Error) => {
     failure ??= error;
     settle();
   };
-  response.on("readable", settle);
-  response.on("end", settle);
+  const destroy = (error?: Error) => {
+    outgoing.destroy(error);
+    if (source !== response) source.destroy();
+  };
+  source.on("readable", settle);
+  source.on("end", settle);
   // The request reports what broke (a parser error such as invalid chunked encoding) before the
   // response is destroyed as "aborted"; the first error is the one kept.
   outgoing.on("error", fail);
   response.on("error", fail);
+  if (source !== response) {
+    // Corrupt compressed bytes: the host is stopped from writing on.
+    source.on("error", (error: Error) => {
+      fail(error);
+      outgoing.destroy();
+    });
+    // The SDK's caps count decoded bytes; bytes that decode to nothing are held to the largest
+    // answer as they arrive (the idle timeout counts decoded bytes, so it would not end them).
+    let received = 0;
+    response.on("data", (chunk: Buffer) => {
+      received += chunk.byteLength;
+      if (received <= maxAnswerBytes) return;
+      fail(new HostAnswerTooLargeError({ limit: maxAnswerBytes }));
+      destroy();
+    });
+  }
+  if (coding instanceof Error) {
+    fail(coding);
+    outgoing.destroy();
+  }
   // Failed at once, so that no read takes bytes that arrived before it.
   const onAbort = () => {
     fail(signal.reason as Error);
-    outgoing.destroy(signal.reason as Error);
+    destroy(signal.reason as Error);
   };
   signal.addEventListener("abort", onAbort, { once: true });
   const release = () => signal.removeEventListener("abort", onAbort);
@@ -103,9 +136,9 @@ function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal
           if (cancelled) return resolve({ done: true, value: undefined });
           // As a fetch body errors: what arrived before the failure (or the caller's abort) is not handed out.
           if (failure) return reject(failure);
-          const chunk = response.read() as Buffer | null;
+          const chunk = source.read() as Buffer | null;
           if (chunk !== null) return resolve({ done: false, value: chunk });
-          if (response.readableEnded) return resolve({ done: true, value: undefined });
+          if (source.readableEnded) return resolve({ done: true, value: undefined });
           wake = attempt;
         };
         attempt();
@@ -113,11 +146,12 @@ function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal
     cancel: () => {
       cancelled = true;
       release();
-      outgoing.destroy();
+      destroy();
       settle();
       return Promise.resolve();
     },
-    // The parser saw the end of the message: the rest of the body is in the response's buffer.
+    // The parser saw the end of the message: the rest of the body is in the response's buffer (or
+    // the decoder's, which decodes it without waiting on the host).
     arrived: () => response.complete && !failure && !cancelled,
   };
 }

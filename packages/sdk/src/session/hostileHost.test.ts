@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { chat } from "../actions/chat.ts";
 import { streamChat } from "../actions/streamChat.ts";
@@ -42,7 +43,7 @@ async function sessionWithHost(misbehave: Misbehaviour): Promise<Session> {
 }
 
 /** Writes `piece` without end, counting it in {@link written}. */
-const writeEndlessly = (response: ServerResponse, piece: string) => writeForever(response, piece, (bytes) => (written += bytes));
+const writeEndlessly = (response: ServerResponse, piece: string | Buffer) => writeForever(response, piece, (bytes) => (written += bytes));
 
 const messages = [{ role: "user" as const, content: "Hi" }];
 describe.each(hostTransports)("over %s", (_transport, transport) => {
@@ -80,6 +81,31 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
       });
       await expect(consume(session)).rejects.toBeInstanceOf(HostAnswerTooLargeError);
       expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
+      expect(session.dispute).toBeDefined();
+    });
+  });
+
+  describe("a proxy that compresses a host's endless answer (a decompression bomb)", () => {
+    /** A gzip member of 1 MiB of `piece`: about a kilobyte that decodes to a mebibyte, sent again and again. */
+    const bomb = (piece: string) => gzipSync(piece.repeat((1024 * 1024) / piece.length));
+
+    it("a JSON answer: decoded no further than 64 MiB, HostAnswerTooLargeError, session disputed, the proxy held to socket buffers", async () => {
+      const session = await sessionWithHost((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
+        return writeEndlessly(response, bomb("["));
+      });
+      await expect(chat(session, { messages, ...transport })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+      expect(written).toBeLessThanOrEqual(socketSlack);
+      expect(session.dispute).toBeDefined();
+    });
+
+    it("an SSE stream of bytes without any newline: decoded no further than 64 MiB, HostAnswerTooLargeError, the proxy held to socket buffers", async () => {
+      const session = await sessionWithHost((_request, response) => {
+        response.writeHead(200, { "content-type": "text/event-stream", "content-encoding": "gzip" });
+        return writeEndlessly(response, bomb("x"));
+      });
+      await expect(consume(session)).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+      expect(written).toBeLessThanOrEqual(socketSlack);
       expect(session.dispute).toBeDefined();
     });
   });
@@ -155,5 +181,18 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
       expect(error).toBeInstanceOf(HostUnreachableError);
       expect((error as HostUnreachableError).code).toMatch(/SSL|TLS|EPROTO/);
     });
+  });
+});
+
+describe("over node:http, compressed bytes that decode to nothing, without end", () => {
+  it("are read no further than 64 MiB either: HostAnswerTooLargeError, session disputed (fetch hides these bytes: its idle timeout ends them)", async () => {
+    const session = await sessionWithHost((_request, response) => {
+      // A zlib header, then empty stored blocks: five bytes each, none of which decodes to anything.
+      response.writeHead(200, { "content-type": "application/json", "content-encoding": "deflate" }).write(Buffer.from([0x78, 0x9c]));
+      return writeEndlessly(response, Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]));
+    });
+    await expect(chat(session, { messages })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+    expect(written).toBeLessThanOrEqual(maxAnswerBytes + socketSlack);
+    expect(session.dispute).toBeDefined();
   });
 });
