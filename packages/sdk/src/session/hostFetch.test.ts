@@ -348,6 +348,25 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
       expect((await body.read()).done).toBe(true);
     });
 
+    it("aborted mid-body: the read throws the abort's reason, and the host sees the client go away", async () => {
+      let answering!: (response: ServerResponse) => void;
+      const answer = new Promise<ServerResponse>((resolve) => (answering = resolve));
+      const host = await httpHost(
+        (_request, response) =>
+          void compressAnswer(response, "br")
+            .flushed("first")
+            .then(() => answering(response)),
+      );
+      const controller = new AbortController();
+      const body = await fetchHost(host.url, get, { ...transport, signal: controller.signal });
+      expect(Buffer.from((await body.read()).value!).toString()).toBe("first");
+      const reason = new Error("the user stopped");
+      const reading = body.read();
+      controller.abort(reason);
+      await expect(reading).rejects.toBe(reason);
+      await closed(await answer);
+    });
+
     it("read to its end or ignored after its first bytes, leaves its connection to the next request", async () => {
       let finished = 0;
       const host = await httpHost((_request, response) => {
