@@ -9,14 +9,14 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import { brotliCompressSync, constants, deflateSync, gzipSync } from "node:zlib";
 import { HostContentEncodingError, HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
 import { compressAnswer, compressions, type Compression } from "../testUtils/compressingHost.ts";
 import { hostTransports } from "../testUtils/transports.ts";
 import { writeForever } from "../testUtils/writeForever.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
 import { fetchHost, maxErrorBytes, type HostBody } from "./hostFetch.ts";
-import { readJson, readText } from "./readBody.ts";
+import { finishArrived, ignoredAnswerBytes, readJson, readText } from "./readBody.ts";
 
 // fetchHost against real loopback hosts, over both transports (Node's node:http and a caller's
 // fetch): each behaviour the SDK relies on holds on both, whatever the host does. Bounds are in
@@ -71,7 +71,7 @@ async function readUntilFailure(body: HostBody): Promise<{ text: string; error: 
 
 const closed = (emitter: ServerResponse | Socket) => new Promise<void>((resolve) => (emitter.destroyed ? resolve() : emitter.once("close", () => resolve())));
 
-describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
+describe.each(hostTransports)("fetchHost over %s", (transportName, transport) => {
   describe("the idle timeout", () => {
     it("a host that accepts and never answers: HostUnreachableError with code ETIMEDOUT, its cause the HostTimeoutError", async () => {
       const host = await httpHost(() => undefined);
@@ -324,6 +324,49 @@ describe.each(hostTransports)("fetchHost over %s", (_transport, transport) => {
         expect(await fetchHost(refusal.url, get, transport).catch((caught: unknown) => caught)).toMatchObject({ status: 503, hostMessage: "" });
       },
     );
+
+    // fetch cannot tell that an answer has arrived (`arrived()` is false), so it reads none of it ahead.
+    it.runIf(transportName === "node:http")(
+      "that has wholly arrived but decodes to far more: an ignored answer is read no further than ignoredAnswerBytes",
+      async () => {
+        // 64 MiB of zeros is 51 bytes of brotli, all of it in the client's socket at once.
+        const bomb = brotliCompressSync(Buffer.alloc(64 * 1024 * 1024), { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } });
+        const host = await httpHost(
+          (_request, response) => void response.writeHead(200, { "content-encoding": "br", "content-length": String(bomb.byteLength) }).end(bomb),
+        );
+        const body = await fetchHost(host.url, get, transport);
+        await waitFor(() => body.arrived());
+        let read = 0;
+        const readNext = body.read.bind(body);
+        body.read = async () => {
+          const next = await readNext();
+          if (!next.done) read += next.value.byteLength;
+          return next;
+        };
+        await finishArrived(body);
+        expect(read).toBeGreaterThan(0);
+        expect(read).toBeLessThanOrEqual(ignoredAnswerBytes + 64 * 1024);
+      },
+    );
+
+    it.runIf(transportName === "node:http")("aborted after it wholly arrived: the next read throws the abort's reason, as before it arrived", async () => {
+      const answer = gzipSync(Buffer.alloc(8 * 1024 * 1024, 0x61));
+      const host = await httpHost(
+        (_request, response) => void response.writeHead(200, { "content-encoding": "gzip", "content-length": String(answer.byteLength) }).end(answer),
+      );
+      const stop = new AbortController();
+      const body = await fetchHost(host.url, get, { ...transport, signal: stop.signal });
+      expect((await body.read()).done).toBe(false);
+      await waitFor(() => body.arrived());
+      const reason = new Error("the caller left");
+      stop.abort(reason);
+      await expect(readText(body)).rejects.toBe(reason);
+    });
+
+    it.each([204, 200])("empty, with status %i, but labelled gzip: an empty body", async (status) => {
+      const host = await httpHost((_request, response) => void response.writeHead(status, { "content-encoding": "gzip", "content-length": "0" }).end());
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe("");
+    });
 
     it("identity, or identity around no other coding, is read as it is", async () => {
       const host = await httpHost((request, response) =>

@@ -73,7 +73,9 @@ export const requestHost: HostTransport = (url, request, signal) =>
  * a coding the SDK does not decode fails its first read, its status kept, and drops the connection.
  */
 function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal: AbortSignal): HostTransportBody {
-  const coding = contentCoding(response.headers["content-encoding"]);
+  // A body with nothing in it is empty whatever coding a proxy labels it with (zlib refuses empty input).
+  const bodyless = response.statusCode === 204 || response.statusCode === 304 || response.headers["content-length"] === "0";
+  const coding = bodyless ? undefined : contentCoding(response.headers["content-encoding"]);
   const source = coding instanceof Error || coding === undefined ? response : decodeBody(response, coding);
   let failure: Error | undefined;
   let cancelled = false;
@@ -88,6 +90,8 @@ function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal
   };
   const fail = (error: Error) => {
     failure ??= error;
+    // A decoder is not ended by `pipe` when its response breaks: dropped here, with its window.
+    if (source !== response) source.destroy();
     settle();
   };
   const destroy = (error?: Error) => {
@@ -127,7 +131,8 @@ function readResponse(outgoing: ClientRequest, response: IncomingMessage, signal
   };
   signal.addEventListener("abort", onAbort, { once: true });
   const release = () => signal.removeEventListener("abort", onAbort);
-  response.on("close", release);
+  // The body's reader closes last: a decoder may still hold decoded bytes after its response closed.
+  source.on("close", release);
   return {
     read: () =>
       new Promise((resolve, reject) => {

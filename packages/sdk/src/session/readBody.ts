@@ -59,12 +59,23 @@ export async function readJson(body: HostBody): Promise<unknown> {
  * Reads to its end an answer whose content the SDK does not need (a receipt's `{ stored: true }`)
  * once it has wholly arrived, which then takes no wait on the host: its connection is back in the
  * pool before the session's next request, which would otherwise open a second connection. An
- * answer still on its way is left to the read in flight; a failure here changes nothing.
+ * answer still on its way is left to the read in flight; a failure here changes nothing. At most
+ * {@link ignoredAnswerBytes} are read: past them the answer is dropped with its connection (a
+ * compressed answer that has arrived can still decode to gigabytes without any wait on the host).
  */
 export async function finishArrived(body: HostBody): Promise<void> {
   try {
-    while (body.arrived()) if ((await body.read()).done) return;
+    let read = 0;
+    while (body.arrived()) {
+      const { done, value } = await body.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > ignoredAnswerBytes) return await body.cancel();
+    }
   } catch {
     // The answer (its status) was all that counted.
   }
 }
+
+/** How much of an answer the SDK ignores ({@link finishArrived}) it reads to reuse the connection: far more than `{ stored: true }`. */
+export const ignoredAnswerBytes = 64 * 1024;
