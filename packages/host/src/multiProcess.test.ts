@@ -35,7 +35,13 @@ function startHost(): Promise<(typeof hosts)[number]> {
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once("exit", (code, signal) => {
+      // A process the test did not kill died: what it said is the only trace of why.
+      if (signal !== "SIGKILL") console.error(`host process ${child.pid} exited (${signal ?? code}):\n${stderr}`);
+      resolve();
+    }),
+  );
   return new Promise((resolve, reject) => {
     child.stdout.on("data", (chunk) => {
       stdout += String(chunk);

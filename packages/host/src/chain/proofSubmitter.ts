@@ -158,7 +158,15 @@ export function createProofSubmitter(parameters: {
     flushTimer = undefined;
     const jobIds = [...due];
     due.clear();
-    return jobIds.length === 0 ? Promise.resolve() : submit(jobIds);
+    if (jobIds.length === 0) return Promise.resolve();
+    // Timers call this with nobody awaiting: a submission that cannot start (the store or its
+    // chain-writer lock unreachable) is logged and its sessions are due again shortly.
+    return submit(jobIds).catch((error: unknown) => {
+      common.logger.warn("cannot submit due proofs now; will retry", { jobs: jobIds, error });
+      setTimeout(() => {
+        for (const jobId of jobIds) schedule(jobId);
+      }, prepareRetryMs).unref();
+    });
   }
 
   function schedule(jobId: bigint): void {
@@ -222,7 +230,11 @@ export function createProofSubmitter(parameters: {
       tickTimer = setInterval(() => {
         if (ticking) return;
         ticking = true;
-        void tick().finally(() => (ticking = false));
+        // Nobody awaits a tick: a store or chain failure is logged and the next tick looks again
+        // (an unhandled rejection would end the process, e.g. at every PostgreSQL restart).
+        void tick()
+          .catch((error: unknown) => common.logger.warn("cannot look for due proofs now; will look again", { error }))
+          .finally(() => (ticking = false));
       }, parameters.tickMs ?? 15_000);
       tickTimer.unref();
       if (due.size > 0) void flushDue();

@@ -1,0 +1,83 @@
+/**
+ * The proof submitter's timers run on their own, with nobody awaiting them: a store or chain
+ * failure inside them must be logged and tried again at the next tick, never left as an unhandled
+ * rejection (which ends a Node process: one PostgreSQL restart would take every host down).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createCommon } from "../common.ts";
+import { HostError } from "../errors.ts";
+import type { Store } from "../store/storeTypes.ts";
+import type { SessionCache } from "./chainSession.ts";
+import type { Marketplace } from "./proofCalls.ts";
+import { createProofSubmitter } from "./proofSubmitter.ts";
+import type { TransactionSender } from "./transactionSender.ts";
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+afterEach(() => void process.off("unhandledRejection", onUnhandled));
+
+const storageDown = () => Promise.reject(new HostError("storage_unavailable", "storage unavailable: PostgreSQL write EPIPE; retry later"));
+
+describe("proof submitter timers", () => {
+  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>) {
+    process.on("unhandledRejection", onUnhandled);
+    const logs: { level: string; message: string }[] = [];
+    const common = createCommon({ logLevel: "warn", logDestination: { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) } });
+    const submitter = createProofSubmitter({
+      common,
+      store: { sessionsWithUnprovenReceipts: async () => [], ...store } as Store,
+      sender: { exclusive: <T>(work: () => Promise<T>) => work(), reconcile: async () => [], ...sender } as TransactionSender,
+      sessions: {} as SessionCache,
+      marketplace: {} as Marketplace,
+      policy: { delayMs: 5, maxJobs: 10, idleFlushSeconds: 60, deadlineMarginSeconds: 60 },
+      exposure: { unsignedLimit: () => 100 },
+      tickMs: 5,
+    });
+    return { submitter, logs };
+  }
+
+  /** Rejections are reported after the microtask queue drains: give them a macrotask, then none may be left. */
+  async function expectNoUnhandledRejection() {
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled).toEqual([]);
+  }
+
+  it("logs a store failure in its periodic look and looks again at the next tick, with no unhandled rejection", async () => {
+    let looks = 0;
+    // The database went away after the start: every periodic look fails.
+    const { submitter, logs } = startSubmitter({ pendingSubmissions: () => (looks++, storageDown()) }, {});
+    await submitter.start();
+    try {
+      await expect.poll(() => looks, { timeout: 3_000 }).toBeGreaterThanOrEqual(3);
+      await expectNoUnhandledRejection();
+      expect(logs.some((line) => line.level === "warn" && /due proofs/.test(line.message))).toBe(true);
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  });
+
+  it("logs a due proof whose submission cannot start (the chain writer's lock is unreachable) and tries it again, with no unhandled rejection", async () => {
+    let attempts = 0;
+    let started = false;
+    const { submitter, logs } = startSubmitter(
+      {
+        pendingSubmissions: async () => [],
+        openSessions: async () => [],
+        session: async () => ({ closed: false, provenTokens: 0, signedTokens: 200, checkpointInterval: 100 }) as never,
+        submissionsOfJob: async () => [],
+      },
+      // The start's reconcile gets the lock; from then on the database is gone.
+      { exclusive: <T>(work: () => Promise<T>) => (started ? (attempts++, storageDown()) : work()) },
+    );
+    await submitter.start();
+    started = true;
+    try {
+      await submitter.notify(7n);
+      await expect.poll(() => attempts, { timeout: 3_000 }).toBeGreaterThanOrEqual(2);
+      await expectNoUnhandledRejection();
+      expect(logs.some((line) => line.level === "warn" && /will retry/.test(line.message))).toBe(true);
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  });
+});
