@@ -24,9 +24,10 @@ async function streamEndlessly(response: ServerResponse): Promise<void> {
     written.bytes += event.length;
     if (response.write(event)) continue;
     written.waiting = true;
-    await new Promise((resolve) => {
-      response.once("drain", resolve);
-      response.once("close", resolve);
+    await new Promise<void>((resolve) => {
+      const done = () => (response.off("drain", done), response.off("close", done), resolve());
+      response.on("drain", done);
+      response.on("close", done);
     });
     written.waiting = false;
   }
