@@ -151,6 +151,36 @@ describe("store", () => {
     await reopened.close();
   });
 
+  it("finds a session's proof submissions through an index on the job id, not by reading every submission entry ever written (one look per receipt)", async () => {
+    const path = freshPath();
+    const store = createStore({ path, deployment });
+    await store.recordSubmission({
+      kind: "batch",
+      nonce: 0,
+      txHash: hash("01"),
+      rawTx: "0x01",
+      entries: [{ jobId: 7n, cumulativeTokens: 40, tokensInBatch: 40 }],
+    });
+    await store.recordSubmission({
+      kind: "batch",
+      nonce: 1,
+      txHash: hash("02"),
+      rawTx: "0x02",
+      entries: [{ jobId: 8n, cumulativeTokens: 10, tokensInBatch: 10 }],
+    });
+    expect(store.submissionsOfJob(7n).map((submission) => submission.txHash)).toEqual([hash("01")]);
+    const reader = new Database(path, { readonly: true });
+    const plan = reader
+      .prepare<[string], { detail: string }>(
+        "EXPLAIN QUERY PLAN SELECT s.* FROM submissions s JOIN submission_entries e ON e.submission_id = s.id WHERE e.job_id = ?",
+      )
+      .all("7")
+      .map((step) => step.detail);
+    reader.close();
+    await store.close();
+    expect(plan.join("; ")).toMatch(/SEARCH e USING (COVERING )?INDEX submission_entries_by_job \(job_id=\?\)/);
+  });
+
   describe("after settlement", () => {
     /** Serves `requests` exchanges of job `jobId`, each receipted, one checkpoint proof, then the settlement; returns the last exchange. */
     const serveAndSettle = async (store: ReturnType<typeof createStore>, jobId: bigint, requests: number) => {

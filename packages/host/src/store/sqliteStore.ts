@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS submission_entries (
   PRIMARY KEY (submission_id, job_id)
 );
 CREATE INDEX IF NOT EXISTS submissions_by_status ON submissions(status);
+-- A session's proof submissions are looked up at each receipt: without it, every entry ever written is read.
+CREATE INDEX IF NOT EXISTS submission_entries_by_job ON submission_entries(job_id);
 `;
 
 type SessionRow = {
