@@ -154,20 +154,17 @@ describe("store", () => {
   it("finds a session's proof submissions through an index on the job id, not by reading every submission entry ever written (one look per receipt)", async () => {
     const path = freshPath();
     const store = createStore({ path, deployment });
-    await store.recordSubmission({
-      kind: "batch",
-      nonce: 0,
-      txHash: hash("01"),
-      rawTx: "0x01",
-      entries: [{ jobId: 7n, cumulativeTokens: 40, tokensInBatch: 40 }],
-    });
-    await store.recordSubmission({
-      kind: "batch",
-      nonce: 1,
-      txHash: hash("02"),
-      rawTx: "0x02",
-      entries: [{ jobId: 8n, cumulativeTokens: 10, tokensInBatch: 10 }],
-    });
+    for (const [nonce, jobId, tokens] of [
+      [0, 7n, 40],
+      [1, 8n, 10],
+    ] as const)
+      await store.recordSubmission({
+        kind: "batch",
+        nonce,
+        txHash: hash(`0${nonce + 1}`),
+        rawTx: "0x01",
+        entries: [{ jobId, cumulativeTokens: tokens, tokensInBatch: tokens }],
+      });
     expect(store.submissionsOfJob(7n).map((submission) => submission.txHash)).toEqual([hash("01")]);
     const reader = new Database(path, { readonly: true });
     const plan = reader
