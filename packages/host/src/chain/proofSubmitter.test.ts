@@ -29,7 +29,7 @@ describe("proof submitter timers", () => {
       sender: { exclusive: <T>(work: () => Promise<T>) => work(), reconcile: async () => [], ...sender } as TransactionSender,
       sessions: {} as SessionCache,
       marketplace: {} as Marketplace,
-      policy: { delayMs: 5, maxJobs: 10, idleFlushSeconds: 60, deadlineMarginSeconds: 60 },
+      policy: { delayMs: 5, maxJobs: 10, idleFlushSeconds: 60, deadlineMarginSeconds: 60, drainTimeoutMs: 1_000 },
       exposure: { unsignedLimit: () => 100 },
       tickMs: 5,
     });
