@@ -115,16 +115,22 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     } catch (error) {
       return unavailable(error);
     }
+    // A checked-out client has no pool listener: its connection dying (a restart, pg_terminate_backend) emits
+    // 'error' here, which unheard would end the process. The transaction fails instead, and the client is dropped.
+    let broken: Error | undefined;
+    const onError = (error: Error) => void (broken ??= error);
+    client.on("error", onError);
     try {
       for (const statement of begin) await client.query(statement);
       const result = await work(client);
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      await client.query("ROLLBACK").catch((rollback: Error) => void (broken ??= rollback));
       return unavailable(error);
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(broken);
     }
   };
   /** A write; `durable` ones wait for the WAL flush at commit. */

@@ -1,0 +1,60 @@
+/**
+ * PostgreSQL failing under a running store: a connection terminated (`pg_terminate_backend`, a
+ * failover, a restart) in the middle of a transaction must fail that one write with
+ * `storage_unavailable`, never raise an error nobody handles (which ends the host process).
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { createPostgresStore } from "./postgresStore.ts";
+
+let postgres: TestPostgres;
+beforeAll(async () => {
+  postgres = await startTestPostgres({ fsync: false });
+});
+afterAll(() => postgres?.stop());
+
+const uncaught: unknown[] = [];
+const onUncaught = (error: unknown) => void uncaught.push(error);
+
+describe("PostgreSQL store when its connections are cut", () => {
+  it("fails a write whose connection is terminated mid-transaction with storage_unavailable, and nothing is left uncaught", async () => {
+    const url = await postgres.createDatabase();
+    const store = await createPostgresStore({ url, deployment, poolSize: 2, leaderRetryMs: 20 });
+    process.on("uncaughtException", onUncaught);
+    process.on("unhandledRejection", onUncaught);
+    try {
+      await store.ensureSession(1n, 100);
+      await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("01") });
+      // Another connection holds the session's row: the receipt's transaction waits on it, inside its transaction.
+      const holder = new pg.Client({ connectionString: url });
+      await holder.connect();
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM sessions WHERE job_id = '1' FOR UPDATE");
+      const receipt = Promise.resolve(store.storeReceipt({ jobId: 1n, cumulativeTokens: 2, transcriptHash: hash("01"), signature: "0x01" })).then(
+        () => "stored",
+        (error: unknown) => error,
+      );
+      const waiting = () =>
+        postgres.query<{ pid: number }>(url, "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'session-jobs-host%'");
+      await expect.poll(async () => (await waiting()).length, { timeout: 60_000 }).toBe(1);
+      await postgres.query(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'session-jobs-host%'",
+      );
+      expect(await receipt).toMatchObject({ code: "storage_unavailable" });
+      await holder.query("ROLLBACK");
+      await holder.end();
+      // The socket's end is reported after the query's failure: give it time to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(uncaught).toEqual([]);
+      // The store works again on a fresh connection.
+      expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 2, transcriptHash: hash("01"), signature: "0x01" })).toBe(true);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      process.off("unhandledRejection", onUncaught);
+      await store.close();
+    }
+  }, 120_000);
+});
