@@ -19,7 +19,7 @@ afterEach(() => void process.off("unhandledRejection", onUnhandled));
 const storageDown = () => Promise.reject(new HostError("storage_unavailable", "storage unavailable: PostgreSQL write EPIPE; retry later"));
 
 describe("proof submitter timers", () => {
-  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>) {
+  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>, sessions = {} as SessionCache) {
     process.on("unhandledRejection", onUnhandled);
     const logs: { level: string; message: string }[] = [];
     const common = createCommon({ logLevel: "warn", logDestination: { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) } });
@@ -27,7 +27,7 @@ describe("proof submitter timers", () => {
       common,
       store: { sessionsWithUnprovenReceipts: async () => [], ...store } as Store,
       sender: { exclusive: <T>(work: () => Promise<T>) => work(), reconcile: async () => [], ...sender } as TransactionSender,
-      sessions: {} as SessionCache,
+      sessions,
       marketplace: {} as Marketplace,
       policy: { delayMs: 5, maxJobs: 10, idleFlushSeconds: 60, deadlineMarginSeconds: 60, drainTimeoutMs: 1_000 },
       exposure: { unsignedLimit: () => 100 },
@@ -55,6 +55,39 @@ describe("proof submitter timers", () => {
       await submitter.stop().catch(() => undefined);
     }
   });
+
+  it("tries a due checkpoint again shortly when the store fails while preparing it, without waiting for another receipt or the idle flush", async () => {
+    let reads = 0;
+    const sent: bigint[][] = [];
+    const { submitter, logs } = startSubmitter(
+      {
+        pendingSubmissions: async () => [],
+        openSessions: async () => [],
+        session: async () => ({ closed: false, provenTokens: 0, signedTokens: 200, checkpointInterval: 100 }) as never,
+        submissionsOfJob: async () => [],
+        setProvenTokens: async () => undefined,
+        // PostgreSQL restarts as the checkpoint is prepared: the first read of the receipt fails.
+        newestReceipt: async (jobId: bigint) =>
+          ++reads === 1 ? storageDown() : { jobId, cumulativeTokens: 200, transcriptHash: `0x${"ab".repeat(32)}`, signature: "0x01", receivedMs: 0 },
+      },
+      {
+        send: async (_call: unknown, record: { entries: { jobId: bigint }[] }) =>
+          (sent.push(record.entries.map((entry) => entry.jobId)), { submission: {}, receipt: undefined }) as never,
+      },
+      { get: async () => ({ status: "active", provenTokens: 0n }) } as unknown as SessionCache,
+    );
+    await submitter.start();
+    try {
+      await submitter.notify(7n);
+      await submitter.flush();
+      // No other receipt comes, and the idle flush is a minute away: the checkpoint is sent all the same.
+      await expect.poll(() => sent, { timeout: 10_000 }).toEqual([[7n]]);
+      expect(logs.some((line) => line.level === "warn" && /cannot prepare a proof now; will retry/.test(line.message))).toBe(true);
+      await expectNoUnhandledRejection();
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  }, 30_000);
 
   it("logs a due proof whose submission cannot start (the chain writer's lock is unreachable) and tries it again, with no unhandled rejection", async () => {
     let attempts = 0;

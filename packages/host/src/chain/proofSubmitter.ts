@@ -1,5 +1,6 @@
 import type { Common } from "../common.ts";
 import type { BatchPolicy } from "../config/config.ts";
+import { HostError } from "../errors.ts";
 import type { ExposurePolicy } from "../session/exposure.ts";
 import type { Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
@@ -133,9 +134,9 @@ export function createProofSubmitter(parameters: {
           const entry = await proofEntry(jobId);
           if (entry) entries.push(entry);
         } catch (error) {
-          // A chain read failed (RPC down): try again shortly, or the checkpoint would wait for
-          // the idle flush while the depositor is free to complete without paying for it.
-          const retrying = isRetryableError(error);
+          // A chain read failed (RPC down) or the store did (PostgreSQL restarting): try again shortly, or the
+          // checkpoint would wait for the idle flush while the depositor is free to complete without paying for it.
+          const retrying = isRetryableError(error) || (error instanceof HostError && error.code === "storage_unavailable");
           common.logger.warn(retrying ? "cannot prepare a proof now; will retry" : "cannot prepare a proof", { jobId, error });
           if (retrying) setTimeout(() => schedule(jobId), prepareRetryMs).unref();
         }
