@@ -7,6 +7,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import type { LockConnection } from "./lockConnection.ts";
+import { createPostgresLocks } from "./postgresLocks.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 
 let postgres: TestPostgres;
@@ -57,4 +59,21 @@ describe("PostgreSQL store when its connections are cut", () => {
       await store.close();
     }
   }, 120_000);
+});
+
+describe("PostgreSQL locks when the lock connection is cut", () => {
+  it("refuses a lock whose query the cut interrupts with storage_unavailable (a retryable 503), not an error the client sees as a 500", async () => {
+    // The connection is still the current one, but dies under the lock's query (the loss is announced just after).
+    const dying = { query: () => Promise.reject(new Error("Connection terminated unexpectedly")) } as unknown as pg.Client;
+    const connection: LockConnection = {
+      current: () => dying,
+      lost: () => undefined,
+      onLost: () => undefined,
+      onRestored: () => undefined,
+      end: async () => undefined,
+    };
+    const locks = createPostgresLocks({ connection, leaderRetryMs: 10 });
+    await expect(locks.chainWriter()).rejects.toMatchObject({ code: "storage_unavailable", message: expect.stringMatching(/retry later/) });
+    await expect(locks.session(1n)).rejects.toMatchObject({ code: "storage_unavailable" });
+  });
 });

@@ -34,7 +34,13 @@ export function createPostgresLocks(parameters: {
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       const client = connection.current();
       if (!client) throw new HostError("storage_unavailable", `storage unavailable: ${connection.lost()}; reconnecting, retry later`);
-      if (await tryLock(client, name)) return unlock(client, name);
+      // The connection may die under the query, before its loss is announced: the same refusal.
+      const locked = await tryLock(client, name).catch((error: unknown) => {
+        throw new HostError("storage_unavailable", `storage unavailable: the PostgreSQL lock connection failed (${(error as Error).message}); retry later`, {
+          cause: error,
+        });
+      });
+      if (locked) return unlock(client, name);
       await sleep(delay);
     }
   };
