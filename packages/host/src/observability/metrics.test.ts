@@ -43,4 +43,16 @@ describe("metrics", () => {
     expect(await metrics.render()).toContain("session_jobs_tokens_signed_unproven 0\n");
     expect(reads).toBe(2);
   });
+
+  it("keeps the last signed-but-unproven total when the store cannot be read (PostgreSQL down): the scrape still answers", async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    let down = false;
+    metrics.readUnprovenFrom(() => (down ? Promise.reject(new Error("storage unavailable: PostgreSQL connect ECONNREFUSED; retry later")) : 40));
+    metrics.receiptsStored.inc();
+    expect(await metrics.render()).toContain("session_jobs_tokens_signed_unproven 40\n");
+    down = true;
+    const text = await metrics.render();
+    expect(text).toContain("session_jobs_tokens_signed_unproven 40\n");
+    expect(text).toContain("session_jobs_receipts_stored_total 1\n");
+  });
 });

@@ -82,8 +82,14 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
       help: "Tokens covered by signed receipts but not yet proven on chain.",
       registers,
       // A sum over every open session: read from the store when scraped, not on each receipt or proof.
+      // A store that cannot be read (PostgreSQL restarting) keeps the last value: the scrape never fails.
       async collect() {
-        if (unprovenSource) this.set(await unprovenSource());
+        if (!unprovenSource) return;
+        try {
+          this.set(await unprovenSource());
+        } catch {
+          // The last value stays; `/ready` names the storage fault.
+        }
       },
     }),
     storeCommits: new Counter({
