@@ -19,8 +19,25 @@ export type CreateSessionCloseParameters = {
   running: ReadonlyMap<bigint, AbortController>;
 };
 
+/** How often a failed close's mark is asked to be cleared again while the store refuses (ms). */
+const clearRetryMs = 1_000;
+
 /** How a session stops being served: closed through this host, or seen ended on chain. */
 export function createSessionClose({ store, sessions, turns, closingLeaseMs, running }: CreateSessionCloseParameters) {
+  /** Clears a failed close's mark once the store takes writes again, until `deadline` (performance.now()). */
+  function clearLater(jobId: bigint, deadline: number): void {
+    if (performance.now() + clearRetryMs >= deadline) return;
+    setTimeout(() => {
+      void (async () => {
+        try {
+          await store.clearClosing(jobId);
+        } catch {
+          clearLater(jobId, deadline);
+        }
+      })();
+    }, clearRetryMs).unref();
+  }
+
   return {
     /**
      * The chain says a session ended (its settlement block was seen): nothing more is served for
@@ -42,11 +59,22 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
         release();
         throw error;
       }
+      const markedAt = performance.now();
       return {
         release,
-        /** The close failed before anything settled: the session may be served again. */
+        /**
+         * The close failed before anything settled: the session may be served again. A store that
+         * cannot clear the mark now (PostgreSQL restarting) is asked again every second while the
+         * mark is surely this close's own (the first half of its lease), or the session, and every
+         * retried close of it, would be refused for the whole lease.
+         */
         abandon: async () => {
-          await store.clearClosing(request.jobId);
+          try {
+            await store.clearClosing(request.jobId);
+          } catch (error) {
+            clearLater(request.jobId, markedAt + closingLeaseMs / 2);
+            throw error;
+          }
         },
       };
     },
