@@ -4,12 +4,10 @@
  * process submitting proofs is killed with SIGKILL mid-way, and still every signed receipt is
  * proven exactly once and every session settles to the wei (docs/failure-model.md).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { resolveHostConfig, type HostConfigInput } from "./config/config.ts";
 import { registerHost } from "./chain/register.ts";
+import { closeExactly, isAlive, pendingTransactions, startHostProcess, untilServed, type ClusterSession, type HostProcess } from "./testUtils/hostCluster.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
 import { startTestPostgres, type TestPostgres } from "./testUtils/testPostgres.ts";
@@ -20,37 +18,10 @@ let chain: TestChain;
 let postgres: TestPostgres;
 let database: string;
 let input: HostConfigInput;
-const hosts: { child: ChildProcess; url: string; pid: number; exited: Promise<void> }[] = [];
+const hosts: HostProcess[] = [];
 
-function startHost(): Promise<(typeof hosts)[number]> {
-  const child = spawn(
-    process.execPath,
-    ["--conditions=@session-jobs/source", "--import", "tsx", fileURLToPath(new URL("./testUtils/hostProcess.ts", import.meta.url))],
-    {
-      // Tokens come 5 ms apart, so that two requests of one session overlap when they race.
-      env: { ...process.env, TEST_HOST_CONFIG: JSON.stringify(input), TEST_HOST_TOKEN_DELAY_MS: "5" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", (code, signal) => {
-      // A process the test did not kill died: what it said is the only trace of why.
-      if (signal !== "SIGKILL") console.error(`host process ${child.pid} exited (${signal ?? code}):\n${stderr}`);
-      resolve();
-    }),
-  );
-  return new Promise((resolve, reject) => {
-    child.stdout.on("data", (chunk) => {
-      stdout += String(chunk);
-      const line = stdout.split("\n").find((candidate) => candidate.startsWith("{"));
-      if (line) resolve({ child, exited, ...(JSON.parse(line) as { url: string; pid: number }) });
-    });
-    void exited.then(() => reject(new Error(`host process exited before serving:\n${stdout}\n${stderr}`)));
-  });
-}
+// Tokens come 5 ms apart, so that two requests of one session overlap when they race.
+const startHost = () => startHostProcess(input, 5);
 
 /** Who holds the proof lock, read from PostgreSQL: the server's backend (the lock connection) and the host's operating-system pid. */
 async function proofLeader(): Promise<{ backend: number; pid: number } | undefined> {
@@ -66,15 +37,6 @@ async function proofLeader(): Promise<{ backend: number; pid: number } | undefin
 }
 
 const proofLeaderPid = async () => (await proofLeader())?.pid;
-
-/** Sends again while the answer is 503 (storage_unavailable: retry later), as a client or a balancer would. */
-async function untilServed<T extends { status: number }>(attempt: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    const result = await attempt();
-    if (result.status !== 503 || tries >= 600) return result;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 beforeAll(async () => {
   [chain, postgres] = await Promise.all([startTestChain(), startTestPostgres({ fsync: false })]);
@@ -94,7 +56,7 @@ afterAll(async () => {
   await chain?.stop();
 });
 
-const alive = () => hosts.filter((host) => host.child.exitCode === null && host.child.signalCode === null);
+const alive = () => hosts.filter(isAlive);
 
 /** Calls anvil's own RPC (automine, mining). */
 async function anvilRpc(method: string, params: unknown[] = []): Promise<void> {
@@ -108,12 +70,10 @@ async function anvilRpc(method: string, params: unknown[] = []): Promise<void> {
 
 const ask = (content: string) => ({ messages: [{ role: "user", content }], max_tokens: 30, stream: true });
 
-type TestSession = Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> };
-
 /** Opens `count` sessions with the host, each with a client pointed at the first live process. */
-async function openSessions(count: number): Promise<TestSession[]> {
+async function openSessions(count: number): Promise<ClusterSession[]> {
   const host = resolveHostConfig(input).account.address;
-  const sessions: TestSession[] = [];
+  const sessions: ClusterSession[] = [];
   for (let index = 0; index < count; index++) {
     const opened = await chain.openSession({ host, pricePerToken: price, deposit: 10n ** 15n, proofInterval: interval });
     sessions.push({ ...opened, client: createTestClient({ url: alive()[0]!.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain }) });
@@ -125,7 +85,7 @@ async function openSessions(count: number): Promise<TestSession[]> {
  * Each session asks and signs `rounds` times, its requests and receipts going to a different live
  * process each time; with `retryUnavailable`, a 503 is sent again (a fault the test causes).
  */
-function converse(sessions: TestSession[], rounds: number, offset: number, options: { retryUnavailable: boolean }) {
+function converse(sessions: ClusterSession[], rounds: number, offset: number, options: { retryUnavailable: boolean }) {
   const send = <T extends { status: number }>(attempt: () => Promise<T>) => (options.retryUnavailable ? untilServed(attempt) : attempt());
   return Promise.all(
     sessions.map(async ({ client }, index) => {
@@ -141,42 +101,11 @@ function converse(sessions: TestSession[], rounds: number, offset: number, optio
   );
 }
 
-const pendingTransactions = async () =>
-  (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n;
-
-/**
- * Closes every session through the live processes and checks it settled exactly: payment = signed ×
- * price, and its `ProofSubmitted` events add up to what was signed (no receipt proven twice, none
- * left out); then no transaction is left pending. Returns each session's proofs.
- */
-async function closeExactly(sessions: TestSession[]): Promise<bigint[][]> {
-  const closes = await Promise.all(
-    sessions.map(async ({ client, jobId }, index) => {
-      client.url = alive()[index % alive().length]!.url;
-      const closed = await untilServed(() => client.post("/v1/session/close", { jobId: jobId.toString() }));
-      expect(closed.status).toBe(200);
-      return { jobId, signed: client.cumulativeTokens, hash: (await closed.json()).transactionHash };
-    }),
-  );
-  const proofEvents = await chain.publicClient.getContractEvents({
-    address: chain.contracts.jobMarketplace,
-    abi: jobMarketplaceWithModelsAbi,
-    eventName: "ProofSubmitted",
-    fromBlock: 0n,
-  });
-  const proofs: bigint[][] = [];
-  for (const { jobId, signed, hash } of closes) {
-    expect(await chain.settlement(hash)).toMatchObject({ jobId, provenTokens: signed, payment: signed * price });
-    const proven = proofEvents.filter((event) => (event.args as { jobId: bigint }).jobId === jobId).map((event) => (event.args as { tokens: bigint }).tokens);
-    expect(proven.reduce((sum, tokens) => sum + tokens, 0n)).toBe(signed);
-    proofs.push(proven);
-  }
-  await expect.poll(pendingTransactions, { timeout: 60_000 }).toBe("0");
-  return proofs;
-}
+/** The processes, store and chain that {@link closeExactly} checks against. */
+const cluster = () => ({ chain, postgres, database, price, alive });
 
 /** Every session proven at least once (each passed one interval): the leader proves them. */
-const allProven = (sessions: TestSession[]) =>
+const allProven = (sessions: ClusterSession[]) =>
   expect
     .poll(async () => Promise.all(sessions.map(async ({ jobId }) => (await chain.session(jobId)).provenTokens > 0n)), { timeout: 60_000 })
     .toEqual(sessions.map(() => true));
@@ -217,7 +146,7 @@ describe("host processes sharing one PostgreSQL store", () => {
     await expect.poll(proofLeaderPid, { timeout: 60_000 }).toSatisfy((pid) => pid !== undefined && pid !== leader);
 
     // Every session settles exactly, each proven more than once (before and after the SIGKILL).
-    for (const proven of await closeExactly(sessions)) expect(proven.length).toBeGreaterThanOrEqual(2);
+    for (const proven of await closeExactly(cluster(), sessions)) expect(proven.length).toBeGreaterThanOrEqual(2);
     // The shared store agrees: every session closed and pruned.
     expect((await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM sessions WHERE NOT closed"))[0]!.n).toBe("0");
   }, 240_000);
@@ -269,7 +198,7 @@ describe("host processes sharing one PostgreSQL store", () => {
     // The close is mined: every survivor sees the session settled, and the process that leads now
     // finds the dead closer's transaction mined (nothing left pending).
     expect((await chain.session(opened.jobId)).provenTokens).toBe(signed);
-    await expect.poll(pendingTransactions, { timeout: 60_000 }).toBe("0");
+    await expect.poll(() => pendingTransactions(postgres, database), { timeout: 60_000 }).toBe("0");
     const closedRow = await postgres.query<{ closed: boolean }>(database, "SELECT closed FROM sessions WHERE job_id = $1", [opened.jobId.toString()]);
     expect(closedRow[0]!.closed).toBe(true);
     const after = await client.chat(ask("after the close"));
@@ -310,7 +239,7 @@ describe("host processes sharing one PostgreSQL store", () => {
       expect((await client.sendReceipt()).status).toBe(200);
     }
 
-    await closeExactly(sessions);
+    await closeExactly(cluster(), sessions);
     expect((await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM sessions WHERE NOT closed"))[0]!.n).toBe("0");
   }, 240_000);
 
@@ -344,6 +273,6 @@ describe("host processes sharing one PostgreSQL store", () => {
       expect(BigInt(row!.signed)).toBe(acknowledged[index]);
     }
     await converse(sessions, 2, 1, { retryUnavailable: true });
-    await closeExactly(sessions);
+    await closeExactly(cluster(), sessions);
   }, 240_000);
 });
