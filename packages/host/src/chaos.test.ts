@@ -3,12 +3,16 @@
  * or `npm run test:chaos -w packages/host`). Three host processes share one PostgreSQL store and
  * one anvil chain (reached through a relay that can be cut) while clients converse and sign receipts
  * without pause, spread over the processes; at random moments PostgreSQL crashes and restarts,
- * the hosts' database connections are terminated (all, some, or the proof leader's lock
+ * the hosts' database connections are terminated (all, some at random, or every lock
  * connection), or the RPC is unreachable for a while. After each fault: no process may have died
  * or reported an unhandled error, every process must be ready again once the fault is over, and
  * every receipt acknowledged (200) before the fault must be in the store. At the end every session
- * settles exactly (payment = signed × price, proofs adding up, nothing pending).
+ * settles exactly (payment = signed × price, proofs adding up, nothing pending) while one more
+ * fault strikes. It prints how often the hosts logged each warning; SESSION_JOBS_CHAOS_LOGS=<dir>
+ * keeps each host's log there.
  */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptyTranscriptHash, type SyncResponse } from "@session-jobs/protocol";
@@ -49,6 +53,9 @@ describe.runIf(faults > 0)("chaos: host processes on one PostgreSQL while the da
   }, 180_000);
 
   afterAll(async () => {
+    console.info(`what the hosts logged:\n${logSummary()}`);
+    const logs = process.env.SESSION_JOBS_CHAOS_LOGS;
+    if (logs) for (const host of hosts) writeFileSync(join(logs, `host-${host.pid}.log`), host.stderr());
     for (const host of hosts) host.child.kill("SIGKILL");
     await Promise.all(hosts.map((host) => host.exited));
     await rpc?.close();
@@ -201,7 +208,6 @@ describe.runIf(faults > 0)("chaos: host processes on one PostgreSQL while the da
       await checkProcesses(last);
       expect(findings).toEqual([]);
       expect(alive().length).toBe(3);
-      console.info(`what the hosts logged:\n${logSummary()}`);
     },
     faults * 60_000 + 300_000,
   );

@@ -15,7 +15,9 @@ function closeWith(closingLeaseMs: number) {
   let storeDown = false;
   const clears: boolean[] = [];
   const store = {
-    markClosing: async () => undefined,
+    markClosing: async () => {
+      if (storeDown) throw new HostError("storage_unavailable", "storage unavailable: PostgreSQL read ECONNRESET; retry later");
+    },
     clearClosing: async () => {
       clears.push(!storeDown);
       if (storeDown) throw new HostError("storage_unavailable", "storage unavailable: PostgreSQL connect ECONNREFUSED; retry later");
@@ -38,6 +40,14 @@ describe("a failed close's mark", () => {
     await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
     setStoreDown(false);
     // It used to stay for the whole lease: every process, and every retried close, refused the session for minutes.
+    await expect.poll(() => clears.at(-1), { timeout: 30_000 }).toBe(true);
+  }, 60_000);
+
+  it("is cleared once the store is back when the mark's own commit went unanswered (it may hold)", async () => {
+    const { clears, setStoreDown, begin } = closeWith(240_000);
+    setStoreDown(true);
+    await expect(begin()).rejects.toMatchObject({ code: "storage_unavailable" });
+    setStoreDown(false);
     await expect.poll(() => clears.at(-1), { timeout: 30_000 }).toBe(true);
   }, 60_000);
 

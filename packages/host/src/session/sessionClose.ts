@@ -54,12 +54,20 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
       const release = await turns.acquire(request.jobId);
       try {
         await turns.claim(request, { consume: true });
-        await store.markClosing(request.jobId, closingLeaseMs);
       } catch (error) {
         release();
         throw error;
       }
-      const markedAt = performance.now();
+      // The mark's lease starts no earlier than this: in its first half, the mark is surely this close's own.
+      const clearBy = performance.now() + closingLeaseMs / 2;
+      try {
+        await store.markClosing(request.jobId, closingLeaseMs);
+      } catch (error) {
+        // A mark whose commit went unanswered (PostgreSQL going down) may hold: cleared as a failed close's is.
+        clearLater(request.jobId, clearBy);
+        release();
+        throw error;
+      }
       return {
         release,
         /**
@@ -72,7 +80,7 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
           try {
             await store.clearClosing(request.jobId);
           } catch (error) {
-            clearLater(request.jobId, markedAt + closingLeaseMs / 2);
+            clearLater(request.jobId, clearBy);
             throw error;
           }
         },
