@@ -5,16 +5,20 @@
  */
 import { describe, expect, it } from "vitest";
 import { HostError } from "../errors.ts";
-import type { Store } from "../store/storeTypes.ts";
+import type { Store, Submission } from "../store/storeTypes.ts";
 import type { SessionCache } from "../chain/chainSession.ts";
 import { createSessionClose } from "./sessionClose.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
 import type { SessionTurns } from "./sessionTurns.ts";
 
-function closeWith(closingLeaseMs: number) {
+function closeWith(closingLeaseMs: number, settlements: Partial<Submission>[] = []) {
   let storeDown = false;
   const clears: boolean[] = [];
   const store = {
+    submissionsOfJob: async () => {
+      if (storeDown) throw new HostError("storage_unavailable", "storage unavailable: PostgreSQL connect ECONNREFUSED; retry later");
+      return settlements;
+    },
     markClosing: async () => {
       if (storeDown) throw new HostError("storage_unavailable", "storage unavailable: PostgreSQL read ECONNRESET; retry later");
     },
@@ -51,6 +55,34 @@ describe("a failed close's mark", () => {
     await expect.poll(() => clears.at(-1), { timeout: 30_000 }).toBe(true);
   }, 60_000);
 
+  it("holds when the close signed its settlement before failing (a store write after the send): that transaction may yet be mined", async () => {
+    for (const status of ["signed", "sent", "confirmed"] as const) {
+      const { clears, setStoreDown, begin } = closeWith(240_000, [
+        { kind: "checkpoint", status: "sent" },
+        { kind: "final", status },
+      ]);
+      // The store answers at the failure: the mark stays (it used to be cleared, and the session served while its settlement was on its way).
+      await (await begin()).abandon();
+      expect(clears).toEqual([]);
+      // The store was down at the failure: once back, the mark stays too.
+      const turn = await begin();
+      setStoreDown(true);
+      await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
+      setStoreDown(false);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      expect(clears).toEqual([]);
+    }
+  }, 60_000);
+
+  it("is cleared when the close's settlement was dropped or reverted (nothing will settle)", async () => {
+    const { clears, begin } = closeWith(240_000, [
+      { kind: "final", status: "dropped" },
+      { kind: "complete", status: "reverted" },
+    ]);
+    await (await begin()).abandon();
+    expect(clears).toEqual([true]);
+  });
+
   it("is not cleared after the first half of its lease, when it may be another close's", async () => {
     const { clears, setStoreDown, begin } = closeWith(1_000);
     const turn = await begin();
@@ -58,6 +90,6 @@ describe("a failed close's mark", () => {
     await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
     setStoreDown(false);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
-    expect(clears).toEqual([false]);
+    expect(clears.filter((cleared) => cleared)).toEqual([]);
   });
 });

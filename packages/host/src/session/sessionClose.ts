@@ -24,13 +24,25 @@ const clearRetryMs = 1_000;
 
 /** How a session stops being served: closed through this host, or seen ended on chain. */
 export function createSessionClose({ store, sessions, turns, closingLeaseMs, running }: CreateSessionCloseParameters) {
+  /**
+   * Clears a failed close's mark, unless a settlement of the session was signed before it failed
+   * (a store write failing after the transaction was sent, or a send to be retried): that one may
+   * yet be mined, and the session must stay refused until it is or the lease ends.
+   */
+  async function clearUnlessSettling(jobId: bigint): Promise<void> {
+    const settling = (await store.submissionsOfJob(jobId)).some(
+      (submission) => (submission.kind === "final" || submission.kind === "complete") && submission.status !== "dropped" && submission.status !== "reverted",
+    );
+    if (!settling) await store.clearClosing(jobId);
+  }
+
   /** Clears a failed close's mark once the store takes writes again, until `deadline` (performance.now()). */
   function clearLater(jobId: bigint, deadline: number): void {
     if (performance.now() + clearRetryMs >= deadline) return;
     setTimeout(() => {
       void (async () => {
         try {
-          await store.clearClosing(jobId);
+          await clearUnlessSettling(jobId);
         } catch {
           clearLater(jobId, deadline);
         }
@@ -71,14 +83,14 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
       return {
         release,
         /**
-         * The close failed before anything settled: the session may be served again. A store that
+         * The close failed: unless it signed a settlement, the session may be served again. A store that
          * cannot clear the mark now (PostgreSQL restarting) is asked again every second while the
          * mark is surely this close's own (the first half of its lease), or the session, and every
          * retried close of it, would be refused for the whole lease.
          */
         abandon: async () => {
           try {
-            await store.clearClosing(request.jobId);
+            await clearUnlessSettling(request.jobId);
           } catch (error) {
             clearLater(request.jobId, clearBy);
             throw error;
