@@ -6,6 +6,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { interleaveAfter } from "../testUtils/queryInterleave.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import type { LockConnection } from "./lockConnection.ts";
 import { createPostgresLocks } from "./postgresLocks.ts";
@@ -56,6 +57,34 @@ describe("PostgreSQL store when its connections are cut", () => {
     } finally {
       process.off("uncaughtException", onUncaught);
       process.off("unhandledRejection", onUncaught);
+      await store.close();
+    }
+  }, 120_000);
+});
+
+describe("PostgreSQL store when the server goes down between two queries of one read", () => {
+  it("refuses the transactions of a session with storage_unavailable when the server goes after their list (not a raw pg error, which a caller takes for a bug)", async () => {
+    const url = await postgres.createDatabase();
+    const store = await createPostgresStore({ url, deployment, poolSize: 2, leaderRetryMs: 20 });
+    try {
+      await store.ensureSession(1n, 100);
+      await store.recordSubmission({
+        kind: "final",
+        nonce: 0,
+        txHash: hash("0f"),
+        rawTx: "0x01",
+        entries: [{ jobId: 1n, cumulativeTokens: 2, tokensInBatch: 2 }],
+      });
+      // The server crashes once the list of transactions is read, before their entries are.
+      const crash = interleaveAfter(/FROM submissions s JOIN submission_entries/, () => postgres.crash());
+      const read = await Promise.resolve(store.submissionsOfJob(1n)).then(
+        () => "read",
+        (error: unknown) => error,
+      );
+      expect(crash.fired()).toBe(true);
+      expect(read).toMatchObject({ code: "storage_unavailable", message: expect.stringMatching(/retry later/) });
+    } finally {
+      postgres.restart();
       await store.close();
     }
   }, 120_000);

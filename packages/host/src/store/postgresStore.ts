@@ -176,7 +176,9 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       })),
     };
   };
-  const submissions = async (text: string, values: unknown[] = []) => Promise.all((await read(text, values)).map((row) => submissionOf(pool, row)));
+  // The entries are read on the pool too: a server gone between the two reads is storage_unavailable, not a raw pg error.
+  const submissions = async (text: string, values: unknown[] = []) =>
+    onPool(async (query) => Promise.all((await query.query<Row>(text, values)).rows.map((row) => submissionOf(query, row))));
   const sessions = async (text: string) => (await read(text)).map(toSession);
 
   const store: Store = {
@@ -347,10 +349,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
         return submission;
       }),
 
-    async submission(id) {
-      const [row] = await read("SELECT * FROM submissions WHERE id = $1", [id]);
-      return row && submissionOf(pool, row);
-    },
+    submission: async (id) => (await submissions("SELECT * FROM submissions WHERE id = $1", [id]))[0],
 
     pendingSubmissions: () => submissions("SELECT * FROM submissions WHERE status IN ('signed', 'sent') ORDER BY nonce"),
     submissionsOfJob: (jobId) =>
