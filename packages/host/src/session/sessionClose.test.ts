@@ -56,22 +56,24 @@ describe("a failed close's mark", () => {
   }, 60_000);
 
   it("holds when the close signed its settlement before failing (a store write after the send): that transaction may yet be mined", async () => {
-    for (const status of ["signed", "sent", "confirmed"] as const) {
-      const { clears, setStoreDown, begin } = closeWith(240_000, [
-        { kind: "checkpoint", status: "sent" },
-        { kind: "final", status },
-      ]);
-      // The store answers at the failure: the mark stays (it used to be cleared, and the session served while its settlement was on its way).
-      await (await begin()).abandon();
-      expect(clears).toEqual([]);
-      // The store was down at the failure: once back, the mark stays too.
-      const turn = await begin();
-      setStoreDown(true);
-      await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
-      setStoreDown(false);
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      expect(clears).toEqual([]);
-    }
+    await Promise.all(
+      (["signed", "sent", "confirmed"] as const).map(async (status) => {
+        const { clears, setStoreDown, begin } = closeWith(240_000, [
+          { kind: "checkpoint", status: "sent" },
+          { kind: "final", status },
+        ]);
+        // The store answers at the failure: the mark stays (it used to be cleared, and the session served while its settlement was on its way).
+        await (await begin()).abandon();
+        expect(clears).toEqual([]);
+        // The store was down at the failure: once back, the mark stays too.
+        const turn = await begin();
+        setStoreDown(true);
+        await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
+        setStoreDown(false);
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+        expect(clears).toEqual([]);
+      }),
+    );
   }, 60_000);
 
   it("is cleared when the close's settlement was dropped or reverted (nothing will settle)", async () => {
