@@ -29,20 +29,25 @@ function closeWith(closingLeaseMs: number, settlements: Partial<Submission>[] = 
   } as unknown as Store;
   const turns = { acquire: async () => () => undefined, claim: async () => undefined } as unknown as SessionTurns;
   const close = createSessionClose({ store, sessions: {} as SessionCache, turns, closingLeaseMs, running: new Map() });
+  const begin = () => close.beginClose({ jobId: 7n } as AuthenticatedRequest);
   return {
     clears,
     setStoreDown: (down: boolean) => void (storeDown = down),
-    begin: () => close.beginClose({ jobId: 7n } as AuthenticatedRequest),
+    begin,
+    /** Begins a close and fails it while the store is down (its mark cannot be cleared then); the store is back after. */
+    async failWhileStoreDown() {
+      const turn = await begin();
+      storeDown = true;
+      await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
+      storeDown = false;
+    },
   };
 }
 
 describe("a failed close's mark", () => {
   it("is cleared once the store takes writes again, when it could not be cleared at the failure", async () => {
-    const { clears, setStoreDown, begin } = closeWith(240_000);
-    const turn = await begin();
-    setStoreDown(true);
-    await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
-    setStoreDown(false);
+    const { clears, failWhileStoreDown } = closeWith(240_000);
+    await failWhileStoreDown();
     // It used to stay for the whole lease: every process, and every retried close, refused the session for minutes.
     await expect.poll(() => clears.at(-1), { timeout: 30_000 }).toBe(true);
   }, 60_000);
@@ -58,7 +63,7 @@ describe("a failed close's mark", () => {
   it("holds when the close signed its settlement before failing (a store write after the send): that transaction may yet be mined", async () => {
     await Promise.all(
       (["signed", "sent", "confirmed"] as const).map(async (status) => {
-        const { clears, setStoreDown, begin } = closeWith(240_000, [
+        const { clears, begin, failWhileStoreDown } = closeWith(240_000, [
           { kind: "checkpoint", status: "sent" },
           { kind: "final", status },
         ]);
@@ -66,10 +71,7 @@ describe("a failed close's mark", () => {
         await (await begin()).abandon();
         expect(clears).toEqual([]);
         // The store was down at the failure: once back, the mark stays too.
-        const turn = await begin();
-        setStoreDown(true);
-        await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
-        setStoreDown(false);
+        await failWhileStoreDown();
         await new Promise((resolve) => setTimeout(resolve, 2_500));
         expect(clears).toEqual([]);
       }),
@@ -86,11 +88,8 @@ describe("a failed close's mark", () => {
   });
 
   it("is not cleared after the first half of its lease, when it may be another close's", async () => {
-    const { clears, setStoreDown, begin } = closeWith(1_000);
-    const turn = await begin();
-    setStoreDown(true);
-    await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
-    setStoreDown(false);
+    const { clears, failWhileStoreDown } = closeWith(1_000);
+    await failWhileStoreDown();
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(clears.filter((cleared) => cleared)).toEqual([]);
   });
