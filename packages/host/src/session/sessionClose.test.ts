@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { HostError } from "../errors.ts";
 import type { Store, Submission } from "../store/storeTypes.ts";
 import type { SessionCache } from "../chain/chainSession.ts";
+import { createKeyedMutex } from "../mutex.ts";
 import { createSessionClose } from "./sessionClose.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
 import type { SessionTurns } from "./sessionTurns.ts";
@@ -27,7 +28,9 @@ function closeWith(closingLeaseMs: number, settlements: Partial<Submission>[] = 
       if (storeDown) throw new HostError("storage_unavailable", "storage unavailable: PostgreSQL connect ECONNREFUSED; retry later");
     },
   } as unknown as Store;
-  const turns = { acquire: async () => () => undefined, claim: async () => undefined } as unknown as SessionTurns;
+  // The session's turn, as every process sharing the store takes it: one close (or deferred clear) at a time.
+  const turn = createKeyedMutex<bigint>();
+  const turns = { acquire: (jobId: bigint) => turn.acquire(jobId), claim: async () => undefined } as unknown as SessionTurns;
   const close = createSessionClose({ store, sessions: {} as SessionCache, turns, closingLeaseMs, running: new Map() });
   const begin = () => close.beginClose({ jobId: 7n } as AuthenticatedRequest);
   return {
@@ -39,9 +42,16 @@ function closeWith(closingLeaseMs: number, settlements: Partial<Submission>[] = 
       const turn = await begin();
       storeDown = true;
       await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
+      turn.release();
       storeDown = false;
     },
   };
+}
+
+/** What the close route does when settling fails: abandon the close, then give its turn back. */
+async function abandonAndRelease(turn: { abandon(): Promise<void>; release(): void }) {
+  await turn.abandon();
+  turn.release();
 }
 
 describe("a failed close's mark", () => {
@@ -68,7 +78,7 @@ describe("a failed close's mark", () => {
           { kind: "final", status },
         ]);
         // The store answers at the failure: the mark stays (it used to be cleared, and the session served while its settlement was on its way).
-        await (await begin()).abandon();
+        await abandonAndRelease(await begin());
         expect(clears).toEqual([]);
         // The store was down at the failure: once back, the mark stays too.
         await failWhileStoreDown();
@@ -83,7 +93,21 @@ describe("a failed close's mark", () => {
       { kind: "final", status: "dropped" },
       { kind: "complete", status: "reverted" },
     ]);
-    await (await begin()).abandon();
+    await abandonAndRelease(await begin());
+    expect(clears).toEqual([true]);
+  });
+
+  it("is never cleared under a later close of the session (retried on this process or another): that close holds the session's turn while it settles", async () => {
+    const { clears, setStoreDown, begin } = closeWith(240_000);
+    setStoreDown(true);
+    await expect(begin()).rejects.toMatchObject({ code: "storage_unavailable" });
+    setStoreDown(false);
+    // The client retries its close once PostgreSQL is back; it marks the session and settles.
+    const later = await begin();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    // The failed close's retries came due meanwhile: clearing now would have the session served while it settles.
+    expect(clears).toEqual([]);
+    await abandonAndRelease(later);
     expect(clears).toEqual([true]);
   });
 

@@ -36,13 +36,23 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
     if (!settling) await store.clearClosing(jobId);
   }
 
-  /** Clears a failed close's mark once the store takes writes again, until `deadline` (performance.now()). */
+  /**
+   * Clears a failed close's mark once the store takes writes again, asking until `deadline`
+   * (performance.now()). Under the session's turn, which every process sharing the store respects: a
+   * close that marked the session since holds it until it settles or fails, so a mark found here is
+   * this failed close's, a settled close's (kept by the settling check) or a dead closer's.
+   */
   function clearLater(jobId: bigint, deadline: number): void {
     if (performance.now() + clearRetryMs >= deadline) return;
     setTimeout(() => {
       void (async () => {
         try {
-          await clearUnlessSettling(jobId);
+          const release = await turns.acquire(jobId);
+          try {
+            await clearUnlessSettling(jobId);
+          } finally {
+            release();
+          }
         } catch {
           clearLater(jobId, deadline);
         }
@@ -70,7 +80,7 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
         release();
         throw error;
       }
-      // The mark's lease starts no earlier than this: in its first half, the mark is surely this close's own.
+      // A mark left by a failed close is asked to be cleared for at most half its lease (it ends by itself after).
       const clearBy = performance.now() + closingLeaseMs / 2;
       try {
         await store.markClosing(request.jobId, closingLeaseMs);
@@ -84,9 +94,9 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
         release,
         /**
          * The close failed: unless it signed a settlement, the session may be served again. A store that
-         * cannot clear the mark now (PostgreSQL restarting) is asked again every second while the
-         * mark is surely this close's own (the first half of its lease), or the session, and every
-         * retried close of it, would be refused for the whole lease.
+         * cannot clear the mark now (PostgreSQL restarting) is asked again every second, under the
+         * session's turn, for the first half of its lease, or the session, and every retried close
+         * of it, would be refused for the whole lease.
          */
         abandon: async () => {
           try {
