@@ -4,6 +4,7 @@ import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostError } from "../errors.ts";
 import { exchangeColumns, exchangeValues } from "./exchangeRow.ts";
 import { openLockConnection, type LockConnection } from "./lockConnection.ts";
+import { isServerFault } from "./postgresFaults.ts";
 import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
 import { preparePostgresSchema } from "./postgresSchema.ts";
 import type {
@@ -88,13 +89,9 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     parameters.onRecovered?.();
   });
 
-  const unavailable = (error: unknown): never => {
+  const unavailable = (error: unknown, connectionBroken = false): never => {
     if (error instanceof HostError) throw error;
-    const code = (error as { code?: string }).code;
-    // SQLSTATE classes 08 (connection), 53 (resources), 57 (operator intervention), and the
-    // operating system's errors (ENOENT: the server's socket gone while it restarts, ECONNREFUSED, …):
-    // the server, not the request.
-    if (code === undefined || /^(08|53|57)/.test(code) || /^E[A-Z]+$/.test(code) || /ECONN|ETIMEDOUT|terminat/i.test(String((error as Error).message)))
+    if (isServerFault(error, connectionBroken))
       throw new HostError("storage_unavailable", `storage unavailable: PostgreSQL ${(error as Error).message}; retry later`, { cause: error });
     throw error;
   };
@@ -127,7 +124,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       return result;
     } catch (error) {
       await client.query("ROLLBACK").catch((rollback: Error) => void (broken ??= rollback));
-      return unavailable(error);
+      return unavailable(error, broken !== undefined);
     } finally {
       client.off("error", onError);
       client.release(broken);
