@@ -1,14 +1,15 @@
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { createBrotliDecompress, createGunzip } from "node:zlib";
 import type { DecodedCoding } from "./contentEncoding.ts";
+import { InflateEither } from "./inflate.node.ts";
 
 // Each hands out what a chunk decodes as it arrives (a proxy that compresses SSE flushes per
 // event); a stream cut short at the answer's end is an error ("unexpected end of file").
 const decoders: Record<DecodedCoding, () => Readable & NodeJS.WritableStream> = {
   gzip: createGunzip,
   "x-gzip": createGunzip,
-  deflate: createInflate,
+  deflate: () => new InflateEither(),
   br: createBrotliDecompress,
 };
 

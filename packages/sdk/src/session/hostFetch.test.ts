@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { brotliCompressSync, constants, deflateSync, gzipSync } from "node:zlib";
+import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { HostContentEncodingError, HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
 import { compressAnswer, compressions, type Compression } from "../testUtils/compressingHost.ts";
 import { hostTransports } from "../testUtils/transports.ts";
@@ -298,9 +298,9 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
     it.each(Object.keys(compressions) as Compression[])(
       "%s that is corrupt: HostUnreachableError at once (the connection held open), and the body keeps failing with it",
       async (encoding) => {
-        const valid = { gzip: gzipSync, deflate: deflateSync, br: brotliCompressSync }[encoding](Buffer.from("first ".repeat(1_000)));
-        const corrupt = Buffer.concat([valid.subarray(0, 12), Buffer.alloc(64, 0xff)]);
-        const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": encoding }).write(corrupt));
+        const compress = { gzip: gzipSync, deflate: deflateSync, "raw deflate": deflateRawSync, br: brotliCompressSync }[encoding];
+        const corrupt = Buffer.concat([compress(Buffer.from("first ".repeat(1_000))).subarray(0, 12), Buffer.alloc(64, 0xff)]);
+        const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": compressions[encoding].coding }).write(corrupt));
         const body = await fetchHost(host.url, get, transport);
         const { error } = await readUntilFailure(body);
         expect(error).toBeInstanceOf(HostUnreachableError);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { gzipSync } from "node:zlib";
+import { constants, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { chat } from "../actions/chat.ts";
 import { streamChat } from "../actions/streamChat.ts";
@@ -86,18 +86,30 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
   });
 
   describe("a proxy that compresses a host's endless answer (a decompression bomb)", () => {
+    const mebibyteOf = (piece: string) => Buffer.from(piece.repeat((1024 * 1024) / piece.length));
     /** A gzip member of 1 MiB of `piece`: about a kilobyte that decodes to a mebibyte, sent again and again. */
-    const bomb = (piece: string) => gzipSync(piece.repeat((1024 * 1024) / piece.length));
+    const bomb = (piece: string) => gzipSync(mebibyteOf(piece));
+    /** Deflate blocks of 1 MiB of `piece` that refer to nothing before them, so they can be sent again and again. */
+    const deflateBlocks = (piece: string) => deflateRawSync(mebibyteOf(piece), { finishFlush: constants.Z_FULL_FLUSH });
+    const bombs = {
+      gzip: { coding: "gzip", start: Buffer.alloc(0), again: bomb },
+      deflate: { coding: "deflate", start: deflateSync(Buffer.alloc(0)).subarray(0, 2), again: deflateBlocks },
+      "raw deflate": { coding: "deflate", start: Buffer.alloc(0), again: deflateBlocks },
+    };
 
-    it("a JSON answer: decoded no further than 64 MiB, HostAnswerTooLargeError, session disputed, the proxy held to socket buffers", async () => {
-      const session = await sessionWithHost((_request, response) => {
-        response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip" });
-        return writeEndlessly(response, bomb("["));
-      });
-      await expect(chat(session, { messages, ...transport })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
-      expect(written).toBeLessThanOrEqual(socketSlack);
-      expect(session.dispute).toBeDefined();
-    });
+    it.each(Object.keys(bombs) as (keyof typeof bombs)[])(
+      "a JSON answer in %s: decoded no further than 64 MiB, HostAnswerTooLargeError, session disputed, the proxy held to socket buffers",
+      async (compression) => {
+        const { coding, start, again } = bombs[compression];
+        const session = await sessionWithHost((_request, response) => {
+          response.writeHead(200, { "content-type": "application/json", "content-encoding": coding }).write(start);
+          return writeEndlessly(response, again("["));
+        });
+        await expect(chat(session, { messages, ...transport })).rejects.toBeInstanceOf(HostAnswerTooLargeError);
+        expect(written).toBeLessThanOrEqual(socketSlack);
+        expect(session.dispute).toBeDefined();
+      },
+    );
 
     it("an SSE stream of bytes without any newline: decoded no further than 64 MiB, HostAnswerTooLargeError, the proxy held to socket buffers", async () => {
       const session = await sessionWithHost((_request, response) => {

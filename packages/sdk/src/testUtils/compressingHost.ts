@@ -1,13 +1,18 @@
-import { createBrotliCompress, createDeflate, createGzip, constants } from "node:zlib";
+import { createBrotliCompress, createDeflate, createDeflateRaw, createGzip, constants } from "node:zlib";
 import type { ServerResponse } from "node:http";
 import type { Transform } from "node:stream";
 
-/** The codings a reverse proxy may compress with, as node:zlib makes them. */
+/**
+ * The compressions a reverse proxy may answer with, as node:zlib makes them, and the
+ * `content-encoding` each is labelled with: `deflate` is meant to be zlib-wrapped (RFC 9110
+ * 8.4.1.2), but some servers send raw deflate under that name, which fetch decodes too.
+ */
 export const compressions = {
-  gzip: createGzip,
-  deflate: createDeflate,
-  br: createBrotliCompress,
-} satisfies Record<string, () => Transform>;
+  gzip: { coding: "gzip", encoder: createGzip },
+  deflate: { coding: "deflate", encoder: createDeflate },
+  "raw deflate": { coding: "deflate", encoder: createDeflateRaw },
+  br: { coding: "br", encoder: createBrotliCompress },
+} satisfies Record<string, { coding: string; encoder: () => Transform }>;
 
 export type Compression = keyof typeof compressions;
 
@@ -17,15 +22,16 @@ export type Compression = keyof typeof compressions;
  * whose output is the response: write the host's bytes into it; `flushed` pushes what was written
  * out at once, as a proxy that streams SSE does.
  */
-export function compressAnswer(response: ServerResponse, encoding: Compression, headers: Record<string, string> = {}) {
-  response.writeHead(200, { ...headers, "content-encoding": encoding });
-  const encoder = compressions[encoding]();
+export function compressAnswer(response: ServerResponse, compression: Compression, headers: Record<string, string> = {}) {
+  const { coding, encoder: createEncoder } = compressions[compression];
+  response.writeHead(200, { ...headers, "content-encoding": coding });
+  const encoder = createEncoder();
   encoder.pipe(response);
   response.once("close", () => encoder.destroy());
   const flushed = (text: string) =>
     new Promise<void>((resolve) => {
       encoder.write(text);
-      encoder.flush(encoding === "br" ? constants.BROTLI_OPERATION_FLUSH : constants.Z_SYNC_FLUSH, () => resolve());
+      encoder.flush(coding === "br" ? constants.BROTLI_OPERATION_FLUSH : constants.Z_SYNC_FLUSH, () => resolve());
     });
   return { encoder, flushed };
 }
