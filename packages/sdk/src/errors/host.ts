@@ -206,7 +206,7 @@ export class HostContentEncodingError extends BaseError {
 
   constructor(parameters: { contentEncoding: string }) {
     super(`The host's answer is encoded as "${parameters.contentEncoding}", which the SDK does not decode.`, {
-      metaMessages: ["The SDK decodes gzip, deflate and br; a proxy in front of the host should send one of them, or the answer as it is."],
+      metaMessages: ["The SDK decodes gzip, deflate and br; a proxy in front of the host should send one of them, alone, or the answer as it is."],
     });
     this.contentEncoding = parameters.contentEncoding;
   }

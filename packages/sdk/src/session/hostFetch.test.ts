@@ -310,17 +310,19 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
       },
     );
 
-    it.each(["zstd", "compress", "gzip, zstd"])(
-      "in a coding the SDK does not decode (%s): a typed error, not its bytes, and the status kept",
+    // A coding beside `identity` or an empty one is handed on undecoded by undici and Chromium alike
+    // (each stops at a token it does not know), so neither transport can read it the same way: refused.
+    it.each(["zstd", "compress", "gzip, zstd", "gzip, identity", "identity, br", "gzip,"])(
+      "in a coding the SDK does not decode, or one not alone (%s): a typed error, not its bytes, and the status kept",
       async (encoding) => {
-        const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": encoding }).end(Buffer.alloc(64, 0x28)));
+        const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": encoding }).end(gzipSync("{}")));
         const body = await fetchHost(host.url, get, transport);
         const { text, error } = await readUntilFailure(body);
         expect(text).toBe("");
         expect(error).toBeInstanceOf(HostUnreachableError);
         expect((error as HostUnreachableError).code).toBe("ERR_CONTENT_ENCODING");
         expect((error as HostUnreachableError).cause).toBeInstanceOf(HostContentEncodingError);
-        const refusal = await httpHost((_request, response) => void response.writeHead(503, { "content-encoding": encoding }).end(Buffer.alloc(64, 0x28)));
+        const refusal = await httpHost((_request, response) => void response.writeHead(503, { "content-encoding": encoding }).end(gzipSync("(")));
         expect(await fetchHost(refusal.url, get, transport).catch((caught: unknown) => caught)).toMatchObject({ status: 503, hostMessage: "" });
       },
     );
@@ -368,12 +370,9 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
       expect(await readText(await fetchHost(host.url, get, transport))).toBe("");
     });
 
-    it("identity, or identity around no other coding, is read as it is", async () => {
-      const host = await httpHost((request, response) =>
-        response.writeHead(200, { "content-encoding": request.url === "/a" ? "identity" : "Identity " }).end("{}"),
-      );
-      expect(await readText(await fetchHost(`${host.url}/a`, get, transport))).toBe("{}");
-      expect(await readText(await fetchHost(`${host.url}/b`, get, transport))).toBe("{}");
+    it.each(["identity", "Identity ", "identity, , IDENTITY"])("%s (no coding at all) is read as it is", async (encoding) => {
+      const host = await httpHost((_request, response) => response.writeHead(200, { "content-encoding": encoding }).end("{}"));
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe("{}");
     });
 
     it("without end, cancelled: the host sees the client go away", async () => {
