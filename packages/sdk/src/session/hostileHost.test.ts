@@ -11,6 +11,7 @@ import { hostTransports } from "../testUtils/transports.ts";
 import { writeForever } from "../testUtils/writeForever.ts";
 import { maxErrorBytes } from "./hostFetch.ts";
 import { maxAnswerBytes } from "./readBody.ts";
+import { deliverReceipt } from "./transport.ts";
 import type { Session } from "./types.ts";
 
 // A host written to misbehave, over real loopback HTTP: every read of its bytes stops at a bound,
@@ -171,6 +172,26 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
       expect(error).toBeInstanceOf(HostUnreachableError);
       expect((error as HostUnreachableError).cause).toBeDefined();
       expect((error as HostUnreachableError).details).not.toBe("");
+    });
+  });
+
+  describe("a host that acknowledges a receipt and never ends its answer", () => {
+    it.each([
+      ["after its first bytes", (response: ServerResponse) => void response.writeHead(200, { "content-type": "application/json" }).write('{"stored":')],
+      ["after its headers", (response: ServerResponse) => void response.writeHead(200, { "content-type": "application/json" }).flushHeaders()],
+    ])("%s: the receipt is delivered, and the answer dropped with its connection long before the idle timeout", async (_name, acknowledge) => {
+      let answered!: (response: ServerResponse) => void;
+      const answer = new Promise<ServerResponse>((resolve) => (answered = resolve));
+      const session = await sessionWithHost((_request, response) => {
+        acknowledge(response);
+        answered(response);
+      });
+      session.receipt = { cumulativeTokens: 1n, transcriptHash: session.transcriptHash, signature: "0x00", delivered: false };
+      // The SDK gives the end of an ignored answer ignoredAnswerGraceMs; the idle timeout here is far beyond this test's.
+      expect(await deliverReceipt(session, { ...transport, timeoutMs: 3_600_000 })).toBe(true);
+      expect(session.receipt.delivered).toBe(true);
+      const response = await answer;
+      await new Promise((resolve) => (response.destroyed ? resolve(undefined) : response.once("close", resolve)));
     });
   });
 

@@ -56,26 +56,45 @@ export async function readJson(body: HostBody): Promise<unknown> {
 }
 
 /**
- * Reads to its end an answer whose content the SDK does not need (a receipt's `{ stored: true }`)
- * once it has wholly arrived, which then takes no wait on the host: its connection is back in the
- * pool before the session's next request, which would otherwise open a second connection. An
- * answer still on its way is left to the read in flight; a failure here changes nothing. At most
- * {@link ignoredAnswerBytes} are read: past them the answer is dropped with its connection (a
- * compressed answer that has arrived can still decode to gigabytes without any wait on the host).
+ * Reads to its end an answer whose content the SDK does not need (a receipt's `{ stored: true }`:
+ * its status said all), so that its connection goes back to the pool. What has wholly arrived is
+ * read before this returns, which takes no wait on the host: the connection is back in the pool
+ * before the session's next request, which would otherwise open a second one. The rest is read
+ * behind the caller's back for at most {@link ignoredAnswerGraceMs}, then the answer is dropped
+ * with its connection and its idle timer (a host that never ends it held both for the idle
+ * timeout, and kept a Node process that was done from exiting). At most
+ * {@link ignoredAnswerBytes} are read: past them too the answer is dropped (a compressed answer
+ * that has arrived can decode to gigabytes without any wait on the host). Never fails.
  */
-export async function finishArrived(body: HostBody): Promise<void> {
-  try {
-    let read = 0;
-    while (body.arrived()) {
-      const { done, value } = await body.read();
-      if (done) return;
-      read += value.byteLength;
-      if (read > ignoredAnswerBytes) return await body.cancel();
+export async function finishIgnored(body: HostBody): Promise<void> {
+  let read = 0;
+  // Whether the answer is over: read to its end, failed, or dropped.
+  const readOn = async (onlyWhatArrived: boolean): Promise<boolean> => {
+    try {
+      while (!onlyWhatArrived || body.arrived()) {
+        const { done, value } = await body.read();
+        if (done) return true;
+        read += value.byteLength;
+        if (read > ignoredAnswerBytes) {
+          await body.cancel();
+          return true;
+        }
+      }
+      return false;
+    } catch {
+      return true;
     }
-  } catch {
-    // The answer (its status) was all that counted.
-  }
+  };
+  if (await readOn(true)) return;
+  const grace = setTimeout(() => void body.cancel(), ignoredAnswerGraceMs);
+  void readOn(false).then(() => clearTimeout(grace));
 }
 
-/** How much of an answer the SDK ignores ({@link finishArrived}) it reads to reuse the connection: far more than `{ stored: true }`. */
+/** How much of an answer the SDK ignores ({@link finishIgnored}) it reads to reuse the connection: far more than `{ stored: true }`. */
 export const ignoredAnswerBytes = 64 * 1024;
+
+/**
+ * How long the end of an answer the SDK ignores may lag behind its status ({@link finishIgnored}):
+ * it comes in the same write as a tiny answer's status, or in a proxy's next one a few ms later.
+ */
+export const ignoredAnswerGraceMs = 1_000;

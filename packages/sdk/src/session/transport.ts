@@ -13,7 +13,7 @@ import {
   type SignedEndpoint,
 } from "@session-jobs/protocol";
 import { fetchHost, type HostBody, type HostRequestOptions } from "./hostFetch.ts";
-import { finishArrived, readJson } from "./readBody.ts";
+import { finishIgnored, readJson } from "./readBody.ts";
 import type { Session } from "./types.ts";
 
 export type { HostRequestOptions } from "./hostFetch.ts";
@@ -186,7 +186,7 @@ export async function deliverReceipt(session: Session, options: HostRequestOptio
       headers: options.headers,
       body: new TextEncoder().encode(JSON.stringify(submission)),
     });
-    await finishArrived(answer);
+    await finishIgnored(answer);
   } catch (error) {
     if (error instanceof HostUnreachableError) return false;
     throw error;
