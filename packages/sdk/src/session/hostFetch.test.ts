@@ -44,8 +44,8 @@ async function listen(server: Server | ReturnType<typeof createTcpServer>): Prom
 }
 
 /** An HTTP host answering each request with `answer`; counts its connections. */
-async function httpHost(answer: (request: IncomingMessage, response: ServerResponse) => void) {
-  const server = createServer(answer);
+async function httpHost(answer: (request: IncomingMessage, response: ServerResponse) => void, options: { keepAliveTimeout?: number } = {}) {
+  const server = createServer(options, answer);
   const host = { url: await listen(server), connections: 0 };
   server.on("connection", () => (host.connections += 1));
   return host;
@@ -411,6 +411,33 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
   });
 
   describe("keep-alive", () => {
+    // The requests follow each other within milliseconds: far inside the half second the SDK keeps
+    // a connection to a host that closes idle ones after a second.
+    it.runIf(transportName === "node:http")(
+      "a host that closes idle connections after a second (Keep-Alive: timeout=1): requests one after another still share one connection",
+      async () => {
+        const host = await httpHost((_request, response) => response.writeHead(200).end('{"stored":true}'), { keepAliveTimeout: 1_000 });
+        for (let request = 0; request < 3; request++) expect(await readText(await fetchHost(host.url, get, transport))).toBe('{"stored":true}');
+        expect(host.connections).toBe(1);
+      },
+    );
+
+    it("a POST on a reused connection that the host drops unanswered (its idle close racing the request): HostUnreachableError, the request never sent again", async () => {
+      let arrived = 0;
+      const host = await httpHost((request, response) => {
+        arrived += 1;
+        if (arrived === 1) return void response.writeHead(200).end("{}");
+        request.socket.destroy();
+      });
+      const post = { method: "POST" as const, headers: {}, body: new TextEncoder().encode("{}") };
+      expect(await readText(await fetchHost(host.url, post, transport))).toBe("{}");
+      const error = await fetchHost(host.url, post, transport).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect(arrived).toBe(2);
+      // node:http sent it on the first answer's connection (undici may open another for it).
+      if (transportName === "node:http") expect(host.connections).toBe(1);
+    });
+
     it.each(["as they are", "gzip"])(
       "requests one after another share one connection, answers (%s) read to their end or ignored after their first bytes",
       async (encoding) => {

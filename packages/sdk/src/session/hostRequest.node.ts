@@ -1,20 +1,11 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import { urlToHttpOptions } from "node:url";
 import { HostAnswerTooLargeError } from "../errors/session.ts";
 import { contentCoding } from "./contentEncoding.ts";
 import { decodeBody } from "./decodeBody.node.ts";
+import { noteHostIdleTimeout, transports } from "./hostAgents.node.ts";
 import type { HostTransport, HostTransportBody } from "./hostFetch.ts";
 import { maxAnswerBytes } from "./readBody.ts";
-
-// Node's own defaults for its global agents (keep-alive, idle sockets closed after 5 s, or a second
-// before the host's `Keep-Alive: timeout` hint), in agents of the SDK's own: a connection is reused
-// by the session's next request, and an app's replaced `http.globalAgent` does not change the SDK.
-const agentOptions = { keepAlive: true, timeout: 5_000 };
-const transports = {
-  "http:": { request: httpRequest, agent: new HttpAgent(agentOptions) },
-  "https:": { request: httpsRequest, agent: new HttpsAgent(agentOptions) },
-};
 
 /** Distinct URLs whose request options are kept: a session's host has a handful of endpoints; past this the cache starts afresh. */
 const targetCacheLimit = 64;
@@ -60,6 +51,7 @@ export const requestHost: HostTransport = (url, request, signal) =>
     outgoing.once("response", (response) => {
       outgoing.off("error", failBeforeAnswer);
       signal.removeEventListener("abort", onAbort);
+      noteHostIdleTimeout(response);
       resolve({ status: response.statusCode ?? 0, body: readResponse(outgoing, response, signal) });
     });
     outgoing.end(request.body);
