@@ -15,6 +15,7 @@ import { compressAnswer, compressions, type Compression } from "../testUtils/com
 import { hostTransports } from "../testUtils/transports.ts";
 import { writeForever } from "../testUtils/writeForever.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
+import { transports } from "./hostAgents.node.ts";
 import { fetchHost, maxErrorBytes, type HostBody } from "./hostFetch.ts";
 import { finishIgnored, ignoredAnswerBytes, readJson, readText } from "./readBody.ts";
 
@@ -421,6 +422,20 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
         expect(host.connections).toBe(1);
       },
     );
+
+    it.runIf(transportName === "node:http").each([
+      ["timeout=1", 500],
+      ["max=100, timeout=1", 500],
+      ["timeout=3", 2_000],
+      ["timeout=60", 5_000],
+    ])("Keep-Alive: %s: the idle connection is kept %i ms, less than the host keeps it", async (keepAlive, idleMs) => {
+      const host = await httpHost((_request, response) => response.writeHead(200, { "keep-alive": keepAlive }).end("{}"));
+      expect(await readText(await fetchHost(host.url, get, transport))).toBe("{}");
+      const idle = () =>
+        Object.entries(transports["http:"].agent.freeSockets).find(([name]) => name.startsWith(new URL(host.url).hostname + ":" + new URL(host.url).port))?.[1];
+      await waitFor(() => idle()?.length === 1);
+      expect(idle()![0]!.timeout).toBe(idleMs);
+    });
 
     it("a POST on a reused connection that the host drops unanswered (its idle close racing the request): HostUnreachableError, the request never sent again", async () => {
       let arrived = 0;
