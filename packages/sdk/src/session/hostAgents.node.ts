@@ -31,7 +31,10 @@ function keepSocketAlive(this: HttpAgent, socket: Duplex): boolean {
   const hostIdleMs = hostIdleTimeouts.get(socket);
   if (hostIdleMs === undefined) return kept;
   if (hostIdleMs === 0) return false;
-  (socket as Duplex & { setTimeout(ms: number): void }).setTimeout(Math.min(idleConnectionMs, hostIdleMs - Math.min(hostTimeoutMarginMs, hostIdleMs / 2)));
+  const idle = socket as Duplex & { timeout?: number; setTimeout(ms: number): void };
+  const idleMs = Math.min(idleConnectionMs, hostIdleMs - Math.min(hostTimeoutMarginMs, hostIdleMs / 2));
+  // Set again only where it differs from Node's (at timeout=5, both keep it 4 s): each call re-arms a timer.
+  if (idle.timeout !== idleMs) idle.setTimeout(idleMs);
   return true;
 }
 
