@@ -6,6 +6,7 @@ import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
 import { marketplaceCall, settlementCall, type Marketplace } from "./proofCalls.ts";
+import { isRetryableError } from "./retry.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 
 export type SettleResult = { transactionHash: Hex; provenTokens: string; mined: boolean };
@@ -20,11 +21,17 @@ export type SettlementContext = {
   now: () => number;
 };
 
+/** The chain could not be reached (an RPC outage, not a refusal): the close is refused as retryable. */
+function chainUnreachable(error: unknown): never {
+  if (!(error instanceof HostError) && isRetryableError(error)) throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
+  throw error;
+}
+
 /** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
 export async function settleSession(context: SettlementContext, jobId: bigint): Promise<SettleResult> {
   const { common, store, sender, sessions, marketplace } = context;
-  if ((await pendingCoverage(store, jobId)) !== undefined) await sender.reconcile();
-  const session = await sessions.get(jobId, { fresh: true });
+  if ((await pendingCoverage(store, jobId)) !== undefined) await sender.reconcile().catch(chainUnreachable);
+  const session = await sessions.get(jobId, { fresh: true }).catch(chainUnreachable);
   if (session.status !== "active") {
     await store.markClosed(jobId);
     throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);

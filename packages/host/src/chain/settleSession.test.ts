@@ -1,0 +1,52 @@
+/**
+ * A close asks the chain before it settles (the session's fresh state, a pending proof's fate): when
+ * the RPC cannot be reached then, the close is refused as retryable (503 chain_unavailable), as a
+ * failed send is, never as a 500 the client cannot tell from a bug.
+ */
+import { ContractFunctionExecutionError, HttpRequestError } from "viem";
+import { describe, expect, it } from "vitest";
+import { createCommon } from "../common.ts";
+import type { Store } from "../store/storeTypes.ts";
+import type { SessionCache } from "./chainSession.ts";
+import type { Marketplace } from "./proofCalls.ts";
+import { settleSession, type SettlementContext } from "./settleSession.ts";
+import type { TransactionSender } from "./transactionSender.ts";
+
+/** What viem throws for a contract read whose RPC endpoint does not answer. */
+const rpcDown = () =>
+  new ContractFunctionExecutionError(new HttpRequestError({ url: "http://127.0.0.1:8545", details: "fetch failed" }), {
+    abi: [],
+    functionName: "getSession",
+  });
+
+function context(overrides: { store?: Partial<Store>; sessions?: Partial<SessionCache>; sender?: Partial<TransactionSender> }): SettlementContext {
+  return {
+    common: createCommon({ logLevel: "silent" }),
+    store: { submissionsOfJob: async () => [], ...overrides.store } as Store,
+    sessions: { ...overrides.sessions } as SessionCache,
+    sender: { ...overrides.sender } as TransactionSender,
+    marketplace: {} as Marketplace,
+    now: Date.now,
+  };
+}
+
+describe("settleSession with the RPC unreachable", () => {
+  it("refuses retryably when the session's fresh read fails", async () => {
+    const settling = settleSession(context({ sessions: { get: () => Promise.reject(rpcDown()) } }), 7n);
+    await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+  });
+
+  it("refuses retryably when a pending proof's fate cannot be read", async () => {
+    const pending = [{ kind: "checkpoint", status: "sent", entries: [{ jobId: 7n, cumulativeTokens: 10 }] }];
+    const settling = settleSession(
+      context({ store: { submissionsOfJob: async () => pending as never }, sender: { reconcile: () => Promise.reject(rpcDown()) } }),
+      7n,
+    );
+    await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+  });
+
+  it("leaves an error that is not the RPC's as it is (a 500, logged)", async () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'status')");
+    await expect(settleSession(context({ sessions: { get: () => Promise.reject(bug) } }), 7n)).rejects.toBe(bug);
+  });
+});
