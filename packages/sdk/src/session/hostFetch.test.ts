@@ -329,13 +329,20 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
     );
 
     // fetch cannot tell that an answer has arrived (`arrived()` is false), so it reads none of it ahead.
-    it.runIf(transportName === "node:http")(
-      "that has wholly arrived but decodes to far more: an ignored answer is read no further than ignoredAnswerBytes",
-      async () => {
-        // 64 MiB of zeros is 51 bytes of brotli, all of it in the client's socket at once.
-        const bomb = brotliCompressSync(Buffer.alloc(64 * 1024 * 1024), { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } });
+    it.runIf(transportName === "node:http").each(Object.keys(compressions) as Compression[])(
+      "in %s, that has wholly arrived but decodes to far more: an ignored answer is read (and decoded) no further than ignoredAnswerBytes",
+      async (encoding) => {
+        // 64 MiB of zeros is 51 bytes of brotli and ~64 KiB in the others, all of it in the client's socket at once.
+        const zeros = Buffer.alloc(64 * 1024 * 1024);
+        const bomb = {
+          gzip: () => gzipSync(zeros, { level: 9 }),
+          deflate: () => deflateSync(zeros, { level: 9 }),
+          "raw deflate": () => deflateRawSync(zeros, { level: 9 }),
+          br: () => brotliCompressSync(zeros, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } }),
+        }[encoding]();
         const host = await httpHost(
-          (_request, response) => void response.writeHead(200, { "content-encoding": "br", "content-length": String(bomb.byteLength) }).end(bomb),
+          (_request, response) =>
+            void response.writeHead(200, { "content-encoding": compressions[encoding].coding, "content-length": String(bomb.byteLength) }).end(bomb),
         );
         const body = await fetchHost(host.url, get, transport);
         await waitFor(() => body.arrived());

@@ -22,10 +22,19 @@ export class InflateEither extends Transform {
     if (!this.#inflate) {
       if (chunk.byteLength === 0) return done();
       const inflate = (this.#inflate = (chunk[0]! & 0x0f) === zlibMethod ? createInflate() : createInflateRaw());
-      inflate.on("data", (decoded: Buffer) => this.push(decoded));
+      // Decoded bytes wait in zlib's decoder until they are read: unpaused, it would decode all it
+      // was given at once (a 64 KiB deflate bomb is 64 MiB), whoever reads.
+      inflate.on("data", (decoded: Buffer) => {
+        if (!this.push(decoded)) inflate.pause();
+      });
       inflate.on("error", (error) => this.destroy(error));
     }
     this.#inflate.write(chunk, () => done());
+  }
+
+  override _read(size: number): void {
+    this.#inflate?.resume();
+    super._read(size);
   }
 
   // A stream cut short is an error ("unexpected end of file") as with zlib's own decoders; an
