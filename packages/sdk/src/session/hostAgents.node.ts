@@ -10,14 +10,18 @@ const hostTimeoutMarginMs = 1_000;
 /** The host's idle timeout in ms (`Keep-Alive: timeout=N`) of the connection each answer came on. */
 const hostIdleTimeouts = new WeakMap<Duplex, number>();
 
+/** A `timeout` parameter of `Keep-Alive`, after a comma or a semicolon, its value quoted or not. */
+const timeoutParameter = /(?:^|[,;])\s*timeout\s*=\s*"?(\d+)/gi;
+
 /**
  * Notes the idle timeout the host announced (`Keep-Alive: timeout=N`, wherever `timeout` stands in
- * the header) for the connection `response` came on, for {@link keepSocketAlive} once it is idle.
+ * the header; the shortest where several do, as in two header lines) for the connection `response`
+ * came on, for {@link keepSocketAlive} once it is idle.
  */
 export function noteHostIdleTimeout(response: IncomingMessage): void {
-  const seconds = /(?:^|,)\s*timeout\s*=\s*(\d+)/i.exec(String(response.headers["keep-alive"] ?? ""))?.[1];
-  if (seconds === undefined) hostIdleTimeouts.delete(response.socket);
-  else hostIdleTimeouts.set(response.socket, Number(seconds) * 1_000);
+  const seconds = [...String(response.headers["keep-alive"] ?? "").matchAll(timeoutParameter)].map((match) => Number(match[1]));
+  if (seconds.length === 0) hostIdleTimeouts.delete(response.socket);
+  else hostIdleTimeouts.set(response.socket, Math.min(...seconds) * 1_000);
 }
 
 /**

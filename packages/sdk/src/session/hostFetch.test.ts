@@ -435,7 +435,11 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
       ["max=100, timeout=1", 500],
       ["timeout=3", 2_000],
       ["timeout=60", 5_000],
-    ])("Keep-Alive: %s: the idle connection is kept %i ms, less than the host keeps it", async (keepAlive, idleMs) => {
+      // Quoted (RFC 2068 allows it), after a semicolon, or in two header lines (read joined): the shortest counts.
+      ['timeout="1"', 500],
+      ["max=5;timeout=1", 500],
+      [["timeout=60", "timeout=1"], 500],
+    ] as [string | string[], number][])("Keep-Alive: %s: the idle connection is kept %i ms, less than the host keeps it", async (keepAlive, idleMs) => {
       const host = await httpHost((_request, response) => response.writeHead(200, { "keep-alive": keepAlive }).end("{}"));
       expect(await readText(await fetchHost(host.url, get, transport))).toBe("{}");
       const idle = () =>
