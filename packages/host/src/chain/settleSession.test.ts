@@ -3,7 +3,7 @@
  * the RPC cannot be reached then, the close is refused as retryable (503 chain_unavailable), as a
  * failed send is, never as a 500 the client cannot tell from a bug.
  */
-import { ContractFunctionExecutionError, HttpRequestError } from "viem";
+import { ContractFunctionExecutionError, HttpRequestError, RpcRequestError } from "viem";
 import { describe, expect, it } from "vitest";
 import { createCommon } from "../common.ts";
 import type { Store } from "../store/storeTypes.ts";
@@ -43,6 +43,17 @@ describe("settleSession with the RPC unreachable", () => {
       7n,
     );
     await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+  });
+
+  it("refuses retryably when the node answers the read with an error (a lagging node behind a balancer: header not found)", async () => {
+    const lagging = new ContractFunctionExecutionError(
+      new RpcRequestError({ body: {}, url: "http://127.0.0.1:8545", error: { code: -32000, message: "header not found" } }),
+      {
+        abi: [],
+        functionName: "getSession",
+      },
+    );
+    await expect(settleSession(context({ sessions: { get: () => Promise.reject(lagging) } }), 7n)).rejects.toMatchObject({ code: "chain_unavailable" });
   });
 
   it("leaves an error that is not the RPC's as it is (a 500, logged)", async () => {

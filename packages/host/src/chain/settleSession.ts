@@ -1,4 +1,4 @@
-import type { Hex } from "viem";
+import { BaseError, type Hex } from "viem";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
 import type { Store } from "../store/storeTypes.ts";
@@ -21,9 +21,14 @@ export type SettlementContext = {
   now: () => number;
 };
 
-/** The chain could not be reached (an RPC outage, not a refusal): the close is refused as retryable. */
+/**
+ * A chain read before anything was sent failed (an RPC outage, or a node that cannot answer now,
+ * such as a lagging one behind a balancer): the close is refused as retryable. Not ours to judge
+ * further, as a session's first read is not (sessionAuthentication).
+ */
 function chainUnreachable(error: unknown): never {
-  if (!(error instanceof HostError) && isRetryableError(error)) throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
+  if (!(error instanceof HostError) && (error instanceof BaseError || isRetryableError(error)))
+    throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
   throw error;
 }
 

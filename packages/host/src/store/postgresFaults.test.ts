@@ -13,6 +13,8 @@ describe("isServerFault", () => {
       withCode("connect ECONNREFUSED /run/postgresql/.s.PGSQL.5432", "ECONNREFUSED"),
       withCode("connect ENOENT /tmp/pg/.s.PGSQL.5432", "ENOENT"),
       withCode("write EPIPE", "EPIPE"),
+      withCode("getaddrinfo EAI_AGAIN db", "EAI_AGAIN"),
+      withCode("Cannot call write after a stream was destroyed", "ERR_STREAM_DESTROYED"),
       new Error("Connection terminated unexpectedly"),
       new Error("Client has encountered a connection error and is not queryable"),
       new Error("timeout exceeded when trying to connect"),
@@ -22,7 +24,12 @@ describe("isServerFault", () => {
 
   it("does not take a bug of ours or a refused statement for an outage: it is not retried as one", () => {
     // A code-less error used to count as an outage: a TypeError in a row mapping was retried every second, forever, as a warning.
-    for (const error of [new TypeError("Cannot read properties of undefined (reading 'job_id')"), withCode("duplicate key value", "23505"), "text"])
+    for (const error of [
+      new TypeError("Cannot read properties of undefined (reading 'job_id')"),
+      withCode("duplicate key value", "23505"),
+      withCode('unterminated quoted string at or near "\'x"', "42601"),
+      "text",
+    ])
       expect(isServerFault(error), String(error)).toBe(false);
   });
 
