@@ -19,7 +19,13 @@ export type LockConnection = {
   end(): Promise<void>;
 };
 
-export async function openLockConnection(parameters: { url: string; applicationName: string; retryMs: number }): Promise<LockConnection> {
+export async function openLockConnection(parameters: {
+  url: string;
+  applicationName: string;
+  retryMs: number;
+  /** pg's connection options beside the address (connect timeout, TCP keep-alive). */
+  connection?: Pick<pg.ClientConfig, "connectionTimeoutMillis" | "keepAlive">;
+}): Promise<LockConnection> {
   let client: pg.Client | undefined;
   let reason: string | undefined;
   let ended = false;
@@ -27,7 +33,7 @@ export async function openLockConnection(parameters: { url: string; applicationN
   const restoredListeners: ((client: pg.Client) => void)[] = [];
 
   const connect = async (): Promise<pg.Client> => {
-    const made = new pg.Client({ connectionString: parameters.url, application_name: parameters.applicationName });
+    const made = new pg.Client({ connectionString: parameters.url, application_name: parameters.applicationName, ...parameters.connection });
     // A client that failed to connect, or one replaced after a loss, reports nothing more.
     made.on("error", (error) => drop(made, `failed (${error.message})`));
     made.on("end", () => drop(made, "closed"));

@@ -37,6 +37,8 @@ export type PostgresStoreParameters = {
   deployment: StoreDeployment;
   /** Connections this process may open for queries (one more is held for its locks). */
   poolSize?: number;
+  /** How long making a connection may take before it fails (ms; default 10 s): a server that accepts but never answers must not hang the host. */
+  connectTimeoutMs?: number;
   /** How often a process that does not submit proofs tries to take over, and a lost lock connection is made anew (ms). */
   leaderRetryMs?: number;
   /** This process's clock (ms) for the times it records; not for the closing lease, which is on the database's clock. */
@@ -57,14 +59,21 @@ export type PostgresStoreParameters = {
 export async function createPostgresStore(parameters: PostgresStoreParameters): Promise<Store> {
   const now = parameters.now ?? Date.now;
   const applicationName = `session-jobs-host pid=${process.pid}`;
-  const pool = new pg.Pool({ connectionString: parameters.url, max: parameters.poolSize ?? 10, application_name: applicationName });
+  // TCP keep-alive probes let the kernel notice a server that went silent (a partition) on an idle connection.
+  const connection = { connectionTimeoutMillis: parameters.connectTimeoutMs ?? 10_000, keepAlive: true };
+  const pool = new pg.Pool({ connectionString: parameters.url, max: parameters.poolSize ?? 10, application_name: applicationName, ...connection });
   let fault: string | undefined;
   let closing = false;
   // An idle pooled connection that drops is replaced by the pool.
   pool.on("error", () => undefined);
   let locks: LockConnection;
   try {
-    locks = await openLockConnection({ url: parameters.url, applicationName: `${applicationName} locks`, retryMs: parameters.leaderRetryMs ?? 2_000 });
+    locks = await openLockConnection({
+      url: parameters.url,
+      applicationName: `${applicationName} locks`,
+      retryMs: parameters.leaderRetryMs ?? 2_000,
+      connection,
+    });
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw error;
