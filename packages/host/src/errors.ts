@@ -56,6 +56,11 @@ export class HostError extends Error {
   }
 }
 
+/** An exchange that would be recorded on a transcript the session has moved past: another process served the session meanwhile. */
+export function servedElsewhere(jobId: bigint): HostError {
+  return new HostError("session_out_of_sync", `session ${jobId} was served elsewhere while this answer ran; POST /v1/session/sync`);
+}
+
 /** Thrown when the node's configuration is unusable; lists every problem found. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

@@ -1,7 +1,7 @@
 import { nextTranscriptHash, type SessionUsage } from "@session-jobs/protocol";
 import type { OnChainSession } from "../chain/chainSession.ts";
 import type { Common } from "../common.ts";
-import { HostError } from "../errors.ts";
+import { servedElsewhere } from "../errors.ts";
 import type { SessionState, StoredExchange, Store } from "../store/storeTypes.ts";
 import type { ExposurePolicy } from "./exposure.ts";
 import type { Refuse } from "./refusal.ts";
@@ -110,8 +110,7 @@ export function createExchangeAccounting(parameters: CreateExchangeAccountingPar
           const state = (await store.session(request.jobId))!;
           // The session moved on under this exchange: another process took its turn (this one's lock
           // went with its lock connection). Recorded on top, the transcript would fork.
-          if (state.transcriptHash.toLowerCase() !== request.transcriptHash)
-            throw new HostError("session_out_of_sync", `session ${request.jobId} was served elsewhere while this answer ran; POST /v1/session/sync`);
+          if (state.transcriptHash.toLowerCase() !== request.transcriptHash) throw servedElsewhere(request.jobId);
           const cumulativeTokens = state.servedTokens + exchange.promptTokens + exchange.completionTokens;
           const transcriptHash = nextTranscriptHash(state.transcriptHash, exchange);
           const record: StoredExchange = {

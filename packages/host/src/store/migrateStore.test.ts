@@ -38,6 +38,8 @@ async function sqliteWithHistory() {
     cumulativeTokens: 50,
     transcriptHash: hash("bb"),
     previousTranscriptHash: hash("aa"),
+    // A model may write U+0000, which PostgreSQL's TEXT cannot hold.
+    responseText: "wor\u0000ld",
   });
   await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" });
   await store.recordSubmission({

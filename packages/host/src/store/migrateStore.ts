@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { Address, Hex } from "viem";
+import { postgresSpelling } from "./exchangeRow.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { StoreDeployment } from "./storeTypes.ts";
@@ -76,7 +77,11 @@ async function copyTable(source: Database.Database, client: pg.Client, table: (t
   let copied = 0;
   for (const row of source.prepare<[], Record<string, unknown>>(select).iterate()) {
     const columns = Object.keys(row);
-    const values = columns.map((column) => (["closed", "aborted"].includes(column) ? row[column] === 1 : row[column]));
+    const values = columns.map((column) => {
+      const value = row[column];
+      if (column === "closed" || column === "aborted") return postgresSpelling.flag(value === 1);
+      return column === "response_text" && typeof value === "string" ? postgresSpelling.answer(value) : value;
+    });
     await client.query(`INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, index) => `$${index + 1}`).join(", ")})`, values);
     copied++;
   }

@@ -8,7 +8,7 @@ import type { StoreDeployment } from "./storeTypes.ts";
  * transaction under an advisory lock, so that processes starting together never race to create it.
  * Counts are BIGINT and job ids and sequences NUMERIC(78) (uint256), as on chain.
  */
-const migrations: readonly string[] = [
+export const postgresMigrations: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE sessions (
      job_id NUMERIC(78) PRIMARY KEY,
@@ -68,6 +68,8 @@ const migrations: readonly string[] = [
    );
    CREATE INDEX submission_entries_by_job ON submission_entries (job_id);`,
   `ALTER TABLE sessions ADD COLUMN closing_until_ms BIGINT NOT NULL DEFAULT 0;`,
+  // TEXT cannot hold U+0000, which a model may write: an answer with one could be served but never recorded.
+  `ALTER TABLE exchanges ALTER COLUMN response_text TYPE BYTEA USING convert_to(response_text, 'UTF8');`,
 ];
 
 /** Brings the database up to the newest schema and checks that it belongs to `deployment`. */
@@ -78,11 +80,11 @@ export async function preparePostgresSchema(client: pg.ClientBase, deployment: S
     await client.query("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     const { rows } = await client.query<{ version: number }>("SELECT version FROM schema_version");
     const current = rows[0]?.version ?? 0;
-    if (current > migrations.length)
-      throw new Error(`the database's schema is version ${current}, newer than this node's ${migrations.length}: upgrade the node`);
-    for (let version = current; version < migrations.length; version++) await client.query(migrations[version]!);
-    if (rows.length === 0) await client.query("INSERT INTO schema_version VALUES ($1)", [migrations.length]);
-    else await client.query("UPDATE schema_version SET version = $1", [migrations.length]);
+    if (current > postgresMigrations.length)
+      throw new Error(`the database's schema is version ${current}, newer than this node's ${postgresMigrations.length}: upgrade the node`);
+    for (let version = current; version < postgresMigrations.length; version++) await client.query(postgresMigrations[version]!);
+    if (rows.length === 0) await client.query("INSERT INTO schema_version VALUES ($1)", [postgresMigrations.length]);
+    else await client.query("UPDATE schema_version SET version = $1", [postgresMigrations.length]);
     const mismatch = await checkDeployment(client, deployment);
     if (mismatch) throw mismatch;
     await client.query("COMMIT");

@@ -1,8 +1,8 @@
 import pg from "pg";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { HostError } from "../errors.ts";
-import { exchangeColumns, exchangeValues } from "./exchangeRow.ts";
+import { HostError, servedElsewhere } from "../errors.ts";
+import { exchangeColumns, exchangeValues, postgresSpelling } from "./exchangeRow.ts";
 import { openLockConnection, type LockConnection } from "./lockConnection.ts";
 import { isServerFault } from "./postgresFaults.ts";
 import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
@@ -220,16 +220,17 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       transaction(true, async (query) => {
         const jobId = exchange.jobId.toString();
         await lockSession(query, jobId);
+        // Only on the transcript it was served on: two processes each sure of the session's turn (a
+        // lock connection lost meanwhile) cannot fork it, whatever their timing.
+        const moved = await query.query(
+          "UPDATE sessions SET served_tokens = $2, transcript_hash = $3, last_activity_ms = $4 WHERE job_id = $1 AND transcript_hash = $5",
+          [jobId, exchange.cumulativeTokens, exchange.transcriptHash, now(), exchange.previousTranscriptHash],
+        );
+        if (moved.rowCount !== 1) throw servedElsewhere(exchange.jobId);
         await query.query(
           `INSERT INTO exchanges (${exchangeColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-          exchangeValues(exchange, now(), (aborted) => aborted),
+          exchangeValues(exchange, now(), postgresSpelling),
         );
-        await query.query("UPDATE sessions SET served_tokens = $2, transcript_hash = $3, last_activity_ms = $4 WHERE job_id = $1", [
-          jobId,
-          exchange.cumulativeTokens,
-          exchange.transcriptHash,
-          now(),
-        ]);
       }),
 
     async exchangesAt(jobId, cumulativeTokens) {
@@ -421,7 +422,7 @@ async function exchangesAfter(query: Query, jobId: bigint, after: { cumulativeTo
     previousTranscriptHash: row.previous_transcript_hash as Hex,
     requestBody: new Uint8Array(row.request_body as Buffer),
     requestSignature: row.request_signature as Hex,
-    responseText: row.response_text as string,
+    responseText: (row.response_text as Buffer).toString("utf8"),
   }));
 }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { settled, until } from "../testUtils/promiseState.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { createStore } from "./sqliteStore.ts";
@@ -193,6 +194,7 @@ describe("store", () => {
           completionTokens: 60,
           cumulativeTokens: 64 * request,
           transcriptHash: hash((request % 256).toString(16).padStart(2, "0")),
+          previousTranscriptHash: last?.transcriptHash ?? emptyTranscriptHash,
         };
         await store.appendExchange(last);
         await store.storeReceipt({ jobId, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signature: `0x${"ab".repeat(65)}` });
@@ -284,6 +286,7 @@ describe("store", () => {
           completionTokens: 6,
           cumulativeTokens: 10 * request,
           transcriptHash: hash(`0${request}`),
+          previousTranscriptHash: request === 1 ? emptyTranscriptHash : hash(`0${request - 1}`),
         });
         if (request < 5) await store.storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" });
       }
@@ -429,7 +432,15 @@ describe("WAL sync", () => {
     await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 1, completionTokens: 2, cumulativeTokens: 3, transcriptHash: hash("aa") });
     fail = true;
     const unsynced = await Promise.allSettled([
-      store.appendExchange({ ...exchange, sequence: 2n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 5, transcriptHash: hash("bb") }),
+      store.appendExchange({
+        ...exchange,
+        sequence: 2n,
+        promptTokens: 1,
+        completionTokens: 1,
+        cumulativeTokens: 5,
+        transcriptHash: hash("bb"),
+        previousTranscriptHash: hash("aa"),
+      }),
       store.setProvenTokens(1n, 3),
     ]);
     for (const outcome of unsynced) expect(outcome).toMatchObject({ status: "rejected", reason: { code: "storage_unavailable", status: 503 } });

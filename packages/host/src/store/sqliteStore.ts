@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { HostError, HostLockError } from "../errors.ts";
+import { HostError, HostLockError, servedElsewhere } from "../errors.ts";
 import { exchangeColumns, exchangeValues, type ExchangeValues } from "./exchangeRow.ts";
 import { createGroupCommit, type WriteDurability } from "./groupCommit.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
@@ -167,7 +167,7 @@ export function createStore(parameters: {
     ),
     setInterval: db.prepare<[number, string]>("UPDATE sessions SET checkpoint_interval = ? WHERE job_id = ?"),
     setSequence: db.prepare<[string, number, string]>("UPDATE sessions SET last_sequence = ?, last_activity_ms = ? WHERE job_id = ?"),
-    insertExchange: db.prepare<ExchangeValues<number>>(`INSERT INTO exchanges (${exchangeColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertExchange: db.prepare<ExchangeValues<number, string>>(`INSERT INTO exchanges (${exchangeColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     exchangeRowid: db.prepare<[string, number, Hex], { rowid: number }>(
       "SELECT rowid FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? AND transcript_hash = ? ORDER BY rowid DESC LIMIT 1",
     ),
@@ -180,7 +180,9 @@ export function createStore(parameters: {
     unsignedBytes: db.prepare<[string], { bytes: number | null }>(
       "SELECT sum(length(request_body) + length(CAST(response_text AS BLOB))) AS bytes FROM exchanges WHERE job_id = ? AND request_body IS NOT NULL",
     ),
-    setServed: db.prepare<[number, Hex, number, string]>("UPDATE sessions SET served_tokens = ?, transcript_hash = ?, last_activity_ms = ? WHERE job_id = ?"),
+    setServed: db.prepare<[number, Hex, number, string, Hex]>(
+      "UPDATE sessions SET served_tokens = ?, transcript_hash = ?, last_activity_ms = ? WHERE job_id = ? AND transcript_hash = ?",
+    ),
     exchangesAt: db.prepare<[string, number], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? AND cumulative_tokens = ? ORDER BY rowid"),
     lastExchange: db.prepare<[string], ExchangeRow>("SELECT * FROM exchanges WHERE job_id = ? ORDER BY rowid DESC LIMIT 1"),
     insertReceipt: db.prepare<[string, number, Hex, Hex, number]>(
@@ -307,8 +309,10 @@ export function createStore(parameters: {
       "durable",
       db.transaction((exchange: StoredExchange): void => {
         const jobId = exchange.jobId.toString();
-        statements.insertExchange.run(...exchangeValues(exchange, now(), (aborted) => (aborted ? 1 : 0)));
-        statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId);
+        // Only on the transcript it was served on (the PostgreSQL store's guard against a fork; here one process holds every turn).
+        if (statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId, exchange.previousTranscriptHash).changes !== 1)
+          throw servedElsewhere(exchange.jobId);
+        statements.insertExchange.run(...exchangeValues(exchange, now(), { flag: (aborted) => (aborted ? 1 : 0), answer: (text) => text }));
       }),
     ),
 

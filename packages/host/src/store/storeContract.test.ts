@@ -8,6 +8,8 @@ import { interleaveAfter } from "../testUtils/queryInterleave.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { reachedFromReceipt } from "../testUtils/syncChain.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { exchangeColumns, exchangeValues } from "./exchangeRow.ts";
+import { postgresMigrations } from "./postgresSchema.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { Store, StoreDeployment } from "./storeTypes.ts";
@@ -167,6 +169,42 @@ describe.each(backends)("store contract: $name", (backend) => {
     await store.close();
   });
 
+  it("records an exchange only on the transcript it was served on: a second answer on the same one is refused, not forked", async () => {
+    // Two processes each sure of the session's turn (one's lock connection lost meanwhile) finish together.
+    const store = await backend.open(await backend.fresh());
+    await store.ensureSession(1n, 100);
+    const first = { ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") };
+    const rival = { ...first, sequence: 2n, completionTokens: 20, cumulativeTokens: 30, transcriptHash: hash("bb") };
+    await store.appendExchange(first);
+    await expect(store.appendExchange(rival)).rejects.toMatchObject({ code: "session_out_of_sync" });
+    expect(await store.exchangesAfter(1n, undefined)).toEqual([first]);
+    expect(await store.session(1n)).toMatchObject({ servedTokens: 40, transcriptHash: hash("aa") });
+    await store.close();
+  });
+
+  it("keeps any answer text a model may write, NUL characters included, byte for byte", async () => {
+    // PostgreSQL's TEXT cannot hold U+0000: an answer with one was streamed, then never recorded nor billed.
+    const database = await backend.fresh();
+    const store = await backend.open(database);
+    await store.ensureSession(1n, 100);
+    const answer = {
+      ...exchange,
+      sequence: 1n,
+      promptTokens: 10,
+      completionTokens: 30,
+      cumulativeTokens: 40,
+      transcriptHash: hash("aa"),
+      responseText: "wor\u0000ld — ünïcödé 🙂 \u0000",
+    };
+    await store.appendExchange(answer);
+    expect(await store.exchangesAfter(1n, undefined)).toEqual([answer]);
+    expect(await store.unsignedBytes(1n)).toBe(exchange.requestBody.length + new TextEncoder().encode(answer.responseText).length);
+    await store.close();
+    const reopened = await backend.open(database);
+    expect((await reopened.exchangesAfter(1n, undefined))[0]!.responseText).toBe(answer.responseText);
+    await reopened.close();
+  });
+
   it("reads a sync answer's head, newest receipt and the exchanges after it as one snapshot, whatever another process commits between its reads", async () => {
     const database = await backend.fresh();
     const store = await backend.open(database);
@@ -252,6 +290,7 @@ describe.each(backends)("store contract: $name", (backend) => {
         completionTokens: 6,
         cumulativeTokens: 10 * request,
         transcriptHash: hash(`0${request}`),
+        previousTranscriptHash: request === 1 ? emptyTranscriptHash : hash(`0${request - 1}`),
       });
       await store.storeReceipt({ jobId: 1n, cumulativeTokens: 10 * request, transcriptHash: hash(`0${request}`), signature: "0x01" });
     }
@@ -272,7 +311,16 @@ describe.each(backends)("store contract: $name", (backend) => {
     expect(await backend.rows(database, "receipts")).toBe(1);
     await store.ensureSession(2n, 1000);
     await store.appendExchange({ ...exchange, jobId: 2n, sequence: 1n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 2, transcriptHash: hash("21") });
-    await store.appendExchange({ ...exchange, jobId: 2n, sequence: 2n, promptTokens: 1, completionTokens: 1, cumulativeTokens: 4, transcriptHash: hash("22") });
+    await store.appendExchange({
+      ...exchange,
+      jobId: 2n,
+      sequence: 2n,
+      promptTokens: 1,
+      completionTokens: 1,
+      cumulativeTokens: 4,
+      transcriptHash: hash("22"),
+      previousTranscriptHash: hash("21"),
+    });
     await store.markClosed(2n);
     expect(await store.exchangesAfter(2n, undefined)).toEqual([]);
     expect(await backend.rows(database, "exchanges")).toBe(2);
@@ -329,6 +377,7 @@ describe.each(backends)("store contract: $name", (backend) => {
         completionTokens: 9,
         cumulativeTokens: 10 * request,
         transcriptHash: hash(`0${request}`),
+        previousTranscriptHash: request === 1 ? emptyTranscriptHash : hash(`0${request - 1}`),
       });
     await Promise.all(
       [4, 2, 3, 1].map(async (request, index) =>
@@ -344,6 +393,35 @@ describe.each(backends)("store contract: $name", (backend) => {
 
 describe("PostgreSQL store across processes", () => {
   const open = async (url: string) => createPostgresStore({ url, deployment, poolSize: 2, leaderRetryMs: 20 });
+
+  it("upgrades a database of schema version 2, whose answers are TEXT, keeping every answer as it was", async () => {
+    const url = await postgres.createDatabase();
+    await postgres.query(
+      url,
+      `CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2); ${postgresMigrations.slice(0, 2).join("\n")}`,
+    );
+    await postgres.query(
+      url,
+      "INSERT INTO sessions (job_id, transcript_hash, checkpoint_interval, last_activity_ms, served_tokens) VALUES (1, $1, 100, 0, 40)",
+      [hash("aa")],
+    );
+    const answer = {
+      ...exchange,
+      sequence: 1n,
+      promptTokens: 10,
+      completionTokens: 30,
+      cumulativeTokens: 40,
+      transcriptHash: hash("aa"),
+      responseText: "ünïcödé 🙂",
+    };
+    await postgres.query(url, `INSERT INTO exchanges (${exchangeColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
+      ...exchangeValues(answer, 0, { flag: (value) => value, answer: (text) => text }),
+    ]);
+    const store = await open(url);
+    expect(await store.exchangesAfter(1n, undefined)).toEqual([answer]);
+    expect((await postgres.query<{ version: number }>(url, "SELECT version FROM schema_version"))[0]!.version).toBe(postgresMigrations.length);
+    await store.close();
+  });
 
   it("gives a session's turn, the chain writer and the proof lead to one process at a time, and frees them when it goes", async () => {
     const url = await postgres.createDatabase();
