@@ -23,6 +23,16 @@ function tempDir() {
   return mkdtempSync(join(tmpdir(), "host-config-"));
 }
 
+/** What resolving `minimal` with `input` over it reports, or "" when it resolves. */
+const problems = (input: Record<string, unknown>) => {
+  try {
+    resolveHostConfig({ ...minimal, ...input });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return "";
+};
+
 describe("resolveHostConfig", () => {
   it("fills defaults and holds the key only as an account", () => {
     const config = resolveHostConfig(minimal);
@@ -51,18 +61,24 @@ describe("resolveHostConfig", () => {
     expect(shared.store).toEqual({ kind: "postgres", url: "postgres://host:s3cret@db.internal/hosts", poolSize: 20 });
     expect(JSON.stringify(describeHostConfig(shared))).not.toContain("s3cret");
     expect(resolveHostConfig({ ...minimal, store: "postgresql://db/hosts" }).store).toMatchObject({ kind: "postgres", poolSize: 10 });
-    const problems = (input: Record<string, unknown>) => {
-      try {
-        resolveHostConfig({ ...minimal, ...input });
-      } catch (error) {
-        return (error as Error).message;
-      }
-      return "";
-    };
     expect(problems({ store: "mysql://db/hosts" })).toContain("store: must be a postgres:// URL");
     expect(problems({ store: "postgres://db/hosts", dbPath: "host.sqlite" })).toContain("store: set either store (PostgreSQL) or dbPath (SQLite), not both");
     expect(problems({ storePoolSize: 5 })).toContain("storePoolSize: only for a PostgreSQL store");
     expect(problems({ store: "postgres://db/hosts", storePoolSize: 0 })).toContain("storePoolSize: must be an integer in 1..1000");
+  });
+
+  it("bounds a PostgreSQL store's queries by storeQueryTimeoutMs when set (the store's 15 s default otherwise)", () => {
+    const store = "postgres://db/hosts";
+    expect(resolveHostConfig({ ...minimal, store, storeQueryTimeoutMs: 60_000 }).store).toEqual({
+      kind: "postgres",
+      url: store,
+      poolSize: 10,
+      queryTimeoutMs: 60_000,
+    });
+    expect(resolveHostConfig({ ...minimal, store }).store).not.toHaveProperty("queryTimeoutMs");
+    expect(problems({ storeQueryTimeoutMs: 60_000 })).toContain("storeQueryTimeoutMs: only for a PostgreSQL store");
+    expect(problems({ store, storeQueryTimeoutMs: 10 })).toContain("storeQueryTimeoutMs: must be an integer in 1000..600000, got 10");
+    expect(problems({ store, storeQueryTimeoutMs: "soon" })).toContain("storeQueryTimeoutMs: must be an integer in 1000..600000");
   });
 
   it("lists every problem at once and never echoes a key", () => {

@@ -226,7 +226,8 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
   if (fields && fields.limits.defaultMaxTokens > fields.limits.maxTokens) fail("limits.defaultMaxTokens", "larger than limits.maxTokens");
   if (fields && fields.server.headersTimeoutMs > fields.server.requestTimeoutMs) fail("server.headersTimeoutMs", "larger than server.requestTimeoutMs");
   if (input.store !== undefined && input.dbPath !== undefined) fail("store", "set either store (PostgreSQL) or dbPath (SQLite), not both");
-  if (input.storePoolSize !== undefined && input.store === undefined) fail("storePoolSize", "only for a PostgreSQL store (set store)");
+  for (const key of ["storePoolSize", "storeQueryTimeoutMs"] as const)
+    if (input[key] !== undefined && input.store === undefined) fail(key, "only for a PostgreSQL store (set store)");
   if (fields && fields.limits.maxSyncBytesInFlight < fields.limits.maxUnsignedBytes)
     fail("limits.maxSyncBytesInFlight", "smaller than limits.maxUnsignedBytes (one session's sync answer must fit)");
 
@@ -248,7 +249,15 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
     publicUrl: fields.publicUrl,
     metadata: typeof fields.metadata === "string" ? fields.metadata : JSON.stringify(fields.metadata ?? {}),
     dbPath,
-    store: fields.store === undefined ? { kind: "sqlite", path: dbPath } : { kind: "postgres", url: fields.store, poolSize: fields.storePoolSize ?? 10 },
+    store:
+      fields.store === undefined
+        ? { kind: "sqlite", path: dbPath }
+        : {
+            kind: "postgres",
+            url: fields.store,
+            poolSize: fields.storePoolSize ?? 10,
+            ...(fields.storeQueryTimeoutMs !== undefined && { queryTimeoutMs: fields.storeQueryTimeoutMs }),
+          },
     lockDir: resolve(baseDir, fields.lockDir ?? join(tmpdir(), "session-jobs-host-locks")),
     server: fields.server,
     batch: fields.batch,

@@ -205,6 +205,8 @@ export const hostConfigSchema = z.strictObject({
   ).optional(),
   /** Connections each process keeps to PostgreSQL for queries (one more holds its locks). */
   storePoolSize: integer(1, 1000).optional(),
+  /** How long a PostgreSQL query may wait for its answer before it fails as a retryable 503 (default 15 s): a network partition mid-query. */
+  storeQueryTimeoutMs: integer(1_000, 600_000).optional(),
   /** Where `host start` keeps its per-key lock (default: a folder in the system's temporary directory). */
   lockDir: text.optional(),
   server: serverSchema.prefault({}),

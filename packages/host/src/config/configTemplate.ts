@@ -74,6 +74,7 @@ publicUrl = ${string(parameters.publicUrl)}
 dbPath = "host.sqlite"                           # receipts and pending transactions (SQLite); one node per file
 # store = "postgres://host@db.internal/hosts"    # instead of dbPath: several processes share one PostgreSQL (docs/host-guide.md)
 # storePoolSize = 10                             # PostgreSQL connections per process for queries (one more holds its locks)
+# storeQueryTimeoutMs = 15000                    # a PostgreSQL query unanswered this long fails as a retryable 503 (a network partition)
 # lockDir = "/run/session-jobs"                  # host start's per-key lock (default: in the temporary directory)
 # metadata = '{"location": "eu-west"}'           # registration metadata (JSON)
 

@@ -1,10 +1,19 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { applyServerKeepAlive, connectionOptions, isQueryTimeout, type HeartbeatTimes } from "./postgresConnection.ts";
 
 /**
  * The one connection that holds a process's PostgreSQL advisory locks (and hears NOTIFY). Losing
  * it loses every lock it held, so the loss is announced at once; then a new connection is made
  * every `retryMs` until the server answers again, and announced. Listeners run in order.
+ *
+ * A connection that the network silences (a partition: no FIN, no RST) is a loss too, announced
+ * by the heartbeat: a `SELECT 1` every `heartbeat.intervalMs`, counted from when the last one was
+ * sent, each failing after `heartbeat.timeoutMs` (below the interval, so that one at most is
+ * outstanding), as does every query on the connection. So the loss is announced at most interval +
+ * timeout after the server last heard from this process: the first heartbeat sent after that is
+ * never answered. The server keeps a silent session longer than that (postgresConnection.ts), so
+ * this process has given its locks up before another can take them.
  */
 export type LockConnection = {
   /** The connection now, or undefined while it is lost. */
@@ -23,9 +32,11 @@ export async function openLockConnection(parameters: {
   url: string;
   applicationName: string;
   retryMs: number;
-  /** pg's connection options beside the address (connect timeout, TCP keep-alive). */
-  connection?: Pick<pg.ClientConfig, "connectionTimeoutMillis" | "keepAlive">;
+  connectTimeoutMs: number;
+  heartbeat: HeartbeatTimes;
 }): Promise<LockConnection> {
+  const { heartbeat } = parameters;
+  if (heartbeat.timeoutMs >= heartbeat.intervalMs) throw new Error("the lock connection's heartbeat timeout must be below its interval");
   let client: pg.Client | undefined;
   let reason: string | undefined;
   let ended = false;
@@ -33,12 +44,17 @@ export async function openLockConnection(parameters: {
   const restoredListeners: ((client: pg.Client) => void)[] = [];
 
   const connect = async (): Promise<pg.Client> => {
-    const made = new pg.Client({ connectionString: parameters.url, application_name: parameters.applicationName, ...parameters.connection });
+    const made = new pg.Client({
+      connectionString: parameters.url,
+      application_name: parameters.applicationName,
+      ...connectionOptions({ connectTimeoutMs: parameters.connectTimeoutMs, queryTimeoutMs: heartbeat.timeoutMs }),
+    });
     // A client that failed to connect, or one replaced after a loss, reports nothing more.
     made.on("error", (error) => drop(made, `failed (${error.message})`));
     made.on("end", () => drop(made, "closed"));
     try {
       await made.connect();
+      await applyServerKeepAlive(made);
     } catch (error) {
       await made.end().catch(() => undefined);
       throw error;
@@ -46,11 +62,37 @@ export async function openLockConnection(parameters: {
     return made;
   };
 
+  /** Ends a connection; one the network silenced never answers the goodbye, so it is cut after the heartbeat's timeout. */
+  async function goodbye(made: pg.Client): Promise<void> {
+    const cut = setTimeout(() => made.connection.stream.destroy(), heartbeat.timeoutMs);
+    await made.end().catch(() => undefined);
+    clearTimeout(cut);
+  }
+
+  /** Makes `made` the connection, and checks on it until it is lost. */
+  function use(made: pg.Client): void {
+    client = made;
+    reason = undefined;
+    void (async () => {
+      while (client === made) {
+        const sent = performance.now();
+        try {
+          await made.query("SELECT 1");
+        } catch (error) {
+          // A timed-out query leaves the connection busy with it: nothing more would be answered.
+          drop(made, isQueryTimeout(error) ? `stopped answering (no answer within ${heartbeat.timeoutMs} ms)` : `failed (${(error as Error).message})`);
+          return;
+        }
+        await sleep(Math.max(0, sent + heartbeat.intervalMs - performance.now()), undefined, { ref: false });
+      }
+    })();
+  }
+
   function drop(dropped: pg.Client, why: string): void {
     if (dropped !== client || ended) return;
     client = undefined;
     reason = `the PostgreSQL lock connection ${why}`;
-    void dropped.end().catch(() => undefined);
+    void goodbye(dropped);
     for (const listener of lostListeners) listener(reason);
     void reconnect();
   }
@@ -65,15 +107,14 @@ export async function openLockConnection(parameters: {
       } catch {
         continue; // The server is still unreachable: try again.
       }
-      if (ended) return void (await made.end().catch(() => undefined));
-      client = made;
-      reason = undefined;
+      if (ended) return void (await goodbye(made));
+      use(made);
       for (const listener of restoredListeners) listener(made);
       return;
     }
   }
 
-  client = await connect();
+  use(await connect());
   return {
     current: () => client,
     lost: () => reason,
@@ -83,7 +124,7 @@ export async function openLockConnection(parameters: {
       ended = true;
       const last = client;
       client = undefined;
-      await last?.end().catch(() => undefined);
+      if (last) await goodbye(last);
     },
   };
 }

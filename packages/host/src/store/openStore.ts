@@ -3,7 +3,10 @@ import { createStore } from "./sqliteStore.ts";
 import type { Store, StoreDeployment } from "./storeTypes.ts";
 
 /** Where the store lives: the embedded SQLite file (one process), or a PostgreSQL database shared by several processes. */
-export type StoreLocation = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; poolSize: number };
+export type StoreLocation =
+  | { kind: "sqlite"; path: string }
+  /** `queryTimeoutMs`: the store's default (15 s) when left out. */
+  | { kind: "postgres"; url: string; poolSize: number; queryTimeoutMs?: number };
 
 /** Opens the store the configuration names, brought up to this schema, for this deployment. */
 export async function openStore(parameters: {
@@ -19,5 +22,6 @@ export async function openStore(parameters: {
 }): Promise<Store> {
   const { location, onCommit, ...rest } = parameters;
   if (location.kind === "sqlite") return createStore({ path: location.path, ...rest, ...(onCommit && { onCommit }) });
-  return createPostgresStore({ url: location.url, poolSize: location.poolSize, ...rest });
+  const { url, poolSize, queryTimeoutMs } = location;
+  return createPostgresStore({ url, poolSize, ...(queryTimeoutMs !== undefined && { queryTimeoutMs }), ...rest });
 }

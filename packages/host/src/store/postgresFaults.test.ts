@@ -18,6 +18,8 @@ describe("isServerFault", () => {
       new Error("Connection terminated unexpectedly"),
       new Error("Client has encountered a connection error and is not queryable"),
       new Error("timeout exceeded when trying to connect"),
+      // pg's query_timeout: the store's bound on a query that a partition left unanswered.
+      new Error("Query read timeout"),
     ])
       expect(isServerFault(error), error.message).toBe(true);
   });

@@ -1,9 +1,10 @@
 /**
  * pg's own messages for a connection that is gone or never came, which carry no SQLSTATE or
  * operating-system code: "Connection terminated unexpectedly", "Client has encountered a
- * connection error and is not queryable", "timeout exceeded when trying to connect".
+ * connection error and is not queryable", "timeout exceeded when trying to connect", and a query
+ * given up on after the store's query timeout, "Query read timeout" (a partition mid-query).
  */
-const lostConnection = /connection terminated|terminating connection|not queryable|timeout exceeded when trying to connect/i;
+const lostConnection = /connection terminated|terminating connection|not queryable|timeout exceeded when trying to connect|query read timeout/i;
 
 /** Node's codes for a connection that could not be made or is gone, beside the plain `E…` system errors. */
 const nodeConnectionCodes = new Set(["EAI_AGAIN", "ERR_STREAM_DESTROYED", "ERR_SOCKET_CLOSED"]);

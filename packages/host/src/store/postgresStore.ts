@@ -4,6 +4,7 @@ import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostError, servedElsewhere } from "../errors.ts";
 import { exchangeColumns, exchangeValues, postgresSpelling } from "./exchangeRow.ts";
 import { openLockConnection, type LockConnection } from "./lockConnection.ts";
+import { applyServerKeepAlive, connectionOptions, isQueryTimeout, postgresTimeouts, type HeartbeatTimes } from "./postgresConnection.ts";
 import { isServerFault } from "./postgresFaults.ts";
 import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
 import { preparePostgresSchema } from "./postgresSchema.ts";
@@ -39,6 +40,14 @@ export type PostgresStoreParameters = {
   poolSize?: number;
   /** How long making a connection may take before it fails (ms; default 10 s): a server that accepts but never answers must not hang the host. */
   connectTimeoutMs?: number;
+  /**
+   * How long a query on a pooled connection may wait for its answer before it fails as
+   * `storage_unavailable` (ms; default 15 s): a network partition in the middle of a query must
+   * not hang the request or the proof waiting on it. Not the schema's set-up, which may be long.
+   */
+  queryTimeoutMs?: number;
+  /** The lock connection's heartbeat (tests shorten it; see {@link postgresTimeouts} for why the default is safe). */
+  heartbeat?: HeartbeatTimes;
   /** How often a process that does not submit proofs tries to take over, and a lost lock connection is made anew (ms). */
   leaderRetryMs?: number;
   /** This process's clock (ms) for the times it records; not for the closing lease, which is on the database's clock. */
@@ -59,9 +68,16 @@ export type PostgresStoreParameters = {
 export async function createPostgresStore(parameters: PostgresStoreParameters): Promise<Store> {
   const now = parameters.now ?? Date.now;
   const applicationName = `session-jobs-host pid=${process.pid}`;
-  // TCP keep-alive probes let the kernel notice a server that went silent (a partition) on an idle connection.
-  const connection = { connectionTimeoutMillis: parameters.connectTimeoutMs ?? 10_000, keepAlive: true };
-  const pool = new pg.Pool({ connectionString: parameters.url, max: parameters.poolSize ?? 10, application_name: applicationName, ...connection });
+  const connectTimeoutMs = parameters.connectTimeoutMs ?? 10_000;
+  const pool = new pg.Pool({
+    connectionString: parameters.url,
+    max: parameters.poolSize ?? 10,
+    application_name: applicationName,
+    ...connectionOptions({ connectTimeoutMs, queryTimeoutMs: parameters.queryTimeoutMs ?? defaultQueryTimeoutMs }),
+    // pg-pool awaits this hook before handing the connection out (its typings say void).
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    onConnect: applyServerKeepAlive,
+  });
   let fault: string | undefined;
   let closing = false;
   // An idle pooled connection that drops is replaced by the pool.
@@ -72,14 +88,15 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       url: parameters.url,
       applicationName: `${applicationName} locks`,
       retryMs: parameters.leaderRetryMs ?? 2_000,
-      connection,
+      connectTimeoutMs,
+      heartbeat: parameters.heartbeat ?? postgresTimeouts.heartbeat,
     });
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw error;
   }
   try {
-    await preparePostgresSchema(locks.current()!, parameters.deployment);
+    await prepareSchema(parameters.url, applicationName, connectTimeoutMs, parameters.deployment);
   } catch (error) {
     closing = true;
     await locks.end();
@@ -132,7 +149,9 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch((rollback: Error) => void (broken ??= rollback));
+      // A query given up on leaves the connection busy with it: a ROLLBACK would wait behind it.
+      if (isQueryTimeout(error)) broken ??= error as Error;
+      else await client.query("ROLLBACK").catch((rollback: Error) => void (broken ??= rollback));
       return unavailable(error, broken !== undefined);
     } finally {
       client.off("error", onError);
@@ -380,6 +399,23 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     },
   };
   return store;
+}
+
+/** What a pooled query may wait for its answer, unless configured (`storeQueryTimeoutMs`). */
+export const defaultQueryTimeoutMs = 15_000;
+
+/** Brings the schema up to date on a connection of its own, without the pool's query timeout: a migration, or waiting for another process's, may be long. */
+async function prepareSchema(url: string, applicationName: string, connectTimeoutMs: number, deployment: StoreDeployment): Promise<void> {
+  const client = new pg.Client({ connectionString: url, application_name: `${applicationName} schema`, ...connectionOptions({ connectTimeoutMs }) });
+  // A connection lost while the schema is set up fails its query; the event must not go unheard.
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await applyServerKeepAlive(client);
+    await preparePostgresSchema(client, deployment);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function sessionOf(query: Query, jobId: bigint): Promise<SessionState | undefined> {

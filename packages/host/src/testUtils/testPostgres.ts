@@ -2,12 +2,15 @@
  * TEST HELPER: a real PostgreSQL server for one test file, never a mock. Debian's `postgresql`
  * package (installed by `.ci/run` when missing): a fresh cluster in a temporary folder
  * (`initdb`), listening only on a Unix socket in that folder (no TCP port to collide with other
- * test runs), stopped and removed by `stop()`. PostgreSQL refuses to run as root: as root, the
+ * test runs) unless `tcp` asks for loopback TCP too (a port the system picked free just before),
+ * stopped and removed by `stop()`. PostgreSQL refuses to run as root: as root, the
  * server runs as the `postgres` user (or `nobody`) through `runuser`.
  */
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
 
@@ -42,8 +45,20 @@ function serverUser(): { name: string; uid: number; gid: number } | undefined {
   throw new Error("running as root, and neither a postgres nor a nobody user exists to run PostgreSQL as");
 }
 
-/** Starts a throw-away PostgreSQL; `fsync: false` for tests that only need its semantics, not its durability. */
-export async function startTestPostgres(options: { fsync?: boolean; maxConnections?: number } = {}) {
+/** A loopback port free now: the system picks it for a listener that is closed at once. */
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/**
+ * Starts a throw-away PostgreSQL; `fsync: false` for tests that only need its semantics, not its
+ * durability; `tcp` for tests of what only a TCP connection has (keep-alive settings): `tcpUrl`.
+ */
+export async function startTestPostgres(options: { fsync?: boolean; maxConnections?: number; tcp?: boolean } = {}) {
   const bin = postgresBinDir();
   if (!bin) throw new Error("PostgreSQL is not installed: apt-get install postgresql (the tests start their own server)");
   const dir = mkdtempSync(join(tmpdir(), "session-jobs-pg-"));
@@ -56,19 +71,22 @@ export async function startTestPostgres(options: { fsync?: boolean; maxConnectio
       : execFileSync(join(bin, program), args, { stdio: "pipe" });
   const data = join(dir, "data");
   run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+  const port = options.tcp ? await freePort() : 5432;
   const settings = [
     `-k ${dir}`,
-    "-c listen_addresses=''",
+    options.tcp ? `-c listen_addresses=127.0.0.1 -p ${port}` : "-c listen_addresses=''",
     `-c max_connections=${options.maxConnections ?? 100}`,
     ...(options.fsync === false ? ["-c fsync=off", "-c full_page_writes=off"] : []),
   ].join(" ");
   const startServer = () => run("pg_ctl", ["-D", data, "-o", settings, "-l", join(dir, "server.log"), "-w", "-t", "120", "start"]);
   startServer();
-  const url = (database: string) => `postgres://postgres@/${database}?host=${encodeURIComponent(dir)}`;
+  const url = (database: string) => `postgres://postgres@/${database}?host=${encodeURIComponent(dir)}&port=${port}`;
   let databases = 0;
   return {
     dir,
     url,
+    /** A database's URL (from `createDatabase`) over loopback TCP instead (a server started with `tcp` only). */
+    tcpUrl: (database: string) => `postgres://postgres@127.0.0.1:${port}/${database.slice(database.indexOf("@/") + 2, database.indexOf("?"))}`,
     /** A new empty database on this server, as a URL. */
     async createDatabase(): Promise<string> {
       const name = `test_${++databases}`;
