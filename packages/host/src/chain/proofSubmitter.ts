@@ -2,7 +2,7 @@ import type { Common } from "../common.ts";
 import type { BatchPolicy } from "../config/config.ts";
 import { HostError } from "../errors.ts";
 import type { ExposurePolicy } from "../session/exposure.ts";
-import type { Store } from "../store/storeTypes.ts";
+import type { Release, Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
@@ -260,10 +260,11 @@ export function createProofSubmitter(parameters: {
     /**
      * Ends a session: proves the newest receipt and completes in one call
      * (`submitProofAndComplete`), or completes with `completeSessionJob` when nothing is unproven.
+     * `turn`, the close's turn of the session, must still be held when the settlement is recorded.
      */
-    settle(jobId: bigint): Promise<SettleResult> {
+    settle(jobId: bigint, turn?: Release): Promise<SettleResult> {
       due.delete(jobId);
-      return sender.exclusive(() => settleSession(settlement, jobId));
+      return sender.exclusive(() => settleSession(settlement, jobId), turn ? [turn] : []);
     },
 
     /**

@@ -120,6 +120,24 @@ describe("transaction sender", () => {
     }
   });
 
+  it("records and sends nothing once a lock it relies on is lost, the chain writer's or a close's turn (gone with the PostgreSQL lock connection, even if a new one was made)", async () => {
+    const key = anvilPrivateKeys[9];
+    const { address } = privateKeyToAccount(key);
+    const store = newStore(address);
+    const lost = Object.assign(() => undefined, { held: () => false });
+    const queue = sender(store, key);
+    // The close's turn, lost while the close waited for the chain writer.
+    await expect(queue.exclusive(() => queue.send(call, { kind: "final", entries }), [lost])).rejects.toMatchObject({ code: "storage_unavailable" });
+    // The chain writer's own lock, lost since it was taken.
+    const writerLost = sender({ ...store, locks: { ...store.locks, chainWriter: async () => lost } }, key);
+    await expect(writerLost.exclusive(() => writerLost.send(call, { kind: "checkpoint", entries }))).rejects.toMatchObject({ code: "storage_unavailable" });
+    expect(store.submissionsOfJob(1n)).toEqual([]);
+    expect(await publicClient.getTransactionCount({ address })).toBe(0);
+    // Held, it sends.
+    const held = Object.assign(() => undefined, { held: () => true });
+    expect((await queue.exclusive(() => queue.send(call, { kind: "final", entries }), [held])).receipt?.status).toBe("success");
+  });
+
   it("hands out nonces in order to queued work", async () => {
     const key = anvilPrivateKeys[7];
     const store = newStore(privateKeyToAccount(key).address);

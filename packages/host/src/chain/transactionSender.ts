@@ -10,7 +10,8 @@ import {
   type TransactionReceipt,
 } from "viem";
 import type { Common } from "../common.ts";
-import type { Store, Submission, SubmissionEntry, SubmissionKind } from "../store/storeTypes.ts";
+import { HostError } from "../errors.ts";
+import type { Release, Store, Submission, SubmissionEntry, SubmissionKind } from "../store/storeTypes.ts";
 import { asCallReverted } from "./callReverted.ts";
 import { broadcastRawTransaction, findTransactionReceipt } from "./rawTransactions.ts";
 import { isRetryableError, withRetry, type RetryParameters } from "./retry.ts";
@@ -56,17 +57,23 @@ export function createTransactionSender(parameters: {
       },
     });
 
+  /** The locks the work under way relies on (the chain writer's first): a transaction is recorded and sent only while all are held. */
+  let guards: readonly Release[] = [];
+
   /**
    * Runs `work` after everything queued before it, holding the store's chain-writer lock: with
    * processes sharing the store, another may have used nonces meanwhile, so the next is read anew.
+   * `alsoHeld`: other locks the caller holds that its transaction relies on (a close's session turn).
    */
-  function exclusive<T>(work: () => Promise<T>): Promise<T> {
+  function exclusive<T>(work: () => Promise<T>, alsoHeld: readonly Release[] = []): Promise<T> {
     const result = queue.then(async () => {
       const release = await store.locks.chainWriter();
       if (store.locks.shared) nextNonce = undefined;
+      guards = [release, ...alsoHeld];
       try {
         return await work();
       } finally {
+        guards = [];
         release();
       }
     });
@@ -152,8 +159,14 @@ export function createTransactionSender(parameters: {
           maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
           nonce,
         });
-        // A process that lost its chain-writer lock (its lock connection) since taking it sends nothing more.
+        // A process that lost its chain-writer lock (its lock connection) since taking it sends nothing more, even
+        // once reconnected: another may have taken the lock, and the nonce, meanwhile.
         store.assertWritable();
+        if (!guards.every((lock) => lock.held()))
+          throw new HostError(
+            "storage_unavailable",
+            "storage unavailable: a lock this transaction relies on was lost with the PostgreSQL lock connection; retry later",
+          );
         const id = await store.recordSubmission({ kind: intent.kind, nonce, txHash: keccak256(rawTx), rawTx, entries: intent.entries });
         const outcome = await broadcast(rawTx).catch(async (error: unknown) => {
           nextNonce = undefined;

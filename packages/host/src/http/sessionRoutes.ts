@@ -37,7 +37,8 @@ export function createSessionRoutes(parameters: {
       const { jobId } = authenticated;
       const turn = await protocol.beginClose(authenticated);
       try {
-        const settled = await submitter.settle(jobId);
+        // Settled only while the close's turn holds: lost with the lock connection, another process may serve the session.
+        const settled = await submitter.settle(jobId, turn.release);
         common.logger.info("session closed", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
         sendJson(response, 200, { jobId: jobId.toString(), ...settled });
       } catch (error) {

@@ -28,14 +28,23 @@ function closeWith(closingLeaseMs: number, settlements: Partial<Submission>[] = 
       if (storeDown) throw new HostError("storage_unavailable", "storage unavailable: PostgreSQL connect ECONNREFUSED; retry later");
     },
   } as unknown as Store;
-  // The session's turn, as every process sharing the store takes it: one close (or deferred clear) at a time.
+  // The session's turn, as every process sharing the store takes it: one close (or deferred clear) at a time. A turn is
+  // held until the lock connection it was taken on is lost (`loseLockConnection`); one taken after is held again.
   const turn = createKeyedMutex<bigint>();
-  const turns = { acquire: (jobId: bigint) => turn.acquire(jobId), claim: async () => undefined } as unknown as SessionTurns;
+  let lockConnection = 0;
+  const turns = {
+    acquire: async (jobId: bigint) => {
+      const takenOn = lockConnection;
+      return Object.assign(await turn.acquire(jobId), { held: () => takenOn === lockConnection });
+    },
+    claim: async () => undefined,
+  } as unknown as SessionTurns;
   const close = createSessionClose({ store, sessions: {} as SessionCache, turns, closingLeaseMs, running: new Map() });
   const begin = () => close.beginClose({ jobId: 7n } as AuthenticatedRequest);
   return {
     clears,
     setStoreDown: (down: boolean) => void (storeDown = down),
+    loseLockConnection: () => void lockConnection++,
     begin,
     /** Begins a close and fails it while the store is down (its mark cannot be cleared then); the store is back after. */
     async failWhileStoreDown() {
@@ -110,6 +119,17 @@ describe("a failed close's mark", () => {
     await abandonAndRelease(later);
     expect(clears).toEqual([true]);
   });
+
+  it("is not cleared by a close whose turn went with the lock connection (another process may hold the turn, closing the session itself), but under the turn taken anew", async () => {
+    const { clears, begin, loseLockConnection } = closeWith(240_000);
+    const turn = await begin();
+    loseLockConnection();
+    // It used to clear at once, without the turn: a close another process had begun meanwhile lost its mark, and the session was served while it settled.
+    await expect(turn.abandon()).rejects.toMatchObject({ code: "storage_unavailable" });
+    expect(clears).toEqual([]);
+    turn.release();
+    await expect.poll(() => clears, { timeout: 30_000 }).toEqual([true]);
+  }, 60_000);
 
   it("is not cleared after the first half of its lease, when it may be another close's", async () => {
     const { clears, failWhileStoreDown } = closeWith(1_000);

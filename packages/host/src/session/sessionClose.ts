@@ -1,6 +1,6 @@
 import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
 import { HostError } from "../errors.ts";
-import type { Store } from "../store/storeTypes.ts";
+import type { Release, Store } from "../store/storeTypes.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
 import type { SessionTurns } from "./sessionTurns.ts";
 
@@ -27,13 +27,17 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
   /**
    * Clears a failed close's mark, unless a settlement of the session was signed before it failed
    * (a store write failing after the transaction was sent, or a send to be retried): that one may
-   * yet be mined, and the session must stay refused until it is or the lease ends.
+   * yet be mined, and the session must stay refused until it is or the lease ends. Only while
+   * `turn` is held: one lost with its lock connection may be another process's now, and the mark
+   * that process's close.
    */
-  async function clearUnlessSettling(jobId: bigint): Promise<void> {
+  async function clearUnlessSettling(jobId: bigint, turn: Release): Promise<void> {
     const settling = (await store.submissionsOfJob(jobId)).some(
       (submission) => (submission.kind === "final" || submission.kind === "complete") && submission.status !== "dropped" && submission.status !== "reverted",
     );
-    if (!settling) await store.clearClosing(jobId);
+    if (settling) return;
+    if (!turn.held()) throw new HostError("storage_unavailable", `storage unavailable: session ${jobId}'s turn was lost with the lock connection; retry later`);
+    await store.clearClosing(jobId);
   }
 
   /**
@@ -49,7 +53,7 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
         try {
           const release = await turns.acquire(jobId);
           try {
-            await clearUnlessSettling(jobId);
+            await clearUnlessSettling(jobId, release);
           } finally {
             release();
           }
@@ -72,7 +76,7 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
     },
 
     /** Takes the session's turn to close it; new work is refused from here on, by every process sharing the store. */
-    async beginClose(request: AuthenticatedRequest): Promise<{ release(): void; abandon(): Promise<void> }> {
+    async beginClose(request: AuthenticatedRequest): Promise<{ release: Release; abandon(): Promise<void> }> {
       const release = await turns.acquire(request.jobId);
       try {
         await turns.claim(request, { consume: true });
@@ -96,11 +100,12 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
          * The close failed: unless it signed a settlement, the session may be served again. A store that
          * cannot clear the mark now (PostgreSQL restarting) is asked again every second, under the
          * session's turn, for the first half of its lease, or the session, and every retried close
-         * of it, would be refused for the whole lease.
+         * of it, would be refused for the whole lease. So is one whose turn went with the lock
+         * connection meanwhile: the clear then waits for the turn, taken anew.
          */
         abandon: async () => {
           try {
-            await clearUnlessSettling(request.jobId);
+            await clearUnlessSettling(request.jobId, release);
           } catch (error) {
             clearLater(request.jobId, clearBy);
             throw error;

@@ -1,6 +1,6 @@
 import { HostError } from "../errors.ts";
 import { createKeyedMutex } from "../mutex.ts";
-import type { SessionState, Store } from "../store/storeTypes.ts";
+import type { Release, SessionState, Store } from "../store/storeTypes.ts";
 import type { ExposurePolicy } from "./exposure.ts";
 import type { Refuse } from "./refusal.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
@@ -19,15 +19,18 @@ export type CreateSessionTurnsParameters = {
 export function createSessionTurns({ store, exposure, refuse }: CreateSessionTurnsParameters) {
   const mutex = createKeyedMutex<bigint>();
   return {
-    /** Resolves with a release function once the caller holds the session's turn. */
-    async acquire(jobId: bigint): Promise<() => void> {
+    /** Resolves with a release function once the caller holds the session's turn; `held()` while other processes still respect it. */
+    async acquire(jobId: bigint): Promise<Release> {
       const release = await mutex.acquire(jobId);
       try {
         const releaseShared = await store.locks.session(jobId);
-        return () => {
-          releaseShared();
-          release();
-        };
+        return Object.assign(
+          () => {
+            releaseShared();
+            release();
+          },
+          { held: releaseShared.held },
+        );
       } catch (error) {
         release();
         throw new HostError("storage_unavailable", `storage unavailable: cannot take session ${jobId}'s turn (${(error as Error).message}); retry later`, {

@@ -27,9 +27,12 @@ export function createPostgresLocks(parameters: {
     const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked", [name]);
     return rows[0]!.locked;
   };
-  // Released on the connection that took it: a lock lost with its connection is gone already.
-  const unlock = (client: pg.Client, name: string) => () =>
-    void client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [name]).catch(() => undefined);
+  // Released on the connection that took it: a lock lost with its connection is gone already. Held while that
+  // connection is the current one: its loss is announced before the server can give the lock to another (lockConnection.ts).
+  const unlock = (client: pg.Client, name: string): Release =>
+    Object.assign(() => void client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [name]).catch(() => undefined), {
+      held: () => connection.current() === client,
+    });
   const take = async (name: string): Promise<Release> => {
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       const client = connection.current();

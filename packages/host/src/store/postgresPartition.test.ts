@@ -84,17 +84,24 @@ describe("PostgreSQL store across a network partition", () => {
       const leads: AbortSignal[] = [];
       await store.locks.leadProofs(async (lost) => void leads.push(lost), stop.signal);
       expect(leads).toHaveLength(1);
+      const turn = await store.locks.session(2n);
+      expect(turn.held()).toBe(true);
       proxy.silence();
       // Nothing closes the connection: only the heartbeat can tell.
       const lost = new Promise((resolve) => leads[0]!.addEventListener("abort", resolve));
       expect(await settled(lost)).toBe("done");
       expect(faults).toEqual([expect.stringMatching(/lock connection stopped answering/)]);
+      expect(turn.held()).toBe(false);
       expect(() => store.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable" }));
       // A lock asked for meanwhile is refused, not waited for.
       expect(await settled(store.locks.session(1n))).toMatchObject({ code: "storage_unavailable" });
       proxy.mend();
       await expect.poll(() => recovered, { timeout: 60_000 }).toBe(1);
-      (await store.locks.session(1n))();
+      // A lock taken on the lost connection stays lost: what it guarded must not take its final step.
+      expect(turn.held()).toBe(false);
+      const again = await store.locks.session(2n);
+      expect(again.held()).toBe(true);
+      again();
       await expect.poll(() => leads.length, { timeout: 60_000 }).toBe(2);
     } finally {
       stop.abort();

@@ -483,7 +483,7 @@ export function createStore(parameters: {
   return store satisfies Store;
 }
 
-const granted = () => Promise.resolve(() => undefined);
+const granted = () => Promise.resolve(Object.assign(() => undefined, { held: () => true }));
 
 /** One process per SQLite database (its host lock): every cross-process lock is granted at once, and this process leads. */
 const singleProcessLocks: StoreLocks = {

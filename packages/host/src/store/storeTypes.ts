@@ -75,8 +75,12 @@ export type StoreDeployment = { chainId: number; marketplace: Address; host: Add
 /** A value now (SQLite answers synchronously) or later (PostgreSQL). Callers always `await`. */
 export type Awaitable<T> = T | Promise<T>;
 
-/** Gives back a lock taken from {@link StoreLocks}. */
-export type Release = () => void;
+/**
+ * Gives back a lock taken from {@link StoreLocks}; `held()` says whether it is still held. A
+ * PostgreSQL lock is not once the lock connection that took it is lost, even after a new one is
+ * made: what it guards must not take its final step (record, send, clear) from then on.
+ */
+export type Release = (() => void) & { held(): boolean };
 
 /**
  * Mutual exclusion between the host processes sharing one store. SQLite allows one process per
