@@ -45,8 +45,7 @@ const serverSettings: [name: string, value: string][] = [
   ["tcp_keepalives_interval", String(postgresTimeouts.server.keepAliveIntervalS)],
   ["tcp_keepalives_count", String(postgresTimeouts.server.keepAliveCount)],
   ["tcp_user_timeout", String(postgresTimeouts.server.userTimeoutMs)],
-  // PostgreSQL 14: a query running for a client gone is stopped within 5 s instead of when it ends.
-  ["client_connection_check_interval", "5000"],
+  // Not client_connection_check_interval (PostgreSQL 14): a server on a system without it (macOS) refuses any value but 0.
 ];
 const settingsStatement = `SELECT set_config(wanted.name, wanted.value, false) FROM (VALUES ${serverSettings
   .map(([name, value]) => `('${name}', '${value}')`)
