@@ -168,8 +168,10 @@ describe("host node on chain", () => {
   });
 
   it("reports proofs in /metrics", async () => {
+    // The batch above was seen on chain; the node counts it once it has polled the transaction's receipt, a moment later.
+    const confirmedBatches = /^session_jobs_proof_transactions_total\{kind="batch",outcome="confirmed"\} [1-9]\d*$/m;
+    await expect.poll(async () => (await (await fetch(`${node.url}/metrics`)).text()).match(confirmedBatches) !== null, { timeout: 10_000 }).toBe(true);
     const text = await (await fetch(`${node.url}/metrics`)).text();
-    expect(text).toMatch(/^session_jobs_proof_transactions_total\{kind="batch",outcome="confirmed"\} [1-9]\d*$/m);
     expect(text).toMatch(/^session_jobs_tokens_proven_total [1-9]\d*$/m);
     expect(text).toMatch(/^session_jobs_requests_refused_total\{code="session_receipt_overdue"\} [1-9]\d*$/m);
   });

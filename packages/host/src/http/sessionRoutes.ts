@@ -42,8 +42,12 @@ export function createSessionRoutes(parameters: {
         common.logger.info("session closed", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
         sendJson(response, 200, { jobId: jobId.toString(), ...settled });
       } catch (error) {
-        // Failed before anything settled: served again (if this fails too, the close's lease ends it).
-        await turn.abandon().catch((cause: unknown) => common.logger.warn("cannot clear a failed close; it ends with its lease", { jobId, error: cause }));
+        // Failed before anything settled: served again (if the clear fails too, it is tried again shortly; the close's lease ends it at the latest).
+        await turn
+          .abandon()
+          .catch((cause: unknown) =>
+            common.logger.warn("cannot clear a failed close's mark yet; trying again shortly (its lease ends it at the latest)", { jobId, error: cause }),
+          );
         throw error;
       } finally {
         turn.release();
