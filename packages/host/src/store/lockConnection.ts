@@ -24,6 +24,13 @@ export type LockConnection = {
   onLost(listener: (reason: string) => void): void;
   /** Called with each connection made after a loss (LISTEN again, take locks again). */
   onRestored(listener: (client: pg.Client) => void): void;
+  /**
+   * Runs one query on `client` (the connection when the caller took it). One that fails or times
+   * out leaves the server's side unknown (a lock granted after the query gave up, an unlock queued
+   * behind it and never sent), so the connection is dropped, which frees on the server every lock
+   * it held, and the error is thrown.
+   */
+  query<T extends pg.QueryResultRow>(client: pg.Client, text: string, values?: unknown[]): Promise<pg.QueryResult<T>>;
   /** Closes the connection and stops re-making it. */
   end(): Promise<void>;
 };
@@ -77,15 +84,23 @@ export async function openLockConnection(parameters: {
       while (client === made) {
         const sent = performance.now();
         try {
-          await made.query("SELECT 1");
-        } catch (error) {
-          // A timed-out query leaves the connection busy with it: nothing more would be answered.
-          drop(made, isQueryTimeout(error) ? `stopped answering (no answer within ${heartbeat.timeoutMs} ms)` : `failed (${(error as Error).message})`);
+          await query(made, "SELECT 1");
+        } catch {
           return;
         }
         await sleep(Math.max(0, sent + heartbeat.intervalMs - performance.now()), undefined, { ref: false });
       }
     })();
+  }
+
+  async function query<T extends pg.QueryResultRow>(made: pg.Client, text: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    try {
+      return await made.query<T>(text, values);
+    } catch (error) {
+      // A timed-out query leaves the connection busy with it: nothing more would be answered.
+      drop(made, isQueryTimeout(error) ? `stopped answering (no answer within ${heartbeat.timeoutMs} ms)` : `failed (${(error as Error).message})`);
+      throw error;
+    }
   }
 
   function drop(dropped: pg.Client, why: string): void {
@@ -120,6 +135,7 @@ export async function openLockConnection(parameters: {
     lost: () => reason,
     onLost: (listener) => void lostListeners.push(listener),
     onRestored: (listener) => void restoredListeners.push(listener),
+    query,
     async end() {
       ended = true;
       const last = client;

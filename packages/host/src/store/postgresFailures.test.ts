@@ -99,6 +99,7 @@ describe("PostgreSQL locks when the lock connection is cut", () => {
       lost: () => undefined,
       onLost: () => undefined,
       onRestored: () => undefined,
+      query: (client, text, values) => client.query(text, values),
       end: async () => undefined,
     };
     const locks = createPostgresLocks({ connection, leaderRetryMs: 10 });

@@ -24,13 +24,13 @@ export function createPostgresLocks(parameters: {
 }): StoreLocks {
   const { connection } = parameters;
   const tryLock = async (client: pg.Client, name: string): Promise<boolean> => {
-    const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked", [name]);
+    const { rows } = await connection.query<{ locked: boolean }>(client, "SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked", [name]);
     return rows[0]!.locked;
   };
   // Released on the connection that took it: a lock lost with its connection is gone already. Held while that
   // connection is the current one: its loss is announced before the server can give the lock to another (lockConnection.ts).
   const unlock = (client: pg.Client, name: string): Release =>
-    Object.assign(() => void client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [name]).catch(() => undefined), {
+    Object.assign(() => void connection.query(client, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", [name]).catch(() => undefined), {
       held: () => connection.current() === client,
     });
   const take = async (name: string): Promise<Release> => {
@@ -53,7 +53,7 @@ export function createPostgresLocks(parameters: {
       if (message.channel === receiptChannel && message.payload && /^\d+$/.test(message.payload))
         for (const listener of listeners) listener(BigInt(message.payload));
     });
-    void client.query(`LISTEN ${receiptChannel}`).catch(() => undefined);
+    void connection.query(client, `LISTEN ${receiptChannel}`).catch(() => undefined);
   };
   let listening = false;
   connection.onRestored((client) => listening && listen(client));

@@ -123,6 +123,31 @@ describe("PostgreSQL store across a network partition", () => {
     }
   }, 120_000);
 
+  it("leaves no lock held that it does not know of: a lock granted after its query gave up, or a release that never reached the server", async () => {
+    const url = postgres.tcpUrl(await postgres.createDatabase());
+    const proxy = await startCuttableProxy(url);
+    const store = await createPostgresStore({ ...short, url: proxy.url, heartbeat: { intervalMs: 60_000, timeoutMs: 300 } });
+    const other = await createPostgresStore({ ...short, url });
+    try {
+      const writer = await store.locks.chainWriter();
+      // A slow network: the server's answers arrive, late.
+      proxy.hold();
+      const late = store.locks.session(9n);
+      // Released while the lock query waits: its unlock queues behind it.
+      writer();
+      expect(await settled(late)).toMatchObject({ code: "storage_unavailable" });
+      proxy.mend();
+      // The server granted session 9 and never heard the release: both stayed with this process's
+      // lock connection, which answered its heartbeats, so no other process could take them.
+      expect(await settled(other.locks.chainWriter().then((release) => release()))).toBe("done");
+      expect(await settled(other.locks.session(9n).then((release) => release()))).toBe("done");
+    } finally {
+      await settled(store.close());
+      await settled(other.close());
+      await proxy.close();
+    }
+  }, 120_000);
+
   it("asks the server to probe every connection after 10 s of silence and end it after 25 s, over TCP", async () => {
     const url = postgres.tcpUrl(await postgres.createDatabase());
     // Every pg client this store makes, to ask each for its session's settings.

@@ -4,16 +4,20 @@
  * ones until `mend()`, as an RPC provider's outage or a network fault would. `silence()` is a
  * partition instead: nothing is forwarded any more, yet no connection is closed (no FIN, no RST),
  * and new ones are accepted and never answered; the connections it silenced stay silent (what was
- * in flight is lost), `mend()` lets new ones through again.
+ * in flight is lost), `mend()` lets new ones through again. `hold()` is a slow network: the
+ * server's answers are held back, not lost, and `mend()` delivers them late, in order.
  */
 import { createConnection, createServer, type Socket } from "node:net";
 
-export type CuttableProxy = { url: string; cut(): void; silence(): void; mend(): void; close(): Promise<void> };
+export type CuttableProxy = { url: string; cut(): void; silence(): void; hold(): void; mend(): void; close(): Promise<void> };
 
 export async function startCuttableProxy(target: string): Promise<CuttableProxy> {
   const { hostname, port } = new URL(target);
   const open = new Set<Socket>();
   const silenced = new WeakSet<Socket>();
+  /** The server's answers held back while `hold()` lasts, in order. */
+  const held: (() => void)[] = [];
+  let holding = false;
   let state: "open" | "cut" | "silent" = "open";
   const server = createServer((inbound) => {
     if (state === "cut") return void inbound.destroy();
@@ -32,7 +36,11 @@ export async function startCuttableProxy(target: string): Promise<CuttableProxy>
     // Forwarded chunk by chunk, so that silencing stops at once whatever either side has buffered.
     const forward = (from: Socket, to: Socket) => from.on("data", (chunk) => silenced.has(from) || to.write(chunk));
     forward(inbound, outbound);
-    forward(outbound, inbound);
+    outbound.on("data", (chunk) => {
+      if (silenced.has(outbound)) return;
+      if (holding) held.push(() => inbound.write(chunk));
+      else inbound.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address() as { port: number };
@@ -50,8 +58,13 @@ export async function startCuttableProxy(target: string): Promise<CuttableProxy>
       state = "silent";
       for (const socket of open) silenced.add(socket);
     },
+    hold() {
+      holding = true;
+    },
     mend() {
       state = "open";
+      holding = false;
+      for (const deliver of held.splice(0)) deliver();
     },
     close: () =>
       new Promise((resolve) => {
