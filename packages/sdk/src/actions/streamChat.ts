@@ -1,13 +1,20 @@
 import { deltaContent, streamExchange, type ExchangeResult } from "../session/exchange.ts";
 import { followSignal } from "../session/signals.ts";
+import { receiptDelivery } from "../session/transport.ts";
 import type { Session } from "../session/types.ts";
 import { buildChatRequest, type ChatErrorType, type ChatParameters } from "./chat.ts";
 
 export type StreamChatParameters = ChatParameters;
 
-/** Text deltas as they arrive; `result` settles once the stream ended and the receipt is signed. */
+/**
+ * Text deltas as they arrive; the iteration ends once the exchange is accepted (counts and
+ * transcript checked, receipt signed), and `result` settles once the receipt's delivery was tried.
+ */
 export type StreamChatReturnType = AsyncIterable<string> & {
-  /** The accepted exchange; rejects with the same error the iteration throws. */
+  /**
+   * The accepted exchange, once its receipt's delivery was tried (`receipt.delivered`); rejects
+   * with the same error the iteration throws, or with the host's refusal of the receipt.
+   */
   result: Promise<ExchangeResult>;
 };
 
@@ -20,6 +27,11 @@ export type StreamChatErrorType = ChatErrorType;
  * cancels the request, the host stops generating, `result` rejects, and the next request recovers
  * from the host what it wrote (a sync), checks it and signs for it. Not iterating at all also
  * works: awaiting `result` consumes the stream.
+ *
+ * The iteration ends as soon as the exchange is accepted, before the receipt reaches the host: a
+ * dispute still throws from it, and the session's next request can go out at once, overlapping the
+ * delivery (the host decides whether it serves ahead of the receipt; if not, the SDK waits for the
+ * delivery and sends again). Await `result` where the receipt must be delivered first.
  *
  * @example
  * const stream = streamChat(session, { messages: [{ role: "user", content: "Tell me a story" }] });
@@ -40,6 +52,7 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
 
   const deltas: string[] = [];
   const waiters: (() => void)[] = [];
+  // The exchange is over (accepted or failed); the receipt's delivery may still be on its way.
   let finished = false;
   let failure: { error: unknown } | undefined;
   const wake = () => {
@@ -48,7 +61,7 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
   };
 
   // The exchange runs on its own so that `result` settles whether or not anyone iterates.
-  const result = (async () => {
+  const accepted = (async () => {
     try {
       while (true) {
         const next = await chunks.next();
@@ -64,10 +77,23 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
       throw error;
     } finally {
       finished = true;
-      unfollow();
       wake();
     }
   })();
+  const result = accepted.then(
+    async (exchange) => {
+      try {
+        await receiptDelivery(exchange.receipt, stop.signal);
+        return exchange;
+      } finally {
+        unfollow();
+      }
+    },
+    (error: unknown) => {
+      unfollow();
+      throw error;
+    },
+  );
   // Callers who only iterate get the error from the iteration; do not report it twice as unhandled.
   result.catch(() => undefined);
 

@@ -34,6 +34,9 @@ describe("createSessionFetch with the official openai client", () => {
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
     expect(text).toBe(generateWords("Let there be light", 5).join(""));
+    // The stream ends once the exchange is accepted; its receipt follows, overlapping the next request.
+    expect(session.receipt?.cumulativeTokens).toBe(session.cumulativeTokens);
+    await waitFor(() => session.receipt?.delivered === true);
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
     expect(session.cumulativeTokens).toBeGreaterThan(5n);
   });

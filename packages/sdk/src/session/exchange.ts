@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError } from "../errors/host.ts";
+import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError, SessionReceiptOverdueError } from "../errors/host.ts";
 import { HostAnswerTooLargeError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { sessionEndpoints, type SessionUsage, nextTranscriptHash } from "@session-jobs/protocol";
 import { checkTokenCounts } from "./countCheck.ts";
@@ -17,6 +17,8 @@ import {
   hostEndpoint,
   needsSync,
   postSigned,
+  receiptDelivery,
+  receiptDeliveryInFlight,
   receiptUndelivered,
   signReceipt,
   type HostRequestOptions,
@@ -43,7 +45,11 @@ export type ExchangeResult = {
   /** Tokens the session has now agreed to pay for in total. */
   cumulativeTokens: bigint;
   transcriptHash: Hex;
-  /** The receipt signed for this exchange (`delivered: false` if the host could not be reached; it is resent first thing next time). */
+  /**
+   * The receipt signed for this exchange. `delivered` turns true once the host acknowledged it;
+   * it stays false if the host could not be reached (it is resent first thing next time). `chat`
+   * and `streamChat`'s `result` settle once its delivery was tried.
+   */
   receipt: SessionReceipt;
   /**
    * Earlier exchanges this client missed the end of and recovered from the host before sending
@@ -53,9 +59,10 @@ export type ExchangeResult = {
 };
 
 /**
- * Checks the host's claim for one exchange, signs the cumulative receipt and delivers it.
- * A claim that fails the count check or the transcript comparison gets no receipt and disputes
- * the session.
+ * Checks the host's claim for one exchange, signs the cumulative receipt and starts its delivery
+ * ({@link deliverReceipt}; wait for it with {@link receiptDelivery}), so the session's next request
+ * need not wait for it. A claim that fails the count check or the transcript comparison gets no
+ * receipt and disputes the session.
  */
 export async function acceptExchange(
   session: Session,
@@ -98,7 +105,8 @@ export async function acceptExchange(
   session.receipt = { cumulativeTokens, transcriptHash, signature, delivered: false };
   session.resync = false;
   session.undeliveredInARow = 0;
-  await deliverReceipt(session, { signal: parameters.signal, fetch: parameters.fetch, timeoutMs: parameters.timeoutMs, headers: parameters.headers });
+  // Its outcome is for the caller to wait for (receiptDelivery); the delivery keeps a refusal.
+  void deliverReceipt(session, { fetch: parameters.fetch, timeoutMs: parameters.timeoutMs, headers: parameters.headers });
   return {
     text: responseText,
     promptTokens: usage.promptTokens,
@@ -135,7 +143,11 @@ type ExchangeProgress = { sent: boolean };
 /**
  * Sends a chat request once the session may go on: undisputed, in step with the host (a session
  * that may have missed the end of an exchange, or was restored from saved state, syncs first),
- * and the host holding the newest receipt. The body is encoded once; those bytes are signed, sent
+ * and its newest receipt delivered or on its way. A receipt still on its way is not waited for:
+ * the host decides whether it serves more without it. If it refuses (`session_receipt_overdue`),
+ * the request is sent again, once, after that delivery; the refusal consumed nothing at the host
+ * (a refused request takes no sequence number). A receipt that did not reach the host
+ * (unreachable) is delivered again first. The body is encoded once; those bytes are signed, sent
  * and later hashed. With nothing to wait for (no sync, no receipt to deliver, a native signer)
  * the request is handed to the transport before the first `await`: sessions started together
  * each send as soon as their own request is ready, not all in lock-step.
@@ -150,10 +162,19 @@ async function sendChatRequest(session: Session, parameters: ExchangeParameters,
   let recovered: RecoveredExchange[] = [];
   if (needsSync(session))
     ({ recovered } = await syncWithHost(session, { ...transport, countCheck: parameters.countCheck, onRecovered: parameters.onRecovered }));
-  else if (receiptUndelivered(session)) await deliverReceipt(session, { ...transport, headers: parameters.headers });
+  else if (receiptUndelivered(session) && !receiptDeliveryInFlight(session)) await deliverReceipt(session, { ...transport, headers: parameters.headers });
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
-  const answer = await postChatRequest(session, progress, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
+  const post = () => postChatRequest(session, progress, { ...parameters, endpoint: sessionEndpoints.chat, url, body: requestBytes, accept });
+  const overlapping = receiptDeliveryInFlight(session);
+  let answer: HostBody;
+  try {
+    answer = await post();
+  } catch (error) {
+    if (!(overlapping && error instanceof SessionReceiptOverdueError)) throw error;
+    await deliverReceipt(session, { ...transport, headers: parameters.headers });
+    answer = await post();
+  }
   return { requestBytes, url, answer, recovered };
 }
 
@@ -186,8 +207,17 @@ function exchangeFailed(session: Session, call: ExchangeCall, progress: Exchange
   return error;
 }
 
-/** Runs one non-streamed chat exchange: signed request, JSON answer, checked and receipted. */
+/**
+ * Runs one non-streamed chat exchange: signed request, JSON answer, checked and receipted. Settles
+ * once the receipt's delivery was tried; the session is free for the next request meanwhile.
+ */
 export async function jsonExchange(session: Session, parameters: ExchangeParameters): Promise<ExchangeResult & { response: Record<string, unknown> }> {
+  const accepted = await acceptedJsonExchange(session, parameters);
+  await receiptDelivery(accepted.receipt, parameters.signal);
+  return accepted;
+}
+
+async function acceptedJsonExchange(session: Session, parameters: ExchangeParameters): Promise<ExchangeResult & { response: Record<string, unknown> }> {
   const lock = acquireSessionLock(session);
   // Not awaited when free: the request goes out in the turn that prepared it.
   const release = typeof lock === "function" ? lock : await lock;
@@ -205,7 +235,7 @@ export async function jsonExchange(session: Session, parameters: ExchangeParamet
       throw dispute(session, new SessionProtocolError("The host's chat completion is not JSON.", { details: body.slice(0, 200), cause }));
     }
     const responseText = completion.choices?.[0]?.message?.content ?? "";
-    const result = await acceptExchange(session, { ...exchange, requestBytes, responseText, usage: completion.session, recovered });
+    const result = await acceptExchange(session, { ...parameters, requestBytes, responseText, usage: completion.session, recovered });
     return { ...result, response: completion };
   } catch (error) {
     throw exchangeFailed(session, call, progress, error);
@@ -217,7 +247,8 @@ export async function jsonExchange(session: Session, parameters: ExchangeParamet
 
 /**
  * Runs one streamed chat exchange, yielding the host's SSE chunks as they arrive and returning
- * the accepted exchange once the stream ends. A consumer that stops early (`break`, `return()`)
+ * the accepted exchange once the stream ends and the receipt is signed (its delivery is then on
+ * its way: {@link receiptDelivery}). A consumer that stops early (`break`, `return()`)
  * or aborts cancels the request: the host stops generating and bills what it wrote, which the
  * next request recovers from the host (a sync), checks and signs for. A stream that breaks off
  * (a lost connection, a silent host) is recovered the same way.
@@ -275,7 +306,7 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
     // on its way is not waited for, and a failure after the end of the answer changes nothing.
     if (done && answer.arrived()) await reading.catch(() => undefined);
     settled = true;
-    return await acceptExchange(session, { ...exchange, requestBytes, responseText: text, usage, recovered });
+    return await acceptExchange(session, { ...parameters, requestBytes, responseText: text, usage, recovered });
   } catch (error) {
     settled = true;
     throw exchangeFailed(session, call, progress, error);

@@ -59,6 +59,10 @@ export type TestHostBehaviour = {
   holdEndAfterDone: boolean;
   /** Rewrites the answer to `POST /v1/session/sync` before it is sent (a host that lies about its records). */
   tamperSync: ((answer: SyncResponse) => SyncResponse | Promise<SyncResponse>) | undefined;
+  /** Receipts are held, neither stored nor answered, until this settles (a slow commit, a far host). */
+  holdReceipts: Promise<void> | undefined;
+  /** Refuses a chat request with `session_receipt_overdue` while this many tokens or more are served without a receipt (the host's `limits.maxUnsignedTokens`). */
+  maxUnsignedTokens: number | undefined;
 };
 
 export type TestHost = {
@@ -87,6 +91,7 @@ const statusByCode: Partial<Record<SessionErrorCode, number>> = {
   session_replayed: 409,
   session_out_of_sync: 409,
   session_receipt_mismatch: 409,
+  session_receipt_overdue: 402,
 };
 
 class Refusal extends Error {
@@ -131,6 +136,8 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     breakStreamAfterWords: undefined,
     holdEndAfterDone: false,
     tamperSync: undefined,
+    holdReceipts: undefined,
+    maxUnsignedTokens: undefined,
   };
 
   const turns = new Map<bigint, Promise<void>>();
@@ -174,10 +181,14 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
    * Consumes the request's sequence number; a number not above the last one is a replay. A chat
    * request must also build on the job's transcript: one that does not consumes nothing.
    */
-  const claimTurn = ({ job, sequence, transcriptHash }: SignedRequest, options: { inStep?: boolean } = {}) => {
+  const claimTurn = (signed: SignedRequest, options: { inStep?: boolean } = {}) => {
+    const { job, sequence, transcriptHash } = signed;
     if (sequence <= job.lastSequence) throw new Refusal("session_replayed", `sequence ${sequence} already seen`);
     if (options.inStep && transcriptHash !== job.transcriptHash.toLowerCase())
       throw new Refusal("session_out_of_sync", `the request builds on ${transcriptHash}, the session stands at ${job.transcriptHash}`);
+    const unsigned = job.cumulativeTokens - (receipts.get(signed.jobId)?.cumulativeTokens ?? 0n);
+    if (options.inStep && behaviour.maxUnsignedTokens !== undefined && unsigned >= BigInt(behaviour.maxUnsignedTokens))
+      throw new Refusal("session_receipt_overdue", `${unsigned} tokens served without a receipt (limit ${behaviour.maxUnsignedTokens})`);
     job.lastSequence = sequence;
   };
 
@@ -299,6 +310,7 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
 
   // A receipt is authenticated by its own signature, as on the host: no session headers.
   const receipt = async (_request: IncomingMessage, response: ServerResponse, body: Uint8Array<ArrayBuffer>) => {
+    await behaviour.holdReceipts;
     const submission = JSON.parse(new TextDecoder().decode(body)) as { jobId: string; cumulativeTokens: string; transcriptHash: Hex; signature: Hex };
     const jobId = BigInt(submission.jobId);
     const signer = await parameters.signerOf(jobId);
@@ -307,8 +319,13 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     const checkpoint = { jobId, cumulativeTokens: BigInt(submission.cumulativeTokens), transcriptHash: submission.transcriptHash };
     const recovered = await recoverCheckpointSigner(parameters.domain, checkpoint, submission.signature);
     if (recovered !== signer) throw new Refusal("session_bad_signature", "receipt not signed by the session signer");
-    if (checkpoint.cumulativeTokens !== job.cumulativeTokens || checkpoint.transcriptHash !== job.transcriptHash)
-      throw new Refusal("session_receipt_mismatch", "receipt differs from the host's records");
+    // Any exchange the host served may be receipted, as on the host: a receipt may arrive after the next exchange.
+    const served = (exchanges.get(jobId) ?? []).some(
+      (exchange) => exchange.cumulativeTokens === checkpoint.cumulativeTokens && exchange.transcriptHash === checkpoint.transcriptHash,
+    );
+    if (!served) throw new Refusal("session_receipt_mismatch", "receipt differs from the host's records");
+    // The newest receipt is kept: an older one arriving late changes nothing.
+    if ((receipts.get(jobId)?.cumulativeTokens ?? -1n) >= checkpoint.cumulativeTokens) return json(response, 200, { stored: true });
     receipts.set(jobId, { cumulativeTokens: checkpoint.cumulativeTokens, transcriptHash: checkpoint.transcriptHash, signature: submission.signature });
     json(response, 200, { stored: true });
   };
