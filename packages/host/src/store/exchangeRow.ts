@@ -29,5 +29,8 @@ export function exchangeValues<B, A>(exchange: StoredExchange, createdMs: number
   ];
 }
 
+/** SQLite's spelling: booleans as 1/0, an answer as its text (TEXT holds U+0000 there). */
+export const sqliteSpelling: RowSpelling<number, string> = { flag: (value) => (value ? 1 : 0), answer: (text) => text };
+
 /** PostgreSQL's spelling: booleans as they are, an answer as its UTF-8 bytes (BYTEA: TEXT cannot hold U+0000). */
 export const postgresSpelling: RowSpelling<boolean, Buffer> = { flag: (value) => value, answer: (text) => Buffer.from(text, "utf8") };

@@ -2,7 +2,7 @@ import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostError, HostLockError, servedElsewhere } from "../errors.ts";
-import { exchangeColumns, exchangeValues, type ExchangeValues } from "./exchangeRow.ts";
+import { exchangeColumns, exchangeValues, sqliteSpelling, type ExchangeValues } from "./exchangeRow.ts";
 import { createGroupCommit, type WriteDurability } from "./groupCommit.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
 import { createStorageHealth } from "./storeHealth.ts";
@@ -312,7 +312,7 @@ export function createStore(parameters: {
         // Only on the transcript it was served on (the PostgreSQL store's guard against a fork; here one process holds every turn).
         if (statements.setServed.run(exchange.cumulativeTokens, exchange.transcriptHash, now(), jobId, exchange.previousTranscriptHash).changes !== 1)
           throw servedElsewhere(exchange.jobId);
-        statements.insertExchange.run(...exchangeValues(exchange, now(), { flag: (aborted) => (aborted ? 1 : 0), answer: (text) => text }));
+        statements.insertExchange.run(...exchangeValues(exchange, now(), sqliteSpelling));
       }),
     ),
 
