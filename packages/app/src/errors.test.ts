@@ -1,4 +1,4 @@
-import { CheckpointIntervalAboveHostMaxError, DepositBelowHostMinimumError, PriceBelowHostMinimumError } from "@session-jobs/sdk";
+import { CheckpointIntervalAboveHostMaxError, DepositBelowHostMinimumError, PriceBelowHostMinimumError, SessionCloseInProgressError } from "@session-jobs/sdk";
 import { UserRejectedRequestError } from "viem";
 import { describe, expect, it } from "vitest";
 import { describeError } from "./errors.ts";
@@ -39,5 +39,11 @@ describe("describeError", () => {
     const text = describeError(new Error(`execution reverted: 0x${"ab".repeat(100)}\n    at foo (bar.js:1:1)`));
     expect(text).not.toMatch(/0x[0-9a-f]{66}/);
     expect(text).not.toContain("\n");
+  });
+
+  it("says a close already under way settles by itself, and what to do, in one sentence", () => {
+    expect(describeError(new SessionCloseInProgressError({ jobId: 7n, waitedMs: 60_000 }))).toBe(
+      "This session is already being closed (another tab or a retried close) and has not settled yet; it settles by itself — try closing again in a minute.",
+    );
   });
 });

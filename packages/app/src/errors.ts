@@ -5,6 +5,7 @@ import {
   HostUnreachableError,
   InsufficientDepositError,
   PriceBelowHostMinimumError,
+  SessionCloseInProgressError,
   SessionDepositExhaustedError,
   SessionNotActiveError,
 } from "@session-jobs/sdk";
@@ -58,6 +59,8 @@ export function describeError(error: unknown, context: { asset?: Asset; hostMini
   const unreachable = find(error, HostUnreachableError);
   if (unreachable) return "The host does not answer right now; pick another host or try again in a moment.";
   if (find(error, SessionDepositExhaustedError)) return "The deposit is used up; close this session and open a new one.";
+  if (find(error, SessionCloseInProgressError))
+    return "This session is already being closed (another tab or a retried close) and has not settled yet; it settles by itself — try closing again in a minute.";
   if (find(error, SessionNotActiveError)) return "This session is no longer active on chain; close it to see the settlement.";
   if (causes(error).some((item) => /insufficient funds|exceeds balance/i.test(messageOf(item))))
     return "Your wallet does not hold enough to pay for this (deposit and gas).";

@@ -69,8 +69,11 @@ export function formatError(error: unknown, debug: boolean, chainId?: number): s
     return source.shortMessage ?? source.message;
   }
   if (error instanceof Error) {
-    const withShort = error as ErrorWithShortMessage;
-    return `${withHostMessage(withShort, withShort.shortMessage ?? error.message)}${inlineDetail(withShort)}`;
+    const withShort = error as ErrorWithShortMessage & { hint?: unknown };
+    const said = withHostMessage(withShort, withShort.shortMessage ?? error.message);
+    // An error that says what to do (the SDK's SessionCloseInProgressError) gets the CLI's hint line instead of its details.
+    if (typeof withShort.hint === "string") return `${said}\n  hint: ${withShort.hint}`;
+    return `${said}${inlineDetail(withShort)}`;
   }
   return String(error);
 }

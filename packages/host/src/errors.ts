@@ -35,24 +35,45 @@ const statusByCode: Record<HostErrorCode, number> = {
   storage_unavailable: 503,
 };
 
+/** What a refusal may add to its code: a machine-readable `reason` and when to try again. */
+export type HostErrorDetail = {
+  /** `error.reason`, telling one case of a code from the others (e.g. `closing` for `session_not_active`). */
+  reason?: string;
+  /** Sent as `Retry-After` (seconds): the refusal is expected to end by itself. */
+  retryAfterSeconds?: number;
+};
+
 /**
  * An error a client caused or may retry, answered as
- * `{ "error": { "message", "type", "code" } }` with the status its code maps to.
+ * `{ "error": { "message", "type", "code", "reason"? } }` with the status its code maps to.
  */
 export class HostError extends Error {
   override readonly name = "HostError";
   readonly status: number;
+  readonly reason: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
   constructor(
     readonly code: HostErrorCode,
     message: string,
-    options: { status?: number; cause?: unknown } = {},
+    options: HostErrorDetail & { status?: number; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.status = options.status ?? statusByCode[code];
+    this.reason = options.reason;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toJSON() {
-    return { error: { message: this.message, type: this.status >= 500 ? "server_error" : "invalid_request_error", code: this.code } };
+    const type = this.status >= 500 ? "server_error" : "invalid_request_error";
+    return { error: { message: this.message, type, code: this.code, ...(this.reason !== undefined && { reason: this.reason }) } };
+  }
+
+  /** The answer's headers beyond its content type. */
+  headers(): Record<string, string> {
+    return {
+      ...(this.status === 405 && { allow: "GET, POST" }),
+      ...(this.retryAfterSeconds !== undefined && { "retry-after": String(this.retryAfterSeconds) }),
+    };
   }
 }
 

@@ -39,6 +39,14 @@ export const sessionErrorCodes = [
 
 export type SessionErrorCode = (typeof sessionErrorCodes)[number];
 
+/**
+ * `error.reason` of a `session_not_active` answer while a close of the session is under way (from
+ * this client or another: a retried close, a second tab), in any host process sharing the store.
+ * The session is about to settle; the answer carries `Retry-After` (seconds). Older hosts send no
+ * `reason`: a client then reads the answer as any other `session_not_active`.
+ */
+export const sessionClosingReason = "closing";
+
 /** The `session` object a host adds to a chat completion (final JSON or last SSE chunk). */
 export type SessionUsage = {
   jobId: string;

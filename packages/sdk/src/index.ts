@@ -39,6 +39,7 @@ export {
 export {
   HostAnswerTooLargeError,
   SessionClosingError,
+  SessionCloseInProgressError,
   SessionDisputedError,
   SessionProtocolError,
   UndeliveredAnswersError,

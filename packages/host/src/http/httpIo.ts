@@ -104,7 +104,7 @@ export function sendError(response: ServerResponse, error: unknown): void {
     response.destroy();
     return;
   }
-  sendJson(response, hostError.status, hostError.toJSON(), hostError.status === 405 ? { allow: "GET, POST" } : {});
+  sendJson(response, hostError.status, hostError.toJSON(), hostError.headers());
 }
 
 /**

@@ -1,5 +1,5 @@
 import { getAddress, type Address, type Hex } from "viem";
-import { sessionRequestDigest, type SessionDomainParameters } from "@session-jobs/protocol";
+import { sessionClosingReason, sessionRequestDigest, type SessionDomainParameters } from "@session-jobs/protocol";
 import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
@@ -22,6 +22,9 @@ export type CreateSessionAuthenticationParameters = {
 
 const zeroModel: Hex = `0x${"00".repeat(32)}`;
 
+/** When a client refused because its session is closing may ask again (s): a close settles within a few blocks or fails. */
+const closingRetryAfterSeconds = 1;
+
 /** Who may be served: a request signed by its session's signer, for a live session of this host and a model it serves. */
 export function createSessionAuthentication(parameters: CreateSessionAuthenticationParameters) {
   const { common, store, sessions, domain, refuse, now } = parameters;
@@ -43,8 +46,8 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
     const closedHere = state?.closed === true;
     // A close under way in any process sharing the store (until it settles, fails, or its lease ends on the store's clock).
     const closing = state?.closing === true;
-    if (session.status !== "active" || closing || closedHere)
-      refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : closing ? "closing" : session.status}`);
+    if (session.status !== "active" || closedHere) refuse("session_not_active", `session ${jobId} is ${closedHere ? "closed" : session.status}`);
+    if (closing) refuse("session_not_active", `session ${jobId} is closing`, { reason: sessionClosingReason, retryAfterSeconds: closingRetryAfterSeconds });
     if (session.host.toLowerCase() !== parameters.host.toLowerCase())
       refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
     if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase()))

@@ -740,6 +740,13 @@ describe("close", () => {
     const refused = await client.chat(chatBody("two"));
     expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([409, "session_not_active", `session ${jobId} is closing`]);
     expect((await client.sync()).status).toBe(409);
+    // A second close (a retried one, another tab) is told, machine-readably, that the session is about to settle, and when to look again.
+    const secondClose = await client.post("/v1/session/close", { jobId: jobId.toString() });
+    expect([secondClose.status, secondClose.headers.get("retry-after"), await secondClose.json()]).toEqual([
+      409,
+      "1",
+      { error: { message: `session ${jobId} is closing`, type: "invalid_request_error", code: "session_not_active", reason: "closing" } },
+    ]);
     clockOffsetMs += closingLeaseMs + 1;
     try {
       expect((await client.chat(chatBody("two"))).status).toBe(200);

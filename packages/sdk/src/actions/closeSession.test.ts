@@ -1,15 +1,17 @@
 import { parseEther, type Address } from "viem";
 import { generatePrivateKey } from "viem/accounts";
-import { getBalance, getTransactionReceipt, readContract } from "viem/actions";
+import { getBalance, getTransactionCount, getTransactionReceipt, readContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostEarningsAbi, jobMarketplaceWithModelsAbi } from "../abis.ts";
+import { ContractRevertError } from "../errors/contract.ts";
 import { HostUnreachableError, SessionBadSignatureError } from "../errors/host.ts";
-import { HostAnswerTooLargeError, SessionClosingError, TokenCountMismatchError } from "../errors/session.ts";
+import { HostAnswerTooLargeError, SessionCloseInProgressError, SessionClosingError, TokenCountMismatchError } from "../errors/session.ts";
 import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { maxAnswerBytes } from "../session/readBody.ts";
 import type { Session } from "../session/types.ts";
 import { startTestChain, type TestChain } from "../testUtils/chain.ts";
 import { endlessAnswerAt } from "../testUtils/endlessAnswer.ts";
+import { hostTransports } from "../testUtils/transports.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
 import { chat } from "./chat.ts";
 import { closeSession } from "./closeSession.ts";
@@ -242,3 +244,109 @@ describe("a whole session against the contracts", () => {
     expect(first.cumulativeTokens).toBeGreaterThan(0n);
   });
 });
+
+/** The same session held by a second tab (or a retried close from saved state): its own lock, the same key and counters. */
+const secondTab = (session: Session): Session => ({ ...session, receipt: session.receipt && { ...session.receipt } });
+
+/** The close requests the test host saw from `from` on, as `code-or-status` (`unanswered` while in flight). */
+const closesFrom = (from: number) =>
+  t.host.requests.slice(from).flatMap((request) => (request.path === "/v1/session/close" ? [request.code ?? request.status ?? "unanswered"] : []));
+
+describe("a close while another close of the session is under way (a retried close, a second tab)", () => {
+  /** Holds the test host's settlement until the returned function is called; a close meanwhile is refused as closing. */
+  function holdSettlement(): () => void {
+    let open!: () => void;
+    t.host.behaviour.settleGate = new Promise<void>((resolve) => (open = resolve));
+    // The SDK's floor between looks, not the host's 1 s: the test waits less.
+    t.host.behaviour.closingRetryAfterSeconds = 0;
+    return () => {
+      open();
+      t.host.behaviour.settleGate = undefined;
+      t.host.behaviour.closingRetryAfterSeconds = 1;
+    };
+  }
+
+  for (const [transport, options] of hostTransports)
+    it(`${transport}: resolves with the settlement of the close under way, the host's, and sends nothing to the chain itself`, async () => {
+      const { session } = await openEthSession();
+      const first = await chat(session, { messages: story, maxTokens: 8 });
+      const from = t.host.requests.length;
+      const release = holdSettlement();
+      try {
+        const firstClose = closeSession(t.userWallet, { session, ...options });
+        await waitFor(() => closesFrom(from).join() === "unanswered");
+        const userNonce = await getTransactionCount(t.publicClient, { address: t.userWallet.account.address });
+        const secondClose = closeSession(t.userWallet, { session: secondTab(session), ...options });
+        await waitFor(() => closesFrom(from).includes("session_not_active"));
+        release();
+        const [settled, awaited] = await Promise.all([firstClose, secondClose]);
+        expect(awaited).toEqual(settled);
+        expect(awaited).toMatchObject({ closedBy: "host", completedBy: t.hostWallet.account.address });
+        expect(awaited.hostError).toBeUndefined();
+        expectExactSplit(awaited, session, first.cumulativeTokens);
+        expect(await getTransactionCount(t.publicClient, { address: t.userWallet.account.address })).toBe(userNonce);
+      } finally {
+        release();
+      }
+    });
+
+  it("fails with SessionCloseInProgressError (and a hint) when the close under way does not settle in time, having sent nothing", async () => {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    const from = t.host.requests.length;
+    const release = holdSettlement();
+    try {
+      const firstClose = closeSession(t.userWallet, { session });
+      await waitFor(() => closesFrom(from).join() === "unanswered");
+      const error = await closeSession(t.userWallet, { session: secondTab(session), hostTimeoutMs: 3_000 }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SessionCloseInProgressError);
+      expect(error).toMatchObject({ jobId: session.jobId, waitedMs: 3_000, hint: expect.stringContaining("closeSession again later") });
+      expect((await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId })).status).toBe("active");
+      // It asked again while it waited, and was told each time that the close was still under way.
+      expect(
+        closesFrom(from)
+          .slice(1)
+          .every((answer) => answer === "session_not_active"),
+      ).toBe(true);
+      release();
+      expectExactSplit(await firstClose, session, first.cumulativeTokens);
+    } finally {
+      release();
+    }
+  });
+
+  it("waits for nothing when the host refuses for another reason: a session the depositor completed settles at once, an unknown one fails", async () => {
+    const { session } = await openEthSession();
+    const { transactionHash } = await writeAndWaitComplete(session.jobId);
+    let closes = 0;
+    // What the host answers once the session ended on chain: session_not_active with no reason.
+    const ended: typeof fetch = async (input, init) => {
+      if (!String(input).endsWith("/v1/session/close")) return globalThis.fetch(input, init);
+      closes++;
+      const body = { error: { message: `session ${session.jobId} is completed`, type: "invalid_request_error", code: "session_not_active" } };
+      return new Response(JSON.stringify(body), { status: 409, headers: { "content-type": "application/json", "retry-after": "1" } });
+    };
+    const settlement = await closeSession(t.userWallet, { session, fetch: ended });
+    expect(settlement).toMatchObject({ closedBy: "client", completedBy: t.userWallet.account.address, transactionHash });
+    expect(closes).toBe(1);
+
+    const from = t.host.requests.length;
+    const unknown = { ...session, jobId: 10n ** 9n };
+    await expect(closeSession(t.userWallet, { session: unknown })).rejects.toBeInstanceOf(ContractRevertError);
+    expect(closesFrom(from)).toEqual(["session_unknown"]);
+  });
+});
+
+/** The depositor completes a session directly on chain. */
+async function writeAndWaitComplete(jobId: bigint) {
+  const hash = await writeContract(t.userWallet, {
+    address: t.contracts.jobMarketplace,
+    abi: jobMarketplaceWithModelsAbi,
+    functionName: "completeSessionJob",
+    args: [jobId],
+    account: t.userWallet.account,
+    chain: t.userWallet.chain,
+  });
+  await waitForTransactionReceipt(t.publicClient, { hash });
+  return { transactionHash: hash };
+}

@@ -10,8 +10,9 @@ import {
   type UnknownContractRevertError,
 } from "../errors/contract.ts";
 import { HostTimeoutError, HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
-import { SessionProtocolError } from "../errors/session.ts";
+import { SessionCloseInProgressError, SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints } from "@session-jobs/protocol";
+import { awaitCloseUnderWay, isCloseUnderWay } from "../session/closeUnderWay.ts";
 import { cancelInFlight } from "../session/inFlight.ts";
 import { readJson } from "../session/readBody.ts";
 import { syncWithHost, type SyncOptions } from "../session/sync.ts";
@@ -38,7 +39,14 @@ export type CloseSessionReturnType = Settlement & {
 };
 
 export type CloseSessionErrorType =
-  SessionHostError | HostResponseError | HostUnreachableError | ContractRevertError | UnknownContractRevertError | TransactionRevertedError | ContractCallError;
+  | SessionHostError
+  | HostResponseError
+  | HostUnreachableError
+  | SessionCloseInProgressError
+  | ContractRevertError
+  | UnknownContractRevertError
+  | TransactionRevertedError
+  | ContractCallError;
 
 /**
  * Ends a session and returns its settlement (tokens proven, payment, host share, treasury fee,
@@ -49,6 +57,13 @@ export type CloseSessionErrorType =
  * receipt and settles in one transaction, at no cost to the user. If the host does not answer in
  * time, refuses, or its transaction fails, the SDK calls `completeSessionJob` itself with the
  * client's account (the depositor), which settles what was proven so far.
+ *
+ * A close already under way for the session (a retried close after a timeout, a second tab or
+ * device; the host answers `session_not_active` with reason `closing`) settles it as this one would:
+ * closeSession waits for that settlement and returns it, looking on chain and asking the host again
+ * at its `Retry-After`, within `hostTimeoutMs`, and sends nothing to the chain itself. If it does not
+ * settle in time: `SessionCloseInProgressError`, with a hint. Any other refusal (an unknown session,
+ * one already ended on chain) is not waited for.
  *
  * @example
  * const settlement = await closeSession(walletClient, { session });
@@ -71,15 +86,17 @@ export async function closeSession(
     try {
       if (!acquired)
         throw new HostUnreachableError({ url: hostEndpoint(session, sessionEndpoints.close), cause: new HostTimeoutError({ timeoutMs: hostTimeoutMs }) });
-      return { ...(await closeThroughHost(client, session, { ...parameters, deadline, startedAt, hostTimeoutMs })), closedBy: "host" };
+      const settlement = await closeThroughHost(client, session, { ...parameters, deadline, startedAt, hostTimeoutMs });
+      return { ...settlement, closedBy: closedBy(settlement, session) };
     } catch (error) {
-      if (parameters.signal?.aborted) throw error;
+      // Waiting for another close that did not settle: settling here could race it (see the error).
+      if (parameters.signal?.aborted || error instanceof SessionCloseInProgressError) throw error;
       hostError = error;
     }
 
     // The host's transaction may have landed after all (late answer, dropped connection).
     const settled = await getSettlement(client, { ...target, fromBlock: session.openedAtBlock });
-    if (settled) return { ...settled, closedBy: settled.completedBy.toLowerCase() === session.host.toLowerCase() ? "host" : "client", hostError };
+    if (settled) return { ...settled, closedBy: closedBy(settled, session), hostError };
     const account = client.account;
     if (!account) throw hostError;
     try {
@@ -109,39 +126,58 @@ export async function closeSession(
   }
 }
 
-async function closeThroughHost(
-  client: Client,
-  session: Session,
-  parameters: CloseSessionParameters & { deadline: AbortSignal; startedAt: number; hostTimeoutMs: number },
-): Promise<Settlement> {
-  const { deadline, startedAt } = parameters;
+type CloseThroughHostParameters = CloseSessionParameters & { deadline: AbortSignal; startedAt: number; hostTimeoutMs: number };
+
+/**
+ * Asks the host to settle; if another close of the session is under way there (a retried close, a
+ * second tab), waits for that one's settlement instead (`awaitCloseUnderWay`).
+ */
+async function closeThroughHost(client: Client, session: Session, parameters: CloseThroughHostParameters): Promise<Settlement> {
+  const { deadline } = parameters;
   const signal = parameters.signal ? AbortSignal.any([parameters.signal, deadline]) : deadline;
   const url = hostEndpoint(session, sessionEndpoints.close);
   try {
     // The host settles with the newest receipt it holds: make sure it holds the client's newest,
     // covering an answer that broke off if the host's record of it checks out (it was delivered).
     await deliverPaymentForDelivered(session, { signal, fetch: parameters.fetch, onRecovered: parameters.onRecovered });
-    const response = await postSigned(session, {
-      endpoint: sessionEndpoints.close,
-      body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
-      signal,
-      fetch: parameters.fetch,
-    });
-    const answer = (await readJson(response)) as { transactionHash?: unknown; txHash?: unknown; hash?: unknown } | null;
-    const hash = answer?.transactionHash ?? answer?.txHash ?? answer?.hash;
-    if (typeof hash !== "string" || !isHash(hash)) throw new SessionProtocolError("The host's close answer names no transaction hash.");
-    const remainingMs = Math.max(1, parameters.hostTimeoutMs - (Date.now() - startedAt));
-    const receipt = await waitForTransactionReceipt(client, { hash, timeout: remainingMs }).catch((error: unknown) =>
-      Promise.reject(decodeContractError(error, { functionName: "submitProofAndComplete" })),
-    );
-    if (receipt.status !== "success") throw new TransactionRevertedError({ transactionHash: hash, functionName: "submitProofAndComplete" });
-    const settlement = settlementFromLogs(receipt.logs, { marketplace: session.marketplace, jobId: session.jobId });
-    if (!settlement) throw new SessionProtocolError(`The host's transaction ${hash} did not settle job ${session.jobId}.`);
-    return settlement;
+    const requestClose = () => settleThroughHost(client, session, { ...parameters, signal });
+    try {
+      return await requestClose();
+    } catch (error) {
+      if (!isCloseUnderWay(error)) throw error;
+      return await awaitCloseUnderWay(client, session, { ...parameters, refusal: error, closeAgain: requestClose });
+    }
   } catch (error) {
-    if (deadline.aborted && !parameters.signal?.aborted) throw new HostUnreachableError({ url, cause: error });
+    if (deadline.aborted && !parameters.signal?.aborted && !(error instanceof SessionCloseInProgressError))
+      throw new HostUnreachableError({ url, cause: error });
     throw error;
   }
+}
+
+/** `POST /v1/session/close`, then the host's settlement transaction mined. */
+async function settleThroughHost(client: Client, session: Session, parameters: CloseThroughHostParameters & { signal: AbortSignal }): Promise<Settlement> {
+  const response = await postSigned(session, {
+    endpoint: sessionEndpoints.close,
+    body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
+    signal: parameters.signal,
+    fetch: parameters.fetch,
+  });
+  const answer = (await readJson(response)) as { transactionHash?: unknown; txHash?: unknown; hash?: unknown } | null;
+  const hash = answer?.transactionHash ?? answer?.txHash ?? answer?.hash;
+  if (typeof hash !== "string" || !isHash(hash)) throw new SessionProtocolError("The host's close answer names no transaction hash.");
+  const remainingMs = Math.max(1, parameters.hostTimeoutMs - (Date.now() - parameters.startedAt));
+  const receipt = await waitForTransactionReceipt(client, { hash, timeout: remainingMs }).catch((error: unknown) =>
+    Promise.reject(decodeContractError(error, { functionName: "submitProofAndComplete" })),
+  );
+  if (receipt.status !== "success") throw new TransactionRevertedError({ transactionHash: hash, functionName: "submitProofAndComplete" });
+  const settlement = settlementFromLogs(receipt.logs, { marketplace: session.marketplace, jobId: session.jobId });
+  if (!settlement) throw new SessionProtocolError(`The host's transaction ${hash} did not settle job ${session.jobId}.`);
+  return settlement;
+}
+
+/** Who ended the session: its host, or the client (the depositor). */
+function closedBy(settlement: Settlement, session: Session): CloseSessionReturnType["closedBy"] {
+  return settlement.completedBy.toLowerCase() === session.host.toLowerCase() ? "host" : "client";
 }
 
 /**

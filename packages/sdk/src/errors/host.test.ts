@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sessionErrorCodes } from "@session-jobs/protocol";
-import { HostResponseError, parseHostError, SessionHostError, SessionReceiptOverdueError } from "./host.ts";
+import { HostResponseError, parseHostError, SessionHostError, SessionNotActiveError, SessionReceiptOverdueError } from "./host.ts";
 import { BaseError } from "./base.ts";
 
 describe("parseHostError", () => {
@@ -30,5 +30,18 @@ describe("parseHostError", () => {
     const html = parseHostError({ status: 502, url: "u", body: "<html>Bad gateway</html>" });
     expect(html).toBeInstanceOf(HostResponseError);
     expect(html.details).toBe("<html>Bad gateway</html>");
+  });
+
+  it("reads a close under way from session_not_active's reason, not from its words, with the Retry-After in ms", () => {
+    const body = (reason?: unknown) => JSON.stringify({ error: { message: "session 7 is closing", code: "session_not_active", reason } });
+    const closing = parseHostError({ status: 409, url: "u", body: body("closing"), retryAfter: "1" });
+    expect(closing).toBeInstanceOf(SessionNotActiveError);
+    expect(closing).toMatchObject({ closing: true, reason: "closing", retryAfterMs: 1000, shortMessage: "A close of the session is under way." });
+    // An older host says the same words with no reason: an ordinary session_not_active.
+    expect(parseHostError({ status: 409, url: "u", body: body() })).toMatchObject({ closing: false, reason: undefined, retryAfterMs: undefined });
+    expect(parseHostError({ status: 409, url: "u", body: body(["closing"]) })).toMatchObject({ closing: false, reason: undefined });
+    expect((parseHostError({ status: 409, url: "u", body: body("x".repeat(10_000)) }) as SessionHostError).reason).toHaveLength(100);
+    for (const retryAfter of ["Wed, 21 Oct 2015 07:28:00 GMT", "-1", "1.5", "", "9".repeat(20)])
+      expect(parseHostError({ status: 409, url: "u", body: body("closing"), retryAfter })).toMatchObject({ retryAfterMs: undefined });
   });
 });

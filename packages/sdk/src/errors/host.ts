@@ -1,4 +1,4 @@
-import { sessionErrorCodes, type SessionErrorCode } from "@session-jobs/protocol";
+import { sessionClosingReason, sessionErrorCodes, type SessionErrorCode } from "@session-jobs/protocol";
 import { BaseError } from "./base.ts";
 
 /** What a host answered, for errors that come from its HTTP API. */
@@ -9,6 +9,10 @@ export type HostErrorParameters = {
   hostMessage: string;
   /** The request URL. */
   url: string;
+  /** The host's `error.reason`, if it gave one (e.g. `closing` for `session_not_active`). */
+  reason?: string | undefined;
+  /** The answer's `Retry-After` in ms (delta-seconds only), if it had one. */
+  retryAfterMs?: number | undefined;
 };
 
 /**
@@ -22,16 +26,22 @@ export class SessionHostError extends BaseError {
   readonly url: string;
   /** What the host said (`error.message`), e.g. "max_tokens must be at most 4096". */
   readonly hostMessage: string;
+  /** The host's machine-readable `error.reason`, where it tells one case of a code from others (`closing`). */
+  readonly reason: string | undefined;
+  /** When the host said to try again (`Retry-After`, ms). */
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: SessionErrorCode, shortMessage: string, parameters: HostErrorParameters) {
     super(shortMessage, {
       details: parameters.hostMessage,
-      metaMessages: [`Code: ${code} (HTTP ${parameters.status})`, `URL: ${parameters.url}`],
+      metaMessages: [`Code: ${code}${parameters.reason ? ` (${parameters.reason})` : ""} (HTTP ${parameters.status})`, `URL: ${parameters.url}`],
     });
     this.code = code;
     this.status = parameters.status;
     this.url = parameters.url;
     this.hostMessage = parameters.hostMessage;
+    this.reason = parameters.reason;
+    this.retryAfterMs = parameters.retryAfterMs;
   }
 }
 
@@ -42,10 +52,23 @@ export class SessionUnknownError extends SessionHostError {
   }
 }
 
+/**
+ * The host serves the session no more: it ended on chain, or (`closing`, {@link SessionNotActiveError.closing})
+ * a close of it is under way, about to settle.
+ */
 export class SessionNotActiveError extends SessionHostError {
   override name = "SessionNotActiveError";
   constructor(parameters: HostErrorParameters) {
-    super("session_not_active", "The session is no longer active on chain.", parameters);
+    super(
+      "session_not_active",
+      parameters.reason === sessionClosingReason ? "A close of the session is under way." : "The session is no longer active on chain.",
+      parameters,
+    );
+  }
+
+  /** A close of the session (from this client or another) is under way in the host: it is about to settle. */
+  get closing(): boolean {
+    return this.reason === sessionClosingReason;
   }
 }
 
@@ -234,20 +257,32 @@ function innermostMessage(error: unknown): string {
  * Turns a host's error body (`{ error: { message, type, code } }`) into the typed error for its
  * code; unknown codes and non-JSON bodies become {@link HostResponseError}.
  */
-export function parseHostError(parameters: { status: number; url: string; body: string }): SessionHostError | HostResponseError {
+export function parseHostError(parameters: {
+  status: number;
+  url: string;
+  body: string;
+  retryAfter?: string | undefined;
+}): SessionHostError | HostResponseError {
   const { status, url, body } = parameters;
   let code: string | undefined;
+  let reason: string | undefined;
   let hostMessage = body.slice(0, 500);
   try {
-    const parsed = JSON.parse(body) as { error?: { message?: unknown; code?: unknown } };
+    const parsed = JSON.parse(body) as { error?: { message?: unknown; code?: unknown; reason?: unknown } };
     if (typeof parsed.error?.message === "string") hostMessage = parsed.error.message;
     if (typeof parsed.error?.code === "string") code = parsed.error.code;
+    if (typeof parsed.error?.reason === "string") reason = parsed.error.reason.slice(0, 100);
   } catch {
     // Not JSON (a proxy's HTML page, say): keep the raw text as the message.
   }
   if (code !== undefined && (sessionErrorCodes as readonly string[]).includes(code)) {
     const ErrorClass = hostErrorClasses[code as SessionErrorCode];
-    return new ErrorClass({ status, url, hostMessage });
+    return new ErrorClass({ status, url, hostMessage, reason, retryAfterMs: retryAfterMs(parameters.retryAfter) });
   }
   return new HostResponseError({ status, url, hostMessage, code });
+}
+
+/** `Retry-After` as delta-seconds, in ms; an HTTP date (no host of ours sends one) or anything else is none. */
+function retryAfterMs(header: string | undefined): number | undefined {
+  return header !== undefined && /^\s*\d{1,9}\s*$/.test(header) ? Number(header) * 1000 : undefined;
 }

@@ -107,3 +107,30 @@ export class UndeliveredAnswersError extends BaseError {
     this.exchanges = parameters.exchanges;
   }
 }
+
+const closeInProgressHint =
+  "the close under way settles by itself (getSettlement or watchSettlement show it); call closeSession again later: a close that failed frees the session at once, one whose host process died when its lease ends";
+
+/**
+ * `closeSession` found a close of the session already under way (a retried close after a timeout, a
+ * second tab, another device: the host answered `session_not_active` with reason `closing`) and
+ * waited for it, but the session did not settle within the close's `hostTimeoutMs`. The SDK sent
+ * nothing to the chain: settling as the depositor now could race the close under way and pay the
+ * host less than the user signed for.
+ */
+export class SessionCloseInProgressError extends BaseError {
+  override name = "SessionCloseInProgressError";
+  readonly jobId: bigint;
+  readonly waitedMs: number;
+  /** What to do, in one line (the CLI prints it as its hint). */
+  readonly hint = closeInProgressHint;
+
+  constructor(parameters: { jobId: bigint; waitedMs: number; cause?: unknown }) {
+    super(`Another close of session ${parameters.jobId} is under way and did not settle within ${parameters.waitedMs} ms.`, {
+      cause: parameters.cause,
+      metaMessages: [`Hint: ${closeInProgressHint}`],
+    });
+    this.jobId = parameters.jobId;
+    this.waitedMs = parameters.waitedMs;
+  }
+}

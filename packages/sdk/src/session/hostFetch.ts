@@ -62,7 +62,11 @@ export type HostTransportBody = {
  * Sends `request` and resolves with the answer's status once its headers arrived. Aborting
  * `signal` fails the request, or each read of the body from then on. Redirects are not followed.
  */
-export type HostTransport = (url: string, request: HostRequest, signal: AbortSignal) => Promise<{ status: number; body: HostTransportBody | undefined }>;
+export type HostTransport = (
+  url: string,
+  request: HostRequest,
+  signal: AbortSignal,
+) => Promise<{ status: number; body: HostTransportBody | undefined; /** The `Retry-After` header, if any. */ retryAfter?: string | undefined }>;
 
 /**
  * `fetch` as a {@link HostTransport}. A redirect is handed back as it is (`redirect: "manual"`),
@@ -75,9 +79,10 @@ function fetchTransport(fetch: typeof globalThis.fetch): HostTransport {
   return async (url, request, signal) => {
     const response = await fetch(url, { ...request, redirect: "manual", signal });
     const coding = contentCoding(response.headers.get("content-encoding"));
-    if (!(coding instanceof Error)) return { status: response.status, body: response.body?.getReader() };
+    const retryAfter = response.headers.get("retry-after") ?? undefined;
+    if (!(coding instanceof Error)) return { status: response.status, body: response.body?.getReader(), retryAfter };
     await response.body?.cancel();
-    return { status: response.status, body: { read: () => Promise.reject(coding), cancel: () => Promise.resolve() } };
+    return { status: response.status, body: { read: () => Promise.reject(coding), cancel: () => Promise.resolve() }, retryAfter };
   };
 }
 
@@ -166,6 +171,7 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
     },
     arrived: () => finished || (!failed && reader!.arrived?.() === true),
   };
-  if (response.status < 200 || response.status > 299) throw parseHostError({ status: response.status, url, body: await readPrefix(body, maxErrorBytes) });
+  if (response.status < 200 || response.status > 299)
+    throw parseHostError({ status: response.status, url, body: await readPrefix(body, maxErrorBytes), retryAfter: response.retryAfter });
   return body;
 }

@@ -52,7 +52,7 @@ export const requestHost: HostTransport = (url, request, signal) =>
       outgoing.off("error", failBeforeAnswer);
       signal.removeEventListener("abort", onAbort);
       noteHostIdleTimeout(response);
-      resolve({ status: response.statusCode ?? 0, body: readResponse(outgoing, response, signal) });
+      resolve({ status: response.statusCode ?? 0, body: readResponse(outgoing, response, signal), retryAfter: response.headers["retry-after"] });
     });
     outgoing.end(request.body);
   });

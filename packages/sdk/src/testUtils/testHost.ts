@@ -25,6 +25,7 @@ import {
   type RecordedExchangeSource,
   emptyTranscriptHash,
   nextTranscriptHash,
+  sessionClosingReason,
 } from "@session-jobs/protocol";
 
 export type StoredReceipt = { cumulativeTokens: bigint; transcriptHash: Hex; signature: Hex };
@@ -49,6 +50,10 @@ export type TestHostBehaviour = {
   overclaimTokens: number;
   /** `POST /v1/session/close` never answers (the SDK must fall back to the chain). */
   closeHangs: boolean;
+  /** A close waits for this before it settles; meanwhile another close of the job is refused as closing, as on the host. */
+  settleGate: Promise<void> | undefined;
+  /** The `Retry-After` (s) of a refusal as closing; the host sends 1. */
+  closingRetryAfterSeconds: number;
   /** Pause between streamed words, as a model generating in real time. */
   wordDelayMs: number;
   /** A streamed answer fails with an error event after this many words (not billed, not in the transcript). */
@@ -88,6 +93,7 @@ const statusByCode: Partial<Record<SessionErrorCode, number>> = {
   invalid_request: 400,
   session_bad_signature: 401,
   session_unknown: 404,
+  session_not_active: 409,
   session_replayed: 409,
   session_out_of_sync: 409,
   session_receipt_mismatch: 409,
@@ -98,6 +104,7 @@ class Refusal extends Error {
   constructor(
     readonly code: SessionErrorCode,
     message: string,
+    readonly detail: { reason?: string; retryAfterSeconds?: number } = {},
   ) {
     super(message);
   }
@@ -131,6 +138,8 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
   const behaviour: TestHostBehaviour = {
     overclaimTokens: 0,
     closeHangs: false,
+    settleGate: undefined,
+    closingRetryAfterSeconds: 1,
     wordDelayMs: 0,
     failStreamAfterWords: undefined,
     breakStreamAfterWords: undefined,
@@ -374,16 +383,26 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     });
   };
 
+  /** Jobs a close is settling: other requests of theirs are refused as closing, before their turn, as on the host. */
+  const closing = new Set<bigint>();
   const close = async (request: IncomingMessage, response: ServerResponse, body: Uint8Array<ArrayBuffer>) => {
     const signed = await authenticate(request, body);
+    if (closing.has(signed.jobId))
+      throw new Refusal("session_not_active", `session ${signed.jobId} is closing`, {
+        reason: sessionClosingReason,
+        retryAfterSeconds: behaviour.closingRetryAfterSeconds,
+      });
     const release = await takeTurn(signed.jobId);
+    closing.add(signed.jobId);
     try {
       claimTurn(signed);
       if (behaviour.closeHangs) return;
       if (!parameters.settle) throw new Refusal("invalid_request", "this test host cannot settle");
+      await behaviour.settleGate;
       const transactionHash = await parameters.settle(signed.jobId, receipts.get(signed.jobId));
       json(response, 200, { jobId: signed.jobId.toString(), transactionHash });
     } finally {
+      closing.delete(signed.jobId);
       release();
     }
   };
@@ -419,7 +438,13 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
           if (!(error instanceof Refusal)) return json(response, 500, { error: { message: String(error), type: "server_error", code: "internal_error" } });
           refusals.push(error.code);
           entry.code = error.code;
-          json(response, statusByCode[error.code] ?? 400, { error: { message: error.message, type: "invalid_request_error", code: error.code } });
+          const { reason, retryAfterSeconds } = error.detail;
+          json(
+            response,
+            statusByCode[error.code] ?? 400,
+            { error: { message: error.message, type: "invalid_request_error", code: error.code, ...(reason && { reason }) } },
+            retryAfterSeconds === undefined ? {} : { "retry-after": String(retryAfterSeconds) },
+          );
         })
         .finally(() => {
           if (response.headersSent) entry.status = response.statusCode;
@@ -445,7 +470,7 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
   };
 }
 
-function json(response: ServerResponse, status: number, body: unknown) {
-  response.writeHead(status, { "content-type": "application/json" });
+function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  response.writeHead(status, { "content-type": "application/json", ...headers });
   response.end(JSON.stringify(body));
 }

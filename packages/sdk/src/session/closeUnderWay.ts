@@ -1,0 +1,69 @@
+import type { Client } from "viem";
+import { getSettlement, type Settlement } from "../actions/getSettlement.ts";
+import { SessionNotActiveError } from "../errors/host.ts";
+import { SessionCloseInProgressError } from "../errors/session.ts";
+import type { Session } from "./types.ts";
+
+/** Between looks when the host names no `Retry-After` (ms), and the bounds put on one it names. */
+const defaultRetryMs = 1_000;
+const minRetryMs = 250;
+const maxRetryMs = 5_000;
+
+/** The host's answer that a close of the session is already under way (`session_not_active`, reason `closing`). */
+export function isCloseUnderWay(error: unknown): error is SessionNotActiveError {
+  return error instanceof SessionNotActiveError && error.closing;
+}
+
+export type AwaitCloseUnderWayParameters = {
+  /** The host's refusal that named the close under way. */
+  refusal: SessionNotActiveError;
+  /** Asks the host to close again: it settles the session itself if the other close failed meanwhile. */
+  closeAgain: () => Promise<Settlement>;
+  /** The caller's abort, thrown as its reason. */
+  signal?: AbortSignal | undefined;
+  /** When the close's time is up: the last look, then {@link SessionCloseInProgressError}. */
+  deadline: AbortSignal;
+  hostTimeoutMs: number;
+};
+
+/**
+ * Another close of the session is under way (a retried close, a second tab): it settles the
+ * session as this one would. Until `deadline`, at each `Retry-After` the host gave (bounded), looks
+ * for the settlement on chain, else asks the host to close again, which settles the session if the
+ * other close failed and freed it, or is refused as closing again. A refusal for another reason
+ * is thrown at once. The SDK sends nothing to the chain itself: the close under way holds a signed
+ * settlement that a depositor's completion would race.
+ */
+export async function awaitCloseUnderWay(client: Client, session: Session, parameters: AwaitCloseUnderWayParameters): Promise<Settlement> {
+  const target = { marketplace: session.marketplace, jobId: session.jobId, fromBlock: session.openedAtBlock };
+  let refusal = parameters.refusal;
+  while (!parameters.deadline.aborted) {
+    await pause(Math.min(maxRetryMs, Math.max(minRetryMs, refusal.retryAfterMs ?? defaultRetryMs)), parameters.signal, parameters.deadline);
+    parameters.signal?.throwIfAborted();
+    const settled = await getSettlement(client, target);
+    if (settled) return settled;
+    if (parameters.deadline.aborted) break;
+    try {
+      return await parameters.closeAgain();
+    } catch (error) {
+      if (!isCloseUnderWay(error)) throw error;
+      refusal = error;
+    }
+  }
+  throw new SessionCloseInProgressError({ jobId: session.jobId, waitedMs: parameters.hostTimeoutMs, cause: refusal });
+}
+
+/** Waits `ms`, or less if either signal fires first. */
+function pause(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  const any = AbortSignal.any(signals.filter((signal): signal is AbortSignal => signal !== undefined));
+  if (any.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      any.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    any.addEventListener("abort", done, { once: true });
+  });
+}
