@@ -114,6 +114,46 @@ describe("host node on chain", () => {
     expect((await client.chat(ask("more"))).body.error.code).toBe("session_not_active");
   });
 
+  it("answers a settlement mined but reverted because the depositor completed the session first with 409 session_not_active, and sees the session settled", async () => {
+    const { jobId, client } = await openSession();
+    expect((await client.chat(ask("In the beginning"))).status).toBe(200);
+    expect((await client.sendReceipt()).status).toBe(200);
+    const host = config.account.address;
+    const hostNonce = await chain.publicClient.getTransactionCount({ address: host });
+    await chain.anvilRpc("evm_setAutomine", [false]);
+    let closed: Response;
+    try {
+      // The host's settlement simulates on the latest block and waits in the pool...
+      const closing = client.post("/v1/session/close", { jobId: jobId.toString() });
+      await expect.poll(() => chain.publicClient.getTransactionCount({ address: host, blockTag: "pending" }), { timeout: 10_000 }).toBe(hostNonce + 1);
+      // ...and the depositor's completion, paying more for its place, is mined before it in the same block.
+      const completion = await chain.sendCompleteSession(jobId, { priorityFeePerGas: 1_000_000_000_000n });
+      await chain.anvilRpc("evm_mine");
+      expect((await chain.publicClient.getTransactionReceipt({ hash: completion })).status).toBe("success");
+      closed = await closing;
+    } finally {
+      await chain.anvilRpc("evm_setAutomine", [true]);
+    }
+    expect([closed.status, (await closed.json()).error]).toEqual([
+      409,
+      expect.objectContaining({ code: "session_not_active", message: expect.stringMatching(new RegExp(`^session ${jobId} was completed on chain before`)) }),
+    ]);
+    expect((await chain.session(jobId)).status).toBe(2);
+    // Seen settled by every later request, none of them told it is closing (the mark is not left behind).
+    const chat = await client.chat(ask("more"));
+    expect([chat.status, chat.body.error.code, chat.body.error.message, chat.body.error.reason]).toEqual([
+      409,
+      "session_not_active",
+      `session ${jobId} is closed`,
+      undefined,
+    ]);
+    const again = await client.post("/v1/session/close", { jobId: jobId.toString() });
+    expect([again.status, await again.json()]).toEqual([
+      409,
+      { error: expect.objectContaining({ code: "session_not_active", message: `session ${jobId} is closed` }) },
+    ]);
+  });
+
   it("refuses a replayed sequence, a request signed by another key and a receipt for another transcript", async () => {
     const { client } = await openSession();
     expect((await client.chat(ask("first"))).status).toBe(200);

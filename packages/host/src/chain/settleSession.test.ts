@@ -61,3 +61,39 @@ describe("settleSession with the RPC unreachable", () => {
     await expect(settleSession(context({ sessions: { get: () => Promise.reject(bug) } }), 7n)).rejects.toBe(bug);
   });
 });
+
+describe("settleSession when its settlement is mined but reverted", () => {
+  const hash = `0x${"ab".repeat(32)}` as const;
+  /** A session read active before the send, then as `after` (or a failed read) once the settlement reverted. */
+  function reverted(after: () => Promise<{ status: string }>) {
+    let reads = 0;
+    const closed: bigint[] = [];
+    const settling = settleSession(
+      context({
+        store: { setProvenTokens: async () => undefined, newestReceipt: async () => undefined, markClosed: async (jobId: bigint) => void closed.push(jobId) },
+        sessions: { get: async () => (reads++ === 0 ? ({ status: "active", provenTokens: 0n } as never) : ((await after()) as never)) },
+        sender: { send: async () => ({ submission: { txHash: hash }, receipt: { status: "reverted" } }) as never },
+      }),
+      7n,
+    );
+    return { settling, closed };
+  }
+
+  it("is a 500 when the session is still active on chain (a proof the contract refused: a bug), and marks nothing closed", async () => {
+    const { settling, closed } = reverted(async () => ({ status: "active" }));
+    await expect(settling).rejects.toMatchObject({ code: "internal_error", status: 500 });
+    expect(closed).toEqual([]);
+  });
+
+  it("is 409 session_not_active when someone else ended the session first, which is then closed here", async () => {
+    const { settling, closed } = reverted(async () => ({ status: "timedOut" }));
+    await expect(settling).rejects.toMatchObject({ code: "session_not_active", status: 409, message: expect.stringContaining("was timedOut on chain") });
+    expect(closed).toEqual([7n]);
+  });
+
+  it("is 503 chain_unavailable when the chain cannot be read to tell why", async () => {
+    const { settling, closed } = reverted(() => Promise.reject(rpcDown()));
+    await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+    expect(closed).toEqual([]);
+  });
+});

@@ -60,12 +60,30 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
       throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
     throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
   }
-  if (sent.receipt && sent.receipt.status !== "success") throw new HostError("internal_error", `settlement ${sent.submission.txHash} reverted`);
+  if (sent.receipt && sent.receipt.status !== "success") throw await revertedSettlement(context, jobId, sent.submission.txHash);
   if (sent.receipt) {
     sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
     if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);
   }
   return { transactionHash: sent.submission.txHash, provenTokens: String(cumulativeTokens), mined: sent.receipt !== undefined };
+}
+
+/**
+ * Why a settlement that simulated was mined reverted. The contract reverts one for a session no
+ * longer active (`SessionNotActive`: the depositor completed it, anyone timed it out, in the same
+ * block or since the simulation) or for a proof it refuses (`InvalidProof`, "Exceeds deposit",
+ * `ZeroTokens`: none should pass the simulation first, so a bug or a reorg). The session's fresh
+ * state tells them apart: settled by someone else, it is closed here too and the close refused
+ * as any close of an ended session is (`409 session_not_active`); still active, a 500.
+ */
+async function revertedSettlement(context: SettlementContext, jobId: bigint, hash: Hex): Promise<HostError> {
+  const session = await context.sessions.get(jobId, { fresh: true }).catch(chainUnreachable);
+  if (session.status === "active") {
+    context.common.logger.error("settlement reverted with the session still active", { jobId, hash });
+    return new HostError("internal_error", `settlement ${hash} reverted`);
+  }
+  await context.store.markClosed(jobId);
+  return new HostError("session_not_active", `session ${jobId} was ${session.status} on chain before its settlement ${hash} was mined`);
 }
 
 /** Ends a session whose client went silent, so that the host's proven work is paid. Inside the queue. */

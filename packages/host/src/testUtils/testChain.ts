@@ -137,14 +137,18 @@ export async function startTestChain(options: { deployTestUsdc?: boolean } = {})
       return hash;
     },
 
-    /** Sends the user's `completeSessionJob` without waiting, with a fixed gas limit (it may name a session not mined yet). */
-    sendCompleteSession: (jobId: bigint) =>
+    /**
+     * Sends the user's `completeSessionJob` without waiting, with a fixed gas limit (it may name a session not mined yet);
+     * `priorityFeePerGas` orders it before cheaper transactions of the same block (automine off).
+     */
+    sendCompleteSession: (jobId: bigint, options: { priorityFeePerGas?: bigint } = {}) =>
       user.writeContract({
         address: contracts.jobMarketplace,
         abi: jobMarketplaceWithModelsAbi,
         functionName: "completeSessionJob",
         args: [jobId],
         gas: 1_000_000n,
+        ...(options.priorityFeePerGas !== undefined && { maxPriorityFeePerGas: options.priorityFeePerGas, maxFeePerGas: 10n * options.priorityFeePerGas }),
       }),
 
     /** Calls anvil's own RPC (automine, mining). */
