@@ -1,5 +1,6 @@
 export { BaseError, type BaseErrorType, type BaseErrorParameters } from "./errors/base.ts";
 export {
+  HostAnswerCutShortError,
   HostContentEncodingError,
   HostResponseError,
   HostTimeoutError,

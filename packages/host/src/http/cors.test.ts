@@ -52,6 +52,7 @@ describe("CORS", () => {
     expect(answer.status).toBe(200);
     expect(answer.headers["access-control-allow-origin"]).toBe(app);
     expect(String(answer.headers["access-control-expose-headers"])).toContain("x-session-job-id");
+    expect(String(answer.headers["access-control-expose-headers"]).split(", ")).toEqual(expect.arrayContaining(["retry-after", "content-encoding"]));
   });
 
   it("gives an unlisted origin no allow headers, also on errors and preflights", async () => {

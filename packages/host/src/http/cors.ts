@@ -3,8 +3,11 @@ import { sessionHeaders } from "@session-jobs/protocol";
 
 /** Request headers a browser may send to the host: the session protocol's plus the usual ones. */
 const allowedRequestHeaders = ["content-type", "authorization", ...Object.values(sessionHeaders)].join(", ");
-/** Response headers a browser's script may read. */
-const exposedResponseHeaders = [...Object.values(sessionHeaders), "retry-after"].join(", ");
+/**
+ * Response headers a browser's script may read: `retry-after` for a refusal as closing, and
+ * `content-encoding`, which the SDK reads to tell a compressed answer cut short (by a proxy in front) from a host's garbage.
+ */
+const exposedResponseHeaders = [...Object.values(sessionHeaders), "retry-after", "content-encoding"].join(", ");
 
 /** Whether `value` is `*` or a bare origin (`scheme://host[:port]`, no path), as `server.corsOrigins` takes. */
 export function isCorsOrigin(value: string): boolean {

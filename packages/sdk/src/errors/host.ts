@@ -235,6 +235,24 @@ export class HostContentEncodingError extends BaseError {
   }
 }
 
+/**
+ * A compressed answer that ended before its compressed data did, at a clean end of the HTTP
+ * message (a proxy or a connection that cut it). node:http's decoder says so itself (zlib's
+ * `Z_BUF_ERROR`, "unexpected end of file"); `fetch` decodes leniently and hands on what decoded
+ * (undici and browsers alike), so there the SDK tells it by an answer that must be JSON and is
+ * not. Its `code` is zlib's, so that the {@link HostUnreachableError} reads alike on both.
+ */
+export class HostAnswerCutShortError extends BaseError {
+  override name = "HostAnswerCutShortError";
+  readonly code = "Z_BUF_ERROR";
+  readonly contentEncoding: string;
+
+  constructor(parameters: { contentEncoding: string }) {
+    super(`The host's ${parameters.contentEncoding} answer was cut short: what arrived does not decode to a whole answer.`);
+    this.contentEncoding = parameters.contentEncoding;
+  }
+}
+
 /** The first string `code` along an error's `cause` chain (fetch wraps a socket error in "fetch failed"). */
 function failureCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current instanceof Object && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {

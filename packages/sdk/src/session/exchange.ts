@@ -232,7 +232,10 @@ async function acceptedJsonExchange(session: Session, parameters: ExchangeParame
     try {
       completion = JSON.parse(body) as typeof completion;
     } catch (cause) {
-      throw dispute(session, new SessionProtocolError("The host's chat completion is not JSON.", { details: body.slice(0, 200), cause }));
+      // Cut short on its way (fetch decodes a compressed answer leniently): unreachable, recovered by the next request, as over node:http.
+      throw (
+        answer.cutShort?.() ?? dispute(session, new SessionProtocolError("The host's chat completion is not JSON.", { details: body.slice(0, 200), cause }))
+      );
     }
     const responseText = completion.choices?.[0]?.message?.content ?? "";
     const result = await acceptExchange(session, { ...parameters, requestBytes, responseText, usage: completion.session, recovered });

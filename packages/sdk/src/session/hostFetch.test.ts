@@ -311,6 +311,21 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
       },
     );
 
+    it.each(Object.keys(compressions) as Compression[])(
+      "%s cut short in its data, the HTTP message whole (a proxy that cut it): HostUnreachableError Z_BUF_ERROR on both transports, never a protocol error",
+      async (encoding) => {
+        const compress = { gzip: gzipSync, deflate: deflateSync, "raw deflate": deflateRawSync, br: brotliCompressSync }[encoding];
+        const whole = compress(Buffer.from(JSON.stringify({ choices: [{ message: { content: "word ".repeat(2_000) } }] })));
+        // fetch decodes what arrived and ends without error (undici and browsers alike): the answer read is not the JSON it must be.
+        for (const cut of [whole.subarray(0, whole.length / 2), whole.subarray(0, whole.length - 20), whole.subarray(0, 3)]) {
+          const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": compressions[encoding].coding }).end(cut));
+          const error = await readJson(await fetchHost(host.url, get, transport)).catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(HostUnreachableError);
+          expect((error as HostUnreachableError).code).toBe("Z_BUF_ERROR");
+        }
+      },
+    );
+
     // A coding beside `identity` or an empty one is handed on undecoded by undici and Chromium alike
     // (each stops at a token it does not know), so neither transport can read it the same way: refused.
     it.each(["zstd", "compress", "gzip, zstd", "gzip, identity", "identity, br", "gzip,"])(

@@ -1,7 +1,7 @@
 import { requestHost } from "#hostRequest";
-import { HostTimeoutError, HostUnreachableError, parseHostError } from "../errors/host.ts";
+import { HostAnswerCutShortError, HostTimeoutError, HostUnreachableError, parseHostError } from "../errors/host.ts";
 import { HostAnswerTooLargeError } from "../errors/session.ts";
-import { contentCoding } from "./contentEncoding.ts";
+import { contentCoding, type DecodedCoding } from "./contentEncoding.ts";
 import { readPrefix } from "./readBody.ts";
 import { followSignal } from "./signals.ts";
 
@@ -44,6 +44,12 @@ export type HostBody = {
    * back to the pool). False where the transport cannot tell (`fetch`).
    */
   arrived(): boolean;
+  /**
+   * Where the transport decoded a compressed answer leniently (`fetch`: a gzip, deflate or br
+   * stream cut short reads as a shorter answer, without error): the error to throw once the answer
+   * read turns out cut short (it is not the JSON it must be), the one node:http's decoder throws itself.
+   */
+  cutShort?: (() => HostUnreachableError) | undefined;
 };
 
 /** One request to a host: the SDK sends only GETs and POSTs of a signed JSON body. */
@@ -66,7 +72,14 @@ export type HostTransport = (
   url: string,
   request: HostRequest,
   signal: AbortSignal,
-) => Promise<{ status: number; body: HostTransportBody | undefined; /** The `Retry-After` header, if any. */ retryAfter?: string | undefined }>;
+) => Promise<{
+  status: number;
+  body: HostTransportBody | undefined;
+  /** The `Retry-After` header, if any. */
+  retryAfter?: string | undefined;
+  /** The coding the transport decoded without telling a stream cut short from a whole one (`fetch`'s). */
+  lenientCoding?: DecodedCoding | undefined;
+}>;
 
 /**
  * `fetch` as a {@link HostTransport}. A redirect is handed back as it is (`redirect: "manual"`),
@@ -80,7 +93,7 @@ function fetchTransport(fetch: typeof globalThis.fetch): HostTransport {
     const response = await fetch(url, { ...request, redirect: "manual", signal });
     const coding = contentCoding(response.headers.get("content-encoding"));
     const retryAfter = response.headers.get("retry-after") ?? undefined;
-    if (!(coding instanceof Error)) return { status: response.status, body: response.body?.getReader(), retryAfter };
+    if (!(coding instanceof Error)) return { status: response.status, body: response.body?.getReader(), retryAfter, lenientCoding: coding };
     await response.body?.cancel();
     return { status: response.status, body: { read: () => Promise.reject(coding), cancel: () => Promise.resolve() }, retryAfter };
   };
@@ -123,7 +136,7 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
     throw failure(cause);
   }
   disarm();
-  const reader = response.body;
+  const { body: reader, lenientCoding } = response;
   if (!reader) unfollow();
   let finished = !reader;
   // A body that failed keeps failing with the same error: it never passes for one that ended.
@@ -170,6 +183,7 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
       await reader!.cancel(reason).catch(() => undefined);
     },
     arrived: () => finished || (!failed && reader!.arrived?.() === true),
+    cutShort: lenientCoding && (() => new HostUnreachableError({ url, cause: new HostAnswerCutShortError({ contentEncoding: lenientCoding }) })),
   };
   if (response.status < 200 || response.status > 299)
     throw parseHostError({ status: response.status, url, body: await readPrefix(body, maxErrorBytes), retryAfter: response.retryAfter });

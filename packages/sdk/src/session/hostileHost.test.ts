@@ -86,6 +86,23 @@ describe.each(hostTransports)("over %s", (_transport, transport) => {
     });
   });
 
+  it.each([
+    ["gzip", gzipSync],
+    ["deflate", deflateSync],
+  ] as const)(
+    "a proxy that cuts a %s chat answer short (the HTTP message whole): HostUnreachableError, the session not disputed, to sync before its next request",
+    async (coding, compress) => {
+      const answer = compress(JSON.stringify({ choices: [{ message: { content: "word ".repeat(500) } }], session: { jobId: "1" } }));
+      const session = await sessionWithHost((_request, response) => {
+        response.writeHead(200, { "content-type": "application/json", "content-encoding": coding }).end(answer.subarray(0, answer.length / 2));
+      });
+      const error = await chat(session, { messages, ...transport }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostUnreachableError);
+      expect((error as HostUnreachableError).code).toBe("Z_BUF_ERROR");
+      expect([session.dispute, session.resync]).toEqual([undefined, true]);
+    },
+  );
+
   describe("a proxy that compresses a host's endless answer (a decompression bomb)", () => {
     const mebibyteOf = (piece: string) => Buffer.from(piece.repeat((1024 * 1024) / piece.length));
     /** A gzip member of 1 MiB of `piece`: about a kilobyte that decodes to a mebibyte, sent again and again. */

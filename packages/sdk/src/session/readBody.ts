@@ -45,13 +45,16 @@ export async function readPrefix(body: HostBody, limit: number): Promise<string>
   return new TextDecoder().decode((await readUpTo(body, limit).catch(() => ({ bytes: new Uint8Array(0) }))).bytes);
 }
 
-/** A response body as JSON ({@link readText}); a body that is not JSON is a protocol error. */
+/**
+ * A response body as JSON ({@link readText}); a body that is not JSON is a protocol error, or, where
+ * the transport hid a compressed answer cut short (`fetch`), the unreachable host node:http reports.
+ */
 export async function readJson(body: HostBody): Promise<unknown> {
   const text = await readText(body);
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
+    throw body.cutShort?.() ?? new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
   }
 }
 
