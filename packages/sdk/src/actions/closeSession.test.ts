@@ -298,9 +298,9 @@ describe("a close while another close of the session is under way (a retried clo
     try {
       const firstClose = closeSession(t.userWallet, { session });
       await waitFor(() => closesFrom(from).join() === "unanswered");
-      const error = await closeSession(t.userWallet, { session: secondTab(session), hostTimeoutMs: 3_000 }).catch((caught: unknown) => caught);
+      const error = await closeSession(t.userWallet, { session: secondTab(session), hostTimeoutMs: 5_000 }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(SessionCloseInProgressError);
-      expect(error).toMatchObject({ jobId: session.jobId, waitedMs: 3_000, hint: expect.stringContaining("closeSession again later") });
+      expect(error).toMatchObject({ jobId: session.jobId, waitedMs: 5_000, hint: expect.stringContaining("closeSession again later") });
       expect((await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId })).status).toBe("active");
       // It asked again while it waited, and was told each time that the close was still under way.
       expect(
@@ -313,7 +313,7 @@ describe("a close while another close of the session is under way (a retried clo
     } finally {
       release();
     }
-  });
+  }, 60_000);
 
   it("waits for nothing when the host refuses for another reason: a session the depositor completed settles at once, an unknown one fails", async () => {
     const { session } = await openEthSession();

@@ -37,19 +37,25 @@ export type AwaitCloseUnderWayParameters = {
 export async function awaitCloseUnderWay(client: Client, session: Session, parameters: AwaitCloseUnderWayParameters): Promise<Settlement> {
   const target = { marketplace: session.marketplace, jobId: session.jobId, fromBlock: session.openedAtBlock };
   let refusal = parameters.refusal;
-  while (!parameters.deadline.aborted) {
+  for (;;) {
     await pause(Math.min(maxRetryMs, Math.max(minRetryMs, refusal.retryAfterMs ?? defaultRetryMs)), parameters.signal, parameters.deadline);
     parameters.signal?.throwIfAborted();
+    if (parameters.deadline.aborted) break;
     const settled = await getSettlement(client, target);
     if (settled) return settled;
-    if (parameters.deadline.aborted) break;
     try {
       return await parameters.closeAgain();
     } catch (error) {
+      if (parameters.signal?.aborted) throw error;
+      // The time ran out while it asked: a close (the other, or this one taken up) is still under way.
+      if (parameters.deadline.aborted) break;
       if (!isCloseUnderWay(error)) throw error;
       refusal = error;
     }
   }
+  // The last look, once the time is up.
+  const settled = await getSettlement(client, target);
+  if (settled) return settled;
   throw new SessionCloseInProgressError({ jobId: session.jobId, waitedMs: parameters.hostTimeoutMs, cause: refusal });
 }
 
