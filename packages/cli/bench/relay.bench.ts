@@ -86,7 +86,17 @@ type Measured = {
   firstTtft: number[];
   gaps: number[];
   errors: number;
+  /**
+   * How long after the timed window the answers' `result`s all settled (hosted path: a stream ends
+   * once its exchange is accepted and its receipt is delivered in the background, so the last
+   * receipts may still be on their way; they are waited for, and their host CPU counted, before
+   * anything else is measured).
+   */
+  settleMs: number;
 };
+
+/** One answer as a path gives it: its deltas, and (hosted) its `result`, settled once the receipt's delivery was tried. */
+type Answer = AsyncIterable<string> & { result?: Promise<unknown> };
 
 const oneLine = (error: unknown): string =>
   [error, (error as { cause?: unknown }).cause]
@@ -98,8 +108,9 @@ const oneLine = (error: unknown): string =>
  * Runs `sessions` concurrent workers, each `promptsPerSession` answers in turn, timing every delta;
  * worker i sends its first request `i × spreadMs / sessions` after the start.
  */
-async function measure(sessions: number, answer: (worker: number, prompt: string) => AsyncIterable<string>, spreadMs = 0): Promise<Measured> {
-  const measured: Measured = { seconds: 0, tokens: 0, ttft: [], firstTtft: [], gaps: [], errors: 0 };
+async function measure(sessions: number, answer: (worker: number, prompt: string) => Answer, spreadMs = 0): Promise<Measured> {
+  const measured: Measured = { seconds: 0, tokens: 0, ttft: [], firstTtft: [], gaps: [], errors: 0, settleMs: 0 };
+  const results: Promise<unknown>[] = [];
   const started = performance.now();
   await Promise.all(
     Array.from({ length: sessions }, async (_, worker) => {
@@ -107,8 +118,10 @@ async function measure(sessions: number, answer: (worker: number, prompt: string
       for (let p = 0; p < promptsPerSession; p++) {
         const sent = performance.now();
         let last: number | undefined;
+        const stream = answer(worker, prompts[(worker + p) % prompts.length]!);
+        if (stream.result) results.push(stream.result);
         try {
-          for await (const _delta of answer(worker, prompts[(worker + p) % prompts.length]!)) {
+          for await (const _delta of stream) {
             const at = performance.now();
             if (last === undefined) {
               measured.ttft.push(at - sent);
@@ -124,7 +137,12 @@ async function measure(sessions: number, answer: (worker: number, prompt: string
       }
     }),
   );
-  measured.seconds = (performance.now() - started) / 1000;
+  const ended = performance.now();
+  measured.seconds = (ended - started) / 1000;
+  // A stream that failed was counted; a result that fails after its stream ended (its receipt refused) is counted here.
+  const failed = (await Promise.allSettled(results)).filter((outcome) => outcome.status === "rejected").length;
+  measured.errors = Math.max(measured.errors, failed);
+  measured.settleMs = performance.now() - ended;
   for (const list of [measured.ttft, measured.firstTtft, measured.gaps]) list.sort((a, b) => a - b);
   return measured;
 }
@@ -299,6 +317,7 @@ try {
       (m((run) => run.peakRss) / 2 ** 20).toFixed(0),
       `${ms(m((run) => run.delay.p99))} / ${ms(m((run) => run.delay.max))}`,
       m((run) => run.writesPerCommit).toFixed(1),
+      ms(m((run) => run.hosted.settleMs)),
       String(figures.reduce((sum, run) => sum + run.direct.errors + run.floor.errors + run.hosted.errors, 0)),
     ]);
   }
@@ -327,6 +346,7 @@ try {
         "host RSS MiB",
         "host event-loop delay p99 / max ms",
         "store writes / commit",
+        "last receipts settled after ms",
         "errors",
       ],
       ...rows,
@@ -337,6 +357,9 @@ try {
   );
   console.log(
     " TTFT is timed from the request's call to its first delta; \"first requests'\" takes each session's first request only (in a herd, those that queue behind each other's set-up).",
+  );
+  console.log(
+    " A hosted answer ends once its exchange is accepted (counts and transcript checked, receipt signed); its receipt is delivered in the background, the next request not waiting for it. The level's time ends with the last answer; the receipts still on their way are waited for after it (\"last receipts settled after\"), and the host's CPU for them is counted.",
   );
   console.log(
     " The floor is a bare node:http pass-through relay (bench/passThroughRelay.ts, its own process, one res.write per upstream read) read by the direct client: host / floor is the host's CPU per token (less idle) over the floor's;",
