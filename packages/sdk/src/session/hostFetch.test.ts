@@ -84,7 +84,8 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
 
     it("counts for each read: a host silent in the middle of its answer fails the read, and every read after, with the same error", async () => {
       const host = await httpHost((_request, response) => void response.writeHead(200).write("first"));
-      const body = await fetchHost(host.url, get, { ...transport, timeoutMs: 100 });
+      // Long enough that the headers and first bytes, sent at once, beat it on a loaded machine (100 ms missed them once).
+      const body = await fetchHost(host.url, get, { ...transport, timeoutMs: 1_000 });
       const { text, error } = await readUntilFailure(body);
       expect(text).toBe("first");
       expect(error).toBeInstanceOf(HostUnreachableError);
