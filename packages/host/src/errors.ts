@@ -77,6 +77,11 @@ export class HostError extends Error {
   }
 }
 
+/** The store cannot be used now but may be shortly (PostgreSQL restarting, a lock connection being re-made): `503`, "retry later". */
+export function storageUnavailable(why: string, cause?: unknown): HostError {
+  return new HostError("storage_unavailable", `storage unavailable: ${why}; retry later`, { cause });
+}
+
 /** An exchange that would be recorded on a transcript the session has moved past: another process served the session meanwhile. */
 export function servedElsewhere(jobId: bigint): HostError {
   return new HostError("session_out_of_sync", `session ${jobId} was served elsewhere while this answer ran; POST /v1/session/sync`);

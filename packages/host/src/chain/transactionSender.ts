@@ -10,7 +10,7 @@ import {
   type TransactionReceipt,
 } from "viem";
 import type { Common } from "../common.ts";
-import { HostError } from "../errors.ts";
+import { storageUnavailable } from "../errors.ts";
 import type { Release, Store, Submission, SubmissionEntry, SubmissionKind } from "../store/storeTypes.ts";
 import { asCallReverted } from "./callReverted.ts";
 import { broadcastRawTransaction, findTransactionReceipt } from "./rawTransactions.ts";
@@ -162,11 +162,7 @@ export function createTransactionSender(parameters: {
         // A process that lost its chain-writer lock (its lock connection) since taking it sends nothing more, even
         // once reconnected: another may have taken the lock, and the nonce, meanwhile.
         store.assertWritable();
-        if (!guards.every((lock) => lock.held()))
-          throw new HostError(
-            "storage_unavailable",
-            "storage unavailable: a lock this transaction relies on was lost with the PostgreSQL lock connection; retry later",
-          );
+        if (!guards.every((lock) => lock.held())) throw storageUnavailable("a lock this transaction relies on was lost with the PostgreSQL lock connection");
         const id = await store.recordSubmission({ kind: intent.kind, nonce, txHash: keccak256(rawTx), rawTx, entries: intent.entries });
         const outcome = await broadcast(rawTx).catch(async (error: unknown) => {
           nextNonce = undefined;

@@ -1,5 +1,5 @@
 import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
-import { HostError } from "../errors.ts";
+import { HostError, storageUnavailable } from "../errors.ts";
 import type { Release, Store } from "../store/storeTypes.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
 import type { SessionTurns } from "./sessionTurns.ts";
@@ -36,7 +36,7 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
       (submission) => (submission.kind === "final" || submission.kind === "complete") && submission.status !== "dropped" && submission.status !== "reverted",
     );
     if (settling) return;
-    if (!turn.held()) throw new HostError("storage_unavailable", `storage unavailable: session ${jobId}'s turn was lost with the lock connection; retry later`);
+    if (!turn.held()) throw storageUnavailable(`session ${jobId}'s turn was lost with the lock connection`);
     await store.clearClosing(jobId);
   }
 

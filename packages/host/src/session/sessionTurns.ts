@@ -1,4 +1,4 @@
-import { HostError } from "../errors.ts";
+import { storageUnavailable } from "../errors.ts";
 import { createKeyedMutex } from "../mutex.ts";
 import type { Release, SessionState, Store } from "../store/storeTypes.ts";
 import type { ExposurePolicy } from "./exposure.ts";
@@ -33,9 +33,7 @@ export function createSessionTurns({ store, exposure, refuse }: CreateSessionTur
         );
       } catch (error) {
         release();
-        throw new HostError("storage_unavailable", `storage unavailable: cannot take session ${jobId}'s turn (${(error as Error).message}); retry later`, {
-          cause: error,
-        });
+        throw storageUnavailable(`cannot take session ${jobId}'s turn (${(error as Error).message})`, error);
       }
     },
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
-import { HostError } from "../errors.ts";
+import { storageUnavailable } from "../errors.ts";
 import type { LockConnection } from "./lockConnection.ts";
 import type { Release, StoreLocks } from "./storeTypes.ts";
 
@@ -36,12 +36,10 @@ export function createPostgresLocks(parameters: {
   const take = async (name: string): Promise<Release> => {
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
       const client = connection.current();
-      if (!client) throw new HostError("storage_unavailable", `storage unavailable: ${connection.lost()}; reconnecting, retry later`);
+      if (!client) throw storageUnavailable(`${connection.lost()}; reconnecting`);
       // The connection may die under the query, before its loss is announced: the same refusal.
       const locked = await tryLock(client, name).catch((error: unknown) => {
-        throw new HostError("storage_unavailable", `storage unavailable: the PostgreSQL lock connection failed (${(error as Error).message}); retry later`, {
-          cause: error,
-        });
+        throw storageUnavailable(`the PostgreSQL lock connection failed (${(error as Error).message})`, error);
       });
       if (locked) return unlock(client, name);
       await sleep(delay);

@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { HostError, servedElsewhere } from "../errors.ts";
+import { HostError, servedElsewhere, storageUnavailable } from "../errors.ts";
 import { exchangeColumns, exchangeValues, postgresSpelling } from "./exchangeRow.ts";
 import { openLockConnection, type LockConnection } from "./lockConnection.ts";
 import { applyServerKeepAlive, connectionOptions, isQueryTimeout, postgresTimeouts, type HeartbeatTimes } from "./postgresConnection.ts";
@@ -117,8 +117,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 
   const unavailable = (error: unknown, connectionBroken = false): never => {
     if (error instanceof HostError) throw error;
-    if (isServerFault(error, connectionBroken))
-      throw new HostError("storage_unavailable", `storage unavailable: PostgreSQL ${(error as Error).message}; retry later`, { cause: error });
+    if (isServerFault(error, connectionBroken)) throw storageUnavailable(`PostgreSQL ${(error as Error).message}`, error);
     throw error;
   };
   /** Reads outside a transaction, each query on whichever pooled connection is free. */
@@ -388,7 +387,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     synced: () => undefined,
 
     assertWritable() {
-      if (fault) throw new HostError("storage_unavailable", `storage unavailable: ${fault}; reconnecting, retry later`);
+      if (fault) throw storageUnavailable(`${fault}; reconnecting`);
     },
 
     async close() {
