@@ -1,4 +1,5 @@
 import type { OnChainSession } from "@session-jobs/protocol";
+import { HostError } from "../errors.ts";
 
 export type { OnChainSession };
 
@@ -6,6 +7,21 @@ export type { OnChainSession };
 export type SessionReader = (jobId: bigint) => Promise<OnChainSession>;
 
 export type SessionCache = ReturnType<typeof createSessionCache>;
+
+/**
+ * Whether the chain says the session ended (completed, timed out, abandoned). `none` is not an end
+ * for a session this host served: the node read is behind the one that created it (another node
+ * behind a balancer) and cannot tell; closing the session on its say-so would leave its receipts
+ * unproven.
+ */
+export function endedOnChain(session: Pick<OnChainSession, "status">): boolean {
+  return session.status !== "active" && session.status !== "none";
+}
+
+/** The refusal for a session the node read does not show, retryable: another read may come from a node that caught up. */
+export function unknownToNode(jobId: bigint): HostError {
+  return new HostError("chain_unavailable", `the chain read does not show session ${jobId} (a node behind?); retry later`);
+}
 
 /**
  * What the settlement watcher has reported: every session that ended in a block after the head at

@@ -89,6 +89,32 @@ describe("proof submitter timers", () => {
     }
   }, 30_000);
 
+  it("does not close a session the node does not know (a node behind its balancer's others): its receipts stay to be proven", async () => {
+    const closed: bigint[] = [];
+    const { submitter, logs } = startSubmitter(
+      {
+        pendingSubmissions: async () => [],
+        openSessions: async () => [],
+        session: async () => ({ closed: false, provenTokens: 0, signedTokens: 200, checkpointInterval: 100 }) as never,
+        submissionsOfJob: async () => [],
+        setProvenTokens: async () => undefined,
+        newestReceipt: async (jobId: bigint) => ({ jobId, cumulativeTokens: 200, transcriptHash: `0x${"ab".repeat(32)}`, signature: "0x01", receivedMs: 0 }),
+        markClosed: async (jobId: bigint) => void closed.push(jobId),
+      },
+      { send: async () => ({ submission: {}, receipt: undefined }) as never },
+      { get: async () => ({ status: "none", provenTokens: 0n }) } as unknown as SessionCache,
+    );
+    await submitter.start();
+    try {
+      await submitter.notify(7n);
+      await submitter.flush();
+      expect(closed).toEqual([]);
+      expect(logs.some((line) => line.level === "warn" && /does not show session/.test(line.message))).toBe(true);
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  });
+
   it("logs a due proof whose submission cannot start (the chain writer's lock is unreachable) and tries it again, with no unhandled rejection", async () => {
     let attempts = 0;
     let started = false;

@@ -4,7 +4,7 @@ import { HostError } from "../errors.ts";
 import type { ExposurePolicy } from "../session/exposure.ts";
 import type { Release, Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
-import type { SessionCache } from "./chainSession.ts";
+import { endedOnChain, type SessionCache } from "./chainSession.ts";
 import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
 import { isRetryableError } from "./retry.ts";
@@ -69,7 +69,12 @@ export function createProofSubmitter(parameters: {
     const provenTokens = Number(session.provenTokens);
     await store.setProvenTokens(jobId, provenTokens);
     const receipt = await store.newestReceipt(jobId);
-    if (session.status !== "active") {
+    if (session.status === "none") {
+      // A node behind: the session stays open here, its receipts proven at the next receipt or round.
+      common.logger.warn("the chain read does not show session; not proven now", { jobId });
+      return undefined;
+    }
+    if (endedOnChain(session)) {
       await store.markClosed(jobId);
       if (receipt && receipt.cumulativeTokens > provenTokens)
         common.logger.warn("session ended before its receipts were proven", {

@@ -56,6 +56,19 @@ describe("settleSession with the RPC unreachable", () => {
     await expect(settleSession(context({ sessions: { get: () => Promise.reject(lagging) } }), 7n)).rejects.toMatchObject({ code: "chain_unavailable" });
   });
 
+  it("refuses retryably, and marks nothing closed, when the node does not know the session (a node behind: its creation not seen yet)", async () => {
+    const closed: bigint[] = [];
+    const settling = settleSession(
+      context({
+        store: { markClosed: async (jobId: bigint) => void closed.push(jobId) },
+        sessions: { get: async () => ({ status: "none", provenTokens: 0n }) as never },
+      }),
+      7n,
+    );
+    await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+    expect(closed).toEqual([]);
+  });
+
   it("leaves an error that is not the RPC's as it is (a 500, logged)", async () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'status')");
     await expect(settleSession(context({ sessions: { get: () => Promise.reject(bug) } }), 7n)).rejects.toBe(bug);
@@ -89,6 +102,12 @@ describe("settleSession when its settlement is mined but reverted", () => {
     const { settling, closed } = reverted(async () => ({ status: "timedOut" }));
     await expect(settling).rejects.toMatchObject({ code: "session_not_active", status: 409, message: expect.stringContaining("was timedOut on chain") });
     expect(closed).toEqual([7n]);
+  });
+
+  it("is 503 chain_unavailable, and marks nothing closed, when the node does not know the session (a node behind its balancer's others)", async () => {
+    const { settling, closed } = reverted(async () => ({ status: "none" }));
+    await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+    expect(closed).toEqual([]);
   });
 
   it("is 503 chain_unavailable when the chain cannot be read to tell why", async () => {

@@ -3,7 +3,7 @@ import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
 import type { Store } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
-import type { SessionCache } from "./chainSession.ts";
+import { endedOnChain, unknownToNode, type SessionCache } from "./chainSession.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
 import { marketplaceCall, settlementCall, type Marketplace } from "./proofCalls.ts";
 import { isRetryableError } from "./retry.ts";
@@ -37,7 +37,8 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
   const { common, store, sender, sessions, marketplace } = context;
   if ((await pendingCoverage(store, jobId)) !== undefined) await sender.reconcile().catch(chainUnreachable);
   const session = await sessions.get(jobId, { fresh: true }).catch(chainUnreachable);
-  if (session.status !== "active") {
+  if (session.status === "none") throw unknownToNode(jobId);
+  if (endedOnChain(session)) {
     await store.markClosed(jobId);
     throw new HostError("session_not_active", `session ${jobId} is already ${session.status}`);
   }
@@ -78,6 +79,7 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
  */
 async function revertedSettlement(context: SettlementContext, jobId: bigint, hash: Hex): Promise<HostError> {
   const session = await context.sessions.get(jobId, { fresh: true }).catch(chainUnreachable);
+  if (session.status === "none") return unknownToNode(jobId);
   if (session.status === "active") {
     context.common.logger.error("settlement reverted with the session still active", { jobId, hash });
     return new HostError("internal_error", `settlement ${hash} reverted`);
@@ -90,7 +92,8 @@ async function revertedSettlement(context: SettlementContext, jobId: bigint, has
 export async function retireAbandonedSession(context: SettlementContext, jobId: bigint, timeoutSeconds: number): Promise<void> {
   const { common, store, sender, sessions, marketplace, now } = context;
   const session = await sessions.get(jobId, { fresh: true });
-  if (session.status !== "active") {
+  if (session.status === "none") return; // a node behind: looked at again at the next round
+  if (endedOnChain(session)) {
     await store.markClosed(jobId);
     return;
   }

@@ -315,6 +315,41 @@ describe("a close while another close of the session is under way (a retried clo
     }
   }, 60_000);
 
+  it("keeps waiting through a passing fault while it waits (the host unreachable, a 503), and still sends nothing itself", async () => {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    const from = t.host.requests.length;
+    const release = holdSettlement();
+    try {
+      const firstClose = closeSession(t.userWallet, { session });
+      await waitFor(() => closesFrom(from).join() === "unanswered");
+      const userNonce = await getTransactionCount(t.publicClient, { address: t.userWallet.account.address });
+      let asks = 0;
+      // The second tab's asks: told "closing", then the host restarting (a 503, then no answer at all), then the truth.
+      const flaky: typeof fetch = async (input, init) => {
+        if (!String(input).endsWith("/v1/session/close")) return globalThis.fetch(input, init);
+        asks++;
+        if (asks === 2) {
+          const body = { error: { message: "storage unavailable: PostgreSQL restarting; retry later", type: "server_error", code: "storage_unavailable" } };
+          return new Response(JSON.stringify(body), { status: 503, headers: { "content-type": "application/json" } });
+        }
+        if (asks === 3) {
+          release();
+          throw new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+        }
+        return globalThis.fetch(input, init);
+      };
+      const awaited = await closeSession(t.userWallet, { session: secondTab(session), fetch: flaky });
+      expect(asks).toBeGreaterThanOrEqual(3);
+      expect(awaited).toMatchObject({ closedBy: "host", completedBy: t.hostWallet.account.address });
+      expectExactSplit(awaited, session, first.cumulativeTokens);
+      expect(await getTransactionCount(t.publicClient, { address: t.userWallet.account.address })).toBe(userNonce);
+      expect(await firstClose).toMatchObject({ transactionHash: awaited.transactionHash });
+    } finally {
+      release();
+    }
+  }, 60_000);
+
   it("waits for nothing when the host refuses for another reason: a session the depositor completed settles at once, an unknown one fails", async () => {
     const { session } = await openEthSession();
     const { transactionHash } = await writeAndWaitComplete(session.jobId);

@@ -1,6 +1,6 @@
 import type { Client } from "viem";
 import { getSettlement, type Settlement } from "../actions/getSettlement.ts";
-import { SessionNotActiveError } from "../errors/host.ts";
+import { HostResponseError, HostUnreachableError, SessionHostError, SessionNotActiveError } from "../errors/host.ts";
 import { SessionCloseInProgressError } from "../errors/session.ts";
 import type { Session } from "./types.ts";
 
@@ -36,12 +36,15 @@ export type AwaitCloseUnderWayParameters = {
  */
 export async function awaitCloseUnderWay(client: Client, session: Session, parameters: AwaitCloseUnderWayParameters): Promise<Settlement> {
   const target = { marketplace: session.marketplace, jobId: session.jobId, fromBlock: session.openedAtBlock };
+  // An RPC blip is no answer: looked for again at the next turn.
+  const lookOnChain = () => getSettlement(client, target).catch(() => undefined);
   let refusal = parameters.refusal;
+  let lastError: unknown = refusal;
   for (;;) {
     await pause(Math.min(maxRetryMs, Math.max(minRetryMs, refusal.retryAfterMs ?? defaultRetryMs)), parameters.signal, parameters.deadline);
     parameters.signal?.throwIfAborted();
     if (parameters.deadline.aborted) break;
-    const settled = await getSettlement(client, target);
+    const settled = await lookOnChain();
     if (settled) return settled;
     try {
       return await parameters.closeAgain();
@@ -49,27 +52,36 @@ export async function awaitCloseUnderWay(client: Client, session: Session, param
       if (parameters.signal?.aborted) throw error;
       // The time ran out while it asked: a close (the other, or this one taken up) is still under way.
       if (parameters.deadline.aborted) break;
-      if (!isCloseUnderWay(error)) throw error;
-      refusal = error;
+      // Only a refusal for another reason ends the wait: a passing fault (the host restarting) is no sign the close under way
+      // failed, and settling as the depositor now could race its signed settlement.
+      if (!isCloseUnderWay(error) && !isPassingFault(error)) throw error;
+      if (isCloseUnderWay(error)) refusal = error;
+      lastError = error;
     }
   }
   // The last look, once the time is up.
-  const settled = await getSettlement(client, target);
+  const settled = await lookOnChain();
   if (settled) return settled;
-  throw new SessionCloseInProgressError({ jobId: session.jobId, waitedMs: parameters.hostTimeoutMs, cause: refusal });
+  throw new SessionCloseInProgressError({ jobId: session.jobId, waitedMs: parameters.hostTimeoutMs, cause: lastError });
 }
 
-/** Waits `ms`, or less if either signal fires first. */
+/** A failure that says nothing of the close under way: the host unreachable, or a server error (5xx) it may recover from. */
+function isPassingFault(error: unknown): boolean {
+  if (error instanceof HostUnreachableError) return true;
+  return (error instanceof SessionHostError || error instanceof HostResponseError) && error.status >= 500;
+}
+
+/** Waits `ms`, or less if either signal fires first (listeners, not `AbortSignal.any`: see signals.ts). */
 function pause(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
-  const any = AbortSignal.any(signals.filter((signal): signal is AbortSignal => signal !== undefined));
-  if (any.aborted) return Promise.resolve();
+  const given = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  if (given.some((signal) => signal.aborted)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      any.removeEventListener("abort", done);
+      for (const signal of given) signal.removeEventListener("abort", done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    any.addEventListener("abort", done, { once: true });
+    for (const signal of given) signal.addEventListener("abort", done, { once: true });
   });
 }
