@@ -31,14 +31,19 @@ export function useChat(record: StoredSession, persist: () => Promise<void>, ref
       controller.current = abort;
       setBusy(true);
       await persist();
+      /** Whether the answer was accepted (its iteration ended: counts checked, receipt signed). */
+      let accepted = false;
       try {
         const stream = streamChat(record.session, { messages: [...history, { role: "user", content: prompt }], signal: abort.signal, maxTokens });
         for await (const delta of stream) {
           answer.content += delta;
           refresh();
         }
+        accepted = true;
         await stream.result;
       } catch (error) {
+        // A Stop once the answer was accepted stopped nothing: its receipt's delivery goes on (or the next request makes it).
+        if (accepted && abort.signal.aborted) return;
         if (abort.signal.aborted) {
           answer.stopped = true;
           refresh();
