@@ -16,7 +16,8 @@ import { awaitCloseUnderWay, isCloseUnderWay } from "../session/closeUnderWay.ts
 import { cancelInFlight } from "../session/inFlight.ts";
 import { readJson } from "../session/readBody.ts";
 import { syncWithHost, type SyncOptions } from "../session/sync.ts";
-import { acquireSessionLockUntil, deliverReceipt, hostEndpoint, needsSync, postSigned, type HostRequestOptions } from "../session/transport.ts";
+import { acquireSessionLockUntil, hostEndpoint, needsSync, postSigned, type HostRequestOptions } from "../session/transport.ts";
+import { deliverReceipt } from "../session/receiptDelivery.ts";
 import type { Session } from "../session/types.ts";
 import { getSettlement, settlementFromLogs, type Settlement } from "./getSettlement.ts";
 

@@ -1,6 +1,6 @@
 import { deltaContent, streamExchange, type ExchangeResult } from "../session/exchange.ts";
 import { followSignal } from "../session/signals.ts";
-import { receiptDelivery } from "../session/transport.ts";
+import { receiptDelivery } from "../session/receiptDelivery.ts";
 import type { Session } from "../session/types.ts";
 import { buildChatRequest, type ChatErrorType, type ChatParameters } from "./chat.ts";
 

@@ -9,20 +9,8 @@ import type { HostBody } from "./hostFetch.ts";
 import { createAnswerEventParser } from "./sse.ts";
 import type { RecoveredExchange } from "./reconcile.ts";
 import { syncWithHost } from "./sync.ts";
-import {
-  acquireSessionLock,
-  assertUndisputed,
-  deliverReceipt,
-  dispute,
-  hostEndpoint,
-  needsSync,
-  postSigned,
-  receiptDelivery,
-  receiptDeliveryInFlight,
-  receiptUndelivered,
-  signReceipt,
-  type HostRequestOptions,
-} from "./transport.ts";
+import { acquireSessionLock, assertUndisputed, dispute, hostEndpoint, needsSync, postSigned, signReceipt, type HostRequestOptions } from "./transport.ts";
+import { deliverReceipt, receiptDelivery, receiptDeliveryInFlight, receiptUndelivered } from "./receiptDelivery.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 
 /** A chat request body (OpenAI `chat.completions.create` fields). */

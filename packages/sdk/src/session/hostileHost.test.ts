@@ -11,7 +11,7 @@ import { hostTransports } from "../testUtils/transports.ts";
 import { writeForever } from "../testUtils/writeForever.ts";
 import { maxErrorBytes } from "./hostFetch.ts";
 import { maxAnswerBytes } from "./readBody.ts";
-import { deliverReceipt } from "./transport.ts";
+import { deliverReceipt } from "./receiptDelivery.ts";
 import type { Session } from "./types.ts";
 
 // A host written to misbehave, over real loopback HTTP: every read of its bytes stops at a bound,

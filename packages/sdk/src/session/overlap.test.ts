@@ -9,7 +9,7 @@ import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import type { TestHost, TestHostRequest } from "../testUtils/testHost.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
 import { deserializeSession, serializeSession } from "./serialization.ts";
-import { deliverReceipt } from "./transport.ts";
+import { deliverReceipt } from "./receiptDelivery.ts";
 import type { Session } from "./types.ts";
 
 // docs/design.md, "Receipts overlap the next request": a stream's iteration ends once its exchange

@@ -5,7 +5,6 @@ import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type 
 import { readJson } from "./readBody.ts";
 import {
   assertUndisputed,
-  deliverReceipt,
   dispute,
   getJson,
   hostEndpoint,
@@ -15,6 +14,7 @@ import {
   signReceipt,
   type HostRequestOptions,
 } from "./transport.ts";
+import { deliverReceipt } from "./receiptDelivery.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 
 /** What a sync found and signed for. */

@@ -1,21 +1,11 @@
 import type { Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { signDigestNatively } from "#digestSigner";
-import { HostUnreachableError } from "../errors/host.ts";
 import { SessionDisputedError } from "../errors/session.ts";
-import {
-  checkpointDigest,
-  sessionEndpoints,
-  type Checkpoint,
-  sessionRequestDigest,
-  sessionRequestHeaders,
-  type ReceiptSubmission,
-  type SignedEndpoint,
-} from "@session-jobs/protocol";
+import { checkpointDigest, type Checkpoint, sessionRequestDigest, sessionRequestHeaders, type SignedEndpoint } from "@session-jobs/protocol";
 import { fetchHost, type HostBody, type HostRequestOptions } from "./hostFetch.ts";
-import { finishIgnored, readJson } from "./readBody.ts";
-import { untilAborted } from "./signals.ts";
-import type { Session, SessionReceipt } from "./types.ts";
+import { readJson } from "./readBody.ts";
+import type { Session } from "./types.ts";
 
 export type { HostRequestOptions } from "./hostFetch.ts";
 
@@ -139,8 +129,8 @@ export function postSigned(session: Session, parameters: PostParameters & { endp
   return signed instanceof Promise ? signed.then(send) : send(signed);
 }
 
-/** POSTs a JSON body; a refusal becomes the typed error for its code, no answer {@link HostUnreachableError}. */
-function post(url: string, parameters: PostParameters): Promise<HostBody> {
+/** POSTs a JSON body; a refusal becomes the typed error for its code, no answer `HostUnreachableError`. */
+export function post(url: string, parameters: PostParameters): Promise<HostBody> {
   const headers = { ...parameters.headers, "content-type": "application/json", accept: parameters.accept ?? "application/json" };
   return fetchHost(url, { method: "POST", headers, body: parameters.body }, parameters);
 }
@@ -158,83 +148,6 @@ export function needsSync(session: Session): boolean {
 /** Refuses to go on with a disputed session. */
 export function assertUndisputed(session: Session): void {
   if (session.dispute !== undefined) throw new SessionDisputedError({ jobId: session.jobId, reason: session.dispute });
-}
-
-/** Whether the newest receipt still has to reach the host. */
-export function receiptUndelivered(session: Session): boolean {
-  return session.receipt !== undefined && !session.receipt.delivered;
-}
-
-type DeliveryOptions = HostRequestOptions & { headers?: Record<string, string> | undefined };
-
-/** The session's newest receipt delivery in flight: a later one waits behind it, so receipts reach the host in order. */
-const deliveriesInFlight = new WeakMap<Session, { receipt: SessionReceipt; done: Promise<boolean> }>();
-/** The latest delivery of each receipt, kept with the receipt (a refusal stays readable from it). */
-const deliveries = new WeakMap<SessionReceipt, Promise<boolean>>();
-
-/** Whether a receipt of the session is on its way to the host. */
-export function receiptDeliveryInFlight(session: Session): boolean {
-  return deliveriesInFlight.has(session);
-}
-
-/**
- * Sends the newest receipt to the host if it has not acknowledged it yet. An unreachable host
- * leaves it pending (resolves false); any refusal is thrown. A receipt already on its way is not
- * sent twice: the caller joins that delivery. One sent while an older one is in flight goes once
- * that one is answered. The delivery itself runs on the transport's idle timeout, not on the
- * caller's `signal`: aborting `signal` stops the caller's wait (rejects with its reason), never a
- * delivery that another caller, or the exchange that signed the receipt, may be waiting for.
- */
-export function deliverReceipt(session: Session, options: DeliveryOptions = {}): Promise<boolean> {
-  const receipt = session.receipt;
-  if (!receipt || receipt.delivered) return Promise.resolve(true);
-  const inFlight = deliveriesInFlight.get(session);
-  const delivery = inFlight?.receipt === receipt ? inFlight.done : queueDelivery(session, receipt, inFlight?.done, options);
-  return untilAborted(delivery, options.signal);
-}
-
-/** The outcome of `receipt`'s latest delivery (waited for while in flight; `signal` stops the wait). */
-export function receiptDelivery(receipt: SessionReceipt, signal?: AbortSignal): Promise<boolean> {
-  return untilAborted(deliveries.get(receipt) ?? Promise.resolve(receipt.delivered), signal);
-}
-
-function queueDelivery(session: Session, receipt: SessionReceipt, previous: Promise<boolean> | undefined, options: DeliveryOptions): Promise<boolean> {
-  const send = () => postReceipt(session, receipt, options);
-  // Sent in this turn when nothing is ahead of it; after the one ahead otherwise, however that ended.
-  const done = previous ? previous.then(send, send) : send();
-  const entry = { receipt, done };
-  deliveriesInFlight.set(session, entry);
-  deliveries.set(receipt, done);
-  const settled = () => {
-    if (deliveriesInFlight.get(session) === entry) deliveriesInFlight.delete(session);
-  };
-  // Also marks a refusal as handled: it is thrown to whoever waits for this delivery.
-  done.then(settled, settled);
-  return done;
-}
-
-async function postReceipt(session: Session, receipt: SessionReceipt, options: DeliveryOptions): Promise<boolean> {
-  const submission: ReceiptSubmission = {
-    jobId: session.jobId.toString(),
-    cumulativeTokens: receipt.cumulativeTokens.toString(),
-    transcriptHash: receipt.transcriptHash,
-    signature: receipt.signature,
-  };
-  try {
-    // A receipt is authenticated by its own signature: no session headers, no sequence number spent.
-    const answer = await post(hostEndpoint(session, sessionEndpoints.receipt), {
-      fetch: options.fetch,
-      timeoutMs: options.timeoutMs,
-      headers: options.headers,
-      body: new TextEncoder().encode(JSON.stringify(submission)),
-    });
-    await finishIgnored(answer);
-  } catch (error) {
-    if (error instanceof HostUnreachableError) return false;
-    throw error;
-  }
-  receipt.delivered = true;
-  return true;
 }
 
 /** Records why the client refused to go on, and hands the error back for throwing. */
