@@ -11,6 +11,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from "
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { HostContentEncodingError, HostResponseError, HostTimeoutError, HostUnreachableError, SessionReplayedError } from "../errors/host.ts";
+import { SessionProtocolError } from "../errors/session.ts";
 import { compressAnswer, compressions, type Compression } from "../testUtils/compressingHost.ts";
 import { hostTransports } from "../testUtils/transports.ts";
 import { writeForever } from "../testUtils/writeForever.ts";
@@ -324,6 +325,17 @@ describe.each(hostTransports)("fetchHost over %s", (transportName, transport) =>
           expect(error).toBeInstanceOf(HostUnreachableError);
           expect((error as HostUnreachableError).code).toBe("Z_BUF_ERROR");
         }
+      },
+    );
+
+    it.each(Object.keys(compressions) as Compression[])(
+      "%s whole but not JSON (a proxy's error page): a protocol error on both transports, not taken for an answer cut short",
+      async (encoding) => {
+        const compress = { gzip: gzipSync, deflate: deflateSync, "raw deflate": deflateRawSync, br: brotliCompressSync }[encoding];
+        const page = compress(Buffer.from("<html>Bad gateway</html>"));
+        const host = await httpHost((_request, response) => void response.writeHead(200, { "content-encoding": compressions[encoding].coding }).end(page));
+        const error = await readJson(await fetchHost(host.url, get, transport)).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(SessionProtocolError);
       },
     );
 

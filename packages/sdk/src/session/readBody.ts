@@ -1,5 +1,6 @@
 import { HostAnswerTooLargeError, SessionProtocolError } from "../errors/session.ts";
 import type { HostBody } from "./hostFetch.ts";
+import { isJsonPrefix } from "./jsonPrefix.ts";
 
 /** The most the SDK reads of one host answer (a chat completion, a stream, a sync): far above an honest one. */
 export const maxAnswerBytes = 64 * 1024 * 1024;
@@ -47,14 +48,16 @@ export async function readPrefix(body: HostBody, limit: number): Promise<string>
 
 /**
  * A response body as JSON ({@link readText}); a body that is not JSON is a protocol error, or, where
- * the transport hid a compressed answer cut short (`fetch`), the unreachable host node:http reports.
+ * the transport hid a compressed answer cut short (`fetch`) and what arrived could begin a JSON
+ * text, the unreachable host node:http reports.
  */
 export async function readJson(body: HostBody): Promise<unknown> {
   const text = await readText(body);
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
-    throw body.cutShort?.() ?? new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
+    // Cut short only if what arrived could begin a JSON text: a whole answer that is not JSON (an error page) is the host's fault.
+    throw (isJsonPrefix(text) && body.cutShort?.()) || new SessionProtocolError("The host's answer is not JSON.", { details: text.slice(0, 200), cause });
   }
 }
 
