@@ -109,7 +109,7 @@ export class UndeliveredAnswersError extends BaseError {
 }
 
 const closeInProgressHint =
-  "the close under way settles by itself (getSettlement or watchSettlement show it); call closeSession again later: a close that failed frees the session at once, one whose host process died when its lease ends";
+  "the close under way settles by itself (getSettlement or watchSettlement show it); call closeSession again later: a close that failed frees the session at once, one whose host process died when its lease ends; a host that keeps answering so is settled without it once the session's duration has passed (triggerSessionTimeout; CLI: client timeout)";
 
 /**
  * `closeSession` found a close of the session already under way (a retried close after a timeout, a
