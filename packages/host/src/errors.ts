@@ -114,3 +114,18 @@ export class StoreDeploymentError extends Error {
     super(message);
   }
 }
+
+/**
+ * The PostgreSQL store could not be opened at start (unreachable, refused, no TLS, no rights): the
+ * driver's error as `cause`, and the store's URL without its password in `store`.
+ */
+export class StoreOpenError extends Error {
+  override readonly name = "StoreOpenError";
+  constructor(
+    readonly store: string,
+    override readonly cause: Error,
+  ) {
+    // A refused connection to a name with several addresses is an AggregateError without a message.
+    super(`cannot open the PostgreSQL store ${store}: ${cause.message.split("\n")[0] || (cause as NodeJS.ErrnoException).code || cause.name}`, { cause });
+  }
+}

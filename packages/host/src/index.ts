@@ -5,12 +5,13 @@ export {
   describeHostConfig,
   hostConfigEnv,
   loadHostConfig,
+  loadHostStoreConfig,
   resolveHostConfig,
-  withoutPassword,
   type BackendConfig,
   type BatchPolicy,
   type HostConfig,
   type HostConfigInput,
+  type HostStoreConfig,
   type LoadHostConfigParameters,
 } from "./config/config.ts";
 export { backendPresets, hostConfigTemplate, type BackendPreset, type HostConfigTemplateParameters } from "./config/configTemplate.ts";
@@ -18,12 +19,20 @@ export { updateConfigFile, type ConfigValue } from "./config/configEdit.ts";
 export { createCommon, createShutdown, type Common, type CommonOptions, type Shutdown } from "./common.ts";
 export { createLogger, redactedFields, type LogDestination, type LogLevel, type Logger } from "./observability/logger.ts";
 export { createMetrics, metricValue, type Metrics } from "./observability/metrics.ts";
-export { ConfigError, HostError, HostLockError, StoreDeploymentError, type HostErrorCode } from "./errors.ts";
+export { ConfigError, HostError, HostLockError, StoreDeploymentError, StoreOpenError, type HostErrorCode } from "./errors.ts";
 export { acquireHostLock, type HostLock } from "./store/hostLock.ts";
 export { decryptKeystore } from "./config/keystore.ts";
 export { readOpenSessionTokens, readStoreSessionTokens, type SessionTokenCounts } from "./session/tokenLedger.ts";
 export type { SessionView } from "./session/sessionProtocol.ts";
 export type { UnprovenReport } from "./chain/proofSubmitter.ts";
-export { migrateStore, type StoreMigration } from "./store/migrateStore.ts";
+export {
+  MigrationAbortedError,
+  MigrationSourceError,
+  migrateStore,
+  reopenMigratedSqlite,
+  type MigrationProgress,
+  type StoreMigration,
+} from "./store/migrateStore.ts";
 export { openStore, type StoreLocation } from "./store/openStore.ts";
+export { describeStoreUrl, percentEncodeHint, withoutPassword, type StoreUrl } from "./store/storeUrl.ts";
 export type { Store, StoreDeployment } from "./store/storeTypes.ts";

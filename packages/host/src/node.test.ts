@@ -11,7 +11,11 @@ import { zeroAddress } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { jobMarketplaceWithModelsAbi, nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { SyncResponse } from "@session-jobs/protocol";
+import Database from "better-sqlite3";
 import { createCommon } from "./common.ts";
+import { StoreDeploymentError, StoreOpenError } from "./errors.ts";
+import { writeMigrationMark } from "./store/migrationMark.ts";
+import { createStore } from "./store/sqliteStore.ts";
 import type { HostConfig } from "./config/config.ts";
 import { createHostNode, type HostNode } from "./node.ts";
 import { registerHost } from "./chain/register.ts";
@@ -272,6 +276,32 @@ describe("host node on chain", () => {
     expect((await client.chat(ask("replayed after restart"), { sequence: client.sequence })).body.error.code).toBe("session_replayed");
     expect((await client.chat(ask("and on"))).status).toBe(200);
     expect((await client.sendReceipt()).status).toBe(200);
+  });
+
+  it("does not start on a SQLite file migrated to PostgreSQL, and names a PostgreSQL store it cannot open (without its password)", async () => {
+    const migrated = join(mkdtempSync(join(tmpdir(), "host-node-")), "host.sqlite");
+    const deployment = { chainId: chain.anvil.chainId, marketplace: config.contracts.jobMarketplace, host: config.account.address };
+    await createStore({ path: migrated, deployment }).close();
+    const db = new Database(migrated);
+    writeMigrationMark(db, { to: "postgres://hosts:***@db.internal/hosts", at: "2026-11-30T12:00:00.000Z" });
+    db.close();
+    const refused = async (store: HostConfig["store"]) => {
+      const other = createHostNode({ common: createCommon({ logLevel: "silent" }), config: { ...config, store }, backend });
+      const error = await other.start().then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      await other.stop();
+      return error as Error;
+    };
+    const onMigrated = await refused({ kind: "sqlite", path: migrated });
+    expect(onMigrated).toBeInstanceOf(StoreDeploymentError);
+    expect(onMigrated.message).toBe(
+      `${migrated} was migrated to postgres://hosts:***@db.internal/hosts at 2026-11-30T12:00:00.000Z: a node on it would serve and bill the same requests as the PostgreSQL processes`,
+    );
+    const unreachable = await refused({ kind: "postgres", url: "postgres://hosts:s3cret@127.0.0.1:1/hosts", poolSize: 1 });
+    expect(unreachable).toBeInstanceOf(StoreOpenError);
+    expect(unreachable.message).toBe("cannot open the PostgreSQL store postgres://hosts:***@127.0.0.1:1/hosts: connect ECONNREFUSED 127.0.0.1:1");
   });
 
   it("hands a client the answer it lost through sync after a restart, and is paid for it at close", async () => {

@@ -15,6 +15,8 @@ import { createHttpServer, type HttpServer } from "./http/server.ts";
 import { createSessionProtocol } from "./session/sessionProtocol.ts";
 import { createSettlementWatcher, type SettlementWatcher } from "./chain/settlementWatcher.ts";
 import { openStore } from "./store/openStore.ts";
+import { withoutPassword } from "./store/storeUrl.ts";
+import { StoreDeploymentError, StoreOpenError } from "./errors.ts";
 import type { Store } from "./store/storeTypes.ts";
 import { signerRecoveryImplementation } from "./session/signerRecovery.ts";
 import { createTransactionSender } from "./chain/transactionSender.ts";
@@ -91,6 +93,10 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
         common.metrics.storeCommittedWrites.inc(writes);
       },
       ...(parameters.leaderRetryMs !== undefined && { leaderRetryMs: parameters.leaderRetryMs }),
+    }).catch((error: unknown) => {
+      // The driver's own words name neither the store nor what to do: say which database it was.
+      if (config.store.kind !== "postgres" || error instanceof StoreDeploymentError || !(error instanceof Error)) throw error;
+      throw new StoreOpenError(withoutPassword(config.store.url), error);
     });
     const storage = store;
     common.metrics.readUnprovenFrom(() => storage.unprovenSignedTokens());
@@ -211,9 +217,18 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       leadership.abort();
       await server?.close({ graceMs: parameters.shutdownGraceMs ?? 10_000, onGraceExpired: () => generations.abort() });
       settlements?.stop();
-      const left = (await submitter?.stop(options.proofTimeoutMs ?? config.batch.drainTimeoutMs)) ?? { timedOut: false, sessions: 0, tokens: 0 };
+      const left = (await submitter?.stop(options.proofTimeoutMs ?? config.batch.drainTimeoutMs)) ?? {
+        timedOut: false,
+        leading: false,
+        sessions: 0,
+        tokens: 0,
+      };
       await store?.close();
-      if (left.tokens > 0) common.logger.warn("host node stopped with signed receipts unproven; the next start proves them", { ...left });
+      if (left.tokens > 0)
+        common.logger.warn(
+          `host node stopped with signed receipts unproven; ${config.store.kind === "postgres" ? "the process leading the proofs on this store" : "the next start"} proves them`,
+          { ...left },
+        );
       else common.logger.info("host node stopped; every signed receipt is proven");
       return left;
     })();

@@ -17,6 +17,8 @@ export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
 export type UnprovenReport = {
   /** The wait for the proofs ran out before they were all confirmed. */
   timedOut: boolean;
+  /** This process was sending the proofs when stopped (with PostgreSQL, one process leads them at a time). */
+  leading: boolean;
   sessions: number;
   tokens: number;
 };
@@ -279,7 +281,8 @@ export function createProofSubmitter(parameters: {
      */
     async stop(timeoutMs = 0): Promise<UnprovenReport> {
       // A process that never led (PostgreSQL) leaves the proofs to the one that leads.
-      if (!running) timeoutMs = 0;
+      const leading = running;
+      if (!leading) timeoutMs = 0;
       running = false;
       clearTimeout(flushTimer);
       clearInterval(tickTimer);
@@ -293,7 +296,7 @@ export function createProofSubmitter(parameters: {
         ...(timeoutMs > 0 ? [new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))] : []),
       ]);
       clearTimeout(timer);
-      return { timedOut, sessions: (await store.sessionsWithUnprovenReceipts()).length, tokens: await store.unprovenSignedTokens() };
+      return { timedOut, leading, sessions: (await store.sessionsWithUnprovenReceipts()).length, tokens: await store.unprovenSignedTokens() };
     },
   };
 }

@@ -1,11 +1,11 @@
 import { createCipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { bytesToHex, concatBytes, hexToBytes, keccak256 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { describeHostConfig, loadHostConfig, resolveHostConfig } from "./config.ts";
+import { describeHostConfig, loadHostConfig, loadHostStoreConfig, resolveHostConfig } from "./config.ts";
 import { ConfigError } from "../errors.ts";
 
 const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -32,6 +32,19 @@ const problems = (input: Record<string, unknown>) => {
   }
   return "";
 };
+
+const contracts = `jobMarketplace = "${minimal.contracts.jobMarketplace}"\nnodeRegistry = "${minimal.contracts.nodeRegistry}"`;
+
+/** The issues of the ConfigError that `run` throws. */
+function issuesOf(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  throw new Error("no ConfigError");
+}
 
 describe("resolveHostConfig", () => {
   it("fills defaults and holds the key only as an account", () => {
@@ -221,20 +234,10 @@ describe("the deployment file from the environment", () => {
 });
 
 describe("config files are full TOML, checked strictly", () => {
-  const contracts = `jobMarketplace = "${minimal.contracts.jobMarketplace}"\nnodeRegistry = "${minimal.contracts.nodeRegistry}"`;
   const load = (toml: string) => {
     const path = join(tempDir(), "host.toml");
     writeFileSync(path, toml);
     return () => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key } });
-  };
-  const issuesOf = (run: () => unknown): string[] => {
-    try {
-      run();
-    } catch (error) {
-      if (error instanceof ConfigError) return error.issues;
-      throw error;
-    }
-    throw new Error("no ConfigError");
   };
 
   it("reads multi-line arrays, inline tables and multi-line strings", () => {
@@ -354,3 +357,65 @@ function encryptKeystore(privateKey: `0x${string}`, password: string) {
     },
   };
 }
+
+describe("the store's settings, from the file and the environment", () => {
+  const file = (store: string) => {
+    const path = join(tempDir(), "host-pg.toml");
+    writeFileSync(
+      path,
+      `store = "${store}"\nrpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n\n[pricing]\nminPricePerToken = 2000\n\n[contracts]\n${contracts}\n`,
+    );
+    return path;
+  };
+
+  it("a dbPath from SESSION_JOBS_HOST_DB (a systemd unit, a Docker image) next to a store in the file is named as the environment's", () => {
+    const path = file("postgres://host@db.internal/hosts");
+    const env = { SESSION_JOBS_HOST_PRIVATE_KEY: key, SESSION_JOBS_HOST_DB: "/var/lib/session-jobs/host.sqlite" };
+    for (const load of [() => loadHostConfig({ path, env }), () => loadHostStoreConfig({ path, env })])
+      expect(issuesOf(load)).toEqual([
+        "dbPath: set by SESSION_JOBS_HOST_DB in the environment (the systemd unit's Environment= or the Docker image's ENV set it), and store is set too: unset SESSION_JOBS_HOST_DB for a PostgreSQL store",
+      ]);
+    // As the guide's Docker steps run it: the image's variable emptied, the store from the environment.
+    const dockerEnv = { SESSION_JOBS_HOST_DB: "", SESSION_JOBS_HOST_STORE: "postgres://hosts@db.internal/hosts" };
+    expect(loadHostStoreConfig({ path: file("postgres://hosts@db.internal/other"), env: dockerEnv }).store).toEqual({
+      kind: "postgres",
+      url: "postgres://hosts@db.internal/hosts",
+      poolSize: 10,
+    });
+    // Both in the file: the file's line.
+    writeFileSync(path, `dbPath = "host.sqlite"\n` + readFileSync(path, "utf8"));
+    expect(issuesOf(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_PRIVATE_KEY: key } }))).toEqual([
+      "store: set either store (PostgreSQL) or dbPath (SQLite), not both (host-pg.toml line 2)",
+    ]);
+    // The store from the environment, dbPath from the file.
+    const sqlitePath = join(tempDir(), "host.toml");
+    writeFileSync(sqlitePath, `dbPath = "host.sqlite"\n`);
+    expect(issuesOf(() => loadHostStoreConfig({ path: sqlitePath, env: { SESSION_JOBS_HOST_STORE: "postgres://db/hosts" } }))).toEqual([
+      "store: set by SESSION_JOBS_HOST_STORE in the environment, and dbPath is set too: remove dbPath for a PostgreSQL store, or unset SESSION_JOBS_HOST_STORE",
+    ]);
+  });
+
+  it("refuses a store URL the driver would read otherwise than written, without showing its password", () => {
+    for (const store of [
+      "postgres://hosts:pa/zq9@db.internal/hosts",
+      "postgres://hosts:12/zq9@db.internal/hosts",
+      "postgres://hosts:pa#zq9@db.internal/hosts",
+    ]) {
+      const issues = issuesOf(() => resolveHostConfig({ ...minimal, store }));
+      expect(issues).toEqual([
+        "store: does not read as postgres://user:password@host:port/database (shown as postgres://***): percent-encode special characters in the password (/ as %2F, # as %23, ? as %3F, @ as %40, : as %3A)",
+      ]);
+      expect(issues.join()).not.toContain("zq9");
+    }
+    expect(resolveHostConfig({ ...minimal, store: "postgres://hosts:pa%2Fss@db.internal/hosts" }).store).toMatchObject({ kind: "postgres" });
+  });
+
+  it("loadHostStoreConfig reads where the store is without a host key (host migrate-store needs none)", () => {
+    const dir = tempDir();
+    const path = join(dir, "host.toml");
+    writeFileSync(path, `dbPath = "host.sqlite"\n`);
+    expect(loadHostStoreConfig({ path, env: {} })).toEqual({ dbPath: join(dir, "host.sqlite"), store: { kind: "sqlite", path: join(dir, "host.sqlite") } });
+    expect(loadHostStoreConfig({ path, env: { SESSION_JOBS_HOST_DB: "/srv/host.sqlite" } }).dbPath).toBe("/srv/host.sqlite");
+    expect(issuesOf(() => loadHostStoreConfig({ path, env: { SESSION_JOBS_HOST_STORE: "mysql://db" } }))[0]).toMatch(/^store: must be a postgres:\/\/ URL/);
+  });
+});

@@ -5,10 +5,11 @@ import { getAddress, isAddress, type Address, type Hex, type LocalAccount } from
 import { privateKeyToAccount } from "viem/accounts";
 import type { z } from "zod/v4";
 import { readConfigFile, type ConfigFile } from "./configFile.ts";
-import { hostConfigSchema, parseHostConfigFields, sortIssues, type ConfigIssue, type HostConfigFields } from "./configSchema.ts";
+import { hostConfigSchema, parseHostConfigFields, parseStoreFields, sortIssues, type ConfigIssue, type HostConfigFields } from "./configSchema.ts";
 import { ConfigError } from "../errors.ts";
 import { decryptKeystore } from "./keystore.ts";
 import type { StoreLocation } from "../store/openStore.ts";
+import { describeStoreUrl, percentEncodeHint, withoutPassword } from "../store/storeUrl.ts";
 
 /** Where inference runs: the embedded model, or any OpenAI-compatible server. */
 export type BackendConfig =
@@ -102,12 +103,36 @@ export type LoadHostConfigParameters = {
 
 /** Reads the config file and environment, then validates them into a {@link HostConfig}. */
 export function loadHostConfig(parameters: LoadHostConfigParameters = {}): HostConfig {
+  const { input, options } = readHostConfigInput(parameters);
+  return resolveHostConfig(input, options);
+}
+
+/** Where the store lives, the only part of the configuration that `host migrate-store` needs (no host key). */
+export type HostStoreConfig = Pick<HostConfig, "dbPath" | "store">;
+
+/** Reads the config file and environment as {@link loadHostConfig} does, validating only the store's keys. */
+export function loadHostStoreConfig(parameters: LoadHostConfigParameters = {}): HostStoreConfig {
+  const { input, options } = readHostConfigInput(parameters);
+  const issues: ConfigIssue[] = [...parseStoreFields(input).issues];
+  const store = resolveStore(input, options, (path, message) => {
+    issues.push({ path, text: `${path}: ${message}` });
+    return undefined;
+  });
+  if (!store || issues.length > 0) throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
+  return store;
+}
+
+/** Where each setting may come from, for {@link resolveHostConfig}'s messages. */
+export type HostConfigSources = { baseDir?: string; file?: ConfigFile; fromEnv?: HostConfigInput };
+
+function readHostConfigInput(parameters: LoadHostConfigParameters): { input: HostConfigInput; options: HostConfigSources } {
   const env = withDeprecatedNames(parameters.env ?? process.env, parameters.warn ?? ((message) => process.emitWarning(message, "DeprecationWarning")));
   const path = parameters.path ?? env[hostConfigEnv.config];
   const file = path ? readConfigFile(path) : undefined;
   const baseDir = path ? dirname(resolve(path)) : process.cwd();
-  const input = merge(merge(file?.input ?? {}, inputFromEnv(env)), parameters.overrides ?? {});
-  return resolveHostConfig(input, { baseDir, file });
+  const fromEnv = inputFromEnv(env);
+  const input = merge(merge(file?.input ?? {}, fromEnv), parameters.overrides ?? {});
+  return { input, options: { baseDir, file, fromEnv } };
 }
 
 function withDeprecatedNames(env: NodeJS.ProcessEnv, warn: (message: string) => void): NodeJS.ProcessEnv {
@@ -209,7 +234,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * folder). Collects every problem into one {@link ConfigError}, each naming its key (and its line
  * in `file` when the value came from there); messages never echo a key.
  */
-export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: string; file?: ConfigFile } = {}): HostConfig {
+export function resolveHostConfig(input: HostConfigInput, options: HostConfigSources = {}): HostConfig {
   const baseDir = options.baseDir ?? process.cwd();
   const parsed = parseHostConfigFields(input);
   const issues: ConfigIssue[] = [...parsed.issues];
@@ -225,16 +250,12 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
   if (input.pricing?.minPricePerToken === undefined) fail("pricing.minPricePerToken", "required, in the payment token's base units per token (100..100000)");
   if (fields && fields.limits.defaultMaxTokens > fields.limits.maxTokens) fail("limits.defaultMaxTokens", "larger than limits.maxTokens");
   if (fields && fields.server.headersTimeoutMs > fields.server.requestTimeoutMs) fail("server.headersTimeoutMs", "larger than server.requestTimeoutMs");
-  if (input.store !== undefined && input.dbPath !== undefined) fail("store", "set either store (PostgreSQL) or dbPath (SQLite), not both");
-  for (const key of ["storePoolSize", "storeQueryTimeoutMs"] as const)
-    if (input[key] !== undefined && input.store === undefined) fail(key, "only for a PostgreSQL store (set store)");
+  const store = resolveStore(input, options, fail);
   if (fields && fields.limits.maxSyncBytesInFlight < fields.limits.maxUnsignedBytes)
     fail("limits.maxSyncBytesInFlight", "smaller than limits.maxUnsignedBytes (one session's sync answer must fit)");
 
-  if (issues.length > 0 || !fields || !account || !contracts || !backend)
+  if (issues.length > 0 || !fields || !account || !contracts || !backend || !store)
     throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
-  const dbPath =
-    fields.dbPath === undefined ? resolve(baseDir, "session-jobs-host.sqlite") : fields.dbPath === ":memory:" ? ":memory:" : resolve(baseDir, fields.dbPath);
   return {
     rpcUrl: fields.rpcUrl,
     chainId: contracts.chainId,
@@ -248,16 +269,7 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
     },
     publicUrl: fields.publicUrl,
     metadata: typeof fields.metadata === "string" ? fields.metadata : JSON.stringify(fields.metadata ?? {}),
-    dbPath,
-    store:
-      fields.store === undefined
-        ? { kind: "sqlite", path: dbPath }
-        : {
-            kind: "postgres",
-            url: fields.store,
-            poolSize: fields.storePoolSize ?? 10,
-            ...(fields.storeQueryTimeoutMs !== undefined && { queryTimeoutMs: fields.storeQueryTimeoutMs }),
-          },
+    ...store,
     lockDir: resolve(baseDir, fields.lockDir ?? join(tmpdir(), "session-jobs-host-locks")),
     server: fields.server,
     batch: fields.batch,
@@ -272,6 +284,55 @@ export function resolveHostConfig(input: HostConfigInput, options: { baseDir?: s
 }
 
 type Fail = (path: string, message: string, label?: string) => undefined;
+
+/**
+ * The SQLite file `dbPath` or the PostgreSQL database `store`. A store URL that the driver would
+ * read otherwise than written (an unencoded `/`, `#` or `?` in the password) is refused here,
+ * before it turns into a connection to some other host; a `dbPath` that the environment sets
+ * (`SESSION_JOBS_HOST_DB`, as the systemd unit and the Docker image do) next to `store` is named
+ * as coming from there.
+ */
+function resolveStore(input: HostConfigInput, options: HostConfigSources, fail: Fail): HostStoreConfig | undefined {
+  // The caller reports the schema's own issues.
+  const parsed = parseStoreFields(input);
+  if (typeof input.store === "string" && parsed.issues.every((issue) => issue.path !== "store")) {
+    const url = describeStoreUrl(input.store);
+    if (url.misparsed) fail("store", `does not read as postgres://user:password@host:port/database (shown as ${url.shown}): ${percentEncodeHint}`);
+  }
+  if (input.store !== undefined && input.dbPath !== undefined) {
+    const fromEnv = (key: "store" | "dbPath") => options.fromEnv?.[key] !== undefined && input[key] === options.fromEnv[key];
+    if (fromEnv("dbPath"))
+      fail(
+        "dbPath",
+        `set by ${hostConfigEnv.dbPath} in the environment (the systemd unit's Environment= or the Docker image's ENV set it), and store is set too: unset ${hostConfigEnv.dbPath} for a PostgreSQL store`,
+      );
+    else if (fromEnv("store"))
+      fail(
+        "store",
+        `set by ${hostConfigEnv.store} in the environment, and dbPath is set too: remove dbPath for a PostgreSQL store, or unset ${hostConfigEnv.store}`,
+      );
+    else fail("store", "set either store (PostgreSQL) or dbPath (SQLite), not both");
+  }
+  for (const key of ["storePoolSize", "storeQueryTimeoutMs"] as const)
+    if (input[key] !== undefined && input.store === undefined) fail(key, "only for a PostgreSQL store (set store)");
+  const fields = parsed.fields;
+  if (!fields || (input.store !== undefined && input.dbPath !== undefined)) return undefined;
+  const baseDir = options.baseDir ?? process.cwd();
+  const dbPath =
+    fields.dbPath === undefined ? resolve(baseDir, "session-jobs-host.sqlite") : fields.dbPath === ":memory:" ? ":memory:" : resolve(baseDir, fields.dbPath);
+  return {
+    dbPath,
+    store:
+      fields.store === undefined
+        ? { kind: "sqlite", path: dbPath }
+        : {
+            kind: "postgres",
+            url: fields.store,
+            poolSize: fields.storePoolSize ?? 10,
+            ...(fields.storeQueryTimeoutMs !== undefined && { queryTimeoutMs: fields.storeQueryTimeoutMs }),
+          },
+  };
+}
 
 /** Appends " (line N of file)" when the offending value is the one the file set. */
 function withLine(issue: ConfigIssue, input: HostConfigInput, file: ConfigFile | undefined): string {
@@ -375,9 +436,4 @@ export function describeHostConfig(config: HostConfig): Record<string, unknown> 
     pricing: { minPricePerToken: String(config.pricing.minPricePerToken), minPricePerTokenNative: config.pricing.minPricePerTokenNative?.toString() },
     store: config.store.kind === "postgres" ? { ...config.store, url: withoutPassword(config.store.url) } : config.store,
   };
-}
-
-/** A database URL as it may be shown: its password (`//user:password@`) replaced. */
-export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, "$1:***@");
 }

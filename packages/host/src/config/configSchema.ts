@@ -226,7 +226,24 @@ export const knownConfigKeys: string[] = collectKeys(hostConfigSchema, "");
 
 /** Validates `input`, returning the fields or every problem found (unknown keys with a suggestion). */
 export function parseHostConfigFields(input: unknown): { fields: HostConfigFields; issues: [] } | { fields: undefined; issues: ConfigIssue[] } {
-  const result = hostConfigSchema.safeParse(input);
+  return parseWith(hostConfigSchema, input);
+}
+
+const storeSchema = hostConfigSchema.pick({ dbPath: true, store: true, storePoolSize: true, storeQueryTimeoutMs: true });
+
+/** The store's keys alone (`dbPath`, `store`, `storePoolSize`, `storeQueryTimeoutMs`), validated; other keys are left to {@link parseHostConfigFields}. */
+export function parseStoreFields(
+  input: Record<string, unknown>,
+): { fields: z.output<typeof storeSchema>; issues: [] } | { fields: undefined; issues: ConfigIssue[] } {
+  const { dbPath, store, storePoolSize, storeQueryTimeoutMs } = input;
+  return parseWith(storeSchema, { dbPath, store, storePoolSize, storeQueryTimeoutMs });
+}
+
+function parseWith<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+): { fields: z.output<Schema>; issues: [] } | { fields: undefined; issues: ConfigIssue[] } {
+  const result = schema.safeParse(input);
   if (result.success) return { fields: result.data, issues: [] };
   const issues = result.error.issues.flatMap((issue): ConfigIssue[] => {
     const path = issue.path.filter((segment) => typeof segment === "string").join(".");

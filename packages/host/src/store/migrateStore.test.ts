@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
-import { migrateStore } from "./migrateStore.ts";
+import { StoreDeploymentError } from "../errors.ts";
+import { MigrationAbortedError, MigrationSourceError, migrateStore, reopenMigratedSqlite, type MigrationProgress } from "./migrateStore.ts";
+import { openStore } from "./openStore.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
 
@@ -122,6 +124,91 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
     await running.close();
     const url = await postgres.createDatabase();
     await migrateStore({ from: path, to: url });
-    await expect(migrateStore({ from: path, to: url })).rejects.toThrow(/already holds sessions or transactions/);
+    // Another copy of the same history (the first file is marked as migrated).
+    await expect(migrateStore({ from: (await sqliteWithHistory()).path, to: url })).rejects.toThrow(/already holds sessions or transactions/);
+  });
+
+  it("marks the SQLite file as migrated: a node on it, and a second migration, are refused until it is reopened on purpose", async () => {
+    const { path } = await sqliteWithHistory();
+    const url = await postgres.createDatabase();
+    await migrateStore({ from: path, to: url, now: () => new Date("2026-11-30T12:00:00Z") });
+    // Where it went and when.
+    const refusal =
+      /was migrated to postgres:\/\/.+ at 2026-11-30T12:00:00.000Z: a node on it would serve and bill the same requests as the PostgreSQL processes$/;
+    expect(() => createStore({ path, deployment })).toThrow(refusal);
+    await expect(openStore({ location: { kind: "sqlite", path }, deployment })).rejects.toThrow(StoreDeploymentError);
+    await expect(migrateStore({ from: path, to: await postgres.createDatabase() })).rejects.toThrow(refusal);
+    expect(() => createStore({ path, deployment })).toThrow(refusal);
+
+    // The mark holds no password (the test server trusts its socket, so any password will do).
+    const marked = (await sqliteWithHistory()).path;
+    const withPassword = (await postgres.createDatabase()).replace("postgres://postgres@", "postgres://postgres:s3cret@");
+    await migrateStore({ from: marked, to: withPassword });
+    expect(reopenMigratedSqlite(marked)?.to).toBe(withPassword.replace(":s3cret@", ":***@"));
+
+    // Reopened on purpose: a node opens it again, and it is no longer marked.
+    expect(reopenMigratedSqlite(path)).toEqual({ to: expect.stringMatching(/^postgres:\/\//), at: "2026-11-30T12:00:00.000Z" });
+    expect(reopenMigratedSqlite(path)).toBeUndefined();
+    await createStore({ path, deployment }).close();
+  });
+
+  it(
+    "stops between batches when told to: PostgreSQL keeps nothing, the file is not marked, and a re-run copies everything once",
+    { timeout: 120_000 },
+    async () => {
+      const path = join(mkdtempSync(join(tmpdir(), "host-migrate-")), "host.sqlite");
+      const store = createStore({ path, deployment });
+      await store.ensureSession(1n, 100);
+      for (let sequence = 1; sequence <= 1201; sequence++)
+        await store.appendExchange({
+          ...exchange,
+          jobId: 1n,
+          sequence: BigInt(sequence),
+          promptTokens: 1,
+          completionTokens: 1,
+          cumulativeTokens: 2 * sequence,
+          transcriptHash: hash(sequence.toString(16).padStart(4, "0")),
+          previousTranscriptHash: sequence === 1 ? exchange.previousTranscriptHash : hash((sequence - 1).toString(16).padStart(4, "0")),
+        });
+      await store.close();
+      const url = await postgres.createDatabase();
+      const stop = new AbortController();
+      const seen: MigrationProgress[] = [];
+      await expect(
+        migrateStore({
+          from: path,
+          to: url,
+          signal: stop.signal,
+          onProgress: (progress) => {
+            seen.push(progress);
+            if (progress.table === "exchanges") stop.abort();
+          },
+        }),
+      ).rejects.toThrow(MigrationAbortedError);
+      expect(seen).toEqual([
+        { table: "sessions", copied: 1, of: 1 },
+        { table: "exchanges", copied: 500, of: 1201 },
+      ]);
+      expect(await postgres.query(url, "SELECT (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM exchanges) AS exchanges")).toEqual([
+        { sessions: "0", exchanges: "0" },
+      ]);
+      expect(reopenMigratedSqlite(path)).toBeUndefined();
+
+      const progress: MigrationProgress[] = [];
+      expect(await migrateStore({ from: path, to: url, onProgress: (step) => progress.push(step) })).toMatchObject({ sessions: 1, exchanges: 1201 });
+      expect(progress.filter((step) => step.table === "exchanges").map((step) => step.copied)).toEqual([500, 1000, 1201]);
+      expect(await postgres.query(url, "SELECT count(*) AS n, max(sequence) AS last FROM exchanges")).toEqual([{ n: "1201", last: "1201" }]);
+    },
+  );
+
+  it("names the SQLite file it cannot open, and leaves PostgreSQL alone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "host-migrate-"));
+    const url = await postgres.createDatabase();
+    for (const path of [join(dir, "missing.sqlite"), join(dir, "no-such-folder", "host.sqlite"), dir]) {
+      const error = await migrateStore({ from: path, to: url }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(MigrationSourceError);
+      expect((error as Error).message).toMatch(new RegExp(`^cannot open the SQLite database ${path}: `));
+    }
+    expect(await postgres.query(url, "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'")).toEqual([{ n: "0" }]);
   });
 });

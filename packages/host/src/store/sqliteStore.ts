@@ -6,6 +6,7 @@ import { exchangeColumns, exchangeValues, sqliteSpelling, type ExchangeValues } 
 import { createGroupCommit, type WriteDurability } from "./groupCommit.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
 import { createStorageHealth } from "./storeHealth.ts";
+import { migratedError, readMigrationMark } from "./migrationMark.ts";
 import { openWalSync, type Datasync } from "./walSync.ts";
 import type {
   Exchange,
@@ -559,7 +560,7 @@ function openDatabase(path: string, deployment: StoreDeployment): Database.Datab
  * the kernel drops when the process dies, so a restart after kill -9 is never refused). The
  * database itself stays open to readers (an operator's sqlite3, a backup).
  */
-function lockDatabase(path: string): Database.Database | undefined {
+export function lockDatabase(path: string): Database.Database | undefined {
   if (inMemory(path)) return undefined;
   const lock = new Database(`${path}.lock`, { timeout: 0 });
   lock.pragma("locking_mode = EXCLUSIVE");
@@ -575,6 +576,11 @@ function lockDatabase(path: string): Database.Database | undefined {
 
 function checkDeployment(db: Database.Database, path: string, deployment: StoreDeployment): void {
   const read = db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?");
+  const migrated = readMigrationMark(db);
+  if (migrated) {
+    db.close();
+    throw migratedError(path, migrated);
+  }
   const write = db.prepare<[string, string]>("INSERT INTO meta (key, value) VALUES (?, ?)");
   const mismatch = db.transaction(() => {
     for (const [key, value] of deploymentMeta(deployment)) {
