@@ -1,6 +1,14 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { ConfigError, hostConfigEnv, loadHostConfig, type HostConfig, type HostConfigInput } from "@session-jobs/host";
+import {
+  ConfigError,
+  hostConfigEnv,
+  loadHostConfig,
+  loadHostStoreConfig,
+  type HostConfig,
+  type HostConfigInput,
+  type HostStoreConfig,
+} from "@session-jobs/host";
 import type { Command, OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
 import type { SessionJobsDeployment } from "@session-jobs/contracts/deploy";
@@ -26,8 +34,17 @@ export function loadHostConfigFromOptions(common: Pick<Common, "env" | "logger">
   if (typeof values["rpc-url"] === "string") flags.rpcUrl = values["rpc-url"];
   // A path from a flag or the environment is relative to the current folder, as for client commands.
   if (typeof values.deployment === "string") flags.deployments = resolve(values.deployment);
+  return asCliConfigError(values, () => loadHostConfig({ path: hostConfigPath(values), env: common.env, overrides: flags, warn: common.logger.warn }));
+}
+
+/** Where the host's store lives (`dbPath` or `store`), from the same file and environment, without the host key. */
+export function loadHostStoreConfigFromOptions(common: Pick<Common, "env" | "logger">, values: OptionValues): HostStoreConfig {
+  return asCliConfigError(values, () => loadHostStoreConfig({ path: hostConfigPath(values), env: common.env, warn: common.logger.warn }));
+}
+
+function asCliConfigError<T>(values: OptionValues, load: () => T): T {
   try {
-    return loadHostConfig({ path: hostConfigPath(values), env: common.env, overrides: flags, warn: common.logger.warn });
+    return load();
   } catch (error) {
     if (error instanceof ConfigError)
       throw new CliError(

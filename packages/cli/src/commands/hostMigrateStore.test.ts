@@ -16,9 +16,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => postgres?.stop());
 
-async function cli(argv: string[]) {
+/** The CLI as an operator runs migrate-store: no host key in the environment (it needs none). */
+async function cli(argv: string[], env: Record<string, string> = {}) {
   const { stdout, stderr, streams } = captureStreams();
-  const code = await runCli(argv, { ...streams, env: { CI: "true", SESSION_JOBS_HOST_PRIVATE_KEY: key } });
+  const code = await runCli(argv, { ...streams, env: { CI: "true", ...env } });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
@@ -54,14 +55,55 @@ describe("session-jobs host migrate-store", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("copied 1 sessions, 0 exchanges, 0 receipts and 0 transactions");
     expect(result.stdout).toContain(`next: set store = "${to}"`);
+    expect(result.stderr).toContain("  sessions: 1 of 1 rows\n");
     expect(await postgres.query(to, "SELECT job_id FROM sessions")).toEqual([{ job_id: "5" }]);
 
-    const again = await cli(["host", "migrate-store", "--config", config, "--to", to]);
+    // The SQLite file is marked: migrating it again (or starting a node on it) is refused, naming where it went.
+    const again = await cli(["host", "migrate-store", "--config", config, "--to", await postgres.createDatabase()]);
     expect(again.code).toBe(1);
     // After the progress line, one error line and its hint.
     expect(again.stderr).toMatch(
+      /\nerror: cannot migrate: \S+host\.sqlite was migrated to postgres:\/\/\S+ at \S+: [^\n]+\n {2}hint: [^\n]+--reopen-sqlite[^\n]+\n$/,
+    );
+
+    // Reopened on purpose, it copies again; into the first database, it is refused as not empty.
+    const reopened = await cli(["host", "migrate-store", "--config", config, "--reopen-sqlite"]);
+    expect(reopened.code, reopened.stderr).toBe(0);
+    expect(reopened.stderr).toMatch(
+      /^warning: \S+host\.sqlite was migrated to postgres:\/\/\S+ at \S+; what the processes on PostgreSQL recorded since is not in it/,
+    );
+    const full = await cli(["host", "migrate-store", "--config", config, "--to", to]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).toMatch(
       /\nerror: cannot migrate: the PostgreSQL database already holds sessions or transactions: migrate into an empty database\n {2}hint: [^\n]+\n$/,
     );
+  });
+
+  it("names the SQLite file it cannot open and blames neither PostgreSQL nor a missing key", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "host-migrate-cli-"));
+    const config = join(dir, "host.toml");
+    writeFileSync(config, `dbPath = "nowhere/host.sqlite"\n`);
+    const result = await cli(["host", "migrate-store", "--config", config, "--to", await postgres.createDatabase()]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `\nerror: cannot open the SQLite database ${join(dir, "nowhere", "host.sqlite")}: [^\n]+\n {2}hint: dbPath \\(or SESSION_JOBS_HOST_DB\\) must name [^\n]+PostgreSQL was not touched\n$`,
+      ),
+    );
+    // The environment's dbPath, as a systemd unit or the Docker image sets it.
+    const fromEnv = await cli(["host", "migrate-store", "--config", config, "--to", await postgres.createDatabase()], {
+      SESSION_JOBS_HOST_DB: join(dir, "elsewhere.sqlite"),
+    });
+    expect(fromEnv.stderr).toContain(`error: cannot open the SQLite database ${join(dir, "elsewhere.sqlite")}: `);
+  });
+
+  it("refuses a --to whose password the driver would misread, showing none of it", async () => {
+    const result = await cli(["host", "migrate-store", "--config", await hostWithSqlite(), "--to", "postgres://hosts:pa/zq9@db.internal/hosts"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error: --to does not read as postgres:\/\/user:password@host:port\/database \(shown as postgres:\/\/\*\*\*\)\n {2}hint: percent-encode/,
+    );
+    expect(result.stderr).not.toContain("zq9");
   });
 
   it("refuses without a postgres:// target or from a config that already names PostgreSQL, in one line", async () => {

@@ -1,7 +1,21 @@
-import { HostLockError, migrateStore, StoreDeploymentError, withoutPassword } from "@session-jobs/host";
+import {
+  describeStoreUrl,
+  HostLockError,
+  MigrationAbortedError,
+  MigrationSourceError,
+  migrateStore,
+  percentEncodeHint,
+  reopenMigratedSqlite,
+  StoreDeploymentError,
+  type MigrationProgress,
+} from "@session-jobs/host";
 import { requireString, type Command } from "../command.ts";
+import type { Common } from "../common.ts";
 import { CliError } from "../errors.ts";
-import { hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
+import { hostConfigOptions, loadHostStoreConfigFromOptions } from "../hostConfig.ts";
+
+/** Rows between two progress lines of one table. */
+const progressEvery = 20_000;
 
 export const hostMigrateStoreCommand: Command = {
   path: ["host", "migrate-store"],
@@ -9,31 +23,78 @@ export const hostMigrateStoreCommand: Command = {
   options: {
     ...hostConfigOptions,
     to: { type: "string", description: "the empty PostgreSQL database, postgres://user:password@host:port/database" },
+    "reopen-sqlite": {
+      type: "boolean",
+      description: "roll back: let a node open the migrated SQLite file again (stop every process on PostgreSQL first; what they recorded is not in it)",
+    },
   },
   async run(common, values) {
-    const to = requireString(hostMigrateStoreCommand, values, "to");
-    if (!/^postgres(ql)?:\/\/./.test(to)) throw new CliError("--to must be a postgres:// URL", "e.g. --to postgres://host@db.internal/hosts");
-    const config = loadHostConfigFromOptions(common, values);
+    // Only the store's keys are read: the copy needs no host key.
+    const config = loadHostStoreConfigFromOptions(common, values);
     if (config.store.kind !== "sqlite")
       throw new CliError(
         "the host config already names a PostgreSQL store",
         "migrate-store copies from the SQLite file dbPath: run it with the config the node used before",
       );
-    const migrated = await common.logger.progress(`copying ${config.dbPath} into ${withoutPassword(to)}`, () =>
-      migrateStore({ from: config.dbPath, to }).catch((error: unknown) => {
-        if (error instanceof HostLockError) throw new CliError(error.message, "stop the host node first (host start holds the database)");
-        if (error instanceof StoreDeploymentError)
-          throw new CliError(`cannot migrate: ${error.message}`, "migrate into an empty PostgreSQL database; the SQLite file is left as it was");
-        throw new CliError(
-          `cannot migrate: ${(error as Error).message}`,
-          "the PostgreSQL database must be reachable and empty; the SQLite file is left as it was",
-        );
+    if (values["reopen-sqlite"] === true) return reopen(common, config.dbPath);
+    const to = requireString(hostMigrateStoreCommand, values, "to");
+    if (!/^postgres(ql)?:\/\/./.test(to)) throw new CliError("--to must be a postgres:// URL", "e.g. --to postgres://host@db.internal/hosts");
+    const target = describeStoreUrl(to);
+    if (target.misparsed) throw new CliError(`--to does not read as postgres://user:password@host:port/database (shown as ${target.shown})`, percentEncodeHint);
+    const migrated = await common.logger.progress(`copying ${config.dbPath} into ${target.shown}`, () =>
+      migrateStore({ from: config.dbPath, to, signal: common.signal, onProgress: reportProgress(common) }).catch((error: unknown) => {
+        throw asCliError(error, config.dbPath, target.shown);
       }),
     );
-    common.logger.result({ from: config.dbPath, to: withoutPassword(to), ...migrated });
+    common.logger.result({ from: config.dbPath, to: target.shown, ...migrated });
     common.logger.info(
       `copied ${migrated.sessions} sessions, ${migrated.exchanges} exchanges, ${migrated.receipts} receipts and ${migrated.submissions} transactions`,
     );
-    common.logger.info(`next: set store = "${withoutPassword(to)}" in the host config (and remove dbPath), then start the host processes`);
+    common.logger.info(`${config.dbPath} is marked as migrated: \`host start\` refuses it from now on`);
+    common.logger.info(
+      `next: set store = "${target.shown}" (with its password) in the host config and remove dbPath (and SESSION_JOBS_HOST_DB from a systemd unit or container), then start the host processes`,
+    );
   },
 };
+
+/** One line per table when done, and every {@link progressEvery} rows of a large one. */
+function reportProgress(common: Common) {
+  return ({ table, copied, of }: MigrationProgress) => {
+    if (copied === of || Math.floor(copied / progressEvery) > Math.floor((copied - 1) / progressEvery))
+      common.logger.lines.write(`  ${table}: ${copied} of ${of} rows\n`);
+  };
+}
+
+function asCliError(error: unknown, dbPath: string, to: string): unknown {
+  const untouched = "the SQLite file is left as it was";
+  if (error instanceof HostLockError) return new CliError(error.message, "stop the host node first (host start holds the database)");
+  if (error instanceof StoreDeploymentError) return new CliError(`cannot migrate: ${error.message}`, error.hint);
+  if (error instanceof MigrationAbortedError) return new CliError(error.message, "run the same command again to copy everything");
+  if (error instanceof MigrationSourceError)
+    return new CliError(
+      error.message,
+      `dbPath (or SESSION_JOBS_HOST_DB) must name the node's database, readable and writable by this user (under systemd: run as the service's user, e.g. sudo -u session-jobs); PostgreSQL was not touched`,
+    );
+  const message = (error as Error).message;
+  if (/already holds sessions or transactions/.test(message))
+    return new CliError(`cannot migrate: ${message}`, `migrate into an empty PostgreSQL database; ${untouched}`);
+  return new CliError(`cannot migrate into ${to}: ${message}`, `the PostgreSQL database must be reachable and empty, and ${dbPath} is left as it was`);
+}
+
+function reopen(common: Common, dbPath: string): void {
+  let mark;
+  try {
+    mark = reopenMigratedSqlite(dbPath);
+  } catch (error) {
+    if (error instanceof HostLockError) throw new CliError(error.message, "stop the host node first");
+    throw new CliError(
+      `cannot open ${dbPath}: ${(error as Error).message}`,
+      "dbPath (or SESSION_JOBS_HOST_DB) must name the node's database, writable by this user",
+    );
+  }
+  if (!mark) return common.logger.info(`${dbPath} is not marked as migrated: nothing to do`);
+  common.logger.warn(
+    `${dbPath} was migrated to ${mark.to} at ${mark.at}; what the processes on PostgreSQL recorded since is not in it: keep them stopped for good`,
+  );
+  common.logger.info(`${dbPath} can be opened by \`host start\` again`);
+}

@@ -1,19 +1,32 @@
-import { acquireHostLock, createBackend, createCommon, createHostNode, HostLockError, StoreDeploymentError, type UnprovenReport } from "@session-jobs/host";
+import {
+  acquireHostLock,
+  createBackend,
+  createCommon,
+  createHostNode,
+  HostLockError,
+  StoreDeploymentError,
+  StoreOpenError,
+  type StoreLocation,
+  type UnprovenReport,
+} from "@session-jobs/host";
 import type { Command } from "../command.ts";
 import { CliError } from "../errors.ts";
 import { connectHostChain, hostConfigOptions, loadHostConfigFromOptions } from "../hostConfig.ts";
 import { parseIntegerOption } from "../parse.ts";
 import { builtWebAppDir } from "../demo/webAppFiles.ts";
+import { storeErrorHint } from "../storeErrors.ts";
 
 const logLevels = ["debug", "info", "warn", "error"] as const;
 const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logLevels.includes(value as (typeof logLevels)[number]);
 
 /**
- * Another process holds the key, the database or the port, or the database belongs to another
- * deployment (or to the chain before a reset): one line and a hint, as for any bad input.
+ * Another process holds the key, the database or the port, the database belongs to another
+ * deployment (or to the chain before a reset, or was migrated to PostgreSQL), or the PostgreSQL
+ * store cannot be used: one line and a hint, as for any bad input.
  */
-function asCliError(error: unknown): unknown {
+export function asCliError(error: unknown): unknown {
   if (error instanceof HostLockError || error instanceof StoreDeploymentError) return new CliError(error.message, error.hint);
+  if (error instanceof StoreOpenError) return new CliError(error.message, storeErrorHint(error.cause));
   const listen = error as NodeJS.ErrnoException & { address?: string; port?: number };
   if (listen.code === "EADDRINUSE" && listen.syscall === "listen")
     return new CliError(
@@ -78,11 +91,7 @@ export const hostStartCommand: Command = {
         );
       }
       if (left.tokens === 0) common.logger.info("every signed receipt is proven on chain");
-      else
-        common.logger.warn(
-          `${left.tokens} signed tokens of ${left.sessions} session(s) are not proven yet (${left.timedOut ? "the wait ran out" : "the chain did not take them"}); ` +
-            `they are stored in ${config.store.kind === "postgres" ? "the PostgreSQL store" : config.dbPath} and the next \`host start\` with this database proves them`,
-        );
+      else common.logger.warn(unprovenWarning(left, config.store));
     } catch (error) {
       throw asCliError(error);
     } finally {
@@ -92,5 +101,19 @@ export const hostStartCommand: Command = {
     common.logger.info("host stopped");
   },
 };
+
+/**
+ * What a stopped process leaves unproven, and who proves it: with SQLite the next start on the file;
+ * with PostgreSQL the process leading the proofs (this one sent none if it did not lead), another
+ * one still running on the store or the next to start.
+ */
+export function unprovenWarning(left: UnprovenReport, store: StoreLocation): string {
+  const tokens = `${left.tokens} signed tokens of ${left.sessions} session(s) are not proven yet`;
+  const why = left.timedOut ? "the wait ran out" : "the chain did not take them";
+  if (store.kind === "sqlite") return `${tokens} (${why}); they are stored in ${store.path} and the next \`host start\` with this database proves them`;
+  if (!left.leading)
+    return `${tokens}; this process was not leading the proofs: they are in the PostgreSQL store, and the process leading them proves them (another one still running on it, else the next \`host start\`)`;
+  return `${tokens} (${why}); they are in the PostgreSQL store: another host process still running on it takes the proofs over, else the next \`host start\` proves them`;
+}
 
 const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`;
