@@ -19,6 +19,8 @@ RUN npm run build -w packages/app
 
 # host.toml (from `session-jobs host init`) and the deployment JSON are mounted here;
 # the SQLite database (receipts, pending transactions) must outlive the container.
+# For a PostgreSQL store run with -e SESSION_JOBS_HOST_DB= -e SESSION_JOBS_HOST_STORE=postgres://…
+# (both set is refused; docs/host-guide.md, "Migrating a host from SQLite").
 ENV SESSION_JOBS_HOST_CONFIG=/etc/session-jobs/host.toml \
     SESSION_JOBS_HOST_DB=/var/lib/session-jobs/host.sqlite \
     SESSION_JOBS_HOST_LISTEN=0.0.0.0 \
