@@ -79,6 +79,27 @@ describe("session-jobs host migrate-store", () => {
     );
   });
 
+  it("stops cleanly on the first Ctrl-C (exit 130): PostgreSQL keeps nothing, and the same command then copies everything", async () => {
+    const config = await hostWithSqlite();
+    const to = await postgres.createDatabase();
+    const { stdout, stderr, streams } = captureStreams();
+    const write = streams.stderr.write.bind(streams.stderr);
+    // Ctrl-C as soon as the first table is copied: the CLI's own SIGINT listener, the last one added.
+    streams.stderr.write = ((chunk: string, ...rest: never[]) => {
+      if (String(chunk).includes("sessions: 1 of 1 rows")) (process.listeners("SIGINT").at(-1) as () => void)();
+      return write(chunk, ...rest);
+    }) as typeof streams.stderr.write;
+    const code = await runCli(["host", "migrate-store", "--config", config, "--to", to], { ...streams, env: { CI: "true" } });
+    expect(code, stderr.text()).toBe(130);
+    expect(stderr.text()).toMatch(/\nerror: the migration was stopped: nothing was copied, the SQLite file is as it was\n {2}hint: run the same command again/);
+    expect(stdout.text()).toBe("");
+    expect(await postgres.query(to, "SELECT count(*) AS n FROM sessions")).toEqual([{ n: "0" }]);
+
+    const again = await cli(["host", "migrate-store", "--config", config, "--to", to]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await postgres.query(to, "SELECT job_id FROM sessions")).toEqual([{ job_id: "5" }]);
+  });
+
   it("names the SQLite file it cannot open and blames neither PostgreSQL nor a missing key", async () => {
     const dir = mkdtempSync(join(tmpdir(), "host-migrate-cli-"));
     const config = join(dir, "host.toml");
