@@ -6,6 +6,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { openStore } from "@session-jobs/host";
 import { startTestPostgres, type TestPostgres } from "../../../host/src/testUtils/testPostgres.ts";
 import { runCli } from "../cli.ts";
+import type { Common } from "../common.ts";
+import { reportProgress } from "./hostMigrateStore.ts";
 import { captureStreams } from "../../test/captureStreams.ts";
 
 const key = `0x${"11".repeat(32)}` as const;
@@ -141,5 +143,16 @@ describe("session-jobs host migrate-store", () => {
       expect(result.code, argv.join(" ")).toBe(1);
       expect(result.stderr).toMatch(pattern);
     }
+  });
+});
+
+describe("host migrate-store's progress", () => {
+  it("reports a large table every 20,000 rows whatever its batches' sizes, and once when done", () => {
+    const lines: string[] = [];
+    const report = reportProgress({ logger: { lines: { write: (line: string) => void lines.push(line) } } } as unknown as Common);
+    // Batches cut by the 4 MiB bound: 137 rows each, never a round number.
+    for (let copied = 137; copied < 50_000; copied += 137) report({ table: "exchanges", copied, of: 50_000 });
+    report({ table: "exchanges", copied: 50_000, of: 50_000 });
+    expect(lines).toEqual(["  exchanges: 20002 of 50000 rows\n", "  exchanges: 40004 of 50000 rows\n", "  exchanges: 50000 of 50000 rows\n"]);
   });
 });

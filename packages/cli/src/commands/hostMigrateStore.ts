@@ -34,7 +34,9 @@ export const hostMigrateStoreCommand: Command = {
     if (config.store.kind !== "sqlite")
       throw new CliError(
         "the host config already names a PostgreSQL store",
-        "migrate-store copies from the SQLite file dbPath: run it with the config the node used before",
+        values["reopen-sqlite"] === true
+          ? "a roll-back runs the node on dbPath again: put dbPath back in the host config (and remove store), then run this again"
+          : "migrate-store copies from the SQLite file dbPath: run it with the config the node used before",
       );
     if (values["reopen-sqlite"] === true) return reopen(common, config.dbPath);
     const to = requireString(hostMigrateStoreCommand, values, "to");
@@ -58,10 +60,15 @@ export const hostMigrateStoreCommand: Command = {
 };
 
 /** One line per table when done, and every {@link progressEvery} rows of a large one. */
-function reportProgress(common: Common) {
+export function reportProgress(common: Common) {
+  // Counted from the last count reported: a batch (up to 500 rows, fewer when large) rarely ends on a round number.
+  const reported = new Map<string, number>();
   return ({ table, copied, of }: MigrationProgress) => {
-    if (copied === of || Math.floor(copied / progressEvery) > Math.floor((copied - 1) / progressEvery))
+    const last = reported.get(table) ?? 0;
+    if (copied === of || Math.floor(copied / progressEvery) > Math.floor(last / progressEvery)) {
+      reported.set(table, copied);
       common.logger.lines.write(`  ${table}: ${copied} of ${of} rows\n`);
+    }
   };
 }
 

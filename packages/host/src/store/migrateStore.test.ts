@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -150,6 +150,11 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
     expect(reopenMigratedSqlite(path)).toEqual({ to: expect.stringMatching(/^postgres:\/\//), at: "2026-11-30T12:00:00.000Z" });
     expect(reopenMigratedSqlite(path)).toBeUndefined();
     await createStore({ path, deployment }).close();
+
+    // A mistyped path is refused, and leaves no lock file behind.
+    const typo = `${path}x`;
+    expect(() => reopenMigratedSqlite(typo)).toThrow(/no SQLite database at/);
+    expect(existsSync(`${typo}.lock`)).toBe(false);
   });
 
   it(

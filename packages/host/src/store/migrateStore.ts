@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import pg from "pg";
 import type { Address, Hex } from "viem";
@@ -146,6 +147,8 @@ function markMigrated(path: string, mark: MigrationMark): void {
  * file. Refused while a node holds the file. Returns the mark taken off, if there was one.
  */
 export function reopenMigratedSqlite(path: string): MigrationMark | undefined {
+  // Before the lock, whose sidecar file a mistyped path would leave behind.
+  if (!existsSync(path)) throw new Error(`there is no SQLite database at ${path}`);
   const lock = lockDatabase(path);
   try {
     const db = new Database(path, { fileMustExist: true });

@@ -1,6 +1,6 @@
 import { fdatasync, fstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -513,6 +513,17 @@ describe("store faults", () => {
     const second = createStore({ path, deployment });
     expect(second.fault()).toBeUndefined();
     await second.close();
+  });
+
+  it("refuses a second node that reaches the same database through a symbolic link to its file, or to its folder", async () => {
+    const path = freshPath();
+    const first = createStore({ path, deployment });
+    const links = mkdtempSync(join(tmpdir(), "host-links-"));
+    symlinkSync(path, join(links, "linked.sqlite"));
+    symlinkSync(dirname(path), join(links, "folder"));
+    expect(() => createStore({ path: join(links, "linked.sqlite"), deployment })).toThrow(/is in use by another host process/);
+    expect(() => createStore({ path: join(links, "folder", basename(path)), deployment })).toThrow(/is in use by another host process/);
+    await first.close();
   });
 
   it("a database file removed under the node refuses new work, and closing puts everything stored back", async () => {

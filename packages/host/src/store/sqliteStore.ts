@@ -1,3 +1,5 @@
+import { existsSync, realpathSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
@@ -562,7 +564,7 @@ function openDatabase(path: string, deployment: StoreDeployment): Database.Datab
  */
 export function lockDatabase(path: string): Database.Database | undefined {
   if (inMemory(path)) return undefined;
-  const lock = new Database(`${path}.lock`, { timeout: 0 });
+  const lock = new Database(`${canonicalPath(path)}.lock`, { timeout: 0 });
   lock.pragma("locking_mode = EXCLUSIVE");
   try {
     lock.exec("BEGIN EXCLUSIVE; COMMIT;");
@@ -603,6 +605,17 @@ function checkDeployment(db: Database.Database, path: string, deployment: StoreD
 function databaseFile(db: Database.Database): string {
   const databases = db.pragma("database_list") as { name: string; file: string }[];
   return databases.find((database) => database.name === "main")!.file;
+}
+
+/**
+ * The database's path with every symbolic link resolved (the file's, else its folder's), so that
+ * two spellings of one database take one lock: a node on the file and a migration or a second
+ * node through a link to it would both write it. A hard link is not seen.
+ */
+function canonicalPath(path: string): string {
+  if (existsSync(path)) return realpathSync(path);
+  const folder = dirname(path);
+  return existsSync(folder) ? join(realpathSync(folder), basename(path)) : path;
 }
 
 function inMemory(path: string): boolean {

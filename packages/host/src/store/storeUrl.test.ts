@@ -15,6 +15,14 @@ describe("a store URL as it may be shown", () => {
     ["postgres://u@h/db?sslmode=disable&PASSWORD=secret&application_name=x", "postgres://u@h/db?sslmode=disable&PASSWORD=***&application_name=x"],
     ["postgres://u@h/db?password=sec#ret", "postgres://u@h/db?password=***"],
     ["postgres:///db?host=/var/run/postgresql", "postgres:///db?host=/var/run/postgresql"],
+    // The parameter's name percent-encoded: the driver decodes it, and so does the redaction.
+    ["postgres://u@h/db?%70assword=secret", "postgres://u@h/db?%70assword=***"],
+    ["postgres://u@h/db?sslmode=disable&pass%77ord=secret", "postgres://u@h/db?sslmode=disable&pass%77ord=***"],
+    // An @ in a parameter or the fragment is no part of the user and password.
+    ["postgres://u:secret@h/db?application_name=ops@box", "postgres://u:***@h/db?application_name=ops@box"],
+    ["postgres://h/db?application_name=me@box", "postgres://h/db?application_name=me@box"],
+    ["postgres://u:secret@h/db?sslrootcert=/home/a@corp/ca.pem", "postgres://u:***@h/db?sslrootcert=/home/a@corp/ca.pem"],
+    ["postgres://h/db?password=a@secret", "postgres://h/db?password=***"],
   ])("%s shows as %s", (url, shown) => {
     expect(describeStoreUrl(url)).toEqual({ shown, misparsed: false });
     expect(withoutPassword(url)).toBe(shown);
@@ -27,8 +35,8 @@ describe("a store URL as it may be shown", () => {
     "postgres://u:pa#ss@h/db",
     "postgres://u:pa?ss@h/db",
     "postgres://u:1234/5@localhost/db",
-    // An @ in a parameter: shown as nothing rather than guessed at.
-    "postgres://h/db?password=a@secret",
+    // An unencoded @ and / in the password, with an @ in a parameter too.
+    "postgres://u:a@b/c@h/db?application_name=x@y",
   ])("%s is misparsed, and shows nothing of the password", (url) => {
     const described = describeStoreUrl(url);
     expect(described.misparsed).toBe(true);
