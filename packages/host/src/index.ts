@@ -27,6 +27,7 @@ export type { SessionView } from "./session/sessionProtocol.ts";
 export type { UnprovenReport } from "./chain/proofSubmitter.ts";
 export {
   MigrationAbortedError,
+  MigrationMarkError,
   MigrationSourceError,
   migrateStore,
   reopenMigratedSqlite,

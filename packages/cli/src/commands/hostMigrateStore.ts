@@ -2,6 +2,7 @@ import {
   describeStoreUrl,
   HostLockError,
   MigrationAbortedError,
+  MigrationMarkError,
   MigrationSourceError,
   migrateStore,
   percentEncodeHint,
@@ -77,6 +78,11 @@ function asCliError(error: unknown, dbPath: string, to: string): unknown {
   if (error instanceof HostLockError) return new CliError(error.message, "stop the host node first (host start holds the database)");
   if (error instanceof StoreDeploymentError) return new CliError(`cannot migrate: ${error.message}`, error.hint);
   if (error instanceof MigrationAbortedError) return new CliError(error.message, "run the same command again to copy everything");
+  if (error instanceof MigrationMarkError)
+    return new CliError(
+      error.message,
+      `PostgreSQL holds the whole copy: switch the config to store, and move ${error.path} away (e.g. to ${error.path}.migrated) so that no node starts on it`,
+    );
   if (error instanceof MigrationSourceError)
     return new CliError(
       error.message,

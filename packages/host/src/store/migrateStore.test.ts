@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { StoreDeploymentError } from "../errors.ts";
-import { MigrationAbortedError, MigrationSourceError, migrateStore, reopenMigratedSqlite, type MigrationProgress } from "./migrateStore.ts";
+import { MigrationAbortedError, MigrationMarkError, MigrationSourceError, migrateStore, reopenMigratedSqlite, type MigrationProgress } from "./migrateStore.ts";
 import { openStore } from "./openStore.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
@@ -150,6 +151,15 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
     expect(reopenMigratedSqlite(path)).toEqual({ to: expect.stringMatching(/^postgres:\/\//), at: "2026-11-30T12:00:00.000Z" });
     expect(reopenMigratedSqlite(path)).toBeUndefined();
     await createStore({ path, deployment }).close();
+
+    // A mark that cannot be written (PostgreSQL has committed the copy): its own typed error, naming the file.
+    const unmarkable = (await sqliteWithHistory()).path;
+    const raw = new Database(unmarkable);
+    raw.exec("CREATE TRIGGER no_mark BEFORE INSERT ON meta WHEN NEW.key = 'migratedTo' BEGIN SELECT RAISE(ABORT, 'the disk refused'); END");
+    raw.close();
+    const failed = await migrateStore({ from: unmarkable, to: await postgres.createDatabase() }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(MigrationMarkError);
+    expect(failed).toMatchObject({ path: unmarkable, message: expect.stringMatching(/copied, but .* could not be marked/) });
 
     // A mistyped path is refused, and leaves no lock file behind.
     const typo = `${path}x`;

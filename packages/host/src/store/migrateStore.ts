@@ -31,6 +31,19 @@ export class MigrationAbortedError extends Error {
   }
 }
 
+/** PostgreSQL holds the whole copy, but the SQLite file could not be marked: nothing stops a node on it but the operator. */
+export class MigrationMarkError extends Error {
+  override readonly name = "MigrationMarkError";
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`copied, but ${path} could not be marked as migrated (${(cause as Error).message}): never start a node on it again, only on PostgreSQL`, {
+      cause,
+    });
+  }
+}
+
 /**
  * Copies a host's SQLite database into an empty PostgreSQL database, in one transaction: every
  * session, exchange (in order, with the requests and answers kept for a sync), receipt and
@@ -133,9 +146,7 @@ function markMigrated(path: string, mark: MigrationMark): void {
   try {
     writeMigrationMark(db, mark);
   } catch (error) {
-    throw new Error(`copied, but ${path} could not be marked as migrated (${(error as Error).message}): never start a node on it again, only on PostgreSQL`, {
-      cause: error,
-    });
+    throw new MigrationMarkError(path, error);
   } finally {
     db.close();
   }
