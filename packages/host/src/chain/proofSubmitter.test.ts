@@ -56,20 +56,26 @@ describe("proof submitter timers", () => {
     }
   });
 
+  /** A store with one open session of 200 signed tokens, none proven, behind a checkpoint of 100: a proof is due. */
+  const dueProofStore = (overrides: Partial<Store> = {}): Partial<Store> => ({
+    pendingSubmissions: async () => [],
+    openSessions: async () => [],
+    session: async () => ({ closed: false, provenTokens: 0, signedTokens: 200, checkpointInterval: 100 }) as never,
+    submissionsOfJob: async () => [],
+    setProvenTokens: async () => undefined,
+    newestReceipt: async (jobId: bigint) => ({ jobId, cumulativeTokens: 200, transcriptHash: `0x${"ab".repeat(32)}`, signature: "0x01", receivedMs: 0 }),
+    ...overrides,
+  });
+
   it("tries a due checkpoint again shortly when the store fails while preparing it, without waiting for another receipt or the idle flush", async () => {
     let reads = 0;
     const sent: bigint[][] = [];
     const { submitter, logs } = startSubmitter(
-      {
-        pendingSubmissions: async () => [],
-        openSessions: async () => [],
-        session: async () => ({ closed: false, provenTokens: 0, signedTokens: 200, checkpointInterval: 100 }) as never,
-        submissionsOfJob: async () => [],
-        setProvenTokens: async () => undefined,
+      dueProofStore({
         // PostgreSQL restarts as the checkpoint is prepared: the first read of the receipt fails.
         newestReceipt: async (jobId: bigint) =>
           ++reads === 1 ? storageDown() : { jobId, cumulativeTokens: 200, transcriptHash: `0x${"ab".repeat(32)}`, signature: "0x01", receivedMs: 0 },
-      },
+      }),
       {
         send: async (_call: unknown, record: { entries: { jobId: bigint }[] }) =>
           (sent.push(record.entries.map((entry) => entry.jobId)), { submission: {}, receipt: undefined }) as never,
@@ -92,15 +98,7 @@ describe("proof submitter timers", () => {
   it("does not close a session the node does not know (a node behind its balancer's others): its receipts stay to be proven", async () => {
     const closed: bigint[] = [];
     const { submitter, logs } = startSubmitter(
-      {
-        pendingSubmissions: async () => [],
-        openSessions: async () => [],
-        session: async () => ({ closed: false, provenTokens: 0, signedTokens: 200, checkpointInterval: 100 }) as never,
-        submissionsOfJob: async () => [],
-        setProvenTokens: async () => undefined,
-        newestReceipt: async (jobId: bigint) => ({ jobId, cumulativeTokens: 200, transcriptHash: `0x${"ab".repeat(32)}`, signature: "0x01", receivedMs: 0 }),
-        markClosed: async (jobId: bigint) => void closed.push(jobId),
-      },
+      dueProofStore({ markClosed: async (jobId: bigint) => void closed.push(jobId) }),
       { send: async () => ({ submission: {}, receipt: undefined }) as never },
       { get: async () => ({ status: "none", provenTokens: 0n }) } as unknown as SessionCache,
     );

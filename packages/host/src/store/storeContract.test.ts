@@ -55,6 +55,9 @@ const backends: Backend[] = [
   },
 ];
 
+/** A session's first exchange: 10 prompt and 30 completion tokens, on the empty transcript. */
+const firstExchange = { ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") };
+
 describe.each(backends)("store contract: $name", (backend) => {
   it("keeps sessions, exchanges, receipts and submissions across a reopen", async () => {
     const database = await backend.fresh();
@@ -67,7 +70,7 @@ describe.each(backends)("store contract: $name", (backend) => {
     });
     expect(await store.claimSequence(1n, 1n)).toBe(true);
     expect(await store.claimSequence(1n, 1n)).toBe(false);
-    await store.appendExchange({ ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") });
+    await store.appendExchange(firstExchange);
     expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
     expect(await store.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(false);
     const id = await store.recordSubmission({
@@ -146,7 +149,7 @@ describe.each(backends)("store contract: $name", (backend) => {
   it("keeps each exchange's request and answer until a receipt covers it, and counts their bytes", async () => {
     const store = await backend.open(await backend.fresh());
     await store.ensureSession(1n, 100);
-    const first = { ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") };
+    const first = firstExchange;
     const second = {
       ...exchange,
       sequence: 3n,
@@ -173,7 +176,7 @@ describe.each(backends)("store contract: $name", (backend) => {
     // Two processes each sure of the session's turn (one's lock connection lost meanwhile) finish together.
     const store = await backend.open(await backend.fresh());
     await store.ensureSession(1n, 100);
-    const first = { ...exchange, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa") };
+    const first = firstExchange;
     const rival = { ...first, sequence: 2n, completionTokens: 20, cumulativeTokens: 30, transcriptHash: hash("bb") };
     await store.appendExchange(first);
     await expect(store.appendExchange(rival)).rejects.toMatchObject({ code: "session_out_of_sync" });
@@ -187,15 +190,7 @@ describe.each(backends)("store contract: $name", (backend) => {
     const database = await backend.fresh();
     const store = await backend.open(database);
     await store.ensureSession(1n, 100);
-    const answer = {
-      ...exchange,
-      sequence: 1n,
-      promptTokens: 10,
-      completionTokens: 30,
-      cumulativeTokens: 40,
-      transcriptHash: hash("aa"),
-      responseText: "wor\u0000ld — ünïcödé 🙂 \u0000",
-    };
+    const answer = { ...firstExchange, responseText: "wor\u0000ld — ünïcödé 🙂 \u0000" };
     await store.appendExchange(answer);
     expect(await store.exchangesAfter(1n, undefined)).toEqual([answer]);
     expect(await store.unsignedBytes(1n)).toBe(exchange.requestBody.length + new TextEncoder().encode(answer.responseText).length);
@@ -405,15 +400,7 @@ describe("PostgreSQL store across processes", () => {
       "INSERT INTO sessions (job_id, transcript_hash, checkpoint_interval, last_activity_ms, served_tokens) VALUES (1, $1, 100, 0, 40)",
       [hash("aa")],
     );
-    const answer = {
-      ...exchange,
-      sequence: 1n,
-      promptTokens: 10,
-      completionTokens: 30,
-      cumulativeTokens: 40,
-      transcriptHash: hash("aa"),
-      responseText: "ünïcödé 🙂",
-    };
+    const answer = { ...firstExchange, responseText: "ünïcödé 🙂" };
     await postgres.query(url, `INSERT INTO exchanges (${exchangeColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
       ...exchangeValues(answer, 0, { flag: (value) => value, answer: (text) => text }),
     ]);

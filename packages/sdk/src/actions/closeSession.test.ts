@@ -266,15 +266,21 @@ describe("a close while another close of the session is under way (a retried clo
     };
   }
 
+  /** A session with one answer whose first close is under way, its settlement held (call `release`). */
+  async function firstCloseUnderWay(options: { fetch?: typeof fetch } = {}) {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    const from = t.host.requests.length;
+    const release = holdSettlement();
+    const firstClose = closeSession(t.userWallet, { session, ...options });
+    await waitFor(() => closesFrom(from).join() === "unanswered");
+    return { session, first, from, release, firstClose };
+  }
+
   for (const [transport, options] of hostTransports)
     it(`${transport}: resolves with the settlement of the close under way, the host's, and sends nothing to the chain itself`, async () => {
-      const { session } = await openEthSession();
-      const first = await chat(session, { messages: story, maxTokens: 8 });
-      const from = t.host.requests.length;
-      const release = holdSettlement();
+      const { session, first, from, release, firstClose } = await firstCloseUnderWay(options);
       try {
-        const firstClose = closeSession(t.userWallet, { session, ...options });
-        await waitFor(() => closesFrom(from).join() === "unanswered");
         const userNonce = await getTransactionCount(t.publicClient, { address: t.userWallet.account.address });
         const secondClose = closeSession(t.userWallet, { session: secondTab(session), ...options });
         await waitFor(() => closesFrom(from).includes("session_not_active"));
@@ -291,13 +297,8 @@ describe("a close while another close of the session is under way (a retried clo
     });
 
   it("fails with SessionCloseInProgressError (and a hint) when the close under way does not settle in time, having sent nothing", async () => {
-    const { session } = await openEthSession();
-    const first = await chat(session, { messages: story, maxTokens: 8 });
-    const from = t.host.requests.length;
-    const release = holdSettlement();
+    const { session, first, from, release, firstClose } = await firstCloseUnderWay();
     try {
-      const firstClose = closeSession(t.userWallet, { session });
-      await waitFor(() => closesFrom(from).join() === "unanswered");
       const error = await closeSession(t.userWallet, { session: secondTab(session), hostTimeoutMs: 5_000 }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(SessionCloseInProgressError);
       expect(error).toMatchObject({ jobId: session.jobId, waitedMs: 5_000, hint: expect.stringContaining("closeSession again later") });
@@ -316,13 +317,8 @@ describe("a close while another close of the session is under way (a retried clo
   }, 60_000);
 
   it("keeps waiting through a passing fault while it waits (the host unreachable, a 503), and still sends nothing itself", async () => {
-    const { session } = await openEthSession();
-    const first = await chat(session, { messages: story, maxTokens: 8 });
-    const from = t.host.requests.length;
-    const release = holdSettlement();
+    const { session, first, release, firstClose } = await firstCloseUnderWay();
     try {
-      const firstClose = closeSession(t.userWallet, { session });
-      await waitFor(() => closesFrom(from).join() === "unanswered");
       const userNonce = await getTransactionCount(t.publicClient, { address: t.userWallet.account.address });
       let asks = 0;
       // The second tab's asks: told "closing", then the host restarting (a 503, then no answer at all), then the truth.
