@@ -1,5 +1,6 @@
-import type pg from "pg";
+import pg from "pg";
 import type { StoreDeploymentError } from "../errors.ts";
+import { applyServerKeepAlive, connectionOptions } from "./postgresConnection.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
 import type { StoreDeployment } from "./storeTypes.ts";
 
@@ -71,6 +72,31 @@ export const postgresMigrations: readonly string[] = [
   // TEXT cannot hold U+0000, which a model may write: an answer with one could be served but never recorded.
   `ALTER TABLE exchanges ALTER COLUMN response_text TYPE BYTEA USING convert_to(response_text, 'UTF8');`,
 ];
+
+/**
+ * {@link preparePostgresSchema} on a connection of its own, without the pool's query timeout: a
+ * migration, or waiting for another process's, may be long.
+ */
+export async function preparePostgresSchemaAt(
+  url: string,
+  connection: { applicationName: string; connectTimeoutMs: number },
+  deployment: StoreDeployment,
+): Promise<void> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: `${connection.applicationName} schema`,
+    ...connectionOptions({ connectTimeoutMs: connection.connectTimeoutMs }),
+  });
+  // A connection lost while the schema is set up fails its query; the event must not go unheard.
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await applyServerKeepAlive(client);
+    await preparePostgresSchema(client, deployment);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
 
 /** Brings the database up to the newest schema and checks that it belongs to `deployment`. */
 export async function preparePostgresSchema(client: pg.ClientBase, deployment: StoreDeployment): Promise<void> {

@@ -7,7 +7,7 @@ import { openLockConnection, type LockConnection } from "./lockConnection.ts";
 import { applyServerKeepAlive, connectionOptions, isQueryTimeout, postgresTimeouts, type HeartbeatTimes } from "./postgresConnection.ts";
 import { isServerFault } from "./postgresFaults.ts";
 import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
-import { preparePostgresSchema } from "./postgresSchema.ts";
+import { preparePostgresSchemaAt } from "./postgresSchema.ts";
 import type {
   Exchange,
   SessionState,
@@ -96,7 +96,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     throw error;
   }
   try {
-    await prepareSchema(parameters.url, applicationName, connectTimeoutMs, parameters.deployment);
+    await preparePostgresSchemaAt(parameters.url, { applicationName, connectTimeoutMs }, parameters.deployment);
   } catch (error) {
     closing = true;
     await locks.end();
@@ -402,20 +402,6 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
 
 /** What a pooled query may wait for its answer, unless configured (`storeQueryTimeoutMs`). */
 export const defaultQueryTimeoutMs = 15_000;
-
-/** Brings the schema up to date on a connection of its own, without the pool's query timeout: a migration, or waiting for another process's, may be long. */
-async function prepareSchema(url: string, applicationName: string, connectTimeoutMs: number, deployment: StoreDeployment): Promise<void> {
-  const client = new pg.Client({ connectionString: url, application_name: `${applicationName} schema`, ...connectionOptions({ connectTimeoutMs }) });
-  // A connection lost while the schema is set up fails its query; the event must not go unheard.
-  client.on("error", () => undefined);
-  try {
-    await client.connect();
-    await applyServerKeepAlive(client);
-    await preparePostgresSchema(client, deployment);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 async function sessionOf(query: Query, jobId: bigint): Promise<SessionState | undefined> {
   const [row] = (await query.query<Row>(`SELECT ${sessionColumns} FROM sessions WHERE job_id = $1`, [jobId.toString()])).rows;
