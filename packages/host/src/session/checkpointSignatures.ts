@@ -18,17 +18,18 @@ const zeroWord = "0".repeat(64);
 const compactSignature = /^0x[0-9a-f]{130}$/;
 
 /**
- * Whether a 65-byte signature (lowercase hex) is one viem's `parseSignature` parses (r and s in
- * 1 … n − 1, v 0, 1, 27 or 28) with a low s (s ≤ n / 2), as the contract accepts: compared as hex
- * strings, not parsed into numbers, as this runs for every receipt (which reaches it as hex: the
- * receipt parser refuses anything else).
+ * Whether a 65-byte signature (lowercase hex) has r and s in 1 … n − 1, a low s (s ≤ n / 2) and v 27
+ * or 28, as the contract's ECDSA check accepts (OpenZeppelin hands v to `ecrecover` as it is, and
+ * `ecrecover` takes only 27 or 28: a v of 0 or 1 would be refused on chain, never proven): compared
+ * as hex strings, not parsed into numbers, as this runs for every receipt (which reaches it as hex:
+ * the receipt parser refuses anything else).
  */
 function isLowSSignature(signature: string): boolean {
   if (!compactSignature.test(signature)) return false;
   const r = signature.slice(2, 66);
   const s = signature.slice(66, 130);
   const v = signature.slice(130);
-  return r !== zeroWord && r < orderWord && s !== zeroWord && s <= halfOrderWord && (v === "1b" || v === "1c" || v === "00" || v === "01");
+  return r !== zeroWord && r < orderWord && s !== zeroWord && s <= halfOrderWord && (v === "1b" || v === "1c");
 }
 
 /** Checks checkpoint (receipt) signatures: low-s ECDSA by the session signer, or ERC-1271 by a contract signer. */
@@ -57,7 +58,7 @@ export function createCheckpointSignatures(parameters: CreateCheckpointSignature
     /** Whether `signature` over `checkpoint` is the session signer's. */
     async isSignedBy(jobId: bigint, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
       if (signature.length === 132) {
-        // The contract accepts only low-s ECDSA signatures; a high-s one would revert on chain.
+        // The contract accepts only low-s ECDSA signatures with v 27 or 28; any other would revert on chain.
         const lowercase = signature.toLowerCase();
         if (!isLowSSignature(lowercase)) return false;
         try {

@@ -40,7 +40,10 @@ export function createReceipts({ common, store, readSession, isSignedBy, onRecei
       const session = await readSession(receipt.jobId);
       const checkpoint: Checkpoint = { jobId: receipt.jobId, cumulativeTokens: receipt.cumulativeTokens, transcriptHash: exchange.transcriptHash };
       if (!(await isSignedBy(receipt.jobId, session.signer, checkpoint, receipt.signature)))
-        rejected("session_bad_signature", "receipt is not signed by the session signer");
+        rejected(
+          "session_bad_signature",
+          "receipt is not signed by the session signer (an ECDSA signature must be 65 bytes r‖s‖v with a low s and v 27 or 28, as the chain checks it)",
+        );
 
       const isNew = await store.storeReceipt({
         jobId: receipt.jobId,

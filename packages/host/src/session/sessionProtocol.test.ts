@@ -490,6 +490,17 @@ describe("receipts", () => {
     expect((await response.json()).error.code).toBe("session_bad_signature");
   });
 
+  it("refuses the session signer's own receipt with v 0/1, which the chain's ecrecover would refuse, with a hint, and takes it with v 27/28", async () => {
+    const { client } = openSession();
+    await client.chat(chatBody("In the beginning"));
+    const compactV = (signature: Hex) => `${signature.slice(0, 130)}0${Number.parseInt(signature.slice(130), 16) - 27}` as Hex;
+    const refused = await client.sendReceipt({ reshape: compactV });
+    const body = await refused.json();
+    expect([refused.status, body.error.code]).toEqual([401, "session_bad_signature"]);
+    expect(body.error.message).toContain("v 27 or 28");
+    expect((await client.sendReceipt()).status).toBe(200);
+  });
+
   it("asks whether the signer is a contract only once a receipt fails the ECDSA check, once per session, and again after a failed read", async () => {
     const { client, sessionKey } = openSession();
     await client.chat(chatBody("In the beginning"));

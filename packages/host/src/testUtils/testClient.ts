@@ -88,10 +88,13 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
     },
 
     /** Signs and posts a receipt (honestly for the client's own transcript unless overridden). */
-    async sendReceipt(overrides: { cumulativeTokens?: bigint; transcriptHash?: Hex; signer?: LocalAccount } = {}): Promise<Response> {
+    async sendReceipt(
+      overrides: { cumulativeTokens?: bigint; transcriptHash?: Hex; signer?: LocalAccount; reshape?: (signature: Hex) => Hex } = {},
+    ): Promise<Response> {
       const cumulativeTokens = overrides.cumulativeTokens ?? client.cumulativeTokens;
       const transcriptHash = overrides.transcriptHash ?? client.transcriptHash;
-      const signature = await signCheckpoint(overrides.signer ?? sessionKey, domain, { jobId, cumulativeTokens, transcriptHash });
+      const signed = await signCheckpoint(overrides.signer ?? sessionKey, domain, { jobId, cumulativeTokens, transcriptHash });
+      const signature = overrides.reshape ? overrides.reshape(signed) : signed;
       return fetch(`${client.url}/v1/session/receipt`, {
         method: "POST",
         headers: { "content-type": "application/json" },
