@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createByteBudget } from "./byteBudget.ts";
+import { settled, until } from "../testUtils/promiseState.ts";
 
 describe("byte budget", () => {
   it("lets takers hold at most the capacity together, in arrival order, and runs an oversized one alone", async () => {
@@ -12,12 +13,41 @@ describe("byte budget", () => {
     await Promise.resolve();
     // The small one fits, but waits its turn behind the second: no taker is starved.
     expect(order).toEqual([]);
-    first();
-    (await second)();
-    (await huge)();
-    (await small)();
+    first!();
+    (await second)!();
+    (await huge)!();
+    (await small)!();
     expect(order).toEqual(["second", "huge", "small"]);
     expect(budget.peak).toBe(100);
     expect(budget.held).toBe(0);
+  });
+});
+
+describe("a waiter whose client has gone", () => {
+  it("leaves the queue at once: those behind it are served in its place, and nothing is held for it", async () => {
+    const budget = createByteBudget({ capacity: 100 });
+    const first = await budget.take(60);
+    const gone = new AbortController();
+    const stuck = settled(budget.take(60, gone.signal));
+    const behind = settled(budget.take(30));
+    await new Promise((resolve) => setImmediate(resolve));
+    // The one behind fits beside the first, but waits its turn behind the 60.
+    expect(behind.done).toBe(false);
+    gone.abort();
+    await until(() => stuck.done && behind.done);
+    expect(stuck.value).toBeUndefined();
+    expect(budget.held).toBe(90);
+    first!();
+    (behind.value as () => void)();
+    expect(budget.held).toBe(0);
+  });
+
+  it("is not queued when its client left before it asked", async () => {
+    const budget = createByteBudget({ capacity: 100 });
+    const release = await budget.take(100);
+    expect(await budget.take(10, AbortSignal.abort())).toBeUndefined();
+    release!();
+    expect(budget.held).toBe(0);
+    expect(budget.peak).toBe(100);
   });
 });

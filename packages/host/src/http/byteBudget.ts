@@ -1,7 +1,8 @@
 /**
  * Bytes that work in progress may hold together (sync answers being written). A taker waits in
  * arrival order until its share fits; a share larger than the whole budget is cut to it, so that
- * one oversized taker runs alone instead of waiting for ever.
+ * one oversized taker runs alone instead of waiting for ever. A taker whose signal aborts (its
+ * client has gone) leaves the queue at once, so it never holds up those behind it.
  */
 export function createByteBudget(parameters: { capacity: number; onChange?: (held: number) => void }) {
   const { capacity } = parameters;
@@ -14,6 +15,13 @@ export function createByteBudget(parameters: { capacity: number; onChange?: (hel
     peak = Math.max(peak, held);
     parameters.onChange?.(held);
   };
+  const grantWaiting = () => {
+    while (waiting.length > 0 && held + waiting[0]!.bytes <= capacity) {
+      const next = waiting.shift()!;
+      hold(next.bytes);
+      next.grant();
+    }
+  };
 
   return {
     get held() {
@@ -23,22 +31,37 @@ export function createByteBudget(parameters: { capacity: number; onChange?: (hel
     get peak() {
       return peak;
     },
-    /** Resolves with a release function once `bytes` are held. */
-    async take(requested: number): Promise<() => void> {
+    /** Resolves with a release function once `bytes` are held, or with `undefined` if `signal` aborts first. */
+    async take(requested: number, signal?: AbortSignal): Promise<(() => void) | undefined> {
+      if (signal?.aborted) return undefined;
       const bytes = Math.min(Math.max(0, requested), capacity);
       if (waiting.length === 0 && held + bytes <= capacity) hold(bytes);
-      else await new Promise<void>((grant) => waiting.push({ bytes, grant }));
+      else {
+        const granted = await new Promise<boolean>((resolve) => {
+          const waiter = {
+            bytes,
+            grant: () => {
+              signal?.removeEventListener("abort", leave);
+              resolve(true);
+            },
+          };
+          const leave = () => {
+            waiting.splice(waiting.indexOf(waiter), 1);
+            grantWaiting();
+            resolve(false);
+          };
+          signal?.addEventListener("abort", leave, { once: true });
+          waiting.push(waiter);
+        });
+        if (!granted) return undefined;
+      }
       let released = false;
       return () => {
         if (released) return;
         released = true;
         held -= bytes;
         parameters.onChange?.(held);
-        while (waiting.length > 0 && held + waiting[0]!.bytes <= capacity) {
-          const next = waiting.shift()!;
-          hold(next.bytes);
-          next.grant();
-        }
+        grantWaiting();
       };
     },
   };
