@@ -38,7 +38,7 @@ describe("the sync answer on PostgreSQL is one snapshot, whatever another proces
     const interleaved = interleaveAfter(/\bFROM receipts\b/i, () =>
       other.storeReceipt({ jobId: 1n, cumulativeTokens: 5, transcriptHash: hash("bb"), signature: "0x02" }),
     );
-    await sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer));
+    await sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer), new AbortController().signal);
     expect(interleaved.fired()).toBe(true);
     const [answer] = answers;
     expect(reachedFromReceipt(answer!.head.receipt, answer!.exchanges)).toEqual({
@@ -56,7 +56,7 @@ describe("the sync answer on PostgreSQL is one snapshot, whatever another proces
     interleaveAfter(/\blast_sequence\b/i, async () => {
       appended = interleaveAfter(/\bFROM sessions\b/i, () => other.appendExchange(third));
     });
-    await sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer));
+    await sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer), new AbortController().signal);
     expect(appended?.fired()).toBe(true);
     const [answer] = answers;
     expect(reachedFromReceipt(answer!.head.receipt, answer!.exchanges)).toEqual({

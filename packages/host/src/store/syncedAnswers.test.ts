@@ -51,7 +51,7 @@ describe("answers that show stored state wait for its sync", () => {
     await until(() => held.length === 1); // the receipt is committed, its sync held: its POST has no 200 yet
     const { sync, request, answers } = syncOf(store);
     const commits = store.commitStats.commits;
-    const answered = settled(sync(request, async (answer) => void answers.push(answer)));
+    const answered = settled(sync(request, async (answer) => void answers.push(answer), new AbortController().signal));
     await until(() => store.commitStats.commits > commits); // the sync's own sequence is committed
     await new Promise((resolve) => setImmediate(resolve)); // the rest are synchronous reads: only the barrier holds the answer now
     expect(answers).toEqual([]);
@@ -73,7 +73,7 @@ describe("answers that show stored state wait for its sync", () => {
     await releaseUntil(() => stored.done);
     const { sync, request, answers } = syncOf(store);
     const commits = store.commitStats.commits;
-    const answered = settled(sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer)));
+    const answered = settled(sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer), new AbortController().signal));
     await until(() => held.length === 1); // the sync's own sequence is committed, its sync held: the answer waits at the barrier
     // Meanwhile the client's receipt for the second exchange commits (its POST waits for the next sync).
     const receipt = settled(store.storeReceipt({ jobId: 1n, cumulativeTokens: 5, transcriptHash: hash("bb"), signature: "0x02" }));

@@ -8,8 +8,8 @@ import { createSessionTurns } from "../session/sessionTurns.ts";
 import type { Store } from "../store/storeTypes.ts";
 import { exchange, hash } from "./storeFixtures.ts";
 
-/** The sync route on `store`, a signed request for it (session 1, sequence 2), and the answers it sends. */
-export function syncOf(store: Store) {
+/** The sync route on `store` (with `syncBudget`, else 1 MiB), its session turns, a signed request for it (session 1, sequence 2), and the answers it sends. */
+export function syncOf(store: Store, syncBudget = createByteBudget({ capacity: 1 << 20 })) {
   const refuse = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
     throw new HostError(code, message);
   };
@@ -18,10 +18,10 @@ export function syncOf(store: Store) {
     common: createCommon({ logLevel: "silent", processMetrics: false }),
     store,
     turns,
-    syncBudget: createByteBudget({ capacity: 1 << 20 }),
+    syncBudget,
   });
   const request = { jobId: 1n, sequence: 2n, session: { checkpointInterval: 100n } } as AuthenticatedRequest;
-  return { sync, request, answers: [] as SyncAnswer[] };
+  return { sync, turns, request, answers: [] as SyncAnswer[] };
 }
 
 /** Three exchanges of session 1, each built on the one before: 3, 5 and 7 tokens, sequences 1, 3 and 5. */
