@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { stringToBytes, type Hex } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { chat, signSessionRequestHeaders, type Session } from "@session-jobs/sdk";
+import { chat, type Session } from "@session-jobs/sdk";
 import { openUserSession } from "./harness.ts";
+import { hostMetric, postSigned, unsignedExchanges } from "./signedRequests.ts";
 import { useHostStack } from "./stack.ts";
 
 // A sync storm: sessions that never sign hold ~240 KB of unreceipted requests each and ask for
@@ -17,48 +16,17 @@ const stack = useHostStack(() => ({
 
 const pad = "x".repeat(60_000);
 
-/** A validly signed POST of exactly `body` for the session's next sequence. */
-async function postSigned(session: Session, endpoint: "/v1/chat/completions" | "/v1/session/sync", body: string): Promise<Response> {
-  session.sequence += 1n;
-  const headers = await signSessionRequestHeaders(privateKeyToAccount(session.sessionKey), session, {
-    jobId: session.jobId,
-    sequence: session.sequence,
-    transcriptHash: session.transcriptHash,
-    endpoint,
-    body: stringToBytes(body),
-  });
-  return fetch(`${stack.host.url}${endpoint}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
-}
-
-/** Serves `count` exchanges of ~60 KB requests that the client never signs for; returns the request bodies. */
-async function unsignedExchanges(session: Session, count: number): Promise<string[]> {
-  const bodies: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const body = JSON.stringify({ messages: [{ role: "user", content: `Genesis 1:${i + 1}` }], max_tokens: 4, pad });
-    const response = await postSigned(session, "/v1/chat/completions", body);
-    expect(response.status, await response.clone().text()).toBe(200);
-    session.transcriptHash = ((await response.json()) as { session: { transcriptHash: Hex } }).session.transcriptHash;
-    bodies.push(body);
-  }
-  return bodies;
-}
-
-const metric = async (name: string) => {
-  const text = await (await fetch(`${stack.host.url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
-};
-
 describe("sync storm", () => {
   it("4 sessions x 5 syncs of ~240 KB each: every answer exact, at most maxSyncBytesInFlight held at once, a bystander served", async () => {
     // Opened one after another: they are transactions of one wallet (nonces).
     const storm: Session[] = [];
     for (let i = 0; i < 4; i++) storm.push(await openUserSession(stack.network, 1_000n));
-    const bodies = await Promise.all(storm.map((session) => unsignedExchanges(session, 4)));
+    const bodies = await Promise.all(storm.map((session) => unsignedExchanges(stack.host.url, session, 4, pad)));
     const bystander = await openUserSession(stack.network, 100n);
 
     const syncs = storm.map(async (session, index) => {
       for (let round = 0; round < 5; round++) {
-        const response = await postSigned(session, "/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) }));
+        const response = await postSigned(stack.host.url, session, "/v1/session/sync", JSON.stringify({ jobId: String(session.jobId) }));
         expect(response.status).toBe(200);
         const answer = (await response.json()) as { exchanges: { requestBody: string }[]; lastSequence: string };
         expect(answer.lastSequence).toBe(String(session.sequence));
@@ -71,11 +39,11 @@ describe("sync storm", () => {
     await Promise.all([...syncs, bystanding]);
 
     expect(bystander.receipt?.cumulativeTokens).toBe(bystander.cumulativeTokens);
-    const peak = await metric("session_jobs_sync_bytes_held_peak");
+    const peak = await hostMetric(stack.host.url, "session_jobs_sync_bytes_held_peak");
     console.log(`sync storm: peak ${peak} bytes of stored exchanges held by sync answers (limit ${maxSyncBytesInFlight}; one answer ~${4 * pad.length})`);
     // At least one whole answer was held; never two answers' worth when only one fits.
     expect(peak).toBeGreaterThanOrEqual(4 * pad.length);
     expect(peak).toBeLessThanOrEqual(maxSyncBytesInFlight);
-    expect(await metric("session_jobs_sync_bytes_held")).toBe(0);
+    expect(await hostMetric(stack.host.url, "session_jobs_sync_bytes_held")).toBe(0);
   }, 58_000);
 });

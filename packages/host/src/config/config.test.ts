@@ -63,6 +63,7 @@ describe("resolveHostConfig", () => {
       headersTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
       keepAliveTimeoutMs: 5_000,
+      writeStallTimeoutMs: 10_000,
     });
     expect(JSON.stringify(describeHostConfig(config))).not.toContain(key.slice(2));
     expect(JSON.stringify(config, (_k, v) => (typeof v === "bigint" ? v.toString() : v))).not.toContain(key.slice(2));

@@ -77,6 +77,11 @@ export const serverSchema = z.strictObject({
   requestTimeoutMs: integer(100).default(30_000),
   /** An idle keep-alive connection is closed after this long (milliseconds). */
   keepAliveTimeoutMs: integer(100).default(5_000),
+  /**
+   * A sync answer whose client takes none of its next exchange's bytes for this long (milliseconds)
+   * is cut off, releasing the sync budget and the session's turn it held.
+   */
+  writeStallTimeoutMs: integer(100).default(10_000),
 });
 
 /** What one client, or all of them together, can hold of the node's connections and time. */

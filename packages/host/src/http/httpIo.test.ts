@@ -18,7 +18,7 @@ beforeAll(async () => {
       setImmediate(bystander);
     };
     setImmediate(bystander);
-    void sendJsonWithArray(response, { jobId: "7", note: 'quote " and \\ escaped' }, "exchanges", items, (item) => ({ ...item, encoded: true })).then(
+    void sendJsonWithArray(response, { jobId: "7", note: 'quote " and \\ escaped' }, "exchanges", items, (item) => ({ ...item, encoded: true }), 60_000).then(
       () => (writing = false),
     );
   });

@@ -55,7 +55,9 @@ export function sendText(response: ServerResponse, status: number, text: string,
  * Answers 200 with the JSON object `head` plus a last field `field`: an array written one element
  * at a time. Each element is encoded only when the previous one is on its way, the writer yields
  * to other work after each and waits for the client to drain, so a long answer neither stalls the
- * event loop nor sits in memory twice. Resolves `false` when the client went away.
+ * event loop nor sits in memory twice. A client that takes none of an element's bytes for
+ * `stallTimeoutMs` is cut off (the connection destroyed), so a reader that stopped reading cannot
+ * hold what the answer holds. Resolves `false` when the client went away or was cut off.
  */
 export async function sendJsonWithArray<T>(
   response: ServerResponse,
@@ -63,36 +65,43 @@ export async function sendJsonWithArray<T>(
   field: string,
   items: readonly T[],
   encode: (item: T) => unknown,
+  stallTimeoutMs: number,
 ): Promise<boolean> {
   response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
   const opening = JSON.stringify({ ...head, [field]: [] });
   let chunk = opening.slice(0, -2);
   for (const [index, item] of items.entries()) {
     chunk += (index === 0 ? "" : ",") + JSON.stringify(encode(item));
-    if (!(await writeOrWait(response, chunk))) return false;
+    if (!(await writeOrWait(response, chunk, stallTimeoutMs))) return false;
     chunk = "";
   }
   response.end(`${chunk}]}`);
   return true;
 }
 
-/** Resolves once the response's buffered data has drained, or the connection closed. */
-function drainedOrClosed(response: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      response.off("drain", done);
-      response.off("close", done);
-      resolve();
+/** Resolves once the response's buffered data has drained or the connection closed: `true`, or `false` when `timeoutMs` passed first. */
+function drainedOrClosed(response: ServerResponse, timeoutMs?: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const done = (drained: boolean) => {
+      response.off("drain", onDrain);
+      response.off("close", onDrain);
+      clearTimeout(timer);
+      resolve(drained);
     };
-    response.on("drain", done);
-    response.on("close", done);
+    const onDrain = () => done(true);
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => done(false), timeoutMs);
+    response.on("drain", onDrain);
+    response.on("close", onDrain);
   });
 }
 
-/** Writes `chunk`, waits for the socket to drain if it must, then for a turn of the event loop; `false` once the client is gone. */
-async function writeOrWait(response: ServerResponse, chunk: string): Promise<boolean> {
+/**
+ * Writes `chunk`, waits for the socket to drain if it must (at most `stallTimeoutMs`, else the
+ * connection is destroyed), then for a turn of the event loop; `false` once the client is gone.
+ */
+async function writeOrWait(response: ServerResponse, chunk: string, stallTimeoutMs: number): Promise<boolean> {
   if (response.destroyed) return false;
-  if (!response.write(chunk)) await drainedOrClosed(response);
+  if (!response.write(chunk) && !(await drainedOrClosed(response, stallTimeoutMs))) response.destroy();
   await new Promise<void>((resolve) => setImmediate(resolve));
   return !response.destroyed;
 }

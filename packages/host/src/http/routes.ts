@@ -15,7 +15,7 @@ import { createSessionRoutes } from "./sessionRoutes.ts";
 
 export type CreateHostRoutesParameters = {
   common: Common;
-  config: Pick<HostConfig, "limits" | "models" | "pricing"> & { server: Pick<HostConfig["server"], "maxBodyBytes"> };
+  config: Pick<HostConfig, "limits" | "models" | "pricing"> & { server: Pick<HostConfig["server"], "maxBodyBytes" | "writeStallTimeoutMs"> };
   backend: ChatBackend;
   protocol: SessionProtocol;
   submitter: Pick<ProofSubmitter, "settle">;
@@ -30,7 +30,13 @@ export type CreateHostRoutesParameters = {
 export function createHostRoutes(parameters: CreateHostRoutesParameters): Route[] {
   const { common, config, backend, protocol, identity } = parameters;
   const handleChat = createChatHandler({ common, backend, protocol, limits: config.limits, stopGenerations: parameters.stopGenerations });
-  const session = createSessionRoutes({ common, protocol, submitter: parameters.submitter, maxBodyBytes: config.server.maxBodyBytes });
+  const session = createSessionRoutes({
+    common,
+    protocol,
+    submitter: parameters.submitter,
+    maxBodyBytes: config.server.maxBodyBytes,
+    writeStallTimeoutMs: config.server.writeStallTimeoutMs,
+  });
   const models: Hex[] = config.models;
   const policy: HostPolicyDocument = {
     ...identity,

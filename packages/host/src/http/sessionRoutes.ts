@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { encodeRecordedExchange, sessionEndpoints, type SignedEndpoint } from "@session-jobs/protocol";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
-import { parseJsonBody, readBody, sendJson, sendJsonWithArray } from "./httpIo.ts";
+import { parseJsonBody, readBody, sendJson, sendJsonWithArray, watchClient } from "./httpIo.ts";
 import type { ProofSubmitter } from "../chain/proofSubmitter.ts";
 import { parseSessionHeaders, type SessionProtocol } from "../session/sessionProtocol.ts";
 
@@ -12,8 +12,10 @@ export function createSessionRoutes(parameters: {
   protocol: SessionProtocol;
   submitter: Pick<ProofSubmitter, "settle">;
   maxBodyBytes: number;
+  /** How long a sync answer waits for its client to take more of it before the connection is cut. */
+  writeStallTimeoutMs: number;
 }) {
-  const { common, protocol, submitter, maxBodyBytes } = parameters;
+  const { common, protocol, submitter, maxBodyBytes, writeStallTimeoutMs } = parameters;
 
   /** A signed request whose body is `{ "jobId": … }` for the job its headers name. */
   async function authenticateJobRequest(request: IncomingMessage, endpoint: SignedEndpoint) {
@@ -56,9 +58,13 @@ export function createSessionRoutes(parameters: {
 
     /** Answers a signed request with the newest receipt and the exchanges the client has not signed for. */
     async sync(request: IncomingMessage, response: ServerResponse): Promise<void> {
-      await protocol.sync(await authenticateJobRequest(request, sessionEndpoints.sync), async ({ head, exchanges }) => {
-        await sendJsonWithArray(response, head, "exchanges", exchanges, encodeRecordedExchange);
-      });
+      const clientGone = watchClient(response);
+      const authenticated = await authenticateJobRequest(request, sessionEndpoints.sync);
+      await protocol.sync(
+        authenticated,
+        async ({ head, exchanges }) => void (await sendJsonWithArray(response, head, "exchanges", exchanges, encodeRecordedExchange, writeStallTimeoutMs)),
+        clientGone,
+      );
     },
 
     /** What the host knows about a session: served, signed and proven token counts. */

@@ -136,7 +136,7 @@ beforeAll(async () => {
     port: 0,
     routes: createHostRoutes({
       common,
-      config: { limits, server: { maxBodyBytes: 4096 }, models: [servedModel], pricing: { minPricePerToken: 100n } },
+      config: { limits, server: { maxBodyBytes: 4096, writeStallTimeoutMs: 10_000 }, models: [servedModel], pricing: { minPricePerToken: 100n } },
       backend,
       protocol,
       submitter: {
