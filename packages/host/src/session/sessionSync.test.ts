@@ -44,4 +44,23 @@ describe("a sync waiting for the byte budget", () => {
     expect(budget.held).toBe(0);
     await store.close();
   });
+
+  it("counts the answer's bytes again when the session's own exchanges grew while it waited for its turn", async () => {
+    const store = createStore({ path: ":memory:", deployment });
+    await store.ensureSession(1n, 100);
+    await store.appendExchange(chainedExchanges.first);
+    const budget = createByteBudget({ capacity: 1 << 20 });
+    const { sync, turns, request, answers } = syncOf(store, budget);
+    const releaseTurn = await turns.acquire(1n); // the session's chat holds its turn
+    const answered = settled(sync({ ...request, sequence: 4n }, async (answer) => void answers.push(answer), new AbortController().signal));
+    await until(() => budget.held > 0);
+    await store.appendExchange(chainedExchanges.second);
+    releaseTurn();
+    await until(() => answered.done);
+    expect(answered.error).toBeUndefined();
+    expect(answers[0]!.exchanges).toHaveLength(2);
+    expect(budget.peak).toBe(store.unsignedBytes(1n));
+    expect(budget.held).toBe(0);
+    await store.close();
+  });
 });
