@@ -10,7 +10,7 @@ import { useHostStack } from "./stack.ts";
 // stall: past server.writeStallTimeoutMs without the client taking anything more the host cuts the
 // connection, and the sync budget and the session's turn the answer held are free again.
 
-const writeStallTimeoutMs = 2_000;
+const writeStallTimeoutMs = 3_000;
 const stack = useHostStack(() => ({
   extra: { batch: { delayMs: 0 }, server: { writeStallTimeoutMs }, limits: { maxUnsignedBytes: 16 << 20, maxSyncBytesInFlight: 16 << 20 } },
 }));
