@@ -3,6 +3,7 @@ import { CommanderError } from "commander";
 import { createLogger, type Common } from "./common.ts";
 import { commands } from "./commands/index.ts";
 import { formatError } from "./errors.ts";
+import { plainText } from "./terminalText.ts";
 import { buildProgram, type Invocation } from "./program.ts";
 
 type CliStreams = { stdout: Writable & { isTTY?: boolean }; stderr: Writable & { isTTY?: boolean }; env: NodeJS.ProcessEnv };
@@ -50,7 +51,8 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
     await command.run(common, values);
     return exitCodes.ok;
   } catch (error) {
-    streams.stderr.write(`error: ${formatError(error, debug, common.chainId)}\n`);
+    // An error can carry what a host said (its refusal's message): printed without terminal control.
+    streams.stderr.write(`error: ${plainText(formatError(error, debug, common.chainId))}\n`);
     return abort.signal.aborted ? exitCodes.interrupted : exitCodes.failed;
   } finally {
     process.off("SIGINT", onSignal);

@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import { plainText } from "./terminalText.ts";
 
 /** Everything a command needs besides its own options: output, environment and cancellation. */
 export type Common = {
@@ -11,7 +12,11 @@ export type Common = {
   chainId?: number;
 };
 
-/** Human-facing output: plain lines, with a spinner for waits when stderr is a terminal. */
+/**
+ * Human-facing output: plain lines, with a spinner for waits when stderr is a terminal. What
+ * `info`, `write`, `warn` and `progress` print carries no terminal control (see `plainText`):
+ * they print what hosts send (answers, recovered text, refusals), which must not drive the terminal.
+ */
 export type Logger = {
   info: (message: string) => void;
   /** Raw text without a newline (streamed model output). */
@@ -60,17 +65,18 @@ export function createLogger(
   };
   return {
     info: (message) => {
-      if (!json) aboveSpinner(() => stdout.write(`${message}\n`));
+      if (!json) aboveSpinner(() => stdout.write(`${plainText(message)}\n`));
     },
     write: (text) => {
-      if (!json) stdout.write(text);
+      if (!json) stdout.write(plainText(text));
     },
     result: (value) => {
       if (json) aboveSpinner(() => stdout.write(`${toJson(value)}\n`));
     },
-    warn: (message) => aboveSpinner(() => stderr.write(`warning: ${message}\n`)),
+    warn: (message) => aboveSpinner(() => stderr.write(`warning: ${plainText(message)}\n`)),
     lines: { write: (text) => aboveSpinner(() => stderr.write(text)), isTTY: interactive },
-    async progress(label, task) {
+    async progress(anyLabel, task) {
+      const label = plainText(anyLabel);
       const started = performance.now();
       const outer = spinner;
       if (interactive) spinner = { label, frame: 0 };
