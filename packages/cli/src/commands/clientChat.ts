@@ -5,6 +5,14 @@ import { CliError } from "../errors.ts";
 import { parseIntegerOption } from "../parse.ts";
 import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.ts";
 
+/**
+ * The `max_tokens` sent when `--max-tokens` is not given (the host's own shipped default). Always
+ * sent: it bounds what one answer can cost, and an answer the host claims to have written but never
+ * delivered is signed for at most that many completion tokens (docs/design.md, "Answers that never
+ * arrived live"). Without it the host's count is bounded only by the text it claims to have written.
+ */
+export const defaultChatMaxTokens = 256;
+
 export const clientChatCommand: Command = {
   path: ["client", "chat"],
   summary: "send a prompt through a saved session, stream the answer and sign a receipt for it",
@@ -13,18 +21,24 @@ export const clientChatCommand: Command = {
     ...savedSessionOptions,
     prompt: { type: "string", description: "the user message" },
     system: { type: "string", description: "a system message sent before it" },
-    "max-tokens": { type: "string", description: "most completion tokens (default: the host's)" },
+    "max-tokens": {
+      type: "string",
+      description: `most completion tokens, always sent: the most one answer can cost, even one the host claims it sent and you never saw (default ${defaultChatMaxTokens})`,
+    },
   },
   async run(common, values) {
     const prompt = requireString(clientChatCommand, values, "prompt");
     const maxTokens =
-      typeof values["max-tokens"] === "string" ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n })) : undefined;
+      typeof values["max-tokens"] === "string"
+        ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n }))
+        : defaultChatMaxTokens;
     const { chainId } = loadDeployment(requireString(clientChatCommand, values, "deployment"));
     const { session } = loadSession(clientChatCommand, values, chainId);
     const messages: ChatMessage[] = [
       ...(typeof values.system === "string" ? [{ role: "system" as const, content: values.system }] : []),
       { role: "user", content: prompt },
     ];
+    let text = "";
     try {
       // A saved session syncs first; if the last answer broke off (Ctrl-C, a lost connection), show what the host recorded of it.
       const { recovered } = await syncSession(session, { signal: common.signal });
@@ -33,7 +47,6 @@ export const clientChatCommand: Command = {
           `recovered the ${exchange.aborted ? "cut-off " : ""}answer to request ${exchange.sequence} (${exchange.promptTokens} prompt + ${exchange.completionTokens} completion tokens, now signed for):\n${exchange.text}\n`,
         );
       const stream = streamChat(session, { messages, maxTokens, signal: common.signal });
-      let text = "";
       for await (const delta of stream) {
         text += delta;
         common.logger.write(delta);
@@ -58,6 +71,8 @@ export const clientChatCommand: Command = {
           `(${session.cumulativeTokens * session.pricePerToken} of ${session.deposit} base units of the deposit)`,
       );
     } catch (error) {
+      // An answer cut off part way ends its line, so the error does not run on after it.
+      if (text !== "" && !text.endsWith("\n")) common.logger.write("\n");
       if (!(error instanceof SessionNotActiveError)) throw error;
       throw new CliError(
         `session ${session.jobId} is no longer active: ${error.hostMessage}`,
