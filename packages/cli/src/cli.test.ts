@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { captureStreams } from "../test/captureStreams.ts";
 import { runCli } from "./cli.ts";
+import { defaultChatMaxTokens } from "./commands/clientChat.ts";
 import { commands } from "./commands/index.ts";
 import { cliVersion } from "./program.ts";
 
@@ -34,6 +35,12 @@ describe("command-line conventions", () => {
     expect(short.stdout.includes("--json")).toBe(command.json !== false);
     expect((await cli([...command.path, "--help"])).stdout).toBe(short.stdout);
     expect((await cli(["help", ...command.path])).stdout).toBe(short.stdout);
+  });
+
+  it("help states what bounds money: chat's default max_tokens, and what close --force costs the host", async () => {
+    const flat = async (argv: string[]) => (await cli(argv)).stdout.replace(/\s+/g, " ");
+    expect(await flat(["client", "chat", "--help"])).toContain(`(default ${defaultChatMaxTokens})`);
+    expect(await flat(["client", "close", "--help"])).toMatch(/--force .*settle as the depositor.*paid only what it has proven/);
   });
 
   it.each(groups)("`%s` on its own shows the group's help", async (group) => {

@@ -316,6 +316,34 @@ describe("a close while another close of the session is under way (a retried clo
     }
   }, 60_000);
 
+  it("force: a host that answers every close 'closing' (Retry-After 1) forever is settled by the depositor, paying only what is proven", async () => {
+    const { session } = await openSession(t.userWallet, {
+      contracts: t.contracts,
+      host: t.hostWallet.account.address,
+      deposit: parseEther("0.001"),
+      proofInterval: 100n,
+      maxDuration: 30n * 24n * 3600n, // without force, the deposit would stay locked for this month
+    });
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    await t.proveAsHost(session.jobId, t.host.receipts.get(session.jobId)!);
+    // Signed for but never proven: the host holds this receipt and loses it to the forced settlement.
+    const second = await chat(session, { messages: story, maxTokens: 8 });
+    expect(second.cumulativeTokens).toBeGreaterThan(first.cumulativeTokens);
+    let refusedAsClosing = 0;
+    const closingForever: typeof fetch = async (input, init) => {
+      if (!String(input).endsWith("/v1/session/close")) return globalThis.fetch(input, init);
+      refusedAsClosing++;
+      const body = { error: { message: "A close of the session is under way.", type: "session_error", code: "session_not_active", reason: "closing" } };
+      return new Response(JSON.stringify(body), { status: 409, headers: { "content-type": "application/json", "retry-after": "1" } });
+    };
+    const settlement = await closeSession(t.userWallet, { session, fetch: closingForever, hostTimeoutMs: 2_000, force: true });
+    expect(refusedAsClosing).toBeGreaterThan(0);
+    expect(settlement).toMatchObject({ closedBy: "client", completedBy: t.userWallet.account.address });
+    expect(settlement.hostError).toBeDefined();
+    expectExactSplit(settlement, session, first.cumulativeTokens);
+    expect((await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId })).status).not.toBe("active");
+  }, 60_000);
+
   it("keeps waiting through a passing fault while it waits (the host unreachable, a 503), and still sends nothing itself", async () => {
     const { session, first, release, firstClose } = await firstCloseUnderWay();
     try {

@@ -30,6 +30,15 @@ export type CloseSessionParameters = HostRequestOptions & {
   hostTimeoutMs?: number | undefined;
   /** Called with the exchanges the closing sync recovered (answers that broke off), once signed for. */
   onRecovered?: SyncOptions["onRecovered"];
+  /**
+   * Settle as the depositor (`completeSessionJob`) when the host answers that a close is under way
+   * but it does not settle within `hostTimeoutMs`, rather than throw {@link SessionCloseInProgressError}.
+   * The way out from a host that answers every close so and never settles: the host is paid what
+   * it has proven on chain; receipts it holds but has not proven are lost to it. Default `false`:
+   * without it the close under way is waited for and never raced. A host that does not answer, or
+   * refuses otherwise, is settled without whatever `force` says.
+   */
+  force?: boolean | undefined;
 };
 
 export type CloseSessionReturnType = Settlement & {
@@ -63,8 +72,9 @@ export type CloseSessionErrorType =
  * device; the host answers `session_not_active` with reason `closing`) settles it as this one would:
  * closeSession waits for that settlement and returns it, looking on chain and asking the host again
  * at its `Retry-After`, within `hostTimeoutMs`, and sends nothing to the chain itself. If it does not
- * settle in time: `SessionCloseInProgressError`, with a hint. Any other refusal (an unknown session,
- * one already ended on chain) is not waited for.
+ * settle in time: `SessionCloseInProgressError`, with a hint; with `force: true`, the SDK settles as
+ * the depositor instead (for a host that answers every close so: see `force`). Any other refusal
+ * (an unknown session, one already ended on chain) is not waited for.
  *
  * @example
  * const settlement = await closeSession(walletClient, { session });
@@ -90,8 +100,8 @@ export async function closeSession(
       const settlement = await closeThroughHost(client, session, { ...parameters, deadline, startedAt, hostTimeoutMs });
       return { ...settlement, closedBy: closedBy(settlement, session) };
     } catch (error) {
-      // Waiting for another close that did not settle: settling here could race it (see the error).
-      if (parameters.signal?.aborted || error instanceof SessionCloseInProgressError) throw error;
+      // Waiting for another close that did not settle: settling here could race it (see the error), unless the caller forces it.
+      if (parameters.signal?.aborted || (error instanceof SessionCloseInProgressError && parameters.force !== true)) throw error;
       hostError = error;
     }
 

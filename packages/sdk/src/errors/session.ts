@@ -109,14 +109,14 @@ export class UndeliveredAnswersError extends BaseError {
 }
 
 const closeInProgressHint =
-  "the close under way settles by itself (getSettlement or watchSettlement show it); call closeSession again later: a close that failed frees the session at once, one whose host process died when its lease ends; a host that keeps answering so is settled without it once the session's duration has passed (triggerSessionTimeout; CLI: client timeout)";
+  "the close under way settles by itself (getSettlement or watchSettlement show it); call closeSession again later: a close that failed frees the session at once, one whose host process died when its lease ends; a host that keeps answering so and never settles: closeSession with force: true (CLI: client close --force) settles as the depositor, paying the host only what it has proven";
 
 /**
  * `closeSession` found a close of the session already under way (a retried close after a timeout, a
  * second tab, another device: the host answered `session_not_active` with reason `closing`) and
  * waited for it, but the session did not settle within the close's `hostTimeoutMs`. The SDK sent
  * nothing to the chain: settling as the depositor now could race the close under way and pay the
- * host less than the user signed for.
+ * host less than the user signed for. `closeSession` with `force: true` takes that trade instead.
  */
 export class SessionCloseInProgressError extends BaseError {
   override name = "SessionCloseInProgressError";
