@@ -16,13 +16,17 @@ export type Chain = {
   abandonmentTimeoutSeconds(): Promise<number>;
   /** Whether `address` holds code (a contract wallet, or an account delegated to one). */
   isContract(address: Address): Promise<boolean>;
-  /** Asks the ProofSystem whether `signer` (a contract, ERC-1271) accepts a checkpoint signature. */
+  /**
+   * Asks the ProofSystem whether `signer` (a contract, ERC-1271) accepts a checkpoint signature, in a
+   * call from the host's own address: `tx.origin` is then the proof transaction's (a signer that
+   * answers "valid" only to calls from nobody is refused at once).
+   */
   isValidContractSignature(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean>;
 };
 
 /** Connects to the RPC, checks the chain id against the configuration, and reads sessions. */
 export async function connectChain(parameters: {
-  config: Pick<HostConfig, "rpcUrl" | "chainId" | "contracts" | "chain">;
+  config: Pick<HostConfig, "rpcUrl" | "chainId" | "contracts" | "chain"> & { account: { address: Address } };
   signal?: AbortSignal;
 }): Promise<Chain> {
   const { config } = parameters;
@@ -61,6 +65,7 @@ export async function connectChain(parameters: {
         message: checkpoint,
       });
       return publicClient.readContract({
+        account: config.account.address,
         address: await proofSystem,
         abi: proofSystemAbi,
         functionName: "isValidReceiptSignature",

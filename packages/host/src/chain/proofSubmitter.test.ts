@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createCommon } from "../common.ts";
 import { HostError } from "../errors.ts";
 import type { Store } from "../store/storeTypes.ts";
+import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import type { Marketplace } from "./proofCalls.ts";
 import { createProofSubmitter } from "./proofSubmitter.ts";
@@ -137,4 +138,42 @@ describe("proof submitter timers", () => {
       await submitter.stop().catch(() => undefined);
     }
   });
+
+  it("closes a session whose receipt the chain refuses before settling it, sends that receipt no more, and retries a failed settlement at the next tick", async () => {
+    const steps: string[] = [];
+    let ticks = 0;
+    const invalidProof = (functionName: string) => new CallRevertedError(functionName, "InvalidProof", "InvalidProof(7, 0x00)", { cause: undefined });
+    const { submitter, logs } = startSubmitter(
+      dueProofStore({
+        pendingSubmissions: async () => (ticks++, []),
+        markClosed: async () => void steps.push("markClosed"),
+      }),
+      {
+        simulate: async (call) => Promise.reject(invalidProof(call.functionName)),
+        send: async (call) => {
+          steps.push(call.functionName);
+          if (call.functionName !== "completeSessionJob") throw invalidProof(call.functionName);
+          // The RPC is down at the first settlement: it must be tried again.
+          if (steps.filter((step) => step === "completeSessionJob").length === 1) throw new Error("fetch failed");
+          return { submission: { txHash: "0xab" }, receipt: { status: "success" } } as never;
+        },
+      },
+      { get: async () => ({ status: "active", provenTokens: 100n }), update: () => undefined } as unknown as SessionCache,
+    );
+    await submitter.start();
+    try {
+      await submitter.notify(7n);
+      await submitter.flush();
+      await expect.poll(() => steps.filter((step) => step === "completeSessionJob").length, { timeout: 10_000 }).toBe(2);
+      const settledAt = ticks;
+      await expect.poll(() => ticks, { timeout: 10_000 }).toBeGreaterThan(settledAt + 3);
+      // Closed (every process refuses it) before anything was sent to settle it; the refused proof never again, the settlement once more only.
+      expect(steps).toEqual(["submitProofOfWork", "markClosed", "completeSessionJob", "completeSessionJob"]);
+      expect(logs.some((line) => line.level === "error" && /chain refuses a stored receipt/.test(line.message))).toBe(true);
+      expect(logs.some((line) => line.level === "warn" && /cannot settle a session whose receipt the chain refuses; will retry/.test(line.message))).toBe(true);
+      await expectNoUnhandledRejection();
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  }, 30_000);
 });

@@ -1,3 +1,4 @@
+import { parseEventLogs, type TransactionReceipt } from "viem";
 import type { Common } from "../common.ts";
 import type { BatchPolicy } from "../config/config.ts";
 import { HostError } from "../errors.ts";
@@ -8,7 +9,7 @@ import { endedOnChain, type SessionCache } from "./chainSession.ts";
 import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
 import { isRetryableError } from "./retry.ts";
-import { retireAbandonedSession, settleSession, type SettleResult } from "./settleSession.ts";
+import { refuseSession, refusesReceipt, retireAbandonedSession, settleSession, type SettleResult } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 
 export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
@@ -55,6 +56,8 @@ export function createProofSubmitter(parameters: {
   const due = new Set<bigint>();
   /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
   const refused = new Map<bigint, number>();
+  /** Sessions closed because the chain refuses their receipts, not yet settled: tried again at each tick. */
+  const unsettled = new Set<bigint>();
   /** When each silent session was last looked at; they are re-read at most every `silentRecheckMs`. */
   const silentChecked = new Map<bigint, number>();
   const silentRecheckMs = 10 * 60_000;
@@ -95,6 +98,29 @@ export function createProofSubmitter(parameters: {
     };
   }
 
+  /**
+   * The chain refuses this receipt itself: the session is served nothing more by any process, its
+   * proofs are never sent again, and it is settled for what is proven (retried at each tick until it is).
+   */
+  async function endRefused(entry: ProofEntry, reason: string): Promise<void> {
+    refused.set(entry.jobId, entry.cumulativeTokens);
+    await refuseSession(settlement, entry.jobId, entry.cumulativeTokens, reason);
+    unsettled.add(entry.jobId);
+  }
+
+  /** Completes a refused session without its refused receipt (`completeSessionJob`: proven tokens are paid). Inside the queue. */
+  async function settleRefused(jobId: bigint): Promise<void> {
+    try {
+      const settled = await settleSession(settlement, jobId, { proveNewest: false });
+      unsettled.delete(jobId);
+      common.logger.info("settled a session whose receipt the chain refuses", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
+    } catch (error) {
+      // Ended meanwhile (by its depositor, a timeout or this settlement): nothing left to settle.
+      if (error instanceof HostError && error.code === "session_not_active") unsettled.delete(jobId);
+      else common.logger.warn("cannot settle a session whose receipt the chain refuses; will retry", { jobId, error });
+    }
+  }
+
   /** Drops entries the chain would refuse on their own, so that one bad receipt cannot sink a batch. */
   async function withoutRefused(entries: ProofEntry[]): Promise<ProofEntry[]> {
     const kept: ProofEntry[] = [];
@@ -104,11 +130,39 @@ export function createProofSubmitter(parameters: {
         kept.push(entry);
       } catch (error) {
         if (!(error instanceof CallRevertedError)) throw error;
-        refused.set(entry.jobId, entry.cumulativeTokens);
-        common.logger.error("chain refuses a stored receipt", { jobId: entry.jobId, cumulativeTokens: entry.cumulativeTokens, reason: error.reason });
+        if (refusesReceipt(error)) await endRefused(entry, error.reason);
+        else {
+          refused.set(entry.jobId, entry.cumulativeTokens);
+          common.logger.error("chain refuses a stored receipt's proof now", {
+            jobId: entry.jobId,
+            cumulativeTokens: entry.cumulativeTokens,
+            reason: error.reason,
+          });
+        }
       }
     }
     return kept;
+  }
+
+  /** Sessions whose receipt a mined batch skipped as invalid (`ProofRejected`: it simulated, but the transaction refused it). */
+  const rejectedIn = (receipt: TransactionReceipt): Set<bigint> =>
+    new Set(parseEventLogs({ abi: marketplace.abi, logs: receipt.logs, eventName: "ProofRejected" }).map((log) => (log.args as { jobId: bigint }).jobId));
+
+  /**
+   * What a mined proof transaction says about its receipts: a receipt the transaction refused (a batch's
+   * `ProofRejected`, or one proof reverted with its session still active) ends its session as refused,
+   * even though it simulated (a contract signer may answer a call and a transaction differently).
+   */
+  async function judgeMined(batch: ProofEntry[], receipt: TransactionReceipt): Promise<ProofEntry[]> {
+    if (receipt.status !== "success") {
+      const [only] = batch;
+      if (batch.length === 1 && only && (await sessions.get(only.jobId, { fresh: true })).status === "active")
+        await endRefused(only, "proof transaction reverted");
+      return [];
+    }
+    const rejected = rejectedIn(receipt);
+    for (const entry of batch) if (rejected.has(entry.jobId)) await endRefused(entry, "ProofRejected");
+    return batch.filter((entry) => !rejected.has(entry.jobId));
   }
 
   async function submitEntries(entries: ProofEntry[]): Promise<void> {
@@ -119,10 +173,12 @@ export function createProofSubmitter(parameters: {
           kind: batch.length === 1 ? "checkpoint" : "batch",
           entries: batch.map(({ jobId, cumulativeTokens, tokensInBatch }) => ({ jobId, cumulativeTokens, tokensInBatch })),
         });
-        if (receipt?.status === "success") {
-          for (const entry of batch) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
-          common.metrics.tokensProven.inc(batch.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
-          common.logger.info("proofs confirmed", { hash: submission.txHash, jobs: batch.map((entry) => entry.jobId), gasUsed: receipt.gasUsed });
+        if (receipt) {
+          const proven = await judgeMined(batch, receipt);
+          for (const entry of proven) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
+          common.metrics.tokensProven.inc(proven.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
+          if (receipt.status === "success")
+            common.logger.info("proofs confirmed", { hash: submission.txHash, jobs: proven.map((entry) => entry.jobId), gasUsed: receipt.gasUsed });
         }
         return;
       } catch (error) {
@@ -156,6 +212,7 @@ export function createProofSubmitter(parameters: {
           for (const entry of entries.slice(start, start + policy.maxJobs)) if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
         }
       }
+      for (const jobId of unsettled) await settleRefused(jobId);
     });
   }
 
@@ -186,6 +243,10 @@ export function createProofSubmitter(parameters: {
 
   /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
   async function tick(): Promise<void> {
+    if (unsettled.size > 0)
+      await sender.exclusive(async () => {
+        for (const jobId of unsettled) await settleRefused(jobId);
+      });
     if ((await store.pendingSubmissions()).length > 0) {
       const resolved = await sender
         .exclusive(() => sender.reconcile())

@@ -98,6 +98,31 @@ describe("settleSession when its settlement is mined but reverted", () => {
     expect(closed).toEqual([]);
   });
 
+  it("closes the session and completes it without its final receipt when the proof of that receipt reverted with the session still active (the chain refuses it)", async () => {
+    const calls: string[] = [];
+    const closed: bigint[] = [];
+    const settled = await settleSession(
+      context({
+        store: {
+          setProvenTokens: async () => undefined,
+          newestReceipt: async (jobId: bigint) => ({ jobId, cumulativeTokens: 200, transcriptHash: hash, signature: "0x1234", receivedMs: 0 }),
+          markClosed: async (jobId: bigint) => void closed.push(jobId),
+        },
+        sessions: { get: async () => ({ status: "active", provenTokens: 100n }) as never, update: () => undefined },
+        sender: {
+          send: async (call) => {
+            calls.push(call.functionName);
+            return { submission: { txHash: hash }, receipt: { status: call.functionName === "completeSessionJob" ? "success" : "reverted" } } as never;
+          },
+        },
+      }),
+      7n,
+    );
+    expect(calls).toEqual(["submitProofAndComplete", "completeSessionJob"]);
+    expect(closed).toEqual([7n]);
+    expect(settled).toMatchObject({ provenTokens: "100", mined: true });
+  });
+
   it("is 409 session_not_active when someone else ended the session first, which is then closed here", async () => {
     const { settling, closed } = reverted(async () => ({ status: "timedOut" }));
     await expect(settling).rejects.toMatchObject({ code: "session_not_active", status: 409, message: expect.stringContaining("was timedOut on chain") });

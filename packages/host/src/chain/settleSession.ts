@@ -32,8 +32,34 @@ function chainUnreachable(error: unknown): never {
   throw error;
 }
 
-/** Settles a session: final proof and completion in one call, or completion alone. Inside the queue. */
-export async function settleSession(context: SettlementContext, jobId: bigint): Promise<SettleResult> {
+/**
+ * Whether a reverted proof says the receipt itself is invalid (its signature, or the model's check),
+ * whenever it is sent: unlike an ended session or an RPC's refusal, trying again cannot help.
+ */
+export const refusesReceipt = (error: CallRevertedError): boolean => error.errorName === "InvalidProof" || error.errorName === "InvalidProofLength";
+
+/**
+ * The chain refuses a stored receipt of this session: every process serves it nothing more from
+ * here on (closed in the store, durably), and its proof is never sent again. Settling it for what is
+ * proven is the caller's next step.
+ */
+export async function refuseSession(
+  context: Pick<SettlementContext, "common" | "store">,
+  jobId: bigint,
+  cumulativeTokens: number,
+  reason: string,
+): Promise<void> {
+  await context.store.markClosed(jobId);
+  context.common.logger.error("chain refuses a stored receipt: session closed, to be settled for what is proven", { jobId, cumulativeTokens, reason });
+}
+
+/**
+ * Settles a session: final proof and completion in one call, or completion alone. A final receipt
+ * the chain refuses closes the session ({@link refuseSession}) and it completes without it, paid
+ * what is proven. `proveNewest: false` completes without trying the newest receipt (one already
+ * refused). Inside the queue.
+ */
+export async function settleSession(context: SettlementContext, jobId: bigint, options: { proveNewest?: boolean } = {}): Promise<SettleResult> {
   const { common, store, sender, sessions, marketplace } = context;
   if ((await pendingCoverage(store, jobId)) !== undefined) await sender.reconcile().catch(chainUnreachable);
   const session = await sessions.get(jobId, { fresh: true }).catch(chainUnreachable);
@@ -44,7 +70,7 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
   }
   const provenTokens = Number(session.provenTokens);
   await store.setProvenTokens(jobId, provenTokens);
-  const receipt = await store.newestReceipt(jobId);
+  const receipt = options.proveNewest === false ? undefined : await store.newestReceipt(jobId);
   const final = receipt && receipt.cumulativeTokens > provenTokens ? receipt : undefined;
   const settlement = settlementCall(marketplace, jobId, final, provenTokens);
   const cumulativeTokens = final?.cumulativeTokens ?? provenTokens;
@@ -57,11 +83,21 @@ export async function settleSession(context: SettlementContext, jobId: bigint): 
   } catch (error) {
     // The store stopped taking writes (its lock connection or file lost) before the transaction was recorded.
     if (error instanceof HostError) throw error;
+    if (error instanceof CallRevertedError && final && refusesReceipt(error)) {
+      await refuseSession(context, jobId, final.cumulativeTokens, error.reason);
+      return settleSession(context, jobId, { proveNewest: false });
+    }
     if (error instanceof CallRevertedError)
       throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
     throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
   }
-  if (sent.receipt && sent.receipt.status !== "success") throw await revertedSettlement(context, jobId, sent.submission.txHash);
+  if (sent.receipt && sent.receipt.status !== "success") {
+    const error = await revertedSettlement(context, jobId, sent.submission.txHash);
+    // Still active: the transaction refused the final receipt that simulated (a contract signer answers a call and a transaction differently).
+    if (!final || error.code !== "internal_error") throw error;
+    await refuseSession(context, jobId, final.cumulativeTokens, `settlement ${sent.submission.txHash} reverted`);
+    return settleSession(context, jobId, { proveNewest: false });
+  }
   if (sent.receipt) {
     sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
     if (final) common.metrics.tokensProven.inc(cumulativeTokens - provenTokens);

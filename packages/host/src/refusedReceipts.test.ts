@@ -1,0 +1,189 @@
+/**
+ * A session signer with code (ERC-1271, or an EIP-7702-delegated session key) whose receipts the
+ * host accepted but the chain refuses: the host serves the session nothing more, settles it for what
+ * is proven, and never sends the refused receipt again (docs/failure-model.md, "contract signers").
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Hex } from "viem";
+import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
+import { createCommon } from "./common.ts";
+import type { HostConfig } from "./config/config.ts";
+import { createHostNode, type HostNode } from "./node.ts";
+import { registerHost } from "./chain/register.ts";
+import { createTestBackend } from "./testUtils/testBackend.ts";
+import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
+import { createTestClient } from "./testUtils/testClient.ts";
+
+const price = 2_000_000_000n;
+/** The session's checkpoint interval, and so the host's unsigned limit L (its own limits are above). */
+const limit = 100;
+/** One exchange at most: its prompt (a few tokens) and `max_tokens`. */
+const maxTokens = 30;
+const oneResponse = 20 + maxTokens;
+
+/** `isValidSignature` bytecodes, put at the session key's address with `anvil_setCode` (as an EIP-7702 delegation would). */
+const signerCode = {
+  /** Always answers the ERC-1271 magic value. */
+  valid: "0x631626ba7e60e01b60005260206000f3",
+  /** Reverts: the signer revoked what it signed. */
+  revoked: "0x60006000fd",
+  /** The magic value only when tx.origin is zero (a call from nobody), else a revert. */
+  callsFromNobody: "0x3215600957600080fd5b631626ba7e60e01b60005260206000f3",
+  /** The magic value only when tx.gasprice is zero (any eth_call), else a revert: valid to every call, invalid in every transaction. */
+  callsOnly: "0x3a15600957600080fd5b631626ba7e60e01b60005260206000f3",
+} as const;
+
+let chain: TestChain;
+let config: HostConfig;
+let node: HostNode;
+
+beforeAll(async () => {
+  chain = await startTestChain();
+  // Proofs go out only when a test flushes them, so that each test decides when the chain judges its receipts.
+  config = chain.hostConfig({ dbPath: join(mkdtempSync(join(tmpdir(), "refused-")), "host.sqlite"), batch: { delayMs: 600_000, maxJobs: 10 } });
+  expect((await registerHost({ config })).action).toBe("registered");
+  node = createHostNode({ common: createCommon({ logLevel: "silent" }), config, backend: createTestBackend(), shutdownGraceMs: 500, submitterTickMs: 200 });
+  await node.start();
+}, 60_000);
+
+afterAll(async () => {
+  await node?.stop();
+  await chain?.stop();
+});
+
+const ask = (content: string) => ({ messages: [{ role: "user", content }], max_tokens: maxTokens, stream: true });
+
+async function openSession() {
+  const opened = await chain.openSession({ host: config.account.address, pricePerToken: price, deposit: 10n ** 15n, proofInterval: BigInt(limit) });
+  const client = createTestClient({ url: node.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain });
+  /** A receipt for the client's transcript whose signature only the signer's code can vouch for. */
+  const sendContractReceipt = () =>
+    fetch(`${node.url}/v1/session/receipt`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        jobId: opened.jobId.toString(),
+        cumulativeTokens: client.cumulativeTokens.toString(),
+        transcriptHash: client.transcriptHash,
+        signature: "0x1234",
+      }),
+    });
+  const setSignerCode = (code: Hex) => chain.anvilRpc("anvil_setCode", [opened.sessionKey.address, code]);
+  const served = async () => Number(((await (await fetch(`${node.url}/v1/session/${opened.jobId}`)).json()) as { servedTokens: string }).servedTokens);
+  return { ...opened, client, sendContractReceipt, setSignerCode, served };
+}
+
+type Session = Awaited<ReturnType<typeof openSession>>;
+
+/** Honest (ECDSA) receipts for one interval, proven: what the host can be paid for. */
+async function proveHonestInterval({ client, jobId }: Session): Promise<bigint> {
+  while (client.cumulativeTokens < BigInt(limit)) {
+    expect((await client.chat(ask("honest"))).status).toBe(200);
+    expect((await client.sendReceipt()).status).toBe(200);
+  }
+  await node.flushProofs();
+  const proven = (await chain.session(jobId)).provenTokens;
+  expect(proven).toBe(client.cumulativeTokens);
+  return proven;
+}
+
+/** Serves and signs with the contract signer until one interval beyond `proven` is signed: the host's next proof is due. */
+async function signContractInterval(session: Session, proven: bigint): Promise<void> {
+  while (session.client.cumulativeTokens - proven < BigInt(limit)) {
+    expect((await session.client.chat(ask("signed by code"))).status).toBe(200);
+    expect((await session.sendContractReceipt()).status).toBe(200);
+  }
+}
+
+/** The session's SessionCompleted events: who completed it and what the chain paid. */
+const completions = (jobId: bigint) =>
+  chain.publicClient.getContractEvents({
+    address: chain.contracts.jobMarketplace,
+    abi: jobMarketplaceWithModelsAbi,
+    eventName: "SessionCompleted",
+    args: { jobId },
+    fromBlock: 0n,
+  });
+
+/** The session is refused new work, settled by the host for exactly `proven`, and served no more than the bound beyond it. */
+async function expectRefusedAndSettled(session: Session, proven: bigint): Promise<void> {
+  const refused = await session.client.chat(ask("after the refusal"));
+  expect(refused.status).toBe(409);
+  expect(refused.body.error?.code).toBe("session_not_active");
+  await expect.poll(() => completions(session.jobId), { timeout: 30_000 }).toHaveLength(1);
+  const settlement = (await completions(session.jobId))[0]!.args;
+  expect(settlement.completedBy?.toLowerCase()).toBe(config.account.address.toLowerCase());
+  expect(settlement.provenTokens).toBe(proven);
+  expect(settlement.payment).toBe(proven * price);
+  // Served beyond the last provable receipt: signed-but-unproven below L plus the response whose
+  // receipt made the proof due, unsigned below L plus the response that crossed it (docs/failure-model.md).
+  expect((await session.served()) - Number(proven)).toBeLessThan(2 * limit + 2 * oneResponse);
+}
+
+describe("receipts the chain refuses", () => {
+  it("a signer that revokes its receipts before they are proven: the proof's simulation is refused, the session closed and settled for what is proven", async () => {
+    const session = await openSession();
+    const proven = await proveHonestInterval(session);
+    await session.setSignerCode(signerCode.valid);
+    await signContractInterval(session, proven);
+    await session.setSignerCode(signerCode.revoked);
+    // The most the client can take before the proof goes out: one interval unsigned on top.
+    let answer = await session.client.chat(ask("unsigned"));
+    while (answer.status === 200) answer = await session.client.chat(ask("unsigned"));
+    expect(answer.body.error?.code).toBe("session_receipt_overdue");
+    await node.flushProofs();
+    await expectRefusedAndSettled(session, proven);
+    // The refused receipt is not sent again: nothing of the session is left to prove.
+    await node.flushProofs();
+    expect((await chain.session(session.jobId)).provenTokens).toBe(proven);
+  }, 60_000);
+
+  it("a signer valid to every call and invalid in every transaction: the mined proof refuses it, the session is closed and settled, an honest session in the same batch is proven and served on", async () => {
+    const attacker = await openSession();
+    const honest = await openSession();
+    const proven = await proveHonestInterval(attacker);
+    await attacker.setSignerCode(signerCode.callsOnly);
+    await signContractInterval(attacker, proven);
+    while (honest.client.cumulativeTokens < BigInt(limit)) {
+      expect((await honest.client.chat(ask("honest"))).status).toBe(200);
+      expect((await honest.client.sendReceipt()).status).toBe(200);
+    }
+    await node.flushProofs();
+    await expectRefusedAndSettled(attacker, proven);
+    expect((await chain.session(honest.jobId)).provenTokens).toBe(honest.client.cumulativeTokens);
+    expect((await honest.client.chat(ask("still served"))).status).toBe(200);
+  }, 60_000);
+
+  it("the same signer alone in its proof transaction: the proof, mined and reverted with the session active, ends the session as refused", async () => {
+    const session = await openSession();
+    const proven = await proveHonestInterval(session);
+    await session.setSignerCode(signerCode.callsOnly);
+    await signContractInterval(session, proven);
+    await node.flushProofs();
+    await expectRefusedAndSettled(session, proven);
+  }, 60_000);
+
+  it("a client's close whose final receipt the chain refuses: settled without it for what is proven, and the session served no more", async () => {
+    const session = await openSession();
+    const proven = await proveHonestInterval(session);
+    await session.setSignerCode(signerCode.valid);
+    expect((await session.client.chat(ask("one more"))).status).toBe(200);
+    expect((await session.sendContractReceipt()).status).toBe(200);
+    await session.setSignerCode(signerCode.revoked);
+    const closed = await session.client.post("/v1/session/close", { jobId: session.jobId.toString() });
+    expect(closed.status).toBe(200);
+    expect(((await closed.json()) as { provenTokens: string }).provenTokens).toBe(proven.toString());
+    await expectRefusedAndSettled(session, proven);
+  }, 60_000);
+
+  it("a signer valid only to calls from nobody (tx.origin zero) is asked from the host's address: its receipts are refused at once", async () => {
+    const session = await openSession();
+    await session.setSignerCode(signerCode.callsFromNobody);
+    expect((await session.client.chat(ask("first"))).status).toBe(200);
+    const receipt = await session.sendContractReceipt();
+    expect(receipt.status).toBe(401);
+  }, 60_000);
+});
