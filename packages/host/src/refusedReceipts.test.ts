@@ -185,5 +185,6 @@ describe("receipts the chain refuses", () => {
     expect((await session.client.chat(ask("first"))).status).toBe(200);
     const receipt = await session.sendContractReceipt();
     expect(receipt.status).toBe(401);
+    expect(((await receipt.json()) as { error: { code: string } }).error.code).toBe("session_bad_signature");
   }, 60_000);
 });
