@@ -5,6 +5,7 @@
  * proven exactly once and every session settles to the wei (docs/failure-model.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { resolveHostConfig, type HostConfigInput } from "./config/config.ts";
 import { registerHost } from "./chain/register.ts";
 import { closeExactly, isAlive, pendingTransactions, startHostProcess, untilServed, type ClusterSession, type HostProcess } from "./testUtils/hostCluster.ts";
@@ -203,6 +204,62 @@ describe("host processes sharing one PostgreSQL store", () => {
     expect(closedRow[0]!.closed).toBe(true);
     const after = await client.chat(ask("after the close"));
     expect([after.status, after.body.error?.code]).toEqual([409, "session_not_active"]);
+  }, 180_000);
+
+  it("refuse, on every process, a session whose receipt the chain refused, from before its settlement is mined; settled for what is proven", async () => {
+    const [session] = await openSessions(1);
+    const { client, jobId } = session!;
+    await converse([session!], 4, 0, { retryUnavailable: false });
+    await allProven([session!]);
+    const proven = (await chain.session(jobId)).provenTokens;
+    // The session key now has code that answers every call "valid" and every transaction "invalid" (tx.gasprice).
+    await chain.anvilRpc("anvil_setCode", [session!.sessionKey.address, "0x3a15600957600080fd5b631626ba7e60e01b60005260206000f3"]);
+    await anvilRpc("evm_setAutomine", [false]);
+    try {
+      for (let round = 0; client.cumulativeTokens - proven < interval; round++) {
+        client.url = alive()[round % alive().length]!.url;
+        expect((await client.chat(ask(`signed by code ${round}`))).status).toBe(200);
+        const receipt = await fetch(`${client.url}/v1/session/receipt`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            jobId: jobId.toString(),
+            cumulativeTokens: client.cumulativeTokens.toString(),
+            transcriptHash: client.transcriptHash,
+            signature: "0x1234",
+          }),
+        });
+        expect(receipt.status).toBe(200);
+      }
+      // The leader's proof waits unmined; mined, it reverts: the leader closes the session and sends its settlement.
+      await expect.poll(() => pendingTransactions(postgres, database), { timeout: 60_000 }).toBe("1");
+      await anvilRpc("evm_mine");
+      const closed = async () =>
+        (await postgres.query<{ closed: boolean }>(database, "SELECT closed FROM sessions WHERE job_id = $1", [jobId.toString()]))[0]!.closed;
+      await expect.poll(closed, { timeout: 60_000 }).toBe(true);
+      // Its settlement is not mined yet, and no process serves the session.
+      expect((await chain.session(jobId)).provenTokens).toBe(proven);
+      for (const host of alive()) {
+        client.url = host.url;
+        const refused = await client.chat(ask("after the refusal"));
+        expect([refused.status, refused.body.error?.code, refused.body.error?.message]).toEqual([409, "session_not_active", `session ${jobId} is closed`]);
+      }
+      await expect.poll(() => pendingTransactions(postgres, database), { timeout: 60_000 }).toBe("1");
+      await anvilRpc("evm_mine");
+    } finally {
+      await anvilRpc("evm_setAutomine", [true]);
+    }
+    const completions = () =>
+      chain.publicClient.getContractEvents({
+        address: chain.contracts.jobMarketplace,
+        abi: jobMarketplaceWithModelsAbi,
+        eventName: "SessionCompleted",
+        args: { jobId },
+        fromBlock: 0n,
+      });
+    await expect.poll(completions, { timeout: 60_000 }).toHaveLength(1);
+    const [settlement] = await completions();
+    expect([settlement!.args.provenTokens, settlement!.args.payment]).toEqual([proven, proven * price]);
   }, 180_000);
 
   it("lose the proof leader's lock connection mid-way: it stops leading, reconnects and serves again, the lead is taken again, and every signed receipt is proven exactly once", async () => {
