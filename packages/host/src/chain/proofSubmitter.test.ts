@@ -176,4 +176,33 @@ describe("proof submitter timers", () => {
       await submitter.stop().catch(() => undefined);
     }
   }, 30_000);
+
+  it("proves a refused receipt's session again when the store cannot close it now, and closes it then", async () => {
+    const steps: string[] = [];
+    let closes = 0;
+    const { submitter } = startSubmitter(
+      dueProofStore({
+        // PostgreSQL restarts as the session is closed: the first mark fails.
+        markClosed: async () => (steps.push("markClosed"), ++closes === 1 ? storageDown() : undefined),
+      }),
+      {
+        simulate: async (call) => Promise.reject(new CallRevertedError(call.functionName, "InvalidProof", "InvalidProof(7, 0x00)", { cause: undefined })),
+        send: async (call) => {
+          steps.push(call.functionName);
+          if (call.functionName === "completeSessionJob") return { submission: { txHash: "0xab" }, receipt: { status: "success" } } as never;
+          throw new CallRevertedError(call.functionName, "InvalidProof", "InvalidProof(7, 0x00)", { cause: undefined });
+        },
+      },
+      { get: async () => ({ status: "active", provenTokens: 100n }), update: () => undefined } as unknown as SessionCache,
+    );
+    await submitter.start();
+    try {
+      await submitter.notify(7n);
+      await submitter.flush();
+      await expect.poll(() => steps, { timeout: 10_000 }).toEqual(["submitProofOfWork", "markClosed", "submitProofOfWork", "markClosed", "completeSessionJob"]);
+      await expectNoUnhandledRejection();
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  }, 30_000);
 });

@@ -103,8 +103,9 @@ export function createProofSubmitter(parameters: {
    * proofs are never sent again, and it is settled for what is proven (retried at each tick until it is).
    */
   async function endRefused(entry: ProofEntry, reason: string): Promise<void> {
-    refused.set(entry.jobId, entry.cumulativeTokens);
+    // Closed first: a store that cannot take the mark now leaves the session due again, to be judged anew.
     await refuseSession(settlement, entry.jobId, entry.cumulativeTokens, reason);
+    refused.set(entry.jobId, entry.cumulativeTokens);
     unsettled.add(entry.jobId);
   }
 
