@@ -5,10 +5,10 @@
  * proven exactly once and every session settles to the wei (docs/failure-model.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { resolveHostConfig, type HostConfigInput } from "./config/config.ts";
 import { registerHost } from "./chain/register.ts";
 import { closeExactly, isAlive, pendingTransactions, startHostProcess, untilServed, type ClusterSession, type HostProcess } from "./testUtils/hostCluster.ts";
+import { sendContractReceipt, signerCode } from "./testUtils/contractSigner.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
 import { startTestPostgres, type TestPostgres } from "./testUtils/testPostgres.ts";
@@ -213,22 +213,13 @@ describe("host processes sharing one PostgreSQL store", () => {
     await allProven([session!]);
     const proven = (await chain.session(jobId)).provenTokens;
     // The session key now has code that answers every call "valid" and every transaction "invalid" (tx.gasprice).
-    await chain.anvilRpc("anvil_setCode", [session!.sessionKey.address, "0x3a15600957600080fd5b631626ba7e60e01b60005260206000f3"]);
+    await chain.anvilRpc("anvil_setCode", [session!.sessionKey.address, signerCode.callsOnly]);
     await anvilRpc("evm_setAutomine", [false]);
     try {
       for (let round = 0; client.cumulativeTokens - proven < interval; round++) {
         client.url = alive()[round % alive().length]!.url;
         expect((await client.chat(ask(`signed by code ${round}`))).status).toBe(200);
-        const receipt = await fetch(`${client.url}/v1/session/receipt`, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            jobId: jobId.toString(),
-            cumulativeTokens: client.cumulativeTokens.toString(),
-            transcriptHash: client.transcriptHash,
-            signature: "0x1234",
-          }),
-        });
+        const receipt = await sendContractReceipt(client.url, client, jobId);
         expect(receipt.status).toBe(200);
       }
       // The leader's proof waits unmined; mined, it reverts: the leader closes the session and sends its settlement.
@@ -249,14 +240,7 @@ describe("host processes sharing one PostgreSQL store", () => {
     } finally {
       await anvilRpc("evm_setAutomine", [true]);
     }
-    const completions = () =>
-      chain.publicClient.getContractEvents({
-        address: chain.contracts.jobMarketplace,
-        abi: jobMarketplaceWithModelsAbi,
-        eventName: "SessionCompleted",
-        args: { jobId },
-        fromBlock: 0n,
-      });
+    const completions = () => chain.completions(jobId);
     await expect.poll(completions, { timeout: 60_000 }).toHaveLength(1);
     const [settlement] = await completions();
     expect([settlement!.args.provenTokens, settlement!.args.payment]).toEqual([proven, proven * price]);

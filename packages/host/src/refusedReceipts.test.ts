@@ -1,18 +1,18 @@
 /**
  * A session signer with code (ERC-1271, or an EIP-7702-delegated session key) whose receipts the
  * host accepted but the chain refuses: the host serves the session nothing more, settles it for what
- * is proven, and never sends the refused receipt again (docs/failure-model.md, "contract signers").
+ * is proven, and never sends the refused receipt again (docs/failure-model.md, "Signed but refused by the chain").
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hex } from "viem";
-import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { createCommon } from "./common.ts";
 import type { HostConfig } from "./config/config.ts";
 import { createHostNode, type HostNode } from "./node.ts";
 import { registerHost } from "./chain/register.ts";
+import { sendContractReceipt as sendContractReceiptTo, signerCode } from "./testUtils/contractSigner.ts";
 import { createTestBackend } from "./testUtils/testBackend.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
@@ -23,18 +23,6 @@ const limit = 100;
 /** One exchange at most: its prompt (a few tokens) and `max_tokens`. */
 const maxTokens = 30;
 const oneResponse = 20 + maxTokens;
-
-/** `isValidSignature` bytecodes, put at the session key's address with `anvil_setCode` (as an EIP-7702 delegation would). */
-const signerCode = {
-  /** Always answers the ERC-1271 magic value. */
-  valid: "0x631626ba7e60e01b60005260206000f3",
-  /** Reverts: the signer revoked what it signed. */
-  revoked: "0x60006000fd",
-  /** The magic value only when tx.origin is zero (a call from nobody), else a revert. */
-  callsFromNobody: "0x3215600957600080fd5b631626ba7e60e01b60005260206000f3",
-  /** The magic value only when tx.gasprice is zero (any eth_call), else a revert: valid to every call, invalid in every transaction. */
-  callsOnly: "0x3a15600957600080fd5b631626ba7e60e01b60005260206000f3",
-} as const;
 
 let chain: TestChain;
 let config: HostConfig;
@@ -59,18 +47,7 @@ const ask = (content: string) => ({ messages: [{ role: "user", content }], max_t
 async function openSession() {
   const opened = await chain.openSession({ host: config.account.address, pricePerToken: price, deposit: 10n ** 15n, proofInterval: BigInt(limit) });
   const client = createTestClient({ url: node.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain });
-  /** A receipt for the client's transcript whose signature only the signer's code can vouch for. */
-  const sendContractReceipt = () =>
-    fetch(`${node.url}/v1/session/receipt`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        jobId: opened.jobId.toString(),
-        cumulativeTokens: client.cumulativeTokens.toString(),
-        transcriptHash: client.transcriptHash,
-        signature: "0x1234",
-      }),
-    });
+  const sendContractReceipt = () => sendContractReceiptTo(node.url, client, opened.jobId);
   const setSignerCode = (code: Hex) => chain.anvilRpc("anvil_setCode", [opened.sessionKey.address, code]);
   const served = async () => Number(((await (await fetch(`${node.url}/v1/session/${opened.jobId}`)).json()) as { servedTokens: string }).servedTokens);
   return { ...opened, client, sendContractReceipt, setSignerCode, served };
@@ -98,23 +75,13 @@ async function signContractInterval(session: Session, proven: bigint): Promise<v
   }
 }
 
-/** The session's SessionCompleted events: who completed it and what the chain paid. */
-const completions = (jobId: bigint) =>
-  chain.publicClient.getContractEvents({
-    address: chain.contracts.jobMarketplace,
-    abi: jobMarketplaceWithModelsAbi,
-    eventName: "SessionCompleted",
-    args: { jobId },
-    fromBlock: 0n,
-  });
-
 /** The session is refused new work, settled by the host for exactly `proven`, and served no more than the bound beyond it. */
 async function expectRefusedAndSettled(session: Session, proven: bigint): Promise<void> {
   const refused = await session.client.chat(ask("after the refusal"));
   expect(refused.status).toBe(409);
   expect(refused.body.error?.code).toBe("session_not_active");
-  await expect.poll(() => completions(session.jobId), { timeout: 30_000 }).toHaveLength(1);
-  const settlement = (await completions(session.jobId))[0]!.args;
+  await expect.poll(() => chain.completions(session.jobId), { timeout: 30_000 }).toHaveLength(1);
+  const settlement = (await chain.completions(session.jobId))[0]!.args;
   expect(settlement.completedBy?.toLowerCase()).toBe(config.account.address.toLowerCase());
   expect(settlement.provenTokens).toBe(proven);
   expect(settlement.payment).toBe(proven * price);

@@ -139,26 +139,36 @@ describe("proof submitter timers", () => {
     }
   });
 
+  /**
+   * A chain that refuses session 7's receipt (`InvalidProof`, in simulation and when sent) and takes
+   * its `completeSessionJob` unless `settlementFails` says otherwise for that attempt; each call
+   * sent, and each close of the session in the store, is written to `steps`.
+   */
+  function refusingChain(steps: string[], settlementFails: (attempt: number) => boolean = () => false) {
+    const invalidProof = (functionName: string) => new CallRevertedError(functionName, "InvalidProof", "InvalidProof(7, 0x00)", { cause: undefined });
+    let settlements = 0;
+    const sender: Partial<TransactionSender> = {
+      simulate: async (call) => Promise.reject(invalidProof(call.functionName)),
+      send: async (call) => {
+        steps.push(call.functionName);
+        if (call.functionName !== "completeSessionJob") throw invalidProof(call.functionName);
+        if (settlementFails(++settlements)) throw new Error("fetch failed");
+        return { submission: { txHash: "0xab" }, receipt: { status: "success" } } as never;
+      },
+    };
+    const sessions = { get: async () => ({ status: "active", provenTokens: 100n }), update: () => undefined } as unknown as SessionCache;
+    return { sender, sessions };
+  }
+
   it("closes a session whose receipt the chain refuses before settling it, sends that receipt no more, and retries a failed settlement at the next tick", async () => {
     const steps: string[] = [];
     let ticks = 0;
-    const invalidProof = (functionName: string) => new CallRevertedError(functionName, "InvalidProof", "InvalidProof(7, 0x00)", { cause: undefined });
+    // The RPC is down at the first settlement: it must be tried again.
+    const { sender, sessions } = refusingChain(steps, (attempt) => attempt === 1);
     const { submitter, logs } = startSubmitter(
-      dueProofStore({
-        pendingSubmissions: async () => (ticks++, []),
-        markClosed: async () => void steps.push("markClosed"),
-      }),
-      {
-        simulate: async (call) => Promise.reject(invalidProof(call.functionName)),
-        send: async (call) => {
-          steps.push(call.functionName);
-          if (call.functionName !== "completeSessionJob") throw invalidProof(call.functionName);
-          // The RPC is down at the first settlement: it must be tried again.
-          if (steps.filter((step) => step === "completeSessionJob").length === 1) throw new Error("fetch failed");
-          return { submission: { txHash: "0xab" }, receipt: { status: "success" } } as never;
-        },
-      },
-      { get: async () => ({ status: "active", provenTokens: 100n }), update: () => undefined } as unknown as SessionCache,
+      dueProofStore({ pendingSubmissions: async () => (ticks++, []), markClosed: async () => void steps.push("markClosed") }),
+      sender,
+      sessions,
     );
     await submitter.start();
     try {
@@ -180,20 +190,12 @@ describe("proof submitter timers", () => {
   it("proves a refused receipt's session again when the store cannot close it now, and closes it then", async () => {
     const steps: string[] = [];
     let closes = 0;
+    const { sender, sessions } = refusingChain(steps);
+    // PostgreSQL restarts as the session is closed: the first mark fails.
     const { submitter } = startSubmitter(
-      dueProofStore({
-        // PostgreSQL restarts as the session is closed: the first mark fails.
-        markClosed: async () => (steps.push("markClosed"), ++closes === 1 ? storageDown() : undefined),
-      }),
-      {
-        simulate: async (call) => Promise.reject(new CallRevertedError(call.functionName, "InvalidProof", "InvalidProof(7, 0x00)", { cause: undefined })),
-        send: async (call) => {
-          steps.push(call.functionName);
-          if (call.functionName === "completeSessionJob") return { submission: { txHash: "0xab" }, receipt: { status: "success" } } as never;
-          throw new CallRevertedError(call.functionName, "InvalidProof", "InvalidProof(7, 0x00)", { cause: undefined });
-        },
-      },
-      { get: async () => ({ status: "active", provenTokens: 100n }), update: () => undefined } as unknown as SessionCache,
+      dueProofStore({ markClosed: async () => (steps.push("markClosed"), ++closes === 1 ? storageDown() : undefined) }),
+      sender,
+      sessions,
     );
     await submitter.start();
     try {

@@ -174,6 +174,16 @@ export async function startTestChain(options: { deployTestUsdc?: boolean } = {})
         { jobId: bigint; provenTokens: bigint; payment: bigint; treasuryFee: bigint; hostEarnings: bigint; refund: bigint } | undefined;
     },
 
+    /** A session's `SessionCompleted` events: who completed it and what the chain paid. */
+    completions: (jobId: bigint) =>
+      publicClient.getContractEvents({
+        address: contracts.jobMarketplace,
+        abi: jobMarketplaceWithModelsAbi,
+        eventName: "SessionCompleted",
+        args: { jobId },
+        fromBlock: 0n,
+      }),
+
     /** Proof events of a transaction, by job. */
     async proofs(hash: Hex) {
       const receipt = await publicClient.getTransactionReceipt({ hash });
