@@ -7,7 +7,7 @@ import type { CountCheckOptions, Session } from "../session/types.ts";
 export type CreateSessionFetchParameters = {
   /**
    * The `fetch` that reaches the host. Default: the SDK's transport (node:http in Node,
-   * `globalThis.fetch` elsewhere). `GET /models` is handed to this `fetch` as it is, or to `globalThis.fetch`.
+   * `globalThis.fetch` elsewhere). `GET /models` is handed to this `fetch` (or `globalThis.fetch`) without the app's credentials.
    */
   fetch?: typeof globalThis.fetch | undefined;
   /** Overrides the session's count-check bounds. */
@@ -21,6 +21,21 @@ export type CreateSessionFetchParameters = {
    */
   onRecovered?: ExchangeParameters["onRecovered"];
 };
+
+/**
+ * The app's credentials for other services, never sent to the host: the `openai` client adds
+ * `Authorization: Bearer` with `OPENAI_API_KEY` from the environment, and its organization and
+ * project; Azure's client sends `api-key`. A session request is authenticated by the session key's
+ * signature alone, and the host's model list is public.
+ */
+const credentialHeaders = ["authorization", "proxy-authorization", "cookie", "api-key", "x-api-key", "openai-organization", "openai-project"];
+
+/** The app's request headers that may reach the host: all but its credentials and, for a chat request, those the SDK sets itself. */
+function forwardedHeaders(request: Request, setBySdk: readonly string[]): Record<string, string> {
+  const headers = Object.fromEntries(request.headers.entries());
+  for (const name of [...credentialHeaders, ...setBySdk]) delete headers[name];
+  return headers;
+}
 
 export type CreateSessionFetchReturnType = typeof globalThis.fetch;
 
@@ -55,7 +70,7 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
     const request = new Request(input, init);
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
     const signal = init?.signal ?? undefined;
-    if (request.method === "GET" && path.endsWith("/models")) return baseFetch(input, init);
+    if (request.method === "GET" && path.endsWith("/models")) return baseFetch(request.url, { headers: forwardedHeaders(request, []), signal });
     const modelId = request.method === "GET" ? /\/models\/([^/]+)$/.exec(path)?.[1] : undefined;
     if (modelId !== undefined) return modelResponse(session, decodeURIComponent(modelId), { fetch: parameters.fetch, signal, timeoutMs: parameters.timeoutMs });
     if (request.method !== "POST" || !path.endsWith("/chat/completions"))
@@ -72,8 +87,7 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
       return openAiError(400, "invalid_request", "The request body is not JSON.");
     }
     if (typeof body !== "object" || body === null || Array.isArray(body)) return openAiError(400, "invalid_request", "The request body must be a JSON object.");
-    const headers = Object.fromEntries(request.headers.entries());
-    for (const name of ["content-length", "content-type", "accept"]) delete headers[name];
+    const headers = forwardedHeaders(request, ["content-length", "content-type", "accept"]);
     const exchange: ExchangeParameters = {
       request: body,
       url: request.url,

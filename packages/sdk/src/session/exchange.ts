@@ -92,6 +92,7 @@ export async function acceptExchange(
   session.cumulativeTokens = cumulativeTokens;
   session.receipt = { cumulativeTokens, transcriptHash, signature, delivered: false };
   session.resync = false;
+  session.liveAnswer = undefined;
   session.undeliveredInARow = 0;
   // Its outcome is for the caller to wait for (receiptDelivery); the delivery keeps a refusal.
   void deliverReceipt(session, { fetch: parameters.fetch, timeoutMs: parameters.timeoutMs, headers: parameters.headers });
@@ -125,8 +126,8 @@ export type ExchangeParameters = HostRequestOptions & {
   onRecovered?: ((exchanges: RecoveredExchange[]) => void) | undefined;
 };
 
-/** How far one exchange got: whether its request went out (from then on the host may bill it). */
-type ExchangeProgress = { sent: boolean };
+/** How far one exchange got: whether its request went out (from then on the host may bill it), and with which sequence number. */
+type ExchangeProgress = { sent: boolean; sequence?: bigint | undefined };
 
 /**
  * Sends a chat request once the session may go on: undisputed, in step with the host (a session
@@ -176,7 +177,10 @@ async function postChatRequest(session: Session, progress: ExchangeProgress, par
   session.brokenOff = "connection";
   progress.sent = true;
   try {
-    return await postSigned(session, parameters);
+    const answer = postSigned(session, parameters);
+    // postSigned numbered the request before its first `await` (a receipt's delivery meanwhile takes no number).
+    progress.sequence = session.sequence;
+    return await answer;
   } catch (error) {
     if (error instanceof SessionHostError || error instanceof HostResponseError) session.resync = false;
     throw error;
@@ -187,11 +191,15 @@ async function postChatRequest(session: Session, progress: ExchangeProgress, par
  * What an exchange that failed leaves behind: an answer larger than any honest one disputes the
  * session; an exchange the client stopped itself (its signal, leaving a stream, `closeSession`)
  * after sending it is marked as broken off by the client, so its recovery does not count against
- * the host (docs/design.md, "Answers that never arrived live").
+ * the host (docs/design.md, "Answers that never arrived live"); the text received live of an
+ * exchange awaiting a sync is kept, for the sync to hold the host's record of it to.
  */
-function exchangeFailed(session: Session, call: ExchangeCall, progress: ExchangeProgress, error: unknown): unknown {
+function exchangeFailed(session: Session, call: ExchangeCall, progress: ExchangeProgress, error: unknown, liveText = ""): unknown {
   if (error instanceof HostAnswerTooLargeError) return dispute(session, error);
-  if (progress.sent && session.resync && call.signal.aborted) session.brokenOff = "client";
+  if (progress.sent && session.resync) {
+    if (call.signal.aborted) session.brokenOff = "client";
+    session.liveAnswer = liveText === "" || progress.sequence === undefined ? undefined : { sequence: progress.sequence, text: liveText };
+  }
   return error;
 }
 
@@ -254,6 +262,8 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
   const progress = { sent: false };
   let answer: HostBody | undefined;
   let settled = false;
+  // The answer text received so far.
+  let text = "";
   try {
     const exchange = { ...parameters, signal: call.signal };
     const sent = await sendChatRequest(session, exchange, progress, "text/event-stream");
@@ -261,7 +271,6 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
     answer = sent.answer;
     // Each read's events are handled in this loop: no async generator per event between the body and the caller.
     const parser = createAnswerEventParser();
-    let text = "";
     let usage: SessionUsage | undefined;
     let done = false;
     // The next read is in flight while a read's events are handled, so the end of the body that
@@ -283,8 +292,17 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
           break;
         }
         const chunk = parseChunk(session, event.data, url);
-        text += deltaContent(chunk) ?? "";
-        if (chunk.session) usage = chunk.session;
+        const content = deltaContent(chunk);
+        // Only answer text (or its end) is the host's progress: comments, blank lines, events
+        // without text and partial events would keep its clock from running out without end.
+        if (content) {
+          text += content;
+          answer.progress();
+        }
+        if (chunk.session) {
+          usage = chunk.session;
+          answer.progress();
+        }
         yield chunk;
       }
     }
@@ -300,12 +318,12 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
     return await acceptExchange(session, { ...parameters, requestBytes, responseText: text, usage, recovered });
   } catch (error) {
     settled = true;
-    throw exchangeFailed(session, call, progress, error);
+    throw exchangeFailed(session, call, progress, error, text);
   } finally {
     if (!settled) {
       // The consumer left mid-answer: stop the host's generation by closing the connection.
       call.cancel(new DOMException("The reader left the stream.", "AbortError"));
-      exchangeFailed(session, call, progress, call.signal.reason);
+      exchangeFailed(session, call, progress, call.signal.reason, text);
     }
     call.signal.removeEventListener("abort", onCancel);
     await answer?.cancel();
@@ -314,14 +332,17 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
   }
 }
 
-/** The text a chunk adds to the answer: the delta of its choice 0 (a loop, not `find`: it runs for every token). */
+/** The text a chunk adds to the answer: the delta of its one choice ({@link parseChunk} refused any other). */
 export function deltaContent(chunk: ChatCompletionChunk): string | null | undefined {
-  if (chunk.choices === undefined) return undefined;
-  for (const choice of chunk.choices) if ((choice.index ?? 0) === 0) return choice.delta?.content;
-  return undefined;
+  return chunk.choices?.[0]?.delta?.content;
 }
 
-/** One SSE chunk; a host's error event ends an exchange that is neither billed nor in its transcript. */
+/**
+ * One SSE chunk; a host's error event ends an exchange that is neither billed nor in its
+ * transcript. A session answers with one choice (its `n` is 1): a chunk with more, or with a choice
+ * whose index is not 0, would let the host bill a text other than the one an app reads at
+ * `choices[0]`, so it disputes the session.
+ */
 function parseChunk(session: Session, data: string, url: string): ChatCompletionChunk {
   let chunk: ChatCompletionChunk & { error?: unknown };
   try {
@@ -333,5 +354,13 @@ function parseChunk(session: Session, data: string, url: string): ChatCompletion
     session.resync = false;
     throw parseHostError({ status: 200, url, body: data });
   }
+  const { choices } = chunk;
+  if (choices !== undefined && (!Array.isArray(choices) || choices.length > 1 || (choices.length === 1 && (choices[0]?.index ?? 0) !== 0)))
+    throw dispute(
+      session,
+      new SessionProtocolError("The host's chunk does not carry one choice with index 0; a session answers with one choice.", {
+        details: data.slice(0, 200),
+      }),
+    );
   return chunk;
 }

@@ -15,9 +15,12 @@ export type HostRequestOptions = {
    */
   fetch?: typeof globalThis.fetch | undefined;
   /**
-   * Most ms the host may keep the SDK waiting for a byte: for its first byte, and for each next
-   * one while the SDK reads its answer. Default {@link defaultIdleTimeoutMs}. A host that goes
-   * silent for longer is unreachable ({@link HostUnreachableError} with code `ETIMEDOUT`).
+   * Most ms the host may keep the SDK waiting: for its answer's headers, then for the answer's
+   * progress while the SDK waits to read it: the whole of a JSON answer, or, in a streamed answer,
+   * each next event that carries answer text (comments, blank lines, events without text and
+   * partial events are not progress). Time the SDK's reader spends elsewhere does not count.
+   * Default {@link defaultIdleTimeoutMs}. A host that takes longer is unreachable
+   * ({@link HostUnreachableError} with code `ETIMEDOUT`).
    */
   timeoutMs?: number | undefined;
 };
@@ -36,6 +39,12 @@ export const maxErrorBytes = 64 * 1024;
 export type HostBody = {
   /** The next bytes, or `done` at the end of the body. */
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /**
+   * The host made progress (a streamed answer's event with text): its clock starts again. Bytes
+   * alone are not progress, so a body that is never told of any must arrive whole within the
+   * timeout (counted only while a read waits for the host).
+   */
+  progress(): void;
   /** Stops reading and frees the connection (the host stops generating). */
   cancel(reason?: unknown): Promise<void>;
   /**
@@ -102,9 +111,9 @@ function fetchTransport(fetch: typeof globalThis.fetch): HostTransport {
 /**
  * Sends one request to a host and returns its answer's body, through the caller's `fetch` if
  * it passed one, else the platform's transport (node:http in Node, `fetch` elsewhere: the
- * `#hostRequest` import). The host gets
- * {@link HostRequestOptions.timeoutMs} for each byte it owes (headers, then each read of the
- * body); a refusal is read (at most {@link maxErrorBytes}) into the typed error for its code; a
+ * `#hostRequest` import). The host gets {@link HostRequestOptions.timeoutMs} for its headers, then
+ * as much waiting time (while a read waits for it) between two moments of progress
+ * ({@link HostBody.progress}; bytes alone are none, or a host could drip them forever); a refusal is read (at most {@link maxErrorBytes}) into the typed error for its code; a
  * failure to connect, a broken connection or a silent host is a {@link HostUnreachableError} that
  * keeps its cause. The caller's own abort is thrown as its reason, by the request and by the body.
  */
@@ -113,11 +122,30 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
   const timeoutMs = options.timeoutMs ?? defaultIdleTimeoutMs;
   const controller = new AbortController();
   const unfollow = followSignal(options.signal, controller);
+  // The host's clock: the waiting time it used since its last progress, counted while a read
+  // waits for it (`waitingSince`). The timer is not moved at each progress (a streamed answer
+  // makes some at every token): when it fires it checks the clock, and is set for what is left.
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const disarm = () => clearTimeout(timer);
+  let used = 0;
+  let waitingSince: number | undefined;
+  const check = () => {
+    const spent = used + (performance.now() - waitingSince!);
+    if (spent >= timeoutMs) controller.abort(new HostTimeoutError({ timeoutMs }));
+    else timer = setTimeout(check, timeoutMs - spent);
+  };
   const arm = () => {
-    disarm();
-    timer = setTimeout(() => controller.abort(new HostTimeoutError({ timeoutMs })), timeoutMs);
+    clearTimeout(timer);
+    waitingSince = performance.now();
+    timer = setTimeout(check, timeoutMs - used);
+  };
+  const disarm = () => {
+    clearTimeout(timer);
+    if (waitingSince !== undefined) used += performance.now() - waitingSince;
+    waitingSince = undefined;
+  };
+  const progress = () => {
+    used = 0;
+    if (waitingSince !== undefined) waitingSince = performance.now();
   };
   const failure = (cause: unknown): unknown => {
     disarm();
@@ -136,6 +164,7 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
     throw failure(cause);
   }
   disarm();
+  progress();
   const { body: reader, lenientCoding } = response;
   if (!reader) unfollow();
   let finished = !reader;
@@ -183,6 +212,7 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
       await reader!.cancel(reason).catch(() => undefined);
     },
     arrived: () => finished || (!failed && reader!.arrived?.() === true),
+    progress,
     cutShort: lenientCoding && (() => new HostUnreachableError({ url, cause: new HostAnswerCutShortError({ contentEncoding: lenientCoding }) })),
   };
   if (response.status < 200 || response.status > 299)

@@ -12,7 +12,7 @@ import {
   nextTranscriptHash,
 } from "@session-jobs/protocol";
 import { checkTokenCounts } from "./countCheck.ts";
-import type { CountCheckOptions, SessionReceipt } from "./types.ts";
+import type { CountCheckOptions, LiveAnswer, SessionReceipt } from "./types.ts";
 
 /** Above any sequence number a real session reaches. */
 const maxSequence = 2n ** 63n;
@@ -63,6 +63,8 @@ export type ReconcileParameters = {
   cumulativeTokens: bigint;
   transcriptHash: Hex;
   countCheck?: CountCheckOptions | undefined;
+  /** What the client received live of its newest chat request's answer: the host's record of that request must begin with it. */
+  liveAnswer?: LiveAnswer | undefined;
   answer: SyncResponse;
 };
 
@@ -72,7 +74,8 @@ export type ReconcileParameters = {
  * signature; each recorded exchange must carry the session key's signature over its request as a
  * chat request, its sequence and the transcript hash it built on (so the host cannot bill a request
  * twice, move it, or pass a signed close or sync off as a chat),
- * pass the same count check as a live answer, and chain to the transcript hash the host claims;
+ * begin with the text the client received live of it, pass the same count check as a live answer,
+ * and chain to the transcript hash the host claims;
  * and the chain must end where the host says the session stands. Throws on the first failure.
  */
 export async function reconcile(parameters: ReconcileParameters): Promise<Reconciliation> {
@@ -132,6 +135,8 @@ async function checkRecordedExchange(
       `The host presents request ${sequence} as this session's chat request, but the session key did not sign it as one at this point of the transcript.`,
     );
 
+  assertExtendsLiveText(parameters.liveAnswer, sequence, recorded.responseText);
+
   let request: Record<string, unknown>;
   try {
     request = JSON.parse(new TextDecoder().decode(requestBody)) as Record<string, unknown>;
@@ -172,6 +177,21 @@ async function checkRecordedExchange(
     transcriptHash,
     aborted: recorded.aborted === true,
   };
+}
+
+/**
+ * The host may record more of an answer than reached the client (text in flight when it broke
+ * off), never other text: the user saw the live text, and a record that rewrites it would have the
+ * client sign a transcript it never received. Compared as the strings received (UTF-16 code
+ * units), so a character whose halves came in two deltas, one of them live, still matches.
+ */
+function assertExtendsLiveText(live: LiveAnswer | undefined, sequence: bigint, recordedText: string): void {
+  if (live === undefined || live.sequence !== sequence || recordedText.startsWith(live.text)) return;
+  let common = 0;
+  while (live.text.charCodeAt(common) === recordedText.charCodeAt(common)) common += 1;
+  throw new SessionProtocolError(`The host's record of request ${sequence} does not begin with the text it sent live; no receipt was signed.`, {
+    details: `the ${live.text.length} characters received live and the ${recordedText.length} recorded part after ${common} characters`,
+  });
 }
 
 /**

@@ -82,6 +82,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
       cumulativeTokens: session.cumulativeTokens,
       transcriptHash: session.transcriptHash,
       countCheck: { ...session.countCheck, ...options.countCheck },
+      liveAnswer: session.liveAnswer,
       answer: parseSyncResponse(await readJson(response)),
     });
   } catch (error) {
@@ -136,4 +137,5 @@ function settled(session: Session): void {
   session.resync = false;
   session.restored = false;
   session.brokenOff = undefined;
+  session.liveAnswer = undefined;
 }

@@ -8,6 +8,9 @@ export type CountCheckOptions = {
   promptOverheadPerRequest?: number;
 };
 
+/** What a chat request's answer had delivered when it broke off: the request's sequence number and the text received. */
+export type LiveAnswer = { sequence: bigint; text: string };
+
 /** The newest receipt the session key signed: cumulative, so it supersedes every earlier one. */
 export type SessionReceipt = {
   cumulativeTokens: bigint;
@@ -73,6 +76,13 @@ export type Session = {
    * would take it past {@link maxUndeliveredInARow} disputes the session instead of signing.
    */
   undeliveredInARow?: number | undefined;
+  /**
+   * The answer text the client received live for the chat request awaiting a sync (set when a
+   * stream broke off after some text arrived): the host's record of that request must begin with
+   * it, or the sync disputes the session (docs/design.md, "Resynchronisation"). Saved with the
+   * session, so a restart keeps the check.
+   */
+  liveAnswer?: LiveAnswer | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
   dispute?: string | undefined;
   countCheck?: CountCheckOptions | undefined;

@@ -1,0 +1,306 @@
+import type { ServerResponse } from "node:http";
+import OpenAI from "openai";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { chat } from "../actions/chat.ts";
+import { streamChat } from "../actions/streamChat.ts";
+import { createSessionFetch } from "../adapters/createSessionFetch.ts";
+import { HostUnreachableError } from "../errors/host.ts";
+import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
+import { deltaEvent, openEventStream, startLyingHost, type LyingHost } from "../testUtils/lyingHost.ts";
+import { deserializeSession, serializeSession } from "./serialization.ts";
+import type { Session } from "./types.ts";
+
+// A host that lies with a record that chains (docs/design.md, "Resynchronisation" and "Every read
+// of host bytes is bounded"): what it says it wrote must extend what the SDK received live, only
+// answer text keeps its idle timeout from firing, and a chunk has one choice.
+
+vi.setConfig({ testTimeout: 60_000 });
+
+let host: LyingHost | undefined;
+afterEach(async () => {
+  await host?.stop();
+  host = undefined;
+});
+
+async function lyingSession(): Promise<Session> {
+  const started = await startLyingHost();
+  host = started.host;
+  return started.session;
+}
+
+const messages = [{ role: "user" as const, content: "Hi" }];
+const refuse = (response: ServerResponse) => void response.writeHead(503, { "content-type": "application/json" }).end("{}");
+
+/** Streams until the first delta arrives, then stops (the user pressed stop); returns what was shown. */
+async function stopAfterFirstDelta(session: Session): Promise<string> {
+  const controller = new AbortController();
+  let shown = "";
+  await (async () => {
+    for await (const delta of streamChat(session, { messages, maxTokens: 20, signal: controller.signal })) {
+      shown += delta;
+      controller.abort();
+    }
+  })().catch(() => undefined);
+  return shown;
+}
+
+describe("the text a sync recovers must begin with the text received live", () => {
+  it("a host that sent 'The answer is 42' and records 'The answer is 41…' gets no receipt: SessionProtocolError, session disputed", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      if (host!.chats.length > 1) return refuse(response);
+      openEventStream(response).write(deltaEvent("The answer is 42"));
+      host!.record(request, "The answer is 41, and you agreed to pay for it.", { completionTokens: 20 });
+    };
+    expect(await stopAfterFirstDelta(session)).toBe("The answer is 42");
+    const error = await chat(session, { messages, maxTokens: 20 }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SessionProtocolError);
+    expect((error as SessionProtocolError).details).toMatch(/after 15 characters/);
+    expect(host!.receipts).toEqual([]);
+    expect(session.cumulativeTokens).toBe(0n);
+    expect(session.dispute).toMatch(/does not begin with the text it sent live/);
+  });
+
+  it("holds across a restart (the CLI saves the session between runs): the live text is saved with it", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      if (host!.chats.length > 1) return refuse(response);
+      openEventStream(response).write(deltaEvent("Hel"));
+      host!.record(request, "Z".repeat(1_000), { completionTokens: 20 });
+      setTimeout(() => response.socket?.destroy(), 20);
+    };
+    await expect(stopAfterFirstDelta(session)).resolves.toBe("Hel");
+    const restored = deserializeSession(serializeSession(session));
+    await expect(chat(restored, { messages, maxTokens: 20 })).rejects.toBeInstanceOf(SessionProtocolError);
+    expect(host!.receipts).toEqual([]);
+    expect(restored.dispute).toBeDefined();
+  });
+
+  it("an honest record is signed: a character split across two deltas (a surrogate pair) and across two writes (its UTF-8 bytes), the user stopped between its halves", async () => {
+    const session = await lyingSession();
+    const event = Buffer.from(deltaEvent("é"));
+    const cut = event.indexOf(Buffer.from("é")) + 1;
+    host!.onChat = (request, response) => {
+      if (host!.chats.length > 1) return refuse(response);
+      openEventStream(response).write(event.subarray(0, cut));
+      // The rest of "é" in a later write; then half an emoji ("\ud83d" as JSON escapes it), the other half never sent live.
+      setTimeout(
+        () => response.write(Buffer.concat([event.subarray(cut), Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"\\ud83d"}}]}\n\n')])),
+        20,
+      );
+      host!.record(request, "é😀 and the rest", { completionTokens: 5 });
+    };
+    const controller = new AbortController();
+    let shown = "";
+    await (async () => {
+      for await (const delta of streamChat(session, { messages, maxTokens: 20, signal: controller.signal })) {
+        shown += delta;
+        if (shown.length === 2) controller.abort();
+      }
+    })().catch(() => undefined);
+    expect(shown).toBe("é\ud83d");
+    const recovered = await syncedText(session);
+    expect(recovered).toBe("é😀 and the rest");
+    expect(session.dispute).toBeUndefined();
+    expect(host!.receipts.at(-1)?.cumulativeTokens).toBe("5");
+  });
+
+  it("an answer of which nothing arrived live passes trivially", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      if (host!.chats.length > 1) return refuse(response);
+      openEventStream(response).write(deltaEvent(""));
+      host!.record(request, "never shown");
+      setTimeout(() => response.socket?.destroy(), 20);
+    };
+    await expect(streamChat(session, { messages, maxTokens: 20 }).result).rejects.toBeInstanceOf(HostUnreachableError);
+    expect(await syncedText(session)).toBe("never shown");
+    expect(session.dispute).toBeUndefined();
+  });
+});
+
+/** The text a sync recovers on the next request (which the host refuses). */
+async function syncedText(session: Session): Promise<string | undefined> {
+  let text: string | undefined;
+  await chat(session, { messages, maxTokens: 20, onRecovered: (exchanges) => (text = exchanges[0]?.text) }).catch(() => undefined);
+  return text;
+}
+
+describe("only answer text is a streaming host's progress: the SDK's idle timeout ends a host that sends anything else", () => {
+  const stalls: [string, (response: ServerResponse) => void][] = [
+    ["SSE comments", (response) => response.write(": ping\n\n")],
+    ["blank lines", (response) => response.write("\n\n")],
+    ["data events without text", (response) => response.write(deltaEvent(""))],
+    ["one byte of an event at a time", (response) => response.write("d")],
+  ];
+
+  it.each(stalls)("%s every 20 ms: a connection break (ETIMEDOUT) that counts towards the undelivered run", async (_name, stall) => {
+    const session = await lyingSession();
+    const timers: NodeJS.Timeout[] = [];
+    host!.onChat = (request, response) => {
+      openEventStream(response).write(deltaEvent(""));
+      timers.push(setInterval(() => stall(response), 20));
+      host!.record(request, "x".repeat(49), { completionTokens: 50 });
+    };
+    const errors: unknown[] = [];
+    for (let attempt = 0; attempt < 3; attempt++)
+      // The app's own deadline, far beyond the SDK's idle timeout: it must not be what ends the stall.
+      errors.push(
+        await streamChat(session, { messages, maxTokens: 50, timeoutMs: 300, signal: AbortSignal.timeout(10_000) }).result.catch((error: unknown) => error),
+      );
+    timers.forEach(clearInterval);
+    expect(errors[0]).toBeInstanceOf(HostUnreachableError);
+    expect((errors[0] as HostUnreachableError).code).toBe("ETIMEDOUT");
+    expect(errors[2]).toBeInstanceOf(UndeliveredAnswersError);
+    // One answer that never arrived live is paid for, as after any dropped connection; then the session is disputed.
+    expect(host!.receipts.map((receipt) => receipt.cumulativeTokens)).toEqual(["50"]);
+  });
+
+  it("the openai client (its retries, its 10-minute timeout): keep-alive comments and no token bill at most one answer, then the session is disputed", async () => {
+    const session = await lyingSession();
+    const timers: NodeJS.Timeout[] = [];
+    host!.onChat = (request, response) => {
+      openEventStream(response).write(": ping\n\n");
+      timers.push(setInterval(() => response.write(": ping\n\n"), 20));
+      host!.record(request, "x".repeat(99), { completionTokens: 100 });
+    };
+    // The client's own timeout far beyond the SDK's idle timeout (its default is 10 minutes).
+    const openai = new OpenAI({
+      baseURL: `${session.hostUrl}/v1`,
+      apiKey: "unused",
+      fetch: createSessionFetch(session, { timeoutMs: 300 }),
+      maxRetries: 2,
+      timeout: 10_000,
+    });
+    // One call: the first attempt times out, its retry pays for it and times out, the second retry refuses to pay again.
+    const stream = openai.chat.completions.create({ model: "m", messages, max_tokens: 100, stream: true });
+    await expect(
+      (async () => {
+        for await (const _chunk of await stream);
+      })(),
+    ).rejects.toThrow();
+    timers.forEach(clearInterval);
+    expect(host!.receipts.map((receipt) => receipt.cumulativeTokens)).toEqual(["100"]);
+    expect(session.dispute).toMatch(/never arrived live/);
+  });
+
+  it("a chat() whose host drips its JSON answer a byte at a time (slow loris) ends with ETIMEDOUT", async () => {
+    const session = await lyingSession();
+    const timers: NodeJS.Timeout[] = [];
+    host!.onChat = (_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" }).write(" ");
+      timers.push(setInterval(() => response.write(" "), 20));
+    };
+    const error = await chat(session, { messages, timeoutMs: 300 }).catch((caught: unknown) => caught);
+    timers.forEach(clearInterval);
+    expect(error).toBeInstanceOf(HostUnreachableError);
+    expect((error as HostUnreachableError).code).toBe("ETIMEDOUT");
+  }, 20_000);
+
+  it("an honest stream slower in all than the idle timeout is read to its end: each delta restarts the host's clock", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      const words = Array.from({ length: 15 }, (_, index) => `w${index} `);
+      const entry = host!.record(request, words.join(""), { aborted: false });
+      openEventStream(response);
+      const next = (index: number) => {
+        if (index < words.length) return void (response.write(deltaEvent(words[index]!)), setTimeout(() => next(index + 1), 100));
+        const usage = {
+          jobId: "1",
+          promptTokens: 0,
+          completionTokens: entry.completionTokens,
+          cumulativeTokens: entry.cumulativeTokens.toString(),
+          transcriptHash: entry.hash,
+        };
+        response.end(`data: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`);
+      };
+      next(0);
+    };
+    // 15 deltas 100 ms apart: 1.5 s in all, against a clock of 1 s between two of them.
+    const result = await streamChat(session, { messages, maxTokens: 100, timeoutMs: 1_000 }).result;
+    expect(result.text).toBe(Array.from({ length: 15 }, (_, index) => `w${index} `).join(""));
+  });
+
+  it("a reader slower than the idle timeout is not the host's fault: its clock runs only while the SDK waits for it", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      const entry = host!.record(request, "ab", { aborted: false });
+      const usage = {
+        jobId: "1",
+        promptTokens: 0,
+        completionTokens: entry.completionTokens,
+        cumulativeTokens: entry.cumulativeTokens.toString(),
+        transcriptHash: entry.hash,
+      };
+      openEventStream(response).end(`${deltaEvent("a")}${deltaEvent("b")}data: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`);
+    };
+    const stream = streamChat(session, { messages, maxTokens: 10, timeoutMs: 200 });
+    let shown = "";
+    for await (const delta of stream) {
+      shown += delta;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    }
+    expect(shown).toBe("ab");
+    expect((await stream.result).cumulativeTokens).toBe(3n);
+  });
+});
+
+describe("a streamed chunk has one choice, index 0 (a session's n is 1)", () => {
+  it.each([
+    [
+      "two choices, the billed one second",
+      [
+        { index: 1, delta: { content: "ok" } },
+        { index: 0, delta: { content: "h".repeat(999) } },
+      ],
+    ],
+    ["one choice whose index is not 0", [{ index: 1, delta: { content: "h".repeat(999) } }]],
+  ])("%s, through the openai client: SessionProtocolError, nothing billed, session disputed", async (_name, choices) => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      const entry = host!.record(request, "h".repeat(999), { completionTokens: 1000, aborted: false });
+      const usage = { jobId: "1", promptTokens: 0, completionTokens: 1000, cumulativeTokens: entry.cumulativeTokens.toString(), transcriptHash: entry.hash };
+      openEventStream(response).end(`data: ${JSON.stringify({ choices })}\n\ndata: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`);
+    };
+    const openai = new OpenAI({ baseURL: `${session.hostUrl}/v1`, apiKey: "unused", fetch: createSessionFetch(session), maxRetries: 0 });
+    const error = await (async () => {
+      for await (const _chunk of await openai.chat.completions.create({ model: "m", messages, max_tokens: 1000, stream: true }));
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SessionProtocolError);
+    expect(session.cumulativeTokens).toBe(0n);
+    expect(host!.receipts).toEqual([]);
+    expect(session.dispute).toMatch(/one choice/);
+  });
+});
+
+describe("the openai adapter keeps the app's credentials from the host", () => {
+  it("the real openai client's Authorization (OPENAI_API_KEY), organization and project headers, and an app's cookie and api-key, never reach the host", async () => {
+    const session = await lyingSession();
+    const openai = new OpenAI({
+      baseURL: `${session.hostUrl}/v1`,
+      apiKey: "sk-real-openai-key",
+      organization: "org-secret",
+      project: "proj-secret",
+      defaultHeaders: {
+        cookie: "session=secret",
+        "api-key": "azure-secret",
+        "x-api-key": "secret",
+        "proxy-authorization": "Basic secret",
+        "x-app-trace": "kept",
+      },
+      fetch: createSessionFetch(session),
+      maxRetries: 0,
+    });
+    await openai.chat.completions.create({ model: "m", messages, max_tokens: 5 }).catch(() => undefined);
+    await openai.models.list().catch(() => undefined);
+    expect(host!.requests.map((request) => request.path)).toEqual(["/v1/chat/completions", "/v1/models"]);
+    for (const { headers } of host!.requests) {
+      for (const name of ["authorization", "cookie", "proxy-authorization", "api-key", "x-api-key", "openai-organization", "openai-project"])
+        expect(headers[name], name).toBeUndefined();
+      expect(Object.values(headers).join(" ")).not.toMatch(/secret|sk-real/);
+      expect(headers["x-app-trace"]).toBe("kept");
+    }
+    const headers = host!.chats[0]!.headers;
+    expect(headers["x-session-signature"]).toBeDefined();
+  });
+});
