@@ -6,7 +6,7 @@ import { streamChat } from "../actions/streamChat.ts";
 import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
-import { deltaEvent, openEventStream, startLyingHost, type LyingHost } from "../testUtils/lyingHost.ts";
+import { answerEndEvents, deltaEvent, openEventStream, startLyingHost, type LyingHost } from "../testUtils/lyingHost.ts";
 import { deserializeSession, serializeSession } from "./serialization.ts";
 import type { Session } from "./types.ts";
 
@@ -205,14 +205,7 @@ describe("only answer text is a streaming host's progress: the SDK's idle timeou
       openEventStream(response);
       const next = (index: number) => {
         if (index < words.length) return void (response.write(deltaEvent(words[index]!)), setTimeout(() => next(index + 1), 100));
-        const usage = {
-          jobId: "1",
-          promptTokens: 0,
-          completionTokens: entry.completionTokens,
-          cumulativeTokens: entry.cumulativeTokens.toString(),
-          transcriptHash: entry.hash,
-        };
-        response.end(`data: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`);
+        response.end(answerEndEvents(entry));
       };
       next(0);
     };
@@ -225,14 +218,7 @@ describe("only answer text is a streaming host's progress: the SDK's idle timeou
     const session = await lyingSession();
     host!.onChat = (request, response) => {
       const entry = host!.record(request, "ab", { aborted: false });
-      const usage = {
-        jobId: "1",
-        promptTokens: 0,
-        completionTokens: entry.completionTokens,
-        cumulativeTokens: entry.cumulativeTokens.toString(),
-        transcriptHash: entry.hash,
-      };
-      openEventStream(response).end(`${deltaEvent("a")}${deltaEvent("b")}data: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`);
+      openEventStream(response).end(`${deltaEvent("a")}${deltaEvent("b")}${answerEndEvents(entry)}`);
     };
     const stream = streamChat(session, { messages, maxTokens: 10, timeoutMs: 200 });
     let shown = "";
@@ -259,8 +245,7 @@ describe("a streamed chunk has one choice, index 0 (a session's n is 1)", () => 
     const session = await lyingSession();
     host!.onChat = (request, response) => {
       const entry = host!.record(request, "h".repeat(999), { completionTokens: 1000, aborted: false });
-      const usage = { jobId: "1", promptTokens: 0, completionTokens: 1000, cumulativeTokens: entry.cumulativeTokens.toString(), transcriptHash: entry.hash };
-      openEventStream(response).end(`data: ${JSON.stringify({ choices })}\n\ndata: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`);
+      openEventStream(response).end(`data: ${JSON.stringify({ choices })}\n\n${answerEndEvents(entry)}`);
     };
     const openai = new OpenAI({ baseURL: `${session.hostUrl}/v1`, apiKey: "unused", fetch: createSessionFetch(session), maxRetries: 0 });
     const error = await (async () => {

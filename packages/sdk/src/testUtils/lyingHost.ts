@@ -116,3 +116,15 @@ export const openEventStream = (response: ServerResponse) => response.writeHead(
 
 /** One SSE event carrying `content` as choice 0's delta. */
 export const deltaEvent = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+
+/** The events that end an answer the host recorded as `entry`: its `session` usage, then `[DONE]`. */
+export function answerEndEvents(entry: { completionTokens: number; cumulativeTokens: bigint; hash: Hex }): string {
+  const usage = {
+    jobId: "1",
+    promptTokens: 0,
+    completionTokens: entry.completionTokens,
+    cumulativeTokens: entry.cumulativeTokens.toString(),
+    transcriptHash: entry.hash,
+  };
+  return `data: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`;
+}
