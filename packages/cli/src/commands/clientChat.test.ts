@@ -172,8 +172,8 @@ describe("client chat against a hostile host", () => {
     state.onChat = (captured, response) => {
       if (state.chats.length > 1) return busy(response, `overloaded${clearScreen}${osc52}`);
       sse(response).write(delta(`Hel${clearScreen}`));
-      // Within every bound the client checks: signed for, and shown.
-      state.record(captured, `${clearScreen}Hello${osc52}${fakeReceiptLine}`);
+      // Within every bound the client checks (it extends the text sent live): signed for, and shown.
+      state.record(captured, `Hel${clearScreen}lo${osc52}${fakeReceiptLine}`);
       setTimeout(() => response.socket?.destroy(), 50);
     };
     const { output } = await chatTwice(savedSession(url));
