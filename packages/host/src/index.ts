@@ -30,10 +30,11 @@ export {
   MigrationMarkError,
   MigrationSourceError,
   migrateStore,
-  reopenMigratedSqlite,
   type MigrationProgress,
   type StoreMigration,
 } from "./store/migrateStore.ts";
+export { reopenMigratedSqlite, RollbackRefusedError, type ReopenedSqlite } from "./store/reopenSqlite.ts";
+export type { ServedSince } from "./store/rollbackCheck.ts";
 export { openStore, type StoreLocation } from "./store/openStore.ts";
 export { describeStoreUrl, percentEncodeHint, withoutPassword, type StoreUrl } from "./store/storeUrl.ts";
 export type { Store, StoreDeployment } from "./store/storeTypes.ts";

@@ -6,7 +6,6 @@ import {
   MigrationSourceError,
   migrateStore,
   percentEncodeHint,
-  reopenMigratedSqlite,
   StoreDeploymentError,
   type MigrationProgress,
 } from "@session-jobs/host";
@@ -14,6 +13,7 @@ import { requireString, type Command } from "../command.ts";
 import type { Common } from "../common.ts";
 import { CliError } from "../errors.ts";
 import { hostConfigOptions, loadHostStoreConfigFromOptions } from "../hostConfig.ts";
+import { reopenSqlite } from "../rollback.ts";
 
 /** Rows between two progress lines of one table. */
 const progressEvery = 20_000;
@@ -23,10 +23,18 @@ export const hostMigrateStoreCommand: Command = {
   summary: "copy the host's SQLite database (dbPath) into an empty PostgreSQL database, so that several host processes can share it",
   options: {
     ...hostConfigOptions,
-    to: { type: "string", description: "the empty PostgreSQL database, postgres://user:password@host:port/database" },
+    to: {
+      type: "string",
+      description: "the empty PostgreSQL database, postgres://user:password@host:port/database (with --reopen-sqlite: the one the file was migrated to)",
+    },
     "reopen-sqlite": {
       type: "boolean",
-      description: "roll back: let a node open the migrated SQLite file again (stop every process on PostgreSQL first; what they recorded is not in it)",
+      description:
+        "roll back: let a node open the migrated SQLite file again; refused while a host process is on PostgreSQL or once PostgreSQL served past the file",
+    },
+    force: {
+      type: "boolean",
+      description: "with --reopen-sqlite: roll back though PostgreSQL cannot be reached to check it (only when PostgreSQL never served)",
     },
   },
   async run(common, values) {
@@ -39,7 +47,8 @@ export const hostMigrateStoreCommand: Command = {
           ? "a roll-back runs the node on dbPath again: put dbPath back in the host config (and remove store), then run this again"
           : "migrate-store copies from the SQLite file dbPath: run it with the config the node used before",
       );
-    if (values["reopen-sqlite"] === true) return reopen(common, config.dbPath);
+    if (values["reopen-sqlite"] === true)
+      return reopenSqlite(common, config.dbPath, { to: typeof values.to === "string" ? values.to : undefined, force: values.force === true });
     const to = requireString(hostMigrateStoreCommand, values, "to");
     if (!/^postgres(ql)?:\/\/./.test(to)) throw new CliError("--to must be a postgres:// URL", "e.g. --to postgres://host@db.internal/hosts");
     const target = describeStoreUrl(to);
@@ -92,22 +101,4 @@ function asCliError(error: unknown, dbPath: string, to: string): unknown {
   if (/already holds sessions or transactions/.test(message))
     return new CliError(`cannot migrate: ${message}`, `migrate into an empty PostgreSQL database; ${untouched}`);
   return new CliError(`cannot migrate into ${to}: ${message}`, `the PostgreSQL database must be reachable and empty, and ${dbPath} is left as it was`);
-}
-
-function reopen(common: Common, dbPath: string): void {
-  let mark;
-  try {
-    mark = reopenMigratedSqlite(dbPath);
-  } catch (error) {
-    if (error instanceof HostLockError) throw new CliError(error.message, "stop the host node first");
-    throw new CliError(
-      `cannot open ${dbPath}: ${(error as Error).message}`,
-      "dbPath (or SESSION_JOBS_HOST_DB) must name the node's database, writable by this user",
-    );
-  }
-  if (!mark) return common.logger.info(`${dbPath} is not marked as migrated: nothing to do`);
-  common.logger.warn(
-    `${dbPath} was migrated to ${mark.to} at ${mark.at}; what the processes on PostgreSQL recorded since is not in it: keep them stopped for good`,
-  );
-  common.logger.info(`${dbPath} can be opened by \`host start\` again`);
 }

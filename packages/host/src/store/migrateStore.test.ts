@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { StoreDeploymentError } from "../errors.ts";
-import { MigrationAbortedError, MigrationMarkError, MigrationSourceError, migrateStore, reopenMigratedSqlite, type MigrationProgress } from "./migrateStore.ts";
+import { MigrationAbortedError, MigrationMarkError, MigrationSourceError, migrateStore, type MigrationProgress } from "./migrateStore.ts";
+import { reopenMigratedSqlite } from "./reopenSqlite.ts";
 import { openStore } from "./openStore.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
@@ -145,11 +146,11 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
     const marked = (await sqliteWithHistory()).path;
     const withPassword = (await postgres.createDatabase()).replace("postgres://postgres@", "postgres://postgres:s3cret@");
     await migrateStore({ from: marked, to: withPassword });
-    expect(reopenMigratedSqlite(marked)?.to).toBe(withPassword.replace(":s3cret@", ":***@"));
+    expect((await reopenMigratedSqlite({ path: marked, url: withPassword }))?.to).toBe(withPassword.replace(":s3cret@", ":***@"));
 
     // Reopened on purpose: a node opens it again, and it is no longer marked.
-    expect(reopenMigratedSqlite(path)).toEqual({ to: expect.stringMatching(/^postgres:\/\//), at: "2026-11-30T12:00:00.000Z" });
-    expect(reopenMigratedSqlite(path)).toBeUndefined();
+    expect(await reopenMigratedSqlite({ path })).toEqual({ to: expect.stringMatching(/^postgres:\/\//), at: "2026-11-30T12:00:00.000Z", checked: true });
+    expect(await reopenMigratedSqlite({ path })).toBeUndefined();
     await createStore({ path, deployment }).close();
 
     // A mark that cannot be written (PostgreSQL has committed the copy): its own typed error, naming the file.
@@ -163,7 +164,7 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
 
     // A mistyped path is refused, and leaves no lock file behind.
     const typo = `${path}x`;
-    expect(() => reopenMigratedSqlite(typo)).toThrow(/no SQLite database at/);
+    await expect(reopenMigratedSqlite({ path: typo })).rejects.toThrow(/no SQLite database at/);
     expect(existsSync(`${typo}.lock`)).toBe(false);
   });
 
@@ -207,7 +208,7 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
       expect(await postgres.query(url, "SELECT (SELECT count(*) FROM sessions) AS sessions, (SELECT count(*) FROM exchanges) AS exchanges")).toEqual([
         { sessions: "0", exchanges: "0" },
       ]);
-      expect(reopenMigratedSqlite(path)).toBeUndefined();
+      expect(await reopenMigratedSqlite({ path })).toBeUndefined();
 
       const progress: MigrationProgress[] = [];
       expect(await migrateStore({ from: path, to: url, onProgress: (step) => progress.push(step) })).toMatchObject({ sessions: 1, exchanges: 1201 });

@@ -1,12 +1,12 @@
-import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
-import pg from "pg";
+import type pg from "pg";
 import type { Address, Hex } from "viem";
 import { HostLockError, StoreDeploymentError } from "../errors.ts";
 import { postgresSpelling } from "./exchangeRow.ts";
-import { clearMigrationMark, readMigrationMark, writeMigrationMark, type MigrationMark } from "./migrationMark.ts";
+import { connectClient } from "./connectClient.ts";
+import { writeMigrationMark, type MigrationMark } from "./migrationMark.ts";
 import { createPostgresStore } from "./postgresStore.ts";
-import { createStore, lockDatabase } from "./sqliteStore.ts";
+import { createStore } from "./sqliteStore.ts";
 import { withoutPassword } from "./storeUrl.ts";
 import type { StoreDeployment } from "./storeTypes.ts";
 
@@ -52,7 +52,7 @@ export class MigrationMarkError extends Error {
  * already holds sessions or transactions is refused. Once PostgreSQL has committed the copy, the
  * SQLite file is marked as migrated (where to, without the password, and when): a node no longer
  * opens it, so that it cannot serve and prove next to the PostgreSQL processes
- * ({@link reopenMigratedSqlite} takes the mark off). Stop the node first, migrate, then start the
+ * (`reopenMigratedSqlite` takes the mark off). Stop the node first, migrate, then start the
  * processes with `store = "postgres://…"`. A `signal` aborted before the commit rolls the copy back.
  */
 export async function migrateStore(parameters: {
@@ -65,10 +65,16 @@ export async function migrateStore(parameters: {
 }): Promise<StoreMigration> {
   const { deployment, sqlite, source } = openSource(parameters.from);
   try {
-    await (await createPostgresStore({ url: parameters.to, deployment })).close();
-    const client = new pg.Client({ connectionString: parameters.to });
-    await client.connect();
+    // First the copy's own connection, which the signal stops at once (a server that accepts and never answers).
+    const client = await connectClient({
+      url: parameters.to,
+      applicationName: "session-jobs migrate-store",
+      connectTimeoutMs: 10_000,
+      signal: parameters.signal,
+      stopped: () => new MigrationAbortedError(),
+    });
     try {
+      await (await createPostgresStore({ url: parameters.to, deployment })).close();
       await client.query("BEGIN");
       const { rows } = await client.query<{ n: string }>("SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM submissions) AS n");
       if (rows[0]!.n !== "0") throw new Error("the PostgreSQL database already holds sessions or transactions: migrate into an empty database");
@@ -149,29 +155,6 @@ function markMigrated(path: string, mark: MigrationMark): void {
     throw new MigrationMarkError(path, error);
   } finally {
     db.close();
-  }
-}
-
-/**
- * Takes the migration mark off a SQLite file, so that a node opens it again: a deliberate roll-back,
- * with every process on PostgreSQL stopped. What they recorded since the migration is not in the
- * file. Refused while a node holds the file. Returns the mark taken off, if there was one.
- */
-export function reopenMigratedSqlite(path: string): MigrationMark | undefined {
-  // Before the lock, whose sidecar file a mistyped path would leave behind.
-  if (!existsSync(path)) throw new Error(`there is no SQLite database at ${path}`);
-  const lock = lockDatabase(path);
-  try {
-    const db = new Database(path, { fileMustExist: true });
-    try {
-      const mark = readMigrationMark(db);
-      if (mark) clearMigrationMark(db);
-      return mark;
-    } finally {
-      db.close();
-    }
-  } finally {
-    lock?.close();
   }
 }
 

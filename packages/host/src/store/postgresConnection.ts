@@ -1,5 +1,8 @@
 import type pg from "pg";
 
+/** How every connection of a host process names itself (then its pid), so that a roll-back can see that one still runs. */
+export const hostApplicationPrefix = "session-jobs-host pid=";
+
 /** The server's side: see `postgresTimeouts.server`. */
 const server = { keepAliveIdleS: 10, keepAliveIntervalS: 5, keepAliveCount: 3, userTimeoutMs: 25_000 } as const;
 

@@ -4,7 +4,7 @@ import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { HostError, servedElsewhere, storageUnavailable } from "../errors.ts";
 import { exchangeColumns, exchangeValues, postgresSpelling } from "./exchangeRow.ts";
 import { openLockConnection, type LockConnection } from "./lockConnection.ts";
-import { applyServerKeepAlive, connectionOptions, isQueryTimeout, postgresTimeouts, type HeartbeatTimes } from "./postgresConnection.ts";
+import { applyServerKeepAlive, connectionOptions, hostApplicationPrefix, isQueryTimeout, postgresTimeouts, type HeartbeatTimes } from "./postgresConnection.ts";
 import { isServerFault } from "./postgresFaults.ts";
 import { createPostgresLocks, receiptChannel } from "./postgresLocks.ts";
 import { preparePostgresSchemaAt } from "./postgresSchema.ts";
@@ -67,7 +67,7 @@ export type PostgresStoreParameters = {
  */
 export async function createPostgresStore(parameters: PostgresStoreParameters): Promise<Store> {
   const now = parameters.now ?? Date.now;
-  const applicationName = `session-jobs-host pid=${process.pid}`;
+  const applicationName = `${hostApplicationPrefix}${process.pid}`;
   const connectTimeoutMs = parameters.connectTimeoutMs ?? 10_000;
   const pool = new pg.Pool({
     connectionString: parameters.url,

@@ -1,5 +1,6 @@
 /** TEST FIXTURES shared by the store tests (SQLite, PostgreSQL, migration, token ledger). */
 import { emptyTranscriptHash } from "@session-jobs/protocol";
+import type { Store } from "../store/storeTypes.ts";
 
 export const deployment = {
   chainId: 31337,
@@ -19,3 +20,22 @@ export const exchange = {
   requestSignature: "0x1234",
   responseText: "In the beginning",
 } as const;
+
+/** Serves job `jobId` from `from` up to `tokens` (one exchange, request `sequence`; counts below 256) and stores the client's receipt for it. */
+export async function serveUpTo(store: Store, jobId: bigint, sequence: bigint, from: number, tokens: number) {
+  await store.ensureSession(jobId, 100);
+  await store.claimSequence(jobId, sequence);
+  const previous = from === 0 ? exchange.previousTranscriptHash : hash(from.toString(16).padStart(2, "0"));
+  const reached = hash(tokens.toString(16).padStart(2, "0"));
+  await store.appendExchange({
+    ...exchange,
+    jobId,
+    sequence,
+    promptTokens: 1,
+    completionTokens: tokens - from - 1,
+    cumulativeTokens: tokens,
+    transcriptHash: reached,
+    previousTranscriptHash: previous,
+  });
+  await store.storeReceipt({ jobId, cumulativeTokens: tokens, transcriptHash: reached, signature: "0x01" });
+}
