@@ -39,6 +39,7 @@ export {
 } from "./errors/contract.ts";
 export {
   HostAnswerTooLargeError,
+  HostRecordsGapError,
   SessionClosingError,
   SessionCloseInProgressError,
   SessionDisputedError,

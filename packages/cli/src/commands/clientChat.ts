@@ -2,6 +2,7 @@ import { SessionNotActiveError, streamChat, syncSession, type ChatMessage } from
 import { requireString, type Command } from "../command.ts";
 import { loadDeployment } from "../connection.ts";
 import { CliError } from "../errors.ts";
+import { hostRecordsError } from "../hostRecordsHint.ts";
 import { parseIntegerOption } from "../parse.ts";
 import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.ts";
 
@@ -73,6 +74,8 @@ export const clientChatCommand: Command = {
     } catch (error) {
       // An answer cut off part way ends its line, so the error does not run on after it.
       if (text !== "" && !text.endsWith("\n")) common.logger.write("\n");
+      const lostRecords = hostRecordsError(error, session.jobId);
+      if (lostRecords) throw lostRecords;
       if (!(error instanceof SessionNotActiveError)) throw error;
       throw new CliError(
         `session ${session.jobId} is no longer active: ${error.hostMessage}`,

@@ -68,6 +68,28 @@ export class SessionProtocolError extends BaseError {
   }
 }
 
+/**
+ * The host's records do not lead from the client's newest receipt to where the host says the
+ * session stands: the host lost exchanges it served (a store rolled back to an older copy, a
+ * restored backup) or lies. Nothing more can be served in this session; closing it settles what
+ * the host proved on chain.
+ */
+export class HostRecordsGapError extends SessionProtocolError {
+  override name = "HostRecordsGapError";
+  /** The tokens the client's own receipts and the host's records reach. */
+  readonly clientTokens: bigint;
+  /** The tokens the host says the session stands at. */
+  readonly hostTokens: bigint;
+  constructor(parameters: { client: { cumulativeTokens: bigint; transcriptHash: string }; host: { cumulativeTokens: bigint; transcriptHash: string } }) {
+    const { client, host } = parameters;
+    super("The host's records do not lead from the client's last receipt to where the host says the session stands.", {
+      details: `client reaches ${client.cumulativeTokens} tokens, ${client.transcriptHash}; host stands at ${host.cumulativeTokens}, ${host.transcriptHash}`,
+    });
+    this.clientTokens = client.cumulativeTokens;
+    this.hostTokens = host.cumulativeTokens;
+  }
+}
+
 /** `closeSession` cancelled this request: a session being closed sends nothing more to its host. */
 export class SessionClosingError extends BaseError {
   override name = "SessionClosingError";

@@ -187,6 +187,12 @@ describe("reconcile", () => {
     const first = await recorded(start, 1n);
     const further = { ...after(first), cumulativeTokens: after(first).cumulativeTokens + 1n };
     await expect(reconcileFrom(start, answer([first], null, further))).rejects.toThrow(/do not lead from the client's last receipt/);
+    // Typed, with both counts, so that a caller can say what to do (the CLI's hint).
+    await expect(reconcileFrom(start, answer([first], null, further))).rejects.toMatchObject({
+      name: "HostRecordsGapError",
+      clientTokens: after(first).cumulativeTokens,
+      hostTokens: further.cumulativeTokens,
+    });
     // Served tokens the host lists no exchange for.
     await expect(reconcileFrom(start, answer([], null, after(first)))).rejects.toThrow(/do not lead from the client's last receipt/);
     // Exchanges that do not start where the client stands.

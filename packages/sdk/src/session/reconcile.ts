@@ -1,5 +1,5 @@
 import { isHex, type Address, type Hex } from "viem";
-import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import { HostRecordsGapError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import {
   sessionEndpoints,
   type ReceiptSubmission,
@@ -111,10 +111,7 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
     position = { cumulativeTokens: exchange.cumulativeTokens, transcriptHash: exchange.transcriptHash };
   }
   if (position.cumulativeTokens !== hostPosition.cumulativeTokens || position.transcriptHash.toLowerCase() !== hostPosition.transcriptHash)
-    fail(
-      "The host's records do not lead from the client's last receipt to where the host says the session stands.",
-      `client reaches ${position.cumulativeTokens} tokens, ${position.transcriptHash}; host stands at ${hostPosition.cumulativeTokens}, ${hostPosition.transcriptHash}`,
-    );
+    throw new HostRecordsGapError({ client: position, host: hostPosition });
   return { adoptedReceipt, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence) };
 }
 
