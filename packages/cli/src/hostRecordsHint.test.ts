@@ -18,7 +18,7 @@ describe("hostRecordsError", () => {
     const outOfSync = new SessionOutOfSyncError({ ...host, hostMessage: "the transcript hash is not the session's" });
     const formatted = formatError(hostRecordsError(new Error("wrapped", { cause: outOfSync }), 4n), false);
     expect(formatted).toMatch(
-      /^the host refused the request: its records of session 4 are not where this client's receipts are \(the transcript hash is not the session's\)\n {2}hint: [^\n]+client close --job 4[^\n]+$/,
+      /^the host refused the request: its records of session 4 are not where this client's receipts are \(the transcript hash is not the session's\)\n {2}hint: run the same command again \(it syncs first\); if it fails again, the host lost records[^\n]+client close --job 4[^\n]+$/,
     );
     // Not the SDK's advice to call syncSession, which the CLI has done.
     expect(formatted).not.toMatch(/syncSession/);
