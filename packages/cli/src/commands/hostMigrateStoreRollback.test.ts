@@ -5,28 +5,25 @@
  * first Ctrl-C stops a connection that the server never answers.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "@session-jobs/host";
 import { deployment, serveUpTo } from "../../../host/src/testUtils/storeFixtures.ts";
+import { startSilentServer, type SilentServer } from "../../../host/src/testUtils/silentServer.ts";
 import { startTestPostgres, type TestPostgres } from "../../../host/src/testUtils/testPostgres.ts";
 import { runCli } from "../cli.ts";
 import { captureStreams } from "../../test/captureStreams.ts";
 
 let postgres: TestPostgres;
-let silent: Server;
-const sockets: Socket[] = [];
+let silent: SilentServer;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
-  silent = createServer((socket) => void sockets.push(socket));
-  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  silent = await startSilentServer();
 }, 120_000);
 afterAll(async () => {
   postgres?.stop();
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => silent?.close(resolve));
+  await silent?.close();
 });
 
 async function cli(argv: string[], onStderr?: (chunk: string) => void) {
@@ -116,14 +113,9 @@ describe("session-jobs host migrate-store's connection", () => {
     const config = join(dir, "host.toml");
     writeFileSync(config, `dbPath = "host.sqlite"\n`);
     await (await openStore({ location: { kind: "sqlite", path: join(dir, "host.sqlite") }, deployment })).close();
-    const before = sockets.length;
-    const to = `postgres://host@127.0.0.1:${(silent.address() as AddressInfo).port}/host`;
     // Ctrl-C once the server holds the connection: the CLI's own SIGINT listener, the last one added.
-    const interrupting = (async () => {
-      while (sockets.length === before) await new Promise((resolve) => setTimeout(resolve, 5));
-      (process.listeners("SIGINT").at(-1) as () => void)();
-    })();
-    const result = await cli(["host", "migrate-store", "--config", config, "--to", to]);
+    const interrupting = silent.nextConnection().then(() => (process.listeners("SIGINT").at(-1) as () => void)());
+    const result = await cli(["host", "migrate-store", "--config", config, "--to", silent.url]);
     await interrupting;
     expect(result.code, result.stderr).toBe(130);
     expect(result.stderr).toMatch(

@@ -5,13 +5,13 @@
  * and when PostgreSQL cannot be reached, unless the operator says it never served.
  */
 import { mkdtempSync } from "node:fs";
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, hash, serveUpTo } from "../testUtils/storeFixtures.ts";
+import { startSilentServer, type SilentServer } from "../testUtils/silentServer.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { migrateStore } from "./migrateStore.ts";
 import { writeMigrationMark } from "./migrationMark.ts";
@@ -20,17 +20,14 @@ import { reopenMigratedSqlite, RollbackRefusedError } from "./reopenSqlite.ts";
 import { createStore } from "./sqliteStore.ts";
 
 let postgres: TestPostgres;
-let silent: Server;
-const sockets: Socket[] = [];
+let silent: SilentServer;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
-  silent = createServer((socket) => void sockets.push(socket));
-  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  silent = await startSilentServer();
 }, 120_000);
 afterAll(async () => {
   postgres?.stop();
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => silent?.close(resolve));
+  await silent?.close();
 });
 
 /** A SQLite file whose job 4 stands at 25 signed tokens, migrated into a new database. */
@@ -122,11 +119,12 @@ describe("reopenMigratedSqlite (the roll-back)", () => {
   it("stops at once when told to, on a server that accepts the connection and never answers", async () => {
     const path = join(mkdtempSync(join(tmpdir(), "host-reopen-")), "host.sqlite");
     await createStore({ path, deployment }).close();
-    remark(path, `postgres://host@127.0.0.1:${(silent.address() as AddressInfo).port}/host`);
+    remark(path, silent.url);
     const stop = new AbortController();
     // A connect timeout no test run reaches: only the signal can end the wait.
+    const connected = silent.nextConnection();
     const reopening = reopenMigratedSqlite({ path, signal: stop.signal, connectTimeoutMs: 600_000 });
-    while (sockets.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await connected;
     stop.abort();
     await expect(reopening).rejects.toEqual(refusal("stopped"));
     expect(() => createStore({ path, deployment })).toThrow(/was migrated to/);
