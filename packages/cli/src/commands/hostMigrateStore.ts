@@ -47,6 +47,8 @@ export const hostMigrateStoreCommand: Command = {
           ? "a roll-back runs the node on dbPath again: put dbPath back in the host config (and remove store), then run this again"
           : "migrate-store copies from the SQLite file dbPath: run it with the config the node used before",
       );
+    if (values.force === true && values["reopen-sqlite"] !== true)
+      throw new CliError("--force goes only with --reopen-sqlite", "a migration has nothing to force: leave --force out");
     if (values["reopen-sqlite"] === true)
       return reopenSqlite(common, config.dbPath, { to: typeof values.to === "string" ? values.to : undefined, force: values.force === true });
     const to = requireString(hostMigrateStoreCommand, values, "to");

@@ -101,6 +101,10 @@ describe("session-jobs host migrate-store --reopen-sqlite", () => {
     expect(refused.stderr).toMatch(
       /^error: cannot roll back: cannot check postgres:\/\/\S+ before rolling back: [^\n]+\n {2}hint: [^\n]+add --force [^\n]+\n$/,
     );
+    // --force belongs to the roll-back only: a migration given it is refused rather than run as if it meant something.
+    const misplaced = await cli(["host", "migrate-store", "--config", config, "--to", url, "--force"]);
+    expect(misplaced.code).toBe(1);
+    expect(misplaced.stderr).toMatch(/^error: --force goes only with --reopen-sqlite\n {2}hint: [^\n]+\n$/);
     const forced = await reopen(config, "--force");
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stderr).toMatch(/^warning: postgres:\/\/\S+ could not be reached and was not checked \(--force\)/);
