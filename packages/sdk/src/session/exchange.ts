@@ -293,13 +293,14 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
         }
         const chunk = parseChunk(session, event.data, url);
         const content = deltaContent(chunk);
-        // Only answer text (or its end) is the host's progress: comments, blank lines, events
-        // without text and partial events would keep its clock from running out without end.
+        // Only answer text (or its end, once) is the host's progress: comments, blank lines, events
+        // without text, partial events and a `session` object sent again would keep its clock from
+        // running out without end.
         if (content) {
           text += content;
           answer.progress();
         }
-        if (chunk.session) {
+        if (chunk.session && !usage) {
           usage = chunk.session;
           answer.progress();
         }
@@ -341,7 +342,7 @@ export function deltaContent(chunk: ChatCompletionChunk): string | null | undefi
  * One SSE chunk; a host's error event ends an exchange that is neither billed nor in its
  * transcript. A session answers with one choice (its `n` is 1): a chunk with more, or with a choice
  * whose index is not 0, would let the host bill a text other than the one an app reads at
- * `choices[0]`, so it disputes the session.
+ * `choices[0]`, so it disputes the session; so does answer text that is not a string.
  */
 function parseChunk(session: Session, data: string, url: string): ChatCompletionChunk {
   let chunk: ChatCompletionChunk & { error?: unknown };
@@ -362,5 +363,9 @@ function parseChunk(session: Session, data: string, url: string): ChatCompletion
         details: data.slice(0, 200),
       }),
     );
+  const content: unknown = choices?.[0]?.delta?.content;
+  // Anything else would count as progress and be billed as its string form ("[object Object]").
+  if (content !== undefined && content !== null && typeof content !== "string")
+    throw dispute(session, new SessionProtocolError("The host's chunk carries answer text that is not a string.", { details: data.slice(0, 200) }));
   return chunk;
 }

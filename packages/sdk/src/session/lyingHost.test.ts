@@ -132,6 +132,8 @@ describe("only answer text is a streaming host's progress: the SDK's idle timeou
     ["blank lines", (response) => response.write("\n\n")],
     ["data events without text", (response) => response.write(deltaEvent(""))],
     ["one byte of an event at a time", (response) => response.write("d")],
+    // The first `session` object (the answer's end) is progress; the same again is not.
+    ["a `session` object again and again", (response) => response.write(`data: ${JSON.stringify({ choices: [], session: {} })}\n\n`)],
   ];
 
   it.each(stalls)("%s every 20 ms: a connection break (ETIMEDOUT) that counts towards the undelivered run", async (_name, stall) => {
@@ -255,6 +257,20 @@ describe("a streamed chunk has one choice, index 0 (a session's n is 1)", () => 
     expect(session.cumulativeTokens).toBe(0n);
     expect(host!.receipts).toEqual([]);
     expect(session.dispute).toMatch(/one choice/);
+  });
+});
+
+describe("answer text is a string", () => {
+  it("a delta whose content is an object (counted as progress, billed as '[object Object]'): SessionProtocolError, nothing billed, session disputed", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      const entry = host!.record(request, "[object Object]", { aborted: false });
+      openEventStream(response).end(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: { text: "hi" } } }] })}\n\n${answerEndEvents(entry)}`);
+    };
+    const error = await streamChat(session, { messages, maxTokens: 20 }).result.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(SessionProtocolError);
+    expect(host!.receipts).toEqual([]);
+    expect(session.dispute).toMatch(/not a string/);
   });
 });
 
