@@ -92,7 +92,7 @@ export async function acceptExchange(
   session.cumulativeTokens = cumulativeTokens;
   session.receipt = { cumulativeTokens, transcriptHash, signature, delivered: false };
   session.resync = false;
-  session.liveAnswer = undefined;
+  session.liveAnswers = undefined;
   session.undeliveredInARow = 0;
   // Its outcome is for the caller to wait for (receiptDelivery); the delivery keeps a refusal.
   void deliverReceipt(session, { fetch: parameters.fetch, timeoutMs: parameters.timeoutMs, headers: parameters.headers });
@@ -192,13 +192,15 @@ async function postChatRequest(session: Session, progress: ExchangeProgress, par
  * session; an exchange the client stopped itself (its signal, leaving a stream, `closeSession`)
  * after sending it is marked as broken off by the client, so its recovery does not count against
  * the host (docs/design.md, "Answers that never arrived live"); the text received live of an
- * exchange awaiting a sync is kept, for the sync to hold the host's record of it to.
+ * exchange awaiting a sync is kept beside that of earlier requests on the same transcript hash,
+ * for any later sync to hold the host's record of it to.
  */
 function exchangeFailed(session: Session, call: ExchangeCall, progress: ExchangeProgress, error: unknown, liveText = ""): unknown {
   if (error instanceof HostAnswerTooLargeError) return dispute(session, error);
   if (progress.sent && session.resync) {
     if (call.signal.aborted) session.brokenOff = "client";
-    session.liveAnswer = liveText === "" || progress.sequence === undefined ? undefined : { sequence: progress.sequence, text: liveText };
+    if (liveText !== "" && progress.sequence !== undefined)
+      session.liveAnswers = [...(session.liveAnswers ?? []), { sequence: progress.sequence, text: liveText }];
   }
   return error;
 }

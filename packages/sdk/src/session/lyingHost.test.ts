@@ -76,6 +76,27 @@ describe("the text a sync recovers must begin with the text received live", () =
     expect(restored.dispute).toBeDefined();
   });
 
+  it("holds for each request signed on the same transcript: a sync that finds nothing recorded, then a request dropped with no text, do not lift the check of the first", async () => {
+    const session = await lyingSession();
+    let first: Parameters<LyingHost["onChat"]>[0] | undefined;
+    host!.onChat = (request, response) => {
+      const count = host!.chats.length;
+      if (count === 1) return void ((first = request), openEventStream(response).write(deltaEvent("The answer is 42")));
+      if (count > 2) return refuse(response);
+      // The second request's sync found nothing recorded; now the first is, rewritten, and the second is dropped with no text.
+      host!.record(first!, "The answer is 41, and you agreed to pay for it.", { completionTokens: 20 });
+      openEventStream(response);
+      setTimeout(() => response.socket?.destroy(), 20);
+    };
+    expect(await stopAfterFirstDelta(session)).toBe("The answer is 42");
+    await expect(streamChat(session, { messages, maxTokens: 20 }).result).rejects.toBeInstanceOf(HostUnreachableError);
+    // Across a restart too: the live text of every such request is saved with the session.
+    const restored = deserializeSession(serializeSession(session));
+    await expect(chat(restored, { messages, maxTokens: 20 })).rejects.toBeInstanceOf(SessionProtocolError);
+    expect(host!.receipts).toEqual([]);
+    expect(restored.dispute).toMatch(/request 1 does not begin with the text it sent live/);
+  });
+
   it("an honest record is signed: a character split across two deltas (a surrogate pair) and across two writes (its UTF-8 bytes), the user stopped between its halves", async () => {
     const session = await lyingSession();
     const event = Buffer.from(deltaEvent("é"));

@@ -63,8 +63,8 @@ export type ReconcileParameters = {
   cumulativeTokens: bigint;
   transcriptHash: Hex;
   countCheck?: CountCheckOptions | undefined;
-  /** What the client received live of its newest chat request's answer: the host's record of that request must begin with it. */
-  liveAnswer?: LiveAnswer | undefined;
+  /** What the client received live of its chat requests' answers: the host's record of each such request must begin with its text. */
+  liveAnswers?: LiveAnswer[] | undefined;
   answer: SyncResponse;
 };
 
@@ -132,7 +132,11 @@ async function checkRecordedExchange(
       `The host presents request ${sequence} as this session's chat request, but the session key did not sign it as one at this point of the transcript.`,
     );
 
-  assertExtendsLiveText(parameters.liveAnswer, sequence, recorded.responseText);
+  assertExtendsLiveText(
+    parameters.liveAnswers?.find((live) => live.sequence === sequence),
+    sequence,
+    recorded.responseText,
+  );
 
   let request: Record<string, unknown>;
   try {
@@ -183,7 +187,7 @@ async function checkRecordedExchange(
  * units), so a character whose halves came in two deltas, one of them live, still matches.
  */
 function assertExtendsLiveText(live: LiveAnswer | undefined, sequence: bigint, recordedText: string): void {
-  if (live === undefined || live.sequence !== sequence || recordedText.startsWith(live.text)) return;
+  if (live === undefined || recordedText.startsWith(live.text)) return;
   let common = 0;
   while (live.text.charCodeAt(common) === recordedText.charCodeAt(common)) common += 1;
   throw new SessionProtocolError(`The host's record of request ${sequence} does not begin with the text it sent live; no receipt was signed.`, {

@@ -28,8 +28,7 @@ export function deserializeSession(json: string): Session {
   for (const field of bigintFields) raw[field] = BigInt(raw[field] as string);
   const receipt = raw.receipt as Record<string, unknown> | undefined;
   if (receipt) receipt.cumulativeTokens = BigInt(receipt.cumulativeTokens as string);
-  const liveAnswer = raw.liveAnswer as Record<string, unknown> | undefined;
-  if (liveAnswer) liveAnswer.sequence = BigInt(liveAnswer.sequence as string);
+  for (const live of (raw.liveAnswers as Record<string, unknown>[] | undefined) ?? []) live.sequence = BigInt(live.sequence as string);
   raw.restored = true;
   return raw as unknown as Session;
 }

@@ -82,7 +82,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
       cumulativeTokens: session.cumulativeTokens,
       transcriptHash: session.transcriptHash,
       countCheck: { ...session.countCheck, ...options.countCheck },
-      liveAnswer: session.liveAnswer,
+      liveAnswers: session.liveAnswers,
       answer: parseSyncResponse(await readJson(response)),
     });
   } catch (error) {
@@ -100,6 +100,8 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
     session.receipt = { cumulativeTokens: checkpoint.cumulativeTokens, transcriptHash: checkpoint.transcriptHash, signature, delivered: false };
   }
   session.cumulativeTokens = reconciliation.cumulativeTokens;
+  // Requests signed on the old transcript hash can no longer be recorded: their live text is done with.
+  if (reconciliation.transcriptHash.toLowerCase() !== session.transcriptHash.toLowerCase()) session.liveAnswers = undefined;
   session.transcriptHash = reconciliation.transcriptHash;
   settled(session);
   if (reconciliation.exchanges.length > 0) options.onRecovered?.(reconciliation.exchanges);
@@ -132,10 +134,12 @@ function countUndelivered(session: Session, exchanges: RecoveredExchange[]): voi
   session.undeliveredInARow = inARow;
 }
 
-/** The client knows everything the host recorded again. */
+/**
+ * The client knows everything the host recorded again. The live text of requests on the current
+ * transcript hash is kept: a host that recorded nothing yet may still record one of them later.
+ */
 function settled(session: Session): void {
   session.resync = false;
   session.restored = false;
   session.brokenOff = undefined;
-  session.liveAnswer = undefined;
 }

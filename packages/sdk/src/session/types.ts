@@ -77,12 +77,14 @@ export type Session = {
    */
   undeliveredInARow?: number | undefined;
   /**
-   * The answer text the client received live for the chat request awaiting a sync (set when a
-   * stream broke off after some text arrived): the host's record of that request must begin with
-   * it, or the sync disputes the session (docs/design.md, "Resynchronisation"). Saved with the
-   * session, so a restart keeps the check.
+   * The answer text the client received live of each chat request signed on the current transcript
+   * hash whose stream broke off after some text arrived: the host's record of such a request, in
+   * any later sync, must begin with its text, or the sync disputes the session (docs/design.md,
+   * "Resynchronisation"). Kept until the transcript moves on (an accepted or recovered exchange),
+   * since any of those requests may still be recorded; saved with the session, so a restart keeps
+   * the check. Each entry holds no more than the client received.
    */
-  liveAnswer?: LiveAnswer | undefined;
+  liveAnswers?: LiveAnswer[] | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
   dispute?: string | undefined;
   countCheck?: CountCheckOptions | undefined;
