@@ -39,7 +39,7 @@ describe("command-line conventions", () => {
 
   it("help states what bounds money: chat's default max_tokens, and what close --force costs the host", async () => {
     const flat = async (argv: string[]) => (await cli(argv)).stdout.replace(/\s+/g, " ");
-    expect(await flat(["client", "chat", "--help"])).toContain(`(default ${defaultChatMaxTokens})`);
+    expect(await flat(["client", "chat", "--help"])).toContain(`(default ${defaultChatMaxTokens}, or the host's own limit if lower)`);
     expect(await flat(["client", "close", "--help"])).toMatch(/--force .*settle as the depositor.*paid only what it has proven/);
   });
 

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "./common.ts";
+import { createLogger, toJson } from "./common.ts";
 
 /** A terminal: collects what is written, and shows each line as a terminal would draw it. */
 function terminal() {
@@ -50,5 +50,15 @@ describe("CLI logger", () => {
     expect(lines).toContain("host serving at http://127.0.0.1:8080");
     expect(lines).toContain("warning: low gas");
     expect(lines.some((line) => /^✔ starting host \(\d+\.\ds\)$/.test(line))).toBe(true);
+  });
+});
+
+describe("toJson", () => {
+  it("escapes DEL and the C1 controls JSON leaves raw (U+009B is a terminal's 8-bit CSI), and reads back as the same value", () => {
+    const hostile = { text: "a\u009b2Jb\u007fc\u0085d", jobId: 7n, plain: "Grüße, 日本語 🙂" };
+    const json = toJson(hostile);
+    // eslint-disable-next-line no-control-regex -- the point of the test
+    expect(json).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    expect(JSON.parse(json)).toEqual({ ...hostile, jobId: "7" });
   });
 });

@@ -35,9 +35,17 @@ export type Logger = {
 
 const spinnerFrames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
-/** JSON with bigints (amounts, token counts, job ids) as decimal strings, so no precision is lost. */
+/**
+ * JSON with bigints (amounts, token counts, job ids) as decimal strings, so no precision is lost,
+ * and DEL and the C1 controls escaped: `JSON.stringify` escapes only C0, and a host's text may hold
+ * U+009B, which a terminal reads as an escape sequence's start (CSI).
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? item.toString() : item), 2);
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === "bigint" ? item.toString() : item), 2).replace(
+    // eslint-disable-next-line no-control-regex -- these are what is escaped
+    /[\u007f-\u009f]/g,
+    (control) => `\\u${control.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**

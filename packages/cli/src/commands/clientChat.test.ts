@@ -38,6 +38,8 @@ async function hostileHost() {
     recorded: [] as Recorded[],
     served: { tokens: 0n, hash: emptyTranscriptHash },
     lastSequence: 0n,
+    /** What `GET /v1/host` answers (only its limits are read): none, a 404, by default. */
+    policy: undefined as { limits: { maxTokens: number; defaultMaxTokens: number } } | undefined,
     onChat: (_captured: Captured, response: ServerResponse): void => void response.writeHead(503).end(),
     record(captured: Captured, text: string) {
       const completion = Buffer.byteLength(text) + 1;
@@ -67,6 +69,7 @@ async function hostileHost() {
         state.lastSequence = captured.sequence;
         return state.onChat(captured, response);
       }
+      if (path === "/v1/host" && state.policy) return json(200, policyDocument(state.policy.limits));
       if (path === "/v1/session/1") return json(200, { lastSequence: state.lastSequence.toString() });
       if (path === "/v1/session/sync") {
         state.lastSequence = BigInt(request.headers["x-session-sequence"] as string);
@@ -102,6 +105,16 @@ async function hostileHost() {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { state, url };
 }
+
+/** A well-formed host policy document with the given request limits. */
+const policyDocument = (limits: { maxTokens: number; defaultMaxTokens: number }) => ({
+  host: zeroAddress,
+  chainId: 31337,
+  marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+  model: { id: "test-model", modelIds: [`0x${"11".repeat(32)}`] },
+  pricing: { minPricePerToken: "1", minPricePerTokenNative: null },
+  limits: { maxCheckpointInterval: 1000, maxUnsignedTokens: null, maxBodyBytes: 1_000_000, ...limits },
+});
 
 /** A saved session of job 1 on the hostile host, and the `client chat` command line that uses it. */
 function savedSession(hostUrl: string): string[] {
@@ -159,6 +172,13 @@ describe("client chat against a hostile host", () => {
     expect(codes).toEqual([1, 1]);
     // What one undelivered answer can cost is the request's max_tokens: the session key signed nothing for 4,000,001 tokens.
     expect(state.receipts.every((receipt) => BigInt(receipt.cumulativeTokens) <= BigInt(defaultChatMaxTokens))).toBe(true);
+  });
+
+  it("sends the host's own max_tokens limit when it publishes one below the default, so a small host is not refused", async () => {
+    const { state, url } = await hostileHost();
+    state.policy = { limits: { maxTokens: 100, defaultMaxTokens: 64 } };
+    await runCli(savedSession(url), captureStreams().streams);
+    expect(JSON.parse(state.chats[0]!.body.toString())).toMatchObject({ max_tokens: 100 });
   });
 
   it("--max-tokens is what is sent", async () => {

@@ -1,4 +1,4 @@
-import { SessionNotActiveError, streamChat, syncSession, type ChatMessage } from "@session-jobs/sdk";
+import { getHostPolicy, SessionNotActiveError, streamChat, syncSession, type ChatMessage, type Session } from "@session-jobs/sdk";
 import { requireString, type Command } from "../command.ts";
 import { loadDeployment } from "../connection.ts";
 import { CliError } from "../errors.ts";
@@ -14,6 +14,20 @@ import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.t
  */
 export const defaultChatMaxTokens = 256;
 
+/**
+ * `defaultChatMaxTokens`, or the host's own `max_tokens` limit where it publishes a lower one (a
+ * host may only lower it this way, so what it publishes cannot raise what an answer can cost).
+ * An unreadable policy leaves the default: the chat then says what is wrong with the host.
+ */
+async function defaultMaxTokensFor(session: Session, signal: AbortSignal): Promise<number> {
+  try {
+    const { limits } = await getHostPolicy({ hostUrl: session.hostUrl, signal });
+    return Math.min(defaultChatMaxTokens, limits.maxTokens);
+  } catch {
+    return defaultChatMaxTokens;
+  }
+}
+
 export const clientChatCommand: Command = {
   path: ["client", "chat"],
   summary: "send a prompt through a saved session, stream the answer and sign a receipt for it",
@@ -24,17 +38,16 @@ export const clientChatCommand: Command = {
     system: { type: "string", description: "a system message sent before it" },
     "max-tokens": {
       type: "string",
-      description: `most completion tokens, always sent: the most one answer can cost, even one the host claims it sent and you never saw (default ${defaultChatMaxTokens})`,
+      description: `most completion tokens, always sent: the most one answer can cost, even one the host claims it sent and you never saw (default ${defaultChatMaxTokens}, or the host's own limit if lower)`,
     },
   },
   async run(common, values) {
     const prompt = requireString(clientChatCommand, values, "prompt");
-    const maxTokens =
-      typeof values["max-tokens"] === "string"
-        ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n }))
-        : defaultChatMaxTokens;
+    const givenMaxTokens =
+      typeof values["max-tokens"] === "string" ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n })) : undefined;
     const { chainId } = loadDeployment(requireString(clientChatCommand, values, "deployment"));
     const { session } = loadSession(clientChatCommand, values, chainId);
+    const maxTokens = givenMaxTokens ?? (await defaultMaxTokensFor(session, common.signal));
     const messages: ChatMessage[] = [
       ...(typeof values.system === "string" ? [{ role: "system" as const, content: values.system }] : []),
       { role: "user", content: prompt },
