@@ -74,6 +74,7 @@ export {
 
 export { getNodePricing, type GetNodePricingErrorType, type GetNodePricingParameters, type GetNodePricingReturnType } from "./actions/getNodePricing.ts";
 export { getHostInfo, type GetHostInfoErrorType, type GetHostInfoParameters, type GetHostInfoReturnType, type HostInfo } from "./actions/getHostInfo.ts";
+export { followHostUrl, type FollowHostUrlErrorType, type FollowHostUrlParameters, type FollowHostUrlReturnType } from "./actions/followHostUrl.ts";
 export {
   getHostsForModel,
   type GetHostsForModelErrorType,

@@ -1,6 +1,7 @@
 import { getHostPolicy, SessionNotActiveError, streamChat, syncSession, type ChatMessage, type Session } from "@session-jobs/sdk";
 import { requireString, type Command } from "../command.ts";
-import { loadDeployment } from "../connection.ts";
+import { loadDeployment, rpcUrlOption } from "../connection.ts";
+import { followingMovedHost } from "../movedHost.ts";
 import { CliError } from "../errors.ts";
 import { hostRecordsError } from "../hostRecordsHint.ts";
 import { parseIntegerOption } from "../parse.ts";
@@ -34,6 +35,7 @@ export const clientChatCommand: Command = {
   options: {
     deployment: { type: "string", description: "deployment JSON written by `session-jobs deploy` (for its chain id)", env: "SESSION_JOBS_DEPLOYMENT" },
     ...savedSessionOptions,
+    "rpc-url": { ...rpcUrlOption["rpc-url"], description: "JSON-RPC endpoint, read only when the host does not answer (to follow its registered URL)" },
     prompt: { type: "string", description: "the user message" },
     system: { type: "string", description: "a system message sent before it" },
     "max-tokens": {
@@ -45,9 +47,8 @@ export const clientChatCommand: Command = {
     const prompt = requireString(clientChatCommand, values, "prompt");
     const givenMaxTokens =
       typeof values["max-tokens"] === "string" ? Number(parseIntegerOption("max-tokens", values["max-tokens"], { min: 1n, max: 1_000_000n })) : undefined;
-    const { chainId } = loadDeployment(requireString(clientChatCommand, values, "deployment"));
-    const { session } = loadSession(clientChatCommand, values, chainId);
-    const maxTokens = givenMaxTokens ?? (await defaultMaxTokensFor(session, common.signal));
+    const deployment = loadDeployment(requireString(clientChatCommand, values, "deployment"));
+    const { session } = loadSession(clientChatCommand, values, deployment.chainId);
     const messages: ChatMessage[] = [
       ...(typeof values.system === "string" ? [{ role: "system" as const, content: values.system }] : []),
       { role: "user", content: prompt },
@@ -55,11 +56,14 @@ export const clientChatCommand: Command = {
     let text = "";
     try {
       // A saved session syncs first; if the last answer broke off (Ctrl-C, a lost connection), show what the host recorded of it.
-      const { recovered } = await syncSession(session, { signal: common.signal });
+      const rpcUrl = typeof values["rpc-url"] === "string" ? values["rpc-url"] : undefined;
+      const { recovered } = await followingMovedHost(common, values, { session, deployment, rpcUrl }, () => syncSession(session, { signal: common.signal }));
       for (const exchange of recovered)
         common.logger.info(
           `recovered the ${exchange.aborted ? "cut-off " : ""}answer to request ${exchange.sequence} (${exchange.promptTokens} prompt + ${exchange.completionTokens} completion tokens, now signed for):\n${exchange.text}\n`,
         );
+      // Read after the sync, so that a host followed to its registered URL is asked there.
+      const maxTokens = givenMaxTokens ?? (await defaultMaxTokensFor(session, common.signal));
       const stream = streamChat(session, { messages, maxTokens, signal: common.signal });
       for await (const delta of stream) {
         text += delta;

@@ -3,6 +3,7 @@ import type { Command } from "../command.ts";
 import { readAssetDisplay } from "../assets.ts";
 import { connectDeployment, connectionOptions, signingWallet } from "../connection.ts";
 import { settlementRows, table } from "../format.ts";
+import { followMovedHostBeforeClose } from "../movedHost.ts";
 import { loadSession, saveSession, savedSessionOptions } from "../sessionStore.ts";
 
 export const clientCloseCommand: Command = {
@@ -22,6 +23,7 @@ export const clientCloseCommand: Command = {
     const { session } = loadSession(clientCloseCommand, values, connection.chainId);
     const wallet = signingWallet(common, connection);
     const asset = await readAssetDisplay(connection.publicClient, session.token, connection.deployment);
+    await followMovedHostBeforeClose(common, values, connection, session);
     try {
       // A close under way that does not settle in time fails with the SDK's hint, which names --force.
       const settlement = await common.logger.progress(`closing session ${session.jobId}`, () =>

@@ -203,7 +203,18 @@ export class HostUnreachableError extends BaseError {
     this.url = parameters.url;
     this.code = code;
   }
+
+  /**
+   * Whether no connection to the host was ever made (refused, its name not resolved, no route to
+   * it): nothing reached a host, so the request can be sent again elsewhere, and a host that
+   * moved (`followHostUrl`) is the likely cause.
+   */
+  get neverConnected(): boolean {
+    return this.code !== undefined && neverConnectedCodes.has(this.code);
+  }
 }
+
+const neverConnectedCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /** The host sent no byte for `timeoutMs` (before its first byte, or in the middle of an answer). */
 export class HostTimeoutError extends BaseError {
