@@ -78,6 +78,12 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
   const leadership = new AbortController();
   /** Whether this process listens for receipts stored by any process (from its first lead on). */
   let hearingReceipts = false;
+  /** Whether this process submits proofs now: logged at each change, and `session_jobs_proof_submitter` in /metrics. */
+  let submittingProofs = false;
+  const submitsProofs = (now: boolean) => {
+    submittingProofs = now;
+    common.metrics.proofSubmitter.set(now ? 1 : 0);
+  };
 
   async function start(): Promise<string> {
     const chain = await connectChain({ config, signal: common.shutdown.signal });
@@ -224,6 +230,10 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
         tokens: 0,
       };
       await store?.close();
+      if (submittingProofs) {
+        submitsProofs(false);
+        common.logger.info("this process stopped submitting proofs: the node stopped", { pid: process.pid });
+      }
       if (left.tokens > 0)
         common.logger.warn(
           `host node stopped with signed receipts unproven; ${config.store.kind === "postgres" ? "the process leading the proofs on this store" : "the next start"} proves them`,
@@ -249,6 +259,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     lost.addEventListener(
       "abort",
       () => {
+        submitsProofs(false);
         common.logger.warn("this process stopped submitting proofs: its PostgreSQL lock connection, and the proof lock with it, was lost", {
           pid: process.pid,
         });
@@ -256,7 +267,8 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       },
       { once: true },
     );
-    if (ready) common.logger.info("this process now submits proofs", { pid: process.pid });
+    submitsProofs(true);
+    common.logger.info("this process now submits proofs", { pid: process.pid, since: ready ? "takeover" : "start", store: config.store.kind });
     for (;;) {
       try {
         await proofSubmitter.start();

@@ -109,6 +109,11 @@ export function createMetrics(parameters: CreateMetricsParameters = {}) {
       registers,
     }),
     tokensProven: new Counter({ name: "session_jobs_tokens_proven_total", help: "Tokens proven on chain by this node's transactions.", registers }),
+    proofSubmitter: new Gauge({
+      name: "session_jobs_proof_submitter",
+      help: "1 while this process is the one that submits proofs (holds the PostgreSQL proof lock; always, with SQLite), else 0.",
+      registers,
+    }),
     rpcRetries: new Counter({ name: "session_jobs_rpc_retries_total", help: "Retries of transient RPC failures.", registers }),
   };
   return {
