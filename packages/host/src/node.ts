@@ -255,7 +255,9 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
     if (!hearingReceipts) storage.locks.onReceiptStored((jobId) => notifySubmitter(proofSubmitter, jobId));
     hearingReceipts = true;
     const stopLeading = () =>
-      proofSubmitter.stop().catch((error: unknown) => common.logger.warn("cannot stop submitting proofs cleanly; another process reconciles", { error }));
+      proofSubmitter
+        .stop(0, "lead lost")
+        .catch((error: unknown) => common.logger.warn("cannot stop submitting proofs cleanly; another process reconciles", { error }));
     lost.addEventListener(
       "abort",
       () => {

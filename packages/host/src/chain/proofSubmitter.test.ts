@@ -114,6 +114,29 @@ describe("proof submitter timers", () => {
     }
   });
 
+  it("says what happened when the transaction in flight cannot be waited for: the lead was lost (the node goes on), or the node is stopping", async () => {
+    for (const [why, expected] of [
+      ["lead lost", /^cannot wait for the proof transaction in flight: the proof lock went with the PostgreSQL lock connection/],
+      ["stopping", /^cannot submit signed receipts while stopping$/],
+    ] as const) {
+      let started = false;
+      // The start's reconcile gets the chain writer's lock; then PostgreSQL restarts and the lock connection is gone.
+      const { submitter, logs } = startSubmitter(
+        { pendingSubmissions: async () => [] },
+        {
+          exclusive: <T>(work: () => Promise<T>) => (started ? storageDown() : work()),
+        },
+      );
+      await submitter.start();
+      started = true;
+      await submitter.stop(0, why).catch(() => undefined);
+      expect(
+        logs.filter((line) => line.level === "warn").map((line) => line.message),
+        why,
+      ).toEqual([expect.stringMatching(expected)]);
+    }
+  });
+
   it("logs a due proof whose submission cannot start (the chain writer's lock is unreachable) and tries it again, with no unhandled rejection", async () => {
     let attempts = 0;
     let started = false;

@@ -14,6 +14,13 @@ import type { TransactionSender } from "./transactionSender.ts";
 
 export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
 
+/** What a failure to finish the submitter's work on stopping means, by why it stopped. */
+const stopFailure = {
+  stopping: "cannot submit signed receipts while stopping",
+  "lead lost":
+    "cannot wait for the proof transaction in flight: the proof lock went with the PostgreSQL lock connection; the process that submits proofs next reconciles it",
+} as const;
+
 /** What a stopping submitter leaves unproven: signed tokens of open sessions not yet proven on chain. */
 export type UnprovenReport = {
   /** The wait for the proofs ran out before they were all confirmed. */
@@ -339,9 +346,11 @@ export function createProofSubmitter(parameters: {
     /**
      * Stops the timers, then submits every signed-but-unproven receipt, waiting at most
      * `timeoutMs` for them (0: only for the transaction already in flight). Resolves with what is
-     * still unproven; the next start submits it.
+     * still unproven; the next start submits it. `why`: the node is stopping, or (PostgreSQL) this
+     * process lost the proof lock with its lock connection while the node goes on (a PostgreSQL
+     * restart, a network fault), which is what a failure here is then reported as.
      */
-    async stop(timeoutMs = 0): Promise<UnprovenReport> {
+    async stop(timeoutMs = 0, why: "stopping" | "lead lost" = "stopping"): Promise<UnprovenReport> {
       // A process that never led (PostgreSQL) leaves the proofs to the one that leads.
       const leading = running;
       if (!leading) timeoutMs = 0;
@@ -353,7 +362,7 @@ export function createProofSubmitter(parameters: {
       const timedOut = await Promise.race([
         work.then(
           () => false,
-          (error: unknown) => (common.logger.warn("cannot submit signed receipts while stopping", { error }), false),
+          (error: unknown) => (common.logger.warn(stopFailure[why], { error }), false),
         ),
         ...(timeoutMs > 0 ? [new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))] : []),
       ]);
