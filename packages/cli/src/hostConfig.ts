@@ -20,7 +20,11 @@ export const defaultHostConfigPath = "host.toml";
 
 /** Options of every `host` command: the node's config file, and the connection flags that override it. */
 export const hostConfigOptions = {
-  config: { type: "string", description: `host config file (.json or .toml; default ./${defaultHostConfigPath} if it exists)`, env: hostConfigEnv.config },
+  config: {
+    type: "string",
+    description: `host config file (TOML, or JSON: .toml/.json, else by its content; default ./${defaultHostConfigPath} if it exists)`,
+    env: hostConfigEnv.config,
+  },
   "rpc-url": { type: "string", description: "JSON-RPC endpoint, overrides the config", env: "SESSION_JOBS_RPC_URL" },
   deployment: { type: "string", description: "deployment JSON written by `session-jobs deploy`, overrides the config", env: hostConfigEnv.deployments },
 } as const satisfies Command["options"];

@@ -195,6 +195,29 @@ maxJobs = 10
     expect(() => loadHostConfig({ path, env: { SESSION_JOBS_HOST_KEYSTORE_PASSWORD: "wrong" } })).toThrow(/keystore password is wrong/);
   });
 
+  it("reads a file named neither .toml nor .json by its content: TOML unless it starts with {; a malformed one says how it was read", () => {
+    const dir = tempDir();
+    const toml = join(dir, "host.conf");
+    writeFileSync(
+      toml,
+      `# written by hand\nrpcUrl = "http://127.0.0.1:8545"\nmodels = ["${model}"]\n\n[contracts]\njobMarketplace = "${minimal.contracts.jobMarketplace}"\nnodeRegistry = "${minimal.contracts.nodeRegistry}"\n\n[pricing]\nminPricePerToken = 2_000\n`,
+    );
+    const env = { SESSION_JOBS_HOST_PRIVATE_KEY: key };
+    expect(loadHostConfig({ path: toml, env }).pricing.minPricePerToken).toBe(2000n);
+    const json = join(dir, "host-config");
+    writeFileSync(json, `\n  ${JSON.stringify(minimal)}`);
+    expect(loadHostConfig({ path: json, env }).rpcUrl).toBe(minimal.rpcUrl);
+
+    writeFileSync(toml, "rpcUrl = http://no-quotes\n");
+    expect(issuesOf(() => loadHostConfig({ path: toml, env }))).toEqual([
+      `config file ${toml} is malformed: line 1, column 10: invalid value (read as TOML, since it does not start with {; name it .toml or .json to say which)`,
+    ]);
+    writeFileSync(json, '{ "rpcUrl": }');
+    expect(issuesOf(() => loadHostConfig({ path: json, env }))[0]).toMatch(
+      /^config file .*host-config is malformed: .* \(read as JSON, since it starts with \{; name it \.toml or \.json to say which\)$/,
+    );
+  });
+
   it("names the file when it cannot be parsed", () => {
     const dir = tempDir();
     const path = join(dir, "host.toml");

@@ -92,7 +92,7 @@ export const hostConfigEnv = {
 const deprecatedEnv: Record<string, string> = { SESSION_JOBS_DEPLOYMENTS: hostConfigEnv.deployments };
 
 export type LoadHostConfigParameters = {
-  /** Config file (`.json` or `.toml`); default `$SESSION_JOBS_HOST_CONFIG`, or none. */
+  /** Config file (TOML or JSON: by its extension, else its content); default `$SESSION_JOBS_HOST_CONFIG`, or none. */
   path?: string;
   env?: NodeJS.ProcessEnv;
   /** Applied last, e.g. from command-line flags. */

@@ -61,6 +61,15 @@ minPricePerToken = 2000 # USDC units
     expect(JSON.parse(readFileSync(path, "utf8"))).toEqual({ rpcUrl: "http://127.0.0.1:8545", pricing: { minPricePerToken: 1500 } });
   });
 
+  it("edits a TOML file named neither .toml nor .json as TOML, keeping its comments", () => {
+    const path = file("host.conf", '# mine\nrpcUrl = "http://127.0.0.1:8545" # local\n\n[pricing]\nminPricePerToken = 2_000\n');
+    updateConfigFile(path, { "pricing.minPricePerToken": 1500n });
+    const text = readFileSync(path, "utf8");
+    expect(text).toContain("# mine\n");
+    expect(text).toContain("# local");
+    expect(parse(text)).toEqual({ rpcUrl: "http://127.0.0.1:8545", pricing: { minPricePerToken: 1500 } });
+  });
+
   it("writes nothing when the edit would not give exactly the asked settings", () => {
     const text = `rpcUrl = "http://127.0.0.1:8545"\npricing.minPricePerToken = 2000\n`;
     const path = file("host.toml", text);

@@ -14,11 +14,11 @@ export type ConfigValue = string | number | bigint | readonly string[];
  * nothing is written. The file is replaced atomically with its mode kept.
  */
 export function updateConfigFile(path: string, changes: Record<string, ConfigValue>): void {
-  const { input } = readConfigFile(path);
+  const { input, format } = readConfigFile(path);
   const expected = structuredClone(input);
   for (const [key, value] of Object.entries(changes)) setAt(expected, key, plain(value));
   let text = readFileSync(path, "utf8");
-  if (path.endsWith(".toml")) {
+  if (format === "toml") {
     for (const [key, value] of Object.entries(changes)) text = setTomlValue(text, key, value);
     if (!parses(text) || !isDeepStrictEqual(normalise(parseToml(text)), normalise(expected)))
       throw new ConfigError([`cannot update ${path} safely: edit ${Object.keys(changes).join(", ")} by hand`]);

@@ -3,10 +3,35 @@ import { extname } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { ConfigError } from "../errors.ts";
 
-/** A config file's content, and the line each key is set on (TOML files only). */
-export type ConfigFile = { path: string; input: Record<string, unknown>; lineOf: (key: string) => number | undefined };
+/** A config file's content, its format, and the line each key is set on (TOML files only). */
+export type ConfigFile = { path: string; format: ConfigFormat; input: Record<string, unknown>; lineOf: (key: string) => number | undefined };
 
-/** Reads a `.toml` (TOML 1.0, smol-toml) or JSON config file; a syntax error names the line and column. */
+export type ConfigFormat = "toml" | "json";
+
+/**
+ * How a config file is read: by its extension (`.toml`, `.json`), else by its content (a JSON
+ * config is an object, so it starts with `{`; anything else is read as TOML, as `host init` writes
+ * it), so that `/etc/session-jobs/host.conf` in TOML works as it is.
+ */
+export function configFormat(path: string, text: string): ConfigFormat {
+  const extension = extname(path).toLowerCase();
+  if (extension === ".toml" || extension === ".json") return extension === ".toml" ? "toml" : "json";
+  return text
+    .replace(/^\uFEFF/, "")
+    .trimStart()
+    .startsWith("{")
+    ? "json"
+    : "toml";
+}
+
+/** What to do about a file that did not parse, when its name did not say its format. */
+function formatHint(path: string, format: ConfigFormat): string {
+  const extension = extname(path).toLowerCase();
+  if (extension === ".toml" || extension === ".json") return "";
+  return ` (read as ${format === "toml" ? "TOML, since it does not start with {" : "JSON, since it starts with {"}; name it .toml or .json to say which)`;
+}
+
+/** Reads a TOML (TOML 1.0, smol-toml) or JSON config file ({@link configFormat}); a syntax error names the line and column. */
 export function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
@@ -14,16 +39,16 @@ export function readConfigFile(path: string): ConfigFile {
   } catch (error) {
     throw new ConfigError([`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`]);
   }
-  const toml = extname(path) === ".toml";
+  const format = configFormat(path, text);
   let input: unknown;
   try {
     // Integers beyond 2^53 (prices in wei) stay exact as bigints.
-    input = toml ? parseToml(text, { integersAsBigInt: "asNeeded" }) : JSON.parse(text);
+    input = format === "toml" ? parseToml(text, { integersAsBigInt: "asNeeded" }) : JSON.parse(text);
   } catch (error) {
-    throw new ConfigError([`config file ${path} is malformed: ${describeSyntaxError(error)}`]);
+    throw new ConfigError([`config file ${path} is malformed: ${describeSyntaxError(error)}${formatHint(path, format)}`]);
   }
   if (typeof input !== "object" || input === null || Array.isArray(input)) throw new ConfigError([`config file ${path} is not a table of settings`]);
-  return { path, input: input as Record<string, unknown>, lineOf: toml ? tomlKeyLines(text) : () => undefined };
+  return { path, format, input: input as Record<string, unknown>, lineOf: format === "toml" ? tomlKeyLines(text) : () => undefined };
 }
 
 function describeSyntaxError(error: unknown): string {
