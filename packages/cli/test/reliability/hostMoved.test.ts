@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommon, createHostNode, type HostNode } from "@session-jobs/host";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
+import { nodeRegistryWithModelsAbi } from "@session-jobs/sdk";
 import { privateKeyToAccount } from "viem/accounts";
 import { runCli } from "../../src/cli.ts";
-import { demoKeys, type LocalNetwork } from "../../src/demo/localNetwork.ts";
+import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { saveSession } from "../../src/sessionStore.ts";
 import { captureStreams } from "../captureStreams.ts";
 import { freePort, hostConfigInput, openUserSession, register, startNetwork } from "./harness.ts";
@@ -103,5 +104,25 @@ describe("a host that moved to another URL and re-registered it", () => {
     expect(closed.stdout).toMatch(/closed by\s+host/);
     expect(closed.stdout).toMatch(new RegExp(`tokens proven on chain\\s+${signed}`));
     expect(savedUrl(closing.jobId)).toBe(newUrl);
+  }, 90_000);
+
+  it("a host that unregistered is not followed: client chat says so, and client close still settles without it", async () => {
+    const session = await openUserSession(network, 100n);
+    saveSession({ "sessions-dir": sessionsDir() }, session);
+    await node!.stop();
+    const host = walletFor(network, demoKeys.host);
+    await network.publicClient.waitForTransactionReceipt({
+      hash: await host.writeContract({ address: network.deployment.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "unregisterNode" }),
+    });
+    const rpc = { SESSION_JOBS_RPC_URL: network.anvil.rpcUrl };
+
+    const chat = await cli(["client", "chat", "--job", String(session.jobId), "--prompt", "In the beginning"], rpc);
+    expect(chat.code).toBe(1);
+    expect(chat.stderr).toContain(`error: the host did not answer at ${session.hostUrl} (ECONNREFUSED)`);
+    expect(chat.stderr).toContain(`hint: the host is no longer registered; session-jobs client close --job ${session.jobId} settles without it`);
+    const closed = await cli(["client", "close", "--job", String(session.jobId)], rpc);
+    expect(closed.code, closed.stderr).toBe(0);
+    expect(closed.stderr).not.toContain("warning: host");
+    expect(closed.stdout).toMatch(/closed by\s+client/);
   }, 90_000);
 });
