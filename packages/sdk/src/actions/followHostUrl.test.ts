@@ -64,14 +64,7 @@ describe("followHostUrl", () => {
   });
 
   it("reads only the session's own host: another address's registration is never followed", async () => {
-    await writeAndWait(t.publicClient, "registerNode", () =>
-      writeContract(t.strangerWallet, {
-        address: t.contracts.nodeRegistry,
-        abi: nodeRegistryWithModelsAbi,
-        functionName: "registerNode",
-        args: ["{}", "http://stranger.example", [t.modelId], 1_500n],
-      }),
-    );
+    await t.registerStranger("http://stranger.example");
     const session = sessionAt("http://127.0.0.1:1");
     await followHostUrl(t.publicClient, { session, nodeRegistry: t.contracts.nodeRegistry });
     expect(session.hostUrl).toBe(t.host.url);

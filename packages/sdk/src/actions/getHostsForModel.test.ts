@@ -13,14 +13,7 @@ let t: TestChain;
 beforeAll(async () => {
   t = await startTestChain();
   // A second host, cheaper in USDC, dearer in ETH, at another URL.
-  await writeAndWait(t.publicClient, "registerNode", () =>
-    writeContract(t.strangerWallet, {
-      address: t.contracts.nodeRegistry,
-      abi: nodeRegistryWithModelsAbi,
-      functionName: "registerNode",
-      args: ["{}", "http://second.example", [t.modelId], 1_500n],
-    }),
-  );
+  await t.registerStranger("http://second.example");
   await writeAndWait(t.publicClient, "updatePricingNative", () =>
     writeContract(t.strangerWallet, {
       address: t.contracts.nodeRegistry,

@@ -137,6 +137,17 @@ export async function startTestChain() {
       writeContract(hostWallet, { address: contracts.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "updateMinDeposit", args: [token, amount] }),
     );
 
+  /** Registers the stranger as a second host serving the model at `apiUrl` (stable minimum 1,500). */
+  const registerStranger = (apiUrl: string) =>
+    writeAndWait(publicClient, "registerNode", () =>
+      writeContract(strangerWallet, {
+        address: contracts.nodeRegistry,
+        abi: nodeRegistryWithModelsAbi,
+        functionName: "registerNode",
+        args: ["{}", apiUrl, [modelId], 1_500n],
+      }),
+    );
+
   const usdcBalance = (address: Address) => readContract(publicClient, { address: usdc, abi: erc20Abi, functionName: "balanceOf", args: [address] });
 
   return {
@@ -153,6 +164,7 @@ export async function startTestChain() {
     proveAsHost,
     provenTokens,
     setHostMinDeposit,
+    registerStranger,
     usdcBalance,
     stop: async () => {
       await host.stop();
