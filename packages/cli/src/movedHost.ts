@@ -37,7 +37,8 @@ function stayedHint(session: Session, registeredUrl: string | undefined): string
   if (registeredUrl === undefined) return `the host is no longer registered; ${closing}`;
   if (registeredUrl.replace(/\/+$/, "") === session.hostUrl.replace(/\/+$/, ""))
     return `the host's registered URL is this one: it is down; try again later, or ${closing}`;
-  return `the host's registered URL (${registeredUrl}) is not an http(s) URL, so it was not followed`;
+  // Quoted and cut: the host wrote it, and it may hold line breaks or be long.
+  return `the host's registered URL (${JSON.stringify(registeredUrl.slice(0, 200))}) is not an http(s) URL, so it was not followed`;
 }
 
 /**

@@ -106,20 +106,35 @@ describe("a host that moved to another URL and re-registered it", () => {
     expect(savedUrl(closing.jobId)).toBe(newUrl);
   }, 90_000);
 
-  it("a host that unregistered is not followed: client chat says so, and client close still settles without it", async () => {
+  it("a registration that is not http(s), or none (unregistered), is not followed: client chat says so, and client close still settles without the host", async () => {
     const session = await openUserSession(network, 100n);
     saveSession({ "sessions-dir": sessionsDir() }, session);
     await node!.stop();
     const host = walletFor(network, demoKeys.host);
+    const rpc = { SESSION_JOBS_RPC_URL: network.anvil.rpcUrl };
+    const chat = () => cli(["client", "chat", "--job", String(session.jobId), "--prompt", "In the beginning"], rpc);
+    // A registration that is not an http(s) URL is not followed, and what the host wrote is quoted (one line).
+    await network.publicClient.waitForTransactionReceipt({
+      hash: await host.writeContract({
+        address: network.deployment.nodeRegistry,
+        abi: nodeRegistryWithModelsAbi,
+        functionName: "updateApiUrl",
+        args: ["ftp://moved\nerror: forged line"],
+      }),
+    });
+    const notHttp = await chat();
+    expect(notHttp.code).toBe(1);
+    expect(notHttp.stderr).toContain('hint: the host\'s registered URL ("ftp://moved\\nerror: forged line") is not an http(s) URL, so it was not followed');
+    expect(notHttp.stderr.split("\n").filter((line) => line.startsWith("error:"))).toHaveLength(1);
+    expect(savedUrl(session.jobId)).toBe(session.hostUrl);
+
     await network.publicClient.waitForTransactionReceipt({
       hash: await host.writeContract({ address: network.deployment.nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "unregisterNode" }),
     });
-    const rpc = { SESSION_JOBS_RPC_URL: network.anvil.rpcUrl };
-
-    const chat = await cli(["client", "chat", "--job", String(session.jobId), "--prompt", "In the beginning"], rpc);
-    expect(chat.code).toBe(1);
-    expect(chat.stderr).toContain(`error: the host did not answer at ${session.hostUrl} (ECONNREFUSED)`);
-    expect(chat.stderr).toContain(`hint: the host is no longer registered; session-jobs client close --job ${session.jobId} settles without it`);
+    const unregistered = await chat();
+    expect(unregistered.code).toBe(1);
+    expect(unregistered.stderr).toContain(`error: the host did not answer at ${session.hostUrl} (ECONNREFUSED)`);
+    expect(unregistered.stderr).toContain(`hint: the host is no longer registered; session-jobs client close --job ${session.jobId} settles without it`);
     const closed = await cli(["client", "close", "--job", String(session.jobId)], rpc);
     expect(closed.code, closed.stderr).toBe(0);
     expect(closed.stderr).not.toContain("warning: host");
