@@ -191,14 +191,15 @@ async function postChatRequest(session: Session, progress: ExchangeProgress, par
  * What an exchange that failed leaves behind: an answer larger than any honest one disputes the
  * session; an exchange the client stopped itself (its signal, leaving a stream, `closeSession`)
  * after sending it is marked as broken off by the client, so its recovery does not count against
- * the host (docs/design.md, "Answers that never arrived live"); the text received live of an
+ * the host (docs/design.md, "Answers that never arrived live") unless it stopped it before any
+ * answer text arrived and the host bills completion tokens for it; the text received live of an
  * exchange awaiting a sync is kept beside that of earlier requests on the same transcript hash,
  * for any later sync to hold the host's record of it to.
  */
 function exchangeFailed(session: Session, call: ExchangeCall, progress: ExchangeProgress, error: unknown, liveText = ""): unknown {
   if (error instanceof HostAnswerTooLargeError) return dispute(session, error);
   if (progress.sent && session.resync) {
-    if (call.signal.aborted) session.brokenOff = "client";
+    if (call.signal.aborted) session.brokenOff = liveText === "" ? "clientBeforeText" : "client";
     if (liveText !== "" && progress.sequence !== undefined)
       session.liveAnswers = [...(session.liveAnswers ?? []), { sequence: progress.sequence, text: liveText }];
   }

@@ -1,12 +1,13 @@
 import type { ServerResponse } from "node:http";
 import OpenAI from "openai";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { chat } from "../actions/chat.ts";
+import { buildChatRequest, chat } from "../actions/chat.ts";
 import { streamChat } from "../actions/streamChat.ts";
 import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
 import { answerEndEvents, deltaEvent, openEventStream, startLyingHost, type LyingHost } from "../testUtils/lyingHost.ts";
+import { deltaContent, streamExchange } from "./exchange.ts";
 import { deserializeSession, serializeSession } from "./serialization.ts";
 import type { Session } from "./types.ts";
 
@@ -239,18 +240,26 @@ describe("only answer text is a streaming host's progress: the SDK's idle timeou
 
   it("a reader slower than the idle timeout is not the host's fault: its clock runs only while the SDK waits for it", async () => {
     const session = await lyingSession();
+    let answering: { response: ServerResponse; entry: ReturnType<LyingHost["record"]> } | undefined;
     host!.onChat = (request, response) => {
-      const entry = host!.record(request, "ab", { aborted: false });
-      openEventStream(response).end(`${deltaEvent("a")}${deltaEvent("b")}${answerEndEvents(entry)}`);
+      answering = { response, entry: host!.record(request, "ab", { aborted: false }) };
+      openEventStream(response).write(deltaEvent("a"));
     };
-    const stream = streamChat(session, { messages, maxTokens: 10, timeoutMs: 200 });
-    let shown = "";
-    for await (const delta of stream) {
-      shown += delta;
-      await new Promise((resolve) => setTimeout(resolve, 600));
-    }
-    expect(shown).toBe("ab");
-    expect((await stream.result).cumulativeTokens).toBe(3n);
+    // The exchange itself, read as a caller with backpressure reads it (createSessionFetch's body):
+    // streamChat reads the host on its own, whatever its reader does.
+    const chunks = streamExchange(session, { request: buildChatRequest(session, { messages, maxTokens: 10 }, true), timeoutMs: 1_000 });
+    const first = await chunks.next();
+    expect(first.done === false && deltaContent(first.value)).toBe("a");
+    const { response, entry } = answering!;
+    // While the reader is away, the host sends an event that is not progress (the SDK's read takes
+    // it, so the host's clock stops), and the rest only once the reader is back, a moment later: a
+    // clock that ran on wall time since the last progress would end the answer there.
+    response.write(deltaEvent(""));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    setTimeout(() => response.end(`${deltaEvent("b")}${answerEndEvents(entry)}`), 50);
+    let next = await chunks.next();
+    while (!next.done) next = await chunks.next();
+    expect(next.value).toMatchObject({ text: "ab", cumulativeTokens: 3n });
   });
 });
 
@@ -278,6 +287,40 @@ describe("a streamed chunk has one choice, index 0 (a session's n is 1)", () => 
     expect(session.cumulativeTokens).toBe(0n);
     expect(host!.receipts).toEqual([]);
     expect(session.dispute).toMatch(/one choice/);
+  });
+});
+
+describe("a stop before any answer text arrived", () => {
+  /** Requests whose host sends headers and then nothing: it bills `completionTokens` and the user presses Stop once the host has the request. */
+  async function stopsBeforeText(session: Session, completionTokens: number): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const controller = new AbortController();
+      host!.onChat = (request, response) => {
+        openEventStream(response).write(": nothing yet\n\n");
+        host!.record(request, "x".repeat(Math.max(0, completionTokens - 1)), { completionTokens });
+        controller.abort();
+      };
+      errors.push(await streamChat(session, { messages, maxTokens: 50, signal: controller.signal }).result.catch((error: unknown) => error));
+    }
+    return errors;
+  }
+
+  it("billed with completion tokens, counts like a dropped connection: a host that sends nothing until the user stops is paid once, then disputed", async () => {
+    const session = await lyingSession();
+    const errors = await stopsBeforeText(session, 5);
+    expect(errors[2]).toBeInstanceOf(UndeliveredAnswersError);
+    expect(host!.receipts.map((receipt) => receipt.cumulativeTokens)).toEqual(["5"]);
+    expect(session.dispute).toMatch(/never arrived live/);
+  });
+
+  it("billed for the prompt alone (0 completion tokens), is signed and counts for nothing", async () => {
+    const session = await lyingSession();
+    const errors = await stopsBeforeText(session, 0);
+    for (const error of errors) expect(error).not.toBeInstanceOf(UndeliveredAnswersError);
+    expect(host!.receipts).toHaveLength(2);
+    expect(session.undeliveredInARow).toBe(0);
+    expect(session.dispute).toBeUndefined();
   });
 });
 

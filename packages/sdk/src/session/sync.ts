@@ -123,13 +123,22 @@ async function hostLastSequence(session: Session, options: HostRequestOptions): 
 
 /**
  * Applies the policy of {@link maxUndeliveredInARow} to the exchanges a sync recovered: those whose
- * connection broke off extend the run of answers that never arrived live; one the client stopped
- * itself (or recovered after a restart) had its start delivered live and ends the run. A run too
- * long disputes the session before anything is signed.
+ * connection broke off extend the run of answers that never arrived live, and so do those the
+ * client stopped before any answer text arrived that bill completion tokens (a host that sends
+ * nothing until the user presses Stop), while such a stop billed for its prompt alone leaves the
+ * run as it is; one the client stopped after its text began (or recovered after a restart) had its
+ * start delivered live and ends the run. A run too long disputes the session before anything is
+ * signed.
  */
 function countUndelivered(session: Session, exchanges: RecoveredExchange[]): void {
   if (exchanges.length === 0) return;
-  const inARow = session.brokenOff === "connection" ? (session.undeliveredInARow ?? 0) + exchanges.length : 0;
+  const undelivered =
+    session.brokenOff === "connection"
+      ? exchanges.length
+      : session.brokenOff === "clientBeforeText"
+        ? exchanges.filter((exchange) => exchange.completionTokens > 0).length
+        : undefined;
+  const inARow = undelivered === undefined ? 0 : (session.undeliveredInARow ?? 0) + undelivered;
   if (inARow > maxUndeliveredInARow) throw dispute(session, new UndeliveredAnswersError({ jobId: session.jobId, exchanges, inARow }));
   session.undeliveredInARow = inARow;
 }

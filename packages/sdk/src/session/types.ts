@@ -66,10 +66,13 @@ export type Session = {
   restored?: boolean | undefined;
   /**
    * Why the exchange awaiting a sync broke off: the client stopped it (an abort, leaving a stream,
-   * `closeSession`), or the connection did (it broke, or the host went silent past the idle
-   * timeout). Only the connection's count against the host when the sync recovers them.
+   * `closeSession`) after some of its answer text arrived (`client`) or before any did
+   * (`clientBeforeText`), or the connection did (it broke, or the host went silent past the idle
+   * timeout). A `connection` break's recovered exchanges count against the host, and so do those of
+   * a `clientBeforeText` stop that bill completion tokens (docs/design.md, "Answers that never
+   * arrived live").
    */
-  brokenOff?: "client" | "connection" | undefined;
+  brokenOff?: "client" | "clientBeforeText" | "connection" | undefined;
   /**
    * Exchanges in a row the client signed for only because a sync recovered them after the
    * connection broke off (their answer never arrived live); a live answer resets it. A sync that
