@@ -77,9 +77,19 @@ export class HostError extends Error {
   }
 }
 
+/** A `storage_unavailable` refusal that keeps its reason apart, so a caller adding context says "storage unavailable" once. */
+export class StorageUnavailableError extends HostError {
+  constructor(
+    readonly why: string,
+    cause?: unknown,
+  ) {
+    super("storage_unavailable", `storage unavailable: ${why}; retry later`, { cause });
+  }
+}
+
 /** The store cannot be used now but may be shortly (PostgreSQL restarting, a lock connection being re-made): `503`, "retry later". */
-export function storageUnavailable(why: string, cause?: unknown): HostError {
-  return new HostError("storage_unavailable", `storage unavailable: ${why}; retry later`, { cause });
+export function storageUnavailable(why: string, cause?: unknown): StorageUnavailableError {
+  return new StorageUnavailableError(why, cause);
 }
 
 /** An exchange that would be recorded on a transcript the session has moved past: another process served the session meanwhile. */

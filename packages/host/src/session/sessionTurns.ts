@@ -1,4 +1,4 @@
-import { storageUnavailable } from "../errors.ts";
+import { StorageUnavailableError, storageUnavailable } from "../errors.ts";
 import { createKeyedMutex } from "../mutex.ts";
 import type { Release, SessionState, Store } from "../store/storeTypes.ts";
 import type { ExposurePolicy } from "./exposure.ts";
@@ -33,7 +33,9 @@ export function createSessionTurns({ store, exposure, refuse }: CreateSessionTur
         );
       } catch (error) {
         release();
-        throw storageUnavailable(`cannot take session ${jobId}'s turn (${(error as Error).message})`, error);
+        // The lock's own refusal already says "storage unavailable … retry later": its reason is kept, not its sentence.
+        const why = error instanceof StorageUnavailableError ? error.why : (error as Error).message;
+        throw storageUnavailable(`cannot take session ${jobId}'s turn: ${why}`, error);
       }
     },
 

@@ -11,6 +11,8 @@ import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.
 import type { LockConnection } from "./lockConnection.ts";
 import { createPostgresLocks } from "./postgresLocks.ts";
 import { createPostgresStore } from "./postgresStore.ts";
+import { createSessionTurns } from "../session/sessionTurns.ts";
+import type { Store } from "./storeTypes.ts";
 
 let postgres: TestPostgres;
 beforeAll(async () => {
@@ -91,8 +93,8 @@ describe("PostgreSQL store when the server goes down between two queries of one 
 });
 
 describe("PostgreSQL locks when the lock connection is cut", () => {
-  it("refuses a lock whose query the cut interrupts with storage_unavailable (a retryable 503), not an error the client sees as a 500", async () => {
-    // The connection is still the current one, but dies under the lock's query (the loss is announced just after).
+  /** Locks over a connection that is still the current one, but dies under the lock's query (the loss is announced just after). */
+  const dyingLocks = () => {
     const dying = { query: () => Promise.reject(new Error("Connection terminated unexpectedly")) } as unknown as pg.Client;
     const connection: LockConnection = {
       current: () => dying,
@@ -102,8 +104,27 @@ describe("PostgreSQL locks when the lock connection is cut", () => {
       query: (client, text, values) => client.query(text, values),
       end: async () => undefined,
     };
-    const locks = createPostgresLocks({ connection, leaderRetryMs: 10 });
+    return createPostgresLocks({ connection, leaderRetryMs: 10 });
+  };
+
+  it("refuses a lock whose query the cut interrupts with storage_unavailable (a retryable 503), not an error the client sees as a 500", async () => {
+    const locks = dyingLocks();
     await expect(locks.chainWriter()).rejects.toMatchObject({ code: "storage_unavailable", message: expect.stringMatching(/retry later/) });
     await expect(locks.session(1n)).rejects.toMatchObject({ code: "storage_unavailable" });
+  });
+
+  it("refuses a session's turn whose lock the cut interrupts in one sentence: 'storage unavailable' and 'retry later' said once, the code and status unchanged", async () => {
+    const locks = dyingLocks();
+    // Only the store's locks are reached before the turn is held.
+    const turns = createSessionTurns({
+      store: { locks } as Store,
+      exposure: { refusal: () => undefined, unsignedLimit: () => 100 },
+      refuse: () => undefined as never,
+    });
+    await expect(turns.acquire(7n)).rejects.toMatchObject({
+      code: "storage_unavailable",
+      status: 503,
+      message: "storage unavailable: cannot take session 7's turn: the PostgreSQL lock connection failed (Connection terminated unexpectedly); retry later",
+    });
   });
 });
