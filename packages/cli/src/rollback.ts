@@ -1,7 +1,7 @@
 import { HostLockError, reopenMigratedSqlite, RollbackRefusedError } from "@session-jobs/host";
 import type { Common } from "./common.ts";
 import { CliError } from "./errors.ts";
-import { storeErrorHint } from "./storeErrors.ts";
+import { storeErrorHint, type StoreSetting } from "./storeErrors.ts";
 
 /**
  * `host migrate-store --reopen-sqlite`: takes the migration mark off dbPath once PostgreSQL shows
@@ -13,7 +13,7 @@ export async function reopenSqlite(common: Common, dbPath: string, options: { to
   try {
     reopened = await reopenMigratedSqlite({ path: dbPath, url: options.to, unchecked: options.force, signal: common.signal });
   } catch (error) {
-    throw asCliError(error, dbPath);
+    throw asCliError(error, dbPath, options.to === undefined ? "mark" : "--to");
   }
   if (!reopened) return common.logger.info(`${dbPath} is not marked as migrated: nothing to do`);
   if (reopened.checked) common.logger.info(`${reopened.to} has no host process on it and served nothing past ${dbPath}`);
@@ -24,7 +24,7 @@ export async function reopenSqlite(common: Common, dbPath: string, options: { to
   common.logger.info(`${dbPath} can be opened by \`host start\` again`);
 }
 
-function asCliError(error: unknown, dbPath: string): CliError {
+function asCliError(error: unknown, dbPath: string, url: StoreSetting): CliError {
   if (error instanceof HostLockError) return new CliError(error.message, "stop the host node first");
   if (!(error instanceof RollbackRefusedError))
     return new CliError(
@@ -43,7 +43,7 @@ function asCliError(error: unknown, dbPath: string): CliError {
     case "unreachable":
       return new CliError(
         refused,
-        `${storeErrorHint(error.cause as Error)}; only if the PostgreSQL processes never served, add --force to roll back without the check`,
+        `${storeErrorHint(error.cause as Error, url)}; only if the PostgreSQL processes never served, add --force to roll back without the check`,
       );
     case "url":
       return new CliError(refused, `give the database it was migrated to, with its password: --to postgres://user:password@host:port/database`);

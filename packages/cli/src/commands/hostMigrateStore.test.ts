@@ -14,7 +14,8 @@ const key = `0x${"11".repeat(32)}` as const;
 const marketplace = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 let postgres: TestPostgres;
 beforeAll(async () => {
-  postgres = await startTestPostgres({ fsync: false });
+  // pg_hba.conf admits these users only: any other is refused before its role is looked at.
+  postgres = await startTestPostgres({ fsync: false, admit: ["postgres", "limited", "nologin"] });
 }, 120_000);
 afterAll(() => postgres?.stop());
 
@@ -117,6 +118,47 @@ describe("session-jobs host migrate-store", () => {
       SESSION_JOBS_HOST_DB: join(dir, "elsewhere.sqlite"),
     });
     expect(fromEnv.stderr).toContain(`error: cannot open the SQLite database ${join(dir, "elsewhere.sqlite")}: `);
+  });
+
+  it("says what to change when it cannot open --to, one hint per cause, naming --to", async () => {
+    const config = await hostWithSqlite();
+    const to = await postgres.createDatabase();
+    const database = /\/(test_\d+)\?/.exec(to)![1]!;
+    await postgres.query(to, "CREATE ROLE limited LOGIN");
+    await postgres.query(to, "CREATE ROLE nologin");
+    await postgres.query(to, `REVOKE CONNECT ON DATABASE ${database} FROM PUBLIC`);
+    const as = (user: string) => to.replace("postgres://postgres@", `postgres://${user}@`);
+    const cases = [
+      [
+        "postgres://hosts:s3cret@127.0.0.1:1/hosts",
+        "cannot open the PostgreSQL store postgres://hosts:***@127.0.0.1:1/hosts: connect ECONNREFUSED 127.0.0.1:1",
+        "nothing listens at the host and port of --to: start PostgreSQL, or correct host:port in --to",
+      ],
+      [
+        as("stranger"),
+        `cannot open the PostgreSQL store ${as("stranger")}: no pg_hba.conf entry for host "[local]", user "stranger", database "${database}", no encryption`,
+        "the PostgreSQL server's pg_hba.conf has no line admitting this user to this database from this machine (with this TLS setting): add one on the server (e.g. host <database> <user> <this machine's address>/32 scram-sha-256, above any reject line) and reload it (SELECT pg_reload_conf()), or use a user and database it admits in --to",
+      ],
+      [
+        as("nologin"),
+        `cannot open the PostgreSQL store ${as("nologin")}: role "nologin" is not permitted to log in`,
+        'the user in --to is a role without LOGIN: ALTER ROLE "nologin" LOGIN on the server (as a superuser), or use a user that may log in',
+      ],
+      [
+        as("limited"),
+        `cannot open the PostgreSQL store ${as("limited")}: permission denied for database "${database}"`,
+        `the user in --to has no CONNECT privilege on database "${database}": as the database's owner, GRANT CONNECT ON DATABASE "${database}" TO that user (REVOKE … FROM PUBLIC took it from every user not granted it by name)`,
+      ],
+    ] as const;
+    for (const [target, message, hint] of cases) {
+      const result = await cli(["host", "migrate-store", "--config", config, "--to", target]);
+      expect(result.code, target).toBe(1);
+      expect(result.stderr.endsWith(`\nerror: ${message}\n  hint: ${hint}\n`), result.stderr).toBe(true);
+      expect(result.stderr).not.toContain("s3cret");
+    }
+    // Nothing was copied, and the file is not marked: the same command copies it once the cause is mended.
+    const copied = await cli(["host", "migrate-store", "--config", config, "--to", to]);
+    expect(copied.code, copied.stderr).toBe(0);
   });
 
   it("refuses a --to whose password the driver would misread, showing none of it", async () => {

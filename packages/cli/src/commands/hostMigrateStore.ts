@@ -7,6 +7,7 @@ import {
   migrateStore,
   percentEncodeHint,
   StoreDeploymentError,
+  StoreOpenError,
   type MigrationProgress,
 } from "@session-jobs/host";
 import { requireString, type Command } from "../command.ts";
@@ -14,6 +15,7 @@ import type { Common } from "../common.ts";
 import { CliError } from "../errors.ts";
 import { hostConfigOptions, loadHostStoreConfigFromOptions } from "../hostConfig.ts";
 import { reopenSqlite } from "../rollback.ts";
+import { storeErrorHint } from "../storeErrors.ts";
 
 /** Rows between two progress lines of one table. */
 const progressEvery = 20_000;
@@ -88,6 +90,8 @@ function asCliError(error: unknown, dbPath: string, to: string): unknown {
   const untouched = "the SQLite file is left as it was";
   if (error instanceof HostLockError) return new CliError(error.message, "stop the host node first (host start holds the database)");
   if (error instanceof StoreDeploymentError) return new CliError(`cannot migrate: ${error.message}`, error.hint);
+  // The same causes as host start's, told about --to.
+  if (error instanceof StoreOpenError) return new CliError(error.message, storeErrorHint(error.cause, "--to"));
   if (error instanceof MigrationAbortedError) return new CliError(error.message, "run the same command again to copy everything");
   if (error instanceof MigrationMarkError)
     return new CliError(

@@ -99,7 +99,7 @@ describe("session-jobs host migrate-store --reopen-sqlite", () => {
     const refused = await reopen(config);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(
-      /^error: cannot roll back: cannot check postgres:\/\/\S+ before rolling back: [^\n]+\n {2}hint: [^\n]+add --force [^\n]+\n$/,
+      /^error: cannot roll back: cannot check postgres:\/\/\S+ before rolling back: [^\n]+\n {2}hint: create the database first \(createdb\), or correct its name in the URL the file's migration mark names \(--to gives another\); [^\n]*add --force [^\n]+\n$/,
     );
     // --force belongs to the roll-back only: a migration given it is refused rather than run as if it meant something.
     const misplaced = await cli(["host", "migrate-store", "--config", config, "--to", url, "--force"]);

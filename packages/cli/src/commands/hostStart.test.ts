@@ -6,7 +6,8 @@ import { asCliError, unprovenWarning } from "./hostStart.ts";
 
 let postgres: TestPostgres;
 beforeAll(async () => {
-  postgres = await startTestPostgres({ fsync: false });
+  // pg_hba.conf admits these users only: any other is refused before its role is looked at.
+  postgres = await startTestPostgres({ fsync: false, admit: ["postgres", "limited", "locked_out"] });
 }, 120_000);
 afterAll(() => postgres?.stop());
 
@@ -30,7 +31,9 @@ describe("host start: a PostgreSQL store it cannot use is one line naming the st
   it("nothing listening, a refused user's rights, no TLS on the server", async () => {
     const refused = await startError("postgres://hosts:s3cret@127.0.0.1:1/hosts");
     expect(refused.message).toBe("cannot open the PostgreSQL store postgres://hosts:***@127.0.0.1:1/hosts: connect ECONNREFUSED 127.0.0.1:1");
-    expect(refused.hint).toMatch(/^nothing listens at the store's host and port/);
+    expect(refused.hint).toBe(
+      "nothing listens at the host and port of the host config's store: start PostgreSQL, or correct host:port in the host config's store",
+    );
 
     // PostgreSQL 15+ grants nobody CREATE on schema public: a user that is not the database's owner may not make the tables.
     const url = await postgres.createDatabase();
@@ -44,7 +47,25 @@ describe("host start: a PostgreSQL store it cannot use is one line naming the st
     expect(noTls.hint).toMatch(/sslmode=disable .*sslmode=prefer/);
 
     const missing = await startError(url.replace(/test_\d+/, "nothing_here"));
-    expect(missing.hint).toMatch(/^create the database first/);
+    expect(missing.hint).toBe("create the database first (createdb), or correct its name in the host config's store");
+  });
+
+  it("a user pg_hba.conf does not admit, a user whose CONNECT privilege was revoked: what to change on the server", async () => {
+    const url = await postgres.createDatabase();
+    const database = /\/(test_\d+)\?/.exec(url)![1]!;
+    const stranger = await startError(url.replace("postgres://postgres@", "postgres://stranger@"));
+    expect(stranger.message).toMatch(/: no pg_hba\.conf entry for host "\[local\]", user "stranger", database "test_\d+", no encryption$/);
+    expect(stranger.hint).toBe(
+      "the PostgreSQL server's pg_hba.conf has no line admitting this user to this database from this machine (with this TLS setting): add one on the server (e.g. host <database> <user> <this machine's address>/32 scram-sha-256, above any reject line) and reload it (SELECT pg_reload_conf()), or use a user and database it admits in the host config's store",
+    );
+
+    await postgres.query(url, "CREATE ROLE locked_out LOGIN");
+    await postgres.query(url, `REVOKE CONNECT ON DATABASE ${database} FROM PUBLIC`);
+    const revoked = await startError(url.replace("postgres://postgres@", "postgres://locked_out@"));
+    expect(revoked.message).toMatch(/: permission denied for database "test_\d+"$/);
+    expect(revoked.hint).toBe(
+      `the user in the host config's store has no CONNECT privilege on database "${database}": as the database's owner, GRANT CONNECT ON DATABASE "${database}" TO that user (REVOKE … FROM PUBLIC took it from every user not granted it by name)`,
+    );
   });
 
   it("other errors keep their own words; stopping says who proves what is left", () => {

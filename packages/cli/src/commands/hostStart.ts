@@ -26,7 +26,7 @@ const isLogLevel = (value: unknown): value is (typeof logLevels)[number] => logL
  */
 export function asCliError(error: unknown): unknown {
   if (error instanceof HostLockError || error instanceof StoreDeploymentError) return new CliError(error.message, error.hint);
-  if (error instanceof StoreOpenError) return new CliError(error.message, storeErrorHint(error.cause));
+  if (error instanceof StoreOpenError) return new CliError(error.message, storeErrorHint(error.cause, "store"));
   const listen = error as NodeJS.ErrnoException & { address?: string; port?: number };
   if (listen.code === "EADDRINUSE" && listen.syscall === "listen")
     return new CliError(

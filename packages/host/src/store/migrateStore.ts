@@ -1,7 +1,7 @@
 import Database from "better-sqlite3";
 import type pg from "pg";
 import type { Address, Hex } from "viem";
-import { HostLockError, StoreDeploymentError } from "../errors.ts";
+import { HostLockError, StoreDeploymentError, StoreOpenError } from "../errors.ts";
 import { postgresSpelling } from "./exchangeRow.ts";
 import { connectClient } from "./connectClient.ts";
 import { writeMigrationMark, type MigrationMark } from "./migrationMark.ts";
@@ -72,9 +72,14 @@ export async function migrateStore(parameters: {
       connectTimeoutMs: 10_000,
       signal: parameters.signal,
       stopped: () => new MigrationAbortedError(),
+    }).catch((error: unknown) => {
+      throw targetError(parameters.to, error);
     });
     try {
-      await (await createPostgresStore({ url: parameters.to, deployment })).close();
+      const target = await createPostgresStore({ url: parameters.to, deployment }).catch((error: unknown) => {
+        throw targetError(parameters.to, error);
+      });
+      await target.close();
       await client.query("BEGIN");
       const { rows } = await client.query<{ n: string }>("SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM submissions) AS n");
       if (rows[0]!.n !== "0") throw new Error("the PostgreSQL database already holds sessions or transactions: migrate into an empty database");
@@ -97,6 +102,15 @@ export async function migrateStore(parameters: {
     source.close();
     await sqlite.close();
   }
+}
+
+/**
+ * A target that cannot be reached or used is a {@link StoreOpenError} naming it (as `host start`
+ * reports one); a stop, and another deployment's records, keep their own errors.
+ */
+function targetError(url: string, error: unknown): unknown {
+  const own = error instanceof MigrationAbortedError || error instanceof StoreDeploymentError || !(error instanceof Error);
+  return own ? error : new StoreOpenError(withoutPassword(url), error);
 }
 
 /** The file cannot be opened or read (missing, not readable or writable by this user, not SQLite): PostgreSQL was not touched. */

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -56,9 +56,10 @@ async function freePort(): Promise<number> {
 
 /**
  * Starts a throw-away PostgreSQL; `fsync: false` for tests that only need its semantics, not its
- * durability; `tcp` for tests of what only a TCP connection has (keep-alive settings): `tcpUrl`.
+ * durability; `tcp` for tests of what only a TCP connection has (keep-alive settings): `tcpUrl`;
+ * `admit` for tests of a user that pg_hba.conf lets in nowhere: only these users may connect.
  */
-export async function startTestPostgres(options: { fsync?: boolean; maxConnections?: number; tcp?: boolean } = {}) {
+export async function startTestPostgres(options: { fsync?: boolean; maxConnections?: number; tcp?: boolean; admit?: string[] } = {}) {
   const bin = postgresBinDir();
   if (!bin) throw new Error("PostgreSQL is not installed: apt-get install postgresql (the tests start their own server)");
   const dir = mkdtempSync(join(tmpdir(), "session-jobs-pg-"));
@@ -71,6 +72,8 @@ export async function startTestPostgres(options: { fsync?: boolean; maxConnectio
       : execFileSync(join(bin, program), args, { stdio: "pipe" });
   const data = join(dir, "data");
   run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+  if (options.admit)
+    writeFileSync(join(data, "pg_hba.conf"), options.admit.map((user) => `local all ${user} trust\nhost all ${user} 127.0.0.1/32 trust\n`).join(""));
   const port = options.tcp ? await freePort() : 5432;
   const settings = [
     `-k ${dir}`,
