@@ -3,7 +3,7 @@
  * batches, settlement at close, the overdue cut-off, and recovery after a restart (the node's
  * receipts, and a client's lost answer through sync).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,11 +15,11 @@ import Database from "better-sqlite3";
 import { createCommon } from "./common.ts";
 import { StoreDeploymentError, StoreOpenError } from "./errors.ts";
 import { writeMigrationMark } from "./store/migrationMark.ts";
-import { createStore } from "./store/sqliteStore.ts";
 import type { HostConfig } from "./config/config.ts";
 import { createHostNode, type HostNode } from "./node.ts";
 import { registerHost } from "./chain/register.ts";
 import { createTestBackend } from "./testUtils/testBackend.ts";
+import { writeOldSchemaDatabase } from "./testUtils/storeFixtures.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
 
@@ -278,13 +278,15 @@ describe("host node on chain", () => {
     expect((await client.sendReceipt()).status).toBe(200);
   });
 
-  it("does not start on a SQLite file migrated to PostgreSQL, and names a PostgreSQL store it cannot open (without its password)", async () => {
+  it("does not start on a SQLite file migrated to PostgreSQL, leaving it byte for byte as it was (an older schema not brought up to date), and names a PostgreSQL store it cannot open (without its password)", async () => {
     const migrated = join(mkdtempSync(join(tmpdir(), "host-node-")), "host.sqlite");
     const deployment = { chainId: chain.anvil.chainId, marketplace: config.contracts.jobMarketplace, host: config.account.address };
-    await createStore({ path: migrated, deployment }).close();
+    writeOldSchemaDatabase(migrated, deployment);
     const db = new Database(migrated);
     writeMigrationMark(db, { to: "postgres://hosts:***@db.internal/hosts", at: "2026-11-30T12:00:00.000Z" });
+    const schemaVersion = db.pragma("schema_version", { simple: true });
     db.close();
+    const before = readFileSync(migrated);
     const refused = async (store: HostConfig["store"]) => {
       const other = createHostNode({ common: createCommon({ logLevel: "silent" }), config: { ...config, store }, backend });
       const error = await other.start().then(
@@ -299,6 +301,11 @@ describe("host node on chain", () => {
     expect(onMigrated.message).toBe(
       `${migrated} was migrated to postgres://hosts:***@db.internal/hosts at 2026-11-30T12:00:00.000Z: a node on it would serve and bill the same requests as the PostgreSQL processes`,
     );
+    expect(readFileSync(migrated).equals(before)).toBe(true);
+    const after = new Database(migrated, { readonly: true });
+    expect(after.pragma("schema_version", { simple: true })).toBe(schemaVersion);
+    expect(after.pragma("journal_mode", { simple: true })).toBe("delete");
+    after.close();
     const unreachable = await refused({ kind: "postgres", url: "postgres://hosts:s3cret@127.0.0.1:1/hosts", poolSize: 1 });
     expect(unreachable).toBeInstanceOf(StoreOpenError);
     expect(unreachable.message).toBe("cannot open the PostgreSQL store postgres://hosts:***@127.0.0.1:1/hosts: connect ECONNREFUSED 127.0.0.1:1");

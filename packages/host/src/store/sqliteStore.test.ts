@@ -6,7 +6,7 @@ import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { settled, until } from "../testUtils/promiseState.ts";
-import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
+import { deployment, exchange, hash, writeOldSchemaDatabase } from "../testUtils/storeFixtures.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { StoredExchange } from "./storeTypes.ts";
 
@@ -100,31 +100,7 @@ describe("store", () => {
 
   it("migrates a database whose exchanges were written before they kept their requests", async () => {
     const path = freshPath();
-    const old = new Database(path);
-    old.exec(`
-      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE sessions (
-        job_id TEXT PRIMARY KEY, last_sequence TEXT NOT NULL DEFAULT '0', served_tokens INTEGER NOT NULL DEFAULT 0, transcript_hash TEXT NOT NULL,
-        signed_tokens INTEGER NOT NULL DEFAULT 0, proven_tokens INTEGER NOT NULL DEFAULT 0, checkpoint_interval INTEGER NOT NULL,
-        last_activity_ms INTEGER NOT NULL, closed INTEGER NOT NULL DEFAULT 0
-      );
-      CREATE TABLE exchanges (
-        job_id TEXT NOT NULL, sequence TEXT NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
-        cumulative_tokens INTEGER NOT NULL, transcript_hash TEXT NOT NULL, aborted INTEGER NOT NULL, created_ms INTEGER NOT NULL,
-        PRIMARY KEY (job_id, sequence)
-      );
-    `);
-    const meta = old.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
-    meta.run("chainId", String(deployment.chainId));
-    meta.run("marketplace", deployment.marketplace.toLowerCase());
-    meta.run("host", deployment.host.toLowerCase());
-    old
-      .prepare(
-        "INSERT INTO sessions (job_id, last_sequence, served_tokens, transcript_hash, checkpoint_interval, last_activity_ms) VALUES ('1', '1', 40, ?, 100, 0)",
-      )
-      .run(hash("aa"));
-    old.prepare("INSERT INTO exchanges VALUES ('1', '1', 10, 30, 40, ?, 0, 0)").run(hash("aa"));
-    old.close();
+    writeOldSchemaDatabase(path, deployment);
 
     const store = createStore({ path, deployment });
     expect(store.session(1n)).toMatchObject({ lastSequence: 1n, servedTokens: 40, transcriptHash: hash("aa"), closing: false });

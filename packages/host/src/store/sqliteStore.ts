@@ -546,6 +546,8 @@ function migrate(db: Database.Database): void {
 /** Opens the database in WAL mode, committing without an fsync of its own (store/walSync.ts makes writes durable), brought up to this schema, for this deployment. */
 function openDatabase(path: string, deployment: StoreDeployment): Database.Database {
   const db = new Database(path);
+  // Before anything writes to it (the WAL mode, the schema brought up to date): a file migrated to PostgreSQL is left as migrate-store left it.
+  refuseMigrated(db, path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
@@ -576,13 +578,17 @@ export function lockDatabase(path: string): Database.Database | undefined {
   return lock;
 }
 
+/** Refuses (and closes) a database marked as migrated to PostgreSQL; only reads it, and a new or empty one has no meta table to read. */
+function refuseMigrated(db: Database.Database, path: string): void {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
+  const migrated = hasMeta ? readMigrationMark(db) : undefined;
+  if (!migrated) return;
+  db.close();
+  throw migratedError(path, migrated);
+}
+
 function checkDeployment(db: Database.Database, path: string, deployment: StoreDeployment): void {
   const read = db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?");
-  const migrated = readMigrationMark(db);
-  if (migrated) {
-    db.close();
-    throw migratedError(path, migrated);
-  }
   const write = db.prepare<[string, string]>("INSERT INTO meta (key, value) VALUES (?, ?)");
   const mismatch = db.transaction(() => {
     for (const [key, value] of deploymentMeta(deployment)) {
