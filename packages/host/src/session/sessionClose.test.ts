@@ -8,7 +8,10 @@ import { HostError } from "../errors.ts";
 import type { Store, Submission } from "../store/storeTypes.ts";
 import type { SessionCache } from "../chain/chainSession.ts";
 import { createKeyedMutex } from "../mutex.ts";
+import { createStore } from "../store/sqliteStore.ts";
+import { deployment } from "../testUtils/storeFixtures.ts";
 import { createSessionClose } from "./sessionClose.ts";
+import { createSessionTurns } from "./sessionTurns.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
 import type { SessionTurns } from "./sessionTurns.ts";
 
@@ -130,6 +133,22 @@ describe("a failed close's mark", () => {
     turn.release();
     await expect.poll(() => clears, { timeout: 30_000 }).toEqual([true]);
   }, 60_000);
+
+  it("is not cleared when another process took the close over meanwhile: only the lease this close marked is cleared", async () => {
+    const store = createStore({ path: ":memory:", deployment });
+    const refuse = (code: ConstructorParameters<typeof HostError>[0], message: string): never => {
+      throw new HostError(code, message);
+    };
+    const turns = createSessionTurns({ store, exposure: { refusal: () => undefined, unsignedLimit: () => 100 }, refuse });
+    const close = createSessionClose({ store, sessions: {} as SessionCache, turns, closingLeaseMs: 240_000, running: new Map() });
+    const closing = await close.beginClose({ jobId: 7n, sequence: 1n, session: { checkpointInterval: 100n } } as AuthenticatedRequest);
+    // Another process took the close over (this one's lock connection went before it heard) and marked the session with its own lease.
+    await store.markClosing(7n, 240_000, "another process's close");
+    // This close fails: it used to clear the mark whoever's it was, and the session was served while the other close settled.
+    await abandonAndRelease(closing);
+    expect(store.session(7n)).toMatchObject({ closing: true });
+    await store.close();
+  });
 
   it("is not cleared after the first half of its lease, when it may be another close's", async () => {
     const { clears, failWhileStoreDown } = closeWith(1_000);

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
 import { HostError, storageUnavailable } from "../errors.ts";
 import type { Release, Store } from "../store/storeTypes.ts";
@@ -31,13 +32,13 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
    * `turn` is held: one lost with its lock connection may be another process's now, and the mark
    * that process's close.
    */
-  async function clearUnlessSettling(jobId: bigint, turn: Release): Promise<void> {
+  async function clearUnlessSettling(jobId: bigint, turn: Release, lease: string): Promise<void> {
     const settling = (await store.submissionsOfJob(jobId)).some(
       (submission) => (submission.kind === "final" || submission.kind === "complete") && submission.status !== "dropped" && submission.status !== "reverted",
     );
     if (settling) return;
     if (!turn.held()) throw storageUnavailable(`session ${jobId}'s turn was lost with the lock connection`);
-    await store.clearClosing(jobId);
+    await store.clearClosing(jobId, lease);
   }
 
   /**
@@ -46,19 +47,19 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
    * close that marked the session since holds it until it settles or fails, so a mark found here is
    * this failed close's, a settled close's (kept by the settling check) or a dead closer's.
    */
-  function clearLater(jobId: bigint, deadline: number): void {
+  function clearLater(jobId: bigint, lease: string, deadline: number): void {
     if (performance.now() + clearRetryMs >= deadline) return;
     setTimeout(() => {
       void (async () => {
         try {
           const release = await turns.acquire(jobId);
           try {
-            await clearUnlessSettling(jobId, release);
+            await clearUnlessSettling(jobId, release, lease);
           } finally {
             release();
           }
         } catch {
-          clearLater(jobId, deadline);
+          clearLater(jobId, lease, deadline);
         }
       })();
     }, clearRetryMs).unref();
@@ -86,11 +87,13 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
       }
       // A mark left by a failed close is asked to be cleared for at most half its lease (it ends by itself after).
       const clearBy = performance.now() + closingLeaseMs / 2;
+      // This close's own mark, the only one it may clear: another process may take the close over if this one's turn goes.
+      const lease = randomUUID();
       try {
-        await store.markClosing(request.jobId, closingLeaseMs);
+        await store.markClosing(request.jobId, closingLeaseMs, lease);
       } catch (error) {
         // A mark whose commit went unanswered (PostgreSQL going down) may hold: cleared as a failed close's is.
-        clearLater(request.jobId, clearBy);
+        clearLater(request.jobId, lease, clearBy);
         release();
         throw error;
       }
@@ -105,9 +108,9 @@ export function createSessionClose({ store, sessions, turns, closingLeaseMs, run
          */
         abandon: async () => {
           try {
-            await clearUnlessSettling(request.jobId, release);
+            await clearUnlessSettling(request.jobId, release, lease);
           } catch (error) {
-            clearLater(request.jobId, clearBy);
+            clearLater(request.jobId, lease, clearBy);
             throw error;
           }
         },

@@ -747,7 +747,7 @@ describe("close", () => {
     const { client, jobId } = openSession();
     expect((await client.chat(chatBody("one"))).status).toBe(200);
     // Another host process on the same store began closing, then died before its transaction was sent.
-    await store.markClosing(jobId, closingLeaseMs);
+    await store.markClosing(jobId, closingLeaseMs, "another process's close");
     const refused = await client.chat(chatBody("two"));
     expect([refused.status, refused.body.error.code, refused.body.error.message]).toEqual([409, "session_not_active", `session ${jobId} is closing`]);
     expect((await client.sync()).status).toBe(409);

@@ -71,6 +71,8 @@ export const postgresMigrations: readonly string[] = [
   `ALTER TABLE sessions ADD COLUMN closing_until_ms BIGINT NOT NULL DEFAULT 0;`,
   // TEXT cannot hold U+0000, which a model may write: an answer with one could be served but never recorded.
   `ALTER TABLE exchanges ALTER COLUMN response_text TYPE BYTEA USING convert_to(response_text, 'UTF8');`,
+  // The close whose mark it is: a failed close clears only its own (a compare-and-set), never one another process set since.
+  `ALTER TABLE sessions ADD COLUMN closing_lease TEXT;`,
 ];
 
 /**

@@ -304,14 +304,20 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       );
     },
 
-    async markClosing(jobId, leaseMs) {
+    async markClosing(jobId, leaseMs, lease) {
       await transaction(true, (query) =>
-        query.query(`UPDATE sessions SET closing_until_ms = ${databaseNowMs} + $2 WHERE job_id = $1`, [jobId.toString(), Math.ceil(leaseMs)]),
+        query.query(`UPDATE sessions SET closing_until_ms = ${databaseNowMs} + $2, closing_lease = $3 WHERE job_id = $1`, [
+          jobId.toString(),
+          Math.ceil(leaseMs),
+          lease,
+        ]),
       );
     },
 
-    async clearClosing(jobId) {
-      await transaction(true, (query) => query.query("UPDATE sessions SET closing_until_ms = 0 WHERE job_id = $1", [jobId.toString()]));
+    async clearClosing(jobId, lease) {
+      await transaction(true, (query) =>
+        query.query("UPDATE sessions SET closing_until_ms = 0, closing_lease = NULL WHERE job_id = $1 AND closing_lease = $2", [jobId.toString(), lease]),
+      );
     },
 
     markClosed: (jobId) =>

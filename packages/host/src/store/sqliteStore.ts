@@ -98,6 +98,7 @@ type SessionRow = {
   last_activity_ms: number;
   closed: number;
   closing_until_ms: number;
+  closing_lease: string | null;
 };
 
 type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatus; nonce: number; tx_hash: Hex; raw_tx: Hex; error: string | null };
@@ -195,7 +196,8 @@ export function createStore(parameters: {
     newestReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
     setProven: db.prepare<[number, string]>("UPDATE sessions SET proven_tokens = max(proven_tokens, ?) WHERE job_id = ?"),
     setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
-    setClosing: db.prepare<[number, string]>("UPDATE sessions SET closing_until_ms = ? WHERE job_id = ?"),
+    setClosing: db.prepare<[number, string, string]>("UPDATE sessions SET closing_until_ms = ?, closing_lease = ? WHERE job_id = ?"),
+    clearClosing: db.prepare<[string, string]>("UPDATE sessions SET closing_until_ms = 0, closing_lease = NULL WHERE job_id = ? AND closing_lease = ?"),
     pruneExchanges: db.prepare<[string, string]>("DELETE FROM exchanges WHERE job_id = ? AND rowid < (SELECT max(rowid) FROM exchanges WHERE job_id = ?)"),
     pruneReceipts: db.prepare<[string, string]>(
       "DELETE FROM receipts WHERE job_id = ? AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = ?)",
@@ -393,8 +395,11 @@ export function createStore(parameters: {
       db.transaction((jobId: bigint): void => closeAndForget(jobId.toString())),
     ),
 
-    markClosing: grouped("flushedLater", (jobId: bigint, leaseMs: number): void => void statements.setClosing.run(now() + leaseMs, jobId.toString())),
-    clearClosing: grouped("flushedLater", (jobId: bigint): void => void statements.setClosing.run(0, jobId.toString())),
+    markClosing: grouped(
+      "flushedLater",
+      (jobId: bigint, leaseMs: number, lease: string): void => void statements.setClosing.run(now() + leaseMs, lease, jobId.toString()),
+    ),
+    clearClosing: grouped("flushedLater", (jobId: bigint, lease: string): void => void statements.clearClosing.run(jobId.toString(), lease)),
 
     /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
     unsignedBytes(jobId: bigint): number {
@@ -530,6 +535,7 @@ function migrate(db: Database.Database): void {
     ["exchanges", "request_signature", "TEXT"],
     ["exchanges", "response_text", "TEXT"],
     ["sessions", "closing_until_ms", "INTEGER NOT NULL DEFAULT 0"],
+    ["sessions", "closing_lease", "TEXT"],
   ] as const;
   for (const table of new Set(added.map(([table]) => table))) {
     const columns = new Set(

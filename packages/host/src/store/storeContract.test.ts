@@ -332,16 +332,16 @@ describe.each(backends)("store contract: $name", (backend) => {
     const second = backend.name === "SQLite" ? first : await backend.open(database, deployment, () => Date.now() + hourMs);
     await first.ensureSession(1n, 100);
     expect(await second.session(1n)).toMatchObject({ closing: false });
-    await first.markClosing(1n, 60_000);
+    await first.markClosing(1n, 60_000, "first close");
     expect(await second.session(1n)).toMatchObject({ closing: true, closed: false });
     expect(await first.session(1n)).toMatchObject({ closing: true });
-    await second.clearClosing(1n);
+    await second.clearClosing(1n, "first close");
     expect(await first.session(1n)).toMatchObject({ closing: false });
     // A lease of nothing has ended by the time anyone reads it.
-    await second.markClosing(1n, 0);
+    await second.markClosing(1n, 0, "second close");
     expect(await first.session(1n)).toMatchObject({ closing: false });
     expect(await second.session(1n)).toMatchObject({ closing: false });
-    await second.markClosing(1n, 60_000);
+    await second.markClosing(1n, 60_000, "third close");
     // Every read of a session's row says whether its close holds.
     expect(await first.openSessions()).toMatchObject([{ jobId: 1n, closing: true }]);
     expect(await first.ensureSession(1n, 100)).toMatchObject({ closing: true });
@@ -353,6 +353,33 @@ describe.each(backends)("store contract: $name", (backend) => {
     await reopened.markClosed(1n);
     expect(await reopened.session(1n)).toMatchObject({ closed: true });
     await reopened.close();
+  });
+
+  it("clears a close's mark only while it is that close's lease: a close another process took over keeps its mark", async () => {
+    const database = await backend.fresh();
+    const first = await backend.open(database);
+    const second = backend.name === "SQLite" ? first : await backend.open(database);
+    await first.ensureSession(1n, 100);
+    await first.markClosing(1n, 60_000, "first close");
+    // The first close's turn went with its lock connection: the second process took the close over, under a lease of its own.
+    await second.markClosing(1n, 60_000, "second close");
+    // The first close fails late: its clear must not wipe the second's mark (the session would be served while it settles).
+    await first.clearClosing(1n, "first close");
+    expect(await second.session(1n)).toMatchObject({ closing: true });
+    expect(await first.session(1n)).toMatchObject({ closing: true });
+    // A clear after a lease ran out is refused the same way, once the session is marked anew.
+    await first.markClosing(1n, 0, "lapsed close");
+    await second.markClosing(1n, 60_000, "fourth close");
+    await first.clearClosing(1n, "lapsed close");
+    expect(await first.session(1n)).toMatchObject({ closing: true });
+    await second.clearClosing(1n, "fourth close");
+    expect(await first.session(1n)).toMatchObject({ closing: false });
+    // Cleared, the mark names no lease: clearing it again changes nothing, and a new close marks it as before.
+    await second.clearClosing(1n, "fourth close");
+    await first.markClosing(1n, 60_000, "fifth close");
+    expect(await second.session(1n)).toMatchObject({ closing: true });
+    if (second !== first) await second.close();
+    await first.close();
   });
 
   it("gives a sequence number to exactly one of many concurrent claims, and keeps the highest receipt", async () => {

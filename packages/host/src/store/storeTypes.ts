@@ -143,10 +143,14 @@ export type Store = {
   /**
    * A close of the session began: every process refuses new work for it for `leaseMs` from now on
    * the store's clock (see {@link SessionState.closing}), a lease so that a closer that dies strands nothing.
+   * `lease` names this close's mark (unique to it, chosen before the write, so known even when its commit goes unanswered).
    */
-  markClosing(jobId: bigint, leaseMs: number): Awaitable<void>;
-  /** The close failed before anything settled: the session may be served again. */
-  clearClosing(jobId: bigint): Awaitable<void>;
+  markClosing(jobId: bigint, leaseMs: number, lease: string): Awaitable<void>;
+  /**
+   * The close holding `lease` failed before anything settled: the session may be served again. A
+   * compare-and-set: a mark another close has set since (another process that took the close over) is kept.
+   */
+  clearClosing(jobId: bigint, lease: string): Awaitable<void>;
   /** Marks a session settled and prunes it to what a dispute or an audit needs (docs/design.md, "Storage"). */
   markClosed(jobId: bigint): Awaitable<void>;
   /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
