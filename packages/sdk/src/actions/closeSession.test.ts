@@ -1,4 +1,4 @@
-import { parseEther, type Address } from "viem";
+import { createWalletClient, custom, parseEther, type Address } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import { getBalance, getTransactionCount, getTransactionReceipt, readContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -393,6 +393,37 @@ describe("a close while another close of the session is under way (a retried clo
     const unknown = { ...session, jobId: 10n ** 9n };
     await expect(closeSession(t.userWallet, { session: unknown })).rejects.toBeInstanceOf(ContractRevertError);
     expect(closesFrom(from)).toEqual(["session_unknown"]);
+  });
+});
+
+describe("a close whose own completeSessionJob finds the session already settled", () => {
+  it("reports who settled it from the chain's SessionCompleted, not 'host': a second tab of the depositor", async () => {
+    const { session } = await openEthSession();
+    // The host refuses to close (the SDK settles itself).
+    const refusing: typeof fetch = async (input, init) => {
+      if (!String(input).endsWith("/v1/session/close")) return globalThis.fetch(input, init);
+      const body = { error: { message: "cannot reach the chain to settle; retry later", type: "server_error", code: "chain_unavailable" } };
+      return new Response(JSON.stringify(body), { status: 503, headers: { "content-type": "application/json" } });
+    };
+    // The SDK looks for a settlement (none yet), then the depositor's second tab completes the session before this one's completeSessionJob is sent.
+    let otherTab: Awaited<ReturnType<typeof writeAndWaitComplete>> | undefined;
+    const wallet = createWalletClient({
+      account: t.userWallet.account,
+      chain: t.userWallet.chain,
+      transport: custom({
+        request: async ({ method, params }) => {
+          const result: unknown = await t.userWallet.request({ method, params } as never);
+          if (method === "eth_getLogs" && !otherTab) otherTab = await writeAndWaitComplete(session.jobId);
+          return result;
+        },
+      }),
+    });
+    const settlement = await closeSession(wallet, { session, fetch: refusing });
+    expect(otherTab).toBeDefined();
+    // Its own completeSessionJob reverted (SessionNotActive): the settlement is the other tab's, the depositor's.
+    expect(settlement).toMatchObject({ closedBy: "client", completedBy: t.userWallet.account.address, transactionHash: otherTab!.transactionHash });
+    expect(settlement.hostError).toMatchObject({ code: "chain_unavailable" });
+    expectExactSplit(settlement, session, 0n);
   });
 });
 

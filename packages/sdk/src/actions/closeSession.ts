@@ -42,7 +42,11 @@ export type CloseSessionParameters = HostRequestOptions & {
 };
 
 export type CloseSessionReturnType = Settlement & {
-  /** `host`: the host proved its newest receipt and settled; `client`: the SDK called `completeSessionJob`. */
+  /**
+   * Who sent the settlement, from its `SessionCompleted` (`completedBy`): `host`, the session's host
+   * (its close: it proved its newest receipt and settled); `client`, anyone else: the depositor
+   * (this call's `completeSessionJob`, or another tab's), or anyone after the session's deadline.
+   */
   closedBy: "host" | "client";
   /** Why the host's close did not settle, when the SDK had to. */
   hostError?: unknown;
@@ -125,10 +129,10 @@ export async function closeSession(
       if (!settlement) throw new SessionProtocolError("completeSessionJob emitted no SessionCompleted event.");
       return { ...settlement, closedBy: "client", hostError };
     } catch (error) {
-      // Settled in between (the host, or a timeout): report that settlement.
+      // Settled in between (the host, another tab of the depositor, a timeout): report that settlement, and who sent it.
       if (error instanceof ContractRevertError && error.errorName === "SessionNotActive") {
         const settlement = await getSettlement(client, { ...target, fromBlock: session.openedAtBlock });
-        if (settlement) return { ...settlement, closedBy: "host", hostError };
+        if (settlement) return { ...settlement, closedBy: closedBy(settlement, session), hostError };
       }
       throw error;
     }
