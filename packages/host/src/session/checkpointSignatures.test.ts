@@ -11,18 +11,18 @@ const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642
 /**
  * What a receipt's signature must be, written plainly with viem: a 65-byte signature viem parses
  * (r and s in 1 … n − 1) with v 27 or 28 (the only values the chain's `ecrecover` takes) and a low s
- * that recovers to the signer accepts; a malformed, high-s or v 0/1 one is refused without asking
- * the chain; any other (not ECDSA, or another signer's) is left to ERC-1271.
+ * that recovers to the signer accepts; any other (malformed, high-s, v 0/1, not ECDSA, or another
+ * signer's) is left to ERC-1271 as the contract does, for a signer with code.
  */
-async function expected(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<"accepted" | "refused" | "ask-chain"> {
+async function expected(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<"accepted" | "ask-chain"> {
   if (signature.length !== 132) return "ask-chain";
   let parsed: ReturnType<typeof parseSignature>;
   try {
     parsed = parseSignature(signature);
   } catch {
-    return "refused";
+    return "ask-chain";
   }
-  if (BigInt(parsed.s) > halfOrder || (parsed.v !== 27n && parsed.v !== 28n)) return "refused";
+  if (BigInt(parsed.s) > halfOrder || (parsed.v !== 27n && parsed.v !== 28n)) return "ask-chain";
   try {
     if ((await recoverAddress({ hash: checkpointDigest(domain, checkpoint), signature })).toLowerCase() === signer.toLowerCase()) return "accepted";
   } catch {
@@ -31,12 +31,12 @@ async function expected(signer: Address, checkpoint: Checkpoint, signature: Hex)
   return "ask-chain";
 }
 
-/** What the host decided, and whether it asked the chain (ERC-1271) about it. */
-async function decided(signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<"accepted" | "refused" | "ask-chain"> {
+/** What the host decided for a signer with code (`contract`) or without, and whether it asked the chain (ERC-1271) about it. */
+async function decided(signer: Address, checkpoint: Checkpoint, signature: Hex, contract = true): Promise<"accepted" | "refused" | "ask-chain"> {
   let asked = false;
   const signatures = createCheckpointSignatures({
     domain,
-    isContract: async () => true,
+    isContract: async () => contract,
     isValidContractSignature: async () => {
       asked = true;
       return false;
@@ -58,17 +58,18 @@ describe("isSignedBy", () => {
     }
   });
 
-  it("refuses the same receipt with v 0/1 without asking the chain: the chain's ecrecover takes only 27 or 28, so it could never be proven", async () => {
+  it("refuses the same receipt with v 0/1 from a signer without code, and asks a contract signer (ERC-1271) as the contract does: the chain's ecrecover takes only 27 or 28", async () => {
     for (let i = 0; i < 8; i++) {
       const account = privateKeyToAccount(generatePrivateKey());
       const checkpoint: Checkpoint = { jobId: BigInt(i + 1), cumulativeTokens: BigInt(100 * i + 7), transcriptHash: `0x${hexWord(BigInt(i) * 977n + 5n)}` };
       const signature = await signCheckpoint(account, domain, checkpoint);
       const compactV = `${signature.slice(0, 130)}0${Number.parseInt(signature.slice(130), 16) - 27}` as Hex;
-      expect(await decided(account.address, checkpoint, compactV), compactV).toBe("refused");
+      expect(await decided(account.address, checkpoint, compactV, false), compactV).toBe("refused");
+      expect(await decided(account.address, checkpoint, compactV, true), compactV).toBe("ask-chain");
     }
   });
 
-  it("refuses high-s and malformed signatures without asking the chain, and leaves another signer's to ERC-1271, exactly as viem's checks do", async () => {
+  it("leaves high-s, malformed and another signer's signatures to ERC-1271 for a contract signer and refuses them for one without code, exactly as viem's checks do", async () => {
     const account = privateKeyToAccount(generatePrivateKey());
     const other = privateKeyToAccount(generatePrivateKey());
     const checkpoint: Checkpoint = { jobId: 9n, cumulativeTokens: 64n, transcriptHash: `0x${hexWord(12345n)}` };
@@ -90,7 +91,8 @@ describe("isSignedBy", () => {
       const want = await expected(account.address, checkpoint, signature);
       outcomes.add(want);
       expect(await decided(account.address, checkpoint, signature), signature).toBe(want);
+      expect(await decided(account.address, checkpoint, signature, false), signature).toBe(want === "accepted" ? "accepted" : "refused");
     }
-    expect([...outcomes].sort()).toEqual(["accepted", "ask-chain", "refused"]);
+    expect([...outcomes].sort()).toEqual(["accepted", "ask-chain"]);
   });
 });

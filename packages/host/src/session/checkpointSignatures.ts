@@ -57,16 +57,15 @@ export function createCheckpointSignatures(parameters: CreateCheckpointSignature
   return {
     /** Whether `signature` over `checkpoint` is the session signer's. */
     async isSignedBy(jobId: bigint, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
-      if (signature.length === 132) {
-        // The contract accepts only low-s ECDSA signatures with v 27 or 28; any other would revert on chain.
-        const lowercase = signature.toLowerCase();
-        if (!isLowSSignature(lowercase)) return false;
+      // The contract's ECDSA check takes only low-s signatures with v 27 or 28; any other 65 bytes go on
+      // to ERC-1271 there as here (a contract signer may accept them), and are refused for a signer without code.
+      const lowercase = signature.toLowerCase();
+      if (signature.length === 132 && isLowSSignature(lowercase))
         try {
           if ((await recoverSigner(checkpointDigest(domain, checkpoint), lowercase as Hex)) === signer.toLowerCase()) return true;
         } catch {
           // Not an ECDSA signature: a contract signer may still accept it.
         }
-      }
       if (!parameters.isValidContractSignature) return false;
       let isContract: boolean;
       try {
