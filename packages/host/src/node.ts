@@ -132,6 +132,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       policy: config.batch,
       exposure,
       abandonmentTimeoutSeconds: await chain.abandonmentTimeoutSeconds(),
+      isContract: chain.isContract,
       ...(parameters.submitterTickMs !== undefined && { tickMs: parameters.submitterTickMs }),
       now,
     });

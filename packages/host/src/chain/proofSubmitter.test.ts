@@ -20,7 +20,7 @@ afterEach(() => void process.off("unhandledRejection", onUnhandled));
 const storageDown = () => Promise.reject(new HostError("storage_unavailable", "storage unavailable: PostgreSQL write EPIPE; retry later"));
 
 describe("proof submitter timers", () => {
-  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>, sessions = {} as SessionCache) {
+  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>, sessions = {} as SessionCache, isContract = async () => true) {
     process.on("unhandledRejection", onUnhandled);
     const logs: { level: string; message: string }[] = [];
     const common = createCommon({ logLevel: "warn", logDestination: { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) } });
@@ -33,6 +33,7 @@ describe("proof submitter timers", () => {
       policy: { delayMs: 5, maxJobs: 10, idleFlushSeconds: 60, deadlineMarginSeconds: 60, drainTimeoutMs: 1_000 },
       exposure: { unsignedLimit: () => 100 },
       tickMs: 5,
+      isContract,
     });
     return { submitter, logs };
   }
@@ -204,6 +205,50 @@ describe("proof submitter timers", () => {
       expect(steps).toEqual(["submitProofOfWork", "markClosed", "completeSessionJob", "completeSessionJob"]);
       expect(logs.some((line) => line.level === "error" && /chain refuses a stored receipt/.test(line.message))).toBe(true);
       expect(logs.some((line) => line.level === "warn" && /cannot settle a session whose receipt the chain refuses; will retry/.test(line.message))).toBe(true);
+      await expectNoUnhandledRejection();
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  }, 30_000);
+
+  it("keeps a session whose signer has no code when the chain refuses its proof (the host checked its ECDSA receipt as the contract does), and does not send that receipt again", async () => {
+    const steps: string[] = [];
+    const { sender, sessions } = refusingChain(steps);
+    const { submitter, logs } = startSubmitter(dueProofStore({ markClosed: async () => void steps.push("markClosed") }), sender, sessions, async () => false);
+    await submitter.start();
+    try {
+      await submitter.notify(7n);
+      await submitter.flush();
+      await expect
+        .poll(() => logs.some((line) => line.level === "error" && /chain refuses a stored receipt's proof now/.test(line.message)), { timeout: 10_000 })
+        .toBe(true);
+      await submitter.flushAll();
+      expect(steps).toEqual(["submitProofOfWork"]);
+      await expectNoUnhandledRejection();
+    } finally {
+      await submitter.stop().catch(() => undefined);
+    }
+  }, 30_000);
+
+  it("builds a refused proof again, closing nothing, when the chain's proven count moved since it was built (a proof mined meanwhile, a node behind)", async () => {
+    const steps: string[] = [];
+    const { sender } = refusingChain(steps);
+    let reads = 0;
+    // Read at 100 proven when the proof is built, at 150 once it is refused; then 150 for good.
+    const sessions = { get: async () => ({ status: "active", provenTokens: ++reads === 1 ? 100n : 150n }), update: () => undefined } as unknown as SessionCache;
+    const built: number[] = [];
+    const { submitter } = startSubmitter(
+      dueProofStore({ markClosed: async () => void steps.push("markClosed"), setProvenTokens: async (_jobId, proven) => void built.push(proven) }),
+      sender,
+      sessions,
+    );
+    await submitter.start();
+    try {
+      await submitter.notify(7n);
+      await submitter.flush();
+      // Built again on 150; refused again, now with nothing moved: a contract signer's session is then closed.
+      await expect.poll(() => steps, { timeout: 10_000 }).toEqual(["submitProofOfWork", "submitProofOfWork", "markClosed", "completeSessionJob"]);
+      expect(built.slice(0, 2)).toEqual([100, 150]);
       await expectNoUnhandledRejection();
     } finally {
       await submitter.stop().catch(() => undefined);

@@ -8,6 +8,7 @@ import { CallRevertedError } from "./callReverted.ts";
 import { endedOnChain, type SessionCache } from "./chainSession.ts";
 import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
+import { judgeRefusal, type RefusalContext } from "./refusalVerdict.ts";
 import { isRetryableError } from "./retry.ts";
 import { refuseSession, refusesReceipt, retireAbandonedSession, settleSession, type SettleResult } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
@@ -47,6 +48,8 @@ export function createProofSubmitter(parameters: {
   policy: BatchPolicy;
   /** Signed-but-unproven tokens past which a session's proof is due: its interval, capped by the host's limit. */
   exposure: Pick<ExposurePolicy, "unsignedLimit">;
+  /** Whether an address holds code: a refused proof ends its session only when its signer does ({@link judgeRefusal}). */
+  isContract: RefusalContext["isContract"];
   /** How often idle sessions, deadlines and pending transactions are looked at (ms). */
   tickMs?: number;
   /**
@@ -59,7 +62,7 @@ export function createProofSubmitter(parameters: {
 }) {
   const { common, store, sender, sessions, marketplace, policy } = parameters;
   const now = parameters.now ?? Date.now;
-  const settlement = { common, store, sender, sessions, marketplace, now };
+  const settlement = { common, store, sender, sessions, marketplace, now, isContract: parameters.isContract };
   const due = new Set<bigint>();
   /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
   const refused = new Map<bigint, number>();
@@ -106,10 +109,25 @@ export function createProofSubmitter(parameters: {
   }
 
   /**
-   * The chain refuses this receipt itself: the session is served nothing more by any process, its
-   * proofs are never sent again, and it is settled for what is proven (retried at each tick until it is).
+   * The chain refused this entry's proof as invalid; {@link judgeRefusal} says whose fault. The
+   * receipt's own (a contract signer): the session is served nothing more by any process, its proofs
+   * are never sent again, and it is settled for what is proven (retried at each tick until it is). A
+   * proven count that moved: built again and retried shortly. Otherwise (a signer without code, whose
+   * ECDSA receipt the host checked as the contract does): logged, and not tried again until a newer
+   * receipt comes or the session is settled.
    */
-  async function endRefused(entry: ProofEntry, reason: string): Promise<void> {
+  async function judgeRefused(entry: ProofEntry, reason: string): Promise<void> {
+    const verdict = await judgeRefusal(settlement, entry.jobId, entry.cumulativeTokens - entry.tokensInBatch);
+    if (verdict === "stale") {
+      common.logger.warn("a proof was built on a proven count the chain no longer holds; will build it again", { jobId: entry.jobId, reason });
+      setTimeout(() => schedule(entry.jobId), prepareRetryMs).unref();
+      return;
+    }
+    if (verdict === "notTheReceipt") {
+      refused.set(entry.jobId, entry.cumulativeTokens);
+      common.logger.error("chain refuses a stored receipt's proof now", { jobId: entry.jobId, cumulativeTokens: entry.cumulativeTokens, reason });
+      return;
+    }
     // Closed first: a store that cannot take the mark now leaves the session due again, to be judged anew.
     await refuseSession(settlement, entry.jobId, entry.cumulativeTokens, reason);
     refused.set(entry.jobId, entry.cumulativeTokens);
@@ -138,7 +156,7 @@ export function createProofSubmitter(parameters: {
         kept.push(entry);
       } catch (error) {
         if (!(error instanceof CallRevertedError)) throw error;
-        if (refusesReceipt(error)) await endRefused(entry, error.reason);
+        if (refusesReceipt(error)) await judgeRefused(entry, error.reason);
         else {
           refused.set(entry.jobId, entry.cumulativeTokens);
           common.logger.error("chain refuses a stored receipt's proof now", {
@@ -165,11 +183,11 @@ export function createProofSubmitter(parameters: {
     if (receipt.status !== "success") {
       const [only] = batch;
       if (batch.length === 1 && only && (await sessions.get(only.jobId, { fresh: true })).status === "active")
-        await endRefused(only, "proof transaction reverted");
+        await judgeRefused(only, "proof transaction reverted");
       return [];
     }
     const rejected = rejectedIn(receipt);
-    for (const entry of batch) if (rejected.has(entry.jobId)) await endRefused(entry, "ProofRejected");
+    for (const entry of batch) if (rejected.has(entry.jobId)) await judgeRefused(entry, "ProofRejected");
     return batch.filter((entry) => !rejected.has(entry.jobId));
   }
 

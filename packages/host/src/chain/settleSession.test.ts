@@ -7,6 +7,7 @@ import { ContractFunctionExecutionError, HttpRequestError, RpcRequestError } fro
 import { describe, expect, it } from "vitest";
 import { createCommon } from "../common.ts";
 import type { Store } from "../store/storeTypes.ts";
+import { CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import type { Marketplace } from "./proofCalls.ts";
 import { settleSession, type SettlementContext } from "./settleSession.ts";
@@ -19,7 +20,12 @@ const rpcDown = () =>
     functionName: "getSession",
   });
 
-function context(overrides: { store?: Partial<Store>; sessions?: Partial<SessionCache>; sender?: Partial<TransactionSender> }): SettlementContext {
+function context(overrides: {
+  store?: Partial<Store>;
+  sessions?: Partial<SessionCache>;
+  sender?: Partial<TransactionSender>;
+  isContract?: SettlementContext["isContract"];
+}): SettlementContext {
   return {
     common: createCommon({ logLevel: "silent" }),
     store: { submissionsOfJob: async () => [], ...overrides.store } as Store,
@@ -27,6 +33,7 @@ function context(overrides: { store?: Partial<Store>; sessions?: Partial<Session
     sender: { ...overrides.sender } as TransactionSender,
     marketplace: {} as Marketplace,
     now: Date.now,
+    isContract: overrides.isContract ?? (async () => true),
   };
 }
 
@@ -122,6 +129,74 @@ describe("settleSession when its settlement is mined but reverted", () => {
     expect(closed).toEqual([7n]);
     expect(settled).toMatchObject({ provenTokens: "100", mined: true });
   });
+
+  /**
+   * A close whose final receipt (200 tokens, built on 100 proven) the chain refuses, mined reverted or
+   * in simulation (`InvalidProof`); the session reads active with `provenAfter` once refused, a proof
+   * of it may still be on its way (`pending`), and its signer holds code when `contract`.
+   */
+  function refusedFinalReceipt(options: { mined: boolean; contract: boolean; provenAfter?: bigint; pending?: boolean }) {
+    const calls: string[] = [];
+    const closed: bigint[] = [];
+    let reads = 0;
+    const pendingProof = { status: "sent", entries: [{ jobId: 7n, cumulativeTokens: 150, tokensInBatch: 50 }] };
+    const settling = settleSession(
+      context({
+        store: {
+          setProvenTokens: async () => undefined,
+          submissionsOfJob: async () => (options.pending && reads > 0 ? [pendingProof] : []) as never,
+          newestReceipt: async (jobId: bigint) => ({ jobId, cumulativeTokens: 200, transcriptHash: hash, signature: "0x1234", receivedMs: 0 }),
+          markClosed: async (jobId: bigint) => void closed.push(jobId),
+        },
+        sessions: {
+          get: async () => ({ status: "active", provenTokens: reads++ === 0 ? 100n : (options.provenAfter ?? 100n), signer: "0x01" }) as never,
+          update: () => undefined,
+        },
+        sender: {
+          send: async (call) => {
+            calls.push(call.functionName);
+            if (call.functionName === "completeSessionJob") return { submission: { txHash: hash }, receipt: { status: "success" } } as never;
+            if (!options.mined) throw new CallRevertedError(call.functionName, "InvalidProof", "InvalidProof(7, 0x01)", { cause: undefined });
+            return { submission: { txHash: hash }, receipt: { status: "reverted" } } as never;
+          },
+        },
+        isContract: async () => options.contract,
+      }),
+      7n,
+    );
+    return { settling, calls, closed };
+  }
+
+  for (const mined of [true, false])
+    describe(mined ? "mined reverted" : "refused in simulation", () => {
+      it("keeps the session and refuses the close as before when its signer has no code (the host checked its ECDSA receipt as the contract does)", async () => {
+        const { settling, calls, closed } = refusedFinalReceipt({ mined, contract: false });
+        await expect(settling).rejects.toMatchObject(mined ? { code: "internal_error" } : { code: "session_not_active", status: 409 });
+        expect(calls).toEqual(["submitProofAndComplete"]);
+        expect(closed).toEqual([]);
+      });
+
+      it("keeps a contract signer's session and refuses the close retryably when the chain's proven count moved (a proof mined meanwhile, a node behind)", async () => {
+        const { settling, calls, closed } = refusedFinalReceipt({ mined, contract: true, provenAfter: 150n });
+        await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+        expect(calls).toEqual(["submitProofAndComplete"]);
+        expect(closed).toEqual([]);
+      });
+
+      it("keeps a contract signer's session and refuses the close retryably while a proof of it is still on its way", async () => {
+        const { settling, calls, closed } = refusedFinalReceipt({ mined, contract: true, pending: true });
+        await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+        expect(calls).toEqual(["submitProofAndComplete"]);
+        expect(closed).toEqual([]);
+      });
+
+      it("closes a contract signer's session and completes it for what is proven when nothing moved", async () => {
+        const { settling, calls, closed } = refusedFinalReceipt({ mined, contract: true });
+        await expect(settling).resolves.toMatchObject({ provenTokens: "100" });
+        expect(calls).toEqual(["submitProofAndComplete", "completeSessionJob"]);
+        expect(closed).toEqual([7n]);
+      });
+    });
 
   it("is 409 session_not_active when someone else ended the session first, which is then closed here", async () => {
     const { settling, closed } = reverted(async () => ({ status: "timedOut" }));

@@ -6,6 +6,7 @@ import { CallRevertedError } from "./callReverted.ts";
 import { endedOnChain, unknownToNode, type SessionCache } from "./chainSession.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
 import { marketplaceCall, settlementCall, type Marketplace } from "./proofCalls.ts";
+import { judgeRefusal, type RefusalContext } from "./refusalVerdict.ts";
 import { isRetryableError } from "./retry.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 
@@ -19,6 +20,7 @@ export type SettlementContext = {
   sessions: SessionCache;
   marketplace: Marketplace;
   now: () => number;
+  isContract: RefusalContext["isContract"];
 };
 
 /**
@@ -33,8 +35,9 @@ function chainUnreachable(error: unknown): never {
 }
 
 /**
- * Whether a reverted proof says the receipt itself is invalid (its signature, or the model's check),
- * whenever it is sent: unlike an ended session or an RPC's refusal, trying again cannot help.
+ * Whether a reverted proof says the receipt is invalid (its signature over the cumulative count the
+ * contract computed, or the model's check), unlike an ended session or an RPC's refusal. Whether the
+ * receipt itself is at fault is for {@link judgeRefusal}.
  */
 export const refusesReceipt = (error: CallRevertedError): boolean => error.errorName === "InvalidProof" || error.errorName === "InvalidProofLength";
 
@@ -54,9 +57,33 @@ export async function refuseSession(
 }
 
 /**
+ * The chain refused a settlement's final receipt, built on `provenTokens`, as invalid. Judged by
+ * {@link judgeRefusal}: a contract signer's receipt refused for good closes the session
+ * ({@link refuseSession}) and it completes without it, paid what is proven; a proven count that
+ * moved (a proof on its way, a node behind) is a retryable refusal of the close; otherwise the
+ * receipt is not at fault and the close is refused with `otherwise`, the session kept.
+ */
+async function refusedFinal(
+  context: SettlementContext,
+  jobId: bigint,
+  final: number,
+  provenTokens: number,
+  reason: string,
+  otherwise: HostError,
+): Promise<SettleResult> {
+  const verdict = await judgeRefusal(context, jobId, provenTokens).catch(chainUnreachable);
+  if (verdict === "stale")
+    throw new HostError("chain_unavailable", `session ${jobId}'s proven tokens moved while it was being settled (a proof on its way?); retry later`, {
+      cause: otherwise,
+    });
+  if (verdict === "notTheReceipt") throw otherwise;
+  await refuseSession(context, jobId, final, reason);
+  return settleSession(context, jobId, { proveNewest: false });
+}
+
+/**
  * Settles a session: final proof and completion in one call, or completion alone. A final receipt
- * the chain refuses closes the session ({@link refuseSession}) and it completes without it, paid
- * what is proven. `proveNewest: false` completes without trying the newest receipt (one already
+ * the chain refuses is judged by {@link refusedFinal}. `proveNewest: false` completes without trying the newest receipt (one already
  * refused). Inside the queue.
  */
 export async function settleSession(context: SettlementContext, jobId: bigint, options: { proveNewest?: boolean } = {}): Promise<SettleResult> {
@@ -83,20 +110,18 @@ export async function settleSession(context: SettlementContext, jobId: bigint, o
   } catch (error) {
     // The store stopped taking writes (its lock connection or file lost) before the transaction was recorded.
     if (error instanceof HostError) throw error;
-    if (error instanceof CallRevertedError && final && refusesReceipt(error)) {
-      await refuseSession(context, jobId, final.cumulativeTokens, error.reason);
-      return settleSession(context, jobId, { proveNewest: false });
+    if (error instanceof CallRevertedError) {
+      const refusal = new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
+      if (!final || !refusesReceipt(error)) throw refusal;
+      return refusedFinal(context, jobId, final.cumulativeTokens, provenTokens, error.reason, refusal);
     }
-    if (error instanceof CallRevertedError)
-      throw new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
     throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
   }
   if (sent.receipt && sent.receipt.status !== "success") {
     const error = await revertedSettlement(context, jobId, sent.submission.txHash);
     // Still active: the transaction refused the final receipt that simulated (a contract signer answers a call and a transaction differently).
     if (!final || error.code !== "internal_error") throw error;
-    await refuseSession(context, jobId, final.cumulativeTokens, `settlement ${sent.submission.txHash} reverted`);
-    return settleSession(context, jobId, { proveNewest: false });
+    return refusedFinal(context, jobId, final.cumulativeTokens, provenTokens, `settlement ${sent.submission.txHash} reverted`, error);
   }
   if (sent.receipt) {
     sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });
