@@ -78,7 +78,7 @@ export const serverSchema = z.strictObject({
   /** An idle keep-alive connection is closed after this long (milliseconds). */
   keepAliveTimeoutMs: integer(100).default(5_000),
   /**
-   * A sync answer whose client takes none of its next exchange's bytes for this long (milliseconds)
+   * A sync answer whose client takes none of its next 64 KiB slice's bytes for this long (milliseconds)
    * is cut off, releasing the sync budget and the session's turn it held.
    */
   writeStallTimeoutMs: integer(100).default(10_000),

@@ -102,7 +102,7 @@ port = ${parameters.port}
 # headersTimeoutMs = 10000                       # a request's headers must arrive within this (else 408)
 # requestTimeoutMs = 30000                       # a whole request, headers and body (else 408)
 # keepAliveTimeoutMs = 5000                      # an idle keep-alive connection is closed after this
-# writeStallTimeoutMs = 10000                    # a sync answer whose client reads none of it this long is cut off
+# writeStallTimeoutMs = 10000                    # a sync answer whose client reads none of its next 64 KiB this long is cut off
 
 [batch]                                          # when proofs go on chain
 # maxJobs = 50                                   # sessions per submitProofsBatch transaction

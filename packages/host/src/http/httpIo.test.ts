@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, get, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendJsonWithArray, startSse, watchClient } from "./httpIo.ts";
@@ -37,6 +37,60 @@ describe("sendJsonWithArray", () => {
     // Counted in event-loop turns, not time: a one-shot JSON.stringify of the whole answer gives the bystander none.
     expect(ticksDuringAnswer).toBeGreaterThanOrEqual(items.length / 2);
   });
+});
+
+describe("sendJsonWithArray's stall bound", () => {
+  /**
+   * Answers one request with `element` under a 1 s stall bound, read by `read`; resolves the
+   * writer's result and the body read once the writer is done and the client has seen the end.
+   */
+  async function answer(element: string, read: (response: IncomingMessage, chunks: Buffer[]) => void) {
+    let written!: (result: boolean) => void;
+    const result = new Promise<boolean>((resolve) => (written = resolve));
+    const slow = createServer(
+      (_request, response) => void sendJsonWithArray(response, { jobId: "7" }, "exchanges", [element], (item) => item, 1_000).then(written),
+    );
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    try {
+      const chunks: Buffer[] = [];
+      const request = get(`http://127.0.0.1:${(slow.address() as AddressInfo).port}/`, (response) => read(response, chunks));
+      request.on("error", () => undefined);
+      const outcome = await result;
+      if (outcome) await new Promise((resolve) => request.once("close", resolve));
+      request.destroy();
+      return { result: outcome, received: Buffer.concat(chunks) };
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((resolve) => slow.close(resolve));
+    }
+  }
+
+  it("never cuts a slow reader that goes on taking bytes, however long one element takes it (8 MB at most ~3 MB/s, bound 1 s), and splits no character", async () => {
+    // Two- and three-byte characters, so that 64 KiB slices fall inside them.
+    const element = "é€x".repeat(1_400_000);
+    const { result, received } = await answer(element, (response, chunks) => {
+      let sincePause = 0;
+      response.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        sincePause += chunk.length;
+        if (sincePause < 64 * 1024) return;
+        // 20 ms after each 64 KiB it takes: the element takes it over 2.5 s, each slice far inside the bound.
+        sincePause = 0;
+        response.pause();
+        setTimeout(() => response.resume(), 20);
+      });
+    });
+    expect(result).toBe(true);
+    expect((JSON.parse(received.toString("utf8")) as { exchanges: string[] }).exchanges).toEqual([element]);
+  }, 60_000);
+
+  it("cuts a reader that stops taking bytes", async () => {
+    const { result, received } = await answer("x".repeat(8_000_000), (response, chunks) =>
+      response.once("data", (chunk: Buffer) => (chunks.push(chunk), response.pause())),
+    );
+    expect(result).toBe(false);
+    expect(received.length).toBeLessThan(8_000_000);
+  }, 60_000);
 });
 
 describe("startSse", () => {

@@ -55,9 +55,9 @@ export function sendText(response: ServerResponse, status: number, text: string,
  * Answers 200 with the JSON object `head` plus a last field `field`: an array written one element
  * at a time. Each element is encoded only when the previous one is on its way, the writer yields
  * to other work after each and waits for the client to drain, so a long answer neither stalls the
- * event loop nor sits in memory twice. A client that takes none of an element's bytes for
- * `stallTimeoutMs` is cut off (the connection destroyed), so a reader that stopped reading cannot
- * hold what the answer holds. Resolves `false` when the client went away or was cut off.
+ * event loop nor sits in memory twice. A client that takes none of the next 64 KiB slice's bytes
+ * for `stallTimeoutMs` is cut off (the connection destroyed), so a reader that stopped reading
+ * cannot hold what the answer holds, while a slow one that goes on reading is never cut. Resolves `false` when the client went away or was cut off.
  */
 export async function sendJsonWithArray<T>(
   response: ServerResponse,
@@ -95,13 +95,24 @@ function drainedOrClosed(response: ServerResponse, timeoutMs?: number): Promise<
   });
 }
 
+/** The most one write hands the socket before it must drain: the stall bound is judged per slice. */
+const writeSliceBytes = 64 * 1024;
+
 /**
- * Writes `chunk`, waits for the socket to drain if it must (at most `stallTimeoutMs`, else the
- * connection is destroyed), then for a turn of the event loop; `false` once the client is gone.
+ * Writes `chunk` in slices of at most {@link writeSliceBytes}, waiting for the socket to drain
+ * after each it must (at most `stallTimeoutMs` per slice, else the connection is destroyed), then
+ * for a turn of the event loop; `false` once the client is gone. The bound is on progress: a reader
+ * that takes 64 KiB per bound is never cut, however large the chunk.
  */
 async function writeOrWait(response: ServerResponse, chunk: string, stallTimeoutMs: number): Promise<boolean> {
-  if (response.destroyed) return false;
-  if (!response.write(chunk) && !(await drainedOrClosed(response, stallTimeoutMs))) response.destroy();
+  const bytes = Buffer.from(chunk);
+  for (let start = 0; start < bytes.length; start += writeSliceBytes) {
+    if (response.destroyed) return false;
+    if (!response.write(bytes.subarray(start, start + writeSliceBytes)) && !(await drainedOrClosed(response, stallTimeoutMs))) {
+      response.destroy();
+      return false;
+    }
+  }
   await new Promise<void>((resolve) => setImmediate(resolve));
   return !response.destroyed;
 }
