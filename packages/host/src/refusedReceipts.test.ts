@@ -124,6 +124,22 @@ describe("receipts the chain refuses", () => {
     expect((await honest.client.chat(ask("still served"))).status).toBe(200);
   }, 60_000);
 
+  it("a signer that burns its gas cap only in transactions sinks its batch (out of gas): each proof goes again alone, its own reverts and ends the session as refused, the honest one is proven", async () => {
+    const attacker = await openSession();
+    const honest = await openSession();
+    const proven = await proveHonestInterval(attacker);
+    await attacker.setSignerCode(signerCode.burnsGasInTransactions);
+    await signContractInterval(attacker, proven);
+    while (honest.client.cumulativeTokens < BigInt(limit)) {
+      expect((await honest.client.chat(ask("honest"))).status).toBe(200);
+      expect((await honest.client.sendReceipt()).status).toBe(200);
+    }
+    await node.flushProofs();
+    await expectRefusedAndSettled(attacker, proven);
+    expect((await chain.session(honest.jobId)).provenTokens).toBe(honest.client.cumulativeTokens);
+    expect((await honest.client.chat(ask("still served"))).status).toBe(200);
+  }, 60_000);
+
   it("the same signer alone in its proof transaction: the proof, mined and reverted with the session active, ends the session as refused", async () => {
     const session = await openSession();
     const proven = await proveHonestInterval(session);

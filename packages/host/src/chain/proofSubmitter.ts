@@ -199,6 +199,13 @@ export function createProofSubmitter(parameters: {
           kind: batch.length === 1 ? "checkpoint" : "batch",
           entries: batch.map(({ jobId, cumulativeTokens, tokensInBatch }) => ({ jobId, cumulativeTokens, tokensInBatch })),
         });
+        if (receipt && receipt.status !== "success" && batch.length > 1) {
+          // A whole batch reverted (out of gas: a contract signer may burn its ERC-1271 gas cap in transactions
+          // only) says nothing about which receipt: each goes again alone, where a reverted proof is judged.
+          common.logger.warn("proof batch reverted; sending its proofs one at a time", { hash: submission.txHash, jobs: batch.map((entry) => entry.jobId) });
+          await submitEach(batch);
+          return;
+        }
         if (receipt) {
           const proven = await judgeMined(batch, receipt);
           for (const entry of proven) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
@@ -212,6 +219,17 @@ export function createProofSubmitter(parameters: {
         batch = await withoutRefused(batch);
       }
     }
+  }
+
+  /** Submits each entry in a transaction of its own; one that fails is due again (unless refused), the others go on. */
+  async function submitEach(entries: ProofEntry[]): Promise<void> {
+    for (const entry of entries)
+      try {
+        await submitEntries([entry]);
+      } catch (error) {
+        common.logger.error("proof submission failed; will retry", { jobId: entry.jobId, error });
+        if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
+      }
   }
 
   /** Submits the newest receipts of these sessions now, in batches of at most `maxJobs`. */

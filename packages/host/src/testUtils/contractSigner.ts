@@ -14,6 +14,11 @@ export const signerCode = {
   callsFromNobody: "0x3215600957600080fd5b631626ba7e60e01b60005260206000f3",
   /** The magic value only when tx.gasprice is zero (any eth_call), else a revert: valid to every call, invalid in every transaction. */
   callsOnly: "0x3a15600957600080fd5b631626ba7e60e01b60005260206000f3",
+  /**
+   * The magic value when tx.gasprice is zero (any eth_call, a gas estimate), else a loop that burns all
+   * the gas it is given: a transaction's gas, estimated without that burn, runs out, reverting it whole.
+   */
+  burnsGasInTransactions: "0x3a156009575b6005565b631626ba7e60e01b60005260206000f3",
 } as const satisfies Record<string, Hex>;
 
 /** Posts a receipt for the client's transcript whose signature (two junk bytes) only the signer's code can vouch for. */
