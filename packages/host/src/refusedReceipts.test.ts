@@ -108,37 +108,31 @@ describe("receipts the chain refuses", () => {
     expect((await chain.session(session.jobId)).provenTokens).toBe(proven);
   }, 60_000);
 
-  it("a signer valid to every call and invalid in every transaction: the mined proof refuses it, the session is closed and settled, an honest session in the same batch is proven and served on", async () => {
-    const attacker = await openSession();
-    const honest = await openSession();
-    const proven = await proveHonestInterval(attacker);
-    await attacker.setSignerCode(signerCode.callsOnly);
-    await signContractInterval(attacker, proven);
-    while (honest.client.cumulativeTokens < BigInt(limit)) {
-      expect((await honest.client.chat(ask("honest"))).status).toBe(200);
-      expect((await honest.client.sendReceipt()).status).toBe(200);
-    }
-    await node.flushProofs();
-    await expectRefusedAndSettled(attacker, proven);
-    expect((await chain.session(honest.jobId)).provenTokens).toBe(honest.client.cumulativeTokens);
-    expect((await honest.client.chat(ask("still served"))).status).toBe(200);
-  }, 60_000);
-
-  it("a signer that burns its gas cap only in transactions sinks its batch (out of gas): each proof goes again alone, its own reverts and ends the session as refused, the honest one is proven", async () => {
-    const attacker = await openSession();
-    const honest = await openSession();
-    const proven = await proveHonestInterval(attacker);
-    await attacker.setSignerCode(signerCode.burnsGasInTransactions);
-    await signContractInterval(attacker, proven);
-    while (honest.client.cumulativeTokens < BigInt(limit)) {
-      expect((await honest.client.chat(ask("honest"))).status).toBe(200);
-      expect((await honest.client.sendReceipt()).status).toBe(200);
-    }
-    await node.flushProofs();
-    await expectRefusedAndSettled(attacker, proven);
-    expect((await chain.session(honest.jobId)).provenTokens).toBe(honest.client.cumulativeTokens);
-    expect((await honest.client.chat(ask("still served"))).status).toBe(200);
-  }, 60_000);
+  // A signer valid to every call and invalid in every transaction: its mined proof refuses it. One that
+  // burns its gas cap only in transactions sinks its batch (out of gas): each proof goes again alone,
+  // and its own reverts.
+  it.each([
+    { signer: "valid to calls only", code: signerCode.callsOnly },
+    { signer: "burning gas in transactions", code: signerCode.burnsGasInTransactions },
+  ])(
+    "a signer $signer: the session is closed and settled, an honest session in the same batch is proven and served on",
+    async ({ code }) => {
+      const attacker = await openSession();
+      const honest = await openSession();
+      const proven = await proveHonestInterval(attacker);
+      await attacker.setSignerCode(code);
+      await signContractInterval(attacker, proven);
+      while (honest.client.cumulativeTokens < BigInt(limit)) {
+        expect((await honest.client.chat(ask("honest"))).status).toBe(200);
+        expect((await honest.client.sendReceipt()).status).toBe(200);
+      }
+      await node.flushProofs();
+      await expectRefusedAndSettled(attacker, proven);
+      expect((await chain.session(honest.jobId)).provenTokens).toBe(honest.client.cumulativeTokens);
+      expect((await honest.client.chat(ask("still served"))).status).toBe(200);
+    },
+    60_000,
+  );
 
   it("the same signer alone in its proof transaction: the proof, mined and reverted with the session active, ends the session as refused", async () => {
     const session = await openSession();
