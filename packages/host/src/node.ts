@@ -21,6 +21,7 @@ import type { Store } from "./store/storeTypes.ts";
 import { signerRecoveryImplementation } from "./session/signerRecovery.ts";
 import { createTransactionSender } from "./chain/transactionSender.ts";
 import { registerWalletMetrics } from "./observability/walletMetrics.ts";
+import { isEcdsaReceiptOf } from "./session/checkpointSignatures.ts";
 
 export type HostNode = {
   /** Connects to chain, opens the store, recovers unproven receipts and starts serving. Resolves with the URL. */
@@ -123,6 +124,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       pollingIntervalMs: config.chain.pollingIntervalMs,
       receiptTimeoutMs: config.chain.receiptTimeoutMs,
     });
+    const domain = { chainId: chain.chainId, marketplace: chain.marketplace };
     const proofSubmitter = createProofSubmitter({
       common,
       store,
@@ -132,7 +134,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       policy: config.batch,
       exposure,
       abandonmentTimeoutSeconds: await chain.abandonmentTimeoutSeconds(),
-      isContract: chain.isContract,
+      isEcdsaReceipt: (signer, checkpoint, signature) => isEcdsaReceiptOf(domain, signer, checkpoint, signature),
       ...(parameters.submitterTickMs !== undefined && { tickMs: parameters.submitterTickMs }),
       now,
     });
@@ -148,7 +150,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       common,
       store,
       sessions,
-      domain: { chainId: chain.chainId, marketplace: chain.marketplace },
+      domain,
       host: config.account.address,
       models: config.models,
       maxUnsignedBytes: config.limits.maxUnsignedBytes,

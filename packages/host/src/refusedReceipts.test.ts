@@ -108,6 +108,16 @@ describe("receipts the chain refuses", () => {
     expect((await chain.session(session.jobId)).provenTokens).toBe(proven);
   }, 60_000);
 
+  it("an EIP-7702 key that drops its code after its receipts were taken by ERC-1271: judged by the receipt (not ECDSA), not by the code it holds now: closed and settled", async () => {
+    const session = await openSession();
+    const proven = await proveHonestInterval(session);
+    await session.setSignerCode(signerCode.valid);
+    await signContractInterval(session, proven);
+    await session.setSignerCode("0x");
+    await node.flushProofs();
+    await expectRefusedAndSettled(session, proven);
+  }, 60_000);
+
   // A signer valid to every call and invalid in every transaction: its mined proof refuses it. One that
   // burns its gas cap only in transactions sinks its batch (out of gas): each proof goes again alone,
   // and its own reverts.

@@ -20,7 +20,7 @@ afterEach(() => void process.off("unhandledRejection", onUnhandled));
 const storageDown = () => Promise.reject(new HostError("storage_unavailable", "storage unavailable: PostgreSQL write EPIPE; retry later"));
 
 describe("proof submitter timers", () => {
-  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>, sessions = {} as SessionCache, isContract = async () => true) {
+  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>, sessions = {} as SessionCache, isEcdsaReceipt = async () => false) {
     process.on("unhandledRejection", onUnhandled);
     const logs: { level: string; message: string }[] = [];
     const common = createCommon({ logLevel: "warn", logDestination: { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) } });
@@ -33,7 +33,7 @@ describe("proof submitter timers", () => {
       policy: { delayMs: 5, maxJobs: 10, idleFlushSeconds: 60, deadlineMarginSeconds: 60, drainTimeoutMs: 1_000 },
       exposure: { unsignedLimit: () => 100 },
       tickMs: 5,
-      isContract,
+      isEcdsaReceipt,
     });
     return { submitter, logs };
   }
@@ -214,7 +214,7 @@ describe("proof submitter timers", () => {
   it("keeps a session whose signer has no code when the chain refuses its proof (the host checked its ECDSA receipt as the contract does), and does not send that receipt again", async () => {
     const steps: string[] = [];
     const { sender, sessions } = refusingChain(steps);
-    const { submitter, logs } = startSubmitter(dueProofStore({ markClosed: async () => void steps.push("markClosed") }), sender, sessions, async () => false);
+    const { submitter, logs } = startSubmitter(dueProofStore({ markClosed: async () => void steps.push("markClosed") }), sender, sessions, async () => true);
     await submitter.start();
     try {
       await submitter.notify(7n);

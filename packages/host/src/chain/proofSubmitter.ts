@@ -1,4 +1,5 @@
 import { parseEventLogs, type TransactionReceipt } from "viem";
+import { decodeCheckpointProof } from "@session-jobs/protocol";
 import type { Common } from "../common.ts";
 import type { BatchPolicy } from "../config/config.ts";
 import { HostError } from "../errors.ts";
@@ -48,8 +49,8 @@ export function createProofSubmitter(parameters: {
   policy: BatchPolicy;
   /** Signed-but-unproven tokens past which a session's proof is due: its interval, capped by the host's limit. */
   exposure: Pick<ExposurePolicy, "unsignedLimit">;
-  /** Whether an address holds code: a refused proof ends its session only when its signer does ({@link judgeRefusal}). */
-  isContract: RefusalContext["isContract"];
+  /** Whether a receipt is an ECDSA one the contract takes inline: a refused proof ends its session only when it is not ({@link judgeRefusal}). */
+  isEcdsaReceipt: RefusalContext["isEcdsaReceipt"];
   /** How often idle sessions, deadlines and pending transactions are looked at (ms). */
   tickMs?: number;
   /**
@@ -62,7 +63,7 @@ export function createProofSubmitter(parameters: {
 }) {
   const { common, store, sender, sessions, marketplace, policy } = parameters;
   const now = parameters.now ?? Date.now;
-  const settlement = { common, store, sender, sessions, marketplace, now, isContract: parameters.isContract };
+  const settlement = { common, store, sender, sessions, marketplace, now, isEcdsaReceipt: parameters.isEcdsaReceipt };
   const due = new Set<bigint>();
   /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
   const refused = new Map<bigint, number>();
@@ -110,14 +111,17 @@ export function createProofSubmitter(parameters: {
 
   /**
    * The chain refused this entry's proof as invalid; {@link judgeRefusal} says whose fault. The
-   * receipt's own (a contract signer): the session is served nothing more by any process, its proofs
-   * are never sent again, and it is settled for what is proven (retried at each tick until it is). A
-   * proven count that moved: built again and retried shortly. Otherwise (a signer without code, whose
-   * ECDSA receipt the host checked as the contract does): logged, and not tried again until a newer
-   * receipt comes or the session is settled.
+   * receipt's own (not an ECDSA receipt the contract takes inline: it rested on ERC-1271): the
+   * session is served nothing more by any process, its proofs are never sent again, and it is settled
+   * for what is proven (retried at each tick until it is). A proven count that moved: built again and
+   * retried shortly. Otherwise (the signer's ECDSA receipt, checked again offline): logged, and not
+   * tried again until a newer receipt comes or the session is settled.
    */
   async function judgeRefused(entry: ProofEntry, reason: string): Promise<void> {
-    const verdict = await judgeRefusal(settlement, entry.jobId, entry.cumulativeTokens - entry.tokensInBatch);
+    const verdict = await judgeRefusal(settlement, entry.jobId, entry.cumulativeTokens - entry.tokensInBatch, {
+      cumulativeTokens: entry.cumulativeTokens,
+      ...decodeCheckpointProof(entry.proof),
+    });
     if (verdict === "stale") {
       common.logger.warn("a proof was built on a proven count the chain no longer holds; will build it again", { jobId: entry.jobId, reason });
       setTimeout(() => schedule(entry.jobId), prepareRetryMs).unref();

@@ -24,7 +24,7 @@ function context(overrides: {
   store?: Partial<Store>;
   sessions?: Partial<SessionCache>;
   sender?: Partial<TransactionSender>;
-  isContract?: SettlementContext["isContract"];
+  isEcdsaReceipt?: SettlementContext["isEcdsaReceipt"];
 }): SettlementContext {
   return {
     common: createCommon({ logLevel: "silent" }),
@@ -33,7 +33,7 @@ function context(overrides: {
     sender: { ...overrides.sender } as TransactionSender,
     marketplace: {} as Marketplace,
     now: Date.now,
-    isContract: overrides.isContract ?? (async () => true),
+    isEcdsaReceipt: overrides.isEcdsaReceipt ?? (async () => false),
   };
 }
 
@@ -160,7 +160,7 @@ describe("settleSession when its settlement is mined but reverted", () => {
             return { submission: { txHash: hash }, receipt: { status: "reverted" } } as never;
           },
         },
-        isContract: async () => options.contract,
+        isEcdsaReceipt: async () => !options.contract,
       }),
       7n,
     );

@@ -1,7 +1,7 @@
 import { BaseError, type Hex } from "viem";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
-import type { Store } from "../store/storeTypes.ts";
+import type { Store, StoredReceipt } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
 import { endedOnChain, unknownToNode, type SessionCache } from "./chainSession.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
@@ -20,7 +20,7 @@ export type SettlementContext = {
   sessions: SessionCache;
   marketplace: Marketplace;
   now: () => number;
-  isContract: RefusalContext["isContract"];
+  isEcdsaReceipt: RefusalContext["isEcdsaReceipt"];
 };
 
 /**
@@ -58,7 +58,7 @@ export async function refuseSession(
 
 /**
  * The chain refused a settlement's final receipt, built on `provenTokens`, as invalid. Judged by
- * {@link judgeRefusal}: a contract signer's receipt refused for good closes the session
+ * {@link judgeRefusal}: a receipt that rested on ERC-1271, refused for good, closes the session
  * ({@link refuseSession}) and it completes without it, paid what is proven; a proven count that
  * moved (a proof on its way, a node behind) is a retryable refusal of the close; otherwise the
  * receipt is not at fault and the close is refused with `otherwise`, the session kept.
@@ -66,18 +66,18 @@ export async function refuseSession(
 async function refusedFinal(
   context: SettlementContext,
   jobId: bigint,
-  final: number,
+  final: StoredReceipt,
   provenTokens: number,
   reason: string,
   otherwise: HostError,
 ): Promise<SettleResult> {
-  const verdict = await judgeRefusal(context, jobId, provenTokens).catch(chainUnreachable);
+  const verdict = await judgeRefusal(context, jobId, provenTokens, final).catch(chainUnreachable);
   if (verdict === "stale")
     throw new HostError("chain_unavailable", `session ${jobId}'s proven tokens moved while it was being settled (a proof on its way?); retry later`, {
       cause: otherwise,
     });
   if (verdict === "notTheReceipt") throw otherwise;
-  await refuseSession(context, jobId, final, reason);
+  await refuseSession(context, jobId, final.cumulativeTokens, reason);
   return settleSession(context, jobId, { proveNewest: false });
 }
 
@@ -113,7 +113,7 @@ export async function settleSession(context: SettlementContext, jobId: bigint, o
     if (error instanceof CallRevertedError) {
       const refusal = new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });
       if (!final || !refusesReceipt(error)) throw refusal;
-      return refusedFinal(context, jobId, final.cumulativeTokens, provenTokens, error.reason, refusal);
+      return refusedFinal(context, jobId, final, provenTokens, error.reason, refusal);
     }
     throw new HostError("chain_unavailable", "cannot reach the chain to settle; retry later", { cause: error });
   }
@@ -121,7 +121,7 @@ export async function settleSession(context: SettlementContext, jobId: bigint, o
     const error = await revertedSettlement(context, jobId, sent.submission.txHash);
     // Still active: the transaction refused the final receipt that simulated (a contract signer answers a call and a transaction differently).
     if (!final || error.code !== "internal_error") throw error;
-    return refusedFinal(context, jobId, final.cumulativeTokens, provenTokens, `settlement ${sent.submission.txHash} reverted`, error);
+    return refusedFinal(context, jobId, final, provenTokens, `settlement ${sent.submission.txHash} reverted`, error);
   }
   if (sent.receipt) {
     sessions.update(jobId, { status: "completed", provenTokens: BigInt(cumulativeTokens) });

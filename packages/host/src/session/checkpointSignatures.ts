@@ -32,6 +32,21 @@ function isLowSSignature(signature: string): boolean {
   return r !== zeroWord && r < orderWord && s !== zeroWord && s <= halfOrderWord && (v === "1b" || v === "1c");
 }
 
+/**
+ * Whether `signature` is an ECDSA signature of `checkpoint` by `signer` that the contract's inline
+ * check accepts (65 bytes, low s, v 27 or 28, recovering to the signer), whatever code the signer
+ * holds now: what the contract decides without asking the signer.
+ */
+export async function isEcdsaReceiptOf(domain: SessionDomainParameters, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
+  const lowercase = signature.toLowerCase();
+  if (signature.length !== 132 || !isLowSSignature(lowercase)) return false;
+  try {
+    return (await recoverSigner(checkpointDigest(domain, checkpoint), lowercase as Hex)) === signer.toLowerCase();
+  } catch {
+    return false; // not an ECDSA signature
+  }
+}
+
 /** Checks checkpoint (receipt) signatures: low-s ECDSA by the session signer, or ERC-1271 by a contract signer. */
 export function createCheckpointSignatures(parameters: CreateCheckpointSignaturesParameters) {
   const { domain } = parameters;
@@ -59,13 +74,7 @@ export function createCheckpointSignatures(parameters: CreateCheckpointSignature
     async isSignedBy(jobId: bigint, signer: Address, checkpoint: Checkpoint, signature: Hex): Promise<boolean> {
       // The contract's ECDSA check takes only low-s signatures with v 27 or 28; any other 65 bytes go on
       // to ERC-1271 there as here (a contract signer may accept them), and are refused for a signer without code.
-      const lowercase = signature.toLowerCase();
-      if (signature.length === 132 && isLowSSignature(lowercase))
-        try {
-          if ((await recoverSigner(checkpointDigest(domain, checkpoint), lowercase as Hex)) === signer.toLowerCase()) return true;
-        } catch {
-          // Not an ECDSA signature: a contract signer may still accept it.
-        }
+      if (await isEcdsaReceiptOf(domain, signer, checkpoint, signature)) return true;
       if (!parameters.isValidContractSignature) return false;
       let isContract: boolean;
       try {
