@@ -1,7 +1,6 @@
 import type { Address, Client } from "viem";
-import { readContract } from "viem/actions";
-import { nodeRegistryWithModelsAbi } from "../abis.ts";
-import { decodeContractError, HostNotRegisteredError, type ContractCallError } from "../errors/contract.ts";
+import type { ContractCallError, HostNotRegisteredError } from "../errors/contract.ts";
+import { getHostInfo } from "./getHostInfo.ts";
 import type { Session } from "../session/types.ts";
 
 export type FollowHostUrlParameters = {
@@ -41,15 +40,8 @@ export type FollowHostUrlErrorType = HostNotRegisteredError | ContractCallError;
  */
 export async function followHostUrl(client: Client, parameters: FollowHostUrlParameters): Promise<FollowHostUrlReturnType> {
   const { session, nodeRegistry } = parameters;
-  let node;
-  try {
-    node = await readContract(client, { address: nodeRegistry, abi: nodeRegistryWithModelsAbi, functionName: "getNode", args: [session.host] });
-  } catch (error) {
-    throw decodeContractError(error, { functionName: "getNode" });
-  }
-  if (node.registeredAt === 0) throw new HostNotRegisteredError({ host: session.host });
+  const { apiUrl: registeredUrl } = await getHostInfo(client, { nodeRegistry, host: session.host });
   const previousUrl = session.hostUrl;
-  const registeredUrl = node.apiUrl;
   const followed = isHttpUrl(registeredUrl) && withoutTrailingSlash(registeredUrl) !== withoutTrailingSlash(previousUrl);
   if (followed) session.hostUrl = registeredUrl;
   return { followed, previousUrl, registeredUrl };
