@@ -45,6 +45,7 @@ export {
   SessionDisputedError,
   SessionProtocolError,
   UndeliveredAnswersError,
+  UnrecordedAnswersError,
   TokenCountMismatchError,
   TranscriptMismatchError,
   type TokenCountViolation,

@@ -130,6 +130,27 @@ export class UndeliveredAnswersError extends BaseError {
   }
 }
 
+/**
+ * The host broke off more answers in a row after some of their text arrived, and recorded none of
+ * them, than the SDK keeps the live text of (docs/design.md, "Answers that never arrived live").
+ * The host was paid nothing for them; the SDK stops here so that what it keeps to check the host's
+ * later records (`session.liveAnswers`) stays bounded. The session is disputed: close it and open
+ * one with another host.
+ */
+export class UnrecordedAnswersError extends BaseError {
+  override name = "UnrecordedAnswersError";
+  readonly jobId: bigint;
+  readonly inARow: number;
+
+  constructor(parameters: { jobId: bigint; inARow: number }) {
+    super(
+      `The host broke off its last ${parameters.inARow} answers after sending text and recorded none of them; session ${parameters.jobId} signs no more. Close it and pick another host.`,
+    );
+    this.jobId = parameters.jobId;
+    this.inARow = parameters.inARow;
+  }
+}
+
 const closeInProgressHint =
   "the close under way settles by itself (getSettlement or watchSettlement show it); call closeSession again later: a close that failed frees the session at once, one whose host process died when its lease ends; a host that keeps answering so and never settles: closeSession with force: true (CLI: client close --force) settles as the depositor, paying the host only what it has proven";
 

@@ -5,10 +5,11 @@ import { buildChatRequest, chat } from "../actions/chat.ts";
 import { streamChat } from "../actions/streamChat.ts";
 import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { HostUnreachableError } from "../errors/host.ts";
-import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
+import { SessionDisputedError, SessionProtocolError, UndeliveredAnswersError, UnrecordedAnswersError } from "../errors/session.ts";
 import { answerEndEvents, deltaEvent, openEventStream, startLyingHost, type LyingHost } from "../testUtils/lyingHost.ts";
 import { deltaContent, streamExchange } from "./exchange.ts";
 import { deserializeSession, serializeSession } from "./serialization.ts";
+import { maxUndeliveredInARow } from "./sync.ts";
 import type { Session } from "./types.ts";
 
 // A host that lies with a record that chains (docs/design.md, "Resynchronisation" and "Every read
@@ -137,6 +138,44 @@ describe("the text a sync recovers must begin with the text received live", () =
     };
     await expect(streamChat(session, { messages, maxTokens: 20 }).result).rejects.toBeInstanceOf(HostUnreachableError);
     expect(await syncedText(session)).toBe("never shown");
+    expect(session.dispute).toBeUndefined();
+  });
+});
+
+describe("a host that breaks off answers after text and records none of them", () => {
+  it("is disputed at the sync after its second such answer in a row: the live text kept stays at two answers, in memory and saved", async () => {
+    const session = await lyingSession();
+    const text = "y".repeat(10_000);
+    host!.onChat = (_request, response) => void openEventStream(response).write(deltaEvent(text));
+    const errors: unknown[] = [];
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const controller = new AbortController();
+      errors.push(
+        await (async () => {
+          for await (const _delta of streamChat(session, { messages, maxTokens: 20, signal: controller.signal })) controller.abort();
+        })().catch((error: unknown) => error),
+      );
+    }
+    // Before: each request added its 10,000 characters to session.liveAnswers, 8 in all (80 kB saved), and every request went out.
+    expect(session.liveAnswers?.length).toBe(maxUndeliveredInARow + 1);
+    expect(serializeSession(session).length).toBeLessThan((maxUndeliveredInARow + 2) * text.length);
+    expect(host!.chats).toHaveLength(maxUndeliveredInARow + 1);
+    expect(errors[maxUndeliveredInARow + 1]).toBeInstanceOf(UnrecordedAnswersError);
+    expect(errors.at(-1)).toBeInstanceOf(SessionDisputedError);
+    expect(session.dispute).toMatch(/recorded none of them/);
+    expect(host!.receipts).toEqual([]);
+  });
+
+  it("one such answer (a host that crashed mid-answer) is not held against it: the next answer is signed", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      const stream = openEventStream(response);
+      if (host!.chats.length === 1) return void stream.write(deltaEvent("Hel"));
+      stream.end(deltaEvent("Hello") + answerEndEvents(host!.record(request, "Hello", { aborted: false })));
+    };
+    expect(await stopAfterFirstDelta(session)).toBe("Hel");
+    await expect(streamChat(session, { messages, maxTokens: 20 }).result).resolves.toMatchObject({ text: "Hello" });
+    expect(session.liveAnswers).toBeUndefined();
     expect(session.dispute).toBeUndefined();
   });
 });

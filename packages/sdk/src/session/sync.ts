@@ -1,5 +1,5 @@
 import { HostUnreachableError, SessionUnknownError } from "../errors/host.ts";
-import { SessionProtocolError, UndeliveredAnswersError } from "../errors/session.ts";
+import { SessionProtocolError, UndeliveredAnswersError, UnrecordedAnswersError } from "../errors/session.ts";
 import { sessionEndpoints } from "@session-jobs/protocol";
 import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
 import { readJson } from "./readBody.ts";
@@ -29,7 +29,9 @@ export type SyncResult = {
 /**
  * Most exchanges in a row the client signs for from a sync alone after its connection broke off
  * (answers that never arrived live). One covers an honest host behind a flaky network; a host
- * that drops every connection gets paid for one answer, then the session is disputed.
+ * that drops every connection gets paid for one answer, then the session is disputed. It also
+ * bounds the answers in a row that broke off after some text and that the host did not record
+ * (their live text is kept: `session.liveAnswers`).
  */
 export const maxUndeliveredInARow = 1;
 
@@ -103,6 +105,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
   // Requests signed on the old transcript hash can no longer be recorded: their live text is done with.
   if (reconciliation.transcriptHash.toLowerCase() !== session.transcriptHash.toLowerCase()) session.liveAnswers = undefined;
   session.transcriptHash = reconciliation.transcriptHash;
+  assertUnrecordedBounded(session);
   settled(session);
   if (reconciliation.exchanges.length > 0) options.onRecovered?.(reconciliation.exchanges);
   await deliverReceipt(session, options);
@@ -141,6 +144,17 @@ function countUndelivered(session: Session, exchanges: RecoveredExchange[]): voi
   const inARow = undelivered === undefined ? 0 : (session.undeliveredInARow ?? 0) + undelivered;
   if (inARow > maxUndeliveredInARow) throw dispute(session, new UndeliveredAnswersError({ jobId: session.jobId, exchanges, inARow }));
   session.undeliveredInARow = inARow;
+}
+
+/**
+ * The live text still kept after a sync is that of answers which broke off after some text and
+ * which the host has not recorded; an honest host records each (billing what it wrote) unless it
+ * crashed mid-answer. More of them in a row than {@link maxUndeliveredInARow} dispute the session,
+ * so the text kept to check the host's later records holds at most one answer more than that.
+ */
+function assertUnrecordedBounded(session: Session): void {
+  const inARow = session.liveAnswers?.length ?? 0;
+  if (inARow > maxUndeliveredInARow) throw dispute(session, new UnrecordedAnswersError({ jobId: session.jobId, inARow }));
 }
 
 /**

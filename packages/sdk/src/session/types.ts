@@ -85,7 +85,9 @@ export type Session = {
    * any later sync, must begin with its text, or the sync disputes the session (docs/design.md,
    * "Resynchronisation"). Kept until the transcript moves on (an accepted or recovered exchange),
    * since any of those requests may still be recorded; saved with the session, so a restart keeps
-   * the check. Each entry holds no more than the client received.
+   * the check. Each entry holds no more than the client received, and a sync that leaves more than
+   * `maxUndeliveredInARow` of them (answers the host broke off after text and did not record)
+   * disputes the session (`UnrecordedAnswersError`), so at most one more than that are kept.
    */
   liveAnswers?: LiveAnswer[] | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
