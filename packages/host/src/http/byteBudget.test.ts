@@ -51,3 +51,24 @@ describe("a waiter whose client has gone", () => {
     expect(budget.peak).toBe(100);
   });
 });
+
+describe("taking without waiting", () => {
+  it("takes what fits when nobody waits ahead; a taker that already waited its turn in the queue may pass those queued since", async () => {
+    const budget = createByteBudget({ capacity: 100 });
+    const first = budget.takeNow(60);
+    expect(budget.takeNow(50)).toBeUndefined();
+    const queued = settled(budget.take(50));
+    await new Promise((resolve) => setImmediate(resolve));
+    // 30 fits, but the 50 waits ahead of it.
+    expect(budget.takeNow(30)).toBeUndefined();
+    const returning = budget.takeNow(30, { overtake: true });
+    expect(budget.held).toBe(90);
+    expect(budget.takeNow(30, { overtake: true })).toBeUndefined();
+    first!();
+    returning!();
+    await until(() => queued.done);
+    (queued.value as () => void)();
+    expect(budget.held).toBe(0);
+    expect(budget.peak).toBe(90);
+  });
+});

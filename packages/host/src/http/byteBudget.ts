@@ -15,6 +15,17 @@ export function createByteBudget(parameters: { capacity: number; onChange?: (hel
     peak = Math.max(peak, held);
     parameters.onChange?.(held);
   };
+  const share = (requested: number) => Math.min(Math.max(0, requested), capacity);
+  const releaser = (bytes: number) => {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      held -= bytes;
+      parameters.onChange?.(held);
+      grantWaiting();
+    };
+  };
   const grantWaiting = () => {
     while (waiting.length > 0 && held + waiting[0]!.bytes <= capacity) {
       const next = waiting.shift()!;
@@ -31,10 +42,21 @@ export function createByteBudget(parameters: { capacity: number; onChange?: (hel
     get peak() {
       return peak;
     },
+    /**
+     * A release function if `bytes` are held now, `undefined` if they do not fit or a taker waits
+     * ahead. With `overtake`, those waiting are passed: for a taker that already waited its turn in
+     * the queue, gave the bytes back and came back for them.
+     */
+    takeNow(requested: number, options: { overtake?: boolean } = {}): (() => void) | undefined {
+      const bytes = share(requested);
+      if ((waiting.length > 0 && !options.overtake) || held + bytes > capacity) return undefined;
+      hold(bytes);
+      return releaser(bytes);
+    },
     /** Resolves with a release function once `bytes` are held, or with `undefined` if `signal` aborts first. */
     async take(requested: number, signal?: AbortSignal): Promise<(() => void) | undefined> {
       if (signal?.aborted) return undefined;
-      const bytes = Math.min(Math.max(0, requested), capacity);
+      const bytes = share(requested);
       if (waiting.length === 0 && held + bytes <= capacity) hold(bytes);
       else {
         const granted = await new Promise<boolean>((resolve) => {
@@ -55,14 +77,7 @@ export function createByteBudget(parameters: { capacity: number; onChange?: (hel
         });
         if (!granted) return undefined;
       }
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        held -= bytes;
-        parameters.onChange?.(held);
-        grantWaiting();
-      };
+      return releaser(bytes);
     },
   };
 }
