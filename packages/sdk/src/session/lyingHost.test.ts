@@ -143,28 +143,35 @@ describe("the text a sync recovers must begin with the text received live", () =
 });
 
 describe("a host that breaks off answers after text and records none of them", () => {
-  it("is disputed at the sync after its second such answer in a row: the live text kept stays at two answers, in memory and saved", async () => {
-    const session = await lyingSession();
-    const text = "y".repeat(10_000);
-    host!.onChat = (_request, response) => void openEventStream(response).write(deltaEvent(text));
-    const errors: unknown[] = [];
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const controller = new AbortController();
-      errors.push(
-        await (async () => {
-          for await (const _delta of streamChat(session, { messages, maxTokens: 20, signal: controller.signal })) controller.abort();
-        })().catch((error: unknown) => error),
-      );
-    }
-    // Before: each request added its 10,000 characters to session.liveAnswers, 8 in all (80 kB saved), and every request went out.
-    expect(session.liveAnswers?.length).toBe(maxUndeliveredInARow + 1);
-    expect(serializeSession(session).length).toBeLessThan((maxUndeliveredInARow + 2) * text.length);
-    expect(host!.chats).toHaveLength(maxUndeliveredInARow + 1);
-    expect(errors[maxUndeliveredInARow + 1]).toBeInstanceOf(UnrecordedAnswersError);
-    expect(errors.at(-1)).toBeInstanceOf(SessionDisputedError);
-    expect(session.dispute).toMatch(/recorded none of them/);
-    expect(host!.receipts).toEqual([]);
-  });
+  it.each([
+    ["", false],
+    [", also when it says it never heard of the session", true],
+  ])(
+    "is disputed at the sync after its second such answer in a row: the live text kept stays at two answers, in memory and saved%s",
+    async (_, forgetsSession) => {
+      const session = await lyingSession();
+      host!.forgetsSession = forgetsSession;
+      const text = "y".repeat(10_000);
+      host!.onChat = (_request, response) => void openEventStream(response).write(deltaEvent(text));
+      const errors: unknown[] = [];
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const controller = new AbortController();
+        errors.push(
+          await (async () => {
+            for await (const _delta of streamChat(session, { messages, maxTokens: 20, signal: controller.signal })) controller.abort();
+          })().catch((error: unknown) => error),
+        );
+      }
+      // Before: each request added its 10,000 characters to session.liveAnswers, 8 in all (80 kB saved), and every request went out.
+      expect(session.liveAnswers?.length).toBe(maxUndeliveredInARow + 1);
+      expect(serializeSession(session).length).toBeLessThan((maxUndeliveredInARow + 2) * text.length);
+      expect(host!.chats).toHaveLength(maxUndeliveredInARow + 1);
+      expect(errors[maxUndeliveredInARow + 1]).toBeInstanceOf(UnrecordedAnswersError);
+      expect(errors.at(-1)).toBeInstanceOf(SessionDisputedError);
+      expect(session.dispute).toMatch(/recorded none of them/);
+      expect(host!.receipts).toEqual([]);
+    },
+  );
 
   it("one such answer (a host that crashed mid-answer) is not held against it: the next answer is signed", async () => {
     const session = await lyingSession();

@@ -105,7 +105,6 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
   // Requests signed on the old transcript hash can no longer be recorded: their live text is done with.
   if (reconciliation.transcriptHash.toLowerCase() !== session.transcriptHash.toLowerCase()) session.liveAnswers = undefined;
   session.transcriptHash = reconciliation.transcriptHash;
-  assertUnrecordedBounded(session);
   settled(session);
   if (reconciliation.exchanges.length > 0) options.onRecovered?.(reconciliation.exchanges);
   await deliverReceipt(session, options);
@@ -147,21 +146,16 @@ function countUndelivered(session: Session, exchanges: RecoveredExchange[]): voi
 }
 
 /**
- * The live text still kept after a sync is that of answers which broke off after some text and
- * which the host has not recorded; an honest host records each (billing what it wrote) unless it
- * crashed mid-answer. More of them in a row than {@link maxUndeliveredInARow} dispute the session,
- * so the text kept to check the host's later records holds at most one answer more than that.
- */
-function assertUnrecordedBounded(session: Session): void {
-  const inARow = session.liveAnswers?.length ?? 0;
-  if (inARow > maxUndeliveredInARow) throw dispute(session, new UnrecordedAnswersError({ jobId: session.jobId, inARow }));
-}
-
-/**
  * The client knows everything the host recorded again. The live text of requests on the current
  * transcript hash is kept: a host that recorded nothing yet may still record one of them later.
+ * That text is of answers which broke off after some text and which the host has not recorded; an
+ * honest host records each (billing what it wrote) unless it crashed mid-answer. More of them in a
+ * row than {@link maxUndeliveredInARow} dispute the session, so the text kept to check the host's
+ * later records holds at most one answer more than that.
  */
 function settled(session: Session): void {
+  const unrecordedInARow = session.liveAnswers?.length ?? 0;
+  if (unrecordedInARow > maxUndeliveredInARow) throw dispute(session, new UnrecordedAnswersError({ jobId: session.jobId, inARow: unrecordedInARow }));
   session.resync = false;
   session.restored = false;
   session.brokenOff = undefined;

@@ -22,6 +22,8 @@ export type LyingHost = {
   requests: { path: string; headers: IncomingMessage["headers"] }[];
   chats: LyingHostChat[];
   receipts: { cumulativeTokens: string; transcriptHash: Hex; signature: Hex }[];
+  /** Answers `GET /v1/session/1` with `session_unknown`, as a host that never recorded anything for the session. */
+  forgetsSession: boolean;
   /** Answers a chat request; by default 503. */
   onChat: (chat: LyingHostChat, response: ServerResponse) => void;
   /** Records `text` as the answer to `chat` (billed at its UTF-8 bytes plus one unless `completionTokens` says), chained to the last record. */
@@ -39,6 +41,7 @@ export async function startLyingHost(): Promise<{ host: LyingHost; session: Sess
     requests: [],
     chats: [],
     receipts: [],
+    forgetsSession: false,
     onChat: (_chat, response) => void response.writeHead(503).end(),
     record(chat, text, options = {}) {
       const completionTokens = options.completionTokens ?? Buffer.byteLength(text) + 1;
@@ -74,7 +77,7 @@ export async function startLyingHost(): Promise<{ host: LyingHost; session: Sess
       lastSequence = chat.sequence;
       return host.onChat(chat, response);
     }
-    if (path === "/v1/session/1") return json(response, 200, { lastSequence: lastSequence.toString() });
+    if (path === "/v1/session/1" && !host.forgetsSession) return json(response, 200, { lastSequence: lastSequence.toString() });
     if (path === "/v1/session/sync") {
       lastSequence = BigInt(request.headers["x-session-sequence"] as string);
       return json(response, 200, {
