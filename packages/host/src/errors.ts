@@ -97,6 +97,11 @@ export function servedElsewhere(jobId: bigint): HostError {
   return new HostError("session_out_of_sync", `session ${jobId} was served elsewhere while this answer ran; POST /v1/session/sync`);
 }
 
+/** The bytes of a transaction still on its way, or mined, were to be recorded again: a bug, never sent twice. */
+export function recordedAlready(txHash: string): Error {
+  return new Error(`transaction ${txHash} is recorded already and not dropped`);
+}
+
 /** Thrown when the node's configuration is unusable; lists every problem found. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";

@@ -18,7 +18,10 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => postgres?.stop());
 
-/** A SQLite database as a node leaves it: an open session with an unreceipted exchange, a settled one, a pending proof. */
+/**
+ * A SQLite database as a node leaves it: an open session with an unreceipted exchange, a settled one, a pending proof, and
+ * one closed for a refused receipt whose settlement is still due.
+ */
 async function sqliteWithHistory() {
   const path = join(mkdtempSync(join(tmpdir(), "host-migrate-")), "host.sqlite");
   const store = createStore({ path, deployment });
@@ -64,12 +67,15 @@ async function sqliteWithHistory() {
     entries: [{ jobId: 2n, cumulativeTokens: 2, tokensInBatch: 2 }],
   });
   await store.setSubmissionStatus(settled, "confirmed");
+  await store.ensureSession(3n, 100);
+  await store.markRefused(3n);
   const expected = {
     sessions: [store.session(1n), store.session(2n)],
     unsigned: store.exchangesAfter(1n, store.newestReceipt(1n)),
     receipt: store.newestReceipt(1n),
     pending: store.pendingSubmissions(),
     submissions: store.submissionsOfJob(2n),
+    settlementsDue: store.settlementsDue(),
   };
   await store.close();
   return { path, expected };
@@ -90,7 +96,7 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
     const url = await postgres.createDatabase();
     expect(await migrateStore({ from: path, to: url })).toEqual({
       deployment: { chainId: 31337, marketplace: deployment.marketplace.toLowerCase(), host: deployment.host.toLowerCase() },
-      sessions: 2,
+      sessions: 3,
       exchanges: 3,
       receipts: 2,
       submissions: 2,
@@ -103,6 +109,7 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
     expect(await store.newestReceipt(1n)).toEqual(expected.receipt);
     expect(await store.pendingSubmissions()).toEqual(expected.pending);
     expect(await store.submissionsOfJob(2n)).toEqual(expected.submissions);
+    expect(await store.settlementsDue()).toEqual(expected.settlementsDue);
     // New rows are numbered after the copied ones.
     await store.appendExchange({
       ...exchange,

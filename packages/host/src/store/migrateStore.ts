@@ -202,7 +202,7 @@ async function copyTable(
     columns = Object.keys(row);
     const values = columns.map((column) => {
       const value = row[column];
-      if (column === "closed" || column === "aborted") return postgresSpelling.flag(value === 1);
+      if (column === "closed" || column === "aborted" || column === "settlement_due") return postgresSpelling.flag(value === 1);
       return column === "response_text" && typeof value === "string" ? postgresSpelling.answer(value) : value;
     });
     batch.push(values);

@@ -73,6 +73,9 @@ export const postgresMigrations: readonly string[] = [
   `ALTER TABLE exchanges ALTER COLUMN response_text TYPE BYTEA USING convert_to(response_text, 'UTF8');`,
   // The close whose mark it is: a failed close clears only its own (a compare-and-set), never one another process set since.
   `ALTER TABLE sessions ADD COLUMN closing_lease TEXT;`,
+  // A session closed for a refused receipt, not yet settled: the settlement is owed whichever process closed it, across deaths.
+  `ALTER TABLE sessions ADD COLUMN settlement_due BOOLEAN NOT NULL DEFAULT false;
+   CREATE INDEX sessions_settlement_due ON sessions (job_id) WHERE settlement_due;`,
 ];
 
 /**

@@ -1,7 +1,7 @@
 import pg from "pg";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { HostError, servedElsewhere, storageUnavailable } from "../errors.ts";
+import { HostError, recordedAlready, servedElsewhere, storageUnavailable } from "../errors.ts";
 import { exchangeColumns, exchangeValues, postgresSpelling } from "./exchangeRow.ts";
 import { openLockConnection, type LockConnection } from "./lockConnection.ts";
 import { applyServerKeepAlive, connectionOptions, hostApplicationPrefix, isQueryTimeout, postgresTimeouts, type HeartbeatTimes } from "./postgresConnection.ts";
@@ -326,6 +326,20 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
         await closeAndForget(query, jobId.toString());
       }),
 
+    markRefused: (jobId) =>
+      transaction(true, async (query) => {
+        await lockSession(query, jobId.toString());
+        await closeAndForget(query, jobId.toString());
+        await query.query("UPDATE sessions SET settlement_due = true WHERE job_id = $1", [jobId.toString()]);
+      }),
+
+    settlementsDue: async () =>
+      (await read<{ job_id: string }>("SELECT job_id FROM sessions WHERE settlement_due ORDER BY job_id")).map((row) => BigInt(row.job_id)),
+
+    async clearSettlementDue(jobId) {
+      await transaction(true, (query) => query.query("UPDATE sessions SET settlement_due = false WHERE job_id = $1", [jobId.toString()]));
+    },
+
     async unsignedBytes(jobId) {
       const [row] = await read(
         "SELECT sum(length(request_body) + octet_length(response_text)) AS bytes FROM exchanges WHERE job_id = $1 AND request_body IS NOT NULL",
@@ -345,10 +359,14 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     recordSubmission: (submission) =>
       transaction(true, async (query) => {
         const { rows } = await query.query<Row>(
-          "INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES ($1, 'signed', $2, $3, $4, $5, $5) RETURNING id",
+          `INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES ($1, 'signed', $2, $3, $4, $5, $5)
+           ON CONFLICT (tx_hash) DO UPDATE SET status = 'signed', error = NULL, updated_ms = EXCLUDED.updated_ms WHERE submissions.status = 'dropped'
+           RETURNING id`,
           [submission.kind, submission.nonce, submission.txHash, submission.rawTx, now()],
         );
-        const id = Number(rows[0]!.id);
+        if (!rows[0]) throw recordedAlready(submission.txHash);
+        const id = Number(rows[0].id);
+        await query.query("DELETE FROM submission_entries WHERE submission_id = $1", [id]);
         for (const entry of submission.entries)
           await query.query("INSERT INTO submission_entries (submission_id, job_id, cumulative_tokens, tokens_in_batch) VALUES ($1, $2, $3, $4)", [
             id,

@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import type { Hex } from "viem";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
-import { HostError, HostLockError, servedElsewhere } from "../errors.ts";
+import { HostError, HostLockError, recordedAlready, servedElsewhere } from "../errors.ts";
 import { exchangeColumns, exchangeValues, sqliteSpelling, type ExchangeValues } from "./exchangeRow.ts";
 import { createGroupCommit, type WriteDurability } from "./groupCommit.ts";
 import { deploymentMeta, deploymentMismatch } from "./storeDeployment.ts";
@@ -99,6 +99,7 @@ type SessionRow = {
   closed: number;
   closing_until_ms: number;
   closing_lease: string | null;
+  settlement_due: number;
 };
 
 type SubmissionRow = { id: number; kind: SubmissionKind; status: SubmissionStatus; nonce: number; tx_hash: Hex; raw_tx: Hex; error: string | null };
@@ -198,6 +199,8 @@ export function createStore(parameters: {
     setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
     setClosing: db.prepare<[number, string, string]>("UPDATE sessions SET closing_until_ms = ?, closing_lease = ? WHERE job_id = ?"),
     clearClosing: db.prepare<[string, string]>("UPDATE sessions SET closing_until_ms = 0, closing_lease = NULL WHERE job_id = ? AND closing_lease = ?"),
+    setSettlementDue: db.prepare<[number, string]>("UPDATE sessions SET settlement_due = ? WHERE job_id = ?"),
+    settlementsDue: db.prepare<[], { job_id: string }>("SELECT job_id FROM sessions WHERE settlement_due = 1 ORDER BY length(job_id), job_id"),
     pruneExchanges: db.prepare<[string, string]>("DELETE FROM exchanges WHERE job_id = ? AND rowid < (SELECT max(rowid) FROM exchanges WHERE job_id = ?)"),
     pruneReceipts: db.prepare<[string, string]>(
       "DELETE FROM receipts WHERE job_id = ? AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = ?)",
@@ -207,9 +210,12 @@ export function createStore(parameters: {
     unprovenTotal: db.prepare<[], { total: number | null }>(
       "SELECT sum(signed_tokens - proven_tokens) AS total FROM sessions WHERE closed = 0 AND signed_tokens > proven_tokens",
     ),
-    insertSubmission: db.prepare<[SubmissionKind, number, Hex, Hex, number, number]>(
-      "INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES (?, 'signed', ?, ?, ?, ?, ?)",
+    insertSubmission: db.prepare<[SubmissionKind, number, Hex, Hex, number, number], { id: number }>(
+      `INSERT INTO submissions (kind, status, nonce, tx_hash, raw_tx, created_ms, updated_ms) VALUES (?, 'signed', ?, ?, ?, ?, ?)
+       ON CONFLICT (tx_hash) DO UPDATE SET status = 'signed', error = NULL, updated_ms = excluded.updated_ms WHERE submissions.status = 'dropped'
+       RETURNING id`,
     ),
+    deleteEntries: db.prepare<[number]>("DELETE FROM submission_entries WHERE submission_id = ?"),
     insertEntry: db.prepare<[number, string, number, number]>(
       "INSERT INTO submission_entries (submission_id, job_id, cumulative_tokens, tokens_in_batch) VALUES (?, ?, ?, ?)",
     ),
@@ -395,6 +401,20 @@ export function createStore(parameters: {
       db.transaction((jobId: bigint): void => closeAndForget(jobId.toString())),
     ),
 
+    markRefused: grouped(
+      "durable",
+      db.transaction((jobId: bigint): void => {
+        closeAndForget(jobId.toString());
+        statements.setSettlementDue.run(1, jobId.toString());
+      }),
+    ),
+
+    settlementsDue(): bigint[] {
+      return statements.settlementsDue.all().map((row) => BigInt(row.job_id));
+    },
+
+    clearSettlementDue: grouped("durable", (jobId: bigint): void => void statements.setSettlementDue.run(0, jobId.toString())),
+
     markClosing: grouped(
       "flushedLater",
       (jobId: bigint, leaseMs: number, lease: string): void => void statements.setClosing.run(now() + leaseMs, lease, jobId.toString()),
@@ -419,13 +439,14 @@ export function createStore(parameters: {
       return statements.unprovenTotal.get()?.total ?? 0;
     },
 
-    /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly. */
+    /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly; see {@link Store.recordSubmission}. */
     recordSubmission: grouped(
       "durable",
       db.transaction((submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): number => {
-        const id = Number(
-          statements.insertSubmission.run(submission.kind, submission.nonce, submission.txHash, submission.rawTx, now(), now()).lastInsertRowid,
-        );
+        const row = statements.insertSubmission.get(submission.kind, submission.nonce, submission.txHash, submission.rawTx, now(), now());
+        if (!row) throw recordedAlready(submission.txHash);
+        const id = row.id;
+        statements.deleteEntries.run(id);
         for (const entry of submission.entries) statements.insertEntry.run(id, entry.jobId.toString(), entry.cumulativeTokens, entry.tokensInBatch);
         return id;
       }),
@@ -536,6 +557,7 @@ function migrate(db: Database.Database): void {
     ["exchanges", "response_text", "TEXT"],
     ["sessions", "closing_until_ms", "INTEGER NOT NULL DEFAULT 0"],
     ["sessions", "closing_lease", "TEXT"],
+    ["sessions", "settlement_due", "INTEGER NOT NULL DEFAULT 0"],
   ] as const;
   for (const table of new Set(added.map(([table]) => table))) {
     const columns = new Set(
@@ -547,6 +569,8 @@ function migrate(db: Database.Database): void {
     for (const [, column, type] of added.filter(([name]) => name === table))
       if (!columns.has(column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
   }
+  // Read at each tick of the proof submitter: only the few sessions due a settlement, not every session ever served.
+  db.exec("CREATE INDEX IF NOT EXISTS sessions_settlement_due ON sessions(job_id) WHERE settlement_due = 1");
 }
 
 /** Opens the database in WAL mode, committing without an fsync of its own (store/walSync.ts makes writes durable), brought up to this schema, for this deployment. */

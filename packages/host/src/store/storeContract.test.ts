@@ -355,6 +355,43 @@ describe.each(backends)("store contract: $name", (backend) => {
     await reopened.close();
   });
 
+  it("records a transaction signed again byte for byte after it was dropped (an RPC refused it, the same nonce, fees and call) under its old record", async () => {
+    const database = await backend.fresh();
+    const store = await backend.open(database);
+    const transaction = {
+      kind: "complete" as const,
+      nonce: 3,
+      txHash: hash("c3"),
+      rawTx: "0x03" as const,
+      entries: [{ jobId: 1n, cumulativeTokens: 0, tokensInBatch: 0 }],
+    };
+    const id = await store.recordSubmission(transaction);
+    await store.setSubmissionStatus(id, "dropped", "refused by the RPC");
+    expect(await store.recordSubmission(transaction)).toBe(id);
+    expect(await store.pendingSubmissions()).toEqual([{ ...transaction, id, status: "signed", error: null }]);
+    // Bytes still on their way (or mined) are not recorded twice.
+    await expect(Promise.resolve().then(() => store.recordSubmission(transaction))).rejects.toThrow();
+    await store.close();
+  });
+
+  it("remembers, with its close, that a session closed for a refused receipt is due a settlement, across a reopen, until that is cleared", async () => {
+    const database = await backend.fresh();
+    const store = await backend.open(database);
+    for (const jobId of [1n, 2n, 3n]) await store.ensureSession(jobId, 100);
+    await store.markRefused(1n);
+    await store.markClosed(2n);
+    expect(await store.session(1n)).toMatchObject({ closed: true });
+    expect(await store.settlementsDue()).toEqual([1n]);
+    await store.close();
+    const reopened = await backend.open(database);
+    expect(await reopened.settlementsDue()).toEqual([1n]);
+    await reopened.markRefused(3n);
+    await reopened.clearSettlementDue(1n);
+    expect(await reopened.settlementsDue()).toEqual([3n]);
+    expect(await reopened.session(1n)).toMatchObject({ closed: true });
+    await reopened.close();
+  });
+
   it("clears a close's mark only while it is that close's lease: a close another process took over keeps its mark", async () => {
     const database = await backend.fresh();
     const first = await backend.open(database);

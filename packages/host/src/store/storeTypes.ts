@@ -153,13 +153,28 @@ export type Store = {
   clearClosing(jobId: bigint, lease: string): Awaitable<void>;
   /** Marks a session settled and prunes it to what a dispute or an audit needs (docs/design.md, "Storage"). */
   markClosed(jobId: bigint): Awaitable<void>;
+  /**
+   * The chain refuses a stored receipt of this session for good (chain/refusalVerdict.ts): closed as
+   * {@link markClosed} closes it and, in the same transaction, marked as due a settlement for what is
+   * proven, so that whichever process leads proofs settles it, even after the one that closed it stopped.
+   */
+  markRefused(jobId: bigint): Awaitable<void>;
+  /** Sessions {@link markRefused} marked whose settlement has not been cleared. */
+  settlementsDue(): Awaitable<bigint[]>;
+  /** The session is settled, or ended on chain some other way: no settlement is due any more. */
+  clearSettlementDue(jobId: bigint): Awaitable<void>;
   /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
   unsignedBytes(jobId: bigint): Awaitable<number>;
   /** Open sessions holding signed receipts beyond what is proven. */
   sessionsWithUnprovenReceipts(): Awaitable<SessionState[]>;
   openSessions(): Awaitable<SessionState[]>;
   unprovenSignedTokens(): Awaitable<number>;
-  /** Records a signed transaction before it is broadcast, so a crash can never send it twice unknowingly. */
+  /**
+   * Records a signed transaction before it is broadcast, so a crash can never send it twice
+   * unknowingly. The same bytes signed again after their record was dropped (an RPC refused them,
+   * and the nonce, fees and call are unchanged: signing is deterministic) take that record back;
+   * bytes recorded and not dropped are refused (`recordedAlready`).
+   */
   recordSubmission(submission: { kind: SubmissionKind; nonce: number; txHash: Hex; rawTx: Hex; entries: SubmissionEntry[] }): Awaitable<number>;
   /** Moves a submission on; a confirmed one advances its sessions' proven counts (and closes them at settlement). */
   setSubmissionStatus(id: number, status: SubmissionStatus, error?: string): Awaitable<Submission>;
