@@ -7,7 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveHostConfig, type HostConfigInput } from "./config/config.ts";
 import { registerHost } from "./chain/register.ts";
-import { closeExactly, isAlive, pendingTransactions, startHostProcess, untilServed, type ClusterSession, type HostProcess } from "./testUtils/hostCluster.ts";
+import {
+  closeExactly,
+  isAlive,
+  pendingTransactions,
+  proofLeader,
+  startHostProcess,
+  untilServed,
+  type ClusterSession,
+  type HostProcess,
+} from "./testUtils/hostCluster.ts";
 import { sendContractReceipt, signerCode } from "./testUtils/contractSigner.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
@@ -24,20 +33,7 @@ const hosts: HostProcess[] = [];
 // Tokens come 5 ms apart, so that two requests of one session overlap when they race.
 const startHost = () => startHostProcess(input, 5);
 
-/** Who holds the proof lock, read from PostgreSQL: the server's backend (the lock connection) and the host's operating-system pid. */
-async function proofLeader(): Promise<{ backend: number; pid: number } | undefined> {
-  const rows = await postgres.query<{ backend: number; name: string }>(
-    database,
-    `SELECT l.pid AS backend, a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
-       (SELECT hashtextextended('session-jobs:proof-leader', 0) AS k) key
-     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-       AND l.classid::bigint = ((key.k >> 32) & 4294967295) AND l.objid::bigint = (key.k & 4294967295)`,
-  );
-  const match = rows[0] && /pid=(\d+)/.exec(rows[0].name);
-  return match ? { backend: rows[0]!.backend, pid: Number(match[1]) } : undefined;
-}
-
-const proofLeaderPid = async () => (await proofLeader())?.pid;
+const proofLeaderPid = async () => (await proofLeader(postgres, database))?.pid;
 
 beforeAll(async () => {
   [chain, postgres] = await Promise.all([startTestChain(), startTestPostgres({ fsync: false })]);
@@ -261,7 +257,7 @@ describe("host processes sharing one PostgreSQL store", () => {
     try {
       const conversing = converse(sessions, 4, 1, { retryUnavailable: true });
       await expect.poll(pendingProofs, { timeout: 60_000 }).not.toBe("0");
-      cut = (await proofLeader())!;
+      cut = (await proofLeader(postgres, database))!;
       await postgres.query(database, "SELECT pg_terminate_backend($1)", [cut.backend]);
       await conversing;
       await anvilRpc("evm_mine");
@@ -271,7 +267,9 @@ describe("host processes sharing one PostgreSQL store", () => {
     const cutHost = hosts.find((candidate) => candidate.pid === cut.pid)!;
 
     // The lead is held again over another connection (by another process, or by the same one reconnected).
-    await expect.poll(async () => (await proofLeader())?.backend, { timeout: 60_000 }).toSatisfy((backend) => backend !== undefined && backend !== cut.backend);
+    await expect
+      .poll(async () => (await proofLeader(postgres, database))?.backend, { timeout: 60_000 })
+      .toSatisfy((backend) => backend !== undefined && backend !== cut.backend);
     // The process whose connection was cut serves again.
     await expect.poll(async () => (await fetch(`${cutHost.url}/ready`)).status, { timeout: 60_000 }).toBe(200);
     for (const { client } of sessions) {

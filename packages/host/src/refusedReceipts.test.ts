@@ -16,6 +16,7 @@ import { sendContractReceipt as sendContractReceiptTo, signerCode } from "./test
 import { createTestBackend } from "./testUtils/testBackend.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
+import { completesSession, startRpcGate, type RpcGate } from "./testUtils/rpcGate.ts";
 
 const price = 2_000_000_000n;
 /** The session's checkpoint interval, and so the host's unsigned limit L (its own limits are above). */
@@ -25,20 +26,33 @@ const maxTokens = 30;
 const oneResponse = 20 + maxTokens;
 
 let chain: TestChain;
+/** The host's RPC: it lets every transaction through unless a test says otherwise. */
+let gate: RpcGate;
 let config: HostConfig;
 let node: HostNode;
 
-beforeAll(async () => {
-  chain = await startTestChain();
-  // Proofs go out only when a test flushes them, so that each test decides when the chain judges its receipts.
-  config = chain.hostConfig({ dbPath: join(mkdtempSync(join(tmpdir(), "refused-")), "host.sqlite"), batch: { delayMs: 600_000, maxJobs: 10 } });
-  expect((await registerHost({ config })).action).toBe("registered");
+/** Starts the host node on `config` (again: a restart on the same database). */
+async function startNode(): Promise<void> {
   node = createHostNode({ common: createCommon({ logLevel: "silent" }), config, backend: createTestBackend(), shutdownGraceMs: 500, submitterTickMs: 200 });
   await node.start();
+}
+
+beforeAll(async () => {
+  chain = await startTestChain();
+  gate = await startRpcGate(chain.anvil.rpcUrl);
+  // Proofs go out only when a test flushes them, so that each test decides when the chain judges its receipts.
+  config = chain.hostConfig({
+    rpcUrl: gate.url,
+    dbPath: join(mkdtempSync(join(tmpdir(), "refused-")), "host.sqlite"),
+    batch: { delayMs: 600_000, maxJobs: 10 },
+  });
+  expect((await registerHost({ config })).action).toBe("registered");
+  await startNode();
 }, 60_000);
 
 afterAll(async () => {
   await node?.stop();
+  await gate?.close();
   await chain?.stop();
 });
 
@@ -49,8 +63,10 @@ async function openSession() {
   const client = createTestClient({ url: node.url, jobId: opened.jobId, sessionKey: opened.sessionKey, domain: chain.domain });
   const sendContractReceipt = () => sendContractReceiptTo(node.url, client, opened.jobId);
   const setSignerCode = (code: Hex) => chain.anvilRpc("anvil_setCode", [opened.sessionKey.address, code]);
-  const served = async () => Number(((await (await fetch(`${node.url}/v1/session/${opened.jobId}`)).json()) as { servedTokens: string }).servedTokens);
-  return { ...opened, client, sendContractReceipt, setSignerCode, served };
+  const describe = async () => (await (await fetch(`${node.url}/v1/session/${opened.jobId}`)).json()) as { servedTokens: string; closed: boolean };
+  const served = async () => Number((await describe()).servedTokens);
+  const closed = async () => (await describe()).closed;
+  return { ...opened, client, sendContractReceipt, setSignerCode, served, closed };
 }
 
 type Session = Awaited<ReturnType<typeof openSession>>;
@@ -75,6 +91,15 @@ async function signContractInterval(session: Session, proven: bigint): Promise<v
   }
 }
 
+/** One honest interval proven, then one signed by code that revokes it before it is proven; resolves with what is proven. */
+async function revokeSignedInterval(session: Session): Promise<bigint> {
+  const proven = await proveHonestInterval(session);
+  await session.setSignerCode(signerCode.valid);
+  await signContractInterval(session, proven);
+  await session.setSignerCode(signerCode.revoked);
+  return proven;
+}
+
 /** The session is refused new work, settled by the host for exactly `proven`, and served no more than the bound beyond it. */
 async function expectRefusedAndSettled(session: Session, proven: bigint): Promise<void> {
   const refused = await session.client.chat(ask("after the refusal"));
@@ -93,10 +118,7 @@ async function expectRefusedAndSettled(session: Session, proven: bigint): Promis
 describe("receipts the chain refuses", () => {
   it("a signer that revokes its receipts before they are proven: the proof's simulation is refused, the session closed and settled for what is proven", async () => {
     const session = await openSession();
-    const proven = await proveHonestInterval(session);
-    await session.setSignerCode(signerCode.valid);
-    await signContractInterval(session, proven);
-    await session.setSignerCode(signerCode.revoked);
+    const proven = await revokeSignedInterval(session);
     // The most the client can take before the proof goes out: one interval unsigned on top.
     let answer = await session.client.chat(ask("unsigned"));
     while (answer.status === 200) answer = await session.client.chat(ask("unsigned"));
@@ -165,6 +187,58 @@ describe("receipts the chain refuses", () => {
     expect(((await closed.json()) as { provenTokens: string }).provenTokens).toBe(proven.toString());
     await expectRefusedAndSettled(session, proven);
   }, 60_000);
+
+  it("a host that stops after a refusal closed its session and before its settlement landed settles it once started again", async () => {
+    const session = await openSession();
+    const proven = await revokeSignedInterval(session);
+    // The RPC refuses the session's settlement until the host is started again.
+    const refusedBefore = gate.refused();
+    gate.refuse(completesSession(session.jobId));
+    try {
+      await node.flushProofs();
+      expect(gate.refused()).toBeGreaterThan(refusedBefore);
+      const refused = await session.client.chat(ask("after the refusal"));
+      expect([refused.status, refused.body.error?.message]).toEqual([409, `session ${session.jobId} is closed`]);
+      await node.stop();
+    } finally {
+      gate.refuse(undefined);
+    }
+    expect(await chain.completions(session.jobId)).toHaveLength(0);
+    await startNode();
+    session.client.url = node.url;
+    await expectRefusedAndSettled(session, proven);
+  }, 60_000);
+
+  // The chain mines nothing while the proof waits, so its wait runs out (whatever the machine's speed); mined
+  // afterwards, its fate is learned by the transaction sender's reconcile at a tick.
+  it.each([
+    { outcome: "mined reverted, alone in its transaction", batched: false },
+    { outcome: "skipped with ProofRejected in its batch", batched: true },
+  ])(
+    "a proof whose wait ran out and that reconcile finds $outcome: judged as if seen at once, the session closed and settled",
+    async ({ batched }) => {
+      const attacker = await openSession();
+      const honest = batched ? await openSession() : undefined;
+      const proven = await proveHonestInterval(attacker);
+      await attacker.setSignerCode(signerCode.callsOnly);
+      await signContractInterval(attacker, proven);
+      while (honest && honest.client.cumulativeTokens < BigInt(limit)) {
+        expect((await honest.client.chat(ask("honest"))).status).toBe(200);
+        expect((await honest.client.sendReceipt()).status).toBe(200);
+      }
+      await chain.anvilRpc("evm_setAutomine", [false]);
+      try {
+        await node.flushProofs();
+        await chain.anvilRpc("evm_mine");
+      } finally {
+        await chain.anvilRpc("evm_setAutomine", [true]);
+      }
+      await expect.poll(attacker.closed, { timeout: 30_000 }).toBe(true);
+      await expectRefusedAndSettled(attacker, proven);
+      if (honest) expect((await chain.session(honest.jobId)).provenTokens).toBe(honest.client.cumulativeTokens);
+    },
+    60_000,
+  );
 
   it("a signer valid only to calls from nobody (tx.origin zero) is asked from the host's address: its receipts are refused at once", async () => {
     const session = await openSession();

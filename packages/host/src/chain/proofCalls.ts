@@ -1,6 +1,6 @@
-import type { Abi, Address, Hex } from "viem";
+import { decodeFunctionData, parseTransaction, type Abi, type Address, type Hex } from "viem";
 import { encodeCheckpointProof } from "@session-jobs/protocol";
-import type { StoredReceipt, SubmissionEntry } from "../store/storeTypes.ts";
+import type { StoredReceipt, Submission, SubmissionEntry } from "../store/storeTypes.ts";
 import type { ContractCall } from "./transactionSender.ts";
 
 /** The marketplace the proofs go to. */
@@ -30,6 +30,17 @@ export const proofCall = (marketplace: Marketplace, entries: ProofEntry[]): Cont
         entries.map((entry) => entry.proof),
         entries.map((entry) => BigInt(entry.tokensInBatch)),
       ]);
+
+/**
+ * The entries of a recorded proof transaction (`checkpoint` or `batch`) with the proof bytes it
+ * carried, read back from its signed bytes: {@link proofCall} undone, for a fate learned later.
+ */
+export function proofEntriesOf(marketplace: Marketplace, submission: Submission): ProofEntry[] {
+  const { functionName, args } = decodeFunctionData({ abi: marketplace.abi, data: parseTransaction(submission.rawTx).data! });
+  const [jobIds, proofs] = (functionName === "submitProofOfWork" ? [[args![0]], [args![1]]] : args) as [bigint[], Hex[]];
+  // By job: a store may list a submission's entries in another order than the call's.
+  return submission.entries.map((entry) => ({ ...entry, proof: proofs[jobIds.indexOf(entry.jobId)]! }));
+}
 
 /** The call that settles a session: prove `final` and complete in one call, or complete alone when nothing is unproven. */
 export const settlementCall = (marketplace: Marketplace, jobId: bigint, final: StoredReceipt | undefined, provenTokens: number): ContractCall =>

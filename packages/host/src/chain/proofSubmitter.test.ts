@@ -26,7 +26,7 @@ describe("proof submitter timers", () => {
     const common = createCommon({ logLevel: "warn", logDestination: { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) } });
     const submitter = createProofSubmitter({
       common,
-      store: { sessionsWithUnprovenReceipts: async () => [], ...store } as Store,
+      store: { sessionsWithUnprovenReceipts: async () => [], settlementsDue: async () => [], ...store } as Store,
       sender: { exclusive: <T>(work: () => Promise<T>) => work(), reconcile: async () => [], ...sender } as TransactionSender,
       sessions,
       marketplace: {} as Marketplace,
@@ -57,6 +57,20 @@ describe("proof submitter timers", () => {
       await submitter.stop().catch(() => undefined);
     }
   });
+
+  /**
+   * A store's refusals, each written to `steps`, and the settlements they leave due; `fails` says which refusal's write
+   * fails (PostgreSQL restarting).
+   */
+  function refusalMarks(steps: string[], fails: (refusal: number) => boolean = () => false): Partial<Store> {
+    const due = new Set<bigint>();
+    let refusals = 0;
+    return {
+      markRefused: async (jobId) => (steps.push("markRefused"), fails(++refusals) ? storageDown() : void due.add(jobId)),
+      settlementsDue: async () => [...due],
+      clearSettlementDue: async (jobId) => void due.delete(jobId),
+    };
+  }
 
   /** A store with one open session of 200 signed tokens, none proven, behind a checkpoint of 100: a proof is due. */
   const dueProofStore = (overrides: Partial<Store> = {}): Partial<Store> => ({
@@ -189,11 +203,7 @@ describe("proof submitter timers", () => {
     let ticks = 0;
     // The RPC is down at the first settlement: it must be tried again.
     const { sender, sessions } = refusingChain(steps, (attempt) => attempt === 1);
-    const { submitter, logs } = startSubmitter(
-      dueProofStore({ pendingSubmissions: async () => (ticks++, []), markClosed: async () => void steps.push("markClosed") }),
-      sender,
-      sessions,
-    );
+    const { submitter, logs } = startSubmitter(dueProofStore({ pendingSubmissions: async () => (ticks++, []), ...refusalMarks(steps) }), sender, sessions);
     await submitter.start();
     try {
       await submitter.notify(7n);
@@ -202,7 +212,7 @@ describe("proof submitter timers", () => {
       const settledAt = ticks;
       await expect.poll(() => ticks, { timeout: 10_000 }).toBeGreaterThan(settledAt + 3);
       // Closed (every process refuses it) before anything was sent to settle it; the refused proof never again, the settlement once more only.
-      expect(steps).toEqual(["submitProofOfWork", "markClosed", "completeSessionJob", "completeSessionJob"]);
+      expect(steps).toEqual(["submitProofOfWork", "markRefused", "completeSessionJob", "completeSessionJob"]);
       expect(logs.some((line) => line.level === "error" && /chain refuses a stored receipt/.test(line.message))).toBe(true);
       expect(logs.some((line) => line.level === "warn" && /cannot settle a session whose receipt the chain refuses; will retry/.test(line.message))).toBe(true);
       await expectNoUnhandledRejection();
@@ -214,7 +224,7 @@ describe("proof submitter timers", () => {
   it("keeps a session whose signer has no code when the chain refuses its proof (the host checked its ECDSA receipt as the contract does), and does not send that receipt again", async () => {
     const steps: string[] = [];
     const { sender, sessions } = refusingChain(steps);
-    const { submitter, logs } = startSubmitter(dueProofStore({ markClosed: async () => void steps.push("markClosed") }), sender, sessions, async () => true);
+    const { submitter, logs } = startSubmitter(dueProofStore(refusalMarks(steps)), sender, sessions, async () => true);
     await submitter.start();
     try {
       await submitter.notify(7n);
@@ -238,7 +248,7 @@ describe("proof submitter timers", () => {
     const sessions = { get: async () => ({ status: "active", provenTokens: ++reads === 1 ? 100n : 150n }), update: () => undefined } as unknown as SessionCache;
     const built: number[] = [];
     const { submitter } = startSubmitter(
-      dueProofStore({ markClosed: async () => void steps.push("markClosed"), setProvenTokens: async (_jobId, proven) => void built.push(proven) }),
+      dueProofStore({ ...refusalMarks(steps), setProvenTokens: async (_jobId, proven) => void built.push(proven) }),
       sender,
       sessions,
     );
@@ -247,7 +257,7 @@ describe("proof submitter timers", () => {
       await submitter.notify(7n);
       await submitter.flush();
       // Built again on 150; refused again, now with nothing moved: a contract signer's session is then closed.
-      await expect.poll(() => steps, { timeout: 10_000 }).toEqual(["submitProofOfWork", "submitProofOfWork", "markClosed", "completeSessionJob"]);
+      await expect.poll(() => steps, { timeout: 10_000 }).toEqual(["submitProofOfWork", "submitProofOfWork", "markRefused", "completeSessionJob"]);
       expect(built.slice(0, 2)).toEqual([100, 150]);
       await expectNoUnhandledRejection();
     } finally {
@@ -257,19 +267,16 @@ describe("proof submitter timers", () => {
 
   it("proves a refused receipt's session again when the store cannot close it now, and closes it then", async () => {
     const steps: string[] = [];
-    let closes = 0;
     const { sender, sessions } = refusingChain(steps);
     // PostgreSQL restarts as the session is closed: the first mark fails.
-    const { submitter } = startSubmitter(
-      dueProofStore({ markClosed: async () => (steps.push("markClosed"), ++closes === 1 ? storageDown() : undefined) }),
-      sender,
-      sessions,
-    );
+    const { submitter } = startSubmitter(dueProofStore(refusalMarks(steps, (refusal) => refusal === 1)), sender, sessions);
     await submitter.start();
     try {
       await submitter.notify(7n);
       await submitter.flush();
-      await expect.poll(() => steps, { timeout: 10_000 }).toEqual(["submitProofOfWork", "markClosed", "submitProofOfWork", "markClosed", "completeSessionJob"]);
+      await expect
+        .poll(() => steps, { timeout: 10_000 })
+        .toEqual(["submitProofOfWork", "markRefused", "submitProofOfWork", "markRefused", "completeSessionJob"]);
       await expectNoUnhandledRejection();
     } finally {
       await submitter.stop().catch(() => undefined);

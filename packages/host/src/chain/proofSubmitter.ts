@@ -4,14 +4,14 @@ import type { Common } from "../common.ts";
 import type { BatchPolicy } from "../config/config.ts";
 import { HostError } from "../errors.ts";
 import type { ExposurePolicy } from "../session/exposure.ts";
-import type { Release, Store } from "../store/storeTypes.ts";
+import type { Release, Store, Submission } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
 import { endedOnChain, type SessionCache } from "./chainSession.ts";
-import { proofCall, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
+import { proofCall, proofEntriesOf, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
 import { judgeRefusal, type RefusalContext } from "./refusalVerdict.ts";
 import { isRetryableError } from "./retry.ts";
-import { refuseSession, refusesReceipt, retireAbandonedSession, settleSession, type SettleResult } from "./settleSession.ts";
+import { refuseSession, refusesReceipt, retireAbandonedSession, settleRefused, settleSession, type SettleResult } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 
 export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
@@ -63,12 +63,10 @@ export function createProofSubmitter(parameters: {
 }) {
   const { common, store, sender, sessions, marketplace, policy } = parameters;
   const now = parameters.now ?? Date.now;
-  const settlement = { common, store, sender, sessions, marketplace, now, isEcdsaReceipt: parameters.isEcdsaReceipt };
+  const settlement = { common, store, sender, sessions, marketplace, now, isEcdsaReceipt: parameters.isEcdsaReceipt, reconcile };
   const due = new Set<bigint>();
   /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
   const refused = new Map<bigint, number>();
-  /** Sessions closed because the chain refuses their receipts, not yet settled: tried again at each tick. */
-  const unsettled = new Set<bigint>();
   /** When each silent session was last looked at; they are re-read at most every `silentRecheckMs`. */
   const silentChecked = new Map<bigint, number>();
   const silentRecheckMs = 10 * 60_000;
@@ -112,8 +110,8 @@ export function createProofSubmitter(parameters: {
   /**
    * The chain refused this entry's proof as invalid; {@link judgeRefusal} says whose fault. The
    * receipt's own (not an ECDSA receipt the contract takes inline: it rested on ERC-1271): the
-   * session is served nothing more by any process, its proofs are never sent again, and it is settled
-   * for what is proven (retried at each tick until it is). A proven count that moved: built again and
+   * session is served nothing more by any process, its proofs are never sent again, and it is due a
+   * settlement for what is proven ({@link settleDue}; the mark is in the store). A proven count that moved: built again and
    * retried shortly. Otherwise (the signer's ECDSA receipt, checked again offline): logged, and not
    * tried again until a newer receipt comes or the session is settled.
    */
@@ -132,23 +130,29 @@ export function createProofSubmitter(parameters: {
       common.logger.error("chain refuses a stored receipt's proof now", { jobId: entry.jobId, cumulativeTokens: entry.cumulativeTokens, reason });
       return;
     }
-    // Closed first: a store that cannot take the mark now leaves the session due again, to be judged anew.
+    // Closed and marked first: a store that cannot take the mark now leaves the session due again, to be judged anew.
     await refuseSession(settlement, entry.jobId, entry.cumulativeTokens, reason);
     refused.set(entry.jobId, entry.cumulativeTokens);
-    unsettled.add(entry.jobId);
   }
 
-  /** Completes a refused session without its refused receipt (`completeSessionJob`: proven tokens are paid). Inside the queue. */
-  async function settleRefused(jobId: bigint): Promise<void> {
-    try {
-      const settled = await settleSession(settlement, jobId, { proveNewest: false });
-      unsettled.delete(jobId);
-      common.logger.info("settled a session whose receipt the chain refuses", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
-    } catch (error) {
-      // Ended meanwhile (by its depositor, a timeout or this settlement): nothing left to settle.
-      if (error instanceof HostError && error.code === "session_not_active") unsettled.delete(jobId);
-      else common.logger.warn("cannot settle a session whose receipt the chain refuses; will retry", { jobId, error });
-    }
+  /**
+   * Settles every session closed for a refused receipt and not settled yet, whichever process closed
+   * it (the mark is in the store): `completeSessionJob`, paid what is proven, tried again at each
+   * tick until it is mined or the session ends otherwise ({@link settleRefused}). A session with a
+   * transaction still on its way (a settlement sent by a process that stopped) waits for reconcile
+   * to learn its fate: a second settlement could only revert. Inside the queue.
+   */
+  async function settleDue(): Promise<void> {
+    for (const jobId of await store.settlementsDue())
+      try {
+        if ((await pendingCoverage(store, jobId)) !== undefined) continue;
+        const settled = await settleRefused(settlement, jobId);
+        common.logger.info("settled a session whose receipt the chain refuses", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
+      } catch (error) {
+        // Ended meanwhile (by its depositor, a timeout or a settlement): nothing left to settle.
+        if (!(error instanceof HostError && error.code === "session_not_active"))
+          common.logger.warn("cannot settle a session whose receipt the chain refuses; will retry", { jobId, error });
+      }
   }
 
   /** Drops entries the chain would refuse on their own, so that one bad receipt cannot sink a batch. */
@@ -195,6 +199,22 @@ export function createProofSubmitter(parameters: {
     return batch.filter((entry) => !rejected.has(entry.jobId));
   }
 
+  /** What a mined proof transaction says, whether its wait saw it mined or reconcile found it later. Inside the queue. */
+  async function minedProofs(batch: ProofEntry[], submission: Submission, receipt: TransactionReceipt): Promise<void> {
+    if (receipt.status !== "success" && batch.length > 1) {
+      // A whole batch reverted (out of gas: a contract signer may burn its ERC-1271 gas cap in transactions
+      // only) says nothing about which receipt: each goes again alone, where a reverted proof is judged.
+      common.logger.warn("proof batch reverted; sending its proofs one at a time", { hash: submission.txHash, jobs: batch.map((entry) => entry.jobId) });
+      await submitEach(batch);
+      return;
+    }
+    const proven = await judgeMined(batch, receipt);
+    for (const entry of proven) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
+    common.metrics.tokensProven.inc(proven.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
+    if (receipt.status === "success")
+      common.logger.info("proofs confirmed", { hash: submission.txHash, jobs: proven.map((entry) => entry.jobId), gasUsed: receipt.gasUsed });
+  }
+
   async function submitEntries(entries: ProofEntry[]): Promise<void> {
     let batch = entries;
     for (let attempt = 0; batch.length > 0; attempt++) {
@@ -203,20 +223,7 @@ export function createProofSubmitter(parameters: {
           kind: batch.length === 1 ? "checkpoint" : "batch",
           entries: batch.map(({ jobId, cumulativeTokens, tokensInBatch }) => ({ jobId, cumulativeTokens, tokensInBatch })),
         });
-        if (receipt && receipt.status !== "success" && batch.length > 1) {
-          // A whole batch reverted (out of gas: a contract signer may burn its ERC-1271 gas cap in transactions
-          // only) says nothing about which receipt: each goes again alone, where a reverted proof is judged.
-          common.logger.warn("proof batch reverted; sending its proofs one at a time", { hash: submission.txHash, jobs: batch.map((entry) => entry.jobId) });
-          await submitEach(batch);
-          return;
-        }
-        if (receipt) {
-          const proven = await judgeMined(batch, receipt);
-          for (const entry of proven) sessions.update(entry.jobId, { provenTokens: BigInt(entry.cumulativeTokens) });
-          common.metrics.tokensProven.inc(proven.reduce((sum, entry) => sum + entry.tokensInBatch, 0));
-          if (receipt.status === "success")
-            common.logger.info("proofs confirmed", { hash: submission.txHash, jobs: proven.map((entry) => entry.jobId), gasUsed: receipt.gasUsed });
-        }
+        if (receipt) await minedProofs(batch, submission, receipt);
         return;
       } catch (error) {
         if (!(error instanceof CallRevertedError) || attempt > 0) throw error;
@@ -260,8 +267,22 @@ export function createProofSubmitter(parameters: {
           for (const entry of entries.slice(start, start + policy.maxJobs)) if (refused.get(entry.jobId) !== entry.cumulativeTokens) schedule(entry.jobId);
         }
       }
-      for (const jobId of unsettled) await settleRefused(jobId);
+      await settleDue().catch((error: unknown) => common.logger.warn("cannot look for sessions due a settlement now; will look again", { error }));
     });
+  }
+
+  /**
+   * Learns what became of the transactions still on their way (inside the queue): a proof replaced
+   * or dropped for good leaves its receipts unproven, proven again now rather than at the idle flush,
+   * while the depositor could still complete first; a proof found mined (its wait ran out: a slow
+   * chain, a process that stopped) is judged as if its wait had seen it ({@link minedProofs}).
+   */
+  async function reconcile(): Promise<void> {
+    for (const { submission, receipt } of await sender.reconcile()) {
+      if (submission.status === "dropped") for (const entry of submission.entries) schedule(entry.jobId);
+      else if (receipt && (submission.kind === "checkpoint" || submission.kind === "batch"))
+        await minedProofs(proofEntriesOf(marketplace, submission), submission, receipt);
+    }
   }
 
   const unprovenJobs = async () => (await store.sessionsWithUnprovenReceipts()).map((session) => session.jobId);
@@ -291,21 +312,9 @@ export function createProofSubmitter(parameters: {
 
   /** Idle sessions and sessions near their end get their signed tokens proven below one interval. */
   async function tick(): Promise<void> {
-    if (unsettled.size > 0)
-      await sender.exclusive(async () => {
-        for (const jobId of unsettled) await settleRefused(jobId);
-      });
-    if ((await store.pendingSubmissions()).length > 0) {
-      const resolved = await sender
-        .exclusive(() => sender.reconcile())
-        .catch((error: unknown) => {
-          common.logger.warn("reconcile failed", { error });
-          return [];
-        });
-      // A proof transaction replaced or dropped for good leaves its receipts unproven: prove them
-      // again now rather than at the idle flush, while the depositor could still complete first.
-      for (const submission of resolved) if (submission.status === "dropped") for (const entry of submission.entries) schedule(entry.jobId);
-    }
+    if ((await store.pendingSubmissions()).length > 0)
+      await sender.exclusive(reconcile).catch((error: unknown) => common.logger.warn("reconcile failed", { error }));
+    if ((await store.settlementsDue()).length > 0) await sender.exclusive(settleDue);
     const nowSeconds = BigInt(Math.floor(now() / 1000));
     for (const state of await store.sessionsWithUnprovenReceipts()) {
       if (due.has(state.jobId) || (await pendingCoverage(store, state.jobId)) !== undefined) continue;
@@ -335,10 +344,11 @@ export function createProofSubmitter(parameters: {
   return {
     /**
      * Re-broadcasts or settles transactions a previous run left pending, submits every
-     * signed-but-unproven receipt found in the store, then starts the timers.
+     * signed-but-unproven receipt found in the store, settles every session due a settlement, then
+     * starts the timers.
      */
     async start(): Promise<void> {
-      await sender.exclusive(() => sender.reconcile());
+      await sender.exclusive(reconcile);
       const unproven = await unprovenJobs();
       if (unproven.length > 0) common.logger.info("recovering signed receipts", { sessions: unproven.length });
       await submit(unproven);

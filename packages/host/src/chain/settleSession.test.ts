@@ -25,6 +25,7 @@ function context(overrides: {
   sessions?: Partial<SessionCache>;
   sender?: Partial<TransactionSender>;
   isEcdsaReceipt?: SettlementContext["isEcdsaReceipt"];
+  reconcile?: SettlementContext["reconcile"];
 }): SettlementContext {
   return {
     common: createCommon({ logLevel: "silent" }),
@@ -34,6 +35,7 @@ function context(overrides: {
     marketplace: {} as Marketplace,
     now: Date.now,
     isEcdsaReceipt: overrides.isEcdsaReceipt ?? (async () => false),
+    reconcile: overrides.reconcile ?? (async () => undefined),
   };
 }
 
@@ -45,10 +47,7 @@ describe("settleSession with the RPC unreachable", () => {
 
   it("refuses retryably when a pending proof's fate cannot be read", async () => {
     const pending = [{ kind: "checkpoint", status: "sent", entries: [{ jobId: 7n, cumulativeTokens: 10 }] }];
-    const settling = settleSession(
-      context({ store: { submissionsOfJob: async () => pending as never }, sender: { reconcile: () => Promise.reject(rpcDown()) } }),
-      7n,
-    );
+    const settling = settleSession(context({ store: { submissionsOfJob: async () => pending as never }, reconcile: () => Promise.reject(rpcDown()) }), 7n);
     await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
   });
 
@@ -84,6 +83,12 @@ describe("settleSession with the RPC unreachable", () => {
 
 describe("settleSession when its settlement is mined but reverted", () => {
   const hash = `0x${"ab".repeat(32)}` as const;
+  /** A store's closes (`closed`, whether for a refused receipt or not) and the settlements they leave due (`due`). */
+  const refusalMarks = (closed: bigint[], due: Set<bigint>): Partial<Store> => ({
+    markClosed: async (jobId) => void closed.push(jobId),
+    markRefused: async (jobId) => void (closed.push(jobId), due.add(jobId)),
+    clearSettlementDue: async (jobId) => void due.delete(jobId),
+  });
   /** A session read active before the send, then as `after` (or a failed read) once the settlement reverted. */
   function reverted(after: () => Promise<{ status: string }>) {
     let reads = 0;
@@ -108,12 +113,13 @@ describe("settleSession when its settlement is mined but reverted", () => {
   it("closes the session and completes it without its final receipt when the proof of that receipt reverted with the session still active (the chain refuses it)", async () => {
     const calls: string[] = [];
     const closed: bigint[] = [];
+    const due = new Set<bigint>();
     const settled = await settleSession(
       context({
         store: {
           setProvenTokens: async () => undefined,
           newestReceipt: async (jobId: bigint) => ({ jobId, cumulativeTokens: 200, transcriptHash: hash, signature: "0x1234", receivedMs: 0 }),
-          markClosed: async (jobId: bigint) => void closed.push(jobId),
+          ...refusalMarks(closed, due),
         },
         sessions: { get: async () => ({ status: "active", provenTokens: 100n }) as never, update: () => undefined },
         sender: {
@@ -128,6 +134,8 @@ describe("settleSession when its settlement is mined but reverted", () => {
     expect(calls).toEqual(["submitProofAndComplete", "completeSessionJob"]);
     expect(closed).toEqual([7n]);
     expect(settled).toMatchObject({ provenTokens: "100", mined: true });
+    // Marked due a settlement with its close, cleared once that settlement was mined.
+    expect(due).toEqual(new Set());
   });
 
   /**
@@ -138,6 +146,7 @@ describe("settleSession when its settlement is mined but reverted", () => {
   function refusedFinalReceipt(options: { mined: boolean; contract: boolean; provenAfter?: bigint; pending?: boolean }) {
     const calls: string[] = [];
     const closed: bigint[] = [];
+    const due = new Set<bigint>();
     let reads = 0;
     const pendingProof = { status: "sent", entries: [{ jobId: 7n, cumulativeTokens: 150, tokensInBatch: 50 }] };
     const settling = settleSession(
@@ -146,7 +155,7 @@ describe("settleSession when its settlement is mined but reverted", () => {
           setProvenTokens: async () => undefined,
           submissionsOfJob: async () => (options.pending && reads > 0 ? [pendingProof] : []) as never,
           newestReceipt: async (jobId: bigint) => ({ jobId, cumulativeTokens: 200, transcriptHash: hash, signature: "0x1234", receivedMs: 0 }),
-          markClosed: async (jobId: bigint) => void closed.push(jobId),
+          ...refusalMarks(closed, due),
         },
         sessions: {
           get: async () => ({ status: "active", provenTokens: reads++ === 0 ? 100n : (options.provenAfter ?? 100n), signer: "0x01" }) as never,
@@ -164,7 +173,7 @@ describe("settleSession when its settlement is mined but reverted", () => {
       }),
       7n,
     );
-    return { settling, calls, closed };
+    return { settling, calls, closed, due };
   }
 
   for (const mined of [true, false])
@@ -191,10 +200,11 @@ describe("settleSession when its settlement is mined but reverted", () => {
       });
 
       it("closes a contract signer's session and completes it for what is proven when nothing moved", async () => {
-        const { settling, calls, closed } = refusedFinalReceipt({ mined, contract: true });
+        const { settling, calls, closed, due } = refusedFinalReceipt({ mined, contract: true });
         await expect(settling).resolves.toMatchObject({ provenTokens: "100" });
         expect(calls).toEqual(["submitProofAndComplete", "completeSessionJob"]);
         expect(closed).toEqual([7n]);
+        expect(due).toEqual(new Set());
       });
     });
 

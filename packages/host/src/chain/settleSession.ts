@@ -21,6 +21,11 @@ export type SettlementContext = {
   marketplace: Marketplace;
   now: () => number;
   isEcdsaReceipt: RefusalContext["isEcdsaReceipt"];
+  /**
+   * Learns what became of the transactions still on their way (the sender's reconcile), a proof
+   * found mined being judged as if its wait had seen it. Inside the queue.
+   */
+  reconcile: () => Promise<void>;
 };
 
 /**
@@ -43,8 +48,9 @@ export const refusesReceipt = (error: CallRevertedError): boolean => error.error
 
 /**
  * The chain refuses a stored receipt of this session: every process serves it nothing more from
- * here on (closed in the store, durably), and its proof is never sent again. Settling it for what is
- * proven is the caller's next step.
+ * here on (closed in the store, durably), and its proof is never sent again. The same write marks
+ * its settlement due ({@link settleRefused}), so that a process that stops before settling it
+ * leaves the settlement to the one that leads proofs next.
  */
 export async function refuseSession(
   context: Pick<SettlementContext, "common" | "store">,
@@ -52,8 +58,24 @@ export async function refuseSession(
   cumulativeTokens: number,
   reason: string,
 ): Promise<void> {
-  await context.store.markClosed(jobId);
+  await context.store.markRefused(jobId);
   context.common.logger.error("chain refuses a stored receipt: session closed, to be settled for what is proven", { jobId, cumulativeTokens, reason });
+}
+
+/**
+ * Settles a session closed by {@link refuseSession} for what is proven, without its refused
+ * receipt (`completeSessionJob`), and clears its due mark once the settlement is mined or the
+ * session is found ended otherwise (`session_not_active`). Inside the queue.
+ */
+export async function settleRefused(context: SettlementContext, jobId: bigint): Promise<SettleResult> {
+  try {
+    const settled = await settleSession(context, jobId, { proveNewest: false });
+    if (settled.mined) await context.store.clearSettlementDue(jobId);
+    return settled;
+  } catch (error) {
+    if (error instanceof HostError && error.code === "session_not_active") await context.store.clearSettlementDue(jobId);
+    throw error;
+  }
 }
 
 /**
@@ -78,7 +100,7 @@ async function refusedFinal(
     });
   if (verdict === "notTheReceipt") throw otherwise;
   await refuseSession(context, jobId, final.cumulativeTokens, reason);
-  return settleSession(context, jobId, { proveNewest: false });
+  return settleRefused(context, jobId);
 }
 
 /**
@@ -88,7 +110,7 @@ async function refusedFinal(
  */
 export async function settleSession(context: SettlementContext, jobId: bigint, options: { proveNewest?: boolean } = {}): Promise<SettleResult> {
   const { common, store, sender, sessions, marketplace } = context;
-  if ((await pendingCoverage(store, jobId)) !== undefined) await sender.reconcile().catch(chainUnreachable);
+  if ((await pendingCoverage(store, jobId)) !== undefined) await context.reconcile().catch(chainUnreachable);
   const session = await sessions.get(jobId, { fresh: true }).catch(chainUnreachable);
   if (session.status === "none") throw unknownToNode(jobId);
   if (endedOnChain(session)) {

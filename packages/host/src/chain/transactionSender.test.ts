@@ -67,7 +67,7 @@ describe("transaction sender", () => {
 
     const restarted = sender(store, key);
     const [resolved] = await restarted.exclusive(() => restarted.reconcile());
-    expect(resolved).toMatchObject({ id: pending!.id, status: "confirmed", txHash: pending!.txHash });
+    expect(resolved).toMatchObject({ submission: { id: pending!.id, status: "confirmed", txHash: pending!.txHash }, receipt: { status: "success" } });
     expect((await publicClient.getTransaction({ hash: pending!.txHash })).nonce).toBe(0);
     expect(await publicClient.getTransactionCount({ address })).toBe(1);
     expect(store.session(1n)).toBeUndefined();
@@ -84,7 +84,7 @@ describe("transaction sender", () => {
 
     const restarted = sender(store, key);
     const [resolved] = await restarted.exclusive(() => restarted.reconcile());
-    expect(resolved).toMatchObject({ status: "dropped", error: "nonce used by another transaction" });
+    expect(resolved).toMatchObject({ submission: { status: "dropped", error: "nonce used by another transaction" }, receipt: undefined });
     const { submission, receipt } = await restarted.exclusive(() => restarted.send(call, { kind: "checkpoint", entries }));
     expect(receipt?.status).toBe("success");
     expect(submission.nonce).toBe(1);
@@ -114,7 +114,7 @@ describe("transaction sender", () => {
       });
       const restarted = sender(store, key, minedMeanwhile);
       const [resolved] = await restarted.exclusive(() => restarted.reconcile());
-      expect(resolved).toMatchObject({ id: pending!.id, status: "confirmed", txHash: pending!.txHash });
+      expect(resolved).toMatchObject({ submission: { id: pending!.id, status: "confirmed", txHash: pending!.txHash }, receipt: { status: "success" } });
     } finally {
       await publicClient.request({ method: "evm_setAutomine" as never, params: [true] as never });
     }

@@ -199,29 +199,31 @@ export function createTransactionSender(parameters: {
     /**
      * Settles what a crash or a slow chain left open: each pending transaction is found mined,
      * re-broadcast as the same bytes, or (when its nonce was used by another) marked dropped.
+     * Resolves with those whose fate it learned: the mined with their receipts, the dropped without.
      * Call inside {@link exclusive}.
      */
-    async reconcile(): Promise<Submission[]> {
-      const resolved: Submission[] = [];
+    async reconcile(): Promise<SentTransaction[]> {
+      const resolved: SentTransaction[] = [];
+      const mined = async (submission: Submission, receipt: TransactionReceipt) =>
+        resolved.push({ submission: await recordReceipt(submission, receipt), receipt });
       for (const submission of await store.pendingSubmissions()) {
         const receipt = await findReceipt(submission.txHash);
         if (receipt) {
-          resolved.push(await recordReceipt(submission, receipt));
+          await mined(submission, receipt);
           continue;
         }
         const minedNonce = await retry(() => publicClient.getTransactionCount({ address: account.address, blockTag: "latest" }));
         if (submission.nonce < minedNonce || (await broadcast(submission.rawTx)) === "dropped") {
           // The nonce is used: by this transaction if its block landed after the lookup above, else by another.
           const minedMeanwhile = await findReceipt(submission.txHash);
-          resolved.push(
-            minedMeanwhile
-              ? await recordReceipt(submission, minedMeanwhile)
-              : await store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"),
-          );
+          if (minedMeanwhile) await mined(submission, minedMeanwhile);
+          else
+            resolved.push({ submission: await store.setSubmissionStatus(submission.id, "dropped", "nonce used by another transaction"), receipt: undefined });
           continue;
         }
         const sent = await store.setSubmissionStatus(submission.id, "sent");
-        if (await waitForReceipt(sent)) resolved.push((await store.submission(sent.id))!);
+        const minedNow = await waitForReceipt(sent);
+        if (minedNow) resolved.push({ submission: (await store.submission(sent.id))!, receipt: minedNow });
       }
       nextNonce = undefined;
       return resolved;

@@ -64,6 +64,19 @@ export async function untilServed<T extends { status: number }>(
 export const pendingTransactions = async (postgres: TestPostgres, database: string) =>
   (await postgres.query<{ n: string }>(database, "SELECT count(*) AS n FROM submissions WHERE status IN ('signed', 'sent')"))[0]!.n;
 
+/** Who holds the proof lock, read from PostgreSQL: the server's backend (the lock connection) and the host's operating-system pid. */
+export async function proofLeader(postgres: TestPostgres, database: string): Promise<{ backend: number; pid: number } | undefined> {
+  const rows = await postgres.query<{ backend: number; name: string }>(
+    database,
+    `SELECT l.pid AS backend, a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
+       (SELECT hashtextextended('session-jobs:proof-leader', 0) AS k) key
+     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+       AND l.classid::bigint = ((key.k >> 32) & 4294967295) AND l.objid::bigint = (key.k & 4294967295)`,
+  );
+  const match = rows[0] && /pid=(\d+)/.exec(rows[0].name);
+  return match ? { backend: rows[0]!.backend, pid: Number(match[1]) } : undefined;
+}
+
 export type ClusterSession = Awaited<ReturnType<TestChain["openSession"]>> & { client: ReturnType<typeof createTestClient> };
 
 /**
