@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { foundryBinary } from "./foundry.ts";
 
@@ -20,6 +23,13 @@ export type Anvil = {
   port: number;
   chainId: number;
   process: ChildProcess;
+  /**
+   * Where anvil keeps the states of old blocks (`--cache-path`): a temporary folder of its own,
+   * removed when anvil exits. anvil 1.x writes each block's state past the few it holds in memory
+   * to disk (0.2–0.4 MB a block) and leaves it behind when stopped, under ~/.foundry by default.
+   */
+  statesPath: string;
+  /** Stops anvil; resolves once it exited and its states folder is removed. */
   stop: () => Promise<void>;
 };
 
@@ -50,9 +60,12 @@ export async function startAnvil(parameters: StartAnvilParameters = {}): Promise
   const chainId = parameters.chainId ?? 31337;
   const args = ["--port", "0", "--host", "127.0.0.1", "--chain-id", String(chainId)];
   if (parameters.blockTime !== undefined) args.push("--block-time", String(parameters.blockTime));
+  const statesPath = await mkdtemp(join(tmpdir(), "session-jobs-anvil-"));
+  args.push("--cache-path", statesPath);
   args.push(...(parameters.extraArgs ?? []));
 
   const child = spawn(foundryBinary("anvil"), args, { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => void rm(statesPath, { recursive: true, force: true }).finally(resolve)));
   const stderrLines: string[] = [];
   createInterface({ input: child.stderr }).on("line", (line) => stderrLines.push(line));
 
@@ -73,16 +86,14 @@ export async function startAnvil(parameters: StartAnvilParameters = {}): Promise
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`anvil exited with code ${code}: ${stderrLines.join("\n")}`));
+      void exited.then(() => reject(new Error(`anvil exited with code ${code}: ${stderrLines.join("\n")}`)));
     });
   });
 
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-    });
+  const stop = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    return exited;
+  };
 
-  return { rpcUrl: `http://127.0.0.1:${port}`, port, chainId, process: child, stop };
+  return { rpcUrl: `http://127.0.0.1:${port}`, port, chainId, process: child, statesPath, stop };
 }
