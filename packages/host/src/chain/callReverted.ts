@@ -13,13 +13,17 @@ export class CallRevertedError extends Error {
   }
 }
 
-/** Reads a failed simulation of `functionName` as a {@link CallRevertedError} naming the contract's error and its arguments. */
+/**
+ * Reads a failed simulation of `functionName` as a {@link CallRevertedError} naming the contract's error and its
+ * arguments. Only a revert is: a node's other answers (a lagging node's "header not found", an HTTP 401 or 403)
+ * say nothing about the call, and are returned as they are.
+ */
 export function asCallReverted(functionName: string, error: unknown): Error {
   if (error instanceof BaseError) {
     const reverted = error.walk((cause) => cause instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | null;
-    const errorName = reverted?.data?.errorName ?? (reverted?.reason ? "Error" : undefined);
-    const reason =
-      reverted?.reason ?? (reverted?.data ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})` : error.shortMessage);
+    if (!reverted) return error;
+    const errorName = reverted.data?.errorName ?? (reverted.reason ? "Error" : undefined);
+    const reason = reverted.reason ?? (reverted.data ? `${reverted.data.errorName}(${(reverted.data.args ?? []).map(String).join(", ")})` : error.shortMessage);
     return new CallRevertedError(functionName, errorName, reason, { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));

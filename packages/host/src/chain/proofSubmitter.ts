@@ -11,7 +11,7 @@ import { proofCall, proofEntriesOf, receiptProof, type Marketplace, type ProofEn
 import { pendingCoverage } from "./proofCoverage.ts";
 import { judgeRefusal, type RefusalContext } from "./refusalVerdict.ts";
 import { isRetryableError } from "./retry.ts";
-import { refuseSession, refusesReceipt, retireAbandonedSession, settleRefused, settleSession, type SettleResult } from "./settleSession.ts";
+import { refuseSession, refusesReceipt, retireAbandonedSession, settleRefused, settleSession, showsSessionEnded, type SettleResult } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 
 export type ProofSubmitter = ReturnType<typeof createProofSubmitter>;
@@ -150,8 +150,7 @@ export function createProofSubmitter(parameters: {
         common.logger.info("settled a session whose receipt the chain refuses", { jobId, hash: settled.transactionHash, provenTokens: settled.provenTokens });
       } catch (error) {
         // Ended meanwhile (by its depositor, a timeout or a settlement): nothing left to settle.
-        if (!(error instanceof HostError && error.code === "session_not_active"))
-          common.logger.warn("cannot settle a session whose receipt the chain refuses; will retry", { jobId, error });
+        if (!showsSessionEnded(error)) common.logger.warn("cannot settle a session whose receipt the chain refuses; will retry", { jobId, error });
       }
   }
 

@@ -7,10 +7,10 @@ import { ContractFunctionExecutionError, HttpRequestError, RpcRequestError } fro
 import { describe, expect, it } from "vitest";
 import { createCommon } from "../common.ts";
 import type { Store } from "../store/storeTypes.ts";
-import { CallRevertedError } from "./callReverted.ts";
+import { asCallReverted, CallRevertedError } from "./callReverted.ts";
 import type { SessionCache } from "./chainSession.ts";
 import type { Marketplace } from "./proofCalls.ts";
-import { settleSession, type SettlementContext } from "./settleSession.ts";
+import { settleRefused, settleSession, type SettlementContext } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 
 /** What viem throws for a contract read whose RPC endpoint does not answer. */
@@ -224,5 +224,68 @@ describe("settleSession when its settlement is mined but reverted", () => {
     const { settling, closed } = reverted(() => Promise.reject(rpcDown()));
     await expect(settling).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
     expect(closed).toEqual([]);
+  });
+});
+
+describe("settleRefused keeps a session due a settlement until the chain shows it ended", () => {
+  /** A node's answer to the settlement's simulation that is no revert (a lagging node behind a balancer, an RPC key refused). */
+  const nodeErrors = {
+    "header not found": new ContractFunctionExecutionError(
+      new RpcRequestError({ body: {}, url: "http://127.0.0.1:8545", error: { code: -32000, message: "header not found" } }),
+      { abi: [], functionName: "completeSessionJob" },
+    ),
+    "HTTP 401": new ContractFunctionExecutionError(new HttpRequestError({ url: "http://127.0.0.1:8545", status: 401 }), {
+      abi: [],
+      functionName: "completeSessionJob",
+    }),
+  };
+  /** A refused session 7, active on chain, its settlement failing with `failure` as the sender throws it. */
+  function settling(failure: unknown) {
+    const due = new Set([7n]);
+    const settled = settleRefused(
+      context({
+        store: { setProvenTokens: async () => undefined, markClosed: async () => undefined, clearSettlementDue: async (jobId) => void due.delete(jobId) },
+        sessions: { get: async () => ({ status: "active", provenTokens: 100n }) as never },
+        sender: {
+          send: async (call) => {
+            throw failure instanceof CallRevertedError ? failure : asCallReverted(call.functionName, failure);
+          },
+        },
+      }),
+      7n,
+    );
+    return { settled, due };
+  }
+
+  for (const [name, error] of Object.entries(nodeErrors))
+    it(`keeps the mark and refuses retryably when the simulation fails with a node's error, not a revert (${name})`, async () => {
+      const { settled, due } = settling(error);
+      await expect(settled).rejects.toMatchObject({ code: "chain_unavailable", status: 503 });
+      expect(due).toEqual(new Set([7n]));
+    });
+
+  it("keeps the mark when the contract refuses the settlement for another reason than an ended session", async () => {
+    const { settled, due } = settling(new CallRevertedError("completeSessionJob", "NotAuthorized", "NotAuthorized(7, 0x01)", { cause: undefined }));
+    await expect(settled).rejects.toMatchObject({ code: "session_not_active" });
+    expect(due).toEqual(new Set([7n]));
+  });
+
+  it("clears the mark when the contract says the session is no longer active", async () => {
+    const { settled, due } = settling(new CallRevertedError("completeSessionJob", "SessionNotActive", "SessionNotActive(7, 1)", { cause: undefined }));
+    await expect(settled).rejects.toMatchObject({ code: "session_not_active" });
+    expect(due).toEqual(new Set());
+  });
+
+  it("clears the mark when a fresh read shows the session ended", async () => {
+    const due = new Set([7n]);
+    const settled = settleRefused(
+      context({
+        store: { markClosed: async () => undefined, clearSettlementDue: async (jobId) => void due.delete(jobId) },
+        sessions: { get: async () => ({ status: "completed", provenTokens: 100n }) as never },
+      }),
+      7n,
+    );
+    await expect(settled).rejects.toMatchObject({ code: "session_not_active" });
+    expect(due).toEqual(new Set());
   });
 });

@@ -63,9 +63,20 @@ export async function refuseSession(
 }
 
 /**
+ * Whether a settlement's failure shows its session ended on chain: a fresh read of it, or the
+ * contract's `SessionNotActive`. Another revert (`session_not_active` too, for a client's close)
+ * says nothing of the sort.
+ */
+export function showsSessionEnded(error: unknown): boolean {
+  if (!(error instanceof HostError && error.code === "session_not_active")) return false;
+  return !(error.cause instanceof CallRevertedError) || error.cause.errorName === "SessionNotActive";
+}
+
+/**
  * Settles a session closed by {@link refuseSession} for what is proven, without its refused
  * receipt (`completeSessionJob`), and clears its due mark once the settlement is mined or the
- * session is found ended otherwise (`session_not_active`). Inside the queue.
+ * session is shown ended otherwise ({@link showsSessionEnded}); any other failure keeps the mark,
+ * tried again at the next tick. Inside the queue.
  */
 export async function settleRefused(context: SettlementContext, jobId: bigint): Promise<SettleResult> {
   try {
@@ -73,7 +84,7 @@ export async function settleRefused(context: SettlementContext, jobId: bigint): 
     if (settled.mined) await context.store.clearSettlementDue(jobId);
     return settled;
   } catch (error) {
-    if (error instanceof HostError && error.code === "session_not_active") await context.store.clearSettlementDue(jobId);
+    if (showsSessionEnded(error)) await context.store.clearSettlementDue(jobId);
     throw error;
   }
 }
