@@ -56,8 +56,9 @@ export { deserializeSession, serializeSession } from "./session/serialization.ts
 export { checkTokenCounts, defaultCountCheck, type CheckTokenCountsParameters } from "./session/countCheck.ts";
 export { parseServerSentEvents, type ParseServerSentEventsOptions, type ServerSentEvent } from "./session/sse.ts";
 export type { ChatCompletionChunk, ExchangeResult } from "./session/exchange.ts";
-export { defaultIdleTimeoutMs, maxErrorBytes, type HostRequestOptions } from "./session/hostFetch.ts";
-export { maxAnswerBytes } from "./session/readBody.ts";
+export { defaultIdleTimeoutMs, maxErrorBytes, type HostBody, type HostRequestOptions } from "./session/hostFetch.ts";
+export { maxAnswerBytes, readText } from "./session/readBody.ts";
+export { hostEndpoint } from "./session/transport.ts";
 export { maxUndeliveredInARow, type SyncOptions } from "./session/sync.ts";
 export { parseSyncResponse, reconcile, type Reconciliation, type ReconcileParameters, type RecoveredExchange } from "./session/reconcile.ts";
 

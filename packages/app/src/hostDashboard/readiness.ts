@@ -1,17 +1,23 @@
+import { HostAnswerTooLargeError, hostEndpoint } from "@session-jobs/sdk";
+import { readHostJson } from "../hostJson.ts";
+
 /** `GET /ready`: ready or not, and each named check ("ok" or why not: node, rpc, backend, storage). */
 export type NodeReadiness = { ok: boolean; detail: string; checks: Record<string, string> };
 
 /** Asks the node at `apiUrl` whether it is ready, and why not. */
 export async function readiness(apiUrl: string): Promise<NodeReadiness> {
   try {
-    const response = await fetch(new URL("/ready", apiUrl), { signal: AbortSignal.timeout(5_000) });
-    const body = (await response.json().catch(() => ({}))) as { error?: { message?: string }; checks?: unknown };
+    const response = await fetch(hostEndpoint({ hostUrl: apiUrl }, "/ready"), { signal: AbortSignal.timeout(5_000) });
+    const body = (await readHostJson(response).catch((error: unknown) => (error instanceof SyntaxError ? {} : Promise.reject(error)))) as {
+      error?: { message?: string };
+      checks?: unknown;
+    };
     const checks = readinessChecks(body.checks);
     return response.ok
       ? { ok: true, detail: "ready: backend and chain answer", checks }
       : { ok: false, detail: (body.error?.message ?? `HTTP ${response.status}`).slice(0, 200), checks };
-  } catch {
-    return { ok: false, detail: "does not answer", checks: {} };
+  } catch (error) {
+    return { ok: false, detail: error instanceof HostAnswerTooLargeError ? "its answer is too large" : "does not answer", checks: {} };
   }
 }
 

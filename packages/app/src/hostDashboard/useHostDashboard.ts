@@ -1,9 +1,19 @@
-import { getHostInfo, getSession, hostEarningsAbi, marketplaceAbi, nodeRegistryWithModelsAbi, type HostInfo, type OnChainSession } from "@session-jobs/sdk";
+import {
+  getHostInfo,
+  getSession,
+  hostEarningsAbi,
+  hostEndpoint,
+  marketplaceAbi,
+  nodeRegistryWithModelsAbi,
+  type HostInfo,
+  type OnChainSession,
+} from "@session-jobs/sdk";
 import { useQuery } from "@tanstack/react-query";
 import type { Address } from "viem";
 import { useBlockNumber, usePublicClient } from "wagmi";
 import { useAssets, useDeployment } from "../DeploymentContext.ts";
 import type { Asset } from "../format.ts";
+import { readHostJson } from "../hostJson.ts";
 import { withGas, type LandedProof } from "../meter/proofs.tsx";
 import { readiness, type NodeReadiness } from "./readiness.ts";
 
@@ -90,11 +100,11 @@ export function useHostDashboard(host: Address | undefined, nodeUrl?: string) {
 }
 
 /** The node's own counts for a session (`GET /v1/session/:jobId`), when it has served it. */
-async function servedBy(apiUrl: string, jobId: bigint): Promise<Pick<HostSessionRow, "served" | "signed" | "unsigned">> {
+export async function servedBy(apiUrl: string, jobId: bigint): Promise<Pick<HostSessionRow, "served" | "signed" | "unsigned">> {
   try {
-    const response = await fetch(new URL(`/v1/session/${jobId}`, apiUrl), { signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(hostEndpoint({ hostUrl: apiUrl }, `/v1/session/${jobId}`), { signal: AbortSignal.timeout(5_000) });
     if (!response.ok) return {};
-    const view = (await response.json()) as Record<string, unknown>;
+    const view = ((await readHostJson(response)) ?? {}) as Record<string, unknown>;
     const count = (value: unknown) => (typeof value === "string" && /^\d+$/.test(value) ? BigInt(value) : undefined);
     return { served: count(view.servedTokens), signed: count(view.signedTokens), unsigned: count(view.unsignedTokens) };
   } catch {

@@ -1,6 +1,7 @@
 import type { HostInfo } from "@session-jobs/sdk";
 import type { Asset } from "../format.ts";
 import { formatAmount, formatPrice, formatTokens, shortAddress } from "../format.ts";
+import { shownHost } from "./hostUrl.ts";
 import { largestCheckpointInterval } from "./terms.ts";
 import { useHostHealth, useHostPolicy } from "./useHosts.ts";
 
@@ -23,7 +24,9 @@ export function HostCard(props: { host: HostInfo; asset: Asset; selected: boolea
             {status === "online" ? `online · ${health.data!.latencyMs} ms` : status}
           </span>
         </div>
-        <div className="host-url">{host.apiUrl}</div>
+        <div className="host-url" title={host.apiUrl}>
+          {shownHost(host.apiUrl)}
+        </div>
       </div>
       <div className="host-price">
         <strong>{formatPrice(minimum, asset)}</strong>

@@ -1,17 +1,24 @@
-import { getHostPolicy, getHostsForModel, type HostInfo, type HostPolicy } from "@session-jobs/sdk";
+import { getHostPolicy, getHostsForModel, hostEndpoint, type HostInfo, type HostPolicy } from "@session-jobs/sdk";
 import { useQuery } from "@tanstack/react-query";
 import type { Hex } from "viem";
 import { usePublicClient } from "wagmi";
 import { useDeployment } from "../DeploymentContext.ts";
+import { listableHostUrl } from "./hostUrl.ts";
 
-/** The registered hosts serving a model, cheapest first for `token`, each with its minimum deposit in `token`. */
+/**
+ * The registered hosts serving a model, cheapest first for `token`, each with its minimum deposit in
+ * `token`; a host whose URL is not a plain http(s) one (`listableHostUrl`) is left out.
+ */
 export function useHosts(modelId: Hex | undefined, token: `0x${string}`) {
   const deployment = useDeployment();
   const client = usePublicClient();
   return useQuery({
     queryKey: ["hosts", deployment.nodeRegistry, modelId, token],
     enabled: Boolean(client && modelId),
-    queryFn: (): Promise<HostInfo[]> => getHostsForModel(client!, { nodeRegistry: deployment.nodeRegistry, modelId: modelId!, sortByPriceFor: token }),
+    queryFn: async (): Promise<HostInfo[]> =>
+      (await getHostsForModel(client!, { nodeRegistry: deployment.nodeRegistry, modelId: modelId!, sortByPriceFor: token })).filter((host) =>
+        listableHostUrl(host.apiUrl),
+      ),
   });
 }
 
@@ -23,16 +30,19 @@ export function useHostHealth(apiUrl: string) {
     queryKey: ["host-health", apiUrl],
     refetchInterval: 15_000,
     retry: false,
-    queryFn: async (): Promise<HostHealth> => {
-      const started = performance.now();
-      try {
-        const response = await fetch(new URL("/health", apiUrl), { signal: AbortSignal.timeout(5_000) });
-        return { ok: response.ok, latencyMs: Math.round(performance.now() - started) };
-      } catch {
-        return { ok: false, latencyMs: Math.round(performance.now() - started) };
-      }
-    },
+    queryFn: () => hostHealth(apiUrl),
   });
+}
+
+/** Asks the host at `apiUrl` for `GET /health` once: whether it answered 2xx, and how fast. */
+export async function hostHealth(apiUrl: string): Promise<HostHealth> {
+  const started = performance.now();
+  try {
+    const response = await fetch(hostEndpoint({ hostUrl: apiUrl }, "/health"), { signal: AbortSignal.timeout(5_000) });
+    return { ok: response.ok, latencyMs: Math.round(performance.now() - started) };
+  } catch {
+    return { ok: false, latencyMs: Math.round(performance.now() - started) };
+  }
 }
 
 /**

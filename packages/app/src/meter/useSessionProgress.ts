@@ -1,7 +1,8 @@
-import { getSession, marketplaceAbi, type Session } from "@session-jobs/sdk";
+import { getSession, hostEndpoint, marketplaceAbi, type Session } from "@session-jobs/sdk";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback } from "react";
 import { useBlockNumber, usePublicClient } from "wagmi";
+import { readHostJson } from "../hostJson.ts";
 import { withGas, type LandedProof } from "./proofs.tsx";
 
 const servedKey = (session: Session) => ["served", session.hostUrl, String(session.jobId)];
@@ -15,14 +16,17 @@ export function useServedTokens(session: Session) {
     queryKey: servedKey(session),
     refetchInterval: 3_000,
     retry: false,
-    queryFn: async () => {
-      const response = await fetch(new URL(`/v1/session/${session.jobId}`, session.hostUrl), { signal: AbortSignal.timeout(5_000) });
-      if (response.status === 404) return 0n;
-      if (!response.ok) throw new Error(`host answered ${response.status}`);
-      const view = (await response.json()) as { servedTokens?: unknown };
-      return typeof view.servedTokens === "string" && /^\d+$/.test(view.servedTokens) ? BigInt(view.servedTokens) : 0n;
-    },
+    queryFn: () => servedTokens(session),
   });
+}
+
+/** The host's served count for the session (`GET /v1/session/:jobId`): 0 before it knows the session. */
+export async function servedTokens(session: Pick<Session, "hostUrl" | "jobId">): Promise<bigint> {
+  const response = await fetch(hostEndpoint(session, `/v1/session/${session.jobId}`), { signal: AbortSignal.timeout(5_000) });
+  if (response.status === 404) return 0n;
+  if (!response.ok) throw new Error(`host answered ${response.status}`);
+  const view = (await readHostJson(response)) as { servedTokens?: unknown } | null;
+  return typeof view?.servedTokens === "string" && /^\d+$/.test(view.servedTokens) ? BigInt(view.servedTokens) : 0n;
 }
 
 /**

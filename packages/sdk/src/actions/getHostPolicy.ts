@@ -2,7 +2,7 @@ import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import type { HostUnreachableError, SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
 import { hostPolicyEndpoint } from "@session-jobs/protocol";
-import { getJson, type HostRequestOptions } from "../session/transport.ts";
+import { getJson, hostEndpoint, type HostRequestOptions } from "../session/transport.ts";
 
 export type GetHostPolicyParameters = HostRequestOptions & {
   /** The host's base URL, as registered on chain (`getHostInfo(…).apiUrl`). */
@@ -40,7 +40,7 @@ export type GetHostPolicyErrorType = HostUnreachableError | SessionHostError | S
  * const proofInterval = policy.limits.maxCheckpointInterval < 1000n ? policy.limits.maxCheckpointInterval : 1000n;
  */
 export async function getHostPolicy(parameters: GetHostPolicyParameters): Promise<GetHostPolicyReturnType> {
-  const url = `${parameters.hostUrl.replace(/\/+$/, "")}${hostPolicyEndpoint}`;
+  const url = hostEndpoint(parameters, hostPolicyEndpoint);
   return parseHostPolicy(await getJson(url, parameters));
 }
 
