@@ -1,7 +1,7 @@
 import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import { Markdown } from "./Markdown.tsx";
+import { Markdown, maxMarkdownChars } from "./Markdown.tsx";
 
 describe("Markdown", () => {
   it("renders Markdown but never a host's HTML or a javascript: link", () => {
@@ -12,5 +12,22 @@ describe("Markdown", () => {
     );
     expect(html).toContain("<strong>bold</strong>");
     expect(html).not.toMatch(/<img|<script|onerror|javascript:/i);
+  });
+
+  it("renders at most maxMarkdownChars of an answer as Markdown, the rest as plain text under a note", () => {
+    const line = "word *em* `code`\n";
+    const text = line.repeat(Math.ceil((1024 * 1024) / line.length));
+    const html = renderToStaticMarkup(createElement(Markdown, { text }));
+    const emphasised = html.match(/<em>/g)?.length ?? 0;
+    expect(emphasised).toBeGreaterThan(0);
+    expect(emphasised).toBeLessThanOrEqual(Math.ceil(maxMarkdownChars / line.length));
+    expect(html).toMatch(/more characters of this answer, shown as plain text/);
+    expect(html).toContain("<details");
+    // Every line is shown: those past the bound as their source text.
+    expect((html.match(/word \*em\* `code`/g)?.length ?? 0) + emphasised).toBe(text.split("\n").length - 1);
+  });
+
+  it("is memoised, so finished answers are not rendered again while another streams", () => {
+    expect((Markdown as unknown as { $$typeof: symbol }).$$typeof).toBe(Symbol.for("react.memo"));
   });
 });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { historyOf } from "./useChat.ts";
+import type { ChatLine } from "../session/storage.ts";
+import { frameThrottle } from "./frameThrottle.ts";
+import { historyOf, streamInto } from "./useChat.ts";
 
 describe("historyOf", () => {
   it("sends stopped answers as far as they got and leaves out failed ones", () => {
@@ -15,5 +17,24 @@ describe("historyOf", () => {
       { role: "assistant", content: "partial" },
       { role: "user", content: "b" },
     ]);
+  });
+});
+
+describe("streamInto", () => {
+  it("appends every delta but redraws the page once per frame, and once more at the end", async () => {
+    const queued: (() => void)[] = [];
+    let redraws = 0;
+    const redraw = frameThrottle(
+      () => redraws++,
+      (callback) => void queued.push(callback),
+    );
+    async function* deltas() {
+      for (let i = 0; i < 5_000; i++) yield "x";
+    }
+    const answer: ChatLine = { role: "assistant", content: "" };
+    await streamInto(answer, deltas(), redraw);
+    expect([answer.content.length, redraws]).toEqual([5_000, 1]);
+    queued.splice(0).forEach((callback) => callback());
+    expect(redraws).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import { streamChat, syncSession, type ChatMessage } from "@session-jobs/sdk";
 import { useCallback, useRef, useState } from "react";
+import { frameThrottle, type FrameThrottled } from "./frameThrottle.ts";
 import { describeError } from "../errors.ts";
 import { useRefetchServed } from "../meter/useSessionProgress.ts";
 import type { ChatLine, StoredSession } from "../session/storage.ts";
@@ -10,6 +11,22 @@ export const answerLengths = [200, 500, 1000, 2000] as const;
 /** The conversation so far as chat messages: every line with text, stopped answers as far as they got. */
 export function historyOf(lines: ChatLine[]): ChatMessage[] {
   return lines.filter((line) => line.content !== "" && !line.failed).map((line) => ({ role: line.role, content: line.content }));
+}
+
+/**
+ * Appends each delta of an answer to its line, redrawing the page at most once per frame (a host
+ * can send thousands of deltas a second; each redraw used to render the page again), and once
+ * more when the deltas end, however they end.
+ */
+export async function streamInto(answer: ChatLine, deltas: AsyncIterable<string>, redraw: FrameThrottled): Promise<void> {
+  try {
+    for await (const delta of deltas) {
+      answer.content += delta;
+      redraw.schedule();
+    }
+  } finally {
+    redraw.flush();
+  }
 }
 
 /**
@@ -35,10 +52,7 @@ export function useChat(record: StoredSession, persist: () => Promise<void>, ref
       let accepted = false;
       try {
         const stream = streamChat(record.session, { messages: [...history, { role: "user", content: prompt }], signal: abort.signal, maxTokens });
-        for await (const delta of stream) {
-          answer.content += delta;
-          refresh();
-        }
+        await streamInto(answer, stream, frameThrottle(refresh));
         accepted = true;
         await stream.result;
       } catch (error) {
