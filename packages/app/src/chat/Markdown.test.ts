@@ -11,7 +11,19 @@ describe("Markdown", () => {
       }),
     );
     expect(html).toContain("<strong>bold</strong>");
-    expect(html).not.toMatch(/<img|<script|onerror|javascript:/i);
+    // The HTML shows as text (escaped), never as an element or an attribute; the link loses its href.
+    expect(html).not.toMatch(/<img|<script|<[^>]*\sonerror|href="javascript:/i);
+  });
+
+  it("shows a host's raw HTML and comments as visible text, so the user sees everything it pays for", () => {
+    const hidden = "A".repeat(3_000);
+    const html = renderToStaticMarkup(
+      createElement(Markdown, { text: `Sure, 42.<!--${hidden}-->\n\n<div hidden>secret</div>\n\n<span style="display:none">x</span>` }),
+    );
+    expect(html).toContain(`&lt;!--${hidden}--&gt;`);
+    expect(html).toContain("&lt;div hidden&gt;secret&lt;/div&gt;");
+    expect(html).toContain("&lt;span style=&quot;display:none&quot;&gt;");
+    expect(html).not.toMatch(/<div|<span style/);
   });
 
   it("renders at most maxMarkdownChars of an answer as Markdown, the rest as plain text under a note", () => {

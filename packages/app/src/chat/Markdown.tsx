@@ -9,8 +9,10 @@ import ReactMarkdown from "react-markdown";
 export const maxMarkdownChars = 64 * 1024;
 
 /**
- * A host's answer as Markdown. Raw HTML is dropped (`skipHtml`), never parsed, and links keep
- * react-markdown's URL filter (no `javascript:`), so a host cannot inject markup or script. Only
+ * A host's answer as Markdown. Raw HTML and HTML comments are shown as text, escaped, never
+ * parsed as HTML (react-markdown without `rehype-raw` or `skipHtml`): the user sees every character
+ * it pays for and sends back as history, and a host cannot inject markup or script. Links keep
+ * react-markdown's URL filter (no `javascript:`), images show as their alt text. Only
  * the first {@link maxMarkdownChars} are Markdown; the rest is plain text, collapsed under a note.
  * Memoised: an answer is rendered again only when its text changed.
  */
@@ -34,7 +36,6 @@ export const Markdown = memo(function Markdown(props: { text: string }) {
 const MarkdownPart = memo(function MarkdownPart(props: { text: string }) {
   return (
     <ReactMarkdown
-      skipHtml
       components={{
         a: ({ href, children }) => (
           <a href={href} target="_blank" rel="noreferrer noopener nofollow">
