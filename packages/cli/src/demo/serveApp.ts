@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, sep } from "node:path";
+import { appSecurityHeaders } from "@session-jobs/host";
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -28,13 +29,16 @@ export type AppServer = { url: string; close: () => Promise<void> };
 
 /**
  * Serves the built app and its `deployment.json`, as any static host would: the same files work
- * on every network, only the deployment JSON differs. Paths never leave `distDir`.
+ * on every network, only the deployment JSON differs. Paths never leave `distDir`. Every file
+ * carries the host dashboard's security headers (`appSecurityHeaders`).
  */
 export async function serveApp(parameters: ServeAppParameters): Promise<AppServer> {
   const { distDir } = parameters;
   if (!existsSync(join(distDir, "index.html")))
     throw new Error(`the web app is not built: no ${join(distDir, "index.html")} (in the repository: npm run build -w packages/app)`);
   const deploymentJson = JSON.stringify(parameters.deployment, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2);
+  // The host dashboard's headers; the user's page calls any registered host, on any http(s) origin.
+  const security = appSecurityHeaders("http: https:");
   const server = createServer((request, response) => {
     let path: string;
     try {
@@ -48,7 +52,7 @@ export async function serveApp(parameters: ServeAppParameters): Promise<AppServe
       return;
     }
     if (path === "/deployment.json") {
-      response.writeHead(200, { "content-type": contentTypes[".json"], "cache-control": "no-store" }).end(deploymentJson);
+      response.writeHead(200, { ...security, "content-type": contentTypes[".json"], "cache-control": "no-store" }).end(deploymentJson);
       return;
     }
     const file = normalize(join(distDir, path === "/" ? "index.html" : path));
@@ -56,7 +60,7 @@ export async function serveApp(parameters: ServeAppParameters): Promise<AppServe
       response.writeHead(404, { "content-type": "text/plain" }).end("not found");
       return;
     }
-    response.writeHead(200, { "content-type": contentTypes[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
+    response.writeHead(200, { ...security, "content-type": contentTypes[extname(file)] ?? "application/octet-stream" }).end(readFileSync(file));
   });
   await new Promise<void>((done) => server.listen(parameters.port ?? 0, parameters.host ?? "127.0.0.1", done));
   const { port } = server.address() as AddressInfo;

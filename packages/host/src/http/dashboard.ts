@@ -40,23 +40,25 @@ export function isLoopbackHttpUrl(url: string): boolean {
 }
 
 /**
- * The page's Content-Security-Policy: its own scripts and styles only, no frames, no plugins,
- * and requests only to this node and the chain's RPC.
+ * The web app's security headers, wherever it is served (the node's dashboard, the CLI's demo):
+ * a Content-Security-Policy with its own scripts and styles only, no frames, no plugins, requests
+ * only to itself and `connectSources`; no MIME sniffing, no framing, no referrer.
  */
-export function dashboardCsp(rpcUrl: string): string {
-  return [
+export function appSecurityHeaders(connectSources: string): Record<string, string> {
+  const csp = [
     "default-src 'self'",
     "script-src 'self'",
     // React sets style attributes; no style sheet comes from elsewhere.
     "style-src 'self' 'unsafe-inline'",
     // Wallets announce their icons as data: URIs (EIP-6963).
     "img-src 'self' data:",
-    `connect-src 'self' ${new URL(rpcUrl).origin}`,
+    `connect-src 'self' ${connectSources}`,
     "object-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join("; ");
+  return { "content-security-policy": csp, "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" };
 }
 
 /**
@@ -67,12 +69,8 @@ export function dashboardCsp(rpcUrl: string): string {
 export function createDashboardRoutes(parameters: { site: StaticSite; deployment: DashboardDeployment }): Route[] {
   const { site } = parameters;
   const deploymentJson = parameters.deployment;
-  const security = {
-    "content-security-policy": dashboardCsp(parameters.deployment.rpcUrl),
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
-  };
+  // The dashboard calls this node and the chain's RPC only.
+  const security = appSecurityHeaders(new URL(parameters.deployment.rpcUrl).origin);
   return [
     {
       method: "GET",
