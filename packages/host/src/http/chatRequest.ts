@@ -84,3 +84,15 @@ function messageText(content: unknown, index: number, invalid: (message: string)
 export function estimatePromptTokens(request: ChatRequest, tokensPerMessage: number): number {
   return request.messages.reduce((total, message) => total + Buffer.byteLength(message.content, "utf8") + tokensPerMessage, 0);
 }
+
+/**
+ * What the host bills for a prompt it evaluated but could not count (an upstream stopped before
+ * reporting usage, with no tokenizer to ask): {@link estimatePromptTokens} with each assistant
+ * message's content at no tokens. A client's count check bounds an assistant message that is one
+ * of its own answers by the completion tokens billed for it, which the host does not keep at hand,
+ * so it bills only what every client accepts and forgoes that history's tokens for this one request.
+ */
+export function uncountedPromptTokens(request: ChatRequest, tokensPerMessage: number): number {
+  const messages = request.messages.map((message) => (message.role === "assistant" ? { ...message, content: "" } : message));
+  return estimatePromptTokens({ ...request, messages }, tokensPerMessage);
+}

@@ -11,7 +11,7 @@ import {
   type Usage,
 } from "@session-jobs/inference";
 import { sessionEndpoints, type SessionUsage } from "@session-jobs/protocol";
-import { estimatePromptTokens, parseChatRequest, type ParsedChatRequest } from "../http/chatRequest.ts";
+import { estimatePromptTokens, parseChatRequest, uncountedPromptTokens, type ParsedChatRequest } from "../http/chatRequest.ts";
 import type { Common } from "../common.ts";
 import { createCompletionChunks } from "./completionChunks.ts";
 import type { HostConfig } from "../config/config.ts";
@@ -175,12 +175,12 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
         // Bill only what was sent: never more completion tokens than deltas written (each delta
         // carries at least one token). The prompt was evaluated: as the backend counted it, else as
         // the upstream's tokenizer counts it, else at the documented bound (UTF-8 bytes plus
-        // limits.promptTokensPerMessage per message), which the deposit check reserved and every
-        // client's count check accepts.
+        // limits.promptTokensPerMessage per message, assistant messages at their overhead alone),
+        // which the deposit check reserved and every client's count check accepts.
         await lease.complete({
           requestBody: body,
           responseText: text,
-          promptTokens: finish?.usage.promptTokens ?? countedPrompt ?? estimatePromptTokens(parsed.request, limits.promptTokensPerMessage),
+          promptTokens: finish?.usage.promptTokens ?? countedPrompt ?? uncountedPromptTokens(parsed.request, limits.promptTokensPerMessage),
           completionTokens: Math.min(finish?.usage.completionTokens ?? deltasDelivered, deltasDelivered),
           aborted: true,
         });

@@ -15,8 +15,11 @@ export type TokenUsage = { promptTokens: number; completionTokens: number };
  * The most an exchange may bill, whatever the backend reports: the prompt at the estimate the
  * deposit check reserved, the completion at `max_tokens` and at the UTF-8 bytes delivered plus one
  * end marker and the longest stop sequence (no tokenizer makes more tokens than bytes). These are
- * within what the SDK's count check accepts (the same `completionTokenBound`), so a bill inside
- * them is always signed. Returns the usage to bill and the fields that were over.
+ * within what the SDK's count check accepts (the same `completionTokenBound`), but for two bounds
+ * only the backend's tokenizer keeps: the SDK counts an answer it accepted, sent back as history,
+ * at the completion tokens billed for it, and refuses an answer of more than 256 bytes a completion
+ * token (docs/design.md, "Client-side count check"). Returns the usage to bill and the fields that
+ * were over.
  */
 export function boundUsage(usage: TokenUsage, budget: ExchangeBudget, responseText: string): { billed: TokenUsage; over: (keyof TokenUsage)[] } {
   const limits: TokenUsage = {
