@@ -51,7 +51,8 @@ export {
   type TokenCountViolation,
 } from "./errors/session.ts";
 
-export type { CountCheckOptions, Session, SessionReceipt } from "./session/types.ts";
+export type { BilledAnswer, CountCheckOptions, Session, SessionReceipt } from "./session/types.ts";
+export { maxBilledAnswers } from "./session/billedAnswers.ts";
 export { deserializeSession, serializeSession } from "./session/serialization.ts";
 export { checkTokenCounts, defaultCountCheck, type CheckTokenCountsParameters } from "./session/countCheck.ts";
 export { parseServerSentEvents, type ParseServerSentEventsOptions, type ServerSentEvent } from "./session/sse.ts";

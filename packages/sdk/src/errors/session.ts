@@ -6,21 +6,25 @@ import { BaseError } from "./base.ts";
 export type TokenCountViolation = {
   field: "promptTokens" | "completionTokens" | "cumulativeTokens";
   claimed: bigint;
-  /** The most the client accepts (for `cumulativeTokens`: the exact value expected). */
+  /**
+   * The most the client accepts (for `cumulativeTokens`: the exact value expected; for
+   * `completionTokens` too few for the answer's bytes: the fewest).
+   */
   limit: bigint;
   reason: string;
 };
 
 /**
- * The host claimed more tokens than the client can account for (docs/design.md, "Client-side
- * count check"). No receipt was signed for the exchange.
+ * The host claimed more tokens than the client can account for, or an answer far larger than the
+ * tokens billed for it (docs/design.md, "Client-side count check"). No receipt was signed for the
+ * exchange.
  */
 export class TokenCountMismatchError extends BaseError {
   override name = "TokenCountMismatchError";
   readonly violations: readonly TokenCountViolation[];
 
   constructor(parameters: { violations: readonly TokenCountViolation[] }) {
-    super("The host's token counts exceed what was delivered; no receipt was signed.", {
+    super("The host's token counts do not fit what was delivered; no receipt was signed.", {
       metaMessages: parameters.violations.map(
         (violation) => `${violation.field}: claimed ${violation.claimed}, limit ${violation.limit} (${violation.reason})`,
       ),

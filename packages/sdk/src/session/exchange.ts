@@ -2,6 +2,7 @@ import type { Hex } from "viem";
 import { HostResponseError, HostUnreachableError, parseHostError, SessionHostError, SessionReceiptOverdueError } from "../errors/host.ts";
 import { HostAnswerTooLargeError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
 import { sessionEndpoints, type SessionUsage, nextTranscriptHash } from "@session-jobs/protocol";
+import { rememberAnswer } from "./billedAnswers.ts";
 import { checkTokenCounts } from "./countCheck.ts";
 import { beginExchange, type ExchangeCall } from "./inFlight.ts";
 import { readText } from "./readBody.ts";
@@ -75,6 +76,7 @@ export async function acceptExchange(
     usage,
     previousCumulativeTokens: session.cumulativeTokens,
     options: { ...session.countCheck, ...parameters.countCheck },
+    billedAnswers: session.billedAnswers,
   });
   if (violations.length > 0) throw dispute(session, new TokenCountMismatchError({ violations }));
 
@@ -94,6 +96,7 @@ export async function acceptExchange(
   session.resync = false;
   session.liveAnswers = undefined;
   session.undeliveredInARow = 0;
+  session.billedAnswers = rememberAnswer(session.billedAnswers, responseText, usage.completionTokens);
   // Its outcome is for the caller to wait for (receiptDelivery); the delivery keeps a refusal.
   void deliverReceipt(session, { fetch: parameters.fetch, timeoutMs: parameters.timeoutMs, headers: parameters.headers });
   return {

@@ -5,8 +5,8 @@ import { buildChatRequest, chat } from "../actions/chat.ts";
 import { streamChat } from "../actions/streamChat.ts";
 import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { HostUnreachableError } from "../errors/host.ts";
-import { SessionDisputedError, SessionProtocolError, UndeliveredAnswersError, UnrecordedAnswersError } from "../errors/session.ts";
-import { answerEndEvents, deltaEvent, openEventStream, startLyingHost, type LyingHost } from "../testUtils/lyingHost.ts";
+import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, UndeliveredAnswersError, UnrecordedAnswersError } from "../errors/session.ts";
+import { answerEndEvents, deltaEvent, openEventStream, startLyingHost, type LyingHost, type LyingHostChat } from "../testUtils/lyingHost.ts";
 import { deltaContent, streamExchange } from "./exchange.ts";
 import { deserializeSession, serializeSession } from "./serialization.ts";
 import { maxUndeliveredInARow } from "./sync.ts";
@@ -413,5 +413,86 @@ describe("the openai adapter keeps the app's credentials from the host", () => {
     }
     const headers = host!.chats[0]!.headers;
     expect(headers["x-session-signature"]).toBeDefined();
+  });
+});
+
+describe("an answer's hidden bytes are not billed again as history (a host hides text the app does not render, bills a few tokens for it, then bills the re-sent history at its bytes)", () => {
+  const visible = "Sure, 42.";
+  /** Answers `text` in one delta, billed as `tokens` says, and records it as a finished exchange. */
+  const answer = (request: LyingHostChat, response: ServerResponse, text: string, tokens: { promptTokens: number; completionTokens: number }) =>
+    void openEventStream(response).end(deltaEvent(text) + answerEndEvents(host!.record(request, text, { ...tokens, aborted: false })));
+  /** Turn 2: the messages' UTF-8 bytes billed as prompt tokens (what the prompt bound allowed before). */
+  const billEveryByte = (request: LyingHostChat) =>
+    (JSON.parse(request.body.toString()) as { messages: { content: string }[] }).messages.reduce((sum, message) => sum + Buffer.byteLength(message.content), 0);
+  const secondTurn = (session: Session, shown: string) =>
+    streamChat(session, {
+      messages: [...messages, { role: "assistant", content: shown }, { role: "user", content: "thanks" }],
+      maxTokens: 200,
+    }).result;
+
+  it("a one-line answer hiding a megabyte, billed as 5 completion tokens, is refused: TokenCountMismatchError, nothing signed, session disputed", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => answer(request, response, `${visible}<!--${"A".repeat(1_000_000)}-->`, { promptTokens: 4, completionTokens: 5 });
+    // Before: signed, and the next turn (every byte of the history billed) signed 1,000,035 tokens (an attacker's run).
+    const error = await streamChat(session, { messages, maxTokens: 200 }).result.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TokenCountMismatchError);
+    expect((error as TokenCountMismatchError).violations).toEqual([
+      expect.objectContaining({ field: "completionTokens", claimed: 5n, limit: BigInt(Math.ceil(1_000_016 / 256) - 1) }),
+    ]);
+    expect(host!.receipts).toEqual([]);
+    expect(session.dispute).toMatch(/token counts/);
+  });
+
+  it.each([
+    ["", (session: Session) => session],
+    [", also after a restart from saved state", (session: Session) => deserializeSession(serializeSession(session))],
+  ])("an answer hiding what the byte cap lets through is billed again at most its own 5 completion tokens%s", async (_, restart) => {
+    const first = await lyingSession();
+    const hidden = `${visible}<!--${"A".repeat(1_000)}-->`;
+    host!.onChat = (request, response) => answer(request, response, hidden, { promptTokens: 4, completionTokens: 5 });
+    await expect(streamChat(first, { messages, maxTokens: 200 }).result).resolves.toMatchObject({ text: hidden, cumulativeTokens: 9n });
+    const session = restart(first);
+
+    host!.onChat = (request, response) => answer(request, response, "Ok.", { promptTokens: billEveryByte(request), completionTokens: 2 });
+    const error = await secondTurn(session, hidden).catch((caught: unknown) => caught);
+    // Before: signed for 2 + 1,016 + 6 prompt tokens.
+    expect(error).toBeInstanceOf(TokenCountMismatchError);
+    expect((error as TokenCountMismatchError).violations).toEqual([expect.objectContaining({ field: "promptTokens", claimed: 1_024n })]);
+    expect(host!.receipts.map((receipt) => receipt.cumulativeTokens)).toEqual(["9"]);
+    expect(session.dispute).toBeDefined();
+  });
+
+  it("an honest host, which bills the answer again at about the tokens it generated, is signed", async () => {
+    const session = await lyingSession();
+    const hidden = `${visible}<!--${"A".repeat(1_000)}-->`;
+    host!.onChat = (request, response) => answer(request, response, hidden, { promptTokens: 4, completionTokens: 5 });
+    await streamChat(session, { messages, maxTokens: 200 }).result;
+    // "Hi" (1) + the answer (5) + "thanks" (1) + a template's 8 a message
+    host!.onChat = (request, response) => answer(request, response, "Ok.", { promptTokens: 1 + 5 + 1 + 3 * 8, completionTokens: 2 });
+    await expect(secondTurn(session, hidden)).resolves.toMatchObject({ cumulativeTokens: 9n + 31n + 2n });
+    expect(session.dispute).toBeUndefined();
+  });
+
+  it("an answer recovered by a sync counts the same way", async () => {
+    const session = await lyingSession();
+    const hidden = `${visible}<!--${"A".repeat(1_000)}-->`;
+    host!.onChat = (request, response) => {
+      if (host!.chats.length === 1) {
+        openEventStream(response).write(deltaEvent(visible));
+        host!.record(request, hidden, { promptTokens: 4, completionTokens: 5 });
+        return;
+      }
+      answer(request, response, "Ok.", { promptTokens: billEveryByte(request), completionTokens: 2 });
+    };
+    expect(await stopAfterFirstDelta(session)).toBe(visible);
+    let recovered: string | undefined;
+    const error = await streamChat(session, {
+      messages: [...messages, { role: "assistant", content: hidden }, { role: "user", content: "thanks" }],
+      maxTokens: 200,
+      onRecovered: (exchanges) => (recovered = exchanges[0]?.text),
+    }).result.catch((caught: unknown) => caught);
+    expect(recovered).toBe(hidden);
+    expect(error).toBeInstanceOf(TokenCountMismatchError);
+    expect(host!.receipts.map((receipt) => receipt.cumulativeTokens)).toEqual(["9"]);
   });
 });

@@ -1,4 +1,4 @@
-import { stringToBytes, type Hex, type LocalAccount } from "viem";
+import { keccak256, stringToBytes, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
@@ -39,9 +39,11 @@ async function recorded(
     completionTokens?: number;
     transcriptHash?: Hex;
     aborted?: boolean;
+    messages?: unknown[];
   } = {},
 ): Promise<RecordedExchange> {
-  const body = stringToBytes(JSON.stringify({ messages: [{ role: "user", content: `question ${sequence}` }], max_tokens: 8, stream: false }));
+  const messages = overrides.messages ?? [{ role: "user", content: `question ${sequence}` }];
+  const body = stringToBytes(JSON.stringify({ messages, max_tokens: 8, stream: false }));
   const responseText = "In the beginning ";
   const promptTokens = overrides.promptTokens ?? 5;
   const completionTokens = overrides.completionTokens ?? 3;
@@ -112,7 +114,26 @@ describe("reconcile", () => {
       cumulativeTokens: 8n,
       transcriptHash: first.transcriptHash,
       lastSequence: 1n,
+      billedAnswers: [{ textHash: keccak256(stringToBytes("In the beginning ")), completionTokens: 3 }],
     });
+  });
+
+  it("bounds a recorded request that sends an earlier recorded answer back as history at the tokens billed for that answer", async () => {
+    const first = await recorded(start, 1n);
+    const history = [
+      { role: "user", content: "question 1" },
+      { role: "assistant", content: "In the beginning " },
+      { role: "user", content: "question 3" },
+    ];
+    // "user" + "question 1" + "assistant" + the answer's 3 tokens (17 bytes) + "user" + "question 3", and 3 × 32 + 32 overhead.
+    const limit = 4 + 10 + 9 + 3 + 4 + 10 + 3 * 32 + 32;
+    const honest = await recorded(after(first), 3n, { messages: history, promptTokens: limit });
+    await expect(reconcileFrom(start, answer([first, honest]))).resolves.toMatchObject({ cumulativeTokens: BigInt(8 + limit + 3) });
+    // Billed at the answer's bytes (17), as the bound allowed before.
+    const lying = await recorded(after(first), 3n, { messages: history, promptTokens: limit + 14 });
+    const error = await reconcileFrom(start, answer([first, lying])).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TokenCountMismatchError);
+    expect((error as TokenCountMismatchError).violations).toEqual([expect.objectContaining({ field: "promptTokens", limit: BigInt(limit) })]);
   });
 
   it("accepts a chain of two exchanges and ends where the second leaves the session", async () => {

@@ -11,8 +11,9 @@ import {
   base64ToBytes,
   nextTranscriptHash,
 } from "@session-jobs/protocol";
+import { rememberAnswer } from "./billedAnswers.ts";
 import { checkTokenCounts } from "./countCheck.ts";
-import type { CountCheckOptions, LiveAnswer, SessionReceipt } from "./types.ts";
+import type { BilledAnswer, CountCheckOptions, LiveAnswer, SessionReceipt } from "./types.ts";
 
 /** Above any sequence number a real session reaches. */
 const maxSequence = 2n ** 63n;
@@ -52,6 +53,8 @@ export type Reconciliation = {
   cumulativeTokens: bigint;
   transcriptHash: Hex;
   lastSequence: bigint;
+  /** The session's accepted answers with the recovered ones added. */
+  billedAnswers: BilledAnswer[] | undefined;
 };
 
 export type ReconcileParameters = {
@@ -65,6 +68,8 @@ export type ReconcileParameters = {
   countCheck?: CountCheckOptions | undefined;
   /** What the client received live of its chat requests' answers: the host's record of each such request must begin with its text. */
   liveAnswers?: LiveAnswer[] | undefined;
+  /** The session's accepted answers, for the prompt bound of each recorded request. */
+  billedAnswers?: readonly BilledAnswer[] | undefined;
   answer: SyncResponse;
 };
 
@@ -104,15 +109,18 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
   const start = answer.exchanges.findIndex((exchange) => exchange.previousTranscriptHash.toLowerCase() === position.transcriptHash.toLowerCase());
   const pending = start === -1 ? [] : answer.exchanges.slice(start);
   let previousSequence = 0n;
+  let billedAnswers = parameters.billedAnswers?.slice();
   for (const recorded of pending) {
-    const exchange = await checkRecordedExchange(parameters, recorded, position, previousSequence);
+    const exchange = await checkRecordedExchange({ ...parameters, billedAnswers }, recorded, position, previousSequence);
     exchanges.push(exchange);
+    // A later recorded request may send this answer back as history.
+    billedAnswers = rememberAnswer(billedAnswers, exchange.text, exchange.completionTokens);
     previousSequence = exchange.sequence;
     position = { cumulativeTokens: exchange.cumulativeTokens, transcriptHash: exchange.transcriptHash };
   }
   if (position.cumulativeTokens !== hostPosition.cumulativeTokens || position.transcriptHash.toLowerCase() !== hostPosition.transcriptHash)
     throw new HostRecordsGapError({ client: position, host: hostPosition });
-  return { adoptedReceipt, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence) };
+  return { adoptedReceipt, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence), billedAnswers };
 }
 
 async function checkRecordedExchange(
@@ -157,6 +165,7 @@ async function checkRecordedExchange(
     usage,
     previousCumulativeTokens: position.cumulativeTokens,
     options: parameters.countCheck,
+    billedAnswers: parameters.billedAnswers,
   });
   if (violations.length > 0) throw new TokenCountMismatchError({ violations });
 

@@ -85,6 +85,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
       transcriptHash: session.transcriptHash,
       countCheck: { ...session.countCheck, ...options.countCheck },
       liveAnswers: session.liveAnswers,
+      billedAnswers: session.billedAnswers,
       answer: parseSyncResponse(await readJson(response)),
     });
   } catch (error) {
@@ -102,6 +103,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
     session.receipt = { cumulativeTokens: checkpoint.cumulativeTokens, transcriptHash: checkpoint.transcriptHash, signature, delivered: false };
   }
   session.cumulativeTokens = reconciliation.cumulativeTokens;
+  session.billedAnswers = reconciliation.billedAnswers;
   // Requests signed on the old transcript hash can no longer be recorded: their live text is done with.
   if (reconciliation.transcriptHash.toLowerCase() !== session.transcriptHash.toLowerCase()) session.liveAnswers = undefined;
   session.transcriptHash = reconciliation.transcriptHash;

@@ -6,7 +6,16 @@ export type CountCheckOptions = {
   promptOverheadPerMessage?: number;
   /** Prompt tokens a chat template may add once per request (the assistant turn). Default 32. */
   promptOverheadPerRequest?: number;
+  /**
+   * The most UTF-8 bytes an answer may hold per completion token billed for it (plus one): an answer
+   * of more bytes than `(completionTokens + 1) × maxAnswerBytesPerToken` is refused. Default 256,
+   * twice the longest token of cl100k_base and o200k_base (a run of 128 spaces).
+   */
+  maxAnswerBytesPerToken?: number;
 };
+
+/** One of the session's accepted answers: the keccak256 of its text and the completion tokens billed for it. */
+export type BilledAnswer = { textHash: Hex; completionTokens: number };
 
 /** What a chat request's answer had delivered when it broke off: the request's sequence number and the text received. */
 export type LiveAnswer = { sequence: bigint; text: string };
@@ -90,6 +99,13 @@ export type Session = {
    * disputes the session (`UnrecordedAnswersError`), so at most one more than that are kept.
    */
   liveAnswers?: LiveAnswer[] | undefined;
+  /**
+   * The newest accepted answers (at most `maxBilledAnswers`, 256) and the completion tokens billed
+   * for each: sent back as an assistant message, such an answer counts in the prompt bound at
+   * those tokens rather than at its bytes (docs/design.md, "Client-side count check"). Saved with
+   * the session; a session saved without it counts its earlier answers at their bytes.
+   */
+  billedAnswers?: BilledAnswer[] | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
   dispute?: string | undefined;
   countCheck?: CountCheckOptions | undefined;

@@ -26,8 +26,8 @@ export type LyingHost = {
   forgetsSession: boolean;
   /** Answers a chat request; by default 503. */
   onChat: (chat: LyingHostChat, response: ServerResponse) => void;
-  /** Records `text` as the answer to `chat` (billed at its UTF-8 bytes plus one unless `completionTokens` says), chained to the last record. */
-  record: (chat: LyingHostChat, text: string, options?: { completionTokens?: number; aborted?: boolean }) => Recorded;
+  /** Records `text` as the answer to `chat` (billed at its UTF-8 bytes plus one unless `completionTokens` says, and `promptTokens` or none), chained to the last record. */
+  record: (chat: LyingHostChat, text: string, options?: { promptTokens?: number; completionTokens?: number; aborted?: boolean }) => Recorded;
   /** Stops the server. */
   stop: () => Promise<void>;
 };
@@ -44,10 +44,10 @@ export async function startLyingHost(): Promise<{ host: LyingHost; session: Sess
     forgetsSession: false,
     onChat: (_chat, response) => void response.writeHead(503).end(),
     record(chat, text, options = {}) {
-      const completionTokens = options.completionTokens ?? Buffer.byteLength(text) + 1;
-      const hash = nextTranscriptHash(chat.transcript, { requestBody: chat.body, responseText: text, promptTokens: 0, completionTokens });
-      const cumulativeTokens = served.tokens + BigInt(completionTokens);
-      const entry = { ...chat, text, promptTokens: 0, completionTokens, cumulativeTokens, hash, aborted: options.aborted ?? true };
+      const { promptTokens = 0, completionTokens = Buffer.byteLength(text) + 1 } = options;
+      const hash = nextTranscriptHash(chat.transcript, { requestBody: chat.body, responseText: text, promptTokens, completionTokens });
+      const cumulativeTokens = served.tokens + BigInt(promptTokens + completionTokens);
+      const entry = { ...chat, text, promptTokens, completionTokens, cumulativeTokens, hash, aborted: options.aborted ?? true };
       recorded.push(entry);
       served = { tokens: cumulativeTokens, hash };
       return entry;
@@ -121,10 +121,10 @@ export const openEventStream = (response: ServerResponse) => response.writeHead(
 export const deltaEvent = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
 
 /** The events that end an answer the host recorded as `entry`: its `session` usage, then `[DONE]`. */
-export function answerEndEvents(entry: { completionTokens: number; cumulativeTokens: bigint; hash: Hex }): string {
+export function answerEndEvents(entry: { promptTokens: number; completionTokens: number; cumulativeTokens: bigint; hash: Hex }): string {
   const usage = {
     jobId: "1",
-    promptTokens: 0,
+    promptTokens: entry.promptTokens,
     completionTokens: entry.completionTokens,
     cumulativeTokens: entry.cumulativeTokens.toString(),
     transcriptHash: entry.hash,
