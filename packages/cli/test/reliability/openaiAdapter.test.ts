@@ -188,6 +188,25 @@ describe("the openai client through createSessionFetch", () => {
     expect(recovered).toMatchObject([{ aborted: true }]);
   }, 60_000);
 
+  it("a conversation that sends every answer back as history: the embedded model bills its own answers again within what the SDK allows for them (their completion tokens), so each turn is signed", async () => {
+    pace.ms = 0;
+    const session = await openUserSession(stack.network, 1_000n);
+    const { openai } = clientFor(session);
+    const messages: { role: "user" | "assistant"; content: string }[] = [];
+    for (const [turn, prompt] of ["In the beginning", "And God said", "Genesis 1:1", "And the earth", "Let there be light"].entries()) {
+      messages.push({ role: "user", content: prompt });
+      const request = { model: session.model!, messages, max_tokens: 48, ...greedy };
+      let answer = "";
+      if (turn % 2 === 0) answer = (await openai.chat.completions.create(request)).choices[0]!.message.content!;
+      else for await (const chunk of await openai.chat.completions.create({ ...request, stream: true })) answer += chunk.choices[0]?.delta.content ?? "";
+      expect(answer.length).toBeGreaterThan(0);
+      expect(session.dispute).toBeUndefined();
+      messages.push({ role: "assistant", content: answer });
+    }
+    expect(session.billedAnswers).toHaveLength(5);
+    await closeAfter(session, openai);
+  }, 60_000);
+
   it("the deposit exhausted: the host's 402 reaches the client as openai's APIError, and a request the deposit covers still succeeds", async () => {
     pace.ms = 0;
     // A deposit that pays for 400 tokens.
