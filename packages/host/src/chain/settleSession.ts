@@ -141,7 +141,8 @@ export async function settleSession(context: SettlementContext, jobId: bigint, o
       entries: [{ jobId, cumulativeTokens, tokensInBatch: cumulativeTokens - provenTokens }],
     });
   } catch (error) {
-    // The store stopped taking writes (its lock connection or file lost) before the transaction was recorded.
+    // The store stopped taking writes (its lock connection or file lost) before the transaction was recorded,
+    // or the node kept refusing the nonce as used.
     if (error instanceof HostError) throw error;
     if (error instanceof CallRevertedError) {
       const refusal = new HostError("session_not_active", `the chain refuses to settle session ${jobId}: ${error.reason}`, { cause: error });

@@ -138,6 +138,40 @@ describe("transaction sender", () => {
     expect((await queue.exclusive(() => queue.send(call, { kind: "final", entries }), [held])).receipt?.status).toBe("success");
   });
 
+  it("gives up retryably, after a few tries, on a call whose nonce the node refuses as used while its pending nonce lags (no spin holding the chain writer), and sends it once the node caught up", async () => {
+    const key = anvilPrivateKeys[4];
+    const account = privateKeyToAccount(key);
+    const store = newStore(account.address);
+    const wallet = createWalletClient({ account, transport: http(anvil.rpcUrl) });
+    await publicClient.waitForTransactionReceipt({ hash: await wallet.sendTransaction({ to: account.address, value: 1n, chain: null }) });
+    // A node behind its balancer's others answers the pending nonce, 0, that the transaction above used; the fees do not
+    // move, so each try signs the same bytes, refused "nonce too low" and taking its dropped record back.
+    let lagging = true;
+    const broadcasts: `0x${string}`[] = [];
+    const client = new Proxy(publicClient, {
+      get(target, property, receiver) {
+        if (lagging && property === "getTransactionCount") return async () => 0;
+        if (property === "estimateFeesPerGas") return async () => ({ maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n });
+        if (property === "sendRawTransaction")
+          return async (parameters: { serializedTransaction: `0x${string}` }) => {
+            broadcasts.push(parameters.serializedTransaction);
+            return target.sendRawTransaction(parameters);
+          };
+        return Reflect.get(target, property, receiver);
+      },
+    });
+    const queue = sender(store, key, client);
+    await expect(queue.exclusive(() => queue.send(call, { kind: "checkpoint", entries }))).rejects.toMatchObject({ code: "chain_unavailable" });
+    expect(broadcasts.length).toBe(3);
+    expect(new Set(broadcasts).size).toBe(1);
+    expect(store.submissionsOfJob(1n)).toMatchObject([{ status: "dropped", nonce: 0 }]);
+
+    lagging = false;
+    const { submission, receipt } = await queue.exclusive(() => queue.send(call, { kind: "checkpoint", entries }));
+    expect(receipt?.status).toBe("success");
+    expect(submission.nonce).toBe(1);
+  }, 30_000);
+
   it("hands out nonces in order to queued work", async () => {
     const key = anvilPrivateKeys[7];
     const store = newStore(privateKeyToAccount(key).address);

@@ -10,11 +10,18 @@ import {
   type TransactionReceipt,
 } from "viem";
 import type { Common } from "../common.ts";
-import { storageUnavailable } from "../errors.ts";
+import { HostError, storageUnavailable } from "../errors.ts";
 import type { Release, Store, Submission, SubmissionEntry, SubmissionKind } from "../store/storeTypes.ts";
 import { asCallReverted } from "./callReverted.ts";
 import { broadcastRawTransaction, findTransactionReceipt } from "./rawTransactions.ts";
-import { isRetryableError, withRetry, type RetryParameters } from "./retry.ts";
+import { isRetryableError, sleep, withRetry, type RetryParameters } from "./retry.ts";
+
+/**
+ * How many times one send signs its call after the node refused the nonce as used, before it gives up
+ * for now: a node whose pending nonce lags behind a used one answers the same nonce again, and the same
+ * fees sign the same bytes, so the send would spin holding the chain writer.
+ */
+const nonceRefusalsPerSend = 3;
 
 /** A contract call to send: simulated first, so that a revert costs no gas and reads as a named error. */
 export type ContractCall = { address: Address; abi: Abi; functionName: string; args: readonly unknown[] };
@@ -141,11 +148,12 @@ export function createTransactionSender(parameters: {
 
     /**
      * Simulates, signs, records, broadcasts and waits for one contract call. Throws
-     * `CallRevertedError` if the call would revert (nothing recorded, no gas spent).
+     * `CallRevertedError` if the call would revert (nothing recorded, no gas spent), and
+     * `chain_unavailable` once the node refused {@link nonceRefusalsPerSend} nonces as used.
      * Call inside {@link exclusive}.
      */
     async send(call: ContractCall, intent: { kind: SubmissionKind; entries: SubmissionEntry[] }): Promise<SentTransaction> {
-      for (;;) {
+      for (let nonceRefusals = 0; ;) {
         const gas = await simulate(call);
         const fees = await retry(() => publicClient.estimateFeesPerGas());
         const nonce = await takeNonce();
@@ -181,9 +189,16 @@ export function createTransactionSender(parameters: {
             common.logger.info("transaction found mined after a lost broadcast answer", { kind: intent.kind, hash: submission.txHash, nonce });
             return { submission, receipt: mined };
           }
-          // Someone else used this nonce (another process with this key): resync and try again.
+          // Someone else used this nonce (another process with this key), or the node's pending nonce lags behind
+          // a used one: resync and try again, after a pause (the lock is held), a few times at most.
           await store.setSubmissionStatus(id, "dropped", "nonce already used");
           nextNonce = undefined;
+          if (++nonceRefusals >= nonceRefusalsPerSend)
+            throw new HostError(
+              "chain_unavailable",
+              `the node refused this call's nonce as used ${nonceRefusals} times, the last ${nonce} (its pending nonce behind?); retry later`,
+            );
+          await sleep(parameters.pollingIntervalMs * nonceRefusals, common.shutdown.signal);
           continue;
         }
         nextNonce = nonce + 1;
