@@ -3,7 +3,10 @@
  * failure inside them must be logged and tried again at the next tick, never left as an unhandled
  * rejection (which ends a Node process: one PostgreSQL restart would take every host down).
  */
+import { encodeFunctionData, HttpRequestError } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
+import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import { createCommon } from "../common.ts";
 import { HostError } from "../errors.ts";
 import type { Store } from "../store/storeTypes.ts";
@@ -20,7 +23,13 @@ afterEach(() => void process.off("unhandledRejection", onUnhandled));
 const storageDown = () => Promise.reject(new HostError("storage_unavailable", "storage unavailable: PostgreSQL write EPIPE; retry later"));
 
 describe("proof submitter timers", () => {
-  function startSubmitter(store: Partial<Store>, sender: Partial<TransactionSender>, sessions = {} as SessionCache, isEcdsaReceipt = async () => false) {
+  function startSubmitter(
+    store: Partial<Store>,
+    sender: Partial<TransactionSender>,
+    sessions = {} as SessionCache,
+    isEcdsaReceipt = async () => false,
+    marketplace = {} as Marketplace,
+  ) {
     process.on("unhandledRejection", onUnhandled);
     const logs: { level: string; message: string }[] = [];
     const common = createCommon({ logLevel: "warn", logDestination: { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) } });
@@ -29,7 +38,7 @@ describe("proof submitter timers", () => {
       store: { sessionsWithUnprovenReceipts: async () => [], settlementsDue: async () => [], ...store } as Store,
       sender: { exclusive: <T>(work: () => Promise<T>) => work(), reconcile: async () => [], ...sender } as TransactionSender,
       sessions,
-      marketplace: {} as Marketplace,
+      marketplace,
       policy: { delayMs: 5, maxJobs: 10, idleFlushSeconds: 60, deadlineMarginSeconds: 60, drainTimeoutMs: 1_000 },
       exposure: { unsignedLimit: () => 100 },
       tickMs: 5,
@@ -282,4 +291,58 @@ describe("proof submitter timers", () => {
       await submitter.stop().catch(() => undefined);
     }
   }, 30_000);
+
+  for (const when of ["at start", "at a tick"] as const)
+    it(`handles each proof outcome reconcile learns on its own (${when}): one whose judgement fails (its session cannot be read) is proven again, the others are handled, and the start goes on`, async () => {
+      const account = privateKeyToAccount(`0x${"11".repeat(32)}`);
+      const marketplace = { address: account.address, abi: jobMarketplaceWithModelsAbi } as Marketplace;
+      const data = encodeFunctionData({ abi: marketplace.abi, functionName: "submitProofOfWork", args: [1n, `0x${"ab".repeat(97)}`, 100n] });
+      const rawTx = await account.signTransaction({ chainId: 1, type: "eip1559", to: marketplace.address, data, gas: 1n, maxFeePerGas: 1n, nonce: 0 });
+      // Job 1's proof found mined reverted (to be judged, which reads the session), then job 2's found dropped (to be proven again).
+      const outcomes = [
+        {
+          submission: {
+            id: 1,
+            kind: "checkpoint",
+            status: "reverted",
+            txHash: "0x01",
+            rawTx,
+            entries: [{ jobId: 1n, cumulativeTokens: 100, tokensInBatch: 100 }],
+          },
+          receipt: { status: "reverted", logs: [] },
+        },
+        {
+          submission: {
+            id: 2,
+            kind: "checkpoint",
+            status: "dropped",
+            txHash: "0x02",
+            rawTx,
+            entries: [{ jobId: 2n, cumulativeTokens: 50, tokensInBatch: 50 }],
+          },
+          receipt: undefined,
+        },
+      ];
+      let reconciles = 0;
+      const proving: bigint[] = [];
+      const { submitter, logs } = startSubmitter(
+        dueProofStore({ pendingSubmissions: async () => [{}] as never, submissionsOfJob: async (jobId: bigint) => (proving.push(jobId), []) }),
+        {
+          reconcile: async () => (reconciles++ === (when === "at start" ? 0 : 1) ? outcomes : []) as never,
+          send: () => Promise.reject(new Error("fetch failed")),
+        },
+        // The RPC is down after its retries: the reverted proof's session cannot be read.
+        { get: () => Promise.reject(new HttpRequestError({ url: "http://127.0.0.1:8545", status: 502 })) } as unknown as SessionCache,
+        async () => false,
+        marketplace,
+      );
+      await submitter.start();
+      try {
+        await expect.poll(() => [...new Set(proving)].sort(), { timeout: 10_000 }).toEqual([1n, 2n]);
+        expect(logs.some((line) => line.level === "warn" && /cannot judge a mined proof now/.test(line.message))).toBe(true);
+        await expectNoUnhandledRejection();
+      } finally {
+        await submitter.stop().catch(() => undefined);
+      }
+    }, 30_000);
 });

@@ -274,13 +274,18 @@ export function createProofSubmitter(parameters: {
    * Learns what became of the transactions still on their way (inside the queue): a proof replaced
    * or dropped for good leaves its receipts unproven, proven again now rather than at the idle flush,
    * while the depositor could still complete first; a proof found mined (its wait ran out: a slow
-   * chain, a process that stopped) is judged as if its wait had seen it ({@link minedProofs}).
+   * chain, a process that stopped) is judged as if its wait had seen it ({@link minedProofs}). Each
+   * on its own: reconcile has recorded every fate, so no later pass sees them again; one whose judgement
+   * fails (its session cannot be read) is proven again shortly, where a refusal is judged anew.
    */
   async function reconcile(): Promise<void> {
     for (const { submission, receipt } of await sender.reconcile()) {
       if (submission.status === "dropped") for (const entry of submission.entries) schedule(entry.jobId);
       else if (receipt && (submission.kind === "checkpoint" || submission.kind === "batch"))
-        await minedProofs(proofEntriesOf(marketplace, submission), submission, receipt);
+        await minedProofs(proofEntriesOf(marketplace, submission), submission, receipt).catch((error: unknown) => {
+          common.logger.warn("cannot judge a mined proof now; its sessions will be proven again", { hash: submission.txHash, error });
+          for (const entry of submission.entries) schedule(entry.jobId);
+        });
     }
   }
 
