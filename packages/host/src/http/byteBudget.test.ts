@@ -52,23 +52,36 @@ describe("a waiter whose client has gone", () => {
   });
 });
 
-describe("taking without waiting", () => {
-  it("takes what fits when nobody waits ahead; a taker that already waited its turn in the queue may pass those queued since", async () => {
+describe("places in line", () => {
+  it("takes at once only what fits while nobody waits", async () => {
     const budget = createByteBudget({ capacity: 100 });
     const first = budget.takeNow(60);
     expect(budget.takeNow(50)).toBeUndefined();
     const queued = settled(budget.take(50));
     await new Promise((resolve) => setImmediate(resolve));
-    // 30 fits, but the 50 waits ahead of it.
+    // 30 fits, but the 50 waits.
     expect(budget.takeNow(30)).toBeUndefined();
-    const returning = budget.takeNow(30, { overtake: true });
-    expect(budget.held).toBe(90);
-    expect(budget.takeNow(30, { overtake: true })).toBeUndefined();
     first!();
-    returning!();
     await until(() => queued.done);
-    (queued.value as () => void)();
+    expect(budget.takeNow(30)).toBeDefined();
+    expect(budget.held).toBe(80);
+  });
+
+  it("queues a taker that comes back at its place: ahead of those that came after it, behind those before", async () => {
+    const budget = createByteBudget({ capacity: 100 });
+    const [first, second] = [budget.place(), budget.place()];
+    const holder = await budget.take(100);
+    const order: string[] = [];
+    const taken = (name: string) => (release: (() => void) | undefined) => (order.push(name), release!());
+    const later = budget.take(60).then(taken("later"));
+    const back = budget.take(60, undefined, second).then(taken("second"));
+    const front = budget.take(60, undefined, first).then(taken("first"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).toEqual([]);
+    holder!();
+    await Promise.all([later, back, front]);
+    expect(order).toEqual(["first", "second", "later"]);
     expect(budget.held).toBe(0);
-    expect(budget.peak).toBe(90);
+    expect(budget.peak).toBe(100);
   });
 });

@@ -1,14 +1,18 @@
 /**
- * Bytes that work in progress may hold together (sync answers being written). A taker waits in
- * arrival order until its share fits; a share larger than the whole budget is cut to it, so that
- * one oversized taker runs alone instead of waiting for ever. A taker whose signal aborts (its
- * client has gone) leaves the queue at once, so it never holds up those behind it.
+ * Bytes that work in progress may hold together (sync answers being written). Takers are served in
+ * the order of their places in line until their share fits; a share larger than the whole budget is
+ * cut to it, so that one oversized taker runs alone instead of waiting for ever. A taker that comes
+ * back (it held its bytes but could not use them) keeps its place: it is served before those that
+ * came after it. A taker whose signal aborts (its client has gone) leaves the line at once, so it
+ * never holds up those behind it.
  */
 export function createByteBudget(parameters: { capacity: number; onChange?: (held: number) => void }) {
   const { capacity } = parameters;
-  const waiting: { bytes: number; grant: () => void }[] = [];
+  /** Those waiting, in the order of their places. */
+  const waiting: { bytes: number; place: number; grant: () => void }[] = [];
   let held = 0;
   let peak = 0;
+  let places = 0;
 
   const hold = (bytes: number) => {
     held += bytes;
@@ -42,26 +46,30 @@ export function createByteBudget(parameters: { capacity: number; onChange?: (hel
     get peak() {
       return peak;
     },
-    /**
-     * A release function if `bytes` are held now, `undefined` if they do not fit or a taker waits
-     * ahead. With `overtake`, those waiting are passed: for a taker that already waited its turn in
-     * the queue, gave the bytes back and came back for them.
-     */
-    takeNow(requested: number, options: { overtake?: boolean } = {}): (() => void) | undefined {
+    /** A place in line behind every one given before: a taker keeps it across its tries. */
+    place(): number {
+      return places++;
+    },
+    /** A release function if `bytes` are held now, `undefined` if they do not fit or anyone waits. */
+    takeNow(requested: number): (() => void) | undefined {
       const bytes = share(requested);
-      if ((waiting.length > 0 && !options.overtake) || held + bytes > capacity) return undefined;
+      if (waiting.length > 0 || held + bytes > capacity) return undefined;
       hold(bytes);
       return releaser(bytes);
     },
-    /** Resolves with a release function once `bytes` are held, or with `undefined` if `signal` aborts first. */
-    async take(requested: number, signal?: AbortSignal): Promise<(() => void) | undefined> {
+    /**
+     * Resolves with a release function once `bytes` are held, waiting behind those with an earlier
+     * place (by default, behind everyone), or with `undefined` if `signal` aborts first.
+     */
+    async take(requested: number, signal?: AbortSignal, place = places++): Promise<(() => void) | undefined> {
       if (signal?.aborted) return undefined;
       const bytes = share(requested);
-      if (waiting.length === 0 && held + bytes <= capacity) hold(bytes);
+      if ((waiting.length === 0 || waiting[0]!.place > place) && held + bytes <= capacity) hold(bytes);
       else {
         const granted = await new Promise<boolean>((resolve) => {
           const waiter = {
             bytes,
+            place,
             grant: () => {
               signal?.removeEventListener("abort", leave);
               resolve(true);
@@ -73,7 +81,8 @@ export function createByteBudget(parameters: { capacity: number; onChange?: (hel
             resolve(false);
           };
           signal?.addEventListener("abort", leave, { once: true });
-          waiting.push(waiter);
+          const behind = waiting.findIndex((other) => other.place > place);
+          waiting.splice(behind === -1 ? waiting.length : behind, 0, waiter);
         });
         if (!granted) return undefined;
       }

@@ -18,25 +18,38 @@ export type CreateSessionTurnsParameters = {
  */
 export function createSessionTurns({ store, exposure, refuse }: CreateSessionTurnsParameters) {
   const mutex = createKeyedMutex<bigint>();
+  /** Adds the lock other processes respect to the turn held in this process (`release`); gives that back if the lock is not taken. */
+  const shared = async (jobId: bigint, release: () => void, lock: () => Promise<Release | undefined>): Promise<Release | undefined> => {
+    try {
+      const releaseShared = await lock();
+      if (!releaseShared) {
+        release();
+        return undefined;
+      }
+      return Object.assign(
+        () => {
+          releaseShared();
+          release();
+        },
+        { held: releaseShared.held },
+      );
+    } catch (error) {
+      release();
+      // The lock's own refusal already says "storage unavailable … retry later": its reason is kept, not its sentence.
+      const why = error instanceof StorageUnavailableError ? error.why : (error as Error).message;
+      throw storageUnavailable(`cannot take session ${jobId}'s turn: ${why}`, error);
+    }
+  };
   return {
     /** Resolves with a release function once the caller holds the session's turn; `held()` while other processes still respect it. */
     async acquire(jobId: bigint): Promise<Release> {
-      const release = await mutex.acquire(jobId);
-      try {
-        const releaseShared = await store.locks.session(jobId);
-        return Object.assign(
-          () => {
-            releaseShared();
-            release();
-          },
-          { held: releaseShared.held },
-        );
-      } catch (error) {
-        release();
-        // The lock's own refusal already says "storage unavailable … retry later": its reason is kept, not its sentence.
-        const why = error instanceof StorageUnavailableError ? error.why : (error as Error).message;
-        throw storageUnavailable(`cannot take session ${jobId}'s turn: ${why}`, error);
-      }
+      return (await shared(jobId, await mutex.acquire(jobId), () => store.locks.session(jobId)))!;
+    },
+
+    /** The session's turn if nobody holds or waits for it now, here or in another process, else `undefined`: for a caller that must not wait for it. */
+    async tryAcquire(jobId: bigint): Promise<Release | undefined> {
+      const release = mutex.tryAcquire(jobId);
+      return release && shared(jobId, release, () => store.locks.trySession(jobId));
     },
 
     /**

@@ -7,6 +7,8 @@ import type { Release, StoreLocks } from "./storeTypes.ts";
 /** The channel a stored receipt is announced on (`pg_notify`, delivered at commit). */
 export const receiptChannel = "session_jobs_receipts";
 
+const sessionLock = (jobId: bigint) => `session-jobs:session:${jobId}`;
+
 /**
  * Cross-process locks as PostgreSQL session-level advisory locks, all held by one dedicated
  * connection of this process: the server drops them when the process dies (kill -9, power cut)
@@ -33,15 +35,20 @@ export function createPostgresLocks(parameters: {
     Object.assign(() => void connection.query(client, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", [name]).catch(() => undefined), {
       held: () => connection.current() === client,
     });
+  /** The lock if it is free now, else `undefined`. */
+  const tryTake = async (name: string): Promise<Release | undefined> => {
+    const client = connection.current();
+    if (!client) throw storageUnavailable(`${connection.lost()}; reconnecting`);
+    // The connection may die under the query, before its loss is announced: the same refusal.
+    const locked = await tryLock(client, name).catch((error: unknown) => {
+      throw storageUnavailable(`the PostgreSQL lock connection failed (${(error as Error).message})`, error);
+    });
+    return locked ? unlock(client, name) : undefined;
+  };
   const take = async (name: string): Promise<Release> => {
     for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
-      const client = connection.current();
-      if (!client) throw storageUnavailable(`${connection.lost()}; reconnecting`);
-      // The connection may die under the query, before its loss is announced: the same refusal.
-      const locked = await tryLock(client, name).catch((error: unknown) => {
-        throw storageUnavailable(`the PostgreSQL lock connection failed (${(error as Error).message})`, error);
-      });
-      if (locked) return unlock(client, name);
+      const release = await tryTake(name);
+      if (release) return release;
       await sleep(delay);
     }
   };
@@ -58,7 +65,8 @@ export function createPostgresLocks(parameters: {
 
   return {
     shared: true,
-    session: (jobId) => take(`session-jobs:session:${jobId}`),
+    session: (jobId) => take(sessionLock(jobId)),
+    trySession: (jobId) => tryTake(sessionLock(jobId)),
     chainWriter: () => take("session-jobs:chain-writer"),
     async leadProofs(onLeader, signal) {
       let lead: AbortController | undefined;

@@ -518,6 +518,7 @@ const granted = () => Promise.resolve(Object.assign(() => undefined, { held: () 
 const singleProcessLocks: StoreLocks = {
   shared: false,
   session: granted,
+  trySession: granted,
   chainWriter: granted,
   leadProofs: (onLeader) => onLeader(new AbortController().signal),
   onReceiptStored: () => undefined,

@@ -479,6 +479,8 @@ describe("PostgreSQL store across processes", () => {
     const [first, second] = [await open(url), await open(url)];
     const order: string[] = [];
     const releaseFirst = await first.locks.session(1n);
+    // Tried without waiting: refused while the other process holds it.
+    expect(await second.locks.trySession(1n)).toBeUndefined();
     const waiting = second.locks.session(1n).then((release) => (order.push("second"), release));
     // Another session's turn is not held up.
     (await second.locks.session(2n))();
@@ -486,6 +488,11 @@ describe("PostgreSQL store across processes", () => {
     releaseFirst();
     (await waiting)();
     expect(order).toEqual(["first", "second"]);
+    // Given back on the connection that tries next, in order: free at once to that process, then held against the other.
+    const tried = await second.locks.trySession(1n);
+    expect(tried?.held()).toBe(true);
+    expect(await first.locks.trySession(1n)).toBeUndefined();
+    tried!();
 
     const writer = await first.locks.chainWriter();
     let secondWrote = false;
@@ -556,6 +563,7 @@ describe("PostgreSQL store across processes", () => {
       await expect.poll(() => first.fault(), { timeout: 60_000 }).toMatch(/lock connection/);
       expect(() => first.assertWritable()).toThrow(expect.objectContaining({ code: "storage_unavailable", status: 503 }));
       await expect(first.locks.session(1n)).rejects.toMatchObject({ code: "storage_unavailable" });
+      await expect(first.locks.trySession(1n)).rejects.toMatchObject({ code: "storage_unavailable" });
       // The lead went with the connection: the other process takes it.
       await expect.poll(() => leaders, { timeout: 60_000 }).toEqual(["first", "first lost", "second"]);
     } finally {

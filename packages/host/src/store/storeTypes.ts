@@ -92,6 +92,8 @@ export type StoreLocks = {
   readonly shared: boolean;
   /** One exchange, sync or close per session at a time across processes (inside the in-process mutex). */
   session(jobId: bigint): Promise<Release>;
+  /** The session's lock if no other process holds it now, else `undefined` (the caller does not wait). */
+  trySession(jobId: bigint): Promise<Release | undefined>;
   /** One chain writer at a time across processes (every transaction the host key signs). */
   chainWriter(): Promise<Release>;
   /**
