@@ -1,6 +1,13 @@
 import type { BaseError } from "../errors/base.ts";
 import type { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
-import type { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import type {
+  SessionDisputedError,
+  SessionProtocolError,
+  TokenCountMismatchError,
+  TranscriptMismatchError,
+  UndeliveredAnswersError,
+  UnrecordedAnswersError,
+} from "../errors/session.ts";
 import { jsonExchange, type ExchangeResult } from "../session/exchange.ts";
 import type { RecoveredExchange } from "../session/reconcile.ts";
 import type { HostRequestOptions } from "../session/transport.ts";
@@ -43,6 +50,8 @@ export type ChatErrorType =
   | TranscriptMismatchError
   | SessionDisputedError
   | SessionProtocolError
+  | UndeliveredAnswersError
+  | UnrecordedAnswersError
   | BaseError;
 
 /**

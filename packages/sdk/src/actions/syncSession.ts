@@ -1,5 +1,12 @@
 import type { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
-import type { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import type {
+  SessionDisputedError,
+  SessionProtocolError,
+  TokenCountMismatchError,
+  TranscriptMismatchError,
+  UndeliveredAnswersError,
+  UnrecordedAnswersError,
+} from "../errors/session.ts";
 import { syncWithHost, type SyncResult } from "../session/sync.ts";
 import { acquireSessionLock, type HostRequestOptions } from "../session/transport.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
@@ -12,7 +19,15 @@ export type SyncSessionParameters = HostRequestOptions & {
 export type SyncSessionReturnType = SyncResult;
 
 export type SyncSessionErrorType =
-  SessionHostError | HostResponseError | HostUnreachableError | TokenCountMismatchError | TranscriptMismatchError | SessionDisputedError | SessionProtocolError;
+  | SessionHostError
+  | HostResponseError
+  | HostUnreachableError
+  | TokenCountMismatchError
+  | TranscriptMismatchError
+  | SessionDisputedError
+  | SessionProtocolError
+  | UndeliveredAnswersError
+  | UnrecordedAnswersError;
 
 /**
  * Brings a session back in step with its host after the client missed the end of an exchange: a
