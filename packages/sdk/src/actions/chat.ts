@@ -1,17 +1,9 @@
 import type { BaseError } from "../errors/base.ts";
-import type { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
-import type {
-  SessionDisputedError,
-  SessionProtocolError,
-  TokenCountMismatchError,
-  TranscriptMismatchError,
-  UndeliveredAnswersError,
-  UnrecordedAnswersError,
-} from "../errors/session.ts";
 import { jsonExchange, type ExchangeResult } from "../session/exchange.ts";
 import type { RecoveredExchange } from "../session/reconcile.ts";
 import type { HostRequestOptions } from "../session/transport.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
+import type { SyncSessionErrorType } from "./syncSession.ts";
 
 /** A chat message as the OpenAI API takes it. */
 export type ChatMessage = {
@@ -42,17 +34,8 @@ export type ChatReturnType = ExchangeResult & {
   response: Record<string, unknown>;
 };
 
-export type ChatErrorType =
-  | SessionHostError
-  | HostResponseError
-  | HostUnreachableError
-  | TokenCountMismatchError
-  | TranscriptMismatchError
-  | SessionDisputedError
-  | SessionProtocolError
-  | UndeliveredAnswersError
-  | UnrecordedAnswersError
-  | BaseError;
+/** What a sync throws (a chat syncs first after a broken exchange), or another {@link BaseError}. */
+export type ChatErrorType = SyncSessionErrorType | BaseError;
 
 /**
  * Sends one chat request through the session and waits for the whole answer. The request is

@@ -1,6 +1,13 @@
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from "vitest";
+import {
+  SessionDisputedError,
+  SessionProtocolError,
+  TokenCountMismatchError,
+  TranscriptMismatchError,
+  UndeliveredAnswersError,
+  UnrecordedAnswersError,
+} from "../errors/session.ts";
 import { signCheckpoint } from "@session-jobs/protocol";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
 import { maxAnswerBytes } from "../session/readBody.ts";
@@ -8,9 +15,9 @@ import type { Session } from "../session/types.ts";
 import { endlessAnswerAt } from "../testUtils/endlessAnswer.ts";
 import { offChainDomain, startOffChainSession } from "../testUtils/offChainSession.ts";
 import { generateWords, requestLines, type TestHost } from "../testUtils/testHost.ts";
-import { chat } from "./chat.ts";
-import { streamChat } from "./streamChat.ts";
-import { syncSession } from "./syncSession.ts";
+import { chat, type ChatErrorType } from "./chat.ts";
+import { streamChat, type StreamChatErrorType } from "./streamChat.ts";
+import { syncSession, type SyncSessionErrorType } from "./syncSession.ts";
 
 let session: Session;
 let host: TestHost;
@@ -170,5 +177,16 @@ describe("syncSession", () => {
     expect(session).toMatchObject({ resync: false, sequence: 0n, cumulativeTokens: 0n });
     expect(session.dispute).toBeUndefined();
     expect(host.exchanges.size).toBe(0);
+  });
+});
+
+describe("the error types", () => {
+  it("name the disputes a sync throws, for chat, streamChat and syncSession (checked by the type checker)", () => {
+    type Disputes = UndeliveredAnswersError | UnrecordedAnswersError;
+    // Each error on its own: `Extract` keeps a member only if it is named (or one of the same shape).
+    expectTypeOf<Extract<SyncSessionErrorType, UndeliveredAnswersError>>().toEqualTypeOf<UndeliveredAnswersError>();
+    expectTypeOf<Extract<SyncSessionErrorType, UnrecordedAnswersError>>().toEqualTypeOf<UnrecordedAnswersError>();
+    expectTypeOf<Extract<ChatErrorType, Disputes>>().toEqualTypeOf<Disputes>();
+    expectTypeOf<Extract<StreamChatErrorType, Disputes>>().toEqualTypeOf<Disputes>();
   });
 });
