@@ -9,7 +9,7 @@ import { readText } from "./readBody.ts";
 import type { HostBody } from "./hostFetch.ts";
 import { createAnswerEventParser } from "./sse.ts";
 import type { RecoveredExchange } from "./reconcile.ts";
-import { syncWithHost } from "./sync.ts";
+import { maxFailedAnswersKept, syncWithHost } from "./sync.ts";
 import { acquireSessionLock, assertUndisputed, dispute, hostEndpoint, needsSync, postSigned, signReceipt, type HostRequestOptions } from "./transport.ts";
 import { deliverReceipt, receiptDelivery, receiptDeliveryInFlight, receiptUndelivered } from "./receiptDelivery.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
@@ -95,6 +95,7 @@ export async function acceptExchange(
   session.receipt = { cumulativeTokens, transcriptHash, signature, delivered: false };
   session.resync = false;
   session.liveAnswers = undefined;
+  session.failedAnswers = undefined;
   session.undeliveredInARow = 0;
   session.billedAnswers = rememberAnswer(session.billedAnswers, responseText, usage.completionTokens);
   // Its outcome is for the caller to wait for (receiptDelivery); the delivery keeps a refusal.
@@ -129,8 +130,11 @@ export type ExchangeParameters = HostRequestOptions & {
   onRecovered?: ((exchanges: RecoveredExchange[]) => void) | undefined;
 };
 
-/** How far one exchange got: whether its request went out (from then on the host may bill it), and with which sequence number. */
-type ExchangeProgress = { sent: boolean; sequence?: bigint | undefined };
+/**
+ * How far one exchange got: whether its request went out (from then on the host may bill it), with
+ * which sequence number, and whether the host ended its answer with an error event.
+ */
+type ExchangeProgress = { sent: boolean; sequence?: bigint | undefined; answeredWithError?: boolean | undefined };
 
 /**
  * Sends a chat request once the session may go on: undisputed, in step with the host (a session
@@ -192,7 +196,8 @@ async function postChatRequest(session: Session, progress: ExchangeProgress, par
 
 /**
  * What an exchange that failed leaves behind: an answer larger than any honest one disputes the
- * session; an exchange the client stopped itself (its signal, leaving a stream, `closeSession`)
+ * session; one the host ended with an error event is kept as failed ({@link answerFailed}); an
+ * exchange the client stopped itself (its signal, leaving a stream, `closeSession`)
  * after sending it is marked as broken off by the client, so its recovery does not count against
  * the host (docs/design.md, "Answers that never arrived live") unless it stopped it before any
  * answer text arrived and the host bills completion tokens for it; the text received live of an
@@ -201,12 +206,31 @@ async function postChatRequest(session: Session, progress: ExchangeProgress, par
  */
 function exchangeFailed(session: Session, call: ExchangeCall, progress: ExchangeProgress, error: unknown, liveText = ""): unknown {
   if (error instanceof HostAnswerTooLargeError) return dispute(session, error);
+  if (progress.answeredWithError && progress.sequence !== undefined) answerFailed(session, progress.sequence);
   if (progress.sent && session.resync) {
     if (call.signal.aborted) session.brokenOff = liveText === "" ? "clientBeforeText" : "client";
     if (liveText !== "" && progress.sequence !== undefined)
       session.liveAnswers = [...(session.liveAnswers ?? []), { sequence: progress.sequence, text: liveText }];
   }
   return error;
+}
+
+/**
+ * The host ended the answer with an error event: by its protocol that exchange is neither billed nor
+ * recorded, ever (a host that fails after committing its record breaks the connection instead), so
+ * its sequence number is kept while the transcript stays where it is and any later sync that
+ * presents it as recorded disputes the session, whatever its text (docs/design.md, "Answers the
+ * host said failed"). These do not count as answers the host broke off (an honest backend may fail
+ * several times in a row), so the client does not sync for them. At most
+ * {@link maxFailedAnswersKept} are kept; an error event past that is taken as a break after which
+ * the host may have recorded the answer: the client syncs, and its live text is checked and counts
+ * towards the bound of `session.liveAnswers`.
+ */
+function answerFailed(session: Session, sequence: bigint): void {
+  const failed = session.failedAnswers ?? [];
+  if (failed.length >= maxFailedAnswersKept) return;
+  session.failedAnswers = [...failed, sequence];
+  session.resync = false;
 }
 
 /**
@@ -297,7 +321,7 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
           done = true;
           break;
         }
-        const chunk = parseChunk(session, event.data, url);
+        const chunk = parseChunk(session, progress, event.data, url);
         const content = deltaContent(chunk);
         // Only answer text (or its end, once) is the host's progress: comments, blank lines, events
         // without text, partial events and a `session` object sent again would keep its clock from
@@ -346,11 +370,11 @@ export function deltaContent(chunk: ChatCompletionChunk): string | null | undefi
 
 /**
  * One SSE chunk; a host's error event ends an exchange that is neither billed nor in its
- * transcript. A session answers with one choice (its `n` is 1): a chunk with more, or with a choice
+ * transcript (marked in `progress`, for {@link exchangeFailed}). A session answers with one choice (its `n` is 1): a chunk with more, or with a choice
  * whose index is not 0, would let the host bill a text other than the one an app reads at
  * `choices[0]`, so it disputes the session; so does answer text that is not a string.
  */
-function parseChunk(session: Session, data: string, url: string): ChatCompletionChunk {
+function parseChunk(session: Session, progress: ExchangeProgress, data: string, url: string): ChatCompletionChunk {
   let chunk: ChatCompletionChunk & { error?: unknown };
   try {
     chunk = JSON.parse(data) as typeof chunk;
@@ -358,7 +382,7 @@ function parseChunk(session: Session, data: string, url: string): ChatCompletion
     throw new SessionProtocolError("The host sent an SSE event that is not JSON.", { details: data.slice(0, 200), cause });
   }
   if (chunk.error !== undefined) {
-    session.resync = false;
+    progress.answeredWithError = true;
     throw parseHostError({ status: 200, url, body: data });
   }
   const { choices } = chunk;

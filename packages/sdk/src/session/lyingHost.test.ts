@@ -6,10 +6,10 @@ import { streamChat } from "../actions/streamChat.ts";
 import { createSessionFetch } from "../adapters/createSessionFetch.ts";
 import { HostUnreachableError } from "../errors/host.ts";
 import { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, UndeliveredAnswersError, UnrecordedAnswersError } from "../errors/session.ts";
-import { answerEndEvents, deltaEvent, openEventStream, startLyingHost, type LyingHost, type LyingHostChat } from "../testUtils/lyingHost.ts";
+import { answerEndEvents, deltaEvent, errorEvent, openEventStream, startLyingHost, type LyingHost, type LyingHostChat } from "../testUtils/lyingHost.ts";
 import { deltaContent, streamExchange } from "./exchange.ts";
 import { deserializeSession, serializeSession } from "./serialization.ts";
-import { maxUndeliveredInARow } from "./sync.ts";
+import { maxFailedAnswersKept, maxUndeliveredInARow } from "./sync.ts";
 import type { Session } from "./types.ts";
 
 // A host that lies with a record that chains (docs/design.md, "Resynchronisation" and "Every read
@@ -184,6 +184,76 @@ describe("a host that breaks off answers after text and records none of them", (
     await expect(streamChat(session, { messages, maxTokens: 20 }).result).resolves.toMatchObject({ text: "Hello" });
     expect(session.liveAnswers).toBeUndefined();
     expect(session.dispute).toBeUndefined();
+  });
+});
+
+describe("an answer the host ended with an error event (it says: not billed, not recorded)", () => {
+  it.each([
+    ["rewritten", "The answer is 41, and you agreed to pay for it."],
+    ["extending what was shown", "The answer is 42, and you agreed to pay for it."],
+  ])(
+    "is never signed later: a host that streamed 'The answer is 42', then an error, and presents the request as recorded (%s) at the sync after the next request broke off is disputed, also across a restart",
+    async (_, recordedText) => {
+      const session = await lyingSession();
+      let first: Parameters<LyingHost["onChat"]>[0] | undefined;
+      host!.onChat = (request, response) => {
+        const count = host!.chats.length;
+        if (count === 1) return void ((first = request), openEventStream(response).end(deltaEvent("The answer is 42") + errorEvent()));
+        if (count > 2) return refuse(response);
+        // Both requests were signed on the same transcript hash: the first one's record chains.
+        host!.record(first!, recordedText, { completionTokens: 20 });
+        openEventStream(response);
+        setTimeout(() => response.socket?.destroy(), 20);
+      };
+      let shown = "";
+      const failed = streamChat(session, { messages, maxTokens: 20 });
+      const reading = (async () => {
+        for await (const delta of failed) shown += delta;
+      })();
+      await expect(failed.result).rejects.toMatchObject({ hostMessage: "the model failed" });
+      await reading.catch(() => undefined);
+      expect(shown).toBe("The answer is 42");
+      await expect(streamChat(session, { messages, maxTokens: 20 }).result).rejects.toBeInstanceOf(HostUnreachableError);
+      const restored = deserializeSession(serializeSession(session));
+      const error = await chat(restored, { messages, maxTokens: 20 }).catch((caught: unknown) => caught);
+      // Before: signed for 20 tokens of text the user never saw (or saw only the start of).
+      expect(host!.receipts).toEqual([]);
+      expect(error).toBeInstanceOf(SessionProtocolError);
+      expect(restored.cumulativeTokens).toBe(0n);
+      expect(restored.dispute).toMatch(/answered request 1 with an error/);
+    },
+  );
+
+  it("an honest host whose backend fails mid-answer twice in a row, then breaks off once after text, is not disputed: the next answer is signed", async () => {
+    const session = await lyingSession();
+    host!.onChat = (request, response) => {
+      const stream = openEventStream(response);
+      const count = host!.chats.length;
+      if (count <= 2) return void stream.end(deltaEvent("Hel") + errorEvent());
+      if (count === 3) return void (stream.write(deltaEvent("Hel")), setTimeout(() => response.socket?.destroy(), 20));
+      stream.end(deltaEvent("Hello") + answerEndEvents(host!.record(request, "Hello", { aborted: false })));
+    };
+    for (let attempt = 0; attempt < 2; attempt++) await expect(streamChat(session, { messages, maxTokens: 20 }).result).rejects.toThrow("the model failed");
+    await expect(streamChat(session, { messages, maxTokens: 20 }).result).rejects.toBeInstanceOf(HostUnreachableError);
+    await expect(streamChat(session, { messages, maxTokens: 20 }).result).resolves.toMatchObject({ text: "Hello" });
+    expect(session.dispute).toBeUndefined();
+    expect(session.failedAnswers).toBeUndefined();
+    expect(session.liveAnswers).toBeUndefined();
+  });
+
+  it("what the SDK keeps of them stays bounded: a host that fails every answer after text keeps at most maxFailedAnswersKept sequence numbers and the live text of two answers, then is disputed", async () => {
+    const session = await lyingSession();
+    const text = "y".repeat(10_000);
+    host!.onChat = (_request, response) => void openEventStream(response).end(deltaEvent(text) + errorEvent());
+    const errors: unknown[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) errors.push(await streamChat(session, { messages, maxTokens: 20 }).result.catch((error: unknown) => error));
+    expect(session.failedAnswers).toHaveLength(maxFailedAnswersKept);
+    expect(session.liveAnswers?.length).toBe(maxUndeliveredInARow + 1);
+    expect(serializeSession(session).length).toBeLessThan((maxUndeliveredInARow + 2) * text.length);
+    expect(host!.chats).toHaveLength(maxFailedAnswersKept + maxUndeliveredInARow + 1);
+    expect(errors[maxFailedAnswersKept + maxUndeliveredInARow + 1]).toBeInstanceOf(UnrecordedAnswersError);
+    expect(errors.at(-1)).toBeInstanceOf(SessionDisputedError);
+    expect(host!.receipts).toEqual([]);
   });
 });
 

@@ -70,6 +70,8 @@ export type ReconcileParameters = {
   liveAnswers?: LiveAnswer[] | undefined;
   /** The session's accepted answers, for the prompt bound of each recorded request. */
   billedAnswers?: readonly BilledAnswer[] | undefined;
+  /** Chat requests the host answered with an error event (neither billed nor recorded, it said): a record of one is refused. */
+  failedAnswers?: bigint[] | undefined;
   answer: SyncResponse;
 };
 
@@ -78,8 +80,8 @@ export type ReconcileParameters = {
  * Nothing the host says is taken on trust: a newer receipt must carry the session key's own
  * signature; each recorded exchange must carry the session key's signature over its request as a
  * chat request, its sequence and the transcript hash it built on (so the host cannot bill a request
- * twice, move it, or pass a signed close or sync off as a chat),
- * begin with the text the client received live of it, pass the same count check as a live answer,
+ * twice, move it, or pass a signed close or sync off as a chat), be of a request the host did not
+ * answer with an error, begin with the text the client received live of it, pass the same count check as a live answer,
  * and chain to the transcript hash the host claims;
  * and the chain must end where the host says the session stands. Throws on the first failure.
  */
@@ -140,6 +142,10 @@ async function checkRecordedExchange(
       `The host presents request ${sequence} as this session's chat request, but the session key did not sign it as one at this point of the transcript.`,
     );
 
+  if (parameters.failedAnswers?.includes(sequence))
+    throw new SessionProtocolError(
+      `The host answered request ${sequence} with an error (neither billed nor recorded, by its protocol), yet presents it as recorded; no receipt was signed.`,
+    );
   assertExtendsLiveText(
     parameters.liveAnswers?.find((live) => live.sequence === sequence),
     sequence,

@@ -29,6 +29,7 @@ export function deserializeSession(json: string): Session {
   const receipt = raw.receipt as Record<string, unknown> | undefined;
   if (receipt) receipt.cumulativeTokens = BigInt(receipt.cumulativeTokens as string);
   for (const live of (raw.liveAnswers as Record<string, unknown>[] | undefined) ?? []) live.sequence = BigInt(live.sequence as string);
+  if (Array.isArray(raw.failedAnswers)) raw.failedAnswers = (raw.failedAnswers as string[]).map((sequence) => BigInt(sequence));
   raw.restored = true;
   return raw as unknown as Session;
 }

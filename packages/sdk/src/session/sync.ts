@@ -35,6 +35,15 @@ export type SyncResult = {
  */
 export const maxUndeliveredInARow = 1;
 
+/**
+ * Most answers the host ended with an error event whose sequence numbers the client keeps on one
+ * transcript hash (`session.failedAnswers`), so that none of them is signed for later. Past that,
+ * a further one is taken as broken off ({@link maxUndeliveredInARow} bounds those): an honest host
+ * whose backend fails up to this many answers in a row is never disputed, and one that fails every
+ * answer is disputed after two more, the client keeping a bounded record.
+ */
+export const maxFailedAnswersKept = 8;
+
 /** What a sync takes besides the transport. */
 export type SyncOptions = HostRequestOptions & {
   countCheck?: CountCheckOptions | undefined;
@@ -86,6 +95,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
       countCheck: { ...session.countCheck, ...options.countCheck },
       liveAnswers: session.liveAnswers,
       billedAnswers: session.billedAnswers,
+      failedAnswers: session.failedAnswers,
       answer: parseSyncResponse(await readJson(response)),
     });
   } catch (error) {
@@ -104,8 +114,11 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
   }
   session.cumulativeTokens = reconciliation.cumulativeTokens;
   session.billedAnswers = reconciliation.billedAnswers;
-  // Requests signed on the old transcript hash can no longer be recorded: their live text is done with.
-  if (reconciliation.transcriptHash.toLowerCase() !== session.transcriptHash.toLowerCase()) session.liveAnswers = undefined;
+  // Requests signed on the old transcript hash can no longer be recorded: their live text and failures are done with.
+  if (reconciliation.transcriptHash.toLowerCase() !== session.transcriptHash.toLowerCase()) {
+    session.liveAnswers = undefined;
+    session.failedAnswers = undefined;
+  }
   session.transcriptHash = reconciliation.transcriptHash;
   settled(session);
   if (reconciliation.exchanges.length > 0) options.onRecovered?.(reconciliation.exchanges);

@@ -106,6 +106,14 @@ export type Session = {
    * the session; a session saved without it counts its earlier answers at their bytes.
    */
   billedAnswers?: BilledAnswer[] | undefined;
+  /**
+   * Sequence numbers of the chat requests signed on the current transcript hash whose answer the
+   * host ended with an error event: by its protocol neither billed nor recorded, so a later sync
+   * that presents one as recorded disputes the session (docs/design.md, "Answers the host said
+   * failed"). Kept until the transcript moves on, saved with the session; at most
+   * `maxFailedAnswersKept` (a further failure is handled as a broken-off answer).
+   */
+  failedAnswers?: bigint[] | undefined;
   /** Set once the client refused to sign for an exchange; the session can then only be closed. */
   dispute?: string | undefined;
   countCheck?: CountCheckOptions | undefined;

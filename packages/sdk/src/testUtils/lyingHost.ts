@@ -131,3 +131,6 @@ export function answerEndEvents(entry: { promptTokens: number; completionTokens:
   };
   return `data: ${JSON.stringify({ choices: [], session: usage })}\n\ndata: [DONE]\n\n`;
 }
+
+/** The error event a host ends a failed answer with (neither billed nor recorded, it says). */
+export const errorEvent = (message = "the model failed") => `data: ${JSON.stringify({ error: { message, type: "server_error", code: "backend_error" } })}\n\n`;
