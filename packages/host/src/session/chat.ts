@@ -1,18 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  InferenceError,
-  MissingUsageError,
-  pushStream,
-  type ChatBackend,
-  type DeltaSink,
-  type FinishReason,
-  type StreamPart,
-  type Usage,
-} from "@session-jobs/inference";
+import { InferenceError, MissingUsageError, pushStream, type ChatBackend, type FinishReason, type StreamPart, type Usage } from "@session-jobs/inference";
 import { sessionEndpoints, type SessionUsage } from "@session-jobs/protocol";
 import { estimatePromptTokens, parseChatRequest, uncountedPromptTokens, type ParsedChatRequest } from "../http/chatRequest.ts";
 import type { Common } from "../common.ts";
+import { createAnswerSink } from "./answerSink.ts";
 import { createCompletionChunks } from "./completionChunks.ts";
 import type { HostConfig } from "../config/config.ts";
 import { HostError } from "../errors.ts";
@@ -32,7 +24,8 @@ export type CreateChatHandlerParameters = {
  * `POST /v1/chat/completions`: checks the session, runs one exchange on the backend (streamed as
  * OpenAI `chat.completion.chunk` events or answered as one `chat.completion`), bills the
  * backend's own token counts and adds the `session` object the client signs a receipt for.
- * A client that leaves stops the generation; it pays only for text it was sent.
+ * A client that leaves stops the generation; it pays only for the deltas written to its socket
+ * ({@link createAnswerSink}).
  */
 export function createChatHandler(parameters: CreateChatHandlerParameters) {
   const { common, backend, protocol, limits } = parameters;
@@ -107,45 +100,9 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
       sse.send(delta({ role: "assistant", content: "" }));
       return sse;
     };
-    let text = "";
-    let deltasDelivered = 0;
-    /** The backend sent more deltas than max_tokens: the turn was stopped. */
-    let overflowed = false;
-    /** A delta written while the socket's buffer was full: delivered once it drains with the client still there. */
-    let undrained: string | undefined;
-    // Once the client left or the session ended, deltas are dropped until the stopped backend ends
-    // (flags set once, not two signals read per token).
-    let dropping = clientGone.aborted || lease.ended.aborted;
-    const drop = () => (dropping = true);
-    clientGone.addEventListener("abort", drop, { once: true });
-    lease.ended.addEventListener("abort", drop, { once: true });
-    // Each delta is written as the backend reads it (no promise per token); a full socket pauses the backend until it drains.
-    const sink: DeltaSink = {
-      delta(part) {
-        if (dropping) return true;
-        if (deltasDelivered >= parsed.request.maxTokens) {
-          overflowed = true;
-          return false;
-        }
-        const sent = (sse ?? open()).send(content(part));
-        if (sent === "sent") {
-          text += part;
-          deltasDelivered += 1;
-        } else if (sent === "full") undrained = part;
-        return sent !== "full";
-      },
-      async ready() {
-        if (overflowed) return false;
-        if (await sse!.drained()) {
-          text += undrained!;
-          deltasDelivered += 1;
-        }
-        undrained = undefined;
-        return true;
-      },
-    };
+    const sink = createAnswerSink({ sse: () => sse ?? open(), encode: content, maxDeltas: parsed.request.maxTokens, stopOn: [clientGone, lease.ended] });
     const end = await pushStream(backend, parsed.request, sink, { signal });
-    if (overflowed) {
+    if (sink.overflowed) {
       // Each delta carries at least one token: a backend past max_tokens is broken, and is not
       // relayed without end. Like any failed exchange, it is not billed.
       await sse!.write(JSON.stringify(new HostError("backend_error", `the model sent more than max_tokens (${parsed.request.maxTokens}) deltas`).toJSON()));
@@ -171,7 +128,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
 
     if (clientGone.aborted) {
       common.metrics.generationsAborted.inc();
-      if (deltasDelivered > 0) {
+      if (sink.deltas > 0) {
         // Bill only what was sent: never more completion tokens than deltas written (each delta
         // carries at least one token). The prompt was evaluated: as the backend counted it, else as
         // the upstream's tokenizer counts it, else at the documented bound (UTF-8 bytes plus
@@ -179,9 +136,9 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
         // which the deposit check reserved and every client's count check accepts.
         await lease.complete({
           requestBody: body,
-          responseText: text,
+          responseText: sink.text,
           promptTokens: finish?.usage.promptTokens ?? countedPrompt ?? uncountedPromptTokens(parsed.request, limits.promptTokensPerMessage),
-          completionTokens: Math.min(finish?.usage.completionTokens ?? deltasDelivered, deltasDelivered),
+          completionTokens: Math.min(finish?.usage.completionTokens ?? sink.deltas, sink.deltas),
           aborted: true,
         });
       }
@@ -206,7 +163,7 @@ export function createChatHandler(parameters: CreateChatHandlerParameters) {
     }
 
     const writer = sse ?? open();
-    const session: SessionUsage = await lease.complete({ requestBody: body, responseText: text, ...finish.usage, aborted: false });
+    const session: SessionUsage = await lease.complete({ requestBody: body, responseText: sink.text, ...finish.usage, aborted: false });
     await writer.write(delta({}, openAiFinishReason(finish.finishReason)));
     // Usage travels in the last chunk whether or not `stream_options.include_usage` asked for it:
     // it sits beside the `session` object the client must read anyway, and OpenAI clients accept it.
