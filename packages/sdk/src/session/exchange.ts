@@ -197,12 +197,12 @@ async function postChatRequest(session: Session, progress: ExchangeProgress, par
 /**
  * What an exchange that failed leaves behind: an answer larger than any honest one disputes the
  * session; one the host ended with an error event is kept as failed ({@link answerFailed}); an
- * exchange the client stopped itself (its signal, leaving a stream, `closeSession`)
- * after sending it is marked as broken off by the client, so its recovery does not count against
- * the host (docs/design.md, "Answers that never arrived live") unless it stopped it before any
- * answer text arrived and the host bills completion tokens for it; the text received live of an
- * exchange awaiting a sync is kept beside that of earlier requests on the same transcript hash,
- * for any later sync to hold the host's record of it to.
+ * exchange the client stopped itself (its signal, leaving a stream, `closeSession`) after sending
+ * it is marked as broken off by the client, so its recovery does not count against the host
+ * (docs/design.md, "Answers that never arrived live") unless it stopped it before any answer text
+ * arrived and the host bills completion tokens for it; the text received live of an exchange
+ * awaiting a sync is kept beside that of earlier requests on the same transcript hash, for any
+ * later sync to hold the host's record of it to.
  */
 function exchangeFailed(session: Session, call: ExchangeCall, progress: ExchangeProgress, error: unknown, liveText = ""): unknown {
   if (error instanceof HostAnswerTooLargeError) return dispute(session, error);
@@ -370,9 +370,10 @@ export function deltaContent(chunk: ChatCompletionChunk): string | null | undefi
 
 /**
  * One SSE chunk; a host's error event ends an exchange that is neither billed nor in its
- * transcript (marked in `progress`, for {@link exchangeFailed}). A session answers with one choice (its `n` is 1): a chunk with more, or with a choice
- * whose index is not 0, would let the host bill a text other than the one an app reads at
- * `choices[0]`, so it disputes the session; so does answer text that is not a string.
+ * transcript (marked in `progress`, for {@link exchangeFailed}). A session answers with one choice
+ * (its `n` is 1): a chunk with more, or with a choice whose index is not 0, would let the host bill
+ * a text other than the one an app reads at `choices[0]`, so it disputes the session; so does
+ * answer text that is not a string.
  */
 function parseChunk(session: Session, progress: ExchangeProgress, data: string, url: string): ChatCompletionChunk {
   let chunk: ChatCompletionChunk & { error?: unknown };
