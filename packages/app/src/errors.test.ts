@@ -41,9 +41,9 @@ describe("describeError", () => {
     expect(text).not.toContain("\n");
   });
 
-  it("says a close already under way settles by itself, and what to do, in one sentence", () => {
+  it("says a close already under way settles by itself, and what to do (the way out too), in one sentence", () => {
     expect(describeError(new SessionCloseInProgressError({ jobId: 7n, waitedMs: 60_000 }))).toBe(
-      "This session is already being closed (another tab or a retried close) and has not settled yet; it settles by itself — try closing again in a minute.",
+      "This session is already being closed (another tab or a retried close) and has not settled yet; it settles by itself — try closing again in a minute, or settle on chain without the host.",
     );
   });
 });

@@ -25,7 +25,8 @@ function causes(error: unknown): unknown[] {
   return chain;
 }
 
-function find<T>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+/** The first error of `type` along `error`'s cause chain. */
+export function findCause<T>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
   return causes(error).find((item): item is T => item instanceof type);
 }
 
@@ -43,30 +44,30 @@ export function isWalletRejection(error: unknown): boolean {
  */
 export function describeError(error: unknown, context: { asset?: Asset; hostMinimum?: bigint } = {}): string {
   if (isWalletRejection(error)) return "You declined the request in your wallet; nothing was sent.";
-  const belowMinimum = find(error, PriceBelowHostMinimumError);
+  const belowMinimum = findCause(error, PriceBelowHostMinimumError);
   if (belowMinimum)
     return context.asset && context.hostMinimum !== undefined
       ? `The host's minimum is ${formatPrice(context.hostMinimum, context.asset)}; raise your price.`
       : "Your price is below the host's minimum; raise your price.";
-  const aboveHostMax = find(error, CheckpointIntervalAboveHostMaxError);
+  const aboveHostMax = findCause(error, CheckpointIntervalAboveHostMaxError);
   if (aboveHostMax) return `This host takes a checkpoint every ${formatTokens(aboveHostMax.hostMax)} tokens at most; lower the checkpoint interval.`;
-  const belowHostDeposit = find(error, DepositBelowHostMinimumError);
+  const belowHostDeposit = findCause(error, DepositBelowHostMinimumError);
   if (belowHostDeposit)
     return context.asset
       ? `This host's minimum deposit is ${formatAmount(belowHostDeposit.minimum, context.asset)}; raise your deposit.`
       : "Your deposit is below this host's minimum; raise your deposit.";
-  if (find(error, InsufficientDepositError)) return "The deposit is below the marketplace's minimum; deposit more.";
-  const unreachable = find(error, HostUnreachableError);
+  if (findCause(error, InsufficientDepositError)) return "The deposit is below the marketplace's minimum; deposit more.";
+  const unreachable = findCause(error, HostUnreachableError);
   if (unreachable) return "The host does not answer right now; pick another host or try again in a moment.";
-  if (find(error, SessionDepositExhaustedError)) return "The deposit is used up; close this session and open a new one.";
-  if (find(error, SessionCloseInProgressError))
-    return "This session is already being closed (another tab or a retried close) and has not settled yet; it settles by itself — try closing again in a minute.";
-  if (find(error, SessionNotActiveError)) return "This session is no longer active on chain; close it to see the settlement.";
+  if (findCause(error, SessionDepositExhaustedError)) return "The deposit is used up; close this session and open a new one.";
+  if (findCause(error, SessionCloseInProgressError))
+    return "This session is already being closed (another tab or a retried close) and has not settled yet; it settles by itself — try closing again in a minute, or settle on chain without the host.";
+  if (findCause(error, SessionNotActiveError)) return "This session is no longer active on chain; close it to see the settlement.";
   if (causes(error).some((item) => /insufficient funds|exceeds balance/i.test(messageOf(item))))
     return "Your wallet does not hold enough to pay for this (deposit and gas).";
-  const sdk = find(error, SdkError);
+  const sdk = findCause(error, SdkError);
   if (sdk) return sentence(sdk.shortMessage);
-  const viem = find(error, ViemError);
+  const viem = findCause(error, ViemError);
   if (viem) return sentence(viem.shortMessage);
   if (error instanceof Error && error.name === "AbortError") return "Stopped.";
   return sentence(error instanceof Error ? error.message : String(error));

@@ -1,12 +1,19 @@
 import { useEffect, useRef, useState } from "react";
+import type { HostMove } from "../session/movedHost.ts";
 import type { StoredSession } from "../session/storage.ts";
 import { Markdown } from "./Markdown.tsx";
 import { answerLengths, useChat } from "./useChat.ts";
 
 /** The conversation: streamed answers, multi-turn history, Stop. */
-export function ChatPanel(props: { record: StoredSession; persist: () => Promise<void>; refresh: () => void; disabled?: string | undefined }) {
+export function ChatPanel(props: {
+  record: StoredSession;
+  persist: () => Promise<void>;
+  refresh: () => void;
+  onMoved: (move: HostMove) => void;
+  disabled?: string | undefined;
+}) {
   const { record } = props;
-  const chat = useChat(record, props.persist, props.refresh);
+  const chat = useChat(record, props.persist, props.refresh, props.onMoved);
   const [prompt, setPrompt] = useState("");
   const [maxTokens, setMaxTokens] = useState<number>(answerLengths[0]);
   const list = useRef<HTMLDivElement>(null);

@@ -1,8 +1,11 @@
-import { streamChat, syncSession, type ChatMessage } from "@session-jobs/sdk";
+import { streamChat, syncSession, type ChatMessage, type RecoveredExchange } from "@session-jobs/sdk";
 import { useCallback, useRef, useState } from "react";
-import { frameThrottle, type FrameThrottled } from "./frameThrottle.ts";
+import { usePublicClient } from "wagmi";
+import { useDeployment } from "../DeploymentContext.ts";
 import { describeError } from "../errors.ts";
 import { useRefetchServed } from "../meter/useSessionProgress.ts";
+import { followMovedHost, HostNotFollowedError, mayHaveMoved, type HostMove } from "../session/movedHost.ts";
+import { frameThrottle, type FrameThrottled } from "./frameThrottle.ts";
 import type { ChatLine, StoredSession } from "../session/storage.ts";
 
 /** Choices for the longest answer, in completion tokens; the first is the default. */
@@ -11,6 +14,13 @@ export const answerLengths = [200, 500, 1000, 2000] as const;
 /** The conversation so far as chat messages: every line with text, stopped answers as far as they got. */
 export function historyOf(lines: ChatLine[]): ChatMessage[] {
   return lines.filter((line) => line.content !== "" && !line.failed).map((line) => ({ role: line.role, content: line.content }));
+}
+
+/** Whether a recovered exchange asked `prompt` (its request's last message). */
+function asks(exchange: RecoveredExchange, prompt: string): boolean {
+  const messages = exchange.request["messages"];
+  const last: unknown = Array.isArray(messages) ? messages.at(-1) : undefined;
+  return (last as { content?: unknown } | undefined)?.content === prompt;
 }
 
 /**
@@ -32,12 +42,16 @@ export async function streamInto(answer: ChatLine, deltas: AsyncIterable<string>
 /**
  * Sends prompts through the session and streams the answers into the stored lines. Stop aborts
  * the request: the host notices the client left, stops generating and bills only what it wrote;
- * the SDK then syncs and signs a receipt for exactly that.
+ * the SDK then syncs and signs a receipt for exactly that. A request whose host does not answer at
+ * all at the saved URL follows the URL the host registered on chain since (`followMovedHost`),
+ * tells `onMoved`, and is sent there once more.
  */
-export function useChat(record: StoredSession, persist: () => Promise<void>, refresh: () => void) {
+export function useChat(record: StoredSession, persist: () => Promise<void>, refresh: () => void, onMoved: (move: HostMove) => void) {
   const [busy, setBusy] = useState(false);
   const controller = useRef<AbortController | undefined>(undefined);
   const refetchServed = useRefetchServed(record.session);
+  const client = usePublicClient();
+  const { nodeRegistry } = useDeployment();
 
   const send = useCallback(
     async (prompt: string, maxTokens: number) => {
@@ -48,13 +62,38 @@ export function useChat(record: StoredSession, persist: () => Promise<void>, ref
       controller.current = abort;
       setBusy(true);
       await persist();
+      const request = { messages: [...history, { role: "user" as const, content: prompt }], signal: abort.signal, maxTokens };
       /** Whether the answer was accepted (its iteration ended: counts checked, receipt signed). */
       let accepted = false;
-      try {
-        const stream = streamChat(record.session, { messages: [...history, { role: "user", content: prompt }], signal: abort.signal, maxTokens });
+      const streamAnswer = async () => {
+        const stream = streamChat(record.session, request);
         await streamInto(answer, stream, frameThrottle(refresh));
         accepted = true;
         await stream.result;
+      };
+      try {
+        try {
+          await streamAnswer();
+        } catch (error) {
+          // Nothing came back from the saved URL: the host may have moved and registered another on chain.
+          if (abort.signal.aborted || answer.content !== "" || !client || !mayHaveMoved(error)) throw error;
+          // A registration that cannot be read says nothing of a move: the host's own failure stands.
+          const move = await followMovedHost(client, nodeRegistry, record.session).catch((readError: unknown) => {
+            throw readError instanceof HostNotFollowedError ? readError : error;
+          });
+          onMoved(move);
+          await persist();
+          // The request may have reached the host before its answer was lost: a sync recovers (and signs for) what it
+          // served, which is then shown rather than asked again.
+          const { recovered } = await syncSession(record.session, { signal: abort.signal });
+          const served = recovered.filter((exchange) => asks(exchange, prompt)).at(-1);
+          if (!served) await streamAnswer();
+          else {
+            answer.content = served.text;
+            if (served.aborted) answer.stopped = true;
+            accepted = true;
+          }
+        }
       } catch (error) {
         // A Stop once the answer was accepted stopped nothing: its receipt's delivery goes on (or the next request makes it).
         if (accepted && abort.signal.aborted) return;
@@ -72,7 +111,7 @@ export function useChat(record: StoredSession, persist: () => Promise<void>, ref
         await persist();
       }
     },
-    [record, persist, refresh, refetchServed],
+    [record, persist, refresh, refetchServed, client, nodeRegistry, onMoved],
   );
 
   const stop = useCallback(() => controller.current?.abort(), []);

@@ -45,6 +45,12 @@ export function SettlementView(props: { session: Session; reported?: Settlement 
           </div>
         ))}
       </dl>
+      {settlement.completedBy.toLowerCase() !== session.host.toLowerCase() && (
+        <p className="notice" data-testid="settled-by-you">
+          The host did not settle this session: your wallet settled it on chain. The host is paid for the tokens it proved; the rest of the deposit is refunded
+          to you.
+        </p>
+      )}
       <p className="muted small">
         Transaction <span className="mono">{shortHash(settlement.transactionHash)}</span> in block {String(settlement.blockNumber)}
       </p>

@@ -1,0 +1,45 @@
+import { closeSession, type CloseSessionReturnType } from "@session-jobs/sdk";
+import { useMutation } from "@tanstack/react-query";
+import { useState } from "react";
+import { usePublicClient, useWalletClient } from "wagmi";
+import { useDeployment } from "../DeploymentContext.ts";
+import { followMovedHostBeforeClose, type HostMove } from "./movedHost.ts";
+import type { StoredSession } from "./storage.ts";
+
+/**
+ * How long a forced close still gives the host to settle, in ms, before the user's wallet settles
+ * on chain: the user has already waited out a normal close's minute (the SDK's `hostTimeoutMs`).
+ */
+export const forcedCloseWaitMs = 15_000;
+
+/** What a close asks: `force` settles as the depositor when the host's close under way never settles (`closeSession`'s `force`). */
+export type CloseRequest = { force: boolean };
+
+/**
+ * Closes the session (`closeSession`): first follows a host that moved (`followMovedHostBeforeClose`,
+ * telling `onMoved`), so the host proves the newest receipt; then the host settles, or the SDK does
+ * without it. `reported` is the settlement the close returned.
+ */
+export function useCloseSession(record: StoredSession, persist: () => Promise<void>, onMoved: (move: HostMove) => void) {
+  const { data: walletClient } = useWalletClient();
+  const client = usePublicClient();
+  const { nodeRegistry } = useDeployment();
+  const [reported, setReported] = useState<CloseSessionReturnType | undefined>();
+  const close = useMutation({
+    mutationFn: async (request: CloseRequest) => {
+      if (!walletClient) throw new Error("Connect the wallet that opened this session to close it.");
+      const move = client && (await followMovedHostBeforeClose(client, nodeRegistry, record.session));
+      if (move) {
+        onMoved(move);
+        await persist();
+      }
+      return closeSession(walletClient, { session: record.session, ...(request.force && { force: true, hostTimeoutMs: forcedCloseWaitMs }) });
+    },
+    onSuccess: async (settlement) => {
+      setReported(settlement);
+      record.closed = true;
+      await persist();
+    },
+  });
+  return { close, reported };
+}
