@@ -82,7 +82,11 @@ async function ask(prompt: string) {
 /** A new USDC session with the host at its registered URL, read afresh by a reload. */
 async function openSession(): Promise<void> {
   const another = page.getByRole("button", { name: "Start another session" });
-  if ((await another.count()) > 0) await another.click();
+  if ((await another.count()) > 0) {
+    await another.click();
+    // The page forgets the current session in IndexedDB before it leaves it: a reload sooner would resume it.
+    await page.getByTestId("meter").waitFor({ state: "detached" });
+  }
   await page.reload();
   await page.getByRole("button", { name: /Open session with 5 USDC/ }).click();
   await page.getByTestId("meter").waitFor({ timeout: 60_000 });
