@@ -141,6 +141,12 @@ describe("the web app when the host moves, vanishes or will not settle", () => {
     );
     expect(chatRequestsTo(second.url)).toBe(1);
     await screenshot(page, "h1-chat-followed-moved-host");
+    // Saved: after a reload the session goes on at the new address, with nothing to follow.
+    await page.reload();
+    await page.getByTestId("meter").waitFor();
+    expect(await (await ask("Go on.")).locator(".error").count()).toBe(0);
+    expect(chatRequestsTo(second.url)).toBe(2);
+    expect(await page.getByTestId("host-moved").count()).toBe(0);
 
     // It moves again while a request is on its way: the host serves it, the answer never comes back.
     const third = await moveHost();
