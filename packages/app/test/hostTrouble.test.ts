@@ -88,7 +88,8 @@ async function openSession(): Promise<void> {
     await page.getByTestId("meter").waitFor({ state: "detached" });
   }
   await page.reload();
-  await page.getByRole("button", { name: /Open session with 5 USDC/ }).click();
+  // A reload on a loaded machine: the wallet, the models and the host list are read again first.
+  await page.getByRole("button", { name: /Open session with 5 USDC/ }).click({ timeout: 60_000 });
   await page.getByTestId("meter").waitFor({ timeout: 60_000 });
 }
 
