@@ -543,9 +543,12 @@ describe("an answer's hidden bytes are not billed again as history (a host hides
     expect(session.dispute).toBeUndefined();
   });
 
-  it("an answer recovered by a sync counts the same way", async () => {
+  it("an answer the client stopped, recovered by a sync, is held to the bytes-a-token cap", async () => {
+    // A stopped answer is billed at most a token a delta, which may be fewer than its text
+    // re-tokenizes to, so as history it counts at its bytes (reconcile.test.ts); what a host can
+    // hide in it is bounded by the cap on its bytes a billed token instead.
     const session = await lyingSession();
-    const hidden = `${visible}<!--${"A".repeat(1_000)}-->`;
+    const hidden = `${visible}<!--${"A".repeat(100_000)}-->`;
     host!.onChat = (request, response) => {
       if (host!.chats.length === 1) {
         openEventStream(response).write(deltaEvent(visible));
@@ -561,8 +564,10 @@ describe("an answer's hidden bytes are not billed again as history (a host hides
       maxTokens: 200,
       onRecovered: (exchanges) => (recovered = exchanges[0]?.text),
     }).result.catch((caught: unknown) => caught);
-    expect(recovered).toBe(hidden);
+    expect(recovered).toBeUndefined();
     expect(error).toBeInstanceOf(TokenCountMismatchError);
-    expect(host!.receipts.map((receipt) => receipt.cumulativeTokens)).toEqual(["9"]);
+    expect((error as TokenCountMismatchError).violations).toEqual([expect.objectContaining({ field: "completionTokens" })]);
+    expect(host!.receipts).toEqual([]);
+    expect(session.dispute).toBeDefined();
   });
 });

@@ -1,4 +1,4 @@
-import { keccak256, stringToBytes, type Hex, type LocalAccount } from "viem";
+import { stringToBytes, type Hex, type LocalAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
@@ -114,7 +114,8 @@ describe("reconcile", () => {
       cumulativeTokens: 8n,
       transcriptHash: first.transcriptHash,
       lastSequence: 1n,
-      billedAnswers: [{ textHash: keccak256(stringToBytes("In the beginning ")), completionTokens: 3 }],
+      // A stopped answer is not remembered at its billed tokens (below).
+      billedAnswers: undefined,
     });
   });
 
@@ -134,6 +135,19 @@ describe("reconcile", () => {
     const error = await reconcileFrom(start, answer([first, lying])).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TokenCountMismatchError);
     expect((error as TokenCountMismatchError).violations).toEqual([expect.objectContaining({ field: "promptTokens", limit: BigInt(limit) })]);
+  });
+
+  it("counts an answer the client stopped, sent back as history, at its bytes: a stop is billed at most a token a delta, below what its text re-tokenizes to", async () => {
+    // The host wrote "In the beginning " (3 tokens) as one delta, and the client stopped: billed 1.
+    const stopped = await recorded(start, 1n, { aborted: true, completionTokens: 1 });
+    const history = [
+      { role: "user", content: "question 1" },
+      { role: "assistant", content: "In the beginning " },
+      { role: "user", content: "question 3" },
+    ];
+    // The host's tokenizer counts the answer at its 3 tokens; at the 1 billed it would exceed the bound by 2.
+    const honest = await recorded(after(stopped), 3n, { messages: history, promptTokens: 4 + 10 + 9 + 3 + 4 + 10 + 3 * 32 + 32 });
+    await expect(reconcileFrom(start, answer([stopped, honest]))).resolves.toMatchObject({ exchanges: [{ sequence: 1n }, { sequence: 3n }] });
   });
 
   it("accepts a chain of two exchanges and ends where the second leaves the session", async () => {

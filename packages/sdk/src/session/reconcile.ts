@@ -115,8 +115,9 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
   for (const recorded of pending) {
     const exchange = await checkRecordedExchange({ ...parameters, billedAnswers }, recorded, position, previousSequence);
     exchanges.push(exchange);
-    // A later recorded request may send this answer back as history.
-    billedAnswers = rememberAnswer(billedAnswers, exchange.text, exchange.completionTokens);
+    // A later recorded request may send this answer back as history. A stopped answer is billed at
+    // most a token a delta, which may be fewer than its text re-tokenizes to: it counts at its bytes.
+    if (!exchange.aborted) billedAnswers = rememberAnswer(billedAnswers, exchange.text, exchange.completionTokens);
     previousSequence = exchange.sequence;
     position = { cumulativeTokens: exchange.cumulativeTokens, transcriptHash: exchange.transcriptHash };
   }
