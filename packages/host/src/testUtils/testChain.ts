@@ -5,7 +5,7 @@
 import { anvilPrivateKeys } from "@session-jobs/contracts/anvil";
 import { hostEarningsAbi, jobMarketplaceWithModelsAbi, modelRegistryAbi, proofSystemAbi, testUsdcAbi } from "@session-jobs/contracts/abis";
 import { startLocalChain } from "@session-jobs/contracts/local-chain";
-import { getAddress, keccak256, maxUint256, parseEventLogs, stringToHex, zeroAddress, type Address, type Hex } from "viem";
+import { createPublicClient, getAddress, http, keccak256, maxUint256, parseEventLogs, stringToHex, zeroAddress, type Address, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { resolveHostConfig, type HostConfig, type HostConfigInput } from "../config/config.ts";
 
@@ -36,6 +36,13 @@ export async function startTestChain(options: { deployTestUsdc?: boolean } = {})
     /** With `deployTestUsdc` only. */
     usdc: deployed.usdc && getAddress(deployed.usdc),
   };
+
+  /**
+   * anvil's own RPC, sent once and answered when done. Not through `publicClient`, whose requests
+   * time out after 10 s and are sent again: `anvil_mine` of a few hundred blocks on a loaded machine
+   * took longer (anvil writes each block's state to disk), and every resend mined them once more.
+   */
+  const anvilControl = createPublicClient({ transport: http(anvil.rpcUrl, { retryCount: 0, timeout: 120_000 }) });
 
   const mined = async (hash: Hex) => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
@@ -151,8 +158,8 @@ export async function startTestChain(options: { deployTestUsdc?: boolean } = {})
         ...(options.priorityFeePerGas !== undefined && { maxPriorityFeePerGas: options.priorityFeePerGas, maxFeePerGas: 10n * options.priorityFeePerGas }),
       }),
 
-    /** Calls anvil's own RPC (automine, mining). */
-    anvilRpc: (method: string, params: unknown[] = []) => publicClient.request({ method: method as never, params: params as never }),
+    /** Calls anvil's own RPC (automine, mining) once: its answer is what the test waits for (see {@link anvilControl}). */
+    anvilRpc: (method: string, params: unknown[] = []) => anvilControl.request({ method: method as never, params: params as never }),
 
     async session(jobId: bigint) {
       return publicClient.readContract({ address: contracts.jobMarketplace, abi: jobMarketplaceWithModelsAbi, functionName: "getSession", args: [jobId] });
