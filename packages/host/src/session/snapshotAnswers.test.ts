@@ -3,14 +3,14 @@ import { interleaveAfter } from "../testUtils/queryInterleave.ts";
 import { deployment, hash } from "../testUtils/storeFixtures.ts";
 import { reachedFromReceipt } from "../testUtils/syncChain.ts";
 import { chainedExchanges, syncOf } from "../testUtils/syncRoute.ts";
-import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { createPostgresStore } from "../store/postgresStore.ts";
 import { describeSession } from "./describeSession.ts";
 
 let postgres: TestPostgres;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
-}, 120_000);
+}, postgresStartTimeoutMs);
 afterAll(() => postgres?.stop());
 
 const { first, second, third } = chainedExchanges;

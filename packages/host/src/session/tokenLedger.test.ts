@@ -6,7 +6,7 @@ import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { createPostgresStore } from "../store/postgresStore.ts";
 import { createStore } from "../store/sqliteStore.ts";
 import { exchange } from "../testUtils/storeFixtures.ts";
-import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { readOpenSessionTokens, readStoreSessionTokens } from "./tokenLedger.ts";
 
 const deployment = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", host: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" } as const;
@@ -63,7 +63,7 @@ describe("readStoreSessionTokens", () => {
   let postgres: TestPostgres;
   beforeAll(async () => {
     postgres = await startTestPostgres({ fsync: false });
-  }, 120_000);
+  }, postgresStartTimeoutMs);
   afterAll(() => postgres?.stop());
 
   it("reads the open sessions of a PostgreSQL store that host processes share, in job order; an empty database has none", async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
-import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { StoreDeploymentError } from "../errors.ts";
 import { MigrationAbortedError, MigrationMarkError, MigrationSourceError, migrateStore, type MigrationProgress } from "./migrateStore.ts";
 import { reopenMigratedSqlite } from "./reopenSqlite.ts";
@@ -15,7 +15,7 @@ import { createStore } from "./sqliteStore.ts";
 let postgres: TestPostgres;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
-}, 120_000);
+}, postgresStartTimeoutMs);
 afterAll(() => postgres?.stop());
 
 /**

@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { interleaveAfter } from "../testUtils/queryInterleave.ts";
-import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import type { LockConnection } from "./lockConnection.ts";
 import { createPostgresLocks } from "./postgresLocks.ts";
 import { createPostgresStore } from "./postgresStore.ts";
@@ -17,7 +17,7 @@ import type { Store } from "./storeTypes.ts";
 let postgres: TestPostgres;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
-});
+}, postgresStartTimeoutMs);
 afterAll(() => postgres?.stop());
 
 const uncaught: unknown[] = [];

@@ -11,7 +11,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCuttableProxy } from "../testUtils/cuttableProxy.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
-import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { postgresTimeouts } from "./postgresConnection.ts";
 import { openStore } from "./openStore.ts";
 import { createPostgresStore } from "./postgresStore.ts";
@@ -19,7 +19,7 @@ import { createPostgresStore } from "./postgresStore.ts";
 let postgres: TestPostgres;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false, tcp: true });
-});
+}, postgresStartTimeoutMs);
 afterAll(() => postgres?.stop());
 
 /**

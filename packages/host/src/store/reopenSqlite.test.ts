@@ -12,7 +12,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployment, hash, serveUpTo } from "../testUtils/storeFixtures.ts";
 import { startSilentServer, type SilentServer } from "../testUtils/silentServer.ts";
-import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { migrateStore } from "./migrateStore.ts";
 import { writeMigrationMark } from "./migrationMark.ts";
 import { openStore } from "./openStore.ts";
@@ -24,7 +24,7 @@ let silent: SilentServer;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
   silent = await startSilentServer();
-}, 120_000);
+}, postgresStartTimeoutMs);
 afterAll(async () => {
   postgres?.stop();
   await silent?.close();

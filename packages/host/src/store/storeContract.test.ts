@@ -7,7 +7,7 @@ import { emptyTranscriptHash } from "@session-jobs/protocol";
 import { interleaveAfter } from "../testUtils/queryInterleave.ts";
 import { deployment, exchange, hash } from "../testUtils/storeFixtures.ts";
 import { reachedFromReceipt } from "../testUtils/syncChain.ts";
-import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
+import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { exchangeColumns, exchangeValues } from "./exchangeRow.ts";
 import { postgresMigrations } from "./postgresSchema.ts";
 import { createPostgresStore } from "./postgresStore.ts";
@@ -30,7 +30,7 @@ type Backend = {
 let postgres: TestPostgres;
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
-}, 120_000);
+}, postgresStartTimeoutMs);
 afterAll(() => postgres?.stop());
 
 const backends: Backend[] = [

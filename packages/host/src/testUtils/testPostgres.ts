@@ -55,6 +55,13 @@ async function freePort(): Promise<number> {
 }
 
 /**
+ * How long a test file's `beforeAll` gives {@link startTestPostgres}: `initdb` and the server's
+ * start took 6–8 s at a load average of 10 on two cores (Vitest's default 10 s for a hook was
+ * too short), and `pg_ctl` waits up to 120 s for the server.
+ */
+export const postgresStartTimeoutMs = 120_000;
+
+/**
  * Starts a throw-away PostgreSQL; `fsync: false` for tests that only need its semantics, not its
  * durability; `tcp` for tests of what only a TCP connection has (keep-alive settings): `tcpUrl`;
  * `admit` for tests of a user that pg_hba.conf lets in nowhere: only these users may connect.
