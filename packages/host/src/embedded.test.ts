@@ -3,8 +3,6 @@
  * token counts come from the model's own tokenizer, the client's count bounds hold, and the
  * signed receipts settle on chain.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createEmbeddedBackend, type ChatBackend } from "@session-jobs/inference";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +11,9 @@ import { createHostNode, type HostNode } from "./node.ts";
 import { registerHost } from "./chain/register.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
+import { tempDirsRemovedAfterAll } from "./testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 let chain: TestChain;
 let backend: ChatBackend;
@@ -20,7 +21,7 @@ let node: HostNode;
 
 beforeAll(async () => {
   [chain, backend] = await Promise.all([startTestChain(), createEmbeddedBackend()]);
-  const config = chain.hostConfig({ dbPath: join(mkdtempSync(join(tmpdir(), "host-embedded-")), "host.sqlite"), batch: { delayMs: 0 } });
+  const config = chain.hostConfig({ dbPath: join(tempDir("host-embedded-"), "host.sqlite"), batch: { delayMs: 0 } });
   await registerHost({ config });
   node = createHostNode({ common: createCommon({ logLevel: "silent" }), config, backend });
   await node.start();

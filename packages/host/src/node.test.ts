@@ -3,8 +3,7 @@
  * batches, settlement at close, the overdue cut-off, and recovery after a restart (the node's
  * receipts, and a client's lost answer through sync).
  */
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { zeroAddress } from "viem";
@@ -22,6 +21,9 @@ import { createTestBackend } from "./testUtils/testBackend.ts";
 import { writeOldSchemaDatabase } from "./testUtils/storeFixtures.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
+import { tempDirsRemovedAfterAll } from "./testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const price = 2_000_000_000n; // 2 gwei per token, the test host's native minimum
 const interval = 100n;
@@ -29,7 +31,7 @@ let chain: TestChain;
 let config: HostConfig;
 let node: HostNode;
 const backend = createTestBackend();
-const dbPath = join(mkdtempSync(join(tmpdir(), "host-node-")), "host.sqlite");
+const dbPath = join(tempDir("host-node-"), "host.sqlite");
 
 /** How far the node's clock runs ahead of the wall clock (a test of silent sessions moves it). */
 let clockOffsetMs = 0;
@@ -279,7 +281,7 @@ describe("host node on chain", () => {
   });
 
   it("does not start on a SQLite file migrated to PostgreSQL, leaving it byte for byte as it was (an older schema not brought up to date), and names a PostgreSQL store it cannot open (without its password)", async () => {
-    const migrated = join(mkdtempSync(join(tmpdir(), "host-node-")), "host.sqlite");
+    const migrated = join(tempDir("host-node-"), "host.sqlite");
     const deployment = { chainId: chain.anvil.chainId, marketplace: config.contracts.jobMarketplace, host: config.account.address };
     writeOldSchemaDatabase(migrated, deployment);
     const db = new Database(migrated);

@@ -7,8 +7,6 @@
  * (docs/failure-model.md, "Signed but refused by the chain"). Found by review: the session was closed
  * and paid the first proof only.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createCommon } from "./common.ts";
@@ -18,6 +16,9 @@ import { registerHost } from "./chain/register.ts";
 import { createTestBackend } from "./testUtils/testBackend.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
+import { tempDirsRemovedAfterAll } from "./testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const price = 2_000_000_000n;
 const limit = 100;
@@ -28,7 +29,7 @@ let node: HostNode;
 beforeAll(async () => {
   chain = await startTestChain();
   config = chain.hostConfig({
-    dbPath: join(mkdtempSync(join(tmpdir(), "pending-close-")), "host.sqlite"),
+    dbPath: join(tempDir("pending-close-"), "host.sqlite"),
     batch: { delayMs: 600_000, maxJobs: 10 },
     // The proof's wait ends long before the test mines it: it stays pending (sent) in the store.
     chain: { pollingIntervalMs: 50, receiptTimeoutMs: 1_000 },

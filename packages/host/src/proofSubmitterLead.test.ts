@@ -3,8 +3,6 @@
  * submitter (at start too) and when it stops being one, and `session_jobs_proof_submitter` (1/0)
  * in /metrics. With SQLite the only process always is; with PostgreSQL, the one holding the lock.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommon } from "./common.ts";
@@ -14,6 +12,9 @@ import { createHostNode, type HostNode } from "./node.ts";
 import { createTestBackend } from "./testUtils/testBackend.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { startTestPostgres, type TestPostgres } from "./testUtils/testPostgres.ts";
+import { tempDirsRemovedAfterAll } from "./testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 let chain: TestChain;
 let postgres: TestPostgres;
@@ -22,7 +23,7 @@ const nodes: HostNode[] = [];
 
 beforeAll(async () => {
   [chain, postgres] = await Promise.all([startTestChain(), startTestPostgres({ fsync: false })]);
-  await registerHost({ config: chain.hostConfig({ dbPath: join(mkdtempSync(join(tmpdir(), "proof-lead-")), "host.sqlite") }) });
+  await registerHost({ config: chain.hostConfig({ dbPath: join(tempDir("proof-lead-"), "host.sqlite") }) });
 }, 120_000);
 
 afterAll(async () => {
@@ -50,7 +51,7 @@ const submits = /^this process (now submits|stopped submitting) proofs/;
 
 describe("the process that submits proofs says so", () => {
   it("SQLite: the only process submits proofs from its start (logged, gauge 1) until it stops (logged)", async () => {
-    const { node, submitter, said } = await startNode(chain.hostConfig({ dbPath: join(mkdtempSync(join(tmpdir(), "proof-lead-")), "host.sqlite") }));
+    const { node, submitter, said } = await startNode(chain.hostConfig({ dbPath: join(tempDir("proof-lead-"), "host.sqlite") }));
     expect(await submitter()).toBe("1");
     expect(said(submits)).toEqual([{ level: "info", message: "this process now submits proofs", since: "start" }]);
     await node.stop();

@@ -3,8 +3,6 @@
  * host accepted but the chain refuses: the host serves the session nothing more, settles it for what
  * is proven, and never sends the refused receipt again (docs/failure-model.md, "Signed but refused by the chain").
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Hex } from "viem";
@@ -17,6 +15,9 @@ import { createTestBackend } from "./testUtils/testBackend.ts";
 import { startTestChain, type TestChain } from "./testUtils/testChain.ts";
 import { createTestClient } from "./testUtils/testClient.ts";
 import { completesSession, startRpcGate, type RpcGate } from "./testUtils/rpcGate.ts";
+import { tempDirsRemovedAfterAll } from "./testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const price = 2_000_000_000n;
 /** The session's checkpoint interval, and so the host's unsigned limit L (its own limits are above). */
@@ -43,7 +44,7 @@ beforeAll(async () => {
   // Proofs go out only when a test flushes them, so that each test decides when the chain judges its receipts.
   config = chain.hostConfig({
     rpcUrl: gate.url,
-    dbPath: join(mkdtempSync(join(tmpdir(), "refused-")), "host.sqlite"),
+    dbPath: join(tempDir("refused-"), "host.sqlite"),
     batch: { delayMs: 600_000, maxJobs: 10 },
   });
   expect((await registerHost({ config })).action).toBe("registered");

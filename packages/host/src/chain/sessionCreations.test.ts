@@ -3,8 +3,6 @@
  * reported with exactly what a chain read gives, and the session cache then answers its first
  * request without reading the chain.
  */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPublicClient, custom, hexToBigInt, numberToHex, zeroHash, type Address, type Hex, type PublicClient } from "viem";
@@ -17,6 +15,9 @@ import { startTestChain, type TestChain } from "../testUtils/testChain.ts";
 import { createSessionCache, type OnChainSession, type SessionCache } from "./chainSession.ts";
 import { registerHost } from "./register.ts";
 import { createSettlementWatcher, type SettlementWatcher } from "./settlementWatcher.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const ethPrice = 2_000_000_000n; // the test host's native minimum
 const usdcPrice = 3_000n;
@@ -34,7 +35,7 @@ let verifier: Address;
 /** The cache the watcher feeds as the node wires it (created, then ended), when a test sets one. */
 let feed: SessionCache | undefined;
 
-const dbPath = () => join(mkdtempSync(join(tmpdir(), "host-creations-")), "host.sqlite");
+const dbPath = () => join(tempDir("host-creations-"), "host.sqlite");
 const read = (jobId: bigint) => readOnChainSession(chain.publicClient, { marketplace: chain.contracts.jobMarketplace, jobId });
 
 /** A watcher from the current head, reporting into `created` and `ended` and feeding {@link feed} as the node wires its cache. */

@@ -1,5 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { anvilPrivateKeys, startAnvil, type Anvil } from "@session-jobs/contracts/anvil";
 import { createPublicClient, createWalletClient, HttpRequestError, http, parseAbi, type PublicClient } from "viem";
@@ -8,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCommon } from "../common.ts";
 import { createStore, type SqliteStore as Store } from "../store/sqliteStore.ts";
 import { createTransactionSender } from "./transactionSender.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 let anvil: Anvil;
 let publicClient: PublicClient;
@@ -18,7 +19,7 @@ const entries = [{ jobId: 1n, cumulativeTokens: 100, tokensInBatch: 100 }];
 
 function newStore(account: `0x${string}`): Store {
   return createStore({
-    path: join(mkdtempSync(join(tmpdir(), "host-sender-")), "host.sqlite"),
+    path: join(tempDir("host-sender-"), "host.sqlite"),
     deployment: { chainId: anvil.chainId, marketplace: call.address, host: account },
   });
 }

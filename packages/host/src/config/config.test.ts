@@ -1,12 +1,14 @@
 import { createCipheriv, pbkdf2Sync, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { bytesToHex, concatBytes, hexToBytes, keccak256 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { describeHostConfig, loadHostConfig, loadHostStoreConfig, resolveHostConfig } from "./config.ts";
 import { ConfigError } from "../errors.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const makeTempDir = tempDirsRemovedAfterAll();
 
 const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const address = privateKeyToAccount(key).address;
@@ -20,7 +22,7 @@ const minimal = {
 };
 
 function tempDir() {
-  return mkdtempSync(join(tmpdir(), "host-config-"));
+  return makeTempDir("host-config-");
 }
 
 /** What resolving `minimal` with `input` over it reports, or "" when it resolves. */

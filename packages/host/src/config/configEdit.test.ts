@@ -1,16 +1,18 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import { updateConfigFile } from "./configEdit.ts";
 import { ConfigError } from "../errors.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const model = `0x${"ab".repeat(32)}`;
 const other = `0x${"cd".repeat(32)}`;
 
 function file(name: string, text: string) {
-  const path = join(mkdtempSync(join(tmpdir(), "host-config-edit-")), name);
+  const path = join(tempDir("host-config-edit-"), name);
   writeFileSync(path, text);
   return path;
 }

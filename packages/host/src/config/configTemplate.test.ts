@@ -1,18 +1,20 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadHostConfig } from "./config.ts";
 import { knownConfigKeys } from "./configSchema.ts";
 import { backendPresets, hostConfigTemplate, type BackendPreset } from "./configTemplate.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 const model = `0x${"ab".repeat(32)}`;
 
 /** A folder with a deployment file, as `session-jobs deploy --out` writes it. */
 function folderWithDeployment() {
-  const dir = mkdtempSync(join(tmpdir(), "host-template-"));
+  const dir = tempDir("host-template-");
   writeFileSync(
     join(dir, "deployment.json"),
     JSON.stringify({

@@ -2,8 +2,7 @@
  * The dashboard the node serves at /dashboard/: safe static serving against hostile paths, the
  * deployment JSON it hands the page, and that nothing the page can read carries a secret.
  */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,11 +15,14 @@ import { loadStaticSite, StaticSiteError } from "./staticSite.ts";
 import { rawRequest } from "../testUtils/rawRequest.ts";
 import { createTestBackend } from "../testUtils/testBackend.ts";
 import { startTestChain, type TestChain } from "../testUtils/testChain.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const get = (base: string, path: string, method = "GET") => rawRequest(base, { path, method });
 
 const secret = "TOP-SECRET-CONTENT";
-const root = mkdtempSync(join(tmpdir(), "dashboard-"));
+const root = tempDir("dashboard-");
 const dist = join(root, "dist");
 mkdirSync(join(dist, "assets"), { recursive: true });
 writeFileSync(join(dist, "index.html"), "<!doctype html><title>dashboard</title>");

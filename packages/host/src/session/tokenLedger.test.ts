@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
@@ -8,10 +7,13 @@ import { createStore } from "../store/sqliteStore.ts";
 import { exchange } from "../testUtils/storeFixtures.ts";
 import { postgresStartTimeoutMs, startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { readOpenSessionTokens, readStoreSessionTokens } from "./tokenLedger.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 const deployment = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3", host: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" } as const;
 const hash = (byte: string) => `0x${byte.repeat(32)}` as const;
-const freshDir = () => mkdtempSync(join(tmpdir(), "host-ledger-"));
+const freshDir = () => tempDir("host-ledger-");
 
 describe("readOpenSessionTokens", () => {
   it("reads served, signed and proven tokens of open sessions while the node holds the database", async () => {

@@ -1,10 +1,11 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { settled } from "../testUtils/promiseState.ts";
 import { createGroupCommit } from "./groupCommit.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 /** A sync that the test completes or fails by hand, one call at a time. */
 function heldSyncs() {
@@ -26,7 +27,7 @@ function heldSyncs() {
  * fdatasync is tested with the store, sqliteStore.test.ts).
  */
 function setUp(sync: () => Promise<void> = () => Promise.resolve()) {
-  const path = join(mkdtempSync(join(tmpdir(), "host-group-")), "group.sqlite");
+  const path = join(tempDir("host-group-"), "group.sqlite");
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");

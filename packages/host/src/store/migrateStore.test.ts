@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +10,9 @@ import { reopenMigratedSqlite } from "./reopenSqlite.ts";
 import { openStore } from "./openStore.ts";
 import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 let postgres: TestPostgres;
 beforeAll(async () => {
@@ -23,7 +25,7 @@ afterAll(() => postgres?.stop());
  * one closed for a refused receipt whose settlement is still due.
  */
 async function sqliteWithHistory() {
-  const path = join(mkdtempSync(join(tmpdir(), "host-migrate-")), "host.sqlite");
+  const path = join(tempDir("host-migrate-"), "host.sqlite");
   const store = createStore({ path, deployment });
   await store.ensureSession(1n, 100);
   await store.claimSequence(1n, 2n);
@@ -83,7 +85,7 @@ async function sqliteWithHistory() {
 
 describe("migrating a host from SQLite to PostgreSQL", () => {
   it("carries the chain's genesis over: the PostgreSQL store refuses the chain after a reset as the file did", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "host-migrate-")), "host.sqlite");
+    const path = join(tempDir("host-migrate-"), "host.sqlite");
     await createStore({ path, deployment: { ...deployment, genesis: hash("01") } }).close();
     const url = await postgres.createDatabase();
     expect((await migrateStore({ from: path, to: url })).deployment).toMatchObject({ genesis: hash("01") });
@@ -179,7 +181,7 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
     "stops between batches when told to: PostgreSQL keeps nothing, the file is not marked, and a re-run copies everything once",
     { timeout: 120_000 },
     async () => {
-      const path = join(mkdtempSync(join(tmpdir(), "host-migrate-")), "host.sqlite");
+      const path = join(tempDir("host-migrate-"), "host.sqlite");
       const store = createStore({ path, deployment });
       await store.ensureSession(1n, 100);
       for (let sequence = 1; sequence <= 1201; sequence++)
@@ -225,7 +227,7 @@ describe("migrating a host from SQLite to PostgreSQL", () => {
   );
 
   it("names the SQLite file it cannot open, and leaves PostgreSQL alone", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "host-migrate-"));
+    const dir = tempDir("host-migrate-");
     const url = await postgres.createDatabase();
     for (const path of [join(dir, "missing.sqlite"), join(dir, "no-such-folder", "host.sqlite"), dir]) {
       const error = await migrateStore({ from: path, to: url }).catch((caught: unknown) => caught);

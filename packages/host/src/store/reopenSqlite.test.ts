@@ -4,7 +4,6 @@
  * when PostgreSQL served past the file (the clients' signed-but-unproven pay would be refunded),
  * and when PostgreSQL cannot be reached, unless the operator says it never served.
  */
-import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -18,6 +17,9 @@ import { writeMigrationMark } from "./migrationMark.ts";
 import { openStore } from "./openStore.ts";
 import { reopenMigratedSqlite, RollbackRefusedError } from "./reopenSqlite.ts";
 import { createStore } from "./sqliteStore.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 let postgres: TestPostgres;
 let silent: SilentServer;
@@ -32,7 +34,7 @@ afterAll(async () => {
 
 /** A SQLite file whose job 4 stands at 25 signed tokens, migrated into a new database. */
 async function migrated() {
-  const path = join(mkdtempSync(join(tmpdir(), "host-reopen-")), "host.sqlite");
+  const path = join(tempDir("host-reopen-"), "host.sqlite");
   const sqlite = createStore({ path, deployment });
   await serveUpTo(sqlite, 4n, 1n, 0, 25);
   await sqlite.close();
@@ -117,7 +119,7 @@ describe("reopenMigratedSqlite (the roll-back)", () => {
   });
 
   it("stops at once when told to, on a server that accepts the connection and never answers", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "host-reopen-")), "host.sqlite");
+    const path = join(tempDir("host-reopen-"), "host.sqlite");
     await createStore({ path, deployment }).close();
     remark(path, silent.url);
     const stop = new AbortController();

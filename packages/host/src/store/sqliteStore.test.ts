@@ -1,5 +1,4 @@
-import { fdatasync, fstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { fdatasync, fstatSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import Database from "better-sqlite3";
@@ -9,8 +8,11 @@ import { settled, until } from "../testUtils/promiseState.ts";
 import { deployment, exchange, hash, writeOldSchemaDatabase } from "../testUtils/storeFixtures.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { StoredExchange } from "./storeTypes.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
 
-const freshPath = () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite");
+const tempDir = tempDirsRemovedAfterAll();
+
+const freshPath = () => join(tempDir("host-store-"), "host.sqlite");
 
 describe("store", () => {
   it("refuses a database made for another chain, contract or host", async () => {
@@ -431,7 +433,7 @@ describe("WAL sync", () => {
   });
 
   it("syncs the WAL SQLite writes when the database path is a symbolic link (SQLite puts the WAL beside the file it points to)", async () => {
-    const directory = mkdtempSync(join(tmpdir(), "host-store-"));
+    const directory = tempDir("host-store-");
     mkdirSync(join(directory, "disk"));
     const target = join(directory, "disk", "host.sqlite");
     const path = join(directory, "host.sqlite");
@@ -494,7 +496,7 @@ describe("store faults", () => {
   it("refuses a second node that reaches the same database through a symbolic link to its file, or to its folder", async () => {
     const path = freshPath();
     const first = createStore({ path, deployment });
-    const links = mkdtempSync(join(tmpdir(), "host-links-"));
+    const links = tempDir("host-links-");
     symlinkSync(path, join(links, "linked.sqlite"));
     symlinkSync(dirname(path), join(links, "folder"));
     expect(() => createStore({ path: join(links, "linked.sqlite"), deployment })).toThrow(/is in use by another host process/);

@@ -1,4 +1,3 @@
-import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -14,6 +13,9 @@ import { createPostgresStore } from "./postgresStore.ts";
 import { createStore } from "./sqliteStore.ts";
 import type { Store, StoreDeployment } from "./storeTypes.ts";
 import { StoreDeploymentError } from "../errors.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 /**
  * The store contract: what the host relies on, run against both stores. A "database" is a fresh
@@ -36,7 +38,7 @@ afterAll(() => postgres?.stop());
 const backends: Backend[] = [
   {
     name: "SQLite",
-    fresh: async () => join(mkdtempSync(join(tmpdir(), "host-store-")), "host.sqlite"),
+    fresh: async () => join(tempDir("host-store-"), "host.sqlite"),
     open: async (path, given = deployment, now) => createStore({ path, deployment: given, now }),
     async rows(path, table) {
       const db = new Database(path, { readonly: true });

@@ -1,5 +1,4 @@
-import { fdatasync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { fdatasync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -8,6 +7,9 @@ import { settled, until } from "../testUtils/promiseState.ts";
 import { deployment, hash } from "../testUtils/storeFixtures.ts";
 import { chainedExchanges, syncOf } from "../testUtils/syncRoute.ts";
 import { createStore } from "./sqliteStore.ts";
+import { tempDirsRemovedAfterAll } from "../testUtils/tempDirs.ts";
+
+const tempDir = tempDirsRemovedAfterAll();
 
 /**
  * A SQLite store whose WAL syncs wait until the test releases them (each then runs the real
@@ -16,7 +18,7 @@ import { createStore } from "./sqliteStore.ts";
 function heldStore() {
   const held: (() => void)[] = [];
   const datasync = (fd: number) => new Promise<void>((release) => held.push(release)).then(() => promisify(fdatasync)(fd));
-  const store = createStore({ path: join(mkdtempSync(join(tmpdir(), "host-answers-")), "host.sqlite"), deployment, datasync });
+  const store = createStore({ path: join(tempDir("host-answers-"), "host.sqlite"), deployment, datasync });
   /** Releases every sync started so far, and the ones they start, until `done` holds. */
   const releaseUntil = (done: () => boolean) =>
     until(() => {

@@ -78,9 +78,6 @@ export async function startTestPostgres(options: { fsync?: boolean; maxConnectio
       ? execFileSync("runuser", ["-u", user.name, "--", join(bin, program), ...args], { stdio: "pipe" })
       : execFileSync(join(bin, program), args, { stdio: "pipe" });
   const data = join(dir, "data");
-  run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
-  if (options.admit)
-    writeFileSync(join(data, "pg_hba.conf"), options.admit.map((user) => `local all ${user} trust\nhost all ${user} 127.0.0.1/32 trust\n`).join(""));
   const port = options.tcp ? await freePort() : 5432;
   const settings = [
     `-k ${dir}`,
@@ -89,7 +86,27 @@ export async function startTestPostgres(options: { fsync?: boolean; maxConnectio
     ...(options.fsync === false ? ["-c fsync=off", "-c full_page_writes=off"] : []),
   ].join(" ");
   const startServer = () => run("pg_ctl", ["-D", data, "-o", settings, "-l", join(dir, "server.log"), "-w", "-t", "120", "start"]);
-  startServer();
+  const removeServer = () => {
+    try {
+      run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    run("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]);
+    if (options.admit)
+      writeFileSync(join(data, "pg_hba.conf"), options.admit.map((user) => `local all ${user} trust\nhost all ${user} 127.0.0.1/32 trust\n`).join(""));
+    startServer();
+  } catch (error) {
+    // A server that failed to set up or start leaves neither a process nor its folder behind.
+    try {
+      removeServer();
+    } catch {
+      // No server was running: its folder is gone all the same.
+    }
+    throw error;
+  }
   const url = (database: string) => `postgres://postgres@/${database}?host=${encodeURIComponent(dir)}&port=${port}`;
   let databases = 0;
   return {
@@ -127,12 +144,6 @@ export async function startTestPostgres(options: { fsync?: boolean; maxConnectio
     restart() {
       startServer();
     },
-    stop() {
-      try {
-        run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
+    stop: removeServer,
   };
 }
