@@ -1,3 +1,4 @@
+import { keccak256, stringToBytes } from "viem";
 import { describe, expect, it } from "vitest";
 import { billedTokensOf, maxBilledAnswers, rememberAnswer } from "./billedAnswers.ts";
 import type { BilledAnswer } from "./types.ts";
@@ -24,5 +25,11 @@ describe("the answers a session remembers for the prompt bound", () => {
   it("a session saved before answers were remembered has none: every answer counts at its bytes", () => {
     expect(billedTokensOf(undefined, "Ok.")).toBeUndefined();
     expect(billedTokensOf([], "Ok.")).toBeUndefined();
+  });
+
+  it("keeps each answer as viem's keccak256 of its UTF-8 bytes, so a session saved by an earlier version still matches", () => {
+    const text = "Sure: 42 ✓ — déjà vu";
+    expect(rememberAnswer(undefined, text, 9)).toEqual([{ textHash: keccak256(stringToBytes(text)), completionTokens: 9 }]);
+    expect(billedTokensOf([{ textHash: keccak256(stringToBytes(text)), completionTokens: 9 }], text)).toBe(9);
   });
 });

@@ -1,4 +1,5 @@
-import { keccak256, stringToBytes, type Hex } from "viem";
+import { stringToBytes, type Hex } from "viem";
+import { keccak256Hex } from "@session-jobs/protocol";
 import type { BilledAnswer } from "./types.ts";
 
 /**
@@ -9,7 +10,13 @@ import type { BilledAnswer } from "./types.ts";
  */
 export const maxBilledAnswers = 256;
 
-const textHash = (text: string): Hex => keccak256(stringToBytes(text));
+/**
+ * keccak256 of the text's UTF-8 bytes, as viem's `keccak256` gives it (sessions saved earlier keep
+ * matching), with the protocol's keccak (js-sha3): hashed once per accepted answer and once per
+ * assistant message of each request, where viem's took ~3x the CPU (75–82 against 20–27 µs for a
+ * 350-byte answer).
+ */
+const textHash = (text: string): Hex => keccak256Hex(stringToBytes(text));
 
 /**
  * Remembers an accepted answer and the completion tokens billed for it, newest last, keeping at
