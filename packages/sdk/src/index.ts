@@ -43,6 +43,7 @@ export {
   SessionClosingError,
   SessionCloseInProgressError,
   SessionDisputedError,
+  SessionFetchUrlError,
   SessionProtocolError,
   UndeliveredAnswersError,
   UnrecordedAnswersError,

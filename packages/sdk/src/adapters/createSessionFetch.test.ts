@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey } from "viem/accounts";
-import { TokenCountMismatchError } from "../errors/session.ts";
+import { SessionFetchUrlError, TokenCountMismatchError } from "../errors/session.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import { generateWords, type TestHost } from "../testUtils/testHost.ts";
@@ -171,5 +171,78 @@ describe("createSessionFetch after a request that broke off", () => {
     expect(completion.choices[0]?.message.content).toBe(generateWords("Let there be light", 3).join(""));
     expect(host.requests.filter((request) => request.path === "/v1/session/sync")).toHaveLength(1);
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(session.cumulativeTokens);
+  });
+});
+
+describe("createSessionFetch refuses a request that is not for the session's host", () => {
+  /** A `fetch` for the SDK's host requests that counts them and answers none. */
+  function countingFetch() {
+    const urls: string[] = [];
+    const fetch: typeof globalThis.fetch = async (input) => {
+      urls.push(input instanceof Request ? input.url : String(input));
+      return new Response("{}", { status: 500 });
+    };
+    return { fetch, urls };
+  }
+
+  async function refusal(baseURL: string | undefined, stream = false) {
+    const sent = countingFetch();
+    const client = new OpenAI({
+      ...(baseURL === undefined ? {} : { baseURL }),
+      apiKey: "unused",
+      maxRetries: 0,
+      fetch: createSessionFetch(session, { fetch: sent.fetch }),
+    });
+    const call = async () => {
+      if (!stream) return client.chat.completions.create({ model: "test-model", messages });
+      for await (const _chunk of await client.chat.completions.create({ model: "test-model", messages, stream: true }));
+    };
+    const error = await call().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    return { error, urls: sent.urls };
+  }
+
+  it.each([
+    ["no baseURL (openai's default, api.openai.com)", undefined],
+    ["the host without /v1", "HOST"],
+    ["another path on the host", "HOST/v2"],
+    ["a path that only starts like /v1", "HOST/v1x"],
+    ["another port", "http://127.0.0.1:9/v1"],
+  ])("%s: a one-line SessionFetchUrlError with the baseURL to set, and nothing sent or signed", async (_case, baseURL) => {
+    for (const stream of [false, true]) {
+      const { error, urls } = await refusal(baseURL?.replace("HOST", host.url), stream);
+      expect(error).toBeInstanceOf(SessionFetchUrlError);
+      const { shortMessage } = error as SessionFetchUrlError;
+      expect(shortMessage).not.toContain("\n");
+      expect(shortMessage).toContain(`baseURL must be ${host.url}/v1`);
+      expect(urls).toEqual([]);
+    }
+    expect(host.requests).toEqual([]);
+    expect(session.sequence).toBe(0n);
+  });
+
+  it("refuses GET /models elsewhere too", async () => {
+    const sent = countingFetch();
+    const client = new OpenAI({ apiKey: "unused", maxRetries: 0, fetch: createSessionFetch(session, { fetch: sent.fetch }) });
+    await expect(client.models.list()).rejects.toBeInstanceOf(SessionFetchUrlError);
+    expect(sent.urls).toEqual([]);
+  });
+
+  it("accepts the host's /v1 under a host URL with a path prefix, and a trailing slash", async () => {
+    const sent = countingFetch();
+    const prefixed = { ...session, hostUrl: "http://127.0.0.1:9/prefix/" };
+    const wrong = new OpenAI({ baseURL: "http://127.0.0.1:9/v1", apiKey: "unused", maxRetries: 0, fetch: createSessionFetch(prefixed, { fetch: sent.fetch }) });
+    await expect(wrong.chat.completions.create({ model: "test-model", messages })).rejects.toBeInstanceOf(SessionFetchUrlError);
+    expect(sent.urls).toEqual([]);
+    const right = new OpenAI({
+      baseURL: "http://127.0.0.1:9/prefix/v1/",
+      apiKey: "unused",
+      maxRetries: 0,
+      fetch: createSessionFetch(prefixed, { fetch: sent.fetch }),
+    });
+    await right.chat.completions.create({ model: "test-model", messages }).catch(() => undefined);
+    expect(sent.urls).toEqual(["http://127.0.0.1:9/prefix/v1/chat/completions"]);
   });
 });

@@ -1,5 +1,11 @@
 import { HostResponseError, HostUnreachableError, SessionHostError } from "../errors/host.ts";
-import type { SessionDisputedError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import {
+  SessionFetchUrlError,
+  type SessionDisputedError,
+  type SessionProtocolError,
+  type TokenCountMismatchError,
+  type TranscriptMismatchError,
+} from "../errors/session.ts";
 import { jsonExchange, streamExchange, type ChatRequestBody, type ExchangeParameters } from "../session/exchange.ts";
 import { getJson, hostEndpoint, type HostRequestOptions } from "../session/transport.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
@@ -41,7 +47,7 @@ export type CreateSessionFetchReturnType = typeof globalThis.fetch;
 
 /** What the returned `fetch` throws itself (host refusals become HTTP answers instead). */
 export type CreateSessionFetchErrorType =
-  HostUnreachableError | TokenCountMismatchError | TranscriptMismatchError | SessionDisputedError | SessionProtocolError;
+  SessionFetchUrlError | HostUnreachableError | TokenCountMismatchError | TranscriptMismatchError | SessionDisputedError | SessionProtocolError;
 
 /**
  * A `fetch` for the official `openai` client (or any OpenAI-style client) that runs chat
@@ -54,9 +60,14 @@ export type CreateSessionFetchErrorType =
  * `timeout`, `break` out of a stream) cancels the request at the host, which stops generating;
  * the next request recovers what it wrote from the host, checks it and signs for it.
  *
+ * Only requests under the session's host (`${session.hostUrl}/v1`, the client's `baseURL`) are
+ * served: any other URL (the `openai` client without `baseURL` goes to api.openai.com) fails with
+ * {@link SessionFetchUrlError} before anything is signed or sent, so the prompt never leaves for a
+ * third party.
+ *
  * Errors: a host refusal reaches the client as the host's HTTP status and body (so `openai` throws
  * its own `APIError` with `code` set to the protocol's code, e.g. `session_bad_signature`); the
- * SDK's own refusals (`TokenCountMismatchError`, `TranscriptMismatchError`, `SessionDisputedError`)
+ * SDK's own refusals (`SessionFetchUrlError`, `TokenCountMismatchError`, `TranscriptMismatchError`, `SessionDisputedError`)
  * are thrown unchanged from the call or the stream.
  *
  * @example
@@ -68,6 +79,8 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
   const baseFetch = parameters.fetch ?? globalThis.fetch;
   return async (input, init) => {
     const request = new Request(input, init);
+    const baseUrl = hostEndpoint(session, "/v1");
+    if (!isUnder(request.url, baseUrl)) return failingBody(new SessionFetchUrlError({ url: request.url, baseUrl }));
     const path = new URL(request.url).pathname.replace(/\/+$/, "");
     const signal = init?.signal ?? undefined;
     if (request.method === "GET" && path.endsWith("/models")) return baseFetch(request.url, { headers: forwardedHeaders(request, []), signal });
@@ -100,6 +113,18 @@ export function createSessionFetch(session: Session, parameters: CreateSessionFe
     };
     return body.stream === true ? streamResponse(session, exchange) : jsonResponse(session, exchange);
   };
+}
+
+/** Whether `url` is `base` or below it: same origin, and a path that continues `base`'s at a `/`. */
+function isUnder(url: string, base: string): boolean {
+  let target: URL, root: URL;
+  try {
+    [target, root] = [new URL(url), new URL(base)];
+  } catch {
+    return false;
+  }
+  const rootPath = root.pathname.replace(/\/+$/, "");
+  return target.origin === root.origin && (target.pathname === rootPath || target.pathname.startsWith(`${rootPath}/`));
 }
 
 /** An error answer in OpenAI's shape, which the `openai` client turns into its `APIError` subclass for the status. */

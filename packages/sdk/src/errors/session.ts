@@ -181,3 +181,21 @@ export class SessionCloseInProgressError extends BaseError {
     this.waitedMs = parameters.waitedMs;
   }
 }
+
+/**
+ * `createSessionFetch` was handed a request for somewhere other than the session's host (the
+ * `openai` client without `baseURL` goes to api.openai.com): nothing was signed or sent, so
+ * neither the prompt nor a request signed by the session key leaves for a third party.
+ */
+export class SessionFetchUrlError extends BaseError {
+  override name = "SessionFetchUrlError";
+  readonly url: string;
+  /** The base URL the client must be given: the session's host URL + `/v1`. */
+  readonly baseUrl: string;
+
+  constructor(parameters: { url: string; baseUrl: string }) {
+    super(`The request goes to ${parameters.url}, not to the session's host: the client's baseURL must be ${parameters.baseUrl}.`);
+    this.url = parameters.url;
+    this.baseUrl = parameters.baseUrl;
+  }
+}
