@@ -10,10 +10,35 @@ export type ParsedChatRequest = {
 
 const roles = new Set(["system", "user", "assistant", "developer"]);
 
+const isEmptyObject = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+
+/**
+ * OpenAI options the backends cannot honour, each with the refusal for a value other than its
+ * default. The default itself (and null) is accepted: clients such as LangChain send it explicitly.
+ */
+const unsupportedOptions: ReadonlyArray<{ field: string; isDefault: (value: unknown) => boolean; refusal: string }> = [
+  { field: "presence_penalty", isDefault: (value) => value === 0, refusal: "presence_penalty is not supported; leave it out or send 0" },
+  { field: "frequency_penalty", isDefault: (value) => value === 0, refusal: "frequency_penalty is not supported; leave it out or send 0" },
+  {
+    field: "response_format",
+    isDefault: (value) => typeof value === "object" && value !== null && Object.keys(value).length === 1 && (value as { type?: unknown }).type === "text",
+    refusal: 'response_format is not supported; leave it out or send {"type":"text"}',
+  },
+  { field: "logprobs", isDefault: (value) => value === false, refusal: "logprobs are not supported; leave logprobs out or send false" },
+  { field: "top_logprobs", isDefault: (value) => value === 0, refusal: "logprobs are not supported; leave top_logprobs out or send 0" },
+  { field: "logit_bias", isDefault: isEmptyObject, refusal: "logit_bias is not supported; leave it out or send {}" },
+  {
+    field: "modalities",
+    isDefault: (value) => Array.isArray(value) && value.length === 1 && value[0] === "text",
+    refusal: 'modalities is not supported; leave it out or send ["text"]',
+  },
+];
+
 /**
  * Validates the OpenAI body fields the host honours (`messages`, `model`, `max_tokens` /
- * `max_completion_tokens`, `temperature`, `stop`, `seed`, `stream`, `stream_options`) and refuses
- * the ones it cannot honour (`n` > 1, tools) rather than ignoring them.
+ * `max_completion_tokens`, `temperature`, `top_p`, `stop`, `seed`, `stream`, `stream_options`)
+ * and refuses the ones it cannot honour ({@link unsupportedOptions} away from their defaults,
+ * `n` > 1, tools) rather than ignoring them.
  */
 export function parseChatRequest(body: Record<string, unknown>, limits: { defaultMaxTokens: number; maxTokens: number }): ParsedChatRequest {
   const invalid = (message: string): never => {
@@ -22,14 +47,21 @@ export function parseChatRequest(body: Record<string, unknown>, limits: { defaul
   if (!Array.isArray(body.messages) || body.messages.length === 0) invalid("messages must be a non-empty array");
   const messages = (body.messages as unknown[]).map((message, index): ChatMessage => {
     if (typeof message !== "object" || message === null) return invalid(`messages[${index}] must be an object`);
-    const { role, content } = message as Record<string, unknown>;
-    if (typeof role !== "string" || !roles.has(role)) return invalid(`messages[${index}].role must be system, user or assistant`);
+    const { role, content, tool_calls: toolCalls, function_call: functionCall } = message as Record<string, unknown>;
+    if (role === "tool" || role === "function") return invalid(`messages[${index}]: tool messages are not supported`);
+    if (typeof role !== "string" || !roles.has(role)) return invalid(`messages[${index}].role must be system, developer, user or assistant`);
+    if ((toolCalls !== undefined && toolCalls !== null) || (functionCall !== undefined && functionCall !== null))
+      return invalid(`messages[${index}]: tool calls are not supported`);
     return { role: role === "developer" ? "system" : (role as ChatMessage["role"]), content: messageText(content, index, invalid) };
   });
 
   if (body.model !== undefined && typeof body.model !== "string") invalid("model must be a string");
-  if (body.n !== undefined && body.n !== 1) invalid("n must be 1");
+  if (body.n !== undefined && body.n !== null && body.n !== 1) invalid("n must be 1");
   if (body.tools !== undefined || body.functions !== undefined) invalid("tools are not supported");
+  for (const { field, isDefault, refusal } of unsupportedOptions) {
+    const value = body[field];
+    if (value !== undefined && value !== null && !isDefault(value)) invalid(refusal);
+  }
 
   const maxTokensField = body.max_completion_tokens ?? body.max_tokens;
   let maxTokens = limits.defaultMaxTokens;
@@ -43,6 +75,10 @@ export function parseChatRequest(body: Record<string, unknown>, limits: { defaul
   if (body.temperature !== undefined && body.temperature !== null) {
     if (typeof body.temperature !== "number" || body.temperature < 0 || body.temperature > 2) invalid("temperature must be a number in 0..2");
     request.temperature = body.temperature as number;
+  }
+  if (body.top_p !== undefined && body.top_p !== null) {
+    if (typeof body.top_p !== "number" || !(body.top_p > 0 && body.top_p <= 1)) invalid("top_p must be a number in (0, 1]");
+    request.topP = body.top_p as number;
   }
   if (body.stop !== undefined && body.stop !== null) {
     const stop = typeof body.stop === "string" ? [body.stop] : body.stop;
