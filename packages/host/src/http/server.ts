@@ -55,6 +55,11 @@ export function createHttpServer(parameters: {
     if (source.endsWith("/*")) return { ...route, pattern: new RegExp(`^${source.slice(0, -2)}(/.*)?$`), names: [...names, "rest"] };
     return { ...route, pattern: new RegExp(`^${source}/?$`), names };
   });
+  // A client whose base URL lacks `/v1` (e.g. `http://host:8080` given to the `openai` client) asks for `/chat/completions`.
+  const missingApiPrefixHint = (path: string, authority: string | undefined) =>
+    routes.some((route) => route.pattern.test(`/v1${path}`))
+      ? `; use ${authority === undefined ? "the host's URL" : `http://${authority}`}/v1 as the base URL`
+      : "";
   let active = 0;
   let idle: (() => void) | undefined;
 
@@ -89,7 +94,7 @@ export function createHttpServer(parameters: {
           response,
           candidates.length > 0
             ? new HostError("method_not_allowed", `${request.method} is not allowed on ${path}`)
-            : new HostError("not_found", `no route ${path}`),
+            : new HostError("not_found", `no route ${path}${missingApiPrefixHint(path, request.headers.host)}`),
         );
         return;
       }

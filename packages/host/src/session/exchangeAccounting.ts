@@ -80,11 +80,16 @@ export function createExchangeAccounting(parameters: CreateExchangeAccountingPar
             `${unsignedBytes} bytes of requests and answers without a receipt (limit ${parameters.maxUnsignedBytes}); sign a receipt for ${state.servedTokens} tokens first`,
           );
         const worstCase = BigInt(state.servedTokens + budget.promptTokensEstimate + budget.maxTokens);
-        if (worstCase * session.pricePerToken > session.depositAmount)
+        if (worstCase * session.pricePerToken > session.depositAmount) {
+          // The completion tokens left once the deposit has paid for what was served and this prompt.
+          const fits = session.depositAmount / session.pricePerToken - BigInt(state.servedTokens + budget.promptTokensEstimate);
           refuse(
             "session_deposit_exhausted",
-            `the deposit pays for ${session.maxTokens} tokens; ${state.servedTokens} served, this request may use up to ${budget.promptTokensEstimate + budget.maxTokens}`,
+            `the deposit pays for ${session.maxTokens} tokens; ${state.servedTokens} served, this request may use up to ${budget.promptTokensEstimate + budget.maxTokens}; ` +
+              (fits > 0n ? `send max_tokens of at most ${fits}, or close` : "close") +
+              " the session and open a new one with a larger deposit",
           );
+        }
         if (!(await store.claimSequence(request.jobId, request.sequence))) refuse("session_replayed", `sequence ${request.sequence} was already used`);
       } catch (error) {
         release();

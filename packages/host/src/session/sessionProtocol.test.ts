@@ -317,6 +317,17 @@ describe("chat completions", () => {
     const answer = await client.chat(chatBody("a prompt", { max_tokens: 50 }));
     expect(answer.status).toBe(402);
     expect(answer.body.error.code).toBe("session_deposit_exhausted");
+    // The refusal says how many tokens still fit, and that many is served.
+    const fits = /send max_tokens of at most (\d+), or close the session and open a new one with a larger deposit$/.exec(answer.body.error.message);
+    expect(fits).not.toBeNull();
+    expect((await client.chat(chatBody("a prompt", { max_tokens: Number(fits![1]) }))).status).toBe(200);
+  });
+
+  it("refuses a prompt the rest of the deposit cannot pay for with a hint to reopen with a larger deposit", async () => {
+    const { client } = openSession({ depositAmount: 40n * 10n ** 9n, maxTokens: 40n });
+    const answer = await client.chat(chatBody("a prompt longer than forty tokens can ever be".repeat(4), { max_tokens: 1 }));
+    expect(answer.status).toBe(402);
+    expect(answer.body.error.message).toMatch(/; close the session and open a new one with a larger deposit$/);
   });
 
   it("refuses sessions that are unknown, ended, someone else's or for another model", async () => {
@@ -810,6 +821,33 @@ describe("HTTP", () => {
       const body = await response.json();
       expect(body.error.code).toBe(code);
       expect(typeof body.error.message).toBe("string");
+    }
+  });
+
+  it("tells a client without the session headers to go through the SDK", async () => {
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-none" },
+      body: JSON.stringify(chatBody("x")),
+    });
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toBe(
+      "X-Session-Job-Id is missing: this host serves paid sessions; send requests through the SDK's createSessionFetch or `session-jobs client chat`",
+    );
+  });
+
+  it("tells a client that left /v1 out of its base URL to add it", async () => {
+    const { host: authority } = new URL(url);
+    for (const [method, path] of [
+      ["POST", "/chat/completions"],
+      ["GET", "/models"],
+    ] as const) {
+      const response = await fetch(`${url}${path}`, { method, ...(method === "POST" && { headers: { "content-type": "application/json" }, body: "{}" }) });
+      expect(response.status).toBe(404);
+      expect((await response.json()).error).toMatchObject({
+        code: "not_found",
+        message: `no route ${path}; use http://${authority}/v1 as the base URL`,
+      });
     }
   });
 

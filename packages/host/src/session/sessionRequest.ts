@@ -20,7 +20,12 @@ export function parseSessionHeaders(headers: IncomingHttpHeaders, endpoint: Sign
   const sequence = header(sessionHeaders.sequence);
   const signature = header(sessionHeaders.signature);
   const transcriptHash = header(sessionHeaders.transcript);
-  if (jobId === undefined || !/^\d{1,78}$/.test(jobId)) throw new HostError("invalid_request", "X-Session-Job-Id must be a decimal job id");
+  if (jobId === undefined)
+    throw new HostError(
+      "invalid_request",
+      "X-Session-Job-Id is missing: this host serves paid sessions; send requests through the SDK's createSessionFetch or `session-jobs client chat`",
+    );
+  if (!/^\d{1,78}$/.test(jobId)) throw new HostError("invalid_request", "X-Session-Job-Id must be a decimal job id");
   if (sequence === undefined || !/^\d{1,78}$/.test(sequence) || BigInt(sequence) === 0n)
     throw new HostError("invalid_request", "X-Session-Sequence must be a decimal number of at least 1");
   if (signature === undefined || !isHex(signature) || signature.length < 132)
