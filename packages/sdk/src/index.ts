@@ -40,6 +40,7 @@ export {
 export {
   HostAnswerTooLargeError,
   HostRecordsGapError,
+  InvalidChatParametersError,
   SessionClosingError,
   SessionCloseInProgressError,
   SessionDisputedError,

@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey } from "viem/accounts";
 import { SessionBadSignatureError, SessionOutOfSyncError, SessionReplayedError } from "../errors/host.ts";
-import { SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
+import { InvalidChatParametersError, SessionDisputedError, TokenCountMismatchError } from "../errors/session.ts";
 import { deserializeSession, serializeSession } from "../session/serialization.ts";
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import { countPromptTokens, generateWords, requestLines, type TestHost } from "../testUtils/testHost.ts";
 import { chat } from "./chat.ts";
+import { streamChat } from "./streamChat.ts";
 import { syncSession } from "./syncSession.ts";
 
 let session: Session;
@@ -129,5 +130,28 @@ describe("chat", () => {
     const results = await Promise.all([1, 2, 3].map((n) => chat(session, { messages: [{ role: "user", content: `prompt ${n}` }] })));
     expect(results.map((result) => result.cumulativeTokens)).toEqual([...results.map((result) => result.cumulativeTokens)].sort((a, b) => Number(a - b)));
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(results[2]!.cumulativeTokens);
+  });
+});
+
+describe("chat and streamChat with a maxTokens that is not a positive integer", () => {
+  const bad = [Number.NaN, Number.POSITIVE_INFINITY, -1, 0, 2.5, 2 ** 53];
+  it.each(bad)("maxTokens %s: a one-line InvalidChatParametersError, nothing signed or sent", async (maxTokens) => {
+    for (const send of [
+      () => chat(session, { messages, maxTokens }),
+      () => streamChat(session, { messages, maxTokens }).result,
+      () => chat(session, { messages, body: { max_tokens: maxTokens } }),
+      () => chat(session, { messages, body: { max_completion_tokens: maxTokens } }),
+    ]) {
+      const error = await Promise.resolve()
+        .then(send)
+        .then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+      expect(error).toBeInstanceOf(InvalidChatParametersError);
+      expect((error as InvalidChatParametersError).shortMessage).toMatch(/^(maxTokens|max_tokens|max_completion_tokens) must be a positive integer, not .+\.$/);
+    }
+    expect(host.requests).toEqual([]);
+    expect(session.sequence).toBe(0n);
   });
 });

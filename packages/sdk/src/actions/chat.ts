@@ -1,4 +1,5 @@
 import type { BaseError } from "../errors/base.ts";
+import { InvalidChatParametersError } from "../errors/session.ts";
 import { jsonExchange, type ExchangeResult } from "../session/exchange.ts";
 import type { RecoveredExchange } from "../session/reconcile.ts";
 import type { HostRequestOptions } from "../session/transport.ts";
@@ -16,7 +17,7 @@ export type ChatParameters = HostRequestOptions & {
   messages: ChatMessage[];
   /** The `model` field; default the session's model, else none (the host serves its one model). */
   model?: string | undefined;
-  /** Most completion tokens; also a bound of the count check. */
+  /** Most completion tokens, a positive integer; also a bound of the count check. */
   maxTokens?: number | undefined;
   /** Further OpenAI request fields (`temperature`, `stop`, …), sent as given. */
   body?: Record<string, unknown> | undefined;
@@ -34,7 +35,11 @@ export type ChatReturnType = ExchangeResult & {
   response: Record<string, unknown>;
 };
 
-/** What a sync throws (a chat syncs first after a broken exchange), or another {@link BaseError}. */
+/**
+ * What a sync throws (a chat syncs first after a broken exchange), or another {@link BaseError}:
+ * {@link InvalidChatParametersError} for a `maxTokens` (or body `max_tokens`) that is not a
+ * positive integer, before anything is signed or sent.
+ */
 export type ChatErrorType = SyncSessionErrorType | BaseError;
 
 /**
@@ -49,7 +54,7 @@ export type ChatErrorType = SyncSessionErrorType | BaseError;
  *   maxTokens: 64,
  * });
  */
-export function chat(session: Session, parameters: ChatParameters): Promise<ChatReturnType> {
+export async function chat(session: Session, parameters: ChatParameters): Promise<ChatReturnType> {
   return jsonExchange(session, {
     signal: parameters.signal,
     fetch: parameters.fetch,
@@ -60,12 +65,24 @@ export function chat(session: Session, parameters: ChatParameters): Promise<Chat
   });
 }
 
-/** The request body of a chat: caller's extra fields, then the fields this SDK owns. */
+/**
+ * The request body of a chat: caller's extra fields, then the fields this SDK owns. Throws
+ * {@link InvalidChatParametersError} for a token bound the host would refuse, or that the count
+ * check could not hold the host to (`NaN`, `Infinity`, a fraction).
+ */
 export function buildChatRequest(
   session: Session,
   parameters: Pick<ChatParameters, "messages" | "model" | "maxTokens" | "body">,
   stream: boolean,
 ): { messages: ChatMessage[]; stream: boolean; [field: string]: unknown } {
+  for (const [parameter, value] of [
+    ["maxTokens", parameters.maxTokens],
+    ["max_tokens", parameters.body?.max_tokens],
+    ["max_completion_tokens", parameters.body?.max_completion_tokens],
+  ] as const) {
+    if (typeof value === "number" && !(Number.isSafeInteger(value) && value > 0))
+      throw new InvalidChatParametersError({ parameter, value, expected: "a positive integer" });
+  }
   return {
     ...parameters.body,
     ...((parameters.model ?? session.model) === undefined ? {} : { model: parameters.model ?? session.model }),

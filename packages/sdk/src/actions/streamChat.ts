@@ -33,6 +33,9 @@ export type StreamChatErrorType = ChatErrorType;
  * delivery (the host decides whether it serves ahead of the receipt; if not, the SDK waits for the
  * delivery and sends again). Await `result` where the receipt must be delivered first.
  *
+ * A `maxTokens` (or body `max_tokens`) that is not a positive integer throws
+ * `InvalidChatParametersError` from the call itself, before anything is signed or sent.
+ *
  * @example
  * const stream = streamChat(session, { messages: [{ role: "user", content: "Tell me a story" }] });
  * for await (const delta of stream) process.stdout.write(delta);

@@ -199,3 +199,15 @@ export class SessionFetchUrlError extends BaseError {
     this.baseUrl = parameters.baseUrl;
   }
 }
+
+/** A chat's parameters hold a value the host does not take (`maxTokens: NaN`, say): nothing was signed or sent. */
+export class InvalidChatParametersError extends BaseError {
+  override name = "InvalidChatParametersError";
+  /** The parameter, as the caller named it (`maxTokens`, or the body field `max_tokens`). */
+  readonly parameter: string;
+
+  constructor(parameters: { parameter: string; value: unknown; expected: string }) {
+    super(`${parameters.parameter} must be ${parameters.expected}, not ${String(parameters.value)}.`);
+    this.parameter = parameters.parameter;
+  }
+}
