@@ -8,7 +8,7 @@ import { useAssets, useDeployment } from "../DeploymentContext.ts";
 import { isLocalDevChain } from "../deployment.ts";
 import { describeError } from "../errors.ts";
 import { formatAmount, formatPrice, formatTokens, parseAmount, parsePricePer1k, type Asset } from "../format.ts";
-import { HostCard } from "../hosts/HostCard.tsx";
+import { HostList } from "../hosts/HostList.tsx";
 import { defaultCheckpointInterval, largestCheckpointInterval, preferredCheckpointInterval } from "../hosts/terms.ts";
 import { useHostPolicy, useHosts } from "../hosts/useHosts.ts";
 import { useModels } from "../hosts/useModels.ts";
@@ -131,17 +131,7 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
         <span className="label">Host</span>
         {hosts.isLoading && <p className="muted">Looking up hosts…</p>}
         {hosts.data?.length === 0 && <p className="muted">No host serves this model right now.</p>}
-        <div className="host-list">
-          {hosts.data?.map((candidate) => (
-            <HostCard
-              key={candidate.address}
-              host={candidate}
-              asset={asset}
-              selected={candidate.address === host?.address}
-              onSelect={() => setHostAddress(candidate.address)}
-            />
-          ))}
-        </div>
+        {hosts.data && <HostList hosts={hosts.data} asset={asset} selected={host?.address} onSelect={setHostAddress} />}
       </div>
 
       <div className="row">
