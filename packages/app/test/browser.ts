@@ -5,9 +5,10 @@ import { chromium, type Browser, type Page } from "playwright-core";
 /** Debian's `chromium` package (`apt-get install chromium`); nothing downloads a browser. */
 export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-export function launchChromium(): Promise<Browser> {
+/** Launches it; `args` are more command-line switches. */
+export function launchChromium(args: string[] = []): Promise<Browser> {
   if (!existsSync(chromiumPath)) throw new Error(`no Chromium at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  return chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+  return chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-dev-shm-usage", ...args] });
 }
 
 export const screenshotDir = resolve(import.meta.dirname, "../test-results/screenshots");

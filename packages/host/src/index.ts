@@ -38,4 +38,4 @@ export type { ServedSince } from "./store/rollbackCheck.ts";
 export { openStore, type StoreLocation } from "./store/openStore.ts";
 export { describeStoreUrl, percentEncodeHint, withoutPassword, type StoreUrl } from "./store/storeUrl.ts";
 export type { Store, StoreDeployment } from "./store/storeTypes.ts";
-export { appSecurityHeaders } from "./http/dashboard.ts";
+export { appSecurityHeaders } from "./http/appSecurity.ts";

@@ -2,6 +2,7 @@ import { jobMarketplaceWithModelsAbi, nodeRegistryWithModelsAbi } from "@session
 import { zeroAddress, type Address, type PublicClient } from "viem";
 import type { HostConfig } from "../config/config.ts";
 import { HostError } from "../errors.ts";
+import { appSecurityHeaders } from "./appSecurity.ts";
 import { sendJson } from "./httpIo.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Route } from "./server.ts";
@@ -37,28 +38,6 @@ export function isLoopbackHttpUrl(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The web app's security headers, wherever it is served (the node's dashboard, the CLI's demo):
- * a Content-Security-Policy with its own scripts and styles only, no frames, no plugins, requests
- * only to itself and `connectSources`; no MIME sniffing, no framing, no referrer.
- */
-export function appSecurityHeaders(connectSources: string): Record<string, string> {
-  const csp = [
-    "default-src 'self'",
-    "script-src 'self'",
-    // React sets style attributes; no style sheet comes from elsewhere.
-    "style-src 'self' 'unsafe-inline'",
-    // Wallets announce their icons as data: URIs (EIP-6963).
-    "img-src 'self' data:",
-    `connect-src 'self' ${connectSources}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "frame-ancestors 'none'",
-  ].join("; ");
-  return { "content-security-policy": csp, "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" };
 }
 
 /**
