@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sessionErrorCodes } from "@session-jobs/protocol";
-import { HostResponseError, parseHostError, SessionHostError, SessionNotActiveError, SessionReceiptOverdueError } from "./host.ts";
+import { HostResponseError, parseHostError, SessionHostError, SessionNotActiveError, SessionReceiptOverdueError, SessionReplayedError } from "./host.ts";
 import { BaseError } from "./base.ts";
 
 describe("parseHostError", () => {
@@ -43,5 +43,17 @@ describe("parseHostError", () => {
     expect((parseHostError({ status: 409, url: "u", body: body("x".repeat(10_000)) }) as SessionHostError).reason).toHaveLength(100);
     for (const retryAfter of ["Wed, 21 Oct 2015 07:28:00 GMT", "-1", "1.5", "", "9".repeat(20)])
       expect(parseHostError({ status: 409, url: "u", body: body("closing"), retryAfter })).toMatchObject({ retryAfterMs: undefined });
+  });
+});
+
+describe("SessionReplayedError", () => {
+  it("says another copy of the session is in use and that syncSession catches a restored copy up, in one line", () => {
+    const body = JSON.stringify({ error: { message: "sequence 4 is not above 5", code: "session_replayed" } });
+    const error = parseHostError({ status: 409, url: "http://host/v1/chat/completions", body }) as SessionReplayedError;
+    expect(error).toBeInstanceOf(SessionReplayedError);
+    expect(error.shortMessage).not.toContain("\n");
+    expect(error.shortMessage).toMatch(/another copy of this session \(a second process or an old saved copy\) is in use/);
+    expect(error.shortMessage).toMatch(/call syncSession before reusing a restored copy/);
+    expect(error.details).toBe("sequence 4 is not above 5");
   });
 });

@@ -93,10 +93,19 @@ export class SessionBadSignatureError extends SessionHostError {
   }
 }
 
+/**
+ * The host has seen the request's sequence number: another copy of the session signed requests
+ * (a second process, or an older saved copy used after a newer one). `syncSession` brings a
+ * restored copy back in step with the host before it is used.
+ */
 export class SessionReplayedError extends SessionHostError {
   override name = "SessionReplayedError";
   constructor(parameters: HostErrorParameters) {
-    super("session_replayed", "The host has already seen this request sequence number.", parameters);
+    super(
+      "session_replayed",
+      "The host has already seen this request sequence number: another copy of this session (a second process or an old saved copy) is in use; call syncSession before reusing a restored copy.",
+      parameters,
+    );
   }
 }
 
