@@ -44,16 +44,29 @@ afterAll(async () => {
   await demo?.stop();
 });
 
-/** The host node re-registers its URL on chain (`updateApiUrl`); anvil signs for its account, so the test holds no key. */
+/**
+ * The host re-registers its URL on chain (`updateApiUrl`) from its own account, as an operator does
+ * while the node runs (anvil signs for that account, so the test holds no key). The
+ * node sends its proofs from that account too, so both can pick the same nonce; a refused nonce is
+ * read afresh and sent again (a few times), as the node's own sender does.
+ */
 async function registerUrl(apiUrl: string): Promise<void> {
-  const hash = await createWalletClient({ account: demo.host.node.address, transport: http(demo.network.anvil.rpcUrl) }).writeContract({
-    address: demo.network.deployment.nodeRegistry,
-    abi: nodeRegistryWithModelsAbi,
-    functionName: "updateApiUrl",
-    args: [apiUrl],
-    chain: null,
-  });
-  expect((await demo.network.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
+  const wallet = createWalletClient({ account: demo.host.node.address, transport: http(demo.network.anvil.rpcUrl) });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const hash = await wallet.writeContract({
+        address: demo.network.deployment.nodeRegistry,
+        abi: nodeRegistryWithModelsAbi,
+        functionName: "updateApiUrl",
+        args: [apiUrl],
+        chain: null,
+      });
+      expect((await demo.network.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
+      return;
+    } catch (error) {
+      if (attempt >= 5 || !/nonce|underpriced/i.test(String(error))) throw error;
+    }
+  }
 }
 
 /** The host at a new address, registered there. */
