@@ -1,5 +1,10 @@
+import { once } from "node:events";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { captureStreams } from "../test/captureStreams.ts";
+import { spawnCli } from "../test/spawnCli.ts";
 import { runCli } from "./cli.ts";
 import { defaultChatMaxTokens } from "./commands/clientChat.ts";
 import { commands } from "./commands/index.ts";
@@ -9,6 +14,14 @@ async function cli(argv: string[]) {
   const { stdout, stderr, streams } = captureStreams();
   const code = await runCli(argv, { ...streams, env: { CI: "true" } });
   return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** A deployment file that reads, for commands that check it before their other options. */
+function deploymentFile(): string {
+  const fields = ["modelRegistry", "nodeRegistry", "proofSystem", "hostEarnings", "jobMarketplace", "treasury", "owner"];
+  const path = join(mkdtempSync(join(tmpdir(), "cli-test-")), "deployment.json");
+  writeFileSync(path, JSON.stringify({ chainId: 31337, ...Object.fromEntries(fields.map((field) => [field, `0x${"11".repeat(20)}`])) }));
+  return path;
 }
 
 const groups = [...new Set(commands.filter((command) => command.path.length > 1).map((command) => command.path[0]!))];
@@ -65,6 +78,29 @@ describe("command-line conventions", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/^error: option '--host <host>' argument missing/);
     expect((await cli(["deploy", "stray"])).code).toBe(2);
+  });
+
+  it.each([
+    [["client", "chat", "--job", "1"], "missing --prompt"],
+    [["client", "chat", "--prompt", "hi"], "missing --deployment (or SESSION_JOBS_DEPLOYMENT)"],
+    [["client", "chat", "--prompt", "hi", "--deployment", deploymentFile()], "missing --job"],
+    [["client", "hosts", "--repo", "org/model"], "--repo and --file go together"],
+    [["client", "open", "--deposit", "0.01"], "missing --host"],
+    [["client", "open", "--host", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"], "missing --deposit"],
+    [["client", "hosts"], "missing --model-id (or --repo and --file)"],
+  ])("a missing required option (%j) is a usage error (exit 2), one line with the help to read", async (argv, message) => {
+    const result = await cli(argv);
+    expect(result.stderr).toMatch(new RegExp(`^error: ${message.replace(/[()]/g, "\\$&")}[^\n]*\n(  hint: see: session-jobs [a-z ]+ --help\n)?$`));
+    expect(result.code).toBe(2);
+  });
+
+  it("the installed command exits 2 for a missing required option", { timeout: 120_000 }, async () => {
+    const child = spawnCli(["client", "chat", "--job", "1"], { env: { ...process.env, CI: "true" } });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = (await once(child, "close")) as [number];
+    expect(stderr).toMatch(/^error: missing --prompt\n/);
+    expect(code).toBe(2);
   });
 
   it("a negative number is one line naming the option, not a parser message", async () => {

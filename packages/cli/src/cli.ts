@@ -2,7 +2,7 @@ import type { Writable } from "node:stream";
 import { CommanderError } from "commander";
 import { createLogger, type Common } from "./common.ts";
 import { commands } from "./commands/index.ts";
-import { formatError } from "./errors.ts";
+import { formatError, UsageError } from "./errors.ts";
 import { plainText } from "./terminalText.ts";
 import { buildProgram, type Invocation } from "./program.ts";
 
@@ -11,7 +11,7 @@ type CliStreams = { stdout: Writable & { isTTY?: boolean }; stderr: Writable & {
 /**
  * Exit codes: 0 success (and help, version); 1 the command failed (bad values, chain or host
  * errors, a session that does not exist); 2 the command line itself is wrong (unknown command or
- * option, missing option value); 130 interrupted.
+ * option, missing option value, a required option left out); 130 interrupted.
  */
 export const exitCodes = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -53,7 +53,8 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
   } catch (error) {
     // An error can carry what a host said (its refusal's message): printed without terminal control.
     streams.stderr.write(`error: ${plainText(formatError(error, debug, common.chainId))}\n`);
-    return abort.signal.aborted ? exitCodes.interrupted : exitCodes.failed;
+    if (abort.signal.aborted) return exitCodes.interrupted;
+    return error instanceof UsageError ? exitCodes.usage : exitCodes.failed;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

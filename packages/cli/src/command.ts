@@ -1,5 +1,5 @@
 import type { Common } from "./common.ts";
-import { CliError } from "./errors.ts";
+import { UsageError } from "./errors.ts";
 
 /** Option values after parsing: strings for valued options, booleans for flags. */
 export type OptionValues = Record<string, string | boolean | undefined>;
@@ -32,5 +32,5 @@ export function requireString(command: Command, values: OptionValues, name: stri
   const value = values[name];
   if (typeof value === "string" && value.length > 0) return value;
   const env = command.options[name]?.env;
-  throw new CliError(`missing --${name}${env ? ` (or ${env})` : ""}`, `see: session-jobs ${command.path.join(" ")} --help`);
+  throw new UsageError(`missing --${name}${env ? ` (or ${env})` : ""}`, `see: session-jobs ${command.path.join(" ")} --help`);
 }

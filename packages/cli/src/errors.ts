@@ -11,6 +11,11 @@ export class CliError extends Error {
   }
 }
 
+/** A command line that lacks a required option: the user's mistake in how they called, exit 2 like a parser error. */
+export class UsageError extends CliError {
+  override name = "UsageError";
+}
+
 type ErrorWithShortMessage = Error & { shortMessage?: string; details?: string; metaMessages?: string[]; cause?: unknown; hostMessage?: unknown };
 
 /** "The host rejected the request as invalid: max_tokens must be at most 4096": what the host said comes first. */

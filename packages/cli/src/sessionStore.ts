@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { deserializeSession, serializeSession, type Session } from "@session-jobs/sdk";
 import type { Command, OptionValues } from "./command.ts";
 import type { Common } from "./common.ts";
-import { CliError } from "./errors.ts";
+import { CliError, UsageError } from "./errors.ts";
 import { parseIntegerOption } from "./parse.ts";
 
 /**
@@ -59,7 +59,7 @@ export function keepEarlierSave(common: Common, values: OptionValues, chainId: n
 
 /** Reads the session `--job` names on `chainId`; a missing one is a one-line error. */
 export function loadSession(command: Command, values: OptionValues, chainId: number): { session: Session; path: string } {
-  if (typeof values.job !== "string") throw new CliError("missing --job", `see: session-jobs ${command.path.join(" ")} --help`);
+  if (typeof values.job !== "string") throw new UsageError("missing --job", `see: session-jobs ${command.path.join(" ")} --help`);
   const jobId = parseIntegerOption("job", values.job);
   const path = sessionPath(values, chainId, jobId);
   let text: string;

@@ -3,7 +3,7 @@ import { getHostsForModel } from "@session-jobs/sdk";
 import type { Command, OptionValues } from "../command.ts";
 import { parseAssetOption } from "../assets.ts";
 import { connectDeployment, connectionOptions } from "../connection.ts";
-import { CliError } from "../errors.ts";
+import { CliError, UsageError } from "../errors.ts";
 import { table } from "../format.ts";
 import { modelIdOf } from "../modelId.ts";
 
@@ -21,7 +21,8 @@ export function parseModelOptions(values: OptionValues): Hex | undefined {
     return id;
   }
   if (typeof values.repo === "string" || typeof values.file === "string") {
-    if (typeof values.repo !== "string" || typeof values.file !== "string") throw new CliError("--repo and --file go together");
+    if (typeof values.repo !== "string" || typeof values.file !== "string")
+      throw new UsageError("--repo and --file go together", `see: session-jobs client hosts --help`);
     return modelIdOf(values.repo, values.file);
   }
   return undefined;
@@ -33,7 +34,7 @@ export const clientHostsCommand: Command = {
   options: { ...connectionOptions, ...modelOptions, asset: { type: "string", description: "sort by the minimum for eth, usdc or a token (default eth)" } },
   async run(common, values) {
     const modelId = parseModelOptions(values);
-    if (!modelId) throw new CliError("missing --model-id (or --repo and --file)");
+    if (!modelId) throw new UsageError("missing --model-id (or --repo and --file)", `see: session-jobs client hosts --help`);
     const connection = await connectDeployment(common, clientHostsCommand, values);
     const { deployment } = connection;
     const sortBy = parseAssetOption("asset", typeof values.asset === "string" ? values.asset : "eth", deployment);

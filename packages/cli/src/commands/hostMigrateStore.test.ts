@@ -172,16 +172,18 @@ describe("session-jobs host migrate-store", () => {
 
   it("refuses without a postgres:// target or from a config that already names PostgreSQL, in one line", async () => {
     const config = await hostWithSqlite();
-    for (const [argv, pattern] of [
-      [["--config", config], /^error: missing --to/],
-      [["--config", config, "--to", "mysql://db/hosts"], /^error: --to must be a postgres:\/\/ URL\n/],
+    // A missing --to is a wrong command line (exit 2); a wrong target, a failed command (exit 1).
+    for (const [argv, pattern, code] of [
+      [["--config", config], /^error: missing --to/, 2],
+      [["--config", config, "--to", "mysql://db/hosts"], /^error: --to must be a postgres:\/\/ URL\n/, 1],
       [
         ["--config", await hostWithSqlite({ dbPath: undefined, store: "postgres://db/hosts" }), "--to", "postgres://db/other"],
         /^error: the host config already names a PostgreSQL store\n/,
+        1,
       ],
     ] as const) {
       const result = await cli(["host", "migrate-store", ...argv]);
-      expect(result.code, argv.join(" ")).toBe(1);
+      expect(result.code, argv.join(" ")).toBe(code);
       expect(result.stderr).toMatch(pattern);
     }
   });
