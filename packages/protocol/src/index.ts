@@ -9,3 +9,4 @@ export * from "./signatures.ts";
 export * from "./sync.ts";
 export * from "./hostPolicy.ts";
 export * from "./onChainSession.ts";
+export * from "./logRange.ts";

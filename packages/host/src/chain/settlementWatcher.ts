@@ -1,15 +1,14 @@
 import type { Address, PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
-import type { SessionStatus } from "@session-jobs/protocol";
 import type { Common } from "../common.ts";
 import type { OnChainSession, ReportedEndings } from "./chainSession.ts";
-import { createLogRange, readLogRange, RefusedBlockError } from "./logRange.ts";
+import { createLogRange, readLogRange, RefusedBlockError, type SessionStatus } from "@session-jobs/protocol";
 import { createSessionCreations, creationEvents, type SessionCreations } from "./sessionCreations.ts";
 
 /** The marketplace's events that end a session, and the status each leaves it in. */
 const endings = { SessionCompleted: "completed", SessionTimedOut: "timedOut", SessionAbandoned: "abandoned" } as const satisfies Record<string, SessionStatus>;
 const endingEvents = jobMarketplaceWithModelsAbi.filter((item) => item.type === "event" && item.name in endings);
-/** Most blocks one `eth_getLogs` asks about (providers cap the range; a refused range is split: logRange.ts). */
+/** Most blocks one `eth_getLogs` asks about (providers cap the range; a refused range is split: logRange.ts in @session-jobs/protocol). */
 const maxBlockRange = 1_000n;
 /** Full-size reads in a row after which a range made smaller by a refusal doubles back. */
 const growRangeAfter = 8;
