@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readiness } from "./hostDashboard/readiness.ts";
-import { servedBy } from "./hostDashboard/useHostDashboard.ts";
+import { servedBy } from "./hostDashboard/sessionRows.ts";
 import { hostHealth } from "./hosts/useHosts.ts";
 import { servedTokens } from "./meter/useSessionProgress.ts";
 

@@ -21,7 +21,9 @@ export function createWagmiConfig(deployment: Deployment) {
     connectors,
     // EIP-6963: every injected wallet announces itself (MetaMask, Rabby, Coinbase Wallet, ...).
     multiInjectedProviderDiscovery: true,
-    transports: { [chain.id]: http(deployment.rpcUrl) },
+    // Calls made together go out as one JSON-RPC batch (the host dashboard reads a page of sessions
+    // at once); a deployment has no Multicall3 to rely on (anvil has none).
+    transports: { [chain.id]: http(deployment.rpcUrl, { batch: true }) },
     // A local chain mines at once: poll fast, or every receipt wait costs seconds.
     pollingInterval: local ? 100 : 2_000,
   });

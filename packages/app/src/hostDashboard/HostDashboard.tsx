@@ -18,8 +18,9 @@ export function HostDashboard(props: { host?: Address }) {
   const { address } = useAccount();
   const hosts = useRegisteredHosts(props.host === undefined);
   const [chosen, setChosen] = useState<Address | undefined>();
+  const [page, setPage] = useState(0);
   const host = props.host ?? chosen ?? hosts.data?.find((candidate) => candidate === address) ?? hosts.data?.[0];
-  const dashboard = useHostDashboard(host, props.host ? window.location.origin : undefined);
+  const dashboard = useHostDashboard(host, props.host ? window.location.origin : undefined, page);
   const data = dashboard.data;
   const isHostWallet = Boolean(address && host && address.toLowerCase() === host.toLowerCase());
 
@@ -33,7 +34,14 @@ export function HostDashboard(props: { host?: Address }) {
               {shortAddress(props.host)}
             </span>
           ) : (
-            <select aria-label="Host" value={host ?? ""} onChange={(event) => setChosen(event.target.value as Address)}>
+            <select
+              aria-label="Host"
+              value={host ?? ""}
+              onChange={(event) => {
+                setChosen(event.target.value as Address);
+                setPage(0);
+              }}
+            >
               {hosts.data?.map((candidate) => (
                 <option key={candidate} value={candidate}>
                   {shortAddress(candidate)}
@@ -80,6 +88,13 @@ export function HostDashboard(props: { host?: Address }) {
               </div>
             ))}
             <div>
+              <dt>Sessions</dt>
+              <dd data-testid="host-session-count">{data.sessionCount.toLocaleString("en-US")}</dd>
+              <small>
+                <span data-testid="host-proven-total">{formatTokens(data.provenTokens)}</span> tokens proven in all
+              </small>
+            </div>
+            <div>
               <dt>Prices</dt>
               <dd className="small-dd" data-testid="host-price-USDC">
                 {deployment.usdc ? formatPrice(data.info.minPricePerToken, assetOf(deployment.usdc, deployment)) : "–"}
@@ -95,6 +110,11 @@ export function HostDashboard(props: { host?: Address }) {
             </div>
           </dl>
         )}
+        {data && (
+          <p className="muted small">
+            As of block <span data-testid="host-block">{data.blockNumber.toLocaleString("en-US")}</span>, read again at each new block.
+          </p>
+        )}
         {!isHostWallet && data && (
           <p className="hint">Read-only. Connect the host's own wallet to change prices or terms, or to withdraw; the node's key never comes to this page.</p>
         )}
@@ -102,10 +122,15 @@ export function HostDashboard(props: { host?: Address }) {
       {isHostWallet && data && <HostControls data={data} onDone={() => void dashboard.refetch()} />}
       {data && (
         <>
-          <HostSessions sessions={data.sessions} />
+          <HostSessions sessions={data.sessions} sessionCount={data.sessionCount} page={page} onPage={setPage} />
           <section className="card">
             <h3>Proofs submitted</h3>
             {data.proofs.length === 0 && <p className="muted">None yet.</p>}
+            {data.proofs.length < data.proofCount && (
+              <p className="hint">
+                The {data.proofs.length} most recent of {data.proofCount.toLocaleString("en-US")}.
+              </p>
+            )}
             <ol className="proofs wide" data-testid="host-proofs">
               {data.proofs.map((proof) => (
                 <ProofItem key={`${proof.transactionHash}:${proof.jobId}`} proof={proof} showJob testId="host-proof" />

@@ -1,22 +1,33 @@
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
 import { formatAmount, formatTokens, shortAddress, statusText } from "../format.ts";
-import { recentSessionCount, type HostSessionRow } from "./useHostDashboard.ts";
+import type { HostSessionRow } from "./sessionRows.ts";
+import { sessionsPerPage } from "./useHostDashboard.ts";
 
 /**
- * The host's sessions: every active one, then the most recent others. Per session the tokens the
- * node served, the session key signed, the chain proved, and the unsigned exposure: tokens served
- * without a receipt yet, and what they would cost the user.
+ * One page of the host's sessions, newest first, with buttons to the newer and older pages. Per
+ * session the tokens the node served, the session key signed, the chain proved, and the unsigned
+ * exposure: tokens served without a receipt yet, and what they would cost the user.
  */
-export function HostSessions(props: { sessions: HostSessionRow[] }) {
-  const active = props.sessions.filter((session) => session.status === "active");
-  const recent = props.sessions.filter((session) => session.status !== "active");
+export function HostSessions(props: { sessions: HostSessionRow[]; sessionCount: number; page: number; onPage: (page: number) => void }) {
+  const first = props.page * sessionsPerPage;
+  const last = Math.min(first + sessionsPerPage, props.sessionCount);
   return (
     <section className="card">
-      <h3>Active sessions</h3>
-      {active.length === 0 ? <p className="muted">None now.</p> : <SessionTable sessions={active} testId="host-active-sessions" />}
-      <h3 className="spaced">Recent sessions</h3>
-      {recent.length === 0 ? <p className="muted">None yet.</p> : <SessionTable sessions={recent} testId="host-sessions" />}
-      {recent.length === recentSessionCount && <p className="hint">The {recentSessionCount} most recent.</p>}
+      <h3>Sessions</h3>
+      {props.sessionCount === 0 ? <p className="muted">None yet.</p> : <SessionTable sessions={props.sessions} testId="host-sessions" />}
+      {props.sessionCount > sessionsPerPage && (
+        <div className="pager">
+          <button className="secondary" disabled={props.page === 0} onClick={() => props.onPage(props.page - 1)}>
+            Newer
+          </button>
+          <span className="muted" data-testid="host-sessions-range">
+            {first + 1}–{last} of {props.sessionCount}, newest first
+          </span>
+          <button className="secondary" disabled={last >= props.sessionCount} onClick={() => props.onPage(props.page + 1)}>
+            Older
+          </button>
+        </div>
+      )}
     </section>
   );
 }

@@ -1,30 +1,30 @@
-import {
-  getHostInfo,
-  getSession,
-  hostEarningsAbi,
-  hostEndpoint,
-  marketplaceAbi,
-  nodeRegistryWithModelsAbi,
-  type HostInfo,
-  type OnChainSession,
-} from "@session-jobs/sdk";
+import { getHostInfo, hostEarningsAbi, nodeRegistryWithModelsAbi, type HostInfo } from "@session-jobs/sdk";
 import { useQuery } from "@tanstack/react-query";
-import type { Address } from "viem";
+import type { Address, PublicClient } from "viem";
 import { useBlockNumber, usePublicClient } from "wagmi";
 import { useAssets, useDeployment } from "../DeploymentContext.ts";
+import type { Deployment } from "../deployment.ts";
 import type { Asset } from "../format.ts";
-import { readHostJson } from "../hostJson.ts";
-import { withGas, type LandedProof } from "../meter/proofs.tsx";
+import type { LandedProof } from "../meter/proofs.tsx";
+import { createHostHistory, type HostHistory } from "./hostHistory.ts";
 import { readiness, type NodeReadiness } from "./readiness.ts";
+import { createSessionRows, type HostSessionRow, type SessionRows } from "./sessionRows.ts";
 
-export type HostSessionRow = OnChainSession & { served?: bigint | undefined; signed?: bigint | undefined; unsigned?: bigint | undefined };
 export type HostDashboardData = {
+  /** The block everything shown was read at (or after). */
+  blockNumber: bigint;
   info: HostInfo;
   ready: NodeReadiness;
   gasBalance: bigint;
   earnings: { asset: Asset; amount: bigint }[];
+  /** The sessions of the page asked for, newest first. */
   sessions: HostSessionRow[];
+  sessionCount: number;
+  /** Over every session of the host. */
+  provenTokens: bigint;
+  /** The most recent, newest first (hostHistory.ts). */
   proofs: LandedProof[];
+  proofCount: number;
 };
 
 /** Every registered host, for the dashboard's host picker (not read when `enabled` is false). */
@@ -38,27 +38,49 @@ export function useRegisteredHosts(enabled = true) {
   });
 }
 
-/** Sessions shown under "Recent" (settled, timed out, abandoned); every active one is shown. */
-export const recentSessionCount = 20;
+/** Sessions on one page of the dashboard. */
+export const sessionsPerPage = 20;
+
+/** What the dashboard keeps of each host it showed: its logs read so far, and the rows of sessions that ended. */
+const kept = new Map<string, { history: HostHistory; rows: SessionRows }>();
+function keptFor(client: PublicClient, deployment: Deployment, host: Address) {
+  const key = `${deployment.chainId}:${deployment.jobMarketplace}:${host}`;
+  let state = kept.get(key);
+  if (!state) {
+    const marketplace = deployment.jobMarketplace;
+    state = {
+      history: createHostHistory({ client, marketplace, host, fromBlock: deployment.deployedAtBlock }),
+      rows: createSessionRows({ client, marketplace }),
+    };
+    kept.set(key, state);
+  }
+  return state;
+}
 
 /**
  * What a host's dashboard shows, from the chain and the node's public endpoints (at `nodeUrl`
- * when the node serves the page itself, else at the URL the host registered); read again each block.
+ * when the node serves the page itself, else at the URL the host registered); read again each
+ * block. Page `page` (0: the newest) of its sessions. What a block costs does not grow with the
+ * host's history: the registration, balances and health, two `eth_getLogs` over the new blocks
+ * (hostHistory.ts), and the page's sessions that are still open (sessionRows.ts).
  */
-export function useHostDashboard(host: Address | undefined, nodeUrl?: string) {
+export function useHostDashboard(host: Address | undefined, nodeUrl: string | undefined, page: number) {
   const deployment = useDeployment();
   const assets = useAssets();
   const client = usePublicClient();
   const { data: blockNumber } = useBlockNumber({ watch: true });
   return useQuery({
-    queryKey: ["host-dashboard", host, nodeUrl, String(blockNumber)],
-    enabled: Boolean(client && host),
+    queryKey: ["host-dashboard", host, nodeUrl, page, String(blockNumber)],
+    enabled: Boolean(client && host && blockNumber !== undefined),
     placeholderData: (previous) => previous,
-    queryFn: async (): Promise<HostDashboardData> => {
+    // A round a newer block made stale (no longer watched) stops before it reads the page's sessions.
+    queryFn: async ({ signal }: { signal: AbortSignal }): Promise<HostDashboardData> => {
       const chain = client!;
+      const head = blockNumber!;
+      const { history, rows } = keptFor(chain, deployment, host!);
       const info = await getHostInfo(chain, { nodeRegistry: deployment.nodeRegistry, host: host! });
       const node = nodeUrl ?? info.apiUrl;
-      const [ready, gasBalance, earnings, created, proofLogs] = await Promise.all([
+      const [ready, gasBalance, earnings, logs] = await Promise.all([
         readiness(node),
         chain.getBalance({ address: host! }),
         Promise.all(
@@ -72,42 +94,22 @@ export function useHostDashboard(host: Address | undefined, nodeUrl?: string) {
             }),
           })),
         ),
-        chain.getContractEvents({
-          address: deployment.jobMarketplace,
-          abi: marketplaceAbi,
-          eventName: "SessionJobCreated",
-          args: { host },
-          fromBlock: deployment.deployedAtBlock,
-        }),
-        chain.getContractEvents({
-          address: deployment.jobMarketplace,
-          abi: marketplaceAbi,
-          eventName: "ProofSubmitted",
-          args: { host },
-          fromBlock: deployment.deployedAtBlock,
-        }),
+        history.read(head),
       ]);
-      const onChain = await Promise.all(created.reverse().map((log) => getSession(chain, { marketplace: deployment.jobMarketplace, jobId: log.args.jobId! })));
-      const shown = [
-        ...onChain.filter((session) => session.status === "active"),
-        ...onChain.filter((session) => session.status !== "active").slice(0, recentSessionCount),
-      ];
-      const sessions = await Promise.all(shown.map(async (session) => ({ ...session, ...(await servedBy(node, session.jobId)) })));
-      const proofs = await withGas(chain, proofLogs.reverse());
-      return { info, ready, gasBalance, earnings, sessions, proofs };
+      signal.throwIfAborted();
+      const sessions = await rows.read(head, logs.jobIds(page * sessionsPerPage, (page + 1) * sessionsPerPage), node);
+      return {
+        blockNumber: head,
+        info,
+        ready,
+        gasBalance,
+        earnings,
+        sessions,
+        sessionCount: logs.sessionCount,
+        provenTokens: logs.provenTokens,
+        proofs: logs.proofs,
+        proofCount: logs.proofCount,
+      };
     },
   });
-}
-
-/** The node's own counts for a session (`GET /v1/session/:jobId`), when it has served it. */
-export async function servedBy(apiUrl: string, jobId: bigint): Promise<Pick<HostSessionRow, "served" | "signed" | "unsigned">> {
-  try {
-    const response = await fetch(hostEndpoint({ hostUrl: apiUrl }, `/v1/session/${jobId}`), { signal: AbortSignal.timeout(5_000) });
-    if (!response.ok) return {};
-    const view = ((await readHostJson(response)) ?? {}) as Record<string, unknown>;
-    const count = (value: unknown) => (typeof value === "string" && /^\d+$/.test(value) ? BigInt(value) : undefined);
-    return { served: count(view.servedTokens), signed: count(view.signedTokens), unsigned: count(view.unsignedTokens) };
-  } catch {
-    return {};
-  }
 }

@@ -5,18 +5,24 @@ import { eth, formatAmount, formatTokens, shortHash } from "../format.ts";
 /** A `ProofSubmitted` that landed, with the gas its transaction used and what that gas cost in wei. */
 export type LandedProof = { jobId: bigint; tokens: bigint; transactionHash: Hash; gasUsed: bigint; gasCost: bigint };
 
-/** Adds each proof transaction's gas to `ProofSubmitted` logs. */
-export function withGas(client: Client, logs: readonly { args: { jobId?: bigint; tokens?: bigint }; transactionHash: Hash }[]): Promise<LandedProof[]> {
+/** A `ProofSubmitted` log as the dashboard and the meter read it. */
+export type ProofLog = { args: { jobId: bigint; tokens: bigint }; transactionHash: Hash; blockHash: Hash; blockNumber: bigint };
+
+/** The gas of proof transactions already read, by transaction and block hash (a reorg that moves one reads it again). */
+export type ReceiptCache = Map<string, Pick<LandedProof, "gasUsed" | "gasCost">>;
+
+/** Adds each proof transaction's gas to `ProofSubmitted` logs, reading only the receipts `cache` does not hold yet. */
+export function withGas(client: Client, logs: readonly ProofLog[], cache: ReceiptCache): Promise<LandedProof[]> {
   return Promise.all(
     logs.map(async (log) => {
-      const receipt = await getTransactionReceipt(client, { hash: log.transactionHash });
-      return {
-        jobId: log.args.jobId!,
-        tokens: log.args.tokens!,
-        transactionHash: log.transactionHash,
-        gasUsed: receipt.gasUsed,
-        gasCost: receipt.gasUsed * receipt.effectiveGasPrice,
-      };
+      const key = `${log.transactionHash}:${log.blockHash}`;
+      let gas = cache.get(key);
+      if (!gas) {
+        const receipt = await getTransactionReceipt(client, { hash: log.transactionHash });
+        gas = { gasUsed: receipt.gasUsed, gasCost: receipt.gasUsed * receipt.effectiveGasPrice };
+        cache.set(key, gas);
+      }
+      return { jobId: log.args.jobId, tokens: log.args.tokens, transactionHash: log.transactionHash, ...gas };
     }),
   );
 }

@@ -1,9 +1,11 @@
 import { getSession, hostEndpoint, marketplaceAbi, type Session } from "@session-jobs/sdk";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback } from "react";
+import type { PublicClient } from "viem";
 import { useBlockNumber, usePublicClient } from "wagmi";
+import { createLogFollower } from "../chain/logFollower.ts";
 import { readHostJson } from "../hostJson.ts";
-import { withGas, type LandedProof } from "./proofs.tsx";
+import { withGas, type LandedProof, type ProofLog, type ReceiptCache } from "./proofs.tsx";
 
 const servedKey = (session: Session) => ["served", session.hostUrl, String(session.jobId)];
 
@@ -38,7 +40,38 @@ export function useRefetchServed(session: Session) {
   return useCallback(() => queryClient.refetchQueries({ queryKey: servedKey(session) }), [queryClient, session]);
 }
 
-/** The session on chain and each checkpoint proof that landed, read again at every new block. */
+/** Each session's proofs read so far, by marketplace and job: a round reads only the new blocks and the reorg window. */
+const followed = new Map<string, (head: bigint) => Promise<LandedProof[]>>();
+function proofsOf(client: PublicClient, session: Session) {
+  const key = `${session.marketplace}:${session.jobId}`;
+  let read = followed.get(key);
+  if (!read) {
+    const confirmed: ProofLog[] = [];
+    const receipts: ReceiptCache = new Map();
+    const logs = createLogFollower<ProofLog>({
+      fromBlock: session.openedAtBlock,
+      getLogs: (fromBlock, toBlock) =>
+        client.getContractEvents({
+          address: session.marketplace,
+          abi: marketplaceAbi,
+          eventName: "ProofSubmitted",
+          args: { jobId: session.jobId },
+          fromBlock,
+          toBlock,
+          strict: true,
+        }),
+      onConfirmed: (proofs) => confirmed.push(...proofs),
+    });
+    read = async (head) => withGas(client, [...confirmed, ...(await logs.follow(head))], receipts);
+    followed.set(key, read);
+  }
+  return read;
+}
+
+/**
+ * The session on chain and each checkpoint proof that landed, read again at every new block: one
+ * `eth_call`, one `eth_getLogs` over the new blocks and the reorg window, and the receipts of new proofs.
+ */
 export function useChainProgress(session: Session) {
   const client = usePublicClient();
   const { data: blockNumber } = useBlockNumber({ watch: true });
@@ -51,18 +84,9 @@ export function useChainProgress(session: Session) {
   });
   const proofs = useQuery({
     queryKey: ["proofs", session.marketplace, String(session.jobId), String(blockNumber)],
-    enabled: Boolean(client),
+    enabled: Boolean(client && blockNumber !== undefined),
     placeholderData: (previous) => previous,
-    queryFn: async (): Promise<LandedProof[]> => {
-      const logs = await client!.getContractEvents({
-        address: session.marketplace,
-        abi: marketplaceAbi,
-        eventName: "ProofSubmitted",
-        args: { jobId: session.jobId },
-        fromBlock: session.openedAtBlock,
-      });
-      return withGas(client!, logs);
-    },
+    queryFn: () => proofsOf(client!, session)(blockNumber!),
   });
   return { onChain: onChain.data, proofs: proofs.data ?? [] };
 }
