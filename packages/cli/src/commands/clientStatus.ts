@@ -30,6 +30,12 @@ async function sessionModel(publicClient: PublicClient, marketplace: Hex, jobId:
   return created[0]?.args.modelId;
 }
 
+/** The model row: the zero id is a session opened without a model, which any model the host serves may answer. */
+export function describeSessionModel(model: Hex | undefined): string {
+  if (model === undefined) return "(not stored on chain; its SessionJobCreated event could not be read)";
+  return model === zeroHash ? "none (opened without a model: whatever the host serves)" : model;
+}
+
 export const clientStatusCommand: Command = {
   path: ["client", "status"],
   summary: "show a session's state on chain and, when saved here, what the client signed",
@@ -46,7 +52,7 @@ export const clientStatusCommand: Command = {
       ["status", onChain.status],
       ["depositor", onChain.depositor],
       ["host", onChain.host],
-      ["model", model ?? "(not stored on chain; its SessionJobCreated event could not be read)"],
+      ["model", describeSessionModel(model)],
       ["deposit", formatAmount(onChain.depositAmount, asset)],
       ["price per token", `${onChain.pricePerToken} base units`],
       ["tokens proven", `${onChain.provenTokens} of at most ${onChain.maxTokens}`],
