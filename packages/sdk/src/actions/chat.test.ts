@@ -6,7 +6,7 @@ import { deserializeSession, serializeSession } from "../session/serialization.t
 import type { Session } from "../session/types.ts";
 import { startOffChainSession } from "../testUtils/offChainSession.ts";
 import { countPromptTokens, generateWords, requestLines, type TestHost } from "../testUtils/testHost.ts";
-import { chat } from "./chat.ts";
+import { chat, type ChatMessage } from "./chat.ts";
 import { streamChat } from "./streamChat.ts";
 import { syncSession } from "./syncSession.ts";
 
@@ -153,5 +153,19 @@ describe("chat and streamChat with a maxTokens that is not a positive integer", 
     }
     expect(host.requests).toEqual([]);
     expect(session.sequence).toBe(0n);
+  });
+});
+
+describe("ChatMessage", () => {
+  it("types role as the host takes it: system, user, assistant, developer, not tool (tsc checks this test)", () => {
+    const accepted: ChatMessage[] = [
+      { role: "system", content: "x" },
+      { role: "user", content: "x" },
+      { role: "assistant", content: "x" },
+      { role: "developer", content: "x" },
+    ];
+    // @ts-expect-error -- the host refuses a tool message: a session serves no tool calls
+    const tool: ChatMessage = { role: "tool", content: "x" };
+    expect([...accepted, tool]).toHaveLength(5);
   });
 });

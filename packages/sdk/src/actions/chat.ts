@@ -6,9 +6,9 @@ import type { HostRequestOptions } from "../session/transport.ts";
 import type { CountCheckOptions, Session } from "../session/types.ts";
 import type { SyncSessionErrorType } from "./syncSession.ts";
 
-/** A chat message as the OpenAI API takes it. */
+/** A chat message as the OpenAI API takes it, with the roles a host takes (no `tool`: a session serves no tool calls). */
 export type ChatMessage = {
-  role: "system" | "user" | "assistant" | "tool" | "developer";
+  role: "system" | "user" | "assistant" | "developer";
   content: string | unknown[] | null;
   [field: string]: unknown;
 };
