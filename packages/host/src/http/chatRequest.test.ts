@@ -35,8 +35,9 @@ describe("an OpenAI option the host cannot honour", () => {
   };
 
   it.each([
-    [{ top_p: 2 }, "top_p must be a number in (0, 1]"],
-    [{ top_p: 0 }, "top_p must be a number in (0, 1]"],
+    [{ top_p: 2 }, "top_p must be a number in 0..1"],
+    [{ top_p: -0.1 }, "top_p must be a number in 0..1"],
+    [{ tools: [{ type: "function", function: { name: "lookup" } }] }, "tools are not supported"],
     [{ presence_penalty: 5 }, "presence_penalty is not supported; leave it out or send 0"],
     [{ frequency_penalty: -9 }, "frequency_penalty is not supported; leave it out or send 0"],
     [{ response_format: { type: "json_object" } }, 'response_format is not supported; leave it out or send {"type":"text"}'],
@@ -66,13 +67,36 @@ describe("an OpenAI option the host cannot honour", () => {
   });
 
   it("is accepted as null, like the other nullable fields", () => {
-    const fields = ["n", "top_p", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "response_format", "logit_bias", "modalities"];
+    const fields = [
+      "n",
+      "top_p",
+      "tools",
+      "functions",
+      "presence_penalty",
+      "frequency_penalty",
+      "logprobs",
+      "top_logprobs",
+      "response_format",
+      "logit_bias",
+      "modalities",
+    ];
     const parsed = parse(Object.fromEntries(fields.map((field) => [field, null])));
     expect(parsed.request).toEqual({ messages: [{ role: "user", content: "Hi" }], maxTokens: 64 });
   });
 
   it("top_p in (0, 1] is passed to the backend, which honours it", () => {
     expect(parse({ top_p: 0.5 }).request.topP).toBe(0.5);
+  });
+
+  it("top_p 0 (OpenAI's 'the likeliest token only') is served as the smallest share the backends take", () => {
+    expect(parse({ top_p: 0 }).request.topP).toBe(Number.MIN_VALUE);
+  });
+
+  it("no tools given as an empty list, and a text response_format with extra null fields, are accepted (frameworks send both)", () => {
+    expect(parse({ tools: [], functions: [], response_format: { type: "text", json_schema: null } }).request).toEqual({
+      messages: [{ role: "user", content: "Hi" }],
+      maxTokens: 64,
+    });
   });
 });
 
@@ -87,6 +111,15 @@ describe("a message the host cannot serve", () => {
         { role: "assistant", content: null, tool_calls: [toolCall] },
       ]),
     ).toThrow("messages[1]: tool calls are not supported");
+  });
+
+  it("an assistant message with no tool calls (an empty list, or null) is served", () => {
+    const parsed = parse([
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: "Hello.", tool_calls: [], function_call: null },
+      { role: "user", content: "Go on." },
+    ]);
+    expect(parsed.request.messages[1]).toEqual({ role: "assistant", content: "Hello." });
   });
 
   it("a tool message is refused as a tool message", () => {

@@ -10,6 +10,9 @@ export type ParsedChatRequest = {
 
 const roles = new Set(["system", "user", "assistant", "developer"]);
 
+/** Absent, null or an empty list: what frameworks send (or copy back into a history) for "no tools". */
+const isNothing = (value: unknown) => value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+
 const isEmptyObject = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 
 /**
@@ -21,7 +24,7 @@ const unsupportedOptions: ReadonlyArray<{ field: string; isDefault: (value: unkn
   { field: "frequency_penalty", isDefault: (value) => value === 0, refusal: "frequency_penalty is not supported; leave it out or send 0" },
   {
     field: "response_format",
-    isDefault: (value) => typeof value === "object" && value !== null && Object.keys(value).length === 1 && (value as { type?: unknown }).type === "text",
+    isDefault: (value) => typeof value === "object" && value !== null && (value as { type?: unknown }).type === "text",
     refusal: 'response_format is not supported; leave it out or send {"type":"text"}',
   },
   { field: "logprobs", isDefault: (value) => value === false, refusal: "logprobs are not supported; leave logprobs out or send false" },
@@ -50,14 +53,13 @@ export function parseChatRequest(body: Record<string, unknown>, limits: { defaul
     const { role, content, tool_calls: toolCalls, function_call: functionCall } = message as Record<string, unknown>;
     if (role === "tool" || role === "function") return invalid(`messages[${index}]: tool messages are not supported`);
     if (typeof role !== "string" || !roles.has(role)) return invalid(`messages[${index}].role must be system, developer, user or assistant`);
-    if ((toolCalls !== undefined && toolCalls !== null) || (functionCall !== undefined && functionCall !== null))
-      return invalid(`messages[${index}]: tool calls are not supported`);
+    if (!isNothing(toolCalls) || !isNothing(functionCall)) return invalid(`messages[${index}]: tool calls are not supported`);
     return { role: role === "developer" ? "system" : (role as ChatMessage["role"]), content: messageText(content, index, invalid) };
   });
 
   if (body.model !== undefined && typeof body.model !== "string") invalid("model must be a string");
   if (body.n !== undefined && body.n !== null && body.n !== 1) invalid("n must be 1");
-  if (body.tools !== undefined || body.functions !== undefined) invalid("tools are not supported");
+  if (!isNothing(body.tools) || !isNothing(body.functions)) invalid("tools are not supported");
   for (const { field, isDefault, refusal } of unsupportedOptions) {
     const value = body[field];
     if (value !== undefined && value !== null && !isDefault(value)) invalid(refusal);
@@ -77,8 +79,9 @@ export function parseChatRequest(body: Record<string, unknown>, limits: { defaul
     request.temperature = body.temperature as number;
   }
   if (body.top_p !== undefined && body.top_p !== null) {
-    if (typeof body.top_p !== "number" || !(body.top_p > 0 && body.top_p <= 1)) invalid("top_p must be a number in (0, 1]");
-    request.topP = body.top_p as number;
+    if (typeof body.top_p !== "number" || !(body.top_p >= 0 && body.top_p <= 1)) invalid("top_p must be a number in 0..1");
+    // OpenAI takes 0 (only the likeliest token); the backends' nucleus needs a positive share, and the smallest one is that token alone.
+    request.topP = Math.max(body.top_p as number, Number.MIN_VALUE);
   }
   if (body.stop !== undefined && body.stop !== null) {
     const stop = typeof body.stop === "string" ? [body.stop] : body.stop;

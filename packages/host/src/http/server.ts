@@ -56,10 +56,9 @@ export function createHttpServer(parameters: {
     return { ...route, pattern: new RegExp(`^${source}/?$`), names };
   });
   // A client whose base URL lacks `/v1` (e.g. `http://host:8080` given to the `openai` client) asks for `/chat/completions`.
-  const missingApiPrefixHint = (path: string, authority: string | undefined) =>
-    routes.some((route) => route.pattern.test(`/v1${path}`))
-      ? `; use ${authority === undefined ? "the host's URL" : `http://${authority}`}/v1 as the base URL`
-      : "";
+  // The hint names no URL: the Host header is the client's to write, and the scheme behind a proxy is not the host's to know.
+  const missingApiPrefixHint = (path: string) =>
+    routes.some((route) => route.pattern.test(`/v1${path}`)) ? "; the base URL is the host's URL followed by /v1" : "";
   let active = 0;
   let idle: (() => void) | undefined;
 
@@ -94,7 +93,7 @@ export function createHttpServer(parameters: {
           response,
           candidates.length > 0
             ? new HostError("method_not_allowed", `${request.method} is not allowed on ${path}`)
-            : new HostError("not_found", `no route ${path}${missingApiPrefixHint(path, request.headers.host)}`),
+            : new HostError("not_found", `no route ${path}${missingApiPrefixHint(path)}`),
         );
         return;
       }

@@ -837,16 +837,20 @@ describe("HTTP", () => {
   });
 
   it("tells a client that left /v1 out of its base URL to add it", async () => {
-    const { host: authority } = new URL(url);
     for (const [method, path] of [
       ["POST", "/chat/completions"],
       ["GET", "/models"],
     ] as const) {
-      const response = await fetch(`${url}${path}`, { method, ...(method === "POST" && { headers: { "content-type": "application/json" }, body: "{}" }) });
+      // A Host header is the client's to write: the hint must not echo it (nor guess the scheme) as the URL to use.
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { host: "evil.example", ...(method === "POST" && { "content-type": "application/json" }) },
+        ...(method === "POST" && { body: "{}" }),
+      });
       expect(response.status).toBe(404);
       expect((await response.json()).error).toMatchObject({
         code: "not_found",
-        message: `no route ${path}; use http://${authority}/v1 as the base URL`,
+        message: `no route ${path}; the base URL is the host's URL followed by /v1`,
       });
     }
   });
