@@ -73,7 +73,8 @@ export type CreateSessionFetchErrorType =
  * @example
  * import OpenAI from "openai";
  * const openai = new OpenAI({ baseURL: `${session.hostUrl}/v1`, apiKey: "unused", fetch: createSessionFetch(session) });
- * const completion = await openai.chat.completions.create({ model: session.model, messages: [{ role: "user", content: "Hi" }] });
+ * // session.model: the host's name for the model, set by openSession from the host's list (not with checkHost: false)
+ * const completion = await openai.chat.completions.create({ model: session.model!, messages: [{ role: "user", content: "Hi" }] });
  */
 export function createSessionFetch(session: Session, parameters: CreateSessionFetchParameters = {}): CreateSessionFetchReturnType {
   const baseFetch = parameters.fetch ?? globalThis.fetch;
