@@ -21,9 +21,10 @@ export function createWagmiConfig(deployment: Deployment) {
     connectors,
     // EIP-6963: every injected wallet announces itself (MetaMask, Rabby, Coinbase Wallet, ...).
     multiInjectedProviderDiscovery: true,
-    // Calls made together go out as one JSON-RPC batch (the host dashboard reads a page of sessions
-    // at once); a deployment has no Multicall3 to rely on (anvil has none).
-    transports: { [chain.id]: http(deployment.rpcUrl, { batch: true }) },
+    // One HTTP request a call, no JSON-RPC batches: some providers refuse batches or cap their size,
+    // and viem batches even a lone call, so batching would break every read there. The dashboard's
+    // reads are bounded per block by its page instead (test/dashboardLoad.test.ts).
+    transports: { [chain.id]: http(deployment.rpcUrl) },
     // A local chain mines at once: poll fast, or every receipt wait costs seconds.
     pollingInterval: local ? 100 : 2_000,
   });

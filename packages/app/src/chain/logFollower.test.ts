@@ -1,6 +1,6 @@
 import { LimitExceededRpcError, RpcRequestError } from "viem";
 import { describe, expect, it } from "vitest";
-import { createLogFollower, reorgWindow } from "./logFollower.ts";
+import { createLogCollector, createLogFollower, reorgWindow } from "./logFollower.ts";
 
 type Log = { blockNumber: bigint; id: string };
 
@@ -90,5 +90,18 @@ describe("createLogFollower", () => {
       [1, 40],
       [29, 41],
     ]);
+  });
+
+  it("a collector gives every log at every head, a log crossing out of the window included (the meter lost a proof for a block there)", async () => {
+    const logs = new Map<bigint, Log[]>([[10n, [{ blockNumber: 10n, id: "proof" }]]]);
+    const collect = createLogCollector<Log>({
+      fromBlock: 1n,
+      getLogs: async (fromBlock, toBlock) => [...logs.entries()].filter(([block]) => block >= fromBlock && block <= toBlock).flatMap(([, inBlock]) => inBlock),
+    });
+    for (let head = 10n; head <= 10n + 3n * reorgWindow; head++)
+      expect(
+        (await collect(head)).map((log) => log.id),
+        `head ${head}`,
+      ).toEqual(["proof"]);
   });
 });

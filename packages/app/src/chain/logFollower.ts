@@ -62,3 +62,20 @@ export function createLogFollower<Log extends { blockNumber: bigint }>(parameter
     },
   };
 }
+
+/**
+ * Every log of the filter up to `head`, confirmed and still in the window, for a filter whose logs
+ * are few (one session's proofs). The confirmed ones are read after the round that moved them, so a
+ * log leaving the window is never in neither list.
+ */
+export function createLogCollector<Log extends { blockNumber: bigint }>(parameters: {
+  fromBlock: bigint;
+  getLogs: (fromBlock: bigint, toBlock: bigint) => Promise<Log[]>;
+}): (head: bigint) => Promise<Log[]> {
+  const confirmed: Log[] = [];
+  const follower = createLogFollower<Log>({ ...parameters, onConfirmed: (logs) => confirmed.push(...logs) });
+  return async (head) => {
+    const tail = await follower.follow(head);
+    return [...confirmed, ...tail];
+  };
+}

@@ -30,9 +30,10 @@ export type HostHistoryView = {
  */
 export function createHostHistory(parameters: { client: PublicClient; marketplace: Address; host: Address; fromBlock: bigint }) {
   const { client, marketplace, host, fromBlock } = parameters;
-  /** Confirmed logs, in chain order, and what their proofs add up to. */
+  /** Confirmed logs, in chain order (of proofs only the {@link proofsShown} newest), and what their proofs add up to. */
   const jobIds: bigint[] = [];
-  const proofs: ProofLog[] = [];
+  const recentProofs: ProofLog[] = [];
+  let proofCount = 0;
   let provenTokens = 0n;
   const receipts: ReceiptCache = new Map();
 
@@ -50,9 +51,12 @@ export function createHostHistory(parameters: { client: PublicClient; marketplac
       client.getContractEvents({ address: marketplace, abi: marketplaceAbi, eventName: "ProofSubmitted", args: { host }, fromBlock, toBlock, strict: true }),
     onConfirmed: (logs) => {
       for (const log of logs) {
-        proofs.push(log);
+        recentProofs.push(log);
+        proofCount += 1;
         provenTokens += log.args.tokens;
       }
+      // A host proves for as long as it runs: only the count, the sum and the shown ones are kept.
+      recentProofs.splice(0, Math.max(0, recentProofs.length - proofsShown));
     },
   });
 
@@ -71,8 +75,8 @@ export function createHostHistory(parameters: { client: PublicClient; marketplac
       return {
         sessionCount: jobIds.length + createdTail.length,
         provenTokens: proofTail.reduce((sum, log) => sum + log.args.tokens, provenTokens),
-        proofCount: proofs.length + proofTail.length,
-        proofs: await withGas(client, newest(proofs, proofTail, 0, proofsShown), receipts),
+        proofCount: proofCount + proofTail.length,
+        proofs: await withGas(client, newest(recentProofs, proofTail, 0, proofsShown), receipts),
         jobIds: (from, to) =>
           newest(
             jobIds,

@@ -72,7 +72,12 @@ export function useHostDashboard(host: Address | undefined, nodeUrl: string | un
   return useQuery({
     queryKey: ["host-dashboard", host, nodeUrl, page, String(blockNumber)],
     enabled: Boolean(client && host && blockNumber !== undefined),
-    placeholderData: (previous) => previous,
+    // The last block's figures stand while the next block's are read, for the same host and page only:
+    // another host's money figures must never show under this one.
+    placeholderData: (previous, previousQuery) => {
+      const [, previousHost, previousNodeUrl, previousPage] = previousQuery?.queryKey ?? [];
+      return previousHost === host && previousNodeUrl === nodeUrl && previousPage === page ? previous : undefined;
+    },
     // A round a newer block made stale (no longer watched) stops before it reads the page's sessions.
     queryFn: async ({ signal }: { signal: AbortSignal }): Promise<HostDashboardData> => {
       const chain = client!;

@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback } from "react";
 import type { PublicClient } from "viem";
 import { useBlockNumber, usePublicClient } from "wagmi";
-import { createLogFollower } from "../chain/logFollower.ts";
+import { createLogCollector } from "../chain/logFollower.ts";
 import { readHostJson } from "../hostJson.ts";
 import { withGas, type LandedProof, type ProofLog, type ReceiptCache } from "./proofs.tsx";
 
@@ -46,9 +46,8 @@ function proofsOf(client: PublicClient, session: Session) {
   const key = `${session.marketplace}:${session.jobId}`;
   let read = followed.get(key);
   if (!read) {
-    const confirmed: ProofLog[] = [];
     const receipts: ReceiptCache = new Map();
-    const logs = createLogFollower<ProofLog>({
+    const logs = createLogCollector<ProofLog>({
       fromBlock: session.openedAtBlock,
       getLogs: (fromBlock, toBlock) =>
         client.getContractEvents({
@@ -60,9 +59,8 @@ function proofsOf(client: PublicClient, session: Session) {
           toBlock,
           strict: true,
         }),
-      onConfirmed: (proofs) => confirmed.push(...proofs),
     });
-    read = async (head) => withGas(client, [...confirmed, ...(await logs.follow(head))], receipts);
+    read = async (head) => withGas(client, await logs(head), receipts);
     followed.set(key, read);
   }
   return read;
