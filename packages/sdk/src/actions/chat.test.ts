@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generatePrivateKey } from "viem/accounts";
 import { SessionBadSignatureError, SessionOutOfSyncError, SessionReplayedError } from "../errors/host.ts";
@@ -153,6 +154,13 @@ describe("chat and streamChat with a maxTokens that is not a positive integer", 
     }
     expect(host.requests).toEqual([]);
     expect(session.sequence).toBe(0n);
+  });
+
+  it("a refused streamChat leaves no listener on the caller's signal", () => {
+    const signal = new AbortController().signal;
+    for (let attempt = 0; attempt < 3; attempt++)
+      expect(() => streamChat(session, { messages, maxTokens: Number.NaN, signal })).toThrow(InvalidChatParametersError);
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
   });
 });
 

@@ -42,6 +42,8 @@ export type StreamChatErrorType = ChatErrorType;
  * const { cumulativeTokens, receipt } = await stream.result;
  */
 export function streamChat(session: Session, parameters: StreamChatParameters): StreamChatReturnType {
+  // Built before the caller's signal is followed: a refused request leaves no listener on it.
+  const request = buildChatRequest(session, parameters, true);
   const stop = new AbortController();
   const unfollow = followSignal(parameters.signal, stop);
   const chunks = streamExchange(session, {
@@ -50,7 +52,7 @@ export function streamChat(session: Session, parameters: StreamChatParameters): 
     timeoutMs: parameters.timeoutMs,
     countCheck: parameters.countCheck,
     onRecovered: parameters.onRecovered,
-    request: buildChatRequest(session, parameters, true),
+    request,
   });
 
   const deltas: string[] = [];
