@@ -315,7 +315,8 @@ describe("host node on chain", () => {
 
   it("hands a client the answer it lost through sync after a restart, and is paid for it at close", async () => {
     const { jobId, client } = await openSession();
-    expect((await client.chat(ask("In the beginning", 20))).status).toBe(200);
+    const signed = await client.chat(ask("In the beginning", 20));
+    expect(signed.status).toBe(200);
     expect((await client.sendReceipt()).status).toBe(200);
     const saved = { transcriptHash: client.transcriptHash, cumulativeTokens: client.cumulativeTokens };
     const lost = await client.chat(ask("God created the heaven", 20));
@@ -330,7 +331,17 @@ describe("host node on chain", () => {
     expect([refused.status, refused.body.error?.code]).toEqual([409, "session_out_of_sync"]);
     const synced = (await (await client.sync()).json()) as SyncResponse;
     expect(synced.receipt).toMatchObject({ cumulativeTokens: saved.cumulativeTokens.toString(), transcriptHash: saved.transcriptHash });
-    expect(synced.exchanges).toMatchObject([{ sequence: "2", requestSignature: lost.requestSignature, responseText: lost.text, aborted: false }]);
+    // The exchange the receipt covers is kept across the restart too (for a client that signed for it and then lost its state); the lost one follows it.
+    expect(synced.exchanges).toMatchObject([
+      {
+        sequence: "1",
+        requestSignature: signed.requestSignature,
+        responseText: signed.text,
+        cumulativeTokens: saved.cumulativeTokens.toString(),
+        transcriptHash: saved.transcriptHash,
+      },
+      { sequence: "2", requestSignature: lost.requestSignature, responseText: lost.text, aborted: false },
+    ]);
     client.followSync(synced);
     expect(client.transcriptHash).toBe(lost.session!.transcriptHash);
     expect((await client.sendReceipt()).status).toBe(200);

@@ -218,17 +218,51 @@ describe("client reconnect and resume", () => {
     await closeExactly(resumed);
   }, 40_000);
 
-  it("a client that resumes from state older than its newest delivered receipt adopts that receipt (its own signature) and goes on", async () => {
+  // Newcomer finding #1: the SDK read an answer to its end and delivered a receipt for it after the
+  // app saved; the app died. The host's newest receipt is the client's own signature, but the text
+  // it signed for is what the user paid for: the restored client gets it back as `recovered`.
+  it("a client restored from state saved before an answer it signed and delivered gets that answer's text back, signing nothing new for it", async () => {
+    const session = await open(1_000n);
+    await chat(session, { messages: [{ role: "user", content: prompts[0]! }], maxTokens: 20 });
+    const saved = serializeSession(session);
+    const paid = await chat(session, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 20 });
+    expect(paid.receipt.delivered).toBe(true);
+
+    const resumed = deserializeSession(saved);
+    const seen = recordingFetch();
+    const next = await chat(resumed, { messages: [{ role: "user", content: prompts[2]! }], maxTokens: 20, fetch: seen.fetch });
+    // The host's receipt is adopted, not signed again: no receipt is posted before the chat.
+    expect(seen.paths).toEqual([`/v1/session/${resumed.jobId}`, "/v1/session/sync", "/v1/chat/completions", "/v1/session/receipt"]);
+    expect(next.recovered).toEqual([
+      expect.objectContaining({
+        text: paid.text,
+        aborted: false,
+        promptTokens: paid.promptTokens,
+        completionTokens: paid.completionTokens,
+        cumulativeTokens: paid.cumulativeTokens,
+        transcriptHash: paid.transcriptHash,
+        request: expect.objectContaining({ messages: [{ role: "user", content: prompts[1]! }] }),
+      }),
+    ]);
+    expect(next.cumulativeTokens).toBe(paid.cumulativeTokens + BigInt(next.promptTokens + next.completionTokens));
+    expect(resumed.dispute).toBeUndefined();
+    expect(BigInt((await hostView(url, resumed.jobId)).signedTokens)).toBe(resumed.cumulativeTokens);
+    await closeExactly(resumed);
+  }, 40_000);
+
+  it("a client that resumes from state older than its newest delivered receipt adopts that receipt (its own signature), gets back the answers the host still keeps, and goes on", async () => {
     const session = await open(1_000n);
     await chat(session, { messages: [{ role: "user", content: prompts[0]! }], maxTokens: 20 });
     const stale = serializeSession(session);
     await chat(session, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 20 });
-    await chat(session, { messages: [{ role: "user", content: prompts[2]! }], maxTokens: 20 });
+    const last = await chat(session, { messages: [{ role: "user", content: prompts[2]! }], maxTokens: 20 });
     const newest = session.receipt!;
 
     const resumed = deserializeSession(stale);
     const { recovered, receipt } = await syncSession(resumed);
-    expect(recovered).toEqual([]);
+    // The host keeps the text its newest receipt alone covers (the receipt before it dropped the
+    // rest): the last answer comes back, the one before it is gone.
+    expect(recovered).toEqual([expect.objectContaining({ text: last.text, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash })]);
     expect(receipt).toMatchObject({ cumulativeTokens: newest.cumulativeTokens, transcriptHash: newest.transcriptHash, signature: newest.signature });
     expect(resumed.cumulativeTokens).toBe(session.cumulativeTokens);
     expect(resumed.transcriptHash).toBe(session.transcriptHash);

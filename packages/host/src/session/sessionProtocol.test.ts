@@ -602,9 +602,10 @@ describe("transcript binding", () => {
 });
 
 describe("sync", () => {
-  it("answers with the newest receipt and exactly the exchanges after it, as they were signed and delivered", async () => {
+  it("answers with the newest receipt and exactly the exchanges after the receipt before it, as they were signed and delivered", async () => {
     const { client, jobId, sessionKey } = openSession();
-    expect((await client.chat(chatBody("In the beginning"))).status).toBe(200);
+    const first = await client.chat(chatBody("In the beginning"));
+    expect(first.status).toBe(200);
     const afterFirst = { jobId, cumulativeTokens: client.cumulativeTokens, transcriptHash: client.transcriptHash };
     expect((await client.sendReceipt()).status).toBe(200);
     const second = await client.chat(chatBody("God created the heaven", { stream: true, max_tokens: 12 }));
@@ -625,6 +626,18 @@ describe("sync", () => {
       },
       exchanges: [
         {
+          sequence: "1",
+          requestBody: base64(first.requestBody),
+          requestSignature: first.requestSignature,
+          previousTranscriptHash: emptyTranscriptHash,
+          responseText: first.text,
+          promptTokens: first.session!.promptTokens,
+          completionTokens: first.session!.completionTokens,
+          cumulativeTokens: first.session!.cumulativeTokens,
+          transcriptHash: afterFirst.transcriptHash,
+          aborted: false,
+        },
+        {
           sequence: "2",
           requestBody: base64(second.requestBody),
           requestSignature: second.requestSignature,
@@ -641,11 +654,13 @@ describe("sync", () => {
 
     expect((await client.sendReceipt()).status).toBe(200);
     const synced = (await (await client.sync()).json()) as SyncResponse;
+    // The receipt before the newest covers the first exchange: its request and answer are gone.
     expect(synced).toMatchObject({
       lastSequence: "4",
       receipt: { cumulativeTokens: second.session!.cumulativeTokens, transcriptHash: client.transcriptHash },
-      exchanges: [],
+      exchanges: [{ sequence: "2", transcriptHash: second.session!.transcriptHash }],
     });
+    expect(synced.exchanges).toHaveLength(1);
   });
 
   it("consumes its sequence and refuses a replayed one", async () => {

@@ -13,13 +13,13 @@ async function eventLoopTurns(count: number): Promise<void> {
   await until(() => ++turns > count);
 }
 
-/** `store` whose reads of a session's unsigned bytes take two turns of the event loop, as a PostgreSQL round trip does. */
+/** `store` whose reads of a session's sync bytes take two turns of the event loop, as a PostgreSQL round trip does. */
 function withSlowReads(store: Store): Store {
   return {
     ...store,
-    unsignedBytes: async (jobId) => {
+    syncBytes: async (jobId) => {
       await eventLoopTurns(2);
-      return store.unsignedBytes(jobId);
+      return store.syncBytes(jobId);
     },
   };
 }

@@ -5,7 +5,7 @@ import type { StoredExchange, Store } from "../store/storeTypes.ts";
 import type { AuthenticatedRequest } from "./sessionRequest.ts";
 import type { SessionTurns } from "./sessionTurns.ts";
 
-/** A sync answer before encoding: its fields, then the exchanges the client has not signed for. */
+/** A sync answer before encoding: its fields, then the exchanges kept (those the newest receipt alone covers, then those not signed for). */
 export type SyncAnswer = { head: Omit<SyncResponse, "exchanges">; exchanges: StoredExchange[] };
 
 export type CreateSessionSyncParameters = {
@@ -21,8 +21,9 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
   return {
     /**
      * `POST /v1/session/sync`: consumes the request's sequence and hands `send` the newest receipt
-     * and every exchange after it, each with the client's signed request and the text delivered,
-     * so that a client that missed the end of an exchange can check and sign for it. Both the
+     * and every exchange after the receipt before it, each with the client's signed request and the
+     * text delivered, so that a client that missed the end of an exchange can check and sign for
+     * it, and one restored from state saved before the newest receipt gets back what it signed for. Both the
      * session's turn and the answer's bytes of the sync budget stay held until `send` is done (one
      * sync answer per session at a time, at most the budget's bytes for all of them), and the sync
      * never waits for one while it holds the other: it waits for the turn holding no bytes (syncs
@@ -41,7 +42,7 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
         let bytes: number;
         try {
           if (clientGone.aborted) return;
-          bytes = await store.unsignedBytes(request.jobId);
+          bytes = await store.syncBytes(request.jobId);
           const releaseBytes = syncBudget.takeNow(bytes);
           if (releaseBytes) return await answerHolding(releaseBytes, request, send);
         } finally {
@@ -74,7 +75,7 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
         if (!release) return false;
         try {
           if (clientGone.aborted) return true;
-          const unsigned = await store.unsignedBytes(request.jobId);
+          const unsigned = await store.syncBytes(request.jobId);
           if (unsigned <= bytes) {
             await answer(request, send);
             return true;

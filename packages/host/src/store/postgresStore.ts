@@ -274,10 +274,13 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
           [jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()],
         );
         await query.query("UPDATE sessions SET signed_tokens = GREATEST(signed_tokens, $2) WHERE job_id = $1", [jobId, receipt.cumulativeTokens]);
+        // What the receipt before the newest covers goes; what the newest alone covers stays for a sync (see the SQLite store).
         await query.query(
           `UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = $1 AND request_body IS NOT NULL
-             AND id <= (SELECT max(id) FROM exchanges WHERE job_id = $1 AND cumulative_tokens = $2 AND transcript_hash = $3)`,
-          [jobId, receipt.cumulativeTokens, receipt.transcriptHash],
+             AND id <= (SELECT max(e.id) FROM exchanges e
+               JOIN (SELECT cumulative_tokens, transcript_hash FROM receipts WHERE job_id = $1 ORDER BY cumulative_tokens DESC LIMIT 1 OFFSET 1) r
+               ON e.cumulative_tokens = r.cumulative_tokens AND e.transcript_hash = r.transcript_hash WHERE e.job_id = $1)`,
+          [jobId],
         );
         if (session?.closed === true)
           await query.query("DELETE FROM receipts WHERE job_id = $1 AND cumulative_tokens < (SELECT max(cumulative_tokens) FROM receipts WHERE job_id = $1)", [
@@ -294,8 +297,7 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
       snapshot(async (query) => {
         const state = await sessionOf(query, jobId);
         if (!state) return undefined;
-        const receipt = await newestReceipt(query, jobId);
-        return { state, receipt, exchanges: await exchangesAfter(query, jobId, receipt) };
+        return { state, receipt: await newestReceipt(query, jobId), exchanges: await exchangesAfter(query, jobId, undefined) };
       }),
 
     async setProvenTokens(jobId, provenTokens) {
@@ -341,6 +343,17 @@ export async function createPostgresStore(parameters: PostgresStoreParameters): 
     },
 
     async unsignedBytes(jobId) {
+      const [row] = await read(
+        `SELECT sum(length(request_body) + octet_length(response_text)) AS bytes FROM exchanges WHERE job_id = $1 AND request_body IS NOT NULL
+           AND id > coalesce((SELECT max(e.id) FROM exchanges e
+             JOIN (SELECT cumulative_tokens, transcript_hash FROM receipts WHERE job_id = $1 ORDER BY cumulative_tokens DESC LIMIT 1) r
+             ON e.cumulative_tokens = r.cumulative_tokens AND e.transcript_hash = r.transcript_hash WHERE e.job_id = $1), 0)`,
+        [jobId.toString()],
+      );
+      return Number(row?.bytes ?? 0);
+    },
+
+    async syncBytes(jobId) {
       const [row] = await read(
         "SELECT sum(length(request_body) + octet_length(response_text)) AS bytes FROM exchanges WHERE job_id = $1 AND request_body IS NOT NULL",
         [jobId.toString()],

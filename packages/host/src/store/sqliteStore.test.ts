@@ -21,7 +21,7 @@ describe("store", () => {
     expect(() => createStore({ path, deployment: { ...deployment, chainId: 1 } })).toThrow(/database belongs to chainId 31337, not 1/);
   });
 
-  it("keeps each exchange's signed request and answer across a reopen until a receipt covers it", async () => {
+  it("keeps each exchange's signed request and answer across a reopen until a receipt covers it and another receipt follows", async () => {
     const path = freshPath();
     const store = createStore({ path, deployment });
     await store.ensureSession(1n, 100);
@@ -50,15 +50,19 @@ describe("store", () => {
 
     expect(await reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 40, transcriptHash: hash("aa"), signature: "0x01" })).toBe(true);
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([second]);
-    // The covered exchange lost its request, not its record: receipts for it still verify.
-    expect(reopened.exchangesAfter(1n, undefined)).toEqual([second]);
-    expect(reopened.exchangesAt(1n, 40)).toEqual([
-      { jobId: 1n, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa"), aborted: false },
-    ]);
+    // The newest receipt's exchanges stay for a client that signed for them and then lost its state.
+    expect(reopened.exchangesAfter(1n, undefined)).toEqual([first, second]);
+    expect(reopened.unsignedBytes(1n)).toBe(second.requestBody.length + second.responseText.length);
 
     expect(await reopened.storeReceipt({ jobId: 1n, cumulativeTokens: 52, transcriptHash: hash("bb"), signature: "0x02" })).toBe(true);
     expect(reopened.exchangesAfter(1n, reopened.newestReceipt(1n))).toEqual([]);
-    expect(reopened.exchangesAfter(1n, undefined)).toEqual([]);
+    // The receipt before the newest covers the first: it lost its request, not its record (receipts for it still verify).
+    expect(reopened.exchangesAfter(1n, undefined)).toEqual([second]);
+    expect(reopened.unsignedBytes(1n)).toBe(0);
+    expect(reopened.syncBytes(1n)).toBe(second.requestBody.length + second.responseText.length);
+    expect(reopened.exchangesAt(1n, 40)).toEqual([
+      { jobId: 1n, sequence: 1n, promptTokens: 10, completionTokens: 30, cumulativeTokens: 40, transcriptHash: hash("aa"), aborted: false },
+    ]);
     await reopened.close();
   });
 

@@ -182,8 +182,11 @@ export function createStore(parameters: {
     forgetRequests: db.prepare<[string, number]>(
       "UPDATE exchanges SET request_body = NULL, request_signature = NULL, response_text = NULL WHERE job_id = ? AND rowid <= ? AND request_body IS NOT NULL",
     ),
-    unsignedBytes: db.prepare<[string], { bytes: number | null }>(
+    keptBytes: db.prepare<[string], { bytes: number | null }>(
       "SELECT sum(length(request_body) + length(CAST(response_text AS BLOB))) AS bytes FROM exchanges WHERE job_id = ? AND request_body IS NOT NULL",
+    ),
+    unsignedBytes: db.prepare<[string, number], { bytes: number | null }>(
+      "SELECT sum(length(request_body) + length(CAST(response_text AS BLOB))) AS bytes FROM exchanges WHERE job_id = ? AND rowid > ? AND request_body IS NOT NULL",
     ),
     setServed: db.prepare<[number, Hex, number, string, Hex]>(
       "UPDATE sessions SET served_tokens = ?, transcript_hash = ?, last_activity_ms = ? WHERE job_id = ? AND transcript_hash = ?",
@@ -195,6 +198,7 @@ export function createStore(parameters: {
     ),
     setSigned: db.prepare<[number, string]>("UPDATE sessions SET signed_tokens = max(signed_tokens, ?) WHERE job_id = ?"),
     newestReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1"),
+    previousReceipt: db.prepare<[string], ReceiptRow>("SELECT * FROM receipts WHERE job_id = ? ORDER BY cumulative_tokens DESC LIMIT 1 OFFSET 1"),
     setProven: db.prepare<[number, string]>("UPDATE sessions SET proven_tokens = max(proven_tokens, ?) WHERE job_id = ?"),
     setClosed: db.prepare<[string]>("UPDATE sessions SET closed = 1 WHERE job_id = ?"),
     setClosing: db.prepare<[number, string, string]>("UPDATE sessions SET closing_until_ms = ?, closing_lease = ? WHERE job_id = ?"),
@@ -339,7 +343,8 @@ export function createStore(parameters: {
 
     /**
      * Stores a verified receipt durably; `false` if the same count was stored before. The requests
-     * and answers of the exchanges it covers are no longer needed for a sync and are dropped.
+     * and answers that the receipt before the newest covers are dropped; those the newest alone
+     * covers are kept for a client that signed for them and then lost its state (a sync shows them).
      */
     storeReceipt: grouped(
       "durable",
@@ -347,7 +352,8 @@ export function createStore(parameters: {
         const jobId = receipt.jobId.toString();
         const inserted = statements.insertReceipt.run(jobId, receipt.cumulativeTokens, receipt.transcriptHash, receipt.signature, now()).changes === 1;
         statements.setSigned.run(receipt.cumulativeTokens, jobId);
-        const covered = statements.exchangeRowid.get(jobId, receipt.cumulativeTokens, receipt.transcriptHash);
+        const previous = statements.previousReceipt.get(jobId);
+        const covered = previous && statements.exchangeRowid.get(jobId, previous.cumulative_tokens, previous.transcript_hash);
         if (covered) statements.forgetRequests.run(jobId, covered.rowid);
         if (statements.session.get(jobId)?.closed === 1) statements.pruneReceipts.run(jobId, jobId);
         return inserted;
@@ -386,8 +392,7 @@ export function createStore(parameters: {
     syncSnapshot(jobId: bigint): SyncSnapshot | undefined {
       const state = store.session(jobId);
       if (!state) return undefined;
-      const receipt = store.newestReceipt(jobId);
-      return { state, receipt, exchanges: store.exchangesAfter(jobId, receipt) };
+      return { state, receipt: store.newestReceipt(jobId), exchanges: store.exchangesAfter(jobId, undefined) };
     },
 
     /** Records what the chain says is proven (never moves backwards). */
@@ -423,7 +428,14 @@ export function createStore(parameters: {
 
     /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
     unsignedBytes(jobId: bigint): number {
-      return statements.unsignedBytes.get(jobId.toString())?.bytes ?? 0;
+      const receipt = store.newestReceipt(jobId);
+      const covered = receipt && statements.exchangeRowid.get(jobId.toString(), receipt.cumulativeTokens, receipt.transcriptHash);
+      return statements.unsignedBytes.get(jobId.toString(), covered?.rowid ?? 0)?.bytes ?? 0;
+    },
+
+    /** Bytes of requests and answers kept for a sync: {@link unsignedBytes} and those the newest receipt alone covers. */
+    syncBytes(jobId: bigint): number {
+      return statements.keptBytes.get(jobId.toString())?.bytes ?? 0;
     },
 
     /** Open sessions holding signed receipts beyond what is proven. */

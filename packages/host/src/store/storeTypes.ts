@@ -36,7 +36,8 @@ export type Exchange = {
 
 /**
  * An exchange with what the client needs to sign for it later (`POST /v1/session/sync`): its
- * signed request and the text delivered. Kept until a receipt covers the exchange.
+ * signed request and the text delivered. Kept until a receipt covers the exchange and another
+ * receipt follows (or the session settles): a client that signed for it and then lost its state gets it back.
  */
 export type StoredExchange = Exchange & {
   previousTranscriptHash: Hex;
@@ -47,7 +48,10 @@ export type StoredExchange = Exchange & {
 
 export type StoredReceipt = { jobId: bigint; cumulativeTokens: number; transcriptHash: Hex; signature: Hex; receivedMs: number };
 
-/** What a sync answer shows of a session: its head, its newest receipt and the exchanges after that receipt, with their requests and answers. */
+/**
+ * What a sync answer shows of a session: its head, its newest receipt and the exchanges whose requests
+ * and answers are kept (after the receipt before the newest), with them.
+ */
 export type SyncSnapshot = { state: SessionState; receipt: StoredReceipt | undefined; exchanges: StoredExchange[] };
 
 export type SubmissionKind = "checkpoint" | "batch" | "final" | "complete" | "claim";
@@ -128,16 +132,20 @@ export type Store = {
   lastExchange(jobId: bigint): Awaitable<Exchange | undefined>;
   /** {@link session} and {@link lastExchange} read as one snapshot: the exchange is the one that brought the session to that head. Undefined for a session the node has not seen. */
   sessionWithLastExchange(jobId: bigint): Awaitable<{ state: SessionState; lastExchange: Exchange | undefined } | undefined>;
-  /** Stores a verified receipt durably; `false` if the same count was stored before. Drops the requests and answers it covers. */
+  /**
+   * Stores a verified receipt durably; `false` if the same count was stored before. Drops the requests
+   * and answers the receipt before it covers (those the newest alone covers stay, for a sync).
+   */
   storeReceipt(receipt: Omit<StoredReceipt, "receivedMs">): Awaitable<boolean>;
   /** The exchanges after the one ending at `after` (all when undefined), with their requests and answers, oldest first. */
   exchangesAfter(jobId: bigint, after: { cumulativeTokens: number; transcriptHash: Hex } | undefined): Awaitable<StoredExchange[]>;
   newestReceipt(jobId: bigint): Awaitable<StoredReceipt | undefined>;
   /**
-   * {@link session}, {@link newestReceipt} and {@link exchangesAfter} that receipt, read as one
-   * snapshot: a receipt or exchange committed meanwhile, by any process, shows in all three or in
-   * none (else the exchanges would not lead from the receipt to the head, which a client takes for a
-   * host that lies). Undefined for a session the node has not seen.
+   * {@link session}, {@link newestReceipt} and every exchange whose request and answer are kept
+   * ({@link exchangesAfter} no position: from the receipt before the newest), read as one snapshot:
+   * a receipt or exchange committed meanwhile, by any process, shows in all three or in none (else
+   * the exchanges would not lead through the receipt to the head, which a client takes for a host
+   * that lies). Undefined for a session the node has not seen.
    */
   syncSnapshot(jobId: bigint): Awaitable<SyncSnapshot | undefined>;
   /** Records what the chain says is proven (never moves backwards). */
@@ -167,6 +175,8 @@ export type Store = {
   clearSettlementDue(jobId: bigint): Awaitable<void>;
   /** Bytes of requests and answers kept for exchanges no receipt covers yet. */
   unsignedBytes(jobId: bigint): Awaitable<number>;
+  /** Bytes of requests and answers a sync answer shows: {@link unsignedBytes} and those the newest receipt alone covers. */
+  syncBytes(jobId: bigint): Awaitable<number>;
   /** Open sessions holding signed receipts beyond what is proven. */
   sessionsWithUnprovenReceipts(): Awaitable<SessionState[]>;
   openSessions(): Awaitable<SessionState[]>;

@@ -108,12 +108,20 @@ export function createTestClient(parameters: { url: string; jobId: bigint; sessi
     },
 
     /**
-     * Follows a sync answer's exchanges as a careful client would: each must build on the
-     * client's transcript and hash to what the host says; then the client stands where the host
-     * does and can sign a receipt for it. Throws at the first exchange that does not chain.
+     * Follows a sync answer's exchanges as a careful client would: the host lists those its newest
+     * receipt covers too (for a client that signed for them, then lost its state), so a client that
+     * stands past them starts at the one built on its own transcript, and those before must end
+     * exactly where it stands. From there each must build on the client's transcript and hash to
+     * what the host says; then the client stands where the host does and can sign a receipt for it.
+     * Throws at the first exchange that does not chain.
      */
     followSync(answer: SyncResponse): void {
-      for (const exchange of answer.exchanges) {
+      const start = answer.exchanges.findIndex((exchange) => exchange.previousTranscriptHash === client.transcriptHash);
+      const passed = start === -1 ? answer.exchanges : answer.exchanges.slice(0, start);
+      const reached = passed.at(-1);
+      if (reached && reached.transcriptHash !== client.transcriptHash)
+        throw new Error(`exchange ${reached.sequence} ends at ${reached.transcriptHash}, and none builds on the client's ${client.transcriptHash}`);
+      for (const exchange of answer.exchanges.slice(passed.length)) {
         if (exchange.previousTranscriptHash !== client.transcriptHash)
           throw new Error(`exchange ${exchange.sequence} builds on ${exchange.previousTranscriptHash}, not on the client's ${client.transcriptHash}`);
         const transcriptHash = nextTranscriptHash(client.transcriptHash, {

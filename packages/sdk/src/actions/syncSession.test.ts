@@ -94,7 +94,7 @@ describe("syncSession", () => {
     expect(host.exchanges.get(1n)?.at(-1)?.cumulativeTokens).toBe(third.cumulativeTokens);
   });
 
-  it("adopts the newer receipt the host holds when resumed from state saved before a receipted exchange", async () => {
+  it("adopts the newer receipt the host holds when resumed from state saved before a receipted exchange, and recovers that exchange's text", async () => {
     await chat(session, { messages, maxTokens: 4 });
     const saved = serializeSession(session);
     const second = await chat(session, { messages, maxTokens: 4 });
@@ -102,9 +102,52 @@ describe("syncSession", () => {
     const resumed = deserializeSession(saved);
     const third = await chat(resumed, { messages, maxTokens: 4 });
     expect(host.refusals).toEqual([]);
-    expect(third.recovered).toEqual([]);
+    expect(third.recovered).toEqual([
+      expect.objectContaining({
+        sequence: 2n,
+        text: second.text,
+        aborted: false,
+        cumulativeTokens: second.cumulativeTokens,
+        transcriptHash: second.transcriptHash,
+      }),
+    ]);
     expect(third.cumulativeTokens).toBe(second.cumulativeTokens + BigInt(third.promptTokens + third.completionTokens));
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(third.cumulativeTokens);
+  });
+
+  // The exchanges the host's newest receipt covers are the client's own signature over their text:
+  // a host that shows other text for one of them to a client restored from an older save is caught.
+  const signedLies: [string, NonNullable<TestHost["behaviour"]["tamperSync"]>, new (...args: never[]) => Error][] = [
+    [
+      "rewrites the text of an answer the client signed for",
+      (answer) => ({ ...answer, exchanges: answer.exchanges.map((exchange) => ({ ...exchange, responseText: "the earth was void " })) }),
+      TranscriptMismatchError,
+    ],
+    [
+      "moves a token from the prompt to the answer of an exchange the client signed for",
+      (answer) => ({
+        ...answer,
+        exchanges: answer.exchanges.map((exchange) => ({
+          ...exchange,
+          promptTokens: exchange.promptTokens - 1,
+          completionTokens: exchange.completionTokens + 1,
+        })),
+      }),
+      TranscriptMismatchError,
+    ],
+  ];
+  it.each(signedLies)("disputes a restored session and signs nothing when the host %s", async (_lie, tamper, ErrorClass) => {
+    await chat(session, { messages, maxTokens: 4 });
+    const saved = serializeSession(session);
+    await chat(session, { messages, maxTokens: 4 });
+    const storedBefore = host.receipts.get(1n);
+
+    const resumed = deserializeSession(saved);
+    host.behaviour.tamperSync = tamper;
+    await expect(syncSession(resumed)).rejects.toBeInstanceOf(ErrorClass);
+    expect(resumed.dispute).toBeDefined();
+    expect(resumed.receipt).toEqual(deserializeSession(saved).receipt);
+    expect(host.receipts.get(1n)).toEqual(storedBefore);
   });
 
   const stranger = privateKeyToAccount(generatePrivateKey());

@@ -99,6 +99,7 @@ describe("reconcile", () => {
     const result = await reconcileFrom(start, answer([first]));
     expect(result).toEqual({
       adoptedReceipt: undefined,
+      signedExchanges: [],
       exchanges: [
         {
           sequence: 1n,
@@ -257,7 +258,7 @@ describe("reconcile", () => {
   it("accepts a host that has nothing the client has not signed for", async () => {
     const first = await recorded(start, 1n);
     const result = await reconcileFrom(after(first), answer([], await receiptAt(after(first)), after(first)));
-    expect(result).toEqual({ adoptedReceipt: undefined, exchanges: [], ...after(first), lastSequence: 0n });
+    expect(result).toEqual({ adoptedReceipt: undefined, signedExchanges: [], exchanges: [], ...after(first), lastSequence: 0n });
   });
 });
 

@@ -1,5 +1,5 @@
 import { isHex, type Address, type Hex } from "viem";
-import { HostRecordsGapError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError } from "../errors/session.ts";
+import { HostRecordsGapError, SessionProtocolError, TokenCountMismatchError, TranscriptMismatchError, type TokenCountViolation } from "../errors/session.ts";
 import {
   sessionEndpoints,
   type ReceiptSubmission,
@@ -48,6 +48,12 @@ export type RecoveredExchange = {
 export type Reconciliation = {
   /** The host's newest receipt, when it is newer than the client's: signed by this session's key, so the client adopts it. */
   adoptedReceipt: SessionReceipt | undefined;
+  /**
+   * Exchanges the adopted receipt already covers that the client's own saved receipt did not (it
+   * signed for them, then lost its state): recovered as they are, oldest first, each its own
+   * signed request chaining to that receipt. Those the host no longer keeps are missing.
+   */
+  signedExchanges: RecoveredExchange[];
   /** The exchanges after the client's (or adopted) receipt, each checked; oldest first. */
   exchanges: RecoveredExchange[];
   cumulativeTokens: bigint;
@@ -105,32 +111,82 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
   }
 
   const hostPosition = { cumulativeTokens: BigInt(answer.servedTokens), transcriptHash: answer.transcriptHash.toLowerCase() as Hex };
-  const exchanges: RecoveredExchange[] = [];
-  // An honest host lists exactly the exchanges after its newest receipt; if it holds an older
-  // receipt than the client's (it lost one), the client's position is further down that list.
-  const start = answer.exchanges.findIndex((exchange) => exchange.previousTranscriptHash.toLowerCase() === position.transcriptHash.toLowerCase());
-  const pending = start === -1 ? [] : answer.exchanges.slice(start);
-  let previousSequence = 0n;
+  const startingAt = (hash: Hex) => answer.exchanges.findIndex((exchange) => exchange.previousTranscriptHash.toLowerCase() === hash.toLowerCase());
   let billedAnswers = parameters.billedAnswers?.slice();
-  for (const recorded of pending) {
-    const exchange = await checkRecordedExchange({ ...parameters, billedAnswers }, recorded, position, previousSequence);
-    exchanges.push(exchange);
-    // A later recorded request may send this answer back as history. A stopped answer is billed at
-    // most a token a delta, which may be fewer than its text re-tokenizes to: it counts at its bytes.
-    if (!exchange.aborted) billedAnswers = rememberAnswer(billedAnswers, exchange.text, exchange.completionTokens);
-    previousSequence = exchange.sequence;
-    position = { cumulativeTokens: exchange.cumulativeTokens, transcriptHash: exchange.transcriptHash };
+  let previousSequence = 0n;
+  const walk = async (records: RecordedExchange[], signedBefore: boolean): Promise<RecoveredExchange[]> => {
+    const walked: RecoveredExchange[] = [];
+    for (const recorded of records) {
+      const exchange = await checkRecordedExchange({ ...parameters, billedAnswers }, recorded, position, previousSequence, signedBefore);
+      walked.push(exchange);
+      // A later recorded request may send this answer back as history. A stopped answer is billed at
+      // most a token a delta, which may be fewer than its text re-tokenizes to: it counts at its bytes.
+      if (!exchange.aborted) billedAnswers = rememberAnswer(billedAnswers, exchange.text, exchange.completionTokens);
+      previousSequence = exchange.sequence;
+      position = { cumulativeTokens: exchange.cumulativeTokens, transcriptHash: exchange.transcriptHash };
+    }
+    return walked;
+  };
+
+  // The host keeps the exchanges its newest receipt covers (back to the receipt before it) for a
+  // client that signed for them and then lost its state. They are recovered as signed: each must
+  // be the session's own request and the chain must end exactly at the adopted receipt, whose hash
+  // the client signed, so no text can be slipped in. A client whose saved receipt is older than
+  // what the host keeps gets the kept ones (starting from the first exchange the host lists).
+  const signed = adoptedReceipt ? signedRun(answer.exchanges, startingAt(parameters.transcriptHash), adoptedReceipt) : [];
+  let signedExchanges: RecoveredExchange[] = [];
+  if (signed.length > 0) {
+    const first = signed[0]!;
+    position = {
+      cumulativeTokens: BigInt(first.cumulativeTokens) - BigInt(first.promptTokens) - BigInt(first.completionTokens),
+      transcriptHash: first.previousTranscriptHash,
+    };
+    if (position.cumulativeTokens < parameters.cumulativeTokens)
+      fail("The host lists exchanges from before the client's own receipt that do not pass through it.");
+    signedExchanges = await walk(signed, true);
+    if (
+      position.cumulativeTokens !== adoptedReceipt!.cumulativeTokens ||
+      position.transcriptHash.toLowerCase() !== adoptedReceipt!.transcriptHash.toLowerCase()
+    )
+      fail("The exchanges the host lists up to its newest receipt do not lead to that receipt.");
   }
+  // An honest host lists the exchanges after its newest receipt; if it holds an older receipt than
+  // the client's (it lost one), the client's position is further down that list.
+  const start = startingAt(position.transcriptHash);
+  const exchanges = await walk(start === -1 ? [] : answer.exchanges.slice(start), false);
   if (position.cumulativeTokens !== hostPosition.cumulativeTokens || position.transcriptHash.toLowerCase() !== hostPosition.transcriptHash)
     throw new HostRecordsGapError({ client: position, host: hostPosition });
-  return { adoptedReceipt, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence), billedAnswers };
+  return { adoptedReceipt, signedExchanges, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence), billedAnswers };
 }
 
+/**
+ * The recorded exchanges that the adopted receipt covers beyond the client's own position: from
+ * the client's own position (`fromOwn`) if the host lists it, else from the first it lists, up to
+ * the one ending at the receipt. None when no listed exchange ends there (the host keeps none, or
+ * lists only those after the receipt).
+ */
+function signedRun(records: RecordedExchange[], fromOwn: number, receipt: SessionReceipt): RecordedExchange[] {
+  const from = fromOwn === -1 ? 0 : fromOwn;
+  const end = records.findIndex(
+    (exchange, index) =>
+      index >= from &&
+      BigInt(exchange.cumulativeTokens) === receipt.cumulativeTokens &&
+      exchange.transcriptHash.toLowerCase() === receipt.transcriptHash.toLowerCase(),
+  );
+  return end === -1 ? [] : records.slice(from, end + 1);
+}
+
+/**
+ * Checks one recorded exchange at `position`. One the client already signed a receipt over
+ * (`signedBefore`) is taken as it is: its request must be the session's own and its hash chain,
+ * but its counts were judged when the client signed for them.
+ */
 async function checkRecordedExchange(
   parameters: ReconcileParameters,
   recorded: RecordedExchange,
   position: { cumulativeTokens: bigint; transcriptHash: Hex },
   previousSequence: bigint,
+  signedBefore: boolean,
 ): Promise<RecoveredExchange> {
   const { domain, jobId } = parameters;
   const sequence = BigInt(recorded.sequence);
@@ -166,14 +222,16 @@ async function checkRecordedExchange(
     cumulativeTokens: recorded.cumulativeTokens,
     transcriptHash: recorded.transcriptHash,
   };
-  const violations = checkTokenCounts({
-    request,
-    responseText: recorded.responseText,
-    usage,
-    previousCumulativeTokens: position.cumulativeTokens,
-    options: parameters.countCheck,
-    billedAnswers: parameters.billedAnswers,
-  });
+  const violations = signedBefore
+    ? signedCountViolations(recorded, position.cumulativeTokens)
+    : checkTokenCounts({
+        request,
+        responseText: recorded.responseText,
+        usage,
+        previousCumulativeTokens: position.cumulativeTokens,
+        options: parameters.countCheck,
+        billedAnswers: parameters.billedAnswers,
+      });
   if (violations.length > 0) throw new TokenCountMismatchError({ violations });
 
   const transcriptHash = nextTranscriptHash(position.transcriptHash, {
@@ -194,6 +252,13 @@ async function checkRecordedExchange(
     transcriptHash,
     aborted: recorded.aborted === true,
   };
+}
+
+/** An exchange recovered as signed is not judged again, but its running count must add up. */
+function signedCountViolations(recorded: RecordedExchange, previousCumulativeTokens: bigint): TokenCountViolation[] {
+  const limit = previousCumulativeTokens + BigInt(recorded.promptTokens) + BigInt(recorded.completionTokens);
+  const claimed = BigInt(recorded.cumulativeTokens);
+  return claimed === limit ? [] : [{ field: "cumulativeTokens", claimed, limit, reason: "not the previous total plus this exchange's tokens" }];
 }
 
 /**

@@ -19,7 +19,10 @@ import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 
 /** What a sync found and signed for. */
 export type SyncResult = {
-  /** Exchanges the client had missed the end of, now checked and covered by its newest receipt. */
+  /**
+   * Exchanges the client had missed the end of, now checked and covered by its newest receipt:
+   * first those it signed for before its state was saved back (a restored session), then those it signs for now.
+   */
   recovered: RecoveredExchange[];
   /** Tokens the session has now agreed to pay for in total. */
   cumulativeTokens: bigint;
@@ -121,9 +124,11 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
   }
   session.transcriptHash = reconciliation.transcriptHash;
   settled(session);
-  if (reconciliation.exchanges.length > 0) options.onRecovered?.(reconciliation.exchanges);
+  // Those it had signed for before it lost its state come first: the user paid for their text too.
+  const recovered = [...reconciliation.signedExchanges, ...reconciliation.exchanges];
+  if (recovered.length > 0) options.onRecovered?.(recovered);
   await deliverReceipt(session, options);
-  return { recovered: reconciliation.exchanges, cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
+  return { recovered, cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
 }
 
 /** `lastSequence` from the host's public `GET /v1/session/:jobId`; undefined if it knows nothing of the session. */

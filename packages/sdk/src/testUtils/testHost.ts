@@ -132,6 +132,8 @@ export function requestLines(host: Pick<TestHost, "requests">): string[] {
 export async function startTestHost(parameters: TestHostParameters): Promise<TestHost> {
   const jobs = new Map<bigint, JobState>();
   const receipts = new Map<bigint, StoredReceipt>();
+  /** The receipt each newest one replaced: the exchanges it covers are no longer shown by a sync. */
+  const previousReceipts = new Map<bigint, StoredReceipt>();
   const exchanges = new Map<bigint, HostExchange[]>();
   const refusals: SessionErrorCode[] = [];
   const requests: TestHostRequest[] = [];
@@ -335,6 +337,8 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
     if (!served) throw new Refusal("session_receipt_mismatch", "receipt differs from the host's records");
     // The newest receipt is kept: an older one arriving late changes nothing.
     if ((receipts.get(jobId)?.cumulativeTokens ?? -1n) >= checkpoint.cumulativeTokens) return json(response, 200, { stored: true });
+    const before = receipts.get(jobId);
+    if (before) previousReceipts.set(jobId, before);
     receipts.set(jobId, { cumulativeTokens: checkpoint.cumulativeTokens, transcriptHash: checkpoint.transcriptHash, signature: submission.signature });
     json(response, 200, { stored: true });
   };
@@ -347,8 +351,10 @@ export async function startTestHost(parameters: TestHostParameters): Promise<Tes
       const { jobId, job } = signed;
       const newest = receipts.get(jobId);
       const served = exchanges.get(jobId) ?? [];
-      const covered = newest
-        ? served.findIndex((exchange) => exchange.cumulativeTokens === newest.cumulativeTokens && exchange.transcriptHash === newest.transcriptHash)
+      // As on the host: the exchanges the newest receipt alone covers are kept (those the receipt before it covers are not).
+      const previous = previousReceipts.get(jobId);
+      const covered = previous
+        ? served.findIndex((exchange) => exchange.cumulativeTokens === previous.cumulativeTokens && exchange.transcriptHash === previous.transcriptHash)
         : -1;
       const answer: SyncResponse = {
         jobId: jobId.toString(),
