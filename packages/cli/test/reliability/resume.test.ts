@@ -242,6 +242,7 @@ describe("client reconnect and resume", () => {
         cumulativeTokens: paid.cumulativeTokens,
         transcriptHash: paid.transcriptHash,
         request: expect.objectContaining({ messages: [{ role: "user", content: prompts[1]! }] }),
+        signedBefore: true,
       }),
     ]);
     expect(next.cumulativeTokens).toBe(paid.cumulativeTokens + BigInt(next.promptTokens + next.completionTokens));
@@ -254,15 +255,18 @@ describe("client reconnect and resume", () => {
     const session = await open(1_000n);
     await chat(session, { messages: [{ role: "user", content: prompts[0]! }], maxTokens: 20 });
     const stale = serializeSession(session);
-    await chat(session, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 20 });
+    const lost = await chat(session, { messages: [{ role: "user", content: prompts[1]! }], maxTokens: 20 });
     const last = await chat(session, { messages: [{ role: "user", content: prompts[2]! }], maxTokens: 20 });
     const newest = session.receipt!;
 
     const resumed = deserializeSession(stale);
-    const { recovered, receipt } = await syncSession(resumed);
+    const { recovered, unrecoveredTokens, receipt } = await syncSession(resumed);
     // The host keeps the text its newest receipt alone covers (the receipt before it dropped the
-    // rest): the last answer comes back, the one before it is gone.
-    expect(recovered).toEqual([expect.objectContaining({ text: last.text, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash })]);
+    // rest): the last answer comes back, the one before it is gone, and the result says how much.
+    expect(recovered).toEqual([
+      expect.objectContaining({ text: last.text, cumulativeTokens: last.cumulativeTokens, transcriptHash: last.transcriptHash, signedBefore: true }),
+    ]);
+    expect(unrecoveredTokens).toBe(BigInt(lost.promptTokens + lost.completionTokens));
     expect(receipt).toMatchObject({ cumulativeTokens: newest.cumulativeTokens, transcriptHash: newest.transcriptHash, signature: newest.signature });
     expect(resumed.cumulativeTokens).toBe(session.cumulativeTokens);
     expect(resumed.transcriptHash).toBe(session.transcriptHash);

@@ -109,10 +109,23 @@ describe("syncSession", () => {
         aborted: false,
         cumulativeTokens: second.cumulativeTokens,
         transcriptHash: second.transcriptHash,
+        signedBefore: true,
       }),
     ]);
     expect(third.cumulativeTokens).toBe(second.cumulativeTokens + BigInt(third.promptTokens + third.completionTokens));
     expect(host.receipts.get(1n)?.cumulativeTokens).toBe(third.cumulativeTokens);
+  });
+
+  it("says how many tokens a save two receipts back signed for whose answers it cannot get back", async () => {
+    const saved = serializeSession(session);
+    const first = await chat(session, { messages, maxTokens: 4 });
+    const second = await chat(session, { messages, maxTokens: 4 });
+
+    // The host dropped the first answer when the second receipt came: paid for, not recoverable.
+    const { recovered, unrecoveredTokens, cumulativeTokens } = await syncSession(deserializeSession(saved));
+    expect(recovered).toEqual([expect.objectContaining({ sequence: 2n, text: second.text, signedBefore: true })]);
+    expect(unrecoveredTokens).toBe(first.cumulativeTokens);
+    expect(cumulativeTokens).toBe(second.cumulativeTokens);
   });
 
   // The exchanges the host's newest receipt covers are the client's own signature over their text:
@@ -215,7 +228,7 @@ describe("syncSession", () => {
 
   it("is a no-op against a host that never served the session", async () => {
     session.resync = true;
-    expect(await syncSession(session)).toEqual({ recovered: [], cumulativeTokens: 0n, receipt: undefined });
+    expect(await syncSession(session)).toEqual({ recovered: [], unrecoveredTokens: 0n, cumulativeTokens: 0n, receipt: undefined });
     expect(requestLines(host)).toEqual(["GET /v1/session/1 session_unknown"]);
     expect(session).toMatchObject({ resync: false, sequence: 0n, cumulativeTokens: 0n });
     expect(session.dispute).toBeUndefined();

@@ -36,6 +36,9 @@ export type SyncSessionErrorType =
  * and the exchanges after it; each must carry the session key's signature over its request at
  * that point of the transcript and pass the same count check as a live answer. The client then
  * signs one receipt covering them and returns their text, so an app can show what it missed.
+ * A session restored from a save older than a receipt it had already signed also gets back the
+ * exchanges that receipt covers which the host still keeps (`signedBefore`, not signed again);
+ * `unrecoveredTokens` counts those it signed for whose text the host no longer keeps.
  *
  * `chat`, `streamChat` and `closeSession` call this by themselves after a broken exchange or a
  * `deserializeSession`; call it directly to be sure to get the recovered text (a chat whose own
@@ -43,8 +46,9 @@ export type SyncSessionErrorType =
  *
  * @example
  * const session = deserializeSession(saved);
- * const { recovered } = await syncSession(session);
+ * const { recovered, unrecoveredTokens } = await syncSession(session);
  * for (const exchange of recovered) console.log(exchange.aborted ? "(cut off) " : "", exchange.text);
+ * if (unrecoveredTokens > 0n) console.log(`${unrecoveredTokens} paid tokens of earlier answers could not be recovered`);
  */
 export async function syncSession(session: Session, parameters: SyncSessionParameters = {}): Promise<SyncSessionReturnType> {
   const release = await acquireSessionLock(session);

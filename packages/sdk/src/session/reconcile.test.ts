@@ -100,6 +100,7 @@ describe("reconcile", () => {
     expect(result).toEqual({
       adoptedReceipt: undefined,
       signedExchanges: [],
+      unrecoveredTokens: 0n,
       exchanges: [
         {
           sequence: 1n,
@@ -110,6 +111,7 @@ describe("reconcile", () => {
           cumulativeTokens: 8n,
           transcriptHash: first.transcriptHash,
           aborted: true,
+          signedBefore: false,
         },
       ],
       cumulativeTokens: 8n,
@@ -167,6 +169,34 @@ describe("reconcile", () => {
     expect(result.adoptedReceipt).toEqual({ jobId, ...after(first), signature: receipt.signature, delivered: true });
     expect(result.exchanges.map((exchange) => exchange.sequence)).toEqual([2n]);
     expect(result).toMatchObject(after(second));
+    // The host lists nothing the receipt covers: the client signed for the first exchange, its text is not given back.
+    expect(result.signedExchanges).toEqual([]);
+    expect(result.unrecoveredTokens).toBe(after(first).cumulativeTokens);
+  });
+
+  // A client restored from a save older than its newest receipt (it signed, then lost its state).
+  it("recovers the exchanges an adopted receipt covers beyond the client's own as signed before, apart from those it signs for now", async () => {
+    const first = await recorded(start, 1n);
+    const second = await recorded(after(first), 2n);
+    const third = await recorded(after(second), 3n);
+    // The host's receipts: after the first (before the newest) and after the second (newest).
+    const result = await reconcileFrom(after(first), answer([second, third], await receiptAt(after(second))));
+    expect(result.signedExchanges.map(({ sequence, signedBefore }) => ({ sequence, signedBefore }))).toEqual([{ sequence: 2n, signedBefore: true }]);
+    expect(result.exchanges.map(({ sequence, signedBefore }) => ({ sequence, signedBefore }))).toEqual([{ sequence: 3n, signedBefore: false }]);
+    expect(result.unrecoveredTokens).toBe(0n);
+    expect(result).toMatchObject(after(third));
+  });
+
+  it("counts the tokens a save two receipts back signed for whose exchanges the host no longer keeps", async () => {
+    const first = await recorded(start, 1n);
+    const second = await recorded(after(first), 2n);
+    // Saved before both receipts: the host dropped the first exchange when the second receipt came.
+    const result = await reconcileFrom(start, answer([second], await receiptAt(after(second))));
+    expect(result.signedExchanges.map(({ sequence, text, signedBefore }) => ({ sequence, text, signedBefore }))).toEqual([
+      { sequence: 2n, text: second.responseText, signedBefore: true },
+    ]);
+    expect(result.unrecoveredTokens).toBe(after(first).cumulativeTokens);
+    expect(result.exchanges).toEqual([]);
   });
 
   it("refuses a newer receipt signed by another key", async () => {
@@ -258,7 +288,7 @@ describe("reconcile", () => {
   it("accepts a host that has nothing the client has not signed for", async () => {
     const first = await recorded(start, 1n);
     const result = await reconcileFrom(after(first), answer([], await receiptAt(after(first)), after(first)));
-    expect(result).toEqual({ adoptedReceipt: undefined, signedExchanges: [], exchanges: [], ...after(first), lastSequence: 0n });
+    expect(result).toEqual({ adoptedReceipt: undefined, signedExchanges: [], unrecoveredTokens: 0n, exchanges: [], ...after(first), lastSequence: 0n });
   });
 });
 

@@ -42,6 +42,11 @@ export type RecoveredExchange = {
   transcriptHash: Hex;
   /** The client left before the answer ended. */
   aborted: boolean;
+  /**
+   * The client had signed a receipt covering this exchange before it lost its state (a session
+   * restored from a save older than that receipt): nothing was signed or billed for it again now.
+   */
+  signedBefore: boolean;
 };
 
 /** Where client and host agree to stand after a sync. */
@@ -54,6 +59,12 @@ export type Reconciliation = {
    * signed request chaining to that receipt. Those the host no longer keeps are missing.
    */
   signedExchanges: RecoveredExchange[];
+  /**
+   * Tokens the adopted receipt covers beyond the client's own whose exchanges could not be
+   * recovered (the host no longer keeps them: a save older than the receipt before the host's
+   * newest): signed for and paid, their text lost. 0n when nothing is missing.
+   */
+  unrecoveredTokens: bigint;
   /** The exchanges after the client's (or adopted) receipt, each checked; oldest first. */
   exchanges: RecoveredExchange[];
   cumulativeTokens: bigint;
@@ -135,6 +146,7 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
   // what the host keeps gets the kept ones (starting from the first exchange the host lists).
   const signed = adoptedReceipt ? signedRun(answer.exchanges, startingAt(parameters.transcriptHash), adoptedReceipt) : [];
   let signedExchanges: RecoveredExchange[] = [];
+  let unrecoveredTokens = adoptedReceipt ? adoptedReceipt.cumulativeTokens - parameters.cumulativeTokens : 0n;
   if (signed.length > 0) {
     const first = signed[0]!;
     position = {
@@ -143,6 +155,7 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
     };
     if (position.cumulativeTokens < parameters.cumulativeTokens)
       fail("The host lists exchanges from before the client's own receipt that do not pass through it.");
+    unrecoveredTokens = position.cumulativeTokens - parameters.cumulativeTokens;
     signedExchanges = await walk(signed, true);
     if (
       position.cumulativeTokens !== adoptedReceipt!.cumulativeTokens ||
@@ -156,7 +169,7 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
   const exchanges = await walk(start === -1 ? [] : answer.exchanges.slice(start), false);
   if (position.cumulativeTokens !== hostPosition.cumulativeTokens || position.transcriptHash.toLowerCase() !== hostPosition.transcriptHash)
     throw new HostRecordsGapError({ client: position, host: hostPosition });
-  return { adoptedReceipt, signedExchanges, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence), billedAnswers };
+  return { adoptedReceipt, signedExchanges, unrecoveredTokens, exchanges, ...position, lastSequence: parseSequence(answer.lastSequence), billedAnswers };
 }
 
 /**
@@ -251,6 +264,7 @@ async function checkRecordedExchange(
     cumulativeTokens: BigInt(recorded.cumulativeTokens),
     transcriptHash,
     aborted: recorded.aborted === true,
+    signedBefore,
   };
 }
 

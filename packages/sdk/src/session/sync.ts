@@ -21,9 +21,16 @@ import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
 export type SyncResult = {
   /**
    * Exchanges the client had missed the end of, now checked and covered by its newest receipt:
-   * first those it signed for before its state was saved back (a restored session), then those it signs for now.
+   * first those it signed for before its state was saved back (a restored session: `signedBefore`),
+   * then those it signs for now.
    */
   recovered: RecoveredExchange[];
+  /**
+   * Tokens a restored session had signed for beyond its save whose answers could not be given back:
+   * the host keeps the exchanges of its newest receipt only, so a save older than the receipt
+   * before that loses the text in between (paid for, not recoverable). 0n when nothing is missing.
+   */
+  unrecoveredTokens: bigint;
   /** Tokens the session has now agreed to pay for in total. */
   cumulativeTokens: bigint;
   receipt: SessionReceipt | undefined;
@@ -73,7 +80,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
   if (lastSequence === undefined) {
     // The host never recorded anything for this session: nothing was missed.
     settled(session);
-    return { recovered: [], cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
+    return { recovered: [], unrecoveredTokens: 0n, cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
   }
   if (lastSequence > session.sequence) session.sequence = lastSequence;
 
@@ -128,7 +135,7 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
   const recovered = [...reconciliation.signedExchanges, ...reconciliation.exchanges];
   if (recovered.length > 0) options.onRecovered?.(recovered);
   await deliverReceipt(session, options);
-  return { recovered, cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
+  return { recovered, unrecoveredTokens: reconciliation.unrecoveredTokens, cumulativeTokens: session.cumulativeTokens, receipt: session.receipt };
 }
 
 /** `lastSequence` from the host's public `GET /v1/session/:jobId`; undefined if it knows nothing of the session. */
