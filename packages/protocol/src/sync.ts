@@ -1,6 +1,13 @@
 import type { Hex } from "viem";
 import type { RecordedExchange } from "./headers.ts";
 
+/**
+ * The most bytes a client reads of one host answer (a chat completion, a stream, a sync answer):
+ * the SDK stops there (`HostAnswerTooLargeError`). A host keeps its largest sync answer below it
+ * (its config check on `limits.maxUnsignedBytes`).
+ */
+export const maxHostAnswerBytes = 64 * 1024 * 1024;
+
 /** One exchange as a host keeps it for `POST /v1/session/sync`. */
 export type RecordedExchangeSource = {
   sequence: bigint;

@@ -12,7 +12,7 @@ import { useHostStack } from "./stack.ts";
 
 const writeStallTimeoutMs = 3_000;
 const stack = useHostStack(() => ({
-  extra: { batch: { delayMs: 0 }, server: { writeStallTimeoutMs }, limits: { maxUnsignedBytes: 16 << 20, maxSyncBytesInFlight: 16 << 20 } },
+  extra: { batch: { delayMs: 0 }, server: { writeStallTimeoutMs }, limits: { maxUnsignedBytes: 16 << 20, maxSyncBytesInFlight: 32 << 20 } },
 }));
 
 /** 12 exchanges of ~1 MB requests: ~16 MB of answer once base64-encoded. */

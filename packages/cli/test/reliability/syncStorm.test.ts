@@ -9,9 +9,11 @@ import { useHostStack } from "./stack.ts";
 // a time, one per session at once, and all of them together hold at most
 // limits.maxSyncBytesInFlight of stored exchanges (the host's peak gauge proves it: bytes, not time).
 
+// Room for one answer only. The host's sync lists two receipts' worth, so the budget must be at
+// least 2 × maxUnsignedBytes; each session's 4th padded request is admitted below 200 KB (~180 KB).
 const maxSyncBytesInFlight = 400_000;
 const stack = useHostStack(() => ({
-  extra: { batch: { delayMs: 0 }, limits: { maxUnsignedBytes: 300_000, maxSyncBytesInFlight } },
+  extra: { batch: { delayMs: 0 }, limits: { maxUnsignedBytes: 200_000, maxSyncBytesInFlight } },
 }));
 
 const pad = "x".repeat(60_000);

@@ -3,11 +3,13 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { getAddress, isAddress, type Address, type Hex, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { maxHostAnswerBytes } from "@session-jobs/protocol";
 import type { z } from "zod/v4";
 import { readConfigFile, type ConfigFile } from "./configFile.ts";
 import { hostConfigSchema, parseHostConfigFields, parseStoreFields, sortIssues, type ConfigIssue, type HostConfigFields } from "./configSchema.ts";
 import { ConfigError } from "../errors.ts";
 import { decryptKeystore } from "./keystore.ts";
+import { largestMaxUnsignedBytes, syncAnswerBounds } from "./syncBounds.ts";
 import type { StoreLocation } from "../store/openStore.ts";
 import { describeStoreUrl, percentEncodeHint, withoutPassword } from "../store/storeUrl.ts";
 
@@ -251,8 +253,7 @@ export function resolveHostConfig(input: HostConfigInput, options: HostConfigSou
   if (fields && fields.limits.defaultMaxTokens > fields.limits.maxTokens) fail("limits.defaultMaxTokens", "larger than limits.maxTokens");
   if (fields && fields.server.headersTimeoutMs > fields.server.requestTimeoutMs) fail("server.headersTimeoutMs", "larger than server.requestTimeoutMs");
   const store = resolveStore(input, options, fail);
-  if (fields && fields.limits.maxSyncBytesInFlight < fields.limits.maxUnsignedBytes)
-    fail("limits.maxSyncBytesInFlight", "smaller than limits.maxUnsignedBytes (one session's sync answer must fit)");
+  if (fields) checkSyncBounds(fields, fail);
 
   if (issues.length > 0 || !fields || !account || !contracts || !backend || !store)
     throw new ConfigError(sortIssues(issues).map((issue) => withLine(issue, input, options.file)));
@@ -284,6 +285,22 @@ export function resolveHostConfig(input: HostConfigInput, options: HostConfigSou
 }
 
 type Fail = (path: string, message: string, label?: string) => undefined;
+
+/** One session's sync answer must fit in the sync budget, and under what clients read of it ({@link syncAnswerBounds}). */
+function checkSyncBounds(fields: HostConfigFields, fail: Fail): void {
+  const { limits, server } = fields;
+  const { storedBytes, encodedBytes } = syncAnswerBounds(limits, server.maxBodyBytes);
+  if (limits.maxSyncBytesInFlight < storedBytes)
+    fail(
+      "limits.maxSyncBytesInFlight",
+      `smaller than one session's sync answer can hold (2 × limits.maxUnsignedBytes = ${storedBytes}: the exchanges its newest receipt covers and those after it); set at least ${storedBytes}`,
+    );
+  if (encodedBytes > maxHostAnswerBytes)
+    fail(
+      "limits.maxUnsignedBytes",
+      `one session's sync answer could reach ${encodedBytes} bytes (8/3 × (limits.maxUnsignedBytes + server.maxBodyBytes)), over the ${maxHostAnswerBytes} clients read of it; set at most ${largestMaxUnsignedBytes(server.maxBodyBytes)}`,
+    );
+}
 
 /**
  * The SQLite file `dbPath` or the PostgreSQL database `store`. A store URL that the driver would

@@ -122,12 +122,15 @@ export const limitsSchema = z.strictObject({
   promptTokensPerMessage: integer(0, 32).default(8),
   /**
    * Bytes of requests and answers a session may have served without a receipt (kept for
-   * `POST /v1/session/sync`); new work is refused past it, as past one checkpoint interval.
+   * `POST /v1/session/sync`); new work is refused past it, as past one checkpoint interval. A sync
+   * answer holds up to two receipts' worth, base64 for requests on the wire: 8/3 × (this +
+   * `server.maxBodyBytes`) must stay within the 64 MiB a client reads (at most 23 MiB with a 1 MiB body limit).
    */
   maxUnsignedBytes: integer(1024).default(8 * 1024 * 1024),
   /**
    * Bytes of stored exchanges that sync answers being written may hold together, across all
-   * sessions; further syncs wait their turn. At least `maxUnsignedBytes`.
+   * sessions; further syncs wait their turn. At least 2 × `maxUnsignedBytes` (one sync lists the
+   * exchanges the newest receipt covers and those after it).
    */
   maxSyncBytesInFlight: integer(1024).default(32 * 1024 * 1024),
   /**

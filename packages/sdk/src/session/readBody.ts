@@ -1,9 +1,10 @@
 import { HostAnswerTooLargeError, SessionProtocolError } from "../errors/session.ts";
 import type { HostBody } from "./hostFetch.ts";
 import { isJsonPrefix } from "./jsonPrefix.ts";
+import { maxHostAnswerBytes } from "@session-jobs/protocol";
 
-/** The most the SDK reads of one host answer (a chat completion, a stream, a sync): far above an honest one. */
-export const maxAnswerBytes = 64 * 1024 * 1024;
+/** The most the SDK reads of one host answer (a chat completion, a stream, a sync): far above an honest one; hosts size their sync answers below it. */
+export const maxAnswerBytes = maxHostAnswerBytes;
 
 /**
  * Reads a body until it ends or `limit` bytes arrived (then stops reading and cancels the rest).
