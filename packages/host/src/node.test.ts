@@ -65,6 +65,12 @@ async function openSession(deposit = 10n ** 15n) {
   return { ...session, client: createTestClient({ url: node.url, jobId: session.jobId, sessionKey: session.sessionKey, domain: chain.domain }) };
 }
 
+/** The last block the node's settlement watch has read (and given to its chain clock), from /metrics. */
+async function watchedBlock(): Promise<bigint> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  return BigInt(/^session_jobs_settlement_watch_block (\d+)$/m.exec(text)![1]!);
+}
+
 const ask = (content: string, maxTokens = 30) => ({ messages: [{ role: "user", content }], max_tokens: maxTokens, stream: true });
 
 describe("host node on chain", () => {
@@ -243,6 +249,9 @@ describe("host node on chain", () => {
     const day = 24 * 60 * 60;
     await chain.publicClient.request({ method: "evm_increaseTime" as never, params: [day + 60] as never });
     await chain.publicClient.request({ method: "evm_mine" as never });
+    // The claim is judged on the chain's clock, once the node has read that block; the silence on the host's own.
+    const head = await chain.publicClient.getBlockNumber();
+    await expect.poll(watchedBlock, { timeout: 10_000 }).toBeGreaterThanOrEqual(head);
     clockOffsetMs = (day + 120) * 1000;
     try {
       await expect.poll(async () => (await chain.session(jobId)).status, { timeout: 5000 }).toBe(4);
@@ -256,6 +265,32 @@ describe("host node on chain", () => {
       args: { jobId },
     });
     expect(claimed!.args).toMatchObject({ provenTokens: proven, payment: proven * price });
+  });
+
+  it("judges a session's maximum duration on the chain's clock: once the chain's time passes it, a request is refused 409 session_not_active, and what was signed is proven", async () => {
+    const { jobId, client } = await openSession();
+    expect((await client.chat(ask("In the beginning"))).status).toBe(200);
+    expect((await client.sendReceipt()).status).toBe(200);
+    // The chain moves past the session's hour; the host's clock does not.
+    await chain.anvilRpc("evm_increaseTime", [3_700]);
+    await chain.anvilRpc("evm_mine");
+    const head = await chain.publicClient.getBlockNumber();
+    await expect.poll(watchedBlock, { timeout: 10_000 }).toBeGreaterThanOrEqual(head);
+    const refused = await client.chat(ask("God created"));
+    expect([refused.status, refused.body.error?.code]).toEqual([409, "session_not_active"]);
+    // Past its deadline on the chain's clock, the deadline flush proves it (the contract takes proofs until a timeout).
+    await expect.poll(async () => (await chain.session(jobId)).provenTokens, { timeout: 10_000 }).toBe(client.cumulativeTokens);
+  }, 30_000);
+
+  it("serves a session within its maximum duration on the chain's clock while the host's own clock runs hours ahead", async () => {
+    const { client } = await openSession();
+    // Two hours ahead of the chain's clock (which earlier tests moved ahead of the wall clock).
+    clockOffsetMs = Number((await chain.publicClient.getBlock()).timestamp) * 1000 - Date.now() + 2 * 3_600_000;
+    try {
+      expect((await client.chat(ask("In the beginning"))).status).toBe(200);
+    } finally {
+      clockOffsetMs = 0;
+    }
   });
 
   it("recovers signed receipts from SQLite after a restart and proves them", async () => {

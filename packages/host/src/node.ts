@@ -137,6 +137,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       isEcdsaReceipt: (signer, checkpoint, signature) => isEcdsaReceiptOf(domain, signer, checkpoint, signature),
       ...(parameters.submitterTickMs !== undefined && { tickMs: parameters.submitterTickMs }),
       now,
+      chainClock: chain.clock,
     });
     submitter = proofSubmitter;
     registerWalletMetrics({
@@ -162,7 +163,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       isContract: chain.isContract,
       // Processes sharing a PostgreSQL store hear of receipts through the store, in the one that leads.
       ...(!storage.locks.shared && { onReceiptStored: (jobId: bigint) => notifySubmitter(proofSubmitter, jobId) }),
-      now,
+      chainClock: chain.clock,
     });
     settlements = createSettlementWatcher({
       common,
@@ -170,6 +171,7 @@ export function createHostNode(parameters: CreateHostNodeParameters): HostNode {
       marketplace: chain.marketplace,
       pollingIntervalMs: config.chain.pollingIntervalMs,
       now,
+      clock: chain.clock,
       created: { host: config.account.address, onSessionCreated: sessions.created },
       onSessionEnded: (jobId, status) =>
         void protocol

@@ -20,6 +20,7 @@ import {
   startInProcessHost,
   startNetwork,
   timeTravel,
+  untilHostSeesHead,
   waitReady,
   writeHostConfig,
   type HostProcess,
@@ -223,6 +224,8 @@ describe("user disappears: the host claims the session after ABANDONMENT_TIMEOUT
     // A day and a minute later, on both clocks.
     const travel = timeoutSeconds + 60;
     await timeTravel(network, travel);
+    // The claim is judged on the chain's clock (once the host has read that block), the silence on the host's.
+    await untilHostSeesHead(network, host.url);
     await syncClock();
     const ended = await until(
       "the host's claim",

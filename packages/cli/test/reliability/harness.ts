@@ -292,6 +292,17 @@ export async function anvilRpc(network: Pick<LocalNetwork, "anvil">, method: str
   return json.result;
 }
 
+/** Waits (bounded) until the host at `url` has read the chain up to its head (its settlement watch, which keeps its chain clock). */
+export async function untilHostSeesHead(network: Pick<LocalNetwork, "publicClient">, url: string): Promise<void> {
+  const head = await network.publicClient.getBlockNumber();
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const watched = /^session_jobs_settlement_watch_block (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1];
+    if (watched !== undefined && BigInt(watched) >= head) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the host at ${url} did not read block ${head} within 10 s`);
+}
+
 /** Moves anvil's clock forward and mines a block on it. */
 export async function timeTravel(network: Pick<LocalNetwork, "anvil">, seconds: number): Promise<void> {
   await anvilRpc(network, "evm_increaseTime", [seconds]);

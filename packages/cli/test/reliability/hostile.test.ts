@@ -16,7 +16,7 @@ import {
   type SignedEndpoint,
 } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
-import { hostConfigInput, hostView, startInProcessHost, startNetwork, timeTravel, type HostSessionView } from "./harness.ts";
+import { hostConfigInput, hostView, startInProcessHost, startNetwork, timeTravel, untilHostSeesHead, type HostSessionView } from "./harness.ts";
 import { registerHost, resolveHostConfig } from "@session-jobs/host";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,7 +29,6 @@ const maxBodyBytes = 16_384;
 const maxTokens = 64;
 let network: LocalNetwork;
 let host: Awaited<ReturnType<typeof startInProcessHost>>;
-let offsetMs = 0;
 const hostAddress = privateKeyToAccount(demoKeys.host).address;
 const otherHostKey = anvilPrivateKeys[4];
 
@@ -37,7 +36,6 @@ beforeAll(async () => {
   network = await startNetwork();
   host = await startInProcessHost(network, {
     extra: { server: { maxBodyBytes }, limits: { maxTokens, defaultMaxTokens: 32, sessionCacheMs: 0 }, batch: { delayMs: 0 } },
-    now: () => Date.now() + offsetMs,
   });
   // A second registered host whose sessions this host must not serve; its registered URL points at this host.
   const other = resolveHostConfig({
@@ -712,8 +710,9 @@ describe("sessions that ended", () => {
     const session = await open({ maxDuration: 60n });
     await chat(session, { messages: [{ role: "user", content: "Genesis 1:1" }], maxTokens: 16 });
     const before = await snapshot(session);
+    // Only the chain's clock moves: the host judges the duration by it, once it has read that block.
     await timeTravel(network, 61);
-    offsetMs += 61_000;
+    await untilHostSeesHead(network, host.url);
     expectRefused(await post("/v1/chat/completions", chatBody(), { session, sequence: session.sequence + 1n }), 409, "session_not_active");
     expect(await snapshot(session)).toEqual(before);
   });

@@ -2,6 +2,7 @@ import { createPublicClient, hashTypedData, http, webSocket, type Address, type 
 import { jobMarketplaceWithModelsAbi, proofSystemAbi } from "@session-jobs/contracts/abis";
 import { checkpointTypes, readOnChainSession, sessionJobsDomain, type Checkpoint } from "@session-jobs/protocol";
 import type { OnChainSession } from "./chainSession.ts";
+import { createChainClock, type ChainClock } from "./chainClock.ts";
 import type { HostConfig } from "../config/config.ts";
 import { withRetry } from "./retry.ts";
 
@@ -11,6 +12,8 @@ export type Chain = {
   /** The hash of block 0, read once at connect: it tells a development chain restarted with the same id from the old one. */
   genesis: Hex;
   marketplace: Address;
+  /** The chain's time, from the head at connect on; the settlement watcher keeps it current. */
+  clock: ChainClock;
   readSession(jobId: bigint): Promise<OnChainSession>;
   /** The marketplace's ABANDONMENT_TIMEOUT. */
   abandonmentTimeoutSeconds(): Promise<number>;
@@ -36,6 +39,7 @@ export async function connectChain(parameters: {
   if (config.chainId !== undefined && config.chainId !== chainId)
     throw new Error(`RPC ${config.rpcUrl} serves chain ${chainId}, the configuration says chain ${config.chainId}`);
   const genesis = (await withRetry(() => publicClient.getBlock({ blockNumber: 0n }), { signal: parameters.signal })).hash;
+  const clock = createChainClock(await withRetry(() => publicClient.getBlock({ blockTag: "latest" }), { signal: parameters.signal }));
   const marketplace = config.contracts.jobMarketplace;
   let proofSystem: Promise<Address> | undefined;
 
@@ -44,6 +48,7 @@ export async function connectChain(parameters: {
     chainId,
     genesis,
     marketplace,
+    clock,
     readSession: (jobId) => readOnChainSession(publicClient, { marketplace, jobId }),
     async abandonmentTimeoutSeconds() {
       return Number(

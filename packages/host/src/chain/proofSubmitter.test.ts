@@ -15,6 +15,7 @@ import type { SessionCache } from "./chainSession.ts";
 import type { Marketplace } from "./proofCalls.ts";
 import { createProofSubmitter } from "./proofSubmitter.ts";
 import type { TransactionSender } from "./transactionSender.ts";
+import { wallChainClock } from "../testUtils/onChainSession.ts";
 
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => void unhandled.push(reason);
@@ -43,6 +44,7 @@ describe("proof submitter timers", () => {
       exposure: { unsignedLimit: () => 100 },
       tickMs: 5,
       isEcdsaReceipt,
+      chainClock: wallChainClock(),
     });
     return { submitter, logs };
   }

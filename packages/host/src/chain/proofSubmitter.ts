@@ -6,6 +6,7 @@ import { HostError } from "../errors.ts";
 import type { ExposurePolicy } from "../session/exposure.ts";
 import type { Release, Store, Submission } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
+import type { ChainClock } from "./chainClock.ts";
 import { endedOnChain, type SessionCache } from "./chainSession.ts";
 import { proofCall, proofEntriesOf, receiptProof, type Marketplace, type ProofEntry } from "./proofCalls.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
@@ -59,11 +60,14 @@ export function createProofSubmitter(parameters: {
    * chain allows it, or `submitProofAndComplete` when signed tokens are still unproven.
    */
   abandonmentTimeoutSeconds?: number;
+  /** The host's clock in milliseconds (idle and silent sessions). Default `Date.now`. */
   now?: () => number;
+  /** The chain's clock: what a session's deadline and an abandonment claim are judged by, as the contract does. */
+  chainClock: Pick<ChainClock, "nowSeconds">;
 }) {
-  const { common, store, sender, sessions, marketplace, policy } = parameters;
+  const { common, store, sender, sessions, marketplace, policy, chainClock } = parameters;
   const now = parameters.now ?? Date.now;
-  const settlement = { common, store, sender, sessions, marketplace, now, isEcdsaReceipt: parameters.isEcdsaReceipt, reconcile };
+  const settlement = { common, store, sender, sessions, marketplace, chainClock, isEcdsaReceipt: parameters.isEcdsaReceipt, reconcile };
   const due = new Set<bigint>();
   /** Receipts the chain refused (by job: cumulative count); not tried again until a newer one comes. */
   const refused = new Map<bigint, number>();
@@ -319,7 +323,7 @@ export function createProofSubmitter(parameters: {
     if ((await store.pendingSubmissions()).length > 0)
       await sender.exclusive(reconcile).catch((error: unknown) => common.logger.warn("reconcile failed", { error }));
     if ((await store.settlementsDue()).length > 0) await sender.exclusive(settleDue);
-    const nowSeconds = BigInt(Math.floor(now() / 1000));
+    const chainSeconds = chainClock.nowSeconds();
     for (const state of await store.sessionsWithUnprovenReceipts()) {
       if (due.has(state.jobId) || (await pendingCoverage(store, state.jobId)) !== undefined) continue;
       const idle = now() - state.lastActivityMs >= policy.idleFlushSeconds * 1000;
@@ -327,7 +331,7 @@ export function createProofSubmitter(parameters: {
       try {
         // The deadline is a term of the session (createdAt + maxDuration): no fresh read needed.
         const session = await sessions.terms(state.jobId);
-        nearDeadline = session.createdAt + session.maxDuration - nowSeconds <= BigInt(policy.deadlineMarginSeconds);
+        nearDeadline = session.createdAt + session.maxDuration - chainSeconds <= BigInt(policy.deadlineMarginSeconds);
       } catch (error) {
         common.logger.warn("cannot read session", { jobId: state.jobId, error });
       }

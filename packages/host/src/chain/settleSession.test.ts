@@ -12,6 +12,7 @@ import type { SessionCache } from "./chainSession.ts";
 import type { Marketplace } from "./proofCalls.ts";
 import { settleRefused, settleSession, type SettlementContext } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
+import { wallChainClock } from "../testUtils/onChainSession.ts";
 
 /** What viem throws for a contract read whose RPC endpoint does not answer. */
 const rpcDown = () =>
@@ -33,7 +34,7 @@ function context(overrides: {
     sessions: { ...overrides.sessions } as SessionCache,
     sender: { ...overrides.sender } as TransactionSender,
     marketplace: {} as Marketplace,
-    now: Date.now,
+    chainClock: wallChainClock(),
     isEcdsaReceipt: overrides.isEcdsaReceipt ?? (async () => false),
     reconcile: overrides.reconcile ?? (async () => undefined),
   };

@@ -3,6 +3,7 @@ import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
 import type { Store, StoredReceipt } from "../store/storeTypes.ts";
 import { CallRevertedError } from "./callReverted.ts";
+import type { ChainClock } from "./chainClock.ts";
 import { endedOnChain, unknownToNode, type SessionCache } from "./chainSession.ts";
 import { pendingCoverage } from "./proofCoverage.ts";
 import { marketplaceCall, settlementCall, type Marketplace } from "./proofCalls.ts";
@@ -19,7 +20,8 @@ export type SettlementContext = {
   sender: TransactionSender;
   sessions: SessionCache;
   marketplace: Marketplace;
-  now: () => number;
+  /** What `claimAbandonedSession` is judged by: the chain's time. */
+  chainClock: Pick<ChainClock, "nowSeconds">;
   isEcdsaReceipt: RefusalContext["isEcdsaReceipt"];
   /**
    * Learns what became of the transactions still on their way (the sender's reconcile), a proof
@@ -185,7 +187,7 @@ async function revertedSettlement(context: SettlementContext, jobId: bigint, has
 
 /** Ends a session whose client went silent, so that the host's proven work is paid. Inside the queue. */
 export async function retireAbandonedSession(context: SettlementContext, jobId: bigint, timeoutSeconds: number): Promise<void> {
-  const { common, store, sender, sessions, marketplace, now } = context;
+  const { common, store, sender, sessions, marketplace, chainClock } = context;
   const session = await sessions.get(jobId, { fresh: true });
   if (session.status === "none") return; // a node behind: looked at again at the next round
   if (endedOnChain(session)) {
@@ -199,7 +201,7 @@ export async function retireAbandonedSession(context: SettlementContext, jobId: 
     return;
   }
   // Nothing proven means nothing to be paid: not worth a transaction.
-  if (session.provenTokens === 0n || session.lastActivity + BigInt(timeoutSeconds) > BigInt(Math.floor(now() / 1000))) return;
+  if (session.provenTokens === 0n || session.lastActivity + BigInt(timeoutSeconds) > chainClock.nowSeconds()) return;
   const { submission, receipt: mined } = await sender.send(marketplaceCall(marketplace, "claimAbandonedSession", [jobId]), {
     kind: "claim",
     entries: [{ jobId, cumulativeTokens: Number(session.provenTokens), tokensInBatch: 0 }],

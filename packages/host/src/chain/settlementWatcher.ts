@@ -1,6 +1,7 @@
 import type { Address, PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { Common } from "../common.ts";
+import type { ChainClock } from "./chainClock.ts";
 import type { OnChainSession, ReportedEndings } from "./chainSession.ts";
 import { createLogRange, readLogRange, RefusedBlockError, type SessionStatus } from "@session-jobs/protocol";
 import { createSessionCreations, creationEvents, type SessionCreations } from "./sessionCreations.ts";
@@ -43,6 +44,10 @@ export type SettlementWatcher = {
  * double them back (logRange.ts). A block refused even alone is not skipped (its endings would be lost): the watch
  * stays at the block before it, warns once, and tries it again after twice the wait of the last
  * try, up to a minute, until it is read.
+ *
+ * With `clock`, each new head's timestamp is read (one `eth_getBlockByNumber` per head that moved,
+ * none while the chain stands still) and given to the chain's clock before that head's logs, so a
+ * block the watch has reached is one the clock has seen.
  */
 export function createSettlementWatcher(parameters: {
   common: Common;
@@ -54,6 +59,8 @@ export function createSettlementWatcher(parameters: {
   created?: { host: Address; onSessionCreated: (session: OnChainSession, seenAt: number) => void };
   /** The clock in milliseconds (the session cache's). Default `Date.now`. */
   now?: () => number;
+  /** The chain's clock, kept current from the heads the watch reads. */
+  clock?: ChainClock;
 }): SettlementWatcher {
   const { common, publicClient, marketplace } = parameters;
   const now = parameters.now ?? Date.now;
@@ -75,6 +82,7 @@ export function createSettlementWatcher(parameters: {
   async function poll(): Promise<void> {
     const askedAt = now();
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+    await observeTime(head);
     while (seen !== undefined && seen < head) {
       const fromBlock = seen + 1n;
       const read = await readLogRange(range, fromBlock, head, (fromBlock, toBlock) =>
@@ -99,6 +107,11 @@ export function createSettlementWatcher(parameters: {
     until = askedAt;
   }
 
+  async function observeTime(head: bigint): Promise<void> {
+    const { clock } = parameters;
+    if (clock && head > clock.blockNumber) clock.observe(await publicClient.getBlock({ blockNumber: head }));
+  }
+
   /** Sets the wait before the next try of a block refused even alone: the polling interval, doubled per try up to a minute. */
   function backOff(error: RefusedBlockError) {
     const delayMs = Math.min(maxRefusedBlockDelayMs, parameters.pollingIntervalMs * 2 ** refusedTries);
@@ -121,6 +134,7 @@ export function createSettlementWatcher(parameters: {
       }
       since = now();
       seen = await publicClient.getBlockNumber({ cacheTime: 0 });
+      await observeTime(seen);
       common.metrics.settlementWatchBlock.set(Number(seen));
       timer = setInterval(() => {
         if (polling) return;

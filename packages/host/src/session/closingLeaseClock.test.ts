@@ -13,7 +13,7 @@ import { createCommon } from "../common.ts";
 import { createByteBudget } from "../http/byteBudget.ts";
 import { createPostgresStore } from "../store/postgresStore.ts";
 import type { Store } from "../store/storeTypes.ts";
-import { onChainSessionFields } from "../testUtils/onChainSession.ts";
+import { onChainSessionFields, wallChainClock } from "../testUtils/onChainSession.ts";
 import { startTestPostgres, type TestPostgres } from "../testUtils/testPostgres.ts";
 import { createExposurePolicy } from "./exposure.ts";
 import { createSessionProtocol, parseSessionHeaders, type SessionProtocol } from "./sessionProtocol.ts";
@@ -28,11 +28,14 @@ let nextJobId = 1n;
 let postgres: TestPostgres;
 let database: string;
 const stores: Store[] = [];
-/** The process whose clock is right, and one whose clock runs an hour ahead of it. */
+/**
+ * The process whose clock is right, and one whose clock runs an hour ahead of it (its store's). The
+ * protocol reads neither: the lease is on the database's clock, a session's duration on the chain's.
+ */
 let onTime: SessionProtocol;
 let ahead: SessionProtocol;
 
-function openProcess(store: Store, now: () => number): SessionProtocol {
+function openProcess(store: Store): SessionProtocol {
   const limits = { maxCheckpointInterval: 1_000_000 };
   return createSessionProtocol({
     common: createCommon({ logLevel: "silent" }),
@@ -47,16 +50,18 @@ function openProcess(store: Store, now: () => number): SessionProtocol {
     closingLeaseMs,
     isContract: async () => false,
     isValidContractSignature: async () => false,
-    now,
+    chainClock: wallChainClock(),
   });
 }
 
 beforeAll(async () => {
   postgres = await startTestPostgres({ fsync: false });
   database = await postgres.createDatabase();
-  for (let index = 0; index < 2; index++) stores.push(await createPostgresStore({ url: database, deployment: { ...domain, host: host.address }, poolSize: 2 }));
-  onTime = openProcess(stores[0]!, Date.now);
-  ahead = openProcess(stores[1]!, () => Date.now() + hourMs);
+  // The second process's clock runs an hour ahead: its store records times on it.
+  for (const now of [Date.now, () => Date.now() + hourMs])
+    stores.push(await createPostgresStore({ url: database, deployment: { ...domain, host: host.address }, poolSize: 2, now }));
+  onTime = openProcess(stores[0]!);
+  ahead = openProcess(stores[1]!);
 }, 120_000);
 
 afterAll(async () => {

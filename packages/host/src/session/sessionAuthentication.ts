@@ -1,5 +1,6 @@
 import { getAddress, type Address, type Hex } from "viem";
 import { sessionClosingReason, sessionRequestDigest, type SessionDomainParameters } from "@session-jobs/protocol";
+import type { ChainClock } from "../chain/chainClock.ts";
 import type { OnChainSession, SessionCache } from "../chain/chainSession.ts";
 import type { Common } from "../common.ts";
 import { HostError } from "../errors.ts";
@@ -17,7 +18,8 @@ export type CreateSessionAuthenticationParameters = {
   /** On-chain model ids served; a session naming another model is refused. */
   models: readonly Hex[];
   refuse: Refuse;
-  now: () => number;
+  /** What a session's maximum duration is judged by: the chain's time, as the contract's timeout is. */
+  chainClock: Pick<ChainClock, "nowSeconds">;
 };
 
 const zeroModel: Hex = `0x${"00".repeat(32)}`;
@@ -27,7 +29,7 @@ const closingRetryAfterSeconds = 1;
 
 /** Who may be served: a request signed by its session's signer, for a live session of this host and a model it serves. */
 export function createSessionAuthentication(parameters: CreateSessionAuthenticationParameters) {
-  const { common, store, sessions, domain, refuse, now } = parameters;
+  const { common, store, sessions, domain, refuse, chainClock } = parameters;
   const models = new Set(parameters.models.map((model) => model.toLowerCase()));
 
   const readSession = async (jobId: bigint): Promise<OnChainSession> => {
@@ -52,8 +54,9 @@ export function createSessionAuthentication(parameters: CreateSessionAuthenticat
       refuse("session_wrong_host", `session ${jobId} is assigned to ${session.host}, not this host`);
     if (session.modelId !== zeroModel && !models.has(session.modelId.toLowerCase()))
       refuse("model_not_served", `session ${jobId} names model ${session.modelId}, which this host does not serve`);
-    if (BigInt(Math.floor(now() / 1000)) >= session.createdAt + session.maxDuration)
-      refuse("session_not_active", `session ${jobId} passed its maximum duration`);
+    // From then on anyone may time the session out, and whatever is not yet proven goes unpaid.
+    const expiresAt = session.createdAt + session.maxDuration;
+    if (chainClock.nowSeconds() >= expiresAt) refuse("session_not_active", `session ${jobId} passed its maximum duration at chain time ${expiresAt}`);
     return state;
   };
 

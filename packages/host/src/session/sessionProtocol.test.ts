@@ -24,7 +24,7 @@ import { createByteBudget } from "../http/byteBudget.ts";
 import { createTestBackend, type TestBackend } from "../testUtils/testBackend.ts";
 import { createTestClient, parseSse } from "../testUtils/testClient.ts";
 import { until } from "../testUtils/promiseState.ts";
-import { onChainSessionFields } from "../testUtils/onChainSession.ts";
+import { onChainSessionFields, wallChainClock } from "../testUtils/onChainSession.ts";
 
 const host = privateKeyToAccount(generatePrivateKey());
 const domain = { chainId: 31337, marketplace: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address };
@@ -52,7 +52,7 @@ const settled: bigint[] = [];
 let failNextSettle = false;
 /** While set, the store's group commits wait here until the test runs them (instead of at the end of their turn of the event loop). */
 let heldFlushes: (() => void)[] | undefined;
-/** Moves the protocol's and the store's clock forward (leases); sessions' own times stay on Date.now. */
+/** Moves the store's clock forward (leases); sessions' own times stay on the chain's (the wall clock here). */
 let clockOffsetMs = 0;
 const closingLeaseMs = 60_000;
 
@@ -128,7 +128,7 @@ beforeAll(async () => {
       return false;
     },
     isValidContractSignature: async () => false,
-    now: () => Date.now() + clockOffsetMs,
+    chainClock: wallChainClock(),
   });
   server = createHttpServer({
     common,

@@ -14,13 +14,13 @@ export type { SessionView } from "./describeSession.ts";
 export { parseSessionHeaders } from "./sessionRequest.ts";
 
 /** What the session's modules need from outside; the state they share is made here. */
-export type CreateSessionProtocolParameters = Omit<CreateSessionAuthenticationParameters, "refuse" | "now"> &
+export type CreateSessionProtocolParameters = Omit<CreateSessionAuthenticationParameters, "refuse"> &
   CreateCheckpointSignaturesParameters &
   Pick<CreateSessionTurnsParameters, "exposure"> &
   Pick<CreateExchangeAccountingParameters, "maxUnsignedBytes"> &
   Pick<CreateReceiptsParameters, "onReceiptStored"> &
   Pick<CreateSessionSyncParameters, "syncBudget"> &
-  Pick<CreateSessionCloseParameters, "closingLeaseMs"> & { now?: () => number };
+  Pick<CreateSessionCloseParameters, "closingLeaseMs">;
 
 /**
  * The session rules of the host: who may spend, how much, in which order, and which receipts
@@ -34,8 +34,7 @@ export function createSessionProtocol(parameters: CreateSessionProtocolParameter
   const turns = createSessionTurns({ store, exposure, refuse });
   const running = new Map<bigint, AbortController>();
   const signatures = createCheckpointSignatures(parameters);
-  const now = parameters.now ?? Date.now;
-  const authentication = createSessionAuthentication({ ...parameters, refuse, now });
+  const authentication = createSessionAuthentication({ ...parameters, refuse });
   const { beginExchange } = createExchangeAccounting({ ...parameters, turns, checkServable: authentication.checkServable, refuse, running });
   const { sessionEnded, beginClose } = createSessionClose({ store, sessions, turns, closingLeaseMs: parameters.closingLeaseMs, running });
   const { acceptReceipt } = createReceipts({ ...parameters, readSession: authentication.readSession, isSignedBy: signatures.isSignedBy });

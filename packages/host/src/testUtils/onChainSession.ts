@@ -1,5 +1,6 @@
 import type { Address, Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { createChainClock, type ChainClock } from "../chain/chainClock.ts";
 import type { OnChainSession } from "../chain/chainSession.ts";
 
 const zeroAddress: Address = "0x0000000000000000000000000000000000000000";
@@ -23,4 +24,9 @@ export function onChainSessionFields({ host, signer, modelId }: { host: Address;
     lastActivity: nowSeconds,
     status: "active",
   };
+}
+
+/** TEST HELPER: the clock of a chain whose time is the wall clock's (the sessions above are created on it). */
+export function wallChainClock(): ChainClock {
+  return createChainClock({ number: 0n, timestamp: BigInt(Math.floor(Date.now() / 1000)) });
 }
