@@ -208,4 +208,18 @@ describe("openSession", () => {
       await setHostMax(1000n);
     }
   });
+
+  // Last: it moves the chain's clock on for good.
+  it("opens with a permit on a chain whose clock runs hours ahead of this machine's: the permit's deadline is an hour on the chain's clock", async () => {
+    await t.publicClient.request({ method: "evm_increaseTime", params: [2 * 3600] } as never);
+    await t.publicClient.request({ method: "evm_mine", params: [] } as never);
+    const { session } = await openSession(t.userWallet, {
+      contracts: t.contracts,
+      host: t.hostWallet.account.address,
+      token: t.contracts.usdc,
+      deposit: 1_000_000n,
+    });
+    const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
+    expect(onChain).toMatchObject({ status: "active", token: t.contracts.usdc, depositAmount: 1_000_000n });
+  });
 });

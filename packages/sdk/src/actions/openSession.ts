@@ -13,7 +13,7 @@ import {
   type Transport,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { getChainId, readContract, signTypedData, writeContract } from "viem/actions";
+import { getBlock, getChainId, readContract, signTypedData, writeContract } from "viem/actions";
 import { erc20PermitAbi, jobMarketplaceWithModelsAbi, marketplaceAbi, nodeRegistryWithModelsAbi } from "../abis.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
 import type { SessionJobsContracts } from "../contracts.ts";
@@ -84,7 +84,7 @@ export type OpenSessionParameters = {
   fetch?: typeof globalThis.fetch | undefined;
   /** Session key (private key). Default: a fresh one from `generatePrivateKey()`. */
   sessionKey?: Hex | undefined;
-  /** Permit deadline (unix seconds). Default: one hour from now. */
+  /** Permit deadline (unix seconds). Default: one hour after the latest block's timestamp (the token judges it by the chain's clock). */
   permitDeadline?: bigint | undefined;
   countCheck?: CountCheckOptions | undefined;
 };
@@ -193,7 +193,7 @@ export async function openSession(client: Client<Transport, Chain | undefined, A
       }),
     );
   } else if ((parameters.approval ?? "permit") === "permit") {
-    const deadline = parameters.permitDeadline ?? BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const deadline = parameters.permitDeadline ?? (await getBlock(client, { blockTag: "latest" })).timestamp + 3600n;
     const { v, r, s } = await signPermit(client, { token, spender: marketplace, value: deposit, deadline, chainId });
     receipt = await writeAndWait(client, "createSessionWithPermit", () =>
       writeContract(client, {
