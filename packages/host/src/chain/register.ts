@@ -1,6 +1,19 @@
-import { createPublicClient, createWalletClient, http, webSocket, type Abi, type Hex, type PublicClient, type Transport } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  http,
+  keccak256,
+  webSocket,
+  type Abi,
+  type Hex,
+  type PublicClient,
+  type Transport,
+} from "viem";
 import { nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { HostConfig } from "../config/config.ts";
+import { broadcastRawTransaction, findTransactionReceipt, type Retry } from "./rawTransactions.ts";
+import { sleep } from "./retry.ts";
 
 export type RegisterHostParameters = {
   config: Pick<HostConfig, "rpcUrl" | "account" | "contracts" | "models" | "pricing" | "publicUrl" | "metadata" | "chain"> & {
@@ -12,6 +25,25 @@ export type RegisterHostParameters = {
 
 /** What the registry assumes of a host that never published a largest checkpoint interval. */
 const defaultMaxCheckpointInterval = 1000n;
+
+/**
+ * How many times one registration step is signed anew after the chain refused its nonce as used. A
+ * running host node sends its proofs from the same account: both can read the same pending nonce,
+ * and the second to arrive is refused ("nonce too low", "replacement transaction underpriced").
+ */
+const nonceRefusalsPerStep = 5;
+
+/** A registration step whose nonce the chain kept refusing: another sender on the host's account kept taking it. */
+export class RegisterNonceError extends Error {
+  override readonly name = "RegisterNonceError";
+  readonly hint = "another sender on the host's account (a running host node's proofs) kept taking the same nonce; run the command again";
+  constructor(
+    readonly step: string,
+    readonly refusals: number,
+  ) {
+    super(`${step}: the chain refused the transaction's nonce as used ${refusals} times`);
+  }
+}
 
 export type RegisterHostReturnType = {
   /** `registered` for a new host; `updated` when an existing registration changed; `unchanged` otherwise. */
@@ -39,19 +71,38 @@ export async function registerHost(parameters: RegisterHostParameters): Promise<
   const anyRegistryFunction: Abi = registry.abi;
   const transactions: RegisterHostReturnType["transactions"] = [];
 
+  /** No retry of a broadcast as it is: a refused nonce is signed anew below, anything else is the step's failure. */
+  const once: Retry = (task) => task();
+
+  /**
+   * Simulates the call (a revert costs no gas and names its error), then signs it with the pending
+   * nonce and sends it; a nonce the chain refuses as used (another sender on the account took it
+   * first) is read anew and the call signed again, a few times, a polling interval longer after each.
+   */
   const write = async (step: string, functionName: string, args: readonly unknown[]) => {
-    const { request } = await publicClient.simulateContract({
-      address: registry.address,
-      abi: anyRegistryFunction,
-      functionName,
-      args,
-      account: config.account,
-    });
-    const hash = await walletClient.writeContract({ ...request, chain: null } as Parameters<typeof walletClient.writeContract>[0]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: config.chain.receiptTimeoutMs });
-    if (receipt.status !== "success") throw new Error(`${step} transaction ${hash} reverted`);
-    transactions.push({ step, hash });
-    parameters.onTransaction?.(step, hash);
+    for (let refusals = 0; ;) {
+      await publicClient.simulateContract({ address: registry.address, abi: anyRegistryFunction, functionName, args, account: config.account });
+      const nonce = await publicClient.getTransactionCount({ address: config.account.address, blockTag: "pending" });
+      const request = await walletClient.prepareTransactionRequest({
+        to: registry.address,
+        data: encodeFunctionData({ abi: anyRegistryFunction, functionName, args }),
+        nonce,
+        chain: null,
+      });
+      const signed = await walletClient.signTransaction({ ...request, chain: null });
+      const hash = keccak256(signed);
+      // "Nonce too low" also answers a transport's retry of ours once the first went through.
+      if ((await broadcastRawTransaction(publicClient, once, signed)) === "dropped" && !(await findTransactionReceipt(publicClient, once, hash))) {
+        if (++refusals >= nonceRefusalsPerStep) throw new RegisterNonceError(step, refusals);
+        await sleep(config.chain.pollingIntervalMs * refusals);
+        continue;
+      }
+      const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: config.chain.receiptTimeoutMs });
+      if (receipt.status !== "success") throw new Error(`${step} transaction ${hash} reverted`);
+      transactions.push({ step, hash });
+      parameters.onTransaction?.(step, hash);
+      return;
+    }
   };
 
   const node = await publicClient.readContract({ ...registry, functionName: "getNode", args: [config.account.address] });

@@ -2,7 +2,9 @@
  * TEST HELPER: a JSON-RPC relay on an ephemeral loopback port in front of one RPC (anvil), that
  * refuses the raw transactions a test names, as a provider may: while `refuse(which)` holds, each
  * `eth_sendRawTransaction` whose transaction `which` matches is answered with a JSON-RPC error and
- * never reaches the chain. Everything else is forwarded as it is (the host sends no batches).
+ * never reaches the chain. While `precede(first)` holds, each raw transaction waits for
+ * `first(transaction)` (another sender taking its nonce first, say) before it is forwarded.
+ * Everything else is forwarded as it is (the host sends no batches).
  */
 import { createServer } from "node:http";
 import { encodeFunctionData, parseTransaction, type Hex, type TransactionSerializable } from "viem";
@@ -12,6 +14,8 @@ export type RpcGate = {
   url: string;
   /** Refuses the transactions `which` matches from now on; `undefined` lets every one through again. */
   refuse(which: ((transaction: TransactionSerializable) => boolean) | undefined): void;
+  /** Runs `first` before forwarding each raw transaction from now on; `undefined` forwards them at once again. */
+  precede(first: ((transaction: TransactionSerializable) => Promise<void>) | undefined): void;
   /** How many transactions were refused so far. */
   refused(): number;
   close(): Promise<void>;
@@ -19,6 +23,7 @@ export type RpcGate = {
 
 export async function startRpcGate(target: string): Promise<RpcGate> {
   let which: ((transaction: TransactionSerializable) => boolean) | undefined;
+  let first: ((transaction: TransactionSerializable) => Promise<void>) | undefined;
   let refused = 0;
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -32,7 +37,9 @@ export async function startRpcGate(target: string): Promise<RpcGate> {
         response.end(JSON.stringify({ jsonrpc: "2.0", id: call.id, error: { code: -32003, message: "transaction refused by the test's gate" } }));
         return;
       }
-      fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body })
+      const preceded = call.method === "eth_sendRawTransaction" && first ? first(parseTransaction(call.params![0] as Hex)) : Promise.resolve();
+      preceded
+        .then(() => fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body }))
         .then(async (answer) => {
           response.writeHead(answer.status, { "content-type": "application/json" });
           response.end(await answer.text());
@@ -44,6 +51,7 @@ export async function startRpcGate(target: string): Promise<RpcGate> {
   return {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     refuse: (given) => void (which = given),
+    precede: (given) => void (first = given),
     refused: () => refused,
     close: () =>
       new Promise((resolve) => {
