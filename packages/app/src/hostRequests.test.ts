@@ -10,6 +10,8 @@ import { servedTokens } from "./meter/useSessionProgress.ts";
 const padding = "a".repeat(8 * 1024 * 1024);
 let server: Server;
 let base: string;
+/** Whether the host has sent the whole of its slow health answer. */
+let slowAnswerEnded = false;
 beforeAll(async () => {
   server = createServer((request, response) => {
     const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
@@ -29,6 +31,13 @@ beforeAll(async () => {
         return json(200, { checks: { node: "ok" }, padding });
       case "/huge/v1/session/7":
         return json(200, { servedTokens: "5", signedTokens: "4", unsignedTokens: "1", padding });
+      // Headers at once, the body's end a moment later.
+      case "/slow/health":
+        response.writeHead(200, { "content-type": "application/json" }).write("{");
+        return void setTimeout(() => {
+          slowAnswerEnded = true;
+          response.end("}");
+        }, 200);
       default:
         return json(500, {});
     }
@@ -56,5 +65,12 @@ describe("a host's JSON views are read up to a bound", () => {
     expect(await readiness(url)).toEqual({ ok: false, detail: "its answer is too large", checks: {} });
     await expect(servedTokens({ hostUrl: url, jobId: 7n })).rejects.toThrow(/larger than/);
     expect(await servedBy(url, 7n)).toEqual({});
+  });
+});
+
+describe("a health check", () => {
+  it("is over at the host when it resolves: the answer is read to its end, not only its headers", async () => {
+    expect((await hostHealth(`${base}/slow/`)).ok).toBe(true);
+    expect(slowAnswerEnded).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createConcurrencyLimit } from "./hostRequestLimit.ts";
+import { createConcurrencyLimit, limitChosenHostRequest, limitHostRequest, maxHostRequestsAtOnce } from "./hostRequestLimit.ts";
 
 /** A task that ends when the test says so. */
 function pendingTask() {
@@ -54,5 +54,60 @@ describe("createConcurrencyLimit", () => {
     const limit = createConcurrencyLimit(1);
     await Promise.all([limit(async () => 1), limit(async () => 2)]);
     expect(await limit(async () => "again")).toBe("again");
+  });
+
+  it("drops a waiting task whose signal aborted without running it, and keeps the place for the next one", async () => {
+    const limit = createConcurrencyLimit(1);
+    const first = pendingTask();
+    const started: string[] = [];
+    const running = limit(async () => {
+      started.push("first");
+      await first.run();
+    });
+    const gone = new AbortController();
+    const dropped = limit(async () => {
+      started.push("unmounted card");
+    }, gone.signal);
+    const next = limit(async () => {
+      started.push("next");
+    });
+    gone.abort(new Error("card unmounted"));
+    first.finish();
+    await Promise.all([running, next]);
+    expect(started).toEqual(["first", "next"]);
+    await expect(dropped).rejects.toThrow("card unmounted");
+    await expect(limit(async () => "again", AbortSignal.abort(new Error("aborted before")))).rejects.toThrow("aborted before");
+  });
+
+  it("keeps a running task's place until the task itself ends, though its signal aborted", async () => {
+    const limit = createConcurrencyLimit(1);
+    const sent = pendingTask();
+    const gone = new AbortController();
+    const started: string[] = [];
+    const running = limit(async () => {
+      started.push("sent request");
+      await sent.run();
+      return "answered";
+    }, gone.signal);
+    const next = limit(async () => {
+      started.push("next");
+    });
+    await settle();
+    gone.abort(new Error("card unmounted"));
+    await settle();
+    expect(started).toEqual(["sent request"]);
+    sent.finish();
+    expect(await running).toBe("answered");
+    await next;
+    expect(started).toEqual(["sent request", "next"]);
+  });
+
+  it("reads the chosen host's policy in its own lane, not behind list requests to hosts that never answer", async () => {
+    const hanging = Array.from({ length: 2 * maxHostRequestsAtOnce }, pendingTask);
+    const listRequests = hanging.map((task) => limitHostRequest(task.run));
+    await settle();
+    expect(await limitChosenHostRequest(async () => "policy")).toBe("policy");
+    for (const task of hanging) task.finish();
+    await Promise.all(listRequests);
   });
 });

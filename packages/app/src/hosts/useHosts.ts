@@ -3,8 +3,9 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { Hex } from "viem";
 import { usePublicClient } from "wagmi";
 import { useDeployment } from "../DeploymentContext.ts";
+import { readHostAnswerToEnd } from "../hostJson.ts";
 import { failedInARowAfter, nextHealthCheckMs } from "./healthSchedule.ts";
-import { hostRequestTimeoutMs, limitHostRequest } from "./hostRequestLimit.ts";
+import { hostRequestTimeoutMs, limitChosenHostRequest, limitHostRequest, type ConcurrencyLimit } from "./hostRequestLimit.ts";
 import { listableHostUrl } from "./hostUrl.ts";
 
 /**
@@ -32,46 +33,86 @@ export type PolledHostHealth = HostHealth & { failedInARow: number };
 /**
  * Whether a listed host answers right now (`GET /health`) and how fast: asked again every 15 s,
  * less often after each failed check (`nextHealthCheckMs`), never while the tab is hidden, through
- * the page's limit on requests to hosts (`limitHostRequest`).
+ * the page's limit on requests to hosts (`limitHostRequest`); a check still waiting when its card
+ * unmounts is never sent.
  */
 export function useHostHealth(apiUrl: string) {
   const queryClient = useQueryClient();
   const queryKey = ["host-health", apiUrl];
-  return useQuery({
+  return useQuery<PolledHostHealth>({
     queryKey,
     refetchInterval: (query) => nextHealthCheckMs(query.state.data?.failedInARow ?? 0),
     refetchIntervalInBackground: false,
     retry: false,
-    queryFn: async (): Promise<PolledHostHealth> => {
-      const health = await limitHostRequest(() => hostHealth(apiUrl));
+    queryFn: async ({ signal }) => {
+      const health = await limitHostRequest(() => hostHealth(apiUrl), signal);
       const previous = queryClient.getQueryData<PolledHostHealth>(queryKey);
       return { ...health, failedInARow: failedInARowAfter(previous?.failedInARow, health.ok) };
     },
   });
 }
 
-/** Asks the host at `apiUrl` for `GET /health` once: whether it answered 2xx, and how fast. */
+/**
+ * Asks the host at `apiUrl` for `GET /health` once: whether it answered 2xx, and how fast (to its
+ * answer's headers). Resolves once the answer has arrived whole or {@link hostRequestTimeoutMs}
+ * gave it up, so the request is over at the host when its place in the limit is given back.
+ */
 export async function hostHealth(apiUrl: string): Promise<HostHealth> {
   const started = performance.now();
+  const elapsedMs = () => Math.round(performance.now() - started);
   try {
     const response = await fetch(hostEndpoint({ hostUrl: apiUrl }, "/health"), { signal: AbortSignal.timeout(hostRequestTimeoutMs) });
-    return { ok: response.ok, latencyMs: Math.round(performance.now() - started) };
+    const latencyMs = elapsedMs();
+    const whole = await readHostAnswerToEnd(response).then(
+      () => true,
+      () => false,
+    );
+    return { ok: response.ok && whole, latencyMs };
   } catch {
-    return { ok: false, latencyMs: Math.round(performance.now() - started) };
+    return { ok: false, latencyMs: elapsedMs() };
   }
 }
 
+const policyStaleMs = 60_000;
+
 /**
- * The host's published policy (`GET /v1/host`): its node's own limits. Undefined while unknown or
- * when the host does not answer; the on-chain terms apply then. Asked through the page's limit on
- * requests to hosts (`limitHostRequest`).
+ * A listed host's published policy (`GET /v1/host`): its node's own limits. Undefined while unknown
+ * or when the host does not answer; the on-chain terms apply then. Asked through the page's limit on
+ * requests to hosts (`limitHostRequest`); a read still waiting when its card unmounts is never sent.
  */
 export function useHostPolicy(apiUrl: string | undefined) {
   return useQuery({
     queryKey: ["host-policy", apiUrl],
     enabled: apiUrl !== undefined,
-    staleTime: 60_000,
+    staleTime: policyStaleMs,
     retry: false,
-    queryFn: (): Promise<HostPolicy> => limitHostRequest(() => getHostPolicy({ hostUrl: apiUrl!, signal: AbortSignal.timeout(hostRequestTimeoutMs) })),
+    queryFn: ({ signal }) => readHostPolicy(apiUrl!, limitHostRequest, signal),
   });
+}
+
+/**
+ * The chosen host's policy, the terms a session is opened with: read in its own lane
+ * (`limitChosenHostRequest`), so it never waits behind the list's requests to hosts that do not
+ * answer; starts from the list card's answer when that one is fresh.
+ */
+export function useChosenHostPolicy(apiUrl: string | undefined) {
+  const queryClient = useQueryClient();
+  const listed = ["host-policy", apiUrl];
+  return useQuery({
+    queryKey: ["chosen-host-policy", apiUrl],
+    enabled: apiUrl !== undefined,
+    staleTime: policyStaleMs,
+    retry: false,
+    initialData: () => queryClient.getQueryData<HostPolicy>(listed),
+    initialDataUpdatedAt: () => queryClient.getQueryState(listed)?.dataUpdatedAt,
+    queryFn: ({ signal }) => readHostPolicy(apiUrl!, limitChosenHostRequest, signal),
+  });
+}
+
+/**
+ * One read of a host's policy through `limit`: dropped if `signal` (its query's) aborts while it
+ * waits; once sent, it runs to its answer (the SDK reads it whole) or its timeout.
+ */
+function readHostPolicy(apiUrl: string, limit: ConcurrencyLimit, signal: AbortSignal): Promise<HostPolicy> {
+  return limit(() => getHostPolicy({ hostUrl: apiUrl, signal: AbortSignal.timeout(hostRequestTimeoutMs) }), signal);
 }

@@ -10,7 +10,7 @@ import { describeError } from "../errors.ts";
 import { formatAmount, formatPrice, formatTokens, parseAmount, parsePricePer1k, type Asset } from "../format.ts";
 import { HostList } from "../hosts/HostList.tsx";
 import { defaultCheckpointInterval, largestCheckpointInterval, preferredCheckpointInterval } from "../hosts/terms.ts";
-import { useHostPolicy, useHosts } from "../hosts/useHosts.ts";
+import { useChosenHostPolicy, useHosts } from "../hosts/useHosts.ts";
 import { useModels } from "../hosts/useModels.ts";
 
 const defaultDeposit: Record<string, string> = { ETH: "0.01", USDC: "5" };
@@ -39,7 +39,11 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
   useEffect(() => {
     if (minimum !== undefined) setPriceText(formatAmount(minimum * 1000n, asset, 18).split(" ")[0]!);
   }, [minimum, asset]);
-  const policy = useHostPolicy(host?.apiUrl);
+  const policy = useChosenHostPolicy(host?.apiUrl);
+  // The node's own limits can be tighter than its on-chain terms, and a session it refuses has its
+  // deposit in escrow already: Open waits until they are known. A host whose policy read fails is
+  // held to its on-chain terms, as before.
+  const readingTerms = host !== undefined && policy.isPending;
   const largestInterval = host ? largestCheckpointInterval(host, policy.data) : undefined;
   // Like the price, the interval starts at one this host accepts whenever its terms change.
   useEffect(() => {
@@ -166,12 +170,14 @@ export function NewSession(props: { onOpened: (session: Session) => void }) {
           {describeError(open.error, { asset, hostMinimum: minimum })}
         </p>
       )}
-      <button className="primary" disabled={!isConnected || !host || problem !== undefined || open.isPending} onClick={() => open.mutate()}>
+      <button className="primary" disabled={!isConnected || !host || readingTerms || problem !== undefined || open.isPending} onClick={() => open.mutate()}>
         {open.isPending
           ? "Waiting for your wallet…"
           : !isConnected
             ? "Connect a wallet to start"
-            : (problem ?? `Open session with ${depositText} ${asset.symbol}`)}
+            : readingTerms
+              ? "Reading this host's terms…"
+              : (problem ?? `Open session with ${depositText} ${asset.symbol}`)}
       </button>
       <p className="hint">
         {asset.token === zeroAddress
