@@ -5,6 +5,7 @@ export {
   HostResponseError,
   HostTimeoutError,
   HostUnreachableError,
+  InvalidHostUrlError,
   InvalidRequestError,
   ModelNotServedError,
   parseHostError,

@@ -1,5 +1,6 @@
 import type { Address, Client } from "viem";
 import type { ContractCallError, HostNotRegisteredError } from "../errors/contract.ts";
+import { isHttpUrl } from "../session/hostUrl.ts";
 import { getHostInfo } from "./getHostInfo.ts";
 import type { Session } from "../session/types.ts";
 
@@ -45,10 +46,6 @@ export async function followHostUrl(client: Client, parameters: FollowHostUrlPar
   const followed = isHttpUrl(registeredUrl) && withoutTrailingSlash(registeredUrl) !== withoutTrailingSlash(previousUrl);
   if (followed) session.hostUrl = registeredUrl;
   return { followed, previousUrl, registeredUrl };
-}
-
-function isHttpUrl(text: string): boolean {
-  return URL.canParse(text) && /^https?:$/.test(new URL(text).protocol);
 }
 
 function withoutTrailingSlash(url: string): string {

@@ -1,7 +1,8 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
-import type { HostUnreachableError, SessionHostError } from "../errors/host.ts";
+import type { HostUnreachableError, InvalidHostUrlError, SessionHostError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
 import { hostPolicyEndpoint } from "@session-jobs/protocol";
+import { assertHostUrl } from "../session/hostUrl.ts";
 import { getJson, hostEndpoint, type HostRequestOptions } from "../session/transport.ts";
 
 export type GetHostPolicyParameters = HostRequestOptions & {
@@ -28,18 +29,20 @@ export type HostPolicy = {
 
 export type GetHostPolicyReturnType = HostPolicy;
 
-export type GetHostPolicyErrorType = HostUnreachableError | SessionHostError | SessionProtocolError;
+export type GetHostPolicyErrorType = InvalidHostUrlError | HostUnreachableError | SessionHostError | SessionProtocolError;
 
 /**
  * Reads the terms a host serves on (its off-chain policy), so that a session can be opened that
  * the host will accept: a checkpoint interval at most `limits.maxCheckpointInterval`, a price at
  * least the minimum. Every field is checked; a malformed answer is a {@link SessionProtocolError}.
+ * A `hostUrl` that is not an http(s) URL is an {@link InvalidHostUrlError}, nothing sent.
  *
  * @example
  * const policy = await getHostPolicy({ hostUrl: info.apiUrl });
  * const proofInterval = policy.limits.maxCheckpointInterval < 1000n ? policy.limits.maxCheckpointInterval : 1000n;
  */
 export async function getHostPolicy(parameters: GetHostPolicyParameters): Promise<GetHostPolicyReturnType> {
+  assertHostUrl(parameters.hostUrl);
   const url = hostEndpoint(parameters, hostPolicyEndpoint);
   return parseHostPolicy(await getJson(url, parameters));
 }

@@ -11,7 +11,7 @@ import {
   PriceBelowHostMinimumError,
 } from "../errors/contract.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
-import { HostUnreachableError } from "../errors/host.ts";
+import { HostUnreachableError, InvalidHostUrlError } from "../errors/host.ts";
 import { hostPrices, startTestChain, type TestChain } from "../testUtils/chain.ts";
 import { getHostInfo } from "./getHostInfo.ts";
 import { getSession } from "./getSession.ts";
@@ -115,6 +115,22 @@ describe("openSession", () => {
         deposit: parseEther("0.001"),
       }),
     ).rejects.toBeInstanceOf(HostUnreachableError);
+    expect(await nonceOf(user)).toBe(noncesBefore);
+  });
+
+  it("refuses a host URL that is not an http(s) URL before depositing, also without the host check", async () => {
+    const user = t.userWallet.account.address;
+    const noncesBefore = await nonceOf(user);
+    for (const checkHost of [true, false])
+      await expect(
+        openSession(t.userWallet, {
+          contracts: t.contracts,
+          host: t.hostWallet.account.address,
+          hostUrl: "not a url",
+          checkHost,
+          deposit: parseEther("0.001"),
+        }),
+      ).rejects.toMatchObject({ name: InvalidHostUrlError.name, url: "not a url" });
     expect(await nonceOf(user)).toBe(noncesBefore);
   });
 

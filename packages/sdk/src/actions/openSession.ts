@@ -29,8 +29,9 @@ import {
   type TransactionRevertedError,
   type UnknownContractRevertError,
 } from "../errors/contract.ts";
-import type { HostUnreachableError } from "../errors/host.ts";
+import type { HostUnreachableError, InvalidHostUrlError } from "../errors/host.ts";
 import { SessionProtocolError } from "../errors/session.ts";
+import { assertHostUrl } from "../session/hostUrl.ts";
 import { getJson, hostEndpoint } from "../session/transport.ts";
 import { emptyTranscriptHash } from "@session-jobs/protocol";
 import type { CountCheckOptions, Session } from "../session/types.ts";
@@ -71,7 +72,10 @@ export type OpenSessionParameters = {
   modelId?: Hex | undefined;
   /** The `model` field of chat requests. Default: the first model the host lists in `GET /v1/models`. */
   model?: string | undefined;
-  /** Base URL of the host's API. Default: the `apiUrl` the host registered. */
+  /**
+   * Base URL of the host's API. Default: the `apiUrl` the host registered. One that is not an
+   * http(s) URL throws {@link InvalidHostUrlError} before anything is deposited.
+   */
   hostUrl?: string | undefined;
   /**
    * Ask the host (`GET /v1/models`) before depositing, so no money goes to a host that is down:
@@ -98,6 +102,7 @@ export type OpenSessionReturnType = {
 };
 
 export type OpenSessionErrorType =
+  | InvalidHostUrlError
   | HostUnreachableError
   | HostNotRegisteredError
   | PriceBelowHostMinimumError
@@ -163,6 +168,7 @@ export async function openSession(client: Client<Transport, Chain | undefined, A
   const proofInterval = parameters.proofInterval ?? (hostMaxInterval < defaultProofInterval ? hostMaxInterval : defaultProofInterval);
   if (proofInterval > hostMaxInterval) throw new CheckpointIntervalAboveHostMaxError({ proofInterval, hostMax: hostMaxInterval });
   const hostUrl = parameters.hostUrl ?? info.apiUrl;
+  assertHostUrl(hostUrl);
   const servedModels = parameters.checkHost === false ? [] : await listHostModels(hostUrl, parameters);
 
   const sessionKey = parameters.sessionKey ?? generatePrivateKey();

@@ -225,6 +225,25 @@ export class HostUnreachableError extends BaseError {
 
 const neverConnectedCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
+const invalidHostUrlHint = "give the host's base URL, such as http://127.0.0.1:8080 or https://host.example (the apiUrl it registered: getHostInfo)";
+
+/**
+ * A host URL that is not an http(s) URL (`"not a url"`, `ftp://…`, a typo): no request was sent.
+ * Not a host that is down ({@link HostUnreachableError}): asking again cannot help.
+ */
+export class InvalidHostUrlError extends BaseError {
+  override name = "InvalidHostUrlError";
+  readonly url: string;
+  /** What to do, in one line (the CLI prints it as its hint). */
+  readonly hint = invalidHostUrlHint;
+
+  constructor(parameters: { url: string }) {
+    // Quoted (JSON), so that a URL with a line break or a control character stays one inert line.
+    super(`The host URL ${JSON.stringify(String(parameters.url).slice(0, 200))} is not an http(s) URL.`, { metaMessages: [`Hint: ${invalidHostUrlHint}`] });
+    this.url = parameters.url;
+  }
+}
+
 /** The host sent no byte for `timeoutMs` (before its first byte, or in the middle of an answer). */
 export class HostTimeoutError extends BaseError {
   override name = "HostTimeoutError";

@@ -1,7 +1,8 @@
 import { requestHost } from "#hostRequest";
-import { HostAnswerCutShortError, HostTimeoutError, HostUnreachableError, parseHostError } from "../errors/host.ts";
+import { HostAnswerCutShortError, HostTimeoutError, HostUnreachableError, InvalidHostUrlError, parseHostError } from "../errors/host.ts";
 import { HostAnswerTooLargeError } from "../errors/session.ts";
 import { contentCoding, type DecodedCoding } from "./contentEncoding.ts";
+import { isHttpUrl } from "./hostUrl.ts";
 import { readPrefix } from "./readBody.ts";
 import { followSignal } from "./signals.ts";
 
@@ -115,7 +116,7 @@ function fetchTransport(fetch: typeof globalThis.fetch): HostTransport {
  * as much waiting time (while a read waits for it) between two moments of progress
  * ({@link HostBody.progress}; bytes alone are none, or a host could drip them forever); a refusal is read (at most {@link maxErrorBytes}) into the typed error for its code; a
  * failure to connect, a broken connection or a silent host is a {@link HostUnreachableError} that
- * keeps its cause. The caller's own abort is thrown as its reason, by the request and by the body.
+ * keeps its cause; a URL that is not http(s), an {@link InvalidHostUrlError}. The caller's own abort is thrown as its reason, by the request and by the body.
  */
 export async function fetchHost(url: string, request: HostRequest, options: HostRequestOptions): Promise<HostBody> {
   const send = options.fetch ? fetchTransport(options.fetch) : (requestHost ?? fetchTransport(globalThis.fetch));
@@ -153,6 +154,8 @@ export async function fetchHost(url: string, request: HostRequest, options: Host
     if (options.signal?.aborted) return options.signal.reason;
     // The transport refused an answer larger than any honest one (node:http's compressed bytes).
     if (cause instanceof HostAnswerTooLargeError) return cause;
+    // A URL no transport can send to (a session restored with a mistyped one): told only once a request fails, off the hot path.
+    if (!isHttpUrl(url)) return new InvalidHostUrlError({ url });
     return new HostUnreachableError({ url, cause: controller.signal.aborted ? controller.signal.reason : cause });
   };
 
