@@ -212,6 +212,13 @@ describe("the web app when the host moves, vanishes or will not settle", () => {
 
     const proven = (await sessionOnChain()).provenTokens;
     await closeButton().click();
+    // A host that does not answer may be restarting: the close asks it again for the SDK's minute, and the page says so.
+    await expect
+      .poll(() => page.getByTestId("close-waiting").textContent())
+      .toMatch(/^The host does not answer \(it may be restarting\): asking it again for up to \d+ s; then your wallet settles on chain/);
+    expect(await page.getByTestId("settled-by-you").count()).toBe(0);
+    await screenshot(page, "h3b-close-asks-host-again");
+    await page.clock.fastForward("01:01");
     await expectCheckedSettlement();
     expect(await page.getByTestId("settled-by-you").textContent()).toMatch(/^The host did not settle this session: your wallet settled it on chain/);
     expect(await page.getByTestId("settlement-proven").textContent()).toBe(Number(proven).toLocaleString("en-US"));

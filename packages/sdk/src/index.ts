@@ -88,7 +88,7 @@ export {
   type GetHostsForModelReturnType,
 } from "./actions/getHostsForModel.ts";
 export { openSession, type OpenSessionErrorType, type OpenSessionParameters, type OpenSessionReturnType } from "./actions/openSession.ts";
-export { closeSession, type CloseSessionErrorType, type CloseSessionParameters, type CloseSessionReturnType } from "./actions/closeSession.ts";
+export { closeSession, type CloseSessionErrorType, type CloseSessionParameters, type CloseSessionReturnType, type HostRetry } from "./actions/closeSession.ts";
 export {
   getSession,
   type GetSessionErrorType,

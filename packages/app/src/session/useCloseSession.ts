@@ -1,4 +1,4 @@
-import { closeSession, type CloseSessionReturnType } from "@session-jobs/sdk";
+import { closeSession, type CloseSessionReturnType, type HostRetry } from "@session-jobs/sdk";
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { usePublicClient, useWalletClient } from "wagmi";
@@ -18,22 +18,29 @@ export type CloseRequest = { force: boolean };
 /**
  * Closes the session (`closeSession`): first follows a host that moved (`followMovedHostBeforeClose`,
  * telling `onMoved`), so the host proves the newest receipt; then the host settles, or the SDK does
- * without it. `reported` is the settlement the close returned.
+ * without it. `reported` is the settlement the close returned; `hostRetry`, while the close asks
+ * again a host that did not answer (it may be restarting), the latest such retry.
  */
 export function useCloseSession(record: StoredSession, persist: () => Promise<void>, onMoved: (move: HostMove) => void) {
   const { data: walletClient } = useWalletClient();
   const client = usePublicClient();
   const { nodeRegistry } = useDeployment();
   const [reported, setReported] = useState<CloseSessionReturnType | undefined>();
+  const [hostRetry, setHostRetry] = useState<HostRetry | undefined>();
   const close = useMutation({
     mutationFn: async (request: CloseRequest) => {
+      setHostRetry(undefined);
       if (!walletClient) throw new Error("Connect the wallet that opened this session to close it.");
       const move = client && (await followMovedHostBeforeClose(client, nodeRegistry, record.session));
       if (move) {
         onMoved(move);
         await persist();
       }
-      return closeSession(walletClient, { session: record.session, ...(request.force && { force: true, hostTimeoutMs: forcedCloseWaitMs }) });
+      return closeSession(walletClient, {
+        session: record.session,
+        onHostRetry: setHostRetry,
+        ...(request.force && { force: true, hostTimeoutMs: forcedCloseWaitMs }),
+      });
     },
     onSuccess: async (settlement) => {
       setReported(settlement);
@@ -41,5 +48,5 @@ export function useCloseSession(record: StoredSession, persist: () => Promise<vo
       await persist();
     },
   });
-  return { close, reported };
+  return { close, reported, hostRetry };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chat, closeSession, getSession, type Session } from "@session-jobs/sdk";
+import { chat, closeSession, getSession, HostUnreachableError, type HostRetry, type Session } from "@session-jobs/sdk";
 import { demoKeys, walletFor, type LocalNetwork } from "../../src/demo/localNetwork.ts";
 import { privateKeyToAccount } from "viem/accounts";
 import {
@@ -103,6 +103,53 @@ describe("host crash (kill -9) before its receipts are proven", () => {
     expect(host.child.exitCode).toBeNull();
     expect(await host.sigint()).toBe(0);
   }, 58_000);
+});
+
+describe("host crash (kill -9) just before the client closes", () => {
+  let host: HostProcess | undefined;
+  let cleanup: (() => void) | undefined;
+  afterAll(async () => {
+    await host?.kill9();
+    cleanup?.();
+  });
+
+  it("the close asks the host again until it has restarted: the host settles and is paid for every receipt it signed", async () => {
+    const port = await freePort();
+    // Nothing is proven before the close: every receipt is one the host holds and would lose to a depositor's settlement.
+    const config = writeHostConfig(network, port, { batch: { delayMs: 600_000, idleFlushSeconds: 3_600 } });
+    cleanup = config.cleanup;
+    await register(config.input);
+    const url = `http://127.0.0.1:${port}`;
+    host = spawnHost(config.path);
+    await waitReady(url, 45_000, host.child);
+
+    const session = await open(100n);
+    for (let i = 0; session.cumulativeTokens < 150n; i++) {
+      await chat(session, { messages: [{ role: "user", content: prompts[i % prompts.length]! }], maxTokens: 40, body: { temperature: 0 } });
+      expect(i).toBeLessThan(30);
+    }
+    const signed = session.cumulativeTokens;
+    await expect.poll(async () => BigInt((await hostView(url, session.jobId)).signedTokens)).toBe(signed);
+    await host.kill9();
+
+    // The newcomer's case: the close begins while the host is down (it used to settle as the depositor at once, for 0 tokens).
+    const retries: HostRetry[] = [];
+    const closing = closeSession(walletFor(network, demoKeys.user), { session, hostTimeoutMs: 120_000, onHostRetry: (retry) => retries.push(retry) });
+    await expect.poll(() => retries.length, { timeout: 30_000 }).toBeGreaterThan(0);
+    expect(retries[0]!.error).toBeInstanceOf(HostUnreachableError);
+    expect((retries[0]!.error as HostUnreachableError).code).toBe("ECONNREFUSED");
+    // Same config, same database.
+    host = spawnHost(config.path);
+    const settlement = await closing;
+    expect(settlement.closedBy).toBe("host");
+    expect(settlement.hostError).toBeUndefined();
+    expect(settlement.provenTokens).toBe(signed);
+    expect(settlement.payment).toBe(signed * session.pricePerToken);
+    expect(settlement.refund).toBe(session.deposit - settlement.payment);
+    const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
+    expect(proofs.reduce((sum, log) => sum + log.args.tokens, 0n)).toBe(signed);
+    expect(await host.sigint()).toBe(0);
+  }, 180_000);
 });
 
 describe("host crash (kill -9) while its proof transaction is in flight", () => {

@@ -135,9 +135,17 @@ describe("a host that moved to another URL and re-registered it", () => {
     expect(unregistered.code).toBe(1);
     expect(unregistered.stderr).toContain(`error: the host did not answer at ${session.hostUrl} (ECONNREFUSED)`);
     expect(unregistered.stderr).toContain(`hint: the host is no longer registered; session-jobs client close --job ${session.jobId} settles without it`);
-    const closed = await cli(["client", "close", "--job", String(session.jobId)], rpc);
+    // The host is asked again for --host-timeout (it may be restarting), saying so in one line, then the client settles.
+    const closed = await cli(["client", "close", "--job", String(session.jobId), "--host-timeout", "3"], rpc);
     expect(closed.code, closed.stderr).toBe(0);
     expect(closed.stderr).not.toContain("warning: host");
+    expect(closed.stderr.split("\n").filter((line) => line.startsWith("warning:"))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^warning: the host did not answer the close at ${session.hostUrl.replace(/\./g, "\\.")} \\(ECONNREFUSED\\); asking it again for up to [1-3] s \\(--host-timeout to change\\), then the client settles without it$`,
+        ),
+      ),
+    ]);
     expect(closed.stdout).toMatch(/closed by\s+client/);
   }, 90_000);
 });

@@ -14,7 +14,7 @@ import { endlessAnswerAt } from "../testUtils/endlessAnswer.ts";
 import { hostTransports } from "../testUtils/transports.ts";
 import { waitFor } from "../testUtils/waitFor.ts";
 import { chat } from "./chat.ts";
-import { closeSession } from "./closeSession.ts";
+import { closeSession, type HostRetry } from "./closeSession.ts";
 import type { Settlement } from "./getSettlement.ts";
 import { getSession } from "./getSession.ts";
 import { openSession } from "./openSession.ts";
@@ -245,6 +245,92 @@ describe("a whole session against the contracts", () => {
   });
 });
 
+/** What `fetch` throws for a host that is down (nothing listens on its port). */
+const connectionRefused = () =>
+  new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }) });
+
+describe("a close that finds the host down (killed, restarting)", () => {
+  it("asks again, with a growing pause, until hostTimeoutMs; then the depositor settles what was proven", async () => {
+    const { session } = await openEthSession();
+    const first = await chat(session, { messages: story, maxTokens: 8 });
+    await t.proveAsHost(session.jobId, t.host.receipts.get(session.jobId)!);
+    await chat(session, { messages: story, maxTokens: 8 });
+    let closes = 0;
+    const down: typeof fetch = (input) => {
+      if (String(input).endsWith("/v1/session/close")) closes++;
+      return Promise.reject(connectionRefused());
+    };
+    const retries: HostRetry[] = [];
+    const startedAt = Date.now();
+    const settlement = await closeSession(t.userWallet, { session, fetch: down, hostTimeoutMs: 2_000, onHostRetry: (retry) => retries.push(retry) });
+    // The bound was waited out (the timer may fire a clock tick early), never cut short by the first refusal.
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1_990);
+    expect(settlement).toMatchObject({ closedBy: "client", completedBy: t.userWallet.account.address });
+    expect(settlement.hostError).toBeInstanceOf(HostUnreachableError);
+    expect((settlement.hostError as HostUnreachableError).code).toBe("ECONNREFUSED");
+    expectExactSplit(settlement, session, first.cumulativeTokens);
+    expect(closes).toBeGreaterThanOrEqual(2);
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    // 0.5 s, then twice as long each time, never past the bound.
+    for (const [index, retry] of retries.entries()) {
+      expect(retry).toMatchObject({ attempt: index + 1, hostTimeoutMs: 2_000, error: expect.any(HostUnreachableError) });
+      expect(retry.retryInMs).toBe(Math.min(500 * 2 ** index, 2_000 - retry.waitedMs));
+    }
+  });
+
+  it("a host back within hostTimeoutMs settles, proving the receipts it holds: nothing signed is lost to it", async () => {
+    const { session } = await openEthSession();
+    await chat(session, { messages: story, maxTokens: 8 });
+    await chat(session, { messages: story, maxTokens: 8 });
+    // The host holds the newest receipt and has proven none.
+    await waitFor(() => t.host.receipts.get(session.jobId)?.cumulativeTokens === session.cumulativeTokens);
+    expect((await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId })).provenTokens).toBe(0n);
+    let closes = 0;
+    // Down for its first three closes (a restart), then up: a 503 while it starts, then the host itself.
+    const restarting: typeof fetch = async (input, init) => {
+      if (!String(input).endsWith("/v1/session/close")) return globalThis.fetch(input, init);
+      closes++;
+      if (closes <= 2) throw connectionRefused();
+      if (closes === 3) {
+        const body = { error: { message: "storage unavailable: starting; retry later", type: "server_error", code: "storage_unavailable" } };
+        return new Response(JSON.stringify(body), { status: 503, headers: { "content-type": "application/json" } });
+      }
+      return globalThis.fetch(input, init);
+    };
+    const retries: HostRetry[] = [];
+    const settlement = await closeSession(t.userWallet, { session, fetch: restarting, hostTimeoutMs: 30_000, onHostRetry: (retry) => retries.push(retry) });
+    expect(settlement).toMatchObject({ closedBy: "host", completedBy: t.hostWallet.account.address });
+    expect(settlement.hostError).toBeUndefined();
+    expectExactSplit(settlement, session, session.cumulativeTokens);
+    expect(closes).toBe(4);
+    expect(retries.map(({ attempt, retryInMs }) => ({ attempt, retryInMs }))).toEqual([
+      { attempt: 1, retryInMs: 500 },
+      { attempt: 2, retryInMs: 1_000 },
+      { attempt: 3, retryInMs: 2_000 },
+    ]);
+    expect(retries[2]!.error).toMatchObject({ status: 503, code: "storage_unavailable" });
+  });
+
+  it("stops asking when the caller aborts, and settles nothing", async () => {
+    const { session } = await openEthSession();
+    await chat(session, { messages: story, maxTokens: 8 });
+    const userNonce = await getTransactionCount(t.publicClient, { address: t.userWallet.account.address });
+    const controller = new AbortController();
+    const reason = new Error("the user went away");
+    const down: typeof fetch = () => Promise.reject(connectionRefused());
+    const error = await closeSession(t.userWallet, {
+      session,
+      fetch: down,
+      hostTimeoutMs: 60_000,
+      signal: controller.signal,
+      onHostRetry: () => controller.abort(reason),
+    }).catch((caught: unknown) => caught);
+    expect(error).toBe(reason);
+    expect(await getTransactionCount(t.publicClient, { address: t.userWallet.account.address })).toBe(userNonce);
+    expect((await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId })).status).toBe("active");
+  });
+});
+
 /** The same session held by a second tab (or a retried close from saved state): its own lock, the same key and counters. */
 const secondTab = (session: Session): Session => ({ ...session, receipt: session.receipt && { ...session.receipt } });
 
@@ -418,7 +504,8 @@ describe("a close whose own completeSessionJob finds the session already settled
         },
       }),
     });
-    const settlement = await closeSession(wallet, { session, fetch: refusing });
+    // A 503 is asked again until hostTimeoutMs: a short one, this test is about what follows.
+    const settlement = await closeSession(wallet, { session, fetch: refusing, hostTimeoutMs: 1_000 });
     expect(otherTab).toBeDefined();
     // Its own completeSessionJob reverted (SessionNotActive): the settlement is the other tab's, the depositor's.
     expect(settlement).toMatchObject({ closedBy: "client", completedBy: t.userWallet.account.address, transactionHash: otherTab!.transactionHash });

@@ -9,12 +9,13 @@ import {
   type ContractCallError,
   type UnknownContractRevertError,
 } from "../errors/contract.ts";
-import { HostTimeoutError, HostUnreachableError, type HostResponseError, type SessionHostError } from "../errors/host.ts";
+import { HostTimeoutError, HostUnreachableError, isPassingHostFault, type HostResponseError, type SessionHostError } from "../errors/host.ts";
 import { SessionCloseInProgressError, SessionProtocolError } from "../errors/session.ts";
 import { sessionEndpoints } from "@session-jobs/protocol";
 import { awaitCloseUnderWay, isCloseUnderWay } from "../session/closeUnderWay.ts";
 import { cancelInFlight } from "../session/inFlight.ts";
 import { readJson } from "../session/readBody.ts";
+import { pause } from "../session/signals.ts";
 import { syncWithHost, type SyncOptions } from "../session/sync.ts";
 import { acquireSessionLockUntil, hostEndpoint, needsSync, postSigned, type HostRequestOptions } from "../session/transport.ts";
 import { deliverReceipt } from "../session/receiptDelivery.ts";
@@ -25,9 +26,15 @@ export type CloseSessionParameters = HostRequestOptions & {
   session: Session;
   /**
    * How long the host gets to settle, in ms, counted from the call: waiting for a request in
-   * flight to give way, the sync, the host's answer and its transaction. Default 60,000.
+   * flight to give way, the sync, the host's answers (asked again while it cannot be reached) and
+   * its transaction. Default 60,000.
    */
   hostTimeoutMs?: number | undefined;
+  /**
+   * Called each time the host could not be reached (or answered a server error) and is about to be
+   * asked again: to show that the close waits for the host, and for how long at most.
+   */
+  onHostRetry?: ((retry: HostRetry) => void) | undefined;
   /** Called with the exchanges the closing sync recovered (answers that broke off), once signed for. */
   onRecovered?: SyncOptions["onRecovered"];
   /**
@@ -35,10 +42,24 @@ export type CloseSessionParameters = HostRequestOptions & {
    * but it does not settle within `hostTimeoutMs`, rather than throw {@link SessionCloseInProgressError}.
    * The way out from a host that answers every close so and never settles: the host is paid what
    * it has proven on chain; receipts it holds but has not proven are lost to it. Default `false`:
-   * without it the close under way is waited for and never raced. A host that does not answer, or
-   * refuses otherwise, is settled without whatever `force` says.
+   * without it the close under way is waited for and never raced. A host that does not answer
+   * within `hostTimeoutMs`, or refuses otherwise, is settled without whatever `force` says.
    */
   force?: boolean | undefined;
+};
+
+/** A close the host did not answer, about to ask it again (`onHostRetry`). */
+export type HostRetry = {
+  /** The attempts that failed so far: 1 after the first. */
+  attempt: number;
+  /** ms since `closeSession` was called. */
+  waitedMs: number;
+  /** The close's bound (`hostTimeoutMs`): past it, the SDK settles as the depositor. */
+  hostTimeoutMs: number;
+  /** ms until the host is asked again. */
+  retryInMs: number;
+  /** Why the attempt failed: a `HostUnreachableError`, or the host's server error (5xx). */
+  error: unknown;
 };
 
 export type CloseSessionReturnType = Settlement & {
@@ -65,12 +86,16 @@ export type CloseSessionErrorType =
 /**
  * Ends a session and returns its settlement (tokens proven, payment, host share, treasury fee,
  * refund). Closing is always possible: a request of the session still in flight is cancelled
- * first (it throws `SessionClosingError`), and a host that does not answer within `hostTimeoutMs`
+ * first (it throws `SessionClosingError`), and a host that does not settle within `hostTimeoutMs`
  * is settled without. A session that missed the end of an answer, or was restored from saved state, first
  * syncs (`syncSession`), so the host is paid for what it delivered. It asks the host to close (`POST /v1/session/close`): the host proves its newest
- * receipt and settles in one transaction, at no cost to the user. If the host does not answer in
- * time, refuses, or its transaction fails, the SDK calls `completeSessionJob` itself with the
- * client's account (the depositor), which settles what was proven so far.
+ * receipt and settles in one transaction, at no cost to the user. A host that cannot be reached
+ * (down, restarting, silent past a request's `timeoutMs`) or answers a server error (5xx) is asked
+ * again, after 0.5 s, then twice as long each time up to 5 s (`onHostRetry` is told each time),
+ * until `hostTimeoutMs` has passed: a host that restarts within it still settles with the receipts
+ * it holds. If it does not settle in time, refuses, or its transaction fails, the SDK calls
+ * `completeSessionJob` itself with the client's account (the depositor), which settles what was
+ * proven so far.
  *
  * A close already under way for the session (a retried close after a timeout, a second tab or
  * device; the host answers `session_not_active` with reason `closing`) settles it as this one would:
@@ -143,11 +168,40 @@ export async function closeSession(
 
 type CloseThroughHostParameters = CloseSessionParameters & { deadline: AbortSignal; startedAt: number; hostTimeoutMs: number };
 
+/** The pause before asking again a host that did not answer a close, doubled after each failure up to {@link hostRetryMaxMs}. */
+const hostRetryFirstMs = 500;
+const hostRetryMaxMs = 5_000;
+
 /**
- * Asks the host to settle; if another close of the session is under way there (a retried close, a
- * second tab), waits for that one's settlement instead (`awaitCloseUnderWay`).
+ * Asks the host to settle ({@link closeOnce}) until it answers or `hostTimeoutMs` has passed: a
+ * passing fault (the host unreachable, a 5xx) is met with a growing pause and another attempt; any
+ * other failure, or the last fault once the time is up, is thrown. Time is counted on `Date.now()`
+ * as well as the deadline's timer, so a clock moved forward (a page's fake clock) ends the wait too.
  */
 async function closeThroughHost(client: Client, session: Session, parameters: CloseThroughHostParameters): Promise<Settlement> {
+  for (let attempt = 1; ; attempt++) {
+    let failure: unknown;
+    try {
+      return await closeOnce(client, session, parameters);
+    } catch (error) {
+      failure = error;
+    }
+    if (!isPassingHostFault(failure) || parameters.signal?.aborted) throw failure;
+    const waitedMs = Date.now() - parameters.startedAt;
+    const retryInMs = Math.min(hostRetryFirstMs * 2 ** (attempt - 1), hostRetryMaxMs, parameters.hostTimeoutMs - waitedMs);
+    if (parameters.deadline.aborted || retryInMs <= 0) throw failure;
+    parameters.onHostRetry?.({ attempt, waitedMs, hostTimeoutMs: parameters.hostTimeoutMs, retryInMs, error: failure });
+    await pause(retryInMs, parameters.signal, parameters.deadline);
+    parameters.signal?.throwIfAborted();
+    if (parameters.deadline.aborted || Date.now() - parameters.startedAt >= parameters.hostTimeoutMs) throw failure;
+  }
+}
+
+/**
+ * Asks the host to settle, once; if another close of the session is under way there (a retried
+ * close, a second tab), waits for that one's settlement instead (`awaitCloseUnderWay`).
+ */
+async function closeOnce(client: Client, session: Session, parameters: CloseThroughHostParameters): Promise<Settlement> {
   const { deadline } = parameters;
   const signal = parameters.signal ? AbortSignal.any([parameters.signal, deadline]) : deadline;
   const url = hostEndpoint(session, sessionEndpoints.close);

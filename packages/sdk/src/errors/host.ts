@@ -225,6 +225,16 @@ export class HostUnreachableError extends BaseError {
 
 const neverConnectedCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
+/**
+ * A failure the host may recover from, which says nothing of what it will answer next: the host
+ * unreachable (down, restarting, silent past a timeout) or a server error (5xx: its chain or its
+ * store unavailable for now). A refusal with a 4xx code is the host's answer, not such a fault.
+ */
+export function isPassingHostFault(error: unknown): boolean {
+  if (error instanceof HostUnreachableError) return true;
+  return (error instanceof SessionHostError || error instanceof HostResponseError) && error.status >= 500;
+}
+
 const invalidHostUrlHint = "give the host's base URL, such as http://127.0.0.1:8080 or https://host.example (the apiUrl it registered: getHostInfo)";
 
 /**

@@ -1,7 +1,8 @@
 import type { Client } from "viem";
 import { getSettlement, type Settlement } from "../actions/getSettlement.ts";
-import { HostResponseError, HostUnreachableError, SessionHostError, SessionNotActiveError } from "../errors/host.ts";
+import { isPassingHostFault, SessionNotActiveError } from "../errors/host.ts";
 import { SessionCloseInProgressError } from "../errors/session.ts";
+import { pause } from "./signals.ts";
 import type { Session } from "./types.ts";
 
 /** Between looks when the host names no `Retry-After` (ms), and the bounds put on one it names. */
@@ -54,7 +55,7 @@ export async function awaitCloseUnderWay(client: Client, session: Session, param
       if (parameters.deadline.aborted) break;
       // Only a refusal for another reason ends the wait: a passing fault (the host restarting) is no sign the close under way
       // failed, and settling as the depositor now could race its signed settlement.
-      if (!isCloseUnderWay(error) && !isPassingFault(error)) throw error;
+      if (!isCloseUnderWay(error) && !isPassingHostFault(error)) throw error;
       if (isCloseUnderWay(error)) refusal = error;
       lastError = error;
     }
@@ -63,25 +64,4 @@ export async function awaitCloseUnderWay(client: Client, session: Session, param
   const settled = await lookOnChain();
   if (settled) return settled;
   throw new SessionCloseInProgressError({ jobId: session.jobId, waitedMs: parameters.hostTimeoutMs, cause: lastError });
-}
-
-/** A failure that says nothing of the close under way: the host unreachable, or a server error (5xx) it may recover from. */
-function isPassingFault(error: unknown): boolean {
-  if (error instanceof HostUnreachableError) return true;
-  return (error instanceof SessionHostError || error instanceof HostResponseError) && error.status >= 500;
-}
-
-/** Waits `ms`, or less if either signal fires first (listeners, not `AbortSignal.any`: see signals.ts). */
-function pause(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
-  const given = signals.filter((signal): signal is AbortSignal => signal !== undefined);
-  if (given.some((signal) => signal.aborted)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      for (const signal of given) signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    for (const signal of given) signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -25,3 +25,18 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undef
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
+
+/** Waits `ms`, or less if a signal fires first (listeners, not `AbortSignal.any`: see `followSignal`). */
+export function pause(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  const given = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  if (given.some((signal) => signal.aborted)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const signal of given) signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const signal of given) signal.addEventListener("abort", done, { once: true });
+  });
+}
