@@ -129,7 +129,8 @@ describe("host crash (kill -9) just before the client closes", () => {
       expect(i).toBeLessThan(30);
     }
     const signed = session.cumulativeTokens;
-    await expect.poll(async () => BigInt((await hostView(url, session.jobId)).signedTokens)).toBe(signed);
+    // The newest receipt reaches the host just after its answer: wait for it (a loaded machine takes seconds).
+    await expect.poll(async () => BigInt((await hostView(url, session.jobId)).signedTokens), { timeout: 20_000 }).toBe(signed);
     await host.kill9();
 
     // The newcomer's case: the close begins while the host is down (it used to settle as the depositor at once, for 0 tokens).
@@ -137,7 +138,8 @@ describe("host crash (kill -9) just before the client closes", () => {
     const closing = closeSession(walletFor(network, demoKeys.user), { session, hostTimeoutMs: 120_000, onHostRetry: (retry) => retries.push(retry) });
     await expect.poll(() => retries.length, { timeout: 30_000 }).toBeGreaterThan(0);
     expect(retries[0]!.error).toBeInstanceOf(HostUnreachableError);
-    expect((retries[0]!.error as HostUnreachableError).code).toBe("ECONNREFUSED");
+    // Refused, or reset where a kept-alive connection to the killed process was taken before its close was seen.
+    expect(["ECONNREFUSED", "ECONNRESET"]).toContain((retries[0]!.error as HostUnreachableError).code);
     // Same config, same database.
     host = spawnHost(config.path);
     const settlement = await closing;
