@@ -153,21 +153,29 @@ describe("resolveHostConfig", () => {
 
   // A sync lists two receipts' worth of requests and answers: those the newest receipt alone covers
   // (kept for a client that lost its state after signing them) and those after it.
-  it("refuses sync limits one session's sync answer would not fit: the sync budget below two receipts' worth, or an answer over the 64 MiB clients read", () => {
+  it("refuses sync limits one session's sync answer would not fit: the sync budget below two receipts' worth, or requests and answers over the 48 MiB kept for them of the 64 MiB clients read", () => {
     const mib = 1024 * 1024;
     expect(issuesOf(() => resolveHostConfig({ ...minimal, limits: { maxUnsignedBytes: 8 * mib, maxSyncBytesInFlight: 16 * mib - 1 } }))).toEqual([
       `limits.maxSyncBytesInFlight: smaller than one session's sync answer can hold (2 × limits.maxUnsignedBytes = ${16 * mib}: the exchanges its newest receipt covers and those after it); set at least ${16 * mib}`,
     ]);
     expect(resolveHostConfig({ ...minimal, limits: { maxUnsignedBytes: 8 * mib, maxSyncBytesInFlight: 16 * mib } }).limits.maxSyncBytesInFlight).toBe(16 * mib);
-    // 8/3 × (maxUnsignedBytes + maxBodyBytes) ≤ 64 MiB: with the default 1 MiB body, at most 23 MiB.
-    const fits = { maxUnsignedBytes: 23 * mib, maxSyncBytesInFlight: 46 * mib };
-    expect(resolveHostConfig({ ...minimal, limits: fits }).limits.maxUnsignedBytes).toBe(23 * mib);
-    expect(issuesOf(() => resolveHostConfig({ ...minimal, limits: { ...fits, maxUnsignedBytes: 23 * mib + 1 } }))).toEqual([
-      `limits.maxUnsignedBytes: one session's sync answer could reach ${64 * mib + 3} bytes (8/3 × (limits.maxUnsignedBytes + server.maxBodyBytes)), over the ${64 * mib} clients read of it; set at most ${23 * mib}`,
-      `limits.maxSyncBytesInFlight: smaller than one session's sync answer can hold (2 × limits.maxUnsignedBytes = ${46 * mib + 2}: the exchanges its newest receipt covers and those after it); set at least ${46 * mib + 2}`,
+    // 8/3 × (maxUnsignedBytes + maxBodyBytes) ≤ 48 MiB (16 MiB of the 64 MiB left for what that does not count): with the default 1 MiB body, at most 17 MiB.
+    const over = (bytes: number) =>
+      `limits.maxUnsignedBytes: one session's sync answer could hold ${bytes} bytes of requests and answers (8/3 × (limits.maxUnsignedBytes + server.maxBodyBytes)), over the ${48 * mib} kept for them of the ${64 * mib} clients read (the rest: each exchange's fields, the last answers, JSON escapes); `;
+    const fits = { maxUnsignedBytes: 17 * mib, maxSyncBytesInFlight: 34 * mib };
+    expect(resolveHostConfig({ ...minimal, limits: fits }).limits.maxUnsignedBytes).toBe(17 * mib);
+    expect(issuesOf(() => resolveHostConfig({ ...minimal, limits: { ...fits, maxUnsignedBytes: 17 * mib + 1 } }))).toEqual([
+      `${over(48 * mib + 3)}set at most ${17 * mib}`,
+      `limits.maxSyncBytesInFlight: smaller than one session's sync answer can hold (2 × limits.maxUnsignedBytes = ${34 * mib + 2}: the exchanges its newest receipt covers and those after it); set at least ${34 * mib + 2}`,
     ]);
     expect(issuesOf(() => resolveHostConfig({ ...minimal, server: { maxBodyBytes: 2 * mib }, limits: fits }))).toEqual([
-      `limits.maxUnsignedBytes: one session's sync answer could reach ${Math.ceil((8 * 25 * mib) / 3)} bytes (8/3 × (limits.maxUnsignedBytes + server.maxBodyBytes)), over the ${64 * mib} clients read of it; set at most ${22 * mib}`,
+      `${over(Math.ceil((8 * 19 * mib) / 3))}set at most ${16 * mib}`,
+    ]);
+    // A body limit that leaves no room for the smallest maxUnsignedBytes (1024): the hint is to lower the body limit.
+    const smallest = { maxUnsignedBytes: 1024, maxSyncBytesInFlight: 2048 };
+    expect(resolveHostConfig({ ...minimal, server: { maxBodyBytes: 18 * mib - 1024 }, limits: smallest }).server.maxBodyBytes).toBe(18 * mib - 1024);
+    expect(issuesOf(() => resolveHostConfig({ ...minimal, server: { maxBodyBytes: 24 * mib }, limits: smallest }))).toEqual([
+      `${over(Math.ceil((8 * (24 * mib + 1024)) / 3))}lower server.maxBodyBytes to at most ${18 * mib - 1024}`,
     ]);
   });
 });

@@ -9,7 +9,7 @@ import { readConfigFile, type ConfigFile } from "./configFile.ts";
 import { hostConfigSchema, parseHostConfigFields, parseStoreFields, sortIssues, type ConfigIssue, type HostConfigFields } from "./configSchema.ts";
 import { ConfigError } from "../errors.ts";
 import { decryptKeystore } from "./keystore.ts";
-import { largestMaxUnsignedBytes, syncAnswerBounds } from "./syncBounds.ts";
+import { largestMaxBodyBytes, largestMaxUnsignedBytes, smallestMaxUnsignedBytes, syncAnswerBounds, syncPayloadBytes } from "./syncBounds.ts";
 import type { StoreLocation } from "../store/openStore.ts";
 import { describeStoreUrl, percentEncodeHint, withoutPassword } from "../store/storeUrl.ts";
 
@@ -295,11 +295,14 @@ function checkSyncBounds(fields: HostConfigFields, fail: Fail): void {
       "limits.maxSyncBytesInFlight",
       `smaller than one session's sync answer can hold (2 × limits.maxUnsignedBytes = ${storedBytes}: the exchanges its newest receipt covers and those after it); set at least ${storedBytes}`,
     );
-  if (encodedBytes > maxHostAnswerBytes)
-    fail(
-      "limits.maxUnsignedBytes",
-      `one session's sync answer could reach ${encodedBytes} bytes (8/3 × (limits.maxUnsignedBytes + server.maxBodyBytes)), over the ${maxHostAnswerBytes} clients read of it; set at most ${largestMaxUnsignedBytes(server.maxBodyBytes)}`,
-    );
+  if (encodedBytes <= syncPayloadBytes) return;
+  const largest = largestMaxUnsignedBytes(server.maxBodyBytes);
+  fail(
+    "limits.maxUnsignedBytes",
+    `one session's sync answer could hold ${encodedBytes} bytes of requests and answers (8/3 × (limits.maxUnsignedBytes + server.maxBodyBytes)), over the ${syncPayloadBytes} kept for them of the ${maxHostAnswerBytes} clients read (the rest: each exchange's fields, the last answers, JSON escapes); ${
+      largest >= smallestMaxUnsignedBytes ? `set at most ${largest}` : `lower server.maxBodyBytes to at most ${largestMaxBodyBytes()}`
+    }`,
+  );
 }
 
 /**

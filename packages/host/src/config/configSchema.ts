@@ -1,6 +1,7 @@
 import { getAddress, isAddress, isHex, type Hex } from "viem";
 import { z } from "zod/v4";
 import { isCorsOrigin } from "../http/cors.ts";
+import { smallestMaxUnsignedBytes } from "./syncBounds.ts";
 
 /**
  * The schema of the host's configuration file (and of `HostConfigInput`, its programmatic form).
@@ -124,9 +125,10 @@ export const limitsSchema = z.strictObject({
    * Bytes of requests and answers a session may have served without a receipt (kept for
    * `POST /v1/session/sync`); new work is refused past it, as past one checkpoint interval. A sync
    * answer holds up to two receipts' worth, base64 for requests on the wire: 8/3 × (this +
-   * `server.maxBodyBytes`) must stay within the 64 MiB a client reads (at most 23 MiB with a 1 MiB body limit).
+   * `server.maxBodyBytes`) must stay within 48 MiB, leaving 16 MiB of the 64 MiB a client reads for
+   * each exchange's fields, the last answers and JSON escapes (at most 17 MiB with a 1 MiB body limit).
    */
-  maxUnsignedBytes: integer(1024).default(8 * 1024 * 1024),
+  maxUnsignedBytes: integer(smallestMaxUnsignedBytes).default(8 * 1024 * 1024),
   /**
    * Bytes of stored exchanges that sync answers being written may hold together, across all
    * sessions; further syncs wait their turn. At least 2 × `maxUnsignedBytes` (one sync lists the

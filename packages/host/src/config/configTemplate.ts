@@ -116,7 +116,7 @@ port = ${parameters.port}
 # maxTokens = 4096
 # sessionCacheMs = 5000                          # trust past the settlement watcher's last round
 # promptTokensPerMessage = 8                     # chat template overhead in the prompt estimate (0..32)
-# maxUnsignedBytes = 8388608                     # unreceipted requests + answers kept per session; 8/3 x (this + server.maxBodyBytes) <= 64 MiB (a client's read)
+# maxUnsignedBytes = 8388608                     # unreceipted requests + answers kept per session; 8/3 x (this + server.maxBodyBytes) <= 48 MiB (of a client's 64 MiB read)
 # maxSyncBytesInFlight = 33554432               # stored bytes all sync answers being written hold together (>= 2 x maxUnsignedBytes)
 # maxCheckpointInterval = 1000                   # largest checkpoint interval accepted; host register publishes it
 # maxUnsignedTokens = 500                        # cut off unsigned tokens here even below the session's interval

@@ -1,5 +1,5 @@
 import { HostUnreachableError, SessionUnknownError } from "../errors/host.ts";
-import { SessionProtocolError, UndeliveredAnswersError, UnrecordedAnswersError } from "../errors/session.ts";
+import { HostAnswerTooLargeError, SessionProtocolError, UndeliveredAnswersError, UnrecordedAnswersError } from "../errors/session.ts";
 import { sessionEndpoints } from "@session-jobs/protocol";
 import { parseSequence, parseSyncResponse, reconcile, type Reconciliation, type RecoveredExchange } from "./reconcile.ts";
 import { readJson } from "./readBody.ts";
@@ -64,8 +64,8 @@ export type SyncOptions = HostRequestOptions & {
 /**
  * Brings the session back in step with its host (the caller holds the session lock): delivers a
  * pending receipt, learns the host's last sequence number, asks `POST /v1/session/sync` for the
- * host's newest receipt and the exchanges after it, checks them ({@link reconcile}), and signs one
- * receipt covering them. A host answer that fails a check disputes the session.
+ * host's newest receipt and the exchanges it keeps (those that receipt alone covers and those after
+ * it), checks them ({@link reconcile}), and signs one receipt covering the ones after it. A host answer that fails a check disputes the session.
  */
 export async function syncWithHost(session: Session, options: SyncOptions): Promise<SyncResult> {
   assertUndisputed(session);
@@ -109,8 +109,10 @@ export async function syncWithHost(session: Session, options: SyncOptions): Prom
       answer: parseSyncResponse(await readJson(response)),
     });
   } catch (error) {
-    // The host's records do not check out: the client signs nothing more for this session.
-    if (error instanceof HostUnreachableError) throw error;
+    // The host's records do not check out: the client signs nothing more for this session. A sync answer
+    // over what the client reads is not taken for a lie: a host's config bounds it only with a margin
+    // (the last answers' JSON escapes depend on their text), and a host that sends one withholds text only.
+    if (error instanceof HostUnreachableError || error instanceof HostAnswerTooLargeError) throw error;
     throw dispute(session, error as Error);
   }
 
