@@ -65,7 +65,7 @@ export type ReceiptSubmission = {
 };
 
 /**
- * One exchange the host recorded after its newest receipt, as `POST /v1/session/sync` returns it:
+ * One exchange the host keeps (one its newest receipt alone covers, or one after it), as `POST /v1/session/sync` returns it:
  * the client's own signed request (so the client can tell it asked for it, and where in the
  * transcript), what the host delivered, and the counts and transcript hash it billed.
  */

@@ -102,7 +102,7 @@ export function createSessionSync({ common, store, turns, syncBudget }: CreateSe
   /** Answers a sync that holds its session's turn and its bytes. */
   async function answer(request: AuthenticatedRequest, send: (answer: SyncAnswer) => Promise<void>): Promise<void> {
     await turns.claim(request, { consume: true });
-    // One snapshot, read before the barrier: a receipt committed meanwhile (here or by another process) drops the requests it covers.
+    // One snapshot, read before the barrier: a receipt committed meanwhile (here or by another process) drops the requests the receipt before it covers.
     const { state, receipt, exchanges } = (await store.syncSnapshot(request.jobId))!;
     await store.synced(); // What the client signs over is on disk (exchanges are: each holds the session's turn until synced).
     common.metrics.sessionSyncs.inc();

@@ -148,7 +148,7 @@ describe.each(backends)("store contract: $name", (backend) => {
     await (await backend.open(database, { ...deployment, genesis: hash("01") })).close();
   });
 
-  it("keeps each exchange's request and answer until a receipt covers it, and counts their bytes", async () => {
+  it("lists the exchanges after a receipt, and counts the bytes of the requests and answers no receipt covers", async () => {
     const store = await backend.open(await backend.fresh());
     await store.ensureSession(1n, 100);
     const first = firstExchange;

@@ -33,7 +33,7 @@ export type SyncSessionErrorType =
  * Brings a session back in step with its host after the client missed the end of an exchange: a
  * stream that broke off or was aborted, or a process that died and resumed from saved state
  * ({@link deserializeSession}). The host answers (`POST /v1/session/sync`) with its newest receipt
- * and the exchanges after it; each must carry the session key's signature over its request at
+ * and the exchanges it keeps (those that receipt alone covers and those after it); each must carry the session key's signature over its request at
  * that point of the transcript and pass the same count check as a live answer. The client then
  * signs one receipt covering them and returns their text, so an app can show what it missed.
  * A session restored from a save older than a receipt it had already signed also gets back the
