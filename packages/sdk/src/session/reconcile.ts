@@ -153,15 +153,11 @@ export async function reconcile(parameters: ReconcileParameters): Promise<Reconc
       cumulativeTokens: BigInt(first.cumulativeTokens) - BigInt(first.promptTokens) - BigInt(first.completionTokens),
       transcriptHash: first.previousTranscriptHash,
     };
-    if (position.cumulativeTokens < parameters.cumulativeTokens)
-      fail("The host lists exchanges from before the client's own receipt that do not pass through it.");
+    // No check that this start is at or after the client's own, nor that the walk ends at the receipt: its last
+    // exchange is the one that ends there (signedRun), and each exchange's hash binds its tokens, so the chain to
+    // the receipt the client signed fixes every running count on it, the client's own position included.
     unrecoveredTokens = position.cumulativeTokens - parameters.cumulativeTokens;
     signedExchanges = await walk(signed, true);
-    if (
-      position.cumulativeTokens !== adoptedReceipt!.cumulativeTokens ||
-      position.transcriptHash.toLowerCase() !== adoptedReceipt!.transcriptHash.toLowerCase()
-    )
-      fail("The exchanges the host lists up to its newest receipt do not lead to that receipt.");
   }
   // An honest host lists the exchanges after its newest receipt; if it holds an older receipt than
   // the client's (it lost one), the client's position is further down that list.
