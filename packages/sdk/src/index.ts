@@ -105,6 +105,7 @@ export {
   type Settlement,
 } from "./actions/getSettlement.ts";
 export {
+  listedSession,
   listSessions,
   type ListedSession,
   type ListSessionsErrorType,

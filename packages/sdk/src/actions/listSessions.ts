@@ -91,14 +91,24 @@ export async function listSessions(client: Client, parameters: ListSessionsParam
     throw decodeContractError(error, { functionName: "pendingRefunds" });
   }
   const pendingRefunds = tokens.map((token, index) => ({ token, amount: amounts[index]! })).filter((refund) => refund.amount > 0n);
-  const refundWaits = (token: Address) => pendingRefunds.some((refund) => refund.token === token);
-
-  const sessions = onChain.map((session, index): ListedSession => {
-    const expiresAt = session.createdAt + session.maxDuration;
-    const expired = block.timestamp >= expiresAt;
-    const actions: SessionAction[] =
-      session.status === "active" ? (expired ? ["close", "timeout"] : ["resume", "close"]) : refundWaits(session.token) ? ["withdrawRefund"] : [];
-    return { ...session, openedAtBlock: created[index]!.blockNumber, expiresAt, expired, actions };
-  });
+  const sessions = onChain.map((session, index) =>
+    listedSession(session, { openedAtBlock: created[index]!.blockNumber, timestamp: block.timestamp, pendingRefunds }),
+  );
   return { sessions: sessions.reverse(), pendingRefunds, timestamp: block.timestamp };
+}
+
+/**
+ * A session as `listSessions` lists it: its expiry and what the depositor can do with it at the
+ * block of `timestamp`, given the refunds waiting (`pendingRefunds`, per asset). For a caller that
+ * reads the sessions itself (a page that reads only the sessions it shows).
+ */
+export function listedSession(
+  session: OnChainSession,
+  context: { openedAtBlock: bigint; timestamp: bigint; pendingRefunds: readonly PendingRefund[] },
+): ListedSession {
+  const expiresAt = session.createdAt + session.maxDuration;
+  const expired = context.timestamp >= expiresAt;
+  const refundWaits = context.pendingRefunds.some((refund) => refund.amount > 0n && refund.token.toLowerCase() === session.token.toLowerCase());
+  const actions: SessionAction[] = session.status === "active" ? (expired ? ["close", "timeout"] : ["resume", "close"]) : refundWaits ? ["withdrawRefund"] : [];
+  return { ...session, openedAtBlock: context.openedAtBlock, expiresAt, expired, actions };
 }
