@@ -1,7 +1,7 @@
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
 import { formatAmount, formatTokens, shortAddress, statusText } from "../format.ts";
+import { Pager } from "../Pager.tsx";
 import type { HostSessionRow } from "./sessionRows.ts";
-import { sessionsPerPage } from "./useHostDashboard.ts";
 
 /**
  * One page of the host's sessions, newest first, with buttons to the newer and older pages. Per
@@ -9,25 +9,11 @@ import { sessionsPerPage } from "./useHostDashboard.ts";
  * exposure: tokens served without a receipt yet, and what they would cost the user.
  */
 export function HostSessions(props: { sessions: HostSessionRow[]; sessionCount: number; page: number; onPage: (page: number) => void }) {
-  const first = props.page * sessionsPerPage;
-  const last = Math.min(first + sessionsPerPage, props.sessionCount);
   return (
     <section className="card">
       <h3>Sessions</h3>
       {props.sessionCount === 0 ? <p className="muted">None yet.</p> : <SessionTable sessions={props.sessions} testId="host-sessions" />}
-      {props.sessionCount > sessionsPerPage && (
-        <div className="pager">
-          <button className="secondary" disabled={props.page === 0} onClick={() => props.onPage(props.page - 1)}>
-            Newer
-          </button>
-          <span className="muted" data-testid="host-sessions-range">
-            {first + 1}–{last} of {props.sessionCount}, newest first
-          </span>
-          <button className="secondary" disabled={last >= props.sessionCount} onClick={() => props.onPage(props.page + 1)}>
-            Older
-          </button>
-        </div>
-      )}
+      <Pager count={props.sessionCount} page={props.page} onPage={props.onPage} rangeTestId="host-sessions-range" />
     </section>
   );
 }

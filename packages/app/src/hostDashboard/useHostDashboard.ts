@@ -2,13 +2,14 @@ import { getHostInfo, hostEarningsAbi, nodeRegistryWithModelsAbi, type HostInfo 
 import { useQuery } from "@tanstack/react-query";
 import type { Address, PublicClient } from "viem";
 import { useBlockNumber, usePublicClient } from "wagmi";
+import { createFinalRows, sessionsPerPage, type FinalRows } from "../chain/finalRows.ts";
 import { useAssets, useDeployment } from "../DeploymentContext.ts";
 import type { Deployment } from "../deployment.ts";
 import type { Asset } from "../format.ts";
 import type { LandedProof } from "../meter/proofs.tsx";
 import { createHostHistory, type HostHistory } from "./hostHistory.ts";
 import { readiness, type NodeReadiness } from "./readiness.ts";
-import { createSessionRows, type HostSessionRow, type SessionRows } from "./sessionRows.ts";
+import { hostSessionRow, type HostSessionRow } from "./sessionRows.ts";
 
 export type HostDashboardData = {
   /** The block everything shown was read at (or after). */
@@ -38,11 +39,8 @@ export function useRegisteredHosts(enabled = true) {
   });
 }
 
-/** Sessions on one page of the dashboard. */
-export const sessionsPerPage = 20;
-
 /** What the dashboard keeps of each host it showed: its logs read so far, and the rows of sessions that ended. */
-const kept = new Map<string, { history: HostHistory; rows: SessionRows }>();
+const kept = new Map<string, { history: HostHistory; rows: FinalRows<HostSessionRow> }>();
 function keptFor(client: PublicClient, deployment: Deployment, host: Address) {
   const key = `${deployment.chainId}:${deployment.jobMarketplace}:${host}`;
   let state = kept.get(key);
@@ -50,7 +48,7 @@ function keptFor(client: PublicClient, deployment: Deployment, host: Address) {
     const marketplace = deployment.jobMarketplace;
     state = {
       history: createHostHistory({ client, marketplace, host, fromBlock: deployment.deployedAtBlock }),
-      rows: createSessionRows({ client, marketplace }),
+      rows: createFinalRows<HostSessionRow>(),
     };
     kept.set(key, state);
   }
@@ -62,7 +60,7 @@ function keptFor(client: PublicClient, deployment: Deployment, host: Address) {
  * when the node serves the page itself, else at the URL the host registered); read again each
  * block. Page `page` (0: the newest) of its sessions. What a block costs does not grow with the
  * host's history: the registration, balances and health, two `eth_getLogs` over the new blocks
- * (hostHistory.ts), and the page's sessions that are still open (sessionRows.ts).
+ * (hostHistory.ts), and the page's sessions that are still open (finalRows.ts).
  */
 export function useHostDashboard(host: Address | undefined, nodeUrl: string | undefined, page: number) {
   const deployment = useDeployment();
@@ -102,7 +100,8 @@ export function useHostDashboard(host: Address | undefined, nodeUrl: string | un
         history.read(head),
       ]);
       signal.throwIfAborted();
-      const sessions = await rows.read(head, logs.jobIds(page * sessionsPerPage, (page + 1) * sessionsPerPage), node);
+      const pageJobIds = logs.jobIds(page * sessionsPerPage, (page + 1) * sessionsPerPage);
+      const sessions = await rows.read(head, pageJobIds, hostSessionRow({ client: chain, marketplace: deployment.jobMarketplace, nodeUrl: node }));
       return {
         blockNumber: head,
         info,
