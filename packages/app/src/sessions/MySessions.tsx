@@ -1,18 +1,26 @@
 import { triggerSessionTimeout, withdrawRefund } from "@session-jobs/sdk";
 import { useMutation } from "@tanstack/react-query";
+import { useState } from "react";
 import type { Address } from "viem";
 import { useAccount, useWalletClient } from "wagmi";
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
 import { describeError } from "../errors.ts";
 import { formatAmount, formatTokens, shortAddress, statusText } from "../format.ts";
+import { Pager } from "../Pager.tsx";
 import { useMySessions } from "./useMySessions.ts";
 
-/** The wallet's sessions from chain events, with the action each needs: resume, time out, withdraw. */
+/**
+ * The wallet's sessions from chain events, 20 a page, newest first, with the action each needs:
+ * resume, time out, withdraw.
+ */
 export function MySessions(props: { onResume: (id: string) => void }) {
   const deployment = useDeployment();
-  const { isConnected } = useAccount();
+  const { address, isConnected } = useAccount();
   const { data: walletClient } = useWalletClient();
-  const mine = useMySessions();
+  // Another wallet starts on its newest page.
+  const [paging, setPaging] = useState<{ address: Address | undefined; page: number }>({ address, page: 0 });
+  const page = paging.address === address ? paging.page : 0;
+  const mine = useMySessions(page);
   const act = useMutation({
     mutationFn: async (call: { timeOut: bigint } | { withdraw: Address }) => {
       if (!walletClient) throw new Error("Connect the wallet that opened these sessions first.");
@@ -51,7 +59,7 @@ export function MySessions(props: { onResume: (id: string) => void }) {
           </button>
         </div>
       ))}
-      {data?.sessions.length === 0 && <p className="muted">No sessions yet.</p>}
+      {data?.sessionCount === 0 && <p className="muted">No sessions yet.</p>}
       <table className="sessions-table">
         <thead>
           <tr>
@@ -95,6 +103,14 @@ export function MySessions(props: { onResume: (id: string) => void }) {
           })}
         </tbody>
       </table>
+      {data && (
+        <>
+          <Pager count={data.sessionCount} page={page} onPage={(next) => setPaging({ address, page: next })} rangeTestId="my-sessions-range" />
+          <p className="muted small">
+            As of block <span data-testid="my-sessions-block">{data.blockNumber.toLocaleString("en-US")}</span>, read again at each new block.
+          </p>
+        </>
+      )}
     </section>
   );
 }
