@@ -12,7 +12,7 @@ import { launchChromium, screenshot, viewports } from "./browser.ts";
 // with the wallet's sessions. The dev wallet's account opens, proves and closes its sessions
 // straight on chain (anvil signs for its accounts: no key in the test, no chat needed); each
 // measured block holds one proof of an open session on the first page, and the page has taken the
-// block in once that session's proven tokens show it.
+// block in once that session's proven tokens show it (the page reads everything at its block).
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 let demo: WebDemo;
 let browser: Browser;
@@ -156,7 +156,9 @@ describe("My sessions' reads per block", () => {
       closed.push(jobId);
     }
     newest = await openSession();
-    // Blocks past the reorg window: every session closed above is final from there on.
+    // Once the page lists the newest (its round read at the head, as everything it shows) it has
+    // seen every other session on its page ended; past the blocks read again, they are final.
+    await expect.poll(() => row(newest).count()).toBe(1);
     await createTestClient({ mode: "anvil", transport: http(demo.network.anvil.rpcUrl) }).mine({ blocks: Number(reorgWindow) });
     const many = await costPerBlock(newest, 3);
     console.log(`per block with 1 session: ${JSON.stringify(few)}; with 42 sessions: ${JSON.stringify(many)}`);

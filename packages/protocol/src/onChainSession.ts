@@ -35,15 +35,19 @@ const statuses: readonly SessionStatus[] = ["none", "active", "completed", "time
 
 /**
  * Reads a session from the marketplace's `getSession` view, decoded; a job id never used comes back
- * with status `none`. Failures are viem's: the SDK decodes them into its typed errors, the host
+ * with status `none`; at `blockNumber` when given (else the latest block). Failures are viem's: the SDK decodes them into its typed errors, the host
  * into its own.
  */
-export async function readOnChainSession(client: Client, parameters: { marketplace: Address; jobId: bigint }): Promise<OnChainSession> {
+export async function readOnChainSession(
+  client: Client,
+  parameters: { marketplace: Address; jobId: bigint; blockNumber?: bigint | undefined },
+): Promise<OnChainSession> {
   const info = await readContract(client, {
     address: parameters.marketplace,
     abi: jobMarketplaceWithModelsAbi,
     functionName: "getSession",
     args: [parameters.jobId],
+    ...(parameters.blockNumber !== undefined && { blockNumber: parameters.blockNumber }),
   });
   return { jobId: parameters.jobId, ...info, status: statuses[info.status] ?? "none" };
 }

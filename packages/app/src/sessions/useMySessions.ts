@@ -11,7 +11,7 @@ import { listStoredSessions, sessionId, type StoredSession } from "../session/st
 export type MySession = { onChain: ListedSession; stored: StoredSession | undefined };
 
 export type MySessionsData = {
-  /** The block everything shown was read at (sessions: at or after). */
+  /** The block everything shown was read at. */
   blockNumber: bigint;
   /** The sessions of the page asked for, newest first. */
   sessions: MySession[];
@@ -88,7 +88,7 @@ export function useMySessions(page: number) {
       const onChain = await rows.read(
         head,
         shown.map((session) => session.jobId),
-        (jobId) => getSession(chain, { marketplace, jobId }),
+        (jobId) => getSession(chain, { marketplace, jobId, blockNumber: head }),
       );
       const pendingRefunds = refunds.filter((refund) => refund.amount > 0n);
       const byId = new Map(stored.map((record) => [record.id, record]));

@@ -4,7 +4,12 @@ import { decodeContractError, type ContractCallError } from "../errors/contract.
 
 export type { OnChainSession, SessionStatus } from "@session-jobs/protocol";
 
-export type GetSessionParameters = { marketplace: Address; jobId: bigint };
+export type GetSessionParameters = {
+  marketplace: Address;
+  jobId: bigint;
+  /** Read the session as it was at this block (a page showing everything at one block). Default: the latest. */
+  blockNumber?: bigint | undefined;
+};
 
 export type GetSessionReturnType = OnChainSession;
 
