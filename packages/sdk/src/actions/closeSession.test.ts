@@ -311,6 +311,32 @@ describe("a close that finds the host down (killed, restarting)", () => {
     expect(retries[2]!.error).toMatchObject({ status: 503, code: "storage_unavailable" });
   });
 
+  it("a progress callback that throws does not end the wait: the host back within hostTimeoutMs still settles", async () => {
+    const { session } = await openEthSession();
+    await chat(session, { messages: story, maxTokens: 8 });
+    await waitFor(() => t.host.receipts.get(session.jobId)?.cumulativeTokens === session.cumulativeTokens);
+    let closes = 0;
+    const downOnce: typeof fetch = async (input, init) => {
+      if (String(input).endsWith("/v1/session/close") && ++closes === 1) throw connectionRefused();
+      return globalThis.fetch(input, init);
+    };
+    const onHostRetry = () => {
+      throw new Error("the progress display broke");
+    };
+    const settlement = await closeSession(t.userWallet, { session, fetch: downOnce, hostTimeoutMs: 30_000, onHostRetry });
+    expect(settlement).toMatchObject({ closedBy: "host", completedBy: t.hostWallet.account.address });
+    expectExactSplit(settlement, session, session.cumulativeTokens);
+    expect(closes).toBe(2);
+  });
+
+  it("a hostTimeoutMs past what a timer can wait (2^31 ms) is that longest wait, not an instant one", async () => {
+    const { session } = await openEthSession();
+    await chat(session, { messages: story, maxTokens: 8 });
+    const settlement = await closeSession(t.userWallet, { session, hostTimeoutMs: 2 ** 31 });
+    expect(settlement).toMatchObject({ closedBy: "host", completedBy: t.hostWallet.account.address });
+    expect(settlement.hostError).toBeUndefined();
+  });
+
   it("stops asking when the caller aborts, and settles nothing", async () => {
     const { session } = await openEthSession();
     await chat(session, { messages: story, maxTokens: 8 });

@@ -27,12 +27,13 @@ export type CloseSessionParameters = HostRequestOptions & {
   /**
    * How long the host gets to settle, in ms, counted from the call: waiting for a request in
    * flight to give way, the sync, the host's answers (asked again while it cannot be reached) and
-   * its transaction. Default 60,000.
+   * its transaction. Default 60,000; at most 2^31 - 1 (~24.8 days, the longest a timer waits).
    */
   hostTimeoutMs?: number | undefined;
   /**
    * Called each time the host could not be reached (or answered a server error) and is about to be
-   * asked again: to show that the close waits for the host, and for how long at most.
+   * asked again: to show that the close waits for the host, and for how long at most. What it
+   * throws is ignored: the wait goes on.
    */
   onHostRetry?: ((retry: HostRetry) => void) | undefined;
   /** Called with the exchanges the closing sync recovered (answers that broke off), once signed for. */
@@ -115,7 +116,8 @@ export async function closeSession(
 ): Promise<CloseSessionReturnType> {
   const { session } = parameters;
   const target = { marketplace: session.marketplace, jobId: session.jobId };
-  const hostTimeoutMs = parameters.hostTimeoutMs ?? 60_000;
+  // Node's timers fire at once past 2^31 - 1 ms (~24.8 days): a longer bound is that one.
+  const hostTimeoutMs = Math.min(parameters.hostTimeoutMs ?? 60_000, maxTimerMs);
   const deadline = AbortSignal.timeout(hostTimeoutMs);
   const startedAt = Date.now();
   cancelInFlight(session);
@@ -169,6 +171,8 @@ export async function closeSession(
 type CloseThroughHostParameters = CloseSessionParameters & { deadline: AbortSignal; startedAt: number; hostTimeoutMs: number };
 
 /** The pause before asking again a host that did not answer a close, doubled after each failure up to {@link hostRetryMaxMs}. */
+/** The longest delay Node's and browsers' timers keep; a longer one fires at once. */
+const maxTimerMs = 2 ** 31 - 1;
 const hostRetryFirstMs = 500;
 const hostRetryMaxMs = 5_000;
 
@@ -190,7 +194,11 @@ async function closeThroughHost(client: Client, session: Session, parameters: Cl
     const waitedMs = Date.now() - parameters.startedAt;
     const retryInMs = Math.min(hostRetryFirstMs * 2 ** (attempt - 1), hostRetryMaxMs, parameters.hostTimeoutMs - waitedMs);
     if (parameters.deadline.aborted || retryInMs <= 0) throw failure;
-    parameters.onHostRetry?.({ attempt, waitedMs, hostTimeoutMs: parameters.hostTimeoutMs, retryInMs, error: failure });
+    try {
+      parameters.onHostRetry?.({ attempt, waitedMs, hostTimeoutMs: parameters.hostTimeoutMs, retryInMs, error: failure });
+    } catch {
+      // A progress display that fails must not end the wait: the host would lose its unproven receipts.
+    }
     await pause(retryInMs, parameters.signal, parameters.deadline);
     parameters.signal?.throwIfAborted();
     if (parameters.deadline.aborted || Date.now() - parameters.startedAt >= parameters.hostTimeoutMs) throw failure;

@@ -1,6 +1,6 @@
 import type { Address, Client } from "viem";
 import type { ContractCallError, HostNotRegisteredError } from "../errors/contract.ts";
-import { isHttpUrl } from "../session/hostUrl.ts";
+import { hostUrlProblem } from "../session/hostUrl.ts";
 import { getHostInfo } from "./getHostInfo.ts";
 import type { Session } from "../session/types.ts";
 
@@ -43,7 +43,7 @@ export async function followHostUrl(client: Client, parameters: FollowHostUrlPar
   const { session, nodeRegistry } = parameters;
   const { apiUrl: registeredUrl } = await getHostInfo(client, { nodeRegistry, host: session.host });
   const previousUrl = session.hostUrl;
-  const followed = isHttpUrl(registeredUrl) && withoutTrailingSlash(registeredUrl) !== withoutTrailingSlash(previousUrl);
+  const followed = hostUrlProblem(registeredUrl) === undefined && withoutTrailingSlash(registeredUrl) !== withoutTrailingSlash(previousUrl);
   if (followed) session.hostUrl = registeredUrl;
   return { followed, previousUrl, registeredUrl };
 }

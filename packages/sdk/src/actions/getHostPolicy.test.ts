@@ -6,8 +6,22 @@ import { chat } from "./chat.ts";
 import { getHostPolicy } from "./getHostPolicy.ts";
 
 describe("a host URL that is not an http(s) URL", () => {
-  for (const hostUrl of ["not a url", "ftp://host.example", "127.0.0.1:8080", "javascript:alert(1)"])
-    it(`getHostPolicy says ${JSON.stringify(hostUrl)} is not one, in one line with a hint, and sends nothing`, async () => {
+  const notHttp = "is not an http(s) URL without a user name or password";
+  const refused: [hostUrl: string, problem: string][] = [
+    ["not a url", notHttp],
+    ["ftp://host.example", notHttp],
+    ["127.0.0.1:8080", notHttp],
+    ["javascript:alert(1)", notHttp],
+    // fetch refuses credentials in a URL: the request would fail as if the host were down.
+    ["http://user:secret@127.0.0.1:8080", notHttp],
+    // Paths are appended to the base URL: after a query or a fragment they would never reach the host's routes.
+    ["http://127.0.0.1:8080?x=1", "has a query or a fragment, which the paths sent to it would come after"],
+    ["http://127.0.0.1:8080#v1", "has a query or a fragment, which the paths sent to it would come after"],
+    // The URL parser trims it, but an endpoint built from it would not parse.
+    ["http://127.0.0.1:8080 ", "has spaces around it"],
+  ];
+  for (const [hostUrl, problem] of refused)
+    it(`getHostPolicy says ${JSON.stringify(hostUrl)} cannot be a host's URL, in one line with a hint, and sends nothing`, async () => {
       let sent = 0;
       const counting: typeof fetch = (input, init) => {
         sent++;
@@ -18,7 +32,7 @@ describe("a host URL that is not an http(s) URL", () => {
       expect(error).not.toBeInstanceOf(HostUnreachableError);
       expect(error).toMatchObject({
         url: hostUrl,
-        shortMessage: `The host URL ${JSON.stringify(hostUrl)} is not an http(s) URL.`,
+        shortMessage: `The host URL ${JSON.stringify(hostUrl)} ${problem}.`,
         hint: expect.stringContaining("http://127.0.0.1:8080"),
       });
       expect((error as InvalidHostUrlError).shortMessage).not.toContain("\n");

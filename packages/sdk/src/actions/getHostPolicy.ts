@@ -35,7 +35,7 @@ export type GetHostPolicyErrorType = InvalidHostUrlError | HostUnreachableError 
  * Reads the terms a host serves on (its off-chain policy), so that a session can be opened that
  * the host will accept: a checkpoint interval at most `limits.maxCheckpointInterval`, a price at
  * least the minimum. Every field is checked; a malformed answer is a {@link SessionProtocolError}.
- * A `hostUrl` that is not an http(s) URL is an {@link InvalidHostUrlError}, nothing sent.
+ * A `hostUrl` that cannot be a host's base URL (not http(s), credentials, a query or fragment) is an {@link InvalidHostUrlError}, nothing sent.
  *
  * @example
  * const policy = await getHostPolicy({ hostUrl: info.apiUrl });

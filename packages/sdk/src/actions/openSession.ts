@@ -73,8 +73,8 @@ export type OpenSessionParameters = {
   /** The `model` field of chat requests. Default: the first model the host lists in `GET /v1/models`. */
   model?: string | undefined;
   /**
-   * Base URL of the host's API. Default: the `apiUrl` the host registered. One that is not an
-   * http(s) URL throws {@link InvalidHostUrlError} before anything is deposited.
+   * Base URL of the host's API. Default: the `apiUrl` the host registered. One that cannot be
+   * (not http(s), credentials, a query or fragment) throws {@link InvalidHostUrlError} before anything is deposited.
    */
   hostUrl?: string | undefined;
   /**

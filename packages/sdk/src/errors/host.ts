@@ -238,7 +238,7 @@ export function isPassingHostFault(error: unknown): boolean {
 const invalidHostUrlHint = "give the host's base URL, such as http://127.0.0.1:8080 or https://host.example (the apiUrl it registered: getHostInfo)";
 
 /**
- * A host URL that is not an http(s) URL (`"not a url"`, `ftp://…`, a typo): no request was sent.
+ * A host URL the SDK cannot send to (`"not a url"`, `ftp://…`, a typo, credentials, a query): no request was sent.
  * Not a host that is down ({@link HostUnreachableError}): asking again cannot help.
  */
 export class InvalidHostUrlError extends BaseError {
@@ -247,9 +247,10 @@ export class InvalidHostUrlError extends BaseError {
   /** What to do, in one line (the CLI prints it as its hint). */
   readonly hint = invalidHostUrlHint;
 
-  constructor(parameters: { url: string }) {
+  constructor(parameters: { url: string; problem?: string | undefined }) {
+    const problem = parameters.problem ?? "is not an http(s) URL without a user name or password";
     // Quoted (JSON), so that a URL with a line break or a control character stays one inert line.
-    super(`The host URL ${JSON.stringify(String(parameters.url).slice(0, 200))} is not an http(s) URL.`, { metaMessages: [`Hint: ${invalidHostUrlHint}`] });
+    super(`The host URL ${JSON.stringify(String(parameters.url).slice(0, 200))} ${problem}.`, { metaMessages: [`Hint: ${invalidHostUrlHint}`] });
     this.url = parameters.url;
   }
 }
