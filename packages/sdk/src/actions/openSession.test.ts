@@ -1,7 +1,7 @@
 import { parseEther, zeroAddress, zeroHash } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { getTransactionCount, writeContract } from "viem/actions";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getBlock, getTransactionCount, writeContract } from "viem/actions";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { nodeRegistryWithModelsAbi } from "@session-jobs/contracts/abis";
 import {
   CheckpointIntervalAboveHostMaxError,
@@ -225,7 +225,7 @@ describe("openSession", () => {
     }
   });
 
-  // Last: it moves the chain's clock on for good.
+  // Last two: they move the chain's clock on for good.
   it("opens with a permit on a chain whose clock runs hours ahead of this machine's: the permit's deadline is an hour on the chain's clock", async () => {
     await t.publicClient.request({ method: "evm_increaseTime", params: [2 * 3600] } as never);
     await t.publicClient.request({ method: "evm_mine", params: [] } as never);
@@ -237,5 +237,25 @@ describe("openSession", () => {
     });
     const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
     expect(onChain).toMatchObject({ status: "active", token: t.contracts.usdc, depositAmount: 1_000_000n });
+  });
+
+  // An automining chain idle for two hours: its latest block is two hours old, and the next one is stamped with the machine's time.
+  it("opens with a permit on an automining chain idle for two hours: the deadline is an hour after the later of the latest block and the machine's clock", async () => {
+    const latest = (await getBlock(t.publicClient, { blockTag: "latest" })).timestamp;
+    const now = latest + 2n * 3600n;
+    await t.publicClient.request({ method: "evm_setNextBlockTimestamp", params: [Number(now)] } as never);
+    vi.useFakeTimers({ toFake: ["Date"], now: Number(now) * 1000 });
+    try {
+      const { session } = await openSession(t.userWallet, {
+        contracts: t.contracts,
+        host: t.hostWallet.account.address,
+        token: t.contracts.usdc,
+        deposit: 1_000_000n,
+      });
+      const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
+      expect(onChain).toMatchObject({ status: "active", token: t.contracts.usdc, depositAmount: 1_000_000n });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -88,7 +88,10 @@ export type OpenSessionParameters = {
   fetch?: typeof globalThis.fetch | undefined;
   /** Session key (private key). Default: a fresh one from `generatePrivateKey()`. */
   sessionKey?: Hex | undefined;
-  /** Permit deadline (unix seconds). Default: one hour after the latest block's timestamp (the token judges it by the chain's clock). */
+  /**
+   * Permit deadline (unix seconds). Default: one hour after the later of the latest block's timestamp and this
+   * machine's clock (the token judges it by the chain's clock, which may run ahead; an automining chain left idle stamps its next block with the time now).
+   */
   permitDeadline?: bigint | undefined;
   countCheck?: CountCheckOptions | undefined;
 };
@@ -199,7 +202,7 @@ export async function openSession(client: Client<Transport, Chain | undefined, A
       }),
     );
   } else if ((parameters.approval ?? "permit") === "permit") {
-    const deadline = parameters.permitDeadline ?? (await getBlock(client, { blockTag: "latest" })).timestamp + 3600n;
+    const deadline = parameters.permitDeadline ?? (await defaultPermitDeadline(client));
     const { v, r, s } = await signPermit(client, { token, spender: marketplace, value: deposit, deadline, chainId });
     receipt = await writeAndWait(client, "createSessionWithPermit", () =>
       writeContract(client, {
@@ -263,6 +266,18 @@ async function listHostModels(hostUrl: string, parameters: Pick<OpenSessionParam
     timeoutMs: parameters.hostTimeoutMs ?? 10_000,
   }).catch((error: unknown) => (error instanceof SessionProtocolError ? {} : Promise.reject(error)))) as { data?: { id?: unknown }[] } | null;
   return (Array.isArray(listing?.data) ? listing.data : []).flatMap((model) => (typeof model?.id === "string" ? [model.id] : []));
+}
+
+/**
+ * An hour after the later of the latest block's timestamp and this machine's clock: the token checks the
+ * deadline against `block.timestamp`, which runs ahead of the machine's on a chain moved on
+ * (`evm_increaseTime`), and on an automining chain left idle the next block is stamped with the time now,
+ * not the latest block's.
+ */
+async function defaultPermitDeadline(client: Client<Transport, Chain | undefined, Account>): Promise<bigint> {
+  const latest = (await getBlock(client, { blockTag: "latest" })).timestamp;
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  return (latest > now ? latest : now) + 3600n;
 }
 
 /** Signs an ERC-2612 permit, reading the token's EIP-712 domain (ERC-5267, else `name` and `version`). */
