@@ -78,4 +78,37 @@ describe("registerHost while another sender takes the host account's nonce", () 
     expect((await registerHost({ config: moved })).transactions.map((transaction) => transaction.step)).toEqual(["updateApiUrl"]);
     expect(await registeredUrl()).toBe("http://127.0.0.1:9090");
   });
+
+  it("does not count a step done when another transaction with its nonce replaced it in the pool: it signs the step again", async () => {
+    const moved = { ...config, publicUrl: "http://127.0.0.1:9191" };
+    const address = config.account.address;
+    await chain.anvilRpc("evm_setAutomine", [false]);
+    try {
+      // Once the receipt's wait has read our pending transaction, it recognises a replacement and resolves with its receipt.
+      const fetched = gate.answered("eth_getTransactionByHash");
+      const running = registerHost({ config: moved });
+      await fetched;
+      const nonce = await chain.publicClient.getTransactionCount({ address });
+      const fees = await chain.publicClient.estimateFeesPerGas();
+      const wallet = createWalletClient({ account: config.account, transport: http(chain.anvil.rpcUrl) });
+      await wallet.sendTransaction({
+        to: address,
+        value: 0n,
+        nonce,
+        chain: null,
+        maxFeePerGas: fees.maxFeePerGas * 3n + 10n ** 9n,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas * 3n + 10n ** 9n,
+      });
+      await chain.anvilRpc("evm_mine");
+      await chain.anvilRpc("evm_setAutomine", [true]);
+      // A step signed again before automining resumed is in the pool: mine it.
+      await chain.anvilRpc("evm_mine");
+      const { transactions } = await running;
+      expect(transactions.map((transaction) => transaction.step)).toEqual(["updateApiUrl"]);
+      expect(await chain.publicClient.getTransactionReceipt({ hash: transactions[0]!.hash })).toMatchObject({ status: "success" });
+    } finally {
+      await chain.anvilRpc("evm_setAutomine", [true]);
+    }
+    expect(await registeredUrl()).toBe("http://127.0.0.1:9191");
+  });
 });

@@ -29,7 +29,8 @@ const defaultMaxCheckpointInterval = 1000n;
 /**
  * How many times one registration step is signed anew after the chain refused its nonce as used. A
  * running host node sends its proofs from the same account: both can read the same pending nonce,
- * and the second to arrive is refused ("nonce too low", "replacement transaction underpriced").
+ * and the second to arrive is refused ("nonce too low", "replacement transaction underpriced"), or
+ * replaces the first in the pool (the first never lands).
  */
 const nonceRefusalsPerStep = 5;
 
@@ -92,12 +93,14 @@ export async function registerHost(parameters: RegisterHostParameters): Promise<
       const signed = await walletClient.signTransaction({ ...request, chain: null });
       const hash = keccak256(signed);
       // "Nonce too low" also answers a transport's retry of ours once the first went through.
-      if ((await broadcastRawTransaction(publicClient, once, signed)) === "dropped" && !(await findTransactionReceipt(publicClient, once, hash))) {
+      const refused = (await broadcastRawTransaction(publicClient, once, signed)) === "dropped" && !(await findTransactionReceipt(publicClient, once, hash));
+      // The wait resolves with a replacement's receipt when another transaction with our nonce took its place: ours never landed.
+      const receipt = refused ? undefined : await publicClient.waitForTransactionReceipt({ hash, timeout: config.chain.receiptTimeoutMs });
+      if (!receipt || receipt.transactionHash !== hash) {
         if (++refusals >= nonceRefusalsPerStep) throw new RegisterNonceError(step, refusals);
         await sleep(config.chain.pollingIntervalMs * refusals);
         continue;
       }
-      const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout: config.chain.receiptTimeoutMs });
       if (receipt.status !== "success") throw new Error(`${step} transaction ${hash} reverted`);
       transactions.push({ step, hash });
       parameters.onTransaction?.(step, hash);

@@ -4,6 +4,7 @@
  * `eth_sendRawTransaction` whose transaction `which` matches is answered with a JSON-RPC error and
  * never reaches the chain. While `precede(first)` holds, each raw transaction waits for
  * `first(transaction)` (another sender taking its nonce first, say) before it is forwarded.
+ * `answered(method)` resolves once the relay has answered a call to `method` (a client has what it asked for).
  * Everything else is forwarded as it is (the host sends no batches).
  */
 import { createServer } from "node:http";
@@ -18,6 +19,8 @@ export type RpcGate = {
   precede(first: ((transaction: TransactionSerializable) => Promise<void>) | undefined): void;
   /** How many transactions were refused so far. */
   refused(): number;
+  /** Resolves once the relay has answered the next call to `method`. */
+  answered(method: string): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -25,6 +28,7 @@ export async function startRpcGate(target: string): Promise<RpcGate> {
   let which: ((transaction: TransactionSerializable) => boolean) | undefined;
   let first: ((transaction: TransactionSerializable) => Promise<void>) | undefined;
   let refused = 0;
+  const waiting: { method: string; resolve: () => void }[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -43,6 +47,10 @@ export async function startRpcGate(target: string): Promise<RpcGate> {
         .then(async (answer) => {
           response.writeHead(answer.status, { "content-type": "application/json" });
           response.end(await answer.text());
+          for (const waiter of waiting.filter((entry) => entry.method === call.method)) {
+            waiting.splice(waiting.indexOf(waiter), 1);
+            waiter.resolve();
+          }
         })
         .catch(() => response.destroy());
     });
@@ -53,6 +61,7 @@ export async function startRpcGate(target: string): Promise<RpcGate> {
     refuse: (given) => void (which = given),
     precede: (given) => void (first = given),
     refused: () => refused,
+    answered: (method) => new Promise((resolve) => waiting.push({ method, resolve })),
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
