@@ -4,13 +4,14 @@
  * failed send is, never as a 500 the client cannot tell from a bug.
  */
 import { ContractFunctionExecutionError, HttpRequestError, RpcRequestError } from "viem";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createCommon } from "../common.ts";
 import type { Store } from "../store/storeTypes.ts";
 import { asCallReverted, CallRevertedError } from "./callReverted.ts";
-import type { SessionCache } from "./chainSession.ts";
+import { createChainClock, type ChainClock } from "./chainClock.ts";
+import type { OnChainSession, SessionCache } from "./chainSession.ts";
 import type { Marketplace } from "./proofCalls.ts";
-import { settleRefused, settleSession, type SettlementContext } from "./settleSession.ts";
+import { retireAbandonedSession, settleRefused, settleSession, type SettlementContext } from "./settleSession.ts";
 import type { TransactionSender } from "./transactionSender.ts";
 import { wallChainClock } from "../testUtils/onChainSession.ts";
 
@@ -27,6 +28,7 @@ function context(overrides: {
   sender?: Partial<TransactionSender>;
   isEcdsaReceipt?: SettlementContext["isEcdsaReceipt"];
   reconcile?: SettlementContext["reconcile"];
+  chainClock?: ChainClock;
 }): SettlementContext {
   return {
     common: createCommon({ logLevel: "silent" }),
@@ -34,7 +36,7 @@ function context(overrides: {
     sessions: { ...overrides.sessions } as SessionCache,
     sender: { ...overrides.sender } as TransactionSender,
     marketplace: {} as Marketplace,
-    chainClock: wallChainClock(),
+    chainClock: overrides.chainClock ?? wallChainClock(),
     isEcdsaReceipt: overrides.isEcdsaReceipt ?? (async () => false),
     reconcile: overrides.reconcile ?? (async () => undefined),
   };
@@ -288,5 +290,44 @@ describe("settleRefused keeps a session due a settlement until the chain shows i
     );
     await expect(settled).rejects.toMatchObject({ code: "session_not_active" });
     expect(due).toEqual(new Set());
+  });
+});
+
+describe("retireAbandonedSession judges the abandonment timeout on the chain's clock, not the host's", () => {
+  const timeoutSeconds = 3600;
+  const chainNow = 1_800_000_000n;
+  const lastActivity = chainNow - BigInt(timeoutSeconds);
+  afterEach(() => void vi.useRealTimers());
+
+  /** The calls a silent session with proven work, last active at `lastActivity`, sends when retired at chain time `chainSeconds`. */
+  async function callsRetiring(chainSeconds: bigint): Promise<string[]> {
+    const calls: string[] = [];
+    const session = { status: "active", provenTokens: 100n, lastActivity } as OnChainSession;
+    await retireAbandonedSession(
+      context({
+        store: { newestReceipt: async () => undefined },
+        sessions: { get: async () => session, update: () => undefined },
+        sender: {
+          send: async (call) => {
+            calls.push(call.functionName);
+            return { submission: { txHash: "0x01" }, receipt: { status: "success" } } as never;
+          },
+        },
+        chainClock: createChainClock({ number: 1n, timestamp: chainSeconds }),
+      }),
+      1n,
+      timeoutSeconds,
+    );
+    return calls;
+  }
+
+  it("claims nothing while the chain's clock is short of the timeout, the host's clock a day past it", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: Number(chainNow + 86_400n) * 1000 });
+    expect(await callsRetiring(chainNow - 60n)).toEqual([]);
+  });
+
+  it("claims the session once the chain's clock reaches the timeout, the host's clock a day short of it", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: Number(chainNow - 86_400n) * 1000 });
+    expect(await callsRetiring(chainNow)).toEqual(["claimAbandonedSession"]);
   });
 });
