@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ChatLine } from "../session/storage.ts";
 import { frameThrottle } from "./frameThrottle.ts";
-import { historyOf, streamInto } from "./useChat.ts";
+import type { RecoveredExchange } from "@session-jobs/sdk";
+import { answerRecoveredFor, historyOf, streamInto } from "./useChat.ts";
 
 describe("historyOf", () => {
   it("sends stopped answers as far as they got and leaves out failed ones", () => {
@@ -36,5 +37,28 @@ describe("streamInto", () => {
     expect([answer.content.length, redraws]).toEqual([5_000, 1]);
     queued.splice(0).forEach((callback) => callback());
     expect(redraws).toBe(1);
+  });
+});
+
+describe("answerRecoveredFor", () => {
+  const exchange = (prompt: string, text: string, signedBefore: boolean): RecoveredExchange => ({
+    sequence: 1n,
+    request: { messages: [{ role: "user", content: prompt }] },
+    text,
+    promptTokens: 1,
+    completionTokens: 1,
+    cumulativeTokens: 2n,
+    transcriptHash: "0x00",
+    aborted: false,
+    signedBefore,
+  });
+
+  it("takes the last exchange signed for now that asked the prompt, never one signed before the session was restored", () => {
+    const earlier = exchange("Hi", "an earlier turn's answer", true);
+    const served = exchange("Hi", "the answer lost in the move", false);
+    expect(answerRecoveredFor([earlier, served], "Hi")).toBe(served);
+    // Only an earlier turn asked the same: the host never served this request, so it is asked again.
+    expect(answerRecoveredFor([earlier], "Hi")).toBeUndefined();
+    expect(answerRecoveredFor([exchange("Bye", "another", false)], "Hi")).toBeUndefined();
   });
 });

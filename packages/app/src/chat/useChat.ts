@@ -24,6 +24,15 @@ function asks(exchange: RecoveredExchange, prompt: string): boolean {
 }
 
 /**
+ * The answer a sync recovered to the request whose answer was lost: the last exchange signed for now
+ * that asked `prompt`. One signed before (a restored session's earlier turn that asked the same) is
+ * not it, so the prompt is asked again.
+ */
+export function answerRecoveredFor(recovered: readonly RecoveredExchange[], prompt: string): RecoveredExchange | undefined {
+  return recovered.filter((exchange) => !exchange.signedBefore && asks(exchange, prompt)).at(-1);
+}
+
+/**
  * Appends each delta of an answer to its line, redrawing the page at most once per frame (a host
  * can send thousands of deltas a second; each redraw used to render the page again), and once
  * more when the deltas end, however they end.
@@ -86,7 +95,7 @@ export function useChat(record: StoredSession, persist: () => Promise<void>, ref
           // The request may have reached the host before its answer was lost: a sync recovers (and signs for) what it
           // served, which is then shown rather than asked again.
           const { recovered } = await syncSession(record.session, { signal: abort.signal });
-          const served = recovered.filter((exchange) => asks(exchange, prompt)).at(-1);
+          const served = answerRecoveredFor(recovered, prompt);
           if (!served) await streamAnswer();
           else {
             answer.content = served.text;
