@@ -1,12 +1,12 @@
 import { Writable } from "node:stream";
-import { getSession, marketplaceAbi } from "@session-jobs/sdk";
-import { checkpointTypes, encodeCheckpointProof, sessionJobsDomain } from "@session-jobs/sdk/protocol";
+import { getSession } from "@session-jobs/sdk";
 import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
 import type { Browser, Page } from "playwright-core";
-import { createTestClient, createWalletClient, getAddress, http, keccak256, parseEventLogs, toHex, type Address, type Hash } from "viem";
+import { createTestClient, getAddress, http } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reorgWindow } from "../src/chain/logFollower.ts";
 import { launchChromium, screenshot, viewports } from "./browser.ts";
+import { createSessionSteps, recordRpcCalls } from "./chainLoad.ts";
 
 // The host dashboard's cost to the chain's RPC and to the node, per block, in Chromium on a local
 // anvil: it must not grow with the host's sessions or proofs. Sessions are opened, proven and
@@ -17,10 +17,9 @@ const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 let demo: WebDemo;
 let browser: Browser;
 let page: Page;
-/** Each JSON-RPC call the page sent (a batch counts each call), the HTTP requests that carried them, and each node read of a session, in order. */
-const calls: { method: string; params: unknown[] }[] = [];
-const posts: number[] = [];
+/** Each node read of a session, in order. */
 const nodeReads: string[] = [];
+let rpc: ReturnType<typeof recordRpcCalls>;
 /** anvil's first account (the deployer) opens and closes the sessions; it signs the receipts too. */
 const user = getAddress("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
 
@@ -30,17 +29,11 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: viewports.laptop })).newPage();
   page.on("pageerror", (error) => console.error(`dashboard page error: ${error.message}`));
-  const rpc = demo.network.anvil.rpcUrl;
   page.on("request", (request) => {
     if (request.url().startsWith(`${demo.host.node.url}/v1/session/`)) nodeReads.push(request.url());
-    if (request.url() !== rpc && request.url() !== `${rpc}/`) return;
-    const body = request.postDataJSON() as { method: string; params: unknown[] } | { method: string; params: unknown[] }[] | null;
-    if (!body) return;
-    const batch = Array.isArray(body) ? body : [body];
-    // The watch for new blocks polls on a timer, not per block: left out.
-    if (batch.some((call) => call.method !== "eth_blockNumber")) posts.push(calls.length);
-    calls.push(...batch);
   });
+  // The watch for new blocks polls on a timer, not per block: left out.
+  rpc = recordRpcCalls(page, demo.network.anvil.rpcUrl, new Set(["eth_blockNumber"]));
 }, 180_000);
 
 afterAll(async () => {
@@ -48,53 +41,11 @@ afterAll(async () => {
   await demo?.stop();
 });
 
-const wallet = (account: Address) => createWalletClient({ account, transport: http(demo.network.anvil.rpcUrl) });
 const marketplace = () => demo.network.deployment.jobMarketplace;
-const landed = async (hash: Hash) => {
-  const receipt = await demo.network.publicClient.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe("success");
-  return receipt;
-};
-
-async function openSession(): Promise<bigint> {
-  const hash = await wallet(user).writeContract({
-    chain: null,
-    address: marketplace(),
-    abi: marketplaceAbi,
-    functionName: "createSessionJob",
-    args: [demo.host.node.address, 10_000_000_000n, 3_600n, 100n],
-    value: 10n ** 16n,
-  });
-  return parseEventLogs({ abi: marketplaceAbi, logs: (await landed(hash)).logs, eventName: "SessionJobCreated" })[0]!.args.jobId;
-}
-
-/** The host proves `tokens` more of the session, on a receipt the user signed: one block, returned. */
-async function prove(jobId: bigint, tokens: bigint): Promise<{ cumulativeTokens: bigint; blockNumber: bigint }> {
-  const cumulativeTokens = (await getSession(demo.network.publicClient, { marketplace: marketplace(), jobId })).provenTokens + tokens;
-  const transcriptHash = keccak256(toHex(`transcript ${jobId} ${cumulativeTokens}`));
-  const signature = await wallet(user).signTypedData({
-    domain: sessionJobsDomain({ chainId: demo.network.anvil.chainId, marketplace: marketplace() }),
-    types: checkpointTypes,
-    primaryType: "Checkpoint",
-    message: { jobId, cumulativeTokens, transcriptHash },
-  });
-  const receipt = await landed(
-    await wallet(demo.host.node.address).writeContract({
-      chain: null,
-      address: marketplace(),
-      abi: marketplaceAbi,
-      functionName: "submitProofOfWork",
-      args: [jobId, encodeCheckpointProof({ transcriptHash, signature }), tokens],
-    }),
-  );
-  return { cumulativeTokens, blockNumber: receipt.blockNumber };
-}
-
-async function closeSession(jobId: bigint): Promise<void> {
-  await landed(
-    await wallet(user).writeContract({ chain: null, address: marketplace(), abi: marketplaceAbi, functionName: "completeSessionJob", args: [jobId] }),
-  );
-}
+const { openSession, prove, closeSession } = createSessionSteps(
+  () => demo,
+  () => user,
+);
 
 const row = (jobId: bigint) => page.getByTestId("host-session").filter({ has: page.getByText(`#${jobId}`, { exact: true }) });
 const proven = (jobId: bigint) => row(jobId).getByTestId("host-session-proven").textContent();
@@ -112,27 +63,20 @@ const shownBlock = async () => BigInt(((await page.getByTestId("host-block").tex
  */
 async function costPerBlock(jobId: bigint, blocks: number): Promise<PerBlock> {
   await expect.poll(shownBlock).toBe(await demo.network.publicClient.getBlockNumber({ cacheTime: 0 }));
-  const [callsBefore, readsBefore] = [calls.length, nodeReads.length];
+  const [callsBefore, readsBefore] = [rpc.calls.length, nodeReads.length];
   for (let block = 0; block < blocks; block++) {
     const { cumulativeTokens, blockNumber } = await prove(jobId, 10n);
     await expect.poll(shownBlock).toBe(blockNumber);
     expect(await proven(jobId)).toBe(count(cumulativeTokens));
   }
-  const measured = calls.slice(callsBefore);
-  const of = (method: string) => measured.filter((call) => call.method === method);
   const head = await demo.network.publicClient.getBlockNumber({ cacheTime: 0 });
-  const spans = of("eth_getLogs").map((call) => {
-    const filter = call.params[0] as { fromBlock: string; toBlock?: string };
-    const toBlock = filter.toBlock === undefined || filter.toBlock === "latest" ? head : BigInt(filter.toBlock);
-    return Number(toBlock - BigInt(filter.fromBlock) + 1n);
-  });
   return {
-    ethCall: of("eth_call").length / blocks,
-    getLogs: of("eth_getLogs").length / blocks,
-    receipts: of("eth_getTransactionReceipt").length / blocks,
+    ethCall: rpc.perBlock(callsBefore, blocks, "eth_call"),
+    getLogs: rpc.perBlock(callsBefore, blocks, "eth_getLogs"),
+    receipts: rpc.perBlock(callsBefore, blocks, "eth_getTransactionReceipt"),
     nodeReads: (nodeReads.length - readsBefore) / blocks,
-    widestLogRange: Math.max(0, ...spans),
-    httpRequests: posts.filter((at) => at >= callsBefore).length / blocks,
+    widestLogRange: rpc.widestLogRange(callsBefore, head),
+    httpRequests: rpc.requestsPerBlock(callsBefore, blocks),
   };
 }
 

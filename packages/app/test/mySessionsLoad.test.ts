@@ -1,12 +1,12 @@
 import { Writable } from "node:stream";
-import { getSession, marketplaceAbi } from "@session-jobs/sdk";
-import { checkpointTypes, encodeCheckpointProof, sessionJobsDomain } from "@session-jobs/sdk/protocol";
+import { getSession } from "@session-jobs/sdk";
 import { startWebDemo, type WebDemo } from "@session-jobs/cli/web-demo";
 import type { Browser, Page } from "playwright-core";
-import { createTestClient, createWalletClient, formatEther, getAddress, http, keccak256, parseEventLogs, toHex, type Address, type Hash } from "viem";
+import { createTestClient, formatEther, getAddress, http, type Address } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reorgWindow } from "../src/chain/logFollower.ts";
 import { launchChromium, screenshot, viewports } from "./browser.ts";
+import { createSessionSteps, recordRpcCalls } from "./chainLoad.ts";
 
 // My sessions' cost to the chain's RPC per block, in Chromium on a local anvil: it must not grow
 // with the wallet's sessions. The dev wallet's account opens, proves and closes its sessions
@@ -17,9 +17,7 @@ const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
 let demo: WebDemo;
 let browser: Browser;
 let page: Page;
-/** Each JSON-RPC call the page sent (a batch counts each call), and the HTTP requests that carried them, in order. */
-const calls: { method: string; params: unknown[] }[] = [];
-const posts: number[] = [];
+let rpc: ReturnType<typeof recordRpcCalls>;
 /** The page's dev wallet: anvil's account that the web demo offers. */
 let user: Address;
 /** Polled on a timer, not per block: the watch for new blocks and the wallet's balance. */
@@ -32,15 +30,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: viewports.laptop })).newPage();
   page.on("pageerror", (error) => console.error(`my sessions page error: ${error.message}`));
-  const rpc = demo.network.anvil.rpcUrl;
-  page.on("request", (request) => {
-    if (request.url() !== rpc && request.url() !== `${rpc}/`) return;
-    const body = request.postDataJSON() as { method: string; params: unknown[] } | { method: string; params: unknown[] }[] | null;
-    if (!body) return;
-    const batch = Array.isArray(body) ? body : [body];
-    if (batch.some((call) => !timed.has(call.method))) posts.push(calls.length);
-    calls.push(...batch);
-  });
+  rpc = recordRpcCalls(page, demo.network.anvil.rpcUrl, timed);
 }, 180_000);
 
 afterAll(async () => {
@@ -48,54 +38,15 @@ afterAll(async () => {
   await demo?.stop();
 });
 
-const wallet = (account: Address) => createWalletClient({ account, transport: http(demo.network.anvil.rpcUrl) });
 const marketplace = () => demo.network.deployment.jobMarketplace;
 const head = () => demo.network.publicClient.getBlockNumber({ cacheTime: 0 });
-const landed = async (hash: Hash) => {
-  const receipt = await demo.network.publicClient.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe("success");
-  return receipt;
-};
-
-async function openSession(): Promise<bigint> {
-  const hash = await wallet(user).writeContract({
-    chain: null,
-    address: marketplace(),
-    abi: marketplaceAbi,
-    functionName: "createSessionJob",
-    args: [demo.host.node.address, 10_000_000_000n, 3_600n, 100n],
-    value: 10n ** 16n,
-  });
-  return parseEventLogs({ abi: marketplaceAbi, logs: (await landed(hash)).logs, eventName: "SessionJobCreated" })[0]!.args.jobId;
-}
-
-/** The host proves `tokens` more of the session, on a receipt the user signed: one block. Returns the tokens proven in all. */
-async function prove(jobId: bigint, tokens: bigint): Promise<bigint> {
-  const cumulativeTokens = (await getSession(demo.network.publicClient, { marketplace: marketplace(), jobId })).provenTokens + tokens;
-  const transcriptHash = keccak256(toHex(`transcript ${jobId} ${cumulativeTokens}`));
-  const signature = await wallet(user).signTypedData({
-    domain: sessionJobsDomain({ chainId: demo.network.anvil.chainId, marketplace: marketplace() }),
-    types: checkpointTypes,
-    primaryType: "Checkpoint",
-    message: { jobId, cumulativeTokens, transcriptHash },
-  });
-  await landed(
-    await wallet(demo.host.node.address).writeContract({
-      chain: null,
-      address: marketplace(),
-      abi: marketplaceAbi,
-      functionName: "submitProofOfWork",
-      args: [jobId, encodeCheckpointProof({ transcriptHash, signature }), tokens],
-    }),
-  );
-  return cumulativeTokens;
-}
-
-async function closeSession(jobId: bigint): Promise<void> {
-  await landed(
-    await wallet(user).writeContract({ chain: null, address: marketplace(), abi: marketplaceAbi, functionName: "completeSessionJob", args: [jobId] }),
-  );
-}
+const steps = createSessionSteps(
+  () => demo,
+  () => user,
+);
+const { openSession, closeSession } = steps;
+/** The host proves `tokens` more of the session: one block. Returns the tokens proven in all. */
+const prove = async (jobId: bigint, tokens: bigint) => (await steps.prove(jobId, tokens)).cumulativeTokens;
 
 const row = (jobId: bigint) => page.getByTestId("my-session").filter({ has: page.getByText(`#${jobId}`, { exact: true }) });
 /** A row's cells: session, host, status, proven, deposit, actions. */
@@ -112,25 +63,17 @@ type PerBlock = { ethCall: number; getLogs: number; getBlock: number; widestLogR
  */
 async function costPerBlock(jobId: bigint, blocks: number): Promise<PerBlock> {
   await expect.poll(() => proven(jobId)).toBe(count(await prove(jobId, 10n)));
-  const callsBefore = calls.length;
+  const callsBefore = rpc.calls.length;
   for (let block = 0; block < blocks; block++) {
     const cumulativeTokens = await prove(jobId, 10n);
     await expect.poll(() => proven(jobId)).toBe(count(cumulativeTokens));
   }
-  const measured = calls.slice(callsBefore);
-  const of = (method: string) => measured.filter((call) => call.method === method);
-  const latest = await head();
-  const spans = of("eth_getLogs").map((call) => {
-    const filter = call.params[0] as { fromBlock: string; toBlock?: string };
-    const toBlock = filter.toBlock === undefined || filter.toBlock === "latest" ? latest : BigInt(filter.toBlock);
-    return Number(toBlock - BigInt(filter.fromBlock) + 1n);
-  });
   return {
-    ethCall: of("eth_call").length / blocks,
-    getLogs: of("eth_getLogs").length / blocks,
-    getBlock: of("eth_getBlockByNumber").length / blocks,
-    widestLogRange: Math.max(0, ...spans),
-    httpRequests: posts.filter((at) => at >= callsBefore).length / blocks,
+    ethCall: rpc.perBlock(callsBefore, blocks, "eth_call"),
+    getLogs: rpc.perBlock(callsBefore, blocks, "eth_getLogs"),
+    getBlock: rpc.perBlock(callsBefore, blocks, "eth_getBlockByNumber"),
+    widestLogRange: rpc.widestLogRange(callsBefore, await head()),
+    httpRequests: rpc.requestsPerBlock(callsBefore, blocks),
   };
 }
 
