@@ -225,10 +225,8 @@ describe("openSession", () => {
     }
   });
 
-  // Last two: they move the chain's clock on for good.
-  it("opens with a permit on a chain whose clock runs hours ahead of this machine's: the permit's deadline is an hour on the chain's clock", async () => {
-    await t.publicClient.request({ method: "evm_increaseTime", params: [2 * 3600] } as never);
-    await t.publicClient.request({ method: "evm_mine", params: [] } as never);
+  /** Opens a USDC session with the default permit and checks it is active on chain with its deposit. */
+  const expectPermitOpens = async () => {
     const { session } = await openSession(t.userWallet, {
       contracts: t.contracts,
       host: t.hostWallet.account.address,
@@ -237,6 +235,12 @@ describe("openSession", () => {
     });
     const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
     expect(onChain).toMatchObject({ status: "active", token: t.contracts.usdc, depositAmount: 1_000_000n });
+  };
+  // Last two: they move the chain's clock on for good.
+  it("opens with a permit on a chain whose clock runs hours ahead of this machine's: the permit's deadline is an hour on the chain's clock", async () => {
+    await t.publicClient.request({ method: "evm_increaseTime", params: [2 * 3600] } as never);
+    await t.publicClient.request({ method: "evm_mine", params: [] } as never);
+    await expectPermitOpens();
   });
 
   // An automining chain idle for two hours: its latest block is two hours old, and the next one is stamped with the machine's time.
@@ -246,14 +250,7 @@ describe("openSession", () => {
     await t.publicClient.request({ method: "evm_setNextBlockTimestamp", params: [Number(now)] } as never);
     vi.useFakeTimers({ toFake: ["Date"], now: Number(now) * 1000 });
     try {
-      const { session } = await openSession(t.userWallet, {
-        contracts: t.contracts,
-        host: t.hostWallet.account.address,
-        token: t.contracts.usdc,
-        deposit: 1_000_000n,
-      });
-      const onChain = await getSession(t.publicClient, { marketplace: t.contracts.jobMarketplace, jobId: session.jobId });
-      expect(onChain).toMatchObject({ status: "active", token: t.contracts.usdc, depositAmount: 1_000_000n });
+      await expectPermitOpens();
     } finally {
       vi.useRealTimers();
     }
