@@ -69,7 +69,9 @@ describe("registerHost while another sender takes the host account's nonce", () 
     try {
       const error = await registerHost({ config: moved }).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(RegisterNonceError);
-      expect((error as RegisterNonceError).message).toBe("updateApiUrl: the chain refused the transaction's nonce as used 5 times");
+      expect((error as RegisterNonceError).message).toBe(
+        "updateApiUrl: another transaction from the host's account took the step's nonce 5 times (refused ours as used, or replaced ours in the pool)",
+      );
       expect((error as RegisterNonceError).hint).toMatch(/running host node/);
     } finally {
       gate.precede(undefined);

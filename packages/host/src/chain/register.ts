@@ -27,14 +27,17 @@ export type RegisterHostParameters = {
 const defaultMaxCheckpointInterval = 1000n;
 
 /**
- * How many times one registration step is signed anew after the chain refused its nonce as used. A
+ * How many times one registration step is signed anew after another transaction took its nonce. A
  * running host node sends its proofs from the same account: both can read the same pending nonce,
  * and the second to arrive is refused ("nonce too low", "replacement transaction underpriced"), or
  * replaces the first in the pool (the first never lands).
  */
 const nonceRefusalsPerStep = 5;
 
-/** A registration step whose nonce the chain kept refusing: another sender on the host's account kept taking it. */
+/**
+ * A registration step that never landed: each time, another transaction from the host's account
+ * took its nonce, either first (the chain refused ours as used) or by replacing ours in the pool.
+ */
 export class RegisterNonceError extends Error {
   override readonly name = "RegisterNonceError";
   readonly hint = "another sender on the host's account (a running host node's proofs) kept taking the same nonce; run the command again";
@@ -42,7 +45,7 @@ export class RegisterNonceError extends Error {
     readonly step: string,
     readonly refusals: number,
   ) {
-    super(`${step}: the chain refused the transaction's nonce as used ${refusals} times`);
+    super(`${step}: another transaction from the host's account took the step's nonce ${refusals} times (refused ours as used, or replaced ours in the pool)`);
   }
 }
 
