@@ -129,6 +129,23 @@ describe("syncSession", () => {
     expect(cumulativeTokens).toBe(second.cumulativeTokens);
   });
 
+  it("says so too on the chat or stream that restores and sends at once (its own sync), and 0n when nothing is missing", async () => {
+    const saved = serializeSession(session);
+    const first = await chat(session, { messages, maxTokens: 4 });
+    expect(first.unrecoveredTokens).toBe(0n);
+    const second = await chat(session, { messages, maxTokens: 4 });
+
+    const restored = await chat(deserializeSession(saved), { messages, maxTokens: 4 });
+    expect(restored.recovered).toEqual([expect.objectContaining({ sequence: 2n, signedBefore: true })]);
+    expect(restored.unrecoveredTokens).toBe(first.cumulativeTokens);
+
+    const streamed = await streamChat(deserializeSession(serializeSession(session)), { messages, maxTokens: 4 }).result;
+    // A save one receipt back: the host still keeps the exchange it missed, nothing is lost.
+    expect(streamed.recovered).toEqual([expect.objectContaining({ signedBefore: true })]);
+    expect(streamed.unrecoveredTokens).toBe(0n);
+    expect(second.unrecoveredTokens).toBe(0n);
+  });
+
   // The exchanges the host's newest receipt covers are the client's own signature over their text:
   // a host that shows other text for one of them to a client restored from an older save is caught.
   const signedLies: [string, NonNullable<TestHost["behaviour"]["tamperSync"]>, new (...args: never[]) => Error][] = [

@@ -9,7 +9,7 @@ import { readText } from "./readBody.ts";
 import type { HostBody } from "./hostFetch.ts";
 import { createAnswerEventParser } from "./sse.ts";
 import type { RecoveredExchange } from "./reconcile.ts";
-import { maxFailedAnswersKept, syncWithHost } from "./sync.ts";
+import { maxFailedAnswersKept, syncWithHost, type SyncResult } from "./sync.ts";
 import { acquireSessionLock, assertUndisputed, dispute, hostEndpoint, needsSync, postSigned, signReceipt, type HostRequestOptions } from "./transport.ts";
 import { deliverReceipt, receiptDelivery, receiptDeliveryInFlight, receiptUndelivered } from "./receiptDelivery.ts";
 import type { CountCheckOptions, Session, SessionReceipt } from "./types.ts";
@@ -45,6 +45,11 @@ export type ExchangeResult = {
    * this request (a broken-off stream, a resume from saved state); now covered by `receipt` too.
    */
   recovered: RecoveredExchange[];
+  /**
+   * Tokens a restored session had signed for whose answers that sync could not get back (the host
+   * no longer keeps them: {@link SyncResult.unrecoveredTokens}); 0n when nothing is missing.
+   */
+  unrecoveredTokens: bigint;
 };
 
 /**
@@ -62,8 +67,7 @@ export async function acceptExchange(
     responseText: string;
     usage: SessionUsage | undefined;
     countCheck?: CountCheckOptions | undefined;
-    recovered: RecoveredExchange[];
-  },
+  } & Pick<SyncResult, "recovered" | "unrecoveredTokens">,
 ): Promise<ExchangeResult> {
   const { requestBytes, request, responseText, usage } = parameters;
   if (!usage) throw dispute(session, new SessionProtocolError("The host's answer carries no `session` usage object."));
@@ -108,6 +112,7 @@ export async function acceptExchange(
     transcriptHash,
     receipt: session.receipt,
     recovered: parameters.recovered,
+    unrecoveredTokens: parameters.unrecoveredTokens,
   };
 }
 
@@ -155,9 +160,8 @@ type ExchangeProgress = { sent: boolean; sequence?: bigint | undefined; answered
 async function sendChatRequest(session: Session, parameters: ExchangeParameters, progress: ExchangeProgress, accept: string) {
   assertUndisputed(session);
   const transport = { signal: parameters.signal, fetch: parameters.fetch, timeoutMs: parameters.timeoutMs };
-  let recovered: RecoveredExchange[] = [];
-  if (needsSync(session))
-    ({ recovered } = await syncWithHost(session, { ...transport, countCheck: parameters.countCheck, onRecovered: parameters.onRecovered }));
+  let synced: Pick<SyncResult, "recovered" | "unrecoveredTokens"> = { recovered: [], unrecoveredTokens: 0n };
+  if (needsSync(session)) synced = await syncWithHost(session, { ...transport, countCheck: parameters.countCheck, onRecovered: parameters.onRecovered });
   else if (receiptUndelivered(session) && !receiptDeliveryInFlight(session)) await deliverReceipt(session, { ...transport, headers: parameters.headers });
   const requestBytes = encodeRequest(parameters.request);
   const url = parameters.url ?? hostEndpoint(session, sessionEndpoints.chat);
@@ -171,7 +175,7 @@ async function sendChatRequest(session: Session, parameters: ExchangeParameters,
     await deliverReceipt(session, { ...transport, headers: parameters.headers });
     answer = await post();
   }
-  return { requestBytes, url, answer, recovered };
+  return { requestBytes, url, answer, recovered: synced.recovered, unrecoveredTokens: synced.unrecoveredTokens };
 }
 
 /**
@@ -251,7 +255,7 @@ async function acceptedJsonExchange(session: Session, parameters: ExchangeParame
   const progress = { sent: false };
   try {
     const exchange = { ...parameters, signal: call.signal };
-    const { requestBytes, answer, recovered } = await sendChatRequest(session, exchange, progress, "application/json");
+    const { requestBytes, answer, recovered, unrecoveredTokens } = await sendChatRequest(session, exchange, progress, "application/json");
     // A connection that breaks during the answer is an unreachable host; the next request recovers the answer.
     const body = await readText(answer);
     let completion: { choices?: { message?: { content?: string | null } }[]; session?: SessionUsage };
@@ -264,7 +268,7 @@ async function acceptedJsonExchange(session: Session, parameters: ExchangeParame
       );
     }
     const responseText = completion.choices?.[0]?.message?.content ?? "";
-    const result = await acceptExchange(session, { ...parameters, requestBytes, responseText, usage: completion.session, recovered });
+    const result = await acceptExchange(session, { ...parameters, requestBytes, responseText, usage: completion.session, recovered, unrecoveredTokens });
     return { ...result, response: completion };
   } catch (error) {
     throw exchangeFailed(session, call, progress, error);
@@ -297,7 +301,7 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
   try {
     const exchange = { ...parameters, signal: call.signal };
     const sent = await sendChatRequest(session, exchange, progress, "text/event-stream");
-    const { requestBytes, url, recovered } = sent;
+    const { requestBytes, url, recovered, unrecoveredTokens } = sent;
     answer = sent.answer;
     // Each read's events are handled in this loop: no async generator per event between the body and the caller.
     const parser = createAnswerEventParser();
@@ -346,7 +350,7 @@ export async function* streamExchange(session: Session, parameters: ExchangePara
     // on its way is not waited for, and a failure after the end of the answer changes nothing.
     if (done && answer.arrived()) await reading.catch(() => undefined);
     settled = true;
-    return await acceptExchange(session, { ...parameters, requestBytes, responseText: text, usage, recovered });
+    return await acceptExchange(session, { ...parameters, requestBytes, responseText: text, usage, recovered, unrecoveredTokens });
   } catch (error) {
     settled = true;
     throw exchangeFailed(session, call, progress, error, text);
