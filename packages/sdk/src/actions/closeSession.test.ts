@@ -311,6 +311,27 @@ describe("a close that finds the host down (killed, restarting)", () => {
     expect(retries[2]!.error).toMatchObject({ status: 503, code: "storage_unavailable" });
   });
 
+  it("a host silent on a close (hung, then restarted) is asked again within hostTimeoutMs and settles: one attempt waits half of what is left, or the caller's timeoutMs", async () => {
+    for (const bound of [{ hostTimeoutMs: 4_000 }, { hostTimeoutMs: 60_000, timeoutMs: 1_000 }]) {
+      const { session } = await openEthSession();
+      await chat(session, { messages: story, maxTokens: 8 });
+      await waitFor(() => t.host.receipts.get(session.jobId)?.cumulativeTokens === session.cumulativeTokens);
+      let closes = 0;
+      // The first close gets no answer at all: the request hangs until the SDK gives up on it.
+      const silentOnce: typeof fetch = (input, init) => {
+        if (!String(input).endsWith("/v1/session/close") || ++closes > 1) return globalThis.fetch(input, init);
+        return new Promise((_, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
+      };
+      const retries: HostRetry[] = [];
+      const settlement = await closeSession(t.userWallet, { session, fetch: silentOnce, ...bound, onHostRetry: (retry) => retries.push(retry) });
+      expect(settlement).toMatchObject({ closedBy: "host", completedBy: t.hostWallet.account.address });
+      expectExactSplit(settlement, session, session.cumulativeTokens);
+      expect(closes).toBe(2);
+      expect(retries).toHaveLength(1);
+      expect((retries[0]!.error as HostUnreachableError).code).toBe("ETIMEDOUT");
+    }
+  }, 20_000);
+
   it("a progress callback that throws does not end the wait: the host back within hostTimeoutMs still settles", async () => {
     const { session } = await openEthSession();
     await chat(session, { messages: story, maxTokens: 8 });

@@ -91,7 +91,8 @@ export type CloseSessionErrorType =
  * is settled without. A session that missed the end of an answer, or was restored from saved state, first
  * syncs (`syncSession`), so the host is paid for what it delivered. It asks the host to close (`POST /v1/session/close`): the host proves its newest
  * receipt and settles in one transaction, at no cost to the user. A host that cannot be reached
- * (down, restarting, silent past a request's `timeoutMs`) or answers a server error (5xx) is asked
+ * (down, restarting, silent past a request's `timeoutMs`: by default half of what is left of
+ * `hostTimeoutMs`, so a hung host is asked again) or answers a server error (5xx) is asked
  * again, after 0.5 s, then twice as long each time up to 5 s (`onHostRetry` is told each time),
  * until `hostTimeoutMs` has passed: a host that restarts within it still settles with the receipts
  * it holds. If it does not settle in time, refuses, or its transaction fails, the SDK calls
@@ -213,11 +214,12 @@ async function closeOnce(client: Client, session: Session, parameters: CloseThro
   const { deadline } = parameters;
   const signal = parameters.signal ? AbortSignal.any([parameters.signal, deadline]) : deadline;
   const url = hostEndpoint(session, sessionEndpoints.close);
+  const timeoutMs = parameters.timeoutMs ?? attemptSilenceMs(parameters);
   try {
     // The host settles with the newest receipt it holds: make sure it holds the client's newest,
     // covering an answer that broke off if the host's record of it checks out (it was delivered).
-    await deliverPaymentForDelivered(session, { signal, fetch: parameters.fetch, onRecovered: parameters.onRecovered });
-    const requestClose = () => settleThroughHost(client, session, { ...parameters, signal });
+    await deliverPaymentForDelivered(session, { signal, fetch: parameters.fetch, timeoutMs, onRecovered: parameters.onRecovered });
+    const requestClose = () => settleThroughHost(client, session, { ...parameters, signal, timeoutMs });
     try {
       return await requestClose();
     } catch (error) {
@@ -231,6 +233,15 @@ async function closeOnce(client: Client, session: Session, parameters: CloseThro
   }
 }
 
+/**
+ * How long one close attempt lets the host stay silent (each request's `timeoutMs`) when the caller
+ * sets none: half of what is left of `hostTimeoutMs`, so that a host silent on one attempt (hung,
+ * then restarted) is asked again within the bound rather than waited for until it has passed.
+ */
+function attemptSilenceMs(parameters: CloseThroughHostParameters): number {
+  return Math.max(1, Math.ceil((parameters.hostTimeoutMs - (Date.now() - parameters.startedAt)) / 2));
+}
+
 /** `POST /v1/session/close`, then the host's settlement transaction mined. */
 async function settleThroughHost(client: Client, session: Session, parameters: CloseThroughHostParameters & { signal: AbortSignal }): Promise<Settlement> {
   const response = await postSigned(session, {
@@ -238,6 +249,7 @@ async function settleThroughHost(client: Client, session: Session, parameters: C
     body: new TextEncoder().encode(JSON.stringify({ jobId: session.jobId.toString() })),
     signal: parameters.signal,
     fetch: parameters.fetch,
+    timeoutMs: parameters.timeoutMs,
   });
   const answer = (await readJson(response)) as { transactionHash?: unknown; txHash?: unknown; hash?: unknown } | null;
   const hash = answer?.transactionHash ?? answer?.txHash ?? answer?.hash;
