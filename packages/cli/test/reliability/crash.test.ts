@@ -29,24 +29,44 @@ const prompts = ["Genesis 1:1", "And God said", "In the beginning", "And the ear
 
 const open = (proofInterval: bigint) => openUserSession(network, proofInterval);
 
-describe("host crash (kill -9) before its receipts are proven", () => {
-  let host: HostProcess | undefined;
-  let cleanup: (() => void) | undefined;
+/**
+ * A describe's host whose proofs wait 10 minutes for company and whose idle sessions wait an hour, so
+ * nothing is proven before its test kills it: `start` registers and starts it on a free port, `restart`
+ * starts it again on the same config and database; after the describe it is killed and its files removed.
+ */
+function unprovingHost() {
+  let config: ReturnType<typeof writeHostConfig> | undefined;
+  const state: { host?: HostProcess; url: string } = { url: "" };
   afterAll(async () => {
-    await host?.kill9();
-    cleanup?.();
+    await state.host?.kill9();
+    config?.cleanup();
   });
+  const spawn = () => (state.host = spawnHost(config!.path));
+  return {
+    get host() {
+      return state.host!;
+    },
+    get url() {
+      return state.url;
+    },
+    async start() {
+      const port = await freePort();
+      config = writeHostConfig(network, port, { batch: { delayMs: 600_000, idleFlushSeconds: 3_600 } });
+      await register(config.input);
+      state.url = `http://127.0.0.1:${port}`;
+      await waitReady(state.url, 45_000, spawn().child);
+    },
+    /** Same config, same database; not waited for. */
+    restart: spawn,
+  };
+}
+
+describe("host crash (kill -9) before its receipts are proven", () => {
+  const crashing = unprovingHost();
 
   it("recovers every signed receipt from SQLite after restart and is paid for all of them exactly once", async () => {
-    const port = await freePort();
-    // Proofs wait 10 minutes for company and idle sessions an hour: nothing is proven before the kill.
-    const config = writeHostConfig(network, port, { batch: { delayMs: 600_000, idleFlushSeconds: 3_600 } });
-    cleanup = config.cleanup;
-    await register(config.input);
-    const url = `http://127.0.0.1:${port}`;
-
-    host = spawnHost(config.path);
-    await waitReady(url, 45_000, host.child);
+    await crashing.start();
+    const { url } = crashing;
 
     const session = await open(100n);
     expect(session.hostUrl).toBe(url);
@@ -63,13 +83,12 @@ describe("host crash (kill -9) before its receipts are proven", () => {
     expect(before.provenTokens).toBe("0");
     expect((await getSession(network.publicClient, { marketplace: network.deployment.jobMarketplace, jobId: session.jobId })).provenTokens).toBe(0n);
 
-    await host.kill9();
-    expect(host.child.signalCode).toBe("SIGKILL");
+    await crashing.host.kill9();
+    expect(crashing.host.child.signalCode).toBe("SIGKILL");
     await expect(fetch(`${url}/health`)).rejects.toThrow();
 
     // Same config, same database.
-    host = spawnHost(config.path);
-    await waitReady(url, 45_000, host.child);
+    await waitReady(url, 45_000, crashing.restart().child);
     const recovered = await hostView(url, session.jobId);
     expect(BigInt(recovered.signedTokens)).toBe(signedBeforeCrash);
     expect(recovered.lastSequence).toBe(before.lastSequence);
@@ -100,28 +119,18 @@ describe("host crash (kill -9) before its receipts are proven", () => {
     expect(new Set(proofs.map((log) => log.args.proofHash)).size).toBe(proofs.length);
     const final = await hostView(url, session.jobId);
     expect(BigInt(final.provenTokens)).toBe(signedTotal);
-    expect(host.child.exitCode).toBeNull();
-    expect(await host.sigint()).toBe(0);
+    expect(crashing.host.child.exitCode).toBeNull();
+    expect(await crashing.host.sigint()).toBe(0);
   }, 58_000);
 });
 
 describe("host crash (kill -9) just before the client closes", () => {
-  let host: HostProcess | undefined;
-  let cleanup: (() => void) | undefined;
-  afterAll(async () => {
-    await host?.kill9();
-    cleanup?.();
-  });
+  // Nothing is proven before the close: every receipt is one the host holds and would lose to a depositor's settlement.
+  const crashing = unprovingHost();
 
   it("the close asks the host again until it has restarted: the host settles and is paid for every receipt it signed", async () => {
-    const port = await freePort();
-    // Nothing is proven before the close: every receipt is one the host holds and would lose to a depositor's settlement.
-    const config = writeHostConfig(network, port, { batch: { delayMs: 600_000, idleFlushSeconds: 3_600 } });
-    cleanup = config.cleanup;
-    await register(config.input);
-    const url = `http://127.0.0.1:${port}`;
-    host = spawnHost(config.path);
-    await waitReady(url, 45_000, host.child);
+    await crashing.start();
+    const { url } = crashing;
 
     const session = await open(100n);
     for (let i = 0; session.cumulativeTokens < 150n; i++) {
@@ -131,7 +140,7 @@ describe("host crash (kill -9) just before the client closes", () => {
     const signed = session.cumulativeTokens;
     // The newest receipt reaches the host just after its answer: wait for it (a loaded machine takes seconds).
     await expect.poll(async () => BigInt((await hostView(url, session.jobId)).signedTokens), { timeout: 20_000 }).toBe(signed);
-    await host.kill9();
+    await crashing.host.kill9();
 
     // The newcomer's case: the close begins while the host is down (it used to settle as the depositor at once, for 0 tokens).
     const retries: HostRetry[] = [];
@@ -141,7 +150,7 @@ describe("host crash (kill -9) just before the client closes", () => {
     // Refused, or reset where a kept-alive connection to the killed process was taken before its close was seen.
     expect(["ECONNREFUSED", "ECONNRESET"]).toContain((retries[0]!.error as HostUnreachableError).code);
     // Same config, same database.
-    host = spawnHost(config.path);
+    crashing.restart();
     const settlement = await closing;
     expect(settlement.closedBy).toBe("host");
     expect(settlement.hostError).toBeUndefined();
@@ -150,7 +159,7 @@ describe("host crash (kill -9) just before the client closes", () => {
     expect(settlement.refund).toBe(session.deposit - settlement.payment);
     const proofs = await proofEvents(network.publicClient, network.deployment.jobMarketplace, session.jobId);
     expect(proofs.reduce((sum, log) => sum + log.args.tokens, 0n)).toBe(signed);
-    expect(await host.sigint()).toBe(0);
+    expect(await crashing.host.sigint()).toBe(0);
   }, 180_000);
 });
 
