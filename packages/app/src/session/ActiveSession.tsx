@@ -12,7 +12,7 @@ export function ActiveSession(props: { record: StoredSession; persist: () => Pro
   const { record } = props;
   // The host moved while this page showed the session: the chat or the close followed it (one line).
   const [move, setMove] = useState<HostMove | undefined>();
-  const { close, reported, hostRetry } = useCloseSession(record, props.persist, setMove);
+  const { close, reported, progress } = useCloseSession(record, props.persist, setMove);
 
   return (
     <div className="session-layout">
@@ -30,7 +30,7 @@ export function ActiveSession(props: { record: StoredSession; persist: () => Pro
           onMoved={setMove}
           disabled={record.closed ? "This session is closed." : record.session.dispute}
         />
-        <CloseControls session={record.session} close={close} hostRetry={hostRetry} closed={record.closed} onNew={props.onNew} />
+        <CloseControls session={record.session} close={close} progress={progress} closed={record.closed} onNew={props.onNew} />
       </div>
       <Meter session={record.session} />
     </div>

@@ -1,20 +1,21 @@
-import { SessionCloseInProgressError, type HostRetry, type Session } from "@session-jobs/sdk";
+import { SessionCloseInProgressError, type Session } from "@session-jobs/sdk";
 import { useState } from "react";
 import { assetOf, useDeployment } from "../DeploymentContext.ts";
 import { describeError, findCause } from "../errors.ts";
 import { formatAmount, formatTokens } from "../format.ts";
 import { useChainProgress } from "../meter/useSessionProgress.ts";
+import { closeWaitingText, type CloseProgress } from "./closeProgress.ts";
 import { forcedCloseWaitMs, type useCloseSession } from "./useCloseSession.ts";
 
 type Close = ReturnType<typeof useCloseSession>["close"];
 
 /**
- * Close and settle, what the close is waiting for (the host, asked again while it does not answer:
- * `hostRetry`), and its error. When the host keeps answering
+ * Close and settle, what the close is waiting for (`progress`: the host, asked again while it does
+ * not answer; its settlement; the wallet's), and its error. When the host keeps answering
  * that a close is under way and never settles (`SessionCloseInProgressError`), and only then, the
  * way out: settle on chain without the host, once the user has read what it costs and confirmed.
  */
-export function CloseControls(props: { session: Session; close: Close; hostRetry: HostRetry | undefined; closed: boolean; onNew: () => void }) {
+export function CloseControls(props: { session: Session; close: Close; progress: CloseProgress; closed: boolean; onNew: () => void }) {
   const { close } = props;
   const [confirming, setConfirming] = useState(false);
   const underWay = findCause(close.error, SessionCloseInProgressError);
@@ -38,11 +39,7 @@ export function CloseControls(props: { session: Session; close: Close; hostRetry
       </div>
       {close.isPending && (
         <p className="hint" data-testid="close-waiting">
-          {props.hostRetry
-            ? `The host does not answer (it may be restarting): asking it again for up to ${secondsLeft(props.hostRetry)} s; then your wallet settles on chain for what the host has proven.`
-            : forcing
-              ? `Giving the host ${forcedCloseWaitMs / 1000} s more to settle; then your wallet settles on chain.`
-              : "Waiting for the host to settle (at most a minute); if it does not answer, your wallet settles on chain for what the host has proven."}
+          {closeWaitingText(props.progress, forcing ? forcedCloseWaitMs / 1000 : undefined)}
         </p>
       )}
       {close.error && !close.isPending && (
@@ -69,11 +66,6 @@ export function CloseControls(props: { session: Session; close: Close; hostRetry
       )}
     </>
   );
-}
-
-/** How long the close still asks the host, in whole seconds, as of its latest retry. */
-function secondsLeft(retry: HostRetry): number {
-  return Math.ceil((retry.hostTimeoutMs - retry.waitedMs) / 1000);
 }
 
 /** What settling without the host costs, with the chain's numbers, and the choice. */

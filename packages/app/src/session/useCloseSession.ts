@@ -1,8 +1,9 @@
-import { closeSession, type CloseSessionReturnType, type HostRetry } from "@session-jobs/sdk";
+import { closeSession, type CloseSessionReturnType } from "@session-jobs/sdk";
 import { useMutation } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { usePublicClient, useWalletClient } from "wagmi";
 import { useDeployment } from "../DeploymentContext.ts";
+import { retrying, type CloseProgress } from "./closeProgress.ts";
 import { followMovedHostBeforeClose, type HostMove } from "./movedHost.ts";
 import type { StoredSession } from "./storage.ts";
 
@@ -18,18 +19,24 @@ export type CloseRequest = { force: boolean };
 /**
  * Closes the session (`closeSession`): first follows a host that moved (`followMovedHostBeforeClose`,
  * telling `onMoved`), so the host proves the newest receipt; then the host settles, or the SDK does
- * without it. `reported` is the settlement the close returned; `hostRetry`, while the close asks
- * again a host that did not answer (it may be restarting), the latest such retry.
+ * without it. `reported` is the settlement the close returned; `progress`, what the pending close
+ * waits for (the host, asked again while it does not answer; its settlement; the wallet's).
  */
 export function useCloseSession(record: StoredSession, persist: () => Promise<void>, onMoved: (move: HostMove) => void) {
   const { data: walletClient } = useWalletClient();
   const client = usePublicClient();
   const { nodeRegistry } = useDeployment();
   const [reported, setReported] = useState<CloseSessionReturnType | undefined>();
-  const [hostRetry, setHostRetry] = useState<HostRetry | undefined>();
+  const [progress, setProgress] = useState<CloseProgress>({ stage: "host" });
+  // Past the close's bound the SDK stops asking the host and the wallet settles.
+  useEffect(() => {
+    if (progress.stage !== "retrying") return;
+    const timer = setTimeout(() => setProgress((now) => (now === progress ? { stage: "walletSettling" } : now)), progress.endsAt - Date.now());
+    return () => clearTimeout(timer);
+  }, [progress]);
   const close = useMutation({
     mutationFn: async (request: CloseRequest) => {
-      setHostRetry(undefined);
+      setProgress({ stage: "host" });
       if (!walletClient) throw new Error("Connect the wallet that opened this session to close it.");
       const move = client && (await followMovedHostBeforeClose(client, nodeRegistry, record.session));
       if (move) {
@@ -38,7 +45,8 @@ export function useCloseSession(record: StoredSession, persist: () => Promise<vo
       }
       return closeSession(walletClient, {
         session: record.session,
-        onHostRetry: setHostRetry,
+        onHostRetry: (retry) => setProgress(retrying(retry, Date.now())),
+        onHostSettling: () => setProgress({ stage: "hostSettling" }),
         ...(request.force && { force: true, hostTimeoutMs: forcedCloseWaitMs }),
       });
     },
@@ -48,5 +56,5 @@ export function useCloseSession(record: StoredSession, persist: () => Promise<vo
       await persist();
     },
   });
-  return { close, reported, hostRetry };
+  return { close, reported, progress };
 }

@@ -298,8 +298,17 @@ describe("a close that finds the host down (killed, restarting)", () => {
       return globalThis.fetch(input, init);
     };
     const retries: HostRetry[] = [];
-    const settlement = await closeSession(t.userWallet, { session, fetch: restarting, hostTimeoutMs: 30_000, onHostRetry: (retry) => retries.push(retry) });
+    const settling: string[] = [];
+    const settlement = await closeSession(t.userWallet, {
+      session,
+      fetch: restarting,
+      hostTimeoutMs: 30_000,
+      onHostRetry: (retry) => retries.push(retry),
+      onHostSettling: (hash) => settling.push(hash),
+    });
     expect(settlement).toMatchObject({ closedBy: "host", completedBy: t.hostWallet.account.address });
+    // Told once, when the host answered: its transaction, the one that settled.
+    expect(settling).toEqual([settlement.transactionHash]);
     expect(settlement.hostError).toBeUndefined();
     expectExactSplit(settlement, session, session.cumulativeTokens);
     expect(closes).toBe(4);

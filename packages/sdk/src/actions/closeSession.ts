@@ -1,4 +1,4 @@
-import { isHash, type Account, type Chain, type Client, type Transport } from "viem";
+import { isHash, type Account, type Hash, type Chain, type Client, type Transport } from "viem";
 import { waitForTransactionReceipt, writeContract } from "viem/actions";
 import { marketplaceAbi } from "../abis.ts";
 import { writeAndWait } from "../chain/writeAndWait.ts";
@@ -36,6 +36,11 @@ export type CloseSessionParameters = HostRequestOptions & {
    * throws is ignored: the wait goes on.
    */
   onHostRetry?: ((retry: HostRetry) => void) | undefined;
+  /**
+   * Called when the host accepted the close and sent its settlement transaction (its hash), before
+   * it is mined: the close now waits for the chain, not for the host. What it throws is ignored.
+   */
+  onHostSettling?: ((transactionHash: Hash) => void) | undefined;
   /** Called with the exchanges the closing sync recovered (answers that broke off), once signed for. */
   onRecovered?: SyncOptions["onRecovered"];
   /**
@@ -254,6 +259,11 @@ async function settleThroughHost(client: Client, session: Session, parameters: C
   const answer = (await readJson(response)) as { transactionHash?: unknown; txHash?: unknown; hash?: unknown } | null;
   const hash = answer?.transactionHash ?? answer?.txHash ?? answer?.hash;
   if (typeof hash !== "string" || !isHash(hash)) throw new SessionProtocolError("The host's close answer names no transaction hash.");
+  try {
+    parameters.onHostSettling?.(hash);
+  } catch {
+    // A progress display that fails must not end the close: the host's settlement is on its way.
+  }
   const remainingMs = Math.max(1, parameters.hostTimeoutMs - (Date.now() - parameters.startedAt));
   const receipt = await waitForTransactionReceipt(client, { hash, timeout: remainingMs }).catch((error: unknown) =>
     Promise.reject(decodeContractError(error, { functionName: "submitProofAndComplete" })),
