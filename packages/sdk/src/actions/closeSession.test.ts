@@ -341,26 +341,6 @@ describe("a close that finds the host down (killed, restarting)", () => {
     }
   }, 20_000);
 
-  it("a host certificate the client does not trust (self-signed, expired, another name) is not asked again: the depositor settles at once", async () => {
-    for (const code of ["DEPTH_ZERO_SELF_SIGNED_CERT", "CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID"]) {
-      const { session } = await openEthSession();
-      await chat(session, { messages: story, maxTokens: 8 });
-      let closes = 0;
-      const untrusted: typeof fetch = (input, init) => {
-        if (!String(input).endsWith("/v1/session/close")) return globalThis.fetch(input, init);
-        closes++;
-        return Promise.reject(Object.assign(new Error(`certificate refused (${code})`), { code }));
-      };
-      const retries: HostRetry[] = [];
-      const settlement = await closeSession(t.userWallet, { session, fetch: untrusted, hostTimeoutMs: 60_000, onHostRetry: (retry) => retries.push(retry) });
-      expect(settlement).toMatchObject({ closedBy: "client" });
-      expect((settlement.hostError as HostUnreachableError).code).toBe(code);
-      expect((settlement.hostError as HostUnreachableError).shortMessage).toMatch(/^The host's TLS certificate is not trusted/);
-      expect(closes).toBe(1);
-      expect(retries).toEqual([]);
-    }
-  });
-
   it("a progress callback that throws does not end the wait: the host back within hostTimeoutMs still settles", async () => {
     const { session } = await openEthSession();
     await chat(session, { messages: story, maxTokens: 8 });

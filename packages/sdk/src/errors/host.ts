@@ -204,17 +204,11 @@ export class HostUnreachableError extends BaseError {
 
   constructor(parameters: { url: string; cause: unknown }) {
     const code = failureCode(parameters.cause);
-    const untrusted = untrustedCertificateCode.test(code ?? "");
-    super(
-      untrusted
-        ? "The host's TLS certificate is not trusted (self-signed, expired or for another name): asking again cannot help."
-        : "The host did not answer.",
-      {
-        cause: parameters.cause,
-        details: innermostMessage(parameters.cause),
-        metaMessages: [...(code ? [`Code: ${code}`] : []), `URL: ${parameters.url}`],
-      },
-    );
+    super("The host did not answer.", {
+      cause: parameters.cause,
+      details: innermostMessage(parameters.cause),
+      metaMessages: [...(code ? [`Code: ${code}`] : []), `URL: ${parameters.url}`],
+    });
     this.url = parameters.url;
     this.code = code;
   }
@@ -232,20 +226,12 @@ export class HostUnreachableError extends BaseError {
 const neverConnectedCodes = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 
 /**
- * Node's codes for a host certificate the client does not trust (self-signed, expired, for another
- * name, an unknown issuer): the same certificate is served after a restart, so asking again cannot help.
- * A browser's `fetch` tells these apart from a host that is down by no code (a bare `TypeError`).
- */
-const untrustedCertificateCode =
-  /^(CERT_|ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|UNABLE_TO_GET_ISSUER_CERT)/;
-
-/**
  * A failure the host may recover from, which says nothing of what it will answer next: the host
  * unreachable (down, restarting, silent past a timeout) or a server error (5xx: its chain or its
- * store unavailable for now). Not a certificate the client does not trust, which a restart serves again. A refusal with a 4xx code is the host's answer, not such a fault.
+ * store unavailable for now). A refusal with a 4xx code is the host's answer, not such a fault.
  */
 export function isPassingHostFault(error: unknown): boolean {
-  if (error instanceof HostUnreachableError) return !untrustedCertificateCode.test(error.code ?? "");
+  if (error instanceof HostUnreachableError) return true;
   return (error instanceof SessionHostError || error instanceof HostResponseError) && error.status >= 500;
 }
 
