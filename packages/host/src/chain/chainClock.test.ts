@@ -18,17 +18,4 @@ describe("chain clock", () => {
     clock.observe({ number: 12n, timestamp: 4_730n }); // a chain whose time runs slower than real time
     expect(clock.nowSeconds()).toBe(4_730n);
   });
-
-  it("starts again from a head more than a reorg back: after one bogus far-future head, and on a chain restarted from block 0", () => {
-    let monotonicMs = 0;
-    const clock = createChainClock({ number: 500n, timestamp: 1_000n }, () => monotonicMs);
-    clock.observe({ number: 10n ** 12n, timestamp: 9_000_000n }); // one bogus head: every session looks expired
-    monotonicMs += 1_000;
-    clock.observe({ number: 501n, timestamp: 1_001n }); // the chain as it is
-    expect([clock.blockNumber, clock.nowSeconds()]).toEqual([501n, 1_001n]);
-    clock.observe({ number: 501n - 64n, timestamp: 900n }); // within a reorg (an RPC behind): nothing changes
-    expect(clock.nowSeconds()).toBe(1_001n);
-    clock.observe({ number: 3n, timestamp: 500n }); // restarted with the same id, heights from 0
-    expect([clock.blockNumber, clock.nowSeconds()]).toEqual([3n, 500n]);
-  });
 });

@@ -1,14 +1,13 @@
 import type { PublicClient } from "viem";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createCommon } from "../common.ts";
-import { createChainClock } from "./chainClock.ts";
 import { createSettlementWatcher } from "./settlementWatcher.ts";
 
 /**
  * A chain the test moves: its head, the block of each job's ending, whether reading logs fails (with
  * `failure`), and a provider's caps on `eth_getLogs` (a range over `maxBlocks` blocks, an answer over
  * `maxLogs` logs), refused in the words providers use. `asked` is every range asked for, `served`
- * every range answered. Block n is stamped 1,000 + n.
+ * every range answered.
  */
 function fakeChain() {
   const chain = {
@@ -24,7 +23,6 @@ function fakeChain() {
   };
   const publicClient = {
     getBlockNumber: async () => chain.head,
-    getBlock: async ({ blockNumber }: { blockNumber: bigint }) => ({ number: blockNumber, timestamp: 1_000n + blockNumber }),
     getLogs: async ({ fromBlock, toBlock }: { fromBlock: bigint; toBlock: bigint }) => {
       chain.logCalls++;
       chain.asked.push([fromBlock, toBlock]);
@@ -107,41 +105,6 @@ describe("settlement watcher", () => {
 
       chain.failing = false;
       await until(() => watcher.reportedEndings()!.until === 3_000);
-    } finally {
-      watcher.stop();
-    }
-  });
-
-  it("starts again from a head more than a reorg back (a chain restarted from block 0): reads its endings, moves the clock, vouches only for reads after", async () => {
-    const { chain, publicClient } = fakeChain();
-    chain.head = 200n;
-    let now = 1_000;
-    const clock = createChainClock({ number: 200n, timestamp: 1_200n }, () => 0);
-    const ended: bigint[] = [];
-    const logs: { message: string }[] = [];
-    const watcher = createSettlementWatcher({
-      common: createCommon({ logLevel: "warn", logDestination: { write: (line: string) => logs.push(JSON.parse(line) as (typeof logs)[number]) } }),
-      publicClient,
-      marketplace: "0x0000000000000000000000000000000000000001",
-      pollingIntervalMs: 1,
-      now: () => now,
-      clock,
-      onSessionEnded: (jobId) => ended.push(jobId),
-    });
-    await watcher.start();
-    try {
-      await until(() => watcher.reportedEndings() !== undefined);
-      now = 2_000;
-      chain.head = 5n; // restarted under the same id
-      await until(() => watcher.reportedEndings()!.until === 2_000);
-      expect(watcher.reportedEndings()).toEqual({ since: 2_000, until: 2_000 }); // nothing read before is vouched for
-      expect([clock.blockNumber, clock.nowSeconds()]).toEqual([5n, 1_005n]);
-      expect(logs.map((log) => log.message)).toEqual([expect.stringContaining("the chain's head went back more than 64 blocks")]);
-      chain.endings.set(3n, 6n);
-      chain.head = 6n;
-      await until(() => ended.length > 0);
-      expect(ended).toEqual([3n]);
-      expect(clock.blockNumber).toBe(6n);
     } finally {
       watcher.stop();
     }

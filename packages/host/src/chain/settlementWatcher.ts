@@ -1,7 +1,7 @@
 import type { Address, PublicClient } from "viem";
 import { jobMarketplaceWithModelsAbi } from "@session-jobs/contracts/abis";
 import type { Common } from "../common.ts";
-import { maxReorgDepth, wentBack, type ChainClock } from "./chainClock.ts";
+import type { ChainClock } from "./chainClock.ts";
 import type { OnChainSession, ReportedEndings } from "./chainSession.ts";
 import { createLogRange, readLogRange, RefusedBlockError, type SessionStatus } from "@session-jobs/protocol";
 import { createSessionCreations, creationEvents, type SessionCreations } from "./sessionCreations.ts";
@@ -45,9 +45,6 @@ export type SettlementWatcher = {
  * stays at the block before it, warns once, and tries it again after twice the wait of the last
  * try, up to a minute, until it is read.
  *
- * A head more than `maxReorgDepth` blocks behind the newest read (chainClock.ts) starts the watch
- * again from it (`startAgain`), with a warning.
- *
  * With `clock`, each new head's timestamp is read (one `eth_getBlockByNumber` per head that moved,
  * none while the chain stands still) and given to the chain's clock before that head's logs, so a
  * block the watch has reached is one the clock has seen.
@@ -86,7 +83,6 @@ export function createSettlementWatcher(parameters: {
     const askedAt = now();
     const head = await publicClient.getBlockNumber({ cacheTime: 0 });
     await observeTime(head);
-    if (seen !== undefined && wentBack(head, seen)) startAgain(head, askedAt);
     while (seen !== undefined && seen < head) {
       const fromBlock = seen + 1n;
       const read = await readLogRange(range, fromBlock, head, (fromBlock, toBlock) =>
@@ -111,27 +107,9 @@ export function createSettlementWatcher(parameters: {
     until = askedAt;
   }
 
-  /**
-   * Starts the watch again from `head`, as `start` does, the chain's head having gone back further
-   * than a reorg could (`seen` would otherwise wait, until a restart, for a height the chain may
-   * never reach, while rounds that read nothing vouched for every cached session). The endings
-   * before `head` on the chain as it is now are not read: no session read before `askedAt` is
-   * vouched for any more, so each is read from chain again once its own read is
-   * `limits.sessionCacheMs` old, as sessions read before the start are.
-   */
-  function startAgain(head: bigint, askedAt: number) {
-    common.logger.warn(
-      `the chain's head went back more than ${maxReorgDepth} blocks (a restarted chain, or an RPC that gave a bogus head); the settlement watch starts again from it: cached sessions are trusted for limits.sessionCacheMs after their read, then read from chain`,
-      { seen, head },
-    );
-    since = askedAt;
-    seen = head;
-    common.metrics.settlementWatchBlock.set(Number(seen));
-  }
-
   async function observeTime(head: bigint): Promise<void> {
     const { clock } = parameters;
-    if (clock?.takes(head)) clock.observe(await publicClient.getBlock({ blockNumber: head }));
+    if (clock && head > clock.blockNumber) clock.observe(await publicClient.getBlock({ blockNumber: head }));
   }
 
   /** Sets the wait before the next try of a block refused even alone: the polling interval, doubled per try up to a minute. */
